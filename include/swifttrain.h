@@ -273,6 +273,10 @@ int st_training_args_init(st_training_args *args, unsigned int version);
  *  unchanged then. */
 int st_training_args_set(st_training_args *args, const char *name, const char *value);
 
+/** Checks every field of `args` (ranges, enum values, version) and reports the first bad one
+ *  as ST_EINVAL with a message naming the argument. st_trainer_create() runs the same check. */
+int st_training_args_validate(const st_training_args *args);
+
 /** Parses a loss name: "cross_entropy" or "mse". */
 int st_loss_from_name(st_loss *out, const char *name);
 
@@ -389,6 +393,9 @@ int st_trainer_log_history_count(size_t *out, const st_trainer *trainer);
 /** A copy of log history entry `index` (each has "step" and the logged values); free it
  *  with st_metrics_free(). */
 int st_trainer_log_history_entry(st_metrics **out, const st_trainer *trainer, size_t index);
+
+/* st_trainer_train, st_trainer_evaluate and st_trainer_predict called from inside a callback of
+ * the same trainer return ST_EMISUSE. */
 
 /** Releases the caller's reference. NULL is a harmless no-op. Must not be called from a
  *  callback of the same trainer. */
