@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// SWIFTTRAIN_STATIC=1 (set by CMakeLists.txt and so by `pip install .`) makes
+// libswifttrain.so self-contained: the Swift runtime linked statically, only st_* symbols
+// exported, a soname. Off for `swift test`, which links XCTest and Foundation dynamically.
+let selfContained = Context.environment["SWIFTTRAIN_STATIC"] == "1"
+let selfContainedLinking: [LinkerSetting] = selfContained ? [
+    .unsafeFlags([
+        "-static-stdlib", "-use-ld=lld",
+        "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/SwiftTrainCAPI/exports.map",
+        "-Xlinker", "-soname=libswifttrain.so.0",
+        "-Xlinker", "--no-undefined",
+    ]),
+] : []
+
+let package = Package(
+    name: "swifttrain",
+    products: [
+        // MARK: - Public API
+        /// The C library: libswifttrain.so implementing include/swifttrain.h.
+        .library(name: "swifttrain", type: .dynamic, targets: ["SwiftTrainCAPI"]),
+        /// The Swift API, for Swift packages.
+        .library(name: "SwiftTrain", targets: ["SwiftTrain"]),
+    ],
+    targets: [
+        // MARK: - Public API
+        .target(
+            name: "SwiftTrain",
+            dependencies: ["_CSupport"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        /// The header include/swifttrain.h as a C module, so the C layer is checked against it.
+        .target(
+            name: "CSwiftTrain",
+            path: ".",
+            sources: ["Sources/CSwiftTrain"],
+            publicHeadersPath: "include"
+        ),
+        /// The only layer of @c functions: translation between the C ABI and the core.
+        .target(
+            name: "SwiftTrainCAPI",
+            dependencies: ["SwiftTrain", "CSwiftTrain", "_CSupport"],
+            exclude: ["exports.map"],
+            linkerSettings: selfContainedLinking
+        ),
+
+        // MARK: - Implementation details
+        .target(name: "_CSupport"),
+
+        // MARK: - Unit test bundles
+        .testTarget(
+            name: "SwiftTrainTests",
+            dependencies: ["SwiftTrain", "SwiftTrainCAPI", "CSwiftTrain"],
+            resources: []
+        ),
+    ]
+)

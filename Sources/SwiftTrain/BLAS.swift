@@ -1,0 +1,45 @@
+import _CSupport
+
+/// OpenBLAS, loaded on first use with the fastest core type this CPU supports
+/// (see `Sources/_CSupport/blas_loader.c`).
+public enum BLAS {
+    /// Loads OpenBLAS if needed; throws `.blasUnavailable` with the reason when it cannot.
+    public static func load() throws {
+        if stx_blas_load() != 0 {
+            throw SwiftTrainError(.blasUnavailable, String(cString: stx_blas_error()))
+        }
+    }
+
+    /// The kernel family in use, e.g. "SkylakeX"; "unavailable" if OpenBLAS did not load.
+    public static var coreName: String { String(cString: stx_blas_corename()) }
+
+    /// OpenBLAS's build configuration string.
+    public static var config: String { String(cString: stx_blas_config()) }
+
+    /// The OPENBLAS_CORETYPE swifttrain chose from the CPU's features, or nil when the user's
+    /// setting (or OpenBLAS's own detection) was kept.
+    public static var chosenCoreType: String? {
+        let s = String(cString: stx_blas_chosen_coretype())
+        return s.isEmpty ? nil : s
+    }
+
+    /// Sets OpenBLAS's thread count.
+    public static func setNumThreads(_ n: Int) throws {
+        guard n >= 1, n <= 4096 else { throw SwiftTrainError.invalid("num_threads must be >= 1, got \(n)") }
+        try load()
+        stx_blas_set_num_threads(Int32(n))
+    }
+
+    /// Row-major `C = alpha * op(A) * op(B) + beta * C` with op(X) = X or X^T.
+    /// A is [m, k] after op, B is [k, n] after op, C is [m, n]. Callers guarantee `load()`.
+    @inline(__always)
+    static func sgemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        stx_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha,
+                  a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}

@@ -1,0 +1,184 @@
+/// An in-memory dataset: a row-major float32 feature matrix [numSamples, numFeatures] and
+/// either integer class labels, float regression targets, or nothing (prediction only).
+///
+/// The memory is either owned (copied in) or borrowed from the caller, who then keeps it
+/// alive and unchanged for the dataset's lifetime.
+public final class Dataset {
+    public enum Targets {
+        case none
+        /// One class index per row.
+        case labels(UnsafePointer<Int64>)
+        /// `width` floats per row.
+        case values(UnsafePointer<Float>, width: Int)
+
+        var width: Int? {
+            if case let .values(_, width) = self { return width }
+            return nil
+        }
+    }
+
+    public let numSamples: Int
+    public let numFeatures: Int
+    let features: UnsafePointer<Float>
+    public let targets: Targets
+    private let owned: [UnsafeMutableRawPointer]
+
+    private init(numSamples: Int, numFeatures: Int, features: UnsafePointer<Float>, targets: Targets,
+                 owned: [UnsafeMutableRawPointer]) {
+        self.numSamples = numSamples
+        self.numFeatures = numFeatures
+        self.features = features
+        self.targets = targets
+        self.owned = owned
+    }
+
+    /// Copies the given arrays. `features.count` must be `numSamples * numFeatures`.
+    public convenience init(features: [Float], numFeatures: Int, labels: [Int64]? = nil) throws {
+        guard numFeatures > 0, features.count % numFeatures == 0 else {
+            throw SwiftTrainError.shape("dataset: \(features.count) feature values is not a multiple of num_features \(numFeatures)")
+        }
+        let n = features.count / numFeatures
+        if let labels, labels.count != n {
+            throw SwiftTrainError.shape("dataset: \(n) rows of features but \(labels.count) labels")
+        }
+        try Self.check(numSamples: n, numFeatures: numFeatures, targetWidth: nil)
+        let x = Self.copy(features)
+        let l = labels.map(Self.copy)
+        self.init(numSamples: n, numFeatures: numFeatures, features: x,
+                  targets: l.map { .labels($0) } ?? .none,
+                  owned: [UnsafeMutableRawPointer(mutating: x)] + (l.map { [UnsafeMutableRawPointer(mutating: $0)] } ?? []))
+    }
+
+    /// Copies `numSamples * numFeatures` floats and the targets.
+    public convenience init(copying features: UnsafePointer<Float>, numSamples: Int, numFeatures: Int,
+                            targets: Targets) throws {
+        try Self.check(numSamples: numSamples, numFeatures: numFeatures, targetWidth: targets.width)
+        let x = Self.copy(UnsafeBufferPointer(start: features, count: numSamples * numFeatures))
+        var owned = [UnsafeMutableRawPointer(mutating: x)]
+        let copied: Targets
+        switch targets {
+        case .none:
+            copied = .none
+        case let .labels(l):
+            let c = Self.copy(UnsafeBufferPointer(start: l, count: numSamples))
+            owned.append(UnsafeMutableRawPointer(mutating: c))
+            copied = .labels(c)
+        case let .values(v, width):
+            let c = Self.copy(UnsafeBufferPointer(start: v, count: numSamples * width))
+            owned.append(UnsafeMutableRawPointer(mutating: c))
+            copied = .values(c, width: width)
+        }
+        self.init(numSamples: numSamples, numFeatures: numFeatures, features: x, targets: copied, owned: owned)
+    }
+
+    /// Reads the caller's memory in place; it must outlive the dataset, unchanged.
+    public convenience init(borrowing features: UnsafePointer<Float>, numSamples: Int, numFeatures: Int,
+                            targets: Targets) throws {
+        try Self.check(numSamples: numSamples, numFeatures: numFeatures, targetWidth: targets.width)
+        self.init(numSamples: numSamples, numFeatures: numFeatures, features: features, targets: targets, owned: [])
+    }
+
+    private static func copy<C: Collection>(_ values: C) -> UnsafePointer<C.Element> {
+        let p = UnsafeMutablePointer<C.Element>.allocate(capacity: max(values.count, 1))
+        _ = UnsafeMutableBufferPointer(start: p, count: values.count).initialize(from: values)
+        return UnsafePointer(p)
+    }
+
+    deinit { for p in owned { p.deallocate() } }
+
+    private static func check(numSamples: Int, numFeatures: Int, targetWidth: Int?) throws {
+        guard numSamples > 0 else {
+            throw SwiftTrainError.invalid("dataset: num_samples must be positive, got \(numSamples)")
+        }
+        guard numFeatures > 0 else {
+            throw SwiftTrainError.invalid("dataset: num_features must be positive, got \(numFeatures)")
+        }
+        guard !numSamples.multipliedReportingOverflow(by: numFeatures).overflow else {
+            throw SwiftTrainError.invalid("dataset: \(numSamples) x \(numFeatures) values is too large")
+        }
+        if let width = targetWidth, width <= 0 {
+            throw SwiftTrainError.invalid("dataset: num_targets must be positive, got \(width)")
+        }
+    }
+
+    /// Whether the dataset has labels or targets (so a loss can be computed on it).
+    public var hasTargets: Bool {
+        if case .none = targets { return false }
+        return true
+    }
+
+    /// Throws if a label is outside [0, classes), naming the first offending row.
+    func checkLabels(classes: Int) throws {
+        guard case let .labels(l) = targets else { return }
+        for i in 0..<numSamples where l[i] < 0 || l[i] >= Int64(classes) {
+            throw SwiftTrainError.invalid(
+                "label \(l[i]) at sample \(i) is outside [0, \(classes)): the model has \(classes) outputs; "
+                    + "labels must be class indices")
+        }
+    }
+}
+
+/// One batch: features [size, numFeatures] and the matching labels or targets.
+struct Batch {
+    let features: Tensor
+    let labels: [Int]
+    let targets: Tensor?
+    var size: Int { features.shape[0] }
+}
+
+/// Splits a dataset into batches, in a seeded random order per epoch or in order.
+/// The order of epoch e depends only on (seed, e), so any epoch can be reproduced without
+/// replaying the ones before it.
+struct DataLoader {
+    let dataset: Dataset
+    let batchSize: Int
+    let shuffle: Bool
+    let seed: UInt64
+    let dropLast: Bool
+    private(set) var order: [Int] = []
+
+    init(dataset: Dataset, batchSize: Int, shuffle: Bool, seed: UInt64, dropLast: Bool) {
+        self.dataset = dataset
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.seed = seed
+        self.dropLast = dropLast
+        self.order = Array(0..<dataset.numSamples)
+    }
+
+    var batchesPerEpoch: Int {
+        dropLast ? dataset.numSamples / batchSize : (dataset.numSamples + batchSize - 1) / batchSize
+    }
+
+    mutating func setEpoch(_ epoch: Int) {
+        guard shuffle else { return }
+        var generator = Generator(seed: seed, stream: UInt64(epoch))
+        order = generator.permutation(dataset.numSamples)
+    }
+
+    /// Gathers batch `index` of the current epoch into fresh (pooled) tensors.
+    func batch(_ index: Int) -> Batch {
+        let start = index * batchSize
+        let size = min(batchSize, dataset.numSamples - start)
+        let d = dataset.numFeatures
+        let x = Tensor(uninitialized: [size, d])
+        var labels: [Int] = []
+        var targets: Tensor?
+        switch dataset.targets {
+        case .none: break
+        case let .labels(l):
+            labels.reserveCapacity(size)
+            for r in 0..<size { labels.append(Int(l[order[start + r]])) }
+        case let .values(v, width):
+            let t = Tensor(uninitialized: [size, width])
+            for r in 0..<size {
+                (t.storage.base + r * width).update(from: v + order[start + r] * width, count: width)
+            }
+            targets = t
+        }
+        for r in 0..<size {
+            (x.storage.base + r * d).update(from: dataset.features + order[start + r] * d, count: d)
+        }
+        return Batch(features: x, labels: labels, targets: targets)
+    }
+}

@@ -1,0 +1,367 @@
+/// The loss a trainer minimises.
+public enum LossKind: Int32, Sendable, CaseIterable {
+    /// Softmax cross-entropy over integer class labels.
+    case crossEntropy = 0
+    /// Mean squared error over float targets.
+    case mse = 1
+
+    public init(name: String) throws {
+        switch name {
+        case "cross_entropy": self = .crossEntropy
+        case "mse": self = .mse
+        default: throw SwiftTrainError.invalid("unknown loss '\(name)'; choose cross_entropy or mse")
+        }
+    }
+}
+
+/// Trains a model on a dataset: epochs of seeded-shuffled batches, forward, loss, backward,
+/// gradient clipping, an optimizer step and a learning-rate schedule, with evaluation and
+/// callbacks at HuggingFace's points (see docs/events.md for the order).
+public final class Trainer {
+    public let model: Module
+    public let loss: LossKind
+    public let args: TrainingArguments
+    public var trainDataset: Dataset?
+    public var evalDataset: Dataset?
+    public private(set) var state = TrainerState()
+    private var control = TrainerControl()
+    private var callbacks: [(events: EventMask, body: TrainerCallback)] = []
+    private var running = false
+
+    public init(model: Module, loss: LossKind, args: TrainingArguments) throws {
+        try args.validate()
+        self.model = model
+        self.loss = loss
+        self.args = args
+    }
+
+    /// Registers a callback for `events`. Callbacks run in registration order, after the
+    /// built-in flow logic that decides when to log and evaluate.
+    public func addCallback(_ events: EventMask = .all, _ body: @escaping TrainerCallback) {
+        callbacks.append((events, body))
+    }
+
+    /// The number of outputs per sample of the model, when its input size is known.
+    public var numOutputs: Int? {
+        guard let inputs = model.inputFeatures else { return nil }
+        return try? model.outputFeatures(forInput: inputs)
+    }
+
+    // MARK: - Training
+
+    /// Trains and returns the train metrics (train_runtime, train_samples_per_second,
+    /// train_steps_per_second, train_loss, epoch). Starts a fresh optimizer, schedule and
+    /// state; the weights continue from where they are.
+    @discardableResult
+    public func train() throws -> Metrics {
+        try enter("train")
+        defer { running = false }
+        guard let dataset = trainDataset else {
+            throw SwiftTrainError.misuse("train(): no training dataset; set one before training")
+        }
+        try BLAS.load()
+        _ = try check(dataset, role: "training dataset", needsTargets: true)
+        if args.evalStrategy != .no {
+            guard let evalDataset else {
+                throw SwiftTrainError.invalid(
+                    "eval_strategy is not 'no' but there is no evaluation dataset; set one or use eval_strategy 'no'")
+            }
+            _ = try check(evalDataset, role: "evaluation dataset", needsTargets: true)
+        }
+
+        var loader = DataLoader(dataset: dataset, batchSize: args.perDeviceTrainBatchSize, shuffle: true,
+                                seed: args.resolvedDataSeed, dropLast: args.dataloaderDropLast)
+        let stepsPerEpoch = loader.batchesPerEpoch
+        guard stepsPerEpoch > 0 else {
+            throw SwiftTrainError.invalid(
+                "the training dataset has \(dataset.numSamples) samples, fewer than one batch of "
+                    + "\(args.perDeviceTrainBatchSize) with dataloader_drop_last; lower the batch size")
+        }
+        let maxSteps = args.maxSteps > 0 ? args.maxSteps : Int((args.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up))
+        let numEpochs = (maxSteps + stepsPerEpoch - 1) / stepsPerEpoch
+        let schedule: LRSchedule = switch args.lrSchedulerType {
+        case .linear: .linear(warmupSteps: args.warmupSteps, totalSteps: maxSteps)
+        case .constant: .constant(warmupSteps: args.warmupSteps)
+        }
+        let optimizer = try makeOptimizer()
+        let parameters = model.parameters
+
+        state = TrainerState()
+        state.maxSteps = maxSteps
+        state.numTrainEpochs = numEpochs
+        state.trainBatchSize = args.perDeviceTrainBatchSize
+        state.loggingSteps = args.loggingSteps
+        state.evalSteps = args.resolvedEvalSteps
+        state.learningRate = args.learningRate * schedule.factor(at: 0)
+        control = TrainerControl()
+        var log = LossTracker()
+        var samplesSeen = 0
+        let start = monotonicSeconds()
+
+        try fire(.trainBegin)
+        for epoch in 0..<numEpochs {
+            loader.setEpoch(epoch)
+            control.shouldEpochStop = false
+            try fire(.epochBegin)
+            for step in 0..<stepsPerEpoch {
+                control.shouldLog = false
+                control.shouldEvaluate = false
+                control.shouldSave = false
+                try fire(.stepBegin)
+
+                let batch = loader.batch(step)
+                let lossTensor = try computeLoss(try model.forward(batch.features), batch)
+                let lossValue = Double(try lossTensor.item())
+                try lossTensor.backward()
+                state.gradNorm = args.maxGradNorm > 0 ? clipGradNorm(parameters, maxNorm: args.maxGradNorm) : .nan
+                optimizer.learningRate = args.learningRate * schedule.factor(at: state.globalStep)
+                optimizer.step()
+                model.zeroGrad()
+
+                state.globalStep += 1
+                state.epoch = Double(epoch) + Double(step + 1) / Double(stepsPerEpoch)
+                state.loss = lossValue
+                state.learningRate = args.learningRate * schedule.factor(at: state.globalStep)
+                log.add(lossValue)
+                samplesSeen += batch.size
+
+                try fire(.stepEnd)
+                try maybeLogAndEvaluate(&log)
+                if control.shouldTrainingStop || control.shouldEpochStop { break }
+            }
+            try fire(.epochEnd)
+            try maybeLogAndEvaluate(&log)
+            if control.shouldTrainingStop { break }
+        }
+
+        let runtime = monotonicSeconds() - start
+        var metrics = Metrics()
+        metrics["train_runtime"] = runtime
+        metrics["train_samples_per_second"] = Double(samplesSeen) / max(runtime, 1e-9)
+        metrics["train_steps_per_second"] = Double(state.globalStep) / max(runtime, 1e-9)
+        metrics["train_loss"] = state.globalStep > 0 ? log.total / Double(state.globalStep) : .nan
+        metrics["epoch"] = state.epoch
+        try record(metrics)
+        try fire(.trainEnd)
+        return metrics
+    }
+
+    /// Sums of step losses: since the last log, and over the whole run.
+    private struct LossTracker {
+        var sinceLog = 0.0, stepsSinceLog = 0, total = 0.0
+        mutating func add(_ loss: Double) {
+            sinceLog += loss
+            stepsSinceLog += 1
+            total += loss
+        }
+    }
+
+    private func maybeLogAndEvaluate(_ tracker: inout LossTracker) throws {
+        if control.shouldLog {
+            control.shouldLog = false
+            var logs = Metrics()
+            if tracker.stepsSinceLog > 0 { logs["loss"] = tracker.sinceLog / Double(tracker.stepsSinceLog) }
+            if !state.gradNorm.isNaN { logs["grad_norm"] = state.gradNorm }
+            logs["learning_rate"] = state.learningRate
+            logs["epoch"] = state.epoch
+            tracker.sinceLog = 0
+            tracker.stepsSinceLog = 0
+            try record(logs)
+        }
+        if control.shouldEvaluate {
+            control.shouldEvaluate = false
+            guard let evalDataset else {
+                throw SwiftTrainError.misuse("a callback requested evaluation but there is no evaluation dataset")
+            }
+            try evaluateAndReport(evalDataset)
+        }
+    }
+
+    private func makeOptimizer() throws -> Optimizer {
+        let parameters = model.namedParameters.map {
+            OptimizedParameter($0.tensor, weightDecay: $0.decays ? args.weightDecay : 0)
+        }
+        switch args.optim {
+        case .adamw:
+            return try AdamW(parameters, learningRate: args.learningRate, beta1: args.adamBeta1,
+                             beta2: args.adamBeta2, epsilon: args.adamEpsilon)
+        case .sgd:
+            return try SGD(parameters, learningRate: args.learningRate, momentum: args.sgdMomentum)
+        }
+    }
+
+    private func computeLoss(_ output: Tensor, _ batch: Batch) throws -> Tensor {
+        switch loss {
+        case .crossEntropy: try crossEntropy(output, labels: batch.labels)
+        case .mse: try mseLoss(output, batch.targets!)
+        }
+    }
+
+    // MARK: - Events
+
+    /// The built-in flow (HF DefaultFlowCallback), then the registered callbacks in order.
+    /// A callback cannot clear another's stop request.
+    private func fire(_ event: TrainerEvent, metrics: Metrics? = nil) throws {
+        applyDefaultFlow(event)
+        for callback in callbacks where callback.events.contains(event) {
+            var c = control
+            try callback.body(event, state, &c, metrics)
+            c.shouldTrainingStop = c.shouldTrainingStop || control.shouldTrainingStop
+            control = c
+        }
+    }
+
+    private func applyDefaultFlow(_ event: TrainerEvent) {
+        switch event {
+        case .stepEnd:
+            let step = state.globalStep
+            if step == 1 && args.loggingFirstStep { control.shouldLog = true }
+            if args.loggingStrategy == .steps && step % args.loggingSteps == 0 { control.shouldLog = true }
+            if args.evalStrategy == .steps && step % args.resolvedEvalSteps == 0 { control.shouldEvaluate = true }
+            if step >= state.maxSteps { control.shouldTrainingStop = true }
+        case .epochEnd:
+            if args.loggingStrategy == .epoch { control.shouldLog = true }
+            if args.evalStrategy == .epoch { control.shouldEvaluate = true }
+        default:
+            break
+        }
+    }
+
+    /// Appends to the log history (with "step") and fires `.log`.
+    private func record(_ logs: Metrics) throws {
+        var entry = logs
+        entry["step"] = Double(state.globalStep)
+        state.logHistory.append(entry)
+        try fire(.log, metrics: logs)
+    }
+
+    private func enter(_ what: String) throws {
+        guard !running else {
+            throw SwiftTrainError.misuse("\(what)() was called from inside a callback of the same trainer; call it after train() returns")
+        }
+        running = true
+    }
+
+    // MARK: - Evaluation and prediction
+
+    /// Evaluates on `dataset` (the evaluation dataset when nil): eval_loss, eval_accuracy
+    /// (classification), eval_runtime, eval_samples_per_second, eval_steps_per_second, epoch.
+    /// Fires `.log` and `.evaluate`.
+    public func evaluate(_ dataset: Dataset? = nil) throws -> Metrics {
+        try enter("evaluate")
+        defer { running = false }
+        guard let dataset = dataset ?? evalDataset else {
+            throw SwiftTrainError.misuse("evaluate(): no dataset given and no evaluation dataset set")
+        }
+        try BLAS.load()
+        _ = try check(dataset, role: "evaluation dataset", needsTargets: true)
+        return try evaluateAndReport(dataset)
+    }
+
+    @discardableResult
+    private func evaluateAndReport(_ dataset: Dataset) throws -> Metrics {
+        var metrics = try runInference(dataset, prefix: "eval", output: nil)!
+        metrics["epoch"] = state.epoch
+        try record(metrics)
+        try fire(.evaluate, metrics: metrics)
+        return metrics
+    }
+
+    /// Runs the model on every row and writes the outputs, row-major, into `output`, which
+    /// must hold exactly numSamples * numOutputs floats. Returns test_loss (and
+    /// test_accuracy) when the dataset has labels or targets.
+    public func predict(_ dataset: Dataset, into output: UnsafeMutableBufferPointer<Float>) throws -> Metrics? {
+        try enter("predict")
+        defer { running = false }
+        try BLAS.load()
+        let outputs = try check(dataset, role: "prediction dataset", needsTargets: false)
+        guard output.count == dataset.numSamples * outputs else {
+            throw SwiftTrainError.shape(
+                "predict: the output buffer holds \(output.count) floats but \(dataset.numSamples) samples x "
+                    + "\(outputs) outputs need \(dataset.numSamples * outputs)")
+        }
+        return try runInference(dataset, prefix: dataset.hasTargets ? "test" : nil, output: output.baseAddress!)
+    }
+
+    /// Predictions as an array, row-major [numSamples, numOutputs].
+    public func predict(_ dataset: Dataset) throws -> (predictions: [Float], metrics: Metrics?) {
+        let outputs = try check(dataset, role: "prediction dataset", needsTargets: false)
+        var result = [Float](repeating: 0, count: dataset.numSamples * outputs)
+        let metrics = try result.withUnsafeMutableBufferPointer { try predict(dataset, into: $0) }
+        return (result, metrics)
+    }
+
+    /// Forward passes without autograd over `dataset` in order. Copies outputs to `output`
+    /// when given; returns loss/accuracy metrics named with `prefix` when it is not nil.
+    private func runInference(_ dataset: Dataset, prefix: String?, output: UnsafeMutablePointer<Float>?) throws -> Metrics? {
+        let loader = DataLoader(dataset: dataset, batchSize: args.perDeviceEvalBatchSize, shuffle: false,
+                                seed: 0, dropLast: false)
+        let start = monotonicSeconds()
+        var lossSum = 0.0, correct = 0
+        var row = 0
+        try withNoGrad {
+            for index in 0..<loader.batchesPerEpoch {
+                let batch = loader.batch(index)
+                let out = try model.forward(batch.features)
+                let (rows, width) = (out.shape[0], out.shape[1])
+                output.map { ($0 + row * width).update(from: out.storage.base, count: rows * width) }
+                row += rows
+                guard prefix != nil else { continue }
+                switch loss {
+                case .crossEntropy:
+                    let scratch = Storage(count: out.count)
+                    var predicted = [Int](repeating: 0, count: rows)
+                    batch.labels.withUnsafeBufferPointer { labels in
+                        lossSum += Kernels.softmaxCrossEntropy(out.storage.base, rows: rows, classes: width,
+                                                               labels: labels.baseAddress!, probabilities: scratch.base)
+                        predicted.withUnsafeMutableBufferPointer {
+                            Kernels.argmaxRows(out.storage.base, rows: rows, columns: width, into: $0.baseAddress!)
+                        }
+                    }
+                    correct += zip(predicted, batch.labels).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
+                case .mse:
+                    lossSum += Kernels.squaredErrorSum(out.storage.base, batch.targets!.storage.base, count: out.count)
+                        / Double(width)
+                }
+            }
+        }
+        guard let prefix else { return nil }
+        let runtime = monotonicSeconds() - start
+        var metrics = Metrics()
+        metrics["\(prefix)_loss"] = lossSum / Double(dataset.numSamples)
+        if loss == .crossEntropy { metrics["\(prefix)_accuracy"] = Double(correct) / Double(dataset.numSamples) }
+        metrics["\(prefix)_runtime"] = runtime
+        metrics["\(prefix)_samples_per_second"] = Double(dataset.numSamples) / max(runtime, 1e-9)
+        metrics["\(prefix)_steps_per_second"] = Double(loader.batchesPerEpoch) / max(runtime, 1e-9)
+        return metrics
+    }
+
+    /// Checks that the model accepts the dataset's features and, when `needsTargets`, that
+    /// its labels or targets fit the loss and the model's outputs. Returns the output count.
+    private func check(_ dataset: Dataset, role: String, needsTargets: Bool) throws -> Int {
+        let outputs: Int
+        do {
+            outputs = try model.outputFeatures(forInput: dataset.numFeatures)
+        } catch var error as SwiftTrainError {
+            error.message = "the \(role) has \(dataset.numFeatures) features per sample, which the model does not accept: \(error.message)"
+            throw error
+        }
+        guard needsTargets || dataset.hasTargets else { return outputs }
+        switch (loss, dataset.targets) {
+        case (.crossEntropy, .labels):
+            do { try dataset.checkLabels(classes: outputs) } catch var error as SwiftTrainError {
+                error.message = "the \(role): \(error.message)"
+                throw error
+            }
+        case (.crossEntropy, _):
+            throw SwiftTrainError.invalid("the \(role) has no integer class labels, which the cross_entropy loss needs")
+        case let (.mse, .values(_, width)):
+            guard width == outputs else {
+                throw SwiftTrainError.shape("the \(role) has \(width) targets per sample but the model has \(outputs) outputs")
+            }
+        case (.mse, _):
+            throw SwiftTrainError.invalid("the \(role) has no float targets, which the mse loss needs (create it as a regression dataset)")
+        }
+        return outputs
+    }
+}

@@ -1,0 +1,90 @@
+/// Setting arguments by their HuggingFace names from strings, for configuration files, the
+/// C API (`st_training_args_set`) and the Python face: one parser for all of them.
+extension TrainingArguments {
+    /// Sets the argument `name` (HF spelling, e.g. "learning_rate") from `value`.
+    /// Leaves the arguments unchanged and throws `.invalidArgument` on an unknown name or
+    /// a value that does not parse.
+    public mutating func set(_ name: String, _ value: String) throws {
+        var copy = self
+        switch name {
+        case "num_train_epochs": copy.numTrainEpochs = try Self.double(name, value)
+        case "max_steps": copy.maxSteps = try Self.int(name, value)
+        case "per_device_train_batch_size": copy.perDeviceTrainBatchSize = try Self.int(name, value)
+        case "per_device_eval_batch_size": copy.perDeviceEvalBatchSize = try Self.int(name, value)
+        case "optim": copy.optim = try Self.choice(name, value, Self.optimizerNames)
+        case "learning_rate": copy.learningRate = try Self.double(name, value)
+        case "weight_decay": copy.weightDecay = try Self.double(name, value)
+        case "adam_beta1": copy.adamBeta1 = try Self.double(name, value)
+        case "adam_beta2": copy.adamBeta2 = try Self.double(name, value)
+        case "adam_epsilon": copy.adamEpsilon = try Self.double(name, value)
+        case "sgd_momentum": copy.sgdMomentum = try Self.double(name, value)
+        case "max_grad_norm": copy.maxGradNorm = try Self.double(name, value)
+        case "lr_scheduler_type": copy.lrSchedulerType = try Self.choice(name, value, Self.schedulerNames)
+        case "warmup_steps": copy.warmupSteps = try Self.int(name, value)
+        case "logging_strategy": copy.loggingStrategy = try Self.choice(name, value, Self.strategyNames)
+        case "logging_steps": copy.loggingSteps = try Self.int(name, value)
+        case "logging_first_step": copy.loggingFirstStep = try Self.bool(name, value)
+        case "eval_strategy", "evaluation_strategy": copy.evalStrategy = try Self.choice(name, value, Self.strategyNames)
+        case "eval_steps": copy.evalSteps = try Self.int(name, value)
+        case "seed": copy.seed = try Self.int(name, value)
+        case "data_seed": copy.dataSeed = try Self.int(name, value)
+        case "dataloader_drop_last": copy.dataloaderDropLast = try Self.bool(name, value)
+        default:
+            throw SwiftTrainError.invalid(
+                "unknown training argument '\(name)'; known: \(Self.argumentNames.joined(separator: ", "))")
+        }
+        self = copy
+    }
+
+    /// Every name `set` accepts.
+    public static let argumentNames = [
+        "num_train_epochs", "max_steps", "per_device_train_batch_size", "per_device_eval_batch_size",
+        "optim", "learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon",
+        "sgd_momentum", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "logging_strategy",
+        "logging_steps", "logging_first_step", "eval_strategy", "eval_steps", "seed", "data_seed",
+        "dataloader_drop_last",
+    ]
+
+    static let optimizerNames: [(String, OptimizerKind)] = [
+        ("adamw", .adamw), ("adamw_torch", .adamw), ("adamw_torch_fused", .adamw), ("sgd", .sgd),
+    ]
+    static let schedulerNames: [(String, SchedulerKind)] = [
+        ("linear", .linear), ("constant", .constant), ("constant_with_warmup", .constant),
+    ]
+    static let strategyNames: [(String, IntervalStrategy)] = [("no", .no), ("steps", .steps), ("epoch", .epoch)]
+
+    private static func choice<T>(_ name: String, _ value: String, _ table: [(String, T)]) throws -> T {
+        if let hit = table.first(where: { $0.0 == value }) { return hit.1 }
+        throw SwiftTrainError.invalid(
+            "\(name): unknown value '\(value)'; choose one of: \(table.map(\.0).joined(separator: ", "))")
+    }
+
+    private static func double(_ name: String, _ value: String) throws -> Double {
+        guard let v = Double(value.trimmingSpaces) else {
+            throw SwiftTrainError.invalid("\(name): '\(value)' is not a number")
+        }
+        return v
+    }
+
+    private static func int(_ name: String, _ value: String) throws -> Int {
+        let t = value.trimmingSpaces
+        if let v = Int(t) { return v }
+        if let d = Double(t), d.rounded() == d, abs(d) < 9e15 { return Int(d) }  // "3.0"
+        throw SwiftTrainError.invalid("\(name): '\(value)' is not an integer")
+    }
+
+    private static func bool(_ name: String, _ value: String) throws -> Bool {
+        switch value.trimmingSpaces.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw SwiftTrainError.invalid("\(name): '\(value)' is not a boolean (true/false)")
+        }
+    }
+}
+
+extension String {
+    var trimmingSpaces: Substring {
+        let s = self.drop { $0 == " " }
+        return s.dropLast(s.count - (s.lastIndex { $0 != " " }.map { s.distance(from: s.startIndex, to: $0) + 1 } ?? 0))
+    }
+}

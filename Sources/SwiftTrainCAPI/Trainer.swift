@@ -1,0 +1,200 @@
+import CSwiftTrain
+import SwiftTrain
+
+private let eventNames: [StaticString] = [
+    "on_train_begin", "on_epoch_begin", "on_step_begin", "on_step_end", "on_log", "on_evaluate",
+    "on_epoch_end", "on_train_end",
+]
+
+@c @implementation
+public func st_event_name(_ event: Int32) -> UnsafePointer<CChar>? {
+    guard let e = TrainerEvent(rawValue: event) else { return nil }
+    return cString(eventNames[Int(e.rawValue)])
+}
+
+extension st_trainer_state {
+    init(_ s: TrainerState, metrics: OpaquePointer?) {
+        self.init()
+        struct_size = UInt32(MemoryLayout<st_trainer_state>.size)
+        epoch = s.epoch
+        global_step = Int64(s.globalStep)
+        max_steps = Int64(s.maxSteps)
+        num_train_epochs = Int64(s.numTrainEpochs)
+        train_batch_size = Int64(s.trainBatchSize)
+        logging_steps = Int64(s.loggingSteps)
+        eval_steps = Int64(s.evalSteps)
+        loss = s.loss
+        learning_rate = s.learningRate
+        grad_norm = s.gradNorm
+        self.metrics = metrics
+    }
+}
+
+extension st_trainer_control {
+    init(_ c: TrainerControl) {
+        self.init(should_training_stop: c.shouldTrainingStop, should_epoch_stop: c.shouldEpochStop,
+                  should_save: c.shouldSave, should_evaluate: c.shouldEvaluate, should_log: c.shouldLog)
+    }
+
+    var swift: TrainerControl {
+        var c = TrainerControl()
+        c.shouldTrainingStop = should_training_stop
+        c.shouldEpochStop = should_epoch_stop
+        c.shouldSave = should_save
+        c.shouldEvaluate = should_evaluate
+        c.shouldLog = should_log
+        return c
+    }
+}
+
+/// Hands metrics to the caller as a new st_metrics handle (or NULL when `out` is NULL).
+private func give(_ metrics: Metrics?, _ out: UnsafeMutablePointer<OpaquePointer?>?) {
+    out?.pointee = metrics.map { Handle.make(MetricsBox($0)) }
+}
+
+private func trainer(_ handle: OpaquePointer?, _ fn: String) throws -> Trainer {
+    try Handle.get(handle, as: Trainer.self, fn, "trainer")
+}
+
+@c @implementation
+public func st_trainer_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ model: OpaquePointer?,
+                              _ loss: st_loss, _ args: UnsafePointer<st_training_args>?) -> Int32 {
+    status {
+        let fn = "st_trainer_create"
+        let m = try Handle.get(model, as: Module.self, fn, "model")
+        let a = try TrainingArguments(try required(args, fn, "args").pointee)
+        guard loss.rawValue <= UInt32(Int32.max), let kind = LossKind(rawValue: Int32(loss.rawValue)) else {
+            throw SwiftTrainError(.invalidArgument,
+                                  "\(fn): unknown loss \(loss.rawValue); use ST_LOSS_CROSS_ENTROPY or ST_LOSS_MSE")
+        }
+        try Handle.output(out, fn) { try Trainer(model: m, loss: kind, args: a) }
+    }
+}
+
+@c @implementation
+public func st_trainer_set_train_dataset(_ handle: OpaquePointer?, _ dataset: OpaquePointer?) -> Int32 {
+    status {
+        let fn = "st_trainer_set_train_dataset"
+        let t = try trainer(handle, fn)
+        t.trainDataset = try Handle.get(dataset, as: Dataset.self, fn, "dataset")
+    }
+}
+
+@c @implementation
+public func st_trainer_set_eval_dataset(_ handle: OpaquePointer?, _ dataset: OpaquePointer?) -> Int32 {
+    status {
+        let fn = "st_trainer_set_eval_dataset"
+        let t = try trainer(handle, fn)
+        t.evalDataset = dataset == nil ? nil : try Handle.get(dataset, as: Dataset.self, fn, "dataset")
+    }
+}
+
+@c @implementation
+public func st_trainer_add_callback(_ handle: OpaquePointer?, _ callback: st_callback_fn?,
+                                    _ userData: UnsafeMutableRawPointer?, _ eventMask: UInt32) -> Int32 {
+    status {
+        let fn = "st_trainer_add_callback"
+        let t = try trainer(handle, fn)
+        let function = try required(callback, fn, "callback")
+        t.addCallback(EventMask(rawValue: eventMask)) { event, state, control, metrics in
+            var c = st_trainer_control(control)
+            let rc = MetricsBox.lend(metrics) { lent in
+                var s = st_trainer_state(state, metrics: lent)
+                return function(st_event(rawValue: UInt32(event.rawValue)), &s, &c, userData)
+            }
+            control = c.swift
+            if rc != 0 {
+                throw SwiftTrainError(.callbackAborted,
+                                      "a callback returned \(rc) during \(event.hfName); training was aborted")
+            }
+        }
+    }
+}
+
+@c @implementation
+public func st_trainer_train(_ outMetrics: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?) -> Int32 {
+    status {
+        outMetrics?.pointee = nil
+        let metrics = try trainer(handle, "st_trainer_train").train()
+        give(metrics, outMetrics)
+    }
+}
+
+@c @implementation
+public func st_trainer_get_state(_ out: UnsafeMutablePointer<st_trainer_state>?, _ handle: OpaquePointer?) -> Int32 {
+    status {
+        let fn = "st_trainer_get_state"
+        let t = try trainer(handle, fn)
+        try required(out, fn, "out").pointee = st_trainer_state(t.state, metrics: nil)
+    }
+}
+
+@c @implementation
+public func st_trainer_evaluate(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?,
+                                _ dataset: OpaquePointer?) -> Int32 {
+    status {
+        let fn = "st_trainer_evaluate"
+        let result = try required(out, fn, "out")
+        result.pointee = nil
+        let t = try trainer(handle, fn)
+        let d = dataset == nil ? nil : try Handle.get(dataset, as: Dataset.self, fn, "dataset")
+        give(try t.evaluate(d), result)
+    }
+}
+
+@c @implementation
+public func st_trainer_predict(_ out: UnsafeMutablePointer<Float>?, _ outCount: Int,
+                               _ outMetrics: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?,
+                               _ dataset: OpaquePointer?) -> Int32 {
+    status {
+        let fn = "st_trainer_predict"
+        outMetrics?.pointee = nil
+        let buffer = try required(out, fn, "out")
+        let t = try trainer(handle, fn)
+        let d = try Handle.get(dataset, as: Dataset.self, fn, "dataset")
+        let metrics = try t.predict(d, into: UnsafeMutableBufferPointer(start: buffer, count: outCount))
+        give(metrics, outMetrics)
+    }
+}
+
+@c @implementation
+public func st_trainer_num_outputs(_ out: UnsafeMutablePointer<Int64>?, _ handle: OpaquePointer?) -> Int32 {
+    status {
+        let fn = "st_trainer_num_outputs"
+        let t = try trainer(handle, fn)
+        guard let n = t.numOutputs else {
+            throw SwiftTrainError(.invalidArgument, "\(fn): the model has no layer that fixes its input size")
+        }
+        try required(out, fn, "out").pointee = Int64(n)
+    }
+}
+
+@c @implementation
+public func st_trainer_log_history_count(_ out: UnsafeMutablePointer<Int>?, _ handle: OpaquePointer?) -> Int32 {
+    status {
+        let fn = "st_trainer_log_history_count"
+        let t = try trainer(handle, fn)
+        try required(out, fn, "out").pointee = t.state.logHistory.count
+    }
+}
+
+@c @implementation
+public func st_trainer_log_history_entry(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?,
+                                         _ index: Int) -> Int32 {
+    status {
+        let fn = "st_trainer_log_history_entry"
+        let result = try required(out, fn, "out")
+        result.pointee = nil
+        let history = try trainer(handle, fn).state.logHistory
+        guard index >= 0, index < history.count else {
+            throw SwiftTrainError(.invalidArgument,
+                                  "\(fn): index \(index) is out of range; the log history has \(history.count) entries")
+        }
+        give(history[index], result)
+    }
+}
+
+@c @implementation
+public func st_trainer_free(_ handle: OpaquePointer?) {
+    Handle.release(handle)
+}

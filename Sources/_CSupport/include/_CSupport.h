@@ -1,0 +1,44 @@
+/* _CSupport: internal C helpers of the Swift core. No stable API: nothing here is exported
+ * from libswifttrain.so (the linker version script keeps only st_* symbols). */
+#ifndef SWIFTTRAIN_CSUPPORT_H
+#define SWIFTTRAIN_CSUPPORT_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- OpenBLAS, loaded at run time (see blas_loader.c) ---- */
+
+/** Loads OpenBLAS once (thread-safe). 0 on success, -1 on failure (see stx_blas_error). */
+int stx_blas_load(void);
+/** Why loading failed; "" when it did not. */
+const char *stx_blas_error(void);
+/** openblas_get_corename(), or "unavailable". */
+const char *stx_blas_corename(void);
+/** openblas_get_config(), or "unavailable". */
+const char *stx_blas_config(void);
+/** The OPENBLAS_CORETYPE swifttrain chose, or "" when the user's value (or OpenBLAS's own
+ *  detection) was kept. */
+const char *stx_blas_chosen_coretype(void);
+void stx_blas_set_num_threads(int n);
+
+/** Row-major C = alpha * op(A) * op(B) + beta * C. Requires stx_blas_load() == 0. */
+void stx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+               const float *a, int lda, const float *b, int ldb, float beta,
+               float *c, int ldc);
+
+/* ---- per-thread state ---- */
+
+/** Copies `message` into this thread's error buffer. */
+void stx_set_last_error(const char *message);
+/** This thread's last error message; never NULL. */
+const char *stx_last_error(void);
+
+/** Whether operations on this thread record the autograd graph (default 1). */
+int stx_grad_enabled(void);
+void stx_set_grad_enabled(int enabled);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
