@@ -48,11 +48,14 @@ let package = Package(
         // MARK: - Implementation details
         .target(name: "_CSupport"),
 
+        // MARK: - Examples and benchmarks
+        .executableTarget(name: "train-digits", dependencies: ["SwiftTrain"], path: "examples/swift/TrainDigits"),
+        .executableTarget(name: "swifttrain-bench", dependencies: ["SwiftTrain"], path: "bench/SwiftTrainBench"),
+
         // MARK: - Unit test bundles
         .testTarget(
             name: "SwiftTrainTests",
-            dependencies: ["SwiftTrain", "SwiftTrainCAPI", "CSwiftTrain"],
-            resources: []
+            dependencies: ["SwiftTrain"]
         ),
     ]
 )

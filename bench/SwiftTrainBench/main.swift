@@ -1,0 +1,74 @@
+// Training throughput of the Swift core on the workloads of ../shared/bench/WORKLOADS.md
+// (W1 mnist-mlp, W2 tiny-overhead, W3 wide), through the Trainer as users run it.
+//
+//   swift run -c release swifttrain-bench [W1 W2 W3]
+//
+// Prints one "RESULT ..." line per workload, in the format of the peer scripts.
+import SwiftTrain
+import Glibc
+
+struct Workload {
+    let id: String, name: String, sizes: [Int], batch: Int
+    let optimizer: TrainingArguments.OptimizerKind, lr: Double, momentum: Double, weightDecay: Double
+    let warmup: Int, steps: Int
+}
+
+let workloads = [
+    Workload(id: "W1", name: "mnist-mlp", sizes: [784, 256, 256, 10], batch: 128, optimizer: .adamw,
+             lr: 1e-3, momentum: 0, weightDecay: 0, warmup: 20, steps: 200),
+    Workload(id: "W2", name: "tiny-overhead", sizes: [32, 64, 64, 4], batch: 32, optimizer: .sgd,
+             lr: 1e-2, momentum: 0.9, weightDecay: 0, warmup: 100, steps: 2000),
+    Workload(id: "W3", name: "wide", sizes: [1024, 2048, 2048, 10], batch: 256, optimizer: .adamw,
+             lr: 1e-3, momentum: 0, weightDecay: 1e-2, warmup: 10, steps: 50),
+]
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+func run(_ w: Workload) throws {
+    manualSeed(0)
+    var generator = Generator(seed: 0)
+    let pool = 8 * w.batch  // 8 pre-made batches, as the peers use
+    let inputs = w.sizes[0], classes = w.sizes.last!
+    var x = [Float](repeating: 0, count: pool * inputs)
+    for i in x.indices { x[i] = generator.uniform(-1.7, 1.7) }
+    let y = (0..<pool).map { _ in Int64(generator.nextInt(below: classes)) }
+    var layers: [Module] = []
+    for i in 0..<(w.sizes.count - 1) {
+        layers.append(try Linear(w.sizes[i], w.sizes[i + 1]))
+        if i < w.sizes.count - 2 { layers.append(ReLU()) }
+    }
+    var args = TrainingArguments()
+    args.maxSteps = w.warmup + w.steps
+    args.perDeviceTrainBatchSize = w.batch
+    args.optim = w.optimizer
+    args.learningRate = w.lr
+    args.sgdMomentum = w.momentum
+    args.weightDecay = w.weightDecay
+    args.maxGradNorm = 0
+    args.lrSchedulerType = .constant
+    args.loggingSteps = 1_000_000
+    let trainer = try Trainer(model: try Sequential(layers), loss: .crossEntropy, args: args)
+    trainer.trainDataset = try Dataset(features: x, numFeatures: inputs, labels: y)
+    var start = 0.0
+    trainer.addCallback(EventMask(.stepEnd)) { _, state, _, _ in
+        if state.globalStep == w.warmup { start = now() }
+    }
+    try trainer.train()
+    let elapsed = now() - start
+    let stepsPerSecond = Double(w.steps) / elapsed
+    var flops = 0.0
+    for i in 0..<(w.sizes.count - 1) { flops += 6 * Double(w.batch * w.sizes[i] * w.sizes[i + 1]) }
+    print("RESULT framework=swifttrain workload=\(w.id) wname=\(w.name) steps=\(w.steps) "
+        + "elapsed_s=\(elapsed) steps_per_s=\(stepsPerSecond) us_per_step=\(1e6 / stepsPerSecond) "
+        + "gflops_6Bio=\(flops * stepsPerSecond * 1e-9) blas_core=\(BLAS.coreName) "
+        + "final_loss=\(trainer.state.loss)")
+}
+
+let wanted = Set(CommandLine.arguments.dropFirst())
+for w in workloads where wanted.isEmpty || wanted.contains(w.id) {
+    try run(w)
+}
