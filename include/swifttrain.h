@@ -35,7 +35,15 @@
  * -----------
  * - Every fallible function returns an int status: ST_OK (0) or a negative ST_E* code.
  *   The return value decides whether a call failed; st_last_error_message() explains it.
- * - Out-parameters come first. On failure they are set to NULL / left untouched as documented.
+ * - Out-parameters come first. On failure, handle out-parameters (st_module **, st_metrics **,
+ *   ...) are set to NULL when they are not NULL themselves; other out-parameters are left
+ *   untouched.
+ * - Which status: ST_EINVAL for a value that is wrong in itself (NULL, unknown enum value or
+ *   name, nonsense hyper-parameter, a label outside [0, outputs), a dataset without the labels
+ *   or targets the loss needs, an index out of range, eval_strategy without an evaluation
+ *   dataset); ST_ESHAPE for sizes that do not fit together (features vs. the model's input,
+ *   layers vs. each other, an output buffer vs. the predictions); ST_EMISUSE for a call the
+ *   object's state forbids (training without a training dataset, calls from inside a callback).
  * - Handles are opaque and reference counted inside the library: an object that uses another
  *   (a sequential its children, a trainer its model and datasets) keeps its own reference, so
  *   handles may be freed in any order. Every *_free function accepts NULL.

@@ -101,6 +101,15 @@ public final class Sequential: Module {
             throw SwiftTrainError.invalid(
                 "Sequential: module \(i) appears twice; create a separate module for each position")
         }
+        // Adjacent layers must fit: Linear(4, 5) cannot feed Linear(3, 2).
+        var width: Int? = nil
+        for (i, child) in children.enumerated() {
+            guard let w = width ?? child.inputFeatures else { continue }
+            do { width = try child.outputFeatures(forInput: w) } catch let error as SwiftTrainError {
+                throw SwiftTrainError(error.code, "Sequential: module \(i) does not accept the \(w) features "
+                    + "module \(i - 1) produces: \(error.message)")
+            }
+        }
         self.children = children
     }
 

@@ -20,7 +20,7 @@ private func makeDataset(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: Str
             return try Dataset(borrowing: x, numSamples: Int(numSamples), numFeatures: Int(numFeatures), targets: targets)
         default:
             throw SwiftTrainError(.invalidArgument,
-                                  "\(fn): unknown ownership \(ownership.rawValue); use ST_DATA_COPY or ST_DATA_BORROW")
+                                  "\(fn): unknown ownership \(Int32(bitPattern: ownership.rawValue)); use ST_DATA_COPY or ST_DATA_BORROW")
         }
     }
 }

@@ -63,9 +63,9 @@ public func st_trainer_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ mo
         let fn = "st_trainer_create"
         let m = try Handle.get(model, as: Module.self, fn, "model")
         let a = try TrainingArguments(try required(args, fn, "args").pointee)
-        guard loss.rawValue <= UInt32(Int32.max), let kind = LossKind(rawValue: Int32(loss.rawValue)) else {
-            throw SwiftTrainError(.invalidArgument,
-                                  "\(fn): unknown loss \(loss.rawValue); use ST_LOSS_CROSS_ENTROPY or ST_LOSS_MSE")
+        guard let kind = LossKind(rawValue: Int32(bitPattern: loss.rawValue)) else {
+            throw SwiftTrainError(.invalidArgument, "\(fn): unknown loss \(Int32(bitPattern: loss.rawValue)); "
+                + "use ST_LOSS_CROSS_ENTROPY or ST_LOSS_MSE")
         }
         try Handle.output(out, fn) { try Trainer(model: m, loss: kind, args: a) }
     }

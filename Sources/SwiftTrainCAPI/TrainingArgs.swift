@@ -10,8 +10,9 @@ extension TrainingArguments {
                     + "fill the struct with st_training_args_init(&args, ST_TRAINING_ARGS_VERSION)")
         }
         func pick<T: RawRepresentable<Int32>>(_ raw: UInt32, _ field: String, _ names: String) throws -> T {
-            guard raw <= UInt32(Int32.max), let v = T(rawValue: Int32(raw)) else {
-                throw SwiftTrainError(.invalidArgument, "\(field): unknown value \(raw); use one of \(names)")
+            guard let v = T(rawValue: Int32(bitPattern: raw)) else {
+                throw SwiftTrainError(.invalidArgument,
+                                      "\(field): unknown value \(Int32(bitPattern: raw)); use one of \(names)")
             }
             return v
         }

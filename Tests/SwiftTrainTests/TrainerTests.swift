@@ -181,3 +181,31 @@ final class TrainerTests: XCTestCase {
         XCTAssertLessThan(try trainer.evaluate(data)["eval_loss"]!, 1e-4)
     }
 }
+
+final class ModuleTests: XCTestCase {
+    func testSequentialRejectsLayersThatDoNotFit() {
+        XCTAssertThrowsError(try Sequential(Linear(4, 5), ReLU(), Linear(3, 2))) {
+            let e = $0 as! SwiftTrainError
+            XCTAssertEqual(e.code, .shapeMismatch)
+            XCTAssertTrue(e.message.contains("module 2"), e.message)
+            XCTAssertTrue(e.message.contains("5 features"), e.message)
+        }
+    }
+
+    func testParameterNamesAndCountFollowPyTorch() throws {
+        let model = try Sequential(Linear(64, 64), ReLU(), Linear(64, 10))
+        XCTAssertEqual(model.namedParameters.map(\.name), ["0.weight", "0.bias", "2.weight", "2.bias"])
+        XCTAssertEqual(model.parameterCount, 64 * 64 + 64 + 64 * 10 + 10)
+        XCTAssertEqual(model.namedParameters.map(\.decays), [true, false, true, false])
+    }
+
+    func testSeededInitIsReproducibleAndBounded() throws {
+        manualSeed(7)
+        let a = try Linear(16, 4)
+        manualSeed(7)
+        let b = try Linear(16, 4)
+        XCTAssertEqual(a.weight.values, b.weight.values)
+        XCTAssertTrue(a.weight.values.allSatisfy { abs($0) <= 0.25 })  // 1/sqrt(16)
+        XCTAssertNotEqual(a.weight.values, try Linear(16, 4).weight.values)
+    }
+}
