@@ -1,0 +1,338 @@
+/* Trains Linear(64,64)-ReLU-Linear(64,10) on the digits through the C header only, with a C
+ * callback: the documented event order, a graceful stop at a given step, and a full run that
+ * must reach 95% held-out accuracy, with st_trainer_predict() agreeing with the metric.
+ *
+ * The full run is 100 epochs: with AdamW at lr 1e-3, batch 32 and the default linear decay,
+ * 30 epochs give about 93% on this split (the core and a NumPy re-implementation agree), and
+ * 95% needs about 60-100 epochs. The run takes well under a second.
+ *
+ * DIGITS_DIR (a compile definition) is the directory holding train.csv and test.csv. */
+#include "check.h"
+#include "digits_data.h"
+#include "swifttrain.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_SIZE 32
+#define FULL_RUN_EPOCHS 100
+#define MIN_ACCURACY 0.95
+
+/* ---- fixtures ---------------------------------------------------------------------------- */
+
+static digits_data train_rows, test_rows;
+
+static int load_digits(void) {
+    if (train_rows.num_samples) return 1;
+    return CHECK(digits_load(&train_rows, DIGITS_DIR, "train.csv") == 0 &&
+                     digits_load(&test_rows, DIGITS_DIR, "test.csv") == 0,
+                 "the digits data loads from %s", DIGITS_DIR);
+}
+
+/* A borrowed view of the first `num_samples` rows. */
+static st_dataset *make_dataset(const digits_data *rows, int64_t num_samples) {
+    st_dataset *dataset = NULL;
+    CHECK_OK(st_dataset_create(&dataset, rows->features, num_samples, DIGITS_NUM_FEATURES,
+                               rows->labels, ST_DATA_BORROW));
+    return dataset;
+}
+
+/* Linear(64,64)-ReLU-Linear(64,10), seeded so every run starts from the same weights. */
+static st_module *make_model(void) {
+    st_module *layers[3] = {NULL, NULL, NULL};
+    st_module *model = NULL;
+    int64_t num_parameters = 0;
+    int i;
+    st_manual_seed(0);
+    if (CHECK_OK(st_linear_create(&layers[0], DIGITS_NUM_FEATURES, 64, true)) &&
+        CHECK_OK(st_relu_create(&layers[1])) &&
+        CHECK_OK(st_linear_create(&layers[2], 64, DIGITS_NUM_CLASSES, true)))
+        CHECK_OK(st_sequential_create(&model, layers, 3));
+    for (i = 0; i < 3; i++) st_module_free(layers[i]);
+    if (model && CHECK_OK(st_module_num_parameters(&num_parameters, model)))
+        CHECK(num_parameters == 64 * 64 + 64 + 64 * 10 + 10, "got %lld parameters",
+              (long long)num_parameters);
+    return model;
+}
+
+/* AdamW, lr 1e-3, batch 32: the arguments every case starts from. */
+static int init_args(st_training_args *args) {
+    return CHECK_OK(st_training_args_init(args, ST_TRAINING_ARGS_VERSION)) &&
+           CHECK_OK(st_training_args_set(args, "optim", "adamw_torch")) &&
+           CHECK_OK(st_training_args_set(args, "learning_rate", "1e-3")) &&
+           CHECK_OK(st_training_args_set(args, "per_device_train_batch_size", "32")) &&
+           CHECK_OK(st_training_args_set(args, "per_device_eval_batch_size", "64"));
+}
+
+/* ---- the recording callback -------------------------------------------------------------- */
+
+#define MAX_RECORDED_EVENTS 64
+
+typedef struct recorder {
+    int64_t stop_at_step;            /* set should_training_stop at this STEP_END; 0: never */
+    size_t counts[ST_EVENT_COUNT];   /* events seen, by kind */
+    int events[MAX_RECORDED_EVENTS]; /* the first events, in order */
+    int64_t steps[MAX_RECORDED_EVENTS]; /* state->global_step at each of them */
+    char log_kinds[MAX_RECORDED_EVENTS]; /* per LOG: 'L' step log, 'E' eval, 'T' train */
+    size_t num_recorded, num_logs;
+    double last_eval_accuracy;       /* from the last EVALUATE */
+    int64_t max_steps_at_begin, epochs_at_begin;
+} recorder;
+
+static int has_metric(const st_metrics *metrics, const char *name) {
+    double value;
+    return st_metrics_get(&value, metrics, name) == ST_OK;
+}
+
+static int record_event(st_event event, const st_trainer_state *state,
+                        st_trainer_control *control, void *user_data) {
+    recorder *r = (recorder *)user_data;
+    int wants_metrics = event == ST_EVENT_LOG || event == ST_EVENT_EVALUATE;
+
+    if (!CHECK((int)event >= 0 && (int)event < ST_EVENT_COUNT, "event %d", (int)event))
+        return 0;
+    r->counts[event]++;
+    if (r->num_recorded < MAX_RECORDED_EVENTS) {
+        r->events[r->num_recorded] = (int)event;
+        r->steps[r->num_recorded] = state->global_step;
+        r->num_recorded++;
+    }
+    CHECK(state->struct_size == sizeof(st_trainer_state), "struct_size %u, expected %u",
+          (unsigned)state->struct_size, (unsigned)sizeof(st_trainer_state));
+    CHECK((state->metrics != NULL) == wants_metrics, "%s: metrics is %s",
+          st_event_name(event), state->metrics ? "set" : "NULL");
+
+    if (event == ST_EVENT_TRAIN_BEGIN) {
+        r->max_steps_at_begin = state->max_steps;
+        r->epochs_at_begin = state->num_train_epochs;
+    }
+    if (event == ST_EVENT_LOG && state->metrics && r->num_logs < MAX_RECORDED_EVENTS) {
+        r->log_kinds[r->num_logs++] = has_metric(state->metrics, "eval_loss")    ? 'E'
+                                      : has_metric(state->metrics, "train_loss") ? 'T'
+                                      : has_metric(state->metrics, "loss")       ? 'L'
+                                                                                 : '?';
+    }
+    if (event == ST_EVENT_EVALUATE && state->metrics)
+        CHECK_OK(st_metrics_get(&r->last_eval_accuracy, state->metrics, "eval_accuracy"));
+    if (event == ST_EVENT_STEP_END && r->stop_at_step && state->global_step == r->stop_at_step)
+        control->should_training_stop = true;
+    return 0;
+}
+
+/* ---- cases ------------------------------------------------------------------------------- */
+
+static void test_version_and_blas(void) {
+    const char *corename = st_blas_corename();
+    CHECK(st_version_number() == SWIFTTRAIN_VERSION_NUMBER,
+          "st_version_number() %d, header SWIFTTRAIN_VERSION_NUMBER %d", st_version_number(),
+          SWIFTTRAIN_VERSION_NUMBER);
+    CHECK_OK(st_blas_init());
+    CHECK(corename != NULL && strcmp(corename, "unavailable") != 0,
+          "st_blas_corename() is \"%s\": OpenBLAS did not load", corename ? corename : "(null)");
+    printf("swifttrain %s, OpenBLAS core %s (%s)\n", st_version_string(), corename,
+           st_blas_config());
+}
+
+/* One epoch of 2 steps on 64 rows, logging every step and evaluating every 2nd: the whole
+ * event sequence is fixed by the order documented in swifttrain.h. */
+static void test_event_order(void) {
+    static const int expected[] = {
+        ST_EVENT_TRAIN_BEGIN, ST_EVENT_EPOCH_BEGIN,
+        ST_EVENT_STEP_BEGIN,  ST_EVENT_STEP_END,   ST_EVENT_LOG,               /* step 1 */
+        ST_EVENT_STEP_BEGIN,  ST_EVENT_STEP_END,   ST_EVENT_LOG,               /* step 2 */
+        ST_EVENT_LOG,         ST_EVENT_EVALUATE,                                /* eval   */
+        ST_EVENT_EPOCH_END,   ST_EVENT_LOG,        ST_EVENT_TRAIN_END};
+    static const int64_t expected_steps[] = {0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2};
+    const size_t n = sizeof expected / sizeof expected[0];
+    recorder r;
+    st_training_args args;
+    st_module *model;
+    st_dataset *train, *eval;
+    st_trainer *trainer = NULL;
+    size_t i, history = 0;
+
+    if (!load_digits() || !init_args(&args)) return;
+    memset(&r, 0, sizeof r);
+    model = make_model();
+    train = make_dataset(&train_rows, 2 * BATCH_SIZE);
+    eval = make_dataset(&test_rows, test_rows.num_samples);
+    CHECK_OK(st_training_args_set(&args, "num_train_epochs", "1"));
+    CHECK_OK(st_training_args_set(&args, "logging_strategy", "steps"));
+    CHECK_OK(st_training_args_set(&args, "logging_steps", "1"));
+    CHECK_OK(st_training_args_set(&args, "eval_strategy", "steps"));
+    CHECK_OK(st_training_args_set(&args, "eval_steps", "2"));
+
+    if (CHECK_OK(st_trainer_create(&trainer, model, ST_LOSS_CROSS_ENTROPY, &args)) &&
+        CHECK_OK(st_trainer_set_train_dataset(trainer, train)) &&
+        CHECK_OK(st_trainer_set_eval_dataset(trainer, eval)) &&
+        CHECK_OK(st_trainer_add_callback(trainer, record_event, &r, ST_EVENT_MASK_ALL)) &&
+        CHECK_OK(st_trainer_train(NULL, trainer))) {
+        CHECK(r.num_recorded == n, "%zu events, expected %zu", r.num_recorded, n);
+        for (i = 0; i < n && i < r.num_recorded; i++) {
+            if (!CHECK(r.events[i] == expected[i] && r.steps[i] == expected_steps[i],
+                       "event %zu is %s at step %lld, expected %s at step %lld", i,
+                       st_event_name(r.events[i]), (long long)r.steps[i],
+                       st_event_name(expected[i]), (long long)expected_steps[i]))
+                break;
+        }
+        CHECK(r.num_logs == 4 && memcmp(r.log_kinds, "LLET", 4) == 0,
+              "LOG payloads \"%.*s\", expected \"LLET\" (L step log with loss, E eval_loss, "
+              "T train_loss)", (int)r.num_logs, r.log_kinds);
+        CHECK(r.max_steps_at_begin == 2 && r.epochs_at_begin == 1,
+              "state at TRAIN_BEGIN: max_steps %lld, num_train_epochs %lld; expected 2 and 1",
+              (long long)r.max_steps_at_begin, (long long)r.epochs_at_begin);
+        if (CHECK_OK(st_trainer_log_history_count(&history, trainer)))
+            CHECK(history == 4, "log history has %zu entries, expected 4 (2 steps, eval, train)",
+                  history);
+        if (history > 0) {
+            st_metrics *entry = NULL;
+            double step = 0;
+            if (CHECK_OK(st_trainer_log_history_entry(&entry, trainer, 0)) &&
+                CHECK_OK(st_metrics_get(&step, entry, "step")))
+                CHECK(step == 1.0, "log history entry 0 has step %g, expected 1", step);
+            st_metrics_free(entry);
+        }
+    }
+    st_trainer_free(trainer);
+    st_dataset_free(train);
+    st_dataset_free(eval);
+    st_module_free(model);
+}
+
+/* should_training_stop set at STEP_END of step 7 of a long run ends training at step 7. */
+static void test_stop_at_step(void) {
+    const int64_t stop_at = 7;
+    recorder r;
+    st_training_args args;
+    st_module *model;
+    st_dataset *train;
+    st_trainer *trainer = NULL;
+    st_trainer_state state;
+
+    if (!load_digits() || !init_args(&args)) return;
+    memset(&r, 0, sizeof r);
+    r.stop_at_step = stop_at;
+    model = make_model();
+    train = make_dataset(&train_rows, train_rows.num_samples);
+    args.num_train_epochs = FULL_RUN_EPOCHS;
+
+    if (CHECK_OK(st_trainer_create(&trainer, model, ST_LOSS_CROSS_ENTROPY, &args)) &&
+        CHECK_OK(st_trainer_set_train_dataset(trainer, train)) &&
+        CHECK_OK(st_trainer_add_callback(trainer, record_event, &r, ST_EVENT_MASK_ALL)) &&
+        CHECK_OK(st_trainer_train(NULL, trainer)) &&
+        CHECK_OK(st_trainer_get_state(&state, trainer))) {
+        int64_t batches = (train_rows.num_samples + BATCH_SIZE - 1) / BATCH_SIZE;
+        CHECK(state.global_step == stop_at, "stopped at global_step %lld, expected %lld",
+              (long long)state.global_step, (long long)stop_at);
+        CHECK(r.counts[ST_EVENT_STEP_END] == (size_t)stop_at, "%zu STEP_END events, expected %lld",
+              r.counts[ST_EVENT_STEP_END], (long long)stop_at);
+        CHECK(r.counts[ST_EVENT_TRAIN_BEGIN] == 1 && r.counts[ST_EVENT_TRAIN_END] == 1,
+              "TRAIN_BEGIN x%zu, TRAIN_END x%zu; expected once each",
+              r.counts[ST_EVENT_TRAIN_BEGIN], r.counts[ST_EVENT_TRAIN_END]);
+        CHECK(r.max_steps_at_begin == FULL_RUN_EPOCHS * batches,
+              "max_steps at TRAIN_BEGIN %lld, expected %d epochs x %lld batches",
+              (long long)r.max_steps_at_begin, FULL_RUN_EPOCHS, (long long)batches);
+        CHECK(!isnan(state.loss) && state.loss > 0, "state.loss %g after 7 steps", state.loss);
+    }
+    st_trainer_free(trainer);
+    st_dataset_free(train);
+    st_module_free(model);
+}
+
+static int64_t argmax(const float *row, int64_t n) {
+    int64_t best = 0, j;
+    for (j = 1; j < n; j++)
+        if (row[j] > row[best]) best = j;
+    return best;
+}
+
+/* FULL_RUN_EPOCHS epochs with evaluation every epoch: >= 95% held-out accuracy, and the argmax of
+ * st_trainer_predict()'s logits gives exactly the accuracy the metrics report. */
+static void test_full_run(void) {
+    recorder r;
+    st_training_args args;
+    st_module *model;
+    st_dataset *train, *test;
+    st_trainer *trainer = NULL;
+    st_metrics *train_metrics = NULL, *eval_metrics = NULL, *predict_metrics = NULL;
+    float *logits = NULL;
+    double eval_accuracy = -1, test_accuracy = -1, epoch = 0;
+    int64_t num_outputs = 0, correct = 0, i;
+
+    if (!load_digits() || !init_args(&args)) return;
+    memset(&r, 0, sizeof r);
+    model = make_model();
+    train = make_dataset(&train_rows, train_rows.num_samples);
+    test = make_dataset(&test_rows, test_rows.num_samples);
+    args.num_train_epochs = FULL_RUN_EPOCHS;
+    CHECK_OK(st_training_args_set(&args, "eval_strategy", "epoch"));
+    CHECK_OK(st_training_args_set(&args, "logging_strategy", "epoch"));
+
+    if (!(CHECK_OK(st_trainer_create(&trainer, model, ST_LOSS_CROSS_ENTROPY, &args)) &&
+          CHECK_OK(st_trainer_set_train_dataset(trainer, train)) &&
+          CHECK_OK(st_trainer_set_eval_dataset(trainer, test)) &&
+          CHECK_OK(st_trainer_add_callback(trainer, record_event, &r,
+                                           ST_EVENT_MASK(ST_EVENT_TRAIN_BEGIN) |
+                                               ST_EVENT_MASK(ST_EVENT_EVALUATE))) &&
+          CHECK_OK(st_trainer_train(&train_metrics, trainer))))
+        goto done;
+
+    CHECK(r.counts[ST_EVENT_EVALUATE] == FULL_RUN_EPOCHS, "%zu EVALUATE events, expected %d",
+          r.counts[ST_EVENT_EVALUATE], FULL_RUN_EPOCHS);
+    CHECK(r.counts[ST_EVENT_STEP_END] == 0, "STEP_END reached a callback masked to "
+                                            "TRAIN_BEGIN | EVALUATE");
+    if (CHECK_OK(st_metrics_get(&epoch, train_metrics, "epoch")))
+        CHECK(fabs(epoch - FULL_RUN_EPOCHS) < 1e-9, "train metrics epoch %g", epoch);
+
+    if (!(CHECK_OK(st_trainer_evaluate(&eval_metrics, trainer, NULL)) &&
+          CHECK_OK(st_metrics_get(&eval_accuracy, eval_metrics, "eval_accuracy"))))
+        goto done;
+    printf("held-out accuracy after %d epochs: %.4f\n", FULL_RUN_EPOCHS, eval_accuracy);
+    CHECK(eval_accuracy >= MIN_ACCURACY, "eval_accuracy %.4f < %.2f", eval_accuracy, MIN_ACCURACY);
+    CHECK(eval_accuracy == r.last_eval_accuracy,
+          "st_trainer_evaluate() gives %.6f, the last epoch's EVALUATE gave %.6f", eval_accuracy,
+          r.last_eval_accuracy);
+
+    if (!(CHECK_OK(st_trainer_num_outputs(&num_outputs, trainer)) &&
+          CHECK(num_outputs == DIGITS_NUM_CLASSES, "%lld outputs", (long long)num_outputs)))
+        goto done;
+    logits = malloc((size_t)(test_rows.num_samples * num_outputs) * sizeof(float));
+    if (!CHECK(logits != NULL, "out of memory")) goto done;
+    if (!CHECK_OK(st_trainer_predict(logits, (size_t)(test_rows.num_samples * num_outputs),
+                                     &predict_metrics, trainer, test)))
+        goto done;
+    for (i = 0; i < test_rows.num_samples; i++)
+        correct += argmax(logits + i * num_outputs, num_outputs) == test_rows.labels[i];
+    if (CHECK_OK(st_metrics_get(&test_accuracy, predict_metrics, "test_accuracy")))
+        CHECK(fabs(test_accuracy - eval_accuracy) < 1e-12, "test_accuracy %.6f, eval_accuracy %.6f",
+              test_accuracy, eval_accuracy);
+    CHECK(fabs((double)correct / (double)test_rows.num_samples - eval_accuracy) < 1e-12,
+          "argmax of the predicted logits: %lld/%lld correct = %.6f, eval_accuracy %.6f",
+          (long long)correct, (long long)test_rows.num_samples,
+          (double)correct / (double)test_rows.num_samples, eval_accuracy);
+
+done:
+    free(logits);
+    st_metrics_free(train_metrics);
+    st_metrics_free(eval_metrics);
+    st_metrics_free(predict_metrics);
+    st_trainer_free(trainer);
+    st_dataset_free(train);
+    st_dataset_free(test);
+    st_module_free(model);
+}
+
+int main(int argc, char **argv) {
+    static const test_case cases[] = {
+        {"version_and_blas", test_version_and_blas},
+        {"event_order", test_event_order},
+        {"stop_at_step", test_stop_at_step},
+        {"full_run", test_full_run},
+    };
+    int status = run_test_cases(cases, sizeof cases / sizeof cases[0], argc, argv);
+    digits_free(&train_rows);
+    digits_free(&test_rows);
+    return status;
+}
