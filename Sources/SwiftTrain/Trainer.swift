@@ -116,7 +116,7 @@ public final class Trainer {
                 state.gradNorm = args.maxGradNorm > 0 ? clipGradNorm(parameters, maxNorm: args.maxGradNorm) : .nan
                 optimizer.learningRate = args.learningRate * schedule.factor(at: state.globalStep)
                 optimizer.step()
-                model.zeroGrad()
+                for p in parameters { p.zeroGrad() }
 
                 state.globalStep += 1
                 state.epoch = Double(epoch) + Double(step + 1) / Double(stepsPerEpoch)
