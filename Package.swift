@@ -31,12 +31,9 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         /// The header include/swifttrain.h as a C module, so the C layer is checked against it.
-        .target(
-            name: "CSwiftTrain",
-            path: ".",
-            sources: ["Sources/CSwiftTrain"],
-            publicHeadersPath: "include"
-        ),
+        /// Its include/ holds a symlink to the one header: a target rooted at "." would make
+        /// SwiftPM scan build directories inside the checkout and fail on rebuilds.
+        .target(name: "CSwiftTrain"),
         /// The only layer of @c functions: translation between the C ABI and the core.
         .target(
             name: "SwiftTrainCAPI",

@@ -376,10 +376,14 @@ int st_trainer_add_callback(st_trainer *trainer, st_callback_fn callback, void *
  *  current weights with a fresh optimizer and schedule. */
 int st_trainer_train(st_metrics **out_metrics, st_trainer *trainer);
 
-/** The trainer's current state (after or between calls). out->metrics is NULL. */
+/** Copies the trainer's current state (after or between calls) into `out`. Set
+ *  out->struct_size = sizeof(st_trainer_state) first: the library writes no more than that
+ *  many bytes, so a program built against an older header stays safe when fields are
+ *  appended. out->metrics is NULL. */
 int st_trainer_get_state(st_trainer_state *out, const st_trainer *trainer);
 
-/** Evaluates on `dataset`, or on the evaluation dataset when it is NULL. *out receives
+/** Evaluates on `dataset`, or on the evaluation dataset when it is NULL (the trainer does not
+ *  keep a reference to a dataset passed here or to st_trainer_predict). *out receives
  *  eval_loss, eval_accuracy (classification), eval_runtime, eval_samples_per_second,
  *  eval_steps_per_second and epoch; free it with st_metrics_free(). Fires LOG and EVALUATE. */
 int st_trainer_evaluate(st_metrics **out, st_trainer *trainer, st_dataset *dataset);

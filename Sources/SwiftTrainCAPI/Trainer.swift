@@ -125,7 +125,19 @@ public func st_trainer_get_state(_ out: UnsafeMutablePointer<st_trainer_state>?,
     status {
         let fn = "st_trainer_get_state"
         let t = try trainer(handle, fn)
-        try required(out, fn, "out").pointee = st_trainer_state(t.state, metrics: nil)
+        let destination = try required(out, fn, "out")
+        let size = Int(destination.pointee.struct_size)
+        let minimum = MemoryLayout<st_trainer_state>.offset(of: \st_trainer_state.metrics)! + MemoryLayout<OpaquePointer?>.size
+        guard size >= minimum else {
+            throw SwiftTrainError(.invalidArgument,
+                "\(fn): out->struct_size is \(size); set it to sizeof(st_trainer_state) before the call")
+        }
+        var state = st_trainer_state(t.state, metrics: nil)
+        state.struct_size = UInt32(min(size, MemoryLayout<st_trainer_state>.size))
+        let byteCount = Int(state.struct_size)
+        withUnsafeBytes(of: &state) { bytes in
+            UnsafeMutableRawPointer(destination).copyMemory(from: bytes.baseAddress!, byteCount: byteCount)
+        }
     }
 }
 

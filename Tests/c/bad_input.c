@@ -432,7 +432,8 @@ static int do_nothing(st_event event, const st_trainer_state *state, st_trainer_
 static void test_null_trainer_arguments(void) {
     small_problem p;
     st_trainer *trainer = NULL;
-    st_trainer_state state;
+    st_trainer_state state = {0};
+    state.struct_size = sizeof state;
     st_metrics *metrics = NULL;
     float out[ROWS * CLASSES];
     int64_t outputs = 0;
@@ -455,6 +456,12 @@ static void test_null_trainer_arguments(void) {
     CHECK_ERROR(st_trainer_train(NULL, NULL), ST_EINVAL, "trainer");
     CHECK_ERROR(st_trainer_get_state(NULL, p.trainer), ST_EINVAL, "out");
     CHECK_ERROR(st_trainer_get_state(&state, NULL), ST_EINVAL, "trainer");
+    {
+        st_trainer_state unsized = {0}; /* struct_size not set: the library must not write */
+        CHECK_ERROR(st_trainer_get_state(&unsized, p.trainer), ST_EINVAL, "struct_size");
+        CHECK(unsized.global_step == 0 && unsized.struct_size == 0,
+              "st_trainer_get_state wrote into a struct whose struct_size was 0");
+    }
     CHECK_ERROR(st_trainer_evaluate(NULL, p.trainer, p.data), ST_EINVAL, "out");
     CHECK_ERROR(st_trainer_evaluate(&metrics, NULL, p.data), ST_EINVAL, "trainer");
     CHECK_ERROR(st_trainer_predict(NULL, ROWS * CLASSES, NULL, p.trainer, p.data), ST_EINVAL,
@@ -610,7 +617,8 @@ static int abort_at_step_2(st_event event, const st_trainer_state *state,
 static void test_callback_error_stops_training(void) {
     small_problem p;
     abort_state s = {0, 0};
-    st_trainer_state state;
+    st_trainer_state state = {0};
+    state.struct_size = sizeof state;
     if (small_problem_create(&p) &&
         CHECK_OK(st_trainer_add_callback(p.trainer, abort_at_step_2, &s, ST_EVENT_MASK_ALL))) {
         CHECK_ERROR(st_trainer_train(NULL, p.trainer), ST_EUSER, "callback");

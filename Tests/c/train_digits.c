@@ -209,7 +209,8 @@ static void test_stop_at_step(void) {
     st_module *model;
     st_dataset *train;
     st_trainer *trainer = NULL;
-    st_trainer_state state;
+    st_trainer_state state = {0};
+    state.struct_size = sizeof state;
 
     if (!load_digits() || !init_args(&args)) return;
     memset(&r, 0, sizeof r);

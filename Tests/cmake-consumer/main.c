@@ -21,7 +21,8 @@ int main(void) {
     st_dataset *data = NULL;
     st_training_args args;
     st_trainer *trainer = NULL;
-    st_trainer_state state;
+    st_trainer_state state = {0};
+    state.struct_size = sizeof state;
     int i, status = 1;
 
     printf("swifttrain %s (st_version_number() = %d, compiled against %d), OpenBLAS %s\n",

@@ -1,0 +1,350 @@
+"""HF callback semantics: event order, kwargs, control flags, errors, registration."""
+
+from __future__ import annotations
+
+import io
+import signal
+import threading
+import traceback
+
+import numpy as np
+import pytest
+
+import swifttrain as st
+from swifttrain import nn
+from swifttrain._callback_handler import EVENT_NAMES, event_mask
+
+ALL_EVENTS = [name for name in dir(st.TrainerCallback) if name.startswith("on_")]
+
+
+class Recorder(st.TrainerCallback):
+    """Records (event, global_step, kwargs) for every HF event."""
+
+    def __init__(self):
+        self.events = []
+
+
+def _recording_method(name):
+    def method(self, args, state, control, **kwargs):
+        self.events.append((name, state.global_step, kwargs))
+    return method
+
+
+for _name in ALL_EVENTS:
+    setattr(Recorder, _name, _recording_method(_name))
+
+
+@pytest.fixture
+def small_data():
+    rng = np.random.default_rng(0)
+    X = rng.random((64, 8), dtype=np.float32)
+    y = rng.integers(0, 3, 64)
+    return X, y
+
+
+@pytest.fixture
+def small_model():
+    st.manual_seed(1)
+    return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+
+
+def expected_training_events(epochs, steps_per_epoch, logging_steps):
+    """The order documented in include/swifttrain.h for logging every `logging_steps` and
+    evaluating at every epoch end."""
+    events, step = ["on_train_begin"], 0
+    for _ in range(epochs):
+        events.append("on_epoch_begin")
+        for _ in range(steps_per_epoch):
+            step += 1
+            events += ["on_step_begin", "on_step_end"]
+            if step % logging_steps == 0:
+                events.append("on_log")
+        events += ["on_epoch_end", "on_log", "on_evaluate"]
+    return events + ["on_log", "on_train_end"]
+
+
+def test_event_order_matches_the_header(small_data, small_model, quiet_args, silent):
+    recorder = Recorder()
+    args = quiet_args(num_train_epochs=2, per_device_train_batch_size=16, logging_steps=3,
+                      eval_strategy="epoch")
+    trainer = silent(st.Trainer(small_model, args, train_dataset=small_data,
+                                eval_dataset=small_data, callbacks=[recorder]))
+    assert [e[0] for e in recorder.events] == ["on_init_end"]
+    recorder.events.clear()
+
+    trainer.train()
+    assert [e[0] for e in recorder.events] == expected_training_events(2, 4, 3)
+    assert all(kwargs["model"] is small_model for _, _, kwargs in recorder.events)
+    step_ends = [step for name, step, _ in recorder.events if name == "on_step_end"]
+    assert step_ends == list(range(1, 9))
+
+    recorder.events.clear()
+    trainer.evaluate()
+    assert [e[0] for e in recorder.events] == ["on_log", "on_evaluate"]
+    recorder.events.clear()
+    trainer.predict(small_data[0])
+    assert [e[0] for e in recorder.events] == ["on_predict"]
+
+
+def test_on_log_gets_logs_and_log_history_has_them(digits, mlp, quiet_args, silent):
+    logged = []
+
+    class LogCatcher(st.TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            logged.append((state.global_step, dict(logs)))
+
+    args = quiet_args(max_steps=40, per_device_train_batch_size=32, logging_steps=10)
+    trainer = silent(st.Trainer(mlp, args, train_dataset=digits.train,
+                                callbacks=[LogCatcher]))
+    trainer.train()
+    train_logs = [(step, logs) for step, logs in logged if "loss" in logs]
+    assert [step for step, _ in train_logs] == [10, 20, 30, 40]
+    for step, logs in train_logs:
+        assert {"loss", "learning_rate", "epoch"} <= logs.keys()
+        assert logs["epoch"] == pytest.approx(step / 45)
+
+    history = trainer.state.log_history
+    assert len(history) == len(logged)
+    for (step, logs), entry in zip(logged, history):
+        assert entry["step"] == step and isinstance(entry["step"], int)
+        assert {key: entry[key] for key in logs} == logs
+    assert "train_loss" in history[-1]
+
+
+def test_on_evaluate_gets_metrics(digits, mlp, quiet_args, silent):
+    seen = []
+
+    class EvalCatcher(st.TrainerCallback):
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            seen.append((state.epoch, dict(metrics)))
+
+    args = quiet_args(num_train_epochs=2, per_device_train_batch_size=64, eval_strategy="epoch")
+    trainer = silent(st.Trainer(mlp, args, train_dataset=digits.train,
+                                eval_dataset=digits.test, callbacks=[EvalCatcher()]))
+    trainer.train()
+    assert [epoch for epoch, _ in seen] == [pytest.approx(1.0), pytest.approx(2.0)]
+    for _, metrics in seen:
+        assert {"eval_loss", "eval_accuracy"} <= metrics.keys()
+        assert 0.0 <= metrics["eval_accuracy"] <= 1.0
+    evaluations = [entry for entry in trainer.state.log_history if "eval_loss" in entry]
+    assert [entry["eval_loss"] for entry in evaluations] == [m["eval_loss"] for _, m in seen]
+
+
+class Boom(st.TrainerCallback):
+    def __init__(self, error, at_step=3):
+        self.error, self.at_step = error, at_step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.at_step:
+            raise self.error
+
+
+def test_callback_exception_comes_out_of_train_unchanged(digits, mlp, quiet_args, silent):
+    error = LookupError("raised in a callback")
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=50), train_dataset=digits.train,
+                                callbacks=[Boom(error)]))
+    with pytest.raises(LookupError) as caught:
+        trainer.train()
+    assert caught.value is error
+    frames = [frame.name for frame in traceback.extract_tb(caught.value.__traceback__)]
+    assert "on_step_end" in frames
+    assert trainer.state.global_step == 3
+
+    trainer.pop_callback(Boom)  # the trainer is usable again
+    assert trainer.train().global_step == 50
+
+
+def test_ctrl_c_during_training_stops_it(digits, mlp, quiet_args, silent):
+    """A SIGINT that arrives while the library trains (no Python callback running) raises
+    from train() at the next step."""
+
+    class Interrupted(Exception):
+        pass
+
+    def on_sigint(signum, frame):
+        raise Interrupted()
+
+    started = threading.Event()
+
+    class Started(st.TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            started.set()
+
+    def interrupt():
+        started.wait()
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    max_steps = 100_000  # seconds of training: far longer than a signal takes to arrive
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=max_steps),
+                                train_dataset=digits.train, callbacks=[Started]))
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    sender = threading.Thread(target=interrupt)
+    try:
+        sender.start()
+        with pytest.raises(Interrupted):
+            trainer.train()
+    finally:
+        sender.join()
+        signal.signal(signal.SIGINT, previous)
+    assert 0 < trainer.state.global_step < max_steps
+
+
+def test_callbacks_may_be_classes(digits, mlp, quiet_args, silent):
+    class StopAt7(st.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 7:
+                control.should_training_stop = True
+
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=100), train_dataset=digits.train,
+                                callbacks=[StopAt7]))
+    assert any(isinstance(cb, StopAt7) for cb in trainer.callback_handler.callbacks)
+    assert trainer.train().global_step == 7
+
+    trainer.pop_callback(StopAt7)
+    trainer.add_callback(StopAt7)
+    assert trainer.train().global_step == 7
+
+
+def test_add_pop_remove_callback(digits, mlp, quiet_args, silent):
+    class Counter(st.TrainerCallback):
+        def __init__(self):
+            self.steps = 0
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.steps += 1
+
+    first, second = Counter(), Counter()
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=5), train_dataset=digits.train,
+                                callbacks=[first]))
+    trainer.add_callback(second)
+    trainer.train()
+    assert (first.steps, second.steps) == (5, 5)
+
+    assert trainer.pop_callback(second) is second
+    trainer.remove_callback(Counter)  # by class: the first Counter left, i.e. `first`
+    assert trainer.pop_callback(Counter) is None
+    trainer.train()
+    assert (first.steps, second.steps) == (5, 5)
+
+
+def test_returned_control_replaces_the_trainers(digits, mlp, quiet_args, silent):
+    class NewControl(st.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 4:
+                return st.TrainerControl(should_training_stop=True)
+            return None
+
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=100), train_dataset=digits.train,
+                                callbacks=[NewControl]))
+    before = trainer.control
+    assert trainer.train().global_step == 4
+    assert trainer.control is not before and trainer.control.should_training_stop
+
+
+def test_stop_is_sticky_across_callbacks(digits, mlp, quiet_args, silent):
+    class Stop(st.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 5:
+                control.should_training_stop = True
+            return control
+
+    class Unstop(st.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            control.should_training_stop = False
+            return control
+
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=100), train_dataset=digits.train,
+                                callbacks=[Stop, Unstop]))
+    assert trainer.train().global_step == 5
+
+
+def test_wrong_return_value_is_reported(digits, mlp, quiet_args, silent):
+    class ReturnsTrue(st.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            return True
+
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=10), train_dataset=digits.train,
+                                callbacks=[ReturnsTrue]))
+    with pytest.raises(TypeError, match=r"ReturnsTrue\.on_step_end returned True.*TrainerControl"):
+        trainer.train()
+
+
+def test_only_overridden_events_are_registered():
+    assert EVENT_NAMES[0] == "on_train_begin" and "on_step_end" in EVENT_NAMES
+    assert event_mask(st.TrainerCallback()) == 0
+
+    class OnlyLog(st.TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            pass
+
+    assert event_mask(OnlyLog()) == 1 << EVENT_NAMES.index("on_log")
+    assert event_mask(st.PrinterCallback()) == 1 << EVENT_NAMES.index("on_log")
+    progress = {"on_train_begin", "on_step_end", "on_log", "on_train_end"}
+    assert event_mask(st.ProgressCallback()) == sum(1 << EVENT_NAMES.index(n) for n in progress)
+
+
+def test_on_predict_gets_metrics(small_data, small_model, quiet_args, silent):
+    recorder = Recorder()
+    trainer = silent(st.Trainer(small_model, quiet_args(), callbacks=[recorder]))
+    trainer.predict(small_data)
+    name, _, kwargs = recorder.events[-1]
+    assert name == "on_predict"
+    assert {"test_loss", "test_accuracy"} <= kwargs["metrics"].keys()
+
+
+def test_default_callbacks(small_model, quiet_args):
+    shown = st.Trainer(small_model, quiet_args(disable_tqdm=False))
+    assert [type(cb) for cb in shown.callback_handler.callbacks] == [st.ProgressCallback]
+    quiet = st.Trainer(small_model, quiet_args(disable_tqdm=True))
+    assert [type(cb) for cb in quiet.callback_handler.callbacks] == [st.PrinterCallback]
+    default = st.Trainer(small_model)
+    assert default.args.output_dir == "trainer_output" and default.args.learning_rate == 5e-5
+
+
+def test_progress_prints_plain_lines_when_not_a_terminal(small_data, small_model, quiet_args,
+                                                         capsys):
+    args = quiet_args(disable_tqdm=False, max_steps=4, logging_steps=2,
+                      per_device_train_batch_size=16)
+    st.Trainer(small_model, args, train_dataset=small_data).train()
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("{'loss'") for line in lines) == 2
+    assert "train_loss" in lines[-1]
+    assert not any("\r" in line or "%|" in line for line in lines)
+
+
+def test_progress_draws_a_bar_on_a_terminal(small_data, small_model, quiet_args, silent):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    args = quiet_args(disable_tqdm=False, max_steps=4, logging_steps=2,
+                      per_device_train_batch_size=16)
+    trainer = silent(st.Trainer(small_model, args, train_dataset=small_data))
+    trainer.add_callback(st.ProgressCallback(stream=screen))
+    trainer.train()
+    text = screen.getvalue()
+    assert "train 100%|" in text and "4/4" in text
+    assert "\r\x1b[K{'loss'" in text  # logs are printed above the bar
+
+
+def test_progress_shows_nothing_when_disabled(small_data, small_model, quiet_args, silent):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    args = quiet_args(disable_tqdm=True, max_steps=4, logging_steps=2,
+                      per_device_train_batch_size=16)
+    trainer = silent(st.Trainer(small_model, args, train_dataset=small_data))
+    trainer.add_callback(st.ProgressCallback(stream=screen))
+    trainer.train()
+    assert screen.getvalue() == ""
+
+
+def test_printer_callback_prints_logs(small_data, small_model, quiet_args, capsys):
+    args = quiet_args(disable_tqdm=True, max_steps=2, logging_steps=1,
+                      per_device_train_batch_size=16)
+    st.Trainer(small_model, args, train_dataset=small_data).train()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("{'loss': ") and len(lines) == 3

@@ -1,0 +1,129 @@
+"""Training, evaluation and prediction on the digits data through the public API."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+
+import swifttrain as st
+from swifttrain import nn
+
+
+def test_issue_example_stops_at_step_50(digits, mlp):
+    (X, y), (Xv, yv) = digits.train, digits.test
+    model = mlp
+    args = st.TrainingArguments(output_dir="runs/digits", num_train_epochs=30,
+                                per_device_train_batch_size=32, learning_rate=1e-3,
+                                optim="adamw", seed=42, logging_steps=10,
+                                eval_strategy="epoch")
+
+    class StopAt(st.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 50:
+                control.should_training_stop = True
+            return control
+
+    trainer = st.Trainer(model=model, args=args, train_dataset=(X, y), eval_dataset=(Xv, yv),
+                         loss="cross_entropy", callbacks=[StopAt()])
+    out = trainer.train()
+    assert isinstance(out, st.TrainOutput)
+    assert out.global_step == 50
+    assert trainer.state.global_step == 50
+    assert trainer.state.epoch == pytest.approx(50 / 45)  # 1438 rows / 32 = 45 steps/epoch
+    assert trainer.state.max_steps == 30 * 45
+    assert out.training_loss == out.metrics["train_loss"]
+    assert 0 < out.training_loss < np.log(10) + 0.1
+    assert {"train_runtime", "train_samples_per_second", "epoch"} <= out.metrics.keys()
+
+    m = trainer.evaluate()
+    assert {"eval_loss", "eval_accuracy", "eval_runtime", "epoch"} <= m.keys()
+    assert 0.1 < m["eval_accuracy"] <= 1.0
+
+    p = trainer.predict(Xv)
+    assert isinstance(p, st.PredictionOutput)
+    assert p.predictions.shape == (len(Xv), 10) and p.predictions.dtype == np.float32
+    assert p.label_ids is None and p.metrics == {}
+    accuracy = float(np.mean(p.predictions.argmax(axis=1) == yv))
+    assert accuracy == pytest.approx(m["eval_accuracy"])
+
+
+def test_full_run_reaches_95_percent_and_predict_agrees(digits, mlp, quiet_args, silent):
+    # PyTorch with this recipe at lr 1e-3 (linear decay, 30 epochs) reaches only ~0.93 on
+    # this split, as swifttrain does; at 5e-3 both reach ~0.96.
+    (X, y), (Xv, yv) = digits.train, digits.test
+    args = quiet_args(num_train_epochs=30, per_device_train_batch_size=32, learning_rate=5e-3,
+                      optim="adamw", seed=42, logging_steps=100)
+    trainer = silent(st.Trainer(model=mlp, args=args, train_dataset=(X, y),
+                                eval_dataset=(Xv, yv)))
+    out = trainer.train()
+    assert out.global_step == 30 * 45
+    metrics = trainer.evaluate()
+    assert metrics["eval_accuracy"] >= 0.95, metrics
+
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    assert losses[-1] < losses[0] / 5
+
+    p = trainer.predict((Xv, yv))
+    assert p.predictions.shape == (len(Xv), 10)
+    np.testing.assert_array_equal(p.label_ids, yv)
+    accuracy = float(np.mean(p.predictions.argmax(axis=1) == yv))
+    assert accuracy == pytest.approx(metrics["eval_accuracy"])
+    assert p.metrics["test_accuracy"] == pytest.approx(metrics["eval_accuracy"])
+    assert p.metrics["test_loss"] == pytest.approx(metrics["eval_loss"], rel=1e-5)
+
+
+def _losses(digits, seed, quiet_args, silent):
+    st.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    args = quiet_args(num_train_epochs=2, per_device_train_batch_size=32, learning_rate=1e-3,
+                      seed=seed, logging_steps=5)
+    trainer = silent(st.Trainer(model=model, args=args, train_dataset=digits.train))
+    trainer.train()
+    return [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+
+
+def test_identical_seeds_give_identical_losses(digits, quiet_args, silent):
+    first = _losses(digits, 3, quiet_args, silent)
+    second = _losses(digits, 3, quiet_args, silent)
+    other = _losses(digits, 4, quiet_args, silent)
+    assert len(first) == 2 * 45 // 5
+    assert first == second
+    assert first != other
+
+
+def test_regression_with_float_targets(quiet_args, silent):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((256, 4)).astype(np.float32)
+    w = np.array([[1.0, -2.0], [0.5, 0.0], [0.0, 1.5], [-1.0, 1.0]], dtype=np.float32)
+    Y = X @ w
+    st.manual_seed(0)
+    trainer = silent(st.Trainer(model=nn.Linear(4, 2), loss="mse", train_dataset=(X, Y),
+                                args=quiet_args(num_train_epochs=40, learning_rate=0.05,
+                                                per_device_train_batch_size=16)))
+    trainer.train()
+    metrics = trainer.evaluate((X, Y))
+    assert metrics["eval_loss"] < 1e-3
+    assert "eval_accuracy" not in metrics
+    p = trainer.predict(X)
+    np.testing.assert_allclose(p.predictions, Y, atol=0.1)
+
+
+def test_trainer_keeps_borrowed_arrays_alive(digits, mlp, quiet_args, silent):
+    X, y = digits.train
+    trainer = silent(st.Trainer(model=mlp, args=quiet_args(max_steps=20),
+                                train_dataset=(X.copy(), y.copy()),
+                                eval_dataset=(X[:100].copy(), y[:100].copy())))
+    gc.collect()  # the only references to the copies are the trainer's
+    assert trainer.train().global_step == 20
+    assert 0.0 <= trainer.evaluate()["eval_accuracy"] <= 1.0
+
+
+def test_replaced_dataset_is_used(digits, mlp, quiet_args, silent):
+    X, y = digits.train
+    trainer = silent(st.Trainer(model=mlp, args=quiet_args(num_train_epochs=1,
+                                                           per_device_train_batch_size=10),
+                                train_dataset=(X, y)))
+    trainer.train_dataset = (X[:100], y[:100])
+    assert trainer.train().global_step == 10

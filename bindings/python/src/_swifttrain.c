@@ -1,0 +1,256 @@
+/*
+ * _swifttrain.c - the swifttrain._swifttrain extension module: definition, per-module
+ * state, multi-phase initialisation and the runtime functions of include/swifttrain.h.
+ *
+ * The Python package `swifttrain` (trainer.py, callbacks.py, ...) is the public face; this
+ * module is its private C half and keeps to translation: one small function per C entry
+ * point, handles as objects, statuses as exceptions.
+ */
+#include "_swifttrain.h"
+
+#include <limits.h>
+
+int st_py_add_type(PyObject *module, PyType_Spec *spec, PyTypeObject **out)
+{
+    *out = (PyTypeObject *)PyType_FromModuleAndSpec(module, spec, NULL);
+    if (*out == NULL)
+        return -1;
+    return PyModule_AddType(module, *out); /* adds its own reference */
+}
+
+/* ---- runtime functions ------------------------------------------------------------ */
+
+/* An int argument; -1 with an exception set when it is not an int or out of range. */
+static int int_arg(PyObject *arg, const char *what, int *out)
+{
+    long value = PyLong_AsLong(arg);
+    if (value == -1 && PyErr_Occurred())
+        return -1;
+    if (value < INT_MIN || value > INT_MAX) {
+        PyErr_Format(PyExc_OverflowError, "%s: %ld does not fit in a C int", what, value);
+        return -1;
+    }
+    *out = (int)value;
+    return 0;
+}
+
+PyDoc_STRVAR(version_string_doc,
+             "version_string($module, /)\n--\n\n"
+             "\"MAJOR.MINOR.PATCH\" of the loaded library (st_version_string).");
+
+static PyObject *version_string(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    return PyUnicode_FromString(st_version_string());
+}
+
+PyDoc_STRVAR(version_number_doc,
+             "version_number($module, /)\n--\n\n"
+             "MAJOR * 10000 + MINOR * 100 + PATCH of the loaded library (st_version_number).");
+
+static PyObject *version_number(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    return PyLong_FromLong(st_version_number());
+}
+
+PyDoc_STRVAR(blas_init_doc,
+             "blas_init($module, /)\n--\n\n"
+             "Loads OpenBLAS if it is not loaded yet (st_blas_init).");
+
+static PyObject *blas_init(PyObject *module, PyObject *unused)
+{
+    (void)unused;
+    int status = st_blas_init();
+    if (status != ST_OK)
+        return st_py_raise_status(PyModule_GetState(module), status);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(blas_corename_doc,
+             "blas_corename($module, /)\n--\n\n"
+             "The OpenBLAS core type in use, or \"unavailable\" (st_blas_corename).");
+
+static PyObject *blas_corename(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    return PyUnicode_FromString(st_blas_corename());
+}
+
+PyDoc_STRVAR(blas_config_doc,
+             "blas_config($module, /)\n--\n\n"
+             "OpenBLAS's build configuration, or \"unavailable\" (st_blas_config).");
+
+static PyObject *blas_config(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    return PyUnicode_FromString(st_blas_config());
+}
+
+PyDoc_STRVAR(blas_set_num_threads_doc,
+             "blas_set_num_threads($module, num_threads, /)\n--\n\n"
+             "Sets the number of threads OpenBLAS uses (st_blas_set_num_threads).");
+
+static PyObject *blas_set_num_threads(PyObject *module, PyObject *arg)
+{
+    int num_threads = 0;
+    if (int_arg(arg, "blas_set_num_threads", &num_threads) < 0)
+        return NULL;
+    int status = st_blas_set_num_threads(num_threads);
+    if (status != ST_OK)
+        return st_py_raise_status(PyModule_GetState(module), status);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(manual_seed_doc,
+             "manual_seed($module, seed, /)\n--\n\n"
+             "Seeds the generator that initialises new modules' parameters (st_manual_seed).");
+
+static PyObject *manual_seed(PyObject *module, PyObject *arg)
+{
+    if (!PyLong_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "manual_seed: seed must be an int, got %.100s",
+                     Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    unsigned long long seed = PyLong_AsUnsignedLongLong(arg);
+    if (seed == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return st_py_raise(PyModule_GetState(module), ST_EINVAL,
+                           "manual_seed: seed must be in [0, 2**64), got %R", arg);
+    }
+    st_manual_seed((uint64_t)seed);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(event_name_doc,
+             "event_name($module, event, /)\n--\n\n"
+             "HuggingFace's callback method name of an event (st_event_name), or None.");
+
+static PyObject *event_name(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    int event = 0;
+    if (int_arg(arg, "event_name", &event) < 0)
+        return NULL;
+    const char *name = st_event_name(event);
+    if (name == NULL)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(name);
+}
+
+PyDoc_STRVAR(status_string_doc,
+             "status_string($module, status, /)\n--\n\n"
+             "The name and meaning of a status code (st_status_string).");
+
+static PyObject *status_string(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    int status = 0;
+    if (int_arg(arg, "status_string", &status) < 0)
+        return NULL;
+    return PyUnicode_FromString(st_status_string(status));
+}
+
+static PyMethodDef runtime_functions[] = {
+    {"version_string", version_string, METH_NOARGS, version_string_doc},
+    {"version_number", version_number, METH_NOARGS, version_number_doc},
+    {"blas_init", blas_init, METH_NOARGS, blas_init_doc},
+    {"blas_corename", blas_corename, METH_NOARGS, blas_corename_doc},
+    {"blas_config", blas_config, METH_NOARGS, blas_config_doc},
+    {"blas_set_num_threads", blas_set_num_threads, METH_O, blas_set_num_threads_doc},
+    {"manual_seed", manual_seed, METH_O, manual_seed_doc},
+    {"event_name", event_name, METH_O, event_name_doc},
+    {"status_string", status_string, METH_O, status_string_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+/* ---- module definition ---------------------------------------------------------------- */
+
+static int check_library_version(void)
+{
+    int loaded = st_version_number();
+    if (loaded / 10000 == SWIFTTRAIN_VERSION_MAJOR && loaded >= SWIFTTRAIN_VERSION_NUMBER)
+        return 0;
+    PyErr_Format(PyExc_ImportError,
+                 "swifttrain: the extension was built for libswifttrain %d.%d.%d but loaded "
+                 "libswifttrain %s; reinstall swifttrain so both come from the same build",
+                 SWIFTTRAIN_VERSION_MAJOR, SWIFTTRAIN_VERSION_MINOR, SWIFTTRAIN_VERSION_PATCH,
+                 st_version_string());
+    return -1;
+}
+
+static int module_exec(PyObject *module)
+{
+    st_py_state *state = PyModule_GetState(module);
+    if (check_library_version() < 0 || st_py_errors_init(module, state) < 0 ||
+        st_py_module_type_init(module, state) < 0 || st_py_dataset_type_init(module, state) < 0 ||
+        st_py_training_args_type_init(module, state) < 0 ||
+        st_py_trainer_type_init(module, state) < 0 ||
+        PyModule_AddFunctions(module, st_py_module_functions) < 0 ||
+        PyModule_AddIntConstant(module, "EVENT_COUNT", ST_EVENT_COUNT) < 0 ||
+        PyModule_AddIntConstant(module, "HEADER_VERSION_NUMBER", SWIFTTRAIN_VERSION_NUMBER) < 0)
+        return -1;
+    PyObject *flags = st_py_control_flag_names();
+    if (flags == NULL || PyModule_AddObject(module, "CONTROL_FLAGS", flags) < 0) {
+        Py_XDECREF(flags);
+        return -1;
+    }
+    return 0;
+}
+
+static int module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    st_py_state *state = PyModule_GetState(module);
+    Py_VISIT(state->ModuleType);
+    Py_VISIT(state->DatasetType);
+    Py_VISIT(state->TrainingArgsType);
+    Py_VISIT(state->TrainerType);
+    return st_py_errors_traverse(state, visit, arg);
+}
+
+static int module_clear(PyObject *module)
+{
+    st_py_state *state = PyModule_GetState(module);
+    Py_CLEAR(state->ModuleType);
+    Py_CLEAR(state->DatasetType);
+    Py_CLEAR(state->TrainingArgsType);
+    Py_CLEAR(state->TrainerType);
+    st_py_errors_clear(state);
+    return 0;
+}
+
+static void module_free(void *module)
+{
+    module_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, (void *)module_exec},
+#ifdef Py_mod_multiple_interpreters
+    /* Callbacks use PyGILState_Ensure, which knows only the main interpreter. */
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
+PyDoc_STRVAR(module_doc,
+             "The C half of swifttrain: a thin layer over include/swifttrain.h. Use the "
+             "`swifttrain` package instead of this module.");
+
+static struct PyModuleDef swifttrain_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "swifttrain._swifttrain",
+    .m_doc = module_doc,
+    .m_size = sizeof(st_py_state),
+    .m_methods = runtime_functions,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC PyInit__swifttrain(void)
+{
+    return PyModuleDef_Init(&swifttrain_module);
+}

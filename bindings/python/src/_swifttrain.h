@@ -1,0 +1,160 @@
+/*
+ * _swifttrain.h - what the C files of the swifttrain._swifttrain extension share.
+ *
+ * The extension is a thin translation layer over include/swifttrain.h: handles become
+ * Python objects, st_status codes become exceptions, st_metrics become dicts, numpy arrays
+ * reach the library through the buffer protocol without a copy, and Python callables are
+ * called from the trainer's C callbacks. It contains no training logic.
+ *
+ * Files: _swifttrain.c (module, runtime functions), errors.c (status -> exception),
+ * metrics.c (st_metrics / st_trainer_state -> dict), module_type.c (st_module),
+ * dataset_type.c (st_dataset over Py_buffer), training_args_type.c (st_training_args),
+ * trainer_type.c (st_trainer), trainer_callbacks.c (the callback trampoline).
+ */
+#ifndef SWIFTTRAIN_PY_H
+#define SWIFTTRAIN_PY_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "swifttrain.h"
+
+#if PY_VERSION_HEX < 0x030A0000 /* Python 3.9 */
+static inline PyObject *Py_NewRef(PyObject *obj)
+{
+    Py_INCREF(obj);
+    return obj;
+}
+#endif
+
+/* ---- per-module state -------------------------------------------------------------- */
+
+typedef struct st_py_state {
+    /* Exceptions: SwiftTrainError and one subclass per st_status (see errors.c). */
+    PyObject *SwiftTrainError;
+    PyObject *InvalidArgumentError;  /* ST_EINVAL */
+    PyObject *ShapeError;            /* ST_ESHAPE */
+    PyObject *OutOfMemoryError;      /* ST_ENOMEM */
+    PyObject *MisuseError;           /* ST_EMISUSE */
+    PyObject *InternalError;         /* ST_ERROR */
+    PyObject *TrainingAbortedError;  /* ST_EUSER without a Python exception to re-raise */
+    PyObject *BlasError;             /* ST_EBLAS */
+    PyObject *NotFoundError;         /* ST_ENOTFOUND */
+    /* Types. */
+    PyTypeObject *ModuleType;
+    PyTypeObject *DatasetType;
+    PyTypeObject *TrainingArgsType;
+    PyTypeObject *TrainerType;
+} st_py_state;
+
+/* The state of the module that defined `type` (the extension's types are final, so an
+ * instance's type is always one of them). */
+static inline st_py_state *st_py_state_of(PyTypeObject *type)
+{
+    return (st_py_state *)PyType_GetModuleState(type);
+}
+
+/* Creates a heap type from `spec` for `module` and adds it to the module as `spec`'s name. */
+int st_py_add_type(PyObject *module, PyType_Spec *spec, PyTypeObject **out);
+
+/* ---- errors.c ---------------------------------------------------------------------- */
+
+int st_py_errors_init(PyObject *module, st_py_state *state);
+int st_py_errors_traverse(st_py_state *state, visitproc visit, void *arg);
+void st_py_errors_clear(st_py_state *state);
+
+/* Raises the exception for `status` with st_last_error_message() as its message. Returns
+ * NULL so callers can `return st_py_raise_status(...)`. */
+PyObject *st_py_raise_status(st_py_state *state, int status);
+
+/* Raises the exception for `status` with a message of the binding's own. Returns NULL. */
+PyObject *st_py_raise(st_py_state *state, int status, const char *format, ...);
+
+/* ---- metrics.c --------------------------------------------------------------------- */
+
+/* {name: value} in the metrics' order; an empty dict for NULL. */
+PyObject *st_py_metrics_to_dict(st_py_state *state, const st_metrics *metrics);
+
+/* The fields of st_trainer_state by their C names, with "metrics" a dict or None. */
+PyObject *st_py_trainer_state_to_dict(st_py_state *state, const st_trainer_state *trainer_state);
+
+/* ---- module_type.c: swifttrain._swifttrain.Module ------------------------------------ */
+
+typedef struct st_py_module {
+    PyObject_HEAD
+    st_module *module;
+} st_py_module;
+
+int st_py_module_type_init(PyObject *module, st_py_state *state);
+extern PyMethodDef st_py_module_functions[];
+
+/* ---- dataset_type.c: swifttrain._swifttrain.Dataset ---------------------------------- */
+
+typedef struct st_py_dataset {
+    PyObject_HEAD
+    st_dataset *dataset;  /* borrows features.buf and targets.buf (ST_DATA_BORROW) */
+    Py_buffer features;   /* float32 [num_samples, num_features]; keeps its exporter alive */
+    Py_buffer targets;    /* int64 labels or float32 targets; targets.obj NULL if none */
+} st_py_dataset;
+
+int st_py_dataset_type_init(PyObject *module, st_py_state *state);
+/* Whether a buffer holds native float32 items, and numpy's name for its item type. */
+int st_py_buffer_is_float32(const Py_buffer *view);
+const char *st_py_buffer_dtype_name(const Py_buffer *view);
+
+/* ---- training_args_type.c: swifttrain._swifttrain.TrainingArgs ----------------------- */
+
+typedef struct st_py_training_args {
+    PyObject_HEAD
+    st_training_args args;
+} st_py_training_args;
+
+int st_py_training_args_type_init(PyObject *module, st_py_state *state);
+
+/* ---- trainer_type.c / trainer_callbacks.c: swifttrain._swifttrain.Trainer ----------- */
+
+/* One Python callable registered with st_trainer_add_callback. Heap-allocated so its
+ * address (the callback's user_data) never moves; freed after the st_trainer. */
+typedef struct st_py_callback_slot {
+    struct st_py_trainer *owner;  /* borrowed: the owner frees the slot */
+    PyObject *handler;            /* NULL once removed: the event then costs one branch */
+} st_py_callback_slot;
+
+/* An exception raised inside a callback, kept until the C call returns. */
+typedef struct st_py_saved_error {
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *exception;
+#else
+    PyObject *type, *value, *traceback;
+#endif
+} st_py_saved_error;
+
+typedef struct st_py_trainer {
+    PyObject_HEAD
+    st_trainer *trainer;
+    PyObject *model;          /* st_py_module: the model handle outlives the trainer */
+    PyObject *train_dataset;  /* st_py_dataset or NULL: its buffers outlive the trainer */
+    PyObject *eval_dataset;   /* st_py_dataset or NULL */
+    st_py_callback_slot **slots;
+    Py_ssize_t slot_count, slot_capacity;
+    int running;                     /* inside train / evaluate / predict */
+    unsigned long running_thread;    /* the thread that runs it */
+    st_py_saved_error pending;       /* what a callback raised, re-raised after the call */
+} st_py_trainer;
+
+int st_py_trainer_type_init(PyObject *module, st_py_state *state);
+
+/* trainer_callbacks.c */
+int st_py_callback_trampoline(st_event event, const st_trainer_state *state,
+                              st_trainer_control *control, void *user_data);
+int st_py_interrupt_check(st_event event, const st_trainer_state *state,
+                          st_trainer_control *control, void *user_data);
+int st_py_has_pending_error(const st_py_trainer *self);
+void st_py_save_pending_error(st_py_trainer *self);    /* moves the current exception */
+void st_py_restore_pending_error(st_py_trainer *self); /* raises it again, unchanged */
+void st_py_clear_pending_error(st_py_trainer *self);
+int st_py_pending_error_traverse(st_py_trainer *self, visitproc visit, void *arg);
+/* The names of st_trainer_control's flags, in the order the handlers receive them. */
+PyObject *st_py_control_flag_names(void);
+
+#endif /* SWIFTTRAIN_PY_H */

@@ -1,0 +1,182 @@
+/*
+ * trainer_callbacks.c - the C callbacks that call into Python during training.
+ *
+ * The trainer runs with the GIL released. For each event a Python handler registered for,
+ * the trampoline takes the GIL, calls
+ *
+ *     handler(event: int, state: dict, control: tuple[bool, ...]) -> control object or None
+ *
+ * and copies the five should_* attributes of the returned control object back into the
+ * st_trainer_control. If the handler raised, or Ctrl-C is pending (PyErr_CheckSignals), the
+ * exception is kept on the trainer object and the trampoline returns non-zero, which makes
+ * the library stop at once (ST_EUSER). When the library call returns, the trainer re-raises
+ * that same exception object, traceback included.
+ */
+#include "_swifttrain.h"
+
+/* st_trainer_control's flags in struct order: the tuple handlers receive. */
+#define ST_PY_CONTROL_FLAGS(X)                                                             \
+    X(should_training_stop) X(should_epoch_stop) X(should_save) X(should_evaluate)         \
+    X(should_log)
+
+PyObject *st_py_control_flag_names(void)
+{
+#define NAME(flag) #flag,
+    return Py_BuildValue("(sssss)", ST_PY_CONTROL_FLAGS(NAME) NULL);
+#undef NAME
+}
+
+static PyObject *control_to_tuple(const st_trainer_control *control)
+{
+#define FLAG(flag) PyBool_FromLong(control->flag),
+    return Py_BuildValue("(NNNNN)", ST_PY_CONTROL_FLAGS(FLAG) NULL);
+#undef FLAG
+}
+
+/* Reads the flags from `obj` (any object with the should_* attributes; None keeps them). */
+static int control_from_object(st_trainer_control *control, PyObject *obj)
+{
+    if (obj == Py_None)
+        return 0;
+    st_trainer_control updated = *control;
+#define READ(flag)                                                                         \
+    {                                                                                      \
+        PyObject *value = PyObject_GetAttrString(obj, #flag);                              \
+        int truth = value != NULL ? PyObject_IsTrue(value) : -1;                           \
+        Py_XDECREF(value);                                                                 \
+        if (truth < 0)                                                                     \
+            return -1;                                                                     \
+        updated.flag = truth != 0;                                                         \
+    }
+    ST_PY_CONTROL_FLAGS(READ)
+#undef READ
+    *control = updated;
+    return 0;
+}
+
+/* ---- the pending exception ---------------------------------------------------------- */
+
+int st_py_has_pending_error(const st_py_trainer *self)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return self->pending.exception != NULL;
+#else
+    return self->pending.type != NULL;
+#endif
+}
+
+void st_py_save_pending_error(st_py_trainer *self)
+{
+    st_py_clear_pending_error(self);
+#if PY_VERSION_HEX >= 0x030C0000
+    self->pending.exception = PyErr_GetRaisedException();
+#else
+    PyErr_Fetch(&self->pending.type, &self->pending.value, &self->pending.traceback);
+    PyErr_NormalizeException(&self->pending.type, &self->pending.value,
+                             &self->pending.traceback);
+    if (self->pending.traceback != NULL)
+        PyException_SetTraceback(self->pending.value, self->pending.traceback);
+#endif
+}
+
+void st_py_restore_pending_error(st_py_trainer *self)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(self->pending.exception);
+    self->pending.exception = NULL;
+#else
+    PyErr_Restore(self->pending.type, self->pending.value, self->pending.traceback);
+    self->pending.type = self->pending.value = self->pending.traceback = NULL;
+#endif
+}
+
+void st_py_clear_pending_error(st_py_trainer *self)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    Py_CLEAR(self->pending.exception);
+#else
+    Py_CLEAR(self->pending.type);
+    Py_CLEAR(self->pending.value);
+    Py_CLEAR(self->pending.traceback);
+#endif
+}
+
+int st_py_pending_error_traverse(st_py_trainer *self, visitproc visit, void *arg)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    Py_VISIT(self->pending.exception);
+#else
+    Py_VISIT(self->pending.type);
+    Py_VISIT(self->pending.value);
+    Py_VISIT(self->pending.traceback);
+#endif
+    return 0;
+}
+
+/* ---- the callbacks ------------------------------------------------------------------- */
+
+static int call_handler(st_py_trainer *self, PyObject *handler, st_event event,
+                        const st_trainer_state *state, st_trainer_control *control)
+{
+    st_py_state *module_state = st_py_state_of(Py_TYPE(self));
+    PyObject *state_dict = st_py_trainer_state_to_dict(module_state, state);
+    if (state_dict == NULL)
+        return -1;
+    PyObject *flags = control_to_tuple(control);
+    if (flags == NULL) {
+        Py_DECREF(state_dict);
+        return -1;
+    }
+    PyObject *result = PyObject_CallFunction(handler, "iOO", (int)event, state_dict, flags);
+    Py_DECREF(state_dict);
+    Py_DECREF(flags);
+    if (result == NULL)
+        return -1;
+    int rc = control_from_object(control, result);
+    Py_DECREF(result);
+    return rc;
+}
+
+int st_py_callback_trampoline(st_event event, const st_trainer_state *state,
+                              st_trainer_control *control, void *user_data)
+{
+    st_py_callback_slot *slot = (st_py_callback_slot *)user_data;
+    /* A removed handler costs this branch only. The pointer is written under the GIL by
+     * the thread that runs the trainer (the trainer refuses changes from other threads
+     * while it runs), so reading it here without the GIL is safe. */
+    if (slot->handler == NULL)
+        return 0;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    st_py_trainer *self = slot->owner;
+    int rc = 0;
+    if (st_py_has_pending_error(self)) {
+        rc = 1; /* already stopping: run no more Python */
+    } else if (slot->handler != NULL) {
+        PyObject *handler = Py_NewRef(slot->handler); /* it may remove itself */
+        if (call_handler(self, handler, event, state, control) < 0 ||
+            PyErr_CheckSignals() < 0) {
+            st_py_save_pending_error(self);
+            rc = 1;
+        }
+        Py_DECREF(handler);
+    }
+    PyGILState_Release(gil);
+    return rc;
+}
+
+int st_py_interrupt_check(st_event event, const st_trainer_state *state,
+                          st_trainer_control *control, void *user_data)
+{
+    (void)event, (void)state, (void)control;
+    st_py_trainer *self = (st_py_trainer *)user_data;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    int rc = 0;
+    if (st_py_has_pending_error(self)) {
+        rc = 1;
+    } else if (PyErr_CheckSignals() < 0) { /* Ctrl-C: KeyboardInterrupt */
+        st_py_save_pending_error(self);
+        rc = 1;
+    }
+    PyGILState_Release(gil);
+    return rc;
+}

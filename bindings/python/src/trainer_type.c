@@ -1,0 +1,512 @@
+/*
+ * trainer_type.c - swifttrain._swifttrain.Trainer: one st_trainer.
+ *
+ *     t = Trainer(model, loss, args)        # Module, loss name, TrainingArgs
+ *     t.set_train_dataset(ds); t.set_eval_dataset(ds or None)
+ *     i = t.add_callback(handler, event_mask); t.remove_callback(i)
+ *     t.train() -> dict; t.evaluate(ds=None) -> dict; t.predict(ds, out) -> dict or None
+ *     t.get_state() -> dict; t.log_history() -> list[dict]; t.num_outputs() -> int
+ *
+ * The object holds the model and dataset objects it was given, so their handles and
+ * borrowed buffers stay valid as long as the st_trainer exists. train, evaluate and predict
+ * run with the GIL released; callbacks take it back (trainer_callbacks.c). While one of them
+ * runs, the object refuses calls from other threads and nested runs (the C API allows a
+ * handle on one thread at a time).
+ */
+#include "_swifttrain.h"
+
+/* ---- state checks -------------------------------------------------------------------- */
+
+static st_py_state *state_of(st_py_trainer *self)
+{
+    return st_py_state_of(Py_TYPE(self));
+}
+
+static int check_alive(st_py_trainer *self, const char *what)
+{
+    if (self->trainer != NULL)
+        return 0;
+    st_py_raise(state_of(self), ST_EMISUSE, "Trainer.%s: this trainer has been released",
+                what);
+    return -1;
+}
+
+/* Reading is allowed from the thread that runs the trainer (its callbacks). */
+static int check_readable(st_py_trainer *self, const char *what)
+{
+    if (check_alive(self, what) < 0)
+        return -1;
+    if (self->running && self->running_thread != PyThread_get_thread_ident()) {
+        st_py_raise(state_of(self), ST_EMISUSE,
+                    "Trainer.%s: the trainer is running in another thread; call it from a "
+                    "callback or after train/evaluate/predict returns",
+                    what);
+        return -1;
+    }
+    return 0;
+}
+
+/* Changing the trainer is allowed only while it is not running. */
+static int check_idle(st_py_trainer *self, const char *what)
+{
+    if (check_alive(self, what) < 0)
+        return -1;
+    if (self->running) {
+        st_py_raise(state_of(self), ST_EMISUSE,
+                    "Trainer.%s: not allowed while the trainer is running train, evaluate or "
+                    "predict (%s); call it before or after",
+                    what,
+                    self->running_thread == PyThread_get_thread_ident()
+                        ? "this call comes from one of its callbacks"
+                        : "in another thread");
+        return -1;
+    }
+    return 0;
+}
+
+static int begin_run(st_py_trainer *self, const char *what)
+{
+    if (check_idle(self, what) < 0)
+        return -1;
+    self->running = 1;
+    self->running_thread = PyThread_get_thread_ident();
+    return 0;
+}
+
+/* Ends a run: re-raises what a callback raised, else maps a failed status. */
+static int end_run(st_py_trainer *self, int status)
+{
+    self->running = 0;
+    if (st_py_has_pending_error(self)) {
+        st_py_restore_pending_error(self);
+        return -1;
+    }
+    if (status != ST_OK) {
+        st_py_raise_status(state_of(self), status);
+        return -1;
+    }
+    return 0;
+}
+
+/* The st_dataset of a Dataset argument; NULL with `*ok` 1 for None when allowed. */
+static int dataset_arg(st_py_trainer *self, PyObject *obj, int allow_none, const char *what,
+                       st_dataset **out)
+{
+    st_py_state *state = state_of(self);
+    *out = NULL;
+    if (obj == Py_None && allow_none)
+        return 0;
+    if (!Py_IS_TYPE(obj, state->DatasetType)) {
+        PyErr_Format(PyExc_TypeError, "Trainer.%s: expected a _swifttrain.Dataset%s, got %.100s",
+                     what, allow_none ? " or None" : "", Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    *out = ((st_py_dataset *)obj)->dataset;
+    return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------------------------ */
+
+static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"model", "loss", "args", NULL};
+    st_py_state *state = st_py_state_of(type);
+    PyObject *model = NULL, *training_args = NULL;
+    const char *loss_name = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!sO!:Trainer", keywords,
+                                     state->ModuleType, &model, &loss_name,
+                                     state->TrainingArgsType, &training_args))
+        return NULL;
+    st_loss loss;
+    int status = st_loss_from_name(&loss, loss_name);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+
+    st_py_trainer *self = (st_py_trainer *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    status = st_trainer_create(&self->trainer, ((st_py_module *)model)->module, loss,
+                               &((st_py_training_args *)training_args)->args);
+    if (status != ST_OK) {
+        Py_DECREF(self);
+        return st_py_raise_status(state, status);
+    }
+    self->model = Py_NewRef(model);
+    /* Ctrl-C stops training even when no Python callback runs. */
+    status = st_trainer_add_callback(self->trainer, st_py_interrupt_check, self,
+                                     ST_EVENT_MASK(ST_EVENT_STEP_END));
+    if (status != ST_OK) {
+        Py_DECREF(self);
+        return st_py_raise_status(state, status);
+    }
+    return (PyObject *)self;
+}
+
+static int Trainer_traverse(st_py_trainer *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->model);
+    Py_VISIT(self->train_dataset);
+    Py_VISIT(self->eval_dataset);
+    for (Py_ssize_t i = 0; i < self->slot_count; i++)
+        Py_VISIT(self->slots[i]->handler);
+    return st_py_pending_error_traverse(self, visit, arg);
+}
+
+static int Trainer_clear(st_py_trainer *self)
+{
+    /* The library first, so no callback runs and nothing reads the buffers afterwards. */
+    st_trainer_free(self->trainer);
+    self->trainer = NULL;
+    for (Py_ssize_t i = 0; i < self->slot_count; i++) {
+        Py_CLEAR(self->slots[i]->handler);
+        PyMem_Free(self->slots[i]);
+    }
+    PyMem_Free(self->slots);
+    self->slots = NULL;
+    self->slot_count = self->slot_capacity = 0;
+    Py_CLEAR(self->train_dataset);
+    Py_CLEAR(self->eval_dataset);
+    Py_CLEAR(self->model);
+    st_py_clear_pending_error(self);
+    return 0;
+}
+
+static void Trainer_dealloc(st_py_trainer *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    Trainer_clear(self);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+/* ---- datasets -------------------------------------------------------------------------- */
+
+PyDoc_STRVAR(Trainer_set_train_dataset_doc,
+             "set_train_dataset($self, dataset, /)\n--\n\n"
+             "Sets the training dataset (st_trainer_set_train_dataset).");
+
+static PyObject *Trainer_set_train_dataset(st_py_trainer *self, PyObject *dataset)
+{
+    st_dataset *handle = NULL;
+    if (check_idle(self, "set_train_dataset") < 0 ||
+        dataset_arg(self, dataset, 0, "set_train_dataset", &handle) < 0)
+        return NULL;
+    int status = st_trainer_set_train_dataset(self->trainer, handle);
+    if (status != ST_OK)
+        return st_py_raise_status(state_of(self), status);
+    Py_XSETREF(self->train_dataset, Py_NewRef(dataset));
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Trainer_set_eval_dataset_doc,
+             "set_eval_dataset($self, dataset, /)\n--\n\n"
+             "Sets (or with None clears) the evaluation dataset "
+             "(st_trainer_set_eval_dataset).");
+
+static PyObject *Trainer_set_eval_dataset(st_py_trainer *self, PyObject *dataset)
+{
+    st_dataset *handle = NULL;
+    if (check_idle(self, "set_eval_dataset") < 0 ||
+        dataset_arg(self, dataset, 1, "set_eval_dataset", &handle) < 0)
+        return NULL;
+    int status = st_trainer_set_eval_dataset(self->trainer, handle);
+    if (status != ST_OK)
+        return st_py_raise_status(state_of(self), status);
+    if (dataset == Py_None)
+        Py_CLEAR(self->eval_dataset);
+    else
+        Py_XSETREF(self->eval_dataset, Py_NewRef(dataset));
+    Py_RETURN_NONE;
+}
+
+/* ---- callbacks ------------------------------------------------------------------------- */
+
+PyDoc_STRVAR(Trainer_add_callback_doc,
+             "add_callback($self, handler, event_mask, /)\n--\n\n"
+             "Registers handler(event, state, control) for the events in event_mask "
+             "(st_trainer_add_callback) and returns its index for remove_callback.");
+
+static PyObject *Trainer_add_callback(st_py_trainer *self, PyObject *args)
+{
+    PyObject *handler = NULL, *mask_obj = NULL;
+    if (!PyArg_ParseTuple(args, "OO!:add_callback", &handler, &PyLong_Type, &mask_obj))
+        return NULL;
+    if (check_idle(self, "add_callback") < 0)
+        return NULL;
+    if (!PyCallable_Check(handler)) {
+        PyErr_Format(PyExc_TypeError, "Trainer.add_callback: handler must be callable, got %.100s",
+                     Py_TYPE(handler)->tp_name);
+        return NULL;
+    }
+    unsigned long mask = PyLong_AsUnsignedLong(mask_obj);
+    if ((mask == (unsigned long)-1 && PyErr_Occurred()) || mask > 0xffffffffUL) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError,
+                     "Trainer.add_callback: event_mask must be in [0, 0xffffffff], got %R",
+                     mask_obj);
+        return NULL;
+    }
+    if (self->slot_count == self->slot_capacity) {
+        Py_ssize_t capacity = self->slot_capacity ? 2 * self->slot_capacity : 4;
+        st_py_callback_slot **slots = PyMem_Realloc(self->slots, sizeof(*slots) * capacity);
+        if (slots == NULL)
+            return PyErr_NoMemory();
+        self->slots = slots;
+        self->slot_capacity = capacity;
+    }
+    st_py_callback_slot *slot = PyMem_Malloc(sizeof(*slot));
+    if (slot == NULL)
+        return PyErr_NoMemory();
+    slot->owner = self;
+    slot->handler = Py_NewRef(handler);
+    int status = st_trainer_add_callback(self->trainer, st_py_callback_trampoline, slot,
+                                         (uint32_t)mask);
+    if (status != ST_OK) {
+        Py_DECREF(slot->handler);
+        PyMem_Free(slot);
+        return st_py_raise_status(state_of(self), status);
+    }
+    self->slots[self->slot_count] = slot;
+    return PyLong_FromSsize_t(self->slot_count++);
+}
+
+PyDoc_STRVAR(Trainer_remove_callback_doc,
+             "remove_callback($self, index, /)\n--\n\n"
+             "Stops calling the handler registered as `index`. The C API cannot unregister "
+             "a callback, so its events then cost one branch and no Python call.");
+
+static PyObject *Trainer_remove_callback(st_py_trainer *self, PyObject *index_obj)
+{
+    Py_ssize_t index = PyNumber_AsSsize_t(index_obj, PyExc_IndexError);
+    if (index == -1 && PyErr_Occurred())
+        return NULL;
+    /* Allowed from a callback (same thread): the trampoline holds its own reference. */
+    if (check_readable(self, "remove_callback") < 0)
+        return NULL;
+    if (index < 0 || index >= self->slot_count) {
+        PyErr_Format(PyExc_IndexError, "Trainer.remove_callback: no callback %zd", index);
+        return NULL;
+    }
+    Py_CLEAR(self->slots[index]->handler);
+    Py_RETURN_NONE;
+}
+
+/* ---- running ----------------------------------------------------------------------------- */
+
+PyDoc_STRVAR(Trainer_train_doc,
+             "train($self, /)\n--\n\n"
+             "Trains with the GIL released (st_trainer_train); returns the train metrics. An "
+             "exception raised by a callback is re-raised as is.");
+
+static PyObject *Trainer_train(st_py_trainer *self, PyObject *unused)
+{
+    (void)unused;
+    if (begin_run(self, "train") < 0)
+        return NULL;
+    st_metrics *metrics = NULL;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = st_trainer_train(&metrics, self->trainer);
+    Py_END_ALLOW_THREADS
+    PyObject *result = end_run(self, status) < 0 ? NULL
+                                                  : st_py_metrics_to_dict(state_of(self), metrics);
+    st_metrics_free(metrics);
+    return result;
+}
+
+PyDoc_STRVAR(Trainer_evaluate_doc,
+             "evaluate($self, dataset=None, /)\n--\n\n"
+             "Evaluates on `dataset` or on the evaluation dataset (st_trainer_evaluate); "
+             "returns the eval metrics.");
+
+static PyObject *Trainer_evaluate(st_py_trainer *self, PyObject *args)
+{
+    PyObject *dataset = Py_None;
+    if (!PyArg_ParseTuple(args, "|O:evaluate", &dataset))
+        return NULL;
+    st_dataset *handle = NULL;
+    if (dataset_arg(self, dataset, 1, "evaluate", &handle) < 0 || begin_run(self, "evaluate") < 0)
+        return NULL;
+    st_metrics *metrics = NULL;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = st_trainer_evaluate(&metrics, self->trainer, handle);
+    Py_END_ALLOW_THREADS
+    PyObject *result = end_run(self, status) < 0 ? NULL
+                                                  : st_py_metrics_to_dict(state_of(self), metrics);
+    st_metrics_free(metrics);
+    return result;
+}
+
+PyDoc_STRVAR(Trainer_predict_doc,
+             "predict($self, dataset, out, /)\n--\n\n"
+             "Writes the model's outputs for every row of `dataset` into `out`, a writable "
+             "C-contiguous float32 buffer of num_samples * num_outputs items "
+             "(st_trainer_predict). Returns the test metrics, or None without labels.");
+
+static PyObject *Trainer_predict(st_py_trainer *self, PyObject *args)
+{
+    PyObject *dataset = NULL, *out = NULL;
+    if (!PyArg_ParseTuple(args, "OO:predict", &dataset, &out))
+        return NULL;
+    st_dataset *handle = NULL;
+    if (dataset_arg(self, dataset, 0, "predict", &handle) < 0)
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(out, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    if (!st_py_buffer_is_float32(&view)) {
+        st_py_raise(state_of(self), ST_EINVAL, "Trainer.predict: out must be float32, got %s",
+                    st_py_buffer_dtype_name(&view));
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    if (begin_run(self, "predict") < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    st_metrics *metrics = NULL;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = st_trainer_predict((float *)view.buf, (size_t)(view.len / 4), &metrics,
+                                self->trainer, handle);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    PyObject *result = NULL;
+    if (end_run(self, status) == 0)
+        result = metrics != NULL ? st_py_metrics_to_dict(state_of(self), metrics)
+                                 : Py_NewRef(Py_None);
+    st_metrics_free(metrics);
+    return result;
+}
+
+/* ---- reading -------------------------------------------------------------------------- */
+
+PyDoc_STRVAR(Trainer_get_state_doc,
+             "get_state($self, /)\n--\n\n"
+             "The trainer's current state (st_trainer_get_state) as a dict.");
+
+static PyObject *Trainer_get_state(st_py_trainer *self, PyObject *unused)
+{
+    (void)unused;
+    if (check_readable(self, "get_state") < 0)
+        return NULL;
+    st_trainer_state state = {0};
+    state.struct_size = sizeof state;
+    memset(&state, 0, sizeof state);
+    state.struct_size = (uint32_t)sizeof state;
+    int status = st_trainer_get_state(&state, self->trainer);
+    if (status != ST_OK)
+        return st_py_raise_status(state_of(self), status);
+    return st_py_trainer_state_to_dict(state_of(self), &state);
+}
+
+PyDoc_STRVAR(Trainer_num_outputs_doc,
+             "num_outputs($self, /)\n--\n\n"
+             "Outputs per row of the model (st_trainer_num_outputs).");
+
+static PyObject *Trainer_num_outputs(st_py_trainer *self, PyObject *unused)
+{
+    (void)unused;
+    if (check_readable(self, "num_outputs") < 0)
+        return NULL;
+    int64_t count = 0;
+    int status = st_trainer_num_outputs(&count, self->trainer);
+    if (status != ST_OK)
+        return st_py_raise_status(state_of(self), status);
+    return PyLong_FromLongLong(count);
+}
+
+PyDoc_STRVAR(Trainer_log_history_doc,
+             "log_history($self, /)\n--\n\n"
+             "Every log history entry as a dict (st_trainer_log_history_count / _entry).");
+
+static PyObject *Trainer_log_history(st_py_trainer *self, PyObject *unused)
+{
+    (void)unused;
+    if (check_readable(self, "log_history") < 0)
+        return NULL;
+    st_py_state *state = state_of(self);
+    size_t count = 0;
+    int status = st_trainer_log_history_count(&count, self->trainer);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    PyObject *list = PyList_New((Py_ssize_t)count);
+    if (list == NULL)
+        return NULL;
+    for (size_t i = 0; i < count; i++) {
+        st_metrics *entry = NULL;
+        status = st_trainer_log_history_entry(&entry, self->trainer, i);
+        if (status != ST_OK) {
+            Py_DECREF(list);
+            return st_py_raise_status(state, status);
+        }
+        PyObject *dict = st_py_metrics_to_dict(state, entry);
+        st_metrics_free(entry);
+        if (dict == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, dict);
+    }
+    return list;
+}
+
+static PyObject *Trainer_get_running(st_py_trainer *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(self->running);
+}
+
+static PyMethodDef Trainer_methods[] = {
+    {"set_train_dataset", (PyCFunction)Trainer_set_train_dataset, METH_O,
+     Trainer_set_train_dataset_doc},
+    {"set_eval_dataset", (PyCFunction)Trainer_set_eval_dataset, METH_O,
+     Trainer_set_eval_dataset_doc},
+    {"add_callback", (PyCFunction)Trainer_add_callback, METH_VARARGS, Trainer_add_callback_doc},
+    {"remove_callback", (PyCFunction)Trainer_remove_callback, METH_O,
+     Trainer_remove_callback_doc},
+    {"train", (PyCFunction)Trainer_train, METH_NOARGS, Trainer_train_doc},
+    {"evaluate", (PyCFunction)Trainer_evaluate, METH_VARARGS, Trainer_evaluate_doc},
+    {"predict", (PyCFunction)Trainer_predict, METH_VARARGS, Trainer_predict_doc},
+    {"get_state", (PyCFunction)Trainer_get_state, METH_NOARGS, Trainer_get_state_doc},
+    {"num_outputs", (PyCFunction)Trainer_num_outputs, METH_NOARGS, Trainer_num_outputs_doc},
+    {"log_history", (PyCFunction)Trainer_log_history, METH_NOARGS, Trainer_log_history_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Trainer_getset[] = {
+    {"running", (getter)Trainer_get_running, NULL,
+     "Whether train, evaluate or predict is in progress.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyDoc_STRVAR(Trainer_doc,
+             "Trainer(model, loss, args)\n--\n\n"
+             "An st_trainer for `model` (a Module) with the loss named `loss` "
+             "(st_loss_from_name) and `args` (a TrainingArgs, copied).");
+
+static PyType_Slot Trainer_slots[] = {
+    {Py_tp_doc, (void *)Trainer_doc},
+    {Py_tp_new, (void *)Trainer_new},
+    {Py_tp_dealloc, (void *)Trainer_dealloc},
+    {Py_tp_traverse, (void *)Trainer_traverse},
+    {Py_tp_clear, (void *)Trainer_clear},
+    {Py_tp_methods, Trainer_methods},
+    {Py_tp_getset, Trainer_getset},
+    {0, NULL},
+};
+
+static PyType_Spec Trainer_spec = {
+    .name = "swifttrain._swifttrain.Trainer",
+    .basicsize = sizeof(st_py_trainer),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = Trainer_slots,
+};
+
+int st_py_trainer_type_init(PyObject *module, st_py_state *state)
+{
+    return st_py_add_type(module, &Trainer_spec, &state->TrainerType);
+}

@@ -1,0 +1,145 @@
+/*
+ * training_args_type.c - swifttrain._swifttrain.TrainingArgs: one st_training_args.
+ *
+ *     args = TrainingArgs()                  # st_training_args_init: the library's defaults
+ *     args.set("learning_rate", "0.001")     # st_training_args_set: HF name, string value
+ *     args.validate()                        # st_training_args_validate
+ *     args.as_dict()                         # the struct's fields (enums as their numbers)
+ *
+ * The library parses and checks every value; this type only carries strings to it.
+ */
+#include "_swifttrain.h"
+
+static PyObject *TrainingArgs_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, ":TrainingArgs", keywords))
+        return NULL;
+    st_py_training_args *self = (st_py_training_args *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    int status = st_training_args_init(&self->args, ST_TRAINING_ARGS_VERSION);
+    if (status != ST_OK) {
+        Py_DECREF(self);
+        return st_py_raise_status(st_py_state_of(type), status);
+    }
+    return (PyObject *)self;
+}
+
+static void TrainingArgs_dealloc(st_py_training_args *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+PyDoc_STRVAR(TrainingArgs_set_doc,
+             "set($self, name, value, /)\n--\n\n"
+             "Sets one field by its HuggingFace name from a string (st_training_args_set).");
+
+static PyObject *TrainingArgs_set(st_py_training_args *self, PyObject *args)
+{
+    const char *name = NULL, *value = NULL;
+    if (!PyArg_ParseTuple(args, "ss:set", &name, &value))
+        return NULL;
+    int status = st_training_args_set(&self->args, name, value);
+    if (status != ST_OK)
+        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(TrainingArgs_validate_doc,
+             "validate($self, /)\n--\n\n"
+             "Checks every field (st_training_args_validate); raises InvalidArgumentError "
+             "naming the first bad one.");
+
+static PyObject *TrainingArgs_validate(st_py_training_args *self, PyObject *unused)
+{
+    (void)unused;
+    int status = st_training_args_validate(&self->args);
+    if (status != ST_OK)
+        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+    Py_RETURN_NONE;
+}
+
+static int put(PyObject *dict, const char *key, PyObject *value)
+{
+    if (value == NULL)
+        return -1;
+    int rc = PyDict_SetItemString(dict, key, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+PyDoc_STRVAR(TrainingArgs_as_dict_doc,
+             "as_dict($self, /)\n--\n\n"
+             "The fields of st_training_args by name; enum fields as their numeric values.");
+
+static PyObject *TrainingArgs_as_dict(st_py_training_args *self, PyObject *unused)
+{
+    (void)unused;
+    const st_training_args *a = &self->args;
+    PyObject *d = PyDict_New();
+    if (d == NULL)
+        return NULL;
+    if (put(d, "version", PyLong_FromUnsignedLong(a->version)) < 0 ||
+        put(d, "num_train_epochs", PyFloat_FromDouble(a->num_train_epochs)) < 0 ||
+        put(d, "max_steps", PyLong_FromLongLong(a->max_steps)) < 0 ||
+        put(d, "per_device_train_batch_size",
+            PyLong_FromLongLong(a->per_device_train_batch_size)) < 0 ||
+        put(d, "per_device_eval_batch_size",
+            PyLong_FromLongLong(a->per_device_eval_batch_size)) < 0 ||
+        put(d, "optim", PyLong_FromLong((long)a->optim)) < 0 ||
+        put(d, "learning_rate", PyFloat_FromDouble(a->learning_rate)) < 0 ||
+        put(d, "weight_decay", PyFloat_FromDouble(a->weight_decay)) < 0 ||
+        put(d, "adam_beta1", PyFloat_FromDouble(a->adam_beta1)) < 0 ||
+        put(d, "adam_beta2", PyFloat_FromDouble(a->adam_beta2)) < 0 ||
+        put(d, "adam_epsilon", PyFloat_FromDouble(a->adam_epsilon)) < 0 ||
+        put(d, "sgd_momentum", PyFloat_FromDouble(a->sgd_momentum)) < 0 ||
+        put(d, "max_grad_norm", PyFloat_FromDouble(a->max_grad_norm)) < 0 ||
+        put(d, "lr_scheduler_type", PyLong_FromLong((long)a->lr_scheduler_type)) < 0 ||
+        put(d, "warmup_steps", PyLong_FromLongLong(a->warmup_steps)) < 0 ||
+        put(d, "logging_strategy", PyLong_FromLong((long)a->logging_strategy)) < 0 ||
+        put(d, "logging_steps", PyLong_FromLongLong(a->logging_steps)) < 0 ||
+        put(d, "logging_first_step", PyBool_FromLong(a->logging_first_step)) < 0 ||
+        put(d, "eval_strategy", PyLong_FromLong((long)a->eval_strategy)) < 0 ||
+        put(d, "eval_steps", PyLong_FromLongLong(a->eval_steps)) < 0 ||
+        put(d, "seed", PyLong_FromLongLong(a->seed)) < 0 ||
+        put(d, "data_seed", PyLong_FromLongLong(a->data_seed)) < 0 ||
+        put(d, "dataloader_drop_last", PyBool_FromLong(a->dataloader_drop_last)) < 0) {
+        Py_DECREF(d);
+        return NULL;
+    }
+    return d;
+}
+
+static PyMethodDef TrainingArgs_methods[] = {
+    {"set", (PyCFunction)TrainingArgs_set, METH_VARARGS, TrainingArgs_set_doc},
+    {"validate", (PyCFunction)TrainingArgs_validate, METH_NOARGS, TrainingArgs_validate_doc},
+    {"as_dict", (PyCFunction)TrainingArgs_as_dict, METH_NOARGS, TrainingArgs_as_dict_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+PyDoc_STRVAR(TrainingArgs_doc,
+             "TrainingArgs()\n--\n\n"
+             "An st_training_args filled with the library's defaults.");
+
+static PyType_Slot TrainingArgs_slots[] = {
+    {Py_tp_doc, (void *)TrainingArgs_doc},
+    {Py_tp_new, (void *)TrainingArgs_new},
+    {Py_tp_dealloc, (void *)TrainingArgs_dealloc},
+    {Py_tp_methods, TrainingArgs_methods},
+    {0, NULL},
+};
+
+static PyType_Spec TrainingArgs_spec = {
+    .name = "swifttrain._swifttrain.TrainingArgs",
+    .basicsize = sizeof(st_py_training_args),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = TrainingArgs_slots,
+};
+
+int st_py_training_args_type_init(PyObject *module, st_py_state *state)
+{
+    return st_py_add_type(module, &TrainingArgs_spec, &state->TrainingArgsType);
+}

@@ -1,0 +1,130 @@
+"""Connects Python callbacks to the library's events.
+
+Each callback is registered with the library (``st_trainer_add_callback``) for exactly the
+events whose ``on_*`` method it overrides, so the library calls into Python only where some
+code is waiting. Callbacks therefore run in the order they were added, and the library
+applies its rules (flags acted on after all callbacks of an event, a sticky
+``should_training_stop``) to Python callbacks exactly as to C ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
+
+from . import _swifttrain as _C
+from .callbacks import TrainerCallback, TrainerControl
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+logger = logging.getLogger("swifttrain")
+
+# HF method name of each library event, by event number.
+EVENT_NAMES: Tuple[str, ...] = tuple(_C.event_name(event) for event in range(_C.EVENT_COUNT))
+
+# The keyword under which HF passes an event's values.
+_VALUES_KEYWORD = {"on_log": "logs", "on_evaluate": "metrics"}
+
+
+def overrides(callback: Any, name: str) -> bool:
+    """Whether ``callback`` has its own ``name`` method rather than TrainerCallback's no-op."""
+    method = getattr(callback, name, None)
+    if method is None:
+        return False
+    return getattr(method, "__func__", method) is not getattr(TrainerCallback, name, None)
+
+
+def event_mask(callback: Any) -> int:
+    """The library event mask of the events ``callback`` overrides."""
+    mask = 0
+    for event, name in enumerate(EVENT_NAMES):
+        if overrides(callback, name):
+            mask |= 1 << event
+    return mask
+
+
+def _check_control(callback: Any, name: str, result: Any) -> TrainerControl:
+    if not isinstance(result, TrainerControl):
+        raise TypeError(f"{type(callback).__name__}.{name} returned {result!r}; return the "
+                        f"control object (a swifttrain.TrainerControl) or None")
+    return result
+
+
+class _EventHandler:
+    """Called by the extension for one callback's events:
+    ``handler(event, state, control_flags) -> TrainerControl``."""
+
+    def __init__(self, trainer: "Trainer", callback: Any) -> None:
+        self._trainer = weakref.ref(trainer)  # the trainer holds us: no reference cycle
+        self.callback = callback
+
+    def __call__(self, event: int, state: Dict[str, Any], flags: Tuple[bool, ...]):
+        trainer = self._trainer()
+        if trainer is None:  # cannot happen while the trainer runs; be safe anyway
+            return None
+        name = EVENT_NAMES[event]
+        trainer.state._update(state)
+        control = trainer.control
+        for flag, value in zip(_C.CONTROL_FLAGS, flags):
+            setattr(control, flag, value)
+        kwargs: Dict[str, Any] = {"model": trainer.model}
+        if name in _VALUES_KEYWORD:
+            kwargs[_VALUES_KEYWORD[name]] = dict(state["metrics"] or {})
+        result = getattr(self.callback, name)(trainer.args, trainer.state, control, **kwargs)
+        if result is not None:
+            trainer.control = _check_control(self.callback, name, result)
+        return trainer.control
+
+
+class CallbackHandler:
+    """The trainer's callbacks, in order, and their registrations with the library."""
+
+    def __init__(self, trainer: "Trainer", core: _C.Trainer) -> None:
+        self._trainer = weakref.ref(trainer)
+        self._core = core
+        self._entries: List[Tuple[Any, Optional[int]]] = []  # (callback, registration)
+
+    @property
+    def callbacks(self) -> List[Any]:
+        return [callback for callback, _ in self._entries]
+
+    @property
+    def callback_list(self) -> str:
+        return "\n".join(type(callback).__name__ for callback in self.callbacks)
+
+    def add_callback(self, callback: Union[type, Any]) -> None:
+        instance = callback() if isinstance(callback, type) else callback
+        if any(type(existing) is type(instance) for existing in self.callbacks):
+            logger.warning("You are adding a %s to the callbacks of this Trainer, but there is "
+                           "already one. The current list of callbacks is:\n%s",
+                           type(instance).__name__, self.callback_list)
+        mask = event_mask(instance)
+        registration = None
+        if mask:
+            handler = _EventHandler(self._trainer(), instance)
+            registration = self._core.add_callback(handler, mask)
+        self._entries.append((instance, registration))
+
+    def pop_callback(self, callback: Union[type, Any]) -> Optional[Any]:
+        for index, (instance, registration) in enumerate(self._entries):
+            if (isinstance(instance, callback) if isinstance(callback, type)
+                    else instance is callback):
+                if registration is not None:
+                    self._core.remove_callback(registration)
+                del self._entries[index]
+                return instance
+        return None
+
+    def call_event(self, name: str, args, state, control, **kwargs) -> TrainerControl:
+        """Runs a Python-side event (``on_init_end``, ``on_predict``) on every callback."""
+        trainer = self._trainer()
+        for callback in self.callbacks:
+            if not overrides(callback, name):
+                continue
+            result = getattr(callback, name)(args, state, control, model=trainer.model,
+                                             **kwargs)
+            if result is not None:
+                control = _check_control(callback, name, result)
+        return control

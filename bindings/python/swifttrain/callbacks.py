@@ -1,0 +1,222 @@
+"""Callbacks, as HuggingFace's ``trainer_callback.py``: ``TrainerState``, ``TrainerControl``,
+``TrainerCallback`` and the default ``ProgressCallback`` / ``PrinterCallback``.
+
+The library fires the events and decides logging, evaluation and stopping (HF's
+``DefaultFlowCallback`` lives in the core); a Python callback sees the state, may change the
+``TrainerControl`` flags, and gets ``model=...`` plus ``logs=...`` in ``on_log`` and
+``metrics=...`` in ``on_evaluate`` as keyword arguments.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional
+
+from ._progress_bar import ProgressBar
+
+__all__ = ["TrainerState", "TrainerControl", "TrainerCallback", "ProgressCallback",
+           "PrinterCallback"]
+
+
+class TrainerState:
+    """The trainer's state as callbacks see it; one step is one optimizer update.
+
+    The numbers come from the library at every event: ``epoch`` (fractional),
+    ``global_step``, ``max_steps``, ``num_train_epochs``, ``train_batch_size``,
+    ``logging_steps``, ``eval_steps``, and, as swifttrain additions, ``loss`` (of the last
+    step), ``learning_rate`` (of the next step) and ``grad_norm`` (of the last step, before
+    clipping). ``log_history`` is read from the library each time it is accessed. The
+    fields about best models, distributed training and hyper-parameter search keep HF's
+    defaults: swifttrain does none of those.
+    """
+
+    _FROM_LIBRARY = ("epoch", "global_step", "max_steps", "num_train_epochs",
+                     "train_batch_size", "logging_steps", "eval_steps", "loss",
+                     "learning_rate", "grad_norm")
+
+    def __init__(self, epoch: Optional[float] = None, global_step: int = 0, max_steps: int = 0,
+                 logging_steps: int = 500, eval_steps: int = 500, num_train_epochs: int = 0,
+                 train_batch_size: Optional[int] = None) -> None:
+        self.epoch = epoch
+        self.global_step = global_step
+        self.max_steps = max_steps
+        self.logging_steps = logging_steps
+        self.eval_steps = eval_steps
+        self.num_train_epochs = num_train_epochs
+        self.train_batch_size = train_batch_size
+        self.loss = float("nan")
+        self.learning_rate = float("nan")
+        self.grad_norm = float("nan")
+        self.total_flos = 0.0
+        self.num_input_tokens_seen = 0
+        self.best_metric: Optional[float] = None
+        self.best_global_step: Optional[int] = None
+        self.best_model_checkpoint: Optional[str] = None
+        self.is_local_process_zero = True
+        self.is_world_process_zero = True
+        self.is_hyper_param_search = False
+        self.trial_name: Optional[str] = None
+        self.trial_params: Optional[Dict[str, Any]] = None
+        self._read_log_history: Optional[Callable[[], List[Dict[str, float]]]] = None
+
+    @property
+    def log_history(self) -> List[Dict[str, float]]:
+        """Every logged dict so far, each with its ``"step"``; read from the library."""
+        if self._read_log_history is None:
+            return []
+        return [{key: int(value) if key == "step" else value for key, value in entry.items()}
+                for entry in self._read_log_history()]
+
+    def _update(self, values: Dict[str, Any]) -> None:
+        for name in self._FROM_LIBRARY:
+            setattr(self, name, values[name])
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FROM_LIBRARY)
+        return f"TrainerState({fields})"
+
+
+@dataclass
+class TrainerControl:
+    """Flags a callback sets to steer training; the library acts on them after all callbacks
+    of the event ran. ``should_training_stop`` is sticky: once set, training stops.
+    ``should_log`` / ``should_evaluate`` / ``should_save`` are reset before every step and
+    ``should_epoch_stop`` before every epoch. swifttrain saves no checkpoints, so
+    ``should_save`` has no effect."""
+
+    should_training_stop: bool = False
+    should_epoch_stop: bool = False
+    should_save: bool = False
+    should_evaluate: bool = False
+    should_log: bool = False
+
+
+class TrainerCallback:
+    """Base class of callbacks: every event method is a no-op; override the ones you need.
+
+    Every method is called as ``on_x(args, state, control, **kwargs)`` with ``model=...``
+    in kwargs, plus ``logs=...`` for ``on_log`` and ``metrics=...`` for ``on_evaluate`` and
+    ``on_predict``. Return the ``control`` (or a new ``TrainerControl``) to change the
+    flags, or ``None`` to leave them. Only the events a callback overrides are registered
+    with the library, so the others cost nothing.
+
+    swifttrain never fires ``on_substep_end``, ``on_pre_optimizer_step``,
+    ``on_optimizer_step``, ``on_save`` and ``on_prediction_step`` (no gradient
+    accumulation, checkpoints or per-batch evaluation events); they exist so code written
+    for HF runs unchanged.
+    """
+
+    def on_init_end(self, args, state, control, **kwargs):
+        """At the end of ``Trainer.__init__``."""
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        """At the beginning of training."""
+
+    def on_train_end(self, args, state, control, **kwargs):
+        """At the end of training."""
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        """At the beginning of an epoch."""
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        """At the end of an epoch."""
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        """At the beginning of a training step (one optimizer update)."""
+
+    def on_pre_optimizer_step(self, args, state, control, **kwargs):
+        """HF: before the optimizer step. Not fired by swifttrain."""
+
+    def on_optimizer_step(self, args, state, control, **kwargs):
+        """HF: after the optimizer step. Not fired by swifttrain."""
+
+    def on_substep_end(self, args, state, control, **kwargs):
+        """HF: after a gradient-accumulation substep. Not fired by swifttrain."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        """At the end of a training step."""
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        """After an evaluation; ``metrics`` holds its results."""
+
+    def on_predict(self, args, state, control, metrics, **kwargs):
+        """After a successful ``Trainer.predict``; ``metrics`` holds its results."""
+
+    def on_save(self, args, state, control, **kwargs):
+        """HF: after a checkpoint save. Not fired by swifttrain."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        """After logging; ``logs`` holds the logged values."""
+
+    def on_prediction_step(self, args, state, control, **kwargs):
+        """HF: after an evaluation batch. Not fired by swifttrain."""
+
+
+def _format_logs(logs: Dict[str, float]) -> str:
+    """``{'loss': 0.5234, 'learning_rate': 0.000987, 'epoch': 1.25}``: 4 significant digits,
+    epoch to 2 decimals, integral values as ints."""
+    shown = {}
+    for key, value in logs.items():
+        if key == "total_flos":
+            continue
+        if key == "epoch":
+            shown[key] = round(value, 2)
+        elif isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+            shown[key] = int(value)
+        elif isinstance(value, float):
+            shown[key] = float(f"{value:.4g}")
+        else:
+            shown[key] = value
+    return str(shown)
+
+
+class ProgressCallback(TrainerCallback):
+    """Shows training progress: on a terminal, a progress bar with the logs printed above
+    it; otherwise (a file, a pipe, a captured test) one plain line per log. Shows nothing
+    when ``args.disable_tqdm`` is set."""
+
+    def __init__(self, max_str_len: int = 100, stream=None) -> None:
+        self.max_str_len = max_str_len
+        self.training_bar: Optional[ProgressBar] = None
+        self._stream = stream
+
+    def _output(self):
+        return self._stream if self._stream is not None else sys.stdout
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.training_bar = None
+        if args.disable_tqdm or not state.is_world_process_zero:
+            return
+        stream = self._output()
+        if ProgressBar.is_terminal(stream):
+            self.training_bar = ProgressBar(total=state.max_steps, stream=stream, desc="train")
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.training_bar is not None:
+            self.training_bar.update(state.global_step)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if args.disable_tqdm or not state.is_world_process_zero or logs is None:
+            return
+        text = _format_logs(logs)
+        if self.training_bar is not None:
+            self.training_bar.write(text)
+        else:
+            print(text, file=self._output(), flush=True)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.training_bar is not None:
+            self.training_bar.close()
+            self.training_bar = None
+
+
+class PrinterCallback(TrainerCallback):
+    """Prints the logs, one dict per line (the default when ``disable_tqdm`` is set)."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs is None or not state.is_local_process_zero:
+            return
+        logs = dict(logs)
+        logs.pop("total_flos", None)
+        print(logs)

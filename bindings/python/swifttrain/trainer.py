@@ -1,0 +1,151 @@
+"""``Trainer``: HuggingFace's Trainer interface over the library's trainer.
+
+    trainer = Trainer(model=model, args=args, train_dataset=(X, y), eval_dataset=(Xv, yv),
+                      loss="cross_entropy", callbacks=[MyCallback])
+    out = trainer.train()          # TrainOutput(global_step, training_loss, metrics)
+    metrics = trainer.evaluate()   # {"eval_loss": ..., "eval_accuracy": ..., ...}
+    pred = trainer.predict(Xv)     # PredictionOutput(predictions, label_ids, metrics)
+
+Training, evaluation and prediction run in the library with the GIL released; other Python
+threads keep running. An exception raised by a callback stops training and comes out of
+``train()`` unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, NamedTuple, Optional, Union
+
+import numpy as np
+
+from . import _swifttrain as _C
+from . import nn
+from ._callback_handler import CallbackHandler
+from ._data import as_dataset, labels_of
+from .callbacks import PrinterCallback, ProgressCallback, TrainerControl, TrainerState
+from .training_args import TrainingArguments
+
+__all__ = ["Trainer", "TrainOutput", "PredictionOutput"]
+
+
+class TrainOutput(NamedTuple):
+    global_step: int
+    training_loss: float
+    metrics: Dict[str, float]
+
+
+class PredictionOutput(NamedTuple):
+    predictions: np.ndarray
+    label_ids: Optional[np.ndarray]
+    metrics: Dict[str, float]
+
+
+class Trainer:
+    """Trains a :mod:`swifttrain.nn` model.
+
+    Args:
+        model: the model, e.g. ``nn.Sequential(nn.Linear(64, 64), nn.ReLU(), ...)``.
+        args: a :class:`TrainingArguments`; ``TrainingArguments()`` when None. Read here,
+            when the trainer is created.
+        train_dataset, eval_dataset: ``(X, y)`` tuples of arrays: ``X`` float32 ``[n, d]``,
+            ``y`` int64 labels ``[n]`` (``loss="cross_entropy"``) or float32 targets
+            ``[n]`` / ``[n, t]`` (``loss="mse"``). The library reads them in place: do not
+            modify them while the trainer exists.
+        loss: ``"cross_entropy"`` or ``"mse"``.
+        callbacks: :class:`TrainerCallback` classes or instances, run in order before the
+            default :class:`ProgressCallback` (:class:`PrinterCallback` when
+            ``args.disable_tqdm``).
+
+    As in HF, creating a trainer calls ``manual_seed(args.seed)``; it affects modules
+    created afterwards, not ``model``.
+    """
+
+    def __init__(self, model: Optional[nn.Module] = None,
+                 args: Optional[TrainingArguments] = None, train_dataset: Any = None,
+                 eval_dataset: Any = None, loss: str = "cross_entropy",
+                 callbacks: Optional[List[Any]] = None) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"Trainer: model must be a swifttrain.nn.Module (e.g. "
+                            f"nn.Sequential(nn.Linear(64, 10))), got {type(model).__name__}")
+        if args is None:
+            args = TrainingArguments()
+        if not isinstance(args, TrainingArguments):
+            raise TypeError(f"Trainer: args must be a swifttrain.TrainingArguments, got "
+                            f"{type(args).__name__}")
+        self.model = model
+        self.args = args
+        self.loss = loss
+        core_args = args.to_core()  # the library checks every value first
+        _C.manual_seed(args.seed & (2**64 - 1))  # the int64 seed's bits, as st_manual_seed's
+        self._core = _C.Trainer(model._handle, loss, core_args)
+        self.train_dataset = train_dataset
+        self.eval_dataset = eval_dataset
+        self._given = {"train": None, "eval": None}  # what the library was last given
+        self._sync_datasets()
+        self.state = TrainerState()
+        self.state._read_log_history = self._core.log_history
+        self.state._update(self._core.get_state())
+        self.control = TrainerControl()
+        self.callback_handler = CallbackHandler(self, self._core)
+        for callback in callbacks or []:
+            self.callback_handler.add_callback(callback)
+        self.callback_handler.add_callback(PrinterCallback if args.disable_tqdm
+                                           else ProgressCallback)
+        self.control = self.callback_handler.call_event("on_init_end", self.args, self.state,
+                                                        self.control)
+
+    # ---- callbacks -------------------------------------------------------------------
+
+    def add_callback(self, callback: Union[type, Any]) -> None:
+        """Adds a callback (a class or an instance) after the current ones."""
+        self.callback_handler.add_callback(callback)
+
+    def pop_callback(self, callback: Union[type, Any]) -> Optional[Any]:
+        """Removes a callback (the first of a class, or that instance) and returns it."""
+        return self.callback_handler.pop_callback(callback)
+
+    def remove_callback(self, callback: Union[type, Any]) -> None:
+        """Removes a callback (the first of a class, or that instance)."""
+        self.callback_handler.pop_callback(callback)
+
+    # ---- running -----------------------------------------------------------------------
+
+    def _sync_datasets(self) -> None:
+        """Hands the library the current train/eval datasets (they may have been replaced)."""
+        if self.train_dataset is not None and self.train_dataset is not self._given["train"]:
+            self._core.set_train_dataset(as_dataset(self.train_dataset, "train_dataset"))
+            self._given["train"] = self.train_dataset
+        if self.eval_dataset is not self._given["eval"]:
+            self._core.set_eval_dataset(None if self.eval_dataset is None
+                                        else as_dataset(self.eval_dataset, "eval_dataset"))
+            self._given["eval"] = self.eval_dataset
+
+    def train(self) -> TrainOutput:
+        """Trains the model; returns ``TrainOutput(global_step, training_loss, metrics)``."""
+        self._sync_datasets()
+        try:
+            metrics = self._core.train()
+        finally:
+            self.state._update(self._core.get_state())
+        return TrainOutput(self.state.global_step, metrics["train_loss"], metrics)
+
+    def evaluate(self, eval_dataset: Any = None) -> Dict[str, float]:
+        """Evaluates on ``eval_dataset`` (an ``(X, y)`` tuple) or the trainer's evaluation
+        dataset; returns ``eval_loss``, ``eval_accuracy`` (classification), ``eval_runtime``,
+        ... Fires ``on_log`` and ``on_evaluate``."""
+        self._sync_datasets()
+        if eval_dataset is None:
+            return self._core.evaluate()
+        return self._core.evaluate(as_dataset(eval_dataset, "eval_dataset"))
+
+    def predict(self, test_dataset: Any) -> PredictionOutput:
+        """Runs the model on ``test_dataset``: ``X`` alone or an ``(X, y)`` tuple. Returns
+        ``PredictionOutput(predictions, label_ids, metrics)``: ``predictions`` is a float32
+        array ``[n, num_outputs]`` (logits for classification); ``metrics`` has
+        ``test_loss`` and ``test_accuracy`` when labels were given, else it is empty."""
+        dataset = as_dataset(test_dataset, "test_dataset", features_only_ok=True)
+        predictions = np.empty((dataset.num_samples(), self._core.num_outputs()),
+                               dtype=np.float32)
+        metrics = self._core.predict(dataset, predictions) or {}
+        self.control = self.callback_handler.call_event("on_predict", self.args, self.state,
+                                                        self.control, metrics=metrics)
+        return PredictionOutput(predictions, labels_of(test_dataset), metrics)
