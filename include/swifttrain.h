@@ -396,8 +396,10 @@ int st_trainer_evaluate(st_metrics **out, st_trainer *trainer, st_dataset *datas
 int st_trainer_predict(float *out, size_t out_count, st_metrics **out_metrics,
                        st_trainer *trainer, st_dataset *dataset);
 
-/** Number of outputs per row of the trainer's model (10 for a 10-class classifier). */
-int st_trainer_num_outputs(int64_t *out, const st_trainer *trainer);
+/** Number of outputs the trainer's model produces per sample of `dataset` (10 for a 10-class
+ *  classifier): the size st_trainer_predict needs is num_samples * this. Fails, saying why,
+ *  when the model does not accept the dataset's samples. */
+int st_trainer_num_outputs(int64_t *out, st_trainer *trainer, st_dataset *dataset);
 
 /** Number of entries in the log history (HF TrainerState.log_history). */
 int st_trainer_log_history_count(size_t *out, const st_trainer *trainer);

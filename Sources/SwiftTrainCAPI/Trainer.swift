@@ -170,14 +170,13 @@ public func st_trainer_predict(_ out: UnsafeMutablePointer<Float>?, _ outCount: 
 }
 
 @c @implementation
-public func st_trainer_num_outputs(_ out: UnsafeMutablePointer<Int64>?, _ handle: OpaquePointer?) -> Int32 {
+public func st_trainer_num_outputs(_ out: UnsafeMutablePointer<Int64>?, _ handle: OpaquePointer?,
+                                   _ dataset: OpaquePointer?) -> Int32 {
     status {
         let fn = "st_trainer_num_outputs"
         let t = try trainer(handle, fn)
-        guard let n = t.numOutputs else {
-            throw SwiftTrainError(.invalidArgument, "\(fn): the model has no layer that fixes its input size")
-        }
-        try required(out, fn, "out").pointee = Int64(n)
+        let d = try Handle.get(dataset, as: Dataset.self, fn, "dataset")
+        try required(out, fn, "out").pointee = Int64(try t.numOutputs(for: d))
     }
 }
 

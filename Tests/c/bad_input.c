@@ -470,8 +470,9 @@ static void test_null_trainer_arguments(void) {
                 "trainer");
     CHECK_ERROR(st_trainer_predict(out, ROWS * CLASSES, NULL, p.trainer, NULL), ST_EINVAL,
                 "dataset");
-    CHECK_ERROR(st_trainer_num_outputs(NULL, p.trainer), ST_EINVAL, "out");
-    CHECK_ERROR(st_trainer_num_outputs(&outputs, NULL), ST_EINVAL, "trainer");
+    CHECK_ERROR(st_trainer_num_outputs(NULL, p.trainer, p.data), ST_EINVAL, "out");
+    CHECK_ERROR(st_trainer_num_outputs(&outputs, NULL, p.data), ST_EINVAL, "trainer");
+    CHECK_ERROR(st_trainer_num_outputs(&outputs, p.trainer, NULL), ST_EINVAL, "dataset");
     CHECK_ERROR(st_trainer_log_history_count(NULL, p.trainer), ST_EINVAL, "out");
     CHECK_ERROR(st_trainer_log_history_count(&history, NULL), ST_EINVAL, "trainer");
     CHECK_ERROR(st_trainer_log_history_entry(NULL, p.trainer, 0), ST_EINVAL, "out");

@@ -296,7 +296,7 @@ static void test_full_run(void) {
           "st_trainer_evaluate() gives %.6f, the last epoch's EVALUATE gave %.6f", eval_accuracy,
           r.last_eval_accuracy);
 
-    if (!(CHECK_OK(st_trainer_num_outputs(&num_outputs, trainer)) &&
+    if (!(CHECK_OK(st_trainer_num_outputs(&num_outputs, trainer, test)) &&
           CHECK(num_outputs == DIGITS_NUM_CLASSES, "%lld outputs", (long long)num_outputs)))
         goto done;
     logits = malloc((size_t)(test_rows.num_samples * num_outputs) * sizeof(float));

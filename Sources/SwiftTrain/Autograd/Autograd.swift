@@ -1,94 +1,30 @@
-/// The record of how a tensor was computed. An enum rather than closures keeps the tape
-/// cheap: no closure contexts per operation, and backward is one switch.
-enum Op {
-    case linear(input: Tensor, weight: Tensor, bias: Tensor?)
-    case matmul(Tensor, Tensor)
-    case relu(Tensor)
-    case crossEntropy(logits: Tensor, probabilities: Storage, labels: [Int])
-    case mse(prediction: Tensor, target: Tensor)
+/// One recorded operation: which tensors it read and how to pass a gradient back to them.
+/// Each operation's node lives next to its forward pass (Ops/); the engine below only walks
+/// the graph.
+protocol GradNode: AnyObject {
+    /// Calls `body` for each input tensor of the operation.
+    func forEachInput(_ body: (Tensor) -> Void)
+    /// Adds d(loss)/d(input) to each input that requires gradients, given `grad` =
+    /// d(loss)/d(output): contiguous, with the output's shape.
+    func backward(_ grad: UnsafeMutablePointer<Float>, output: Tensor)
+}
 
-    var inputs: [Tensor] {
-        switch self {
-        case let .linear(x, w, b): return b.map { [x, w, $0] } ?? [x, w]
-        case let .matmul(a, b): return [a, b]
-        case let .relu(x): return [x]
-        case let .crossEntropy(logits, _, _): return [logits]
-        case let .mse(p, t): return [p, t]
-        }
-    }
-
-    /// Adds d(loss)/d(input) to each input that requires gradients, given `g` = d(loss)/d(output).
-    func backward(_ g: UnsafeMutablePointer<Float>, output: Tensor) {
-        switch self {
-        case let .linear(x, w, b):
-            let (batch, inF, outF) = (x.shape[0], x.shape[1], w.shape[0])
-            x.accumulateGrad { dx, beta in  // dX [B, in] = G [B, out] W [out, in]
-                BLAS.sgemm(transposeA: false, transposeB: false, m: batch, n: inF, k: outF,
-                           a: g, lda: outF, b: w.storage.base, ldb: inF, beta: beta, c: dx, ldc: inF)
-            }
-            w.accumulateGrad { dw, beta in  // dW [out, in] = G^T [out, B] X [B, in]
-                BLAS.sgemm(transposeA: true, transposeB: false, m: outF, n: inF, k: batch,
-                           a: g, lda: outF, b: x.storage.base, ldb: inF, beta: beta, c: dw, ldc: inF)
-            }
-            b?.accumulateGrad { db, beta in  // db [out] = column sums of G
-                if beta == 0 { db.update(repeating: 0, count: outF) }
-                for r in 0..<batch {
-                    let row = g + r * outF
-                    for c in 0..<outF { db[c] += row[c] }
-                }
-            }
-        case let .matmul(a, b):
-            let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
-            a.accumulateGrad { da, beta in  // dA [m, k] = G [m, n] B^T
-                BLAS.sgemm(transposeA: false, transposeB: true, m: m, n: k, k: n,
-                           a: g, lda: n, b: b.storage.base, ldb: n, beta: beta, c: da, ldc: k)
-            }
-            b.accumulateGrad { db, beta in  // dB [k, n] = A^T G
-                BLAS.sgemm(transposeA: true, transposeB: false, m: k, n: n, k: m,
-                           a: a.storage.base, lda: k, b: g, ldb: n, beta: beta, c: db, ldc: n)
-            }
-        case let .relu(x):
-            let xs = x.storage.base, n = x.count
-            x.accumulateGrad { dx, beta in
-                if beta == 0 {
-                    for i in 0..<n { dx[i] = xs[i] > 0 ? g[i] : 0 }
-                } else {
-                    for i in 0..<n { dx[i] += xs[i] > 0 ? g[i] : 0 }
-                }
-            }
-        case let .crossEntropy(logits, probabilities, labels):
-            let (rows, classes) = (logits.shape[0], logits.shape[1])
-            let scale = g[0] / Float(max(rows, 1))
-            let p = probabilities.base
-            logits.accumulateGrad { dl, beta in  // (softmax - onehot) * g / rows
-                if beta == 0 {
-                    for i in 0..<(rows * classes) { dl[i] = scale * p[i] }
-                } else {
-                    for i in 0..<(rows * classes) { dl[i] += scale * p[i] }
-                }
-                for r in 0..<rows { dl[r * classes + labels[r]] -= scale }
-            }
-        case let .mse(prediction, target):
-            let n = prediction.count
-            let scale = 2 * g[0] / Float(max(n, 1))
-            let ps = prediction.storage.base, ts = target.storage.base
-            prediction.accumulateGrad { dp, beta in
-                if beta == 0 { dp.update(repeating: 0, count: n) }
-                for i in 0..<n { dp[i] += scale * (ps[i] - ts[i]) }
-            }
-            target.accumulateGrad { dt, beta in
-                if beta == 0 { dt.update(repeating: 0, count: n) }
-                for i in 0..<n { dt[i] -= scale * (ps[i] - ts[i]) }
-            }
-        }
+/// Records `node` as the origin of `output` when autograd is on and an input requires
+/// gradients. `node` is only built when it is needed.
+@inline(__always)
+func record(_ output: Tensor, _ inputs: Tensor?..., node: () -> GradNode) {
+    guard isGradEnabled else { return }
+    for case let input? in inputs where input.requiresGrad {
+        output.requiresGrad = true
+        output.gradFn = node()
+        return
     }
 }
 
 extension Tensor {
     /// Calls `body` with this tensor's gradient buffer and the factor to keep its current
     /// contents: 0 for a fresh, uninitialised buffer (overwrite it, never read it), 1 to
-    /// accumulate. Does nothing when the
-    /// tensor does not require gradients.
+    /// accumulate. Does nothing when the tensor does not require gradients.
     @inline(__always)
     func accumulateGrad(_ body: (UnsafeMutablePointer<Float>, Float) -> Void) {
         guard requiresGrad else { return }
@@ -101,17 +37,57 @@ extension Tensor {
         }
     }
 
+    /// Adds `g` (laid out with `shape`, which this tensor's shape broadcasts to) to this
+    /// tensor's gradient, summing over the broadcast dimensions.
+    func accumulateGrad(broadcast g: UnsafePointer<Float>, shape gShape: [Int]) {
+        guard requiresGrad else { return }
+        if gShape == shape {
+            accumulateGrad { dst, beta in
+                if beta == 0 { dst.update(from: g, count: count) } else { for i in 0..<count { dst[i] += g[i] } }
+            }
+            return
+        }
+        accumulateGrad { dst, beta in
+            if beta == 0 { dst.update(repeating: 0, count: count) }
+            let strides = Broadcast.strides(of: shape, in: gShape)
+            let inner = gShape.last ?? 1, innerStride = strides.last ?? 0
+            Broadcast.forEachRow(gShape, [strides]) { rowOffset, offsets in
+                let d = dst + offsets[0], src = g + rowOffset
+                if innerStride == 0 {
+                    var s: Float = 0
+                    for j in 0..<inner { s += src[j] }
+                    d[0] += s
+                } else {
+                    for j in 0..<inner { d[j] += src[j] }
+                }
+            }
+        }
+    }
+
     /// Computes the gradient of this scalar with respect to every tensor it was computed
-    /// from that requires gradients, and adds it to their `grad`. The graph is released
-    /// afterwards (intermediate results no longer hold their inputs).
+    /// from that requires gradients, and adds it to their `grad` (torch.Tensor.backward).
+    /// The graph is released afterwards: intermediate results no longer hold their inputs.
     public func backward() throws {
         guard count == 1 else {
-            throw SwiftTrainError.shape("backward() needs a scalar (one element), got shape \(shape); reduce it first")
+            throw SwiftTrainError.shape(
+                "backward(): only a scalar (one element) can start backward, got shape \(shape); reduce it (sum, mean) "
+                    + "or pass a gradient with backward(gradient:)")
         }
+        try backward(gradient: try Tensor.full(shape, 1))
+    }
+
+    /// Backpropagates `gradient` (d(loss)/d(self), same shape as self).
+    public func backward(gradient: Tensor) throws {
         guard requiresGrad else {
-            throw SwiftTrainError.misuse("backward(): this tensor does not require gradients (no parameter contributed to it, or it was computed under no-grad)")
+            throw SwiftTrainError.misuse(
+                "backward(): this tensor does not require gradients (no input requires them, it was computed under "
+                    + "no_grad, or its graph was already released by an earlier backward)")
         }
-        // Depth-first post-order of the graph: every tensor comes after its inputs.
+        guard gradient.shape == shape, gradient.dtype == .float32 else {
+            throw SwiftTrainError.shape("backward(gradient:): gradient shape \(gradient.shape) must equal the tensor's shape \(shape)")
+        }
+        guard isLeaf || gradFn != nil else { return }
+        // Depth-first post-order (inputs before the tensors computed from them), walked backwards.
         var order: [Tensor] = []
         var visited = Set<ObjectIdentifier>()
         var stack: [(Tensor, Bool)] = [(self, false)]
@@ -119,18 +95,80 @@ extension Tensor {
             if expanded { order.append(t); continue }
             guard visited.insert(ObjectIdentifier(t)).inserted else { continue }
             stack.append((t, true))
-            if let op = t.op {
-                for input in op.inputs where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
-                    stack.append((input, false))
-                }
+            t.gradFn?.forEachInput { input in
+                if input.requiresGrad && !visited.contains(ObjectIdentifier(input)) { stack.append((input, false)) }
             }
         }
-        accumulateGrad { g, beta in g[0] = beta == 0 ? 1 : g[0] + 1 }
+        accumulateGrad(broadcast: gradient.data, shape: shape)
         for t in order.reversed() {
-            guard let op = t.op else { continue }
-            if let g = t.gradStorage { op.backward(g.base, output: t) }
-            t.op = nil          // release the graph
-            t.gradStorage = nil // intermediate gradients are not kept (as in PyTorch)
+            guard let node = t.gradFn else { continue }
+            if let g = t.gradStorage { node.backward(g.base, output: t) }
+            t.gradFn = nil       // release the graph
+            t.gradStorage = nil  // intermediate gradients are not kept (as in PyTorch)
+            t.requiresGrad = false
+        }
+    }
+}
+
+/// Shapes and index arithmetic for broadcasting (NumPy/PyTorch rules).
+enum Broadcast {
+    /// The shape two shapes broadcast to, or an error naming `op` and both shapes.
+    static func shape(_ a: [Int], _ b: [Int], op: String) throws -> [Int] {
+        let n = max(a.count, b.count)
+        var out = [Int](repeating: 1, count: n)
+        for i in 0..<n {
+            let da = i < n - a.count ? 1 : a[i - (n - a.count)]
+            let db = i < n - b.count ? 1 : b[i - (n - b.count)]
+            guard da == db || da == 1 || db == 1 else {
+                throw SwiftTrainError.shape("\(op): shapes \(a) and \(b) cannot be broadcast together (dimension \(i): \(da) vs \(db))")
+            }
+            out[i] = da == 1 ? db : da
+        }
+        return out
+    }
+
+    /// Element strides of a contiguous tensor of `shape` read as `outShape` (right-aligned),
+    /// with 0 for broadcast dimensions.
+    static func strides(of shape: [Int], in outShape: [Int]) -> [Int] {
+        let n = outShape.count, offset = n - shape.count
+        var strides = [Int](repeating: 0, count: n)
+        var step = 1
+        for i in Swift.stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[i + offset] = shape[i] == 1 && outShape[i + offset] != 1 ? 0 : step
+            step *= shape[i]
+        }
+        return strides
+    }
+
+    /// Calls `body(rowOffset, offsets)` for every row (all dimensions but the last) of
+    /// `outShape`: `rowOffset` is the row's offset in a contiguous tensor of `outShape`,
+    /// `offsets[k]` the row's offset in operand k (laid out with `strides[k]`).
+    static func forEachRow(_ outShape: [Int], _ strides: [[Int]],
+                           _ body: (Int, UnsafeMutableBufferPointer<Int>) -> Void) {
+        let rank = outShape.count
+        let rows = rank == 0 ? 1 : outShape.dropLast().reduce(1, *)
+        let inner = rank == 0 ? 1 : outShape[rank - 1]
+        guard rows > 0, inner > 0 || rank == 0 else { return }
+        let offsets = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(strides.count, 1))
+        defer { offsets.deallocate() }
+        for k in 0..<strides.count { offsets[k] = 0 }
+        if rank <= 1 {
+            body(0, offsets)
+            return
+        }
+        var index = [Int](repeating: 0, count: rank - 1)
+        for row in 0..<rows {
+            body(row * inner, offsets)
+            // advance the multi-index over the outer dimensions
+            var d = rank - 2
+            while d >= 0 {
+                index[d] += 1
+                for k in 0..<strides.count { offsets[k] += strides[k][d] }
+                if index[d] < outShape[d] { break }
+                for k in 0..<strides.count { offsets[k] -= strides[k][d] * outShape[d] }
+                index[d] = 0
+                d -= 1
+            }
         }
     }
 }

@@ -19,6 +19,9 @@ public final class Dataset {
 
     public let numSamples: Int
     public let numFeatures: Int
+    /// The shape of one sample's features (default [numFeatures]); batches are
+    /// [batch] + sampleShape, e.g. [N, 1, 8, 8] images for a convolutional model.
+    public private(set) var sampleShape: [Int]
     let features: UnsafePointer<Float>
     public let targets: Targets
     private let owned: [UnsafeMutableRawPointer]
@@ -27,6 +30,7 @@ public final class Dataset {
                  owned: [UnsafeMutableRawPointer]) {
         self.numSamples = numSamples
         self.numFeatures = numFeatures
+        self.sampleShape = [numFeatures]
         self.features = features
         self.targets = targets
         self.owned = owned
@@ -101,6 +105,15 @@ public final class Dataset {
         }
     }
 
+    /// Sets the shape each sample's features are read as; its element count must be
+    /// numFeatures.
+    public func setSampleShape(_ shape: [Int]) throws {
+        guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), shape.reduce(1, *) == numFeatures else {
+            throw SwiftTrainError.shape("dataset: sample shape \(shape) must be positive and hold exactly num_features \(numFeatures) values")
+        }
+        sampleShape = shape
+    }
+
     /// Whether the dataset has labels or targets (so a loss can be computed on it).
     public var hasTargets: Bool {
         if case .none = targets { return false }
@@ -118,10 +131,11 @@ public final class Dataset {
     }
 }
 
-/// One batch: features [size, numFeatures] and the matching labels or targets.
+/// One batch: features [size] + sampleShape and the matching int64 labels [size] or float
+/// targets [size, width].
 struct Batch {
     let features: Tensor
-    let labels: [Int]
+    let labels: Tensor?
     let targets: Tensor?
     var size: Int { features.shape[0] }
 }
@@ -161,24 +175,21 @@ struct DataLoader {
         let start = index * batchSize
         let size = min(batchSize, dataset.numSamples - start)
         let d = dataset.numFeatures
-        let x = Tensor(uninitialized: [size, d])
-        var labels: [Int] = []
-        var targets: Tensor?
+        let x = Tensor(uninitialized: [size] + dataset.sampleShape)
+        for r in 0..<size {
+            (x.data + r * d).update(from: dataset.features + order[start + r] * d, count: d)
+        }
         switch dataset.targets {
-        case .none: break
+        case .none:
+            return Batch(features: x, labels: nil, targets: nil)
         case let .labels(l):
-            labels.reserveCapacity(size)
-            for r in 0..<size { labels.append(Int(l[order[start + r]])) }
+            let labels = Tensor(uninitialized: [size], dtype: .int64)
+            for r in 0..<size { labels.int64Data[r] = l[order[start + r]] }
+            return Batch(features: x, labels: labels, targets: nil)
         case let .values(v, width):
             let t = Tensor(uninitialized: [size, width])
-            for r in 0..<size {
-                (t.storage.base + r * width).update(from: v + order[start + r] * width, count: width)
-            }
-            targets = t
+            for r in 0..<size { (t.data + r * width).update(from: v + order[start + r] * width, count: width) }
+            return Batch(features: x, labels: nil, targets: t)
         }
-        for r in 0..<size {
-            (x.storage.base + r * d).update(from: dataset.features + order[start + r] * d, count: d)
-        }
-        return Batch(features: x, labels: labels, targets: targets)
     }
 }

@@ -1,25 +1,56 @@
-/// A trainable parameter with its dotted name ("0.weight") and whether weight decay applies
-/// to it (as in HF's Trainer, biases and normalisation weights get none).
-public struct NamedParameter {
-    public let name: String
-    public let tensor: Tensor
-    public let decays: Bool
-}
-
-/// A layer or a container of layers (like torch.nn.Module).
-public protocol Module: AnyObject {
-    /// Runs the module on a batch [batch, features].
+/// A layer or a container of layers (torch.nn.Module).
+///
+/// A module declares its own parameters, buffers and children; naming ("0.weight",
+/// "self_attn.in_proj_weight"), state dicts, train/eval switching and parameter counts are
+/// derived from those, once, in the extension below.
+public protocol Module: AnyObject, CustomStringConvertible {
+    /// Runs the module.
     func forward(_ input: Tensor) throws -> Tensor
-    /// The parameters of this module and its children, in a stable order.
-    var namedParameters: [NamedParameter] { get }
-    /// The number of output features for `inputFeatures` input features; throws, naming
-    /// the layer, when they do not fit.
-    func outputFeatures(forInput inputFeatures: Int) throws -> Int
-    /// The number of input features the module requires, or nil if it takes any number.
-    var inputFeatures: Int? { get }
+    /// This module's own parameters (not its children's), in a stable order.
+    var ownParameters: [(String, Tensor)] { get }
+    /// This module's own buffers: state that is saved but not trained (running statistics).
+    var ownBuffers: [(String, Tensor)] { get }
+    /// Named child modules, in order.
+    var children: [(String, Module)] { get }
+    /// Training mode (dropout active, batch statistics) or evaluation mode.
+    var isTraining: Bool { get set }
+    /// Whether HF-style weight decay skips this module's parameters (normalisation layers).
+    var excludedFromWeightDecay: Bool { get }
 }
 
 extension Module {
+    public var ownBuffers: [(String, Tensor)] { [] }
+    public var children: [(String, Module)] { [] }
+    public var excludedFromWeightDecay: Bool { false }
+
+    /// Every parameter with its dotted name and whether weight decay applies to it (not to
+    /// biases and normalisation weights, as HF's Trainer).
+    public var namedParameters: [NamedParameter] {
+        var out: [NamedParameter] = []
+        visit(prefix: "") { prefix, module in
+            for (name, t) in module.ownParameters {
+                out.append(NamedParameter(name: prefix + name, tensor: t,
+                                          decays: !module.excludedFromWeightDecay && !name.hasSuffix("bias")))
+            }
+        }
+        return out
+    }
+
+    /// Every buffer with its dotted name.
+    public var namedBuffers: [(name: String, tensor: Tensor)] {
+        var out: [(name: String, tensor: Tensor)] = []
+        visit(prefix: "") { prefix, module in
+            for (name, t) in module.ownBuffers { out.append((prefix + name, t)) }
+        }
+        return out
+    }
+
+    /// Calls `body(prefix, module)` for this module and every descendant, depth first.
+    func visit(prefix: String, _ body: (String, Module) -> Void) {
+        body(prefix, self)
+        for (name, child) in children { child.visit(prefix: prefix + name + ".", body) }
+    }
+
     /// The parameter tensors.
     public var parameters: [Tensor] { namedParameters.map(\.tensor) }
 
@@ -28,117 +59,89 @@ extension Module {
 
     /// Drops every parameter's gradient.
     public func zeroGrad() { for p in namedParameters { p.tensor.zeroGrad() } }
+
+    /// Sets training mode on this module and all its descendants (torch.nn.Module.train).
+    public func train(_ on: Bool = true) { visit(prefix: "") { _, m in m.isTraining = on } }
+
+    /// Sets evaluation mode (torch.nn.Module.eval).
+    public func eval() { train(false) }
+
+    /// Parameters and buffers by dotted name, in order (torch.nn.Module.state_dict). The
+    /// tensors share memory with the module.
+    public func stateDict() -> [(name: String, tensor: Tensor)] {
+        var out: [(name: String, tensor: Tensor)] = []
+        visit(prefix: "") { prefix, module in
+            for (name, t) in module.ownParameters { out.append((prefix + name, t)) }
+            for (name, t) in module.ownBuffers { out.append((prefix + name, t)) }
+        }
+        return out
+    }
+
+    /// Copies values into the module's parameters and buffers by name
+    /// (torch.nn.Module.load_state_dict). With `strict`, every key must match; in any case a
+    /// shape or dtype mismatch is an error. Nothing is changed when it throws.
+    public func loadStateDict(_ values: [String: Tensor], strict: Bool = true) throws {
+        let own = stateDict()
+        let ownNames = Set(own.map(\.name))
+        let missing = own.map(\.name).filter { values[$0] == nil }
+        let unexpected = values.keys.filter { !ownNames.contains($0) }.sorted()
+        var mismatched: [String] = []
+        for (name, t) in own {
+            guard let v = values[name] else { continue }
+            if v.shape != t.shape || v.dtype != t.dtype {
+                mismatched.append("\(name): expected \(t.dtype) \(t.shape), got \(v.dtype) \(v.shape)")
+            }
+        }
+        var problems: [String] = []
+        if strict && !missing.isEmpty { problems.append("missing keys: \(missing.joined(separator: ", "))") }
+        if strict && !unexpected.isEmpty { problems.append("unexpected keys: \(unexpected.joined(separator: ", "))") }
+        if !mismatched.isEmpty { problems.append("mismatched shapes: \(mismatched.joined(separator: "; "))") }
+        guard problems.isEmpty else {
+            throw SwiftTrainError.invalid("load_state_dict: " + problems.joined(separator: "; "))
+        }
+        for (name, t) in own {
+            guard let v = values[name] else { continue }
+            t.storage.raw.copyMemory(from: v.storage.raw, byteCount: t.count * t.dtype.size)
+        }
+    }
 }
 
-/// A fully connected layer `y = x W^T + b` (torch.nn.Linear): W is [out, in], b is [out],
-/// both initialised uniformly in +-1/sqrt(in) from the default generator, as PyTorch does.
-public final class Linear: Module {
-    public let inFeatures: Int
-    public let outFeatures: Int
-    public let weight: Tensor
-    public let bias: Tensor?
+/// A trainable parameter with its dotted name and whether weight decay applies to it.
+public struct NamedParameter {
+    public let name: String
+    public let tensor: Tensor
+    public let decays: Bool
+}
 
-    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) throws {
-        guard inFeatures > 0, outFeatures > 0 else {
-            throw SwiftTrainError.invalid(
-                "Linear(\(inFeatures), \(outFeatures)): in_features and out_features must be positive")
-        }
-        guard inFeatures.multipliedReportingOverflow(by: outFeatures).partialValue <= 1 << 31,
-              !inFeatures.multipliedReportingOverflow(by: outFeatures).overflow else {
-            throw SwiftTrainError.invalid(
-                "Linear(\(inFeatures), \(outFeatures)): the weight would have more than 2^31 elements")
-        }
-        self.inFeatures = inFeatures
-        self.outFeatures = outFeatures
-        let bound = 1 / Float(inFeatures).squareRoot()
-        let w = Tensor.zeros([outFeatures, inFeatures], requiresGrad: true)
-        let b = bias ? Tensor.zeros([outFeatures], requiresGrad: true) : nil
+/// Parameter initialisation as PyTorch does it, from the default generator.
+enum Init {
+    /// Uniform in [-bound, bound).
+    static func uniform(_ shape: [Int], bound: Float) -> Tensor {
+        let t = Tensor.zeros(shape, requiresGrad: true)
         DefaultGenerator.withGenerator { gen in
-            for i in 0..<w.count { w.storage.base[i] = gen.uniform(-bound, bound) }
-            if let b { for i in 0..<b.count { b.storage.base[i] = gen.uniform(-bound, bound) } }
+            for i in 0..<t.count { t.data[i] = gen.uniform(-bound, bound) }
         }
-        self.weight = w
-        self.bias = b
+        return t
     }
 
-    public func forward(_ input: Tensor) throws -> Tensor {
-        try input.linear(weight: weight, bias: bias)
-    }
-
-    public var inputFeatures: Int? { inFeatures }
-
-    public var namedParameters: [NamedParameter] {
-        var p = [NamedParameter(name: "weight", tensor: weight, decays: true)]
-        if let bias { p.append(NamedParameter(name: "bias", tensor: bias, decays: false)) }
-        return p
-    }
-
-    public func outputFeatures(forInput inputFeatures: Int) throws -> Int {
-        guard inputFeatures == inFeatures else {
-            throw SwiftTrainError.shape(
-                "Linear(\(inFeatures), \(outFeatures)) expects \(inFeatures) input features, got \(inputFeatures)")
+    /// Standard normal.
+    static func normal(_ shape: [Int]) -> Tensor {
+        let t = Tensor.zeros(shape, requiresGrad: true)
+        DefaultGenerator.withGenerator { gen in
+            for i in 0..<t.count { t.data[i] = gen.nextNormal() }
         }
-        return outFeatures
-    }
-}
-
-/// Element-wise max(x, 0) (torch.nn.ReLU).
-public final class ReLU: Module {
-    public init() {}
-    public func forward(_ input: Tensor) throws -> Tensor { input.relu() }
-    public var namedParameters: [NamedParameter] { [] }
-    public func outputFeatures(forInput inputFeatures: Int) throws -> Int { inputFeatures }
-    public var inputFeatures: Int? { nil }
-}
-
-/// Runs its children in order (torch.nn.Sequential). Children are named "0", "1", ...
-public final class Sequential: Module {
-    public let children: [Module]
-
-    public init(_ children: [Module]) throws {
-        var seen = Set<ObjectIdentifier>()
-        for (i, child) in children.enumerated() where !seen.insert(ObjectIdentifier(child)).inserted {
-            throw SwiftTrainError.invalid(
-                "Sequential: module \(i) appears twice; create a separate module for each position")
-        }
-        // Adjacent layers must fit: Linear(4, 5) cannot feed Linear(3, 2).
-        var width: Int? = nil
-        for (i, child) in children.enumerated() {
-            guard let w = width ?? child.inputFeatures else { continue }
-            do { width = try child.outputFeatures(forInput: w) } catch let error as SwiftTrainError {
-                throw SwiftTrainError(error.code, "Sequential: module \(i) does not accept the \(w) features "
-                    + "module \(i - 1) produces: \(error.message)")
-            }
-        }
-        self.children = children
+        return t
     }
 
-    public convenience init(_ children: Module...) throws { try self.init(children) }
-
-    public func forward(_ input: Tensor) throws -> Tensor {
-        var x = input
-        for child in children { x = try child.forward(x) }
-        return x
+    static func constant(_ shape: [Int], _ value: Float, requiresGrad: Bool = true) -> Tensor {
+        let t = Tensor.zeros(shape, requiresGrad: requiresGrad)
+        t.data.update(repeating: value, count: t.count)
+        return t
     }
 
-    public var namedParameters: [NamedParameter] {
-        children.enumerated().flatMap { i, child in
-            child.namedParameters.map {
-                NamedParameter(name: "\(i).\($0.name)", tensor: $0.tensor, decays: $0.decays)
-            }
+    static func positive(_ values: Int..., names: [String], in op: String) throws {
+        for (v, name) in zip(values, names) where v <= 0 {
+            throw SwiftTrainError.invalid("\(op): \(name) must be positive, got \(v)")
         }
-    }
-
-    public var inputFeatures: Int? { children.lazy.compactMap(\.inputFeatures).first }
-
-    public func outputFeatures(forInput inputFeatures: Int) throws -> Int {
-        var n = inputFeatures
-        for (i, child) in children.enumerated() {
-            do { n = try child.outputFeatures(forInput: n) } catch var e as SwiftTrainError {
-                e.message = "layer \(i): \(e.message)"
-                throw e
-            }
-        }
-        return n
     }
 }

@@ -1,4 +1,8 @@
+import Glibc
 import Synchronization
+
+@inline(__always) private func _log(_ x: Double) -> Double { Glibc.log(x) }
+@inline(__always) private func _cos(_ x: Double) -> Double { Glibc.cos(x) }
 
 /// A seeded pseudo-random generator (xoshiro256**, seeded through SplitMix64).
 /// The same seed gives the same sequence on every platform.
@@ -37,6 +41,12 @@ public struct Generator: Sendable {
     @inline(__always)
     public mutating func nextFloat() -> Float {
         Float(next() >> 40) * (1.0 / 16_777_216.0)
+    }
+
+    /// A standard normal value (Box-Muller).
+    public mutating func nextNormal() -> Float {
+        let u1 = Double(max(nextFloat(), Float.leastNormalMagnitude)), u2 = Double(nextFloat())
+        return Float((-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2))
     }
 
     /// Uniform in [low, high).

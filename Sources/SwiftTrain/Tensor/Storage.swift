@@ -1,55 +1,75 @@
 import Synchronization
 
-/// A float32 buffer. Buffers come from and return to `BufferPool`, so a training loop that
+/// Raw tensor memory. Buffers come from and return to `BufferPool`, so a training loop that
 /// makes the same shapes every step reuses the same memory instead of allocating.
 final class Storage {
-    let base: UnsafeMutablePointer<Float>
-    let count: Int
+    let raw: UnsafeMutableRawPointer
+    let byteCount: Int
+    /// For memory lent by someone else (a NumPy array, a C caller): what keeps it alive.
+    /// nil for pooled memory, which goes back to the pool.
+    private let lender: AnyObject?
+    private let isLent: Bool
 
-    /// Uninitialised memory for `count` floats.
-    init(count: Int) {
-        self.count = count
-        self.base = BufferPool.take(count)
+    /// Uninitialised memory for `count` elements of `dtype`.
+    init(count: Int, dtype: DType = .float32) {
+        byteCount = count * dtype.size
+        raw = BufferPool.take(byteCount)
+        lender = nil
+        isLent = false
     }
 
-    /// Memory for `count` floats, all zero.
-    convenience init(zeros count: Int) {
-        self.init(count: count)
-        base.update(repeating: 0, count: count)
+    /// Memory owned by someone else, used in place. `lender` (may be nil when the caller
+    /// guarantees the lifetime) is kept alive as long as this storage.
+    init(lent raw: UnsafeMutableRawPointer, byteCount: Int, lender: AnyObject?) {
+        self.raw = raw
+        self.byteCount = byteCount
+        self.lender = lender
+        self.isLent = true
     }
 
-    deinit { BufferPool.give(base, count) }
+    /// Memory for `count` elements of `dtype`, all zero.
+    convenience init(zeros count: Int, dtype: DType = .float32) {
+        self.init(count: count, dtype: dtype)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
+    }
 
-    var buffer: UnsafeMutableBufferPointer<Float> { .init(start: base, count: count) }
+    deinit { if !isLent { BufferPool.give(raw, byteCount) } }
+
+    /// The memory as float32 values.
+    var base: UnsafeMutablePointer<Float> { raw.assumingMemoryBound(to: Float.self) }
+    /// The memory as int64 values.
+    var int64s: UnsafeMutablePointer<Int64> { raw.assumingMemoryBound(to: Int64.self) }
+    /// The memory as bool values (one byte each, 0 or 1).
+    var bools: UnsafeMutablePointer<Bool> { raw.assumingMemoryBound(to: Bool.self) }
 }
 
-/// Recycles float buffers by size. Steady-state training asks for the same sizes every
-/// step; keeping the freed buffers avoids malloc/free and the page faults of large blocks.
+/// Recycles buffers by size. Steady-state training asks for the same sizes every step;
+/// keeping the freed buffers avoids malloc/free and the page faults of large blocks.
 enum BufferPool {
-    private struct Pointer: @unchecked Sendable { let p: UnsafeMutablePointer<Float> }
+    private struct Pointer: @unchecked Sendable { let p: UnsafeMutableRawPointer }
     private struct State: ~Copyable {
         var free: [Int: [Pointer]] = [:]
-        var retained = 0  // floats held in `free`
+        var retained = 0  // bytes held in `free`
     }
 
-    /// At most this many floats (256 MiB) are kept for reuse; beyond that buffers are freed.
-    private static let maxRetained = 64 << 20
+    /// At most this many bytes (256 MiB) are kept for reuse; beyond that buffers are freed.
+    private static let maxRetained = 256 << 20
     private static let state = Mutex(State())
 
-    static func take(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let reused: UnsafeMutablePointer<Float>? = state.withLock { s in
-            guard let p = s.free[count]?.popLast() else { return nil }
-            s.retained -= count
+    static func take(_ byteCount: Int) -> UnsafeMutableRawPointer {
+        let reused: UnsafeMutableRawPointer? = state.withLock { s in
+            guard let p = s.free[byteCount]?.popLast() else { return nil }
+            s.retained -= byteCount
             return p.p
         }
-        return reused ?? .allocate(capacity: max(count, 1))
+        return reused ?? .allocate(byteCount: max(byteCount, 1), alignment: 64)
     }
 
-    static func give(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
+    static func give(_ p: UnsafeMutableRawPointer, _ byteCount: Int) {
         let kept = state.withLock { s -> Bool in
-            guard s.retained + count <= maxRetained else { return false }
-            s.free[count, default: []].append(Pointer(p: p))
-            s.retained += count
+            guard s.retained + byteCount <= maxRetained else { return false }
+            s.free[byteCount, default: []].append(Pointer(p: p))
+            s.retained += byteCount
             return true
         }
         if !kept { p.deallocate() }

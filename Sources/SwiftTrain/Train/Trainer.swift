@@ -41,10 +41,10 @@ public final class Trainer {
         callbacks.append((events, body))
     }
 
-    /// The number of outputs per sample of the model, when its input size is known.
-    public var numOutputs: Int? {
-        guard let inputs = model.inputFeatures else { return nil }
-        return try? model.outputFeatures(forInput: inputs)
+    /// The number of outputs the model produces per sample of `dataset` (10 for a 10-class
+    /// classifier); throws, saying why, when the model does not accept its samples.
+    public func numOutputs(for dataset: Dataset) throws -> Int {
+        try check(dataset, role: "dataset", needsTargets: false)
     }
 
     // MARK: - Training
@@ -59,14 +59,13 @@ public final class Trainer {
         guard let dataset = trainDataset else {
             throw SwiftTrainError.misuse("train(): no training dataset; set one before training")
         }
-        try BLAS.load()
-        _ = try check(dataset, role: "training dataset", needsTargets: true)
+        try check(dataset, role: "training dataset", needsTargets: true)
         if args.evalStrategy != .no {
             guard let evalDataset else {
                 throw SwiftTrainError.invalid(
                     "eval_strategy is not 'no' but there is no evaluation dataset; set one or use eval_strategy 'no'")
             }
-            _ = try check(evalDataset, role: "evaluation dataset", needsTargets: true)
+            try check(evalDataset, role: "evaluation dataset", needsTargets: true)
         }
 
         var loader = DataLoader(dataset: dataset, batchSize: args.perDeviceTrainBatchSize, shuffle: true,
@@ -97,6 +96,7 @@ public final class Trainer {
         var log = LossTracker()
         var samplesSeen = 0
         let start = monotonicSeconds()
+        model.train()
 
         try fire(.trainBegin)
         for epoch in 0..<numEpochs {
@@ -192,7 +192,7 @@ public final class Trainer {
 
     private func computeLoss(_ output: Tensor, _ batch: Batch) throws -> Tensor {
         switch loss {
-        case .crossEntropy: try crossEntropy(output, labels: batch.labels)
+        case .crossEntropy: try crossEntropy(output, target: batch.labels!)
         case .mse: try mseLoss(output, batch.targets!)
         }
     }
@@ -253,8 +253,7 @@ public final class Trainer {
         guard let dataset = dataset ?? evalDataset else {
             throw SwiftTrainError.misuse("evaluate(): no dataset given and no evaluation dataset set")
         }
-        try BLAS.load()
-        _ = try check(dataset, role: "evaluation dataset", needsTargets: true)
+        try check(dataset, role: "evaluation dataset", needsTargets: true)
         return try evaluateAndReport(dataset)
     }
 
@@ -273,7 +272,6 @@ public final class Trainer {
     public func predict(_ dataset: Dataset, into output: UnsafeMutableBufferPointer<Float>) throws -> Metrics? {
         try enter("predict")
         defer { running = false }
-        try BLAS.load()
         let outputs = try check(dataset, role: "prediction dataset", needsTargets: false)
         guard output.count == dataset.numSamples * outputs else {
             throw SwiftTrainError.shape(
@@ -291,37 +289,30 @@ public final class Trainer {
         return (result, metrics)
     }
 
-    /// Forward passes without autograd over `dataset` in order. Copies outputs to `output`
-    /// when given; returns loss/accuracy metrics named with `prefix` when it is not nil.
+    /// Forward passes without autograd, in evaluation mode, over `dataset` in order. Copies
+    /// outputs to `output` when given; returns loss/accuracy metrics named with `prefix`
+    /// when it is not nil.
     private func runInference(_ dataset: Dataset, prefix: String?, output: UnsafeMutablePointer<Float>?) throws -> Metrics? {
         let loader = DataLoader(dataset: dataset, batchSize: args.perDeviceEvalBatchSize, shuffle: false,
                                 seed: 0, dropLast: false)
         let start = monotonicSeconds()
-        var lossSum = 0.0, correct = 0
-        var row = 0
-        try withNoGrad {
+        var lossSum = 0.0, correct = 0, row = 0
+        try inEvaluationMode {
             for index in 0..<loader.batchesPerEpoch {
                 let batch = loader.batch(index)
                 let out = try model.forward(batch.features)
-                let (rows, width) = (out.shape[0], out.shape[1])
-                output.map { ($0 + row * width).update(from: out.storage.base, count: rows * width) }
-                row += rows
+                let width = out.count / Swift.max(batch.size, 1)
+                output.map { ($0 + row * width).update(from: out.data, count: out.count) }
+                row += batch.size
                 guard prefix != nil else { continue }
                 switch loss {
                 case .crossEntropy:
-                    let scratch = Storage(count: out.count)
-                    var predicted = [Int](repeating: 0, count: rows)
-                    batch.labels.withUnsafeBufferPointer { labels in
-                        lossSum += Kernels.softmaxCrossEntropy(out.storage.base, rows: rows, classes: width,
-                                                               labels: labels.baseAddress!, probabilities: scratch.base)
-                        predicted.withUnsafeMutableBufferPointer {
-                            Kernels.argmaxRows(out.storage.base, rows: rows, columns: width, into: $0.baseAddress!)
-                        }
-                    }
-                    correct += zip(predicted, batch.labels).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
+                    let labels = batch.labels!
+                    lossSum += Double(try crossEntropy(out, target: labels, reduction: .sum).item())
+                    let predicted = try out.argmax(dim: 1)
+                    for i in 0..<batch.size where predicted.int64Data[i] == labels.int64Data[i] { correct += 1 }
                 case .mse:
-                    lossSum += Kernels.squaredErrorSum(out.storage.base, batch.targets!.storage.base, count: out.count)
-                        / Double(width)
+                    lossSum += Double(try mseLoss(out, batch.targets!, reduction: .sum).item()) / Double(width)
                 }
             }
         }
@@ -336,16 +327,39 @@ public final class Trainer {
         return metrics
     }
 
-    /// Checks that the model accepts the dataset's features and, when `needsTargets`, that
-    /// its labels or targets fit the loss and the model's outputs. Returns the output count.
+    /// Runs `body` without autograd and with every module in evaluation mode, then restores
+    /// each module's mode.
+    private func inEvaluationMode<R>(_ body: () throws -> R) throws -> R {
+        var modes: [Bool] = []
+        model.visit(prefix: "") { _, m in modes.append(m.isTraining) }
+        model.eval()
+        defer {
+            var i = 0
+            model.visit(prefix: "") { _, m in m.isTraining = modes[i]; i += 1 }
+        }
+        return try withNoGrad(body)
+    }
+
+    /// Checks that the model accepts the dataset's samples (one forward pass on the first
+    /// sample, in evaluation mode) and, when `needsTargets`, that its labels or targets fit
+    /// the loss and the model's outputs. Returns the number of outputs per sample.
+    @discardableResult
     private func check(_ dataset: Dataset, role: String, needsTargets: Bool) throws -> Int {
-        let outputs: Int
+        try BLAS.load()
+        let sample = DataLoader(dataset: dataset, batchSize: 1, shuffle: false, seed: 0, dropLast: false).batch(0)
+        let out: Tensor
         do {
-            outputs = try model.outputFeatures(forInput: dataset.numFeatures)
+            out = try inEvaluationMode { try model.forward(sample.features) }
         } catch var error as SwiftTrainError {
-            error.message = "the \(role) has \(dataset.numFeatures) features per sample, which the model does not accept: \(error.message)"
+            error.message = "the \(role)'s samples (\(dataset.numFeatures) features, shape \(dataset.sampleShape)) do not "
+                + "fit the model: \(error.message)"
             throw error
         }
+        guard out.rank == 2, out.shape[0] == 1 else {
+            throw SwiftTrainError.shape("the model must return [batch, outputs] for the trainer; for the \(role)'s samples "
+                + "(shape \(dataset.sampleShape)) it returns \(out.shape)")
+        }
+        let outputs = out.shape[1]
         guard needsTargets || dataset.hasTargets else { return outputs }
         switch (loss, dataset.targets) {
         case (.crossEntropy, .labels):

@@ -5,7 +5,7 @@
  *     t.set_train_dataset(ds); t.set_eval_dataset(ds or None)
  *     i = t.add_callback(handler, event_mask); t.remove_callback(i)
  *     t.train() -> dict; t.evaluate(ds=None) -> dict; t.predict(ds, out) -> dict or None
- *     t.get_state() -> dict; t.log_history() -> list[dict]; t.num_outputs() -> int
+ *     t.get_state() -> dict; t.log_history() -> list[dict]; t.num_outputs(dataset) -> int
  *
  * The object holds the model and dataset objects it was given, so their handles and
  * borrowed buffers stay valid as long as the st_trainer exists. train, evaluate and predict
@@ -404,18 +404,25 @@ static PyObject *Trainer_get_state(st_py_trainer *self, PyObject *unused)
 }
 
 PyDoc_STRVAR(Trainer_num_outputs_doc,
-             "num_outputs($self, /)\n--\n\n"
-             "Outputs per row of the model (st_trainer_num_outputs).");
+             "num_outputs($self, dataset, /)\n--\n\n"
+             "Outputs the model produces per sample of `dataset` (st_trainer_num_outputs).");
 
-static PyObject *Trainer_num_outputs(st_py_trainer *self, PyObject *unused)
+static PyObject *Trainer_num_outputs(st_py_trainer *self, PyObject *dataset)
 {
-    (void)unused;
     if (check_readable(self, "num_outputs") < 0)
         return NULL;
+    st_dataset *handle = NULL;
+    if (dataset_arg(self, dataset, 0, "num_outputs", &handle) < 0)
+        return NULL;
+    if (begin_run(self, "num_outputs") < 0)
+        return NULL;
     int64_t count = 0;
-    int status = st_trainer_num_outputs(&count, self->trainer);
-    if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = st_trainer_num_outputs(&count, self->trainer, handle);
+    Py_END_ALLOW_THREADS
+    if (end_run(self, status) < 0)
+        return NULL;
     return PyLong_FromLongLong(count);
 }
 
@@ -472,7 +479,7 @@ static PyMethodDef Trainer_methods[] = {
     {"evaluate", (PyCFunction)Trainer_evaluate, METH_VARARGS, Trainer_evaluate_doc},
     {"predict", (PyCFunction)Trainer_predict, METH_VARARGS, Trainer_predict_doc},
     {"get_state", (PyCFunction)Trainer_get_state, METH_NOARGS, Trainer_get_state_doc},
-    {"num_outputs", (PyCFunction)Trainer_num_outputs, METH_NOARGS, Trainer_num_outputs_doc},
+    {"num_outputs", (PyCFunction)Trainer_num_outputs, METH_O, Trainer_num_outputs_doc},
     {"log_history", (PyCFunction)Trainer_log_history, METH_NOARGS, Trainer_log_history_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -143,7 +143,7 @@ class Trainer:
         array ``[n, num_outputs]`` (logits for classification); ``metrics`` has
         ``test_loss`` and ``test_accuracy`` when labels were given, else it is empty."""
         dataset = as_dataset(test_dataset, "test_dataset", features_only_ok=True)
-        predictions = np.empty((dataset.num_samples(), self._core.num_outputs()),
+        predictions = np.empty((dataset.num_samples(), self._core.num_outputs(dataset)),
                                dtype=np.float32)
         metrics = self._core.predict(dataset, predictions) or {}
         self.control = self.callback_handler.call_event("on_predict", self.args, self.state,

@@ -1,0 +1,69 @@
+/// torch.nn.Conv2d on [N, C, H, W], PyTorch's default initialisation (uniform in
+/// +-1/sqrt(fan_in), fan_in = C/groups * kh * kw).
+public final class Conv2d: Module {
+    public let weight: Tensor
+    public let bias: Tensor?
+    public let options: Conv2dOptions
+    public var isTraining = true
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+                padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true) throws {
+        try Init.positive(inChannels, outChannels, kernelSize.0, kernelSize.1, groups,
+                          names: ["in_channels", "out_channels", "kernel height", "kernel width", "groups"], in: "Conv2d")
+        guard inChannels % groups == 0, outChannels % groups == 0 else {
+            throw SwiftTrainError.invalid("Conv2d: in_channels \(inChannels) and out_channels \(outChannels) must be divisible by groups \(groups)")
+        }
+        options = Conv2dOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
+        let fanIn = inChannels / groups * kernelSize.0 * kernelSize.1
+        let bound = 1 / Float(fanIn).squareRoot()
+        weight = Init.uniform([outChannels, inChannels / groups, kernelSize.0, kernelSize.1], bound: bound)
+        self.bias = bias ? Init.uniform([outChannels], bound: bound) : nil
+    }
+
+    public convenience init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                            dilation: Int = 1, groups: Int = 1, bias: Bool = true) throws {
+        try self.init(inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
+                      padding: (padding, padding), dilation: (dilation, dilation), groups: groups, bias: bias)
+    }
+
+    public func forward(_ input: Tensor) throws -> Tensor { try input.conv2d(weight: weight, bias: bias, options: options) }
+    public var ownParameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
+    public var description: String {
+        "Conv2d(\(weight.shape[1] * options.groups), \(weight.shape[0]), kernel_size=(\(weight.shape[2]), \(weight.shape[3])))"
+    }
+}
+
+/// torch.nn.MaxPool2d; stride defaults to the kernel size.
+public final class MaxPool2d: Module {
+    public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
+    public var isTraining = true
+    public init(kernelSize: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1)) {
+        kernel = kernelSize; self.stride = stride ?? kernelSize; self.padding = padding; self.dilation = dilation
+    }
+    public convenience init(_ kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
+        self.init(kernelSize: (kernelSize, kernelSize), stride: stride.map { ($0, $0) }, padding: (padding, padding))
+    }
+    public func forward(_ input: Tensor) throws -> Tensor {
+        try input.maxPool2d(kernel: kernel, stride: stride, padding: padding, dilation: dilation)
+    }
+    public var ownParameters: [(String, Tensor)] { [] }
+    public var description: String { "MaxPool2d(kernel_size=\(kernel), stride=\(stride), padding=\(padding))" }
+}
+
+/// torch.nn.AvgPool2d; stride defaults to the kernel size.
+public final class AvgPool2d: Module {
+    public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), countIncludePad: Bool
+    public var isTraining = true
+    public init(kernelSize: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0), countIncludePad: Bool = true) {
+        kernel = kernelSize; self.stride = stride ?? kernelSize; self.padding = padding; self.countIncludePad = countIncludePad
+    }
+    public convenience init(_ kernelSize: Int, stride: Int? = nil, padding: Int = 0, countIncludePad: Bool = true) {
+        self.init(kernelSize: (kernelSize, kernelSize), stride: stride.map { ($0, $0) }, padding: (padding, padding),
+                  countIncludePad: countIncludePad)
+    }
+    public func forward(_ input: Tensor) throws -> Tensor {
+        try input.avgPool2d(kernel: kernel, stride: stride, padding: padding, countIncludePad: countIncludePad)
+    }
+    public var ownParameters: [(String, Tensor)] { [] }
+    public var description: String { "AvgPool2d(kernel_size=\(kernel), stride=\(stride), padding=\(padding))" }
+}
