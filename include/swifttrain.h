@@ -134,6 +134,315 @@ int st_blas_set_num_threads(int num_threads);
 void st_manual_seed(uint64_t seed);
 
 /* ======================================================================================
+ * Tensors
+ *
+ * An st_tensor is a contiguous, row-major array of float32, int64 or bool values with up
+ * to ST_MAX_DIMS dimensions. Float32 tensors take part in reverse-mode automatic
+ * differentiation: an operation on tensors that require gradients records itself, and
+ * st_tensor_backward() on a scalar result adds to the gradient of every leaf tensor that
+ * requires gradients (PyTorch semantics; the graph is released after the backward pass).
+ *
+ * Every function that makes a tensor returns a new handle in *out that the caller frees
+ * with st_tensor_free(). Errors name the operation and the shapes involved.
+ * ====================================================================================== */
+
+typedef struct st_tensor st_tensor;
+
+/** Element types. */
+typedef enum st_dtype {
+    ST_FLOAT32 = 0,  /**< 32-bit float: values, parameters, gradients */
+    ST_INT64 = 1,    /**< 64-bit integer: indices and class labels */
+    ST_BOOL = 2      /**< bool, one byte per element (0 or 1): masks, comparison results */
+} st_dtype;
+
+/** Most dimensions a tensor can have. */
+#define ST_MAX_DIMS 8
+
+/** An index argument that is absent (an embedding without padding index, ...). */
+#define ST_NO_INDEX INT64_MIN
+
+/** What the library does with the caller's buffers. */
+typedef enum st_data_ownership {
+    /** The library copies the buffers during the call; the caller may free them on return. */
+    ST_DATA_COPY = 0,
+    /** The library reads the caller's buffers in place. They must stay valid and unchanged
+     *  until the object and everything using it have been freed. No copy is made. */
+    ST_DATA_BORROW = 1
+} st_data_ownership;
+
+/** How a loss combines per-element values (PyTorch's `reduction`). */
+typedef enum st_reduction {
+    ST_REDUCTION_NONE = 0,
+    ST_REDUCTION_MEAN = 1,
+    ST_REDUCTION_SUM = 2,
+    ST_REDUCTION_BATCHMEAN = 3  /**< sum / batch size; st_kl_div only */
+} st_reduction;
+
+/** A tensor of `shape` (ndim dimensions, 0 for a scalar) holding the caller's `data`
+ *  (row-major, prod(shape) elements of `dtype`), copied or borrowed (ST_DATA_BORROW: the
+ *  memory must outlive the tensor and everything computed from it in place, i.e. views). */
+int st_tensor_create(st_tensor **out, const void *data, const int64_t *shape, size_t ndim,
+                     st_dtype dtype, st_data_ownership ownership);
+
+/** Zeros of the given shape and type. */
+int st_tensor_zeros(st_tensor **out, const int64_t *shape, size_t ndim, st_dtype dtype);
+
+/** A float32 tensor filled with `value` (ones: value 1). */
+int st_tensor_full(st_tensor **out, const int64_t *shape, size_t ndim, float value);
+
+/** start, start + step, ... excluding end, as float32 or int64 (torch.arange). */
+int st_tensor_arange(st_tensor **out, double start, double end, double step, st_dtype dtype);
+
+/** Uniform values in [low, high) from a generator seeded with `seed`. */
+int st_tensor_uniform(st_tensor **out, const int64_t *shape, size_t ndim, float low, float high,
+                      uint64_t seed);
+
+/** Normal values N(mean, std^2) from a generator seeded with `seed`. */
+int st_tensor_normal(st_tensor **out, const int64_t *shape, size_t ndim, float mean, float std,
+                     uint64_t seed);
+
+/** Releases the caller's reference. NULL is a harmless no-op. Using a handle after it was
+ *  freed returns ST_EMISUSE ("freed handle") rather than crashing. */
+void st_tensor_free(st_tensor *tensor);
+
+/** Number of dimensions (0 for a scalar). */
+int st_tensor_ndim(size_t *out, const st_tensor *tensor);
+
+/** Copies the shape into out[0..ndim); `capacity` is out's length (ST_MAX_DIMS is enough). */
+int st_tensor_shape(int64_t *out, size_t capacity, const st_tensor *tensor);
+
+/** Number of elements. */
+int st_tensor_numel(int64_t *out, const st_tensor *tensor);
+
+/** Element type. */
+int st_tensor_dtype(st_dtype *out, const st_tensor *tensor);
+
+/** Copies the values into `out`, which must hold exactly numel * element-size bytes. */
+int st_tensor_copy_to(void *out, size_t out_bytes, const st_tensor *tensor);
+
+/** The tensor's contiguous memory (numel elements of its dtype), valid while the tensor
+ *  lives; writing to it changes the tensor (do not write while a graph that read it is
+ *  still to be backpropagated). */
+int st_tensor_data(void **out, st_tensor *tensor);
+
+/** The value of a one-element tensor, as a double. */
+int st_tensor_item(double *out, const st_tensor *tensor);
+
+/** Whether gradients flow to this tensor (float32 only). Set it on leaves (parameters). */
+int st_tensor_set_requires_grad(st_tensor *tensor, bool requires_grad);
+int st_tensor_requires_grad(bool *out, const st_tensor *tensor);
+
+/** The accumulated gradient as a new tensor sharing the gradient's memory, or *out = NULL
+ *  when there is none (never computed, or dropped by st_tensor_zero_grad). */
+int st_tensor_grad(st_tensor **out, const st_tensor *tensor);
+
+/** Drops the gradient (PyTorch's zero_grad(set_to_none=True)). */
+int st_tensor_zero_grad(st_tensor *tensor);
+
+/** Backpropagates from `tensor`: a one-element tensor when `gradient` is NULL, else
+ *  `gradient` (same shape) is d(loss)/d(tensor). ST_EMISUSE when the tensor does not
+ *  require gradients or its graph was already released. */
+int st_tensor_backward(st_tensor *tensor, const st_tensor *gradient);
+
+/** A tensor sharing the values but cut off from the graph (torch.detach). */
+int st_tensor_detach(st_tensor **out, const st_tensor *tensor);
+
+/** Turns recording of operations for autograd on or off for the calling thread
+ *  (torch.no_grad); returns the previous setting. */
+bool st_set_grad_enabled(bool enabled);
+
+/* ---- element-wise, with broadcasting ---- */
+
+int st_add(st_tensor **out, const st_tensor *a, const st_tensor *b);
+int st_sub(st_tensor **out, const st_tensor *a, const st_tensor *b);
+int st_mul(st_tensor **out, const st_tensor *a, const st_tensor *b);
+int st_div(st_tensor **out, const st_tensor *a, const st_tensor *b);
+int st_pow(st_tensor **out, const st_tensor *a, const st_tensor *b);
+int st_maximum(st_tensor **out, const st_tensor *a, const st_tensor *b);
+int st_minimum(st_tensor **out, const st_tensor *a, const st_tensor *b);
+int st_add_scalar(st_tensor **out, const st_tensor *a, float value);
+int st_mul_scalar(st_tensor **out, const st_tensor *a, float value);
+int st_pow_scalar(st_tensor **out, const st_tensor *a, float exponent);
+int st_neg(st_tensor **out, const st_tensor *a);
+int st_exp(st_tensor **out, const st_tensor *a);
+int st_log(st_tensor **out, const st_tensor *a);
+int st_sqrt(st_tensor **out, const st_tensor *a);
+int st_rsqrt(st_tensor **out, const st_tensor *a);
+int st_abs(st_tensor **out, const st_tensor *a);
+/** Limits to [min, max]; pass -INFINITY / INFINITY for a missing bound. */
+int st_clamp(st_tensor **out, const st_tensor *a, float min, float max);
+/** condition (bool) ? a : b. */
+int st_where(st_tensor **out, const st_tensor *condition, const st_tensor *a, const st_tensor *b);
+
+/** Comparisons: bool results, no gradient. */
+typedef enum st_comparison {
+    ST_EQ = 0, ST_NE = 1, ST_LT = 2, ST_LE = 3, ST_GT = 4, ST_GE = 5
+} st_comparison;
+int st_compare(st_tensor **out, const st_tensor *a, st_comparison op, const st_tensor *b);
+
+/* ---- activations ---- */
+
+int st_relu(st_tensor **out, const st_tensor *a);
+int st_leaky_relu(st_tensor **out, const st_tensor *a, float negative_slope);
+/** GELU, exact (erf) or, with tanh_approximation, PyTorch's approximate="tanh". */
+int st_gelu(st_tensor **out, const st_tensor *a, bool tanh_approximation);
+int st_silu(st_tensor **out, const st_tensor *a);
+int st_tanh(st_tensor **out, const st_tensor *a);
+int st_sigmoid(st_tensor **out, const st_tensor *a);
+int st_softplus(st_tensor **out, const st_tensor *a, float beta, float threshold);
+int st_softmax(st_tensor **out, const st_tensor *a, int64_t dim);
+int st_log_softmax(st_tensor **out, const st_tensor *a, int64_t dim);
+
+/* ---- reductions: dims may be negative; ndims 0 reduces over every dimension ---- */
+
+int st_sum(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims, bool keepdim);
+int st_mean(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims, bool keepdim);
+/** Variance with `correction` (1 = unbiased, torch.var's default). */
+int st_var(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims,
+           int64_t correction, bool keepdim);
+int st_std(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims,
+           int64_t correction, bool keepdim);
+/** Largest / smallest value along `dim` and its int64 index (the first among ties). */
+int st_max_dim(st_tensor **out_values, st_tensor **out_indices, const st_tensor *a, int64_t dim,
+               bool keepdim);
+int st_min_dim(st_tensor **out_values, st_tensor **out_indices, const st_tensor *a, int64_t dim,
+               bool keepdim);
+/** The largest / smallest element (a scalar). */
+int st_max(st_tensor **out, const st_tensor *a);
+int st_min(st_tensor **out, const st_tensor *a);
+/** Index of the largest value along `dim` (int64); dim ST_NO_INDEX: of the flattened tensor. */
+int st_argmax(st_tensor **out, const st_tensor *a, int64_t dim, bool keepdim);
+
+/* ---- shape operations: reshape-like ones share memory, the others copy ---- */
+
+/** One dimension may be -1. */
+int st_reshape(st_tensor **out, const st_tensor *a, const int64_t *shape, size_t ndim);
+int st_flatten(st_tensor **out, const st_tensor *a, int64_t start_dim, int64_t end_dim);
+/** Removes dimension `dim` if it has size 1; dim ST_NO_INDEX removes every size-1 dimension. */
+int st_squeeze(st_tensor **out, const st_tensor *a, int64_t dim);
+int st_unsqueeze(st_tensor **out, const st_tensor *a, int64_t dim);
+int st_transpose(st_tensor **out, const st_tensor *a, int64_t dim0, int64_t dim1);
+int st_permute(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims);
+/** Repeats size-1 dimensions to `shape` (-1 keeps a dimension). */
+int st_expand(st_tensor **out, const st_tensor *a, const int64_t *shape, size_t ndim);
+int st_cat(st_tensor **out, st_tensor *const *tensors, size_t count, int64_t dim);
+int st_stack(st_tensor **out, st_tensor *const *tensors, size_t count, int64_t dim);
+/** Elements start, start + step, ... before end along `dim` (Python slice rules: negative
+ *  values count from the end, out-of-range bounds are clipped; INT64_MAX for "to the end"). */
+int st_slice(st_tensor **out, const st_tensor *a, int64_t dim, int64_t start, int64_t end,
+             int64_t step);
+/** Element `index` along `dim`, the dimension removed. */
+int st_select(st_tensor **out, const st_tensor *a, int64_t dim, int64_t index);
+/** Splits along `dim` into pieces of `size` (the last may be smaller). Writes up to
+ *  `capacity` new handles into outs and the number of pieces into *out_count; ST_ESHAPE
+ *  (nothing written) when capacity is too small. */
+int st_split(st_tensor **outs, size_t capacity, size_t *out_count, const st_tensor *a,
+             int64_t size, int64_t dim);
+int st_chunk(st_tensor **outs, size_t capacity, size_t *out_count, const st_tensor *a,
+             int64_t chunks, int64_t dim);
+/** torch.gather: values along `dim` at the int64 `index` (same number of dimensions). */
+int st_gather(st_tensor **out, const st_tensor *a, int64_t dim, const st_tensor *index);
+/** torch.index_select: entries along `dim` at a 1-D int64 `index`. */
+int st_index_select(st_tensor **out, const st_tensor *a, int64_t dim, const st_tensor *index);
+
+/* ---- linear algebra and neural-network functions ---- */
+
+/** torch.matmul: dot, matrix, and batched products with broadcast batch dimensions. */
+int st_matmul(st_tensor **out, const st_tensor *a, const st_tensor *b);
+/** x [..., in] W^T + b with W [out, in]; bias may be NULL. */
+int st_linear(st_tensor **out, const st_tensor *x, const st_tensor *weight, const st_tensor *bias);
+/** Over the last `ndim` dimensions, which must equal normalized_shape; weight/bias may be NULL. */
+int st_layer_norm(st_tensor **out, const st_tensor *x, const int64_t *normalized_shape, size_t ndim,
+                  const st_tensor *weight, const st_tensor *bias, float eps);
+/** Input [N, C, ...]. In training, batch statistics are used and running_mean/running_var
+ *  (may be NULL) are updated in place; otherwise the running statistics are used. */
+int st_batch_norm(st_tensor **out, const st_tensor *x, st_tensor *running_mean,
+                  st_tensor *running_var, const st_tensor *weight, const st_tensor *bias,
+                  bool training, float momentum, float eps);
+/** Rows of weight [num, dim] at int64 indices (any shape); padding_index (or ST_NO_INDEX)
+ *  rows get no gradient. */
+int st_embedding(st_tensor **out, const st_tensor *indices, const st_tensor *weight,
+                 int64_t padding_index);
+/** Zeroes elements with probability p (and scales the rest by 1/(1-p)) when training; the
+ *  mask comes from the generator seeded by st_manual_seed(). */
+int st_dropout(st_tensor **out, const st_tensor *x, float p, bool training);
+
+/** Convolution and pooling geometry. Fill with st_conv2d_options_init(). */
+typedef struct st_conv2d_options {
+    int64_t stride[2];    /**< {1, 1} */
+    int64_t padding[2];   /**< {0, 0} */
+    int64_t dilation[2];  /**< {1, 1} */
+    int64_t groups;       /**< 1 */
+} st_conv2d_options;
+void st_conv2d_options_init(st_conv2d_options *options);
+
+/** Input [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] or NULL; options NULL for
+ *  the defaults. */
+int st_conv2d(st_tensor **out, const st_tensor *x, const st_tensor *weight, const st_tensor *bias,
+              const st_conv2d_options *options);
+
+typedef struct st_pool2d_options {
+    int64_t kernel[2];        /**< required */
+    int64_t stride[2];        /**< {0, 0}: the kernel size */
+    int64_t padding[2];       /**< {0, 0} */
+    int64_t dilation[2];      /**< {1, 1} (max pooling only) */
+    bool ceil_mode;           /**< false */
+    bool count_include_pad;   /**< true (average pooling only) */
+    int64_t divisor_override; /**< 0: none (average pooling only) */
+} st_pool2d_options;
+/** Defaults above with the given kernel size. */
+void st_pool2d_options_init(st_pool2d_options *options, int64_t kernel_h, int64_t kernel_w);
+
+int st_max_pool2d(st_tensor **out, const st_tensor *x, const st_pool2d_options *options);
+int st_avg_pool2d(st_tensor **out, const st_tensor *x, const st_pool2d_options *options);
+
+/** softmax(q k^T * scale + mask) v for q [..., L, E], k [..., S, E], v [..., S, Ev]. mask
+ *  (NULL for none): float (added) or bool (true = may attend). scale <= 0: 1/sqrt(E). */
+int st_scaled_dot_product_attention(st_tensor **out, const st_tensor *query, const st_tensor *key,
+                                    const st_tensor *value, const st_tensor *mask, bool is_causal,
+                                    float scale);
+
+/* ---- losses (PyTorch's torch.nn.functional names and semantics) ---- */
+
+int st_mse_loss(st_tensor **out, const st_tensor *input, const st_tensor *target,
+                st_reduction reduction);
+int st_l1_loss(st_tensor **out, const st_tensor *input, const st_tensor *target,
+               st_reduction reduction);
+int st_smooth_l1_loss(st_tensor **out, const st_tensor *input, const st_tensor *target, float beta,
+                      st_reduction reduction);
+int st_huber_loss(st_tensor **out, const st_tensor *input, const st_tensor *target, float delta,
+                  st_reduction reduction);
+/** Logits [N, C, ...], int64 class targets [N, ...]; weight [C] or NULL; ignore_index
+ *  (PyTorch's default is -100); label_smoothing in [0, 1]. */
+int st_cross_entropy(st_tensor **out, const st_tensor *input, const st_tensor *target,
+                     const st_tensor *weight, int64_t ignore_index, st_reduction reduction,
+                     float label_smoothing);
+/** Log-probabilities [N, C, ...], int64 targets. */
+int st_nll_loss(st_tensor **out, const st_tensor *input, const st_tensor *target,
+                const st_tensor *weight, int64_t ignore_index, st_reduction reduction);
+/** weight and pos_weight may be NULL; both broadcast to the input. */
+int st_binary_cross_entropy_with_logits(st_tensor **out, const st_tensor *input,
+                                        const st_tensor *target, const st_tensor *weight,
+                                        const st_tensor *pos_weight, st_reduction reduction);
+/** input: log-probabilities; target: probabilities (log-probabilities with log_target). */
+int st_kl_div(st_tensor **out, const st_tensor *input, const st_tensor *target,
+              st_reduction reduction, bool log_target);
+
+/* ---- named tensors: state dicts and parameter lists ---- */
+
+/** An ordered list of (name, tensor) pairs. */
+typedef struct st_named_tensors st_named_tensors;
+
+int st_named_tensors_create(st_named_tensors **out);
+/** Appends (the list keeps its own reference to the tensor; the name is copied). */
+int st_named_tensors_add(st_named_tensors *list, const char *name, st_tensor *tensor);
+size_t st_named_tensors_count(const st_named_tensors *list);
+/** Entry `index`: the name is owned by the list; *out_tensor is a new handle to free. */
+int st_named_tensors_entry(const char **out_name, st_tensor **out_tensor,
+                           const st_named_tensors *list, size_t index);
+void st_named_tensors_free(st_named_tensors *list);
+
+/* ======================================================================================
  * Modules (models)
  * ====================================================================================== */
 
@@ -156,6 +465,93 @@ int st_sequential_create(st_module **out, st_module *const *modules, size_t coun
 /** Number of scalar parameters (weights and biases) in the module and its children. */
 int st_module_num_parameters(int64_t *out, const st_module *module);
 
+/** Runs the module on `input` (records autograd when parameters require gradients). */
+int st_module_forward(st_tensor **out, st_module *module, const st_tensor *input);
+
+/** Training mode (true: dropout active, batch-norm batch statistics) or evaluation mode
+ *  (false), for the module and all its children (torch.nn.Module.train / eval). */
+int st_module_train(st_module *module, bool training);
+
+/** Parameters by dotted name ("0.weight", "self_attn.in_proj_weight"); the tensors share
+ *  memory with the module. Free the list with st_named_tensors_free(). */
+int st_module_named_parameters(st_named_tensors **out, const st_module *module);
+
+/** Parameters and buffers (running statistics) by name, as torch's state_dict(). */
+int st_module_state_dict(st_named_tensors **out, const st_module *module);
+
+/** Copies values into the module's parameters and buffers by name. With `strict`, missing
+ *  and unexpected names are errors; mismatched shapes always are. The message names every
+ *  offending key. Nothing is changed on error. */
+int st_module_load_state_dict(st_module *module, const st_named_tensors *state, bool strict);
+
+/** Drops every parameter's gradient. */
+int st_module_zero_grad(st_module *module);
+
+/** torch.nn.Conv2d: weight [out, in/groups, kh, kw], PyTorch's default initialisation.
+ *  options NULL for stride 1, no padding, dilation 1, one group. */
+int st_conv2d_create(st_module **out, int64_t in_channels, int64_t out_channels, int64_t kernel_h,
+                     int64_t kernel_w, const st_conv2d_options *options, bool bias);
+int st_max_pool2d_create(st_module **out, const st_pool2d_options *options);
+int st_avg_pool2d_create(st_module **out, const st_pool2d_options *options);
+/** torch.nn.Flatten (PyTorch's defaults: start_dim 1, end_dim -1). */
+int st_flatten_create(st_module **out, int64_t start_dim, int64_t end_dim);
+/** torch.nn.Embedding: N(0, 1) initialisation; padding_index ST_NO_INDEX for none. */
+int st_embedding_create(st_module **out, int64_t num_embeddings, int64_t embedding_dim,
+                        int64_t padding_index);
+/** torch.nn.LayerNorm over the last ndim dimensions. */
+int st_layer_norm_create(st_module **out, const int64_t *normalized_shape, size_t ndim, float eps,
+                         bool elementwise_affine, bool bias);
+/** torch.nn.BatchNorm1d ([N, C] or [N, C, L]) and BatchNorm2d ([N, C, H, W]). */
+int st_batch_norm1d_create(st_module **out, int64_t num_features, float eps, float momentum,
+                           bool affine, bool track_running_stats);
+int st_batch_norm2d_create(st_module **out, int64_t num_features, float eps, float momentum,
+                           bool affine, bool track_running_stats);
+int st_dropout_create(st_module **out, float p);
+
+/** Activation modules without parameters of their own. */
+typedef enum st_activation {
+    ST_ACTIVATION_RELU = 0,
+    ST_ACTIVATION_GELU = 1,       /**< exact (erf) */
+    ST_ACTIVATION_GELU_TANH = 2,  /**< approximate="tanh" */
+    ST_ACTIVATION_SILU = 3,
+    ST_ACTIVATION_TANH = 4,
+    ST_ACTIVATION_SIGMOID = 5
+} st_activation;
+int st_activation_create(st_module **out, st_activation kind);
+int st_leaky_relu_create(st_module **out, float negative_slope);
+int st_softplus_create(st_module **out, float beta, float threshold);
+/** Softmax (or log-softmax) along `dim`. */
+int st_softmax_create(st_module **out, int64_t dim, bool log);
+
+/** torch.nn.MultiheadAttention (in_proj_weight, in_proj_bias, out_proj.*). Its forward
+ *  through st_module_forward is self-attention; st_attention_forward takes masks. */
+int st_multihead_attention_create(st_module **out, int64_t embed_dim, int64_t num_heads,
+                                  float dropout, bool bias, bool batch_first);
+
+/** torch.nn.TransformerEncoderLayer configuration. Fill with st_transformer_options_init. */
+typedef struct st_transformer_options {
+    int64_t d_model;
+    int64_t nhead;
+    int64_t dim_feedforward;  /**< 2048 */
+    float dropout;            /**< 0.1 */
+    st_activation activation; /**< ST_ACTIVATION_RELU (or ST_ACTIVATION_GELU) */
+    float layer_norm_eps;     /**< 1e-5 */
+    bool batch_first;         /**< false: inputs are [seq, batch, d_model] */
+    bool norm_first;          /**< false */
+    bool bias;                /**< true */
+} st_transformer_options;
+void st_transformer_options_init(st_transformer_options *options, int64_t d_model, int64_t nhead);
+int st_transformer_encoder_layer_create(st_module **out, const st_transformer_options *options);
+
+/** Attention with masks, for MultiheadAttention (key and value NULL: self-attention) and
+ *  TransformerEncoderLayer (key and value must be NULL). mask: bool (true = may NOT attend,
+ *  PyTorch's convention for these modules) or float (added to the scores), or NULL.
+ *  out_weights (MultiheadAttention only, may be NULL) receives the attention weights
+ *  averaged over heads [batch, L, S]. */
+int st_attention_forward(st_tensor **out, st_tensor **out_weights, st_module *module,
+                         const st_tensor *query, const st_tensor *key, const st_tensor *value,
+                         const st_tensor *mask, bool is_causal);
+
 /** Releases the caller's reference. NULL is a harmless no-op. */
 void st_module_free(st_module *module);
 
@@ -166,15 +562,6 @@ void st_module_free(st_module *module);
 /** An in-memory dataset: a row-major float32 feature matrix [num_samples, num_features] with
  *  either integer class labels or float regression targets (or neither, for prediction). */
 typedef struct st_dataset st_dataset;
-
-/** What the library does with the caller's buffers. */
-typedef enum st_data_ownership {
-    /** The library copies the buffers during the call; the caller may free them on return. */
-    ST_DATA_COPY = 0,
-    /** The library reads the caller's buffers in place. They must stay valid and unchanged
-     *  until the dataset and every trainer using it have been freed. No copy is made. */
-    ST_DATA_BORROW = 1
-} st_data_ownership;
 
 /** A classification dataset. labels[i] is the class index of row i (0 <= label < the number
  *  of model outputs; checked when training or evaluating starts). labels may be NULL for a
@@ -190,6 +577,11 @@ int st_dataset_create_regression(st_dataset **out, const float *features, int64_
 
 /** Number of rows. */
 int st_dataset_num_samples(int64_t *out, const st_dataset *dataset);
+
+/** The shape each sample's features are read as (default [num_features]); batches are
+ *  [batch] + shape, e.g. {1, 8, 8} for images fed to a convolutional model. The product
+ *  must equal num_features. */
+int st_dataset_set_sample_shape(st_dataset *dataset, const int64_t *shape, size_t ndim);
 
 /** Releases the caller's reference. NULL is a harmless no-op. */
 void st_dataset_free(st_dataset *dataset);

@@ -60,6 +60,15 @@ public func st_dataset_num_samples(_ out: UnsafeMutablePointer<Int64>?, _ datase
 }
 
 @c @implementation
+public func st_dataset_set_sample_shape(_ dataset: OpaquePointer?, _ shape: UnsafePointer<Int64>?, _ ndim: Int) -> Int32 {
+    status {
+        let fn = "st_dataset_set_sample_shape"
+        let d = try Handle.get(dataset, as: Dataset.self, fn, "dataset")
+        try d.setSampleShape(try shapeArgument(shape, ndim, fn))
+    }
+}
+
+@c @implementation
 public func st_dataset_free(_ dataset: OpaquePointer?) {
     Handle.release(dataset)
 }

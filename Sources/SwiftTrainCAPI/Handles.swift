@@ -1,23 +1,42 @@
 import SwiftTrain
+import Synchronization
 
-/// Opaque C handles are retained Swift objects: create functions hand out +1 references,
-/// free functions release them, and objects that use others hold their own references.
+/// Opaque C handles. A handle is a number registered in a table that maps it to a retained
+/// Swift object: create functions register, free functions unregister, and objects that use
+/// others hold their own references. Numbers are never reused, so a handle used after it was
+/// freed is recognised and reported (ST_EMISUSE) instead of crashing the host.
 enum Handle {
+    private struct Entry: @unchecked Sendable { let object: AnyObject }
+    private struct Table: ~Copyable {
+        var objects: [UInt: Entry] = [:]
+        var last: UInt = 0x1000
+    }
+    private static let table = Mutex(Table())
+
     static func make(_ object: AnyObject) -> OpaquePointer {
-        OpaquePointer(Unmanaged.passRetained(object).toOpaque())
+        let id = table.withLock { t -> UInt in
+            t.last += 16
+            t.objects[t.last] = Entry(object: object)
+            return t.last
+        }
+        return OpaquePointer(bitPattern: id)!
     }
 
     static func release(_ handle: OpaquePointer?) {
         guard let handle else { return }
-        Unmanaged<AnyObject>.fromOpaque(UnsafeRawPointer(handle)).release()
+        // The object is released after the lock is dropped: its deinit may free others.
+        let removed = table.withLock { $0.objects.removeValue(forKey: UInt(bitPattern: handle)) }
+        withExtendedLifetime(removed) {}
     }
 
     /// The object behind `handle`, checked to be a `T`.
     static func get<T>(_ handle: OpaquePointer?, as type: T.Type, _ function: String, _ argument: String) throws -> T {
         guard let handle else { throw nullArgument(function, argument) }
-        let object = Unmanaged<AnyObject>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
-        guard let typed = object as? T else {
-            throw SwiftTrainError(.invalidArgument, "\(function): \(argument) is not a \(type) handle")
+        guard let entry = table.withLock({ $0.objects[UInt(bitPattern: handle)] }) else {
+            throw SwiftTrainError(.misuse, "\(function): \(argument) is not a live swifttrain handle (already freed, or never created)")
+        }
+        guard let typed = entry.object as? T else {
+            throw SwiftTrainError(.invalidArgument, "\(function): \(argument) is not a \(typeName(T.self)) handle")
         }
         return typed
     }
@@ -28,5 +47,16 @@ enum Handle {
         guard let out else { throw nullArgument(function, "out") }
         out.pointee = nil
         out.pointee = Handle.make(try make())
+    }
+
+    private static func typeName<T>(_ type: T.Type) -> String {
+        switch type {
+        case is Tensor.Type: "st_tensor"
+        case is Dataset.Type: "st_dataset"
+        case is Trainer.Type: "st_trainer"
+        case is MetricsBox.Type: "st_metrics"
+        case is NamedTensorsBox.Type: "st_named_tensors"
+        default: "st_module"
+        }
     }
 }

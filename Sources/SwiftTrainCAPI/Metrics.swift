@@ -16,13 +16,12 @@ final class MetricsBox {
 
     func name(at index: Int) -> UnsafePointer<CChar> { UnsafePointer(names[index]) }
 
-    /// Runs `body` with a borrowed handle valid only during the call (for callbacks).
+    /// Runs `body` with a handle valid only during the call (for callbacks).
     static func lend<R>(_ metrics: Metrics?, _ body: (OpaquePointer?) throws -> R) rethrows -> R {
         guard let metrics else { return try body(nil) }
-        let box = MetricsBox(metrics)
-        return try withExtendedLifetime(box) {
-            try body(OpaquePointer(Unmanaged.passUnretained(box).toOpaque()))
-        }
+        let handle = Handle.make(MetricsBox(metrics))
+        defer { Handle.release(handle) }
+        return try body(handle)
     }
 }
 

@@ -45,7 +45,7 @@ public final class Tensor {
 
     // MARK: - Creation
 
-    static func checkShape(_ shape: [Int], _ what: String = "tensor") throws {
+    public static func checkShape(_ shape: [Int], _ what: String = "tensor") throws {
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw SwiftTrainError.shape("\(what): shape \(shape) has a negative dimension")
         }
