@@ -49,7 +49,7 @@ final class ModelTrainingTests: XCTestCase {
         let encoder = try TransformerEncoderLayer(dModel: 16, nhead: 2, dimFeedforward: 32, dropout: 0, batchFirst: true)
         let head = try Linear(16, 4)
         let parameters = [embedding.weight, positions] + encoder.parameters + head.parameters
-        let optimizer = try AdamW(parameters.map { OptimizedParameter($0, weightDecay: 0) }, learningRate: 3e-3)
+        let optimizer = try Adam.adamW(parameters, lr: 3e-3, weightDecay: 0)
         func logits(_ x: Tensor) throws -> Tensor {
             let h = try encoder.forward(try embedding.forward(x) + positions)  // [B, 10, 16]
             return try head.forward(try h.mean(dims: [1]))

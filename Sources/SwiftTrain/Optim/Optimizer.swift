@@ -1,124 +1,138 @@
-import Glibc
+/// Parameters that share hyper-parameters (PyTorch's param_groups entries). HF's Trainer
+/// makes two: the parameters that get weight decay and those that do not.
+public struct ParameterGroup {
+    public var parameters: [Tensor]
+    /// The learning rate of the next step. Schedules set it from `initialLearningRate`.
+    public var learningRate: Double
+    /// The learning rate the group was created with (PyTorch's "initial_lr").
+    public let initialLearningRate: Double
+    public var weightDecay: Double
+    /// SGD/RMSprop momentum, or beta1 of Adam, AdamW and Lion: what a momentum schedule sets.
+    public var momentum: Double
 
-/// A parameter with the weight decay an optimizer applies to it (HF puts biases in a
-/// no-decay group).
-public struct OptimizedParameter {
-    public let tensor: Tensor
-    public let weightDecay: Double
-
-    public init(_ tensor: Tensor, weightDecay: Double) {
-        self.tensor = tensor
+    public init(_ parameters: [Tensor], learningRate: Double, weightDecay: Double = 0, momentum: Double = 0) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.initialLearningRate = learningRate
         self.weightDecay = weightDecay
+        self.momentum = momentum
     }
 }
 
-/// Updates parameters from their gradients. `learningRate` may change between steps
-/// (a schedule sets it). Parameters without a gradient are skipped, as in PyTorch.
-public protocol Optimizer: AnyObject {
-    var learningRate: Double { get set }
-    func step()
-}
+/// Updates parameters from their gradients with a PyTorch update rule. Parameters without a
+/// gradient are skipped (their state, including the step count, does not advance).
+/// Subclasses name their state buffers and implement `update` for one parameter.
+public class Optimizer {
+    public var paramGroups: [ParameterGroup]
+    /// Per group, per parameter: the step count and the state buffers (nil until first used).
+    var states: [[ParameterState]]
 
-extension Optimizer {
-    /// Checks a hyper-parameter, naming it in the error.
+    final class ParameterState {
+        var step = 0
+        var buffers: [Storage?]
+        init(slots: Int) { buffers = Array(repeating: nil, count: slots) }
+    }
+
+    /// The names of the per-parameter state buffers, PyTorch's ("exp_avg", ...).
+    var stateNames: [String] { [] }
+
+    init(_ groups: [ParameterGroup], name: String) throws {
+        guard !groups.isEmpty, groups.contains(where: { !$0.parameters.isEmpty }) else {
+            throw SwiftTrainError.invalid("\(name): got an empty parameter list")
+        }
+        for (i, g) in groups.enumerated() {
+            try Self.require(g.learningRate.isFinite && g.learningRate >= 0, "\(name): lr must be >= 0, got \(g.learningRate) (group \(i))")
+            try Self.require(g.weightDecay.isFinite && g.weightDecay >= 0,
+                             "\(name): weight_decay must be >= 0, got \(g.weightDecay) (group \(i))")
+            for p in g.parameters where p.dtype != .float32 {
+                throw SwiftTrainError(.invalidArgument, "\(name): parameters must be float32, got \(p.dtype) \(p.shape)")
+            }
+        }
+        paramGroups = groups
+        states = []
+        states = groups.map { $0.parameters.map { _ in ParameterState(slots: stateNames.count) } }
+    }
+
     static func require(_ ok: Bool, _ message: @autoclosure () -> String) throws {
         if !ok { throw SwiftTrainError.invalid(message()) }
     }
-}
 
-/// Stochastic gradient descent with optional momentum, PyTorch's update rule
-/// (torch.optim.SGD, dampening 0, not Nesterov):
-/// g += wd * p;  buf = momentum * buf + g (buf = g on the first step);  p -= lr * buf.
-public final class SGD: Optimizer {
-    public var learningRate: Double
-    public let momentum: Double
-    private let parameters: [OptimizedParameter]
-    private var buffers: [Storage?]
-
-    public init(_ parameters: [OptimizedParameter], learningRate: Double, momentum: Double = 0) throws {
-        try Self.require(learningRate.isFinite && learningRate >= 0, "SGD: learning_rate must be >= 0, got \(learningRate)")
-        try Self.require(momentum.isFinite && momentum >= 0, "SGD: momentum must be >= 0, got \(momentum)")
-        self.parameters = parameters
-        self.learningRate = learningRate
-        self.momentum = momentum
-        self.buffers = Array(repeating: nil, count: parameters.count)
-    }
-
+    /// One optimizer step over every parameter that has a gradient.
     public func step() {
-        let lr = Float(learningRate), mu = Float(momentum)
-        for (i, param) in parameters.enumerated() {
-            guard let grad = param.tensor.gradStorage else { continue }
-            let p = param.tensor.storage.base, g = grad.base, n = param.tensor.count
-            let wd = Float(param.weightDecay)
-            if wd != 0 { for j in 0..<n { g[j] += wd * p[j] } }
-            if mu == 0 {
-                for j in 0..<n { p[j] -= lr * g[j] }
-                continue
-            }
-            if let buffer = buffers[i] {
-                let b = buffer.base
-                for j in 0..<n {
-                    b[j] = mu * b[j] + g[j]
-                    p[j] -= lr * b[j]
+        for (gi, group) in paramGroups.enumerated() {
+            for (pi, p) in group.parameters.enumerated() {
+                guard let grad = p.gradStorage else { continue }
+                let state = states[gi][pi]
+                state.step += 1
+                for slot in 0..<state.buffers.count where state.buffers[slot] == nil && usesSlot(slot, group) {
+                    state.buffers[slot] = Storage(zeros: p.count)
+                    initialize(slot: slot, state.buffers[slot]!.base, p.count, grad.base)
                 }
-            } else {
-                let buffer = Storage(count: n)
-                buffer.base.update(from: g, count: n)
-                for j in 0..<n { p[j] -= lr * g[j] }
-                buffers[i] = buffer
+                update(p.data, grad.base, p.count, state, group)
             }
         }
     }
-}
 
-/// AdamW (Loshchilov & Hutter, https://arxiv.org/abs/1711.05101), PyTorch's update rule
-/// (torch.optim.AdamW, amsgrad off):
-/// p *= 1 - lr * wd;  m = lerp(m, g, 1 - b1);  v = b2 v + (1 - b2) g^2;
-/// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
-public final class AdamW: Optimizer {
-    public var learningRate: Double
-    public let beta1: Double
-    public let beta2: Double
-    public let epsilon: Double
-    private let parameters: [OptimizedParameter]
-    private var moments: [(m: Storage, v: Storage)?]
-    private var stepCount = 0
+    /// Whether state buffer `slot` is used with these hyper-parameters (SGD's momentum
+    /// buffer only with momentum, ...). Unused buffers are never allocated nor saved.
+    func usesSlot(_ slot: Int, _ group: ParameterGroup) -> Bool { true }
 
-    public init(_ parameters: [OptimizedParameter], learningRate: Double,
-                beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8) throws {
-        try Self.require(learningRate.isFinite && learningRate >= 0, "AdamW: learning_rate must be >= 0, got \(learningRate)")
-        try Self.require(beta1 >= 0 && beta1 < 1, "AdamW: adam_beta1 must be in [0, 1), got \(beta1)")
-        try Self.require(beta2 >= 0 && beta2 < 1, "AdamW: adam_beta2 must be in [0, 1), got \(beta2)")
-        try Self.require(epsilon.isFinite && epsilon >= 0, "AdamW: adam_epsilon must be >= 0, got \(epsilon)")
-        self.parameters = parameters
-        self.learningRate = learningRate
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        self.moments = Array(repeating: nil, count: parameters.count)
+    /// Fills a new state buffer (zeros unless overridden).
+    func initialize(slot: Int, _ buffer: UnsafeMutablePointer<Float>, _ n: Int, _ grad: UnsafeMutablePointer<Float>) {}
+
+    /// Updates one parameter `p` (n floats) from its gradient `g` (which it may modify).
+    func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ n: Int, _ state: ParameterState,
+                _ group: ParameterGroup) {
+        fatalError("subclasses implement update")
     }
 
-    public func step() {
-        stepCount += 1
-        let t = Double(stepCount)
-        let bias1 = 1 - pow(beta1, t), bias2Sqrt = (1 - pow(beta2, t)).squareRoot()
-        let stepSize = Float(learningRate / bias1)
-        let b2 = Float(beta2), eps = Float(epsilon)
-        let oneMinusB1 = Float(1 - beta1), oneMinusB2 = Float(1 - beta2)
-        let bias2SqrtF = Float(bias2Sqrt)
-        for (i, param) in parameters.enumerated() {
-            guard let grad = param.tensor.gradStorage else { continue }
-            let n = param.tensor.count
-            let state = moments[i] ?? (Storage(zeros: n), Storage(zeros: n))
-            moments[i] = state
-            let p = param.tensor.storage.base, g = grad.base, m = state.m.base, v = state.v.base
-            let decay = Float(1 - learningRate * param.weightDecay)
-            for j in 0..<n {
-                if decay != 1 { p[j] *= decay }
-                m[j] += oneMinusB1 * (g[j] - m[j])
-                v[j] = b2 * v[j] + oneMinusB2 * g[j] * g[j]
-                let denom = v[j].squareRoot() / bias2SqrtF + eps
-                p[j] -= stepSize * (m[j] / denom)
+    /// Drops every parameter's gradient.
+    public func zeroGrad() {
+        for group in paramGroups { for p in group.parameters { p.zeroGrad() } }
+    }
+
+    /// The state by parameter index (counting across groups in order) and PyTorch's names:
+    /// "step" and the buffers. Tensors are copies.
+    public func stateDict() -> [Int: [String: Tensor]] {
+        var out: [Int: [String: Tensor]] = [:]
+        var index = 0
+        for (gi, group) in paramGroups.enumerated() {
+            for (pi, p) in group.parameters.enumerated() {
+                defer { index += 1 }
+                let s = states[gi][pi]
+                guard s.step > 0 else { continue }
+                var entry: [String: Tensor] = ["step": try! Tensor.full([], Float(s.step))]
+                for (slot, name) in stateNames.enumerated() {
+                    guard let b = s.buffers[slot] else { continue }
+                    let t = Tensor(uninitialized: p.shape)
+                    t.data.update(from: b.base, count: p.count)
+                    entry[name] = t
+                }
+                out[index] = entry
+            }
+        }
+        return out
+    }
+
+    /// Restores state saved by `stateDict()` (same parameters in the same order and shapes).
+    public func loadStateDict(_ state: [Int: [String: Tensor]]) throws {
+        let flat = paramGroups.enumerated().flatMap { gi, g in g.parameters.indices.map { (gi, $0) } }
+        for (index, entry) in state {
+            guard index >= 0, index < flat.count else {
+                throw SwiftTrainError.invalid("optimizer load_state_dict: state for parameter \(index), but there are \(flat.count)")
+            }
+            let (gi, pi) = flat[index]
+            let p = paramGroups[gi].parameters[pi], s = states[gi][pi]
+            guard let step = entry["step"] else { throw SwiftTrainError.invalid("optimizer load_state_dict: parameter \(index) has no 'step'") }
+            s.step = Int(try step.item())
+            for (slot, name) in stateNames.enumerated() {
+                guard let t = entry[name] else { s.buffers[slot] = nil; continue }
+                guard t.count == p.count, t.dtype == .float32 else {
+                    throw SwiftTrainError.shape("optimizer load_state_dict: \(name) of parameter \(index) has shape \(t.shape), the parameter \(p.shape)")
+                }
+                let b = Storage(count: p.count)
+                b.base.update(from: t.data, count: p.count)
+                s.buffers[slot] = b
             }
         }
     }

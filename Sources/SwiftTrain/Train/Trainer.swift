@@ -114,7 +114,10 @@ public final class Trainer {
                 let lossValue = Double(try lossTensor.item())
                 try lossTensor.backward()
                 state.gradNorm = args.maxGradNorm > 0 ? clipGradNorm(parameters, maxNorm: args.maxGradNorm) : .nan
-                optimizer.learningRate = args.learningRate * schedule.factor(at: state.globalStep)
+                let factor = schedule.factor(at: state.globalStep)
+                for i in optimizer.paramGroups.indices {
+                    optimizer.paramGroups[i].learningRate = optimizer.paramGroups[i].initialLearningRate * factor
+                }
                 optimizer.step()
                 for p in parameters { p.zeroGrad() }
 
@@ -177,16 +180,21 @@ public final class Trainer {
         }
     }
 
+    /// HF's optimizer setup: biases and normalisation weights in a group without weight decay.
     private func makeOptimizer() throws -> Optimizer {
-        let parameters = model.namedParameters.map {
-            OptimizedParameter($0.tensor, weightDecay: $0.decays ? args.weightDecay : 0)
-        }
+        let named = model.namedParameters
+        let momentum = args.optim == .sgd ? args.sgdMomentum : args.adamBeta1
+        let groups = [
+            ParameterGroup(named.filter(\.decays).map(\.tensor), learningRate: args.learningRate,
+                           weightDecay: args.weightDecay, momentum: momentum),
+            ParameterGroup(named.filter { !$0.decays }.map(\.tensor), learningRate: args.learningRate,
+                           weightDecay: 0, momentum: momentum),
+        ].filter { !$0.parameters.isEmpty }
         switch args.optim {
         case .adamw:
-            return try AdamW(parameters, learningRate: args.learningRate, beta1: args.adamBeta1,
-                             beta2: args.adamBeta2, epsilon: args.adamEpsilon)
+            return try Adam(groups, beta2: args.adamBeta2, epsilon: args.adamEpsilon, decoupledWeightDecay: true)
         case .sgd:
-            return try SGD(parameters, learningRate: args.learningRate, momentum: args.sgdMomentum)
+            return try SGD(groups)
         }
     }
 
