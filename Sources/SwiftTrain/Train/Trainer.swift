@@ -79,8 +79,8 @@ public final class Trainer {
         let maxSteps = args.maxSteps > 0 ? args.maxSteps : Int((args.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up))
         let numEpochs = (maxSteps + stepsPerEpoch - 1) / stepsPerEpoch
         let schedule: LRSchedule = switch args.lrSchedulerType {
-        case .linear: .linear(warmupSteps: args.warmupSteps, totalSteps: maxSteps)
-        case .constant: .constant(warmupSteps: args.warmupSteps)
+        case .linear: .linear(warmup: args.warmupSteps, total: maxSteps)
+        case .constant: .constant(warmup: args.warmupSteps)
         }
         let optimizer = try makeOptimizer()
         let parameters = model.parameters
