@@ -611,16 +611,57 @@ void st_metrics_free(st_metrics *metrics);
  * Training arguments (HuggingFace TrainingArguments names and defaults)
  * ====================================================================================== */
 
+/** Optimizers, with PyTorch's update rules; HF names in st_training_args_set: "adamw" (also
+ *  "adamw_torch", "adamw_torch_fused"), "adam", "sgd", "adagrad", "rmsprop", "adadelta",
+ *  "lion" (also "lion_32bit"). Options HF passes through optim_args ("momentum=0.9,
+ *  nesterov=true", "amsgrad=true", "alpha=0.9,centered=true", "lr_decay=0.01", "rho=0.95")
+ *  go in st_training_args.optim_args. */
 typedef enum st_optimizer {
-    ST_OPTIM_ADAMW = 0,  /**< AdamW (decoupled weight decay), PyTorch's update rule. */
-    ST_OPTIM_SGD = 1     /**< SGD with optional momentum, PyTorch's update rule. */
+    ST_OPTIM_ADAMW = 0,     /**< AdamW: decoupled weight decay, betas adam_beta1/2 */
+    ST_OPTIM_SGD = 1,       /**< SGD: momentum (sgd_momentum or optim_args), dampening, nesterov */
+    ST_OPTIM_ADAM = 2,      /**< Adam: L2 weight decay added to the gradient */
+    ST_OPTIM_ADAGRAD = 3,
+    ST_OPTIM_RMSPROP = 4,
+    ST_OPTIM_ADADELTA = 5,
+    ST_OPTIM_LION = 6       /**< Lion (Chen et al. 2023), betas adam_beta1/2 */
 } st_optimizer;
 
+/** Learning-rate schedules: HF's get_scheduler names and formulas, plus PyTorch's StepLR and
+ *  ExponentialLR. Their options go in st_training_args.lr_scheduler_kwargs as
+ *  "key=value,...": num_cycles (cosine, cosine_with_restarts, cosine_with_min_lr), lr_end and
+ *  power (polynomial), timescale (inverse_sqrt), min_lr or min_lr_rate (cosine_with_min_lr),
+ *  num_stable_steps, num_decay_steps, warmup_type, decay_type, min_lr_ratio
+ *  (warmup_stable_decay), mode, factor, patience, threshold, threshold_mode, cooldown, min_lr
+ *  (reduce_lr_on_plateau), step_size and gamma (step), gamma (exponential). */
 typedef enum st_lr_scheduler {
-    ST_LR_LINEAR = 0,    /**< Linear warmup, then linear decay to 0 at max_steps (HF default). */
-    ST_LR_CONSTANT = 1   /**< Constant after linear warmup (HF constant_with_warmup; with
-                              warmup_steps = 0 it is HF constant). */
+    ST_LR_LINEAR = 0,               /**< warmup, then linear decay to 0 (HF default) */
+    ST_LR_CONSTANT = 1,             /**< constant, no warmup */
+    ST_LR_CONSTANT_WITH_WARMUP = 2,
+    ST_LR_COSINE = 3,
+    ST_LR_COSINE_WITH_RESTARTS = 4,
+    ST_LR_POLYNOMIAL = 5,
+    ST_LR_INVERSE_SQRT = 6,
+    ST_LR_REDUCE_ON_PLATEAU = 7,    /**< after each evaluation, on metric_for_best_model (eval_loss) */
+    ST_LR_COSINE_WITH_MIN_LR = 8,
+    ST_LR_WARMUP_STABLE_DECAY = 9,
+    ST_LR_STEP = 10,
+    ST_LR_EXPONENTIAL = 11
 } st_lr_scheduler;
+
+/** What to do when the gradient norm is NaN or infinite. */
+typedef enum st_nonfinite_policy {
+    ST_NONFINITE_ERROR = 0,  /**< stop training with an error naming the step */
+    ST_NONFINITE_SKIP = 1    /**< skip the optimizer step (counted in the state) and go on */
+} st_nonfinite_policy;
+
+/** Momentum schedules (an addition: AllenNLP's), stepped per epoch. */
+typedef enum st_momentum_scheduler {
+    ST_MOMENTUM_NONE = 0,
+    ST_MOMENTUM_INVERTED_TRIANGULAR = 1  /**< options: cool_down, warm_up (epochs), ratio */
+} st_momentum_scheduler;
+
+/** Size of the option-string fields of st_training_args, including the terminating NUL. */
+#define ST_OPTIONS_CAPACITY 256
 
 typedef enum st_interval_strategy {
     ST_STRATEGY_NO = 0,     /**< Never. */
@@ -633,7 +674,7 @@ typedef enum st_loss {
     ST_LOSS_MSE = 1             /**< Mean squared error over float targets (mean). */
 } st_loss;
 
-#define ST_TRAINING_ARGS_VERSION 1
+#define ST_TRAINING_ARGS_VERSION 2
 
 /** Training configuration. Always fill it with st_training_args_init() first, then change
  *  fields directly or by name with st_training_args_set(). Values are checked when the
@@ -653,7 +694,7 @@ typedef struct st_training_args {
     double sgd_momentum;                  /**< 0.0 (SGD only) */
     double max_grad_norm;                 /**< 1.0; 0 disables gradient clipping */
     st_lr_scheduler lr_scheduler_type;    /**< ST_LR_LINEAR */
-    int64_t warmup_steps;                 /**< 0 */
+    double warmup_steps;                  /**< 0; a value below 1 is a ratio of the total steps */
     st_interval_strategy logging_strategy;/**< ST_STRATEGY_STEPS */
     int64_t logging_steps;                /**< 500 */
     bool logging_first_step;              /**< false */
@@ -662,6 +703,20 @@ typedef struct st_training_args {
     int64_t seed;                         /**< 42; seeds data order */
     int64_t data_seed;                    /**< -1: use seed */
     bool dataloader_drop_last;            /**< false */
+    /* version 2 */
+    int64_t gradient_accumulation_steps;  /**< 1 */
+    int64_t max_micro_batch_size;         /**< 0; addition: split larger batches into
+                                               micro-batches that give the same update */
+    double warmup_ratio;                  /**< 0 (HF v4); used when warmup_steps is 0 */
+    double max_grad_value;                /**< 0; addition: clamp gradients to [-v, v] */
+    st_nonfinite_policy nonfinite_grad_norm; /**< ST_NONFINITE_ERROR */
+    double ema_decay;                     /**< 0; addition: moving average of the weights
+                                               (AllenNLP), used for evaluation */
+    st_momentum_scheduler momentum_scheduler_type; /**< ST_MOMENTUM_NONE */
+    char optim_args[ST_OPTIONS_CAPACITY];            /**< "" */
+    char lr_scheduler_kwargs[ST_OPTIONS_CAPACITY];   /**< "" */
+    char momentum_scheduler_kwargs[ST_OPTIONS_CAPACITY]; /**< "" */
+    char metric_for_best_model[ST_OPTIONS_CAPACITY]; /**< "": eval_loss */
 } st_training_args;
 
 /** Fills `args` with the defaults above. `version` must be ST_TRAINING_ARGS_VERSION. */

@@ -18,10 +18,10 @@ extension TrainingArguments {
         }
         self.init()
         numTrainEpochs = c.num_train_epochs
-        maxSteps = Int(c.max_steps)
-        perDeviceTrainBatchSize = Int(c.per_device_train_batch_size)
-        perDeviceEvalBatchSize = Int(c.per_device_eval_batch_size)
-        optim = try pick(c.optim.rawValue, "optim", "ST_OPTIM_ADAMW, ST_OPTIM_SGD")
+        maxSteps = Int(clamping: c.max_steps)
+        perDeviceTrainBatchSize = Int(clamping: c.per_device_train_batch_size)
+        perDeviceEvalBatchSize = Int(clamping: c.per_device_eval_batch_size)
+        optim = try pick(c.optim.rawValue, "optim", "ST_OPTIM_ADAMW ... ST_OPTIM_LION")
         learningRate = c.learning_rate
         weightDecay = c.weight_decay
         adamBeta1 = c.adam_beta1
@@ -29,22 +29,35 @@ extension TrainingArguments {
         adamEpsilon = c.adam_epsilon
         sgdMomentum = c.sgd_momentum
         maxGradNorm = c.max_grad_norm
-        lrSchedulerType = try pick(c.lr_scheduler_type.rawValue, "lr_scheduler_type", "ST_LR_LINEAR, ST_LR_CONSTANT")
-        warmupSteps = Int(c.warmup_steps)
+        lrSchedulerType = try pick(c.lr_scheduler_type.rawValue, "lr_scheduler_type", "ST_LR_LINEAR ... ST_LR_EXPONENTIAL")
+        warmupSteps = c.warmup_steps
         loggingStrategy = try pick(c.logging_strategy.rawValue, "logging_strategy",
                                    "ST_STRATEGY_NO, ST_STRATEGY_STEPS, ST_STRATEGY_EPOCH")
-        loggingSteps = Int(c.logging_steps)
+        loggingSteps = Int(clamping: c.logging_steps)
         loggingFirstStep = c.logging_first_step
         evalStrategy = try pick(c.eval_strategy.rawValue, "eval_strategy",
                                 "ST_STRATEGY_NO, ST_STRATEGY_STEPS, ST_STRATEGY_EPOCH")
-        evalSteps = Int(c.eval_steps)
-        seed = Int(c.seed)
-        dataSeed = Int(c.data_seed)
+        evalSteps = Int(clamping: c.eval_steps)
+        seed = Int(clamping: c.seed)
+        dataSeed = Int(clamping: c.data_seed)
         dataloaderDropLast = c.dataloader_drop_last
+        gradientAccumulationSteps = Int(clamping: c.gradient_accumulation_steps)
+        maxMicroBatchSize = Int(clamping: c.max_micro_batch_size)
+        warmupRatio = c.warmup_ratio
+        maxGradValue = c.max_grad_value
+        nonFiniteGradNorm = try pick(c.nonfinite_grad_norm.rawValue, "nonfinite_grad_norm", "ST_NONFINITE_ERROR, ST_NONFINITE_SKIP")
+        emaDecay = c.ema_decay
+        momentumSchedulerType = try pick(c.momentum_scheduler_type.rawValue, "momentum_scheduler_type",
+                                         "ST_MOMENTUM_NONE, ST_MOMENTUM_INVERTED_TRIANGULAR")
+        var copy = c
+        optimArgs = try readOption(&copy.optim_args, "optim_args")
+        lrSchedulerKwargs = try readOption(&copy.lr_scheduler_kwargs, "lr_scheduler_kwargs")
+        momentumSchedulerKwargs = try readOption(&copy.momentum_scheduler_kwargs, "momentum_scheduler_kwargs")
+        metricForBestModel = try readOption(&copy.metric_for_best_model, "metric_for_best_model")
     }
 
-    /// These arguments as a C struct.
-    var c: st_training_args {
+    /// These arguments as a C struct; throws when an option string does not fit its field.
+    func cStruct() throws -> st_training_args {
         var c = st_training_args()
         c.version = UInt32(ST_TRAINING_ARGS_VERSION)
         c.num_train_epochs = numTrainEpochs
@@ -60,7 +73,7 @@ extension TrainingArguments {
         c.sgd_momentum = sgdMomentum
         c.max_grad_norm = maxGradNorm
         c.lr_scheduler_type = st_lr_scheduler(rawValue: UInt32(lrSchedulerType.rawValue))
-        c.warmup_steps = Int64(warmupSteps)
+        c.warmup_steps = warmupSteps
         c.logging_strategy = st_interval_strategy(rawValue: UInt32(loggingStrategy.rawValue))
         c.logging_steps = Int64(loggingSteps)
         c.logging_first_step = loggingFirstStep
@@ -69,6 +82,17 @@ extension TrainingArguments {
         c.seed = Int64(seed)
         c.data_seed = Int64(dataSeed)
         c.dataloader_drop_last = dataloaderDropLast
+        c.gradient_accumulation_steps = Int64(gradientAccumulationSteps)
+        c.max_micro_batch_size = Int64(maxMicroBatchSize)
+        c.warmup_ratio = warmupRatio
+        c.max_grad_value = maxGradValue
+        c.nonfinite_grad_norm = st_nonfinite_policy(rawValue: UInt32(nonFiniteGradNorm.rawValue))
+        c.ema_decay = emaDecay
+        c.momentum_scheduler_type = st_momentum_scheduler(rawValue: UInt32(momentumSchedulerType.rawValue))
+        try writeOption(optimArgs, into: &c.optim_args, "optim_args")
+        try writeOption(lrSchedulerKwargs, into: &c.lr_scheduler_kwargs, "lr_scheduler_kwargs")
+        try writeOption(momentumSchedulerKwargs, into: &c.momentum_scheduler_kwargs, "momentum_scheduler_kwargs")
+        try writeOption(metricForBestModel, into: &c.metric_for_best_model, "metric_for_best_model")
         return c
     }
 }
@@ -82,7 +106,7 @@ public func st_training_args_init(_ args: UnsafeMutablePointer<st_training_args>
                 "st_training_args_init: version \(version) is not supported; pass ST_TRAINING_ARGS_VERSION "
                     + "(\(ST_TRAINING_ARGS_VERSION)) from the swifttrain.h this library was built with")
         }
-        out.pointee = TrainingArguments().c
+        out.pointee = try TrainingArguments().cStruct()
     }
 }
 
@@ -96,7 +120,7 @@ public func st_training_args_set(_ args: UnsafeMutablePointer<st_training_args>?
         let text = String(cString: try required(value, fn, "value"))
         var swiftArgs = try TrainingArguments(c.pointee)
         try swiftArgs.set(key, text)
-        c.pointee = swiftArgs.c
+        c.pointee = try swiftArgs.cStruct()
     }
 }
 
@@ -113,5 +137,27 @@ public func st_loss_from_name(_ out: UnsafeMutablePointer<st_loss>?, _ name: Uns
         let fn = "st_loss_from_name"
         let kind = try LossKind(name: String(cString: try required(name, fn, "name")))
         try required(out, fn, "out").pointee = st_loss(rawValue: UInt32(kind.rawValue))
+    }
+}
+
+/// The text of a fixed-size option field (it must hold a NUL).
+private func readOption<T>(_ field: inout T, _ name: String) throws -> String {
+    try withUnsafeBytes(of: &field) { raw in
+        guard let end = raw.firstIndex(of: 0) else {
+            throw SwiftTrainError(.invalidArgument, "st_training_args.\(name) is not NUL-terminated")
+        }
+        return String(decoding: raw[..<end], as: UTF8.self)
+    }
+}
+
+/// Writes `text` into a fixed-size option field, or throws when it does not fit.
+private func writeOption<T>(_ text: String, into field: inout T, _ name: String) throws {
+    let bytes = Array(text.utf8)
+    try withUnsafeMutableBytes(of: &field) { raw in
+        guard bytes.count < raw.count else {
+            throw SwiftTrainError(.invalidArgument, "\(name) is \(bytes.count) bytes; at most \(raw.count - 1) fit (ST_OPTIONS_CAPACITY)")
+        }
+        raw.copyBytes(from: bytes)
+        raw[bytes.count] = 0
     }
 }

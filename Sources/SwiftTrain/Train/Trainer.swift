@@ -27,6 +27,11 @@ public final class Trainer {
     private var control = TrainerControl()
     private var callbacks: [(events: EventMask, body: TrainerCallback)] = []
     private var running = false
+    /// The moving average of the weights of the last training (nil without ema_decay);
+    /// evaluation and prediction use the averaged weights.
+    public private(set) var movingAverage: MovingAverage?
+    /// Called with each evaluation's metrics during training (drives reduce_lr_on_plateau).
+    private var afterEvaluation: ((Metrics) throws -> Void)?
 
     public init(model: Module, loss: LossKind, args: TrainingArguments) throws {
         try args.validate()
@@ -70,20 +75,22 @@ public final class Trainer {
 
         var loader = DataLoader(dataset: dataset, batchSize: args.perDeviceTrainBatchSize, shuffle: true,
                                 seed: args.resolvedDataSeed, dropLast: args.dataloaderDropLast)
-        let stepsPerEpoch = loader.batchesPerEpoch
-        guard stepsPerEpoch > 0 else {
+        let batchesPerEpoch = loader.batchesPerEpoch
+        guard batchesPerEpoch > 0 else {
             throw SwiftTrainError.invalid(
                 "the training dataset has \(dataset.numSamples) samples, fewer than one batch of "
                     + "\(args.perDeviceTrainBatchSize) with dataloader_drop_last; lower the batch size")
         }
-        let maxSteps = args.maxSteps > 0 ? args.maxSteps : Int((args.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up))
-        let numEpochs = (maxSteps + stepsPerEpoch - 1) / stepsPerEpoch
-        let schedule: LRSchedule = switch args.lrSchedulerType {
-        case .linear: .linear(warmup: args.warmupSteps, total: maxSteps)
-        case .constant: .constant(warmup: args.warmupSteps)
-        }
-        let optimizer = try makeOptimizer()
-        let parameters = model.parameters
+        let accumulation = args.gradientAccumulationSteps
+        let updatesPerEpoch = (batchesPerEpoch + accumulation - 1) / accumulation
+        let maxSteps = args.maxSteps > 0 ? args.maxSteps : Int((args.numTrainEpochs * Double(updatesPerEpoch)).rounded(.up))
+        let numEpochs = (maxSteps + updatesPerEpoch - 1) / updatesPerEpoch
+        let updater = try makeUpdateStep(maxSteps: maxSteps)
+        var plateau = args.lrSchedulerType == .reduceLROnPlateau ? try ReduceLROnPlateau.make(kwargs: args.lrSchedulerKwargs) : nil
+        let momentumSchedule = args.momentumSchedulerType == .invertedTriangular
+            ? try MomentumSchedule.make(kwargs: args.momentumSchedulerKwargs) : nil
+        let baseMomenta = updater.optimizer.paramGroups.map(\.momentum)
+        movingAverage = updater.average
 
         state = TrainerState()
         state.maxSteps = maxSteps
@@ -91,46 +98,61 @@ public final class Trainer {
         state.trainBatchSize = args.perDeviceTrainBatchSize
         state.loggingSteps = args.loggingSteps
         state.evalSteps = args.resolvedEvalSteps
-        state.learningRate = args.learningRate * schedule.factor(at: 0)
+        updater.applySchedule(at: 0)
+        state.learningRate = updater.optimizer.paramGroups[0].learningRate
         control = TrainerControl()
         var log = LossTracker()
         var samplesSeen = 0
         let start = monotonicSeconds()
         model.train()
+        afterEvaluation = { [unowned self] metrics in  // reduce_lr_on_plateau follows the evaluation metric
+            guard plateau != nil else { return }
+            let key = self.args.metricForBestModel.isEmpty ? "eval_loss"
+                : (self.args.metricForBestModel.hasPrefix("eval_") ? self.args.metricForBestModel : "eval_" + self.args.metricForBestModel)
+            guard let value = metrics[key] else {
+                throw SwiftTrainError.invalid("reduce_lr_on_plateau follows '\(key)', which the evaluation did not produce; "
+                    + "set metric_for_best_model to one of: \(metrics.map(\.name).joined(separator: ", "))")
+            }
+            let rates = plateau!.step(metric: value, rates: updater.optimizer.paramGroups.map(\.learningRate))
+            for (i, r) in rates.enumerated() { updater.optimizer.paramGroups[i].learningRate = r }
+            self.state.learningRate = rates[0]
+        }
+        defer { afterEvaluation = nil }
 
         try fire(.trainBegin)
         for epoch in 0..<numEpochs {
             loader.setEpoch(epoch)
+            if let momentumSchedule {
+                for i in updater.optimizer.paramGroups.indices {
+                    updater.optimizer.paramGroups[i].momentum = momentumSchedule.momentum(base: baseMomenta[i], epoch: epoch)
+                }
+            }
             control.shouldEpochStop = false
             try fire(.epochBegin)
-            for step in 0..<stepsPerEpoch {
+            for update in 0..<updatesPerEpoch {
                 control.shouldLog = false
                 control.shouldEvaluate = false
                 control.shouldSave = false
                 try fire(.stepBegin)
 
-                let batch = loader.batch(step)
-                let lossTensor = try computeLoss(try model.forward(batch.features), batch)
-                let lossValue = Double(try lossTensor.item())
-                try lossTensor.backward()
-                state.gradNorm = args.maxGradNorm > 0 ? clipGradNorm(parameters, maxNorm: args.maxGradNorm) : .nan
-                let factor = schedule.factor(at: state.globalStep)
-                for i in optimizer.paramGroups.indices {
-                    optimizer.paramGroups[i].learningRate = optimizer.paramGroups[i].initialLearningRate * factor
-                }
-                optimizer.step()
-                for p in parameters { p.zeroGrad() }
-
+                let first = update * accumulation
+                let window = (first..<Swift.min(first + accumulation, batchesPerEpoch)).map { loader.batch($0) }
+                let result = try updater.run(window, step: state.globalStep)
+                if result.skipped { state.skippedSteps += 1 }
+                state.gradNorm = result.gradNorm
                 state.globalStep += 1
-                state.epoch = Double(epoch) + Double(step + 1) / Double(stepsPerEpoch)
-                state.loss = lossValue
-                state.learningRate = args.learningRate * schedule.factor(at: state.globalStep)
-                log.add(lossValue)
-                samplesSeen += batch.size
+                state.epoch = Double(epoch) + Double(update + 1) / Double(updatesPerEpoch)
+                state.loss = result.loss
+                if plateau == nil {
+                    updater.applySchedule(at: state.globalStep)
+                    state.learningRate = updater.optimizer.paramGroups[0].learningRate
+                }
+                log.add(result.loss)
+                samplesSeen += window.reduce(0) { $0 + $1.size }
 
                 try fire(.stepEnd)
                 try maybeLogAndEvaluate(&log)
-                if control.shouldTrainingStop || control.shouldEpochStop { break }
+                if control.shouldTrainingStop || control.shouldEpochStop || state.globalStep >= maxSteps { break }
             }
             try fire(.epochEnd)
             try maybeLogAndEvaluate(&log)
@@ -180,29 +202,22 @@ public final class Trainer {
         }
     }
 
-    /// HF's optimizer setup: biases and normalisation weights in a group without weight decay.
-    private func makeOptimizer() throws -> Optimizer {
+    /// HF's setup: biases and normalisation weights in a group without weight decay, the
+    /// optimizer and schedule the arguments name, and the moving average if asked for.
+    private func makeUpdateStep(maxSteps: Int) throws -> UpdateStep {
         let named = model.namedParameters
-        let momentum = args.optim == .sgd ? args.sgdMomentum : args.adamBeta1
         let groups = [
-            ParameterGroup(named.filter(\.decays).map(\.tensor), learningRate: args.learningRate,
-                           weightDecay: args.weightDecay, momentum: momentum),
-            ParameterGroup(named.filter { !$0.decays }.map(\.tensor), learningRate: args.learningRate,
-                           weightDecay: 0, momentum: momentum),
+            ParameterGroup(named.filter(\.decays).map(\.tensor), learningRate: args.learningRate, weightDecay: args.weightDecay),
+            ParameterGroup(named.filter { !$0.decays }.map(\.tensor), learningRate: args.learningRate, weightDecay: 0),
         ].filter { !$0.parameters.isEmpty }
-        switch args.optim {
-        case .adamw:
-            return try Adam(groups, beta2: args.adamBeta2, epsilon: args.adamEpsilon, decoupledWeightDecay: true)
-        case .sgd:
-            return try SGD(groups)
-        }
-    }
-
-    private func computeLoss(_ output: Tensor, _ batch: Batch) throws -> Tensor {
-        switch loss {
-        case .crossEntropy: try crossEntropy(output, target: batch.labels!)
-        case .mse: try mseLoss(output, batch.targets!)
-        }
+        let optimizer = try Optimizer.make(args.optim, groups: groups, beta1: args.adamBeta1, beta2: args.adamBeta2,
+                                           epsilon: args.adamEpsilon, sgdMomentum: args.sgdMomentum, optimArgs: args.optimArgs)
+        let warmup = try args.resolvedWarmup(total: maxSteps)
+        let schedule = args.lrSchedulerType == .reduceLROnPlateau ? nil
+            : try LRSchedule.make(args.lrSchedulerType, warmup: warmup, total: maxSteps, kwargs: args.lrSchedulerKwargs,
+                                  initialLR: args.learningRate)
+        let average = args.emaDecay > 0 ? MovingAverage(parameters: model.parameters, decay: args.emaDecay) : nil
+        return UpdateStep(model: model, loss: loss, args: args, optimizer: optimizer, schedule: schedule, average: average)
     }
 
     // MARK: - Events
@@ -271,6 +286,7 @@ public final class Trainer {
         metrics["epoch"] = state.epoch
         try record(metrics)
         try fire(.evaluate, metrics: metrics)
+        try afterEvaluation?(metrics)
         return metrics
     }
 
@@ -338,6 +354,9 @@ public final class Trainer {
     /// Runs `body` without autograd and with every module in evaluation mode, then restores
     /// each module's mode.
     private func inEvaluationMode<R>(_ body: () throws -> R) throws -> R {
+        if let average = movingAverage, !average.swappedIn {
+            return try average.withAveragedWeights { try inEvaluationMode(body) }
+        }
         var modes: [Bool] = []
         model.visit(prefix: "") { _, m in modes.append(m.isTraining) }
         model.eval()

@@ -50,6 +50,9 @@ public struct TrainerState: Sendable {
     public var learningRate = 0.0
     /// Global gradient norm of the last step before clipping (NaN when clipping is off).
     public var gradNorm = Double.nan
+    /// Optimizer steps skipped because the gradient norm was not finite
+    /// (nonfinite_grad_norm "skip").
+    public var skippedSteps = 0
     /// Every logged entry, each with its "step" (HF log_history).
     public var logHistory: [Metrics] = []
 }

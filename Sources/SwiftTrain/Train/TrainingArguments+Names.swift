@@ -11,7 +11,10 @@ extension TrainingArguments {
         case "max_steps": copy.maxSteps = try Self.int(name, value)
         case "per_device_train_batch_size": copy.perDeviceTrainBatchSize = try Self.int(name, value)
         case "per_device_eval_batch_size": copy.perDeviceEvalBatchSize = try Self.int(name, value)
+        case "gradient_accumulation_steps": copy.gradientAccumulationSteps = try Self.int(name, value)
+        case "max_micro_batch_size": copy.maxMicroBatchSize = try Self.int(name, value)
         case "optim": copy.optim = try Self.choice(name, value, Self.optimizerNames)
+        case "optim_args": copy.optimArgs = value
         case "learning_rate": copy.learningRate = try Self.double(name, value)
         case "weight_decay": copy.weightDecay = try Self.double(name, value)
         case "adam_beta1": copy.adamBeta1 = try Self.double(name, value)
@@ -19,13 +22,22 @@ extension TrainingArguments {
         case "adam_epsilon": copy.adamEpsilon = try Self.double(name, value)
         case "sgd_momentum": copy.sgdMomentum = try Self.double(name, value)
         case "max_grad_norm": copy.maxGradNorm = try Self.double(name, value)
+        case "max_grad_value": copy.maxGradValue = try Self.double(name, value)
+        case "nonfinite_grad_norm": copy.nonFiniteGradNorm = try Self.choice(name, value, [("error", .error), ("skip", .skip)])
         case "lr_scheduler_type": copy.lrSchedulerType = try Self.choice(name, value, Self.schedulerNames)
-        case "warmup_steps": copy.warmupSteps = try Self.int(name, value)
+        case "lr_scheduler_kwargs": copy.lrSchedulerKwargs = value
+        case "warmup_steps": copy.warmupSteps = try Self.double(name, value)
+        case "warmup_ratio": copy.warmupRatio = try Self.double(name, value)
+        case "ema_decay": copy.emaDecay = try Self.double(name, value)
+        case "momentum_scheduler_type":
+            copy.momentumSchedulerType = try Self.choice(name, value, [("none", .none), ("inverted_triangular", .invertedTriangular)])
+        case "momentum_scheduler_kwargs": copy.momentumSchedulerKwargs = value
         case "logging_strategy": copy.loggingStrategy = try Self.choice(name, value, Self.strategyNames)
         case "logging_steps": copy.loggingSteps = try Self.int(name, value)
         case "logging_first_step": copy.loggingFirstStep = try Self.bool(name, value)
         case "eval_strategy", "evaluation_strategy": copy.evalStrategy = try Self.choice(name, value, Self.strategyNames)
         case "eval_steps": copy.evalSteps = try Self.int(name, value)
+        case "metric_for_best_model": copy.metricForBestModel = value
         case "seed": copy.seed = try Self.int(name, value)
         case "data_seed": copy.dataSeed = try Self.int(name, value)
         case "dataloader_drop_last": copy.dataloaderDropLast = try Self.bool(name, value)
@@ -39,17 +51,23 @@ extension TrainingArguments {
     /// Every name `set` accepts.
     public static let argumentNames = [
         "num_train_epochs", "max_steps", "per_device_train_batch_size", "per_device_eval_batch_size",
-        "optim", "learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon",
-        "sgd_momentum", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "logging_strategy",
-        "logging_steps", "logging_first_step", "eval_strategy", "eval_steps", "seed", "data_seed",
+        "gradient_accumulation_steps", "max_micro_batch_size", "optim", "optim_args", "learning_rate", "weight_decay",
+        "adam_beta1", "adam_beta2", "adam_epsilon", "sgd_momentum", "max_grad_norm", "max_grad_value",
+        "nonfinite_grad_norm", "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps", "warmup_ratio", "ema_decay",
+        "momentum_scheduler_type", "momentum_scheduler_kwargs", "logging_strategy", "logging_steps",
+        "logging_first_step", "eval_strategy", "eval_steps", "metric_for_best_model", "seed", "data_seed",
         "dataloader_drop_last",
     ]
 
     static let optimizerNames: [(String, OptimizerKind)] = [
-        ("adamw", .adamw), ("adamw_torch", .adamw), ("adamw_torch_fused", .adamw), ("sgd", .sgd),
+        ("adamw", .adamw), ("adamw_torch", .adamw), ("adamw_torch_fused", .adamw), ("adam", .adam), ("sgd", .sgd),
+        ("adagrad", .adagrad), ("rmsprop", .rmsprop), ("adadelta", .adadelta), ("lion", .lion), ("lion_32bit", .lion),
     ]
     static let schedulerNames: [(String, SchedulerKind)] = [
-        ("linear", .linear), ("constant", .constant), ("constant_with_warmup", .constant),
+        ("linear", .linear), ("constant", .constant), ("constant_with_warmup", .constantWithWarmup), ("cosine", .cosine),
+        ("cosine_with_restarts", .cosineWithRestarts), ("polynomial", .polynomial), ("inverse_sqrt", .inverseSqrt),
+        ("reduce_lr_on_plateau", .reduceLROnPlateau), ("cosine_with_min_lr", .cosineWithMinLR),
+        ("warmup_stable_decay", .warmupStableDecay), ("step", .step), ("exponential", .exponential),
     ]
     static let strategyNames: [(String, IntervalStrategy)] = [("no", .no), ("steps", .steps), ("epoch", .epoch)]
 

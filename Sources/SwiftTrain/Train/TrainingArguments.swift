@@ -1,32 +1,65 @@
 /// Training configuration with HuggingFace TrainingArguments' names (in camelCase) and
-/// defaults, for what applies here.
+/// defaults, for what applies here, plus clearly named additions for what HF lacks
+/// (EMA, clipping by value, a momentum schedule, automatic micro-batching).
 public struct TrainingArguments: Sendable, Equatable {
-    public enum OptimizerKind: Int32, Sendable, CaseIterable { case adamw = 0, sgd = 1 }
-    public enum SchedulerKind: Int32, Sendable, CaseIterable { case linear = 0, constant = 1 }
+    /// Values match the C API's st_optimizer.
+    public enum OptimizerKind: Int32, Sendable, CaseIterable {
+        case adamw = 0, sgd = 1, adam = 2, adagrad = 3, rmsprop = 4, adadelta = 5, lion = 6
+    }
+    /// Values match the C API's st_lr_scheduler.
+    public enum SchedulerKind: Int32, Sendable, CaseIterable {
+        case linear = 0, constant = 1, constantWithWarmup = 2, cosine = 3, cosineWithRestarts = 4, polynomial = 5
+        case inverseSqrt = 6, reduceLROnPlateau = 7, cosineWithMinLR = 8, warmupStableDecay = 9, step = 10, exponential = 11
+    }
     public enum IntervalStrategy: Int32, Sendable, CaseIterable { case no = 0, steps = 1, epoch = 2 }
+    /// What to do when the gradient norm is NaN or infinite.
+    public enum NonFiniteGradPolicy: Int32, Sendable, CaseIterable { case error = 0, skip = 1 }
+    public enum MomentumSchedulerKind: Int32, Sendable, CaseIterable { case none = 0, invertedTriangular = 1 }
 
     public var numTrainEpochs = 3.0
     /// -1: derived from numTrainEpochs.
     public var maxSteps = -1
     public var perDeviceTrainBatchSize = 8
     public var perDeviceEvalBatchSize = 8
+    public var gradientAccumulationSteps = 1
+    /// Addition (PyMarlin's gpu batch size limit): batches larger than this are split into
+    /// micro-batches that give the same update. 0: never split.
+    public var maxMicroBatchSize = 0
     public var optim = OptimizerKind.adamw
+    /// HF's optim_args: "key=value,key=value" for the optimizer (momentum, nesterov, amsgrad, ...).
+    public var optimArgs = ""
     public var learningRate = 5e-5
     public var weightDecay = 0.0
     public var adamBeta1 = 0.9
     public var adamBeta2 = 0.999
     public var adamEpsilon = 1e-8
+    /// SGD / RMSprop momentum (also settable through optimArgs "momentum=").
     public var sgdMomentum = 0.0
-    /// 0 disables clipping.
+    /// 0 disables norm clipping.
     public var maxGradNorm = 1.0
+    /// Addition (AllenNLP's grad_clipping): clamp every gradient element to [-v, v]; 0 disables.
+    public var maxGradValue = 0.0
+    public var nonFiniteGradNorm = NonFiniteGradPolicy.error
     public var lrSchedulerType = SchedulerKind.linear
-    public var warmupSteps = 0
+    /// HF's lr_scheduler_kwargs as "key=value,key=value" (num_cycles, power, lr_end, min_lr, ...).
+    public var lrSchedulerKwargs = ""
+    /// Warmup steps; a value below 1 is a ratio of the total steps (HF v5).
+    public var warmupSteps = 0.0
+    /// Warmup as a ratio of the total steps (HF v4), used when warmupSteps is 0.
+    public var warmupRatio = 0.0
+    /// Addition (AllenNLP's moving average): EMA decay of the weights; 0 disables.
+    public var emaDecay = 0.0
+    /// Addition: AllenNLP's momentum scheduler, stepped per epoch.
+    public var momentumSchedulerType = MomentumSchedulerKind.none
+    /// "key=value,..." for the momentum scheduler (cool_down, warm_up, ratio).
+    public var momentumSchedulerKwargs = ""
     public var loggingStrategy = IntervalStrategy.steps
     public var loggingSteps = 500
     public var loggingFirstStep = false
     public var evalStrategy = IntervalStrategy.no
     /// 0: same as loggingSteps.
     public var evalSteps = 0
+    public var metricForBestModel = ""
     public var seed = 42
     /// -1: use seed.
     public var dataSeed = -1
@@ -50,10 +83,30 @@ public struct TrainingArguments: Sendable, Equatable {
         try check(adamEpsilon.isFinite && adamEpsilon >= 0, "adam_epsilon", adamEpsilon, "a finite number >= 0")
         try check(sgdMomentum.isFinite && sgdMomentum >= 0 && sgdMomentum < 1, "sgd_momentum", sgdMomentum, "in [0, 1)")
         try check(maxGradNorm.isFinite && maxGradNorm >= 0, "max_grad_norm", maxGradNorm, "a finite number >= 0 (0 disables clipping)")
-        try check(warmupSteps >= 0, "warmup_steps", warmupSteps, ">= 0")
+        try check(maxGradValue.isFinite && maxGradValue >= 0, "max_grad_value", maxGradValue, "a finite number >= 0 (0 disables)")
+        try check(warmupSteps.isFinite && warmupSteps >= 0 && (warmupSteps < 1 || warmupSteps.rounded() == warmupSteps),
+                  "warmup_steps", warmupSteps, "a whole number of steps, or a ratio in [0, 1)")
+        try check(warmupRatio >= 0 && warmupRatio < 1, "warmup_ratio", warmupRatio, "in [0, 1)")
+        try check(gradientAccumulationSteps >= 1, "gradient_accumulation_steps", gradientAccumulationSteps, ">= 1")
+        try check(maxMicroBatchSize >= 0, "max_micro_batch_size", maxMicroBatchSize, ">= 0 (0: never split)")
+        try check(emaDecay >= 0 && emaDecay < 1, "ema_decay", emaDecay, "in [0, 1) (0 disables)")
         try check(loggingSteps > 0, "logging_steps", loggingSteps, ">= 1")
         try check(evalSteps >= 0, "eval_steps", evalSteps, ">= 1 (or 0 to use logging_steps)")
         try check(dataSeed >= -1, "data_seed", dataSeed, ">= 0 (or -1 to use seed)")
+        _ = try OptionList(optimArgs, "optim_args")
+        _ = try OptionList(lrSchedulerKwargs, "lr_scheduler_kwargs")
+        _ = try OptionList(momentumSchedulerKwargs, "momentum_scheduler_kwargs")
+    }
+
+    /// Warmup in steps for a run of `total` optimizer steps; throws when it is not shorter.
+    public func resolvedWarmup(total: Int) throws -> Int {
+        let w = warmupSteps >= 1 ? Int(warmupSteps)
+            : Int((Double(total) * (warmupSteps > 0 ? warmupSteps : warmupRatio)).rounded(.up))
+        guard w == 0 || w < total else {
+            throw SwiftTrainError.invalid("warmup of \(w) steps is not shorter than the \(total) training steps; "
+                + "lower warmup_steps / warmup_ratio or train longer")
+        }
+        return w
     }
 
     /// The evaluation interval in steps: evalSteps, or loggingSteps when it is 0.

@@ -1,0 +1,163 @@
+/// One optimizer update from a window of batches (HF's inner loop with gradient
+/// accumulation): forward and backward over every micro-batch, the loss normalised by the
+/// window's true number of examples (so a ragged window gives the update one big batch of
+/// the same examples would), clipping by value and by global norm, the non-finite policy,
+/// the learning rate of this step, the optimizer step, and the moving average.
+final class UpdateStep {
+    let model: Module
+    let loss: LossKind
+    let args: TrainingArguments
+    let parameters: [Tensor]
+    let optimizer: Optimizer
+    /// nil with reduce_lr_on_plateau, which changes the rates after evaluations instead.
+    let schedule: LRSchedule?
+    let average: MovingAverage?
+
+    init(model: Module, loss: LossKind, args: TrainingArguments, optimizer: Optimizer, schedule: LRSchedule?,
+         average: MovingAverage?) {
+        self.model = model
+        self.loss = loss
+        self.args = args
+        self.parameters = model.parameters
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.average = average
+    }
+
+    struct Result {
+        /// Mean loss over the window's examples.
+        var loss: Double
+        /// Global gradient norm before clipping (NaN when neither clipping nor a check asked for it).
+        var gradNorm: Double
+        var skipped: Bool
+    }
+
+    /// Sets every group's learning rate for optimizer step `step` (0-based).
+    func applySchedule(at step: Int) {
+        guard let schedule else { return }
+        let factor = schedule.factor(at: step)
+        for i in optimizer.paramGroups.indices {
+            optimizer.paramGroups[i].learningRate = optimizer.paramGroups[i].initialLearningRate * factor
+        }
+    }
+
+    /// Runs the update for optimizer step `step` over `window`.
+    func run(_ window: [Batch], step: Int) throws -> Result {
+        let examples = window.reduce(0) { $0 + $1.size }
+        let micro = args.maxMicroBatchSize > 0 ? args.maxMicroBatchSize : Int.max
+        let pieces = try window.flatMap { try $0.split(maxSize: micro) }
+        var total = 0.0
+        for piece in pieces {
+            let l = try lossOf(piece, examples: examples, whole: pieces.count == 1)
+            total += Double(try l.item())
+            try l.backward()
+        }
+        if args.maxGradValue > 0 {
+            let v = Float(args.maxGradValue)
+            for p in parameters {
+                guard let g = p.gradStorage?.base else { continue }
+                for j in 0..<p.count { g[j] = Swift.min(Swift.max(g[j], -v), v) }
+            }
+        }
+        let norm = args.maxGradNorm > 0 ? clipGradNorm(parameters, maxNorm: args.maxGradNorm) : gradientNorm(parameters)
+        if !norm.isFinite {
+            switch args.nonFiniteGradNorm {
+            case .error:
+                throw SwiftTrainError(.failure, "the gradient norm is \(norm) at step \(step + 1) (loss \(total)); "
+                    + "lower the learning rate, check the data for NaN/inf, or set nonfinite_grad_norm to 'skip'")
+            case .skip:
+                for p in parameters { p.zeroGrad() }
+                return Result(loss: total, gradNorm: norm, skipped: true)
+            }
+        }
+        applySchedule(at: step)
+        optimizer.step()
+        for p in parameters { p.zeroGrad() }
+        average?.update()
+        return Result(loss: total, gradNorm: args.maxGradNorm > 0 ? norm : .nan, skipped: false)
+    }
+
+    /// The piece's share of the window's mean loss.
+    private func lossOf(_ batch: Batch, examples: Int, whole: Bool) throws -> Tensor {
+        let output = try model.forward(batch.features)
+        switch loss {
+        case .crossEntropy:
+            if whole { return try crossEntropy(output, target: batch.labels!) }
+            return try crossEntropy(output, target: batch.labels!, reduction: .sum) / Float(examples)
+        case .mse:
+            if whole { return try mseLoss(output, batch.targets!) }
+            let width = output.count / Swift.max(batch.size, 1)
+            return try mseLoss(output, batch.targets!, reduction: .sum) / Float(examples * width)
+        }
+    }
+}
+
+/// The global L2 norm of the gradients (a NaN or infinity shows up in it).
+func gradientNorm(_ parameters: [Tensor]) -> Double {
+    var sum = 0.0
+    for p in parameters {
+        guard let g = p.gradStorage?.base else { continue }
+        var s: Float = 0
+        for j in 0..<p.count { s += g[j] * g[j] }
+        sum += Double(s)
+    }
+    return sum.squareRoot()
+}
+
+extension Batch {
+    /// This batch cut into pieces of at most `maxSize` examples.
+    func split(maxSize: Int) throws -> [Batch] {
+        guard size > maxSize else { return [self] }
+        return try stride(from: 0, to: size, by: maxSize).map { start in
+            let end = Swift.min(start + maxSize, size)
+            return Batch(features: try features.slice(dim: 0, start: start, end: end),
+                         labels: try labels?.slice(dim: 0, start: start, end: end),
+                         targets: try targets?.slice(dim: 0, start: start, end: end))
+        }
+    }
+}
+
+/// An exponential moving average of the weights (AllenNLP's ExponentialMovingAverage with its
+/// num-updates-adjusted decay min(decay, (1 + n) / (10 + n))), swapped in for evaluation.
+public final class MovingAverage {
+    public let decay: Double
+    public private(set) var numUpdates = 0
+    let parameters: [Tensor]
+    let shadows: [Storage]
+    private(set) var swappedIn = false
+
+    init(parameters: [Tensor], decay: Double) {
+        self.decay = decay
+        self.parameters = parameters
+        self.shadows = parameters.map { p in
+            let s = Storage(count: p.count)
+            s.base.update(from: p.data, count: p.count)
+            return s
+        }
+    }
+
+    func update() {
+        numUpdates += 1
+        let d = Float(Swift.min(decay, Double(1 + numUpdates) / Double(10 + numUpdates)))
+        for (p, s) in zip(parameters, shadows) {
+            let x = p.data, m = s.base
+            for j in 0..<p.count { m[j] = d * m[j] + (1 - d) * x[j] }
+        }
+    }
+
+    /// Exchanges the raw weights and the averaged ones (call again to swap back).
+    func swap() {
+        for (p, s) in zip(parameters, shadows) {
+            let x = p.data, m = s.base
+            for j in 0..<p.count { let t = x[j]; x[j] = m[j]; m[j] = t }
+        }
+        swappedIn.toggle()
+    }
+
+    /// Runs `body` with the averaged weights in the model.
+    func withAveragedWeights<R>(_ body: () throws -> R) rethrows -> R {
+        swap()
+        defer { swap() }
+        return try body()
+    }
+}
