@@ -736,6 +736,91 @@ int st_training_args_validate(const st_training_args *args);
 int st_loss_from_name(st_loss *out, const char *name);
 
 /* ======================================================================================
+ * Optimizers and learning-rate schedules, for loops written by hand (the trainer makes its
+ * own from st_training_args)
+ * ====================================================================================== */
+
+typedef struct st_optim st_optim;
+
+/** Hyper-parameters of an optimizer; fill with st_optim_options_init(), which sets
+ *  PyTorch's defaults for the chosen kind. Fields an optimizer does not use are ignored. */
+typedef struct st_optim_options {
+    double lr;                        /**< SGD 1e-3, Adam/AdamW 1e-3, RMSprop/Adagrad 1e-2, Adadelta 1, Lion 1e-4 */
+    double weight_decay;              /**< 0 (AdamW 1e-2) */
+    double momentum;                  /**< SGD/RMSprop momentum 0, or beta1 of Adam/AdamW (0.9) and Lion (0.9) */
+    double beta2;                     /**< Adam/AdamW 0.999, Lion 0.99 */
+    double eps;                       /**< Adam 1e-8, RMSprop 1e-8, Adagrad 1e-10, Adadelta 1e-6 */
+    double dampening;                 /**< SGD 0 */
+    bool nesterov;                    /**< SGD false */
+    bool amsgrad;                     /**< Adam/AdamW false */
+    bool centered;                    /**< RMSprop false */
+    double alpha;                     /**< RMSprop 0.99 */
+    double lr_decay;                  /**< Adagrad 0 */
+    double initial_accumulator_value; /**< Adagrad 0 */
+    double rho;                       /**< Adadelta 0.9 */
+} st_optim_options;
+
+/** PyTorch's defaults for `kind`. ST_EINVAL for an unknown kind. */
+int st_optim_options_init(st_optim_options *options, st_optimizer kind);
+
+/** An optimizer over `params` (one parameter group). The optimizer keeps references to the
+ *  tensors; their gradients are what st_optim_step() uses. */
+int st_optim_create(st_optim **out, st_optimizer kind, st_tensor *const *params, size_t count,
+                    const st_optim_options *options);
+
+/** Adds a parameter group with its own lr, weight decay and momentum (torch's add_param_group). */
+int st_optim_add_param_group(st_optim *optim, st_tensor *const *params, size_t count, double lr,
+                             double weight_decay, double momentum);
+
+/** One update of every parameter that has a gradient (others are skipped). */
+int st_optim_step(st_optim *optim);
+
+/** Drops every parameter's gradient. */
+int st_optim_zero_grad(st_optim *optim);
+
+/** A parameter group's settings. */
+typedef struct st_param_group_info {
+    size_t num_params;
+    double lr;           /**< used by the next step */
+    double initial_lr;   /**< the group's lr when it was created */
+    double weight_decay;
+    double momentum;     /**< momentum or beta1, as in st_optim_options */
+} st_param_group_info;
+
+int st_optim_num_param_groups(size_t *out, const st_optim *optim);
+int st_optim_get_param_group(st_param_group_info *out, const st_optim *optim, size_t group);
+/** Changes a group's lr, weight decay and momentum (num_params and initial_lr are ignored). */
+int st_optim_set_param_group(st_optim *optim, size_t group, const st_param_group_info *info);
+
+/** The optimizer state as named tensors "<parameter index>.<field>", with PyTorch's field
+ *  names ("0.step", "0.exp_avg", "1.momentum_buffer", ...); parameters are numbered across
+ *  groups in order. Tensors are copies. */
+int st_optim_state_dict(st_named_tensors **out, const st_optim *optim);
+/** Restores a state written by st_optim_state_dict for the same parameters. */
+int st_optim_load_state_dict(st_optim *optim, const st_named_tensors *state);
+void st_optim_free(st_optim *optim);
+
+/** A learning-rate schedule as a pure function of the step (HF get_scheduler's formulas);
+ *  not for ST_LR_REDUCE_ON_PLATEAU (see st_plateau). */
+typedef struct st_lr_schedule st_lr_schedule;
+
+/** `kwargs` as in st_training_args.lr_scheduler_kwargs ("num_cycles=2"), may be NULL.
+ *  initial_lr is the optimizer's default lr (polynomial and cosine_with_min_lr use it). */
+int st_lr_schedule_create(st_lr_schedule **out, st_lr_scheduler kind, int64_t num_warmup_steps,
+                          int64_t num_training_steps, const char *kwargs, double initial_lr);
+/** The factor for optimizer step `step` (0-based): lr = initial group lr * factor. */
+int st_lr_schedule_factor(double *out, const st_lr_schedule *schedule, int64_t step);
+void st_lr_schedule_free(st_lr_schedule *schedule);
+
+/** ReduceLROnPlateau (PyTorch's semantics and argument names in `kwargs`, may be NULL). */
+typedef struct st_plateau st_plateau;
+int st_plateau_create(st_plateau **out, const char *kwargs);
+/** Feeds one evaluation's metric; rates[0..count) are the groups' current lrs, updated in
+ *  place when the metric has stalled for longer than the patience. */
+int st_plateau_step(st_plateau *plateau, double metric, double *rates, size_t count);
+void st_plateau_free(st_plateau *plateau);
+
+/* ======================================================================================
  * Trainer, events and callbacks
  * ====================================================================================== */
 

@@ -56,6 +56,9 @@ enum Handle {
         case is Trainer.Type: "st_trainer"
         case is MetricsBox.Type: "st_metrics"
         case is NamedTensorsBox.Type: "st_named_tensors"
+        case is Optimizer.Type: "st_optim"
+        case is ScheduleBox.Type: "st_lr_schedule"
+        case is PlateauBox.Type: "st_plateau"
         default: "st_module"
         }
     }

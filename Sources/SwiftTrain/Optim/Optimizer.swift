@@ -53,6 +53,22 @@ public class Optimizer {
         states = groups.map { $0.parameters.map { _ in ParameterState(slots: stateNames.count) } }
     }
 
+    /// Adds a parameter group (torch's add_param_group). A parameter may be in one group only.
+    public func addParamGroup(_ group: ParameterGroup) throws {
+        try Self.require(group.learningRate.isFinite && group.learningRate >= 0, "add_param_group: lr must be >= 0, got \(group.learningRate)")
+        try Self.require(group.weightDecay.isFinite && group.weightDecay >= 0,
+                         "add_param_group: weight_decay must be >= 0, got \(group.weightDecay)")
+        let existing = Set(paramGroups.flatMap(\.parameters).map(ObjectIdentifier.init))
+        for p in group.parameters {
+            guard !existing.contains(ObjectIdentifier(p)) else {
+                throw SwiftTrainError.invalid("add_param_group: a parameter of shape \(p.shape) is already in another group")
+            }
+            guard p.dtype == .float32 else { throw SwiftTrainError.invalid("add_param_group: parameters must be float32, got \(p.dtype)") }
+        }
+        paramGroups.append(group)
+        states.append(group.parameters.map { _ in ParameterState(slots: stateNames.count) })
+    }
+
     static func require(_ ok: Bool, _ message: @autoclosure () -> String) throws {
         if !ok { throw SwiftTrainError.invalid(message()) }
     }
