@@ -333,9 +333,10 @@ int st_slice(st_tensor **out, const st_tensor *a, int64_t dim, int64_t start, in
              int64_t step);
 /** Element `index` along `dim`, the dimension removed. */
 int st_select(st_tensor **out, const st_tensor *a, int64_t dim, int64_t index);
-/** Splits along `dim` into pieces of `size` (the last may be smaller). Writes up to
- *  `capacity` new handles into outs and the number of pieces into *out_count; ST_ESHAPE
- *  (nothing written) when capacity is too small. */
+/** Splits along `dim` into pieces of `size` (the last may be smaller). Writes the new
+ *  handles into outs[0..count) and the number of pieces into *out_count. When `capacity` is
+ *  too small it returns ST_ESHAPE, writes no handle, and *out_count still tells how many
+ *  are needed. */
 int st_split(st_tensor **outs, size_t capacity, size_t *out_count, const st_tensor *a,
              int64_t size, int64_t dim);
 int st_chunk(st_tensor **outs, size_t capacity, size_t *out_count, const st_tensor *a,

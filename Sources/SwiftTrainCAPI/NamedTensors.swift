@@ -45,6 +45,7 @@ public func st_named_tensors_entry(_ outName: UnsafeMutablePointer<UnsafePointer
                                    _ index: Int) -> Int32 {
     status {
         let fn = "st_named_tensors_entry"
+        outTensor?.pointee = nil
         let box = try Handle.get(list, as: NamedTensorsBox.self, fn, "list")
         let name = try required(outName, fn, "out_name"), t = try required(outTensor, fn, "out_tensor")
         guard index >= 0, index < box.entries.count else {

@@ -21,8 +21,9 @@ func shapeArgument(_ shape: UnsafePointer<Int64>?, _ ndim: Int, _ fn: String, _ 
     guard ndim == 0 || shape != nil else { throw nullArgument(fn, name) }
     let dims = (0..<ndim).map { Int(shape![$0]) }
     if let bad = dims.first(where: { $0 < (allowMinusOne ? -1 : 0) }) {
-        throw SwiftTrainError(.shapeMismatch, "\(fn): \(name) \(dims) has a negative dimension (\(bad))")
+        throw SwiftTrainError(.invalidArgument, "\(fn): \(name) \(dims) has a negative dimension (\(bad))")
     }
+    if !allowMinusOne { try Tensor.checkShape(dims, fn) }  // element count within bounds
     return dims
 }
 
@@ -44,7 +45,15 @@ func dtypeArgument(_ dtype: st_dtype, _ fn: String) throws -> DType {
 
 /// Stores a new tensor handle in `*out`.
 func outputTensor(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: String, _ make: () throws -> Tensor) -> Int32 {
-    status { try Handle.output(out, fn) { try make() } }
+    status {
+        try Handle.output(out, fn) {
+            let t = try make()
+            guard t.rank <= Int(ST_MAX_DIMS) else {
+                throw SwiftTrainError(.invalidArgument, "\(fn): the result would have \(t.rank) dimensions; at most \(ST_MAX_DIMS) are supported")
+            }
+            return t
+        }
+    }
 }
 
 @c @implementation
@@ -89,8 +98,12 @@ public func st_tensor_full(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ shape
 public func st_tensor_arange(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ start: Double, _ end: Double,
                              _ step: Double, _ dtype: st_dtype) -> Int32 {
     outputTensor(out, "st_tensor_arange") {
-        let n = (end - start) / step
-        guard n.isFinite, n < 1e9 else { throw SwiftTrainError(.invalidArgument, "st_tensor_arange: too many elements") }
+        guard start.isFinite, end.isFinite, step.isFinite, step != 0 else {
+            throw SwiftTrainError(.invalidArgument, "st_tensor_arange: start, end and step must be finite and step non-zero, got \(start), \(end), \(step)")
+        }
+        guard (end - start) / step < 1e9 else {
+            throw SwiftTrainError(.invalidArgument, "st_tensor_arange: \((end - start) / step) elements are too many")
+        }
         return try Tensor.arange(start, end, step: step, dtype: try dtypeArgument(dtype, "st_tensor_arange"))
     }
 }

@@ -291,7 +291,7 @@ static void test_bad_training_args_names_and_values(void) {
         {"learning_rate", "1e-3x", "learning_rate"},
         {"per_device_train_batch_size", "3.5", "per_device_train_batch_size"},
         {"per_device_train_batch_size", "99999999999999999999999", "per_device_train_batch_size"},
-        {"optim", "rmsprop", "optim"},
+        {"optim", "adamax", "optim"},
         {"lr_scheduler_type", "cosine_with_bumps", "lr_scheduler_type"},
         {"eval_strategy", "sometimes", "eval_strategy"},
         {"logging_first_step", "maybe", "logging_first_step"},

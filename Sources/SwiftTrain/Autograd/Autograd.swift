@@ -83,10 +83,12 @@ extension Tensor {
                 "backward(): this tensor does not require gradients (no input requires them, it was computed under "
                     + "no_grad, or its graph was already released by an earlier backward)")
         }
-        guard gradient.shape == shape, gradient.dtype == .float32 else {
+        guard gradient.dtype == .float32 else {
+            throw SwiftTrainError.invalid("backward(gradient:): the gradient must be float32, got \(gradient.dtype)")
+        }
+        guard gradient.shape == shape else {
             throw SwiftTrainError.shape("backward(gradient:): gradient shape \(gradient.shape) must equal the tensor's shape \(shape)")
         }
-        guard isLeaf || gradFn != nil else { return }
         // Depth-first post-order (inputs before the tensors computed from them), walked backwards.
         var order: [Tensor] = []
         var visited = Set<ObjectIdentifier>()
@@ -94,6 +96,11 @@ extension Tensor {
         while let (t, expanded) = stack.popLast() {
             if expanded { order.append(t); continue }
             guard visited.insert(ObjectIdentifier(t)).inserted else { continue }
+            if t.graphReleased {
+                throw SwiftTrainError.misuse(
+                    "backward(): the graph through a \(t.shape) intermediate result was already released by an earlier "
+                        + "backward pass; recompute the forward pass (retain_graph is not supported)")
+            }
             stack.append((t, true))
             t.gradFn?.forEachInput { input in
                 if input.requiresGrad && !visited.contains(ObjectIdentifier(input)) { stack.append((input, false)) }
@@ -105,7 +112,7 @@ extension Tensor {
             if let g = t.gradStorage { node.backward(g.base, output: t) }
             t.gradFn = nil       // release the graph
             t.gradStorage = nil  // intermediate gradients are not kept (as in PyTorch)
-            t.requiresGrad = false
+            t.graphReleased = true
         }
     }
 }

@@ -97,7 +97,8 @@ extension Module {
         if strict && !unexpected.isEmpty { problems.append("unexpected keys: \(unexpected.joined(separator: ", "))") }
         if !mismatched.isEmpty { problems.append("mismatched shapes: \(mismatched.joined(separator: "; "))") }
         guard problems.isEmpty else {
-            throw SwiftTrainError.invalid("load_state_dict: " + problems.joined(separator: "; "))
+            let onlyShapes = problems.count == 1 && !mismatched.isEmpty
+            throw SwiftTrainError(onlyShapes ? .shapeMismatch : .invalidArgument, "load_state_dict: " + problems.joined(separator: "; "))
         }
         for (name, t) in own {
             guard let v = values[name] else { continue }

@@ -54,6 +54,10 @@ public final class MultiheadAttention: Module {
             scores = try `where`(blocked, try Tensor.full([], -.infinity), scores)
         }
         if let mask {
+            guard mask.shape == [l, s] || mask.shape == [b * h, l, s] else {
+                throw SwiftTrainError.shape("\(op): mask shape \(mask.shape) must be [L, S] = [\(l), \(s)] or "
+                    + "[batch * heads, L, S] = [\(b * h), \(l), \(s)]")
+            }
             let shaped = mask.rank == 3 ? try mask.reshape([b, h, l, s]) : mask
             switch mask.dtype {
             case .bool: scores = try `where`(shaped, try Tensor.full([], -.infinity), scores)

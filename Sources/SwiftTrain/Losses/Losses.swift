@@ -27,22 +27,34 @@ func reduce(_ loss: Tensor, _ reduction: Reduction, _ op: String) throws -> Tens
     }
 }
 
+/// Checks a regression loss's operands, naming the loss in the error.
+private func difference(_ input: Tensor, _ target: Tensor, _ op: String) throws -> Tensor {
+    try input.requireFloat(op)
+    guard target.dtype == .float32 else {
+        throw SwiftTrainError(.invalidArgument, "\(op): target must be float32, got \(target.dtype)")
+    }
+    guard input.shape == target.shape || (try? Broadcast.shape(input.shape, target.shape, op: op)) != nil else {
+        throw SwiftTrainError.shape("\(op): input shape \(input.shape) and target shape \(target.shape) do not match")
+    }
+    return try input - target
+}
+
 /// Mean squared error (torch.nn.functional.mse_loss).
 public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) throws -> Tensor {
-    let d = try input - target
+    let d = try difference(input, target, "mse_loss")
     return try reduce(try d * d, reduction, "mse_loss")
 }
 
 /// Mean absolute error (torch.nn.functional.l1_loss).
 public func l1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) throws -> Tensor {
-    try reduce(try (try input - target).abs(), reduction, "l1_loss")
+    try reduce(try (try difference(input, target, "l1_loss")).abs(), reduction, "l1_loss")
 }
 
 /// torch.nn.functional.smooth_l1_loss: 0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere.
 public func smoothL1Loss(_ input: Tensor, _ target: Tensor, beta: Float = 1, reduction: Reduction = .mean) throws -> Tensor {
     guard beta >= 0 else { throw SwiftTrainError.invalid("smooth_l1_loss: beta must be >= 0, got \(beta)") }
     guard beta > 0 else { return try l1Loss(input, target, reduction: reduction) }
-    let ad = try (try input - target).abs()
+    let ad = try (try difference(input, target, "smooth_l1_loss")).abs()
     let quadratic = try (try ad * ad) * (0.5 / beta), linear = try ad - 0.5 * beta
     return try reduce(try `where`(try ad.compare(.lt, beta), quadratic, linear), reduction, "smooth_l1_loss")
 }
@@ -50,7 +62,7 @@ public func smoothL1Loss(_ input: Tensor, _ target: Tensor, beta: Float = 1, red
 /// torch.nn.functional.huber_loss: 0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere.
 public func huberLoss(_ input: Tensor, _ target: Tensor, delta: Float = 1, reduction: Reduction = .mean) throws -> Tensor {
     guard delta > 0 else { throw SwiftTrainError.invalid("huber_loss: delta must be positive, got \(delta)") }
-    let ad = try (try input - target).abs()
+    let ad = try (try difference(input, target, "huber_loss")).abs()
     let quadratic = try (try ad * ad) * 0.5, linear = try (try ad - 0.5 * delta) * delta
     return try reduce(try `where`(try ad.compare(.lt, delta), quadratic, linear), reduction, "huber_loss")
 }

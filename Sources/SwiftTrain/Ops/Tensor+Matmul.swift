@@ -54,7 +54,12 @@ func batchedMatmul(_ a: Tensor, _ b: Tensor, transposeB: Bool, op: String,
     guard k == kb else {
         throw SwiftTrainError.shape("\(op): shapes \(shapes.0) and \(shapes.1) cannot be multiplied (\(k) vs \(kb))")
     }
-    let batchShape = try Broadcast.shape(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), op: op)
+    let batchShape: [Int]
+    do {
+        batchShape = try Broadcast.shape(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), op: op)
+    } catch {
+        throw SwiftTrainError.shape("\(op): the batch dimensions of shapes \(shapes.0) and \(shapes.1) cannot be broadcast together")
+    }
     try BLAS.load()
     let plan = BatchPlan(batchShape: batchShape, a: Array(a.shape.dropLast(2)), b: Array(b.shape.dropLast(2)))
     let out = Tensor(uninitialized: batchShape + [m, n])

@@ -22,6 +22,9 @@ public final class Tensor {
     var gradStorage: Storage?
     /// How this tensor was computed; nil for leaves and once backward has run.
     var gradFn: GradNode?
+    /// Set on an intermediate result once a backward pass went through it and released its
+    /// graph: backpropagating through it again is an error (as in PyTorch).
+    var graphReleased = false
 
     init(shape: [Int], dtype: DType = .float32, storage: Storage) {
         self.shape = shape
@@ -47,7 +50,7 @@ public final class Tensor {
 
     public static func checkShape(_ shape: [Int], _ what: String = "tensor") throws {
         guard shape.allSatisfy({ $0 >= 0 }) else {
-            throw SwiftTrainError.shape("\(what): shape \(shape) has a negative dimension")
+            throw SwiftTrainError.invalid("\(what): shape \(shape) has a negative dimension")
         }
         var n = 1
         for d in shape {
@@ -221,7 +224,7 @@ public final class Tensor {
     }
 
     /// Whether this tensor was computed by an operation (false for leaves).
-    public var isLeaf: Bool { gradFn == nil }
+    public var isLeaf: Bool { gradFn == nil && !graphReleased }
 
     /// Throws unless this is a float32 tensor, naming the operation.
     func requireFloat(_ op: String) throws {
