@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 import swifttrain as st
+import swifttrain.functional as F
 from swifttrain import nn
 
 
 @pytest.mark.parametrize("kwargs, fragments", [
     ({"learning_rate": -1.0}, ["learning_rate", "-1"]),
     ({"optim": "adam_foo"}, ["optim", "adam_foo", "adamw"]),
-    ({"lr_scheduler_type": "cosine"}, ["lr_scheduler_type", "cosine", "linear"]),
+    ({"lr_scheduler_type": "sawtooth"}, ["lr_scheduler_type", "sawtooth", "linear"]),
     ({"eval_strategy": "sometimes"}, ["eval_strategy", "sometimes", "epoch"]),
     ({"per_device_train_batch_size": 0}, ["per_device_train_batch_size", "0"]),
     ({"num_train_epochs": "many"}, ["num_train_epochs", "many"]),
@@ -105,3 +106,98 @@ def test_module_errors():
         nn.Sequential(layer, "relu")
     with pytest.raises(st.InvalidArgumentError, match=r"\[0, 2\*\*64\)"):
         st.manual_seed(-1)
+
+
+# ---- tensors, functions and layers -------------------------------------------------------
+
+def test_matmul_shape_error_names_both_shapes():
+    a, b = st.zeros(2, 3), st.zeros(4, 5)
+    with pytest.raises(st.ShapeError, match=r"\[2, 3\].*\[4, 5\]") as caught:
+        a @ b
+    # torch raises RuntimeError for shapes; swifttrain's ShapeError is both.
+    assert isinstance(caught.value, RuntimeError) and isinstance(caught.value, ValueError)
+    assert caught.value.status == -3
+    with pytest.raises(RuntimeError):
+        st.ones(2, 3) + st.ones(4)
+
+
+def test_cross_entropy_with_float_targets_is_rejected():
+    logits = st.zeros(4, 3, requires_grad=True)
+    with pytest.raises((TypeError, ValueError), match="int64|float32"):
+        F.cross_entropy(logits, st.tensor([0.0, 1.0, 2.0, 0.0]))
+
+
+def test_argument_types_raise_type_error():
+    with pytest.raises(TypeError, match="Tensor"):
+        F.relu([1.0, 2.0])
+    with pytest.raises(TypeError, match="Tensor"):
+        F.mse_loss(st.zeros(2), np.zeros(2, dtype=np.float32))
+    with pytest.raises(TypeError, match="Tensor"):
+        st.cat([st.zeros(2), "x"])
+    with pytest.raises(TypeError, match="complex128|supported"):
+        st.tensor(np.zeros(2, dtype=np.complex128))
+    with pytest.raises(TypeError):
+        st.zeros(2) + "a"
+    with pytest.raises(ValueError, match="reduction"):
+        F.l1_loss(st.zeros(2), st.zeros(2), reduction="average")
+    with pytest.raises(NotImplementedError, match="dropout_p"):
+        F.scaled_dot_product_attention(st.zeros(1, 2, 4), st.zeros(1, 2, 4), st.zeros(1, 2, 4),
+                                       dropout_p=0.1)
+
+
+def test_backward_errors_are_runtime_errors():
+    x = st.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="scalar"):
+        (x * 2).backward()
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="released|require"):
+        y.backward()  # the graph was released by the first backward
+    with pytest.raises(RuntimeError):
+        st.ones(2).sum().backward()  # nothing requires gradients
+
+
+def test_requires_grad_on_integers_is_rejected():
+    with pytest.raises(st.SwiftTrainError, match="float32"):
+        st.tensor([1, 2], requires_grad=True)
+
+
+def test_load_state_dict_strict_errors_name_the_keys():
+    layer = nn.Linear(3, 2)
+    good = {k: np.asarray(v.detach()) for k, v in layer.state_dict().items()}
+    with pytest.raises(st.StateDictError, match="bias") as caught:
+        layer.load_state_dict({"weight": good["weight"]})
+    assert isinstance(caught.value, RuntimeError)
+    with pytest.raises(RuntimeError, match="extra"):
+        layer.load_state_dict({**good, "extra": np.zeros(1, dtype=np.float32)})
+    with pytest.raises(RuntimeError, match=r"weight.*\[2, 3\]|weight.*\(2, 3\)"):
+        layer.load_state_dict({**good, "weight": np.zeros((3, 3), dtype=np.float32)})
+    before = layer.weight.tolist()
+    result = layer.load_state_dict({"weight": np.zeros((2, 3)), "extra": np.zeros(1)},
+                                   strict=False)
+    assert result.missing_keys == ["bias"] and result.unexpected_keys == ["extra"]
+    assert layer.weight.tolist() == [[0.0] * 3] * 2 and before != layer.weight.tolist()
+
+
+def test_trainer_refuses_a_python_forward():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(64, 10)
+
+        def forward(self, x):
+            return self.fc(x)
+
+    with pytest.raises(TypeError, match="Python"):
+        st.Trainer(Net())
+
+
+def test_layer_argument_errors():
+    with pytest.raises(NotImplementedError, match="per-head"):
+        mha = nn.MultiheadAttention(4, 2, batch_first=True)
+        x = st.zeros(1, 3, 4)
+        mha(x, x, x, average_attn_weights=False)
+    with pytest.raises(st.InvalidArgumentError):
+        nn.MultiheadAttention(6, 4)  # embed_dim not divisible by num_heads
+    with pytest.raises(st.ShapeError, match="Linear|linear|64|32"):
+        nn.Linear(64, 10)(st.zeros(2, 32))

@@ -18,8 +18,16 @@ def test_exports():
     for name in ["Trainer", "TrainingArguments", "TrainerCallback", "TrainerState",
                  "TrainerControl", "ProgressCallback", "PrinterCallback", "TrainOutput",
                  "PredictionOutput", "nn", "manual_seed", "blas_corename", "__version__",
-                 "SwiftTrainError", "InvalidArgumentError", "ShapeError", "MisuseError"]:
+                 "SwiftTrainError", "InvalidArgumentError", "ShapeError", "MisuseError",
+                 "StateDictError", "Tensor", "tensor", "from_numpy", "zeros", "ones", "full",
+                 "arange", "rand", "randn", "float32", "int64", "bool", "no_grad",
+                 "enable_grad", "is_grad_enabled", "cat", "stack", "where", "functional"]:
         assert hasattr(st, name), name
+    for name in ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Embedding", "LayerNorm",
+                 "BatchNorm1d", "BatchNorm2d", "Dropout", "GELU", "SiLU", "Tanh", "Sigmoid",
+                 "LeakyReLU", "Softplus", "Softmax", "LogSoftmax", "MultiheadAttention",
+                 "TransformerEncoderLayer"]:
+        assert issubclass(getattr(nn, name), nn.Module), name
 
 
 def test_version_is_the_library_version():

@@ -184,10 +184,15 @@ static int module_exec(PyObject *module)
 {
     st_py_state *state = PyModule_GetState(module);
     if (check_library_version() < 0 || st_py_errors_init(module, state) < 0 ||
+        st_py_tensor_type_init(module, state) < 0 ||
         st_py_module_type_init(module, state) < 0 || st_py_dataset_type_init(module, state) < 0 ||
         st_py_training_args_type_init(module, state) < 0 ||
         st_py_trainer_type_init(module, state) < 0 ||
         PyModule_AddFunctions(module, st_py_module_functions) < 0 ||
+        PyModule_AddFunctions(module, st_py_layer_functions) < 0 ||
+        PyModule_AddFunctions(module, st_py_tensor_functions) < 0 ||
+        PyModule_AddFunctions(module, st_py_tensor_op_functions) < 0 ||
+        PyModule_AddFunctions(module, st_py_functional_functions) < 0 ||
         PyModule_AddIntConstant(module, "EVENT_COUNT", ST_EVENT_COUNT) < 0 ||
         PyModule_AddIntConstant(module, "HEADER_VERSION_NUMBER", SWIFTTRAIN_VERSION_NUMBER) < 0)
         return -1;
@@ -202,6 +207,8 @@ static int module_exec(PyObject *module)
 static int module_traverse(PyObject *module, visitproc visit, void *arg)
 {
     st_py_state *state = PyModule_GetState(module);
+    Py_VISIT(state->TensorType);
+    Py_VISIT(state->TensorClass);
     Py_VISIT(state->ModuleType);
     Py_VISIT(state->DatasetType);
     Py_VISIT(state->TrainingArgsType);
@@ -212,6 +219,8 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
 static int module_clear(PyObject *module)
 {
     st_py_state *state = PyModule_GetState(module);
+    Py_CLEAR(state->TensorType);
+    Py_CLEAR(state->TensorClass);
     Py_CLEAR(state->ModuleType);
     Py_CLEAR(state->DatasetType);
     Py_CLEAR(state->TrainingArgsType);

@@ -7,7 +7,10 @@
  * called from the trainer's C callbacks. It contains no training logic.
  *
  * Files: _swifttrain.c (module, runtime functions), errors.c (status -> exception),
- * metrics.c (st_metrics / st_trainer_state -> dict), module_type.c (st_module),
+ * metrics.c (st_metrics / st_trainer_state -> dict), tensor_type.c (st_tensor: creation,
+ * properties, autograd, buffer protocol), tensor_ops.c (element-wise, activation, reduction
+ * and shape functions), functional.c (linear algebra, neural-network functions, losses),
+ * module_type.c (st_module and its methods), layers.c (the layer constructors),
  * dataset_type.c (st_dataset over Py_buffer), training_args_type.c (st_training_args),
  * trainer_type.c (st_trainer), trainer_callbacks.c (the callback trampoline).
  */
@@ -40,7 +43,11 @@ typedef struct st_py_state {
     PyObject *TrainingAbortedError;  /* ST_EUSER without a Python exception to re-raise */
     PyObject *BlasError;             /* ST_EBLAS */
     PyObject *NotFoundError;         /* ST_ENOTFOUND */
+    PyObject *StateDictError;        /* any status from st_module_load_state_dict */
     /* Types. */
+    PyTypeObject *TensorType;        /* the C type */
+    PyTypeObject *TensorClass;       /* what results are made as: TensorType or the package's
+                                        subclass (set_tensor_class) */
     PyTypeObject *ModuleType;
     PyTypeObject *DatasetType;
     PyTypeObject *TrainingArgsType;
@@ -70,6 +77,10 @@ PyObject *st_py_raise_status(st_py_state *state, int status);
 /* Raises the exception for `status` with a message of the binding's own. Returns NULL. */
 PyObject *st_py_raise(st_py_state *state, int status, const char *format, ...);
 
+/* Raises StateDictError (a RuntimeError, as torch's load_state_dict raises) for a failed
+ * st_module_load_state_dict, with the library's message and the status. Returns NULL. */
+PyObject *st_py_raise_state_dict_status(st_py_state *state, int status);
+
 /* ---- metrics.c --------------------------------------------------------------------- */
 
 /* {name: value} in the metrics' order; an empty dict for NULL. */
@@ -77,6 +88,79 @@ PyObject *st_py_metrics_to_dict(st_py_state *state, const st_metrics *metrics);
 
 /* The fields of st_trainer_state by their C names, with "metrics" a dict or None. */
 PyObject *st_py_trainer_state_to_dict(st_py_state *state, const st_trainer_state *trainer_state);
+
+/* ---- tensor_type.c: swifttrain._swifttrain.Tensor ------------------------------------ */
+
+typedef struct st_py_tensor {
+    PyObject_HEAD
+    st_tensor *tensor;
+    /* The exporter's memory, when the tensor was made with ST_DATA_BORROW; .obj is NULL
+     * otherwise. Released after the handle is freed. */
+    Py_buffer borrowed;
+    /* What this tensor may read borrowed memory through (a view of a borrowing tensor, or
+     * an autograd graph that recorded one): the borrowing tensor, a tuple of such, or NULL.
+     * Every result of an operation keeps those of its inputs. */
+    PyObject *keepalive;
+    PyObject *weakreflist;                     /* weak references (as torch tensors allow) */
+    int from_op;                               /* made by an operation, not a leaf */
+    st_dtype dtype;                            /* fixed for a handle, read once */
+    int ndim;
+    int64_t shape[ST_MAX_DIMS];
+    Py_ssize_t buffer_shape[ST_MAX_DIMS];      /* for the buffer protocol */
+    Py_ssize_t buffer_strides[ST_MAX_DIMS];
+} st_py_tensor;
+
+int st_py_tensor_type_init(PyObject *module, st_py_state *state);
+extern PyMethodDef st_py_tensor_functions[];     /* creation, grad mode, set_tensor_class */
+extern PyMethodDef st_py_tensor_op_functions[];  /* tensor_ops.c */
+extern PyMethodDef st_py_functional_functions[]; /* functional.c */
+
+/* functional.c: st_pool2d_options from (kernel_size, stride or None, padding, dilation,
+ * ceil_mode, count_include_pad, divisor_override or None), shared with layers.c. */
+int st_py_pool2d_options(st_pool2d_options *options, PyObject *kernel, PyObject *stride,
+                         PyObject *padding, PyObject *dilation, int ceil_mode,
+                         int count_include_pad, PyObject *divisor_override);
+
+/* The module state of a tensor of the C type or of a Python subclass of it. */
+st_py_state *st_py_tensor_state(PyObject *tensor);
+
+/* Whether `obj` is a Tensor (or subclass instance). */
+static inline int st_py_is_tensor(st_py_state *state, PyObject *obj)
+{
+    return PyObject_TypeCheck(obj, state->TensorType);
+}
+
+static inline st_tensor *st_py_handle(PyObject *tensor)
+{
+    return ((st_py_tensor *)tensor)->tensor;
+}
+
+/* Wraps a new handle (ownership taken; freed if the wrapper cannot be made) as
+ * state->TensorClass. `sources` are the input Tensor objects (entries may be NULL) whose
+ * borrowed memory the result may reach; `from_op` marks results of operations. */
+PyObject *st_py_tensor_wrap(st_py_state *state, st_tensor *handle, int from_op,
+                            PyObject *const *sources, size_t count);
+
+/* The result of an operation: raises for `status`, else wraps `handle` (from_op = 1). */
+PyObject *st_py_tensor_result(st_py_state *state, int status, st_tensor *handle,
+                              PyObject *const *sources, size_t count);
+#define ST_PY_RESULT(state, status, handle, ...)                                           \
+    st_py_tensor_result((state), (status), (handle), (PyObject *const[]){__VA_ARGS__},      \
+                        sizeof((PyObject *const[]){__VA_ARGS__}) / sizeof(PyObject *))
+
+/* Argument converters (all set a TypeError naming `what` and return -1 on failure). */
+/* A Tensor argument. */
+int st_py_tensor_arg(st_py_state *state, PyObject *obj, const char *what, PyObject **out);
+/* A Tensor or None (then *out = NULL). */
+int st_py_optional_tensor_arg(st_py_state *state, PyObject *obj, const char *what,
+                              PyObject **out);
+/* An int or a sequence of ints, into out[0..*count), at most `capacity`. */
+int st_py_int64_list_arg(PyObject *obj, const char *what, int64_t *out, size_t capacity,
+                         size_t *count);
+/* A pair of ints from an int or a 2-sequence (torch's _pair). */
+int st_py_pair_arg(PyObject *obj, const char *what, int64_t out[2]);
+/* A dtype code (0 float32, 1 int64, 2 bool). */
+int st_py_dtype_arg(PyObject *obj, st_dtype *out);
 
 /* ---- module_type.c: swifttrain._swifttrain.Module ------------------------------------ */
 
@@ -87,6 +171,13 @@ typedef struct st_py_module {
 
 int st_py_module_type_init(PyObject *module, st_py_state *state);
 extern PyMethodDef st_py_module_functions[];
+
+/* Takes ownership of `handle`; frees it if the wrapper cannot be made. */
+PyObject *st_py_module_wrap(st_py_state *state, st_module *handle);
+
+/* ---- layers.c: the layer constructors ------------------------------------------------ */
+
+extern PyMethodDef st_py_layer_functions[];
 
 /* ---- dataset_type.c: swifttrain._swifttrain.Dataset ---------------------------------- */
 

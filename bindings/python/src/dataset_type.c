@@ -240,8 +240,27 @@ static PyObject *Dataset_get_has_targets(st_py_dataset *self, void *closure)
     return PyBool_FromLong(self->targets.obj != NULL);
 }
 
+PyDoc_STRVAR(Dataset_set_sample_shape_doc,
+             "set_sample_shape($self, shape, /)\n--\n\n"
+             "The shape each row is read as, e.g. (1, 8, 8) for images; its product must be "
+             "num_features (st_dataset_set_sample_shape).");
+
+static PyObject *Dataset_set_sample_shape(st_py_dataset *self, PyObject *arg)
+{
+    int64_t shape[ST_MAX_DIMS];
+    size_t ndim = 0;
+    if (st_py_int64_list_arg(arg, "shape", shape, ST_MAX_DIMS, &ndim) < 0)
+        return NULL;
+    int status = st_dataset_set_sample_shape(self->dataset, shape, ndim);
+    if (status != ST_OK)
+        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Dataset_methods[] = {
     {"num_samples", (PyCFunction)Dataset_num_samples, METH_NOARGS, Dataset_num_samples_doc},
+    {"set_sample_shape", (PyCFunction)Dataset_set_sample_shape, METH_O,
+     Dataset_set_sample_shape_doc},
     {NULL, NULL, 0, NULL},
 };
 

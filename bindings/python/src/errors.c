@@ -3,7 +3,10 @@
  *
  * Every exception derives from swifttrain.SwiftTrainError, so `except SwiftTrainError`
  * catches everything the library reports, and from the built-in class a Python user
- * expects for the kind of failure (`except ValueError` catches a bad argument).
+ * expects for the kind of failure (`except ValueError` catches a bad argument). ShapeError
+ * is both a ValueError and a RuntimeError: PyTorch raises RuntimeError for shapes that do
+ * not fit, so code written for torch catches it too. StateDictError is what a failed
+ * load_state_dict raises, a RuntimeError like torch's, whatever the status.
  * Each instance carries the st_status code as `.status`.
  */
 #include "_swifttrain.h"
@@ -26,9 +29,8 @@ static PyObject *exception_for_status(st_py_state *state, int status)
     }
 }
 
-static PyObject *raise_with_message(st_py_state *state, int status, PyObject *message)
+static PyObject *raise_as(PyObject *cls, int status, PyObject *message)
 {
-    PyObject *cls = exception_for_status(state, status);
     PyObject *exc = PyObject_CallOneArg(cls, message);
     if (exc == NULL)
         return NULL;
@@ -44,15 +46,38 @@ static PyObject *raise_with_message(st_py_state *state, int status, PyObject *me
     return NULL;
 }
 
-PyObject *st_py_raise_status(st_py_state *state, int status)
+static PyObject *raise_with_message(st_py_state *state, int status, PyObject *message)
+{
+    return raise_as(exception_for_status(state, status), status, message);
+}
+
+/* st_last_error_message(), or the status's name when the library left it empty. */
+static PyObject *library_message(int status)
 {
     const char *text = st_last_error_message();
-    PyObject *message = (text != NULL && text[0] != '\0')
-                            ? PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "replace")
-                            : PyUnicode_FromString(st_status_string(status));
+    return (text != NULL && text[0] != '\0')
+               ? PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "replace")
+               : PyUnicode_FromString(st_status_string(status));
+}
+
+PyObject *st_py_raise_status(st_py_state *state, int status)
+{
+    PyObject *message = library_message(status);
     if (message == NULL)
         return NULL;
     raise_with_message(state, status, message);
+    Py_DECREF(message);
+    return NULL;
+}
+
+PyObject *st_py_raise_state_dict_status(st_py_state *state, int status)
+{
+    if (status == ST_ENOMEM || status == ST_EBLAS)  /* not about the state dict */
+        return st_py_raise_status(state, status);
+    PyObject *message = library_message(status);
+    if (message == NULL)
+        return NULL;
+    raise_as(state->StateDictError, status, message);
     Py_DECREF(message);
     return NULL;
 }
@@ -100,6 +125,19 @@ static int add_subclass(PyObject *module, st_py_state *state, PyObject **slot,
     return rc;
 }
 
+/* An exception deriving from SwiftTrainError and two built-ins. */
+static int add_subclass2(PyObject *module, st_py_state *state, PyObject **slot,
+                         const char *name, PyObject *builtin1, PyObject *builtin2,
+                         const char *doc)
+{
+    PyObject *bases = PyTuple_Pack(3, state->SwiftTrainError, builtin1, builtin2);
+    if (bases == NULL)
+        return -1;
+    int rc = add_exception(module, slot, name, bases, doc);
+    Py_DECREF(bases);
+    return rc;
+}
+
 int st_py_errors_init(PyObject *module, st_py_state *state)
 {
     if (add_exception(module, &state->SwiftTrainError, "SwiftTrainError", PyExc_Exception,
@@ -110,8 +148,10 @@ int st_py_errors_init(PyObject *module, st_py_state *state)
                          PyExc_ValueError,
                          "An argument is invalid (ST_EINVAL): a bad hyper-parameter, an unknown "
                          "name, a label out of range.") < 0 ||
-            add_subclass(module, state, &state->ShapeError, "ShapeError", PyExc_ValueError,
-                         "Sizes or shapes do not fit together (ST_ESHAPE).") < 0 ||
+            add_subclass2(module, state, &state->ShapeError, "ShapeError", PyExc_ValueError,
+                          PyExc_RuntimeError,
+                          "Sizes or shapes do not fit together (ST_ESHAPE). Both a ValueError "
+                          "and, as PyTorch raises for shapes, a RuntimeError.") < 0 ||
             add_subclass(module, state, &state->OutOfMemoryError, "OutOfMemoryError",
                          PyExc_MemoryError, "Memory could not be allocated (ST_ENOMEM).") < 0 ||
             add_subclass(module, state, &state->MisuseError, "MisuseError", PyExc_RuntimeError,
@@ -127,14 +167,19 @@ int st_py_errors_init(PyObject *module, st_py_state *state)
             add_subclass(module, state, &state->BlasError, "BlasError", PyExc_RuntimeError,
                          "OpenBLAS could not be loaded (ST_EBLAS); install libopenblas0.") < 0 ||
             add_subclass(module, state, &state->NotFoundError, "NotFoundError", PyExc_KeyError,
-                         "A named item does not exist (ST_ENOTFOUND).") < 0)
+                         "A named item does not exist (ST_ENOTFOUND).") < 0 ||
+            add_subclass(module, state, &state->StateDictError, "StateDictError",
+                         PyExc_RuntimeError,
+                         "load_state_dict failed: missing, unexpected or mis-shaped keys, "
+                         "named in the message (a RuntimeError, as in torch).") < 0)
                ? -1
                : 0;
 }
 
 #define ST_PY_FOR_EACH_EXCEPTION(X)                                                         \
     X(SwiftTrainError) X(InvalidArgumentError) X(ShapeError) X(OutOfMemoryError)           \
-    X(MisuseError) X(InternalError) X(TrainingAbortedError) X(BlasError) X(NotFoundError)
+    X(MisuseError) X(InternalError) X(TrainingAbortedError) X(BlasError) X(NotFoundError)   \
+    X(StateDictError)
 
 int st_py_errors_traverse(st_py_state *state, visitproc visit, void *arg)
 {

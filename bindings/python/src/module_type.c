@@ -2,14 +2,18 @@
  * module_type.c - swifttrain._swifttrain.Module: one st_module handle.
  *
  * Modules are made by the factory functions linear_create, relu_create and
- * sequential_create (st_linear_create, st_relu_create, st_sequential_create); freeing the
- * Python object releases the handle with st_module_free. The library reference-counts
- * modules itself, so a sequential or a trainer keeps its children alive on its own.
+ * sequential_create (st_linear_create, st_relu_create, st_sequential_create) here and the
+ * other layer constructors in layers.c; freeing the Python object releases the handle with
+ * st_module_free. The library reference-counts modules itself, so a sequential or a
+ * trainer keeps its children alive on its own.
+ *
+ * Methods: forward, attention_forward, train, named_parameters, state_dict,
+ * load_state_dict, zero_grad, num_parameters. Named tensors (st_named_tensors) travel as
+ * lists of (name, Tensor) pairs; the tensors share memory with the module.
  */
 #include "_swifttrain.h"
 
-/* Takes ownership of `handle`; frees it if the wrapper cannot be made. */
-static PyObject *wrap_module(st_py_state *state, st_module *handle)
+PyObject *st_py_module_wrap(st_py_state *state, st_module *handle)
 {
     st_py_module *self = (st_py_module *)state->ModuleType->tp_alloc(state->ModuleType, 0);
     if (self == NULL) {
@@ -52,9 +56,207 @@ static PyObject *Module_num_parameters(st_py_module *self, PyObject *unused)
     return PyLong_FromLongLong(count);
 }
 
+PyDoc_STRVAR(Module_forward_doc,
+             "forward($self, input, /)\n--\n\n"
+             "Runs the module on a Tensor (st_module_forward).");
+
+static PyObject *Module_forward(st_py_module *self, PyObject *arg)
+{
+    st_py_state *state = st_py_state_of(Py_TYPE(self));
+    PyObject *input = NULL;
+    if (st_py_tensor_arg(state, arg, "forward: input", &input) < 0)
+        return NULL;
+    st_tensor *out = NULL;
+    int status = st_module_forward(&out, self->module, st_py_handle(input));
+    return ST_PY_RESULT(state, status, out, input);
+}
+
+PyDoc_STRVAR(Module_attention_forward_doc,
+             "attention_forward($self, query, key, value, mask, is_causal, need_weights, /)"
+             "\n--\n\n"
+             "(output, weights averaged over heads or None) of a MultiheadAttention, or "
+             "(output, None) of a TransformerEncoderLayer (key and value None) "
+             "(st_attention_forward). mask: bool (True = may not attend) or float (added), "
+             "or None.");
+
+static PyObject *Module_attention_forward(st_py_module *self, PyObject *args)
+{
+    st_py_state *state = st_py_state_of(Py_TYPE(self));
+    PyObject *q_obj, *k_obj, *v_obj, *m_obj, *q, *k, *v, *m;
+    int is_causal = 0, need_weights = 0;
+    if (!PyArg_ParseTuple(args, "OOOOpp:attention_forward", &q_obj, &k_obj, &v_obj, &m_obj,
+                          &is_causal, &need_weights) ||
+        st_py_tensor_arg(state, q_obj, "query", &q) < 0 ||
+        st_py_optional_tensor_arg(state, k_obj, "key", &k) < 0 ||
+        st_py_optional_tensor_arg(state, v_obj, "value", &v) < 0 ||
+        st_py_optional_tensor_arg(state, m_obj, "mask", &m) < 0)
+        return NULL;
+    st_tensor *out = NULL, *weights = NULL;
+    int status = st_attention_forward(&out, need_weights ? &weights : NULL, self->module,
+                                      st_py_handle(q), k ? st_py_handle(k) : NULL,
+                                      v ? st_py_handle(v) : NULL, m ? st_py_handle(m) : NULL,
+                                      is_causal != 0);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    PyObject *sources[] = {q, k, v, m};
+    PyObject *output = st_py_tensor_wrap(state, out, 1, sources, 4);
+    PyObject *w = weights != NULL ? st_py_tensor_wrap(state, weights, 1, sources, 4)
+                                  : Py_NewRef(Py_None);
+    if (output == NULL || w == NULL) {
+        Py_XDECREF(output);
+        Py_XDECREF(w);
+        return NULL;
+    }
+    PyObject *pair = PyTuple_Pack(2, output, w);
+    Py_DECREF(output);
+    Py_DECREF(w);
+    return pair;
+}
+
+PyDoc_STRVAR(Module_train_doc,
+             "train($self, mode, /)\n--\n\n"
+             "Training (True) or evaluation (False) mode, for the module and its children "
+             "(st_module_train).");
+
+static PyObject *Module_train(st_py_module *self, PyObject *arg)
+{
+    int mode = PyObject_IsTrue(arg);
+    if (mode < 0)
+        return NULL;
+    int status = st_module_train(self->module, mode != 0);
+    if (status != ST_OK)
+        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Module_zero_grad_doc,
+             "zero_grad($self, /)\n--\n\nDrops every parameter's gradient "
+             "(st_module_zero_grad).");
+
+static PyObject *Module_zero_grad(st_py_module *self, PyObject *unused)
+{
+    (void)unused;
+    int status = st_module_zero_grad(self->module);
+    if (status != ST_OK)
+        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+    Py_RETURN_NONE;
+}
+
+/* [(name, Tensor), ...] from a list; frees the list. */
+static PyObject *named_tensors_to_list(st_py_state *state, st_named_tensors *named)
+{
+    size_t count = st_named_tensors_count(named);
+    PyObject *list = PyList_New((Py_ssize_t)count);
+    for (size_t i = 0; list != NULL && i < count; i++) {
+        const char *name = NULL;
+        st_tensor *handle = NULL;
+        int status = st_named_tensors_entry(&name, &handle, named, i);
+        PyObject *tensor = status == ST_OK ? st_py_tensor_wrap(state, handle, 0, NULL, 0)
+                                           : st_py_raise_status(state, status);
+        PyObject *pair = tensor != NULL ? Py_BuildValue("(sN)", name, tensor) : NULL;
+        if (pair == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, pair);
+    }
+    st_named_tensors_free(named);
+    return list;
+}
+
+typedef int (*named_fn)(st_named_tensors **, const st_module *);
+
+static PyObject *named(st_py_module *self, named_fn fn)
+{
+    st_py_state *state = st_py_state_of(Py_TYPE(self));
+    st_named_tensors *list = NULL;
+    int status = fn(&list, self->module);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    return named_tensors_to_list(state, list);
+}
+
+PyDoc_STRVAR(Module_named_parameters_doc,
+             "named_parameters($self, /)\n--\n\n"
+             "[(name, Tensor), ...] sharing memory with the module "
+             "(st_module_named_parameters).");
+
+static PyObject *Module_named_parameters(st_py_module *self, PyObject *unused)
+{
+    (void)unused;
+    return named(self, st_module_named_parameters);
+}
+
+PyDoc_STRVAR(Module_state_dict_doc,
+             "state_dict($self, /)\n--\n\n"
+             "[(name, Tensor), ...]: parameters and buffers (st_module_state_dict).");
+
+static PyObject *Module_state_dict(st_py_module *self, PyObject *unused)
+{
+    (void)unused;
+    return named(self, st_module_state_dict);
+}
+
+PyDoc_STRVAR(Module_load_state_dict_doc,
+             "load_state_dict($self, items, strict, /)\n--\n\n"
+             "Copies values from (name, Tensor) pairs by name (st_module_load_state_dict); "
+             "raises StateDictError naming every offending key.");
+
+static PyObject *Module_load_state_dict(st_py_module *self, PyObject *args)
+{
+    st_py_state *state = st_py_state_of(Py_TYPE(self));
+    PyObject *items = NULL;
+    int strict = 1;
+    if (!PyArg_ParseTuple(args, "Op:load_state_dict", &items, &strict))
+        return NULL;
+    PyObject *sequence = PySequence_Fast(items, "load_state_dict: items must be a sequence "
+                                                "of (name, Tensor) pairs");
+    if (sequence == NULL)
+        return NULL;
+    st_named_tensors *list = NULL;
+    PyObject *result = NULL;
+    int status = st_named_tensors_create(&list);
+    if (status != ST_OK) {
+        st_py_raise_status(state, status);
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(sequence); i++) {
+        const char *name = NULL;
+        PyObject *tensor = NULL;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(sequence, i), "sO!:load_state_dict",
+                              &name, state->TensorType, &tensor))
+            goto done;
+        status = st_named_tensors_add(list, name, st_py_handle(tensor));
+        if (status != ST_OK) {
+            st_py_raise_status(state, status);
+            goto done;
+        }
+    }
+    status = st_module_load_state_dict(self->module, list, strict != 0);
+    if (status != ST_OK) {
+        st_py_raise_state_dict_status(state, status);
+        goto done;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    st_named_tensors_free(list);
+    Py_DECREF(sequence);
+    return result;
+}
+
 static PyMethodDef Module_methods[] = {
     {"num_parameters", (PyCFunction)Module_num_parameters, METH_NOARGS,
      Module_num_parameters_doc},
+    {"forward", (PyCFunction)Module_forward, METH_O, Module_forward_doc},
+    {"attention_forward", (PyCFunction)Module_attention_forward, METH_VARARGS,
+     Module_attention_forward_doc},
+    {"train", (PyCFunction)Module_train, METH_O, Module_train_doc},
+    {"zero_grad", (PyCFunction)Module_zero_grad, METH_NOARGS, Module_zero_grad_doc},
+    {"named_parameters", (PyCFunction)Module_named_parameters, METH_NOARGS,
+     Module_named_parameters_doc},
+    {"state_dict", (PyCFunction)Module_state_dict, METH_NOARGS, Module_state_dict_doc},
+    {"load_state_dict", (PyCFunction)Module_load_state_dict, METH_VARARGS,
+     Module_load_state_dict_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -97,7 +299,7 @@ static PyObject *linear_create(PyObject *module, PyObject *args, PyObject *kwarg
     int status = st_linear_create(&handle, in_features, out_features, bias != 0);
     if (status != ST_OK)
         return st_py_raise_status(state, status);
-    return wrap_module(state, handle);
+    return st_py_module_wrap(state, handle);
 }
 
 PyDoc_STRVAR(relu_create_doc,
@@ -112,7 +314,7 @@ static PyObject *relu_create(PyObject *module, PyObject *unused)
     int status = st_relu_create(&handle);
     if (status != ST_OK)
         return st_py_raise_status(state, status);
-    return wrap_module(state, handle);
+    return st_py_module_wrap(state, handle);
 }
 
 PyDoc_STRVAR(sequential_create_doc,
@@ -149,7 +351,7 @@ static PyObject *sequential_create(PyObject *module, PyObject *modules)
         st_py_raise_status(state, status);
         goto done;
     }
-    result = wrap_module(state, handle);
+    result = st_py_module_wrap(state, handle);
 done:
     PyMem_Free(handles);
     Py_DECREF(sequence);

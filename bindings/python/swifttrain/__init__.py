@@ -1,7 +1,13 @@
-"""swifttrain: a small training library with a HuggingFace-style Python interface.
+"""swifttrain: a small training library with PyTorch-style tensors and layers and a
+HuggingFace-style Trainer.
 
     import swifttrain as st
+    import swifttrain.functional as F
     from swifttrain import nn
+
+    x = st.tensor([[1.0, 2.0]], requires_grad=True)
+    F.softmax(x @ x.T, dim=-1).sum().backward()    # x.grad
+
 
     model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
     args = st.TrainingArguments(output_dir="runs/digits", num_train_epochs=30,
@@ -11,7 +17,8 @@
     trainer.evaluate()  # {"eval_loss": ..., "eval_accuracy": ..., ...}
 
 The computing happens in libswifttrain (Swift and OpenBLAS), reached through its C API;
-this package translates. Every error it reports derives from :class:`SwiftTrainError`.
+this package translates. Every error it reports derives from :class:`SwiftTrainError`;
+:class:`ShapeError` is also a ``RuntimeError``, as PyTorch raises for shapes.
 """
 
 from . import _swifttrain as _C
@@ -23,9 +30,14 @@ from ._swifttrain import (
     NotFoundError,
     OutOfMemoryError,
     ShapeError,
+    StateDictError,
     SwiftTrainError,
     TrainingAbortedError,
 )
+from . import _tensor
+from ._tensor import *  # noqa: F401,F403 - Tensor, tensor, zeros, no_grad, float32, ...
+from ._tensor import Tensor, max_return as _max_return  # noqa: F401
+from . import functional
 from . import nn
 from .callbacks import (
     PrinterCallback,
@@ -41,10 +53,12 @@ __version__ = _C.version_string()
 
 
 def manual_seed(seed: int) -> None:
-    """Seeds the generator that initialises new modules' parameters, like
-    ``torch.manual_seed``: modules created afterwards in the same order get the same
-    parameters. ``seed`` is an int in ``[0, 2**64)``."""
+    """Seeds the generator that initialises new modules' parameters and draws dropout
+    masks, like ``torch.manual_seed``: modules created afterwards in the same order get the
+    same parameters. It also restarts the seeds of :func:`rand` / :func:`randn` calls made
+    without ``seed=``. ``seed`` is an int in ``[0, 2**64)``."""
     _C.manual_seed(seed)
+    _tensor._reseed(seed)
 
 
 def blas_corename() -> str:
@@ -56,7 +70,8 @@ def blas_corename() -> str:
 __all__ = [
     "Trainer", "TrainingArguments", "TrainerCallback", "TrainerState", "TrainerControl",
     "ProgressCallback", "PrinterCallback", "TrainOutput", "PredictionOutput", "nn",
-    "manual_seed", "blas_corename", "__version__",
+    "functional", "manual_seed", "blas_corename", "__version__",
     "SwiftTrainError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError",
     "MisuseError", "InternalError", "TrainingAbortedError", "BlasError", "NotFoundError",
-]
+    "StateDictError",
+] + _tensor.__all__

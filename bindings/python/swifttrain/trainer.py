@@ -46,7 +46,8 @@ class Trainer:
         model: the model, e.g. ``nn.Sequential(nn.Linear(64, 64), nn.ReLU(), ...)``.
         args: a :class:`TrainingArguments`; ``TrainingArguments()`` when None. Read here,
             when the trainer is created.
-        train_dataset, eval_dataset: ``(X, y)`` tuples of arrays: ``X`` float32 ``[n, d]``,
+        train_dataset, eval_dataset: ``(X, y)`` tuples of arrays: ``X`` float32 ``[n, d]``
+            (or ``[n, ...]``, e.g. images ``[n, 1, 8, 8]`` for a convolutional model),
             ``y`` int64 labels ``[n]`` (``loss="cross_entropy"``) or float32 targets
             ``[n]`` / ``[n, t]`` (``loss="mse"``). The library reads them in place: do not
             modify them while the trainer exists.
@@ -66,6 +67,11 @@ class Trainer:
         if not isinstance(model, nn.Module):
             raise TypeError(f"Trainer: model must be a swifttrain.nn.Module (e.g. "
                             f"nn.Sequential(nn.Linear(64, 10))), got {type(model).__name__}")
+        if model._handle is None:
+            raise TypeError(f"Trainer: {type(model).__name__} has a forward written in Python, "
+                            f"but the Trainer runs the whole model inside the library; build "
+                            f"the model from swifttrain.nn layers (e.g. nn.Sequential(...)) or "
+                            f"train it with a loop of your own")
         if args is None:
             args = TrainingArguments()
         if not isinstance(args, TrainingArguments):

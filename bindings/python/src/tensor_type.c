@@ -1,0 +1,809 @@
+/*
+ * tensor_type.c - swifttrain._swifttrain.Tensor: one st_tensor handle.
+ *
+ * The type holds the handle, its dtype and shape (fixed for a handle, read once), and, for
+ * a tensor made over a caller's buffer with ST_DATA_BORROW, the Py_buffer view that keeps
+ * the exporter (e.g. a numpy array) alive. It exports its memory through the buffer
+ * protocol without a copy (st_tensor_data), so numpy.asarray(tensor) shares it; the view
+ * keeps the tensor alive.
+ *
+ * The package's swifttrain.Tensor subclasses this type (with __slots__ = ()) to add
+ * PyTorch's method names and operators; set_tensor_class() tells this file to make results
+ * of that class. The functions of the other C files call the library and wrap results with
+ * st_py_tensor_result().
+ *
+ * Borrowed memory: a view of a borrowing tensor, or any result whose autograd graph
+ * recorded one, may read the caller's buffer after the borrowing tensor object is gone.
+ * Every result therefore keeps the borrowing tensors of its inputs in `keepalive`.
+ */
+#include "_swifttrain.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include <structmember.h> /* T_PYSSIZET, READONLY (Python < 3.12 spelling) */
+
+static void Tensor_dealloc(st_py_tensor *self);
+
+st_py_state *st_py_tensor_state(PyObject *tensor)
+{
+    /* Python subclasses inherit subtype_dealloc; the C type is the one with ours. */
+    PyTypeObject *type = Py_TYPE(tensor);
+    while (type->tp_dealloc != (destructor)Tensor_dealloc)
+        type = type->tp_base;
+    return st_py_state_of(type);
+}
+
+static size_t item_size(st_dtype dtype)
+{
+    return dtype == ST_FLOAT32 ? 4 : dtype == ST_INT64 ? 8 : 1;
+}
+
+/* What a tensor contributes to a result's keepalive: itself if it borrows, else its own. */
+static PyObject *keepalive_of(PyObject *tensor)
+{
+    st_py_tensor *t = (st_py_tensor *)tensor;
+    return t->borrowed.obj != NULL ? tensor : t->keepalive;
+}
+
+/* The distinct keepalives of `sources`: NULL, one object, or a tuple (new reference). */
+static int combine_keepalives(PyObject *const *sources, size_t count, PyObject **out)
+{
+    PyObject *found[16];
+    size_t n = 0, total = 0;
+    *out = NULL;
+    for (size_t i = 0; i < count; i++) {
+        PyObject *k = sources[i] != NULL ? keepalive_of(sources[i]) : NULL;
+        if (k == NULL)
+            continue;
+        total++;
+        size_t j = 0;
+        while (j < n && found[j] != k)
+            j++;
+        if (j == n && n < sizeof found / sizeof found[0])
+            found[n++] = k;
+    }
+    if (n == 0)
+        return 0;
+    if (n == 1) {
+        *out = Py_NewRef(found[0]);
+        return 0;
+    }
+    int overflow = n == sizeof found / sizeof found[0];
+    PyObject *tuple = PyTuple_New((Py_ssize_t)(overflow ? total : n));
+    if (tuple == NULL)
+        return -1;
+    Py_ssize_t at = 0;
+    for (size_t i = 0; i < count && overflow; i++) {  /* many: keep them all */
+        PyObject *k = sources[i] != NULL ? keepalive_of(sources[i]) : NULL;
+        if (k != NULL)
+            PyTuple_SET_ITEM(tuple, at++, Py_NewRef(k));
+    }
+    for (size_t i = 0; i < n && !overflow; i++)
+        PyTuple_SET_ITEM(tuple, (Py_ssize_t)i, Py_NewRef(found[i]));
+    *out = tuple;
+    return 0;
+}
+
+/* Reads dtype and shape into the object. */
+static int read_layout(st_py_state *state, st_py_tensor *self)
+{
+    size_t ndim = 0;
+    int status = st_tensor_ndim(&ndim, self->tensor);
+    if (status == ST_OK)
+        status = st_tensor_dtype(&self->dtype, self->tensor);
+    if (status == ST_OK)
+        status = st_tensor_shape(self->shape, ST_MAX_DIMS, self->tensor);
+    if (status != ST_OK) {
+        st_py_raise_status(state, status);
+        return -1;
+    }
+    self->ndim = (int)ndim;
+    Py_ssize_t stride = (Py_ssize_t)item_size(self->dtype);
+    for (int i = self->ndim - 1; i >= 0; i--) {
+        self->buffer_shape[i] = (Py_ssize_t)self->shape[i];
+        self->buffer_strides[i] = stride;
+        stride *= self->shape[i] > 0 ? (Py_ssize_t)self->shape[i] : 1;
+    }
+    return 0;
+}
+
+static st_py_tensor *alloc_tensor(st_py_state *state, st_tensor *handle)
+{
+    PyTypeObject *cls = state->TensorClass != NULL ? state->TensorClass : state->TensorType;
+    st_py_tensor *self = (st_py_tensor *)cls->tp_alloc(cls, 0);
+    if (self == NULL) {
+        st_tensor_free(handle);
+        return NULL;
+    }
+    self->tensor = handle;
+    if (read_layout(state, self) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return self;
+}
+
+PyObject *st_py_tensor_wrap(st_py_state *state, st_tensor *handle, int from_op,
+                            PyObject *const *sources, size_t count)
+{
+    st_py_tensor *self = alloc_tensor(state, handle);
+    if (self == NULL)
+        return NULL;
+    self->from_op = from_op;
+    if (combine_keepalives(sources, count, &self->keepalive) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+PyObject *st_py_tensor_result(st_py_state *state, int status, st_tensor *handle,
+                              PyObject *const *sources, size_t count)
+{
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    return st_py_tensor_wrap(state, handle, 1, sources, count);
+}
+
+/* ---- argument converters ------------------------------------------------------------ */
+
+int st_py_tensor_arg(st_py_state *state, PyObject *obj, const char *what, PyObject **out)
+{
+    if (!st_py_is_tensor(state, obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a Tensor, not %.100s", what,
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    *out = obj;
+    return 0;
+}
+
+int st_py_optional_tensor_arg(st_py_state *state, PyObject *obj, const char *what,
+                              PyObject **out)
+{
+    if (obj == NULL || obj == Py_None) {
+        *out = NULL;
+        return 0;
+    }
+    return st_py_tensor_arg(state, obj, what, out);
+}
+
+static int int64_item(PyObject *obj, const char *what, int64_t *out)
+{
+    if (PyBool_Check(obj) || !PyIndex_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be an int or a sequence of ints, got %.100s",
+                     what, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    PyObject *index = PyNumber_Index(obj);
+    if (index == NULL)
+        return -1;
+    long long value = PyLong_AsLongLong(index);
+    Py_DECREF(index);
+    if (value == -1 && PyErr_Occurred())
+        return -1;
+    *out = (int64_t)value;
+    return 0;
+}
+
+int st_py_int64_list_arg(PyObject *obj, const char *what, int64_t *out, size_t capacity,
+                         size_t *count)
+{
+    if (PyIndex_Check(obj) && !PyBool_Check(obj)) {
+        *count = 1;
+        return capacity < 1 ? -1 : int64_item(obj, what, out);
+    }
+    if (PyBool_Check(obj) || !PySequence_Check(obj) || PyUnicode_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be an int or a sequence of ints, got %.100s",
+                     what, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    PyObject *sequence = PySequence_Fast(obj, what);
+    if (sequence == NULL)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(sequence);
+    int rc = 0;
+    if ((size_t)n > capacity) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd entries, at most %zu are supported", what, n,
+                     capacity);
+        rc = -1;
+    }
+    for (Py_ssize_t i = 0; rc == 0 && i < n; i++)
+        rc = int64_item(PySequence_Fast_GET_ITEM(sequence, i), what, &out[i]);
+    Py_DECREF(sequence);
+    *count = (size_t)n;
+    return rc;
+}
+
+int st_py_pair_arg(PyObject *obj, const char *what, int64_t out[2])
+{
+    size_t count = 0;
+    if (st_py_int64_list_arg(obj, what, out, 2, &count) < 0)
+        return -1;
+    if (count == 1)
+        out[1] = out[0];
+    else if (count != 2) {
+        PyErr_Format(PyExc_ValueError, "%s must be an int or a pair of ints, got %zu values",
+                     what, count);
+        return -1;
+    }
+    return 0;
+}
+
+int st_py_dtype_arg(PyObject *obj, st_dtype *out)
+{
+    long code = PyLong_AsLong(obj);
+    if (code == -1 && PyErr_Occurred())
+        return -1;
+    if (code != ST_FLOAT32 && code != ST_INT64 && code != ST_BOOL) {
+        PyErr_Format(PyExc_ValueError, "unknown dtype code %ld", code);
+        return -1;
+    }
+    *out = (st_dtype)code;
+    return 0;
+}
+
+/* ---- the type ----------------------------------------------------------------------- */
+
+static PyObject *Tensor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    (void)type, (void)args, (void)kwargs;
+    PyErr_SetString(PyExc_TypeError,
+                    "Tensor cannot be created directly; use swifttrain.tensor(data), "
+                    "swifttrain.from_numpy(array), swifttrain.zeros(...), ...");
+    return NULL;
+}
+
+static void Tensor_dealloc(st_py_tensor *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    if (self->weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    /* The handle goes before the buffer it may borrow. */
+    st_tensor_free(self->tensor);
+    if (self->borrowed.obj != NULL)
+        PyBuffer_Release(&self->borrowed);
+    Py_CLEAR(self->keepalive);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PyObject *Tensor_get_shape(st_py_tensor *self, void *closure)
+{
+    (void)closure;
+    PyObject *shape = PyTuple_New(self->ndim);
+    if (shape == NULL)
+        return NULL;
+    for (int i = 0; i < self->ndim; i++) {
+        PyObject *n = PyLong_FromLongLong(self->shape[i]);
+        if (n == NULL) {
+            Py_DECREF(shape);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(shape, i, n);
+    }
+    return shape;
+}
+
+static PyObject *Tensor_get_ndim(st_py_tensor *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromLong(self->ndim);
+}
+
+static PyObject *Tensor_get_dtype_code(st_py_tensor *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromLong((long)self->dtype);
+}
+
+static PyObject *Tensor_get_requires_grad(st_py_tensor *self, void *closure)
+{
+    (void)closure;
+    bool requires_grad = false;
+    int status = st_tensor_requires_grad(&requires_grad, self->tensor);
+    if (status != ST_OK)
+        return st_py_raise_status(st_py_tensor_state((PyObject *)self), status);
+    return PyBool_FromLong(requires_grad);
+}
+
+static int Tensor_set_requires_grad(st_py_tensor *self, PyObject *value, void *closure)
+{
+    (void)closure;
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete requires_grad");
+        return -1;
+    }
+    int flag = PyObject_IsTrue(value);
+    if (flag < 0)
+        return -1;
+    int status = st_tensor_set_requires_grad(self->tensor, flag != 0);
+    if (status != ST_OK) {
+        st_py_raise_status(st_py_tensor_state((PyObject *)self), status);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *Tensor_get_grad(st_py_tensor *self, void *closure)
+{
+    (void)closure;
+    st_py_state *state = st_py_tensor_state((PyObject *)self);
+    st_tensor *grad = NULL;
+    int status = st_tensor_grad(&grad, self->tensor);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    if (grad == NULL)
+        Py_RETURN_NONE;
+    return st_py_tensor_wrap(state, grad, 0, NULL, 0);
+}
+
+static int Tensor_set_grad(st_py_tensor *self, PyObject *value, void *closure)
+{
+    (void)closure;
+    if (value != NULL && value != Py_None) {
+        PyErr_SetString(PyExc_TypeError,
+                        "only None can be assigned to .grad (it drops the gradient, like "
+                        "zero_grad()); gradients are written by backward()");
+        return -1;
+    }
+    int status = st_tensor_zero_grad(self->tensor);
+    if (status != ST_OK) {
+        st_py_raise_status(st_py_tensor_state((PyObject *)self), status);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *Tensor_get_is_leaf(st_py_tensor *self, void *closure)
+{
+    if (!self->from_op)
+        Py_RETURN_TRUE;
+    PyObject *requires_grad = Tensor_get_requires_grad(self, closure);
+    if (requires_grad == NULL)
+        return NULL;
+    int leaf = requires_grad == Py_False;
+    Py_DECREF(requires_grad);
+    return PyBool_FromLong(leaf);
+}
+
+static PyObject *Tensor_get_shares_buffer(st_py_tensor *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(self->borrowed.obj != NULL);
+}
+
+PyDoc_STRVAR(Tensor_numel_doc, "numel($self, /)\n--\n\nNumber of elements (st_tensor_numel).");
+
+static PyObject *Tensor_numel(st_py_tensor *self, PyObject *unused)
+{
+    (void)unused;
+    int64_t numel = 0;
+    int status = st_tensor_numel(&numel, self->tensor);
+    if (status != ST_OK)
+        return st_py_raise_status(st_py_tensor_state((PyObject *)self), status);
+    return PyLong_FromLongLong(numel);
+}
+
+PyDoc_STRVAR(Tensor_item_doc,
+             "item($self, /)\n--\n\n"
+             "The value of a one-element tensor as a Python float, int or bool "
+             "(st_tensor_item; st_tensor_copy_to for int64, which a double cannot hold).");
+
+static PyObject *Tensor_item(st_py_tensor *self, PyObject *unused)
+{
+    (void)unused;
+    st_py_state *state = st_py_tensor_state((PyObject *)self);
+    int status;
+    if (self->dtype == ST_INT64) {
+        int64_t numel = 0;
+        status = st_tensor_numel(&numel, self->tensor);
+        if (status == ST_OK && numel == 1) {
+            int64_t value = 0;
+            status = st_tensor_copy_to(&value, sizeof value, self->tensor);
+            if (status == ST_OK)
+                return PyLong_FromLongLong(value);
+        }
+    }
+    double value = 0;
+    status = st_tensor_item(&value, self->tensor);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    if (self->dtype == ST_BOOL)
+        return PyBool_FromLong(value != 0);
+    if (self->dtype == ST_INT64)
+        return PyLong_FromDouble(value);
+    return PyFloat_FromDouble(value);
+}
+
+PyDoc_STRVAR(Tensor_backward_doc,
+             "backward($self, /, gradient=None)\n--\n\n"
+             "Backpropagates from this tensor, adding to the .grad of every leaf that "
+             "requires gradients (st_tensor_backward). `gradient` (same shape) is "
+             "d(loss)/d(self); None for a one-element tensor.");
+
+static PyObject *Tensor_backward(st_py_tensor *self, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"gradient", NULL};
+    PyObject *gradient_obj = Py_None, *gradient = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:backward", keywords, &gradient_obj))
+        return NULL;
+    st_py_state *state = st_py_tensor_state((PyObject *)self);
+    if (st_py_optional_tensor_arg(state, gradient_obj, "backward: gradient", &gradient) < 0)
+        return NULL;
+    int status = st_tensor_backward(self->tensor, gradient ? st_py_handle(gradient) : NULL);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Tensor_detach_doc,
+             "detach($self, /)\n--\n\n"
+             "A tensor sharing the values, cut off from the graph (st_tensor_detach).");
+
+static PyObject *Tensor_detach(st_py_tensor *self, PyObject *unused)
+{
+    (void)unused;
+    st_py_state *state = st_py_tensor_state((PyObject *)self);
+    st_tensor *out = NULL;
+    int status = st_tensor_detach(&out, self->tensor);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    PyObject *source = (PyObject *)self;
+    return st_py_tensor_wrap(state, out, 0, &source, 1);
+}
+
+PyDoc_STRVAR(Tensor_zero_grad_doc,
+             "zero_grad($self, /)\n--\n\nDrops the gradient (st_tensor_zero_grad).");
+
+static PyObject *Tensor_zero_grad(st_py_tensor *self, PyObject *unused)
+{
+    (void)unused;
+    int status = st_tensor_zero_grad(self->tensor);
+    if (status != ST_OK)
+        return st_py_raise_status(st_py_tensor_state((PyObject *)self), status);
+    Py_RETURN_NONE;
+}
+
+/* ---- buffer protocol (numpy's array_getbuffer, for a contiguous array) ---------------- */
+
+static int Tensor_getbuffer(st_py_tensor *self, Py_buffer *view, int flags)
+{
+    view->obj = NULL;
+    if ((flags & PyBUF_F_CONTIGUOUS) == PyBUF_F_CONTIGUOUS && self->ndim > 1) {
+        PyErr_SetString(PyExc_ValueError, "tensor is not Fortran contiguous");
+        return -1;
+    }
+    void *data = NULL;
+    int status = st_tensor_data(&data, self->tensor);
+    if (status != ST_OK) {
+        st_py_raise_status(st_py_tensor_state((PyObject *)self), status);
+        return -1;
+    }
+    Py_ssize_t itemsize = (Py_ssize_t)item_size(self->dtype), len = itemsize;
+    for (int i = 0; i < self->ndim; i++)
+        len *= self->buffer_shape[i];
+    static const char *const formats[] = {"f", "q", "?"};
+    view->buf = data != NULL ? data : (void *)self->buffer_shape; /* empty: any address */
+    view->obj = Py_NewRef((PyObject *)self);
+    view->len = len;
+    view->readonly = 0;
+    view->itemsize = itemsize;
+    view->format = (flags & PyBUF_FORMAT) ? (char *)formats[self->dtype] : NULL;
+    view->ndim = self->ndim;
+    view->shape = (flags & PyBUF_ND) == PyBUF_ND ? self->buffer_shape : NULL;
+    view->strides = (flags & PyBUF_STRIDES) == PyBUF_STRIDES ? self->buffer_strides : NULL;
+    view->suboffsets = NULL;
+    view->internal = NULL;
+    return 0;
+}
+
+static PyMethodDef Tensor_methods[] = {
+    {"numel", (PyCFunction)Tensor_numel, METH_NOARGS, Tensor_numel_doc},
+    {"item", (PyCFunction)Tensor_item, METH_NOARGS, Tensor_item_doc},
+    {"backward", (PyCFunction)(void (*)(void))Tensor_backward, METH_VARARGS | METH_KEYWORDS,
+     Tensor_backward_doc},
+    {"detach", (PyCFunction)Tensor_detach, METH_NOARGS, Tensor_detach_doc},
+    {"zero_grad", (PyCFunction)Tensor_zero_grad, METH_NOARGS, Tensor_zero_grad_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Tensor_getset[] = {
+    {"shape", (getter)Tensor_get_shape, NULL, "The size of every dimension, as a tuple.", NULL},
+    {"ndim", (getter)Tensor_get_ndim, NULL, "Number of dimensions (0 for a scalar).", NULL},
+    {"_dtype_code", (getter)Tensor_get_dtype_code, NULL,
+     "st_dtype: 0 float32, 1 int64, 2 bool.", NULL},
+    {"requires_grad", (getter)Tensor_get_requires_grad, (setter)Tensor_set_requires_grad,
+     "Whether gradients flow to this tensor (float32 only).", NULL},
+    {"grad", (getter)Tensor_get_grad, (setter)Tensor_set_grad,
+     "The accumulated gradient (sharing its memory), or None. Assign None to drop it.",
+     NULL},
+    {"is_leaf", (getter)Tensor_get_is_leaf, NULL,
+     "False for the result of an operation that recorded autograd, True otherwise.", NULL},
+    {"_shares_buffer", (getter)Tensor_get_shares_buffer, NULL,
+     "Whether the tensor reads a caller's buffer in place (ST_DATA_BORROW).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef Tensor_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(st_py_tensor, weakreflist), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+PyDoc_STRVAR(Tensor_doc,
+             "An st_tensor handle: a contiguous float32, int64 or bool array. Made by "
+             "swifttrain.tensor() and the other creation functions, never directly.");
+
+static PyType_Slot Tensor_slots[] = {
+    {Py_tp_doc, (void *)Tensor_doc},
+    {Py_tp_new, (void *)Tensor_new},
+    {Py_tp_dealloc, (void *)Tensor_dealloc},
+    {Py_tp_methods, Tensor_methods},
+    {Py_tp_getset, Tensor_getset},
+    {Py_tp_members, Tensor_members},
+    {Py_bf_getbuffer, (void *)Tensor_getbuffer},
+    {0, NULL},
+};
+
+static PyType_Spec Tensor_spec = {
+    .name = "swifttrain._swifttrain.Tensor",
+    .basicsize = sizeof(st_py_tensor),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .slots = Tensor_slots,
+};
+
+int st_py_tensor_type_init(PyObject *module, st_py_state *state)
+{
+    if (st_py_add_type(module, &Tensor_spec, &state->TensorType) < 0)
+        return -1;
+    state->TensorClass = (PyTypeObject *)Py_NewRef((PyObject *)state->TensorType);
+    return 0;
+}
+
+/* ---- creation ----------------------------------------------------------------------- */
+
+/* The dtype of a one-item native buffer format, or -1. */
+static int buffer_dtype(const Py_buffer *view)
+{
+    const char *format = view->format != NULL ? view->format : "B";
+    if (format[0] == '@' || format[0] == '=')
+        format++;
+#if PY_LITTLE_ENDIAN
+    else if (format[0] == '<')
+        format++;
+#endif
+    if (format[0] == '\0' || format[1] != '\0')
+        return -1;
+    if (format[0] == 'f' && view->itemsize == 4)
+        return ST_FLOAT32;
+    if ((format[0] == 'q' || format[0] == 'l') && view->itemsize == 8)
+        return ST_INT64;
+    if (format[0] == '?' && view->itemsize == 1)
+        return ST_BOOL;
+    return -1;
+}
+
+PyDoc_STRVAR(tensor_from_buffer_doc,
+             "tensor_from_buffer($module, data, /, borrow)\n--\n\n"
+             "A tensor over a C-contiguous float32 ('f'), int64 ('q') or bool ('?') buffer "
+             "(st_tensor_create). borrow=True shares the memory (ST_DATA_BORROW; the "
+             "buffer must be writable and is held until the tensor is gone); False copies.");
+
+static PyObject *tensor_from_buffer(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"data", "borrow", NULL};
+    PyObject *data = NULL;
+    int borrow = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Op:tensor_from_buffer", keywords, &data,
+                                     &borrow))
+        return NULL;
+    st_py_state *state = PyModule_GetState(module);
+    Py_buffer view;
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (borrow ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(data, &view, flags) < 0)
+        return NULL;
+    int dtype = buffer_dtype(&view);
+    if (dtype < 0 || view.ndim > ST_MAX_DIMS) {
+        if (dtype < 0)
+            PyErr_Format(PyExc_TypeError,
+                         "tensor_from_buffer: item format '%s' is not float32, int64 or bool",
+                         view.format != NULL ? view.format : "B");
+        else
+            PyErr_Format(PyExc_ValueError,
+                         "tensor_from_buffer: %d dimensions, at most %d are supported",
+                         view.ndim, ST_MAX_DIMS);
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    int64_t shape[ST_MAX_DIMS];
+    for (int i = 0; i < view.ndim; i++)
+        shape[i] = (int64_t)view.shape[i];
+    st_tensor *handle = NULL;
+    int status = st_tensor_create(&handle, view.buf, shape, (size_t)view.ndim, (st_dtype)dtype,
+                                  borrow ? ST_DATA_BORROW : ST_DATA_COPY);
+    if (status != ST_OK) {
+        PyBuffer_Release(&view);
+        return st_py_raise_status(state, status);
+    }
+    st_py_tensor *self = alloc_tensor(state, handle);
+    if (self == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    if (borrow)
+        self->borrowed = view; /* released in dealloc, after the handle */
+    else
+        PyBuffer_Release(&view);
+    return (PyObject *)self;
+}
+
+/* The shape argument of the creation functions. */
+static int shape_arg(PyObject *obj, int64_t *shape, size_t *ndim)
+{
+    return st_py_int64_list_arg(obj, "size", shape, ST_MAX_DIMS, ndim);
+}
+
+PyDoc_STRVAR(zeros_doc,
+             "zeros($module, size, dtype, /)\n--\n\nZeros of a shape and dtype code "
+             "(st_tensor_zeros).");
+
+static PyObject *zeros(PyObject *module, PyObject *args)
+{
+    PyObject *size = NULL, *dtype_obj = NULL;
+    if (!PyArg_ParseTuple(args, "OO:zeros", &size, &dtype_obj))
+        return NULL;
+    int64_t shape[ST_MAX_DIMS];
+    size_t ndim = 0;
+    st_dtype dtype;
+    if (shape_arg(size, shape, &ndim) < 0 || st_py_dtype_arg(dtype_obj, &dtype) < 0)
+        return NULL;
+    st_py_state *state = PyModule_GetState(module);
+    st_tensor *out = NULL;
+    int status = st_tensor_zeros(&out, shape, ndim, dtype);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    return st_py_tensor_wrap(state, out, 0, NULL, 0);
+}
+
+PyDoc_STRVAR(full_doc,
+             "full($module, size, fill_value, /)\n--\n\nA float32 tensor filled with a value "
+             "(st_tensor_full).");
+
+static PyObject *full(PyObject *module, PyObject *args)
+{
+    PyObject *size = NULL;
+    float value = 0;
+    if (!PyArg_ParseTuple(args, "Of:full", &size, &value))
+        return NULL;
+    int64_t shape[ST_MAX_DIMS];
+    size_t ndim = 0;
+    if (shape_arg(size, shape, &ndim) < 0)
+        return NULL;
+    st_py_state *state = PyModule_GetState(module);
+    st_tensor *out = NULL;
+    int status = st_tensor_full(&out, shape, ndim, value);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    return st_py_tensor_wrap(state, out, 0, NULL, 0);
+}
+
+PyDoc_STRVAR(arange_doc,
+             "arange($module, start, end, step, dtype, /)\n--\n\n"
+             "start, start + step, ... before end (st_tensor_arange).");
+
+static PyObject *arange(PyObject *module, PyObject *args)
+{
+    double start = 0, end = 0, step = 1;
+    PyObject *dtype_obj = NULL;
+    if (!PyArg_ParseTuple(args, "dddO:arange", &start, &end, &step, &dtype_obj))
+        return NULL;
+    st_dtype dtype;
+    if (st_py_dtype_arg(dtype_obj, &dtype) < 0)
+        return NULL;
+    st_py_state *state = PyModule_GetState(module);
+    st_tensor *out = NULL;
+    int status = st_tensor_arange(&out, start, end, step, dtype);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    return st_py_tensor_wrap(state, out, 0, NULL, 0);
+}
+
+/* uniform / normal: (size, a, b, seed). */
+static PyObject *random_tensor(PyObject *module, PyObject *args, const char *format,
+                               int (*make)(st_tensor **, const int64_t *, size_t, float, float,
+                                           uint64_t))
+{
+    PyObject *size = NULL;
+    float a = 0, b = 0;
+    unsigned long long seed = 0;
+    if (!PyArg_ParseTuple(args, format, &size, &a, &b, &seed))
+        return NULL;
+    int64_t shape[ST_MAX_DIMS];
+    size_t ndim = 0;
+    if (shape_arg(size, shape, &ndim) < 0)
+        return NULL;
+    st_py_state *state = PyModule_GetState(module);
+    st_tensor *out = NULL;
+    int status = make(&out, shape, ndim, a, b, (uint64_t)seed);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    return st_py_tensor_wrap(state, out, 0, NULL, 0);
+}
+
+PyDoc_STRVAR(uniform_doc,
+             "uniform($module, size, low, high, seed, /)\n--\n\n"
+             "Uniform values in [low, high) (st_tensor_uniform).");
+
+static PyObject *uniform(PyObject *module, PyObject *args)
+{
+    return random_tensor(module, args, "OffK:uniform", st_tensor_uniform);
+}
+
+PyDoc_STRVAR(normal_doc,
+             "normal($module, size, mean, std, seed, /)\n--\n\n"
+             "Normal values N(mean, std^2) (st_tensor_normal).");
+
+static PyObject *normal(PyObject *module, PyObject *args)
+{
+    return random_tensor(module, args, "OffK:normal", st_tensor_normal);
+}
+
+PyDoc_STRVAR(set_grad_enabled_doc,
+             "set_grad_enabled($module, enabled, /)\n--\n\n"
+             "Turns autograd recording on or off for this thread; returns the previous "
+             "setting (st_set_grad_enabled).");
+
+static PyObject *set_grad_enabled(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    int enabled = PyObject_IsTrue(arg);
+    if (enabled < 0)
+        return NULL;
+    return PyBool_FromLong(st_set_grad_enabled(enabled != 0));
+}
+
+PyDoc_STRVAR(is_grad_enabled_doc,
+             "is_grad_enabled($module, /)\n--\n\n"
+             "Whether autograd recording is on for this thread.");
+
+static PyObject *is_grad_enabled(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    bool enabled = st_set_grad_enabled(true);
+    st_set_grad_enabled(enabled);
+    return PyBool_FromLong(enabled);
+}
+
+PyDoc_STRVAR(set_tensor_class_doc,
+             "set_tensor_class($module, cls, /)\n--\n\n"
+             "Makes every tensor the extension returns an instance of `cls`, a subclass of "
+             "Tensor without instance attributes of its own (__slots__ = ()).");
+
+static PyObject *set_tensor_class(PyObject *module, PyObject *cls)
+{
+    st_py_state *state = PyModule_GetState(module);
+    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, state->TensorType) ||
+        ((PyTypeObject *)cls)->tp_basicsize != state->TensorType->tp_basicsize) {
+        PyErr_SetString(PyExc_TypeError,
+                        "set_tensor_class: cls must be a subclass of Tensor with "
+                        "__slots__ = ()");
+        return NULL;
+    }
+    Py_SETREF(state->TensorClass, (PyTypeObject *)Py_NewRef(cls));
+    Py_RETURN_NONE;
+}
+
+PyMethodDef st_py_tensor_functions[] = {
+    {"tensor_from_buffer", (PyCFunction)(void (*)(void))tensor_from_buffer,
+     METH_VARARGS | METH_KEYWORDS, tensor_from_buffer_doc},
+    {"zeros", zeros, METH_VARARGS, zeros_doc},
+    {"full", full, METH_VARARGS, full_doc},
+    {"arange", arange, METH_VARARGS, arange_doc},
+    {"uniform", uniform, METH_VARARGS, uniform_doc},
+    {"normal", normal, METH_VARARGS, normal_doc},
+    {"set_grad_enabled", set_grad_enabled, METH_O, set_grad_enabled_doc},
+    {"is_grad_enabled", is_grad_enabled, METH_NOARGS, is_grad_enabled_doc},
+    {"set_tensor_class", set_tensor_class, METH_O, set_tensor_class_doc},
+    {NULL, NULL, 0, NULL},
+};

@@ -1,0 +1,1064 @@
+"""``Tensor``: PyTorch's tensor interface over the library's ``st_tensor``.
+
+    import swifttrain as st
+
+    x = st.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = (x @ x.T).relu().sum()
+    y.backward()
+    x.grad            # tensor([[ 8., 12.], [ 8., 12.]])
+
+The C type ``_swifttrain.Tensor`` holds the handle, the buffer protocol and autograd
+entry points; this class adds PyTorch's method names and operators. Every number is
+computed by the library: this file only picks the library function and shapes arguments.
+
+Memory: ``st.tensor(array)`` and ``st.from_numpy(array)`` share the memory of a
+C-contiguous, writable float32 / int64 / bool numpy array (as ``torch.from_numpy`` does):
+writing to one changes the other, and the tensor keeps the array alive. Any other input is
+converted and copied. ``numpy.asarray(t)`` and ``t.numpy()`` never copy either.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import functools
+import numbers
+import operator
+import threading
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _swifttrain as _C
+
+__all__ = [
+    "Tensor", "dtype", "float32", "float", "int64", "long", "bool",
+    "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "arange", "rand", "randn",
+    "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
+    "cat", "concat", "stack", "where", "maximum", "minimum", "matmul", "reshape", "permute",
+    "split",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+]
+
+
+# ---- dtypes ------------------------------------------------------------------------------
+
+class dtype:
+    """An element type: ``swifttrain.float32``, ``swifttrain.int64`` or ``swifttrain.bool``."""
+
+    __slots__ = ("name", "_code", "_numpy", "is_floating_point", "itemsize")
+
+    def __init__(self, name: str, code: int, numpy_type: Any) -> None:
+        self.name = name
+        self._code = code
+        self._numpy = np.dtype(numpy_type)
+        self.is_floating_point = name == "float32"
+        self.itemsize = self._numpy.itemsize
+
+    def __repr__(self) -> str:
+        return f"swifttrain.{self.name}"
+
+    def __reduce__(self) -> str:
+        return self.name
+
+
+float32 = dtype("float32", 0, np.float32)
+int64 = dtype("int64", 1, np.int64)
+bool = dtype("bool", 2, np.bool_)  # noqa: A001 - torch's name, shadowing the builtin here
+float = float32  # noqa: A001
+long = int64
+_DTYPES = (float32, int64, bool)
+
+
+def _as_dtype(value: Any) -> dtype:
+    """A swifttrain dtype from a swifttrain dtype or a numpy dtype-like."""
+    if isinstance(value, dtype):
+        return value
+    try:
+        kind = np.dtype(value)
+    except TypeError:
+        kind = None
+    for candidate in _DTYPES:
+        if kind == candidate._numpy:
+            return candidate
+    raise TypeError(f"dtype must be swifttrain.float32, swifttrain.int64 or swifttrain.bool, "
+                    f"got {value!r}")
+
+
+def _inferred_dtype(array: np.ndarray) -> dtype:
+    """torch.tensor's choice for an array: floats -> float32 (the only float type here),
+    integers -> int64, bool -> bool."""
+    kind = array.dtype.kind
+    if kind == "f":
+        return float32
+    if kind in "iu":
+        return int64
+    if kind == "b":
+        return bool
+    raise TypeError(f"can't convert an array of type {array.dtype} to a tensor; the "
+                    f"supported types are float32, int64 and bool")
+
+
+# ---- grad mode -------------------------------------------------------------------------------
+
+class _GradMode:
+    """Context manager and decorator that sets autograd recording for the calling thread
+    (``st_set_grad_enabled``) and restores the previous setting on exit."""
+
+    _enabled: builtins.bool = False
+
+    def __init__(self) -> None:
+        self._previous = threading.local()
+
+    def __enter__(self) -> None:
+        stack = self._previous.__dict__.setdefault("stack", [])
+        stack.append(_C.set_grad_enabled(self._enabled))
+
+    def __exit__(self, *exc_info: Any) -> None:
+        _C.set_grad_enabled(self._previous.stack.pop())
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return func(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Turns autograd recording off, like ``torch.no_grad``::
+
+        with st.no_grad():
+            prediction = model(x)     # no graph is recorded
+
+        @st.no_grad()
+        def evaluate(...): ...
+    """
+
+    _enabled = False
+
+
+class enable_grad(_GradMode):
+    """Turns autograd recording on (inside a ``no_grad`` block), like ``torch.enable_grad``."""
+
+    _enabled = True
+
+
+class set_grad_enabled:
+    """Sets autograd recording now; as a context manager, restores the previous setting on
+    exit (``torch.set_grad_enabled``)."""
+
+    def __init__(self, mode: builtins.bool) -> None:
+        self._previous = _C.set_grad_enabled(builtins.bool(mode))
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc_info: Any) -> None:
+        _C.set_grad_enabled(self._previous)
+
+
+def is_grad_enabled() -> builtins.bool:
+    """Whether autograd recording is on for the calling thread."""
+    return _C.is_grad_enabled()
+
+
+# ---- arguments ------------------------------------------------------------------------------
+
+_COMPARISONS = {"eq": 0, "ne": 1, "lt": 2, "le": 3, "gt": 4, "ge": 5}
+
+max_return = collections.namedtuple("max", ["values", "indices"])
+min_return = collections.namedtuple("min", ["values", "indices"])
+
+
+def _shape_args(shape: Tuple[Any, ...], what: str) -> Tuple[int, ...]:
+    """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` all mean shape (2, 3)."""
+    if len(shape) == 1 and not isinstance(shape[0], (numbers.Integral, np.integer)):
+        shape = tuple(shape[0])
+    for size in shape:
+        if isinstance(size, builtins.bool) or not isinstance(size, (numbers.Integral, np.integer)):
+            raise TypeError(f"{what}: sizes must be ints, got {type(size).__name__}")
+    return tuple(int(size) for size in shape)
+
+
+def _is_number(value: Any) -> builtins.bool:
+    return isinstance(value, (numbers.Number, np.bool_)) and not isinstance(value, np.ndarray)
+
+
+def _scalar(value: Any, like: "Tensor") -> "Tensor":
+    """A 0-d tensor holding a Python number, of the type PyTorch would combine with
+    ``like``: float32 next to a float tensor or for a float value, else int64 (bool next to
+    a bool tensor)."""
+    if like.dtype is float32 or isinstance(value, (builtins.float, np.floating)):
+        kind = float32
+    elif isinstance(value, (builtins.bool, np.bool_)) and like.dtype is bool:
+        kind = bool
+    elif isinstance(value, (numbers.Integral, np.integer, np.bool_)):
+        kind = int64
+    else:
+        raise TypeError(f"unsupported scalar {value!r} ({type(value).__name__})")
+    return _C.tensor_from_buffer(np.array(value, dtype=kind._numpy), borrow=False)
+
+
+def _operand(value: Any, like: "Tensor") -> Any:
+    """``value`` as a Tensor for a binary operation with ``like``, or NotImplemented."""
+    if isinstance(value, _C.Tensor):
+        return value
+    if _is_number(value):
+        return _scalar(value, like)
+    if isinstance(value, np.ndarray):
+        return tensor(value)
+    return NotImplemented
+
+
+def _forbid_in_place_on_graph(t: "Tensor", what: str) -> None:
+    if t.requires_grad and _C.is_grad_enabled():
+        raise RuntimeError(f"{what}: a tensor that requires grad cannot be changed in place "
+                           f"while autograd records; wrap the update in `with "
+                           f"swifttrain.no_grad():`")
+
+
+# ---- the Tensor class ------------------------------------------------------------------------
+
+class Tensor(_C.Tensor):
+    """A float32, int64 or bool array on the CPU with PyTorch's interface.
+
+    Make one with :func:`tensor`, :func:`from_numpy`, :func:`zeros`, ... Float tensors take
+    part in autograd: set ``requires_grad`` on leaves, call ``backward()`` on a scalar
+    result, read ``.grad``. Shape errors raise :class:`swifttrain.ShapeError` (a
+    ``RuntimeError`` as in torch, and a ``ValueError``) naming the operation and the shapes.
+    """
+
+    __slots__ = ()
+    # numpy defers binary operators to the tensor (ndarray + tensor -> tensor).
+    __array_ufunc__ = None
+    __hash__ = object.__hash__
+
+    # ---- properties ----
+
+    @property
+    def dtype(self) -> dtype:
+        """``swifttrain.float32``, ``int64`` or ``bool``."""
+        return _DTYPES[self._dtype_code]
+
+    def is_floating_point(self) -> builtins.bool:
+        return self._dtype_code == 0
+
+    @property
+    def T(self) -> "Tensor":
+        """The dimensions reversed (the transpose of a matrix)."""
+        return self if self.ndim < 2 else self.permute(*range(self.ndim - 1, -1, -1))
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def dim(self) -> int:
+        """Number of dimensions."""
+        return self.ndim
+
+    def size(self, dim: Optional[int] = None) -> Union[Tuple[int, ...], int]:
+        """The shape, or the size of dimension ``dim``."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def nelement(self) -> int:
+        return self.numel()
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    def is_contiguous(self) -> builtins.bool:
+        return True
+
+    def contiguous(self) -> "Tensor":
+        """The tensor itself: tensors are always contiguous."""
+        return self
+
+    # ---- conversion ----
+
+    def numpy(self) -> np.ndarray:
+        """A numpy array sharing the tensor's memory (no copy), as ``torch.Tensor.numpy``.
+        Like torch, refuses a tensor that requires grad: use ``t.detach().numpy()``."""
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on a Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return np.asarray(self)
+
+    def tolist(self) -> Any:
+        """The values as (nested) Python lists of floats, ints or bools."""
+        return np.asarray(self).tolist()
+
+    def to(self, dtype_: Any = None, *, dtype: Any = None, copy: builtins.bool = False) -> "Tensor":
+        """The tensor converted to ``dtype`` (a copy outside autograd), or itself when it
+        already has that type. Devices other than ``"cpu"`` are not supported."""
+        target = dtype if dtype is not None else dtype_
+        if target is None or (isinstance(target, str) and target == "cpu"):
+            return self
+        target = _as_dtype(target)
+        if target is self.dtype and not copy:
+            return self
+        return tensor(np.asarray(self).astype(target._numpy))
+
+    def float(self) -> "Tensor":
+        return self.to(float32)
+
+    def long(self) -> "Tensor":
+        return self.to(int64)
+
+    def cpu(self) -> "Tensor":
+        return self
+
+    def clone(self) -> "Tensor":
+        """A copy; for float tensors it stays in the graph (computed as ``self * 1``)."""
+        if self._dtype_code == 0:
+            return _C.mul_scalar(self, 1.0)
+        return tensor(np.array(self))
+
+    # ---- autograd ----
+
+    def backward(self, gradient: Any = None, retain_graph: Any = None,
+                 create_graph: builtins.bool = False) -> None:
+        """Backpropagates from this tensor into the ``.grad`` of every leaf that requires
+        gradients (they accumulate). ``gradient`` is d(loss)/d(self); it may be omitted
+        for a one-element tensor. The graph is released afterwards."""
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True): higher-order gradients "
+                                      "are not supported")
+        if gradient is not None and not isinstance(gradient, _C.Tensor):
+            gradient = tensor(gradient)
+        _C.Tensor.backward(self, gradient)
+
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    # ---- printing ----
+
+    def __repr__(self) -> str:
+        array = np.asarray(self)
+        suffix = ", requires_grad=True" if self.requires_grad else ""
+        if array.size == 0:
+            size = "" if array.ndim == 1 else f", size={tuple(array.shape)}"
+            kind = "" if self._dtype_code == 0 else f", dtype={self.dtype!r}"
+            return f"tensor([]{size}{kind}{suffix})"
+        text = np.array2string(array, separator=", ", prefix="tensor(",
+                               formatter=_formatter(array), threshold=1000, edgeitems=3,
+                               max_line_width=80)
+        return f"tensor({text}{suffix})"
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return object.__format__(self, spec) if spec else repr(self)
+
+    # ---- Python protocols ----
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator["Tensor"]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self) -> builtins.bool:
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.numel()} values is "
+                               f"ambiguous")
+        return builtins.bool(self.item())
+
+    def __float__(self) -> builtins.float:
+        return builtins.float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._dtype_code == 0:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self.item())
+
+    # ---- indexing ----
+
+    def __getitem__(self, index: Any) -> "Tensor":
+        """Basic indexing: ints, slices with a positive step, None and ``...``, or a tuple
+        of them; a 1-D int64 tensor selects along the first dimension (index_select)."""
+        if isinstance(index, _C.Tensor):
+            if index._dtype_code != 1 or index.ndim != 1:
+                raise IndexError("tensor indices must be 1-D int64 tensors")
+            return _C.index_select(self, 0, index)
+        entries = index if isinstance(index, tuple) else (index,)
+        if builtins.sum(entry is Ellipsis for entry in entries) > 1:
+            raise IndexError("an index can only have a single ellipsis ('...')")
+        if any(entry is Ellipsis for entry in entries):
+            at = [i for i, e in enumerate(entries) if e is Ellipsis][0]
+            used = builtins.sum(e is not None and e is not Ellipsis for e in entries)
+            entries = (entries[:at] + (slice(None),) * builtins.max(self.ndim - used, 0)
+                       + entries[at + 1:])
+        result, dim = self, 0
+        for entry in entries:
+            if entry is None:
+                result = _C.unsqueeze(result, dim)
+                dim += 1
+                continue
+            if dim >= result.ndim:
+                raise IndexError(f"too many indices for tensor of dimension {self.ndim}")
+            if isinstance(entry, slice):
+                step = 1 if entry.step is None else operator.index(entry.step)
+                if step <= 0:
+                    raise ValueError("step must be greater than zero")
+                start = None if entry.start is None else operator.index(entry.start)
+                stop = None if entry.stop is None else operator.index(entry.stop)
+                result = _C.slice(result, dim, start, stop, step)
+                dim += 1
+            elif isinstance(entry, (numbers.Integral, np.integer)) and not isinstance(
+                    entry, (builtins.bool, np.bool_)):
+                size = result.shape[dim]
+                if not -size <= entry < size:
+                    raise IndexError(f"index {entry} is out of bounds for dimension {dim} "
+                                     f"with size {size}")
+                result = _C.select(result, dim, int(entry))
+            else:
+                raise TypeError(f"only integers, slices (step > 0), None, '...' and 1-D int64 "
+                                f"tensors are valid indices, got {type(entry).__name__}")
+        return result if result is not self else _C.reshape(self, self.shape)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """Writes values in place (a copy into the tensor's memory, no arithmetic); not
+        allowed on a tensor that requires grad while autograd records."""
+        _forbid_in_place_on_graph(self, "__setitem__")
+        target = np.asarray(self)
+        if isinstance(index, _C.Tensor):
+            index = np.asarray(index)
+        target[index] = np.asarray(value) if isinstance(value, _C.Tensor) else value
+
+    # ---- operators ----
+
+    def _binary(self, other: Any, function, reflected: builtins.bool = False) -> Any:
+        other = _operand(other, self)
+        if other is NotImplemented:
+            return NotImplemented
+        return function(other, self) if reflected else function(self, other)
+
+    def __add__(self, other: Any) -> "Tensor":
+        if self._dtype_code == 0 and _is_number(other) and not isinstance(other, np.bool_):
+            return _C.add_scalar(self, builtins.float(other))
+        return self._binary(other, _C.add)
+
+    def __radd__(self, other: Any) -> "Tensor":
+        if self._dtype_code == 0 and _is_number(other) and not isinstance(other, np.bool_):
+            return _C.add_scalar(self, builtins.float(other))
+        return self._binary(other, _C.add, reflected=True)
+
+    def __sub__(self, other: Any) -> "Tensor":
+        if self._dtype_code == 0 and _is_number(other) and not isinstance(other, np.bool_):
+            return _C.add_scalar(self, -builtins.float(other))
+        return self._binary(other, _C.sub)
+
+    def __rsub__(self, other: Any) -> "Tensor":
+        if self._dtype_code == 0 and _is_number(other) and not isinstance(other, np.bool_):
+            return _C.add_scalar(_C.neg(self), builtins.float(other))
+        return self._binary(other, _C.sub, reflected=True)
+
+    def __mul__(self, other: Any) -> "Tensor":
+        if self._dtype_code == 0 and _is_number(other) and not isinstance(other, np.bool_):
+            return _C.mul_scalar(self, builtins.float(other))
+        return self._binary(other, _C.mul)
+
+    def __rmul__(self, other: Any) -> "Tensor":
+        if self._dtype_code == 0 and _is_number(other) and not isinstance(other, np.bool_):
+            return _C.mul_scalar(self, builtins.float(other))
+        return self._binary(other, _C.mul, reflected=True)
+
+    def __truediv__(self, other: Any) -> "Tensor":
+        return self._binary(other, _C.div)
+
+    def __rtruediv__(self, other: Any) -> "Tensor":
+        return self._binary(other, _C.div, reflected=True)
+
+    def __pow__(self, exponent: Any) -> "Tensor":
+        if _is_number(exponent) and not isinstance(exponent, np.bool_):
+            return _C.pow_scalar(self, builtins.float(exponent))
+        return self._binary(exponent, _C.pow)
+
+    def __rpow__(self, base: Any) -> "Tensor":
+        return self._binary(base, _C.pow, reflected=True)
+
+    def __matmul__(self, other: Any) -> "Tensor":
+        return self._binary(other, _C.matmul) if not _is_number(other) else NotImplemented
+
+    def __rmatmul__(self, other: Any) -> "Tensor":
+        return self._binary(other, _C.matmul, reflected=True) if not _is_number(other) \
+            else NotImplemented
+
+    def __neg__(self) -> "Tensor":
+        return _C.neg(self)
+
+    def __pos__(self) -> "Tensor":
+        return self
+
+    def __abs__(self) -> "Tensor":
+        return _C.abs(self)
+
+    def _compare(self, other: Any, name: str) -> Any:
+        other = _operand(other, self)
+        if other is NotImplemented:
+            return NotImplemented
+        return _C.compare(self, _COMPARISONS[name], other)
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare(other, "eq")
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return self._compare(other, "ne")
+
+    def __lt__(self, other: Any) -> Any:
+        return self._compare(other, "lt")
+
+    def __le__(self, other: Any) -> Any:
+        return self._compare(other, "le")
+
+    def __gt__(self, other: Any) -> Any:
+        return self._compare(other, "gt")
+
+    def __ge__(self, other: Any) -> Any:
+        return self._compare(other, "ge")
+
+    def eq(self, other: Any) -> "Tensor":
+        return self._compare(other, "eq")
+
+    def ne(self, other: Any) -> "Tensor":
+        return self._compare(other, "ne")
+
+    def lt(self, other: Any) -> "Tensor":
+        return self._compare(other, "lt")
+
+    def le(self, other: Any) -> "Tensor":
+        return self._compare(other, "le")
+
+    def gt(self, other: Any) -> "Tensor":
+        return self._compare(other, "gt")
+
+    def ge(self, other: Any) -> "Tensor":
+        return self._compare(other, "ge")
+
+    # In-place updates compute out of place in the library, then copy the result into this
+    # tensor's memory; so `p -= lr * p.grad` under no_grad() updates a module's parameter.
+    def _in_place(self, result: Any, what: str) -> "Tensor":
+        if result is NotImplemented:
+            return NotImplemented
+        if result.shape != self.shape or result.dtype is not self.dtype:
+            raise RuntimeError(f"{what}: the result of shape {list(result.shape)} "
+                               f"({result.dtype.name}) cannot be written in place into a "
+                               f"tensor of shape {list(self.shape)} ({self.dtype.name})")
+        np.copyto(np.asarray(self), np.asarray(result))
+        return self
+
+    def __iadd__(self, other: Any) -> "Tensor":
+        _forbid_in_place_on_graph(self, "+=")
+        return self._in_place(self.__add__(other), "+=")
+
+    def __isub__(self, other: Any) -> "Tensor":
+        _forbid_in_place_on_graph(self, "-=")
+        return self._in_place(self.__sub__(other), "-=")
+
+    def __imul__(self, other: Any) -> "Tensor":
+        _forbid_in_place_on_graph(self, "*=")
+        return self._in_place(self.__mul__(other), "*=")
+
+    def __itruediv__(self, other: Any) -> "Tensor":
+        _forbid_in_place_on_graph(self, "/=")
+        return self._in_place(self.__truediv__(other), "/=")
+
+    def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        """In place: self += alpha * other."""
+        return self.__iadd__(other if alpha == 1 else _operand(other, self) * alpha)
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        return self.__isub__(other if alpha == 1 else _operand(other, self) * alpha)
+
+    def mul_(self, other: Any) -> "Tensor":
+        return self.__imul__(other)
+
+    def div_(self, other: Any) -> "Tensor":
+        return self.__itruediv__(other)
+
+    def copy_(self, source: Any) -> "Tensor":
+        """Copies ``source``'s values (broadcast) into this tensor."""
+        _forbid_in_place_on_graph(self, "copy_")
+        np.copyto(np.asarray(self), np.asarray(source), casting="same_kind")
+        return self
+
+    def fill_(self, value: Any) -> "Tensor":
+        _forbid_in_place_on_graph(self, "fill_")
+        np.asarray(self).fill(value)
+        return self
+
+    def zero_(self) -> "Tensor":
+        return self.fill_(0)
+
+    # ---- element-wise functions ----
+
+    def add(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        return self + (other if alpha == 1 else _operand(other, self) * alpha)
+
+    def sub(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        return self - (other if alpha == 1 else _operand(other, self) * alpha)
+
+    def mul(self, other: Any) -> "Tensor":
+        return self * other
+
+    def div(self, other: Any) -> "Tensor":
+        return self / other
+
+    def pow(self, exponent: Any) -> "Tensor":
+        return self ** exponent
+
+    def neg(self) -> "Tensor":
+        return _C.neg(self)
+
+    def exp(self) -> "Tensor":
+        return _C.exp(self)
+
+    def log(self) -> "Tensor":
+        return _C.log(self)
+
+    def sqrt(self) -> "Tensor":
+        return _C.sqrt(self)
+
+    def rsqrt(self) -> "Tensor":
+        return _C.rsqrt(self)
+
+    def abs(self) -> "Tensor":
+        return _C.abs(self)
+
+    def clamp(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002
+        """Limits values to [min, max] (either may be None)."""
+        if min is None and max is None:
+            raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+        return _C.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other: "Tensor") -> "Tensor":
+        return self._binary(other, _C.maximum)
+
+    def minimum(self, other: "Tensor") -> "Tensor":
+        return self._binary(other, _C.minimum)
+
+    def relu(self) -> "Tensor":
+        return _C.relu(self)
+
+    def sigmoid(self) -> "Tensor":
+        return _C.sigmoid(self)
+
+    def tanh(self) -> "Tensor":
+        return _C.tanh(self)
+
+    def softmax(self, dim: int) -> "Tensor":
+        return _C.softmax(self, dim)
+
+    def log_softmax(self, dim: int) -> "Tensor":
+        return _C.log_softmax(self, dim)
+
+    def matmul(self, other: "Tensor") -> "Tensor":
+        return self._binary(other, _C.matmul)
+
+    mm = matmul
+
+    def where(self, condition: "Tensor", other: Any) -> "Tensor":
+        return where(condition, self, other)
+
+    # ---- reductions ----
+
+    def sum(self, dim: Any = None, keepdim: builtins.bool = False) -> "Tensor":
+        """The sum over ``dim`` (an int or a tuple; None: every dimension)."""
+        return _C.sum(self, dim, keepdim)
+
+    def mean(self, dim: Any = None, keepdim: builtins.bool = False) -> "Tensor":
+        return _C.mean(self, dim, keepdim)
+
+    @staticmethod
+    def _correction(unbiased: Any, correction: Any) -> int:
+        if correction is not None:
+            return int(correction)
+        return 1 if unbiased is None else int(builtins.bool(unbiased))
+
+    def var(self, dim: Any = None, unbiased: Any = None, keepdim: builtins.bool = False, *,
+            correction: Any = None) -> "Tensor":
+        """The variance with ``correction`` (default 1, Bessel's; ``unbiased=False`` is 0)."""
+        return _C.var(self, dim, self._correction(unbiased, correction), keepdim)
+
+    def std(self, dim: Any = None, unbiased: Any = None, keepdim: builtins.bool = False, *,
+            correction: Any = None) -> "Tensor":
+        return _C.std(self, dim, self._correction(unbiased, correction), keepdim)
+
+    def max(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+        """The largest element (a 0-d tensor), or with ``dim`` a ``(values, indices)``
+        named tuple; with a tensor argument, the element-wise maximum."""
+        if isinstance(dim, _C.Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return _C.max(self)
+        return max_return(*_C.max_dim(self, dim, keepdim))
+
+    def min(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+        if isinstance(dim, _C.Tensor):
+            return self.minimum(dim)
+        if dim is None:
+            return _C.min(self)
+        return min_return(*_C.min_dim(self, dim, keepdim))
+
+    def argmax(self, dim: Optional[int] = None, keepdim: builtins.bool = False) -> "Tensor":
+        return _C.argmax(self, dim, keepdim)
+
+    # ---- shapes ----
+
+    def reshape(self, *shape: Any) -> "Tensor":
+        """The same values in a new shape (sharing memory); one size may be -1."""
+        return _C.reshape(self, _shape_args(shape, "reshape"))
+
+    def view(self, *shape: Any) -> "Tensor":
+        return _C.reshape(self, _shape_args(shape, "view"))
+
+    def view_as(self, other: "Tensor") -> "Tensor":
+        return _C.reshape(self, other.shape)
+
+    reshape_as = view_as
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        return _C.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, dim: Optional[int] = None) -> "Tensor":
+        return _C.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> "Tensor":
+        return _C.unsqueeze(self, dim)
+
+    def transpose(self, dim0: int, dim1: int) -> "Tensor":
+        return _C.transpose(self, dim0, dim1)
+
+    def t(self) -> "Tensor":
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                             f"{self.ndim}-D")
+        return self if self.ndim < 2 else _C.transpose(self, 0, 1)
+
+    def permute(self, *dims: Any) -> "Tensor":
+        return _C.permute(self, _shape_args(dims, "permute"))
+
+    def expand(self, *sizes: Any) -> "Tensor":
+        return _C.expand(self, _shape_args(sizes, "expand"))
+
+    def expand_as(self, other: "Tensor") -> "Tensor":
+        return _C.expand(self, other.shape)
+
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> Tuple["Tensor", ...]:
+        """Pieces of ``split_size_or_sections`` along ``dim`` (the last may be smaller), or
+        pieces of the given sizes when it is a list."""
+        if isinstance(split_size_or_sections, (numbers.Integral, np.integer)):
+            return tuple(_C.split(self, int(split_size_or_sections), dim))
+        sizes = [int(size) for size in split_size_or_sections]
+        length = self.shape[dim]
+        if builtins.sum(sizes) != length or builtins.min(sizes, default=0) < 0:
+            raise _shape_error(f"split: sizes {sizes} must be non-negative and sum exactly "
+                               f"to {length}, the size of dimension {dim} of shape "
+                               f"{list(self.shape)}")
+        pieces, start = [], 0
+        for size in sizes:
+            pieces.append(_C.slice(self, dim, start, start + size, 1))
+            start += size
+        return tuple(pieces)
+
+    def chunk(self, chunks: int, dim: int = 0) -> Tuple["Tensor", ...]:
+        return tuple(_C.chunk(self, chunks, dim))
+
+    def gather(self, dim: int, index: "Tensor") -> "Tensor":
+        return _C.gather(self, dim, index)
+
+    def index_select(self, dim: int, index: "Tensor") -> "Tensor":
+        return _C.index_select(self, dim, index)
+
+
+def _shape_error(message: str) -> Exception:
+    error = _C.ShapeError(message)
+    error.status = -3
+    return error
+
+
+def _formatter(array: np.ndarray) -> dict:
+    """torch's number format: ``1.`` when every float is whole, else 4 decimals (or
+    scientific notation for a wide range), right-aligned to one width."""
+    if array.dtype == np.bool_:
+        width = 4 if array.all() else 5
+        return {"bool": lambda v: ("True" if v else "False").rjust(width)}
+    if array.dtype.kind != "f":
+        width = builtins.max(len(str(v)) for v in array.flat)
+        return {"int": lambda v: str(v).rjust(width)}
+    finite = np.abs(array[np.isfinite(array)]).astype(np.float64)
+    if finite.size and np.all(finite == np.round(finite)):
+        text = lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)  # noqa: E731
+    elif finite.size and (finite.max() >= 1e8 or
+                          (finite[finite > 0].size and finite[finite > 0].min() < 1e-4) or
+                          finite.max() / builtins.max(finite[finite > 0].min(initial=1), 1e-30)
+                          > 1000 and finite.max() > 1e3):
+        text = lambda v: f"{v:.4e}"  # noqa: E731
+    else:
+        text = lambda v: f"{v:.4f}"  # noqa: E731
+    width = builtins.max(len(text(v)) for v in array.flat)
+    return {"float_kind": lambda v: text(v).rjust(width)}
+
+
+_C.set_tensor_class(Tensor)
+
+
+# ---- creation ----------------------------------------------------------------------------
+
+def _finish(t: Tensor, requires_grad: builtins.bool) -> Tensor:
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+    """A tensor from a numpy array, a buffer, (nested) lists or a number.
+
+    Types follow torch.tensor, with float32 as the only float: floats (float64 too) become
+    float32, integers int64, bools bool; ``dtype`` overrides. A C-contiguous, writable
+    numpy array that already has the tensor's type is **shared, not copied** (like
+    ``torch.from_numpy``): changing one changes the other, and the tensor keeps the array
+    alive. Everything else is copied.
+    """
+    if isinstance(data, _C.Tensor):
+        source, caller_owned = np.array(data), False  # a copy, as torch.tensor(tensor)
+    elif isinstance(data, np.ndarray) or (not isinstance(data, (list, tuple)) and
+                                          not _is_number(data) and _has_buffer(data)):
+        source, caller_owned = np.asarray(data), True
+    else:
+        source, caller_owned = np.asarray(data), False
+    target = _inferred_dtype(source) if dtype is None else _as_dtype(dtype)
+    if (caller_owned and source.dtype == target._numpy and source.flags.c_contiguous
+            and source.flags.writeable):
+        return _finish(_C.tensor_from_buffer(source, borrow=True), requires_grad)
+    if source.dtype.kind not in "fiub":
+        _inferred_dtype(source)  # raises the TypeError
+    converted = np.array(source, dtype=target._numpy, order="C", copy=True)
+    return _finish(_C.tensor_from_buffer(converted, borrow=False), requires_grad)
+
+
+def _has_buffer(obj: Any) -> builtins.bool:
+    try:
+        memoryview(obj)
+    except TypeError:
+        return False
+    return True
+
+
+as_tensor = tensor
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing the memory of a numpy array (no copy), as ``torch.from_numpy``.
+    The array must be C-contiguous, writable, and float32, int64 or bool."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    if array.dtype not in (np.float32, np.int64, np.bool_):
+        raise TypeError(f"can't convert np.ndarray of type {array.dtype}; the supported "
+                        f"types are float32, int64 and bool (convert with "
+                        f"array.astype(numpy.float32))")
+    if not array.flags.c_contiguous:
+        raise ValueError("array is not C-contiguous; use numpy.ascontiguousarray(array)")
+    if not array.flags.writeable:
+        raise ValueError("array is read-only; a tensor shares writable memory only (use "
+                         "swifttrain.tensor(array.copy()))")
+    return _C.tensor_from_buffer(array, borrow=True)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+    """Zeros of the given shape (float32 unless ``dtype`` says otherwise)."""
+    kind = float32 if dtype is None else _as_dtype(dtype)
+    return _finish(_C.zeros(_shape_args(size, "zeros"), kind._code), requires_grad)
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None,
+         requires_grad: builtins.bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``: float32 for a float, int64 for an int, bool for
+    a bool (as torch.full), unless ``dtype`` says otherwise."""
+    shape = _shape_args((size,), "full")
+    if dtype is None:
+        dtype = (bool if isinstance(fill_value, (builtins.bool, np.bool_)) else
+                 int64 if isinstance(fill_value, (numbers.Integral, np.integer)) else float32)
+    kind = _as_dtype(dtype)
+    if kind is float32:
+        return _finish(_C.full(shape, builtins.float(fill_value)), requires_grad)
+    return _finish(tensor(np.full(shape, fill_value, dtype=kind._numpy)), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+    """Ones of the given shape (float32 unless ``dtype`` says otherwise)."""
+    kind = float32 if dtype is None else _as_dtype(dtype)
+    return full(_shape_args(size, "ones"), 1 if kind is not bool else True, dtype=kind,
+                requires_grad=requires_grad)
+
+
+def arange(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None,
+           requires_grad: builtins.bool = False) -> Tensor:
+    """``start, start + step, ...`` before ``end`` (``arange(n)``: ``0 .. n-1``); int64 when
+    every argument is an int, else float32."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        whole = all(isinstance(v, (numbers.Integral, np.integer)) for v in (start, end, step))
+        dtype = int64 if whole else float32
+    kind = _as_dtype(dtype)
+    return _finish(_C.arange(builtins.float(start), builtins.float(end), builtins.float(step),
+                             kind._code), requires_grad)
+
+
+# Random tensors: each call without `seed` draws the next seed of a sequence that
+# swifttrain.manual_seed() restarts, so a seeded program gets the same values every run.
+_seed_lock = threading.Lock()
+_seed_state = [0, 0]  # [base seed, calls since manual_seed]
+
+
+def _reseed(seed: int) -> None:
+    with _seed_lock:
+        _seed_state[0], _seed_state[1] = seed, 0
+
+
+def _next_seed() -> int:
+    """SplitMix64 of (base + counter): well-spread, reproducible 64-bit seeds."""
+    with _seed_lock:
+        _seed_state[1] += 1
+        z = (_seed_state[0] + _seed_state[1] * 0x9E3779B97F4A7C15) & (2**64 - 1)
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & (2**64 - 1)
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & (2**64 - 1)
+    return z ^ (z >> 31)
+
+
+def _random(kind: str, size: Tuple[Any, ...], seed: Optional[int], dtype: Any,
+            requires_grad: builtins.bool) -> Tensor:
+    if dtype is not None and _as_dtype(dtype) is not float32:
+        raise TypeError(f"{kind}: only float32 random tensors are supported")
+    shape = _shape_args(size, kind)
+    seed = _next_seed() if seed is None else int(seed) & (2**64 - 1)
+    make = _C.uniform if kind == "rand" else _C.normal
+    return _finish(make(shape, 0.0, 1.0, seed), requires_grad)
+
+
+def rand(*size: Any, seed: Optional[int] = None, dtype: Any = None,
+         requires_grad: builtins.bool = False) -> Tensor:
+    """Uniform values in [0, 1). ``seed`` picks the values; without it, the next seed of
+    the sequence that :func:`swifttrain.manual_seed` restarts."""
+    return _random("rand", size, seed, dtype, requires_grad)
+
+
+def randn(*size: Any, seed: Optional[int] = None, dtype: Any = None,
+          requires_grad: builtins.bool = False) -> Tensor:
+    """Standard normal values; ``seed`` as in :func:`rand`."""
+    return _random("randn", size, seed, dtype, requires_grad)
+
+
+def zeros_like(input: Tensor, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:  # noqa: A002
+    return zeros(input.shape, dtype=input.dtype if dtype is None else dtype,
+                 requires_grad=requires_grad)
+
+
+def ones_like(input: Tensor, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:  # noqa: A002
+    return ones(input.shape, dtype=input.dtype if dtype is None else dtype,
+                requires_grad=requires_grad)
+
+
+def full_like(input: Tensor, fill_value: Any, dtype: Any = None,  # noqa: A002
+              requires_grad: builtins.bool = False) -> Tensor:
+    return full(input.shape, fill_value, dtype=input.dtype if dtype is None else dtype,
+                requires_grad=requires_grad)
+
+
+def rand_like(input: Tensor, seed: Optional[int] = None) -> Tensor:  # noqa: A002
+    return rand(input.shape, seed=seed)
+
+
+def randn_like(input: Tensor, seed: Optional[int] = None) -> Tensor:  # noqa: A002
+    return randn(input.shape, seed=seed)
+
+
+# ---- functions of several tensors ----------------------------------------------------------
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Joins tensors along an existing dimension."""
+    return _C.cat(list(tensors), dim)
+
+
+concat = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Joins tensors along a new dimension."""
+    return _C.stack(list(tensors), dim)
+
+
+def where(condition: Tensor, input: Any, other: Any) -> Tensor:  # noqa: A002
+    """``input`` where ``condition`` (bool) is true, else ``other``; numbers are allowed."""
+    if not isinstance(input, _C.Tensor) and isinstance(other, _C.Tensor):
+        input = _operand(input, other)
+    if isinstance(input, _C.Tensor) and not isinstance(other, _C.Tensor):
+        other = _operand(other, input)
+    if not isinstance(input, _C.Tensor):
+        input, other = tensor(input), tensor(other)
+    return _C.where(condition, input, other)
+
+
+def reshape(input: Tensor, shape: Sequence[int]) -> Tensor:  # noqa: A002
+    """``input`` with a new shape (sharing memory); one size may be -1."""
+    return input.reshape(shape)
+
+
+def permute(input: Tensor, dims: Sequence[int]) -> Tensor:  # noqa: A002
+    return input.permute(dims)
+
+
+def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> Tuple[Tensor, ...]:
+    """Pieces of ``split_size_or_sections`` along ``dim`` (or of the listed sizes)."""
+    return tensor.split(split_size_or_sections, dim)
+
+
+def maximum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    return input.maximum(other)
+
+
+def minimum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    return input.minimum(other)
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    return input.matmul(other)
+
+
+# torch.* spellings of the Tensor methods: st.exp(x) is x.exp(), and so on.
+def _function_of(name: str):
+    method = getattr(Tensor, name)
+
+    def function(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+        if not isinstance(input, _C.Tensor):
+            raise TypeError(f"{name}(): argument 'input' must be a Tensor, not "
+                            f"{type(input).__name__}")
+        return method(input, *args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = method.__doc__
+    return function
+
+
+_METHOD_FUNCTIONS = [
+    "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "rsqrt", "abs", "clamp",
+    "clip", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "sum", "mean", "var", "std",
+    "max", "min", "argmax", "flatten", "squeeze", "unsqueeze", "transpose", "chunk",
+    "gather", "index_select", "numel", "eq", "ne", "lt", "le", "gt", "ge", "t", "mm",
+]
+for _name in _METHOD_FUNCTIONS:
+    globals()[_name] = _function_of(_name)
+__all__ += _METHOD_FUNCTIONS
