@@ -201,6 +201,11 @@ int st_tensor_uniform(st_tensor **out, const int64_t *shape, size_t ndim, float 
 int st_tensor_normal(st_tensor **out, const int64_t *shape, size_t ndim, float mean, float std,
                      uint64_t seed);
 
+/** Uniform [low, high) and normal values drawn from the default generator (the one
+ *  st_manual_seed seeds), like torch.rand / torch.randn. */
+int st_tensor_rand(st_tensor **out, const int64_t *shape, size_t ndim, float low, float high);
+int st_tensor_randn(st_tensor **out, const int64_t *shape, size_t ndim, float mean, float std);
+
 /** Releases the caller's reference. NULL is a harmless no-op. Using a handle after it was
  *  freed returns ST_EMISUSE ("freed handle") rather than crashing. */
 void st_tensor_free(st_tensor *tensor);
@@ -244,6 +249,11 @@ int st_tensor_zero_grad(st_tensor *tensor);
  *  require gradients or its graph was already released. */
 int st_tensor_backward(st_tensor *tensor, const st_tensor *gradient);
 
+/** A copy converted to `dtype` (float to int64 truncates toward zero; to bool tests != 0);
+ *  a new handle to the same tensor when it already has that type. No gradient flows through
+ *  a conversion. */
+int st_tensor_to(st_tensor **out, const st_tensor *tensor, st_dtype dtype);
+
 /** A tensor sharing the values but cut off from the graph (torch.detach). */
 int st_tensor_detach(st_tensor **out, const st_tensor *tensor);
 
@@ -251,7 +261,11 @@ int st_tensor_detach(st_tensor **out, const st_tensor *tensor);
  *  (torch.no_grad); returns the previous setting. */
 bool st_set_grad_enabled(bool enabled);
 
-/* ---- element-wise, with broadcasting ---- */
+/** Whether operations on the calling thread are recorded for autograd. */
+bool st_is_grad_enabled(void);
+
+/* ---- element-wise, with broadcasting. add, sub, mul, neg, the *_scalar forms, maximum,
+ *      minimum and comparisons also take int64 tensors (no gradient); the rest need float32 */
 
 int st_add(st_tensor **out, const st_tensor *a, const st_tensor *b);
 int st_sub(st_tensor **out, const st_tensor *a, const st_tensor *b);

@@ -127,6 +127,24 @@ public func st_tensor_normal(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ sha
 }
 
 @c @implementation
+public func st_tensor_rand(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ shape: UnsafePointer<Int64>?, _ ndim: Int,
+                           _ low: Float, _ high: Float) -> Int32 {
+    outputTensor(out, "st_tensor_rand") {
+        let dims = try shapeArgument(shape, ndim, "st_tensor_rand")
+        return try DefaultGenerator.withGenerator { try Tensor.uniform(dims, low: low, high: high, generator: &$0) }
+    }
+}
+
+@c @implementation
+public func st_tensor_randn(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ shape: UnsafePointer<Int64>?, _ ndim: Int,
+                            _ mean: Float, _ std: Float) -> Int32 {
+    outputTensor(out, "st_tensor_randn") {
+        let dims = try shapeArgument(shape, ndim, "st_tensor_randn")
+        return try DefaultGenerator.withGenerator { try Tensor.normal(dims, mean: mean, std: std, generator: &$0) }
+    }
+}
+
+@c @implementation
 public func st_tensor_free(_ t: OpaquePointer?) {
     Handle.release(t)
 }
@@ -253,8 +271,18 @@ public func st_tensor_backward(_ t: OpaquePointer?, _ gradient: OpaquePointer?) 
 }
 
 @c @implementation
+public func st_tensor_to(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ t: OpaquePointer?, _ dtype: st_dtype) -> Int32 {
+    outputTensor(out, "st_tensor_to") { try tensor(t, "st_tensor_to", "tensor").to(try dtypeArgument(dtype, "st_tensor_to")) }
+}
+
+@c @implementation
 public func st_tensor_detach(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ t: OpaquePointer?) -> Int32 {
     outputTensor(out, "st_tensor_detach") { try tensor(t, "st_tensor_detach", "tensor").detach() }
+}
+
+@c @implementation
+public func st_is_grad_enabled() -> Bool {
+    isGradEnabled
 }
 
 @c @implementation

@@ -98,3 +98,28 @@ final class TensorBehaviourTests: XCTestCase {
         XCTAssertEqual(y.values[0], (1 - 0.25) / (bn.runningVar!.values[0] + 1e-5).squareRoot(), accuracy: 1e-5)
     }
 }
+
+final class IntegerTensorTests: XCTestCase {
+    func testInt64ArithmeticStaysInt64AndMixedPromotesToFloat() throws {
+        let a = try Tensor.arange(0, 3, dtype: .int64)
+        let b = try a + 1
+        XCTAssertEqual(b.dtype, .int64)
+        XCTAssertEqual(b.int64Values, [1, 2, 3])
+        XCTAssertEqual(try (a * a).int64Values, [0, 1, 4])
+        XCTAssertEqual(try (-a).int64Values, [0, -1, -2])
+        let c = try a + (try Tensor.full([3], 0.5))
+        XCTAssertEqual(c.dtype, .float32)
+        XCTAssertEqual(c.values, [0.5, 1.5, 2.5])
+        XCTAssertEqual(try (a / 2).values, [0, 0.5, 1])
+        XCTAssertEqual(try a.to(.float32).values, [0, 1, 2])
+        XCTAssertEqual(try (try Tensor(shape: [2], values: [-1.7, 2.9])).to(.int64).int64Values, [-1, 2])
+    }
+
+    func testIndexingInt64Tensors() throws {
+        let t = try Tensor(shape: [3, 2], int64Values: [10, 11, 20, 21, 30, 31])
+        let rows = try t.indexSelect(dim: 0, index: try Tensor(shape: [2], int64Values: [2, 0]))
+        XCTAssertEqual(rows.int64Values, [30, 31, 10, 11])
+        let g = try t.gather(dim: 1, index: try Tensor(shape: [3, 1], int64Values: [1, 0, 1]))
+        XCTAssertEqual(g.int64Values, [11, 20, 31])
+    }
+}

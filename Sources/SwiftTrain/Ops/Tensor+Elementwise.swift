@@ -12,6 +12,17 @@ protocol BinaryFunction {
     static func gradients(_ a: Float, _ b: Float, _ y: Float) -> (Float, Float)
 }
 
+/// A binary function that also has an exact int64 form (PyTorch keeps int64 for these).
+protocol IntegerBinaryFunction: BinaryFunction {
+    static func integer(_ a: Int64, _ b: Int64) -> Int64
+}
+
+extension AddFunction: IntegerBinaryFunction { static func integer(_ a: Int64, _ b: Int64) -> Int64 { a &+ b } }
+extension SubFunction: IntegerBinaryFunction { static func integer(_ a: Int64, _ b: Int64) -> Int64 { a &- b } }
+extension MulFunction: IntegerBinaryFunction { static func integer(_ a: Int64, _ b: Int64) -> Int64 { a &* b } }
+extension MaximumFunction: IntegerBinaryFunction { static func integer(_ a: Int64, _ b: Int64) -> Int64 { Swift.max(a, b) } }
+extension MinimumFunction: IntegerBinaryFunction { static func integer(_ a: Int64, _ b: Int64) -> Int64 { Swift.min(a, b) } }
+
 enum AddFunction: BinaryFunction {
     static let name = "add"
     @inline(__always) static func value(_ a: Float, _ b: Float) -> Float { a + b }
@@ -81,8 +92,15 @@ func forEachBroadcastRow(_ outShape: [Int], _ aShape: [Int], _ bShape: [Int],
 }
 
 func binary<F: BinaryFunction>(_ function: F.Type, _ a: Tensor, _ b: Tensor) throws -> Tensor {
-    try a.requireFloat(F.name)
-    try b.requireFloat(F.name)
+    if a.dtype == .int64 && b.dtype == .int64, let integer = F.self as? IntegerBinaryFunction.Type {
+        return try integerBinary(integer, a, b)
+    }
+    if a.dtype != .float32 || b.dtype != .float32 {  // promote as PyTorch does: int64 with float32 gives float32
+        guard a.dtype != .bool && b.dtype != .bool else {
+            throw SwiftTrainError(.invalidArgument, "\(F.name): bool tensors take no arithmetic; convert with to(float32) first")
+        }
+        return try binary(function, try a.to(.float32), try b.to(.float32))
+    }
     let shape = a.shape == b.shape ? a.shape : try Broadcast.shape(a.shape, b.shape, op: F.name)
     let out = Tensor(uninitialized: shape)
     let x = a.data, y = b.data, z = out.data
@@ -101,6 +119,17 @@ func binary<F: BinaryFunction>(_ function: F.Type, _ a: Tensor, _ b: Tensor) thr
         }
     }
     record(out, a, b) { BinaryNode<F>(a, b) }
+    return out
+}
+
+/// int64 arithmetic (no gradient).
+func integerBinary(_ f: IntegerBinaryFunction.Type, _ a: Tensor, _ b: Tensor) throws -> Tensor {
+    let shape = a.shape == b.shape ? a.shape : try Broadcast.shape(a.shape, b.shape, op: f.name)
+    let out = Tensor(uninitialized: shape, dtype: .int64)
+    let x = a.int64Data, y = b.int64Data, z = out.int64Data
+    forEachBroadcastRow(shape, a.shape, b.shape) { o, oa, ob, n, sa, sb in
+        for j in 0..<n { z[o + j] = f.integer(x[oa + j * sa], y[ob + j * sb]) }
+    }
     return out
 }
 
@@ -397,11 +426,53 @@ extension Tensor {
     public static func - (a: Tensor, b: Tensor) throws -> Tensor { try binary(SubFunction.self, a, b) }
     public static func * (a: Tensor, b: Tensor) throws -> Tensor { try binary(MulFunction.self, a, b) }
     public static func / (a: Tensor, b: Tensor) throws -> Tensor { try binary(DivFunction.self, a, b) }
-    public static func + (a: Tensor, c: Float) throws -> Tensor { try unary(AddScalar(c: c), a) }
-    public static func - (a: Tensor, c: Float) throws -> Tensor { try unary(AddScalar(c: -c), a) }
-    public static func * (a: Tensor, c: Float) throws -> Tensor { try unary(MulScalar(c: c), a) }
-    public static func / (a: Tensor, c: Float) throws -> Tensor { try unary(MulScalar(c: 1 / c), a) }
-    public static prefix func - (a: Tensor) throws -> Tensor { try unary(Neg(), a) }
+    public static func + (a: Tensor, c: Float) throws -> Tensor {
+        if a.dtype == .int64, c.rounded() == c { return try a + (try Tensor(shape: [], int64Values: [Int64(c)])) }
+        return try unary(AddScalar(c: c), try a.floatingPoint("add"))
+    }
+    public static func - (a: Tensor, c: Float) throws -> Tensor { try a + (-c) }
+    public static func * (a: Tensor, c: Float) throws -> Tensor {
+        if a.dtype == .int64, c.rounded() == c { return try a * (try Tensor(shape: [], int64Values: [Int64(c)])) }
+        return try unary(MulScalar(c: c), try a.floatingPoint("mul"))
+    }
+    public static func / (a: Tensor, c: Float) throws -> Tensor { try unary(MulScalar(c: 1 / c), try a.floatingPoint("div")) }
+    public static prefix func - (a: Tensor) throws -> Tensor {
+        if a.dtype == .int64 { return try (try Tensor(shape: [], int64Values: [0])) - a }
+        return try unary(Neg(), a)
+    }
+
+    /// This tensor as float32 (int64 converted), for operations that promote like PyTorch.
+    func floatingPoint(_ op: String) throws -> Tensor {
+        switch dtype {
+        case .float32: return self
+        case .int64: return try to(.float32)
+        case .bool: throw SwiftTrainError(.invalidArgument, "\(op): bool tensors take no arithmetic; convert with to(float32) first")
+        }
+    }
+
+    /// A copy converted to `dtype` (float to int64 truncates toward zero, as PyTorch; to bool
+    /// tests != 0). Converting to the tensor's own type returns the tensor itself.
+    public func to(_ dtype: DType) throws -> Tensor {
+        guard dtype != self.dtype else { return self }
+        let out = Tensor(uninitialized: shape, dtype: dtype)
+        for i in 0..<count {
+            let v: Double = switch self.dtype {
+            case .float32: Double(data[i])
+            case .int64: Double(int64Data[i])
+            case .bool: boolData[i] ? 1 : 0
+            }
+            switch dtype {
+            case .float32: out.data[i] = Float(v)
+            case .int64:
+                guard v.isFinite, Swift.abs(v) < 9.2e18 else {
+                    throw SwiftTrainError.invalid("to(int64): value \(v) at element \(i) has no int64 equivalent")
+                }
+                out.int64Data[i] = Int64(v)
+            case .bool: out.boolData[i] = v != 0
+            }
+        }
+        return out
+    }
 
     public func pow(_ exponent: Tensor) throws -> Tensor { try binary(PowFunction.self, self, exponent) }
     public func pow(_ exponent: Float) throws -> Tensor { try unary(PowScalar(exponent: exponent), self) }

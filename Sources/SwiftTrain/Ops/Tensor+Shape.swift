@@ -162,7 +162,6 @@ extension Tensor {
 
     /// Values along `dim` at `index` (same rank; torch.gather).
     public func gather(dim: Int, index: Tensor) throws -> Tensor {
-        try requireFloat("gather")
         let d = try normalizedDim(dim, "gather")
         guard index.dtype == .int64 else { throw SwiftTrainError(.invalidArgument, "gather: index must be int64, got \(index.dtype)") }
         guard index.rank == rank else {
@@ -172,15 +171,14 @@ extension Tensor {
             throw SwiftTrainError.shape("gather: index shape \(index.shape) is larger than input shape \(shape) in dimension \(i)")
         }
         let offsets = try GatherSpec(input: self, dim: d, index: index)
-        let out = Tensor(uninitialized: index.shape)
-        for i in 0..<out.count { out.data[i] = data[offsets.offsets[i]] }
+        let out = Tensor(uninitialized: index.shape, dtype: dtype)
+        copyElements(offsets.offsets, into: out)
         record(out, self) { ScatterAddNode(input: self, offsets: offsets.offsets) }
         return out
     }
 
     /// Entries along `dim` at the positions of a 1-D int64 `index` (torch.index_select).
     public func indexSelect(dim: Int, index: Tensor) throws -> Tensor {
-        try requireFloat("index_select")
         let d = try normalizedDim(dim, "index_select")
         guard index.dtype == .int64, index.rank <= 1 else {
             throw SwiftTrainError(.invalidArgument, "index_select: index must be a 1-D int64 tensor, got \(index.dtype) \(index.shape)")
@@ -192,17 +190,26 @@ extension Tensor {
         }
         var outShape = shape
         outShape[d] = k
-        let out = Tensor(uninitialized: outShape)
+        let out = Tensor(uninitialized: outShape, dtype: dtype)
         var offsets = [Int](repeating: 0, count: outer * k * inner)
         for o in 0..<outer {
             for j in 0..<k {
                 let src = (o * n + Int(ix[j])) * inner, dst = (o * k + j) * inner
                 for i in 0..<inner { offsets[dst + i] = src + i }
-                (out.data + dst).update(from: data + src, count: inner)
             }
         }
+        copyElements(offsets, into: out)
         record(out, self) { ScatterAddNode(input: self, offsets: offsets) }
         return out
+    }
+
+    /// out[i] = self[offsets[i]] for any element type.
+    private func copyElements(_ offsets: [Int], into out: Tensor) {
+        switch dtype {
+        case .float32: for (i, o) in offsets.enumerated() { out.data[i] = data[o] }
+        case .int64: for (i, o) in offsets.enumerated() { out.int64Data[i] = int64Data[o] }
+        case .bool: for (i, o) in offsets.enumerated() { out.boolData[i] = boolData[o] }
+        }
     }
 }
 
