@@ -47,19 +47,14 @@ extension Tensor {
             }
             return
         }
+        let kept = [Int](repeating: 1, count: gShape.count - shape.count) + shape
         accumulateGrad { dst, beta in
-            if beta == 0 { dst.update(repeating: 0, count: count) }
-            let strides = Broadcast.strides(of: shape, in: gShape)
-            let inner = gShape.last ?? 1, innerStride = strides.last ?? 0
-            Broadcast.forEachRow(gShape, [strides]) { rowOffset, offsets in
-                let d = dst + offsets[0], src = g + rowOffset
-                if innerStride == 0 {
-                    var s: Float = 0
-                    for j in 0..<inner { s += src[j] }
-                    d[0] += s
-                } else {
-                    for j in 0..<inner { d[j] += src[j] }
-                }
+            if beta == 0 {
+                reduceSum(g, gShape, into: dst, kept)
+            } else {
+                let sum = Storage(count: count)
+                reduceSum(g, gShape, into: sum.base, kept)
+                for i in 0..<count { dst[i] += sum.base[i] }
             }
         }
     }
