@@ -43,7 +43,7 @@ public func st_avg_pool2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _
 @c @implementation
 public func st_flatten_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ startDim: Int64, _ endDim: Int64) -> Int32 {
     outputModule(out, "st_flatten_create") {
-        guard abs(startDim) < 64, abs(endDim) < 64 else {
+        guard (-64...64).contains(startDim), (-64...64).contains(endDim) else {
             throw SwiftTrainError(.invalidArgument, "st_flatten_create: start_dim \(startDim) / end_dim \(endDim) out of range")
         }
         return Flatten(startDim: Int(startDim), endDim: Int(endDim))
@@ -128,7 +128,7 @@ public func st_softplus_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ b
 @c @implementation
 public func st_softmax_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ dim: Int64, _ log: Bool) -> Int32 {
     outputModule(out, "st_softmax_create") {
-        guard abs(dim) < 64 else { throw SwiftTrainError(.invalidArgument, "st_softmax_create: dim \(dim) is out of range") }
+        guard (-64...64).contains(dim) else { throw SwiftTrainError(.invalidArgument, "st_softmax_create: dim \(dim) is out of range") }
         return log ? LogSoftmax(dim: Int(dim)) : Softmax(dim: Int(dim))
     }
 }

@@ -100,15 +100,15 @@ public final class Dataset {
         guard !numSamples.multipliedReportingOverflow(by: numFeatures).overflow else {
             throw SwiftTrainError.invalid("dataset: \(numSamples) x \(numFeatures) values is too large")
         }
-        if let width = targetWidth, width <= 0 {
-            throw SwiftTrainError.invalid("dataset: num_targets must be positive, got \(width)")
+        if let width = targetWidth, width <= 0 || numSamples.multipliedReportingOverflow(by: width).overflow || width > 1 << 40 {
+            throw SwiftTrainError.invalid("dataset: num_targets must be positive and num_samples x num_targets small enough, got \(width)")
         }
     }
 
     /// Sets the shape each sample's features are read as; its element count must be
     /// numFeatures.
     public func setSampleShape(_ shape: [Int]) throws {
-        guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), shape.reduce(1, *) == numFeatures else {
+        guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), (try? Tensor.checkShape(shape)) != nil, shape.reduce(1, *) == numFeatures else {
             throw SwiftTrainError.shape("dataset: sample shape \(shape) must be positive and hold exactly num_features \(numFeatures) values")
         }
         sampleShape = shape

@@ -15,7 +15,7 @@ extension Tensor {
             }
             resolved[free] = count / known
         }
-        guard resolved.allSatisfy({ $0 >= 0 }), resolved.reduce(1, *) == count else {
+        guard resolved.allSatisfy({ $0 >= 0 }), (try? Tensor.checkShape(resolved)) != nil, resolved.reduce(1, *) == count else {
             throw SwiftTrainError.shape("reshape: shape \(newShape) is invalid for a tensor of shape \(shape) (\(count) elements)")
         }
         return try reshapedView(resolved)
@@ -49,6 +49,9 @@ extension Tensor {
 
     /// Inserts a dimension of size 1 at `dim` (-rank-1...rank).
     public func unsqueeze(dim: Int) throws -> Tensor {
+        guard dim >= -rank - 1, dim <= rank else {
+            throw SwiftTrainError.invalid("unsqueeze: dimension \(dim) is out of range for a tensor of shape \(shape)")
+        }
         let d = dim < 0 ? dim + rank + 1 : dim
         guard d >= 0, d <= rank else {
             throw SwiftTrainError.invalid("unsqueeze: dimension \(dim) is out of range for a tensor of shape \(shape)")
@@ -94,6 +97,7 @@ extension Tensor {
         for i in 0..<rank where shape[i] != 1 && shape[i] != target[i + offset] {
             throw SwiftTrainError.shape("expand: cannot expand shape \(shape) to \(size)")
         }
+        try Tensor.checkShape(target, "expand")
         let out = Tensor(uninitialized: target)
         try requireFloat("expand")
         broadcastCopy(data, shape, into: out.data, target)
@@ -126,6 +130,9 @@ extension Tensor {
     /// One element along `dim`, the dimension removed (x[i] in Python).
     public func select(dim: Int, index: Int) throws -> Tensor {
         let d = try normalizedDim(dim, "select")
+        guard index >= -shape[d], index < shape[d] else {
+            throw SwiftTrainError.invalid("select: index \(index) is out of range for dimension \(dim) of size \(shape[d])")
+        }
         let i = index < 0 ? index + shape[d] : index
         guard i >= 0, i < shape[d] else {
             throw SwiftTrainError.invalid("select: index \(index) is out of range for dimension \(dim) of size \(shape[d])")
@@ -157,7 +164,8 @@ extension Tensor {
     public func chunk(_ chunks: Int, dim: Int = 0) throws -> [Tensor] {
         guard chunks > 0 else { throw SwiftTrainError.invalid("chunk: chunks must be positive, got \(chunks)") }
         let d = try normalizedDim(dim, "chunk")
-        return try split(size: Swift.max(1, (shape[d] + chunks - 1) / chunks), dim: d)
+        let n = shape[d]
+        return try split(size: Swift.max(1, n / chunks + (n % chunks == 0 ? 0 : 1)), dim: d)
     }
 
     /// Values along `dim` at `index` (same rank; torch.gather).

@@ -56,7 +56,7 @@ extension LRSchedule {
             }
             schedule = .polynomial(warmup: warmup, total: total, lrEnd: lrEnd, power: power, lrInit: initialLR)
         case .inverseSqrt:
-            let timescale = try o.optionalDouble("timescale").map(Int.init) ?? (warmup > 0 ? warmup : 10_000)
+            let timescale = try o.optionalInt("timescale") ?? (warmup > 0 ? warmup : 10_000)
             guard timescale > 0 else { throw SwiftTrainError.invalid("inverse_sqrt schedule: timescale must be positive") }
             schedule = .inverseSqrt(warmup: warmup, timescale: timescale)
         case .cosineWithMinLR:
@@ -67,11 +67,11 @@ extension LRSchedule {
             schedule = .cosineWithMinLR(warmup: warmup, total: total, cycles: try o.double("num_cycles", 0.5),
                                         minLRRate: rate ?? minLR! / initialLR)
         case .warmupStableDecay:
-            let decay = try o.optionalDouble("num_decay_steps").map(Int.init)
+            let decay = try o.optionalInt("num_decay_steps")
             guard let decay, decay >= 0 else {
                 throw SwiftTrainError.invalid("warmup_stable_decay schedule: lr_scheduler_kwargs needs num_decay_steps >= 0")
             }
-            let stable = try o.optionalDouble("num_stable_steps").map(Int.init) ?? (total - warmup - decay)
+            let stable = try o.optionalInt("num_stable_steps") ?? (total - warmup - decay)
             guard stable >= 0 else {
                 throw SwiftTrainError.invalid("warmup_stable_decay schedule: warmup \(warmup) + decay \(decay) exceed the \(total) steps")
             }

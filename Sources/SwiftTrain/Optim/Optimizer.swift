@@ -140,7 +140,11 @@ public class Optimizer {
             let (gi, pi) = flat[index]
             let p = paramGroups[gi].parameters[pi], s = states[gi][pi]
             guard let step = entry["step"] else { throw SwiftTrainError.invalid("optimizer load_state_dict: parameter \(index) has no 'step'") }
-            s.step = Int(try step.item())
+            let stepValue = try step.item()
+            guard stepValue.isFinite, stepValue >= 0, stepValue < 1e15 else {
+                throw SwiftTrainError.invalid("optimizer load_state_dict: parameter \(index) has step \(stepValue)")
+            }
+            s.step = Int(stepValue)
             for (slot, name) in stateNames.enumerated() {
                 guard let t = entry[name] else { s.buffers[slot] = nil; continue }
                 guard t.count == p.count, t.dtype == .float32 else {

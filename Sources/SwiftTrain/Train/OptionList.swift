@@ -35,6 +35,12 @@ public struct OptionList: Sendable {
 
     public mutating func int(_ key: String, _ fallback: Int) throws -> Int {
         let v = try double(key, Double(fallback))
+        guard v.isFinite, v.rounded() == v, abs(v) < 1e15 else { throw SwiftTrainError.invalid("\(context): \(key)=\(v) is not an integer") }
+        return Int(v)
+    }
+
+    public mutating func optionalInt(_ key: String) throws -> Int? {
+        guard let v = try optionalDouble(key) else { return nil }
         guard v.rounded() == v, abs(v) < 1e15 else { throw SwiftTrainError.invalid("\(context): \(key)=\(v) is not an integer") }
         return Int(v)
     }

@@ -83,7 +83,11 @@ public final class Trainer {
         }
         let accumulation = args.gradientAccumulationSteps
         let updatesPerEpoch = (batchesPerEpoch + accumulation - 1) / accumulation
-        let maxSteps = args.maxSteps > 0 ? args.maxSteps : Int((args.numTrainEpochs * Double(updatesPerEpoch)).rounded(.up))
+        let stepsFromEpochs = (args.numTrainEpochs * Double(updatesPerEpoch)).rounded(.up)
+        guard args.maxSteps > 0 || stepsFromEpochs <= Double(1 << 40) else {
+            throw SwiftTrainError.invalid("num_train_epochs \(args.numTrainEpochs) x \(updatesPerEpoch) steps per epoch is more than 2^40 steps")
+        }
+        let maxSteps = args.maxSteps > 0 ? args.maxSteps : Int(stepsFromEpochs)
         let numEpochs = (maxSteps + updatesPerEpoch - 1) / updatesPerEpoch
         let updater = try makeUpdateStep(maxSteps: maxSteps)
         var plateau = args.lrSchedulerType == .reduceLROnPlateau ? try ReduceLROnPlateau.make(kwargs: args.lrSchedulerKwargs) : nil

@@ -72,10 +72,12 @@ public struct TrainingArguments: Sendable, Equatable {
         func check(_ ok: Bool, _ name: String, _ value: Any, _ rule: String) throws {
             if !ok { throw SwiftTrainError.invalid("\(name) must be \(rule), got \(value)") }
         }
-        try check(numTrainEpochs.isFinite && numTrainEpochs > 0 || maxSteps > 0, "num_train_epochs", numTrainEpochs, "> 0 (or set max_steps)")
-        try check(maxSteps == -1 || maxSteps > 0, "max_steps", maxSteps, "positive, or -1 to use num_train_epochs")
-        try check(perDeviceTrainBatchSize > 0, "per_device_train_batch_size", perDeviceTrainBatchSize, ">= 1")
-        try check(perDeviceEvalBatchSize > 0, "per_device_eval_batch_size", perDeviceEvalBatchSize, ">= 1")
+        let limit = 1 << 40  // steps, batch sizes and epochs beyond this are mistakes, and would overflow
+        try check(numTrainEpochs.isFinite && numTrainEpochs > 0 && numTrainEpochs < Double(limit) || maxSteps > 0,
+                  "num_train_epochs", numTrainEpochs, "> 0 and < 2^40 (or set max_steps)")
+        try check(maxSteps == -1 || (maxSteps > 0 && maxSteps <= limit), "max_steps", maxSteps, "in [1, 2^40], or -1 to use num_train_epochs")
+        try check(perDeviceTrainBatchSize > 0 && perDeviceTrainBatchSize <= limit, "per_device_train_batch_size", perDeviceTrainBatchSize, "in [1, 2^40]")
+        try check(perDeviceEvalBatchSize > 0 && perDeviceEvalBatchSize <= limit, "per_device_eval_batch_size", perDeviceEvalBatchSize, "in [1, 2^40]")
         try check(learningRate.isFinite && learningRate >= 0, "learning_rate", learningRate, "a finite number >= 0")
         try check(weightDecay.isFinite && weightDecay >= 0, "weight_decay", weightDecay, "a finite number >= 0")
         try check(adamBeta1 >= 0 && adamBeta1 < 1, "adam_beta1", adamBeta1, "in [0, 1)")
@@ -84,14 +86,16 @@ public struct TrainingArguments: Sendable, Equatable {
         try check(sgdMomentum.isFinite && sgdMomentum >= 0 && sgdMomentum < 1, "sgd_momentum", sgdMomentum, "in [0, 1)")
         try check(maxGradNorm.isFinite && maxGradNorm >= 0, "max_grad_norm", maxGradNorm, "a finite number >= 0 (0 disables clipping)")
         try check(maxGradValue.isFinite && maxGradValue >= 0, "max_grad_value", maxGradValue, "a finite number >= 0 (0 disables)")
-        try check(warmupSteps.isFinite && warmupSteps >= 0 && (warmupSteps < 1 || warmupSteps.rounded() == warmupSteps),
-                  "warmup_steps", warmupSteps, "a whole number of steps, or a ratio in [0, 1)")
+        try check(warmupSteps.isFinite && warmupSteps >= 0 && warmupSteps <= Double(limit)
+                    && (warmupSteps < 1 || warmupSteps.rounded() == warmupSteps),
+                  "warmup_steps", warmupSteps, "a whole number of steps (at most 2^40), or a ratio in [0, 1)")
         try check(warmupRatio >= 0 && warmupRatio < 1, "warmup_ratio", warmupRatio, "in [0, 1)")
-        try check(gradientAccumulationSteps >= 1, "gradient_accumulation_steps", gradientAccumulationSteps, ">= 1")
-        try check(maxMicroBatchSize >= 0, "max_micro_batch_size", maxMicroBatchSize, ">= 0 (0: never split)")
+        try check(gradientAccumulationSteps >= 1 && gradientAccumulationSteps <= limit, "gradient_accumulation_steps",
+                  gradientAccumulationSteps, "in [1, 2^40]")
+        try check(maxMicroBatchSize >= 0 && maxMicroBatchSize <= limit, "max_micro_batch_size", maxMicroBatchSize, "in [0, 2^40] (0: never split)")
         try check(emaDecay >= 0 && emaDecay < 1, "ema_decay", emaDecay, "in [0, 1) (0 disables)")
-        try check(loggingSteps > 0, "logging_steps", loggingSteps, ">= 1")
-        try check(evalSteps >= 0, "eval_steps", evalSteps, ">= 1 (or 0 to use logging_steps)")
+        try check(loggingSteps > 0 && loggingSteps <= limit, "logging_steps", loggingSteps, "in [1, 2^40]")
+        try check(evalSteps >= 0 && evalSteps <= limit, "eval_steps", evalSteps, "in [1, 2^40] (or 0 to use logging_steps)")
         try check(dataSeed >= -1, "data_seed", dataSeed, ">= 0 (or -1 to use seed)")
         _ = try OptionList(optimArgs, "optim_args")
         _ = try OptionList(lrSchedulerKwargs, "lr_scheduler_kwargs")
