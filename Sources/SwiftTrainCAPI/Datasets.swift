@@ -30,6 +30,7 @@ public func st_dataset_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fe
                               _ numSamples: Int64, _ numFeatures: Int64, _ labels: UnsafePointer<Int64>?,
                               _ ownership: st_data_ownership) -> Int32 {
     status {
+        out?.pointee = nil  // handle out-parameters are NULL on failure
         try makeDataset(out, "st_dataset_create", features, numSamples, numFeatures,
                         labels.map { .labels($0) } ?? .none, ownership)
     }
@@ -41,6 +42,7 @@ public func st_dataset_create_regression(_ out: UnsafeMutablePointer<OpaquePoint
                                          _ numFeatures: Int64, _ targets: UnsafePointer<Float>?,
                                          _ numTargets: Int64, _ ownership: st_data_ownership) -> Int32 {
     status {
+        out?.pointee = nil  // handle out-parameters are NULL on failure
         let fn = "st_dataset_create_regression"
         let t = try required(targets, fn, "targets")
         guard numTargets > 0 else {

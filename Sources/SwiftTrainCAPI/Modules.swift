@@ -20,6 +20,7 @@ public func st_relu_create(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int3
 public func st_sequential_create(_ out: UnsafeMutablePointer<OpaquePointer?>?,
                                  _ modules: UnsafePointer<OpaquePointer?>?, _ count: Int) -> Int32 {
     status {
+        out?.pointee = nil  // handle out-parameters are NULL on failure
         let fn = "st_sequential_create"
         guard count >= 0, count <= 1 << 20 else {
             throw SwiftTrainError(.invalidArgument, "\(fn): count \(count) is out of range")
@@ -64,6 +65,7 @@ public func st_module_train(_ m: OpaquePointer?, _ training: Bool) -> Int32 {
 @c @implementation
 public func st_module_named_parameters(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ m: OpaquePointer?) -> Int32 {
     status {
+        out?.pointee = nil  // handle out-parameters are NULL on failure
         let parameters = try module(m, "st_module_named_parameters").namedParameters
         try Handle.output(out, "st_module_named_parameters") { NamedTensorsBox(parameters.map { ($0.name, $0.tensor) }) }
     }
@@ -72,6 +74,7 @@ public func st_module_named_parameters(_ out: UnsafeMutablePointer<OpaquePointer
 @c @implementation
 public func st_module_state_dict(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ m: OpaquePointer?) -> Int32 {
     status {
+        out?.pointee = nil  // handle out-parameters are NULL on failure
         let state = try module(m, "st_module_state_dict").stateDict()
         try Handle.output(out, "st_module_state_dict") { NamedTensorsBox(state) }
     }

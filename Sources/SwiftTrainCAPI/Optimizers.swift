@@ -36,6 +36,7 @@ public func st_optim_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ kind
                             _ params: UnsafePointer<OpaquePointer?>?, _ count: Int,
                             _ options: UnsafePointer<st_optim_options>?) -> Int32 {
     status {
+        out?.pointee = nil  // handle out-parameters are NULL on failure
         let fn = "st_optim_create"
         let k = try kindArgument(kind, fn)
         let o = try required(options, fn, "options").pointee
@@ -127,6 +128,7 @@ public func st_optim_set_param_group(_ handle: OpaquePointer?, _ group: Int, _ i
 @c @implementation
 public func st_optim_state_dict(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?) -> Int32 {
     status {
+        out?.pointee = nil  // handle out-parameters are NULL on failure
         let state = try optim(handle, "st_optim_state_dict").stateDict()
         let box = NamedTensorsBox()
         for index in state.keys.sorted() {
@@ -174,6 +176,7 @@ final class PlateauBox {
 public func st_lr_schedule_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ kind: st_lr_scheduler, _ warmup: Int64,
                                   _ total: Int64, _ kwargs: UnsafePointer<CChar>?, _ initialLR: Double) -> Int32 {
     status {
+        out?.pointee = nil  // handle out-parameters are NULL on failure
         let fn = "st_lr_schedule_create"
         guard let k = TrainingArguments.SchedulerKind(rawValue: Int32(bitPattern: kind.rawValue)) else {
             throw SwiftTrainError(.invalidArgument, "\(fn): unknown scheduler \(Int32(bitPattern: kind.rawValue)); use an ST_LR_* value")
@@ -208,6 +211,7 @@ public func st_lr_schedule_free(_ handle: OpaquePointer?) {
 @c @implementation
 public func st_plateau_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ kwargs: UnsafePointer<CChar>?) -> Int32 {
     status {
+        out?.pointee = nil  // handle out-parameters are NULL on failure
         let plateau = try ReduceLROnPlateau.make(kwargs: kwargs.map { String(cString: $0) } ?? "")
         try Handle.output(out, "st_plateau_create") { PlateauBox(plateau) }
     }

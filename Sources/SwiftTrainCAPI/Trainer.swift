@@ -60,6 +60,7 @@ private func trainer(_ handle: OpaquePointer?, _ fn: String) throws -> Trainer {
 public func st_trainer_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ model: OpaquePointer?,
                               _ loss: st_loss, _ args: UnsafePointer<st_training_args>?) -> Int32 {
     status {
+        out?.pointee = nil  // handle out-parameters are NULL on failure
         let fn = "st_trainer_create"
         let m = try Handle.get(model, as: Module.self, fn, "model")
         let a = try TrainingArguments(try required(args, fn, "args").pointee)

@@ -63,7 +63,7 @@ final class UpdateStep {
         if !norm.isFinite {
             switch args.nonFiniteGradNorm {
             case .error:
-                throw SwiftTrainError(.failure, "the gradient norm is \(norm) at step \(step + 1) (loss \(total)); "
+                throw SwiftTrainError(.invalidArgument, "the gradient norm is \(norm) at step \(step + 1) (loss \(total)); "
                     + "lower the learning rate, check the data for NaN/inf, or set nonfinite_grad_norm to 'skip'")
             case .skip:
                 for p in parameters { p.zeroGrad() }
