@@ -841,11 +841,21 @@ void st_plateau_free(st_plateau *plateau);
 
 typedef struct st_trainer st_trainer;
 
-/** Events, fired in this order for one optimizer step:
- *  STEP_BEGIN, STEP_END, then LOG if logging is due, then (if evaluation is due) LOG with the
- *  evaluation metrics and EVALUATE. TRAIN_BEGIN and EPOCH_BEGIN open, EPOCH_END (followed by
- *  its own LOG / EVALUATE when due) and TRAIN_END (preceded by a LOG of the train metrics)
- *  close. st_trainer_evaluate() fires LOG and EVALUATE. Values are stable and appended only. */
+/** Events. For one optimizer step with gradient accumulation over N batches:
+ *    STEP_BEGIN;
+ *    N x (BEFORE_DATALOADER, AFTER_DATALOADER)       the whole window is fetched first, as HF;
+ *    per micro-batch: BEFORE_FORWARD, AFTER_FORWARD, BEFORE_LOSS, AFTER_LOSS,
+ *                     BEFORE_BACKWARD, AFTER_BACKWARD, then SUBSTEP_END for all but the last;
+ *    PRE_OPTIMIZER_STEP (after clipping), OPTIMIZER_STEP, STEP_END;
+ *    then LOG if logging is due, and, if evaluation is due, EVALUATE_BEGIN,
+ *    PREDICTION_STEP per evaluation batch, LOG (the evaluation metrics) and EVALUATE.
+ *  A training run: INIT_END (once per trainer, before its first train, evaluate or predict),
+ *  TRAIN_BEGIN, per epoch EPOCH_BEGIN ... EPOCH_END (followed by its own LOG / evaluation
+ *  when due), LOG (train metrics), TRAIN_END, CLOSE. When an error stops training,
+ *  EXCEPTION then CLOSE fire and the error is returned. st_trainer_evaluate fires
+ *  EVALUATE_BEGIN, PREDICTION_STEP per batch, LOG, EVALUATE; st_trainer_predict fires
+ *  PREDICT_BEGIN, PREDICTION_STEP per batch, PREDICT. docs/events.md maps them to HF,
+ *  Composer, AllenNLP and PyMarlin names. Values are stable and appended only. */
 typedef enum st_event {
     ST_EVENT_TRAIN_BEGIN = 0,
     ST_EVENT_EPOCH_BEGIN = 1,
@@ -854,16 +864,35 @@ typedef enum st_event {
     ST_EVENT_LOG = 4,
     ST_EVENT_EVALUATE = 5,
     ST_EVENT_EPOCH_END = 6,
-    ST_EVENT_TRAIN_END = 7
+    ST_EVENT_TRAIN_END = 7,
+    ST_EVENT_INIT_END = 8,
+    ST_EVENT_BEFORE_DATALOADER = 9,
+    ST_EVENT_AFTER_DATALOADER = 10,
+    ST_EVENT_BEFORE_FORWARD = 11,
+    ST_EVENT_AFTER_FORWARD = 12,
+    ST_EVENT_BEFORE_LOSS = 13,
+    ST_EVENT_AFTER_LOSS = 14,
+    ST_EVENT_BEFORE_BACKWARD = 15,
+    ST_EVENT_AFTER_BACKWARD = 16,
+    ST_EVENT_SUBSTEP_END = 17,
+    ST_EVENT_PRE_OPTIMIZER_STEP = 18,
+    ST_EVENT_OPTIMIZER_STEP = 19,
+    ST_EVENT_EVALUATE_BEGIN = 20,
+    ST_EVENT_PREDICTION_STEP = 21,
+    ST_EVENT_PREDICT_BEGIN = 22,
+    ST_EVENT_PREDICT = 23,
+    ST_EVENT_EXCEPTION = 24,
+    ST_EVENT_CLOSE = 25
 } st_event;
 
-#define ST_EVENT_COUNT 8
+#define ST_EVENT_COUNT 26
 /** The bit of one event in an event mask. */
 #define ST_EVENT_MASK(event) (1u << (unsigned)(event))
 #define ST_EVENT_MASK_ALL 0xffffffffu
 
-/** HuggingFace's callback method name of an event ("on_train_begin", "on_step_end", ...), or
- *  NULL for a value that is not an event. Static storage. */
+/** HuggingFace's callback method name of an event ("on_train_begin", "on_step_end", ...; in the
+ *  same style for events HF lacks: "on_before_forward"), or NULL for a value that is not an
+ *  event. Static storage. */
 const char *st_event_name(int event);
 
 /** What a callback sees. Valid only during the callback; copy what you need. */

@@ -1,9 +1,13 @@
 import CSwiftTrain
 import SwiftTrain
 
-private let eventNames: [StaticString] = [
+/// st_event_name's static strings, in TrainerEvent order (checked by a test against hfName).
+let eventNames: [StaticString] = [
     "on_train_begin", "on_epoch_begin", "on_step_begin", "on_step_end", "on_log", "on_evaluate",
-    "on_epoch_end", "on_train_end",
+    "on_epoch_end", "on_train_end", "on_init_end", "on_before_dataloader", "on_after_dataloader",
+    "on_before_forward", "on_after_forward", "on_before_loss", "on_after_loss", "on_before_backward",
+    "on_after_backward", "on_substep_end", "on_pre_optimizer_step", "on_optimizer_step", "on_evaluate_begin",
+    "on_prediction_step", "on_predict_begin", "on_predict", "on_exception", "on_close",
 ]
 
 @c @implementation

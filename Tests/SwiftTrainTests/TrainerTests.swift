@@ -40,10 +40,14 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(testMetrics?["test_accuracy"], metrics["eval_accuracy"])
     }
 
+    /// The events of HF's TrainerCallback before this project added finer ones.
+    private let classicEvents: EventMask = [.init(.trainBegin), .init(.epochBegin), .init(.stepBegin), .init(.stepEnd),
+                                            .init(.log), .init(.evaluate), .init(.epochEnd), .init(.trainEnd)]
+
     func testCallbackStopsTrainingAtRequestedStep() throws {
         let trainer = try digitsTrainer(epochs: 30)
         var events: [TrainerEvent] = []
-        trainer.addCallback { event, state, control, _ in
+        trainer.addCallback(classicEvents) { event, state, control, _ in
             events.append(event)
             if event == .stepEnd && state.globalStep == 50 { control.shouldTrainingStop = true }
         }
@@ -57,25 +61,68 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(Array(events.prefix(4)), [.trainBegin, .epochBegin, .stepBegin, .stepEnd])
     }
 
-    func testEventOrderAroundLoggingAndEvaluation() throws {
-        let trainer = try digitsTrainer(epochs: 1) { $0.loggingSteps = 45; $0.evalStrategy = .steps; $0.evalSteps = 45 }
-        var events: [TrainerEvent] = []
+    /// The whole event sequence of a small run: 8 samples in batches of 2, accumulation 2
+    /// (2 optimizer steps), logging every step, evaluation every 2 steps on 3 samples in
+    /// evaluation batches of 2.
+    func testGoldenEventSequence() throws {
+        manualSeed(0)
+        var args = TrainingArguments()
+        args.numTrainEpochs = 1
+        args.perDeviceTrainBatchSize = 2
+        args.perDeviceEvalBatchSize = 2
+        args.gradientAccumulationSteps = 2
+        args.loggingSteps = 1
+        args.evalStrategy = .steps
+        args.evalSteps = 2
+        let (x, y) = try Digits.load("train")
+        let trainer = try Trainer(model: try Digits.mlp(), loss: .crossEntropy, args: args)
+        trainer.trainDataset = try Dataset(features: Array(x.prefix(8 * 64)), numFeatures: 64, labels: Array(y.prefix(8)))
+        trainer.evalDataset = try Dataset(features: Array(x.prefix(3 * 64)), numFeatures: 64, labels: Array(y.prefix(3)))
+        var seen: [(TrainerEvent, Int, Double)] = []
         var logs: [Metrics] = []
-        trainer.addCallback { event, _, _, metrics in
-            events.append(event)
+        trainer.addCallback { event, state, _, metrics in
+            seen.append((event, state.globalStep, state.epoch))
             if event == .log, let metrics { logs.append(metrics) }
         }
         try trainer.train()
-        // last step of the epoch: step end, log, eval log, evaluate, then epoch end, train log, train end
-        XCTAssertEqual(Array(events.suffix(8)),
-                       [.stepBegin, .stepEnd, .log, .log, .evaluate, .epochEnd, .log, .trainEnd])
-        XCTAssertNotNil(logs[0]["loss"])
-        XCTAssertNotNil(logs[0]["learning_rate"])
-        XCTAssertNotNil(logs[0]["grad_norm"])
-        XCTAssertNotNil(logs[1]["eval_accuracy"])
-        XCTAssertNotNil(logs[2]["train_loss"])
-        XCTAssertEqual(trainer.state.logHistory.count, 3)
-        XCTAssertEqual(trainer.state.logHistory[0]["step"], 45)
+        let micro: [TrainerEvent] = [.beforeForward, .afterForward, .beforeLoss, .afterLoss, .beforeBackward, .afterBackward]
+        let step: [TrainerEvent] = [.stepBegin, .beforeDataloader, .afterDataloader, .beforeDataloader, .afterDataloader]
+            + micro + [.substepEnd] + micro + [.preOptimizerStep, .optimizerStep, .stepEnd]
+        let expected: [TrainerEvent] = [.initEnd, .trainBegin, .epochBegin] + step + [.log] + step
+            + [.log, .evaluateBegin, .predictionStep, .predictionStep, .log, .evaluate, .epochEnd, .log, .trainEnd, .close]
+        XCTAssertEqual(seen.map(\.0), expected)
+        // global_step and epoch as a callback sees them at each step end
+        XCTAssertEqual(seen.filter { $0.0 == .stepEnd }.map(\.1), [1, 2])
+        XCTAssertEqual(seen.filter { $0.0 == .stepEnd }.map(\.2), [0.5, 1.0])
+        XCTAssertEqual(trainer.state.microStep, 4)
+        XCTAssertEqual(Set(logs[0].map(\.name)), ["loss", "grad_norm", "learning_rate", "epoch"])
+        XCTAssertNotNil(logs[2]["eval_accuracy"])
+        XCTAssertNotNil(logs[3]["train_loss"])
+        XCTAssertEqual(trainer.state.logHistory.map { $0["step"]! }, [1, 2, 2, 2])
+        XCTAssertGreaterThan(trainer.state.totalFlos, 0)
+    }
+
+    func testAnErrorInACallbackFiresExceptionAndCloseAndSurfaces() throws {
+        let trainer = try digitsTrainer(epochs: 1)
+        var tail: [TrainerEvent] = []
+        trainer.addCallback([.init(.stepEnd), .init(.exception), .init(.close), .init(.trainEnd)]) { event, state, _, _ in
+            tail.append(event)
+            if event == .stepEnd && state.globalStep == 2 { throw SwiftTrainError(.callbackAborted, "stop here") }
+            if event == .exception { throw SwiftTrainError(.failure, "an error in the exception handler") }
+        }
+        XCTAssertThrowsError(try trainer.train()) { XCTAssertEqual(($0 as? SwiftTrainError)?.message, "stop here") }
+        XCTAssertEqual(tail, [.stepEnd, .stepEnd, .exception, .close])
+    }
+
+    func testCallbacksRunByPriorityThenRegistration() throws {
+        let trainer = try digitsTrainer(epochs: 1) { $0.maxSteps = 1 }
+        var order: [String] = []
+        trainer.addCallback(EventMask(.trainBegin), priority: 10) { _, _, _, _ in order.append("logger") }
+        trainer.addCallback(EventMask(.trainBegin)) { _, _, _, _ in order.append("first") }
+        trainer.addCallback(EventMask(.trainBegin)) { _, _, _, _ in order.append("second") }
+        trainer.addCallback(EventMask(.trainBegin), priority: -5) { _, _, _, _ in order.append("early") }
+        try trainer.train()
+        XCTAssertEqual(order, ["early", "first", "second", "logger"])
     }
 
     func testLinearScheduleDecaysToZero() throws {

@@ -89,7 +89,7 @@ static int has_metric(const st_metrics *metrics, const char *name) {
 static int record_event(st_event event, const st_trainer_state *state,
                         st_trainer_control *control, void *user_data) {
     recorder *r = (recorder *)user_data;
-    int wants_metrics = event == ST_EVENT_LOG || event == ST_EVENT_EVALUATE;
+    int wants_metrics = event == ST_EVENT_LOG || event == ST_EVENT_EVALUATE || event == ST_EVENT_PREDICT;
 
     if (!CHECK((int)event >= 0 && (int)event < ST_EVENT_COUNT, "event %d", (int)event))
         return 0;
@@ -135,16 +135,25 @@ static void test_version_and_blas(void) {
            st_blas_config());
 }
 
-/* One epoch of 2 steps on 64 rows, logging every step and evaluating every 2nd: the whole
- * event sequence is fixed by the order documented in swifttrain.h. */
+/* One epoch of 2 steps on 64 rows, logging every step and evaluating every 2nd on 3 rows in
+ * evaluation batches of 2: the whole event sequence is fixed by the order documented in
+ * swifttrain.h. */
+#define ONE_STEP(before, after)                                                                \
+    ST_EVENT_STEP_BEGIN, ST_EVENT_BEFORE_DATALOADER, ST_EVENT_AFTER_DATALOADER,                 \
+        ST_EVENT_BEFORE_FORWARD, ST_EVENT_AFTER_FORWARD, ST_EVENT_BEFORE_LOSS,                  \
+        ST_EVENT_AFTER_LOSS, ST_EVENT_BEFORE_BACKWARD, ST_EVENT_AFTER_BACKWARD,                 \
+        ST_EVENT_PRE_OPTIMIZER_STEP, ST_EVENT_OPTIMIZER_STEP, ST_EVENT_STEP_END
+#define ONE_STEP_STEPS(s) s, s, s, s, s, s, s, s, s, s, s, s + 1
 static void test_event_order(void) {
     static const int expected[] = {
-        ST_EVENT_TRAIN_BEGIN, ST_EVENT_EPOCH_BEGIN,
-        ST_EVENT_STEP_BEGIN,  ST_EVENT_STEP_END,   ST_EVENT_LOG,               /* step 1 */
-        ST_EVENT_STEP_BEGIN,  ST_EVENT_STEP_END,   ST_EVENT_LOG,               /* step 2 */
-        ST_EVENT_LOG,         ST_EVENT_EVALUATE,                                /* eval   */
-        ST_EVENT_EPOCH_END,   ST_EVENT_LOG,        ST_EVENT_TRAIN_END};
-    static const int64_t expected_steps[] = {0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2};
+        ST_EVENT_INIT_END, ST_EVENT_TRAIN_BEGIN, ST_EVENT_EPOCH_BEGIN,
+        ONE_STEP(0, 1), ST_EVENT_LOG,                                          /* step 1 */
+        ONE_STEP(1, 2), ST_EVENT_LOG,                                          /* step 2 */
+        ST_EVENT_EVALUATE_BEGIN, ST_EVENT_PREDICTION_STEP, ST_EVENT_PREDICTION_STEP,
+        ST_EVENT_LOG, ST_EVENT_EVALUATE,                                       /* eval   */
+        ST_EVENT_EPOCH_END, ST_EVENT_LOG, ST_EVENT_TRAIN_END, ST_EVENT_CLOSE};
+    static const int64_t expected_steps[] = {0, 0, 0, ONE_STEP_STEPS(0), 1, ONE_STEP_STEPS(1), 2,
+                                             2, 2, 2, 2, 2, 2, 2, 2, 2};
     const size_t n = sizeof expected / sizeof expected[0];
     recorder r;
     st_training_args args;
@@ -157,7 +166,8 @@ static void test_event_order(void) {
     memset(&r, 0, sizeof r);
     model = make_model();
     train = make_dataset(&train_rows, 2 * BATCH_SIZE);
-    eval = make_dataset(&test_rows, test_rows.num_samples);
+    eval = make_dataset(&test_rows, 3);
+    CHECK_OK(st_training_args_set(&args, "per_device_eval_batch_size", "2"));
     CHECK_OK(st_training_args_set(&args, "num_train_epochs", "1"));
     CHECK_OK(st_training_args_set(&args, "logging_strategy", "steps"));
     CHECK_OK(st_training_args_set(&args, "logging_steps", "1"));

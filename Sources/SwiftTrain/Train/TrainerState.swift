@@ -1,4 +1,5 @@
-/// The events a trainer fires, in the C API's numbering (`st_event`).
+/// The events a trainer fires, in the C API's numbering (`st_event`; values are stable and
+/// only appended). docs/events.md gives the order and the names in other trainers.
 public enum TrainerEvent: Int32, Sendable, CaseIterable {
     case trainBegin = 0
     case epochBegin = 1
@@ -8,8 +9,33 @@ public enum TrainerEvent: Int32, Sendable, CaseIterable {
     case evaluate = 5
     case epochEnd = 6
     case trainEnd = 7
+    /// Once, before the trainer's first train, evaluate or predict.
+    case initEnd = 8
+    case beforeDataloader = 9
+    case afterDataloader = 10
+    case beforeForward = 11
+    case afterForward = 12
+    case beforeLoss = 13
+    case afterLoss = 14
+    case beforeBackward = 15
+    case afterBackward = 16
+    /// After each micro-batch of an optimizer step but the last.
+    case substepEnd = 17
+    /// After clipping, before the optimizer updates the parameters.
+    case preOptimizerStep = 18
+    case optimizerStep = 19
+    case evaluateBegin = 20
+    /// After each batch of an evaluation or a prediction.
+    case predictionStep = 21
+    case predictBegin = 22
+    case predict = 23
+    /// An error stopped training; fired before `close`, and the error is rethrown.
+    case exception = 24
+    /// The last event of every train(), whether it succeeded or not.
+    case close = 25
 
-    /// HuggingFace's TrainerCallback method name ("on_step_end").
+    /// HuggingFace's TrainerCallback method name ("on_step_end"), in the same style for the
+    /// events HF does not have ("on_before_forward").
     public var hfName: String {
         switch self {
         case .trainBegin: "on_train_begin"
@@ -20,8 +46,28 @@ public enum TrainerEvent: Int32, Sendable, CaseIterable {
         case .evaluate: "on_evaluate"
         case .epochEnd: "on_epoch_end"
         case .trainEnd: "on_train_end"
+        case .initEnd: "on_init_end"
+        case .beforeDataloader: "on_before_dataloader"
+        case .afterDataloader: "on_after_dataloader"
+        case .beforeForward: "on_before_forward"
+        case .afterForward: "on_after_forward"
+        case .beforeLoss: "on_before_loss"
+        case .afterLoss: "on_after_loss"
+        case .beforeBackward: "on_before_backward"
+        case .afterBackward: "on_after_backward"
+        case .substepEnd: "on_substep_end"
+        case .preOptimizerStep: "on_pre_optimizer_step"
+        case .optimizerStep: "on_optimizer_step"
+        case .evaluateBegin: "on_evaluate_begin"
+        case .predictionStep: "on_prediction_step"
+        case .predictBegin: "on_predict_begin"
+        case .predict: "on_predict"
+        case .exception: "on_exception"
+        case .close: "on_close"
         }
     }
+
+    var bit: UInt32 { 1 << UInt32(rawValue) }
 }
 
 /// A set of events a callback subscribes to (bit `1 << event.rawValue`).
@@ -50,6 +96,17 @@ public struct TrainerState: Sendable {
     public var learningRate = 0.0
     /// Global gradient norm of the last step before clipping (NaN when clipping is off).
     public var gradNorm = Double.nan
+    /// Micro-batches processed (forward and backward passes), counting accumulation.
+    public var microStep = 0
+    public var saveSteps = 0
+    /// Estimated floating-point operations so far (6 x parameters x samples, as HF).
+    public var totalFlos = 0.0
+    public var bestMetric: Double? = nil
+    public var bestGlobalStep: Int? = nil
+    public var bestModelCheckpoint: String? = nil
+    /// Always true: swifttrain trains in one process.
+    public var isLocalProcessZero = true
+    public var isWorldProcessZero = true
     /// Optimizer steps skipped because the gradient norm was not finite
     /// (nonfinite_grad_norm "skip").
     public var skippedSteps = 0

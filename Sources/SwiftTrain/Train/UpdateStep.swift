@@ -41,16 +41,29 @@ final class UpdateStep {
         }
     }
 
-    /// Runs the update for optimizer step `step` over `window`.
-    func run(_ window: [Batch], step: Int) throws -> Result {
+    /// Runs the update for optimizer step `step` over `batches` batches. As HF does, the
+    /// whole window is fetched first (to know its number of examples), then each piece is
+    /// forwarded and backpropagated, firing the events of one optimizer step.
+    func run(batches: Int, step: Int, fetch: (Int) throws -> Batch, fire: (TrainerEvent) throws -> Void,
+             microStep: () -> Void) throws -> Result {
+        let window = try (0..<batches).map(fetch)
         let examples = window.reduce(0) { $0 + $1.size }
         let micro = args.maxMicroBatchSize > 0 ? args.maxMicroBatchSize : Int.max
         let pieces = try window.flatMap { try $0.split(maxSize: micro) }
         var total = 0.0
-        for piece in pieces {
-            let l = try lossOf(piece, examples: examples, whole: pieces.count == 1)
+        for (i, piece) in pieces.enumerated() {
+            try fire(.beforeForward)
+            let output = try model.forward(piece.features)
+            try fire(.afterForward)
+            try fire(.beforeLoss)
+            let l = try lossOf(output, piece, examples: examples, whole: pieces.count == 1)
             total += Double(try l.item())
+            try fire(.afterLoss)
+            try fire(.beforeBackward)
             try l.backward()
+            try fire(.afterBackward)
+            microStep()
+            if i < pieces.count - 1 { try fire(.substepEnd) }
         }
         if args.maxGradValue > 0 {
             let v = Float(args.maxGradValue)
@@ -71,15 +84,16 @@ final class UpdateStep {
             }
         }
         applySchedule(at: step)
+        try fire(.preOptimizerStep)
         optimizer.step()
+        try fire(.optimizerStep)
         for p in parameters { p.zeroGrad() }
         average?.update()
         return Result(loss: total, gradNorm: args.maxGradNorm > 0 ? norm : .nan, skipped: false)
     }
 
     /// The piece's share of the window's mean loss.
-    private func lossOf(_ batch: Batch, examples: Int, whole: Bool) throws -> Tensor {
-        let output = try model.forward(batch.features)
+    private func lossOf(_ output: Tensor, _ batch: Batch, examples: Int, whole: Bool) throws -> Tensor {
         switch loss {
         case .crossEntropy:
             if whole { return try crossEntropy(output, target: batch.labels!) }

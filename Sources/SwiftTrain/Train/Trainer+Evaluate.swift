@@ -1,0 +1,156 @@
+// Evaluation and prediction of Trainer.
+extension Trainer {
+    /// The number of outputs the model produces per sample of `dataset` (10 for a 10-class
+    /// classifier); throws, saying why, when the model does not accept its samples.
+    public func numOutputs(for dataset: Dataset) throws -> Int {
+        try check(dataset, role: "dataset", needsTargets: false)
+    }
+
+    // MARK: - Evaluation and prediction
+
+    /// Evaluates on `dataset` (the evaluation dataset when nil): eval_loss, eval_accuracy
+    /// (classification), eval_runtime, eval_samples_per_second, eval_steps_per_second, epoch.
+    /// Fires `.log` and `.evaluate`.
+    public func evaluate(_ dataset: Dataset? = nil) throws -> Metrics {
+        try enter("evaluate")
+        defer { running = false }
+        try fireInitEndOnce()
+        guard let dataset = dataset ?? evalDataset else {
+            throw SwiftTrainError.misuse("evaluate(): no dataset given and no evaluation dataset set")
+        }
+        try check(dataset, role: "evaluation dataset", needsTargets: true)
+        return try evaluateAndReport(dataset)
+    }
+
+    @discardableResult
+    func evaluateAndReport(_ dataset: Dataset) throws -> Metrics {
+        try fire(.evaluateBegin)
+        var metrics = try runInference(dataset, prefix: "eval", output: nil)!
+        metrics["epoch"] = state.epoch
+        try record(metrics)
+        try fire(.evaluate, metrics: metrics)
+        try afterEvaluation?(metrics)
+        return metrics
+    }
+
+    /// Runs the model on every row and writes the outputs, row-major, into `output`, which
+    /// must hold exactly numSamples * numOutputs floats. Returns test_loss (and
+    /// test_accuracy) when the dataset has labels or targets.
+    public func predict(_ dataset: Dataset, into output: UnsafeMutableBufferPointer<Float>) throws -> Metrics? {
+        try enter("predict")
+        defer { running = false }
+        try fireInitEndOnce()
+        let outputs = try check(dataset, role: "prediction dataset", needsTargets: false)
+        guard output.count == dataset.numSamples * outputs else {
+            throw SwiftTrainError.shape(
+                "predict: the output buffer holds \(output.count) floats but \(dataset.numSamples) samples x "
+                    + "\(outputs) outputs need \(dataset.numSamples * outputs)")
+        }
+        try fire(.predictBegin)
+        let metrics = try runInference(dataset, prefix: dataset.hasTargets ? "test" : nil, output: output.baseAddress!)
+        try fire(.predict, metrics: metrics ?? Metrics())
+        return metrics
+    }
+
+    /// Predictions as an array, row-major [numSamples, numOutputs].
+    public func predict(_ dataset: Dataset) throws -> (predictions: [Float], metrics: Metrics?) {
+        let outputs = try check(dataset, role: "prediction dataset", needsTargets: false)
+        var result = [Float](repeating: 0, count: dataset.numSamples * outputs)
+        let metrics = try result.withUnsafeMutableBufferPointer { try predict(dataset, into: $0) }
+        return (result, metrics)
+    }
+
+    /// Forward passes without autograd, in evaluation mode, over `dataset` in order. Copies
+    /// outputs to `output` when given; returns loss/accuracy metrics named with `prefix`
+    /// when it is not nil.
+    func runInference(_ dataset: Dataset, prefix: String?, output: UnsafeMutablePointer<Float>?) throws -> Metrics? {
+        let loader = DataLoader(dataset: dataset, batchSize: args.perDeviceEvalBatchSize, shuffle: false,
+                                seed: 0, dropLast: false)
+        let start = monotonicSeconds()
+        var lossSum = 0.0, correct = 0, row = 0
+        try inEvaluationMode {
+            for index in 0..<loader.batchesPerEpoch {
+                let batch = loader.batch(index)
+                let out = try model.forward(batch.features)
+                let width = out.count / Swift.max(batch.size, 1)
+                output.map { ($0 + row * width).update(from: out.data, count: out.count) }
+                row += batch.size
+                try fire(.predictionStep)
+                guard prefix != nil else { continue }
+                switch loss {
+                case .crossEntropy:
+                    let labels = batch.labels!
+                    lossSum += Double(try crossEntropy(out, target: labels, reduction: .sum).item())
+                    let predicted = try out.argmax(dim: 1)
+                    for i in 0..<batch.size where predicted.int64Data[i] == labels.int64Data[i] { correct += 1 }
+                case .mse:
+                    lossSum += Double(try mseLoss(out, batch.targets!, reduction: .sum).item()) / Double(width)
+                }
+            }
+        }
+        guard let prefix else { return nil }
+        let runtime = monotonicSeconds() - start
+        var metrics = Metrics()
+        metrics["\(prefix)_loss"] = lossSum / Double(dataset.numSamples)
+        if loss == .crossEntropy { metrics["\(prefix)_accuracy"] = Double(correct) / Double(dataset.numSamples) }
+        metrics["\(prefix)_runtime"] = runtime
+        metrics["\(prefix)_samples_per_second"] = Double(dataset.numSamples) / max(runtime, 1e-9)
+        metrics["\(prefix)_steps_per_second"] = Double(loader.batchesPerEpoch) / max(runtime, 1e-9)
+        return metrics
+    }
+
+    /// Runs `body` without autograd and with every module in evaluation mode, then restores
+    /// each module's mode.
+    func inEvaluationMode<R>(_ body: () throws -> R) throws -> R {
+        if let average = movingAverage, !average.swappedIn {
+            return try average.withAveragedWeights { try inEvaluationMode(body) }
+        }
+        var modes: [Bool] = []
+        model.visit(prefix: "") { _, m in modes.append(m.isTraining) }
+        model.eval()
+        defer {
+            var i = 0
+            model.visit(prefix: "") { _, m in m.isTraining = modes[i]; i += 1 }
+        }
+        return try withNoGrad(body)
+    }
+
+    /// Checks that the model accepts the dataset's samples (one forward pass on the first
+    /// sample, in evaluation mode) and, when `needsTargets`, that its labels or targets fit
+    /// the loss and the model's outputs. Returns the number of outputs per sample.
+    @discardableResult
+    func check(_ dataset: Dataset, role: String, needsTargets: Bool) throws -> Int {
+        try BLAS.load()
+        let sample = DataLoader(dataset: dataset, batchSize: 1, shuffle: false, seed: 0, dropLast: false).batch(0)
+        let out: Tensor
+        do {
+            out = try inEvaluationMode { try model.forward(sample.features) }
+        } catch var error as SwiftTrainError {
+            error.message = "the \(role)'s samples (\(dataset.numFeatures) features, shape \(dataset.sampleShape)) do not "
+                + "fit the model: \(error.message)"
+            throw error
+        }
+        guard out.rank == 2, out.shape[0] == 1 else {
+            throw SwiftTrainError.shape("the model must return [batch, outputs] for the trainer; for the \(role)'s samples "
+                + "(shape \(dataset.sampleShape)) it returns \(out.shape)")
+        }
+        let outputs = out.shape[1]
+        guard needsTargets || dataset.hasTargets else { return outputs }
+        switch (loss, dataset.targets) {
+        case (.crossEntropy, .labels):
+            do { try dataset.checkLabels(classes: outputs) } catch var error as SwiftTrainError {
+                error.message = "the \(role): \(error.message)"
+                throw error
+            }
+        case (.crossEntropy, _):
+            throw SwiftTrainError.invalid("the \(role) has no integer class labels, which the cross_entropy loss needs")
+        case let (.mse, .values(_, width)):
+            guard width == outputs else {
+                throw SwiftTrainError.shape("the \(role) has \(width) targets per sample but the model has \(outputs) outputs")
+            }
+        case (.mse, _):
+            throw SwiftTrainError.invalid("the \(role) has no float targets, which the mse loss needs (create it as a regression dataset)")
+        }
+        return outputs
+    }
+}
