@@ -21,7 +21,8 @@ def test_exports():
                  "SwiftTrainError", "InvalidArgumentError", "ShapeError", "MisuseError",
                  "StateDictError", "Tensor", "tensor", "from_numpy", "zeros", "ones", "full",
                  "arange", "rand", "randn", "float32", "int64", "bool", "no_grad",
-                 "enable_grad", "is_grad_enabled", "cat", "stack", "where", "functional"]:
+                 "enable_grad", "is_grad_enabled", "cat", "stack", "where", "functional",
+                 "optim", "get_scheduler", "SchedulerType"]:
         assert hasattr(st, name), name
     for name in ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Embedding", "LayerNorm",
                  "BatchNorm1d", "BatchNorm2d", "Dropout", "GELU", "SiLU", "Tanh", "Sigmoid",
@@ -92,7 +93,8 @@ def test_every_library_field_is_an_argument():
     assert core_fields <= python_fields
 
 
-@pytest.mark.parametrize("optim", ["adamw", "adamw_torch", "adamw_torch_fused", "sgd"])
+@pytest.mark.parametrize("optim", ["adamw", "adamw_torch", "adamw_torch_fused", "sgd", "adam",
+                                   "adagrad", "rmsprop", "adadelta", "lion", "lion_32bit"])
 def test_optimizer_names(optim, digits, quiet_args, silent):
     st.manual_seed(0)
     model = nn.Sequential(nn.Linear(64, 10))

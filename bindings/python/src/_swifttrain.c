@@ -188,11 +188,14 @@ static int module_exec(PyObject *module)
         st_py_module_type_init(module, state) < 0 || st_py_dataset_type_init(module, state) < 0 ||
         st_py_training_args_type_init(module, state) < 0 ||
         st_py_trainer_type_init(module, state) < 0 ||
+        st_py_optim_type_init(module, state) < 0 ||
+        st_py_schedule_types_init(module, state) < 0 ||
         PyModule_AddFunctions(module, st_py_module_functions) < 0 ||
         PyModule_AddFunctions(module, st_py_layer_functions) < 0 ||
         PyModule_AddFunctions(module, st_py_tensor_functions) < 0 ||
         PyModule_AddFunctions(module, st_py_tensor_op_functions) < 0 ||
         PyModule_AddFunctions(module, st_py_functional_functions) < 0 ||
+        PyModule_AddFunctions(module, st_py_optim_functions) < 0 ||
         PyModule_AddIntConstant(module, "EVENT_COUNT", ST_EVENT_COUNT) < 0 ||
         PyModule_AddIntConstant(module, "HEADER_VERSION_NUMBER", SWIFTTRAIN_VERSION_NUMBER) < 0)
         return -1;
@@ -213,6 +216,9 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->DatasetType);
     Py_VISIT(state->TrainingArgsType);
     Py_VISIT(state->TrainerType);
+    Py_VISIT(state->OptimType);
+    Py_VISIT(state->LRScheduleType);
+    Py_VISIT(state->PlateauType);
     return st_py_errors_traverse(state, visit, arg);
 }
 
@@ -225,6 +231,9 @@ static int module_clear(PyObject *module)
     Py_CLEAR(state->DatasetType);
     Py_CLEAR(state->TrainingArgsType);
     Py_CLEAR(state->TrainerType);
+    Py_CLEAR(state->OptimType);
+    Py_CLEAR(state->LRScheduleType);
+    Py_CLEAR(state->PlateauType);
     st_py_errors_clear(state);
     return 0;
 }

@@ -12,7 +12,8 @@
  * and shape functions), functional.c (linear algebra, neural-network functions, losses),
  * module_type.c (st_module and its methods), layers.c (the layer constructors),
  * dataset_type.c (st_dataset over Py_buffer), training_args_type.c (st_training_args),
- * trainer_type.c (st_trainer), trainer_callbacks.c (the callback trampoline).
+ * trainer_type.c (st_trainer), trainer_callbacks.c (the callback trampoline), optim_type.c
+ * (st_optim), schedule_type.c (st_lr_schedule, st_plateau).
  */
 #ifndef SWIFTTRAIN_PY_H
 #define SWIFTTRAIN_PY_H
@@ -52,6 +53,9 @@ typedef struct st_py_state {
     PyTypeObject *DatasetType;
     PyTypeObject *TrainingArgsType;
     PyTypeObject *TrainerType;
+    PyTypeObject *OptimType;
+    PyTypeObject *LRScheduleType;
+    PyTypeObject *PlateauType;
 } st_py_state;
 
 /* The state of the module that defined `type` (the extension's types are final, so an
@@ -175,6 +179,14 @@ extern PyMethodDef st_py_module_functions[];
 /* Takes ownership of `handle`; frees it if the wrapper cannot be made. */
 PyObject *st_py_module_wrap(st_py_state *state, st_module *handle);
 
+/* [(name, Tensor), ...] from named tensors; frees `named` (also on failure). */
+PyObject *st_py_named_tensors_to_list(st_py_state *state, st_named_tensors *named);
+
+/* Named tensors from a sequence of (name, Tensor) pairs (the list references the handles),
+ * or NULL with an exception set. `what` names the caller in TypeErrors. */
+st_named_tensors *st_py_named_tensors_from_items(st_py_state *state, PyObject *items,
+                                                 const char *what);
+
 /* ---- layers.c: the layer constructors ------------------------------------------------ */
 
 extern PyMethodDef st_py_layer_functions[];
@@ -247,5 +259,11 @@ void st_py_clear_pending_error(st_py_trainer *self);
 int st_py_pending_error_traverse(st_py_trainer *self, visitproc visit, void *arg);
 /* The names of st_trainer_control's flags, in the order the handlers receive them. */
 PyObject *st_py_control_flag_names(void);
+
+/* ---- optim_type.c / schedule_type.c: Optim, LRSchedule, Plateau -------------------- */
+
+int st_py_optim_type_init(PyObject *module, st_py_state *state);
+extern PyMethodDef st_py_optim_functions[];  /* optim_options_init */
+int st_py_schedule_types_init(PyObject *module, st_py_state *state);
 
 #endif /* SWIFTTRAIN_PY_H */

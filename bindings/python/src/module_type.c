@@ -142,8 +142,7 @@ static PyObject *Module_zero_grad(st_py_module *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-/* [(name, Tensor), ...] from a list; frees the list. */
-static PyObject *named_tensors_to_list(st_py_state *state, st_named_tensors *named)
+PyObject *st_py_named_tensors_to_list(st_py_state *state, st_named_tensors *named)
 {
     size_t count = st_named_tensors_count(named);
     PyObject *list = PyList_New((Py_ssize_t)count);
@@ -164,6 +163,44 @@ static PyObject *named_tensors_to_list(st_py_state *state, st_named_tensors *nam
     return list;
 }
 
+st_named_tensors *st_py_named_tensors_from_items(st_py_state *state, PyObject *items,
+                                                 const char *what)
+{
+    PyObject *sequence = PySequence_Fast(items, "items must be a sequence of (name, Tensor) "
+                                                "pairs");
+    if (sequence == NULL)
+        return NULL;
+    st_named_tensors *list = NULL;
+    int status = st_named_tensors_create(&list);
+    if (status != ST_OK) {
+        st_py_raise_status(state, status);
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(sequence); i++) {
+        const char *name = NULL;
+        PyObject *tensor = NULL;
+        PyObject *item = PySequence_Fast_GET_ITEM(sequence, i);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
+            PyErr_Format(PyExc_TypeError, "%s: items must be (name, Tensor) pairs, got %.100s",
+                         what, Py_TYPE(item)->tp_name);
+            goto fail;
+        }
+        if (!PyArg_ParseTuple(item, "sO!", &name, state->TensorType, &tensor))
+            goto fail;
+        status = st_named_tensors_add(list, name, st_py_handle(tensor));
+        if (status != ST_OK) {
+            st_py_raise_status(state, status);
+            goto fail;
+        }
+    }
+    Py_DECREF(sequence);
+    return list;
+fail:
+    st_named_tensors_free(list);
+    Py_DECREF(sequence);
+    return NULL;
+}
+
 typedef int (*named_fn)(st_named_tensors **, const st_module *);
 
 static PyObject *named(st_py_module *self, named_fn fn)
@@ -173,7 +210,7 @@ static PyObject *named(st_py_module *self, named_fn fn)
     int status = fn(&list, self->module);
     if (status != ST_OK)
         return st_py_raise_status(state, status);
-    return named_tensors_to_list(state, list);
+    return st_py_named_tensors_to_list(state, list);
 }
 
 PyDoc_STRVAR(Module_named_parameters_doc,
@@ -209,39 +246,14 @@ static PyObject *Module_load_state_dict(st_py_module *self, PyObject *args)
     int strict = 1;
     if (!PyArg_ParseTuple(args, "Op:load_state_dict", &items, &strict))
         return NULL;
-    PyObject *sequence = PySequence_Fast(items, "load_state_dict: items must be a sequence "
-                                                "of (name, Tensor) pairs");
-    if (sequence == NULL)
+    st_named_tensors *list = st_py_named_tensors_from_items(state, items, "load_state_dict");
+    if (list == NULL)
         return NULL;
-    st_named_tensors *list = NULL;
-    PyObject *result = NULL;
-    int status = st_named_tensors_create(&list);
-    if (status != ST_OK) {
-        st_py_raise_status(state, status);
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(sequence); i++) {
-        const char *name = NULL;
-        PyObject *tensor = NULL;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(sequence, i), "sO!:load_state_dict",
-                              &name, state->TensorType, &tensor))
-            goto done;
-        status = st_named_tensors_add(list, name, st_py_handle(tensor));
-        if (status != ST_OK) {
-            st_py_raise_status(state, status);
-            goto done;
-        }
-    }
-    status = st_module_load_state_dict(self->module, list, strict != 0);
-    if (status != ST_OK) {
-        st_py_raise_state_dict_status(state, status);
-        goto done;
-    }
-    result = Py_NewRef(Py_None);
-done:
+    int status = st_module_load_state_dict(self->module, list, strict != 0);
     st_named_tensors_free(list);
-    Py_DECREF(sequence);
-    return result;
+    if (status != ST_OK)
+        return st_py_raise_state_dict_status(state, status);
+    Py_RETURN_NONE;
 }
 
 static PyMethodDef Module_methods[] = {

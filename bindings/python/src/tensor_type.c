@@ -770,9 +770,28 @@ PyDoc_STRVAR(is_grad_enabled_doc,
 static PyObject *is_grad_enabled(PyObject *module, PyObject *unused)
 {
     (void)module, (void)unused;
-    bool enabled = st_set_grad_enabled(true);
-    st_set_grad_enabled(enabled);
-    return PyBool_FromLong(enabled);
+    return PyBool_FromLong(st_is_grad_enabled());
+}
+
+PyDoc_STRVAR(to_dtype_doc,
+             "to_dtype($module, tensor, dtype, /)\n--\n\n"
+             "A copy converted to a dtype code (float to int64 truncates toward zero, to bool "
+             "tests != 0), or the same tensor when it already has that type (st_tensor_to).");
+
+static PyObject *to_dtype(PyObject *module, PyObject *args)
+{
+    PyObject *tensor_obj = NULL, *dtype_obj = NULL, *tensor = NULL;
+    if (!PyArg_ParseTuple(args, "OO:to_dtype", &tensor_obj, &dtype_obj))
+        return NULL;
+    st_py_state *state = PyModule_GetState(module);
+    st_dtype dtype;
+    if (st_py_tensor_arg(state, tensor_obj, "to_dtype: tensor", &tensor) < 0 ||
+        st_py_dtype_arg(dtype_obj, &dtype) < 0)
+        return NULL;
+    st_tensor *out = NULL;
+    int status = st_tensor_to(&out, st_py_handle(tensor), dtype);
+    /* The same handle comes back for the same type: it may read the source's memory. */
+    return st_py_tensor_result(state, status, out, &tensor, 1);
 }
 
 PyDoc_STRVAR(set_tensor_class_doc,
@@ -804,6 +823,7 @@ PyMethodDef st_py_tensor_functions[] = {
     {"normal", normal, METH_VARARGS, normal_doc},
     {"set_grad_enabled", set_grad_enabled, METH_O, set_grad_enabled_doc},
     {"is_grad_enabled", is_grad_enabled, METH_NOARGS, is_grad_enabled_doc},
+    {"to_dtype", to_dtype, METH_VARARGS, to_dtype_doc},
     {"set_tensor_class", set_tensor_class, METH_O, set_tensor_class_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -10,6 +10,8 @@
  */
 #include "_swifttrain.h"
 
+#include <string.h>
+
 static PyObject *TrainingArgs_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {NULL};
@@ -71,9 +73,17 @@ static int put(PyObject *dict, const char *key, PyObject *value)
     return rc;
 }
 
+/* An option-string field (NUL-terminated within ST_OPTIONS_CAPACITY). */
+static PyObject *option_text(const char *field)
+{
+    return PyUnicode_DecodeUTF8(field, (Py_ssize_t)strnlen(field, ST_OPTIONS_CAPACITY),
+                                "replace");
+}
+
 PyDoc_STRVAR(TrainingArgs_as_dict_doc,
              "as_dict($self, /)\n--\n\n"
-             "The fields of st_training_args by name; enum fields as their numeric values.");
+             "The fields of st_training_args by name; enum fields as their numeric values, "
+             "option strings as str.");
 
 static PyObject *TrainingArgs_as_dict(st_py_training_args *self, PyObject *unused)
 {
@@ -98,7 +108,7 @@ static PyObject *TrainingArgs_as_dict(st_py_training_args *self, PyObject *unuse
         put(d, "sgd_momentum", PyFloat_FromDouble(a->sgd_momentum)) < 0 ||
         put(d, "max_grad_norm", PyFloat_FromDouble(a->max_grad_norm)) < 0 ||
         put(d, "lr_scheduler_type", PyLong_FromLong((long)a->lr_scheduler_type)) < 0 ||
-        put(d, "warmup_steps", PyLong_FromLongLong(a->warmup_steps)) < 0 ||
+        put(d, "warmup_steps", PyFloat_FromDouble(a->warmup_steps)) < 0 ||
         put(d, "logging_strategy", PyLong_FromLong((long)a->logging_strategy)) < 0 ||
         put(d, "logging_steps", PyLong_FromLongLong(a->logging_steps)) < 0 ||
         put(d, "logging_first_step", PyBool_FromLong(a->logging_first_step)) < 0 ||
@@ -106,7 +116,19 @@ static PyObject *TrainingArgs_as_dict(st_py_training_args *self, PyObject *unuse
         put(d, "eval_steps", PyLong_FromLongLong(a->eval_steps)) < 0 ||
         put(d, "seed", PyLong_FromLongLong(a->seed)) < 0 ||
         put(d, "data_seed", PyLong_FromLongLong(a->data_seed)) < 0 ||
-        put(d, "dataloader_drop_last", PyBool_FromLong(a->dataloader_drop_last)) < 0) {
+        put(d, "dataloader_drop_last", PyBool_FromLong(a->dataloader_drop_last)) < 0 ||
+        put(d, "gradient_accumulation_steps",
+            PyLong_FromLongLong(a->gradient_accumulation_steps)) < 0 ||
+        put(d, "max_micro_batch_size", PyLong_FromLongLong(a->max_micro_batch_size)) < 0 ||
+        put(d, "warmup_ratio", PyFloat_FromDouble(a->warmup_ratio)) < 0 ||
+        put(d, "max_grad_value", PyFloat_FromDouble(a->max_grad_value)) < 0 ||
+        put(d, "nonfinite_grad_norm", PyLong_FromLong((long)a->nonfinite_grad_norm)) < 0 ||
+        put(d, "ema_decay", PyFloat_FromDouble(a->ema_decay)) < 0 ||
+        put(d, "momentum_scheduler_type", PyLong_FromLong((long)a->momentum_scheduler_type)) < 0 ||
+        put(d, "optim_args", option_text(a->optim_args)) < 0 ||
+        put(d, "lr_scheduler_kwargs", option_text(a->lr_scheduler_kwargs)) < 0 ||
+        put(d, "momentum_scheduler_kwargs", option_text(a->momentum_scheduler_kwargs)) < 0 ||
+        put(d, "metric_for_best_model", option_text(a->metric_for_best_model)) < 0) {
         Py_DECREF(d);
         return NULL;
     }

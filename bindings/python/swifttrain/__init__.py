@@ -16,6 +16,10 @@ HuggingFace-style Trainer.
     trainer.train()
     trainer.evaluate()  # {"eval_loss": ..., "eval_accuracy": ..., ...}
 
+    optimizer = st.optim.AdamW(model.parameters(), lr=5e-3)      # or a loop of your own
+    scheduler = st.get_scheduler("cosine", optimizer, num_warmup_steps=10,
+                                 num_training_steps=1000)
+
 The computing happens in libswifttrain (Swift and OpenBLAS), reached through its C API;
 this package translates. Every error it reports derives from :class:`SwiftTrainError`;
 :class:`ShapeError` is also a ``RuntimeError``, as PyTorch raises for shapes.
@@ -39,6 +43,7 @@ from ._tensor import *  # noqa: F401,F403 - Tensor, tensor, zeros, no_grad, floa
 from ._tensor import Tensor, max_return as _max_return  # noqa: F401
 from . import functional
 from . import nn
+from . import optim
 from .callbacks import (
     PrinterCallback,
     ProgressCallback,
@@ -46,6 +51,7 @@ from .callbacks import (
     TrainerControl,
     TrainerState,
 )
+from .optimization import SchedulerType, get_scheduler
 from .trainer import PredictionOutput, Trainer, TrainOutput
 from .training_args import TrainingArguments
 
@@ -70,7 +76,7 @@ def blas_corename() -> str:
 __all__ = [
     "Trainer", "TrainingArguments", "TrainerCallback", "TrainerState", "TrainerControl",
     "ProgressCallback", "PrinterCallback", "TrainOutput", "PredictionOutput", "nn",
-    "functional", "manual_seed", "blas_corename", "__version__",
+    "functional", "optim", "get_scheduler", "SchedulerType", "manual_seed", "blas_corename", "__version__",
     "SwiftTrainError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError",
     "MisuseError", "InternalError", "TrainingAbortedError", "BlasError", "NotFoundError",
     "StateDictError",

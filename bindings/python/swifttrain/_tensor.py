@@ -289,15 +289,16 @@ class Tensor(_C.Tensor):
         return np.asarray(self).tolist()
 
     def to(self, dtype_: Any = None, *, dtype: Any = None, copy: builtins.bool = False) -> "Tensor":
-        """The tensor converted to ``dtype`` (a copy outside autograd), or itself when it
-        already has that type. Devices other than ``"cpu"`` are not supported."""
+        """The tensor converted to ``dtype`` (a copy outside autograd: float to int64
+        truncates toward zero, to bool tests ``!= 0``), or itself when it already has that
+        type (a copy with ``copy=True``). Devices other than ``"cpu"`` are not supported."""
         target = dtype if dtype is not None else dtype_
         if target is None or (isinstance(target, str) and target == "cpu"):
             return self
         target = _as_dtype(target)
-        if target is self.dtype and not copy:
-            return self
-        return tensor(np.asarray(self).astype(target._numpy))
+        if target is self.dtype:
+            return self.clone() if copy else self
+        return _C.to_dtype(self, target._code)  # st_tensor_to
 
     def float(self) -> "Tensor":
         return self.to(float32)

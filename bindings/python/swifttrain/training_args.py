@@ -21,11 +21,14 @@ from typing import Any, Dict, List, Optional, Union
 import numpy as np
 
 from . import _swifttrain as _C
+from ._options import options_text
 
 __all__ = ["TrainingArguments"]
 
 # Fields only the Python side uses; every other field is passed to the library.
 _PYTHON_ONLY = {"python_only": True}
+# Dict fields, passed as the library's "key=value,..." option strings.
+_OPTIONS = {"options": True}
 
 
 def _as_text(name: str, value: Any) -> str:
@@ -47,18 +50,43 @@ def _as_text(name: str, value: Any) -> str:
 @dataclass
 class TrainingArguments:
     """The arguments of a training run, named and defaulted as HuggingFace's
-    ``transformers.TrainingArguments`` (v5).
+    ``transformers.TrainingArguments`` (v5), plus a few additions.
 
-    ``optim`` accepts ``"adamw"``, ``"adamw_torch"``, ``"adamw_torch_fused"`` (all AdamW)
-    and ``"sgd"`` (with ``sgd_momentum``, a swifttrain addition); ``lr_scheduler_type``
-    ``"linear"`` or ``"constant"`` / ``"constant_with_warmup"``; the strategies ``"no"``,
-    ``"steps"`` or ``"epoch"``.
+    * ``optim``: ``"adamw"`` / ``"adamw_torch"`` / ``"adamw_torch_fused"`` (AdamW),
+      ``"adam"``, ``"sgd"`` (momentum ``sgd_momentum``, a swifttrain addition),
+      ``"adagrad"``, ``"rmsprop"``, ``"adadelta"``, ``"lion"`` / ``"lion_32bit"``; further
+      options in ``optim_args`` as HF's ``"key=value,..."`` string (``"momentum=0.9,
+      nesterov=true"``, ``"amsgrad=true"``, ``"alpha=0.9,centered=true"``, ...).
+    * ``lr_scheduler_type``: HF's ``get_scheduler`` names (``"linear"``, ``"cosine"``,
+      ``"cosine_with_restarts"``, ``"polynomial"``, ``"constant"``,
+      ``"constant_with_warmup"``, ``"inverse_sqrt"``, ``"reduce_lr_on_plateau"``,
+      ``"cosine_with_min_lr"``, ``"warmup_stable_decay"``) and ``"step"`` /
+      ``"exponential"``; options in the dict ``lr_scheduler_kwargs``.
+    * Warmup: ``warmup_steps`` (a value below 1 is a ratio of the total steps, as HF v5) or
+      ``warmup_ratio`` (HF v4); a warmup that is not shorter than training is an error.
+    * ``gradient_accumulation_steps`` as HF; the additions ``max_micro_batch_size`` (split
+      larger batches into pieces with the same update), ``max_grad_value`` (clamp every
+      gradient element), ``nonfinite_grad_norm`` (``"error"`` or ``"skip"``),
+      ``ema_decay`` (a moving average of the weights used for evaluation and prediction),
+      ``momentum_scheduler_type`` (``"none"`` or ``"inverted_triangular"``, options in
+      ``momentum_scheduler_kwargs``).
+    * ``metric_for_best_model`` (default ``eval_loss``): what ``reduce_lr_on_plateau``
+      follows.
+    * The strategies ``"no"``, ``"steps"`` or ``"epoch"``.
+
+    Dict arguments reach the library as ``"key=value,..."`` strings. Every value is checked
+    by the library: a bad one raises ``ValueError`` (:class:`swifttrain.InvalidArgumentError`)
+    with its message naming the argument, when the object is made or, for what depends on
+    the run (warmup against the number of steps, unknown scheduler options), when training
+    starts.
     """
 
     output_dir: Optional[str] = field(default=None, metadata=_PYTHON_ONLY)
     eval_strategy: str = "no"
     per_device_train_batch_size: int = 8
     per_device_eval_batch_size: int = 8
+    gradient_accumulation_steps: int = 1
+    max_micro_batch_size: int = 0
     learning_rate: float = 5e-5
     weight_decay: float = 0.0
     adam_beta1: float = 0.9
@@ -66,19 +94,30 @@ class TrainingArguments:
     adam_epsilon: float = 1e-8
     sgd_momentum: float = 0.0
     max_grad_norm: float = 1.0
+    max_grad_value: float = 0.0
+    nonfinite_grad_norm: str = "error"
     num_train_epochs: float = 3.0
     max_steps: int = -1
     lr_scheduler_type: str = "linear"
-    warmup_steps: int = 0
+    lr_scheduler_kwargs: Union[Dict[str, Any], str] = field(default_factory=dict,
+                                                            metadata=_OPTIONS)
+    warmup_ratio: float = 0.0
+    warmup_steps: Union[int, float] = 0
+    ema_decay: float = 0.0
+    momentum_scheduler_type: str = "none"
+    momentum_scheduler_kwargs: Union[Dict[str, Any], str] = field(default_factory=dict,
+                                                                  metadata=_OPTIONS)
     logging_strategy: str = "steps"
     logging_first_step: bool = False
     logging_steps: int = 500
     eval_steps: Optional[int] = None
+    metric_for_best_model: Optional[str] = None
     seed: int = 42
     data_seed: Optional[int] = None
     dataloader_drop_last: bool = False
     disable_tqdm: Optional[bool] = field(default=None, metadata=_PYTHON_ONLY)
     optim: str = "adamw_torch"
+    optim_args: Optional[str] = None
     report_to: Union[None, str, List[str]] = field(default="none", metadata=_PYTHON_ONLY)
 
     def __post_init__(self) -> None:
@@ -100,7 +139,10 @@ class TrainingArguments:
             value = getattr(self, f.name)
             if f.metadata.get("python_only") or value is None:
                 continue
-            core.set(f.name, _as_text(f.name, value))
+            if f.metadata.get("options"):
+                core.set(f.name, options_text(f"TrainingArguments.{f.name}", value))
+            else:
+                core.set(f.name, _as_text(f.name, value))
         core.validate()
         return core
 

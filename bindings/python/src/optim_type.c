@@ -1,0 +1,464 @@
+/*
+ * optim_type.c - swifttrain._swifttrain.Optim: one st_optim (an optimizer for loops written
+ * by hand), and optim_options_init.
+ *
+ *     o = Optim(kind, [tensors], lr=..., weight_decay=..., momentum=..., beta2=..., ...)
+ *     o.add_param_group([tensors], lr, weight_decay, momentum)
+ *     o.step(); o.zero_grad()
+ *     o.num_param_groups(); o.get_param_group(i) -> dict; o.set_param_group(i, lr, wd, m)
+ *     o.state_dict() -> [(name, Tensor), ...]; o.load_state_dict([(name, Tensor), ...])
+ *     optim_options_init(kind) -> dict      # PyTorch's defaults (st_optim_options_init)
+ *
+ * `kind` is an st_optimizer value. The keyword options are the fields of st_optim_options;
+ * those not given keep st_optim_options_init's value for the kind. The object keeps the
+ * parameter Tensor objects it was given, so a parameter that borrows a numpy buffer stays
+ * valid while the st_optim references it. swifttrain/optim.py is the PyTorch-style face.
+ */
+#include "_swifttrain.h"
+
+#include <limits.h>
+
+typedef struct st_py_optim {
+    PyObject_HEAD
+    st_optim *optim;
+    PyObject *params;  /* list of every parameter Tensor given, in order */
+} st_py_optim;
+
+static st_py_state *state_of(PyObject *self)
+{
+    return st_py_state_of(Py_TYPE(self));
+}
+
+/* The handles of a sequence of Tensors, appended as objects to `keep`. *out is PyMem. */
+static int tensor_handles(st_py_state *state, PyObject *params, const char *what,
+                          st_tensor ***out, size_t *count, PyObject *keep)
+{
+    PyObject *sequence = PySequence_Fast(params, what);
+    if (sequence == NULL)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(sequence);
+    st_tensor **handles = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof *handles);
+    if (handles == NULL) {
+        Py_DECREF(sequence);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *tensor = NULL;
+        if (st_py_tensor_arg(state, PySequence_Fast_GET_ITEM(sequence, i), what, &tensor) < 0) {
+            PyMem_Free(handles);
+            Py_DECREF(sequence);
+            return -1;
+        }
+        handles[i] = st_py_handle(tensor);
+    }
+    /* Only once all are Tensors: the caller keeps them on success. */
+    for (Py_ssize_t i = 0; keep != NULL && i < n; i++) {
+        if (PyList_Append(keep, PySequence_Fast_GET_ITEM(sequence, i)) < 0) {
+            PyMem_Free(handles);
+            Py_DECREF(sequence);
+            return -1;
+        }
+    }
+    Py_DECREF(sequence);
+    *out = handles;
+    *count = (size_t)n;
+    return 0;
+}
+
+static int kind_arg(PyObject *obj, st_optimizer *out)
+{
+    long kind = PyLong_AsLong(obj);
+    if (kind == -1 && PyErr_Occurred())
+        return -1;
+    if (kind < 0 || kind > INT_MAX) {
+        PyErr_Format(PyExc_ValueError, "unknown optimizer kind %ld", kind);
+        return -1;
+    }
+    *out = (st_optimizer)kind;
+    return 0;
+}
+
+static int put(PyObject *dict, const char *key, PyObject *value)
+{
+    if (value == NULL)
+        return -1;
+    int rc = PyDict_SetItemString(dict, key, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+static PyObject *options_to_dict(const st_optim_options *o)
+{
+    PyObject *d = PyDict_New();
+    if (d == NULL)
+        return NULL;
+    if (put(d, "lr", PyFloat_FromDouble(o->lr)) < 0 ||
+        put(d, "weight_decay", PyFloat_FromDouble(o->weight_decay)) < 0 ||
+        put(d, "momentum", PyFloat_FromDouble(o->momentum)) < 0 ||
+        put(d, "beta2", PyFloat_FromDouble(o->beta2)) < 0 ||
+        put(d, "eps", PyFloat_FromDouble(o->eps)) < 0 ||
+        put(d, "dampening", PyFloat_FromDouble(o->dampening)) < 0 ||
+        put(d, "nesterov", PyBool_FromLong(o->nesterov)) < 0 ||
+        put(d, "amsgrad", PyBool_FromLong(o->amsgrad)) < 0 ||
+        put(d, "centered", PyBool_FromLong(o->centered)) < 0 ||
+        put(d, "alpha", PyFloat_FromDouble(o->alpha)) < 0 ||
+        put(d, "lr_decay", PyFloat_FromDouble(o->lr_decay)) < 0 ||
+        put(d, "initial_accumulator_value", PyFloat_FromDouble(o->initial_accumulator_value)) < 0 ||
+        put(d, "rho", PyFloat_FromDouble(o->rho)) < 0) {
+        Py_DECREF(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* ---- the type ------------------------------------------------------------------------- */
+
+static PyObject *Optim_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"kind", "params", "lr", "weight_decay", "momentum", "beta2",
+                               "eps", "dampening", "nesterov", "amsgrad", "centered", "alpha",
+                               "lr_decay", "initial_accumulator_value", "rho", NULL};
+    st_py_state *state = st_py_state_of(type);
+    PyObject *kind_obj = NULL, *params = NULL;
+    PyObject *lr = NULL, *weight_decay = NULL, *momentum = NULL, *beta2 = NULL, *eps = NULL,
+             *dampening = NULL, *nesterov = NULL, *amsgrad = NULL, *centered = NULL,
+             *alpha = NULL, *lr_decay = NULL, *initial_accumulator_value = NULL, *rho = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|$OOOOOOOOOOOOO:Optim", keywords,
+                                     &kind_obj, &params, &lr, &weight_decay, &momentum, &beta2,
+                                     &eps, &dampening, &nesterov, &amsgrad, &centered, &alpha,
+                                     &lr_decay, &initial_accumulator_value, &rho))
+        return NULL;
+    st_optimizer kind;
+    if (kind_arg(kind_obj, &kind) < 0)
+        return NULL;
+    st_optim_options options;
+    int status = st_optim_options_init(&options, kind);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    struct { PyObject *value; double *field; } doubles[] = {
+        {lr, &options.lr}, {weight_decay, &options.weight_decay},
+        {momentum, &options.momentum}, {beta2, &options.beta2}, {eps, &options.eps},
+        {dampening, &options.dampening}, {alpha, &options.alpha},
+        {lr_decay, &options.lr_decay},
+        {initial_accumulator_value, &options.initial_accumulator_value}, {rho, &options.rho},
+    };
+    for (size_t i = 0; i < sizeof doubles / sizeof doubles[0]; i++) {
+        if (doubles[i].value == NULL)
+            continue;
+        double v = PyFloat_AsDouble(doubles[i].value);
+        if (v == -1.0 && PyErr_Occurred())
+            return NULL;
+        *doubles[i].field = v;
+    }
+    struct { PyObject *value; bool *field; } flags[] = {
+        {nesterov, &options.nesterov}, {amsgrad, &options.amsgrad},
+        {centered, &options.centered},
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        if (flags[i].value == NULL)
+            continue;
+        int v = PyObject_IsTrue(flags[i].value);
+        if (v < 0)
+            return NULL;
+        *flags[i].field = v != 0;
+    }
+    PyObject *keep = PyList_New(0);
+    if (keep == NULL)
+        return NULL;
+    st_tensor **handles = NULL;
+    size_t count = 0;
+    if (tensor_handles(state, params, "Optim: params", &handles, &count, keep) < 0) {
+        Py_DECREF(keep);
+        return NULL;
+    }
+    st_optim *optim = NULL;
+    status = st_optim_create(&optim, kind, handles, count, &options);
+    PyMem_Free(handles);
+    if (status != ST_OK) {
+        Py_DECREF(keep);
+        return st_py_raise_status(state, status);
+    }
+    st_py_optim *self = (st_py_optim *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        st_optim_free(optim);
+        Py_DECREF(keep);
+        return NULL;
+    }
+    self->optim = optim;
+    self->params = keep;
+    return (PyObject *)self;
+}
+
+static int Optim_traverse(st_py_optim *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->params);
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+static int Optim_clear(st_py_optim *self)
+{
+    /* The parameters' buffers must outlive the handle that references them. */
+    st_optim_free(self->optim);
+    self->optim = NULL;
+    Py_CLEAR(self->params);
+    return 0;
+}
+
+static void Optim_dealloc(st_py_optim *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    Optim_clear(self);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static int check_alive(st_py_optim *self)
+{
+    if (self->optim != NULL)
+        return 0;
+    st_py_raise(state_of((PyObject *)self), ST_EMISUSE, "Optim: the optimizer was released");
+    return -1;
+}
+
+static PyObject *status_result(st_py_optim *self, int status)
+{
+    if (status != ST_OK)
+        return st_py_raise_status(state_of((PyObject *)self), status);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Optim_add_param_group_doc,
+             "add_param_group($self, params, lr, weight_decay, momentum, /)\n--\n\n"
+             "Adds a parameter group with its own lr, weight decay and momentum (or beta1) "
+             "(st_optim_add_param_group).");
+
+static PyObject *Optim_add_param_group(st_py_optim *self, PyObject *args)
+{
+    PyObject *params = NULL;
+    double lr = 0, weight_decay = 0, momentum = 0;
+    if (!PyArg_ParseTuple(args, "Oddd:add_param_group", &params, &lr, &weight_decay, &momentum) ||
+        check_alive(self) < 0)
+        return NULL;
+    st_py_state *state = state_of((PyObject *)self);
+    PyObject *keep = PyList_New(0);
+    if (keep == NULL)
+        return NULL;
+    st_tensor **handles = NULL;
+    size_t count = 0;
+    if (tensor_handles(state, params, "add_param_group: params", &handles, &count, keep) < 0) {
+        Py_DECREF(keep);
+        return NULL;
+    }
+    int status = st_optim_add_param_group(self->optim, handles, count, lr, weight_decay,
+                                          momentum);
+    PyMem_Free(handles);
+    if (status == ST_OK) {
+        Py_ssize_t end = PyList_GET_SIZE(self->params);
+        if (PyList_SetSlice(self->params, end, end, keep) < 0) {
+            Py_DECREF(keep);
+            return NULL;
+        }
+    }
+    Py_DECREF(keep);
+    return status_result(self, status);
+}
+
+PyDoc_STRVAR(Optim_step_doc,
+             "step($self, /)\n--\n\n"
+             "One update of every parameter that has a gradient (st_optim_step).");
+
+static PyObject *Optim_step(st_py_optim *self, PyObject *unused)
+{
+    (void)unused;
+    if (check_alive(self) < 0)
+        return NULL;
+    return status_result(self, st_optim_step(self->optim));
+}
+
+PyDoc_STRVAR(Optim_zero_grad_doc,
+             "zero_grad($self, /)\n--\n\nDrops every parameter's gradient (st_optim_zero_grad).");
+
+static PyObject *Optim_zero_grad(st_py_optim *self, PyObject *unused)
+{
+    (void)unused;
+    if (check_alive(self) < 0)
+        return NULL;
+    return status_result(self, st_optim_zero_grad(self->optim));
+}
+
+PyDoc_STRVAR(Optim_num_param_groups_doc,
+             "num_param_groups($self, /)\n--\n\nst_optim_num_param_groups.");
+
+static PyObject *Optim_num_param_groups(st_py_optim *self, PyObject *unused)
+{
+    (void)unused;
+    size_t count = 0;
+    if (check_alive(self) < 0)
+        return NULL;
+    int status = st_optim_num_param_groups(&count, self->optim);
+    if (status != ST_OK)
+        return st_py_raise_status(state_of((PyObject *)self), status);
+    return PyLong_FromSize_t(count);
+}
+
+static int group_arg(PyObject *obj, size_t *out)
+{
+    Py_ssize_t group = PyLong_AsSsize_t(obj);
+    if (group == -1 && PyErr_Occurred())
+        return -1;
+    /* A negative index wraps to a huge size_t, which the library reports as out of range. */
+    *out = (size_t)group;
+    return 0;
+}
+
+PyDoc_STRVAR(Optim_get_param_group_doc,
+             "get_param_group($self, group, /)\n--\n\n"
+             "{num_params, lr, initial_lr, weight_decay, momentum} of a group "
+             "(st_optim_get_param_group).");
+
+static PyObject *Optim_get_param_group(st_py_optim *self, PyObject *arg)
+{
+    size_t group = 0;
+    if (group_arg(arg, &group) < 0 || check_alive(self) < 0)
+        return NULL;
+    st_param_group_info info;
+    int status = st_optim_get_param_group(&info, self->optim, group);
+    if (status != ST_OK)
+        return st_py_raise_status(state_of((PyObject *)self), status);
+    PyObject *d = PyDict_New();
+    if (d == NULL)
+        return NULL;
+    if (put(d, "num_params", PyLong_FromSize_t(info.num_params)) < 0 ||
+        put(d, "lr", PyFloat_FromDouble(info.lr)) < 0 ||
+        put(d, "initial_lr", PyFloat_FromDouble(info.initial_lr)) < 0 ||
+        put(d, "weight_decay", PyFloat_FromDouble(info.weight_decay)) < 0 ||
+        put(d, "momentum", PyFloat_FromDouble(info.momentum)) < 0) {
+        Py_DECREF(d);
+        return NULL;
+    }
+    return d;
+}
+
+PyDoc_STRVAR(Optim_set_param_group_doc,
+             "set_param_group($self, group, lr, weight_decay, momentum, /)\n--\n\n"
+             "Changes a group's lr, weight decay and momentum (st_optim_set_param_group).");
+
+static PyObject *Optim_set_param_group(st_py_optim *self, PyObject *args)
+{
+    PyObject *group_obj = NULL;
+    st_param_group_info info = {0};
+    if (!PyArg_ParseTuple(args, "Oddd:set_param_group", &group_obj, &info.lr,
+                          &info.weight_decay, &info.momentum))
+        return NULL;
+    size_t group = 0;
+    if (group_arg(group_obj, &group) < 0 || check_alive(self) < 0)
+        return NULL;
+    return status_result(self, st_optim_set_param_group(self->optim, group, &info));
+}
+
+PyDoc_STRVAR(Optim_state_dict_doc,
+             "state_dict($self, /)\n--\n\n"
+             "[(\"<parameter index>.<field>\", Tensor), ...]: copies of the state "
+             "(st_optim_state_dict).");
+
+static PyObject *Optim_state_dict(st_py_optim *self, PyObject *unused)
+{
+    (void)unused;
+    if (check_alive(self) < 0)
+        return NULL;
+    st_py_state *state = state_of((PyObject *)self);
+    st_named_tensors *named = NULL;
+    int status = st_optim_state_dict(&named, self->optim);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    return st_py_named_tensors_to_list(state, named);
+}
+
+PyDoc_STRVAR(Optim_load_state_dict_doc,
+             "load_state_dict($self, items, /)\n--\n\n"
+             "Restores the state from (\"<parameter index>.<field>\", Tensor) pairs "
+             "(st_optim_load_state_dict).");
+
+static PyObject *Optim_load_state_dict(st_py_optim *self, PyObject *items)
+{
+    if (check_alive(self) < 0)
+        return NULL;
+    st_py_state *state = state_of((PyObject *)self);
+    st_named_tensors *named = st_py_named_tensors_from_items(state, items, "load_state_dict");
+    if (named == NULL)
+        return NULL;
+    int status = st_optim_load_state_dict(self->optim, named);
+    st_named_tensors_free(named);
+    return status_result(self, status);
+}
+
+static PyMethodDef Optim_methods[] = {
+    {"add_param_group", (PyCFunction)Optim_add_param_group, METH_VARARGS,
+     Optim_add_param_group_doc},
+    {"step", (PyCFunction)Optim_step, METH_NOARGS, Optim_step_doc},
+    {"zero_grad", (PyCFunction)Optim_zero_grad, METH_NOARGS, Optim_zero_grad_doc},
+    {"num_param_groups", (PyCFunction)Optim_num_param_groups, METH_NOARGS,
+     Optim_num_param_groups_doc},
+    {"get_param_group", (PyCFunction)Optim_get_param_group, METH_O, Optim_get_param_group_doc},
+    {"set_param_group", (PyCFunction)Optim_set_param_group, METH_VARARGS,
+     Optim_set_param_group_doc},
+    {"state_dict", (PyCFunction)Optim_state_dict, METH_NOARGS, Optim_state_dict_doc},
+    {"load_state_dict", (PyCFunction)Optim_load_state_dict, METH_O, Optim_load_state_dict_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+PyDoc_STRVAR(Optim_doc,
+             "Optim(kind, params, *, lr=..., weight_decay=..., momentum=..., beta2=..., eps=..., "
+             "dampening=..., nesterov=..., amsgrad=..., centered=..., alpha=..., lr_decay=..., "
+             "initial_accumulator_value=..., rho=...)\n--\n\n"
+             "An st_optim of st_optimizer `kind` over a list of Tensors (one group); options "
+             "not given keep st_optim_options_init's defaults for the kind.");
+
+static PyType_Slot Optim_slots[] = {
+    {Py_tp_doc, (void *)Optim_doc},
+    {Py_tp_new, (void *)Optim_new},
+    {Py_tp_dealloc, (void *)Optim_dealloc},
+    {Py_tp_traverse, (void *)Optim_traverse},
+    {Py_tp_clear, (void *)Optim_clear},
+    {Py_tp_methods, Optim_methods},
+    {0, NULL},
+};
+
+static PyType_Spec Optim_spec = {
+    .name = "swifttrain._swifttrain.Optim",
+    .basicsize = sizeof(st_py_optim),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = Optim_slots,
+};
+
+int st_py_optim_type_init(PyObject *module, st_py_state *state)
+{
+    return st_py_add_type(module, &Optim_spec, &state->OptimType);
+}
+
+/* ---- module functions ------------------------------------------------------------------ */
+
+PyDoc_STRVAR(optim_options_init_doc,
+             "optim_options_init($module, kind, /)\n--\n\n"
+             "PyTorch's defaults for st_optimizer `kind` as a dict of st_optim_options fields "
+             "(st_optim_options_init).");
+
+static PyObject *optim_options_init(PyObject *module, PyObject *arg)
+{
+    st_optimizer kind;
+    if (kind_arg(arg, &kind) < 0)
+        return NULL;
+    st_optim_options options;
+    int status = st_optim_options_init(&options, kind);
+    if (status != ST_OK)
+        return st_py_raise_status(PyModule_GetState(module), status);
+    return options_to_dict(&options);
+}
+
+PyMethodDef st_py_optim_functions[] = {
+    {"optim_options_init", optim_options_init, METH_O, optim_options_init_doc},
+    {NULL, NULL, 0, NULL},
+};

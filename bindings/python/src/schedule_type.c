@@ -1,0 +1,210 @@
+/*
+ * schedule_type.c - swifttrain._swifttrain.LRSchedule (one st_lr_schedule) and
+ * swifttrain._swifttrain.Plateau (one st_plateau).
+ *
+ *     s = LRSchedule(kind, num_warmup_steps, num_training_steps, kwargs, initial_lr)
+ *     s.factor(step)                          # lr = initial group lr * factor
+ *     p = Plateau(kwargs)                     # ReduceLROnPlateau, PyTorch's arguments
+ *     p.step(metric, [lr, ...]) -> [lr, ...]  # the groups' new rates
+ *
+ * `kind` is an st_lr_scheduler value; `kwargs` is the library's "key=value,..." option
+ * string (or None). The library parses and checks everything; swifttrain/optim/
+ * lr_scheduler.py is the PyTorch / HuggingFace face.
+ */
+#include "_swifttrain.h"
+
+/* ---- LRSchedule ------------------------------------------------------------------------ */
+
+typedef struct st_py_lr_schedule {
+    PyObject_HEAD
+    st_lr_schedule *schedule;
+} st_py_lr_schedule;
+
+static PyObject *LRSchedule_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"kind", "num_warmup_steps", "num_training_steps", "kwargs",
+                               "initial_lr", NULL};
+    int kind = 0;
+    long long warmup = 0, total = 0;
+    const char *options = NULL;
+    double initial_lr = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iLLzd:LRSchedule", keywords, &kind,
+                                     &warmup, &total, &options, &initial_lr))
+        return NULL;
+    if (kind < 0) {
+        PyErr_Format(PyExc_ValueError, "unknown scheduler kind %d", kind);
+        return NULL;
+    }
+    st_lr_schedule *schedule = NULL;
+    int status = st_lr_schedule_create(&schedule, (st_lr_scheduler)kind, (int64_t)warmup,
+                                       (int64_t)total, options, initial_lr);
+    if (status != ST_OK)
+        return st_py_raise_status(st_py_state_of(type), status);
+    st_py_lr_schedule *self = (st_py_lr_schedule *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        st_lr_schedule_free(schedule);
+        return NULL;
+    }
+    self->schedule = schedule;
+    return (PyObject *)self;
+}
+
+static void LRSchedule_dealloc(st_py_lr_schedule *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    st_lr_schedule_free(self->schedule);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+PyDoc_STRVAR(LRSchedule_factor_doc,
+             "factor($self, step, /)\n--\n\n"
+             "The factor for optimizer step `step` (0-based) (st_lr_schedule_factor).");
+
+static PyObject *LRSchedule_factor(st_py_lr_schedule *self, PyObject *arg)
+{
+    long long step = PyLong_AsLongLong(arg);
+    if (step == -1 && PyErr_Occurred())
+        return NULL;
+    double factor = 0;
+    int status = st_lr_schedule_factor(&factor, self->schedule, (int64_t)step);
+    if (status != ST_OK)
+        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+    return PyFloat_FromDouble(factor);
+}
+
+static PyMethodDef LRSchedule_methods[] = {
+    {"factor", (PyCFunction)LRSchedule_factor, METH_O, LRSchedule_factor_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+PyDoc_STRVAR(LRSchedule_doc,
+             "LRSchedule(kind, num_warmup_steps, num_training_steps, kwargs, initial_lr)\n--\n\n"
+             "An st_lr_schedule: the learning-rate factor as a function of the step.");
+
+static PyType_Slot LRSchedule_slots[] = {
+    {Py_tp_doc, (void *)LRSchedule_doc},
+    {Py_tp_new, (void *)LRSchedule_new},
+    {Py_tp_dealloc, (void *)LRSchedule_dealloc},
+    {Py_tp_methods, LRSchedule_methods},
+    {0, NULL},
+};
+
+static PyType_Spec LRSchedule_spec = {
+    .name = "swifttrain._swifttrain.LRSchedule",
+    .basicsize = sizeof(st_py_lr_schedule),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = LRSchedule_slots,
+};
+
+/* ---- Plateau --------------------------------------------------------------------------- */
+
+typedef struct st_py_plateau {
+    PyObject_HEAD
+    st_plateau *plateau;
+} st_py_plateau;
+
+static PyObject *Plateau_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"kwargs", NULL};
+    const char *options = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "z:Plateau", keywords, &options))
+        return NULL;
+    st_plateau *plateau = NULL;
+    int status = st_plateau_create(&plateau, options);
+    if (status != ST_OK)
+        return st_py_raise_status(st_py_state_of(type), status);
+    st_py_plateau *self = (st_py_plateau *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        st_plateau_free(plateau);
+        return NULL;
+    }
+    self->plateau = plateau;
+    return (PyObject *)self;
+}
+
+static void Plateau_dealloc(st_py_plateau *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    st_plateau_free(self->plateau);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+PyDoc_STRVAR(Plateau_step_doc,
+             "step($self, metric, rates, /)\n--\n\n"
+             "Feeds one evaluation's metric; returns the groups' new learning rates "
+             "(st_plateau_step).");
+
+static PyObject *Plateau_step(st_py_plateau *self, PyObject *args)
+{
+    double metric = 0;
+    PyObject *rates_obj = NULL;
+    if (!PyArg_ParseTuple(args, "dO:step", &metric, &rates_obj))
+        return NULL;
+    PyObject *sequence = PySequence_Fast(rates_obj, "step: rates must be a sequence of floats");
+    if (sequence == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(sequence);
+    double *rates = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof *rates);
+    PyObject *result = NULL;
+    if (rates == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        rates[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(sequence, i));
+        if (rates[i] == -1.0 && PyErr_Occurred())
+            goto done;
+    }
+    int status = st_plateau_step(self->plateau, metric, rates, (size_t)n);
+    if (status != ST_OK) {
+        st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+        goto done;
+    }
+    result = PyList_New(n);
+    for (Py_ssize_t i = 0; result != NULL && i < n; i++) {
+        PyObject *value = PyFloat_FromDouble(rates[i]);
+        if (value == NULL) {
+            Py_CLEAR(result);
+            break;
+        }
+        PyList_SET_ITEM(result, i, value);
+    }
+done:
+    PyMem_Free(rates);
+    Py_DECREF(sequence);
+    return result;
+}
+
+static PyMethodDef Plateau_methods[] = {
+    {"step", (PyCFunction)Plateau_step, METH_VARARGS, Plateau_step_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+PyDoc_STRVAR(Plateau_doc,
+             "Plateau(kwargs)\n--\n\n"
+             "An st_plateau: ReduceLROnPlateau configured by a \"key=value,...\" string "
+             "(PyTorch's argument names) or None for the defaults.");
+
+static PyType_Slot Plateau_slots[] = {
+    {Py_tp_doc, (void *)Plateau_doc},
+    {Py_tp_new, (void *)Plateau_new},
+    {Py_tp_dealloc, (void *)Plateau_dealloc},
+    {Py_tp_methods, Plateau_methods},
+    {0, NULL},
+};
+
+static PyType_Spec Plateau_spec = {
+    .name = "swifttrain._swifttrain.Plateau",
+    .basicsize = sizeof(st_py_plateau),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = Plateau_slots,
+};
+
+int st_py_schedule_types_init(PyObject *module, st_py_state *state)
+{
+    if (st_py_add_type(module, &LRSchedule_spec, &state->LRScheduleType) < 0)
+        return -1;
+    return st_py_add_type(module, &Plateau_spec, &state->PlateauType);
+}
