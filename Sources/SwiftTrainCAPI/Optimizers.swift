@@ -116,12 +116,7 @@ public func st_optim_set_param_group(_ handle: OpaquePointer?, _ group: Int, _ i
         let fn = "st_optim_set_param_group"
         let o = try optim(handle, fn)
         let i = try groupIndex(o, group, fn), v = try required(info, fn, "info").pointee
-        guard v.lr.isFinite, v.lr >= 0, v.weight_decay.isFinite, v.weight_decay >= 0, v.momentum.isFinite, v.momentum >= 0 else {
-            throw SwiftTrainError(.invalidArgument, "\(fn): lr, weight_decay and momentum must be finite and >= 0")
-        }
-        o.paramGroups[i].learningRate = v.lr
-        o.paramGroups[i].weightDecay = v.weight_decay
-        o.paramGroups[i].momentum = v.momentum
+        try o.setParamGroup(i, learningRate: v.lr, weightDecay: v.weight_decay, momentum: v.momentum)
     }
 }
 
@@ -184,8 +179,8 @@ public func st_lr_schedule_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, 
         guard warmup >= 0, total >= 0, warmup < 1 << 40, total < 1 << 40 else {
             throw SwiftTrainError(.invalidArgument, "\(fn): num_warmup_steps and num_training_steps must be >= 0")
         }
-        guard initialLR.isFinite, initialLR > 0 else {
-            throw SwiftTrainError(.invalidArgument, "\(fn): initial_lr must be positive, got \(initialLR)")
+        guard initialLR.isFinite, initialLR >= 0 else {
+            throw SwiftTrainError(.invalidArgument, "\(fn): initial_lr must be finite and >= 0, got \(initialLR)")
         }
         let schedule = try LRSchedule.make(k, warmup: Int(warmup), total: Int(total),
                                            kwargs: kwargs.map { String(cString: $0) } ?? "", initialLR: initialLR)

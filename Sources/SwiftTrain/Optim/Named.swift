@@ -61,6 +61,9 @@ extension LRSchedule {
             schedule = .inverseSqrt(warmup: warmup, timescale: timescale)
         case .cosineWithMinLR:
             let minLR = try o.optionalDouble("min_lr"), rate = try o.optionalDouble("min_lr_rate")
+            guard minLR == nil || initialLR > 0 else {
+                throw SwiftTrainError.invalid("cosine_with_min_lr schedule: min_lr needs a positive initial lr; give min_lr_rate instead")
+            }
             guard (minLR == nil) != (rate == nil) else {
                 throw SwiftTrainError.invalid("cosine_with_min_lr schedule: give exactly one of min_lr and min_lr_rate in lr_scheduler_kwargs")
             }

@@ -30,8 +30,16 @@ public class Optimizer {
     final class ParameterState {
         var step = 0
         var buffers: [Storage?]
-        init(slots: Int) { buffers = Array(repeating: nil, count: slots) }
+        /// Which buffers were created for the step being taken (SGD's "buf is None").
+        var fresh: [Bool]
+        init(slots: Int) {
+            buffers = Array(repeating: nil, count: slots)
+            fresh = Array(repeating: false, count: slots)
+        }
     }
+
+    /// Whether PyTorch's state for this optimizer has a "step" (not SGD's, not Lion's).
+    var savesStep: Bool { true }
 
     /// The names of the per-parameter state buffers, PyTorch's ("exp_avg", ...).
     var stateNames: [String] { [] }
@@ -40,24 +48,48 @@ public class Optimizer {
         guard !groups.isEmpty, groups.contains(where: { !$0.parameters.isEmpty }) else {
             throw SwiftTrainError.invalid("\(name): got an empty parameter list")
         }
+        self.name = name
+        paramGroups = groups
+        states = []
+        states = groups.map { $0.parameters.map { _ in ParameterState(slots: stateNames.count) } }
         for (i, g) in groups.enumerated() {
-            try Self.require(g.learningRate.isFinite && g.learningRate >= 0, "\(name): lr must be >= 0, got \(g.learningRate) (group \(i))")
-            try Self.require(g.weightDecay.isFinite && g.weightDecay >= 0,
-                             "\(name): weight_decay must be >= 0, got \(g.weightDecay) (group \(i))")
+            do { try checkGroup(g) } catch var e as SwiftTrainError {
+                e.message += " (parameter group \(i))"
+                throw e
+            }
             for p in g.parameters where p.dtype != .float32 {
                 throw SwiftTrainError(.invalidArgument, "\(name): parameters must be float32, got \(p.dtype) \(p.shape)")
             }
         }
-        paramGroups = groups
-        states = []
-        states = groups.map { $0.parameters.map { _ in ParameterState(slots: stateNames.count) } }
+    }
+
+    /// The optimizer's name in messages ("AdamW").
+    let name: String
+
+    /// Throws, naming the value, when a group's hyper-parameters make no sense for this
+    /// optimizer. Subclasses add their momentum / beta1 rules.
+    func checkGroup(_ g: ParameterGroup) throws {
+        try Self.require(g.learningRate.isFinite && g.learningRate >= 0, "\(name): lr must be >= 0, got \(g.learningRate)")
+        try Self.require(g.weightDecay.isFinite && g.weightDecay >= 0, "\(name): weight_decay must be >= 0, got \(g.weightDecay)")
+    }
+
+    /// Changes group `index`'s learning rate, weight decay and momentum (beta1), checked as
+    /// at construction.
+    public func setParamGroup(_ index: Int, learningRate: Double, weightDecay: Double, momentum: Double) throws {
+        guard paramGroups.indices.contains(index) else {
+            throw SwiftTrainError.invalid("\(name): parameter group \(index) does not exist; there are \(paramGroups.count)")
+        }
+        var g = paramGroups[index]
+        g.learningRate = learningRate
+        g.weightDecay = weightDecay
+        g.momentum = momentum
+        try checkGroup(g)
+        paramGroups[index] = g
     }
 
     /// Adds a parameter group (torch's add_param_group). A parameter may be in one group only.
     public func addParamGroup(_ group: ParameterGroup) throws {
-        try Self.require(group.learningRate.isFinite && group.learningRate >= 0, "add_param_group: lr must be >= 0, got \(group.learningRate)")
-        try Self.require(group.weightDecay.isFinite && group.weightDecay >= 0,
-                         "add_param_group: weight_decay must be >= 0, got \(group.weightDecay)")
+        try checkGroup(group)
         let existing = Set(paramGroups.flatMap(\.parameters).map(ObjectIdentifier.init))
         for p in group.parameters {
             guard !existing.contains(ObjectIdentifier(p)) else {
@@ -82,9 +114,11 @@ public class Optimizer {
                 state.step += 1
                 for slot in 0..<state.buffers.count where state.buffers[slot] == nil && usesSlot(slot, group) {
                     state.buffers[slot] = Storage(zeros: p.count)
+                    state.fresh[slot] = true
                     initialize(slot: slot, state.buffers[slot]!.base, p.count, grad.base)
                 }
                 update(p.data, grad.base, p.count, state, group)
+                for slot in 0..<state.fresh.count { state.fresh[slot] = false }
             }
         }
     }
@@ -116,8 +150,8 @@ public class Optimizer {
             for (pi, p) in group.parameters.enumerated() {
                 defer { index += 1 }
                 let s = states[gi][pi]
-                guard s.step > 0 else { continue }
-                var entry: [String: Tensor] = ["step": try! Tensor.full([], Float(s.step))]
+                guard s.step > 0, savesStep || s.buffers.contains(where: { $0 != nil }) else { continue }
+                var entry: [String: Tensor] = savesStep ? ["step": try! Tensor.full([], Float(s.step))] : [:]
                 for (slot, name) in stateNames.enumerated() {
                     guard let b = s.buffers[slot] else { continue }
                     let t = Tensor(uninitialized: p.shape)
@@ -139,7 +173,10 @@ public class Optimizer {
             }
             let (gi, pi) = flat[index]
             let p = paramGroups[gi].parameters[pi], s = states[gi][pi]
-            guard let step = entry["step"] else { throw SwiftTrainError.invalid("optimizer load_state_dict: parameter \(index) has no 'step'") }
+            let implicitStep = savesStep ? nil : try Tensor.full([], entry.isEmpty ? 0 : 1)
+            guard let step = entry["step"] ?? implicitStep else {
+                throw SwiftTrainError.invalid("optimizer load_state_dict: parameter \(index) has no 'step'")
+            }
             let stepValue = try step.item()
             guard stepValue.isFinite, stepValue >= 0, stepValue < 1e15 else {
                 throw SwiftTrainError.invalid("optimizer load_state_dict: parameter \(index) has step \(stepValue)")

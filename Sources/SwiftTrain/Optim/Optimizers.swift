@@ -14,10 +14,12 @@ public final class SGD: Optimizer {
         self.dampening = dampening
         self.nesterov = nesterov
         try super.init(groups, name: "SGD")
-        for g in groups {
-            try Self.require(g.momentum >= 0 && g.momentum.isFinite, "SGD: momentum must be >= 0, got \(g.momentum)")
-            try Self.require(!nesterov || (g.momentum > 0 && dampening == 0), "SGD: nesterov needs momentum > 0 and dampening 0")
-        }
+    }
+
+    override func checkGroup(_ g: ParameterGroup) throws {
+        try super.checkGroup(g)
+        try Self.require(g.momentum >= 0 && g.momentum.isFinite, "SGD: momentum must be >= 0, got \(g.momentum)")
+        try Self.require(!nesterov || (g.momentum > 0 && dampening == 0), "SGD: nesterov needs momentum > 0 and dampening 0")
     }
 
     public convenience init(_ parameters: [Tensor], lr: Double = 1e-3, momentum: Double = 0, dampening: Double = 0,
@@ -27,26 +29,22 @@ public final class SGD: Optimizer {
     }
 
     override func usesSlot(_ slot: Int, _ group: ParameterGroup) -> Bool { group.momentum != 0 }
+    override var savesStep: Bool { false }
 
     override func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ n: Int, _ state: ParameterState,
                          _ group: ParameterGroup) {
         let lr = Float(group.learningRate), wd = Float(group.weightDecay), mu = Float(group.momentum)
-        if wd != 0 { for j in 0..<n { g[j] += wd * p[j] } }
+        // d = g + wd p is computed per element: the gradient itself is left as it was (PyTorch).
         guard mu != 0 else {
-            for j in 0..<n { p[j] -= lr * g[j] }
+            for j in 0..<n { p[j] -= lr * (g[j] + wd * p[j]) }
             return
         }
         let b = state.buffers[0]!.base
-        if state.step == 1 {
-            b.update(from: g, count: n)
-        } else {
-            let keep = Float(1 - dampening)
-            for j in 0..<n { b[j] = mu * b[j] + keep * g[j] }
-        }
-        if nesterov {
-            for j in 0..<n { p[j] -= lr * (g[j] + mu * b[j]) }
-        } else {
-            for j in 0..<n { p[j] -= lr * b[j] }
+        let keep = Float(1 - dampening), first = state.fresh[0]
+        for j in 0..<n {
+            let d = g[j] + wd * p[j]
+            b[j] = first ? d : mu * b[j] + keep * d
+            p[j] -= lr * (nesterov ? d + mu * b[j] : b[j])
         }
     }
 }
@@ -63,12 +61,16 @@ public final class Adam: Optimizer {
         let name = decoupledWeightDecay ? "AdamW" : "Adam"
         try Optimizer.require(beta2 >= 0 && beta2 < 1, "\(name): beta2 must be in [0, 1), got \(beta2)")
         try Optimizer.require(epsilon.isFinite && epsilon >= 0, "\(name): eps must be >= 0, got \(epsilon)")
-        for g in groups { try Optimizer.require(g.momentum >= 0 && g.momentum < 1, "\(name): beta1 must be in [0, 1), got \(g.momentum)") }
         self.beta2 = beta2
         self.epsilon = epsilon
         self.amsgrad = amsgrad
         self.decoupledWeightDecay = decoupledWeightDecay
         try super.init(groups, name: name)
+    }
+
+    override func checkGroup(_ g: ParameterGroup) throws {
+        try super.checkGroup(g)
+        try Optimizer.require(g.momentum >= 0 && g.momentum < 1, "\(name): beta1 must be in [0, 1), got \(g.momentum)")
     }
 
     /// torch.optim.Adam (L2 weight decay added to the gradient).
@@ -88,22 +90,19 @@ public final class Adam: Optimizer {
     override func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ n: Int, _ state: ParameterState,
                          _ group: ParameterGroup) {
         let lr = group.learningRate, beta1 = group.momentum, t = Double(state.step)
-        let wd = Float(group.weightDecay)
-        if wd != 0 {
-            if decoupledWeightDecay {
-                let decay = Float(1 - lr * group.weightDecay)
-                for j in 0..<n { p[j] *= decay }
-            } else {
-                for j in 0..<n { g[j] += wd * p[j] }
-            }
+        let coupled: Float = decoupledWeightDecay ? 0 : Float(group.weightDecay)  // L2 added to the gradient
+        if decoupledWeightDecay && group.weightDecay != 0 {
+            let decay = Float(1 - lr * group.weightDecay)
+            for j in 0..<n { p[j] *= decay }
         }
         let m = state.buffers[0]!.base, v = state.buffers[1]!.base
         let w1 = Float(1 - beta1), b2 = Float(beta2), w2 = Float(1 - beta2)
         let stepSize = Float(lr / (1 - Glibc.pow(beta1, t)))
         let bias2Sqrt = Float((1 - Glibc.pow(beta2, t)).squareRoot()), eps = Float(epsilon)
         for j in 0..<n {
-            m[j] += w1 * (g[j] - m[j])
-            v[j] = v[j] * b2 + w2 * g[j] * g[j]
+            let gj = g[j] + coupled * p[j]
+            m[j] += w1 * (gj - m[j])
+            v[j] = v[j] * b2 + w2 * gj * gj
         }
         if amsgrad {
             let vmax = state.buffers[2]!.base
@@ -128,11 +127,15 @@ public final class RMSprop: Optimizer {
     public init(_ groups: [ParameterGroup], alpha: Double = 0.99, epsilon: Double = 1e-8, centered: Bool = false) throws {
         try Optimizer.require(alpha >= 0 && alpha <= 1, "RMSprop: alpha must be in [0, 1], got \(alpha)")
         try Optimizer.require(epsilon.isFinite && epsilon >= 0, "RMSprop: eps must be >= 0, got \(epsilon)")
-        for g in groups { try Optimizer.require(g.momentum >= 0, "RMSprop: momentum must be >= 0, got \(g.momentum)") }
         self.alpha = alpha
         self.epsilon = epsilon
         self.centered = centered
         try super.init(groups, name: "RMSprop")
+    }
+
+    override func checkGroup(_ g: ParameterGroup) throws {
+        try super.checkGroup(g)
+        try Optimizer.require(g.momentum >= 0 && g.momentum.isFinite, "RMSprop: momentum must be >= 0, got \(g.momentum)")
     }
 
     public convenience init(_ parameters: [Tensor], lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8,
@@ -145,23 +148,23 @@ public final class RMSprop: Optimizer {
                          _ group: ParameterGroup) {
         let lr = Float(group.learningRate), wd = Float(group.weightDecay), mu = Float(group.momentum)
         let a = Float(alpha), w = Float(1 - alpha), eps = Float(epsilon)
-        if wd != 0 { for j in 0..<n { g[j] += wd * p[j] } }
         let sq = state.buffers[0]!.base, buf = state.buffers[1]?.base, avgG = state.buffers[2]?.base
         for j in 0..<n {
-            sq[j] = sq[j] * a + w * g[j] * g[j]
+            let gj = g[j] + wd * p[j]
+            sq[j] = sq[j] * a + w * gj * gj
             var avg: Float
             if let avgG {
-                avgG[j] += w * (g[j] - avgG[j])
+                avgG[j] += w * (gj - avgG[j])
                 avg = (sq[j] - avgG[j] * avgG[j]).squareRoot()
             } else {
                 avg = sq[j].squareRoot()
             }
             avg += eps
             if let buf, mu > 0 {
-                buf[j] = buf[j] * mu + g[j] / avg
+                buf[j] = buf[j] * mu + gj / avg
                 p[j] -= lr * buf[j]
             } else {
-                p[j] -= lr * (g[j] / avg)
+                p[j] -= lr * (gj / avg)
             }
         }
     }
@@ -196,11 +199,11 @@ public final class Adagrad: Optimizer {
                          _ group: ParameterGroup) {
         let wd = Float(group.weightDecay), eps = Float(epsilon)
         let clr = Float(group.learningRate / (1 + Double(state.step - 1) * lrDecay))
-        if wd != 0 { for j in 0..<n { g[j] += wd * p[j] } }
         let sum = state.buffers[0]!.base
         for j in 0..<n {
-            sum[j] += g[j] * g[j]
-            p[j] -= clr * (g[j] / (sum[j].squareRoot() + eps))
+            let gj = g[j] + wd * p[j]
+            sum[j] += gj * gj
+            p[j] -= clr * (gj / (sum[j].squareRoot() + eps))
         }
     }
 }
@@ -227,12 +230,12 @@ public final class Adadelta: Optimizer {
                          _ group: ParameterGroup) {
         let lr = Float(group.learningRate), wd = Float(group.weightDecay)
         let r = Float(rho), w = Float(1 - rho), eps = Float(epsilon)
-        if wd != 0 { for j in 0..<n { g[j] += wd * p[j] } }
         let sq = state.buffers[0]!.base, acc = state.buffers[1]!.base
         for j in 0..<n {
-            sq[j] = sq[j] * r + w * g[j] * g[j]
+            let gj = g[j] + wd * p[j]
+            sq[j] = sq[j] * r + w * gj * gj
             let std = (sq[j] + eps).squareRoot()
-            let delta = (acc[j] + eps).squareRoot() / std * g[j]
+            let delta = (acc[j] + eps).squareRoot() / std * gj
             acc[j] = acc[j] * r + w * delta * delta
             p[j] -= lr * delta
         }
@@ -244,12 +247,17 @@ public final class Adadelta: Optimizer {
 public final class Lion: Optimizer {
     public let beta2: Double
     override var stateNames: [String] { ["exp_avg"] }
+    override var savesStep: Bool { false }
 
     public init(_ groups: [ParameterGroup], beta2: Double = 0.99) throws {
         try Optimizer.require(beta2 >= 0 && beta2 < 1, "Lion: beta2 must be in [0, 1), got \(beta2)")
-        for g in groups { try Optimizer.require(g.momentum >= 0 && g.momentum < 1, "Lion: beta1 must be in [0, 1), got \(g.momentum)") }
         self.beta2 = beta2
         try super.init(groups, name: "Lion")
+    }
+
+    override func checkGroup(_ g: ParameterGroup) throws {
+        try super.checkGroup(g)
+        try Optimizer.require(g.momentum >= 0 && g.momentum < 1, "Lion: beta1 must be in [0, 1), got \(g.momentum)")
     }
 
     public convenience init(_ parameters: [Tensor], lr: Double = 1e-4, betas: (Double, Double) = (0.9, 0.99),
