@@ -48,19 +48,25 @@ def small_model():
     return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
 
 
-def expected_training_events(epochs, steps_per_epoch, logging_steps):
+ONE_STEP = ["on_step_begin", "on_before_dataloader", "on_after_dataloader", "on_before_forward",
+            "on_after_forward", "on_before_loss", "on_after_loss", "on_before_backward",
+            "on_after_backward", "on_pre_optimizer_step", "on_optimizer_step", "on_step_end"]
+
+
+def expected_training_events(epochs, steps_per_epoch, logging_steps, eval_batches):
     """The order documented in include/swifttrain.h for logging every `logging_steps` and
-    evaluating at every epoch end."""
+    evaluating at every epoch end (without gradient accumulation)."""
     events, step = ["on_train_begin"], 0
     for _ in range(epochs):
         events.append("on_epoch_begin")
         for _ in range(steps_per_epoch):
             step += 1
-            events += ["on_step_begin", "on_step_end"]
+            events += ONE_STEP
             if step % logging_steps == 0:
                 events.append("on_log")
-        events += ["on_epoch_end", "on_log", "on_evaluate"]
-    return events + ["on_log", "on_train_end"]
+        events += ["on_epoch_end", "on_evaluate_begin"] + ["on_prediction_step"] * eval_batches
+        events += ["on_log", "on_evaluate"]
+    return events + ["on_log", "on_train_end", "on_close"]
 
 
 def test_event_order_matches_the_header(small_data, small_model, quiet_args, silent):
@@ -73,17 +79,19 @@ def test_event_order_matches_the_header(small_data, small_model, quiet_args, sil
     recorder.events.clear()
 
     trainer.train()
-    assert [e[0] for e in recorder.events] == expected_training_events(2, 4, 3)
+    assert [e[0] for e in recorder.events] == expected_training_events(2, 4, 3, 64 // 8)
     assert all(kwargs["model"] is small_model for _, _, kwargs in recorder.events)
     step_ends = [step for name, step, _ in recorder.events if name == "on_step_end"]
     assert step_ends == list(range(1, 9))
 
     recorder.events.clear()
     trainer.evaluate()
-    assert [e[0] for e in recorder.events] == ["on_log", "on_evaluate"]
+    assert [e[0] for e in recorder.events] == (["on_evaluate_begin"] + ["on_prediction_step"] * 8
+                                               + ["on_log", "on_evaluate"])
     recorder.events.clear()
     trainer.predict(small_data[0])
-    assert [e[0] for e in recorder.events] == ["on_predict"]
+    assert [e[0] for e in recorder.events] == (["on_predict_begin"] + ["on_prediction_step"] * 8
+                                               + ["on_predict"])
 
 
 def test_on_log_gets_logs_and_log_history_has_them(digits, mlp, quiet_args, silent):

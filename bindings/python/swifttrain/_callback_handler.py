@@ -25,7 +25,11 @@ logger = logging.getLogger("swifttrain")
 EVENT_NAMES: Tuple[str, ...] = tuple(_C.event_name(event) for event in range(_C.EVENT_COUNT))
 
 # The keyword under which HF passes an event's values.
-_VALUES_KEYWORD = {"on_log": "logs", "on_evaluate": "metrics"}
+_VALUES_KEYWORD = {"on_log": "logs", "on_evaluate": "metrics", "on_predict": "metrics"}
+
+# Fired by the Python Trainer itself, at HF's point (the end of Trainer.__init__), rather
+# than by the library (before the first train, evaluate or predict).
+_PYTHON_SIDE_EVENTS = {"on_init_end"}
 
 
 def overrides(callback: Any, name: str) -> bool:
@@ -40,7 +44,7 @@ def event_mask(callback: Any) -> int:
     """The library event mask of the events ``callback`` overrides."""
     mask = 0
     for event, name in enumerate(EVENT_NAMES):
-        if overrides(callback, name):
+        if name not in _PYTHON_SIDE_EVENTS and overrides(callback, name):
             mask |= 1 << event
     return mask
 
@@ -118,7 +122,7 @@ class CallbackHandler:
         return None
 
     def call_event(self, name: str, args, state, control, **kwargs) -> TrainerControl:
-        """Runs a Python-side event (``on_init_end``, ``on_predict``) on every callback."""
+        """Runs a Python-side event (``on_init_end``) on every callback."""
         trainer = self._trainer()
         for callback in self.callbacks:
             if not overrides(callback, name):

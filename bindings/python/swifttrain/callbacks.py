@@ -101,10 +101,10 @@ class TrainerCallback:
     flags, or ``None`` to leave them. Only the events a callback overrides are registered
     with the library, so the others cost nothing.
 
-    swifttrain never fires ``on_substep_end``, ``on_pre_optimizer_step``,
-    ``on_optimizer_step``, ``on_save`` and ``on_prediction_step`` (no gradient
-    accumulation, checkpoints or per-batch evaluation events); they exist so code written
-    for HF runs unchanged.
+    Besides HF's events there are finer ones (``on_before_forward``, ``on_after_backward``,
+    ...) and ``on_exception`` / ``on_close``; include/swifttrain.h and docs/events.md give
+    the order. ``on_save`` is not fired yet (checkpoints are not written yet); it exists so
+    code written for HF runs unchanged.
     """
 
     def on_init_end(self, args, state, control, **kwargs):
@@ -125,20 +125,50 @@ class TrainerCallback:
     def on_step_begin(self, args, state, control, **kwargs):
         """At the beginning of a training step (one optimizer update)."""
 
-    def on_pre_optimizer_step(self, args, state, control, **kwargs):
-        """HF: before the optimizer step. Not fired by swifttrain."""
+    def on_before_dataloader(self, args, state, control, **kwargs):
+        """Before a training batch is fetched."""
 
-    def on_optimizer_step(self, args, state, control, **kwargs):
-        """HF: after the optimizer step. Not fired by swifttrain."""
+    def on_after_dataloader(self, args, state, control, **kwargs):
+        """After a training batch is fetched."""
+
+    def on_before_forward(self, args, state, control, **kwargs):
+        """Before the forward pass of a micro-batch."""
+
+    def on_after_forward(self, args, state, control, **kwargs):
+        """After the forward pass of a micro-batch."""
+
+    def on_before_loss(self, args, state, control, **kwargs):
+        """Before the loss of a micro-batch is computed."""
+
+    def on_after_loss(self, args, state, control, **kwargs):
+        """After the loss of a micro-batch is computed."""
+
+    def on_before_backward(self, args, state, control, **kwargs):
+        """Before the backward pass of a micro-batch."""
+
+    def on_after_backward(self, args, state, control, **kwargs):
+        """After the backward pass of a micro-batch."""
 
     def on_substep_end(self, args, state, control, **kwargs):
-        """HF: after a gradient-accumulation substep. Not fired by swifttrain."""
+        """After each micro-batch of a gradient-accumulation step but the last."""
+
+    def on_pre_optimizer_step(self, args, state, control, **kwargs):
+        """After gradient clipping, before the optimizer step."""
+
+    def on_optimizer_step(self, args, state, control, **kwargs):
+        """After the optimizer step, before the gradients are cleared."""
 
     def on_step_end(self, args, state, control, **kwargs):
         """At the end of a training step."""
 
+    def on_evaluate_begin(self, args, state, control, **kwargs):
+        """Before an evaluation."""
+
     def on_evaluate(self, args, state, control, **kwargs):
         """After an evaluation; ``metrics`` holds its results."""
+
+    def on_predict_begin(self, args, state, control, **kwargs):
+        """Before ``Trainer.predict`` runs the model."""
 
     def on_predict(self, args, state, control, metrics, **kwargs):
         """After a successful ``Trainer.predict``; ``metrics`` holds its results."""
@@ -150,7 +180,13 @@ class TrainerCallback:
         """After logging; ``logs`` holds the logged values."""
 
     def on_prediction_step(self, args, state, control, **kwargs):
-        """HF: after an evaluation batch. Not fired by swifttrain."""
+        """After each batch of an evaluation or a prediction."""
+
+    def on_exception(self, args, state, control, **kwargs):
+        """An error stopped training (before ``on_close``; the error is then raised)."""
+
+    def on_close(self, args, state, control, **kwargs):
+        """The last event of every ``train()``, whether it succeeded or not."""
 
 
 def _format_logs(logs: Dict[str, float]) -> str:

@@ -152,6 +152,4 @@ class Trainer:
         predictions = np.empty((dataset.num_samples(), self._core.num_outputs(dataset)),
                                dtype=np.float32)
         metrics = self._core.predict(dataset, predictions) or {}
-        self.control = self.callback_handler.call_event("on_predict", self.args, self.state,
-                                                        self.control, metrics=metrics)
         return PredictionOutput(predictions, labels_of(test_dataset), metrics)
