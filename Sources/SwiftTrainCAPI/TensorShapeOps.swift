@@ -83,7 +83,7 @@ private func pieces(_ outs: UnsafeMutablePointer<OpaquePointer?>?, _ capacity: I
         let list = try required(outs, fn, "outs"), n = try required(outCount, fn, "out_count")
         let parts = try make()
         n.pointee = parts.count
-        guard parts.count <= capacity else {
+        guard capacity < 0 || parts.count <= capacity else {  // a size_t above Int.max is "plenty"
             throw SwiftTrainError(.shapeMismatch, "\(fn): \(parts.count) pieces do not fit capacity \(capacity)")
         }
         for (i, p) in parts.enumerated() { list[i] = Handle.make(p) }

@@ -162,7 +162,7 @@ public func st_tensor_shape(_ out: UnsafeMutablePointer<Int64>?, _ capacity: Int
     status {
         let fn = "st_tensor_shape"
         let x = try tensor(t, fn, "tensor")
-        guard capacity >= x.rank else {
+        guard capacity < 0 || capacity >= x.rank else {  // a size_t above Int.max is "plenty"
             throw SwiftTrainError(.shapeMismatch, "\(fn): capacity \(capacity) is smaller than the \(x.rank) dimensions")
         }
         let o = try required(out, fn, "out")

@@ -45,7 +45,7 @@ final class ModelTrainingTests: XCTestCase {
         }
         let (trainX, trainY) = try makeData(1024), (testX, testY) = try makeData(512)
         let embedding = try Embedding(4, 16)
-        let positions = Init.normal([1, 10, 16])
+        let positions = try Init.normal([1, 10, 16])
         let encoder = try TransformerEncoderLayer(dModel: 16, nhead: 2, dimFeedforward: 32, dropout: 0, batchFirst: true)
         let head = try Linear(16, 4)
         let parameters = [embedding.weight, positions] + encoder.parameters + head.parameters

@@ -97,10 +97,13 @@ public final class Dataset {
         guard numFeatures > 0 else {
             throw SwiftTrainError.invalid("dataset: num_features must be positive, got \(numFeatures)")
         }
-        guard !numSamples.multipliedReportingOverflow(by: numFeatures).overflow else {
-            throw SwiftTrainError.invalid("dataset: \(numSamples) x \(numFeatures) values is too large")
+        let (values, overflow) = numSamples.multipliedReportingOverflow(by: numFeatures)
+        guard !overflow, values <= Tensor.maxElements, numSamples <= 1 << 28 else {
+            throw SwiftTrainError.invalid("dataset: \(numSamples) x \(numFeatures) values is too large "
+                + "(at most 2^28 samples and 2^32 values)")
         }
-        if let width = targetWidth, width <= 0 || numSamples.multipliedReportingOverflow(by: width).overflow || width > 1 << 40 {
+        if let width = targetWidth, width <= 0 || numSamples.multipliedReportingOverflow(by: width).overflow
+            || numSamples * width > Tensor.maxElements {
             throw SwiftTrainError.invalid("dataset: num_targets must be positive and num_samples x num_targets small enough, got \(width)")
         }
     }

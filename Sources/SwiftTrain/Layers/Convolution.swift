@@ -16,8 +16,8 @@ public final class Conv2d: Module {
         options = Conv2dOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
         let fanIn = inChannels / groups * kernelSize.0 * kernelSize.1
         let bound = 1 / Float(fanIn).squareRoot()
-        weight = Init.uniform([outChannels, inChannels / groups, kernelSize.0, kernelSize.1], bound: bound)
-        self.bias = bias ? Init.uniform([outChannels], bound: bound) : nil
+        weight = try Init.uniform([outChannels, inChannels / groups, kernelSize.0, kernelSize.1], bound: bound)
+        self.bias = bias ? try Init.uniform([outChannels], bound: bound) : nil
     }
 
     public convenience init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,

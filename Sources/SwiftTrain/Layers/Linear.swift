@@ -16,8 +16,8 @@ public final class Linear: Module {
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         let bound = 1 / Float(inFeatures).squareRoot()
-        weight = Init.uniform([outFeatures, inFeatures], bound: bound)
-        self.bias = bias ? Init.uniform([outFeatures], bound: bound) : nil
+        weight = try Init.uniform([outFeatures, inFeatures], bound: bound)
+        self.bias = bias ? try Init.uniform([outFeatures], bound: bound) : nil
     }
 
     public func forward(_ input: Tensor) throws -> Tensor { try input.linear(weight: weight, bias: bias) }
@@ -42,7 +42,7 @@ public final class Embedding: Module {
             padding = p < 0 ? p + numEmbeddings : p
         }
         self.paddingIndex = padding
-        weight = Init.normal([numEmbeddings, embeddingDim])
+        weight = try Init.normal([numEmbeddings, embeddingDim])
         if let p = padding { (weight.data + p * embeddingDim).update(repeating: 0, count: embeddingDim) }
     }
 

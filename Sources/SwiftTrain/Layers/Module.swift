@@ -117,7 +117,8 @@ public struct NamedParameter {
 /// Parameter initialisation as PyTorch does it, from the default generator.
 enum Init {
     /// Uniform in [-bound, bound).
-    static func uniform(_ shape: [Int], bound: Float) -> Tensor {
+    static func uniform(_ shape: [Int], bound: Float) throws -> Tensor {
+        try Tensor.checkShape(shape, "parameter")
         let t = Tensor.zeros(shape, requiresGrad: true)
         DefaultGenerator.withGenerator { gen in
             for i in 0..<t.count { t.data[i] = gen.uniform(-bound, bound) }
@@ -126,7 +127,8 @@ enum Init {
     }
 
     /// Standard normal.
-    static func normal(_ shape: [Int]) -> Tensor {
+    static func normal(_ shape: [Int]) throws -> Tensor {
+        try Tensor.checkShape(shape, "parameter")
         let t = Tensor.zeros(shape, requiresGrad: true)
         DefaultGenerator.withGenerator { gen in
             for i in 0..<t.count { t.data[i] = gen.nextNormal() }
@@ -134,7 +136,8 @@ enum Init {
         return t
     }
 
-    static func constant(_ shape: [Int], _ value: Float, requiresGrad: Bool = true) -> Tensor {
+    static func constant(_ shape: [Int], _ value: Float, requiresGrad: Bool = true) throws -> Tensor {
+        try Tensor.checkShape(shape, "parameter")
         let t = Tensor.zeros(shape, requiresGrad: requiresGrad)
         t.data.update(repeating: value, count: t.count)
         return t

@@ -10,8 +10,8 @@ public final class LayerNorm: Module {
         }
         self.normalizedShape = normalizedShape
         self.eps = eps
-        weight = elementwiseAffine ? Init.constant(normalizedShape, 1) : nil
-        self.bias = elementwiseAffine && bias ? Init.constant(normalizedShape, 0) : nil
+        weight = elementwiseAffine ? try Init.constant(normalizedShape, 1) : nil
+        self.bias = elementwiseAffine && bias ? try Init.constant(normalizedShape, 0) : nil
     }
 
     public func forward(_ input: Tensor) throws -> Tensor {
@@ -43,10 +43,10 @@ public final class BatchNorm: Module {
         self.numFeatures = numFeatures
         self.eps = eps
         self.momentum = momentum
-        weight = affine ? Init.constant([numFeatures], 1) : nil
-        bias = affine ? Init.constant([numFeatures], 0) : nil
-        runningMean = trackRunningStats ? Init.constant([numFeatures], 0, requiresGrad: false) : nil
-        runningVar = trackRunningStats ? Init.constant([numFeatures], 1, requiresGrad: false) : nil
+        weight = affine ? try Init.constant([numFeatures], 1) : nil
+        bias = affine ? try Init.constant([numFeatures], 0) : nil
+        runningMean = trackRunningStats ? try Init.constant([numFeatures], 0, requiresGrad: false) : nil
+        runningVar = trackRunningStats ? try Init.constant([numFeatures], 1, requiresGrad: false) : nil
         numBatchesTracked = trackRunningStats ? Tensor.zeros([], dtype: .int64) : nil
     }
 

@@ -17,8 +17,8 @@ public final class MultiheadAttention: Module {
         self.numHeads = numHeads
         self.batchFirst = batchFirst
         self.dropout = dropout
-        inProjWeight = Init.uniform([3 * embedDim, embedDim], bound: (6 / Float(4 * embedDim)).squareRoot())
-        inProjBias = bias ? Init.constant([3 * embedDim], 0) : nil
+        inProjWeight = try Init.uniform([3 * embedDim, embedDim], bound: (6 / Float(4 * embedDim)).squareRoot())
+        inProjBias = bias ? try Init.constant([3 * embedDim], 0) : nil
         outProj = try Linear(embedDim, embedDim, bias: bias)
         if let b = outProj.bias { b.data.update(repeating: 0, count: embedDim) }
     }
@@ -50,6 +50,7 @@ public final class MultiheadAttention: Module {
         let (qh, kh, vh) = (try heads(q, 0, l), try heads(k, 1, s), try heads(v, 2, s))
         var scores = try batchedMatmul(qh, kh, transposeB: true, op: op, shapes: (qh.shape, kh.shape)) * (1 / Float(e / h).squareRoot())
         if isCausal && mask == nil {
+            try Tensor.checkShape([l, s], op)
             let blocked = try Tensor(shape: [l, s], boolValues: (0..<(l * s)).map { $0 % s > $0 / s })
             scores = try `where`(blocked, try Tensor.full([], -.infinity), scores)
         }

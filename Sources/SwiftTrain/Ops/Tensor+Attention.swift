@@ -20,6 +20,7 @@ extension Tensor {
         var scores = try batchedMatmul(query, key, transposeB: true, op: op, shapes: (query.shape, key.shape))
         scores = try scores * (scale ?? 1 / Float(e).squareRoot())
         if isCausal {
+            try Tensor.checkShape([l, s], op)
             let allowed = try Tensor(shape: [l, s], boolValues: (0..<(l * s)).map { $0 % s <= $0 / s })
             scores = try `where`(allowed, scores, try Tensor.full([], -.infinity))
         } else if let mask {

@@ -105,6 +105,8 @@ extension Tensor {
         }
         let geo = try WindowGeometry(channels: c / g, height: h, width: w, kernel: (weight.shape[2], weight.shape[3]),
                                      stride: options.stride, padding: options.padding, dilation: options.dilation, op: "conv2d")
+        try Tensor.checkShape([n, o, geo.outHeight, geo.outWidth], "conv2d")
+        try Tensor.checkShape([geo.patch, geo.positions], "conv2d (im2col)")
         try BLAS.load()
         let out = Tensor(uninitialized: [n, o, geo.outHeight, geo.outWidth])
         let cols = Storage(count: geo.patch * geo.positions)
@@ -153,6 +155,7 @@ extension Tensor {
         let geo = try WindowGeometry(channels: 1, height: h, width: w, kernel: kernel, stride: stride, padding: padding,
                                      dilation: dilation, ceilMode: ceilMode, op: op)
         let (oh, ow) = (geo.outHeight, geo.outWidth)
+        try Tensor.checkShape([n, c, oh, ow], op)
         let out = Tensor(uninitialized: [n, c, oh, ow])
         // For every output: the input offsets it reads (max: the chosen one) and its divisor.
         var sources = [Int32](repeating: -1, count: max ? out.count : 0)

@@ -427,12 +427,12 @@ extension Tensor {
     public static func * (a: Tensor, b: Tensor) throws -> Tensor { try binary(MulFunction.self, a, b) }
     public static func / (a: Tensor, b: Tensor) throws -> Tensor { try binary(DivFunction.self, a, b) }
     public static func + (a: Tensor, c: Float) throws -> Tensor {
-        if a.dtype == .int64, c.rounded() == c { return try a + (try Tensor(shape: [], int64Values: [Int64(c)])) }
+        if a.dtype == .int64, c.rounded() == c, Swift.abs(c) < 9.2e18 { return try a + (try Tensor(shape: [], int64Values: [Int64(c)])) }
         return try unary(AddScalar(c: c), try a.floatingPoint("add"))
     }
     public static func - (a: Tensor, c: Float) throws -> Tensor { try a + (-c) }
     public static func * (a: Tensor, c: Float) throws -> Tensor {
-        if a.dtype == .int64, c.rounded() == c { return try a * (try Tensor(shape: [], int64Values: [Int64(c)])) }
+        if a.dtype == .int64, c.rounded() == c, Swift.abs(c) < 9.2e18 { return try a * (try Tensor(shape: [], int64Values: [Int64(c)])) }
         return try unary(MulScalar(c: c), try a.floatingPoint("mul"))
     }
     public static func / (a: Tensor, c: Float) throws -> Tensor { try unary(MulScalar(c: 1 / c), try a.floatingPoint("div")) }

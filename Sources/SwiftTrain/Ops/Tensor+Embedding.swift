@@ -14,6 +14,7 @@ extension Tensor {
         for i in 0..<indices.count where ix[i] < 0 || ix[i] >= v {
             throw SwiftTrainError.invalid("embedding: index \(ix[i]) is out of range for \(v) embeddings")
         }
+        try Tensor.checkShape(indices.shape + [d], "embedding")
         let out = Tensor(uninitialized: indices.shape + [d])
         for i in 0..<indices.count { (out.data + i * d).update(from: weight.data + Int(ix[i]) * d, count: d) }
         record(out, weight) { EmbeddingNode(weight: weight, indices: indices, paddingIndex: paddingIndex) }

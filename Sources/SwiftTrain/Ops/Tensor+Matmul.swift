@@ -27,6 +27,7 @@ extension Tensor {
         if let bias, bias.shape != [outF] {
             throw SwiftTrainError.shape("linear: bias shape \(bias.shape) does not fit weight shape \(weight.shape)")
         }
+        try Tensor.checkShape(Array(shape.dropLast()) + [outF], "linear")
         try BLAS.load()
         let inF = weight.shape[1], rows = count / Swift.max(inF, 1)
         let out = Tensor(uninitialized: Array(shape.dropLast()) + [outF])
@@ -60,6 +61,7 @@ func batchedMatmul(_ a: Tensor, _ b: Tensor, transposeB: Bool, op: String,
     } catch {
         throw SwiftTrainError.shape("\(op): the batch dimensions of shapes \(shapes.0) and \(shapes.1) cannot be broadcast together")
     }
+    try Tensor.checkShape(batchShape + [m, n], op)
     try BLAS.load()
     let plan = BatchPlan(batchShape: batchShape, a: Array(a.shape.dropLast(2)), b: Array(b.shape.dropLast(2)))
     let out = Tensor(uninitialized: batchShape + [m, n])

@@ -47,7 +47,8 @@ extension Tensor {
         let reduced = try normalizedDims(dims ?? Array(0..<rank), "var")
         let n = reduced.reduce(1) { $0 * (rank == 0 ? 1 : shape[$1]) }
         let centered = try self - (try mean(dims: dims, keepdim: true))
-        return try (try centered * centered).sum(dims: dims, keepdim: keepdim) * (1 / Float(Swift.max(n - correction, 0)))
+        let divisor = Swift.max(Double(n) - Double(correction), 0)  // no integer overflow for any correction
+        return try (try centered * centered).sum(dims: dims, keepdim: keepdim) * Float(1 / divisor)
     }
 
     /// Standard deviation: sqrt(variance).

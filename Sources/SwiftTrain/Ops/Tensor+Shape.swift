@@ -235,7 +235,14 @@ public func cat(_ tensors: [Tensor], dim: Int = 0) throws -> Tensor {
         }
     }
     var outShape = first.shape
-    outShape[d] = tensors.reduce(0) { $0 + $1.shape[d] }
+    var total = 0
+    for t in tensors {
+        let (sum, overflow) = total.addingReportingOverflow(t.shape[d])
+        guard !overflow else { throw SwiftTrainError.shape("cat: the result along dimension \(dim) is too large") }
+        total = sum
+    }
+    outShape[d] = total
+    try Tensor.checkShape(outShape, "cat")
     let out = Tensor(uninitialized: outShape, dtype: first.dtype)
     let outer = first.shape[..<d].reduce(1, *), inner = first.shape[(d + 1)...].reduce(1, *)
     let rowBytes = outShape[d] * inner * first.dtype.size

@@ -48,14 +48,20 @@ public final class Tensor {
 
     // MARK: - Creation
 
+    /// The most elements a tensor may have (2^32): larger ones are refused before anything
+    /// is allocated. Empty dimensions do not lift the limit for the others.
+    public static let maxElements = 1 << 32
+
     public static func checkShape(_ shape: [Int], _ what: String = "tensor") throws {
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw SwiftTrainError.invalid("\(what): shape \(shape) has a negative dimension")
         }
         var n = 1
         for d in shape {
-            let (m, overflow) = n.multipliedReportingOverflow(by: d)
-            guard !overflow, m <= 1 << 40 else { throw SwiftTrainError.shape("\(what): shape \(shape) is too large") }
+            let (m, overflow) = n.multipliedReportingOverflow(by: Swift.max(d, 1))
+            guard !overflow, m <= maxElements else {
+                throw SwiftTrainError.shape("\(what): shape \(shape) is too large (more than 2^32 elements)")
+            }
             n = m
         }
     }
@@ -137,14 +143,23 @@ public final class Tensor {
         guard step != 0, step.isFinite, start.isFinite, end.isFinite else {
             throw SwiftTrainError.invalid("arange: step must be finite and non-zero, got \(step)")
         }
-        let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
+        let span = ((end - start) / step).rounded(.up)
+        guard span < Double(maxElements) else {
+            throw SwiftTrainError.shape("arange: \(span) elements are more than 2^32")
+        }
+        let n = Swift.max(0, Int(Swift.max(span, 0)))
         guard (end - start) / step >= 0 || n == 0 else {
             throw SwiftTrainError.invalid("arange: the sign of step \(step) does not lead from \(start) to \(end)")
         }
         let t = Tensor(uninitialized: [n], dtype: dtype)
         switch dtype {
         case .float32: for i in 0..<n { t.data[i] = Float(start + Double(i) * step) }
-        case .int64: for i in 0..<n { t.int64Data[i] = Int64((start + Double(i) * step).rounded()) }
+        case .int64:
+            for i in 0..<n {
+                let v = (start + Double(i) * step).rounded()
+                guard Swift.abs(v) < 9.2e18 else { throw SwiftTrainError.invalid("arange: \(v) does not fit int64") }
+                t.int64Data[i] = Int64(v)
+            }
         case .bool: throw SwiftTrainError(.invalidArgument, "arange: dtype bool is not supported")
         }
         return t
