@@ -977,6 +977,12 @@ int st_trainer_predict(float *out, size_t out_count, st_metrics **out_metrics,
  *  when the model does not accept the dataset's samples. */
 int st_trainer_num_outputs(int64_t *out, st_trainer *trainer, st_dataset *dataset);
 
+/** The trainer's state as HF's trainer_state.json (TrainerState.save_to_json layout: every
+ *  field of HF's TrainerState, keys sorted, two-space indent). Writes the text and a NUL into
+ *  `buffer` when `capacity` is enough; *length always receives the text's length (without
+ *  the NUL), so a call with capacity 0 asks for the size. ST_ESHAPE when too small. */
+int st_trainer_state_json(char *buffer, size_t capacity, size_t *length, const st_trainer *trainer);
+
 /** Number of entries in the log history (HF TrainerState.log_history). */
 int st_trainer_log_history_count(size_t *out, const st_trainer *trainer);
 

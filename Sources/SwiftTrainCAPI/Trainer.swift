@@ -186,6 +186,22 @@ public func st_trainer_num_outputs(_ out: UnsafeMutablePointer<Int64>?, _ handle
 }
 
 @c @implementation
+public func st_trainer_state_json(_ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int, _ length: UnsafeMutablePointer<Int>?,
+                                  _ handle: OpaquePointer?) -> Int32 {
+    status {
+        let fn = "st_trainer_state_json"
+        let text = Array(try trainer(handle, fn).state.hfJSON().utf8)
+        try required(length, fn, "length").pointee = text.count
+        guard capacity < 0 || capacity > text.count else {  // a size_t above Int.max is plenty
+            throw SwiftTrainError(.shapeMismatch, "\(fn): the text needs \(text.count + 1) bytes, capacity is \(capacity)")
+        }
+        let out = try required(buffer, fn, "buffer")
+        for (i, byte) in text.enumerated() { out[i] = CChar(bitPattern: byte) }
+        out[text.count] = 0
+    }
+}
+
+@c @implementation
 public func st_trainer_log_history_count(_ out: UnsafeMutablePointer<Int>?, _ handle: OpaquePointer?) -> Int32 {
     status {
         let fn = "st_trainer_log_history_count"

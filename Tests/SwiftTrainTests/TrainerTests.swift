@@ -257,3 +257,43 @@ final class ModuleTests: XCTestCase {
         XCTAssertNotEqual(a.weight.values, try Linear(16, 4).weight.values)
     }
 }
+
+final class TrainerStateJSONTests: XCTestCase {
+    /// The fields of HF's TrainerState dataclass (transformers.trainer_callback), which
+    /// TrainerState.load_from_json passes to the constructor: the file must have exactly these.
+    private let hfFields: Set<String> = [
+        "epoch", "global_step", "max_steps", "logging_steps", "eval_steps", "save_steps", "train_batch_size",
+        "num_train_epochs", "num_input_tokens_seen", "total_flos", "log_history", "best_metric", "best_global_step",
+        "best_model_checkpoint", "is_local_process_zero", "is_world_process_zero", "is_hyper_param_search",
+        "trial_name", "trial_params", "stateful_callbacks",
+    ]
+
+    func testStateSerialisesInHFsLayout() throws {
+        manualSeed(0)
+        var args = TrainingArguments()
+        args.maxSteps = 6
+        args.perDeviceTrainBatchSize = 32
+        args.loggingSteps = 3
+        let trainer = try Trainer(model: try Digits.mlp(), loss: .crossEntropy, args: args)
+        trainer.trainDataset = try Digits.dataset("train")
+        try trainer.train()
+        let text = trainer.state.hfJSON()
+        XCTAssertTrue(text.hasPrefix("{\n  \"best_global_step\": null,\n"), text)
+        XCTAssertTrue(text.hasSuffix("}\n"))
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        XCTAssertEqual(Set(object.keys), hfFields)
+        XCTAssertEqual(object["global_step"] as? Int, 6)
+        let history = try XCTUnwrap(object["log_history"] as? [[String: Any]])
+        XCTAssertEqual(history.count, 3)  // steps 3 and 6, then the train metrics
+        XCTAssertEqual(history[0]["step"] as? Int, 3)
+        XCTAssertEqual(Set(history[0].keys), ["loss", "grad_norm", "learning_rate", "epoch", "step"])
+        XCTAssertEqual((history[0]["loss"] as? NSNumber)?.doubleValue, trainer.state.logHistory[0]["loss"])
+    }
+
+    func testJSONTextMatchesPython() {
+        let value = JSONValue.object([("b", .array([.double(0.1), .double(1e-05), .double(.nan), .int(3)])),
+                                      ("a", .string("q\"\\\né")), ("c", .object([]))])
+        XCTAssertEqual(value.serialized(),
+                       "{\n  \"a\": \"q\\\"\\\\\\n\\u00e9\",\n  \"b\": [\n    0.1,\n    1e-05,\n    NaN,\n    3\n  ],\n  \"c\": {}\n}")
+    }
+}
