@@ -211,6 +211,41 @@ static void test_event_order(void) {
     st_module_free(model);
 }
 
+/* The state as HF's trainer_state.json: size query, then the text. */
+static void test_state_json(void) {
+    st_training_args args;
+    st_module *model;
+    st_dataset *train;
+    st_trainer *trainer = NULL;
+    size_t length = 0;
+    char *text = NULL;
+
+    if (!load_digits() || !init_args(&args)) return;
+    model = make_model();
+    train = make_dataset(&train_rows, 4 * BATCH_SIZE);
+    CHECK_OK(st_training_args_set(&args, "max_steps", "4"));
+    CHECK_OK(st_training_args_set(&args, "logging_steps", "2"));
+    if (CHECK_OK(st_trainer_create(&trainer, model, ST_LOSS_CROSS_ENTROPY, &args)) &&
+        CHECK_OK(st_trainer_set_train_dataset(trainer, train)) &&
+        CHECK_OK(st_trainer_train(NULL, trainer))) {
+        CHECK_ERROR(st_trainer_state_json(NULL, 0, &length, trainer), ST_ESHAPE, "bytes");
+        CHECK(length > 100, "length %zu", length);
+        text = malloc(length + 1);
+        if (CHECK(text != NULL, "out of memory") &&
+            CHECK_OK(st_trainer_state_json(text, length + 1, &length, trainer))) {
+            CHECK(strlen(text) == length, "the text is %zu bytes, length says %zu", strlen(text), length);
+            const char *start = "{\n  \"best_global_step\": null,";
+            CHECK(strncmp(text, start, strlen(start)) == 0, "starts \"%.40s\"", text);
+            CHECK(strstr(text, "\"global_step\": 4,") != NULL, "no global_step 4 in %s", text);
+            CHECK(strstr(text, "\"step\": 2\n") != NULL, "no log entry at step 2 in %s", text);
+        }
+    }
+    free(text);
+    st_trainer_free(trainer);
+    st_dataset_free(train);
+    st_module_free(model);
+}
+
 /* should_training_stop set at STEP_END of step 7 of a long run ends training at step 7. */
 static void test_stop_at_step(void) {
     const int64_t stop_at = 7;
@@ -339,6 +374,7 @@ int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"version_and_blas", test_version_and_blas},
         {"event_order", test_event_order},
+        {"state_json", test_state_json},
         {"stop_at_step", test_stop_at_step},
         {"full_run", test_full_run},
     };
