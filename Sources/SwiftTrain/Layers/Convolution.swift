@@ -14,6 +14,7 @@ public final class Conv2d: Module {
             throw SwiftTrainError.invalid("Conv2d: in_channels \(inChannels) and out_channels \(outChannels) must be divisible by groups \(groups)")
         }
         options = Conv2dOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
+        try Tensor.checkShape([outChannels, inChannels / groups, kernelSize.0, kernelSize.1], "Conv2d weight")
         let fanIn = inChannels / groups * kernelSize.0 * kernelSize.1
         let bound = 1 / Float(fanIn).squareRoot()
         weight = try Init.uniform([outChannels, inChannels / groups, kernelSize.0, kernelSize.1], bound: bound)

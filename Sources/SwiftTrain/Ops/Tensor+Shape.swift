@@ -9,7 +9,14 @@ extension Tensor {
             guard newShape.filter({ $0 == -1 }).count == 1 else {
                 throw SwiftTrainError.shape("reshape: only one dimension can be -1, got \(newShape)")
             }
-            let known = newShape.enumerated().filter { $0.offset != free }.reduce(1) { $0 * $1.element }
+            var known = 1
+            for (i, d) in newShape.enumerated() where i != free {
+                let (m, overflow) = known.multipliedReportingOverflow(by: d)
+                guard !overflow else {
+                    throw SwiftTrainError.shape("reshape: shape \(newShape) is invalid for a tensor of shape \(shape) (\(count) elements)")
+                }
+                known = m
+            }
             guard known > 0, count % known == 0 else {
                 throw SwiftTrainError.shape("reshape: shape \(newShape) is invalid for a tensor of shape \(shape) (\(count) elements)")
             }
