@@ -689,7 +689,7 @@ typedef enum st_loss {
     ST_LOSS_MSE = 1             /**< Mean squared error over float targets (mean). */
 } st_loss;
 
-#define ST_TRAINING_ARGS_VERSION 2
+#define ST_TRAINING_ARGS_VERSION 3
 
 /** Training configuration. Always fill it with st_training_args_init() first, then change
  *  fields directly or by name with st_training_args_set(). Values are checked when the
@@ -711,10 +711,10 @@ typedef struct st_training_args {
     st_lr_scheduler lr_scheduler_type;    /**< ST_LR_LINEAR */
     double warmup_steps;                  /**< 0; a value below 1 is a ratio of the total steps */
     st_interval_strategy logging_strategy;/**< ST_STRATEGY_STEPS */
-    int64_t logging_steps;                /**< 500 */
+    double logging_steps;                 /**< 500; below 1: a ratio of the total steps */
     bool logging_first_step;              /**< false */
     st_interval_strategy eval_strategy;   /**< ST_STRATEGY_NO */
-    int64_t eval_steps;                   /**< 0: same as logging_steps */
+    double eval_steps;                    /**< 0: same as logging_steps; below 1: a ratio */
     int64_t seed;                         /**< 42; seeds data order */
     int64_t data_seed;                    /**< -1: use seed */
     bool dataloader_drop_last;            /**< false */
@@ -731,7 +731,17 @@ typedef struct st_training_args {
     char optim_args[ST_OPTIONS_CAPACITY];            /**< "" */
     char lr_scheduler_kwargs[ST_OPTIONS_CAPACITY];   /**< "" */
     char momentum_scheduler_kwargs[ST_OPTIONS_CAPACITY]; /**< "" */
-    char metric_for_best_model[ST_OPTIONS_CAPACITY]; /**< "": eval_loss */
+    char metric_for_best_model[ST_OPTIONS_CAPACITY]; /**< "": "loss" when load_best_model_at_end
+                                                          or early stopping needs a metric */
+    /* version 3 */
+    bool logging_nan_inf_filter;          /**< true: a NaN/inf step loss counts as the average */
+    double eval_delay;                    /**< 0: steps (or epochs) before the first evaluation */
+    bool eval_on_start;                   /**< false: evaluate once before training */
+    int greater_is_better;                /**< -1: derived (false for metrics ending in "loss"), 0, 1 */
+    bool load_best_model_at_end;          /**< false: keep the best evaluated weights, restore them at the end */
+    int64_t early_stopping_patience;      /**< 0 (off): stop after this many evaluations without
+                                               improvement; "patience" in st_training_args_set */
+    double early_stopping_threshold;      /**< 0: the least improvement that counts */
 } st_training_args;
 
 /** Fills `args` with the defaults above. `version` must be ST_TRAINING_ARGS_VERSION. */

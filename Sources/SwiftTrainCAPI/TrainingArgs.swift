@@ -33,11 +33,11 @@ extension TrainingArguments {
         warmupSteps = c.warmup_steps
         loggingStrategy = try pick(c.logging_strategy.rawValue, "logging_strategy",
                                    "ST_STRATEGY_NO, ST_STRATEGY_STEPS, ST_STRATEGY_EPOCH")
-        loggingSteps = Int(clamping: c.logging_steps)
+        loggingSteps = c.logging_steps
         loggingFirstStep = c.logging_first_step
         evalStrategy = try pick(c.eval_strategy.rawValue, "eval_strategy",
                                 "ST_STRATEGY_NO, ST_STRATEGY_STEPS, ST_STRATEGY_EPOCH")
-        evalSteps = Int(clamping: c.eval_steps)
+        evalSteps = c.eval_steps
         seed = Int(clamping: c.seed)
         dataSeed = Int(clamping: c.data_seed)
         dataloaderDropLast = c.dataloader_drop_last
@@ -54,6 +54,16 @@ extension TrainingArguments {
         lrSchedulerKwargs = try readOption(&copy.lr_scheduler_kwargs, "lr_scheduler_kwargs")
         momentumSchedulerKwargs = try readOption(&copy.momentum_scheduler_kwargs, "momentum_scheduler_kwargs")
         metricForBestModel = try readOption(&copy.metric_for_best_model, "metric_for_best_model")
+        loggingNanInfFilter = c.logging_nan_inf_filter
+        evalDelay = c.eval_delay
+        evalOnStart = c.eval_on_start
+        guard (-1...1).contains(c.greater_is_better) else {
+            throw SwiftTrainError(.invalidArgument, "greater_is_better must be -1 (derived), 0 or 1, got \(c.greater_is_better)")
+        }
+        greaterIsBetter = c.greater_is_better < 0 ? nil : c.greater_is_better == 1
+        loadBestModelAtEnd = c.load_best_model_at_end
+        earlyStoppingPatience = Int(clamping: c.early_stopping_patience)
+        earlyStoppingThreshold = c.early_stopping_threshold
     }
 
     /// These arguments as a C struct; throws when an option string does not fit its field.
@@ -75,10 +85,10 @@ extension TrainingArguments {
         c.lr_scheduler_type = st_lr_scheduler(rawValue: UInt32(lrSchedulerType.rawValue))
         c.warmup_steps = warmupSteps
         c.logging_strategy = st_interval_strategy(rawValue: UInt32(loggingStrategy.rawValue))
-        c.logging_steps = Int64(loggingSteps)
+        c.logging_steps = loggingSteps
         c.logging_first_step = loggingFirstStep
         c.eval_strategy = st_interval_strategy(rawValue: UInt32(evalStrategy.rawValue))
-        c.eval_steps = Int64(evalSteps)
+        c.eval_steps = evalSteps
         c.seed = Int64(seed)
         c.data_seed = Int64(dataSeed)
         c.dataloader_drop_last = dataloaderDropLast
@@ -93,6 +103,13 @@ extension TrainingArguments {
         try writeOption(lrSchedulerKwargs, into: &c.lr_scheduler_kwargs, "lr_scheduler_kwargs")
         try writeOption(momentumSchedulerKwargs, into: &c.momentum_scheduler_kwargs, "momentum_scheduler_kwargs")
         try writeOption(metricForBestModel, into: &c.metric_for_best_model, "metric_for_best_model")
+        c.logging_nan_inf_filter = loggingNanInfFilter
+        c.eval_delay = evalDelay
+        c.eval_on_start = evalOnStart
+        c.greater_is_better = greaterIsBetter.map { $0 ? 1 : 0 } ?? -1
+        c.load_best_model_at_end = loadBestModelAtEnd
+        c.early_stopping_patience = Int64(earlyStoppingPatience)
+        c.early_stopping_threshold = earlyStoppingThreshold
         return c
     }
 }

@@ -64,19 +64,20 @@ extension Trainer {
         state.maxSteps = maxSteps
         state.numTrainEpochs = numEpochs
         state.trainBatchSize = args.perDeviceTrainBatchSize
-        state.loggingSteps = args.loggingSteps
-        state.evalSteps = args.resolvedEvalSteps
+        state.loggingSteps = args.resolvedLoggingSteps(total: maxSteps)
+        state.evalSteps = args.resolvedEvalSteps(total: maxSteps)
         updater.applySchedule(at: 0)
         state.learningRate = updater.optimizer.paramGroups[0].learningRate
         control = TrainerControl()
-        var log = LossTracker()
+        var log = LossTracker(filterNonFinite: args.loggingNanInfFilter)
         var samplesSeen = 0
         let start = monotonicSeconds()
         model.train()
-        afterEvaluation = { [unowned self] metrics in  // reduce_lr_on_plateau follows the evaluation metric
-            guard plateau != nil else { return }
-            let key = self.args.metricForBestModel.isEmpty ? "eval_loss"
-                : (self.args.metricForBestModel.hasPrefix("eval_") ? self.args.metricForBestModel : "eval_" + self.args.metricForBestModel)
+        var best = BestModelTracker(args: args)
+        afterEvaluation = { [unowned self] metrics in
+            try best.observe(metrics, trainer: self)
+            guard plateau != nil else { return }  // reduce_lr_on_plateau follows the evaluation metric
+            let key = self.args.bestModelMetric ?? "eval_loss"
             guard let value = metrics[key] else {
                 throw SwiftTrainError.invalid("reduce_lr_on_plateau follows '\(key)', which the evaluation did not produce; "
                     + "set metric_for_best_model to one of: \(metrics.map(\.name).joined(separator: ", "))")
@@ -88,6 +89,7 @@ extension Trainer {
         defer { afterEvaluation = nil }
 
         try fire(.trainBegin)
+        if args.evalOnStart, let evalDataset { try evaluateAndReport(evalDataset) }
         for epoch in 0..<numEpochs {
             loader.setEpoch(epoch)
             if let momentumSchedule {
@@ -135,6 +137,7 @@ extension Trainer {
             if control.shouldTrainingStop { break }
         }
 
+        if args.loadBestModelAtEnd { try best.restore(into: model) }
         let runtime = monotonicSeconds() - start
         var metrics = Metrics()
         metrics["train_runtime"] = runtime
@@ -150,10 +153,69 @@ extension Trainer {
     /// Sums of step losses: since the last log, and over the whole run.
     struct LossTracker {
         var sinceLog = 0.0, stepsSinceLog = 0, total = 0.0
+        /// HF's logging_nan_inf_filter: a NaN or infinite step loss counts as the average of
+        /// the steps since the last log.
+        var filterNonFinite = true
         mutating func add(_ loss: Double) {
-            sinceLog += loss
+            var value = loss
+            if filterNonFinite && !loss.isFinite { value = stepsSinceLog > 0 ? sinceLog / Double(stepsSinceLog) : 0 }
+            sinceLog += value
             stepsSinceLog += 1
-            total += loss
+            total += value
+        }
+    }
+
+    /// HF's best-model bookkeeping after each evaluation during training (best_metric,
+    /// best_global_step, the best weights for load_best_model_at_end), and early stopping
+    /// (HF's EarlyStoppingCallback rule: an evaluation that does not beat the best by more
+    /// than the threshold counts toward the patience).
+    struct BestModelTracker {
+        let metric: String?, greaterIsBetter: Bool, patience: Int, threshold: Double, keepWeights: Bool
+        var stale = 0
+        var weights: [String: Tensor]?
+
+        init(args: TrainingArguments) {
+            metric = args.bestModelMetric
+            greaterIsBetter = args.resolvedGreaterIsBetter
+            patience = args.earlyStoppingPatience
+            threshold = args.earlyStoppingThreshold
+            keepWeights = args.loadBestModelAtEnd
+        }
+
+        mutating func observe(_ metrics: Metrics, trainer: Trainer) throws {
+            guard let metric else { return }
+            guard let value = metrics[metric] else {
+                throw SwiftTrainError.invalid("metric_for_best_model '\(metric)' is not among the evaluation's metrics: "
+                    + metrics.map(\.name).joined(separator: ", "))
+            }
+            func better(_ a: Double, than b: Double) -> Bool { greaterIsBetter ? a > b : a < b }
+            let previous = trainer.state.bestMetric
+            if patience > 0 {
+                if let previous, !(better(value, than: previous) && Swift.abs(value - previous) > threshold) {
+                    stale += 1
+                } else {
+                    stale = 0
+                }
+                if stale >= patience { trainer.control.shouldTrainingStop = true }
+            }
+            if previous == nil || better(value, than: previous!) {
+                trainer.state.bestMetric = value
+                trainer.state.bestGlobalStep = trainer.state.globalStep
+                if keepWeights {  // the weights the evaluation used: the moving average's, if there is one
+                    func copy() -> [String: Tensor] {
+                        Dictionary(uniqueKeysWithValues: trainer.model.stateDict().map { name, t in
+                            let c = Tensor(uninitialized: t.shape, dtype: t.dtype)
+                            c.storage.raw.copyMemory(from: t.storage.raw, byteCount: t.count * t.dtype.size)
+                            return (name, c)
+                        })
+                    }
+                    weights = trainer.movingAverage.map { $0.withAveragedWeights(copy) } ?? copy()
+                }
+            }
+        }
+
+        func restore(into model: Module) throws {
+            if let weights { try model.loadStateDict(weights) }
         }
     }
 

@@ -85,12 +85,14 @@ public final class Trainer {
         case .stepEnd:
             let step = state.globalStep
             if step == 1 && args.loggingFirstStep { control.shouldLog = true }
-            if args.loggingStrategy == .steps && step % args.loggingSteps == 0 { control.shouldLog = true }
-            if args.evalStrategy == .steps && step % args.resolvedEvalSteps == 0 { control.shouldEvaluate = true }
+            if args.loggingStrategy == .steps && step % state.loggingSteps == 0 { control.shouldLog = true }
+            if args.evalStrategy == .steps && step % state.evalSteps == 0 && args.evalDelay <= Double(step) {
+                control.shouldEvaluate = true
+            }
             if step >= state.maxSteps { control.shouldTrainingStop = true }
         case .epochEnd:
             if args.loggingStrategy == .epoch { control.shouldLog = true }
-            if args.evalStrategy == .epoch { control.shouldEvaluate = true }
+            if args.evalStrategy == .epoch && args.evalDelay <= state.epoch { control.shouldEvaluate = true }
         default:
             break
         }

@@ -33,11 +33,24 @@ extension TrainingArguments {
             copy.momentumSchedulerType = try Self.choice(name, value, [("none", .none), ("inverted_triangular", .invertedTriangular)])
         case "momentum_scheduler_kwargs": copy.momentumSchedulerKwargs = value
         case "logging_strategy": copy.loggingStrategy = try Self.choice(name, value, Self.strategyNames)
-        case "logging_steps": copy.loggingSteps = try Self.int(name, value)
+        case "logging_steps": copy.loggingSteps = try Self.double(name, value)
         case "logging_first_step": copy.loggingFirstStep = try Self.bool(name, value)
+        case "logging_nan_inf_filter": copy.loggingNanInfFilter = try Self.bool(name, value)
         case "eval_strategy", "evaluation_strategy": copy.evalStrategy = try Self.choice(name, value, Self.strategyNames)
-        case "eval_steps": copy.evalSteps = try Self.int(name, value)
-        case "metric_for_best_model": copy.metricForBestModel = value
+        case "eval_steps": copy.evalSteps = value == "None" ? 0 : try Self.double(name, value)
+        case "eval_delay": copy.evalDelay = try Self.double(name, value)
+        case "eval_on_start": copy.evalOnStart = try Self.bool(name, value)
+        case "metric_for_best_model": copy.metricForBestModel = value == "None" ? "" : value
+        case "greater_is_better": copy.greaterIsBetter = value == "None" ? nil : try Self.bool(name, value)
+        case "load_best_model_at_end": copy.loadBestModelAtEnd = try Self.bool(name, value)
+        case "early_stopping_patience", "patience": copy.earlyStoppingPatience = value == "None" ? 0 : try Self.int(name, value)
+        case "early_stopping_threshold": copy.earlyStoppingThreshold = try Self.double(name, value)
+        case "validation_metric":  // AllenNLP: "+accuracy" (higher is better) or "-loss"
+            guard let sign = value.first, sign == "+" || sign == "-", value.count > 1 else {
+                throw SwiftTrainError.invalid("validation_metric: '\(value)' must start with + (higher is better) or - (lower is better), e.g. \"-loss\"")
+            }
+            copy.metricForBestModel = String(value.dropFirst())
+            copy.greaterIsBetter = sign == "+"
         case "seed": copy.seed = try Self.int(name, value)
         case "data_seed": copy.dataSeed = try Self.int(name, value)
         case "dataloader_drop_last": copy.dataloaderDropLast = try Self.bool(name, value)
@@ -55,8 +68,9 @@ extension TrainingArguments {
         "adam_beta1", "adam_beta2", "adam_epsilon", "sgd_momentum", "max_grad_norm", "max_grad_value",
         "nonfinite_grad_norm", "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps", "warmup_ratio", "ema_decay",
         "momentum_scheduler_type", "momentum_scheduler_kwargs", "logging_strategy", "logging_steps",
-        "logging_first_step", "eval_strategy", "eval_steps", "metric_for_best_model", "seed", "data_seed",
-        "dataloader_drop_last",
+        "logging_first_step", "logging_nan_inf_filter", "eval_strategy", "eval_steps", "eval_delay", "eval_on_start",
+        "metric_for_best_model", "greater_is_better", "load_best_model_at_end", "early_stopping_patience",
+        "early_stopping_threshold", "patience", "validation_metric", "seed", "data_seed", "dataloader_drop_last",
     ]
 
     static let optimizerNames: [(String, OptimizerKind)] = [

@@ -54,12 +54,30 @@ public struct TrainingArguments: Sendable, Equatable {
     /// "key=value,..." for the momentum scheduler (cool_down, warm_up, ratio).
     public var momentumSchedulerKwargs = ""
     public var loggingStrategy = IntervalStrategy.steps
-    public var loggingSteps = 500
+    /// A value below 1 is a ratio of the total steps (HF).
+    public var loggingSteps = 500.0
     public var loggingFirstStep = false
+    /// Replace a NaN or infinite step loss by the average since the last log (HF).
+    public var loggingNanInfFilter = true
     public var evalStrategy = IntervalStrategy.no
-    /// 0: same as loggingSteps.
-    public var evalSteps = 0
+    /// 0: same as loggingSteps; below 1: a ratio of the total steps.
+    public var evalSteps = 0.0
+    /// No evaluation before this many steps (or epochs, with eval_strategy "epoch").
+    public var evalDelay = 0.0
+    /// Evaluate once before training starts.
+    public var evalOnStart = false
+    /// HF: the metric best-model tracking follows ("accuracy" means "eval_accuracy"); ""
+    /// is "loss" when load_best_model_at_end or early stopping needs one.
     public var metricForBestModel = ""
+    /// HF: nil derives it from the metric's name (false for names ending in "loss").
+    public var greaterIsBetter: Bool? = nil
+    /// Keep the best weights seen at an evaluation and put them back when training ends.
+    public var loadBestModelAtEnd = false
+    /// Stop after this many evaluations without improvement (AllenNLP's patience, HF's
+    /// EarlyStoppingCallback); 0 disables.
+    public var earlyStoppingPatience = 0
+    /// The least improvement that counts (HF's early_stopping_threshold).
+    public var earlyStoppingThreshold = 0.0
     public var seed = 42
     /// -1: use seed.
     public var dataSeed = -1
@@ -94,8 +112,18 @@ public struct TrainingArguments: Sendable, Equatable {
                   gradientAccumulationSteps, "in [1, 2^40]")
         try check(maxMicroBatchSize >= 0 && maxMicroBatchSize <= limit, "max_micro_batch_size", maxMicroBatchSize, "in [0, 2^40] (0: never split)")
         try check(emaDecay >= 0 && emaDecay < 1, "ema_decay", emaDecay, "in [0, 1) (0 disables)")
-        try check(loggingSteps > 0 && loggingSteps <= limit, "logging_steps", loggingSteps, "in [1, 2^40]")
-        try check(evalSteps >= 0 && evalSteps <= limit, "eval_steps", evalSteps, "in [1, 2^40] (or 0 to use logging_steps)")
+        func steps(_ v: Double) -> Bool { v.isFinite && v > 0 && v <= Double(limit) && (v < 1 || v.rounded() == v) }
+        try check(steps(loggingSteps), "logging_steps", loggingSteps, "a whole number in [1, 2^40] or a ratio in (0, 1)")
+        try check(evalSteps == 0 || steps(evalSteps), "eval_steps", evalSteps,
+                  "a whole number in [1, 2^40], a ratio in (0, 1), or 0 to use logging_steps")
+        try check(evalDelay.isFinite && evalDelay >= 0 && evalDelay <= Double(limit), "eval_delay", evalDelay, ">= 0")
+        try check(earlyStoppingPatience >= 0 && earlyStoppingPatience <= limit, "early_stopping_patience",
+                  earlyStoppingPatience, ">= 0 (0 disables)")
+        try check(earlyStoppingThreshold.isFinite && earlyStoppingThreshold >= 0, "early_stopping_threshold",
+                  earlyStoppingThreshold, "a finite number >= 0")
+        try check(!(loadBestModelAtEnd || earlyStoppingPatience > 0) || evalStrategy != .no,
+                  loadBestModelAtEnd ? "load_best_model_at_end" : "early_stopping_patience", true,
+                  "used with an eval_strategy other than 'no' (they follow evaluation results)")
         try check(dataSeed >= -1, "data_seed", dataSeed, ">= 0 (or -1 to use seed)")
         _ = try OptionList(optimArgs, "optim_args")
         _ = try OptionList(lrSchedulerKwargs, "lr_scheduler_kwargs")
@@ -113,8 +141,29 @@ public struct TrainingArguments: Sendable, Equatable {
         return w
     }
 
+    /// A *_steps value for a run of `total` steps: a ratio below 1 becomes ceil(total * x) (HF).
+    static func resolved(_ steps: Double, total: Int) -> Int {
+        steps < 1 ? Swift.max(1, Int((Double(total) * steps).rounded(.up))) : Int(steps)
+    }
+
+    /// The logging interval in steps for a run of `total` steps.
+    public func resolvedLoggingSteps(total: Int) -> Int { Self.resolved(loggingSteps, total: total) }
+
     /// The evaluation interval in steps: evalSteps, or loggingSteps when it is 0.
-    public var resolvedEvalSteps: Int { evalSteps > 0 ? evalSteps : loggingSteps }
+    public func resolvedEvalSteps(total: Int) -> Int { Self.resolved(evalSteps > 0 ? evalSteps : loggingSteps, total: total) }
+
+    /// The evaluation metric best-model tracking follows ("eval_loss", ...), nil when nothing
+    /// needs one. HF: metric_for_best_model, "loss" by default when load_best_model_at_end
+    /// (or early stopping) is on; the "eval_" prefix is added.
+    public var bestModelMetric: String? {
+        let name = metricForBestModel.isEmpty ? ((loadBestModelAtEnd || earlyStoppingPatience > 0) ? "loss" : nil)
+            : metricForBestModel
+        return name.map { $0.hasPrefix("eval_") ? $0 : "eval_" + $0 }
+    }
+
+    /// Whether a larger value of the best-model metric is better (HF's default: unless its
+    /// name ends in "loss").
+    public var resolvedGreaterIsBetter: Bool { greaterIsBetter ?? !(bestModelMetric ?? "loss").hasSuffix("loss") }
 
     /// The seed of the data order.
     public var resolvedDataSeed: UInt64 { UInt64(bitPattern: Int64(dataSeed >= 0 ? dataSeed : seed)) }

@@ -110,10 +110,10 @@ static PyObject *TrainingArgs_as_dict(st_py_training_args *self, PyObject *unuse
         put(d, "lr_scheduler_type", PyLong_FromLong((long)a->lr_scheduler_type)) < 0 ||
         put(d, "warmup_steps", PyFloat_FromDouble(a->warmup_steps)) < 0 ||
         put(d, "logging_strategy", PyLong_FromLong((long)a->logging_strategy)) < 0 ||
-        put(d, "logging_steps", PyLong_FromLongLong(a->logging_steps)) < 0 ||
+        put(d, "logging_steps", PyFloat_FromDouble(a->logging_steps)) < 0 ||
         put(d, "logging_first_step", PyBool_FromLong(a->logging_first_step)) < 0 ||
         put(d, "eval_strategy", PyLong_FromLong((long)a->eval_strategy)) < 0 ||
-        put(d, "eval_steps", PyLong_FromLongLong(a->eval_steps)) < 0 ||
+        put(d, "eval_steps", PyFloat_FromDouble(a->eval_steps)) < 0 ||
         put(d, "seed", PyLong_FromLongLong(a->seed)) < 0 ||
         put(d, "data_seed", PyLong_FromLongLong(a->data_seed)) < 0 ||
         put(d, "dataloader_drop_last", PyBool_FromLong(a->dataloader_drop_last)) < 0 ||
@@ -128,7 +128,14 @@ static PyObject *TrainingArgs_as_dict(st_py_training_args *self, PyObject *unuse
         put(d, "optim_args", option_text(a->optim_args)) < 0 ||
         put(d, "lr_scheduler_kwargs", option_text(a->lr_scheduler_kwargs)) < 0 ||
         put(d, "momentum_scheduler_kwargs", option_text(a->momentum_scheduler_kwargs)) < 0 ||
-        put(d, "metric_for_best_model", option_text(a->metric_for_best_model)) < 0) {
+        put(d, "metric_for_best_model", option_text(a->metric_for_best_model)) < 0 ||
+        put(d, "logging_nan_inf_filter", PyBool_FromLong(a->logging_nan_inf_filter)) < 0 ||
+        put(d, "eval_delay", PyFloat_FromDouble(a->eval_delay)) < 0 ||
+        put(d, "eval_on_start", PyBool_FromLong(a->eval_on_start)) < 0 ||
+        put(d, "greater_is_better", PyLong_FromLong(a->greater_is_better)) < 0 ||
+        put(d, "load_best_model_at_end", PyBool_FromLong(a->load_best_model_at_end)) < 0 ||
+        put(d, "early_stopping_patience", PyLong_FromLongLong(a->early_stopping_patience)) < 0 ||
+        put(d, "early_stopping_threshold", PyFloat_FromDouble(a->early_stopping_threshold)) < 0) {
         Py_DECREF(d);
         return NULL;
     }
