@@ -919,8 +919,15 @@ typedef struct st_trainer_state {
     double learning_rate;        /**< the learning rate the next optimizer step will use */
     double grad_norm;            /**< global gradient norm of the last step, before clipping */
     /** ST_EVENT_LOG: the logged values; ST_EVENT_EVALUATE: the evaluation metrics;
-     *  NULL for other events. Borrowed: do not free, do not keep. */
+     *  ST_EVENT_PREDICT: the test metrics (possibly none); NULL for other events. Borrowed:
+     *  do not free, do not keep. */
     const st_metrics *metrics;
+    /* appended fields: check struct_size before reading them */
+    int64_t micro_step;          /**< micro-batches processed (forward and backward passes) */
+    double total_flos;           /**< estimated floating-point operations (6 x parameters x samples) */
+    double best_metric;          /**< best value of metric_for_best_model so far (NaN: none yet) */
+    int64_t best_global_step;    /**< the step it was reached at (-1: none yet) */
+    int64_t skipped_steps;       /**< steps skipped for a non-finite gradient norm */
 } st_trainer_state;
 
 /** What a callback may change. Flags set by a callback are acted on after all callbacks of

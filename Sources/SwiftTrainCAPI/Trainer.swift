@@ -31,6 +31,11 @@ extension st_trainer_state {
         learning_rate = s.learningRate
         grad_norm = s.gradNorm
         self.metrics = metrics
+        micro_step = Int64(s.microStep)
+        total_flos = s.totalFlos
+        best_metric = s.bestMetric ?? .nan
+        best_global_step = Int64(s.bestGlobalStep ?? -1)
+        skipped_steps = Int64(s.skippedSteps)
     }
 }
 

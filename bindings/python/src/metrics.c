@@ -3,6 +3,8 @@
  */
 #include "_swifttrain.h"
 
+#include <math.h>
+
 #include <stddef.h>
 
 PyObject *st_py_metrics_to_dict(st_py_state *state, const st_metrics *metrics)
@@ -43,7 +45,7 @@ PyObject *st_py_trainer_state_to_dict(st_py_state *state, const st_trainer_state
 {
     /* The library says how large its st_trainer_state is; every field read here must be
      * inside it. */
-    if (s->struct_size < offsetof(st_trainer_state, metrics) + sizeof(s->metrics))
+    if (s->struct_size < offsetof(st_trainer_state, skipped_steps) + sizeof(s->skipped_steps))
         return st_py_raise(state, ST_ERROR,
                            "libswifttrain passed a st_trainer_state of %u bytes; this binding "
                            "needs %zu. Reinstall swifttrain so the extension and the library "
@@ -62,6 +64,13 @@ PyObject *st_py_trainer_state_to_dict(st_py_state *state, const st_trainer_state
         set_item(dict, "loss", PyFloat_FromDouble(s->loss)) < 0 ||
         set_item(dict, "learning_rate", PyFloat_FromDouble(s->learning_rate)) < 0 ||
         set_item(dict, "grad_norm", PyFloat_FromDouble(s->grad_norm)) < 0 ||
+        set_item(dict, "micro_step", PyLong_FromLongLong(s->micro_step)) < 0 ||
+        set_item(dict, "total_flos", PyFloat_FromDouble(s->total_flos)) < 0 ||
+        set_item(dict, "best_metric", isnan(s->best_metric) ? Py_NewRef(Py_None)
+                                                            : PyFloat_FromDouble(s->best_metric)) < 0 ||
+        set_item(dict, "best_global_step", s->best_global_step < 0 ? Py_NewRef(Py_None)
+                                                                   : PyLong_FromLongLong(s->best_global_step)) < 0 ||
+        set_item(dict, "skipped_steps", PyLong_FromLongLong(s->skipped_steps)) < 0 ||
         set_item(dict, "metrics", s->metrics != NULL ? st_py_metrics_to_dict(state, s->metrics)
                                                      : Py_NewRef(Py_None)) < 0) {
         Py_DECREF(dict);

@@ -33,7 +33,8 @@ class TrainerState:
 
     _FROM_LIBRARY = ("epoch", "global_step", "max_steps", "num_train_epochs",
                      "train_batch_size", "logging_steps", "eval_steps", "loss",
-                     "learning_rate", "grad_norm")
+                     "learning_rate", "grad_norm", "micro_step", "total_flos", "best_metric",
+                     "best_global_step", "skipped_steps")
 
     def __init__(self, epoch: Optional[float] = None, global_step: int = 0, max_steps: int = 0,
                  logging_steps: int = 500, eval_steps: int = 500, num_train_epochs: int = 0,
@@ -49,6 +50,8 @@ class TrainerState:
         self.learning_rate = float("nan")
         self.grad_norm = float("nan")
         self.total_flos = 0.0
+        self.micro_step = 0
+        self.skipped_steps = 0
         self.num_input_tokens_seen = 0
         self.best_metric: Optional[float] = None
         self.best_global_step: Optional[int] = None
