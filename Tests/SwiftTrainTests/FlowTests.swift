@@ -86,3 +86,28 @@ final class FlowTests: XCTestCase {
         }
     }
 }
+
+final class BuiltInMetricsTests: XCTestCase {
+    func testEvaluationReportsTheBuiltInMetrics() throws {
+        manualSeed(0)
+        var args = TrainingArguments()
+        args.maxSteps = 30
+        args.perDeviceTrainBatchSize = 32
+        args.learningRate = 5e-3
+        let trainer = try Trainer(model: try Digits.mlp(), loss: .crossEntropy, args: args)
+        trainer.trainDataset = try Digits.dataset("train")
+        try trainer.train()
+        let m = try trainer.evaluate(try Digits.dataset("test"))
+        for key in ["eval_accuracy", "eval_top5_accuracy", "eval_precision_macro", "eval_recall_macro", "eval_f1_macro"] {
+            let v = try XCTUnwrap(m[key], key)
+            XCTAssertTrue(v > 0 && v <= 1, "\(key) = \(v)")
+        }
+        XCTAssertGreaterThan(m["eval_top5_accuracy"]!, m["eval_accuracy"]!)
+        // the same numbers as the accumulator over the predictions
+        let test = try Digits.load("test")
+        let (logits, _) = try trainer.predict(try Digits.dataset("test"))
+        var c = ClassificationMetrics(classes: 10, topK: 5)
+        logits.withUnsafeBufferPointer { l in test.labels.withUnsafeBufferPointer { c.add(logits: l.baseAddress!, rows: test.labels.count, labels: $0.baseAddress!) } }
+        XCTAssertEqual(m["eval_f1_macro"], c.f1Macro)
+    }
+}

@@ -61,13 +61,15 @@ extension Trainer {
     }
 
     /// Forward passes without autograd, in evaluation mode, over `dataset` in order. Copies
-    /// outputs to `output` when given; returns loss/accuracy metrics named with `prefix`
-    /// when it is not nil.
+    /// outputs to `output` when given; returns the loss and the built-in metrics named with
+    /// `prefix` when it is not nil: accuracy, top-5 accuracy (more than 5 classes) and macro
+    /// precision, recall and F1 for classification; MSE, MAE and R2 for regression.
     func runInference(_ dataset: Dataset, prefix: String?, output: UnsafeMutablePointer<Float>?) throws -> Metrics? {
         let loader = DataLoader(dataset: dataset, batchSize: args.perDeviceEvalBatchSize, shuffle: false,
                                 seed: 0, dropLast: false)
         let start = monotonicSeconds()
-        var lossSum = 0.0, correct = 0, row = 0
+        var lossSum = 0.0, row = 0
+        var classification: ClassificationMetrics?, regression: RegressionMetrics?
         try inEvaluationMode {
             for index in 0..<loader.batchesPerEpoch {
                 let batch = loader.batch(index)
@@ -81,10 +83,12 @@ extension Trainer {
                 case .crossEntropy:
                     let labels = batch.labels!
                     lossSum += Double(try crossEntropy(out, target: labels, reduction: .sum).item())
-                    let predicted = try out.argmax(dim: 1)
-                    for i in 0..<batch.size where predicted.int64Data[i] == labels.int64Data[i] { correct += 1 }
+                    if classification == nil { classification = ClassificationMetrics(classes: width, topK: 5) }
+                    classification!.add(logits: out.data, rows: batch.size, labels: labels.int64Data)
                 case .mse:
                     lossSum += Double(try mseLoss(out, batch.targets!, reduction: .sum).item()) / Double(width)
+                    if regression == nil { regression = RegressionMetrics(width: width) }
+                    regression!.add(predictions: out.data, targets: batch.targets!.data, rows: batch.size)
                 }
             }
         }
@@ -92,7 +96,18 @@ extension Trainer {
         let runtime = monotonicSeconds() - start
         var metrics = Metrics()
         metrics["\(prefix)_loss"] = lossSum / Double(dataset.numSamples)
-        if loss == .crossEntropy { metrics["\(prefix)_accuracy"] = Double(correct) / Double(dataset.numSamples) }
+        if let c = classification {
+            metrics["\(prefix)_accuracy"] = c.accuracy
+            if c.classes > 5 { metrics["\(prefix)_top5_accuracy"] = c.topKAccuracy }
+            metrics["\(prefix)_precision_macro"] = c.precisionMacro
+            metrics["\(prefix)_recall_macro"] = c.recallMacro
+            metrics["\(prefix)_f1_macro"] = c.f1Macro
+        }
+        if let r = regression {
+            metrics["\(prefix)_mse"] = r.mse
+            metrics["\(prefix)_mae"] = r.mae
+            metrics["\(prefix)_r2"] = r.r2
+        }
         metrics["\(prefix)_runtime"] = runtime
         metrics["\(prefix)_samples_per_second"] = Double(dataset.numSamples) / max(runtime, 1e-9)
         metrics["\(prefix)_steps_per_second"] = Double(loader.batchesPerEpoch) / max(runtime, 1e-9)
