@@ -954,8 +954,19 @@ int st_trainer_create(st_trainer **out, st_module *model, st_loss loss,
 /** Sets the training dataset (the trainer keeps its own reference). */
 int st_trainer_set_train_dataset(st_trainer *trainer, st_dataset *dataset);
 
-/** Sets the evaluation dataset used by eval_strategy and st_trainer_evaluate(); NULL clears. */
+/** Sets the evaluation dataset used by eval_strategy and st_trainer_evaluate(), replacing
+ *  every evaluation dataset (named ones too); NULL clears them all. Its metrics are eval_loss,
+ *  eval_accuracy, ... */
 int st_trainer_set_eval_dataset(st_trainer *trainer, st_dataset *dataset);
+
+/** Adds a named evaluation dataset (HF's eval_dataset dict): its metrics are
+ *  eval_<name>_loss, eval_<name>_accuracy, ... and every evaluation (eval_strategy,
+ *  st_trainer_evaluate with NULL) runs all named datasets in the order they were added, each
+ *  firing EVALUATE_BEGIN, LOG and EVALUATE. `name` is letters, digits, '_' or '-', unique;
+ *  ST_EMISUSE if the trainer has an unnamed evaluation dataset (clear it with
+ *  st_trainer_set_eval_dataset(trainer, NULL) first). metric_for_best_model then names a
+ *  metric of one set, e.g. "valid_accuracy" for eval_valid_accuracy. */
+int st_trainer_add_eval_dataset(st_trainer *trainer, const char *name, st_dataset *dataset);
 
 /** Registers a callback for the events in `event_mask` (ST_EVENT_MASK(e) bits, or
  *  ST_EVENT_MASK_ALL). Callbacks run in registration order, after the built-in flow logic
@@ -975,11 +986,19 @@ int st_trainer_train(st_metrics **out_metrics, st_trainer *trainer);
  *  appended. out->metrics is NULL. */
 int st_trainer_get_state(st_trainer_state *out, const st_trainer *trainer);
 
-/** Evaluates on `dataset`, or on the evaluation dataset when it is NULL (the trainer does not
- *  keep a reference to a dataset passed here or to st_trainer_predict). *out receives
- *  eval_loss, eval_accuracy (classification), eval_runtime, eval_samples_per_second,
- *  eval_steps_per_second and epoch; free it with st_metrics_free(). Fires LOG and EVALUATE. */
+/** Evaluates on `dataset`, or on every evaluation dataset when it is NULL (the trainer does
+ *  not keep a reference to a dataset passed here or to st_trainer_predict). *out receives
+ *  eval_loss; for classification eval_accuracy, eval_top5_accuracy (more than 5 classes),
+ *  eval_precision_macro, eval_recall_macro, eval_f1_macro; for regression eval_mse, eval_mae,
+ *  eval_r2; then eval_runtime, eval_samples_per_second, eval_steps_per_second and epoch (named
+ *  sets: eval_<name>_loss, ...). Free it with st_metrics_free(). Fires EVALUATE_BEGIN, LOG
+ *  and EVALUATE per dataset. */
 int st_trainer_evaluate(st_metrics **out, st_trainer *trainer, st_dataset *dataset);
+
+/** st_trainer_evaluate with HF's metric_key_prefix: metrics are named <prefix>_loss, ...
+ *  (<prefix>_<name>_loss for named evaluation datasets). */
+int st_trainer_evaluate_prefixed(st_metrics **out, st_trainer *trainer, st_dataset *dataset,
+                                 const char *metric_key_prefix);
 
 /** Runs the model on every row of `dataset` and writes the outputs (logits for
  *  classification), row-major [num_samples, num_outputs], into `out`, which holds

@@ -100,6 +100,17 @@ public func st_trainer_set_eval_dataset(_ handle: OpaquePointer?, _ dataset: Opa
 }
 
 @c @implementation
+public func st_trainer_add_eval_dataset(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?,
+                                        _ dataset: OpaquePointer?) -> Int32 {
+    status {
+        let fn = "st_trainer_add_eval_dataset"
+        let t = try trainer(handle, fn)
+        let key = String(cString: try required(name, fn, "name"))
+        try t.addEvalDataset(try Handle.get(dataset, as: Dataset.self, fn, "dataset"), name: key)
+    }
+}
+
+@c @implementation
 public func st_trainer_add_callback(_ handle: OpaquePointer?, _ callback: st_callback_fn?,
                                     _ userData: UnsafeMutableRawPointer?, _ eventMask: UInt32) -> Int32 {
     status {
@@ -161,6 +172,20 @@ public func st_trainer_evaluate(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ 
         let t = try trainer(handle, fn)
         let d = dataset == nil ? nil : try Handle.get(dataset, as: Dataset.self, fn, "dataset")
         give(try t.evaluate(d), result)
+    }
+}
+
+@c @implementation
+public func st_trainer_evaluate_prefixed(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?,
+                                         _ dataset: OpaquePointer?, _ prefix: UnsafePointer<CChar>?) -> Int32 {
+    status {
+        let fn = "st_trainer_evaluate_prefixed"
+        let result = try required(out, fn, "out")
+        result.pointee = nil
+        let t = try trainer(handle, fn)
+        let d = dataset == nil ? nil : try Handle.get(dataset, as: Dataset.self, fn, "dataset")
+        let key = String(cString: try required(prefix, fn, "metric_key_prefix"))
+        give(try t.evaluate(d, metricKeyPrefix: key), result)
     }
 }
 

@@ -82,7 +82,7 @@ final class FlowTests: XCTestCase {
         args.loggingSteps = 1.5
         XCTAssertThrowsError(try args.validate()) { XCTAssertTrue("\($0)".contains("logging_steps"), "\($0)") }
         XCTAssertThrowsError(try run { $0.maxSteps = 10; $0.evalStrategy = .steps; $0.evalSteps = 5; $0.metricForBestModel = "f2" }) {
-            XCTAssertTrue("\($0)".contains("metric_for_best_model 'eval_f2'"), "\($0)")
+            XCTAssertTrue("\($0)".contains("metric_for_best_model follows 'eval_f2'"), "\($0)")
         }
     }
 }
@@ -109,5 +109,61 @@ final class BuiltInMetricsTests: XCTestCase {
         var c = ClassificationMetrics(classes: 10, topK: 5)
         logits.withUnsafeBufferPointer { l in test.labels.withUnsafeBufferPointer { c.add(logits: l.baseAddress!, rows: test.labels.count, labels: $0.baseAddress!) } }
         XCTAssertEqual(m["eval_f1_macro"], c.f1Macro)
+        // the names checked before training are the names evaluation reports
+        XCTAssertEqual(m.map(\.name), trainer.metricNames(outputs: 10).map { "eval_" + $0 } + ["epoch"])
+    }
+}
+
+/// Several named evaluation datasets (HF's eval_dataset dict).
+final class EvalDatasetsTests: XCTestCase {
+    private func trainer(_ configure: (inout TrainingArguments) -> Void = { _ in }) throws -> Trainer {
+        manualSeed(0)
+        var args = TrainingArguments()
+        args.perDeviceTrainBatchSize = 32
+        args.learningRate = 5e-3
+        args.maxSteps = 20
+        args.evalStrategy = .steps
+        args.evalSteps = 10
+        configure(&args)
+        let trainer = try Trainer(model: try Digits.mlp(), loss: .crossEntropy, args: args)
+        trainer.trainDataset = try Digits.dataset("train")
+        let (x, y) = try Digits.load("test")
+        try trainer.addEvalDataset(try Dataset(features: x, numFeatures: 64, labels: y), name: "test")
+        try trainer.addEvalDataset(try Dataset(features: Array(x.prefix(100 * 64)), numFeatures: 64,
+                                               labels: Array(y.prefix(100))), name: "small-set")
+        return trainer
+    }
+
+    func testEveryNamedSetIsEvaluatedWithItsPrefix() throws {
+        let t = try trainer { $0.metricForBestModel = "small-set_accuracy"; $0.loadBestModelAtEnd = true }
+        var seen: [(TrainerEvent, Int)] = []
+        t.addCallback([.init(.evaluateBegin), .init(.evaluate)]) { event, state, _, _ in seen.append((event, state.globalStep)) }
+        try t.train()
+        XCTAssertEqual(seen.map(\.0), Array(repeating: [.evaluateBegin, .evaluate], count: 4).flatMap { $0 })
+        XCTAssertEqual(seen.map(\.1), [10, 10, 10, 10, 20, 20, 20, 20])
+        let evals = t.state.logHistory.filter { $0["eval_test_loss"] != nil || $0["eval_small-set_loss"] != nil }
+        XCTAssertEqual(evals.count, 4)
+        XCTAssertNotNil(evals[0]["eval_test_accuracy"])
+        XCTAssertNil(evals[0]["eval_small-set_accuracy"])
+        XCTAssertNotNil(evals[1]["eval_small-set_accuracy"])
+        XCTAssertEqual(t.state.bestMetric, evals.compactMap { $0["eval_small-set_accuracy"] }.max())
+        // evaluate() with no dataset runs them all; with a prefix, HF's metric_key_prefix
+        let all = try t.evaluate()
+        XCTAssertNotNil(all["eval_test_f1_macro"])
+        XCTAssertNotNil(all["eval_small-set_f1_macro"])
+        XCTAssertNotNil(try t.evaluate(metricKeyPrefix: "final")["final_test_loss"])
+    }
+
+    func testMisuseIsReportedBeforeTraining() throws {
+        // the default best metric, eval_loss, does not exist when every set is named
+        XCTAssertThrowsError(try trainer { $0.loadBestModelAtEnd = true }.train()) {
+            XCTAssertTrue("\($0)".contains("eval_test_loss, eval_test_accuracy"), "\($0)")
+        }
+        let t = try trainer()
+        XCTAssertThrowsError(try t.addEvalDataset(try Digits.dataset("test"), name: "test")) { XCTAssertTrue("\($0)".contains("unique")) }
+        XCTAssertThrowsError(try t.addEvalDataset(try Digits.dataset("test"), name: "a b")) { XCTAssertTrue("\($0)".contains("letters")) }
+        t.evalDataset = try Digits.dataset("test")  // replaces the named ones
+        XCTAssertEqual(t.evalDatasets.count, 1)
+        XCTAssertThrowsError(try t.addEvalDataset(try Digits.dataset("test"), name: "b")) { XCTAssertTrue("\($0)".contains("unnamed")) }
     }
 }

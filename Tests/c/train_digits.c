@@ -114,7 +114,7 @@ static int record_event(st_event event, const st_trainer_state *state,
                                       : has_metric(state->metrics, "loss")       ? 'L'
                                                                                  : '?';
     }
-    if (event == ST_EVENT_EVALUATE && state->metrics)
+    if (event == ST_EVENT_EVALUATE && state->metrics && has_metric(state->metrics, "eval_loss"))
         CHECK_OK(st_metrics_get(&r->last_eval_accuracy, state->metrics, "eval_accuracy"));
     if (event == ST_EVENT_STEP_END && r->stop_at_step && state->global_step == r->stop_at_step)
         control->should_training_stop = true;
@@ -287,6 +287,70 @@ static void test_stop_at_step(void) {
     st_module_free(model);
 }
 
+/* Two named evaluation datasets (HF's eval_dataset dict): both evaluated at every evaluation,
+ * metrics prefixed eval_<name>_, metric_for_best_model naming one of them; misuse fails with a
+ * status and a message. */
+static void test_named_eval_datasets(void) {
+    recorder r;
+    st_training_args args;
+    st_module *model;
+    st_dataset *train, *test, *small;
+    st_trainer *trainer = NULL;
+    st_metrics *metrics = NULL, *prefixed = NULL;
+    st_trainer_state state = {0};
+    double value;
+    state.struct_size = sizeof state;
+
+    if (!load_digits() || !init_args(&args)) return;
+    memset(&r, 0, sizeof r);
+    model = make_model();
+    train = make_dataset(&train_rows, train_rows.num_samples);
+    test = make_dataset(&test_rows, test_rows.num_samples);
+    small = make_dataset(&test_rows, 100);
+    args.max_steps = 20;
+    CHECK_OK(st_training_args_set(&args, "eval_strategy", "steps"));
+    CHECK_OK(st_training_args_set(&args, "eval_steps", "10"));
+    CHECK_OK(st_training_args_set(&args, "metric_for_best_model", "small_accuracy"));
+
+    if (CHECK_OK(st_trainer_create(&trainer, model, ST_LOSS_CROSS_ENTROPY, &args)) &&
+        CHECK_OK(st_trainer_set_train_dataset(trainer, train)) &&
+        CHECK_OK(st_trainer_add_eval_dataset(trainer, "test", test)) &&
+        CHECK_OK(st_trainer_add_eval_dataset(trainer, "small", small))) {
+        CHECK_ERROR(st_trainer_add_eval_dataset(trainer, "small", test), ST_EINVAL, "unique");
+        CHECK_ERROR(st_trainer_add_eval_dataset(trainer, "", test), ST_EINVAL, "letters");
+        CHECK_ERROR(st_trainer_add_eval_dataset(trainer, NULL, test), ST_EINVAL, "name");
+        if (CHECK_OK(st_trainer_add_callback(trainer, record_event, &r, ST_EVENT_MASK_ALL)) &&
+            CHECK_OK(st_trainer_train(NULL, trainer)) &&
+            CHECK_OK(st_trainer_get_state(&state, trainer))) {
+            CHECK(r.counts[ST_EVENT_EVALUATE] == 4, "%zu EVALUATE events, expected 2 sets x 2",
+                  r.counts[ST_EVENT_EVALUATE]);
+            CHECK(state.best_global_step == 10 || state.best_global_step == 20,
+                  "best_global_step %lld", (long long)state.best_global_step);
+        }
+        if (CHECK_OK(st_trainer_evaluate(&metrics, trainer, NULL))) {
+            CHECK_OK(st_metrics_get(&value, metrics, "eval_test_accuracy"));
+            if (CHECK_OK(st_metrics_get(&value, metrics, "eval_small_accuracy")))
+                CHECK(value >= state.best_metric - 1e-12, "eval_small_accuracy %g, best %g", value,
+                      state.best_metric);
+            CHECK(!has_metric(metrics, "eval_accuracy"), "an unnamed eval_accuracy was reported");
+        }
+        if (CHECK_OK(st_trainer_evaluate_prefixed(&prefixed, trainer, test, "final")))
+            CHECK(has_metric(prefixed, "final_f1_macro"), "final_f1_macro missing");
+        CHECK_ERROR(st_trainer_evaluate_prefixed(&prefixed, trainer, test, NULL), ST_EINVAL,
+                    "metric_key_prefix");
+        /* an unnamed set replaces them; named ones cannot join it */
+        CHECK_OK(st_trainer_set_eval_dataset(trainer, test));
+        CHECK_ERROR(st_trainer_add_eval_dataset(trainer, "small", small), ST_EMISUSE, "unnamed");
+    }
+    st_metrics_free(metrics);
+    st_metrics_free(prefixed);
+    st_trainer_free(trainer);
+    st_dataset_free(train);
+    st_dataset_free(test);
+    st_dataset_free(small);
+    st_module_free(model);
+}
+
 static int64_t argmax(const float *row, int64_t n) {
     int64_t best = 0, j;
     for (j = 1; j < n; j++)
@@ -376,6 +440,7 @@ int main(int argc, char **argv) {
         {"event_order", test_event_order},
         {"state_json", test_state_json},
         {"stop_at_step", test_stop_at_step},
+        {"named_eval_datasets", test_named_eval_datasets},
         {"full_run", test_full_run},
     };
     int status = run_test_cases(cases, sizeof cases / sizeof cases[0], argc, argv);

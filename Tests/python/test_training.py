@@ -127,3 +127,57 @@ def test_replaced_dataset_is_used(digits, mlp, quiet_args, silent):
                                 train_dataset=(X, y)))
     trainer.train_dataset = (X[:100], y[:100])
     assert trainer.train().global_step == 10
+
+
+def test_named_eval_datasets_are_each_evaluated_with_their_prefix(digits, mlp, quiet_args,
+                                                                  silent):
+    X, y = digits.test
+    evals = {"test": (X, y), "small": (X[:100].copy(), y[:100].copy())}
+    seen = []
+
+    class Recorder(st.TrainerCallback):
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            seen.append((state.global_step, sorted(k for k in metrics if k.endswith("_loss"))))
+
+    trainer = silent(st.Trainer(
+        model=mlp, args=quiet_args(max_steps=20, eval_strategy="steps", eval_steps=10,
+                                   metric_for_best_model="small_accuracy",
+                                   load_best_model_at_end=True, learning_rate=5e-3),
+        train_dataset=digits.train, eval_dataset=evals, callbacks=[Recorder]))
+    del evals["small"]  # the trainer read the dict when it was given; this changes it in place
+    evals["small"] = (X[:100].copy(), y[:100].copy())
+    gc.collect()
+    trainer.train()
+    assert seen == [(10, ["eval_test_loss"]), (10, ["eval_small_loss"]),
+                    (20, ["eval_test_loss"]), (20, ["eval_small_loss"])]
+    small = [h["eval_small_accuracy"] for h in trainer.state.log_history
+             if "eval_small_accuracy" in h]
+    assert trainer.state.best_metric == max(small)
+    # all sets, one set by name, a dict, and HF's metric_key_prefix
+    metrics = trainer.evaluate()
+    assert metrics["eval_small_accuracy"] == max(small)  # the best weights were restored
+    assert "eval_test_f1_macro" in metrics and "eval_accuracy" not in metrics
+    assert set(trainer.evaluate("small")) >= {"eval_small_loss", "eval_small_accuracy"}
+    assert "final_a_loss" in trainer.evaluate({"a": (X, y)}, metric_key_prefix="final")
+    assert "final_loss" in trainer.evaluate((X, y), metric_key_prefix="final")
+    with pytest.raises(KeyError, match="no evaluation dataset named 'valid'"):
+        trainer.evaluate("valid")
+
+
+def test_named_eval_dataset_misuse(digits, mlp, quiet_args, silent):
+    X, y = digits.test
+    # the default best metric, eval_loss, is not produced when every set is named
+    trainer = silent(st.Trainer(model=mlp, args=quiet_args(max_steps=5, eval_strategy="steps",
+                                                           eval_steps=5,
+                                                           load_best_model_at_end=True),
+                                train_dataset=digits.train, eval_dataset={"a": (X, y)}))
+    with pytest.raises(ValueError, match="eval_a_loss"):
+        trainer.train()
+    trainer.eval_dataset = {"a b": (X, y)}
+    with pytest.raises(ValueError, match="letters, digits"):
+        trainer.evaluate()
+    trainer.eval_dataset = {}
+    with pytest.raises(ValueError, match="empty dict"):
+        trainer.evaluate()
+    trainer.eval_dataset = (X, y)  # back to one unnamed set
+    assert "eval_loss" in trainer.evaluate()

@@ -8,28 +8,95 @@ extension Trainer {
 
     // MARK: - Evaluation and prediction
 
-    /// Evaluates on `dataset` (the evaluation dataset when nil): eval_loss, eval_accuracy
-    /// (classification), eval_runtime, eval_samples_per_second, eval_steps_per_second, epoch.
-    /// Fires `.log` and `.evaluate`.
-    public func evaluate(_ dataset: Dataset? = nil) throws -> Metrics {
+    /// Adds a named evaluation dataset: its metrics are "eval_<name>_loss", ... and evaluation
+    /// during training runs every named dataset in the order they were added (HF's
+    /// eval_dataset dict). `name` is letters, digits, '_' or '-', unique among the trainer's
+    /// evaluation datasets.
+    public func addEvalDataset(_ dataset: Dataset, name: String) throws {
+        try enter("addEvalDataset")
+        defer { running = false }
+        guard !name.isEmpty, name.utf8.allSatisfy({ $0 == 95 || $0 == 45 || (48...57).contains($0)
+                                                     || (65...90).contains($0) || (97...122).contains($0) }) else {
+            throw SwiftTrainError.invalid("evaluation dataset name '\(name)' must be non-empty letters, digits, '_' or '-' "
+                + "(it becomes part of metric names such as eval_<name>_loss)")
+        }
+        if evalDataset != nil {
+            throw SwiftTrainError.misuse("the trainer has an unnamed evaluation dataset; clear it (set the evaluation "
+                + "dataset to none) before adding named ones, or give every evaluation dataset a name")
+        }
+        if evalDatasets.contains(where: { $0.name == name }) {
+            throw SwiftTrainError.invalid("the trainer already has an evaluation dataset named '\(name)'; names must be unique")
+        }
+        evalDatasets.append((name, dataset))
+    }
+
+    /// Evaluates on `dataset`, or on every evaluation dataset when nil. Metrics are named
+    /// `metricKeyPrefix`_loss, _accuracy, ... (with _<name> after the prefix for a named
+    /// dataset): loss, the built-in metrics, runtime, samples and steps per second, and
+    /// epoch. Fires `.evaluateBegin`, `.log` and `.evaluate` per dataset.
+    public func evaluate(_ dataset: Dataset? = nil, metricKeyPrefix: String = "eval") throws -> Metrics {
         try enter("evaluate")
         defer { running = false }
         try fireInitEndOnce()
-        guard let dataset = dataset ?? evalDataset else {
+        guard !metricKeyPrefix.isEmpty else {
+            throw SwiftTrainError.invalid("evaluate: metric_key_prefix is empty; use e.g. \"eval\"")
+        }
+        if let dataset {
+            try check(dataset, role: "evaluation dataset", needsTargets: true)
+            return try evaluateAndReport(dataset, prefix: metricKeyPrefix)
+        }
+        guard !evalDatasets.isEmpty else {
             throw SwiftTrainError.misuse("evaluate(): no dataset given and no evaluation dataset set")
         }
-        try check(dataset, role: "evaluation dataset", needsTargets: true)
-        return try evaluateAndReport(dataset)
+        try checkEvalDatasets()
+        return try evaluateAll(prefix: metricKeyPrefix)
     }
 
+    /// Checks every evaluation dataset against the model and the loss; returns the names of
+    /// the metrics an evaluation of them all reports.
     @discardableResult
-    func evaluateAndReport(_ dataset: Dataset) throws -> Metrics {
+    func checkEvalDatasets(prefix: String = "eval") throws -> [String] {
+        var names: [String] = []
+        for (name, dataset) in evalDatasets {
+            let outputs = try check(dataset, role: name.map { "evaluation dataset '\($0)'" } ?? "evaluation dataset",
+                                    needsTargets: true)
+            let setPrefix = name.map { "\(prefix)_\($0)" } ?? prefix
+            names += metricNames(outputs: outputs).map { "\(setPrefix)_\($0)" }
+        }
+        return names
+    }
+
+    /// The metrics runInference reports for a model with `outputs` outputs, without the
+    /// prefix, in order.
+    func metricNames(outputs: Int) -> [String] {
+        let specific: [String]
+        switch loss {
+        case .crossEntropy:
+            specific = ["accuracy"] + (outputs > 5 ? ["top5_accuracy"] : []) + ["precision_macro", "recall_macro", "f1_macro"]
+        case .mse:
+            specific = ["mse", "mae", "r2"]
+        }
+        return ["loss"] + specific + ["runtime", "samples_per_second", "steps_per_second"]
+    }
+
+    /// Evaluates every evaluation dataset and returns their metrics together (one "epoch").
+    @discardableResult
+    func evaluateAll(prefix: String = "eval") throws -> Metrics {
+        var all = Metrics()
+        for (name, dataset) in evalDatasets {
+            let metrics = try evaluateAndReport(dataset, prefix: name.map { "\(prefix)_\($0)" } ?? prefix)
+            for (key, value) in metrics { all[key] = value }
+        }
+        try afterEvaluation?(all)
+        return all
+    }
+
+    func evaluateAndReport(_ dataset: Dataset, prefix: String) throws -> Metrics {
         try fire(.evaluateBegin)
-        var metrics = try runInference(dataset, prefix: "eval", output: nil)!
+        var metrics = try runInference(dataset, prefix: prefix, output: nil)!
         metrics["epoch"] = state.epoch
         try record(metrics)
         try fire(.evaluate, metrics: metrics)
-        try afterEvaluation?(metrics)
         return metrics
     }
 

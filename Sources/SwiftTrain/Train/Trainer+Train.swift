@@ -29,11 +29,17 @@ extension Trainer {
         }
         try check(dataset, role: "training dataset", needsTargets: true)
         if args.evalStrategy != .no {
-            guard let evalDataset else {
+            guard !evalDatasets.isEmpty else {
                 throw SwiftTrainError.invalid(
                     "eval_strategy is not 'no' but there is no evaluation dataset; set one or use eval_strategy 'no'")
             }
-            try check(evalDataset, role: "evaluation dataset", needsTargets: true)
+        }
+        let evalMetrics = try checkEvalDatasets()
+        let followed = args.bestModelMetric ?? (args.lrSchedulerType == .reduceLROnPlateau ? "eval_loss" : nil)
+        if let followed, !evalDatasets.isEmpty, !evalMetrics.contains(followed) {
+            let what = args.bestModelMetric != nil ? "metric_for_best_model" : "reduce_lr_on_plateau"
+            throw SwiftTrainError.invalid("\(what) follows '\(followed)', which evaluation does not produce; set "
+                + "metric_for_best_model to one of: \(evalMetrics.filter { !$0.hasSuffix("_per_second") && !$0.hasSuffix("_runtime") }.joined(separator: ", "))")
         }
 
         var loader = DataLoader(dataset: dataset, batchSize: args.perDeviceTrainBatchSize, shuffle: true,
@@ -89,7 +95,7 @@ extension Trainer {
         defer { afterEvaluation = nil }
 
         try fire(.trainBegin)
-        if args.evalOnStart, let evalDataset { try evaluateAndReport(evalDataset) }
+        if args.evalOnStart, !evalDatasets.isEmpty { try evaluateAll() }
         for epoch in 0..<numEpochs {
             loader.setEpoch(epoch)
             if let momentumSchedule {
@@ -233,10 +239,10 @@ extension Trainer {
         }
         if control.shouldEvaluate {
             control.shouldEvaluate = false
-            guard let evalDataset else {
+            guard !evalDatasets.isEmpty else {
                 throw SwiftTrainError.misuse("a callback requested evaluation but there is no evaluation dataset")
             }
-            try evaluateAndReport(evalDataset)
+            try evaluateAll()
         }
     }
 

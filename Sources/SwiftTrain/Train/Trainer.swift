@@ -23,7 +23,15 @@ public final class Trainer {
     public let loss: LossKind
     public let args: TrainingArguments
     public var trainDataset: Dataset?
-    public var evalDataset: Dataset?
+    /// The evaluation datasets, in order: one unnamed (metrics "eval_loss", ...) or several
+    /// named ones (metrics "eval_<name>_loss", ...), as HF's eval_dataset dict.
+    public internal(set) var evalDatasets: [(name: String?, dataset: Dataset)] = []
+    /// The unnamed evaluation dataset; setting it replaces every evaluation dataset (nil
+    /// clears them all).
+    public var evalDataset: Dataset? {
+        get { evalDatasets.count == 1 && evalDatasets[0].name == nil ? evalDatasets[0].dataset : nil }
+        set { evalDatasets = newValue.map { [(nil, $0)] } ?? [] }
+    }
     public internal(set) var state = TrainerState()
     var control = TrainerControl()
     private var callbacks: [(events: EventMask, priority: Int, body: TrainerCallback)] = []

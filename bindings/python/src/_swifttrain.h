@@ -237,7 +237,7 @@ typedef struct st_py_trainer {
     st_trainer *trainer;
     PyObject *model;          /* st_py_module: the model handle outlives the trainer */
     PyObject *train_dataset;  /* st_py_dataset or NULL: its buffers outlive the trainer */
-    PyObject *eval_dataset;   /* st_py_dataset or NULL */
+    PyObject *eval_datasets;  /* list of the evaluation st_py_datasets, or NULL */
     st_py_callback_slot **slots;
     Py_ssize_t slot_count, slot_capacity;
     int running;                     /* inside train / evaluate / predict */

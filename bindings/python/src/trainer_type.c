@@ -2,9 +2,9 @@
  * trainer_type.c - swifttrain._swifttrain.Trainer: one st_trainer.
  *
  *     t = Trainer(model, loss, args)        # Module, loss name, TrainingArgs
- *     t.set_train_dataset(ds); t.set_eval_dataset(ds or None)
+ *     t.set_train_dataset(ds); t.set_eval_dataset(ds or None); t.add_eval_dataset(name, ds)
  *     i = t.add_callback(handler, event_mask); t.remove_callback(i)
- *     t.train() -> dict; t.evaluate(ds=None) -> dict; t.predict(ds, out) -> dict or None
+ *     t.train() -> dict; t.evaluate(ds=None, prefix='eval') -> dict; t.predict(ds, out) -> dict or None
  *     t.get_state() -> dict; t.log_history() -> list[dict]; t.num_outputs(dataset) -> int
  *
  * The object holds the model and dataset objects it was given, so their handles and
@@ -147,7 +147,7 @@ static int Trainer_traverse(st_py_trainer *self, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->model);
     Py_VISIT(self->train_dataset);
-    Py_VISIT(self->eval_dataset);
+    Py_VISIT(self->eval_datasets);
     for (Py_ssize_t i = 0; i < self->slot_count; i++)
         Py_VISIT(self->slots[i]->handler);
     return st_py_pending_error_traverse(self, visit, arg);
@@ -166,7 +166,7 @@ static int Trainer_clear(st_py_trainer *self)
     self->slots = NULL;
     self->slot_count = self->slot_capacity = 0;
     Py_CLEAR(self->train_dataset);
-    Py_CLEAR(self->eval_dataset);
+    Py_CLEAR(self->eval_datasets);
     Py_CLEAR(self->model);
     st_py_clear_pending_error(self);
     return 0;
@@ -211,13 +211,42 @@ static PyObject *Trainer_set_eval_dataset(st_py_trainer *self, PyObject *dataset
     if (check_idle(self, "set_eval_dataset") < 0 ||
         dataset_arg(self, dataset, 1, "set_eval_dataset", &handle) < 0)
         return NULL;
+    PyObject *kept = dataset == Py_None ? NULL : PyList_New(0);
+    if (dataset != Py_None && (kept == NULL || PyList_Append(kept, dataset) < 0)) {
+        Py_XDECREF(kept);
+        return NULL;
+    }
     int status = st_trainer_set_eval_dataset(self->trainer, handle);
+    if (status != ST_OK) {
+        Py_XDECREF(kept);
+        return st_py_raise_status(state_of(self), status);
+    }
+    Py_XSETREF(self->eval_datasets, kept);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Trainer_add_eval_dataset_doc,
+             "add_eval_dataset($self, name, dataset, /)\n--\n\n"
+             "Adds a named evaluation dataset; its metrics are eval_<name>_loss, ... "
+             "(st_trainer_add_eval_dataset).");
+
+static PyObject *Trainer_add_eval_dataset(st_py_trainer *self, PyObject *args)
+{
+    const char *name;
+    PyObject *dataset;
+    st_dataset *handle = NULL;
+    if (!PyArg_ParseTuple(args, "sO:add_eval_dataset", &name, &dataset))
+        return NULL;
+    if (check_idle(self, "add_eval_dataset") < 0 ||
+        dataset_arg(self, dataset, 0, "add_eval_dataset", &handle) < 0)
+        return NULL;
+    if (self->eval_datasets == NULL && (self->eval_datasets = PyList_New(0)) == NULL)
+        return NULL;
+    int status = st_trainer_add_eval_dataset(self->trainer, name, handle);
     if (status != ST_OK)
         return st_py_raise_status(state_of(self), status);
-    if (dataset == Py_None)
-        Py_CLEAR(self->eval_dataset);
-    else
-        Py_XSETREF(self->eval_dataset, Py_NewRef(dataset));
+    if (PyList_Append(self->eval_datasets, dataset) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -317,14 +346,15 @@ static PyObject *Trainer_train(st_py_trainer *self, PyObject *unused)
 }
 
 PyDoc_STRVAR(Trainer_evaluate_doc,
-             "evaluate($self, dataset=None, /)\n--\n\n"
-             "Evaluates on `dataset` or on the evaluation dataset (st_trainer_evaluate); "
-             "returns the eval metrics.");
+             "evaluate($self, dataset=None, metric_key_prefix='eval', /)\n--\n\n"
+             "Evaluates on `dataset` or on every evaluation dataset "
+             "(st_trainer_evaluate_prefixed); returns the metrics.");
 
 static PyObject *Trainer_evaluate(st_py_trainer *self, PyObject *args)
 {
     PyObject *dataset = Py_None;
-    if (!PyArg_ParseTuple(args, "|O:evaluate", &dataset))
+    const char *prefix = "eval";
+    if (!PyArg_ParseTuple(args, "|Os:evaluate", &dataset, &prefix))
         return NULL;
     st_dataset *handle = NULL;
     if (dataset_arg(self, dataset, 1, "evaluate", &handle) < 0 || begin_run(self, "evaluate") < 0)
@@ -332,7 +362,7 @@ static PyObject *Trainer_evaluate(st_py_trainer *self, PyObject *args)
     st_metrics *metrics = NULL;
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = st_trainer_evaluate(&metrics, self->trainer, handle);
+    status = st_trainer_evaluate_prefixed(&metrics, self->trainer, handle, prefix);
     Py_END_ALLOW_THREADS
     PyObject *result = end_run(self, status) < 0 ? NULL
                                                   : st_py_metrics_to_dict(state_of(self), metrics);
@@ -472,6 +502,8 @@ static PyMethodDef Trainer_methods[] = {
      Trainer_set_train_dataset_doc},
     {"set_eval_dataset", (PyCFunction)Trainer_set_eval_dataset, METH_O,
      Trainer_set_eval_dataset_doc},
+    {"add_eval_dataset", (PyCFunction)Trainer_add_eval_dataset, METH_VARARGS,
+     Trainer_add_eval_dataset_doc},
     {"add_callback", (PyCFunction)Trainer_add_callback, METH_VARARGS, Trainer_add_callback_doc},
     {"remove_callback", (PyCFunction)Trainer_remove_callback, METH_O,
      Trainer_remove_callback_doc},

@@ -46,7 +46,8 @@ class Trainer:
         model: the model, e.g. ``nn.Sequential(nn.Linear(64, 64), nn.ReLU(), ...)``.
         args: a :class:`TrainingArguments`; ``TrainingArguments()`` when None. Read here,
             when the trainer is created.
-        train_dataset, eval_dataset: ``(X, y)`` tuples of arrays: ``X`` float32 ``[n, d]``
+        train_dataset, eval_dataset: ``(X, y)`` tuples of arrays (``eval_dataset`` may also
+            be a dict of them, named as HF's: metrics ``eval_<name>_loss``, ...): ``X`` float32 ``[n, d]``
             (or ``[n, ...]``, e.g. images ``[n, 1, 8, 8]`` for a convolutional model),
             ``y`` int64 labels ``[n]`` (``loss="cross_entropy"``) or float32 targets
             ``[n]`` / ``[n, t]`` (``loss="mse"``). The library reads them in place: do not
@@ -120,10 +121,35 @@ class Trainer:
         if self.train_dataset is not None and self.train_dataset is not self._given["train"]:
             self._core.set_train_dataset(as_dataset(self.train_dataset, "train_dataset"))
             self._given["train"] = self.train_dataset
-        if self.eval_dataset is not self._given["eval"]:
-            self._core.set_eval_dataset(None if self.eval_dataset is None
-                                        else as_dataset(self.eval_dataset, "eval_dataset"))
-            self._given["eval"] = self.eval_dataset
+        given = self.eval_dataset
+        if isinstance(given, dict):  # compared by content: the dict may be changed in place
+            given = [(name, data) for name, data in given.items()]
+            unchanged = (isinstance(self._given["eval"], list)
+                         and len(given) == len(self._given["eval"])
+                         and all(n == m and d is e for (n, d), (m, e)
+                                 in zip(given, self._given["eval"])))
+        else:
+            unchanged = given is self._given["eval"]
+        if unchanged:
+            return
+        if isinstance(given, list):
+            if not given:
+                raise ValueError("eval_dataset is an empty dict; give at least one named "
+                                 "(X, y) dataset, or None")
+            named = []
+            for name, data in given:
+                if not isinstance(name, str):
+                    raise TypeError(f"eval_dataset: dict keys are dataset names (str), got "
+                                    f"{type(name).__name__}")
+                named.append((name, as_dataset(data, f"eval_dataset[{name!r}]")))
+            self._core.set_eval_dataset(None)
+            self._given["eval"] = None
+            for name, dataset in named:
+                self._core.add_eval_dataset(name, dataset)
+        else:
+            self._core.set_eval_dataset(None if given is None
+                                        else as_dataset(given, "eval_dataset"))
+        self._given["eval"] = given
 
     def train(self) -> TrainOutput:
         """Trains the model; returns ``TrainOutput(global_step, training_loss, metrics)``."""
@@ -134,14 +160,31 @@ class Trainer:
             self.state._update(self._core.get_state())
         return TrainOutput(self.state.global_step, metrics["train_loss"], metrics)
 
-    def evaluate(self, eval_dataset: Any = None) -> Dict[str, float]:
-        """Evaluates on ``eval_dataset`` (an ``(X, y)`` tuple) or the trainer's evaluation
-        dataset; returns ``eval_loss``, ``eval_accuracy`` (classification), ``eval_runtime``,
-        ... Fires ``on_log`` and ``on_evaluate``."""
+    def evaluate(self, eval_dataset: Any = None, *,
+                 metric_key_prefix: str = "eval") -> Dict[str, float]:
+        """Evaluates on ``eval_dataset`` or on the trainer's evaluation dataset(s), as HF does.
+        ``eval_dataset`` is an ``(X, y)`` tuple, a dict of them (each evaluated with metrics
+        ``<metric_key_prefix>_<name>_loss``, ...), or the name of one of the trainer's named
+        evaluation datasets. Returns ``eval_loss``; ``eval_accuracy``, ``eval_f1_macro``, ...
+        (classification) or ``eval_mse``, ``eval_r2``, ... (regression); ``eval_runtime``,
+        ... Fires ``on_evaluate_begin``, ``on_log`` and ``on_evaluate`` per dataset."""
         self._sync_datasets()
+        if isinstance(eval_dataset, str):
+            if not isinstance(self.eval_dataset, dict) or eval_dataset not in self.eval_dataset:
+                names = list(self.eval_dataset) if isinstance(self.eval_dataset, dict) else []
+                raise KeyError(f"evaluate: no evaluation dataset named {eval_dataset!r}; the "
+                               f"trainer's named evaluation datasets are {names}")
+            return self._core.evaluate(as_dataset(self.eval_dataset[eval_dataset], "eval_dataset"),
+                                       f"{metric_key_prefix}_{eval_dataset}")
+        if isinstance(eval_dataset, dict):
+            metrics: Dict[str, float] = {}
+            for name, data in eval_dataset.items():
+                metrics.update(self._core.evaluate(as_dataset(data, f"eval_dataset[{name!r}]"),
+                                                   f"{metric_key_prefix}_{name}"))
+            return metrics
         if eval_dataset is None:
-            return self._core.evaluate()
-        return self._core.evaluate(as_dataset(eval_dataset, "eval_dataset"))
+            return self._core.evaluate(None, metric_key_prefix)
+        return self._core.evaluate(as_dataset(eval_dataset, "eval_dataset"), metric_key_prefix)
 
     def predict(self, test_dataset: Any) -> PredictionOutput:
         """Runs the model on ``test_dataset``: ``X`` alone or an ``(X, y)`` tuple. Returns
