@@ -974,6 +974,41 @@ int st_trainer_add_eval_dataset(st_trainer *trainer, const char *name, st_datase
 int st_trainer_add_callback(st_trainer *trainer, st_callback_fn callback, void *user_data,
                             uint32_t event_mask);
 
+/** What a compute-metrics function sees after an evaluation (HF's EvalPrediction). The
+ *  pointers are valid only during the call. */
+typedef struct st_eval_prediction {
+    const float *predictions;      /**< [num_samples, num_outputs] row-major: logits for classification */
+    int64_t num_samples;
+    int64_t num_outputs;
+    const int64_t *label_ids;      /**< [num_samples] class labels, or NULL */
+    const float *targets;          /**< [num_samples, target_width] float targets, or NULL */
+    int64_t target_width;          /**< 0 without float targets */
+    const char *metric_key_prefix; /**< "eval", "eval_<name>" for a named dataset, "test" in predict */
+} st_eval_prediction;
+
+/** A metric a compute-metrics function returns. The library copies `name`. */
+typedef struct st_metric_value {
+    const char *name;   /**< "f2"; "<prefix>_" is added unless the name already starts with it */
+    double value;
+} st_metric_value;
+
+/** The most metrics one compute-metrics call may return. */
+#define ST_MAX_COMPUTED_METRICS 64
+
+/** A compute-metrics function: writes up to `capacity` metrics into `out` and their number
+ *  into *out_count. Return 0; non-zero aborts the evaluation (and training): the call that
+ *  evaluated returns ST_EUSER. */
+typedef int (*st_compute_metrics_fn)(st_metric_value *out, size_t capacity, size_t *out_count,
+                                     const st_eval_prediction *prediction, void *user_data);
+
+/** Sets a function that adds metrics to every evaluation (and to st_trainer_predict's test
+ *  metrics when the dataset has labels), as HF's compute_metrics: they follow the built-in
+ *  metrics and replace a built-in one of the same name, and metric_for_best_model may name
+ *  them. The trainer collects every output of an evaluation for it (num_samples *
+ *  num_outputs floats). NULL removes it. */
+int st_trainer_set_compute_metrics(st_trainer *trainer, st_compute_metrics_fn compute_metrics,
+                                   void *user_data);
+
 /** Trains. On success, if out_metrics is not NULL, *out_metrics receives the final train
  *  metrics (train_loss, train_runtime, train_samples_per_second, train_steps_per_second,
  *  epoch); free it with st_metrics_free(). A trainer can train again: it continues from its

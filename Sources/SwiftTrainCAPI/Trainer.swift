@@ -133,6 +133,47 @@ public func st_trainer_add_callback(_ handle: OpaquePointer?, _ callback: st_cal
 }
 
 @c @implementation
+public func st_trainer_set_compute_metrics(_ handle: OpaquePointer?, _ function: st_compute_metrics_fn?,
+                                           _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    status {
+        let t = try trainer(handle, "st_trainer_set_compute_metrics")
+        guard let function else {
+            t.computeMetrics = nil
+            return
+        }
+        t.computeMetrics = { p in
+            let capacity = Int(ST_MAX_COMPUTED_METRICS)
+            var out = [st_metric_value](repeating: st_metric_value(name: nil, value: 0), count: capacity)
+            var count = 0
+            let rc = p.predictions.withUnsafeBufferPointer { predictions in
+                p.metricKeyPrefix.withCString { prefix in
+                    var view = st_eval_prediction(
+                        predictions: predictions.baseAddress, num_samples: Int64(p.numSamples),
+                        num_outputs: Int64(p.numOutputs), label_ids: p.labelIds?.baseAddress,
+                        targets: p.targets?.baseAddress, target_width: Int64(p.targetWidth), metric_key_prefix: prefix)
+                    return function(&out, capacity, &count, &view, userData)
+                }
+            }
+            if rc != 0 {
+                throw SwiftTrainError(.callbackAborted, "the compute-metrics function returned \(rc); the evaluation was aborted")
+            }
+            guard count <= capacity else {
+                throw SwiftTrainError(.invalidArgument,
+                    "the compute-metrics function reported \(count) metrics; it may return at most \(capacity)")
+            }
+            var metrics = Metrics()
+            for m in out.prefix(count) {
+                guard let name = m.name else {
+                    throw SwiftTrainError(.invalidArgument, "the compute-metrics function returned a metric whose name is NULL")
+                }
+                metrics[String(cString: name)] = m.value
+            }
+            return metrics
+        }
+    }
+}
+
+@c @implementation
 public func st_trainer_train(_ outMetrics: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?) -> Int32 {
     status {
         outMetrics?.pointee = nil

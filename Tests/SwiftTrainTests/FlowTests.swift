@@ -167,3 +167,61 @@ final class EvalDatasetsTests: XCTestCase {
         XCTAssertThrowsError(try t.addEvalDataset(try Digits.dataset("test"), name: "b")) { XCTAssertTrue("\($0)".contains("unnamed")) }
     }
 }
+
+/// User metrics from every evaluation's predictions (HF's compute_metrics).
+final class ComputeMetricsTests: XCTestCase {
+    private func trainer(_ configure: (inout TrainingArguments) -> Void = { _ in }) throws -> Trainer {
+        manualSeed(0)
+        var args = TrainingArguments()
+        args.perDeviceTrainBatchSize = 32
+        args.perDeviceEvalBatchSize = 50
+        args.learningRate = 5e-3
+        args.maxSteps = 20
+        args.evalStrategy = .steps
+        args.evalSteps = 10
+        configure(&args)
+        let trainer = try Trainer(model: try Digits.mlp(), loss: .crossEntropy, args: args)
+        trainer.trainDataset = try Digits.dataset("train")
+        trainer.evalDataset = try Digits.dataset("test")
+        return trainer
+    }
+
+    /// Errors counted from the predictions: must agree with the built-in accuracy.
+    private static func errors(_ p: EvalPrediction) -> Metrics {
+        var wrong = 0
+        for i in 0..<p.numSamples {
+            let row = p.predictions[(i * p.numOutputs)..<((i + 1) * p.numOutputs)]
+            if Int64(row.firstIndex(of: row.max()!)! - i * p.numOutputs) != p.labelIds![i] { wrong += 1 }
+        }
+        return Metrics([("errors", Double(wrong)), ("eval_samples", Double(p.numSamples))])
+    }
+
+    func testUserMetricsArePrefixedAndDriveBestModelTracking() throws {
+        let t = try trainer { $0.metricForBestModel = "errors"; $0.greaterIsBetter = false }
+        var prefixes: [String] = []
+        t.computeMetrics = { p in prefixes.append(p.metricKeyPrefix); return Self.errors(p) }
+        try t.train()
+        let n = Double(t.evalDataset!.numSamples)
+        let evals = t.state.logHistory.filter { $0["eval_errors"] != nil }
+        XCTAssertEqual(evals.count, 2)
+        for e in evals {
+            XCTAssertEqual(e["eval_samples"], n)
+            XCTAssertEqual(1 - e["eval_errors"]! / n, e["eval_accuracy"]!, accuracy: 1e-12)
+        }
+        XCTAssertEqual(t.state.bestMetric, evals.map { $0["eval_errors"]! }.min())
+        XCTAssertEqual(prefixes, ["eval", "eval"])
+        // predict on a labelled dataset computes them too, prefixed "test"
+        XCTAssertNotNil(try t.predict(try Digits.dataset("test")).metrics?["test_errors"])
+    }
+
+    func testAnErrorInComputeMetricsSurfacesFromTrain() throws {
+        struct Failure: Error {}
+        let t = try trainer()
+        t.computeMetrics = { _ in throw Failure() }
+        var events: [TrainerEvent] = []
+        t.addCallback([.init(.exception), .init(.close)]) { e, _, _, _ in events.append(e) }
+        XCTAssertThrowsError(try t.train()) { XCTAssertTrue($0 is Failure, "\($0)") }
+        XCTAssertEqual(events, [.exception, .close])
+        XCTAssertEqual(t.state.globalStep, 10)
+    }
+}

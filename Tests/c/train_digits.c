@@ -351,6 +351,77 @@ static void test_named_eval_datasets(void) {
     st_module_free(model);
 }
 
+/* compute_metrics: "errors" counted from the predictions (must agree with eval_accuracy);
+ * user_data selects a failure: 1 returns non-zero, 2 returns a NULL name. */
+static int count_errors(st_metric_value *out, size_t capacity, size_t *out_count,
+                        const st_eval_prediction *p, void *user_data) {
+    int mode = *(const int *)user_data;
+    int64_t i, j, wrong = 0;
+    if (mode == 1) return 7;
+    CHECK(capacity >= 2, "capacity %zu", capacity);
+    CHECK(p->label_ids != NULL && p->targets == NULL && p->num_outputs == DIGITS_NUM_CLASSES,
+          "label_ids %p targets %p num_outputs %lld", (const void *)p->label_ids,
+          (const void *)p->targets, (long long)p->num_outputs);
+    for (i = 0; i < p->num_samples; i++) {
+        const float *row = p->predictions + i * p->num_outputs;
+        int64_t best = 0;
+        for (j = 1; j < p->num_outputs; j++)
+            if (row[j] > row[best]) best = j;
+        wrong += best != p->label_ids[i];
+    }
+    out[0].name = mode == 2 ? NULL : "errors";
+    out[0].value = (double)wrong;
+    out[1].name = "eval_samples";
+    out[1].value = (double)p->num_samples;
+    *out_count = 2;
+    return 0;
+}
+
+static void test_compute_metrics(void) {
+    st_training_args args;
+    st_module *model;
+    st_dataset *train, *test;
+    st_trainer *trainer = NULL;
+    st_metrics *metrics = NULL;
+    double errors = -1, accuracy = -1, samples = -1;
+    int mode = 0;
+
+    if (!load_digits() || !init_args(&args)) return;
+    model = make_model();
+    train = make_dataset(&train_rows, train_rows.num_samples);
+    test = make_dataset(&test_rows, test_rows.num_samples);
+    args.max_steps = 10;
+    if (CHECK_OK(st_trainer_create(&trainer, model, ST_LOSS_CROSS_ENTROPY, &args)) &&
+        CHECK_OK(st_trainer_set_train_dataset(trainer, train)) &&
+        CHECK_OK(st_trainer_set_eval_dataset(trainer, test)) &&
+        CHECK_OK(st_trainer_set_compute_metrics(trainer, count_errors, &mode)) &&
+        CHECK_OK(st_trainer_train(NULL, trainer)) &&
+        CHECK_OK(st_trainer_evaluate(&metrics, trainer, NULL)) &&
+        CHECK_OK(st_metrics_get(&errors, metrics, "eval_errors")) &&
+        CHECK_OK(st_metrics_get(&accuracy, metrics, "eval_accuracy")) &&
+        CHECK_OK(st_metrics_get(&samples, metrics, "eval_samples"))) {
+        CHECK(samples == (double)test_rows.num_samples, "eval_samples %g", samples);
+        CHECK(fabs(1.0 - errors / samples - accuracy) < 1e-12, "%g errors of %g, accuracy %g",
+              errors, samples, accuracy);
+    }
+    st_metrics_free(metrics);
+    metrics = NULL;
+    mode = 1;
+    CHECK_ERROR(st_trainer_evaluate(&metrics, trainer, NULL), ST_EUSER, "returned 7");
+    mode = 2;
+    CHECK_ERROR(st_trainer_evaluate(&metrics, trainer, NULL), ST_EINVAL, "NULL");
+    CHECK(metrics == NULL, "metrics set after a failed evaluation");
+    CHECK_OK(st_trainer_set_compute_metrics(trainer, NULL, NULL));
+    if (CHECK_OK(st_trainer_evaluate(&metrics, trainer, NULL)))
+        CHECK(!has_metric(metrics, "eval_errors"), "eval_errors after removing compute_metrics");
+    CHECK_ERROR(st_trainer_set_compute_metrics(NULL, count_errors, &mode), ST_EINVAL, "trainer");
+    st_metrics_free(metrics);
+    st_trainer_free(trainer);
+    st_dataset_free(train);
+    st_dataset_free(test);
+    st_module_free(model);
+}
+
 static int64_t argmax(const float *row, int64_t n) {
     int64_t best = 0, j;
     for (j = 1; j < n; j++)
@@ -441,6 +512,7 @@ int main(int argc, char **argv) {
         {"state_json", test_state_json},
         {"stop_at_step", test_stop_at_step},
         {"named_eval_datasets", test_named_eval_datasets},
+        {"compute_metrics", test_compute_metrics},
         {"full_run", test_full_run},
     };
     int status = run_test_cases(cases, sizeof cases / sizeof cases[0], argc, argv);

@@ -181,3 +181,83 @@ def test_named_eval_dataset_misuse(digits, mlp, quiet_args, silent):
         trainer.evaluate()
     trainer.eval_dataset = (X, y)  # back to one unnamed set
     assert "eval_loss" in trainer.evaluate()
+
+
+def test_compute_metrics_as_hf(digits, mlp, quiet_args, silent):
+    kept = []
+
+    def compute_metrics(eval_pred):
+        predictions, labels = eval_pred
+        kept.append(eval_pred)
+        return {"errors": int((predictions.argmax(axis=1) != labels).sum()),
+                "eval_samples": len(labels)}
+
+    trainer = silent(st.Trainer(
+        model=mlp, args=quiet_args(max_steps=20, eval_strategy="steps", eval_steps=10,
+                                   metric_for_best_model="errors", greater_is_better=False,
+                                   learning_rate=5e-3),
+        train_dataset=digits.train, eval_dataset=digits.test, compute_metrics=compute_metrics))
+    trainer.train()
+    evals = [h for h in trainer.state.log_history if "eval_errors" in h]
+    n = len(digits.test[1])
+    assert [h["step"] for h in evals] == [10, 20]
+    for h in evals:
+        assert h["eval_samples"] == n
+        assert h["eval_errors"] == pytest.approx((1 - h["eval_accuracy"]) * n)
+    assert trainer.state.best_metric == min(h["eval_errors"] for h in evals)
+    # the arrays handed over are copies that stay valid
+    assert kept[0].predictions.shape == (n, 10) and kept[0].label_ids.dtype == np.int64
+    assert np.array_equal(kept[0].label_ids, digits.test[1])
+    out = trainer.predict(digits.test)
+    assert out.metrics["test_errors"] == (out.predictions.argmax(1) != digits.test[1]).sum()
+    trainer.compute_metrics = None
+    assert "eval_errors" not in trainer.evaluate()
+
+
+def test_compute_metrics_regression_labels(quiet_args, silent):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)).astype(np.float32)
+    y = X.sum(axis=1).astype(np.float32)
+    seen = {}
+
+    def compute_metrics(eval_pred):
+        seen["shapes"] = (eval_pred.predictions.shape, eval_pred.label_ids.shape)
+        return {"max_abs_error": float(np.abs(eval_pred.predictions[:, 0] - eval_pred.label_ids).max())}
+
+    st.manual_seed(0)
+    trainer = silent(st.Trainer(model=nn.Sequential(nn.Linear(3, 1)), args=quiet_args(max_steps=5),
+                                loss="mse", train_dataset=(X, y), compute_metrics=compute_metrics))
+    metrics = trainer.evaluate((X, y))
+    assert seen["shapes"] == ((64, 1), (64,))
+    assert metrics["eval_max_abs_error"] >= np.sqrt(metrics["eval_mse"]) - 1e-6
+
+
+def test_compute_metrics_errors(digits, mlp, quiet_args, silent):
+    class Boom(Exception):
+        pass
+
+    def failing(eval_pred):
+        raise Boom("from compute_metrics")
+
+    events = []
+
+    class Recorder(st.TrainerCallback):
+        def on_train_end(self, args, state, control, **kwargs):
+            events.append("train_end")
+
+    trainer = silent(st.Trainer(model=mlp, args=quiet_args(max_steps=10, eval_strategy="steps",
+                                                           eval_steps=5),
+                                train_dataset=digits.train, eval_dataset=digits.test,
+                                compute_metrics=failing, callbacks=[Recorder]))
+    with pytest.raises(Boom, match="from compute_metrics"):
+        trainer.train()
+    assert trainer.state.global_step == 5 and events == []
+    trainer.compute_metrics = lambda p: [("a", 1.0)]
+    with pytest.raises(TypeError, match="must return a dict"):
+        trainer.evaluate()
+    trainer.compute_metrics = lambda p: {"a": "high"}
+    with pytest.raises(TypeError, match="'a' is 'high'"):
+        trainer.evaluate()
+    trainer.compute_metrics = "accuracy"
+    with pytest.raises(TypeError, match="function of an EvalPrediction"):
+        trainer.evaluate()

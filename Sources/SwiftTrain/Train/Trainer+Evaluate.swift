@@ -137,12 +137,18 @@ extension Trainer {
         let start = monotonicSeconds()
         var lossSum = 0.0, row = 0
         var classification: ClassificationMetrics?, regression: RegressionMetrics?
+        var collected: [Float] = []  // every output, for compute_metrics
+        let collecting = prefix != nil && computeMetrics != nil
         try inEvaluationMode {
             for index in 0..<loader.batchesPerEpoch {
                 let batch = loader.batch(index)
                 let out = try model.forward(batch.features)
                 let width = out.count / Swift.max(batch.size, 1)
                 output.map { ($0 + row * width).update(from: out.data, count: out.count) }
+                if collecting {
+                    if collected.isEmpty { collected.reserveCapacity(dataset.numSamples * width) }
+                    collected.append(contentsOf: UnsafeBufferPointer(start: out.data, count: out.count))
+                }
                 row += batch.size
                 try fire(.predictionStep)
                 guard prefix != nil else { continue }
@@ -160,7 +166,6 @@ extension Trainer {
             }
         }
         guard let prefix else { return nil }
-        let runtime = monotonicSeconds() - start
         var metrics = Metrics()
         metrics["\(prefix)_loss"] = lossSum / Double(dataset.numSamples)
         if let c = classification {
@@ -175,6 +180,16 @@ extension Trainer {
             metrics["\(prefix)_mae"] = r.mae
             metrics["\(prefix)_r2"] = r.r2
         }
+        if collecting, let computeMetrics {
+            let user = try computeMetrics(EvalPrediction(predictions: collected, dataset: dataset, metricKeyPrefix: prefix))
+            for (name, value) in user {
+                guard !name.isEmpty else {
+                    throw SwiftTrainError.invalid("compute_metrics returned a metric with an empty name")
+                }
+                metrics[name.hasPrefix("\(prefix)_") ? name : "\(prefix)_\(name)"] = value
+            }
+        }
+        let runtime = monotonicSeconds() - start
         metrics["\(prefix)_runtime"] = runtime
         metrics["\(prefix)_samples_per_second"] = Double(dataset.numSamples) / max(runtime, 1e-9)
         metrics["\(prefix)_steps_per_second"] = Double(loader.batchesPerEpoch) / max(runtime, 1e-9)

@@ -36,7 +36,8 @@ extension Trainer {
         }
         let evalMetrics = try checkEvalDatasets()
         let followed = args.bestModelMetric ?? (args.lrSchedulerType == .reduceLROnPlateau ? "eval_loss" : nil)
-        if let followed, !evalDatasets.isEmpty, !evalMetrics.contains(followed) {
+        // (compute_metrics may add names; then a missing one is found at the first evaluation)
+        if let followed, !evalDatasets.isEmpty, computeMetrics == nil, !evalMetrics.contains(followed) {
             let what = args.bestModelMetric != nil ? "metric_for_best_model" : "reduce_lr_on_plateau"
             throw SwiftTrainError.invalid("\(what) follows '\(followed)', which evaluation does not produce; set "
                 + "metric_for_best_model to one of: \(evalMetrics.filter { !$0.hasSuffix("_per_second") && !$0.hasSuffix("_runtime") }.joined(separator: ", "))")

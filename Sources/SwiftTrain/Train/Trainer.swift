@@ -32,6 +32,9 @@ public final class Trainer {
         get { evalDatasets.count == 1 && evalDatasets[0].name == nil ? evalDatasets[0].dataset : nil }
         set { evalDatasets = newValue.map { [(nil, $0)] } ?? [] }
     }
+    /// Extra metrics computed from every evaluation's predictions and labels (HF's
+    /// compute_metrics). They follow the built-in ones and replace a built-in of the same name.
+    public var computeMetrics: ComputeMetrics?
     public internal(set) var state = TrainerState()
     var control = TrainerControl()
     private var callbacks: [(events: EventMask, priority: Int, body: TrainerCallback)] = []

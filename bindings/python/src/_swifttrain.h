@@ -238,6 +238,8 @@ typedef struct st_py_trainer {
     PyObject *model;          /* st_py_module: the model handle outlives the trainer */
     PyObject *train_dataset;  /* st_py_dataset or NULL: its buffers outlive the trainer */
     PyObject *eval_datasets;  /* list of the evaluation st_py_datasets, or NULL */
+    PyObject *compute_metrics; /* callable or NULL (trainer_callbacks.c) */
+    PyObject *computed;        /* its last result: the metric names the library reads */
     st_py_callback_slot **slots;
     Py_ssize_t slot_count, slot_capacity;
     int running;                     /* inside train / evaluate / predict */
@@ -252,6 +254,8 @@ int st_py_callback_trampoline(st_event event, const st_trainer_state *state,
                               st_trainer_control *control, void *user_data);
 int st_py_interrupt_check(st_event event, const st_trainer_state *state,
                           st_trainer_control *control, void *user_data);
+int st_py_compute_metrics_trampoline(st_metric_value *out, size_t capacity, size_t *out_count,
+                                     const st_eval_prediction *prediction, void *user_data);
 int st_py_has_pending_error(const st_py_trainer *self);
 void st_py_save_pending_error(st_py_trainer *self);    /* moves the current exception */
 void st_py_restore_pending_error(st_py_trainer *self); /* raises it again, unchanged */

@@ -11,6 +11,14 @@
  * exception is kept on the trainer object and the trampoline returns non-zero, which makes
  * the library stop at once (ST_EUSER). When the library call returns, the trainer re-raises
  * that same exception object, traceback included.
+ *
+ * compute_metrics works the same way: the trampoline calls
+ *
+ *     compute_metrics(predictions, num_samples, num_outputs, labels, targets, target_width,
+ *                     prefix) -> list[tuple[str, float]]
+ *
+ * with read-only memoryviews over the library's buffers (labels / targets may be None),
+ * released when the call returns, so the callable must copy what it keeps.
  */
 #include "_swifttrain.h"
 
@@ -176,6 +184,108 @@ int st_py_interrupt_check(st_event event, const st_trainer_state *state,
     } else if (PyErr_CheckSignals() < 0) { /* Ctrl-C: KeyboardInterrupt */
         st_py_save_pending_error(self);
         rc = 1;
+    }
+    PyGILState_Release(gil);
+    return rc;
+}
+
+/* ---- compute_metrics ------------------------------------------------------------------ */
+
+static PyObject *view_or_none(const void *data, int64_t count, size_t item_size)
+{
+    if (data == NULL)
+        return Py_NewRef(Py_None);
+    return PyMemoryView_FromMemory((char *)data, (Py_ssize_t)count * (Py_ssize_t)item_size,
+                                   PyBUF_READ);
+}
+
+/* Calls the callable and fills `out` from its list of (name, value); -1 with an exception. */
+static int call_compute_metrics(st_py_trainer *self, st_metric_value *out, size_t capacity,
+                                size_t *out_count, const st_eval_prediction *p)
+{
+    PyObject *views[3] = {
+        view_or_none(p->predictions, p->num_samples * p->num_outputs, sizeof(float)),
+        view_or_none(p->label_ids, p->num_samples, sizeof(int64_t)),
+        view_or_none(p->targets, p->num_samples * p->target_width, sizeof(float)),
+    };
+    PyObject *result = NULL;
+    int rc = -1;
+    if (views[0] != NULL && views[1] != NULL && views[2] != NULL)
+        result = PyObject_CallFunction(self->compute_metrics, "OLLOOLs", views[0],
+                                       (long long)p->num_samples, (long long)p->num_outputs,
+                                       views[1], views[2], (long long)p->target_width,
+                                       p->metric_key_prefix);
+    /* Release the views (the buffers are about to go) with the call's exception, if any, set
+     * aside; a view still exported by the callable is an error of its own. */
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *raised = PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+#endif
+    int release_failed = 0;
+    for (int i = 0; i < 3; i++) {
+        if (views[i] != NULL && views[i] != Py_None && !release_failed) {
+            PyObject *released = PyObject_CallMethod(views[i], "release", NULL);
+            release_failed = released == NULL;
+            Py_XDECREF(released);
+        }
+        Py_XDECREF(views[i]);
+    }
+    if (release_failed) {
+        Py_CLEAR(result);
+#if PY_VERSION_HEX >= 0x030C0000
+        Py_XDECREF(raised);
+#else
+        Py_XDECREF(type), Py_XDECREF(value), Py_XDECREF(traceback);
+#endif
+    } else {
+#if PY_VERSION_HEX >= 0x030C0000
+        PyErr_SetRaisedException(raised);
+#else
+        PyErr_Restore(type, value, traceback);
+#endif
+    }
+    if (result == NULL)
+        return -1;
+    if (!PyList_Check(result) || (size_t)PyList_GET_SIZE(result) > capacity) {
+        PyErr_Format(PyExc_TypeError, "compute_metrics adapter: expected a list of at most %zu "
+                     "(name, value) pairs", capacity);
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(result); i++) {
+        const char *name;
+        double value;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(result, i), "sd", &name, &value))
+            goto done;
+        out[i].name = name; /* owned by `result`, which self->computed keeps */
+        out[i].value = value;
+    }
+    *out_count = (size_t)PyList_GET_SIZE(result);
+    rc = 0;
+done:
+    Py_XSETREF(self->computed, result);
+    return rc;
+}
+
+int st_py_compute_metrics_trampoline(st_metric_value *out, size_t capacity, size_t *out_count,
+                                     const st_eval_prediction *prediction, void *user_data)
+{
+    st_py_trainer *self = (st_py_trainer *)user_data;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    int rc = 0;
+    if (st_py_has_pending_error(self)) {
+        rc = 1;
+    } else if (self->compute_metrics == NULL) {
+        *out_count = 0;
+    } else {
+        PyObject *function = Py_NewRef(self->compute_metrics);
+        if (call_compute_metrics(self, out, capacity, out_count, prediction) < 0 ||
+            PyErr_CheckSignals() < 0) {
+            st_py_save_pending_error(self);
+            rc = 1;
+        }
+        Py_DECREF(function);
     }
     PyGILState_Release(gil);
     return rc;

@@ -3,7 +3,7 @@
  *
  *     t = Trainer(model, loss, args)        # Module, loss name, TrainingArgs
  *     t.set_train_dataset(ds); t.set_eval_dataset(ds or None); t.add_eval_dataset(name, ds)
- *     i = t.add_callback(handler, event_mask); t.remove_callback(i)
+ *     i = t.add_callback(handler, event_mask); t.remove_callback(i); t.set_compute_metrics(fn or None)
  *     t.train() -> dict; t.evaluate(ds=None, prefix='eval') -> dict; t.predict(ds, out) -> dict or None
  *     t.get_state() -> dict; t.log_history() -> list[dict]; t.num_outputs(dataset) -> int
  *
@@ -148,6 +148,8 @@ static int Trainer_traverse(st_py_trainer *self, visitproc visit, void *arg)
     Py_VISIT(self->model);
     Py_VISIT(self->train_dataset);
     Py_VISIT(self->eval_datasets);
+    Py_VISIT(self->compute_metrics);
+    Py_VISIT(self->computed);
     for (Py_ssize_t i = 0; i < self->slot_count; i++)
         Py_VISIT(self->slots[i]->handler);
     return st_py_pending_error_traverse(self, visit, arg);
@@ -167,6 +169,8 @@ static int Trainer_clear(st_py_trainer *self)
     self->slot_count = self->slot_capacity = 0;
     Py_CLEAR(self->train_dataset);
     Py_CLEAR(self->eval_datasets);
+    Py_CLEAR(self->compute_metrics);
+    Py_CLEAR(self->computed);
     Py_CLEAR(self->model);
     st_py_clear_pending_error(self);
     return 0;
@@ -247,6 +251,30 @@ static PyObject *Trainer_add_eval_dataset(st_py_trainer *self, PyObject *args)
         return st_py_raise_status(state_of(self), status);
     if (PyList_Append(self->eval_datasets, dataset) < 0)
         return NULL;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Trainer_set_compute_metrics_doc,
+             "set_compute_metrics($self, function, /)\n--\n\n"
+             "Sets (or with None removes) the function that adds metrics to every evaluation "
+             "(st_trainer_set_compute_metrics); see trainer_callbacks.c for how it is called.");
+
+static PyObject *Trainer_set_compute_metrics(st_py_trainer *self, PyObject *function)
+{
+    if (check_idle(self, "set_compute_metrics") < 0)
+        return NULL;
+    if (function != Py_None && !PyCallable_Check(function)) {
+        PyErr_Format(PyExc_TypeError, "Trainer.set_compute_metrics: expected a callable or "
+                     "None, got %.100s", Py_TYPE(function)->tp_name);
+        return NULL;
+    }
+    int status = function == Py_None
+                     ? st_trainer_set_compute_metrics(self->trainer, NULL, NULL)
+                     : st_trainer_set_compute_metrics(self->trainer,
+                                                      st_py_compute_metrics_trampoline, self);
+    if (status != ST_OK)
+        return st_py_raise_status(state_of(self), status);
+    Py_XSETREF(self->compute_metrics, function == Py_None ? NULL : Py_NewRef(function));
     Py_RETURN_NONE;
 }
 
@@ -504,6 +532,8 @@ static PyMethodDef Trainer_methods[] = {
      Trainer_set_eval_dataset_doc},
     {"add_eval_dataset", (PyCFunction)Trainer_add_eval_dataset, METH_VARARGS,
      Trainer_add_eval_dataset_doc},
+    {"set_compute_metrics", (PyCFunction)Trainer_set_compute_metrics, METH_O,
+     Trainer_set_compute_metrics_doc},
     {"add_callback", (PyCFunction)Trainer_add_callback, METH_VARARGS, Trainer_add_callback_doc},
     {"remove_callback", (PyCFunction)Trainer_remove_callback, METH_O,
      Trainer_remove_callback_doc},

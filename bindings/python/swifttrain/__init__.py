@@ -52,7 +52,7 @@ from .callbacks import (
     TrainerState,
 )
 from .optimization import SchedulerType, get_scheduler
-from .trainer import PredictionOutput, Trainer, TrainOutput
+from .trainer import EvalPrediction, PredictionOutput, Trainer, TrainOutput
 from .training_args import TrainingArguments
 
 __version__ = _C.version_string()
@@ -75,7 +75,7 @@ def blas_corename() -> str:
 
 __all__ = [
     "Trainer", "TrainingArguments", "TrainerCallback", "TrainerState", "TrainerControl",
-    "ProgressCallback", "PrinterCallback", "TrainOutput", "PredictionOutput", "nn",
+    "ProgressCallback", "PrinterCallback", "TrainOutput", "PredictionOutput", "EvalPrediction", "nn",
     "functional", "optim", "get_scheduler", "SchedulerType", "manual_seed", "blas_corename", "__version__",
     "SwiftTrainError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError",
     "MisuseError", "InternalError", "TrainingAbortedError", "BlasError", "NotFoundError",

@@ -13,7 +13,7 @@ threads keep running. An exception raised by a callback stops training and comes
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, NamedTuple, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Union
 
 import numpy as np
 
@@ -39,6 +39,52 @@ class PredictionOutput(NamedTuple):
     metrics: Dict[str, float]
 
 
+class EvalPrediction(NamedTuple):
+    """What ``compute_metrics`` receives, as HF's: ``predictions`` float32 ``[n, outputs]``
+    (logits for classification) and ``label_ids``: the int64 labels ``[n]``, or the float32
+    targets (``[n]`` for one per sample, else ``[n, t]``). Unpacks as
+    ``predictions, labels = eval_pred``. Both are copies the function may keep."""
+    predictions: np.ndarray
+    label_ids: Optional[np.ndarray]
+
+
+_MAX_COMPUTED_METRICS = 64  # ST_MAX_COMPUTED_METRICS
+
+
+def _compute_metrics_adapter(function: Callable[[EvalPrediction], Mapping[str, float]]):
+    """The callable the library calls (see trainer_callbacks.c): copies the buffers into an
+    :class:`EvalPrediction`, calls ``function`` and checks what it returns."""
+    def call(predictions, num_samples, num_outputs, labels, targets, target_width, prefix):
+        preds = np.frombuffer(predictions, dtype=np.float32).reshape(num_samples, num_outputs).copy()
+        if labels is not None:
+            label_ids = np.frombuffer(labels, dtype=np.int64).copy()
+        elif targets is not None:
+            label_ids = np.frombuffer(targets, dtype=np.float32).reshape(num_samples, target_width).copy()
+            if target_width == 1:
+                label_ids = label_ids.reshape(num_samples)
+        else:
+            label_ids = None
+        result = function(EvalPrediction(preds, label_ids))
+        if not isinstance(result, Mapping):
+            raise TypeError(f"compute_metrics must return a dict of metric name -> number, got "
+                            f"{type(result).__name__}")
+        if len(result) > _MAX_COMPUTED_METRICS:
+            raise ValueError(f"compute_metrics returned {len(result)} metrics; at most "
+                             f"{_MAX_COMPUTED_METRICS} are allowed")
+        entries = []
+        for name, value in result.items():
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"compute_metrics: metric names must be non-empty strings, got "
+                                f"{name!r}")
+            try:
+                entries.append((name, float(value)))
+            except (TypeError, ValueError):
+                raise TypeError(f"compute_metrics: metric {name!r} is {value!r}; values must be "
+                                f"numbers") from None
+        return entries
+    return call
+
+
 class Trainer:
     """Trains a :mod:`swifttrain.nn` model.
 
@@ -53,6 +99,9 @@ class Trainer:
             ``[n]`` / ``[n, t]`` (``loss="mse"``). The library reads them in place: do not
             modify them while the trainer exists.
         loss: ``"cross_entropy"`` or ``"mse"``.
+        compute_metrics: as HF's: a function of an :class:`EvalPrediction` returning a dict
+            of extra metrics, added (prefixed ``eval_``) to every evaluation and to
+            ``predict``'s ``test_`` metrics when labels are given.
         callbacks: :class:`TrainerCallback` classes or instances, run in order before the
             default :class:`ProgressCallback` (:class:`PrinterCallback` when
             ``args.disable_tqdm``).
@@ -64,7 +113,9 @@ class Trainer:
     def __init__(self, model: Optional[nn.Module] = None,
                  args: Optional[TrainingArguments] = None, train_dataset: Any = None,
                  eval_dataset: Any = None, loss: str = "cross_entropy",
-                 callbacks: Optional[List[Any]] = None) -> None:
+                 callbacks: Optional[List[Any]] = None,
+                 compute_metrics: Optional[Callable[[EvalPrediction], Mapping[str, float]]] = None,
+                 ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"Trainer: model must be a swifttrain.nn.Module (e.g. "
                             f"nn.Sequential(nn.Linear(64, 10))), got {type(model).__name__}")
@@ -86,7 +137,8 @@ class Trainer:
         self._core = _C.Trainer(model._handle, loss, core_args)
         self.train_dataset = train_dataset
         self.eval_dataset = eval_dataset
-        self._given = {"train": None, "eval": None}  # what the library was last given
+        self.compute_metrics = compute_metrics
+        self._given = {"train": None, "eval": None, "metrics": None}  # what the library has
         self._sync_datasets()
         self.state = TrainerState()
         self.state._read_log_history = self._core.log_history
@@ -117,7 +169,15 @@ class Trainer:
     # ---- running -----------------------------------------------------------------------
 
     def _sync_datasets(self) -> None:
-        """Hands the library the current train/eval datasets (they may have been replaced)."""
+        """Hands the library the current train/eval datasets and compute_metrics (they may
+        have been replaced)."""
+        if self.compute_metrics is not self._given["metrics"]:
+            if self.compute_metrics is not None and not callable(self.compute_metrics):
+                raise TypeError(f"compute_metrics must be a function of an EvalPrediction, got "
+                                f"{type(self.compute_metrics).__name__}")
+            self._core.set_compute_metrics(None if self.compute_metrics is None
+                                           else _compute_metrics_adapter(self.compute_metrics))
+            self._given["metrics"] = self.compute_metrics
         if self.train_dataset is not None and self.train_dataset is not self._given["train"]:
             self._core.set_train_dataset(as_dataset(self.train_dataset, "train_dataset"))
             self._given["train"] = self.train_dataset
@@ -191,6 +251,7 @@ class Trainer:
         ``PredictionOutput(predictions, label_ids, metrics)``: ``predictions`` is a float32
         array ``[n, num_outputs]`` (logits for classification); ``metrics`` has
         ``test_loss`` and ``test_accuracy`` when labels were given, else it is empty."""
+        self._sync_datasets()
         dataset = as_dataset(test_dataset, "test_dataset", features_only_ok=True)
         predictions = np.empty((dataset.num_samples(), self._core.num_outputs(dataset)),
                                dtype=np.float32)
