@@ -356,3 +356,44 @@ def test_printer_callback_prints_logs(small_data, small_model, quiet_args, capsy
     st.Trainer(small_model, args, train_dataset=small_data).train()
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("{'loss': ") and len(lines) == 3
+
+
+def test_ctrl_c_finishes_the_step_runs_train_end_and_raises_keyboard_interrupt(
+        digits, mlp, quiet_args, silent):
+    """Ctrl-C (the default SIGINT handler) during train(): the current step completes,
+    on_train_end runs, and train() then raises KeyboardInterrupt; the state is consistent."""
+    started = threading.Event()
+    seen = []
+
+    class Recorder(st.TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            started.set()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            seen.append(("step_end", state.global_step))
+
+        def on_train_end(self, args, state, control, **kwargs):
+            seen.append(("train_end", state.global_step))
+
+    def interrupt():
+        started.wait()
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    max_steps = 100_000
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=max_steps),
+                                train_dataset=digits.train, callbacks=[Recorder]))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    sender = threading.Thread(target=interrupt)
+    try:
+        sender.start()
+        with pytest.raises(KeyboardInterrupt):
+            trainer.train()
+    finally:
+        sender.join()
+        signal.signal(signal.SIGINT, previous)
+    step = trainer.state.global_step
+    assert 0 < step < max_steps
+    assert seen[-1] == ("train_end", step) and seen[-2] == ("step_end", step)
+    assert "train_runtime" in trainer.state.log_history[-1]
+    # the trainer is usable afterwards, and an evaluation is not affected by the old Ctrl-C
+    assert "eval_loss" in trainer.evaluate(digits.test)

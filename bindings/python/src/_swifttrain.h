@@ -244,7 +244,9 @@ typedef struct st_py_trainer {
     Py_ssize_t slot_count, slot_capacity;
     int running;                     /* inside train / evaluate / predict */
     unsigned long running_thread;    /* the thread that runs it */
+    int training;                    /* the run is train(): Ctrl-C stops it gracefully */
     st_py_saved_error pending;       /* what a callback raised, re-raised after the call */
+    st_py_saved_error interrupt;     /* a Ctrl-C during train(), raised after it ends */
 } st_py_trainer;
 
 int st_py_trainer_type_init(PyObject *module, st_py_state *state);
@@ -256,11 +258,11 @@ int st_py_interrupt_check(st_event event, const st_trainer_state *state,
                           st_trainer_control *control, void *user_data);
 int st_py_compute_metrics_trampoline(st_metric_value *out, size_t capacity, size_t *out_count,
                                      const st_eval_prediction *prediction, void *user_data);
-int st_py_has_pending_error(const st_py_trainer *self);
-void st_py_save_pending_error(st_py_trainer *self);    /* moves the current exception */
-void st_py_restore_pending_error(st_py_trainer *self); /* raises it again, unchanged */
-void st_py_clear_pending_error(st_py_trainer *self);
-int st_py_pending_error_traverse(st_py_trainer *self, visitproc visit, void *arg);
+int st_py_saved_error_is_set(const st_py_saved_error *saved);
+void st_py_saved_error_save(st_py_saved_error *saved);    /* moves the current exception */
+void st_py_saved_error_restore(st_py_saved_error *saved); /* raises it again, unchanged */
+void st_py_saved_error_clear(st_py_saved_error *saved);
+int st_py_saved_error_traverse(st_py_saved_error *saved, visitproc visit, void *arg);
 /* The names of st_trainer_control's flags, in the order the handlers receive them. */
 PyObject *st_py_control_flag_names(void);
 

@@ -10,7 +10,9 @@
  * st_trainer_control. If the handler raised, or Ctrl-C is pending (PyErr_CheckSignals), the
  * exception is kept on the trainer object and the trampoline returns non-zero, which makes
  * the library stop at once (ST_EUSER). When the library call returns, the trainer re-raises
- * that same exception object, traceback included.
+ * that same exception object, traceback included. Ctrl-C during train() is gentler, as
+ * users expect: the step finishes, TRAIN_END runs, then train() raises KeyboardInterrupt
+ * (stop_on_error).
  *
  * compute_metrics works the same way: the trampoline calls
  *
@@ -62,63 +64,78 @@ static int control_from_object(st_trainer_control *control, PyObject *obj)
     return 0;
 }
 
-/* ---- the pending exception ---------------------------------------------------------- */
+/* ---- saved exceptions ---------------------------------------------------------------- */
 
-int st_py_has_pending_error(const st_py_trainer *self)
+int st_py_saved_error_is_set(const st_py_saved_error *saved)
 {
 #if PY_VERSION_HEX >= 0x030C0000
-    return self->pending.exception != NULL;
+    return saved->exception != NULL;
 #else
-    return self->pending.type != NULL;
+    return saved->type != NULL;
 #endif
 }
 
-void st_py_save_pending_error(st_py_trainer *self)
+void st_py_saved_error_save(st_py_saved_error *saved)
 {
-    st_py_clear_pending_error(self);
+    st_py_saved_error_clear(saved);
 #if PY_VERSION_HEX >= 0x030C0000
-    self->pending.exception = PyErr_GetRaisedException();
+    saved->exception = PyErr_GetRaisedException();
 #else
-    PyErr_Fetch(&self->pending.type, &self->pending.value, &self->pending.traceback);
-    PyErr_NormalizeException(&self->pending.type, &self->pending.value,
-                             &self->pending.traceback);
-    if (self->pending.traceback != NULL)
-        PyException_SetTraceback(self->pending.value, self->pending.traceback);
+    PyErr_Fetch(&saved->type, &saved->value, &saved->traceback);
+    PyErr_NormalizeException(&saved->type, &saved->value, &saved->traceback);
+    if (saved->traceback != NULL)
+        PyException_SetTraceback(saved->value, saved->traceback);
 #endif
 }
 
-void st_py_restore_pending_error(st_py_trainer *self)
+void st_py_saved_error_restore(st_py_saved_error *saved)
 {
 #if PY_VERSION_HEX >= 0x030C0000
-    PyErr_SetRaisedException(self->pending.exception);
-    self->pending.exception = NULL;
+    PyErr_SetRaisedException(saved->exception);
+    saved->exception = NULL;
 #else
-    PyErr_Restore(self->pending.type, self->pending.value, self->pending.traceback);
-    self->pending.type = self->pending.value = self->pending.traceback = NULL;
+    PyErr_Restore(saved->type, saved->value, saved->traceback);
+    saved->type = saved->value = saved->traceback = NULL;
 #endif
 }
 
-void st_py_clear_pending_error(st_py_trainer *self)
+void st_py_saved_error_clear(st_py_saved_error *saved)
 {
 #if PY_VERSION_HEX >= 0x030C0000
-    Py_CLEAR(self->pending.exception);
+    Py_CLEAR(saved->exception);
 #else
-    Py_CLEAR(self->pending.type);
-    Py_CLEAR(self->pending.value);
-    Py_CLEAR(self->pending.traceback);
+    Py_CLEAR(saved->type);
+    Py_CLEAR(saved->value);
+    Py_CLEAR(saved->traceback);
 #endif
 }
 
-int st_py_pending_error_traverse(st_py_trainer *self, visitproc visit, void *arg)
+int st_py_saved_error_traverse(st_py_saved_error *saved, visitproc visit, void *arg)
 {
 #if PY_VERSION_HEX >= 0x030C0000
-    Py_VISIT(self->pending.exception);
+    Py_VISIT(saved->exception);
 #else
-    Py_VISIT(self->pending.type);
-    Py_VISIT(self->pending.value);
-    Py_VISIT(self->pending.traceback);
+    Py_VISIT(saved->type);
+    Py_VISIT(saved->value);
+    Py_VISIT(saved->traceback);
 #endif
     return 0;
+}
+
+/* After Python raised during a callback: returns what the callback returns. The first
+ * KeyboardInterrupt (Ctrl-C) during train() stops training gracefully: the current step
+ * finishes, TRAIN_END runs, and train() raises it afterwards; anything else (or a second
+ * Ctrl-C) stops at once. */
+static int stop_on_error(st_py_trainer *self, st_trainer_control *control)
+{
+    if (self->training && control != NULL && !st_py_saved_error_is_set(&self->interrupt) &&
+        PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+        st_py_saved_error_save(&self->interrupt);
+        control->should_training_stop = true;
+        return 0;
+    }
+    st_py_saved_error_save(&self->pending);
+    return 1;
 }
 
 /* ---- the callbacks ------------------------------------------------------------------- */
@@ -157,15 +174,13 @@ int st_py_callback_trampoline(st_event event, const st_trainer_state *state,
     PyGILState_STATE gil = PyGILState_Ensure();
     st_py_trainer *self = slot->owner;
     int rc = 0;
-    if (st_py_has_pending_error(self)) {
+    if (st_py_saved_error_is_set(&self->pending)) {
         rc = 1; /* already stopping: run no more Python */
     } else if (slot->handler != NULL) {
         PyObject *handler = Py_NewRef(slot->handler); /* it may remove itself */
         if (call_handler(self, handler, event, state, control) < 0 ||
-            PyErr_CheckSignals() < 0) {
-            st_py_save_pending_error(self);
-            rc = 1;
-        }
+            PyErr_CheckSignals() < 0)
+            rc = stop_on_error(self, control);
         Py_DECREF(handler);
     }
     PyGILState_Release(gil);
@@ -179,12 +194,10 @@ int st_py_interrupt_check(st_event event, const st_trainer_state *state,
     st_py_trainer *self = (st_py_trainer *)user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
     int rc = 0;
-    if (st_py_has_pending_error(self)) {
+    if (st_py_saved_error_is_set(&self->pending))
         rc = 1;
-    } else if (PyErr_CheckSignals() < 0) { /* Ctrl-C: KeyboardInterrupt */
-        st_py_save_pending_error(self);
-        rc = 1;
-    }
+    else if (PyErr_CheckSignals() < 0) /* Ctrl-C: KeyboardInterrupt */
+        rc = stop_on_error(self, control);
     PyGILState_Release(gil);
     return rc;
 }
@@ -217,12 +230,8 @@ static int call_compute_metrics(st_py_trainer *self, st_metric_value *out, size_
                                        p->metric_key_prefix);
     /* Release the views (the buffers are about to go) with the call's exception, if any, set
      * aside; a view still exported by the callable is an error of its own. */
-#if PY_VERSION_HEX >= 0x030C0000
-    PyObject *raised = PyErr_GetRaisedException();
-#else
-    PyObject *type, *value, *traceback;
-    PyErr_Fetch(&type, &value, &traceback);
-#endif
+    st_py_saved_error raised = {0};
+    st_py_saved_error_save(&raised);
     int release_failed = 0;
     for (int i = 0; i < 3; i++) {
         if (views[i] != NULL && views[i] != Py_None && !release_failed) {
@@ -234,17 +243,9 @@ static int call_compute_metrics(st_py_trainer *self, st_metric_value *out, size_
     }
     if (release_failed) {
         Py_CLEAR(result);
-#if PY_VERSION_HEX >= 0x030C0000
-        Py_XDECREF(raised);
-#else
-        Py_XDECREF(type), Py_XDECREF(value), Py_XDECREF(traceback);
-#endif
-    } else {
-#if PY_VERSION_HEX >= 0x030C0000
-        PyErr_SetRaisedException(raised);
-#else
-        PyErr_Restore(type, value, traceback);
-#endif
+        st_py_saved_error_clear(&raised);
+    } else if (st_py_saved_error_is_set(&raised)) {
+        st_py_saved_error_restore(&raised);
     }
     if (result == NULL)
         return -1;
@@ -274,17 +275,15 @@ int st_py_compute_metrics_trampoline(st_metric_value *out, size_t capacity, size
     st_py_trainer *self = (st_py_trainer *)user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
     int rc = 0;
-    if (st_py_has_pending_error(self)) {
+    if (st_py_saved_error_is_set(&self->pending)) {
         rc = 1;
     } else if (self->compute_metrics == NULL) {
         *out_count = 0;
     } else {
         PyObject *function = Py_NewRef(self->compute_metrics);
         if (call_compute_metrics(self, out, capacity, out_count, prediction) < 0 ||
-            PyErr_CheckSignals() < 0) {
-            st_py_save_pending_error(self);
-            rc = 1;
-        }
+            PyErr_CheckSignals() < 0)
+            rc = stop_on_error(self, NULL); /* no control here: an evaluation cannot finish half */
         Py_DECREF(function);
     }
     PyGILState_Release(gil);

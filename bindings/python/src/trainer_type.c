@@ -70,6 +70,8 @@ static int begin_run(st_py_trainer *self, const char *what)
         return -1;
     self->running = 1;
     self->running_thread = PyThread_get_thread_ident();
+    self->training = strcmp(what, "train") == 0;
+    st_py_saved_error_clear(&self->interrupt);
     return 0;
 }
 
@@ -77,8 +79,14 @@ static int begin_run(st_py_trainer *self, const char *what)
 static int end_run(st_py_trainer *self, int status)
 {
     self->running = 0;
-    if (st_py_has_pending_error(self)) {
-        st_py_restore_pending_error(self);
+    self->training = 0;
+    if (st_py_saved_error_is_set(&self->pending)) {
+        st_py_saved_error_clear(&self->interrupt);
+        st_py_saved_error_restore(&self->pending);
+        return -1;
+    }
+    if (st_py_saved_error_is_set(&self->interrupt)) { /* Ctrl-C: training ended gracefully */
+        st_py_saved_error_restore(&self->interrupt);
         return -1;
     }
     if (status != ST_OK) {
@@ -152,7 +160,8 @@ static int Trainer_traverse(st_py_trainer *self, visitproc visit, void *arg)
     Py_VISIT(self->computed);
     for (Py_ssize_t i = 0; i < self->slot_count; i++)
         Py_VISIT(self->slots[i]->handler);
-    return st_py_pending_error_traverse(self, visit, arg);
+    int rc = st_py_saved_error_traverse(&self->interrupt, visit, arg);
+    return rc != 0 ? rc : st_py_saved_error_traverse(&self->pending, visit, arg);
 }
 
 static int Trainer_clear(st_py_trainer *self)
@@ -172,7 +181,8 @@ static int Trainer_clear(st_py_trainer *self)
     Py_CLEAR(self->compute_metrics);
     Py_CLEAR(self->computed);
     Py_CLEAR(self->model);
-    st_py_clear_pending_error(self);
+    st_py_saved_error_clear(&self->pending);
+    st_py_saved_error_clear(&self->interrupt);
     return 0;
 }
 
