@@ -86,7 +86,9 @@ typedef enum st_status {
                              (for example training without a training dataset). */
     ST_EUSER = -6,      /**< A callback returned non-zero; training stopped early. */
     ST_EBLAS = -7,      /**< OpenBLAS could not be loaded. */
-    ST_ENOTFOUND = -8   /**< A named item (metric, ...) does not exist. */
+    ST_ENOTFOUND = -8,  /**< A named item (metric, ...) does not exist. */
+    ST_EIO = -9         /**< A file could not be opened, read or written; the message names
+                             it and says why (errno's text). */
 } st_status;
 
 /** A static, human-readable name for a status code ("ST_EINVAL: invalid argument").
@@ -1063,6 +1065,40 @@ int st_trainer_log_history_entry(st_metrics **out, const st_trainer *trainer, si
 
 /* st_trainer_train, st_trainer_evaluate and st_trainer_predict called from inside a callback of
  * the same trainer return ST_EMISUSE. */
+
+/* ---- built-in callbacks --------------------------------------------------------------- */
+
+/** Writes the metrics of every LOG event to a file as they happen. */
+typedef struct st_metrics_logger st_metrics_logger;
+
+typedef enum st_metrics_format {
+    ST_METRICS_JSONL = 0, /**< JSON Lines: one object per entry, "step" first */
+    ST_METRICS_CSV = 1    /**< CSV: a header of every name seen so far ("step" first); the file
+                               is rewritten when a new name appears (Lightning's CSVLogger) */
+} st_metrics_format;
+
+/** Creates (truncates) the file at `path`. ST_EIO, naming the file and why, when it cannot be
+ *  opened; ST_EINVAL for an empty path or an unknown format. */
+int st_metrics_logger_create(st_metrics_logger **out, const char *path, st_metrics_format format);
+
+/** Appends one entry: `count` metrics (`names[i]`, `values[i]`) at global step `step`. For use
+ *  outside a trainer, or from a callback of your own. ST_EIO when the write fails. */
+int st_metrics_logger_write(st_metrics_logger *logger, const char *const *names,
+                            const double *values, size_t count, int64_t step);
+
+/** Frees the logger (the trainer keeps its own reference while it uses it) and, when no trainer
+ *  uses it, closes the file. NULL is allowed. */
+void st_metrics_logger_free(st_metrics_logger *logger);
+
+/** Registers `logger` for the trainer's LOG events (train, eval and final train metrics); it
+ *  runs after every other callback, as loggers do in Composer. */
+int st_trainer_add_metrics_logger(st_trainer *trainer, st_metrics_logger *logger);
+
+/** Registers Keras' TerminateOnNaN: at the first step whose loss is NaN or infinite, training
+ *  stops gracefully (that step ends, TRAIN_END runs, st_trainer_train returns ST_OK). With
+ *  the default nonfinite_grad_norm "error" such a step fails first; with "skip" its update
+ *  is skipped, so the weights stay those of the last good step. */
+int st_trainer_add_terminate_on_nan(st_trainer *trainer);
 
 /** Releases the caller's reference. NULL is a harmless no-op. Must not be called from a
  *  callback of the same trainer. */

@@ -50,6 +50,7 @@ public func st_status_string(_ status: Int32) -> UnsafePointer<CChar>? {
     case ST_EUSER.rawValue: cString("ST_EUSER: a callback stopped training")
     case ST_EBLAS.rawValue: cString("ST_EBLAS: OpenBLAS could not be loaded")
     case ST_ENOTFOUND.rawValue: cString("ST_ENOTFOUND: not found")
+    case ST_EIO.rawValue: cString("ST_EIO: a file could not be read or written")
     default: cString("unknown status")
     }
 }

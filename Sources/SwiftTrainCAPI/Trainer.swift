@@ -61,7 +61,7 @@ private func give(_ metrics: Metrics?, _ out: UnsafeMutablePointer<OpaquePointer
     out?.pointee = metrics.map { Handle.make(MetricsBox($0)) }
 }
 
-private func trainer(_ handle: OpaquePointer?, _ fn: String) throws -> Trainer {
+func trainer(_ handle: OpaquePointer?, _ fn: String) throws -> Trainer {
     try Handle.get(handle, as: Trainer.self, fn, "trainer")
 }
 

@@ -10,6 +10,14 @@ final class TorchOpTests: XCTestCase {
     func testShape() throws { try runGroup("shape") }
     func testMatmul() throws { try runGroup("matmul") }
     func testActivations() throws { try runGroup("activations") }
+    /// NaN propagates through activations as in PyTorch (torch.relu(nan) is nan): a NaN input
+    /// must show in the loss, not vanish behind a ReLU.
+    func testActivationsPropagateNaN() throws {
+        let x = try Tensor(shape: [3], values: [.nan, -1, 2])
+        for y in [try x.relu(), try x.leakyRelu(), try x.gelu(), try x.silu(), try x.sigmoid(), try x.tanh()] {
+            XCTAssertTrue(y.values[0].isNaN, "\(y.values)")
+        }
+    }
     func testNormalization() throws { try runGroup("normalization") }
     func testConvolutionAndPooling() throws { try runGroup("conv_pool") }
     func testAttention() throws { try runGroup("attention") }

@@ -397,3 +397,46 @@ def test_ctrl_c_finishes_the_step_runs_train_end_and_raises_keyboard_interrupt(
     assert "train_runtime" in trainer.state.log_history[-1]
     # the trainer is usable afterwards, and an evaluation is not affected by the old Ctrl-C
     assert "eval_loss" in trainer.evaluate(digits.test)
+
+
+def test_terminate_on_nan_stops_with_the_last_good_weights(digits, mlp, quiet_args, silent):
+    X, y = digits.train
+    X = X.copy()
+    X[100, 0] = np.nan
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=1000, nonfinite_grad_norm="skip"),
+                                train_dataset=(X, y), callbacks=[st.TerminateOnNaNCallback]))
+    trainer.train()
+    # the bad sample comes within the first epoch (180 steps of 8); that step is skipped
+    assert trainer.state.global_step <= 180 and np.isnan(trainer.state.loss)
+    assert trainer.state.skipped_steps == 1
+    assert all(np.isfinite(p.detach().numpy()).all() for p in mlp.parameters())
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_metrics_logger_writes_every_log_entry(digits, mlp, quiet_args, silent, tmp_path, fmt):
+    import csv
+    import json
+    path = tmp_path / f"metrics.{fmt}"
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=20, logging_steps=5,
+                                                eval_strategy="steps", eval_steps=10),
+                                train_dataset=digits.train, eval_dataset=digits.test,
+                                callbacks=[st.MetricsLoggerCallback(path, format=fmt)]))
+    trainer.train()
+    history = trainer.state.log_history
+    if fmt == "jsonl":
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+    else:
+        with open(path, newline="") as f:
+            rows = [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+    assert len(rows) == len(history) == 7  # 4 step logs, 2 evaluations, the train summary
+    for row, entry in zip(rows, history):
+        assert row == pytest.approx(entry, rel=0, abs=0)
+
+
+def test_metrics_logger_errors(tmp_path):
+    with pytest.raises(st.FileError, match="nonexistent"):
+        st.MetricsLoggerCallback(tmp_path / "nonexistent" / "m.jsonl")
+    with pytest.raises(OSError):
+        st.MetricsLoggerCallback(tmp_path / "nonexistent" / "m.jsonl")
+    with pytest.raises(ValueError, match="'jsonl' or 'csv'"):
+        st.MetricsLoggerCallback(tmp_path / "m.txt", format="txt")

@@ -18,6 +18,8 @@ public struct SwiftTrainError: Error, CustomStringConvertible, Equatable {
         case blasUnavailable = -7
         /// A named item does not exist.
         case notFound = -8
+        /// A file could not be opened, read or written.
+        case io = -9
     }
 
     public var code: Code

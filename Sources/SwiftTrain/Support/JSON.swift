@@ -52,7 +52,7 @@ public indirect enum JSONValue: Equatable, Sendable {
         }
     }
 
-    private static func quote(_ s: String, into out: inout String) {
+    static func quote(_ s: String, into out: inout String) {
         out += "\""
         for unit in s.utf16 {
             switch unit {

@@ -188,6 +188,7 @@ static int module_exec(PyObject *module)
         st_py_module_type_init(module, state) < 0 || st_py_dataset_type_init(module, state) < 0 ||
         st_py_training_args_type_init(module, state) < 0 ||
         st_py_trainer_type_init(module, state) < 0 ||
+        st_py_metrics_logger_type_init(module, state) < 0 ||
         st_py_optim_type_init(module, state) < 0 ||
         st_py_schedule_types_init(module, state) < 0 ||
         PyModule_AddFunctions(module, st_py_module_functions) < 0 ||
@@ -219,6 +220,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->OptimType);
     Py_VISIT(state->LRScheduleType);
     Py_VISIT(state->PlateauType);
+    Py_VISIT(state->MetricsLoggerType);
     return st_py_errors_traverse(state, visit, arg);
 }
 
@@ -234,6 +236,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(state->OptimType);
     Py_CLEAR(state->LRScheduleType);
     Py_CLEAR(state->PlateauType);
+    Py_CLEAR(state->MetricsLoggerType);
     st_py_errors_clear(state);
     return 0;
 }

@@ -44,6 +44,7 @@ typedef struct st_py_state {
     PyObject *TrainingAbortedError;  /* ST_EUSER without a Python exception to re-raise */
     PyObject *BlasError;             /* ST_EBLAS */
     PyObject *NotFoundError;         /* ST_ENOTFOUND */
+    PyObject *FileError;             /* ST_EIO */
     PyObject *StateDictError;        /* any status from st_module_load_state_dict */
     /* Types. */
     PyTypeObject *TensorType;        /* the C type */
@@ -56,6 +57,7 @@ typedef struct st_py_state {
     PyTypeObject *OptimType;
     PyTypeObject *LRScheduleType;
     PyTypeObject *PlateauType;
+    PyTypeObject *MetricsLoggerType;
 } st_py_state;
 
 /* The state of the module that defined `type` (the extension's types are final, so an
@@ -250,6 +252,7 @@ typedef struct st_py_trainer {
 } st_py_trainer;
 
 int st_py_trainer_type_init(PyObject *module, st_py_state *state);
+int st_py_metrics_logger_type_init(PyObject *module, st_py_state *state);
 
 /* trainer_callbacks.c */
 int st_py_callback_trampoline(st_event event, const st_trainer_state *state,

@@ -25,6 +25,7 @@ static PyObject *exception_for_status(st_py_state *state, int status)
     case ST_EUSER: return state->TrainingAbortedError;
     case ST_EBLAS: return state->BlasError;
     case ST_ENOTFOUND: return state->NotFoundError;
+    case ST_EIO: return state->FileError;
     default: return state->SwiftTrainError;
     }
 }
@@ -168,6 +169,8 @@ int st_py_errors_init(PyObject *module, st_py_state *state)
                          "OpenBLAS could not be loaded (ST_EBLAS); install libopenblas0.") < 0 ||
             add_subclass(module, state, &state->NotFoundError, "NotFoundError", PyExc_KeyError,
                          "A named item does not exist (ST_ENOTFOUND).") < 0 ||
+            add_subclass(module, state, &state->FileError, "FileError", PyExc_OSError,
+                         "A file could not be opened, read or written (ST_EIO); an OSError.") < 0 ||
             add_subclass(module, state, &state->StateDictError, "StateDictError",
                          PyExc_RuntimeError,
                          "load_state_dict failed: missing, unexpected or mis-shaped keys, "
@@ -179,7 +182,7 @@ int st_py_errors_init(PyObject *module, st_py_state *state)
 #define ST_PY_FOR_EACH_EXCEPTION(X)                                                         \
     X(SwiftTrainError) X(InvalidArgumentError) X(ShapeError) X(OutOfMemoryError)           \
     X(MisuseError) X(InternalError) X(TrainingAbortedError) X(BlasError) X(NotFoundError)   \
-    X(StateDictError)
+    X(FileError) X(StateDictError)
 
 int st_py_errors_traverse(st_py_state *state, visitproc visit, void *arg)
 {

@@ -32,6 +32,7 @@ from ._swifttrain import (
     InvalidArgumentError,
     MisuseError,
     NotFoundError,
+    FileError,
     OutOfMemoryError,
     ShapeError,
     StateDictError,
@@ -46,6 +47,8 @@ from . import nn
 from . import optim
 from .callbacks import (
     PrinterCallback,
+    TerminateOnNaNCallback,
+    MetricsLoggerCallback,
     ProgressCallback,
     TrainerCallback,
     TrainerControl,
@@ -75,9 +78,9 @@ def blas_corename() -> str:
 
 __all__ = [
     "Trainer", "TrainingArguments", "TrainerCallback", "TrainerState", "TrainerControl",
-    "ProgressCallback", "PrinterCallback", "TrainOutput", "PredictionOutput", "EvalPrediction", "nn",
+    "ProgressCallback", "PrinterCallback", "TerminateOnNaNCallback", "MetricsLoggerCallback", "TrainOutput", "PredictionOutput", "EvalPrediction", "nn",
     "functional", "optim", "get_scheduler", "SchedulerType", "manual_seed", "blas_corename", "__version__",
     "SwiftTrainError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError",
-    "MisuseError", "InternalError", "TrainingAbortedError", "BlasError", "NotFoundError",
+    "MisuseError", "InternalError", "TrainingAbortedError", "BlasError", "NotFoundError", "FileError",
     "StateDictError",
 ] + _tensor.__all__

@@ -1,5 +1,7 @@
 """Callbacks, as HuggingFace's ``trainer_callback.py``: ``TrainerState``, ``TrainerControl``,
-``TrainerCallback`` and the default ``ProgressCallback`` / ``PrinterCallback``.
+``TrainerCallback`` and the default ``ProgressCallback`` / ``PrinterCallback``; plus
+``TerminateOnNaNCallback`` (Keras' TerminateOnNaN) and ``MetricsLoggerCallback`` (metrics to
+a JSON Lines or CSV file, written by the library).
 
 The library fires the events and decides logging, evaluation and stopping (HF's
 ``DefaultFlowCallback`` lives in the core); a Python callback sees the state, may change the
@@ -11,12 +13,14 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+import math
+import os
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from ._progress_bar import ProgressBar
 
 __all__ = ["TrainerState", "TrainerControl", "TrainerCallback", "ProgressCallback",
-           "PrinterCallback"]
+           "PrinterCallback", "TerminateOnNaNCallback", "MetricsLoggerCallback"]
 
 
 class TrainerState:
@@ -259,3 +263,36 @@ class PrinterCallback(TrainerCallback):
         logs = dict(logs)
         logs.pop("total_flos", None)
         print(logs)
+
+
+class TerminateOnNaNCallback(TrainerCallback):
+    """Keras' TerminateOnNaN: at the first step whose loss is NaN or infinite, training stops
+    gracefully (``on_train_end`` runs). The default ``nonfinite_grad_norm="error"`` fails such
+    a step first; with ``"skip"`` its update is skipped, so the weights stay those of the last
+    good step. The same rule as the library's ``st_trainer_add_terminate_on_nan``."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step > 0 and not math.isfinite(state.loss):
+            control.should_training_stop = True
+
+
+class MetricsLoggerCallback(TrainerCallback):
+    """Writes every ``on_log`` entry (step logs, evaluations, the final train metrics) to
+    ``path`` as it happens: ``format="jsonl"`` (one JSON object per line, ``"step"`` first)
+    or ``"csv"`` (a header of every name seen so far, ``"step"`` first; the file is rewritten
+    when a new name appears, as Lightning's CSVLogger does). The library formats and writes.
+    The file is created (truncated) when the callback is."""
+
+    _FORMATS = {"jsonl": 0, "csv": 1}  # st_metrics_format
+
+    def __init__(self, path: Union[str, "os.PathLike[str]"], format: str = "jsonl") -> None:
+        from . import _swifttrain as _C
+        if format not in self._FORMATS:
+            raise ValueError(f"MetricsLoggerCallback: format={format!r}; use 'jsonl' or 'csv'")
+        self.path = os.fspath(path)
+        self.format = format
+        self._logger = _C.MetricsLogger(self.path, self._FORMATS[format])
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs:
+            self._logger.write({k: v for k, v in logs.items() if k != "step"}, state.global_step)

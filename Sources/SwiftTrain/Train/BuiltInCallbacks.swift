@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Keras' TerminateOnNaN: stops training (gracefully: the step ends, TRAIN_END runs) at the
+/// first step whose loss is NaN or infinite.
+public enum TerminateOnNaN {
+    /// The events it needs.
+    public static let events = EventMask([.init(.stepEnd)])
+
+    /// The rule, shared by every face: true when `state` says training must stop.
+    public static func shouldStop(_ state: TrainerState) -> Bool { state.globalStep > 0 && !state.loss.isFinite }
+
+    public static func callback(_ event: TrainerEvent, _ state: TrainerState, _ control: inout TrainerControl,
+                                _ metrics: Metrics?) {
+        if shouldStop(state) { control.shouldTrainingStop = true }
+    }
+}
+
+/// Writes every LOG event's metrics to a file as they happen: JSON Lines (one object per
+/// entry, with "step" first) or CSV (a header with every name seen so far, "step" first; the
+/// file is rewritten when a new name appears, as Lightning's CSVLogger does). Register with
+/// `trainer.addCallback(MetricsLogger.events, priority: MetricsLogger.priority, logger.callback)`.
+public final class MetricsLogger {
+    public enum Format: Int32, Sendable { case jsonl = 0, csv = 1 }
+
+    public static let events = EventMask([.init(.log)])
+    /// Loggers run after every other callback (Composer's order).
+    public static let priority = Int.max
+
+    public let path: String
+    public let format: Format
+    private var file: UnsafeMutablePointer<FILE>?
+    private var columns: [String] = ["step"]
+    private var rows: [[String: String]] = []
+
+    /// Creates (truncates) the file; throws `.io` naming it when it cannot be opened.
+    public init(path: String, format: Format) throws {
+        guard !path.isEmpty else { throw SwiftTrainError.invalid("MetricsLogger: the path is empty") }
+        self.path = path
+        self.format = format
+        file = try Self.open(path, "w")
+    }
+
+    deinit { if let file { fclose(file) } }
+
+    /// Appends one entry (the metrics of a LOG event at `step`).
+    public func write(_ metrics: Metrics, step: Int) throws {
+        switch format {
+        case .jsonl:
+            var line = "{\"step\": \(step)"
+            for (name, value) in metrics where name != "step" {
+                line += ", "
+                JSONValue.quote(name, into: &line)
+                line += ": " + Self.number(value)
+            }
+            try put(line + "}\n")
+        case .csv:
+            var row = ["step": String(step)]
+            for (name, value) in metrics where name != "step" { row[name] = Self.number(value) }
+            rows.append(row)
+            let new = metrics.map(\.name).filter { $0 != "step" && !columns.contains($0) }
+            if new.isEmpty {
+                try put(csvLine(row))
+            } else {  // a new column: rewrite the file with the wider header
+                columns += new
+                if let file { fclose(file) }
+                file = nil
+                file = try Self.open(path, "w")
+                try put(([columns.map(Self.csvField).joined(separator: ",")] + rows.map { String(csvLine($0).dropLast()) })
+                    .joined(separator: "\n") + "\n")
+            }
+        }
+    }
+
+    /// The callback to register (see the type's documentation).
+    public var callback: TrainerCallback {
+        { [self] _, state, _, metrics in
+            if let metrics { try write(metrics, step: state.globalStep) }
+        }
+    }
+
+    private func csvLine(_ row: [String: String]) -> String {
+        columns.map { row[$0].map(Self.csvField) ?? "" }.joined(separator: ",") + "\n"
+    }
+
+    private static func csvField(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences("\"", "\"\"") + "\"" : s
+    }
+
+    /// Python's repr of a float for finite values; NaN / Infinity as Python's json writes them.
+    private static func number(_ d: Double) -> String {
+        d.isNaN ? "NaN" : d.isInfinite ? (d > 0 ? "Infinity" : "-Infinity") : "\(d)"
+    }
+
+    private func put(_ text: String) throws {
+        guard let file, fputs(text, file) >= 0, fflush(file) == 0 else {
+            throw SwiftTrainError(.io, "MetricsLogger: cannot write '\(path)': \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private static func open(_ path: String, _ mode: String) throws -> UnsafeMutablePointer<FILE> {
+        guard let f = fopen(path, mode) else {
+            throw SwiftTrainError(.io, "MetricsLogger: cannot open '\(path)' for writing: \(String(cString: strerror(errno)))"
+                + "; check that its directory exists and is writable")
+        }
+        return f
+    }
+}
+
+private extension String {
+    func replacingOccurrences(_ target: Character, _ replacement: String) -> String {
+        var out = ""
+        for c in self { if c == target { out += replacement } else { out.append(c) } }
+        return out
+    }
+}

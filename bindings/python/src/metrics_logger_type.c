@@ -1,0 +1,120 @@
+/*
+ * metrics_logger_type.c - swifttrain._swifttrain.MetricsLogger: one st_metrics_logger.
+ *
+ *     m = MetricsLogger(path, format)    # format: ST_METRICS_JSONL (0) or ST_METRICS_CSV (1)
+ *     m.write({"loss": 0.5, ...}, step)  # one entry, as the library's LOG events write it
+ *
+ * The library formats and writes; swifttrain.callbacks.MetricsLoggerCallback is the face.
+ */
+#include "_swifttrain.h"
+
+typedef struct st_py_metrics_logger {
+    PyObject_HEAD
+    st_metrics_logger *logger;
+} st_py_metrics_logger;
+
+static PyObject *MetricsLogger_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"path", "format", NULL};
+    PyObject *path = NULL;
+    int format = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&i:MetricsLogger", keywords,
+                                     PyUnicode_FSConverter, &path, &format))
+        return NULL;
+    st_metrics_logger *logger = NULL;
+    int status = st_metrics_logger_create(&logger, PyBytes_AS_STRING(path),
+                                          (st_metrics_format)format);
+    Py_DECREF(path);
+    if (status != ST_OK)
+        return st_py_raise_status(st_py_state_of(type), status);
+    st_py_metrics_logger *self = (st_py_metrics_logger *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        st_metrics_logger_free(logger);
+        return NULL;
+    }
+    self->logger = logger;
+    return (PyObject *)self;
+}
+
+static void MetricsLogger_dealloc(st_py_metrics_logger *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    st_metrics_logger_free(self->logger);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+PyDoc_STRVAR(MetricsLogger_write_doc,
+             "write($self, metrics, step, /)\n--\n\n"
+             "Appends one entry: a dict of name -> number at global step `step` "
+             "(st_metrics_logger_write).");
+
+static PyObject *MetricsLogger_write(st_py_metrics_logger *self, PyObject *args)
+{
+    PyObject *metrics;
+    long long step;
+    if (!PyArg_ParseTuple(args, "O!L:write", &PyDict_Type, &metrics, &step))
+        return NULL;
+    Py_ssize_t count = PyDict_GET_SIZE(metrics);
+    const char **names = PyMem_Calloc((size_t)count + 1, sizeof *names);
+    double *values = PyMem_Calloc((size_t)count + 1, sizeof *values);
+    PyObject *result = NULL;
+    if (names == NULL || values == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    PyObject *key, *value;
+    Py_ssize_t position = 0, i = 0;
+    while (PyDict_Next(metrics, &position, &key, &value)) {
+        if (!PyUnicode_Check(key)) {
+            PyErr_Format(PyExc_TypeError, "MetricsLogger.write: metric names must be str, got "
+                         "%.100s", Py_TYPE(key)->tp_name);
+            goto done;
+        }
+        names[i] = PyUnicode_AsUTF8(key); /* owned by the key, which the dict keeps */
+        values[i] = PyFloat_AsDouble(value);
+        if (names[i] == NULL || (values[i] == -1.0 && PyErr_Occurred()))
+            goto done;
+        i++;
+    }
+    int status = st_metrics_logger_write(self->logger, names, values, (size_t)count,
+                                         (int64_t)step);
+    if (status != ST_OK) {
+        st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+        goto done;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(names);
+    PyMem_Free(values);
+    return result;
+}
+
+static PyMethodDef MetricsLogger_methods[] = {
+    {"write", (PyCFunction)MetricsLogger_write, METH_VARARGS, MetricsLogger_write_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+PyDoc_STRVAR(MetricsLogger_doc,
+             "MetricsLogger(path, format)\n--\n\n"
+             "An st_metrics_logger writing JSON Lines (format 0) or CSV (format 1) to `path`.");
+
+static PyType_Slot MetricsLogger_slots[] = {
+    {Py_tp_doc, (void *)MetricsLogger_doc},
+    {Py_tp_new, (void *)MetricsLogger_new},
+    {Py_tp_dealloc, (void *)MetricsLogger_dealloc},
+    {Py_tp_methods, MetricsLogger_methods},
+    {0, NULL},
+};
+
+static PyType_Spec MetricsLogger_spec = {
+    .name = "swifttrain._swifttrain.MetricsLogger",
+    .basicsize = sizeof(st_py_metrics_logger),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = MetricsLogger_slots,
+};
+
+int st_py_metrics_logger_type_init(PyObject *module, st_py_state *state)
+{
+    return st_py_add_type(module, &MetricsLogger_spec, &state->MetricsLoggerType);
+}
