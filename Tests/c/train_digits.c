@@ -505,6 +505,90 @@ done:
     st_module_free(model);
 }
 
+/* The golden sequence shared with the Swift and Python tests (Tests/fixtures/events). */
+typedef struct text_buffer {
+    char *data;
+    size_t length, capacity;
+} text_buffer;
+
+static int append_event_line(st_event event, const st_trainer_state *state,
+                             st_trainer_control *control, void *user_data) {
+    text_buffer *b = (text_buffer *)user_data;
+    char line[128];
+    int n = snprintf(line, sizeof line, "%s %lld %.4f\n", st_event_name(event),
+                     (long long)state->global_step, state->epoch);
+    (void)control;
+    if (n < 0 || (size_t)n >= sizeof line) return 1;
+    if (b->length + (size_t)n + 1 > b->capacity) {
+        size_t capacity = b->capacity ? 2 * b->capacity : 4096;
+        char *grown = realloc(b->data, capacity);
+        if (!grown) return 1;
+        b->data = grown;
+        b->capacity = capacity;
+    }
+    memcpy(b->data + b->length, line, (size_t)n + 1);
+    b->length += (size_t)n;
+    return 0;
+}
+
+static char *read_text_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    long size;
+    if (!f) return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (text = malloc((size_t)size + 1)) != NULL) {
+        size_t got = fread(text, 1, (size_t)size, f);
+        text[got] = '\0';
+    }
+    fclose(f);
+    return text;
+}
+
+static void test_golden_events(void) {
+    st_training_args args;
+    st_module *model;
+    st_dataset *train, *eval;
+    st_trainer *trainer = NULL;
+    text_buffer seen = {NULL, 0, 0};
+    char *golden = read_text_file(GOLDEN_EVENTS);
+
+    if (!CHECK(golden != NULL, "cannot read %s", GOLDEN_EVENTS) || !load_digits() ||
+        !init_args(&args)) {
+        free(golden);
+        return;
+    }
+    model = make_model();
+    train = make_dataset(&train_rows, 160);
+    eval = make_dataset(&test_rows, 20);
+    CHECK_OK(st_training_args_set(&args, "per_device_train_batch_size", "8"));
+    CHECK_OK(st_training_args_set(&args, "per_device_eval_batch_size", "10"));
+    CHECK_OK(st_training_args_set(&args, "gradient_accumulation_steps", "4"));
+    CHECK_OK(st_training_args_set(&args, "num_train_epochs", "3"));
+    CHECK_OK(st_training_args_set(&args, "logging_steps", "2"));
+    CHECK_OK(st_training_args_set(&args, "eval_strategy", "steps"));
+    CHECK_OK(st_training_args_set(&args, "eval_steps", "4"));
+    CHECK_OK(st_training_args_set(&args, "early_stopping_patience", "1"));
+    CHECK_OK(st_training_args_set(&args, "early_stopping_threshold", "100"));
+    if (CHECK_OK(st_trainer_create(&trainer, model, ST_LOSS_CROSS_ENTROPY, &args)) &&
+        CHECK_OK(st_trainer_set_train_dataset(trainer, train)) &&
+        CHECK_OK(st_trainer_set_eval_dataset(trainer, eval)) &&
+        CHECK_OK(st_trainer_add_callback(trainer, append_event_line, &seen, ST_EVENT_MASK_ALL)) &&
+        CHECK_OK(st_trainer_train(NULL, trainer)) && CHECK(seen.data != NULL, "no events")) {
+        size_t i = 0, start = 0, line = 1;
+        while (seen.data[i] && seen.data[i] == golden[i])
+            if (seen.data[i++] == '\n') start = i, line++;
+        CHECK(seen.data[i] == golden[i], "differs from %s at line %zu: got \"%.40s\", expected \"%.40s\"",
+              GOLDEN_EVENTS, line, seen.data + start, golden + start);
+    }
+    free(seen.data);
+    free(golden);
+    st_trainer_free(trainer);
+    st_dataset_free(train);
+    st_dataset_free(eval);
+    st_module_free(model);
+}
+
 static int64_t argmax(const float *row, int64_t n) {
     int64_t best = 0, j;
     for (j = 1; j < n; j++)
@@ -597,6 +681,7 @@ int main(int argc, char **argv) {
         {"named_eval_datasets", test_named_eval_datasets},
         {"compute_metrics", test_compute_metrics},
         {"builtin_callbacks", test_builtin_callbacks},
+        {"golden_events", test_golden_events},
         {"full_run", test_full_run},
     };
     int status = run_test_cases(cases, sizeof cases / sizeof cases[0], argc, argv);

@@ -6,6 +6,7 @@ import io
 import signal
 import threading
 import traceback
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -440,3 +441,36 @@ def test_metrics_logger_errors(tmp_path):
         st.MetricsLoggerCallback(tmp_path / "nonexistent" / "m.jsonl")
     with pytest.raises(ValueError, match="'jsonl' or 'csv'"):
         st.MetricsLoggerCallback(tmp_path / "m.txt", format="txt")
+
+
+GOLDEN_EVENTS = (Path(__file__).resolve().parents[1] / "fixtures" / "events"
+                 / "ga4_early_stopping.txt")
+
+
+def test_golden_event_sequence_matches_swift_and_c(digits, quiet_args, silent):
+    """The run of Tests/fixtures/events/README.md: the same (event, global_step, epoch)
+    sequence the Swift and C tests see."""
+    lines = []
+
+    def record(name):
+        def method(self, args, state, control, **kwargs):
+            lines.append(f"{name} {state.global_step} {state.epoch:.4f}")
+        return method
+
+    Recorder = type("Recorder", (st.TrainerCallback,),
+                    {name: record(name) for name in EVENT_NAMES})
+    st.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+    X, y = digits.train
+    Xt, yt = digits.test
+    args = quiet_args(per_device_train_batch_size=8, per_device_eval_batch_size=10,
+                      gradient_accumulation_steps=4, num_train_epochs=3, logging_steps=2,
+                      eval_strategy="steps", eval_steps=4, early_stopping_patience=1,
+                      early_stopping_threshold=100)
+    trainer = silent(st.Trainer(model, args, train_dataset=(X[:160], y[:160]),
+                                eval_dataset=(Xt[:20], yt[:20]), callbacks=[Recorder]))
+    trainer.train()
+    golden = GOLDEN_EVENTS.read_text().splitlines()
+    assert len(lines) == len(golden)
+    for i, (got, expected) in enumerate(zip(lines, golden)):
+        assert got == expected, f"line {i + 1}"

@@ -30,9 +30,10 @@ class TrainerState:
     ``global_step``, ``max_steps``, ``num_train_epochs``, ``train_batch_size``,
     ``logging_steps``, ``eval_steps``, and, as swifttrain additions, ``loss`` (of the last
     step), ``learning_rate`` (of the next step) and ``grad_norm`` (of the last step, before
-    clipping). ``log_history`` is read from the library each time it is accessed. The
-    fields about best models, distributed training and hyper-parameter search keep HF's
-    defaults: swifttrain does none of those.
+    clipping), ``micro_step``, ``skipped_steps``; ``best_metric`` and ``best_global_step``
+    too. ``log_history`` is read from the library each time it is accessed. The fields about
+    distributed training and hyper-parameter search keep HF's defaults: swifttrain does
+    neither.
     """
 
     _FROM_LIBRARY = ("epoch", "global_step", "max_steps", "num_train_epochs",
