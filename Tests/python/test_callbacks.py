@@ -474,3 +474,31 @@ def test_golden_event_sequence_matches_swift_and_c(digits, quiet_args, silent):
     assert len(lines) == len(golden)
     for i, (got, expected) in enumerate(zip(lines, golden)):
         assert got == expected, f"line {i + 1}"
+
+
+def test_hf_early_stopping_callback_configures_the_library(digits, mlp, quiet_args, silent):
+    args = quiet_args(num_train_epochs=20, eval_strategy="epoch", per_device_train_batch_size=32)
+    evaluations = []
+
+    class Count(st.TrainerCallback):
+        def on_evaluate(self, args, state, control, **kwargs):
+            evaluations.append(state.global_step)
+
+    # a threshold no evaluation meets: stop after `patience` evaluations past the first
+    stopper = st.EarlyStoppingCallback(early_stopping_patience=2, early_stopping_threshold=10.0)
+    trainer = silent(st.Trainer(mlp, args, train_dataset=digits.train, eval_dataset=digits.test,
+                                callbacks=[stopper, Count]))
+    trainer.train()
+    assert evaluations == [45, 90, 135]
+    losses = [h["eval_loss"] for h in trainer.state.log_history if "eval_loss" in h]
+    assert trainer.state.best_metric == min(losses)  # best tracking ignores the threshold, as HF
+    with pytest.raises(ValueError, match="pass it in Trainer"):
+        trainer.add_callback(st.EarlyStoppingCallback)
+    with pytest.raises(ValueError, match="pass it in Trainer"):
+        trainer.pop_callback(stopper)
+    with pytest.raises(ValueError, match="early_stopping_patience=0"):
+        st.EarlyStoppingCallback(early_stopping_patience=0)
+    # without evaluation there is nothing to stop on: refused before training
+    with pytest.raises(ValueError, match="eval"):
+        st.Trainer(mlp, quiet_args(), train_dataset=digits.train,
+                   callbacks=[st.EarlyStoppingCallback])

@@ -47,6 +47,7 @@ from . import nn
 from . import optim
 from .callbacks import (
     PrinterCallback,
+    EarlyStoppingCallback,
     TerminateOnNaNCallback,
     MetricsLoggerCallback,
     ProgressCallback,
@@ -78,7 +79,7 @@ def blas_corename() -> str:
 
 __all__ = [
     "Trainer", "TrainingArguments", "TrainerCallback", "TrainerState", "TrainerControl",
-    "ProgressCallback", "PrinterCallback", "TerminateOnNaNCallback", "MetricsLoggerCallback", "TrainOutput", "PredictionOutput", "EvalPrediction", "nn",
+    "ProgressCallback", "PrinterCallback", "EarlyStoppingCallback", "TerminateOnNaNCallback", "MetricsLoggerCallback", "TrainOutput", "PredictionOutput", "EvalPrediction", "nn",
     "functional", "optim", "get_scheduler", "SchedulerType", "manual_seed", "blas_corename", "__version__",
     "SwiftTrainError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError",
     "MisuseError", "InternalError", "TrainingAbortedError", "BlasError", "NotFoundError", "FileError",

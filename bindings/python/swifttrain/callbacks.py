@@ -20,7 +20,8 @@ from typing import Any, Callable, Dict, List, Optional, Union
 from ._progress_bar import ProgressBar
 
 __all__ = ["TrainerState", "TrainerControl", "TrainerCallback", "ProgressCallback",
-           "PrinterCallback", "TerminateOnNaNCallback", "MetricsLoggerCallback"]
+           "PrinterCallback", "EarlyStoppingCallback", "TerminateOnNaNCallback",
+           "MetricsLoggerCallback"]
 
 
 class TrainerState:
@@ -297,3 +298,28 @@ class MetricsLoggerCallback(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs:
             self._logger.write({k: v for k, v in logs.items() if k != "step"}, state.global_step)
+
+
+class EarlyStoppingCallback(TrainerCallback):
+    """HF's EarlyStoppingCallback: stop when ``early_stopping_patience`` evaluations in a row
+    do not improve ``metric_for_best_model`` (``"loss"`` by default) on the best so far by
+    more than ``early_stopping_threshold``.
+
+    The rule runs in the library: give the callback to ``Trainer(callbacks=[...])`` and the
+    trainer is created with these two values (the ``TrainingArguments`` fields of the same
+    names do the same). Unlike HF's, it needs neither ``load_best_model_at_end`` nor a save
+    schedule that matches the evaluation schedule.
+    """
+
+    def __init__(self, early_stopping_patience: int = 1,
+                 early_stopping_threshold: Optional[float] = 0.0) -> None:
+        if isinstance(early_stopping_patience, bool) or not isinstance(early_stopping_patience, int) \
+                or early_stopping_patience < 1:
+            raise ValueError(f"EarlyStoppingCallback: early_stopping_patience="
+                             f"{early_stopping_patience!r}; use a whole number of evaluations >= 1")
+        threshold = 0.0 if early_stopping_threshold is None else float(early_stopping_threshold)
+        if not threshold >= 0:
+            raise ValueError(f"EarlyStoppingCallback: early_stopping_threshold="
+                             f"{early_stopping_threshold!r}; use a number >= 0")
+        self.early_stopping_patience = early_stopping_patience
+        self.early_stopping_threshold = threshold

@@ -13,6 +13,7 @@ threads keep running. An exception raised by a callback stops training and comes
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Union
 
 import numpy as np
@@ -21,7 +22,8 @@ from . import _swifttrain as _C
 from . import nn
 from ._callback_handler import CallbackHandler
 from ._data import as_dataset, labels_of
-from .callbacks import PrinterCallback, ProgressCallback, TrainerControl, TrainerState
+from .callbacks import (EarlyStoppingCallback, PrinterCallback, ProgressCallback,
+                        TrainerControl, TrainerState)
 from .training_args import TrainingArguments
 
 __all__ = ["Trainer", "TrainOutput", "PredictionOutput"]
@@ -132,7 +134,16 @@ class Trainer:
         self.model = model
         self.args = args
         self.loss = loss
-        core_args = args.to_core()  # the library checks every value first
+        stoppers = [c for c in callbacks or []
+                    if c is EarlyStoppingCallback or isinstance(c, EarlyStoppingCallback)]
+        if stoppers:  # HF's callback, whose rule the library runs: configure it there
+            stopper = stoppers[-1] if isinstance(stoppers[-1], EarlyStoppingCallback) \
+                else EarlyStoppingCallback()
+            core_args = dataclasses.replace(
+                args, early_stopping_patience=stopper.early_stopping_patience,
+                early_stopping_threshold=stopper.early_stopping_threshold).to_core()
+        else:
+            core_args = args.to_core()  # the library checks every value first
         _C.manual_seed(args.seed & (2**64 - 1))  # the int64 seed's bits, as st_manual_seed's
         self._core = _C.Trainer(model._handle, loss, core_args)
         self.train_dataset = train_dataset
@@ -156,15 +167,26 @@ class Trainer:
 
     def add_callback(self, callback: Union[type, Any]) -> None:
         """Adds a callback (a class or an instance) after the current ones."""
+        self._check_not_early_stopping(callback, "add")
         self.callback_handler.add_callback(callback)
 
     def pop_callback(self, callback: Union[type, Any]) -> Optional[Any]:
         """Removes a callback (the first of a class, or that instance) and returns it."""
+        self._check_not_early_stopping(callback, "remove")
         return self.callback_handler.pop_callback(callback)
 
     def remove_callback(self, callback: Union[type, Any]) -> None:
         """Removes a callback (the first of a class, or that instance)."""
+        self._check_not_early_stopping(callback, "remove")
         self.callback_handler.pop_callback(callback)
+
+    @staticmethod
+    def _check_not_early_stopping(callback: Any, what: str) -> None:
+        if callback is EarlyStoppingCallback or isinstance(callback, EarlyStoppingCallback):
+            raise ValueError(f"cannot {what} an EarlyStoppingCallback after the Trainer is "
+                             f"created: the library runs its rule with the values the trainer "
+                             f"was created with; pass it in Trainer(callbacks=[...]) or set "
+                             f"TrainingArguments(early_stopping_patience=...)")
 
     # ---- running -----------------------------------------------------------------------
 
