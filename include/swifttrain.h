@@ -930,6 +930,9 @@ typedef struct st_trainer_state {
     double best_metric;          /**< best value of metric_for_best_model so far (NaN: none yet) */
     int64_t best_global_step;    /**< the step it was reached at (-1: none yet) */
     int64_t skipped_steps;       /**< steps skipped for a non-finite gradient norm */
+    int64_t eval_batches;        /**< batches of the evaluation or prediction in progress
+                                      (for progress: PREDICTION_STEP fires once per batch);
+                                      0 outside one */
 } st_trainer_state;
 
 /** What a callback may change. Flags set by a callback are acted on after all callbacks of

@@ -36,6 +36,7 @@ extension st_trainer_state {
         best_metric = s.bestMetric ?? .nan
         best_global_step = Int64(s.bestGlobalStep ?? -1)
         skipped_steps = Int64(s.skippedSteps)
+        eval_batches = Int64(s.evalBatches)
     }
 }
 

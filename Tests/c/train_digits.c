@@ -84,6 +84,7 @@ typedef struct recorder {
     size_t num_recorded, num_logs;
     double last_eval_accuracy;       /* from the last EVALUATE */
     int64_t max_steps_at_begin, epochs_at_begin;
+    int64_t eval_batches;            /* state->eval_batches at the last PREDICTION_STEP */
 } recorder;
 
 static int has_metric(const st_metrics *metrics, const char *name) {
@@ -109,6 +110,10 @@ static int record_event(st_event event, const st_trainer_state *state,
     CHECK((state->metrics != NULL) == wants_metrics, "%s: metrics is %s",
           st_event_name(event), state->metrics ? "set" : "NULL");
 
+    if (event == ST_EVENT_PREDICTION_STEP) r->eval_batches = state->eval_batches;
+    if (event == ST_EVENT_STEP_END)
+        CHECK(state->eval_batches == 0, "eval_batches %lld outside an evaluation",
+              (long long)state->eval_batches);
     if (event == ST_EVENT_TRAIN_BEGIN) {
         r->max_steps_at_begin = state->max_steps;
         r->epochs_at_begin = state->num_train_epochs;
@@ -195,6 +200,8 @@ static void test_event_order(void) {
         CHECK(r.num_logs == 4 && memcmp(r.log_kinds, "LLET", 4) == 0,
               "LOG payloads \"%.*s\", expected \"LLET\" (L step log with loss, E eval_loss, "
               "T train_loss)", (int)r.num_logs, r.log_kinds);
+        CHECK(r.eval_batches == 2, "eval_batches %lld at PREDICTION_STEP; 3 samples in batches "
+              "of 2 make 2", (long long)r.eval_batches);
         CHECK(r.max_steps_at_begin == 2 && r.epochs_at_begin == 1,
               "state at TRAIN_BEGIN: max_steps %lld, num_train_epochs %lld; expected 2 and 1",
               (long long)r.max_steps_at_begin, (long long)r.epochs_at_begin);

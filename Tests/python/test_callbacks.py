@@ -288,7 +288,8 @@ def test_only_overridden_events_are_registered():
 
     assert event_mask(OnlyLog()) == 1 << EVENT_NAMES.index("on_log")
     assert event_mask(st.PrinterCallback()) == 1 << EVENT_NAMES.index("on_log")
-    progress = {"on_train_begin", "on_step_end", "on_log", "on_train_end"}
+    progress = {"on_train_begin", "on_step_end", "on_log", "on_train_end",
+                "on_prediction_step", "on_evaluate", "on_predict"}
     assert event_mask(st.ProgressCallback()) == sum(1 << EVENT_NAMES.index(n) for n in progress)
 
 
@@ -335,6 +336,34 @@ def test_progress_draws_a_bar_on_a_terminal(small_data, small_model, quiet_args,
     text = screen.getvalue()
     assert "train 100%|" in text and "4/4" in text
     assert "\r\x1b[K{'loss'" in text  # logs are printed above the bar
+
+
+def test_progress_draws_an_eval_bar_over_the_training_bar(digits, mlp, quiet_args, silent):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    seen = []
+
+    class Lengths(st.TrainerCallback):
+        def on_prediction_step(self, args, state, control, eval_dataloader=None, **kwargs):
+            seen.append(len(eval_dataloader))
+
+    X, y = digits.test
+    args = quiet_args(disable_tqdm=False, max_steps=4, eval_strategy="steps", eval_steps=4,
+                      per_device_eval_batch_size=100)
+    trainer = silent(st.Trainer(mlp, args, train_dataset=digits.train, eval_dataset=(X, y),
+                                callbacks=[Lengths]))
+    trainer.add_callback(st.ProgressCallback(stream=screen))
+    trainer.train()
+    batches = -(-len(y) // 100)
+    assert seen == [batches] * batches  # HF's len(eval_dataloader)
+    text = screen.getvalue()
+    assert f"eval 100%|" in text and f"{batches}/{batches}" in text
+    assert text.rstrip("\n").split("\r")[-1].startswith("train 100%|")  # the training bar stays
+    trainer.predict(X)
+    assert f"eval 100%|" in screen.getvalue().split("train 100%|")[-1]
 
 
 def test_progress_shows_nothing_when_disabled(small_data, small_model, quiet_args, silent):

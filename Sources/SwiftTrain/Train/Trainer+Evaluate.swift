@@ -92,8 +92,11 @@ extension Trainer {
     }
 
     func evaluateAndReport(_ dataset: Dataset, prefix: String) throws -> Metrics {
+        let loader = inferenceLoader(dataset)
+        state.evalBatches = loader.batchesPerEpoch
+        defer { state.evalBatches = 0 }
         try fire(.evaluateBegin)
-        var metrics = try runInference(dataset, prefix: prefix, output: nil)!
+        var metrics = try runInference(dataset, loader, prefix: prefix, output: nil)!
         metrics["epoch"] = state.epoch
         try record(metrics)
         try fire(.evaluate, metrics: metrics)
@@ -113,8 +116,11 @@ extension Trainer {
                 "predict: the output buffer holds \(output.count) floats but \(dataset.numSamples) samples x "
                     + "\(outputs) outputs need \(dataset.numSamples * outputs)")
         }
+        let loader = inferenceLoader(dataset)
+        state.evalBatches = loader.batchesPerEpoch
+        defer { state.evalBatches = 0 }
         try fire(.predictBegin)
-        let metrics = try runInference(dataset, prefix: dataset.hasTargets ? "test" : nil, output: output.baseAddress!)
+        let metrics = try runInference(dataset, loader, prefix: dataset.hasTargets ? "test" : nil, output: output.baseAddress!)
         try fire(.predict, metrics: metrics ?? Metrics())
         return metrics
     }
@@ -131,9 +137,8 @@ extension Trainer {
     /// outputs to `output` when given; returns the loss and the built-in metrics named with
     /// `prefix` when it is not nil: accuracy, top-5 accuracy (more than 5 classes) and macro
     /// precision, recall and F1 for classification; MSE, MAE and R2 for regression.
-    func runInference(_ dataset: Dataset, prefix: String?, output: UnsafeMutablePointer<Float>?) throws -> Metrics? {
-        let loader = DataLoader(dataset: dataset, batchSize: args.perDeviceEvalBatchSize, shuffle: false,
-                                seed: 0, dropLast: false)
+    func runInference(_ dataset: Dataset, _ loader: DataLoader, prefix: String?,
+                      output: UnsafeMutablePointer<Float>?) throws -> Metrics? {
         let start = monotonicSeconds()
         var lossSum = 0.0, row = 0
         var classification: ClassificationMetrics?, regression: RegressionMetrics?
@@ -194,6 +199,11 @@ extension Trainer {
         metrics["\(prefix)_samples_per_second"] = Double(dataset.numSamples) / max(runtime, 1e-9)
         metrics["\(prefix)_steps_per_second"] = Double(loader.batchesPerEpoch) / max(runtime, 1e-9)
         return metrics
+    }
+
+    /// The batches of an evaluation or prediction: in order, per_device_eval_batch_size each.
+    func inferenceLoader(_ dataset: Dataset) -> DataLoader {
+        DataLoader(dataset: dataset, batchSize: args.perDeviceEvalBatchSize, shuffle: false, seed: 0, dropLast: false)
     }
 
     /// Runs `body` without autograd and with every module in evaluation mode, then restores

@@ -110,6 +110,9 @@ public struct TrainerState: Sendable {
     /// Optimizer steps skipped because the gradient norm was not finite
     /// (nonfinite_grad_norm "skip").
     public var skippedSteps = 0
+    /// The number of batches of the evaluation or prediction in progress (HF's
+    /// len(eval_dataloader), for progress bars); 0 outside one.
+    public var evalBatches = 0
     /// Every logged entry, each with its "step" (HF log_history).
     public var logHistory: [Metrics] = []
 }

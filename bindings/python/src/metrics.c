@@ -45,7 +45,7 @@ PyObject *st_py_trainer_state_to_dict(st_py_state *state, const st_trainer_state
 {
     /* The library says how large its st_trainer_state is; every field read here must be
      * inside it. */
-    if (s->struct_size < offsetof(st_trainer_state, skipped_steps) + sizeof(s->skipped_steps))
+    if (s->struct_size < offsetof(st_trainer_state, eval_batches) + sizeof(s->eval_batches))
         return st_py_raise(state, ST_ERROR,
                            "libswifttrain passed a st_trainer_state of %u bytes; this binding "
                            "needs %zu. Reinstall swifttrain so the extension and the library "
@@ -71,6 +71,7 @@ PyObject *st_py_trainer_state_to_dict(st_py_state *state, const st_trainer_state
         set_item(dict, "best_global_step", s->best_global_step < 0 ? Py_NewRef(Py_None)
                                                                    : PyLong_FromLongLong(s->best_global_step)) < 0 ||
         set_item(dict, "skipped_steps", PyLong_FromLongLong(s->skipped_steps)) < 0 ||
+        set_item(dict, "eval_batches", PyLong_FromLongLong(s->eval_batches)) < 0 ||
         set_item(dict, "metrics", s->metrics != NULL ? st_py_metrics_to_dict(state, s->metrics)
                                                      : Py_NewRef(Py_None)) < 0) {
         Py_DECREF(dict);

@@ -56,6 +56,20 @@ def _check_control(callback: Any, name: str, result: Any) -> TrainerControl:
     return result
 
 
+class _Batches:
+    """Stands for HF's ``eval_dataloader`` in ``on_prediction_step``: ``len()`` is the
+    number of batches of the evaluation or prediction in progress."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __repr__(self) -> str:
+        return f"<{self._count} batches>"
+
+
 class _EventHandler:
     """Called by the extension for one callback's events:
     ``handler(event, state, control_flags) -> TrainerControl``."""
@@ -76,6 +90,8 @@ class _EventHandler:
         kwargs: Dict[str, Any] = {"model": trainer.model}
         if name in _VALUES_KEYWORD:
             kwargs[_VALUES_KEYWORD[name]] = dict(state["metrics"] or {})
+        elif name == "on_prediction_step":  # HF passes the loader; its len() is what is used
+            kwargs["eval_dataloader"] = _Batches(state["eval_batches"])
         result = getattr(self.callback, name)(trainer.args, trainer.state, control, **kwargs)
         if result is not None:
             trainer.control = _check_control(self.callback, name, result)

@@ -49,10 +49,18 @@ class ProgressBar:
         self.stream.write("\r\x1b[K" + text + "\n")
         self._draw()
 
-    def close(self) -> None:
-        self._draw()
-        self.stream.write("\n")
+    def close(self, leave: bool = True) -> None:
+        """Draws the final state and moves below it, or with ``leave=False`` erases it (a bar
+        shown on top of another one, which then redraws with ``refresh``)."""
+        if leave:
+            self._draw()
+            self.stream.write("\n")
+        else:
+            self.stream.write("\r\x1b[K")
         self.stream.flush()
+
+    def refresh(self) -> None:
+        self._draw()
 
     def render(self, width: int) -> str:
         elapsed = time.monotonic() - self.start

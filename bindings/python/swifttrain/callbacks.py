@@ -224,6 +224,7 @@ class ProgressCallback(TrainerCallback):
     def __init__(self, max_str_len: int = 100, stream=None) -> None:
         self.max_str_len = max_str_len
         self.training_bar: Optional[ProgressBar] = None
+        self.prediction_bar: Optional[ProgressBar] = None
         self._stream = stream
 
     def _output(self):
@@ -240,6 +241,31 @@ class ProgressCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if self.training_bar is not None:
             self.training_bar.update(state.global_step)
+
+    def on_prediction_step(self, args, state, control, eval_dataloader=None, **kwargs):
+        if args.disable_tqdm or not state.is_world_process_zero or eval_dataloader is None:
+            return
+        if self.prediction_bar is None:
+            stream = self._output()
+            if not ProgressBar.is_terminal(stream):
+                return
+            self.prediction_bar = ProgressBar(total=len(eval_dataloader), stream=stream,
+                                              desc="eval")
+        self.prediction_bar.update(self.prediction_bar.n + 1)
+
+    def _close_prediction_bar(self) -> None:
+        if self.prediction_bar is not None:
+            # on top of the training bar: erase it and let the training bar come back
+            self.prediction_bar.close(leave=self.training_bar is None)
+            self.prediction_bar = None
+            if self.training_bar is not None:
+                self.training_bar.refresh()
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        self._close_prediction_bar()
+
+    def on_predict(self, args, state, control, **kwargs):
+        self._close_prediction_bar()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if args.disable_tqdm or not state.is_world_process_zero or logs is None:
