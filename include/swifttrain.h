@@ -991,7 +991,8 @@ typedef struct st_eval_prediction {
     const char *metric_key_prefix; /**< "eval", "eval_<name>" for a named dataset, "test" in predict */
 } st_eval_prediction;
 
-/** A metric a compute-metrics function returns. The library copies `name`. */
+/** A metric a compute-metrics function returns. The library copies `name` after the function
+ *  returns, so it must outlive the call: a string literal, or memory `user_data` owns. */
 typedef struct st_metric_value {
     const char *name;   /**< "f2"; "<prefix>_" is added unless the name already starts with it */
     double value;

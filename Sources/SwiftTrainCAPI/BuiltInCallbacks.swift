@@ -22,6 +22,9 @@ public func st_metrics_logger_write(_ handle: OpaquePointer?, _ names: UnsafePoi
     status {
         let fn = "st_metrics_logger_write"
         let logger = try Handle.get(handle, as: MetricsLogger.self, fn, "logger")
+        guard count >= 0, count <= 1 << 20 else {
+            throw SwiftTrainError(.invalidArgument, "\(fn): count \(UInt(bitPattern: count)) is not a number of metrics")
+        }
         var metrics = Metrics()
         if count > 0 {
             let n = try required(names, fn, "names"), v = try required(values, fn, "values")

@@ -158,7 +158,7 @@ public func st_trainer_set_compute_metrics(_ handle: OpaquePointer?, _ function:
             if rc != 0 {
                 throw SwiftTrainError(.callbackAborted, "the compute-metrics function returned \(rc); the evaluation was aborted")
             }
-            guard count <= capacity else {
+            guard count >= 0, count <= capacity else {
                 throw SwiftTrainError(.invalidArgument,
                     "the compute-metrics function reported \(count) metrics; it may return at most \(capacity)")
             }

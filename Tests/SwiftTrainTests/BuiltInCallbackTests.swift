@@ -83,6 +83,17 @@ final class BuiltInCallbackTests: XCTestCase {
         }
     }
 
+    func testCSVWritesAHeaderEvenWhenTheFirstEntryIsEmptyAndQuotesNames() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("swifttrain-\(UUID()).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let logger = try MetricsLogger(path: path, format: .csv)
+        try logger.write(Metrics(), step: 5)
+        try logger.write(Metrics(), step: 6)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "step\n5\n6\n")
+        try logger.write(Metrics([("a,b\r\n", 1)]), step: 7)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "step,\"a,b\r\n\"\n5,\n6,\n7,1.0\n")
+    }
+
     func testAnUnwritablePathIsAnIOError() {
         XCTAssertThrowsError(try MetricsLogger(path: "/nonexistent-dir/metrics.jsonl", format: .jsonl)) {
             XCTAssertEqual(($0 as? SwiftTrainError)?.code, .io)

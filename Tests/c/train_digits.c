@@ -364,12 +364,16 @@ static void test_named_eval_datasets(void) {
 }
 
 /* compute_metrics: "errors" counted from the predictions (must agree with eval_accuracy);
- * user_data selects a failure: 1 returns non-zero, 2 returns a NULL name. */
+ * user_data selects a failure: 1 returns non-zero, 2 returns a NULL name, 3 a count of -1. */
 static int count_errors(st_metric_value *out, size_t capacity, size_t *out_count,
                         const st_eval_prediction *p, void *user_data) {
     int mode = *(const int *)user_data;
     int64_t i, j, wrong = 0;
     if (mode == 1) return 7;
+    if (mode == 3) {
+        *out_count = (size_t)-1;
+        return 0;
+    }
     CHECK(capacity >= 2, "capacity %zu", capacity);
     CHECK(p->label_ids != NULL && p->targets == NULL && p->num_outputs == DIGITS_NUM_CLASSES,
           "label_ids %p targets %p num_outputs %lld", (const void *)p->label_ids,
@@ -423,6 +427,8 @@ static void test_compute_metrics(void) {
     mode = 2;
     CHECK_ERROR(st_trainer_evaluate(&metrics, trainer, NULL), ST_EINVAL, "NULL");
     CHECK(metrics == NULL, "metrics set after a failed evaluation");
+    mode = 3;
+    CHECK_ERROR(st_trainer_evaluate(&metrics, trainer, NULL), ST_EINVAL, "at most");
     CHECK_OK(st_trainer_set_compute_metrics(trainer, NULL, NULL));
     if (CHECK_OK(st_trainer_evaluate(&metrics, trainer, NULL)))
         CHECK(!has_metric(metrics, "eval_errors"), "eval_errors after removing compute_metrics");
@@ -480,6 +486,7 @@ static void test_builtin_callbacks(void) {
         CHECK(count_lines(path) == history && history == 5, "%zu lines, %zu log entries",
               count_lines(path), history);
     CHECK_ERROR(st_metrics_logger_write(logger, names, values, 2, 0), ST_EINVAL, "names[1]");
+    CHECK_ERROR(st_metrics_logger_write(logger, names, values, (size_t)-1, 0), ST_EINVAL, "count");
     st_metrics_logger_free(logger); /* the trainer keeps its reference */
     st_trainer_free(trainer);
     trainer = NULL;

@@ -531,3 +531,20 @@ def test_hf_early_stopping_callback_configures_the_library(digits, mlp, quiet_ar
     with pytest.raises(ValueError, match="eval"):
         st.Trainer(mlp, quiet_args(), train_dataset=digits.train,
                    callbacks=[st.EarlyStoppingCallback])
+
+
+def test_metrics_logger_write_survives_a_value_that_changes_the_dict(tmp_path):
+    import json
+    logs = {"a": 1.0}
+
+    class Sneaky:
+        def __float__(self):
+            for i in range(200):
+                logs[f"k{i}"] = 0.0
+            logs.pop("a", None)
+            return 2.0
+
+    logs["b"] = Sneaky()
+    logger = st._swifttrain.MetricsLogger(str(tmp_path / "m.jsonl"), 0)
+    logger.write(logs, 3)  # the items as they were when write was called
+    assert json.loads((tmp_path / "m.jsonl").read_text()) == {"step": 3, "a": 1.0, "b": 2.0}

@@ -157,7 +157,8 @@ def test_named_eval_datasets_are_each_evaluated_with_their_prefix(digits, mlp, q
     metrics = trainer.evaluate()
     assert metrics["eval_small_accuracy"] == max(small)  # the best weights were restored
     assert "eval_test_f1_macro" in metrics and "eval_accuracy" not in metrics
-    assert set(trainer.evaluate("small")) >= {"eval_small_loss", "eval_small_accuracy"}
+    # a set by name is evaluated alone with the prefix as given, as HF does
+    assert trainer.evaluate("small")["eval_accuracy"] == metrics["eval_small_accuracy"]
     assert "final_a_loss" in trainer.evaluate({"a": (X, y)}, metric_key_prefix="final")
     assert "final_loss" in trainer.evaluate((X, y), metric_key_prefix="final")
     with pytest.raises(KeyError, match="no evaluation dataset named 'valid'"):
@@ -261,3 +262,12 @@ def test_compute_metrics_errors(digits, mlp, quiet_args, silent):
     trainer.compute_metrics = "accuracy"
     with pytest.raises(TypeError, match="function of an EvalPrediction"):
         trainer.evaluate()
+
+
+def test_named_eval_datasets_are_not_checked_when_never_evaluated(digits, mlp, quiet_args,
+                                                                 silent):
+    X, y = digits.test
+    trainer = silent(st.Trainer(model=mlp, args=quiet_args(max_steps=5,
+                                                           metric_for_best_model="accuracy"),
+                                train_dataset=digits.train, eval_dataset={"valid": (X, y)}))
+    assert trainer.train().global_step == 5  # eval_strategy "no": nothing follows the metric

@@ -201,7 +201,7 @@ struct Abs: UnaryFunction {
 struct ReLUFunction: UnaryFunction {
     var name: String { "relu" }
     @inline(__always) func value(_ x: Float) -> Float { x > 0 || x.isNaN ? x : 0 }  // NaN propagates, as in PyTorch
-    @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { x > 0 ? 1 : 0 }
+    @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { x <= 0 ? 0 : 1 }  // PyTorch's threshold_backward
 }
 
 struct LeakyReLUFunction: UnaryFunction {

@@ -35,6 +35,7 @@ public final class MetricsLogger {
     private var file: UnsafeMutablePointer<FILE>?
     private var columns: [String] = ["step"]
     private var rows: [[String: String]] = []
+    private var headerWritten = false
 
     /// Creates (truncates) the file; throws `.io` naming it when it cannot be opened.
     public init(path: String, format: Format) throws {
@@ -62,15 +63,16 @@ public final class MetricsLogger {
             for (name, value) in metrics where name != "step" { row[name] = Self.number(value) }
             rows.append(row)
             let new = metrics.map(\.name).filter { $0 != "step" && !columns.contains($0) }
-            if new.isEmpty {
+            if new.isEmpty && headerWritten {
                 try put(csvLine(row))
-            } else {  // a new column: rewrite the file with the wider header
+            } else {  // the first entry or a new column: rewrite the file with the (wider) header
                 columns += new
                 if let file { fclose(file) }
                 file = nil
                 file = try Self.open(path, "w")
                 try put(([columns.map(Self.csvField).joined(separator: ",")] + rows.map { String(csvLine($0).dropLast()) })
                     .joined(separator: "\n") + "\n")
+                headerWritten = true
             }
         }
     }
@@ -87,7 +89,8 @@ public final class MetricsLogger {
     }
 
     private static func csvField(_ s: String) -> String {
-        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences("\"", "\"\"") + "\"" : s
+        s.utf8.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 })  // , " \n \r
+            ? "\"" + s.replacingOccurrences("\"", "\"\"") + "\"" : s
     }
 
     /// Python's repr of a float for finite values; NaN / Infinity as Python's json writes them.

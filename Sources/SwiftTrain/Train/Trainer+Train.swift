@@ -34,13 +34,15 @@ extension Trainer {
                     "eval_strategy is not 'no' but there is no evaluation dataset; set one or use eval_strategy 'no'")
             }
         }
-        let evalMetrics = try checkEvalDatasets()
-        let followed = args.bestModelMetric ?? (args.lrSchedulerType == .reduceLROnPlateau ? "eval_loss" : nil)
-        // (compute_metrics may add names; then a missing one is found at the first evaluation)
-        if let followed, !evalDatasets.isEmpty, computeMetrics == nil, !evalMetrics.contains(followed) {
-            let what = args.bestModelMetric != nil ? "metric_for_best_model" : "reduce_lr_on_plateau"
-            throw SwiftTrainError.invalid("\(what) follows '\(followed)', which evaluation does not produce; set "
-                + "metric_for_best_model to one of: \(evalMetrics.filter { !$0.hasSuffix("_per_second") && !$0.hasSuffix("_runtime") }.joined(separator: ", "))")
+        if args.evalStrategy != .no || args.evalOnStart {  // datasets never evaluated are not checked
+            let evalMetrics = try checkEvalDatasets()
+            let followed = args.bestModelMetric ?? (args.lrSchedulerType == .reduceLROnPlateau ? "eval_loss" : nil)
+            // (compute_metrics may add names; then a missing one is found at the first evaluation)
+            if let followed, !evalDatasets.isEmpty, computeMetrics == nil, !evalMetrics.contains(followed) {
+                let what = args.bestModelMetric != nil ? "metric_for_best_model" : "reduce_lr_on_plateau"
+                throw SwiftTrainError.invalid("\(what) follows '\(followed)', which evaluation does not produce; set "
+                    + "metric_for_best_model to one of: \(evalMetrics.filter { !$0.hasSuffix("_per_second") && !$0.hasSuffix("_runtime") }.joined(separator: ", "))")
+            }
         }
 
         var loader = DataLoader(dataset: dataset, batchSize: args.perDeviceTrainBatchSize, shuffle: true,
@@ -243,6 +245,7 @@ extension Trainer {
             guard !evalDatasets.isEmpty else {
                 throw SwiftTrainError.misuse("a callback requested evaluation but there is no evaluation dataset")
             }
+            if args.evalStrategy == .no && !args.evalOnStart { try checkEvalDatasets() }  // not checked before training
             try evaluateAll()
         }
     }

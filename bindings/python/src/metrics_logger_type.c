@@ -55,7 +55,12 @@ static PyObject *MetricsLogger_write(st_py_metrics_logger *self, PyObject *args)
     long long step;
     if (!PyArg_ParseTuple(args, "O!L:write", &PyDict_Type, &metrics, &step))
         return NULL;
-    Py_ssize_t count = PyDict_GET_SIZE(metrics);
+    /* A snapshot: converting a value may run Python code that changes the dict. The items
+     * list keeps every name alive until the library has read it. */
+    PyObject *items = PyDict_Items(metrics);
+    if (items == NULL)
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(items);
     const char **names = PyMem_Calloc((size_t)count + 1, sizeof *names);
     double *values = PyMem_Calloc((size_t)count + 1, sizeof *values);
     PyObject *result = NULL;
@@ -63,19 +68,20 @@ static PyObject *MetricsLogger_write(st_py_metrics_logger *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    PyObject *key, *value;
-    Py_ssize_t position = 0, i = 0;
-    while (PyDict_Next(metrics, &position, &key, &value)) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *key = PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 0);
+        PyObject *value = PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 1);
         if (!PyUnicode_Check(key)) {
             PyErr_Format(PyExc_TypeError, "MetricsLogger.write: metric names must be str, got "
                          "%.100s", Py_TYPE(key)->tp_name);
             goto done;
         }
-        names[i] = PyUnicode_AsUTF8(key); /* owned by the key, which the dict keeps */
-        values[i] = PyFloat_AsDouble(value);
-        if (names[i] == NULL || (values[i] == -1.0 && PyErr_Occurred()))
+        names[i] = PyUnicode_AsUTF8(key);
+        if (names[i] == NULL)
             goto done;
-        i++;
+        values[i] = PyFloat_AsDouble(value);
+        if (values[i] == -1.0 && PyErr_Occurred())
+            goto done;
     }
     int status = st_metrics_logger_write(self->logger, names, values, (size_t)count,
                                          (int64_t)step);
@@ -87,6 +93,7 @@ static PyObject *MetricsLogger_write(st_py_metrics_logger *self, PyObject *args)
 done:
     PyMem_Free(names);
     PyMem_Free(values);
+    Py_DECREF(items);
     return result;
 }
 

@@ -19,8 +19,8 @@
  *     compute_metrics(predictions, num_samples, num_outputs, labels, targets, target_width,
  *                     prefix) -> list[tuple[str, float]]
  *
- * with read-only memoryviews over the library's buffers (labels / targets may be None),
- * released when the call returns, so the callable must copy what it keeps.
+ * with bytes copies of the library's buffers (labels / targets may be None): nothing the
+ * callable keeps can point into memory the library frees.
  */
 #include "_swifttrain.h"
 
@@ -204,49 +204,37 @@ int st_py_interrupt_check(st_event event, const st_trainer_state *state,
 
 /* ---- compute_metrics ------------------------------------------------------------------ */
 
-static PyObject *view_or_none(const void *data, int64_t count, size_t item_size)
+static PyObject *bytes_or_none(const void *data, int64_t count, size_t item_size)
 {
     if (data == NULL)
         return Py_NewRef(Py_None);
-    return PyMemoryView_FromMemory((char *)data, (Py_ssize_t)count * (Py_ssize_t)item_size,
-                                   PyBUF_READ);
+    return PyBytes_FromStringAndSize((const char *)data,
+                                     (Py_ssize_t)count * (Py_ssize_t)item_size);
 }
 
 /* Calls the callable and fills `out` from its list of (name, value); -1 with an exception. */
 static int call_compute_metrics(st_py_trainer *self, st_metric_value *out, size_t capacity,
                                 size_t *out_count, const st_eval_prediction *p)
 {
-    PyObject *views[3] = {
-        view_or_none(p->predictions, p->num_samples * p->num_outputs, sizeof(float)),
-        view_or_none(p->label_ids, p->num_samples, sizeof(int64_t)),
-        view_or_none(p->targets, p->num_samples * p->target_width, sizeof(float)),
-    };
+    PyObject *predictions = bytes_or_none(p->predictions, p->num_samples * p->num_outputs,
+                                          sizeof(float));
+    PyObject *labels = predictions == NULL ? NULL
+                                           : bytes_or_none(p->label_ids, p->num_samples,
+                                                           sizeof(int64_t));
+    PyObject *targets = labels == NULL ? NULL
+                                       : bytes_or_none(p->targets,
+                                                       p->num_samples * p->target_width,
+                                                       sizeof(float));
     PyObject *result = NULL;
     int rc = -1;
-    if (views[0] != NULL && views[1] != NULL && views[2] != NULL)
-        result = PyObject_CallFunction(self->compute_metrics, "OLLOOLs", views[0],
+    if (targets != NULL)
+        result = PyObject_CallFunction(self->compute_metrics, "OLLOOLs", predictions,
                                        (long long)p->num_samples, (long long)p->num_outputs,
-                                       views[1], views[2], (long long)p->target_width,
+                                       labels, targets, (long long)p->target_width,
                                        p->metric_key_prefix);
-    /* Release the views (the buffers are about to go) with the call's exception, if any, set
-     * aside; a view still exported by the callable is an error of its own. */
-    st_py_saved_error raised = {0};
-    st_py_saved_error_save(&raised);
-    int release_failed = 0;
-    for (int i = 0; i < 3; i++) {
-        if (views[i] != NULL && views[i] != Py_None && !release_failed) {
-            PyObject *released = PyObject_CallMethod(views[i], "release", NULL);
-            release_failed = released == NULL;
-            Py_XDECREF(released);
-        }
-        Py_XDECREF(views[i]);
-    }
-    if (release_failed) {
-        Py_CLEAR(result);
-        st_py_saved_error_clear(&raised);
-    } else if (st_py_saved_error_is_set(&raised)) {
-        st_py_saved_error_restore(&raised);
-    }
+    Py_XDECREF(predictions);
+    Py_XDECREF(labels);
+    Py_XDECREF(targets);
     if (result == NULL)
         return -1;
     if (!PyList_Check(result) || (size_t)PyList_GET_SIZE(result) > capacity) {

@@ -254,13 +254,18 @@ static PyObject *Trainer_add_eval_dataset(st_py_trainer *self, PyObject *args)
     if (check_idle(self, "add_eval_dataset") < 0 ||
         dataset_arg(self, dataset, 0, "add_eval_dataset", &handle) < 0)
         return NULL;
+    /* Keep the dataset first: once the library has it, its buffers must stay alive. */
     if (self->eval_datasets == NULL && (self->eval_datasets = PyList_New(0)) == NULL)
         return NULL;
-    int status = st_trainer_add_eval_dataset(self->trainer, name, handle);
-    if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
     if (PyList_Append(self->eval_datasets, dataset) < 0)
         return NULL;
+    int status = st_trainer_add_eval_dataset(self->trainer, name, handle);
+    if (status != ST_OK) {
+        Py_ssize_t last = PyList_GET_SIZE(self->eval_datasets) - 1;
+        if (PySequence_DelItem(self->eval_datasets, last) < 0)
+            PyErr_Clear();
+        return st_py_raise_status(state_of(self), status);
+    }
     Py_RETURN_NONE;
 }
 

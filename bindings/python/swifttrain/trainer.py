@@ -247,7 +247,7 @@ class Trainer:
         """Evaluates on ``eval_dataset`` or on the trainer's evaluation dataset(s), as HF does.
         ``eval_dataset`` is an ``(X, y)`` tuple, a dict of them (each evaluated with metrics
         ``<metric_key_prefix>_<name>_loss``, ...), or the name of one of the trainer's named
-        evaluation datasets. Returns ``eval_loss``; ``eval_accuracy``, ``eval_f1_macro``, ...
+        evaluation datasets (evaluated alone, metrics ``<metric_key_prefix>_loss``, ... as HF). Returns ``eval_loss``; ``eval_accuracy``, ``eval_f1_macro``, ...
         (classification) or ``eval_mse``, ``eval_r2``, ... (regression); ``eval_runtime``,
         ... Fires ``on_evaluate_begin``, ``on_log`` and ``on_evaluate`` per dataset."""
         self._sync_datasets()
@@ -256,8 +256,9 @@ class Trainer:
                 names = list(self.eval_dataset) if isinstance(self.eval_dataset, dict) else []
                 raise KeyError(f"evaluate: no evaluation dataset named {eval_dataset!r}; the "
                                f"trainer's named evaluation datasets are {names}")
+            # as HF: the named set alone, with metric_key_prefix as given
             return self._core.evaluate(as_dataset(self.eval_dataset[eval_dataset], "eval_dataset"),
-                                       f"{metric_key_prefix}_{eval_dataset}")
+                                       metric_key_prefix)
         if isinstance(eval_dataset, dict):
             metrics: Dict[str, float] = {}
             for name, data in eval_dataset.items():
