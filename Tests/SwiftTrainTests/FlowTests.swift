@@ -114,19 +114,26 @@ final class BuiltInMetricsTests: XCTestCase {
     }
 }
 
+/// A digits trainer of 20 steps that evaluates every 10 (the evaluation datasets are the
+/// caller's to set).
+private func evaluatingTrainer(_ configure: (inout TrainingArguments) -> Void) throws -> Trainer {
+    manualSeed(0)
+    var args = TrainingArguments()
+    args.perDeviceTrainBatchSize = 32
+    args.learningRate = 5e-3
+    args.maxSteps = 20
+    args.evalStrategy = .steps
+    args.evalSteps = 10
+    configure(&args)
+    let trainer = try Trainer(model: try Digits.mlp(), loss: .crossEntropy, args: args)
+    trainer.trainDataset = try Digits.dataset("train")
+    return trainer
+}
+
 /// Several named evaluation datasets (HF's eval_dataset dict).
 final class EvalDatasetsTests: XCTestCase {
     private func trainer(_ configure: (inout TrainingArguments) -> Void = { _ in }) throws -> Trainer {
-        manualSeed(0)
-        var args = TrainingArguments()
-        args.perDeviceTrainBatchSize = 32
-        args.learningRate = 5e-3
-        args.maxSteps = 20
-        args.evalStrategy = .steps
-        args.evalSteps = 10
-        configure(&args)
-        let trainer = try Trainer(model: try Digits.mlp(), loss: .crossEntropy, args: args)
-        trainer.trainDataset = try Digits.dataset("train")
+        let trainer = try evaluatingTrainer(configure)
         let (x, y) = try Digits.load("test")
         try trainer.addEvalDataset(try Dataset(features: x, numFeatures: 64, labels: y), name: "test")
         try trainer.addEvalDataset(try Dataset(features: Array(x.prefix(100 * 64)), numFeatures: 64,
@@ -171,17 +178,7 @@ final class EvalDatasetsTests: XCTestCase {
 /// User metrics from every evaluation's predictions (HF's compute_metrics).
 final class ComputeMetricsTests: XCTestCase {
     private func trainer(_ configure: (inout TrainingArguments) -> Void = { _ in }) throws -> Trainer {
-        manualSeed(0)
-        var args = TrainingArguments()
-        args.perDeviceTrainBatchSize = 32
-        args.perDeviceEvalBatchSize = 50
-        args.learningRate = 5e-3
-        args.maxSteps = 20
-        args.evalStrategy = .steps
-        args.evalSteps = 10
-        configure(&args)
-        let trainer = try Trainer(model: try Digits.mlp(), loss: .crossEntropy, args: args)
-        trainer.trainDataset = try Digits.dataset("train")
+        let trainer = try evaluatingTrainer { $0.perDeviceEvalBatchSize = 50; configure(&$0) }
         trainer.evalDataset = try Digits.dataset("test")
         return trainer
     }
