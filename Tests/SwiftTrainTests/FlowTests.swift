@@ -222,3 +222,24 @@ final class ComputeMetricsTests: XCTestCase {
         XCTAssertEqual(t.state.globalStep, 10)
     }
 }
+
+/// What callbacks may ask of the flow: log, evaluate, stop (sticky).
+final class ControlRequestTests: XCTestCase {
+    func testCallbacksRequestLogEvaluateAndAStopNoneCanClear() throws {
+        let trainer = try evaluatingTrainer { $0.maxSteps = 100; $0.evalStrategy = .no; $0.loggingSteps = 1000 }
+        trainer.evalDataset = try Digits.dataset("test")
+        var seen: [String] = []
+        trainer.addCallback([.init(.stepEnd)]) { _, state, control, _ in
+            if state.globalStep == 3 { control.shouldLog = true }
+            if state.globalStep == 4 { control.shouldEvaluate = true }
+            if state.globalStep == 6 { control.shouldTrainingStop = true }
+        }
+        trainer.addCallback([.init(.stepEnd)]) { _, _, control, _ in control.shouldTrainingStop = false }  // cannot clear it
+        trainer.addCallback([.init(.log), .init(.evaluate)]) { event, state, _, metrics in
+            seen.append("\(event.hfName) \(state.globalStep) \(metrics?["eval_loss"] != nil ? "eval" : "")")
+        }
+        try trainer.train()
+        XCTAssertEqual(trainer.state.globalStep, 6)
+        XCTAssertEqual(seen, ["on_log 3 ", "on_log 4 eval", "on_evaluate 4 eval", "on_log 6 "])
+    }
+}

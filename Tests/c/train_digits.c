@@ -603,6 +603,69 @@ static void test_golden_events(void) {
     st_module_free(model);
 }
 
+/* A callback asks for a log at step 3, an evaluation at step 4 and a stop at step 6; a later
+ * callback tries to clear the stop, which is sticky. */
+static int request_flow(st_event event, const st_trainer_state *state,
+                        st_trainer_control *control, void *user_data) {
+    (void)event, (void)user_data;
+    if (state->global_step == 3) control->should_log = true;
+    if (state->global_step == 4) control->should_evaluate = true;
+    if (state->global_step == 6) control->should_training_stop = true;
+    return 0;
+}
+
+static int clear_stop(st_event event, const st_trainer_state *state,
+                      st_trainer_control *control, void *user_data) {
+    (void)event, (void)state, (void)user_data;
+    control->should_training_stop = false;
+    return 0;
+}
+
+static void test_control_requests(void) {
+    recorder r;
+    st_training_args args;
+    st_module *model;
+    st_dataset *train, *test;
+    st_trainer *trainer = NULL;
+    st_trainer_state state = {0};
+    state.struct_size = sizeof state;
+
+    if (!load_digits() || !init_args(&args)) return;
+    memset(&r, 0, sizeof r);
+    model = make_model();
+    train = make_dataset(&train_rows, train_rows.num_samples);
+    test = make_dataset(&test_rows, test_rows.num_samples);
+    args.max_steps = 100;
+    args.logging_steps = 1000;
+    if (CHECK_OK(st_trainer_create(&trainer, model, ST_LOSS_CROSS_ENTROPY, &args)) &&
+        CHECK_OK(st_trainer_set_train_dataset(trainer, train)) &&
+        CHECK_OK(st_trainer_set_eval_dataset(trainer, test)) &&
+        CHECK_OK(st_trainer_add_callback(trainer, request_flow, NULL,
+                                         ST_EVENT_MASK(ST_EVENT_STEP_END))) &&
+        CHECK_OK(st_trainer_add_callback(trainer, clear_stop, NULL,
+                                         ST_EVENT_MASK(ST_EVENT_STEP_END))) &&
+        CHECK_OK(st_trainer_add_callback(trainer, record_event, &r,
+                                         ST_EVENT_MASK(ST_EVENT_LOG) |
+                                             ST_EVENT_MASK(ST_EVENT_EVALUATE))) &&
+        CHECK_OK(st_trainer_train(NULL, trainer)) &&
+        CHECK_OK(st_trainer_get_state(&state, trainer))) {
+        CHECK(state.global_step == 6, "stopped at step %lld, expected 6 (the stop is sticky)",
+              (long long)state.global_step);
+        CHECK(r.num_recorded == 4 && r.events[0] == ST_EVENT_LOG && r.steps[0] == 3 &&
+                  r.events[1] == ST_EVENT_LOG && r.steps[1] == 4 &&
+                  r.events[2] == ST_EVENT_EVALUATE && r.steps[2] == 4 &&
+                  r.events[3] == ST_EVENT_LOG && r.steps[3] == 6,
+              "%zu LOG/EVALUATE events, expected LOG@3 LOG@4 EVALUATE@4 LOG@6 (train summary)",
+              r.num_recorded);
+        CHECK(r.num_logs == 3 && memcmp(r.log_kinds, "LET", 3) == 0, "LOG payloads \"%.*s\"",
+              (int)r.num_logs, r.log_kinds);
+    }
+    st_trainer_free(trainer);
+    st_dataset_free(train);
+    st_dataset_free(test);
+    st_module_free(model);
+}
+
 static int64_t argmax(const float *row, int64_t n) {
     int64_t best = 0, j;
     for (j = 1; j < n; j++)
@@ -696,6 +759,7 @@ int main(int argc, char **argv) {
         {"compute_metrics", test_compute_metrics},
         {"builtin_callbacks", test_builtin_callbacks},
         {"golden_events", test_golden_events},
+        {"control_requests", test_control_requests},
         {"full_run", test_full_run},
     };
     int status = run_test_cases(cases, sizeof cases / sizeof cases[0], argc, argv);

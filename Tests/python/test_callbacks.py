@@ -267,6 +267,30 @@ def test_stop_is_sticky_across_callbacks(digits, mlp, quiet_args, silent):
     assert trainer.train().global_step == 5
 
 
+def test_callback_requests_log_and_evaluation(digits, mlp, quiet_args, silent):
+    """A callback sets should_log / should_evaluate at step 3 and 7: the trainer logs and
+    evaluates right after that step although logging_steps and eval_strategy would not."""
+    seen = []
+
+    class Request(st.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step in (3, 7):
+                control.should_log = True
+                control.should_evaluate = state.global_step == 7
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            seen.append(("log", state.global_step, "eval_loss" in logs))
+
+        def on_evaluate(self, args, state, control, **kwargs):
+            seen.append(("evaluate", state.global_step))
+
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=10), train_dataset=digits.train,
+                                eval_dataset=digits.test, callbacks=[Request]))
+    trainer.train()
+    assert seen == [("log", 3, False), ("log", 7, False), ("log", 7, True), ("evaluate", 7),
+                    ("log", 10, False)]  # the last: the train summary
+
+
 def test_wrong_return_value_is_reported(digits, mlp, quiet_args, silent):
     class ReturnsTrue(st.TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
