@@ -847,6 +847,16 @@ int st_plateau_create(st_plateau **out, const char *kwargs);
 int st_plateau_step(st_plateau *plateau, double metric, double *rates, size_t count);
 void st_plateau_free(st_plateau *plateau);
 
+/** ReduceLROnPlateau's counters (PyTorch's state_dict fields), to save and restore. */
+typedef struct st_plateau_state {
+    double best;                 /**< the best metric so far; NaN before the first */
+    int64_t num_bad_epochs;      /**< evaluations since the best, after any cooldown */
+    int64_t cooldown_counter;    /**< evaluations of cooldown left */
+} st_plateau_state;
+int st_plateau_get_state(st_plateau_state *out, const st_plateau *plateau);
+/** ST_EINVAL for negative counters (the plateau is unchanged). */
+int st_plateau_set_state(st_plateau *plateau, const st_plateau_state *state);
+
 /* ======================================================================================
  * Trainer, events and callbacks
  * ====================================================================================== */

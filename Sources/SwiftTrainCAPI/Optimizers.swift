@@ -225,6 +225,33 @@ public func st_plateau_step(_ handle: OpaquePointer?, _ metric: Double, _ rates:
 }
 
 @c @implementation
+public func st_plateau_get_state(_ out: UnsafeMutablePointer<st_plateau_state>?, _ handle: OpaquePointer?) -> Int32 {
+    status {
+        let fn = "st_plateau_get_state"
+        let destination = try required(out, fn, "out")
+        let p = try Handle.get(handle, as: PlateauBox.self, fn, "plateau").plateau
+        destination.pointee = st_plateau_state(best: p.best ?? .nan, num_bad_epochs: Int64(p.badEpochs),
+                                               cooldown_counter: Int64(p.cooldownCounter))
+    }
+}
+
+@c @implementation
+public func st_plateau_set_state(_ handle: OpaquePointer?, _ state: UnsafePointer<st_plateau_state>?) -> Int32 {
+    status {
+        let fn = "st_plateau_set_state"
+        let box = try Handle.get(handle, as: PlateauBox.self, fn, "plateau")
+        let s = try required(state, fn, "state").pointee
+        guard s.num_bad_epochs >= 0, s.cooldown_counter >= 0, s.num_bad_epochs <= Int64(Int32.max),
+              s.cooldown_counter <= Int64(Int32.max) else {
+            throw SwiftTrainError(.invalidArgument, "\(fn): num_bad_epochs \(s.num_bad_epochs) and cooldown_counter "
+                + "\(s.cooldown_counter) must be between 0 and 2^31")
+        }
+        try box.plateau.restore(best: s.best.isNaN ? nil : s.best, badEpochs: Int(s.num_bad_epochs),
+                                cooldownCounter: Int(s.cooldown_counter))
+    }
+}
+
+@c @implementation
 public func st_plateau_free(_ handle: OpaquePointer?) {
     Handle.release(handle)
 }

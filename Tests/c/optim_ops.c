@@ -610,6 +610,38 @@ static void test_plateau_reduces_in_place(void) {
     CHECK(plateau == NULL, "st_plateau_create failed but did not set *out to NULL");
 }
 
+/* The counters round-trip: a plateau given another's state after two stalls reduces at the
+ * same next metric; bad counters are refused and change nothing. */
+static void test_plateau_state_round_trip(void) {
+    st_plateau *a = NULL, *b = NULL;
+    st_plateau_state state, bad = {1.0, -1, 0}, fresh;
+    double ra[1] = {1.0}, rb[1] = {1.0};
+    if (!CHECK_OK(st_plateau_create(&a, "patience=2,factor=0.5")) ||
+        !CHECK_OK(st_plateau_create(&b, "patience=2,factor=0.5")))
+        goto done;
+    if (CHECK_OK(st_plateau_get_state(&fresh, b)))
+        CHECK(isnan(fresh.best) && fresh.num_bad_epochs == 0, "fresh best %g, bad %lld",
+              fresh.best, (long long)fresh.num_bad_epochs);
+    CHECK_OK(st_plateau_step(a, 1.0, ra, 1));
+    CHECK_OK(st_plateau_step(a, 1.0, ra, 1));
+    CHECK_OK(st_plateau_step(a, 1.0, ra, 1));
+    if (CHECK_OK(st_plateau_get_state(&state, a)))
+        CHECK(state.best == 1.0 && state.num_bad_epochs == 2 && state.cooldown_counter == 0,
+              "state {%g, %lld, %lld}", state.best, (long long)state.num_bad_epochs,
+              (long long)state.cooldown_counter);
+    CHECK_OK(st_plateau_set_state(b, &state));
+    CHECK_OK(st_plateau_step(a, 1.0, ra, 1));
+    CHECK_OK(st_plateau_step(b, 1.0, rb, 1));
+    CHECK(ra[0] == 0.5 && rb[0] == 0.5, "rates after the third stall: %g and %g, expected 0.5",
+          ra[0], rb[0]);
+    CHECK_ERROR(st_plateau_set_state(b, &bad), ST_EINVAL, "num_bad_epochs");
+    CHECK_ERROR(st_plateau_set_state(b, NULL), ST_EINVAL, "state");
+    CHECK_ERROR(st_plateau_get_state(NULL, b), ST_EINVAL, "out");
+done:
+    st_plateau_free(a);
+    st_plateau_free(b);
+}
+
 int main(int argc, char **argv) {
     /* ctest registers one test per entry (Tests/c/CMakeLists.txt reads this table). */
     static const test_case cases[] = {
@@ -624,6 +656,7 @@ int main(int argc, char **argv) {
         {"schedule_polynomial_kwargs", test_schedule_polynomial_kwargs},
         {"schedule_errors", test_schedule_errors},
         {"plateau_reduces_in_place", test_plateau_reduces_in_place},
+        {"plateau_state_round_trip", test_plateau_state_round_trip},
     };
     return run_test_cases(cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -259,8 +261,38 @@ def test_schedules_drive_the_optimizer():
     plateau.step(1.0)
     plateau.step(st.tensor(1.0))  # no improvement
     assert opt.param_groups[0]["lr"] == plateau.get_last_lr()[0] == lr * 0.5
-    with pytest.raises(NotImplementedError, match="state"):
-        plateau.state_dict()
+
+
+def test_reduce_lr_on_plateau_state_dict_resumes_the_same_way():
+    """torch's state_dict keys; a plateau restored mid-way (even one made with other
+    arguments) reduces the rate at the same evaluations as the one it was saved from."""
+    def make(**kwargs):
+        opt = optim.SGD([param(1.0)], lr=1.0)
+        return opt, lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+
+    opt, plateau = make(patience=2, factor=0.5, cooldown=1)
+    assert plateau.state_dict()["best"] == math.inf  # torch's mode_worse before any metric
+    metrics = [1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.8, 0.85, 0.85, 0.85, 0.85]
+    for m in metrics[:4]:
+        plateau.step(m)
+    saved = plateau.state_dict()
+    assert set(saved) == {"mode", "factor", "patience", "threshold", "threshold_mode",
+                          "cooldown", "eps", "min_lrs", "mode_worse", "best", "num_bad_epochs",
+                          "cooldown_counter", "last_epoch", "_last_lr"}
+    assert (saved["best"], saved["num_bad_epochs"], saved["last_epoch"]) == (0.9, 2, 4)
+    opt2, restored = make()  # torch's defaults; the saved arguments replace them
+    opt2.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
+    restored.load_state_dict(saved)
+    assert (restored.patience, restored.factor, restored.cooldown) == (2, 0.5, 1)
+    for m in metrics[4:]:
+        plateau.step(m)
+        restored.step(m)
+        assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
+    assert opt.param_groups[0]["lr"] < 1.0  # the sequence did reduce it
+    with pytest.raises(KeyError, match="num_bad_epochs"):
+        restored.load_state_dict({"best": 1.0})
+    with pytest.raises(ValueError, match="must be >= 0|between 0"):
+        restored.load_state_dict(dict(saved, num_bad_epochs=-1))
 
 
 @pytest.mark.parametrize("name, kwargs, missing", [

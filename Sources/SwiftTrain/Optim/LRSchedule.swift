@@ -121,6 +121,21 @@ public struct ReduceLROnPlateau: Sendable, Equatable {
         }
     }
 
+    /// Restores the counters saved from another plateau (PyTorch's best, num_bad_epochs,
+    /// cooldown_counter; `best` nil before the first metric).
+    public mutating func restore(best: Double?, badEpochs: Int, cooldownCounter: Int) throws {
+        guard badEpochs >= 0, cooldownCounter >= 0 else {
+            throw SwiftTrainError.invalid("reduce_lr_on_plateau: num_bad_epochs (\(badEpochs)) and cooldown_counter "
+                + "(\(cooldownCounter)) must be >= 0")
+        }
+        guard best.map({ !$0.isNaN }) ?? true else {
+            throw SwiftTrainError.invalid("reduce_lr_on_plateau: best is NaN; use none before the first metric")
+        }
+        self.best = best
+        self.badEpochs = badEpochs
+        self.cooldownCounter = cooldownCounter
+    }
+
     /// Feeds one evaluation's metric; returns the new learning rates for `rates`.
     public mutating func step(metric: Double, rates: [Double]) -> [Double] {
         if let b = best, !isBetter(metric, than: b) {

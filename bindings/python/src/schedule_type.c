@@ -12,6 +12,7 @@
  * lr_scheduler.py is the PyTorch / HuggingFace face.
  */
 #include "_swifttrain.h"
+#include <math.h>
 
 /* ---- LRSchedule ------------------------------------------------------------------------ */
 
@@ -177,8 +178,47 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(Plateau_get_state_doc,
+             "get_state($self, /)\n--\n\n"
+             "(best or None, num_bad_epochs, cooldown_counter) (st_plateau_get_state).");
+
+static PyObject *Plateau_get_state(st_py_plateau *self, PyObject *unused)
+{
+    (void)unused;
+    st_plateau_state s;
+    int status = st_plateau_get_state(&s, self->plateau);
+    if (status != ST_OK)
+        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+    if (isnan(s.best))
+        return Py_BuildValue("(OLL)", Py_None, (long long)s.num_bad_epochs,
+                             (long long)s.cooldown_counter);
+    return Py_BuildValue("(dLL)", s.best, (long long)s.num_bad_epochs,
+                         (long long)s.cooldown_counter);
+}
+
+PyDoc_STRVAR(Plateau_set_state_doc,
+             "set_state($self, best, num_bad_epochs, cooldown_counter, /)\n--\n\n"
+             "Restores the counters; best None before the first metric (st_plateau_set_state).");
+
+static PyObject *Plateau_set_state(st_py_plateau *self, PyObject *args)
+{
+    PyObject *best;
+    long long bad, cooldown;
+    if (!PyArg_ParseTuple(args, "OLL:set_state", &best, &bad, &cooldown))
+        return NULL;
+    st_plateau_state s = {NAN, (int64_t)bad, (int64_t)cooldown};
+    if (best != Py_None && (s.best = PyFloat_AsDouble(best)) == -1.0 && PyErr_Occurred())
+        return NULL;
+    int status = st_plateau_set_state(self->plateau, &s);
+    if (status != ST_OK)
+        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Plateau_methods[] = {
     {"step", (PyCFunction)Plateau_step, METH_VARARGS, Plateau_step_doc},
+    {"get_state", (PyCFunction)Plateau_get_state, METH_NOARGS, Plateau_get_state_doc},
+    {"set_state", (PyCFunction)Plateau_set_state, METH_VARARGS, Plateau_set_state_doc},
     {NULL, NULL, 0, NULL},
 };
 

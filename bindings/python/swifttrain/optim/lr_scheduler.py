@@ -14,6 +14,7 @@ so into the library's optimizer, for the next step.
 
 from __future__ import annotations
 
+import math
 import numbers
 import types
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
@@ -177,10 +178,7 @@ class ReduceLROnPlateau(LRScheduler):
     """``torch.optim.lr_scheduler.ReduceLROnPlateau`` over the library's ``st_plateau``:
     ``step(metrics)`` after each evaluation multiplies every group's lr by ``factor`` (not
     below ``min_lr``) once the metric has not improved for more than ``patience``
-    evaluations. Arguments, defaults and rules are torch's.
-
-    ``state_dict()`` is not available: the library does not expose the plateau's counters
-    (best value, bad epochs, cooldown), so they could not be restored."""
+    evaluations. Arguments, defaults, rules and ``state_dict()`` keys are torch's."""
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
@@ -236,12 +234,43 @@ class ReduceLROnPlateau(LRScheduler):
                 group["lr"] = lr
         self._last_lr = [group["lr"] for group in groups]
 
+    _CONFIG = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "eps")
+
     def state_dict(self) -> Dict[str, Any]:
-        raise NotImplementedError("ReduceLROnPlateau.state_dict: the library does not expose "
-                                  "the plateau's counters (best, bad epochs, cooldown), so its "
-                                  "state cannot be saved")
+        """torch's keys: the arguments, ``min_lrs``, and the counters ``best`` (``mode_worse``,
+        i.e. +-inf, before the first metric), ``num_bad_epochs``, ``cooldown_counter``,
+        ``last_epoch``, ``_last_lr``."""
+        best, bad, cooldown = self._plateau.get_state()
+        worse = math.inf if getattr(self, "mode", "min") == "min" else -math.inf
+        state = {key: getattr(self, key) for key in self._CONFIG if hasattr(self, key)}
+        state.update(min_lrs=list(getattr(self, "min_lrs", [])), mode_worse=worse,
+                     best=worse if best is None else best, num_bad_epochs=bad,
+                     cooldown_counter=cooldown, last_epoch=self.last_epoch,
+                     _last_lr=list(self._last_lr))
+        return state
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
-        raise NotImplementedError("ReduceLROnPlateau.load_state_dict: the library does not "
-                                  "expose the plateau's counters, so its state cannot be "
-                                  "restored")
+        """Restores what :meth:`state_dict` returned (a torch ReduceLROnPlateau's too):
+        arguments that differ rebuild the library's plateau, then its counters are set."""
+        missing = {"best", "num_bad_epochs", "cooldown_counter"} - state_dict.keys()
+        if missing:
+            raise KeyError(f"ReduceLROnPlateau.load_state_dict: missing {sorted(missing)}")
+        config = {key: state_dict.get(key, getattr(self, key, None)) for key in self._CONFIG}
+        min_lrs = state_dict.get("min_lrs") or getattr(self, "min_lrs", None) or [0]
+        if any(getattr(self, key, None) != value for key, value in config.items()) \
+                or list(getattr(self, "min_lrs", [])) != list(min_lrs):
+            if len(set(min_lrs)) > 1:
+                raise NotImplementedError("ReduceLROnPlateau: a different min_lr per group is "
+                                          "not supported")
+            options = dict(config, min_lr=min_lrs[0])
+            self._plateau = _C.Plateau(options_text("ReduceLROnPlateau", options))
+            for key, value in config.items():
+                setattr(self, key, value)
+            self.min_lrs = list(min_lrs)
+        best = state_dict["best"]
+        if best is not None and math.isinf(best):
+            best = None  # torch's mode_worse: no metric yet
+        self._plateau.set_state(best, int(state_dict["num_bad_epochs"]),
+                                int(state_dict["cooldown_counter"]))
+        self.last_epoch = int(state_dict.get("last_epoch", self.last_epoch))
+        self._last_lr = list(state_dict.get("_last_lr", self._last_lr))
