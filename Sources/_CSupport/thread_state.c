@@ -1,7 +1,9 @@
-/* Per-thread state of the core: the last error message and the autograd switch. Swift 6
+/* Per-thread state of the core: the last error message, the autograd switch and the queue
+ * that releases autograd graphs without recursion. Swift 6
  * has no thread-local variables on Linux, so they live here. */
 #include "_CSupport.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,3 +24,24 @@ const char *stx_last_error(void) { return last_error ? last_error : ""; }
 int stx_grad_enabled(void) { return !grad_disabled; }
 
 void stx_set_grad_enabled(int enabled) { grad_disabled = !enabled; }
+
+static pthread_key_t queue_key;
+static pthread_once_t queue_once = PTHREAD_ONCE_INIT;
+static void (*queue_destroy)(void *);
+
+static void destroy_queue(void *queue) {
+    if (queue_destroy) queue_destroy(queue);
+}
+
+static void make_queue_key(void) { pthread_key_create(&queue_key, destroy_queue); }
+
+void *stx_release_queue(void) {
+    pthread_once(&queue_once, make_queue_key);
+    return pthread_getspecific(queue_key);
+}
+
+void stx_set_release_queue(void *queue, void (*destroy)(void *)) {
+    pthread_once(&queue_once, make_queue_key);
+    queue_destroy = destroy;
+    pthread_setspecific(queue_key, queue);
+}

@@ -84,11 +84,21 @@ public final class Flatten: Module {
 public final class Sequential: Module {
     public let layers: [Module]
     public var isTraining = true
+    /// How many Sequentials deep this one nests (1 without a Sequential inside).
+    let nesting: Int
+    /// Forward, freeing and the module walks recurse once per level; deeper nesting than this
+    /// (Python's default recursion limit) is refused when it is built.
+    public static let maxNesting = 1000
 
     public init(_ layers: [Module]) throws {
         var seen = Set<ObjectIdentifier>()
         for (i, layer) in layers.enumerated() where !seen.insert(ObjectIdentifier(layer)).inserted {
             throw SwiftTrainError.invalid("Sequential: module \(i) appears twice; create a separate module for each position")
+        }
+        nesting = 1 + (layers.compactMap { ($0 as? Sequential)?.nesting }.max() ?? 0)
+        guard nesting <= Self.maxNesting else {
+            throw SwiftTrainError.invalid("Sequential: this would nest \(nesting) Sequentials deep, more than "
+                + "\(Self.maxNesting); put the layers in one Sequential instead of wrapping the previous one")
         }
         self.layers = layers
     }

@@ -26,6 +26,14 @@ public final class Tensor {
     /// graph: backpropagating through it again is an error (as in PyTorch).
     var graphReleased = false
 
+    /// Dropping the last reference to a long graph would release it recursively, one stack
+    /// frame per node (a chain of 200,000 operations overflows the stack); the graph goes to a
+    /// per-thread queue instead and is released in a loop.
+    deinit {
+        guard gradFn != nil else { return }
+        GraphRelease.take(&gradFn)
+    }
+
     init(shape: [Int], dtype: DType = .float32, storage: Storage) {
         self.shape = shape
         self.count = shape.reduce(1, *)

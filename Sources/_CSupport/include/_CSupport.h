@@ -38,6 +38,11 @@ const char *stx_last_error(void);
 int stx_grad_enabled(void);
 void stx_set_grad_enabled(int enabled);
 
+/** This thread's graph-release queue (an object of the Swift core), or NULL. */
+void *stx_release_queue(void);
+/** Sets it; `destroy` is called with it when the thread exits. */
+void stx_set_release_queue(void *queue, void (*destroy)(void *));
+
 #ifdef __cplusplus
 }
 #endif
