@@ -11,6 +11,9 @@ let selfContainedLinking: [LinkerSetting] = selfContained ? [
         "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/SwiftTrainCAPI/exports.map",
         "-Xlinker", "-soname=libswifttrain.so.0",
         "-Xlinker", "--no-undefined",
+        // never unloaded: a thread-exit destructor of the library (the graph-release queue's
+        // pthread key) must not outlive its code after a dlclose
+        "-Xlinker", "-z", "-Xlinker", "nodelete",
     ]),
 ] : []
 

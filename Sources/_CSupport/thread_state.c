@@ -26,6 +26,7 @@ int stx_grad_enabled(void) { return !grad_disabled; }
 void stx_set_grad_enabled(int enabled) { grad_disabled = !enabled; }
 
 static pthread_key_t queue_key;
+static int queue_key_ok;
 static pthread_once_t queue_once = PTHREAD_ONCE_INIT;
 static void (*queue_destroy)(void *);
 
@@ -33,15 +34,16 @@ static void destroy_queue(void *queue) {
     if (queue_destroy) queue_destroy(queue);
 }
 
-static void make_queue_key(void) { pthread_key_create(&queue_key, destroy_queue); }
+static void make_queue_key(void) { queue_key_ok = pthread_key_create(&queue_key, destroy_queue) == 0; }
 
 void *stx_release_queue(void) {
     pthread_once(&queue_once, make_queue_key);
-    return pthread_getspecific(queue_key);
+    return queue_key_ok ? pthread_getspecific(queue_key) : NULL;
 }
 
-void stx_set_release_queue(void *queue, void (*destroy)(void *)) {
+int stx_set_release_queue(void *queue, void (*destroy)(void *)) {
     pthread_once(&queue_once, make_queue_key);
+    if (!queue_key_ok) return -1;
     queue_destroy = destroy;
-    pthread_setspecific(queue_key, queue);
+    return pthread_setspecific(queue_key, queue) == 0 ? 0 : -1;
 }

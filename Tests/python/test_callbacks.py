@@ -313,7 +313,8 @@ def test_only_overridden_events_are_registered():
     assert event_mask(OnlyLog()) == 1 << EVENT_NAMES.index("on_log")
     assert event_mask(st.PrinterCallback()) == 1 << EVENT_NAMES.index("on_log")
     progress = {"on_train_begin", "on_step_end", "on_log", "on_train_end",
-                "on_prediction_step", "on_evaluate", "on_predict"}
+                "on_evaluate_begin", "on_predict_begin", "on_prediction_step", "on_evaluate",
+                "on_predict"}
     assert event_mask(st.ProgressCallback()) == sum(1 << EVENT_NAMES.index(n) for n in progress)
 
 
@@ -572,3 +573,30 @@ def test_metrics_logger_write_survives_a_value_that_changes_the_dict(tmp_path):
     logger = st._swifttrain.MetricsLogger(str(tmp_path / "m.jsonl"), 0)
     logger.write(logs, 3)  # the items as they were when write was called
     assert json.loads((tmp_path / "m.jsonl").read_text()) == {"step": 3, "a": 1.0, "b": 2.0}
+
+
+def test_an_aborted_evaluation_does_not_leave_its_progress_bar_behind(digits, mlp, quiet_args,
+                                                                     silent):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    X, y = digits.test
+    failing = {"on": True}
+
+    def compute_metrics(p):
+        if failing["on"]:
+            raise RuntimeError("boom")
+        return {}
+
+    trainer = silent(st.Trainer(mlp, quiet_args(disable_tqdm=False, per_device_eval_batch_size=100),
+                                compute_metrics=compute_metrics))
+    trainer.add_callback(st.ProgressCallback(stream=screen))
+    with pytest.raises(RuntimeError, match="boom"):
+        trainer.evaluate((X, y))
+    failing["on"] = False
+    trainer.evaluate((X[:150], y[:150]))
+    # the second evaluation (150 rows, batches of 100) draws a fresh bar of 2 batches, not
+    # the aborted one's 4 continued to 6/4
+    assert "| 2/2 [" in screen.getvalue() and "6/4" not in screen.getvalue()

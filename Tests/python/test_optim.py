@@ -454,3 +454,25 @@ def test_load_torch_sgd_state_without_step():
     opt = optim.SGD([param(1.0, 2.0)], lr=0.1, momentum=0.9)
     opt.load_state_dict({"state": {0: {"momentum_buffer": st.tensor([0.5, 0.5])}},
                          "param_groups": [dict(opt.state_dict()["param_groups"][0])]})
+
+
+def test_reduce_lr_on_plateau_edge_cases_as_torch():
+    # a NaN first metric is never an improvement (torch's best starts at +inf)
+    opt = optim.SGD([param(1.0)], lr=1.0)
+    plateau = lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.1)
+    for m in [math.nan, 1.0, 0.5, 0.25]:
+        plateau.step(m)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1)  # torch ends at 0.1 too
+    # one made by get_scheduler round-trips, in max mode too
+    opt = optim.SGD([param(1.0)], lr=1.0)
+    made = st.get_scheduler("reduce_lr_on_plateau", opt,
+                            scheduler_specific_kwargs={"mode": "max", "patience": 3})
+    made.step(2.0)
+    saved = made.state_dict()
+    assert (saved["mode"], saved["patience"], saved["mode_worse"], saved["best"]) == \
+        ("max", 3, -math.inf, 2.0)
+    made.load_state_dict(saved)
+    # a state that fails to load leaves the scheduler as it was
+    with pytest.raises(ValueError):
+        made.load_state_dict(dict(saved, factor=0.5, num_bad_epochs=-1))
+    assert made.factor == 0.1 and made.state_dict() == saved

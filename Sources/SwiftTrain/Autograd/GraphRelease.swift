@@ -10,7 +10,7 @@ final class GraphRelease {
     /// Moves `node` (a dying tensor's gradFn) into the queue and, unless a drain is already
     /// running on this thread, releases everything it leads to.
     static func take(_ node: inout GradNode?) {
-        let queue = current
+        guard let queue = current else { return }  // no queue (no thread key left): released recursively
         queue.nodes.append(node!)
         node = nil  // the queue holds the only reference this tensor had
         guard !queue.draining else { return }
@@ -19,12 +19,16 @@ final class GraphRelease {
         queue.draining = false
     }
 
-    private static var current: GraphRelease {
+    private static var current: GraphRelease? {
         if let raw = stx_release_queue() { return Unmanaged<GraphRelease>.fromOpaque(raw).takeUnretainedValue() }
-        let queue = GraphRelease()
-        stx_set_release_queue(Unmanaged.passRetained(queue).toOpaque()) { raw in
+        let queue = Unmanaged.passRetained(GraphRelease())
+        let status = stx_set_release_queue(queue.toOpaque()) { raw in
             Unmanaged<GraphRelease>.fromOpaque(raw!).release()
         }
-        return queue
+        guard status == 0 else {
+            queue.release()
+            return nil
+        }
+        return queue.takeUnretainedValue()
     }
 }

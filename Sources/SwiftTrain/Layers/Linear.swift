@@ -84,10 +84,10 @@ public final class Flatten: Module {
 public final class Sequential: Module {
     public let layers: [Module]
     public var isTraining = true
-    /// How many Sequentials deep this one nests (1 without a Sequential inside).
-    let nesting: Int
+    /// How many modules deep this one nests (computed once; containers cache theirs).
+    public let nestingDepth: Int
     /// Forward, freeing and the module walks recurse once per level; deeper nesting than this
-    /// (Python's default recursion limit) is refused when it is built.
+    /// is refused when the Sequential is built, so they stay well inside a thread's stack.
     public static let maxNesting = 1000
 
     public init(_ layers: [Module]) throws {
@@ -95,9 +95,9 @@ public final class Sequential: Module {
         for (i, layer) in layers.enumerated() where !seen.insert(ObjectIdentifier(layer)).inserted {
             throw SwiftTrainError.invalid("Sequential: module \(i) appears twice; create a separate module for each position")
         }
-        nesting = 1 + (layers.compactMap { ($0 as? Sequential)?.nesting }.max() ?? 0)
-        guard nesting <= Self.maxNesting else {
-            throw SwiftTrainError.invalid("Sequential: this would nest \(nesting) Sequentials deep, more than "
+        nestingDepth = 1 + (layers.map(\.nestingDepth).max() ?? 0)
+        guard nestingDepth <= Self.maxNesting else {
+            throw SwiftTrainError.invalid("Sequential: this would nest modules \(nestingDepth) deep, more than "
                 + "\(Self.maxNesting); put the layers in one Sequential instead of wrapping the previous one")
         }
         self.layers = layers
@@ -109,7 +109,9 @@ public final class Sequential: Module {
         var x = input
         for (i, layer) in layers.enumerated() {
             do { x = try layer.forward(x) } catch var error as SwiftTrainError {
-                error.message = "Sequential module \(i) (\(layer)): \(error.message)"
+                // a nested Sequential is named by its type: its description holds every layer below
+                let name = layer is Sequential ? "Sequential" : layer.description
+                error.message = "Sequential module \(i) (\(name)): \(error.message)"
                 throw error
             }
         }

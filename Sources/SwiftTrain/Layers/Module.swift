@@ -16,12 +16,15 @@ public protocol Module: AnyObject, CustomStringConvertible {
     var isTraining: Bool { get set }
     /// Whether HF-style weight decay skips this module's parameters (normalisation layers).
     var excludedFromWeightDecay: Bool { get }
+    /// How many modules deep the deepest path from here goes (1 without children).
+    var nestingDepth: Int { get }
 }
 
 extension Module {
     public var ownBuffers: [(String, Tensor)] { [] }
     public var children: [(String, Module)] { [] }
     public var excludedFromWeightDecay: Bool { false }
+    public var nestingDepth: Int { 1 + (children.map { $0.1.nestingDepth }.max() ?? 0) }
 
     /// Every parameter with its dotted name and whether weight decay applies to it (not to
     /// biases and normalisation weights, as HF's Trainer).

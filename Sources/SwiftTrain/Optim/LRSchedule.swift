@@ -124,7 +124,7 @@ public struct ReduceLROnPlateau: Sendable, Equatable {
     /// Restores the counters saved from another plateau (PyTorch's best, num_bad_epochs,
     /// cooldown_counter; `best` nil before the first metric).
     public mutating func restore(best: Double?, badEpochs: Int, cooldownCounter: Int) throws {
-        guard badEpochs >= 0, cooldownCounter >= 0 else {
+        guard (0...Int(Int32.max)).contains(badEpochs), (0...Int(Int32.max)).contains(cooldownCounter) else {
             throw SwiftTrainError.invalid("reduce_lr_on_plateau: num_bad_epochs (\(badEpochs)) and cooldown_counter "
                 + "(\(cooldownCounter)) must be >= 0")
         }
@@ -138,11 +138,12 @@ public struct ReduceLROnPlateau: Sendable, Equatable {
 
     /// Feeds one evaluation's metric; returns the new learning rates for `rates`.
     public mutating func step(metric: Double, rates: [Double]) -> [Double] {
-        if let b = best, !isBetter(metric, than: b) {
-            badEpochs += 1
-        } else {
+        // torch: best starts at mode_worse (+inf for min, -inf for max); NaN is never better
+        if isBetter(metric, than: best ?? (mode == .min ? .infinity : -.infinity)) {
             best = metric
             badEpochs = 0
+        } else {
+            badEpochs += 1
         }
         if cooldownCounter > 0 {
             cooldownCounter -= 1

@@ -40,8 +40,9 @@ void stx_set_grad_enabled(int enabled);
 
 /** This thread's graph-release queue (an object of the Swift core), or NULL. */
 void *stx_release_queue(void);
-/** Sets it; `destroy` is called with it when the thread exits. */
-void stx_set_release_queue(void *queue, void (*destroy)(void *));
+/** Sets it; `destroy` is called with it when the thread exits. -1 when the process has no
+ *  thread-specific key left (then there is no queue). */
+int stx_set_release_queue(void *queue, void (*destroy)(void *));
 
 #ifdef __cplusplus
 }

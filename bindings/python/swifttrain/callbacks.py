@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 import math
+import numbers
 import os
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -242,6 +243,12 @@ class ProgressCallback(TrainerCallback):
         if self.training_bar is not None:
             self.training_bar.update(state.global_step)
 
+    def on_evaluate_begin(self, args, state, control, **kwargs):
+        self._close_prediction_bar()  # one an aborted evaluation left open
+
+    def on_predict_begin(self, args, state, control, **kwargs):
+        self._close_prediction_bar()
+
     def on_prediction_step(self, args, state, control, eval_dataloader=None, **kwargs):
         if args.disable_tqdm or not state.is_world_process_zero or eval_dataloader is None:
             return
@@ -277,6 +284,7 @@ class ProgressCallback(TrainerCallback):
             print(text, file=self._output(), flush=True)
 
     def on_train_end(self, args, state, control, **kwargs):
+        self._close_prediction_bar()
         if self.training_bar is not None:
             self.training_bar.close()
             self.training_bar = None
@@ -339,7 +347,8 @@ class EarlyStoppingCallback(TrainerCallback):
 
     def __init__(self, early_stopping_patience: int = 1,
                  early_stopping_threshold: Optional[float] = 0.0) -> None:
-        if isinstance(early_stopping_patience, bool) or not isinstance(early_stopping_patience, int) \
+        if isinstance(early_stopping_patience, bool) \
+                or not isinstance(early_stopping_patience, numbers.Integral) \
                 or early_stopping_patience < 1:
             raise ValueError(f"EarlyStoppingCallback: early_stopping_patience="
                              f"{early_stopping_patience!r}; use a whole number of evaluations >= 1")
@@ -347,5 +356,5 @@ class EarlyStoppingCallback(TrainerCallback):
         if not threshold >= 0:
             raise ValueError(f"EarlyStoppingCallback: early_stopping_threshold="
                              f"{early_stopping_threshold!r}; use a number >= 0")
-        self.early_stopping_patience = early_stopping_patience
+        self.early_stopping_patience = int(early_stopping_patience)
         self.early_stopping_threshold = threshold

@@ -136,6 +136,8 @@ class Trainer:
         self.loss = loss
         stoppers = [c for c in callbacks or []
                     if c is EarlyStoppingCallback or isinstance(c, EarlyStoppingCallback)]
+        if len(stoppers) > 1:
+            raise ValueError("Trainer: more than one EarlyStoppingCallback; give one")
         if stoppers:  # HF's callback, whose rule the library runs: configure it there
             stopper = stoppers[-1] if isinstance(stoppers[-1], EarlyStoppingCallback) \
                 else EarlyStoppingCallback()

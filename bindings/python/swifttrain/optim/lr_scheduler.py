@@ -197,13 +197,24 @@ class ReduceLROnPlateau(LRScheduler):
                    "threshold": threshold, "threshold_mode": threshold_mode,
                    "cooldown": cooldown, "min_lr": min_lr, "eps": eps}
         self._start(optimizer, options_text("ReduceLROnPlateau", options))
-        self.mode, self.factor, self.patience = mode, factor, patience
-        self.threshold, self.threshold_mode = threshold, threshold_mode
-        self.cooldown, self.eps = cooldown, eps
-        self.min_lrs = [min_lr] * len(optimizer.param_groups)
+
+    # torch's arguments and defaults, as state_dict reports them
+    _DEFAULTS = {"mode": "min", "factor": 0.1, "patience": 10, "threshold": 1e-4,
+                 "threshold_mode": "rel", "cooldown": 0, "eps": 1e-8, "min_lr": 0.0}
 
     def _start(self, optimizer: Optimizer, options: Optional[str]) -> None:
-        self._plateau = _C.Plateau(options)
+        self._plateau = _C.Plateau(options)  # the library checks the options first
+        config = dict(self._DEFAULTS)
+        for item in filter(None, (options or "").split(",")):  # "key=value,...", now valid
+            key, _, value = item.partition("=")
+            key, value = key.strip(), value.strip()
+            default = self._DEFAULTS.get(key)
+            config[key] = value if isinstance(default, str) else type(default)(float(value)) \
+                if default is not None else value
+        self.mode, self.factor, self.patience = config["mode"], config["factor"], config["patience"]
+        self.threshold, self.threshold_mode = config["threshold"], config["threshold_mode"]
+        self.cooldown, self.eps = config["cooldown"], config["eps"]
+        self.min_lrs = [config["min_lr"]] * len(optimizer.param_groups)
         self.optimizer = optimizer
         self.last_epoch = 0
         self._step_count = 0
@@ -241,9 +252,9 @@ class ReduceLROnPlateau(LRScheduler):
         i.e. +-inf, before the first metric), ``num_bad_epochs``, ``cooldown_counter``,
         ``last_epoch``, ``_last_lr``."""
         best, bad, cooldown = self._plateau.get_state()
-        worse = math.inf if getattr(self, "mode", "min") == "min" else -math.inf
-        state = {key: getattr(self, key) for key in self._CONFIG if hasattr(self, key)}
-        state.update(min_lrs=list(getattr(self, "min_lrs", [])), mode_worse=worse,
+        worse = math.inf if self.mode == "min" else -math.inf
+        state = {key: getattr(self, key) for key in self._CONFIG}
+        state.update(min_lrs=list(self.min_lrs), mode_worse=worse,
                      best=worse if best is None else best, num_bad_epochs=bad,
                      cooldown_counter=cooldown, last_epoch=self.last_epoch,
                      _last_lr=list(self._last_lr))
@@ -255,22 +266,25 @@ class ReduceLROnPlateau(LRScheduler):
         missing = {"best", "num_bad_epochs", "cooldown_counter"} - state_dict.keys()
         if missing:
             raise KeyError(f"ReduceLROnPlateau.load_state_dict: missing {sorted(missing)}")
-        config = {key: state_dict.get(key, getattr(self, key, None)) for key in self._CONFIG}
-        min_lrs = state_dict.get("min_lrs") or getattr(self, "min_lrs", None) or [0]
-        if any(getattr(self, key, None) != value for key, value in config.items()) \
-                or list(getattr(self, "min_lrs", [])) != list(min_lrs):
+        config = {key: state_dict.get(key, getattr(self, key)) for key in self._CONFIG}
+        min_lrs = list(state_dict.get("min_lrs") or self.min_lrs)
+        plateau = self._plateau
+        if any(getattr(self, key) != value for key, value in config.items()) \
+                or list(self.min_lrs) != min_lrs:
             if len(set(min_lrs)) > 1:
                 raise NotImplementedError("ReduceLROnPlateau: a different min_lr per group is "
                                           "not supported")
-            options = dict(config, min_lr=min_lrs[0])
-            self._plateau = _C.Plateau(options_text("ReduceLROnPlateau", options))
-            for key, value in config.items():
-                setattr(self, key, value)
-            self.min_lrs = list(min_lrs)
+            plateau = _C.Plateau(options_text("ReduceLROnPlateau",
+                                              dict(config, min_lr=min_lrs[0])))
         best = state_dict["best"]
-        if best is not None and math.isinf(best):
+        worse = math.inf if config["mode"] == "min" else -math.inf
+        if best is not None and best == worse:
             best = None  # torch's mode_worse: no metric yet
-        self._plateau.set_state(best, int(state_dict["num_bad_epochs"]),
-                                int(state_dict["cooldown_counter"]))
+        # set up completely before anything changes: a bad state leaves this one as it was
+        plateau.set_state(best, int(state_dict["num_bad_epochs"]), int(state_dict["cooldown_counter"]))
+        self._plateau = plateau
+        for key, value in config.items():
+            setattr(self, key, value)
+        self.min_lrs = min_lrs
         self.last_epoch = int(state_dict.get("last_epoch", self.last_epoch))
         self._last_lr = list(state_dict.get("_last_lr", self._last_lr))
