@@ -847,8 +847,10 @@ int st_plateau_create(st_plateau **out, const char *kwargs);
 int st_plateau_step(st_plateau *plateau, double metric, double *rates, size_t count);
 void st_plateau_free(st_plateau *plateau);
 
-/** ReduceLROnPlateau's counters (PyTorch's state_dict fields), to save and restore. */
+/** ReduceLROnPlateau's counters (PyTorch's state_dict fields), to save and restore. Set
+ *  struct_size = sizeof(st_plateau_state) before either call: fields may be appended. */
 typedef struct st_plateau_state {
+    uint32_t struct_size;        /**< sizeof(st_plateau_state) as the caller knows it */
     double best;                 /**< the best metric so far; NaN before the first */
     int64_t num_bad_epochs;      /**< evaluations since the best, after any cooldown */
     int64_t cooldown_counter;    /**< evaluations of cooldown left */

@@ -224,14 +224,25 @@ public func st_plateau_step(_ handle: OpaquePointer?, _ metric: Double, _ rates:
     }
 }
 
+/// The bytes of st_plateau_state both sides know: the caller's struct_size, checked.
+private func plateauStateSize(_ size: UInt32, _ fn: String) throws -> Int {
+    let minimum = MemoryLayout<st_plateau_state>.offset(of: \st_plateau_state.cooldown_counter)! + MemoryLayout<Int64>.size
+    guard Int(size) >= minimum else {
+        throw SwiftTrainError(.invalidArgument, "\(fn): struct_size is \(size); set it to sizeof(st_plateau_state)")
+    }
+    return min(Int(size), MemoryLayout<st_plateau_state>.size)
+}
+
 @c @implementation
 public func st_plateau_get_state(_ out: UnsafeMutablePointer<st_plateau_state>?, _ handle: OpaquePointer?) -> Int32 {
     status {
         let fn = "st_plateau_get_state"
         let destination = try required(out, fn, "out")
+        let size = try plateauStateSize(destination.pointee.struct_size, fn)
         let p = try Handle.get(handle, as: PlateauBox.self, fn, "plateau").plateau
-        destination.pointee = st_plateau_state(best: p.best ?? .nan, num_bad_epochs: Int64(p.badEpochs),
-                                               cooldown_counter: Int64(p.cooldownCounter))
+        var state = st_plateau_state(struct_size: UInt32(size), best: p.best ?? .nan, num_bad_epochs: Int64(p.badEpochs),
+                                     cooldown_counter: Int64(p.cooldownCounter))
+        withUnsafeBytes(of: &state) { UnsafeMutableRawPointer(destination).copyMemory(from: $0.baseAddress!, byteCount: size) }
     }
 }
 
@@ -240,7 +251,9 @@ public func st_plateau_set_state(_ handle: OpaquePointer?, _ state: UnsafePointe
     status {
         let fn = "st_plateau_set_state"
         let box = try Handle.get(handle, as: PlateauBox.self, fn, "plateau")
-        let s = try required(state, fn, "state").pointee
+        let source = try required(state, fn, "state")
+        _ = try plateauStateSize(source.pointee.struct_size, fn)
+        let s = source.pointee
         guard s.num_bad_epochs >= 0, s.cooldown_counter >= 0, s.num_bad_epochs <= Int64(Int32.max),
               s.cooldown_counter <= Int64(Int32.max) else {
             throw SwiftTrainError(.invalidArgument, "\(fn): num_bad_epochs \(s.num_bad_epochs) and cooldown_counter "

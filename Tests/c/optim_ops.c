@@ -614,7 +614,8 @@ static void test_plateau_reduces_in_place(void) {
  * same next metric; bad counters are refused and change nothing. */
 static void test_plateau_state_round_trip(void) {
     st_plateau *a = NULL, *b = NULL;
-    st_plateau_state state, bad = {1.0, -1, 0}, fresh;
+    st_plateau_state state = {.struct_size = sizeof state}, fresh = {.struct_size = sizeof fresh},
+                     bad = {sizeof bad, 1.0, -1, 0}, unsized = {0, 1.0, 0, 0};
     double ra[1] = {1.0}, rb[1] = {1.0};
     if (!CHECK_OK(st_plateau_create(&a, "patience=2,factor=0.5")) ||
         !CHECK_OK(st_plateau_create(&b, "patience=2,factor=0.5")))
@@ -636,6 +637,8 @@ static void test_plateau_state_round_trip(void) {
           ra[0], rb[0]);
     CHECK_ERROR(st_plateau_set_state(b, &bad), ST_EINVAL, "num_bad_epochs");
     CHECK_ERROR(st_plateau_set_state(b, NULL), ST_EINVAL, "state");
+    CHECK_ERROR(st_plateau_set_state(b, &unsized), ST_EINVAL, "struct_size");
+    CHECK_ERROR(st_plateau_get_state(&unsized, b), ST_EINVAL, "struct_size");
     CHECK_ERROR(st_plateau_get_state(NULL, b), ST_EINVAL, "out");
 done:
     st_plateau_free(a);

@@ -185,7 +185,7 @@ PyDoc_STRVAR(Plateau_get_state_doc,
 static PyObject *Plateau_get_state(st_py_plateau *self, PyObject *unused)
 {
     (void)unused;
-    st_plateau_state s;
+    st_plateau_state s = {.struct_size = sizeof s};
     int status = st_plateau_get_state(&s, self->plateau);
     if (status != ST_OK)
         return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
@@ -206,7 +206,7 @@ static PyObject *Plateau_set_state(st_py_plateau *self, PyObject *args)
     long long bad, cooldown;
     if (!PyArg_ParseTuple(args, "OLL:set_state", &best, &bad, &cooldown))
         return NULL;
-    st_plateau_state s = {NAN, (int64_t)bad, (int64_t)cooldown};
+    st_plateau_state s = {sizeof s, NAN, (int64_t)bad, (int64_t)cooldown};
     if (best != Py_None && (s.best = PyFloat_AsDouble(best)) == -1.0 && PyErr_Occurred())
         return NULL;
     int status = st_plateau_set_state(self->plateau, &s);
