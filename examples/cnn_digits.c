@@ -13,58 +13,14 @@
  *
  * trained with AdamW (lr 5e-3, batch 32) for 20 epochs; held-out accuracy is about 98%.
  * The program exits with status 1 if a call fails or the accuracy is below 95%. */
-#include <swifttrain.h>
+#include "digits_example.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #define IMAGE_SIZE 8
-#define NUM_FEATURES (IMAGE_SIZE * IMAGE_SIZE)
-#define NUM_CLASSES 10
-#define MAX_ROWS 2000
 #define EPOCHS 20
 #define MIN_ACCURACY 0.95
-
-/* Pixels scaled to [0, 1] and integer labels, read from one CSV file. */
-typedef struct digits {
-    float features[MAX_ROWS * NUM_FEATURES];
-    int64_t labels[MAX_ROWS];
-    int64_t count;
-} digits;
-
-static int load_digits(digits *out, const char *dir, const char *name) {
-    char path[1024];
-    FILE *file;
-    int value, column = 0;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (!(file = fopen(path, "r"))) {
-        perror(path);
-        return -1;
-    }
-    out->count = 0;
-    while (out->count < MAX_ROWS && fscanf(file, "%d,", &value) == 1) {
-        if (column < NUM_FEATURES)
-            out->features[out->count * NUM_FEATURES + column++] = (float)value / 16.0f;
-        else {
-            out->labels[out->count++] = value;
-            column = 0;
-        }
-    }
-    fclose(file);
-    if (out->count == 0 || column != 0) {
-        fprintf(stderr, "%s: expected rows of 64 pixels and a label\n", path);
-        return -1;
-    }
-    return 0;
-}
-
-/* Reports a failed call and returns 1; returns 0 for ST_OK. */
-static int failed(int status, const char *call) {
-    if (status == ST_OK) return 0;
-    fprintf(stderr, "%s failed: %s (%s)\n", call, st_last_error_message(),
-            st_status_string(status));
-    return 1;
-}
 
 /* Prints the evaluation metrics after every 5th epoch. */
 static int print_evaluation(st_event event, const st_trainer_state *state,

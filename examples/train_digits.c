@@ -7,48 +7,12 @@
  * The model is Linear(64, 64) - ReLU - Linear(64, 10) trained with AdamW (lr 1e-3, batch 32)
  * for 100 epochs; a callback prints the evaluation metrics every 10 epochs, and the final
  * accuracy is computed from the logits st_trainer_predict() writes into our own buffer. */
-#include <swifttrain.h>
+#include "digits_example.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#define NUM_FEATURES 64
-#define NUM_CLASSES 10
-#define MAX_ROWS 2000
 #define EPOCHS 100
-
-/* Pixels scaled to [0, 1] and integer labels, read from one CSV file. */
-typedef struct digits {
-    float features[MAX_ROWS * NUM_FEATURES];
-    int64_t labels[MAX_ROWS];
-    int64_t count;
-} digits;
-
-static int load_digits(digits *out, const char *dir, const char *name) {
-    char path[1024];
-    FILE *file;
-    int value, column = 0;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (!(file = fopen(path, "r"))) {
-        perror(path);
-        return -1;
-    }
-    out->count = 0;
-    while (out->count < MAX_ROWS && fscanf(file, "%d,", &value) == 1) {
-        if (column < NUM_FEATURES)
-            out->features[out->count * NUM_FEATURES + column++] = (float)value / 16.0f;
-        else {
-            out->labels[out->count++] = value;
-            column = 0;
-        }
-    }
-    fclose(file);
-    if (out->count == 0 || column != 0) {
-        fprintf(stderr, "%s: expected rows of 64 pixels and a label\n", path);
-        return -1;
-    }
-    return 0;
-}
 
 /* Called by the trainer after every evaluation (once per epoch): print every 10th. */
 static int print_evaluation(st_event event, const st_trainer_state *state,
@@ -63,14 +27,6 @@ static int print_evaluation(st_event event, const st_trainer_state *state,
         printf("epoch %3.0f  step %4lld  eval_loss %.4f  eval_accuracy %.4f\n", state->epoch,
                (long long)state->global_step, loss, accuracy);
     return 0;
-}
-
-/* Reports a failed call and returns 1; returns 0 for ST_OK. */
-static int failed(int status, const char *call) {
-    if (status == ST_OK) return 0;
-    fprintf(stderr, "%s failed: %s (%s)\n", call, st_last_error_message(),
-            st_status_string(status));
-    return 1;
 }
 
 int main(int argc, char **argv) {
