@@ -87,3 +87,22 @@ int run_test_cases(const test_case *cases, size_t count, int argc, char **argv) 
     if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
     return failures ? 1 : 0;
 }
+
+static st_tensor *tracked[MAX_TRACKED];
+static size_t num_tracked;
+
+st_tensor *track(st_tensor *t) {
+    if (t && CHECK(num_tracked < MAX_TRACKED, "more than %d tensors in one case", MAX_TRACKED))
+        tracked[num_tracked++] = t;
+    return t;
+}
+
+void free_tracked(void) {
+    while (num_tracked) st_tensor_free(tracked[--num_tracked]);
+}
+
+st_tensor *zeros(st_dtype dtype, size_t ndim, const int64_t *shape) {
+    st_tensor *t = NULL;
+    CHECK_OK(st_tensor_zeros(&t, shape, ndim, dtype));
+    return track(t);
+}

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "swifttrain.h"
+
 /** Checks a condition; the message (a printf format and its arguments) says what was
  *  expected. Evaluates to 1 when the condition holds, 0 otherwise. */
 #define CHECK(cond, ...) check_true((cond) ? 1 : 0, __FILE__, __LINE__, #cond, __VA_ARGS__)
@@ -31,6 +33,25 @@ int check_status(int got, int expected, const char *needle, const char *file, in
 
 /** Case-insensitive substring search; 1 when `needle` occurs in `haystack`. */
 int check_contains(const char *haystack, const char *needle);
+
+#define COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
+/* Leave the case (through its `done:` label) when a check it depends on fails. */
+#define REQUIRE_OK(call)                \
+    do {                                \
+        if (!CHECK_OK(call)) goto done; \
+    } while (0)
+#define REQUIRE(cond, ...)                        \
+    do {                                          \
+        if (!CHECK(cond, __VA_ARGS__)) goto done; \
+    } while (0)
+
+/* Tensors a case makes, freed together at its end: track(t) returns t (NULL stays NULL). */
+#define MAX_TRACKED 256
+st_tensor *track(st_tensor *t);
+void free_tracked(void);
+/* Zeros of a shape, tracked; NULL (and a failed check) when the library refuses. */
+st_tensor *zeros(st_dtype dtype, size_t ndim, const int64_t *shape);
 
 typedef struct test_case {
     const char *name;

@@ -18,32 +18,6 @@
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-#define COUNT(array) (sizeof(array) / sizeof((array)[0]))
-
-#define REQUIRE_OK(call)                \
-    do {                                \
-        if (!CHECK_OK(call)) goto done; \
-    } while (0)
-#define REQUIRE(cond, ...)                        \
-    do {                                          \
-        if (!CHECK(cond, __VA_ARGS__)) goto done; \
-    } while (0)
-
-/* Every tensor a case makes is tracked and freed at the end of the case. */
-#define MAX_TRACKED 64
-static st_tensor *tracked[MAX_TRACKED];
-static size_t num_tracked;
-
-static st_tensor *track(st_tensor *t) {
-    if (t && CHECK(num_tracked < MAX_TRACKED, "more than %d tensors in one case", MAX_TRACKED))
-        tracked[num_tracked++] = t;
-    return t;
-}
-
-static void free_tracked(void) {
-    while (num_tracked) st_tensor_free(tracked[--num_tracked]);
-}
-
 /* A 1-D float32 tensor copied from values[0..n); a parameter (requires grad) when `param`. */
 static st_tensor *vec(const float *values, int64_t n, bool param) {
     st_tensor *t = NULL;

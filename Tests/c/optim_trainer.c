@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COUNT(array) (sizeof(array) / sizeof((array)[0]))
 #define STEPS_PER_EPOCH_32 45 /* ceil(1438 / 32) */
 
 /* ---- fixtures ---------------------------------------------------------------------------- */

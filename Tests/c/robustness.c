@@ -30,17 +30,7 @@
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-#define COUNT(array) (sizeof(array) / sizeof((array)[0]))
 #define POW2(k) ((int64_t)1 << (k))
-
-#define REQUIRE(cond, ...)                        \
-    do {                                          \
-        if (!CHECK(cond, __VA_ARGS__)) goto done; \
-    } while (0)
-#define REQUIRE_OK(call)                \
-    do {                                \
-        if (!CHECK_OK(call)) goto done; \
-    } while (0)
 
 /** The call must fail (any ST_E* code) with a message mentioning `needle` (NULL: any
  *  non-empty message). */
@@ -62,28 +52,6 @@ static int survives(int status, const char *file, int line, const char *expr) {
     if (status < 0) check_status(status, status, NULL, file, line, expr);
     else check_true(0, file, line, expr, "returned %d, which is not a status", status);
     return status;
-}
-
-/* Every tensor a case makes is tracked and freed at the end of the case. */
-#define MAX_TRACKED 64
-static st_tensor *tracked[MAX_TRACKED];
-static size_t num_tracked;
-
-static st_tensor *track(st_tensor *t) {
-    if (t && CHECK(num_tracked < MAX_TRACKED, "more than %d tensors in one case", MAX_TRACKED))
-        tracked[num_tracked++] = t;
-    return t;
-}
-
-static void free_tracked(void) {
-    while (num_tracked) st_tensor_free(tracked[--num_tracked]);
-}
-
-/* Zeros of a shape, tracked; NULL (and a failed check) when the library refuses. */
-static st_tensor *zeros(st_dtype dtype, size_t ndim, const int64_t *shape) {
-    st_tensor *t = NULL;
-    CHECK_OK(st_tensor_zeros(&t, shape, ndim, dtype));
-    return track(t);
 }
 
 /* Zeros of a shape the library may legitimately refuse (an empty tensor with enormous other

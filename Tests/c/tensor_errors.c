@@ -35,32 +35,6 @@ static int check_fails(int status, const char *needle, const char *file, int lin
 #define RESET_TO_NULL(out, call_name) \
     CHECK((out) == NULL, "%s failed but left its out-parameter set", (call_name))
 
-#define MAX_TRACKED 256
-static st_tensor *tracked[MAX_TRACKED];
-static size_t num_tracked;
-
-static st_tensor *track(st_tensor *t) {
-    if (t && CHECK(num_tracked < MAX_TRACKED, "more than %d tensors in one case", MAX_TRACKED))
-        tracked[num_tracked++] = t;
-    return t;
-}
-
-static void free_tracked(void) {
-    while (num_tracked) st_tensor_free(tracked[--num_tracked]);
-}
-
-#define REQUIRE(cond, ...)                        \
-    do {                                          \
-        if (!CHECK(cond, __VA_ARGS__)) goto done; \
-    } while (0)
-
-/* Zeros of a shape (float32, int64 or bool), tracked. */
-static st_tensor *zeros(st_dtype dtype, size_t ndim, const int64_t *shape) {
-    st_tensor *t = NULL;
-    CHECK_OK(st_tensor_zeros(&t, shape, ndim, dtype));
-    return track(t);
-}
-
 static st_tensor *zeros2(int64_t d0, int64_t d1) {
     const int64_t shape[2] = {d0, d1};
     return zeros(ST_FLOAT32, 2, shape);

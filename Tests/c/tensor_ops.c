@@ -18,33 +18,6 @@
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-/* Every tensor a case makes is tracked and freed at the end of the case. */
-#define MAX_TRACKED 256
-static st_tensor *tracked[MAX_TRACKED];
-static size_t num_tracked;
-
-static st_tensor *track(st_tensor *t) {
-    if (t && CHECK(num_tracked < MAX_TRACKED, "more than %d tensors in one case", MAX_TRACKED))
-        tracked[num_tracked++] = t;
-    return t;
-}
-
-static void free_tracked(void) {
-    while (num_tracked) st_tensor_free(tracked[--num_tracked]);
-}
-
-/* Leaves the case (through its `done:` label) when a call it depends on fails. */
-#define REQUIRE_OK(call)              \
-    do {                              \
-        if (!CHECK_OK(call)) goto done; \
-    } while (0)
-#define REQUIRE(cond, ...)                        \
-    do {                                          \
-        if (!CHECK(cond, __VA_ARGS__)) goto done; \
-    } while (0)
-
-#define COUNT(array) (sizeof(array) / sizeof((array)[0]))
-
 /* A float32 tensor copied from `data`, or NULL (after a failed check). */
 static st_tensor *f32(const float *data, const int64_t *shape, size_t ndim) {
     st_tensor *t = NULL;
