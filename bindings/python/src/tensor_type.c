@@ -644,6 +644,14 @@ static int shape_arg(PyObject *obj, int64_t *shape, size_t *ndim)
     return st_py_int64_list_arg(obj, "size", shape, ST_MAX_DIMS, ndim);
 }
 
+/* The result of a creation function: raises for `status`, else wraps a new leaf tensor. */
+static PyObject *created(st_py_state *state, int status, st_tensor *out)
+{
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    return st_py_tensor_wrap(state, out, 0, NULL, 0);
+}
+
 PyDoc_STRVAR(zeros_doc,
              "zeros($module, size, dtype, /)\n--\n\nZeros of a shape and dtype code "
              "(st_tensor_zeros).");
@@ -661,9 +669,7 @@ static PyObject *zeros(PyObject *module, PyObject *args)
     st_py_state *state = PyModule_GetState(module);
     st_tensor *out = NULL;
     int status = st_tensor_zeros(&out, shape, ndim, dtype);
-    if (status != ST_OK)
-        return st_py_raise_status(state, status);
-    return st_py_tensor_wrap(state, out, 0, NULL, 0);
+    return created(state, status, out);
 }
 
 PyDoc_STRVAR(full_doc,
@@ -683,9 +689,7 @@ static PyObject *full(PyObject *module, PyObject *args)
     st_py_state *state = PyModule_GetState(module);
     st_tensor *out = NULL;
     int status = st_tensor_full(&out, shape, ndim, value);
-    if (status != ST_OK)
-        return st_py_raise_status(state, status);
-    return st_py_tensor_wrap(state, out, 0, NULL, 0);
+    return created(state, status, out);
 }
 
 PyDoc_STRVAR(arange_doc,
@@ -704,9 +708,7 @@ static PyObject *arange(PyObject *module, PyObject *args)
     st_py_state *state = PyModule_GetState(module);
     st_tensor *out = NULL;
     int status = st_tensor_arange(&out, start, end, step, dtype);
-    if (status != ST_OK)
-        return st_py_raise_status(state, status);
-    return st_py_tensor_wrap(state, out, 0, NULL, 0);
+    return created(state, status, out);
 }
 
 /* uniform / normal: (size, a, b, seed). */
@@ -726,9 +728,7 @@ static PyObject *random_tensor(PyObject *module, PyObject *args, const char *for
     st_py_state *state = PyModule_GetState(module);
     st_tensor *out = NULL;
     int status = make(&out, shape, ndim, a, b, (uint64_t)seed);
-    if (status != ST_OK)
-        return st_py_raise_status(state, status);
-    return st_py_tensor_wrap(state, out, 0, NULL, 0);
+    return created(state, status, out);
 }
 
 PyDoc_STRVAR(uniform_doc,
