@@ -109,8 +109,26 @@ extension Trainer {
     public func predict(_ dataset: Dataset, into output: UnsafeMutableBufferPointer<Float>) throws -> Metrics? {
         try enter("predict")
         defer { running = false }
+        return try predict(dataset, outputs: try startPrediction(dataset), into: output)
+    }
+
+    /// Predictions as an array, row-major [numSamples, numOutputs].
+    public func predict(_ dataset: Dataset) throws -> (predictions: [Float], metrics: Metrics?) {
+        try enter("predict")
+        defer { running = false }
+        let outputs = try startPrediction(dataset)
+        var result = [Float](repeating: 0, count: dataset.numSamples * outputs)
+        let metrics = try result.withUnsafeMutableBufferPointer { try predict(dataset, outputs: outputs, into: $0) }
+        return (result, metrics)
+    }
+
+    /// The number of outputs per sample, once the model is known to accept the dataset.
+    private func startPrediction(_ dataset: Dataset) throws -> Int {
         try fireInitEndOnce()
-        let outputs = try check(dataset, role: "prediction dataset", needsTargets: false)
+        return try check(dataset, role: "prediction dataset", needsTargets: false)
+    }
+
+    private func predict(_ dataset: Dataset, outputs: Int, into output: UnsafeMutableBufferPointer<Float>) throws -> Metrics? {
         guard output.count == dataset.numSamples * outputs else {
             throw SwiftTrainError.shape(
                 "predict: the output buffer holds \(output.count) floats but \(dataset.numSamples) samples x "
@@ -123,14 +141,6 @@ extension Trainer {
         let metrics = try runInference(dataset, loader, prefix: dataset.hasTargets ? "test" : nil, output: output.baseAddress!)
         try fire(.predict, metrics: metrics ?? Metrics())
         return metrics
-    }
-
-    /// Predictions as an array, row-major [numSamples, numOutputs].
-    public func predict(_ dataset: Dataset) throws -> (predictions: [Float], metrics: Metrics?) {
-        let outputs = try check(dataset, role: "prediction dataset", needsTargets: false)
-        var result = [Float](repeating: 0, count: dataset.numSamples * outputs)
-        let metrics = try result.withUnsafeMutableBufferPointer { try predict(dataset, into: $0) }
-        return (result, metrics)
     }
 
     /// Forward passes without autograd, in evaluation mode, over `dataset` in order. Copies
