@@ -152,7 +152,7 @@ class Trainer:
         self.eval_dataset = eval_dataset
         self.compute_metrics = compute_metrics
         self._given = {"train": None, "eval": None, "metrics": None}  # what the library has
-        self._sync_datasets()
+        self._sync_with_library()
         self.state = TrainerState()
         self.state._read_log_history = self._core.log_history
         self.state._update(self._core.get_state())
@@ -192,7 +192,7 @@ class Trainer:
 
     # ---- running -----------------------------------------------------------------------
 
-    def _sync_datasets(self) -> None:
+    def _sync_with_library(self) -> None:
         """Hands the library the current train/eval datasets and compute_metrics (they may
         have been replaced)."""
         if self.compute_metrics is not self._given["metrics"]:
@@ -237,7 +237,7 @@ class Trainer:
 
     def train(self) -> TrainOutput:
         """Trains the model; returns ``TrainOutput(global_step, training_loss, metrics)``."""
-        self._sync_datasets()
+        self._sync_with_library()
         try:
             metrics = self._core.train()
         finally:
@@ -252,7 +252,7 @@ class Trainer:
         evaluation datasets (evaluated alone, metrics ``<metric_key_prefix>_loss``, ... as HF). Returns ``eval_loss``; ``eval_accuracy``, ``eval_f1_macro``, ...
         (classification) or ``eval_mse``, ``eval_r2``, ... (regression); ``eval_runtime``,
         ... Fires ``on_evaluate_begin``, ``on_log`` and ``on_evaluate`` per dataset."""
-        self._sync_datasets()
+        self._sync_with_library()
         if isinstance(eval_dataset, str):
             if not isinstance(self.eval_dataset, dict) or eval_dataset not in self.eval_dataset:
                 names = list(self.eval_dataset) if isinstance(self.eval_dataset, dict) else []
@@ -276,7 +276,7 @@ class Trainer:
         ``PredictionOutput(predictions, label_ids, metrics)``: ``predictions`` is a float32
         array ``[n, num_outputs]`` (logits for classification); ``metrics`` has
         ``test_loss`` and ``test_accuracy`` when labels were given, else it is empty."""
-        self._sync_datasets()
+        self._sync_with_library()
         dataset = as_dataset(test_dataset, "test_dataset", features_only_ok=True)
         predictions = np.empty((dataset.num_samples(), self._core.num_outputs(dataset)),
                                dtype=np.float32)
