@@ -7,7 +7,7 @@ final class BuiltInCallbackTests: XCTestCase {
     /// half (no shuffle effect on which half is bad) some step sees a NaN loss.
     func testTerminateOnNaNStopsAtTheFirstNonFiniteLossWithTheLastGoodWeights() throws {
         manualSeed(0)
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         args.maxSteps = 50
         args.perDeviceTrainBatchSize = 8
         args.nonFiniteGradNorm = .skip
@@ -38,7 +38,7 @@ final class BuiltInCallbackTests: XCTestCase {
     private func trainWithLogger(_ format: MetricsLogger.Format) throws -> (Trainer, String) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("swifttrain-\(UUID()).log").path
         manualSeed(0)
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         args.maxSteps = 20
         args.perDeviceTrainBatchSize = 32
         args.loggingSteps = 5

@@ -29,3 +29,13 @@ enum Digits {
         try Sequential(Linear(64, 64), ReLU(), Linear(64, 10))
     }
 }
+
+extension TrainingArguments {
+    /// HF's defaults but without checkpoints, for tests that are not about saving (HF's
+    /// default save_strategy "steps" writes one at the end of every run).
+    static var noSaving: TrainingArguments {
+        var args = TrainingArguments()
+        args.saveStrategy = .no
+        return args
+    }
+}

@@ -7,7 +7,7 @@ final class FlowTests: XCTestCase {
     /// (event, global step) pairs of its LOG / EVALUATE events after training.
     private func run(_ configure: (inout TrainingArguments) -> Void) throws -> (Trainer, [(TrainerEvent, Int)]) {
         manualSeed(0)
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         args.perDeviceTrainBatchSize = 32
         args.perDeviceEvalBatchSize = 128
         args.learningRate = 5e-3
@@ -37,12 +37,12 @@ final class FlowTests: XCTestCase {
     }
 
     func testLoggingNanInfFilterReplacesANonFiniteStepLoss() {
-        var tracker = Trainer.LossTracker(filterNonFinite: true)
+        var tracker = LossTracker(filterNonFinite: true)
         tracker.add(1)
         tracker.add(3)
         tracker.add(.nan)
         XCTAssertEqual(tracker.sinceLog, 6)  // 1 + 3 + their average 2
-        var unfiltered = Trainer.LossTracker(filterNonFinite: false)
+        var unfiltered = LossTracker(filterNonFinite: false)
         unfiltered.add(.infinity)
         XCTAssertEqual(unfiltered.sinceLog, .infinity)
     }
@@ -65,7 +65,7 @@ final class FlowTests: XCTestCase {
         XCTAssertEqual(seen.filter { $0.0 == .evaluate }.count, 3)
         XCTAssertEqual(trainer.state.globalStep, 3 * 45)
         // AllenNLP's spelling: "patience" and validation_metric "+accuracy"
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         try args.set("patience", "3")
         try args.set("validation_metric", "+accuracy")
         XCTAssertEqual(args.earlyStoppingPatience, 3)
@@ -75,10 +75,10 @@ final class FlowTests: XCTestCase {
     }
 
     func testArgumentCombinationsFailBeforeTraining() throws {
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         args.loadBestModelAtEnd = true
         XCTAssertThrowsError(try args.validate()) { XCTAssertTrue("\($0)".contains("load_best_model_at_end"), "\($0)") }
-        args = TrainingArguments()
+        args = TrainingArguments.noSaving
         args.loggingSteps = 1.5
         XCTAssertThrowsError(try args.validate()) { XCTAssertTrue("\($0)".contains("logging_steps"), "\($0)") }
         XCTAssertThrowsError(try run { $0.maxSteps = 10; $0.evalStrategy = .steps; $0.evalSteps = 5; $0.metricForBestModel = "f2" }) {
@@ -90,7 +90,7 @@ final class FlowTests: XCTestCase {
 final class BuiltInMetricsTests: XCTestCase {
     func testEvaluationReportsTheBuiltInMetrics() throws {
         manualSeed(0)
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         args.maxSteps = 30
         args.perDeviceTrainBatchSize = 32
         args.learningRate = 5e-3
@@ -118,7 +118,7 @@ final class BuiltInMetricsTests: XCTestCase {
 /// caller's to set).
 private func evaluatingTrainer(_ configure: (inout TrainingArguments) -> Void) throws -> Trainer {
     manualSeed(0)
-    var args = TrainingArguments()
+    var args = TrainingArguments.noSaving
     args.perDeviceTrainBatchSize = 32
     args.learningRate = 5e-3
     args.maxSteps = 20

@@ -10,7 +10,7 @@ final class GoldenEventsTests: XCTestCase {
 
     func testGradientAccumulationLoggingEvaluationAndEarlyStopping() throws {
         manualSeed(0)
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         args.perDeviceTrainBatchSize = 8
         args.perDeviceEvalBatchSize = 10
         args.gradientAccumulationSteps = 4

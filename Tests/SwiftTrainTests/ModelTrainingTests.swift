@@ -10,7 +10,7 @@ final class ModelTrainingTests: XCTestCase {
             Conv2d(1, 32, kernelSize: 3, padding: 1), ReLU(), MaxPool2d(2),   // [N, 32, 4, 4]
             Conv2d(32, 64, kernelSize: 3, padding: 1), ReLU(), MaxPool2d(2),  // [N, 64, 2, 2]
             Flatten(), Linear(256, 10))
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         args.numTrainEpochs = 20
         args.perDeviceTrainBatchSize = 32
         args.perDeviceEvalBatchSize = 128

@@ -6,7 +6,7 @@ final class OptimizationTests: XCTestCase {
     /// Trains a fresh, identically initialised MLP on the digits and returns its weights.
     private func trainedWeights(_ configure: (inout TrainingArguments) -> Void) throws -> (weights: [[Float]], trainer: Trainer) {
         manualSeed(3)
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         args.numTrainEpochs = 2
         args.learningRate = 2e-3
         args.loggingSteps = 1000
@@ -59,11 +59,11 @@ final class OptimizationTests: XCTestCase {
         XCTAssertEqual(trainer.model.parameters.map(\.values), withEval.weights)  // swapped back
         average.swap()
         manualSeed(0)
-        let plain = try Trainer(model: trainer.model, loss: .crossEntropy, args: TrainingArguments())
+        let plain = try Trainer(model: trainer.model, loss: .crossEntropy, args: TrainingArguments.noSaving)
         let manual = try plain.evaluate(test)["eval_loss"]!
         average.swap()
         XCTAssertEqual(averagedLoss, manual, accuracy: 1e-12)
-        let rawLoss = try Trainer(model: trainer.model, loss: .crossEntropy, args: TrainingArguments()).evaluate(test)["eval_loss"]!
+        let rawLoss = try Trainer(model: trainer.model, loss: .crossEntropy, args: TrainingArguments.noSaving).evaluate(test)["eval_loss"]!
         XCTAssertNotEqual(rawLoss, averagedLoss)
     }
 
@@ -71,7 +71,7 @@ final class OptimizationTests: XCTestCase {
         var x = [Float](repeating: 0.5, count: 64 * 8)
         x[3] = .nan
         let data = try Dataset(features: x, numFeatures: 64, labels: [Int64](repeating: 1, count: 8))
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         args.maxSteps = 2
         args.perDeviceTrainBatchSize = 8
         manualSeed(0)
@@ -104,7 +104,7 @@ final class OptimizationTests: XCTestCase {
         XCTAssertTrue(message { _ = try SGD(p, lr: -1) }.contains("lr must be >= 0"))
         XCTAssertTrue(message { _ = try Adam(p, betas: (1.0, 0.999)) }.contains("beta1 must be in [0, 1)"))
         XCTAssertTrue(message { _ = try Adam.adamW(p, betas: (0.9, -0.1)) }.contains("beta2"))
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         XCTAssertTrue(message { try args.set("optim", "adamax") }.contains("unknown value 'adamax'"))
         XCTAssertTrue(message { try args.set("lr_scheduler_type", "cosine_annealing") }.contains("cosine_with_restarts"))
         args.warmupSteps = 500

@@ -4,7 +4,7 @@ import XCTest
 final class TrainerTests: XCTestCase {
     private func digitsTrainer(epochs: Double = 20, configure: (inout TrainingArguments) -> Void = { _ in }) throws -> Trainer {
         manualSeed(0)
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         args.numTrainEpochs = epochs
         args.perDeviceTrainBatchSize = 32
         args.perDeviceEvalBatchSize = 64
@@ -66,7 +66,7 @@ final class TrainerTests: XCTestCase {
     /// evaluation batches of 2.
     func testGoldenEventSequence() throws {
         manualSeed(0)
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         args.numTrainEpochs = 1
         args.perDeviceTrainBatchSize = 2
         args.perDeviceEvalBatchSize = 2
@@ -187,10 +187,10 @@ final class TrainerTests: XCTestCase {
     }
 
     func testInvalidArgumentsNameTheArgument() throws {
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         args.learningRate = -1
         XCTAssertThrowsError(try args.validate()) { XCTAssertTrue("\($0)".contains("learning_rate")) }
-        args = TrainingArguments()
+        args = TrainingArguments.noSaving
         XCTAssertThrowsError(try args.set("optim", "adam_mystery")) { XCTAssertTrue("\($0)".contains("adamw")) }
         XCTAssertThrowsError(try args.set("lerning_rate", "1")) { XCTAssertTrue("\($0)".contains("lerning_rate")) }
         try args.set("learning_rate", "1e-3")
@@ -210,7 +210,7 @@ final class TrainerTests: XCTestCase {
             x += [a, b]
             y.append(2 * a - b)
         }
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         args.numTrainEpochs = 60
         args.perDeviceTrainBatchSize = 16
         args.learningRate = 0.05
@@ -270,7 +270,7 @@ final class TrainerStateJSONTests: XCTestCase {
 
     func testStateSerialisesInHFsLayout() throws {
         manualSeed(0)
-        var args = TrainingArguments()
+        var args = TrainingArguments.noSaving
         args.maxSteps = 6
         args.perDeviceTrainBatchSize = 32
         args.loggingSteps = 3

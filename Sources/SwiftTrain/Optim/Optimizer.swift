@@ -217,3 +217,85 @@ public func clipGradNorm(_ parameters: [Tensor], maxNorm: Double) -> Double {
     }
     return norm
 }
+
+// MARK: - Checkpoints
+
+extension Optimizer {
+    /// The state for a checkpoint: JSON with the type, the groups' hyper-parameters and every
+    /// parameter's exact step count (PyTorch's state_dict layout, "params" as indices across
+    /// groups), and the buffers as tensors named "state.<index>.<buffer>" (PyTorch's names).
+    func checkpoint() -> (json: JSONValue, tensors: [(name: String, tensor: Tensor)]) {
+        var groups: [JSONValue] = [], steps: [(String, JSONValue)] = [], tensors: [(name: String, tensor: Tensor)] = []
+        var index = 0
+        for (gi, group) in paramGroups.enumerated() {
+            var params: [JSONValue] = []
+            for (pi, p) in group.parameters.enumerated() {
+                defer { index += 1 }
+                params.append(.int(index))
+                let s = states[gi][pi]
+                guard s.step > 0 else { continue }
+                steps.append((String(index), .object([("step", .int(s.step))])))
+                for (slot, name) in stateNames.enumerated() {
+                    guard let b = s.buffers[slot] else { continue }
+                    let t = Tensor(uninitialized: p.shape)
+                    t.data.update(from: b.base, count: p.count)
+                    tensors.append(("state.\(index).\(name)", t))
+                }
+            }
+            groups.append(.object([
+                ("lr", .double(group.learningRate)), ("initial_lr", .double(group.initialLearningRate)),
+                ("weight_decay", .double(group.weightDecay)), ("momentum", .double(group.momentum)),
+                ("params", .array(params)),
+            ]))
+        }
+        return (.object([("type", .string(name)), ("param_groups", .array(groups)), ("state", .object(steps))]), tensors)
+    }
+
+    /// Restores what `checkpoint()` saved into an optimizer of the same kind over the same
+    /// parameters. Everything is checked before anything changes.
+    func restore(json: JSONValue, tensors: SafetensorsFile) throws {
+        func bad(_ what: String) -> SwiftTrainError { SwiftTrainError(.corrupt, "optimizer state: \(what)") }
+        guard json["type"]?.stringValue == name else {
+            throw SwiftTrainError.invalid("the checkpoint's optimizer is \(json["type"]?.stringValue ?? "unknown"), this run's is \(name); "
+                + "resume with the same optim")
+        }
+        guard let groups = json["param_groups"]?.arrayValue, groups.count == paramGroups.count else {
+            throw SwiftTrainError.invalid("the checkpoint's optimizer has \(json["param_groups"]?.arrayValue?.count ?? 0) parameter groups, "
+                + "this run's \(paramGroups.count): the model differs")
+        }
+        var newGroups = paramGroups
+        for (gi, g) in groups.enumerated() {
+            guard let lr = g["lr"]?.doubleValue, let wd = g["weight_decay"]?.doubleValue, let m = g["momentum"]?.doubleValue,
+                  g["params"]?.arrayValue?.count == paramGroups[gi].parameters.count else {
+                throw bad("parameter group \(gi) is incomplete or has a different number of parameters")
+            }
+            newGroups[gi].learningRate = lr
+            newGroups[gi].weightDecay = wd
+            newGroups[gi].momentum = m
+            try checkGroup(newGroups[gi])
+        }
+        let flat = paramGroups.enumerated().flatMap { gi, g in g.parameters.indices.map { (gi, $0) } }
+        let newStates = paramGroups.map { $0.parameters.map { _ in ParameterState(slots: stateNames.count) } }
+        guard let saved = json["state"]?.objectValue else { throw bad("no 'state'") }
+        for (key, entry) in saved {
+            guard let index = Int(key), flat.indices.contains(index), let step = entry["step"]?.intValue, step > 0 else {
+                throw bad("entry '\(key)' names no parameter or has no valid step")
+            }
+            let (gi, pi) = flat[index]
+            let p = paramGroups[gi].parameters[pi], s = newStates[gi][pi]
+            s.step = step
+            for (slot, name) in stateNames.enumerated() {
+                guard let e = tensors.entry("state.\(index).\(name)") else { continue }
+                let t = try tensors.tensor(e)
+                guard t.dtype == .float32, t.shape == p.shape else {
+                    throw SwiftTrainError.shape("optimizer state \(name) of parameter \(index) has shape \(t.shape), the parameter \(p.shape)")
+                }
+                let b = Storage(count: p.count)
+                b.base.update(from: t.data, count: p.count)
+                s.buffers[slot] = b
+            }
+        }
+        paramGroups = newGroups
+        states = newStates
+    }
+}

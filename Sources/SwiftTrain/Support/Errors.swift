@@ -20,6 +20,9 @@ public struct SwiftTrainError: Error, CustomStringConvertible, Equatable {
         case notFound = -8
         /// A file could not be opened, read or written.
         case io = -9
+        /// A file's contents are damaged or not in the expected format (a truncated
+        /// checkpoint, a checksum mismatch, a malformed safetensors header).
+        case corrupt = -10
     }
 
     public var code: Code

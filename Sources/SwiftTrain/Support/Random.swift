@@ -27,6 +27,18 @@ public struct Generator: Sendable {
         self.init(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03) ^ 0x5851_F42D_4C95_7F2D)
     }
 
+    /// The generator's whole state, to save it and continue the same sequence later.
+    public var state: [UInt64] { [s0, s1, s2, s3] }
+
+    /// Continues the sequence of the generator whose `state` this was. Four words, not all
+    /// zero (xoshiro's one invalid state).
+    public init(state: [UInt64]) throws {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else {
+            throw SwiftTrainError(.corrupt, "a generator state must be 4 words, not all zero; got \(state)")
+        }
+        (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
+    }
+
     @inline(__always)
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9

@@ -4,14 +4,15 @@ extension Trainer {
 
     /// Trains and returns the train metrics (train_runtime, train_samples_per_second,
     /// train_steps_per_second, train_loss, epoch). Starts a fresh optimizer, schedule and
-    /// state; the weights continue from where they are.
+    /// state, the weights continuing from where they are; or, with `resumeFrom`, restores
+    /// all of them from a checkpoint and continues that run exactly where it was saved.
     @discardableResult
-    public func train() throws -> Metrics {
+    public func train(resumeFrom: ResumeFrom? = nil) throws -> Metrics {
         try enter("train")
         defer { running = false }
         try fireInitEndOnce()
         do {
-            let metrics = try runTraining()
+            let metrics = try runTraining(resumeFrom: resumeFrom)
             try fire(.close)
             return metrics
         } catch {
@@ -23,7 +24,7 @@ extension Trainer {
         }
     }
 
-    private func runTraining() throws -> Metrics {
+    private func runTraining(resumeFrom: ResumeFrom?) throws -> Metrics {
         guard let dataset = trainDataset else {
             throw SwiftTrainError.misuse("train(): no training dataset; set one before training")
         }
@@ -61,11 +62,8 @@ extension Trainer {
         }
         let maxSteps = args.maxSteps > 0 ? args.maxSteps : Int(stepsFromEpochs)
         let numEpochs = (maxSteps + updatesPerEpoch - 1) / updatesPerEpoch
-        let updater = try makeUpdateStep(maxSteps: maxSteps)
-        var plateau = args.lrSchedulerType == .reduceLROnPlateau ? try ReduceLROnPlateau.make(kwargs: args.lrSchedulerKwargs) : nil
-        let momentumSchedule = args.momentumSchedulerType == .invertedTriangular
-            ? try MomentumSchedule.make(kwargs: args.momentumSchedulerKwargs) : nil
-        let baseMomenta = updater.optimizer.paramGroups.map(\.momentum)
+        let run = try TrainingRun(trainer: self, maxSteps: maxSteps, updatesPerEpoch: updatesPerEpoch)
+        let updater = run.updater
         let parameterCount = model.parameterCount
         movingAverage = updater.average
 
@@ -75,40 +73,31 @@ extension Trainer {
         state.trainBatchSize = args.perDeviceTrainBatchSize
         state.loggingSteps = args.resolvedLoggingSteps(total: maxSteps)
         state.evalSteps = args.resolvedEvalSteps(total: maxSteps)
+        state.saveSteps = args.resolvedSaveSteps(total: maxSteps)
         updater.applySchedule(at: 0)
         state.learningRate = updater.optimizer.paramGroups[0].learningRate
         control = TrainerControl()
-        var log = LossTracker(filterNonFinite: args.loggingNanInfFilter)
-        var samplesSeen = 0
-        let start = monotonicSeconds()
+        if let resumeFrom { try resume(run, from: resumeFrom, numSamples: dataset.numSamples) }
+        lastResumedFrom = run.resumedFrom
         model.train()
-        var best = BestModelTracker(args: args)
-        afterEvaluation = { [unowned self] metrics in
-            try best.observe(metrics, trainer: self)
-            guard plateau != nil else { return }  // reduce_lr_on_plateau follows the evaluation metric
-            let key = self.args.bestModelMetric ?? "eval_loss"
-            guard let value = metrics[key] else {
-                throw SwiftTrainError.invalid("reduce_lr_on_plateau follows '\(key)', which the evaluation did not produce; "
-                    + "set metric_for_best_model to one of: \(metrics.map(\.name).joined(separator: ", "))")
-            }
-            let rates = plateau!.step(metric: value, rates: updater.optimizer.paramGroups.map(\.learningRate))
-            for (i, r) in rates.enumerated() { updater.optimizer.paramGroups[i].learningRate = r }
-            self.state.learningRate = rates[0]
-        }
+        afterEvaluation = { [unowned self] metrics in try run.observe(metrics, trainer: self) }
         defer { afterEvaluation = nil }
 
         try fire(.trainBegin)
-        if args.evalOnStart, !evalDatasets.isEmpty { try evaluateAll() }
-        for epoch in 0..<numEpochs {
+        // (not when resuming: the run being continued already did it)
+        if args.evalOnStart, resumeFrom == nil, !evalDatasets.isEmpty { try evaluateAll() }
+        var epoch = run.epochIndex
+        while epoch < numEpochs {
             loader.setEpoch(epoch)
-            if let momentumSchedule {
+            if let schedule = run.momentumSchedule {
                 for i in updater.optimizer.paramGroups.indices {
-                    updater.optimizer.paramGroups[i].momentum = momentumSchedule.momentum(base: baseMomenta[i], epoch: epoch)
+                    updater.optimizer.paramGroups[i].momentum = schedule.momentum(base: run.baseMomenta[i], epoch: epoch)
                 }
             }
             control.shouldEpochStop = false
             try fire(.epochBegin)
-            for update in 0..<updatesPerEpoch {
+            var update = epoch == run.epochIndex ? run.updateInEpoch : 0
+            while update < updatesPerEpoch && state.globalStep < maxSteps {
                 control.shouldLog = false
                 control.shouldEvaluate = false
                 control.shouldSave = false
@@ -129,115 +118,52 @@ extension Trainer {
                 state.globalStep += 1
                 state.epoch = Double(epoch) + Double(update + 1) / Double(updatesPerEpoch)
                 state.loss = result.loss
-                if plateau == nil {
+                if run.plateau == nil {
                     updater.applySchedule(at: state.globalStep)
                     state.learningRate = updater.optimizer.paramGroups[0].learningRate
                 }
-                log.add(result.loss)
-                samplesSeen += examples
+                run.log.add(result.loss)
+                run.samplesSeen += examples
                 state.totalFlos += 6 * Double(parameterCount) * Double(examples)
+                update += 1
+                (run.epochIndex, run.updateInEpoch) = (epoch, update)
 
                 try fire(.stepEnd)
-                try maybeLogAndEvaluate(&log)
-                if control.shouldTrainingStop || control.shouldEpochStop || state.globalStep >= maxSteps { break }
+                try maybeLogSaveEvaluate(run)
+                if control.shouldTrainingStop || control.shouldEpochStop { break }
             }
+            (run.epochIndex, run.updateInEpoch) = (epoch + 1, 0)
             try fire(.epochEnd)
-            try maybeLogAndEvaluate(&log)
+            try maybeLogSaveEvaluate(run)
             if control.shouldTrainingStop { break }
+            epoch += 1
         }
 
-        if args.loadBestModelAtEnd { try best.restore(into: model) }
-        let runtime = monotonicSeconds() - start
+        if args.loadBestModelAtEnd { try run.best.restore(into: model) }
+        let runtime = run.earlierRuntime + monotonicSeconds() - run.start
         var metrics = Metrics()
         metrics["train_runtime"] = runtime
-        metrics["train_samples_per_second"] = Double(samplesSeen) / max(runtime, 1e-9)
+        metrics["train_samples_per_second"] = Double(run.samplesSeen) / max(runtime, 1e-9)
         metrics["train_steps_per_second"] = Double(state.globalStep) / max(runtime, 1e-9)
-        metrics["train_loss"] = state.globalStep > 0 ? log.total / Double(state.globalStep) : .nan
+        metrics["train_loss"] = state.globalStep > 0 ? run.log.total / Double(state.globalStep) : .nan
         metrics["epoch"] = state.epoch
         try record(metrics)
         try fire(.trainEnd)
         return metrics
     }
 
-    /// Sums of step losses: since the last log, and over the whole run.
-    struct LossTracker {
-        var sinceLog = 0.0, stepsSinceLog = 0, total = 0.0
-        /// HF's logging_nan_inf_filter: a NaN or infinite step loss counts as the average of
-        /// the steps since the last log.
-        var filterNonFinite = true
-        mutating func add(_ loss: Double) {
-            var value = loss
-            if filterNonFinite && !loss.isFinite { value = stepsSinceLog > 0 ? sinceLog / Double(stepsSinceLog) : 0 }
-            sinceLog += value
-            stepsSinceLog += 1
-            total += value
-        }
-    }
-
-    /// HF's best-model bookkeeping after each evaluation during training (best_metric,
-    /// best_global_step, the best weights for load_best_model_at_end), and early stopping
-    /// (HF's EarlyStoppingCallback rule: an evaluation that does not beat the best by more
-    /// than the threshold counts toward the patience).
-    struct BestModelTracker {
-        let metric: String?, greaterIsBetter: Bool, patience: Int, threshold: Double, keepWeights: Bool
-        var stale = 0
-        var weights: [String: Tensor]?
-
-        init(args: TrainingArguments) {
-            metric = args.bestModelMetric
-            greaterIsBetter = args.resolvedGreaterIsBetter
-            patience = args.earlyStoppingPatience
-            threshold = args.earlyStoppingThreshold
-            keepWeights = args.loadBestModelAtEnd
-        }
-
-        mutating func observe(_ metrics: Metrics, trainer: Trainer) throws {
-            guard let metric else { return }
-            guard let value = metrics[metric] else {
-                throw SwiftTrainError.invalid("metric_for_best_model '\(metric)' is not among the evaluation's metrics: "
-                    + metrics.map(\.name).joined(separator: ", "))
-            }
-            func better(_ a: Double, than b: Double) -> Bool { greaterIsBetter ? a > b : a < b }
-            let previous = trainer.state.bestMetric
-            if patience > 0 {
-                if let previous, !(better(value, than: previous) && Swift.abs(value - previous) > threshold) {
-                    stale += 1
-                } else {
-                    stale = 0
-                }
-                if stale >= patience { trainer.control.shouldTrainingStop = true }
-            }
-            if previous == nil || better(value, than: previous!) {
-                trainer.state.bestMetric = value
-                trainer.state.bestGlobalStep = trainer.state.globalStep
-                if keepWeights {  // the weights the evaluation used: the moving average's, if there is one
-                    func copy() -> [String: Tensor] {
-                        Dictionary(uniqueKeysWithValues: trainer.model.stateDict().map { name, t in
-                            let c = Tensor(uninitialized: t.shape, dtype: t.dtype)
-                            c.storage.raw.copyMemory(from: t.storage.raw, byteCount: t.count * t.dtype.size)
-                            return (name, c)
-                        })
-                    }
-                    weights = trainer.movingAverage.map { $0.withAveragedWeights(copy) } ?? copy()
-                }
-            }
-        }
-
-        func restore(into model: Module) throws {
-            if let weights { try model.loadStateDict(weights) }
-        }
-    }
-
-    func maybeLogAndEvaluate(_ tracker: inout LossTracker) throws {
+    /// HF's _maybe_log_save_evaluate: the log, the evaluation (whose best-model bookkeeping
+    /// may ask for a save), then the checkpoint and the save event.
+    func maybeLogSaveEvaluate(_ run: TrainingRun) throws {
         if control.shouldLog {
             control.shouldLog = false
             var logs = Metrics()
-            if tracker.stepsSinceLog > 0 { logs["loss"] = tracker.sinceLog / Double(tracker.stepsSinceLog) }
+            if run.log.stepsSinceLog > 0 { logs["loss"] = run.log.sinceLog / Double(run.log.stepsSinceLog) }
             if !state.gradNorm.isNaN { logs["grad_norm"] = state.gradNorm }
             logs["learning_rate"] = state.learningRate
             logs["epoch"] = state.epoch
-            tracker.sinceLog = 0
-            tracker.stepsSinceLog = 0
+            run.log.sinceLog = 0
+            run.log.stepsSinceLog = 0
             try record(logs)
         }
         if control.shouldEvaluate {
@@ -247,6 +173,11 @@ extension Trainer {
             }
             if args.evalStrategy == .no && !args.evalOnStart { try checkEvalDatasets() }  // not checked before training
             try evaluateAll()
+        }
+        if control.shouldSave {
+            control.shouldSave = false
+            try saveCheckpoint(run)
+            try fire(.save)
         }
     }
 

@@ -47,6 +47,20 @@ public final class Trainer {
     public internal(set) var movingAverage: MovingAverage?
     /// Called with each evaluation's metrics during training (drives reduce_lr_on_plateau).
     var afterEvaluation: ((Metrics) throws -> Void)?
+    /// State that callbacks save in checkpoints and get back on resume, by name.
+    var callbackStates: [CallbackState] = []
+    /// The checkpoint the last train() resumed from, and any newer ones it passed over as
+    /// damaged (nil when it started fresh).
+    public internal(set) var lastResumedFrom: String?
+
+    /// Where train(resumeFrom:) continues from (HF's resume_from_checkpoint).
+    public enum ResumeFrom: Sendable, Equatable {
+        /// This checkpoint directory; it must verify.
+        case checkpoint(String)
+        /// The newest checkpoint in output_dir that verifies; damaged newer ones are
+        /// passed over (and named in lastResumedFrom).
+        case latest
+    }
 
     public init(model: Module, loss: LossKind, args: TrainingArguments) throws {
         try args.validate()
@@ -100,10 +114,15 @@ public final class Trainer {
             if args.evalStrategy == .steps && step % state.evalSteps == 0 && args.evalDelay <= Double(step) {
                 control.shouldEvaluate = true
             }
-            if step >= state.maxSteps { control.shouldTrainingStop = true }
+            if args.saveStrategy == .steps && step % state.saveSteps == 0 { control.shouldSave = true }
+            if step >= state.maxSteps {
+                control.shouldTrainingStop = true
+                if args.saveStrategy == .steps || args.saveStrategy == .epoch { control.shouldSave = true }  // HF: save at the end
+            }
         case .epochEnd:
             if args.loggingStrategy == .epoch { control.shouldLog = true }
             if args.evalStrategy == .epoch && args.evalDelay <= state.epoch { control.shouldEvaluate = true }
+            if args.saveStrategy == .epoch { control.shouldSave = true }
         default:
             break
         }

@@ -33,6 +33,9 @@ public enum TrainerEvent: Int32, Sendable, CaseIterable {
     case exception = 24
     /// The last event of every train(), whether it succeeded or not.
     case close = 25
+    /// After a checkpoint was written (state.bestModelCheckpoint and the directory are
+    /// complete on disk).
+    case save = 26
 
     /// HuggingFace's TrainerCallback method name ("on_step_end"), in the same style for the
     /// events HF does not have ("on_before_forward").
@@ -64,6 +67,7 @@ public enum TrainerEvent: Int32, Sendable, CaseIterable {
         case .predict: "on_predict"
         case .exception: "on_exception"
         case .close: "on_close"
+        case .save: "on_save"
         }
     }
 

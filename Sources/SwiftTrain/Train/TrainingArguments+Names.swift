@@ -51,6 +51,11 @@ extension TrainingArguments {
             }
             copy.metricForBestModel = String(value.dropFirst())
             copy.greaterIsBetter = sign == "+"
+        case "output_dir": copy.outputDir = value
+        case "save_strategy": copy.saveStrategy = try Self.choice(name, value, Self.saveStrategyNames)
+        case "save_steps": copy.saveSteps = try Self.double(name, value)
+        case "save_total_limit": copy.saveTotalLimit = value == "None" ? 0 : try Self.int(name, value)
+        case "save_only_model": copy.saveOnlyModel = try Self.bool(name, value)
         case "seed": copy.seed = try Self.int(name, value)
         case "data_seed": copy.dataSeed = try Self.int(name, value)
         case "dataloader_drop_last": copy.dataloaderDropLast = try Self.bool(name, value)
@@ -70,7 +75,8 @@ extension TrainingArguments {
         "momentum_scheduler_type", "momentum_scheduler_kwargs", "logging_strategy", "logging_steps",
         "logging_first_step", "logging_nan_inf_filter", "eval_strategy", "eval_steps", "eval_delay", "eval_on_start",
         "metric_for_best_model", "greater_is_better", "load_best_model_at_end", "early_stopping_patience",
-        "early_stopping_threshold", "patience", "validation_metric", "seed", "data_seed", "dataloader_drop_last",
+        "early_stopping_threshold", "patience", "validation_metric", "output_dir", "save_strategy", "save_steps",
+        "save_total_limit", "save_only_model", "seed", "data_seed", "dataloader_drop_last",
     ]
 
     static let optimizerNames: [(String, OptimizerKind)] = [
@@ -84,6 +90,39 @@ extension TrainingArguments {
         ("warmup_stable_decay", .warmupStableDecay), ("step", .step), ("exponential", .exponential),
     ]
     static let strategyNames: [(String, IntervalStrategy)] = [("no", .no), ("steps", .steps), ("epoch", .epoch)]
+    static let saveStrategyNames: [(String, SaveStrategy)] = [("no", .no), ("steps", .steps), ("epoch", .epoch), ("best", .best)]
+
+    /// The arguments by their HF names, as training_args.json holds them (in place of HF's
+    /// pickled training_args.bin); `set(name, value)` reads each value's text back.
+    public var json: JSONValue {
+        func name<T: Equatable>(_ value: T, _ table: [(String, T)]) -> JSONValue { .string(table.first { $0.1 == value }!.0) }
+        let nonFinite: [(String, NonFiniteGradPolicy)] = [("error", .error), ("skip", .skip)]
+        let momentum: [(String, MomentumSchedulerKind)] = [("none", .none), ("inverted_triangular", .invertedTriangular)]
+        return .object([
+            ("num_train_epochs", .double(numTrainEpochs)), ("max_steps", .int(maxSteps)),
+            ("per_device_train_batch_size", .int(perDeviceTrainBatchSize)), ("per_device_eval_batch_size", .int(perDeviceEvalBatchSize)),
+            ("gradient_accumulation_steps", .int(gradientAccumulationSteps)), ("max_micro_batch_size", .int(maxMicroBatchSize)),
+            ("optim", name(optim, Self.optimizerNames)), ("optim_args", .string(optimArgs)),
+            ("learning_rate", .double(learningRate)), ("weight_decay", .double(weightDecay)),
+            ("adam_beta1", .double(adamBeta1)), ("adam_beta2", .double(adamBeta2)), ("adam_epsilon", .double(adamEpsilon)),
+            ("sgd_momentum", .double(sgdMomentum)), ("max_grad_norm", .double(maxGradNorm)), ("max_grad_value", .double(maxGradValue)),
+            ("nonfinite_grad_norm", name(nonFiniteGradNorm, nonFinite)),
+            ("lr_scheduler_type", name(lrSchedulerType, Self.schedulerNames)), ("lr_scheduler_kwargs", .string(lrSchedulerKwargs)),
+            ("warmup_steps", .double(warmupSteps)), ("warmup_ratio", .double(warmupRatio)), ("ema_decay", .double(emaDecay)),
+            ("momentum_scheduler_type", name(momentumSchedulerType, momentum)),
+            ("momentum_scheduler_kwargs", .string(momentumSchedulerKwargs)),
+            ("logging_strategy", name(loggingStrategy, Self.strategyNames)), ("logging_steps", .double(loggingSteps)),
+            ("logging_first_step", .bool(loggingFirstStep)), ("logging_nan_inf_filter", .bool(loggingNanInfFilter)),
+            ("eval_strategy", name(evalStrategy, Self.strategyNames)), ("eval_steps", .double(evalSteps)),
+            ("eval_delay", .double(evalDelay)), ("eval_on_start", .bool(evalOnStart)),
+            ("metric_for_best_model", .string(metricForBestModel)), ("greater_is_better", greaterIsBetter.map { .bool($0) } ?? .null),
+            ("load_best_model_at_end", .bool(loadBestModelAtEnd)), ("early_stopping_patience", .int(earlyStoppingPatience)),
+            ("early_stopping_threshold", .double(earlyStoppingThreshold)), ("output_dir", .string(outputDir)),
+            ("save_strategy", name(saveStrategy, Self.saveStrategyNames)), ("save_steps", .double(saveSteps)),
+            ("save_total_limit", .int(saveTotalLimit)), ("save_only_model", .bool(saveOnlyModel)),
+            ("seed", .int(seed)), ("data_seed", .int(dataSeed)), ("dataloader_drop_last", .bool(dataloaderDropLast)),
+        ])
+    }
 
     private static func choice<T>(_ name: String, _ value: String, _ table: [(String, T)]) throws -> T {
         if let hit = table.first(where: { $0.0 == value }) { return hit.1 }

@@ -12,6 +12,8 @@ public struct TrainingArguments: Sendable, Equatable {
         case inverseSqrt = 6, reduceLROnPlateau = 7, cosineWithMinLR = 8, warmupStableDecay = 9, step = 10, exponential = 11
     }
     public enum IntervalStrategy: Int32, Sendable, CaseIterable { case no = 0, steps = 1, epoch = 2 }
+    /// When checkpoints are written; `best` whenever an evaluation finds a new best metric.
+    public enum SaveStrategy: Int32, Sendable, CaseIterable { case no = 0, steps = 1, epoch = 2, best = 3 }
     /// What to do when the gradient norm is NaN or infinite.
     public enum NonFiniteGradPolicy: Int32, Sendable, CaseIterable { case error = 0, skip = 1 }
     public enum MomentumSchedulerKind: Int32, Sendable, CaseIterable { case none = 0, invertedTriangular = 1 }
@@ -78,6 +80,15 @@ public struct TrainingArguments: Sendable, Equatable {
     public var earlyStoppingPatience = 0
     /// The least improvement that counts (HF's early_stopping_threshold).
     public var earlyStoppingThreshold = 0.0
+    /// Where checkpoints go: output_dir/checkpoint-<global_step>/.
+    public var outputDir = "trainer_output"
+    public var saveStrategy = SaveStrategy.steps
+    /// A value below 1 is a ratio of the total steps (HF).
+    public var saveSteps = 500.0
+    /// Keep at most this many checkpoints, deleting the oldest but never the best; 0 keeps all.
+    public var saveTotalLimit = 0
+    /// Checkpoints hold the model weights and the trainer state only (they cannot be resumed).
+    public var saveOnlyModel = false
     public var seed = 42
     /// -1: use seed.
     public var dataSeed = -1
@@ -116,6 +127,11 @@ public struct TrainingArguments: Sendable, Equatable {
         try check(steps(loggingSteps), "logging_steps", loggingSteps, "a whole number in [1, 2^40] or a ratio in (0, 1)")
         try check(evalSteps == 0 || steps(evalSteps), "eval_steps", evalSteps,
                   "a whole number in [1, 2^40], a ratio in (0, 1), or 0 to use logging_steps")
+        try check(steps(saveSteps), "save_steps", saveSteps, "a whole number in [1, 2^40] or a ratio in (0, 1)")
+        try check(saveTotalLimit >= 0 && saveTotalLimit <= limit, "save_total_limit", saveTotalLimit, ">= 0 (0 keeps every checkpoint)")
+        try check(saveStrategy == .no || !outputDir.isEmpty, "output_dir", "\"\"", "a directory when save_strategy is not 'no'")
+        try check(saveStrategy != .best || evalStrategy != .no, "save_strategy", "best",
+                  "used with an eval_strategy other than 'no' (it saves when an evaluation finds a new best)")
         try check(evalDelay.isFinite && evalDelay >= 0 && evalDelay <= Double(limit), "eval_delay", evalDelay, ">= 0")
         try check(earlyStoppingPatience >= 0 && earlyStoppingPatience <= limit, "early_stopping_patience",
                   earlyStoppingPatience, ">= 0 (0 disables)")
@@ -149,6 +165,9 @@ public struct TrainingArguments: Sendable, Equatable {
     /// The logging interval in steps for a run of `total` steps.
     public func resolvedLoggingSteps(total: Int) -> Int { Self.resolved(loggingSteps, total: total) }
 
+    /// The checkpoint interval in steps for a run of `total` steps.
+    public func resolvedSaveSteps(total: Int) -> Int { Self.resolved(saveSteps, total: total) }
+
     /// The evaluation interval in steps: evalSteps, or loggingSteps when it is 0.
     public func resolvedEvalSteps(total: Int) -> Int { Self.resolved(evalSteps > 0 ? evalSteps : loggingSteps, total: total) }
 
@@ -156,7 +175,8 @@ public struct TrainingArguments: Sendable, Equatable {
     /// needs one. HF: metric_for_best_model, "loss" by default when load_best_model_at_end
     /// (or early stopping) is on; the "eval_" prefix is added.
     public var bestModelMetric: String? {
-        let name = metricForBestModel.isEmpty ? ((loadBestModelAtEnd || earlyStoppingPatience > 0) ? "loss" : nil)
+        let needed = loadBestModelAtEnd || earlyStoppingPatience > 0 || saveStrategy == .best
+        let name = metricForBestModel.isEmpty ? (needed ? "loss" : nil)
             : metricForBestModel
         return name.map { $0.hasPrefix("eval_") ? $0 : "eval_" + $0 }
     }

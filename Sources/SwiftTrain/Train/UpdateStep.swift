@@ -135,7 +135,7 @@ extension Batch {
 /// num-updates-adjusted decay min(decay, (1 + n) / (10 + n))), swapped in for evaluation.
 public final class MovingAverage {
     public let decay: Double
-    public private(set) var numUpdates = 0
+    public internal(set) var numUpdates = 0
     let parameters: [Tensor]
     let shadows: [Storage]
     private(set) var swappedIn = false

@@ -44,6 +44,10 @@ void *stx_release_queue(void);
  *  thread-specific key left (then there is no queue). */
 int stx_set_release_queue(void *queue, void (*destroy)(void *));
 
+/** Exchanges two paths atomically (renameat2 RENAME_EXCHANGE); -1 with errno when the
+ *  file system cannot. */
+int stx_rename_exchange(const char *from, const char *to);
+
 #ifdef __cplusplus
 }
 #endif
