@@ -1,0 +1,308 @@
+import Foundation
+import XCTest
+@testable import SwiftTrain
+
+/// Checkpoints and exact resume: a run interrupted anywhere and resumed from its newest
+/// checkpoint produces bit for bit the losses, learning rates and weights of the run that
+/// was never interrupted.
+final class CheckpointResumeTests: XCTestCase {
+    struct Interrupted: Error {}
+
+    static func temporaryDirectory() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("swifttrain-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url.path
+    }
+
+    /// 300 digits in batches of 16: 19 batches, 10 updates per epoch with accumulation 2 (the
+    /// last window has one batch).
+    static func smallDigits(_ split: String, _ count: Int) throws -> Dataset {
+        let (x, y) = try Digits.load(split)
+        return try Dataset(features: Array(x.prefix(count * 64)), numFeatures: 64, labels: Array(y.prefix(count)))
+    }
+
+    static func baseArgs(_ dir: String) -> TrainingArguments {
+        var args = TrainingArguments()
+        args.outputDir = dir
+        args.numTrainEpochs = 3
+        args.perDeviceTrainBatchSize = 16
+        args.gradientAccumulationSteps = 2
+        args.learningRate = 3e-3
+        args.loggingSteps = 1
+        args.saveSteps = 4
+        args.evalStrategy = .steps
+        args.evalSteps = 5
+        return args
+    }
+
+    /// A model with dropout, so the random generator's state matters too.
+    static func model(seed: UInt64) throws -> Module {
+        manualSeed(seed)
+        return try Sequential(Linear(64, 32), ReLU(), Dropout(p: 0.2), Linear(32, 10))
+    }
+
+    static func trainer(_ args: TrainingArguments, seed: UInt64 = 7) throws -> Trainer {
+        let trainer = try Trainer(model: try model(seed: seed), loss: .crossEntropy, args: args)
+        trainer.trainDataset = try smallDigits("train", 300)
+        trainer.evalDataset = try smallDigits("test", 100)
+        return trainer
+    }
+
+    /// The log history without wall-clock values, as bit patterns.
+    static func history(_ t: Trainer) -> [[String: UInt64]] {
+        t.state.logHistory.map { entry in
+            Dictionary(uniqueKeysWithValues: entry.filter { !$0.name.contains("runtime") && !$0.name.hasSuffix("per_second") }
+                .map { ($0.name, $0.value.bitPattern) })
+        }
+    }
+
+    /// Fails naming the first index where the lists differ (the lists themselves are long).
+    static func assertSame<T: Equatable>(_ a: [T], _ b: [T], _ what: String, file: StaticString, line: UInt) {
+        guard a != b else { return }
+        let i = zip(a, b).firstIndex { $0 != $1 } ?? min(a.count, b.count)
+        XCTFail("\(what) \(i) of \(a.count) differs from the uninterrupted run's (\(b.count))", file: file, line: line)
+    }
+
+    static func weights(_ t: Trainer) -> [[UInt32]] { t.model.stateDict().map { $0.tensor.values.map(\.bitPattern) } }
+
+    /// Trains uninterrupted, then again interrupted at (`event`, `step`) and resumed from
+    /// the newest checkpoint in a new trainer with differently initialised weights; asserts
+    /// the two runs agree bit for bit.
+    func assertExactResume(interruptAt event: TrainerEvent, step: Int, _ configure: (inout TrainingArguments) -> Void = { _ in },
+                           file: StaticString = #filePath, line: UInt = #line) throws {
+        var reference = Self.baseArgs(try Self.temporaryDirectory())
+        configure(&reference)
+        let uninterrupted = try Self.trainer(reference)
+        try uninterrupted.train()
+
+        var args = Self.baseArgs(try Self.temporaryDirectory())
+        configure(&args)
+        let first = try Self.trainer(args)
+        first.addCallback(EventMask(event)) { e, state, _, _ in
+            if state.globalStep == step { throw Interrupted() }
+        }
+        XCTAssertThrowsError(try first.train(), file: file, line: line) { XCTAssertTrue($0 is Interrupted, file: file, line: line) }
+        manualSeed(999)  // the resumed process starts with another generator state
+        let resumed = try Self.trainer(args, seed: 1234)
+        try resumed.train(resumeFrom: .latest)
+        XCTAssertNotNil(resumed.lastResumedFrom, file: file, line: line)
+        XCTAssertEqual(resumed.state.globalStep, uninterrupted.state.globalStep, file: file, line: line)
+        XCTAssertEqual(resumed.state.microStep, uninterrupted.state.microStep, file: file, line: line)
+        Self.assertSame(Self.history(resumed), Self.history(uninterrupted), "log history entry", file: file, line: line)
+        Self.assertSame(Self.weights(resumed), Self.weights(uninterrupted), "weight tensor", file: file, line: line)
+        XCTAssertEqual(resumed.state.bestMetric?.bitPattern, uninterrupted.state.bestMetric?.bitPattern, file: file, line: line)
+    }
+
+    func testResumeMidEpochIsExact() throws {
+        try assertExactResume(interruptAt: .stepBegin, step: 14)  // saved at 12, mid-epoch 2
+    }
+
+    func testResumeAtAnEpochBoundaryIsExact() throws {
+        // Saved at step 20, the last update of epoch 2, before its epoch end.
+        try assertExactResume(interruptAt: .epochEnd, step: 20)
+    }
+
+    func testResumeFromEpochSavesIsExact() throws {
+        try assertExactResume(interruptAt: .stepBegin, step: 15) { $0.saveStrategy = .epoch }
+    }
+
+    func testResumeInsideAnAccumulationWindowIsExact() throws {
+        try assertExactResume(interruptAt: .substepEnd, step: 9) { $0.gradientAccumulationSteps = 3 }
+    }
+
+    func testResumeWithMovingAverageAndPlateauIsExact() throws {
+        try assertExactResume(interruptAt: .stepBegin, step: 17) {
+            $0.emaDecay = 0.9
+            $0.lrSchedulerType = .reduceLROnPlateau
+            $0.lrSchedulerKwargs = "patience=0,factor=0.5"
+            $0.evalSteps = 2
+        }
+    }
+
+    func testResumeWithBestModelAndEarlyStoppingIsExact() throws {
+        try assertExactResume(interruptAt: .stepBegin, step: 13) {
+            $0.loadBestModelAtEnd = true
+            $0.earlyStoppingPatience = 3
+            $0.earlyStoppingThreshold = 0.02
+            $0.numTrainEpochs = 6
+            $0.warmupSteps = 5
+            $0.lrSchedulerType = .cosine
+        }
+    }
+
+    func testCheckpointLayout() throws {
+        let dir = try Self.temporaryDirectory()
+        var args = Self.baseArgs(dir)
+        args.emaDecay = 0.9
+        args.loadBestModelAtEnd = true
+        let trainer = try Self.trainer(args)
+        var count = 0
+        try trainer.addCallbackState(CallbackState(name: "Counter", save: { Array("{\"count\": \(count)}".utf8) }, load: { _ in }))
+        trainer.addCallback(EventMask(.stepEnd)) { _, _, _, _ in count += 1 }
+        var saves: [Int] = []
+        trainer.addCallback(EventMask(.save)) { _, state, _, _ in saves.append(state.globalStep) }
+        try trainer.train()
+        XCTAssertEqual(saves, [4, 8, 12, 16, 20, 24, 28, 30])  // every 4 steps, and at the end (HF)
+        let checkpoints = try CheckpointDirectory.list(dir)
+        XCTAssertEqual(checkpoints.map(\.step), saves)
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: checkpoints[2].path))
+        XCTAssertEqual(names, ["model.safetensors", "optimizer.safetensors", "optimizer.json", "scheduler.json", "ema.safetensors",
+                               "best_model.safetensors", "rng_state.json", "progress.json", "callback_states.safetensors",
+                               "trainer_state.json", "training_args.json", "manifest.json"])
+        let contents = try CheckpointDirectory.open(checkpoints[2].path)
+        XCTAssertEqual(try contents.safetensors("model.safetensors").entries.map(\.name).sorted(),
+                       trainer.model.stateDict().map(\.name).sorted())
+        XCTAssertEqual(try contents.json("trainer_state.json")["global_step"]?.intValue, 12)
+        XCTAssertEqual(try contents.json("progress.json")["update_in_epoch"]?.intValue, 2)
+        let blob = try contents.safetensors("callback_states.safetensors")
+        XCTAssertEqual(String(decoding: blob.bytes[blob.entry("Counter")!.offset...].prefix(blob.entry("Counter")!.byteCount), as: UTF8.self),
+                       "{\"count\": 12}")
+        // training_args.json reads back into the same arguments.
+        var read = TrainingArguments()
+        for (name, value) in try contents.json("training_args.json").objectValue! {
+            let text: String
+            switch value {
+            case let .string(s): text = s
+            case let .bool(b): text = b ? "true" : "false"
+            case let .int(i): text = String(i)
+            case let .double(d): text = "\(d)"
+            case .null: text = "None"
+            default: XCTFail("unexpected value for \(name)"); continue
+            }
+            try read.set(name, text)
+        }
+        XCTAssertEqual(read, args)
+    }
+
+    func testCallbackStateIsRestoredBeforeTrainBegin() throws {
+        let dir = try Self.temporaryDirectory()
+        let args = Self.baseArgs(dir)
+        let first = try Self.trainer(args)
+        var seen = 0
+        try first.addCallbackState(CallbackState(name: "Seen", save: { [UInt8](String(seen).utf8) }, load: { _ in }))
+        first.addCallback(EventMask(.stepEnd)) { _, state, _, _ in
+            seen += 1
+            if state.globalStep == 10 { throw Interrupted() }
+        }
+        XCTAssertThrowsError(try first.train())
+        let second = try Self.trainer(args)
+        var restored: String?
+        var atTrainBegin: String?
+        try second.addCallbackState(CallbackState(name: "Seen", save: { [] }, load: { restored = String(decoding: $0, as: UTF8.self) }))
+        second.addCallback(EventMask(.trainBegin)) { _, _, _, _ in atTrainBegin = restored }
+        try second.train(resumeFrom: .latest)
+        XCTAssertEqual(atTrainBegin, "8")  // the checkpoint at step 8 saw 8 step ends
+        XCTAssertThrowsError(try second.addCallbackState(CallbackState(name: "Seen", save: { [] }, load: { _ in }))) {
+            XCTAssertTrue(($0 as? SwiftTrainError)?.message.contains("already used") ?? false)
+        }
+    }
+
+    func testRotationKeepsTheBestCheckpoint() throws {
+        let dir = try Self.temporaryDirectory()
+        var args = Self.baseArgs(dir)
+        args.saveTotalLimit = 2
+        args.saveSteps = 5
+        args.metricForBestModel = "accuracy"
+        args.numTrainEpochs = 4
+        let trainer = try Self.trainer(args)
+        var bestAtSaves: [String?] = []
+        trainer.addCallback(EventMask(.save)) { _, state, _, _ in bestAtSaves.append(state.bestModelCheckpoint) }
+        try trainer.train()
+        let left = try CheckpointDirectory.list(dir).map(\.step)
+        let best = try XCTUnwrap(trainer.state.bestModelCheckpoint)
+        XCTAssertTrue(left.contains(trainer.state.bestGlobalStep!), "best \(best) was deleted; left \(left)")
+        XCTAssertEqual(left.count, 2)
+        XCTAssertEqual(bestAtSaves.compactMap { $0 }.last, best)
+        XCTAssertEqual(left.last, 40)
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: dir).contains { $0.hasPrefix(".tmp") })
+    }
+
+    func testSaveStrategyBestSavesOnlyNewBests() throws {
+        let dir = try Self.temporaryDirectory()
+        var args = Self.baseArgs(dir)
+        args.saveStrategy = .best
+        args.evalSteps = 3
+        let trainer = try Self.trainer(args)
+        var bests: [Int] = []
+        var lastBest = Double.infinity
+        trainer.addCallback(EventMask(.evaluate)) { _, _, _, metrics in
+            if let loss = metrics?["eval_loss"], loss < lastBest { lastBest = loss }
+        }
+        trainer.addCallback(EventMask(.save)) { _, state, _, _ in bests.append(state.globalStep) }
+        try trainer.train()
+        XCTAssertFalse(bests.isEmpty)
+        XCTAssertEqual(bests.last, trainer.state.bestGlobalStep)
+        XCTAssertEqual(try CheckpointDirectory.list(dir).map(\.step), bests)
+        XCTAssertTrue(bests.allSatisfy { $0 % 3 == 0 })
+    }
+
+    func testSaveOnlyModelCannotBeResumed() throws {
+        let dir = try Self.temporaryDirectory()
+        var args = Self.baseArgs(dir)
+        args.saveOnlyModel = true
+        args.numTrainEpochs = 1
+        try Self.trainer(args).train()
+        let last = try XCTUnwrap(CheckpointDirectory.list(dir).last)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: last.path)),
+                       ["model.safetensors", "trainer_state.json", "training_args.json", "manifest.json"])
+        let resumed = try Self.trainer(args)
+        XCTAssertThrowsError(try resumed.train(resumeFrom: .checkpoint(last.path))) {
+            XCTAssertTrue(($0 as? SwiftTrainError)?.message.contains("save_only_model") ?? false, "\($0)")
+        }
+        // Its weights load for inference.
+        let model = try Self.model(seed: 5)
+        try (model as! Sequential).loadSafetensors(last.path + "/model.safetensors")
+    }
+
+    func testDamagedCheckpointsAreRefusedOrPassedOver() throws {
+        let dir = try Self.temporaryDirectory()
+        var args = Self.baseArgs(dir)
+        args.numTrainEpochs = 1  // saves at 4, 8, 10
+        try Self.trainer(args).train()
+        let newest = dir + "/checkpoint-10"
+        // Flip one byte of the weights.
+        let path = newest + "/model.safetensors"
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[bytes.count - 3] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Self.trainer(args).train(resumeFrom: .checkpoint(newest))) { error in
+            let e = error as! SwiftTrainError
+            XCTAssertEqual(e.code, .corrupt)
+            XCTAssertTrue(e.message.contains("model.safetensors") && e.message.contains("SHA-256"), e.message)
+        }
+        // Truncate the optimizer state of the one before.
+        let truncated = dir + "/checkpoint-8/optimizer.safetensors"
+        let data = try Data(contentsOf: URL(fileURLWithPath: truncated))
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: truncated))
+        XCTAssertThrowsError(try CheckpointDirectory.open(dir + "/checkpoint-8")) {
+            XCTAssertTrue(($0 as! SwiftTrainError).message.contains("optimizer.safetensors"), "\($0)")
+        }
+        // "latest" falls back to checkpoint-4 and says which ones it passed over.
+        var resumedArgs = args
+        resumedArgs.numTrainEpochs = 2
+        let resumed = try Self.trainer(resumedArgs)
+        var startStep = -1
+        resumed.addCallback(EventMask(.trainBegin)) { _, state, _, _ in startStep = state.globalStep }
+        try resumed.train(resumeFrom: .latest)
+        XCTAssertEqual(startStep, 4)
+        let report = try XCTUnwrap(resumed.lastResumedFrom)
+        XCTAssertTrue(report.contains("checkpoint-4") && report.contains("checkpoint-10") && report.contains("checkpoint-8"), report)
+        // A directory without a manifest is not a checkpoint.
+        try FileManager.default.createDirectory(atPath: dir + "/checkpoint-99", withIntermediateDirectories: true)
+        XCTAssertThrowsError(try CheckpointDirectory.open(dir + "/checkpoint-99")) {
+            XCTAssertTrue(($0 as! SwiftTrainError).message.contains("manifest.json"))
+        }
+    }
+
+    func testResumeRefusesAnotherDataLayout() throws {
+        let dir = try Self.temporaryDirectory()
+        var args = Self.baseArgs(dir)
+        args.numTrainEpochs = 1
+        try Self.trainer(args).train()
+        args.perDeviceTrainBatchSize = 32
+        let other = try Self.trainer(args)
+        XCTAssertThrowsError(try other.train(resumeFrom: .latest)) {
+            XCTAssertTrue(($0 as! SwiftTrainError).message.contains("per_device_train_batch_size"), "\($0)")
+        }
+    }
+}
