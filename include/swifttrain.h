@@ -87,8 +87,11 @@ typedef enum st_status {
     ST_EUSER = -6,      /**< A callback returned non-zero; training stopped early. */
     ST_EBLAS = -7,      /**< OpenBLAS could not be loaded. */
     ST_ENOTFOUND = -8,  /**< A named item (metric, ...) does not exist. */
-    ST_EIO = -9         /**< A file could not be opened, read or written; the message names
+    ST_EIO = -9,        /**< A file could not be opened, read or written; the message names
                              it and says why (errno's text). */
+    ST_ECORRUPT = -10   /**< A file's contents are damaged or not in the expected format (a
+                             truncated checkpoint, a checksum mismatch, a malformed
+                             safetensors header); the message names the file and the fault. */
 } st_status;
 
 /** A static, human-readable name for a status code ("ST_EINVAL: invalid argument").
@@ -501,6 +504,15 @@ int st_module_state_dict(st_named_tensors **out, const st_module *module);
  *  offending key. Nothing is changed on error. */
 int st_module_load_state_dict(st_module *module, const st_named_tensors *state, bool strict);
 
+/** Writes the state dict to a safetensors file (readable by safetensors.torch.load_file and
+ *  torch's load_state_dict with the same names); the file appears whole or not at all. */
+int st_module_save_safetensors(const st_module *module, const char *path);
+
+/** Loads weights from a safetensors file (written by this library or by PyTorch's
+ *  safetensors.torch.save_file) as st_module_load_state_dict does. ST_ECORRUPT for a damaged
+ *  file; ST_EINVAL for tensors in a dtype other than F32/I64/BOOL. */
+int st_module_load_safetensors(st_module *module, const char *path, bool strict);
+
 /** Drops every parameter's gradient. */
 int st_module_zero_grad(st_module *module);
 
@@ -691,11 +703,22 @@ typedef enum st_loss {
     ST_LOSS_MSE = 1             /**< Mean squared error over float targets (mean). */
 } st_loss;
 
-#define ST_TRAINING_ARGS_VERSION 3
+#define ST_TRAINING_ARGS_VERSION 4
 
 /** Training configuration. Always fill it with st_training_args_init() first, then change
  *  fields directly or by name with st_training_args_set(). Values are checked when the
  *  trainer is created. */
+/** When checkpoints are written (save_strategy). */
+typedef enum st_save_strategy {
+    ST_SAVE_NO = 0,      /**< Never. */
+    ST_SAVE_STEPS = 1,   /**< Every save_steps optimizer steps, and at the last step (HF). */
+    ST_SAVE_EPOCH = 2,   /**< At the end of every epoch, and at the last step. */
+    ST_SAVE_BEST = 3     /**< Whenever an evaluation finds a new best metric_for_best_model. */
+} st_save_strategy;
+
+/** Size of st_training_args.output_dir, including the terminating NUL. */
+#define ST_PATH_CAPACITY 4096
+
 typedef struct st_training_args {
     uint32_t version;                     /**< ST_TRAINING_ARGS_VERSION */
     double num_train_epochs;              /**< 3.0; ignored when max_steps > 0 */
@@ -744,6 +767,15 @@ typedef struct st_training_args {
     int64_t early_stopping_patience;      /**< 0 (off): stop after this many evaluations without
                                                improvement; "patience" in st_training_args_set */
     double early_stopping_threshold;      /**< 0: the least improvement that counts */
+    /* version 4 */
+    char output_dir[ST_PATH_CAPACITY];    /**< "trainer_output": checkpoints go to
+                                               output_dir/checkpoint-<global_step>/ */
+    st_save_strategy save_strategy;       /**< ST_SAVE_STEPS (HF's default) */
+    double save_steps;                    /**< 500; below 1: a ratio of the total steps */
+    int64_t save_total_limit;             /**< 0 (keep all): delete the oldest checkpoints beyond
+                                               this many, never the best one */
+    bool save_only_model;                 /**< false: checkpoints hold weights and trainer state
+                                               only, and cannot be resumed */
 } st_training_args;
 
 /** Fills `args` with the defaults above. `version` must be ST_TRAINING_ARGS_VERSION. */
@@ -860,6 +892,59 @@ int st_plateau_get_state(st_plateau_state *out, const st_plateau *plateau);
 int st_plateau_set_state(st_plateau *plateau, const st_plateau_state *state);
 
 /* ======================================================================================
+ * safetensors files (https://github.com/huggingface/safetensors): read with every offset,
+ * dtype and shape checked against the file, so untrusted files are safe to open
+ * ====================================================================================== */
+
+typedef struct st_safetensors st_safetensors;
+
+/** One tensor of a safetensors file. */
+typedef struct st_safetensors_entry {
+    const char *name;
+    const char *dtype;       /**< "F32", "I64", "BOOL", "F16", "BF16", "F64", "I32", "U8", ... */
+    const int64_t *shape;
+    size_t ndim;
+    const void *data;        /**< little-endian bytes, not necessarily aligned */
+    size_t nbytes;
+} st_safetensors_entry;
+
+/** Reads and checks a file. ST_ECORRUPT, naming the file and the fault, when it is not a
+ *  valid safetensors file; ST_EIO when it cannot be read. */
+int st_safetensors_open(st_safetensors **out, const char *path);
+
+/** Checks `size` bytes in memory (copied). */
+int st_safetensors_open_memory(st_safetensors **out, const void *data, size_t size);
+
+/** Number of tensors, and of metadata pairs ("__metadata__"). */
+size_t st_safetensors_count(const st_safetensors *file);
+size_t st_safetensors_metadata_count(const st_safetensors *file);
+
+/** Tensor `index` (in file order). Every pointer stays valid until st_safetensors_close. */
+int st_safetensors_entry_at(st_safetensors_entry *out, const st_safetensors *file, size_t index);
+
+/** Metadata pair `index`; valid until st_safetensors_close. */
+int st_safetensors_metadata_at(const char **key, const char **value, const st_safetensors *file,
+                               size_t index);
+
+/** Every tensor as an st_tensor (F32, I64 and BOOL; ST_EINVAL naming the first other
+ *  dtype), for st_module_load_state_dict. */
+int st_safetensors_tensors(st_named_tensors **out, const st_safetensors *file);
+
+/** NULL is a harmless no-op. */
+void st_safetensors_close(st_safetensors *file);
+
+/** The bytes of a safetensors file holding `entries` (any safetensors dtype) and `metadata`,
+ *  given as `metadata_count` pairs of strings (key0, value0, key1, value1, ...). Same buffer
+ *  protocol as st_trainer_state_json, without the NUL: *length receives the size. */
+int st_safetensors_serialize(void *buffer, size_t capacity, size_t *length,
+                             const st_safetensors_entry *entries, size_t count,
+                             const char *const *metadata, size_t metadata_count);
+
+/** Writes such a file to `path`, atomically. */
+int st_safetensors_save(const char *path, const st_safetensors_entry *entries, size_t count,
+                        const char *const *metadata, size_t metadata_count);
+
+/* ======================================================================================
  * Trainer, events and callbacks
  * ====================================================================================== */
 
@@ -872,7 +957,8 @@ typedef struct st_trainer st_trainer;
  *                     BEFORE_BACKWARD, AFTER_BACKWARD, then SUBSTEP_END for all but the last;
  *    PRE_OPTIMIZER_STEP (after clipping), OPTIMIZER_STEP, STEP_END;
  *    then LOG if logging is due, and, if evaluation is due, EVALUATE_BEGIN,
- *    PREDICTION_STEP per evaluation batch, LOG (the evaluation metrics) and EVALUATE.
+ *    PREDICTION_STEP per evaluation batch, LOG (the evaluation metrics) and EVALUATE;
+ *    then SAVE if a checkpoint was due and written.
  *  A training run: INIT_END (once per trainer, before its first train, evaluate or predict),
  *  TRAIN_BEGIN, per epoch EPOCH_BEGIN ... EPOCH_END (followed by its own LOG / evaluation
  *  when due), LOG (train metrics), TRAIN_END, CLOSE. When an error stops training,
@@ -906,10 +992,11 @@ typedef enum st_event {
     ST_EVENT_PREDICT_BEGIN = 22,
     ST_EVENT_PREDICT = 23,
     ST_EVENT_EXCEPTION = 24,
-    ST_EVENT_CLOSE = 25
+    ST_EVENT_CLOSE = 25,
+    ST_EVENT_SAVE = 26          /**< a checkpoint was written (after LOG / EVALUATE of the step) */
 } st_event;
 
-#define ST_EVENT_COUNT 26
+#define ST_EVENT_COUNT 27
 /** The bit of one event in an event mask. */
 #define ST_EVENT_MASK(event) (1u << (unsigned)(event))
 #define ST_EVENT_MASK_ALL 0xffffffffu
@@ -945,6 +1032,9 @@ typedef struct st_trainer_state {
     int64_t eval_batches;        /**< batches of the evaluation or prediction in progress
                                       (for progress: PREDICTION_STEP fires once per batch);
                                       0 outside one */
+    int64_t save_steps;          /**< the checkpoint interval in steps */
+    const char *best_model_checkpoint; /**< the checkpoint directory of the best metric, or
+                                            NULL; borrowed, valid during the callback */
 } st_trainer_state;
 
 /** What a callback may change. Flags set by a callback are acted on after all callbacks of
@@ -1032,6 +1122,47 @@ int st_trainer_set_compute_metrics(st_trainer *trainer, st_compute_metrics_fn co
  *  epoch); free it with st_metrics_free(). A trainer can train again: it continues from its
  *  current weights with a fresh optimizer and schedule. */
 int st_trainer_train(st_metrics **out_metrics, st_trainer *trainer);
+
+/* ---- checkpoints -------------------------------------------------------------------------
+ * With save_strategy other than ST_SAVE_NO, training writes output_dir/checkpoint-<step>/:
+ * model.safetensors, optimizer.safetensors + optimizer.json, scheduler.json, rng_state.json,
+ * progress.json, trainer_state.json (HF's layout), training_args.json, callback_states.safetensors
+ * (when there are stateful callbacks), ema.safetensors / best_model.safetensors (with
+ * ema_decay / load_best_model_at_end) and manifest.json (format version, SHA-256 and size of
+ * every file). A checkpoint is written into a temporary directory, flushed, then renamed into
+ * place: a crash leaves the previous checkpoint or the new one, never half of one.
+ * docs/checkpoints.md describes every file. */
+
+/** Trains like st_trainer_train, but first restores weights, optimizer, schedules, trainer
+ *  state, callback states and random generators from a checkpoint, and continues that run
+ *  exactly where it was saved (same data order, no batches replayed): the losses and final
+ *  weights equal those of a run never interrupted. `checkpoint` is a checkpoint directory,
+ *  or NULL for the newest one in output_dir that verifies (damaged newer ones are passed over
+ *  and named by st_trainer_resumed_from). ST_ECORRUPT naming the file when the checkpoint does
+ *  not match its manifest; ST_ENOTFOUND when there is no checkpoint; ST_EINVAL when it was
+ *  written by an incompatible run (other dataset size, batch size, optimizer or seed) or with
+ *  save_only_model. Nothing is changed when the checkpoint is refused. */
+int st_trainer_resume(st_metrics **out_metrics, st_trainer *trainer, const char *checkpoint);
+
+/** The checkpoint the last training resumed from, followed by the newer ones it passed over and
+ *  why; "" when it started fresh. Same buffer protocol as st_trainer_state_json. */
+int st_trainer_resumed_from(char *buffer, size_t capacity, size_t *length, const st_trainer *trainer);
+
+/** A stateful callback's state (HF's stateful_callbacks, PyMarlin's get_state): `save` sets
+ *  *data / *size to bytes to store in each checkpoint, which the library copies as soon as
+ *  `save` returns (so a buffer in user_data is fine). `load` receives them back when a run
+ *  resumes, before TRAIN_BEGIN (`data` valid during the call). Both return 0, or non-zero to
+ *  fail the save or the resume with ST_EUSER. */
+typedef int (*st_state_save_fn)(void *user_data, const void **data, size_t *size);
+typedef int (*st_state_load_fn)(void *user_data, const void *data, size_t size);
+
+/** Registers state under `name` (unique per trainer, at most 200 bytes). */
+int st_trainer_add_callback_state(st_trainer *trainer, const char *name, st_state_save_fn save,
+                                  st_state_load_fn load, void *user_data);
+
+/** Writes the model's weights to `directory`/model.safetensors (HF's save_model; NULL:
+ *  output_dir), with the names of st_module_state_dict, atomically. */
+int st_trainer_save_model(st_trainer *trainer, const char *directory);
 
 /** Copies the trainer's current state (after or between calls) into `out`. Set
  *  out->struct_size = sizeof(st_trainer_state) first: the library writes no more than that

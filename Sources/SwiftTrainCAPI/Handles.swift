@@ -59,6 +59,7 @@ enum Handle {
         case is Optimizer.Type: "st_optim"
         case is ScheduleBox.Type: "st_lr_schedule"
         case is PlateauBox.Type: "st_plateau"
+        case is SafetensorsBox.Type: "st_safetensors"
         default: "st_module"
         }
     }

@@ -51,6 +51,7 @@ public func st_status_string(_ status: Int32) -> UnsafePointer<CChar>? {
     case ST_EBLAS.rawValue: cString("ST_EBLAS: OpenBLAS could not be loaded")
     case ST_ENOTFOUND.rawValue: cString("ST_ENOTFOUND: not found")
     case ST_EIO.rawValue: cString("ST_EIO: a file could not be read or written")
+    case ST_ECORRUPT.rawValue: cString("ST_ECORRUPT: a file is damaged or not in the expected format")
     default: cString("unknown status")
     }
 }

@@ -7,7 +7,7 @@ let eventNames: [StaticString] = [
     "on_epoch_end", "on_train_end", "on_init_end", "on_before_dataloader", "on_after_dataloader",
     "on_before_forward", "on_after_forward", "on_before_loss", "on_after_loss", "on_before_backward",
     "on_after_backward", "on_substep_end", "on_pre_optimizer_step", "on_optimizer_step", "on_evaluate_begin",
-    "on_prediction_step", "on_predict_begin", "on_predict", "on_exception", "on_close",
+    "on_prediction_step", "on_predict_begin", "on_predict", "on_exception", "on_close", "on_save",
 ]
 
 @c @implementation
@@ -37,6 +37,8 @@ extension st_trainer_state {
         best_global_step = Int64(s.bestGlobalStep ?? -1)
         skipped_steps = Int64(s.skippedSteps)
         eval_batches = Int64(s.evalBatches)
+        save_steps = Int64(s.saveSteps)
+        best_model_checkpoint = nil  // set by the caller, who keeps the text alive
     }
 }
 
@@ -122,7 +124,13 @@ public func st_trainer_add_callback(_ handle: OpaquePointer?, _ callback: st_cal
             var c = st_trainer_control(control)
             let rc = MetricsBox.lend(metrics) { lent in
                 var s = st_trainer_state(state, metrics: lent)
-                return function(st_event(rawValue: UInt32(event.rawValue)), &s, &c, userData)
+                guard let best = state.bestModelCheckpoint else {
+                    return function(st_event(rawValue: UInt32(event.rawValue)), &s, &c, userData)
+                }
+                return best.withCString { path in
+                    s.best_model_checkpoint = path
+                    return function(st_event(rawValue: UInt32(event.rawValue)), &s, &c, userData)
+                }
             }
             control = c.swift
             if rc != 0 {
@@ -262,15 +270,28 @@ public func st_trainer_state_json(_ buffer: UnsafeMutablePointer<CChar>?, _ capa
                                   _ handle: OpaquePointer?) -> Int32 {
     status {
         let fn = "st_trainer_state_json"
-        let text = Array(try trainer(handle, fn).state.hfJSON().utf8)
-        try required(length, fn, "length").pointee = text.count
-        guard capacity < 0 || capacity > text.count else {  // a size_t above Int.max is plenty
-            throw SwiftTrainError(.shapeMismatch, "\(fn): the text needs \(text.count + 1) bytes, capacity is \(capacity)")
-        }
-        let out = try required(buffer, fn, "buffer")
-        for (i, byte) in text.enumerated() { out[i] = CChar(bitPattern: byte) }
-        out[text.count] = 0
+        try giveText(Array(try trainer(handle, fn).state.hfJSON().utf8), buffer, capacity, length, fn)
     }
+}
+
+/// The library's buffer protocol for text and bytes: *length always receives the size (without
+/// the NUL); the bytes (and, with `nul`, a NUL) are written when `capacity` is enough,
+/// otherwise ST_ESHAPE.
+func giveText(_ bytes: [UInt8], _ buffer: UnsafeMutableRawPointer?, _ capacity: Int, _ length: UnsafeMutablePointer<Int>?,
+              _ fn: String, nul: Bool = true) throws {
+    try required(length, fn, "length").pointee = bytes.count
+    let needed = bytes.count + (nul ? 1 : 0)
+    guard capacity < 0 || capacity >= needed else {  // a size_t above Int.max is plenty
+        throw SwiftTrainError(.shapeMismatch, "\(fn): needs \(needed) bytes, capacity is \(capacity)")
+    }
+    let out = try required(buffer, fn, "buffer")
+    out.copyMemory(from: bytes, byteCount: bytes.count)
+    if nul { out.storeBytes(of: 0, toByteOffset: bytes.count, as: UInt8.self) }
+}
+
+func giveText(_ bytes: [UInt8], _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int, _ length: UnsafeMutablePointer<Int>?,
+              _ fn: String) throws {
+    try giveText(bytes, UnsafeMutableRawPointer(buffer), capacity, length, fn)
 }
 
 @c @implementation

@@ -64,6 +64,11 @@ extension TrainingArguments {
         loadBestModelAtEnd = c.load_best_model_at_end
         earlyStoppingPatience = Int(clamping: c.early_stopping_patience)
         earlyStoppingThreshold = c.early_stopping_threshold
+        outputDir = try readOption(&copy.output_dir, "output_dir")
+        saveStrategy = try pick(c.save_strategy.rawValue, "save_strategy", "ST_SAVE_NO, ST_SAVE_STEPS, ST_SAVE_EPOCH, ST_SAVE_BEST")
+        saveSteps = c.save_steps
+        saveTotalLimit = Int(clamping: c.save_total_limit)
+        saveOnlyModel = c.save_only_model
     }
 
     /// These arguments as a C struct; throws when an option string does not fit its field.
@@ -110,6 +115,11 @@ extension TrainingArguments {
         c.load_best_model_at_end = loadBestModelAtEnd
         c.early_stopping_patience = Int64(earlyStoppingPatience)
         c.early_stopping_threshold = earlyStoppingThreshold
+        try writeOption(outputDir, into: &c.output_dir, "output_dir", capacity: "ST_PATH_CAPACITY")
+        c.save_strategy = st_save_strategy(rawValue: UInt32(saveStrategy.rawValue))
+        c.save_steps = saveSteps
+        c.save_total_limit = Int64(saveTotalLimit)
+        c.save_only_model = saveOnlyModel
         return c
     }
 }
@@ -168,11 +178,11 @@ private func readOption<T>(_ field: inout T, _ name: String) throws -> String {
 }
 
 /// Writes `text` into a fixed-size option field, or throws when it does not fit.
-private func writeOption<T>(_ text: String, into field: inout T, _ name: String) throws {
+private func writeOption<T>(_ text: String, into field: inout T, _ name: String, capacity: String = "ST_OPTIONS_CAPACITY") throws {
     let bytes = Array(text.utf8)
     try withUnsafeMutableBytes(of: &field) { raw in
         guard bytes.count < raw.count else {
-            throw SwiftTrainError(.invalidArgument, "\(name) is \(bytes.count) bytes; at most \(raw.count - 1) fit (ST_OPTIONS_CAPACITY)")
+            throw SwiftTrainError(.invalidArgument, "\(name) is \(bytes.count) bytes; at most \(raw.count - 1) fit (\(capacity))")
         }
         raw.copyBytes(from: bytes)
         raw[bytes.count] = 0

@@ -59,7 +59,7 @@ final class CheckpointResumeTests: XCTestCase {
     /// Fails naming the first index where the lists differ (the lists themselves are long).
     static func assertSame<T: Equatable>(_ a: [T], _ b: [T], _ what: String, file: StaticString, line: UInt) {
         guard a != b else { return }
-        let i = zip(a, b).firstIndex { $0 != $1 } ?? min(a.count, b.count)
+        let i = zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, b.count)
         XCTFail("\(what) \(i) of \(a.count) differs from the uninterrupted run's (\(b.count))", file: file, line: line)
     }
 

@@ -10,7 +10,9 @@ final class GoldenEventsTests: XCTestCase {
 
     func testGradientAccumulationLoggingEvaluationAndEarlyStopping() throws {
         manualSeed(0)
-        var args = TrainingArguments.noSaving
+        var args = TrainingArguments()
+        args.outputDir = try CheckpointResumeTests.temporaryDirectory()
+        args.saveSteps = 2
         args.perDeviceTrainBatchSize = 8
         args.perDeviceEvalBatchSize = 10
         args.gradientAccumulationSteps = 4
@@ -36,5 +38,6 @@ final class GoldenEventsTests: XCTestCase {
         let golden = try String(contentsOf: Self.file, encoding: .utf8)
         XCTAssertEqual(text, golden)
         XCTAssertEqual(trainer.state.globalStep, 8)
+        XCTAssertEqual(try CheckpointDirectory.list(args.outputDir).map(\.step), [2, 4, 6, 8])
     }
 }

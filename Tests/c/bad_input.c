@@ -68,8 +68,8 @@ static void test_status_strings(void) {
     } codes[] = {{ST_OK, "ST_OK"},         {ST_ERROR, "ST_ERROR"},   {ST_EINVAL, "ST_EINVAL"},
                  {ST_ESHAPE, "ST_ESHAPE"}, {ST_ENOMEM, "ST_ENOMEM"}, {ST_EMISUSE, "ST_EMISUSE"},
                  {ST_EUSER, "ST_EUSER"},   {ST_EBLAS, "ST_EBLAS"},   {ST_ENOTFOUND, "ST_ENOTFOUND"},
-                 {ST_EIO, "ST_EIO"}};
-    static const int unknown[] = {1, 100, -10, -1000, INT32_MIN};
+                 {ST_EIO, "ST_EIO"},       {ST_ECORRUPT, "ST_ECORRUPT"}};
+    static const int unknown[] = {1, 100, -11, -1000, INT32_MIN};
     size_t i;
     for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         const char *text = st_status_string(codes[i].code);

@@ -161,9 +161,10 @@ static void test_event_order(void) {
         ONE_STEP(1, 2), ST_EVENT_LOG,                                          /* step 2 */
         ST_EVENT_EVALUATE_BEGIN, ST_EVENT_PREDICTION_STEP, ST_EVENT_PREDICTION_STEP,
         ST_EVENT_LOG, ST_EVENT_EVALUATE,                                       /* eval   */
+        ST_EVENT_SAVE,                /* the last step saves (HF), into ./trainer_output */
         ST_EVENT_EPOCH_END, ST_EVENT_LOG, ST_EVENT_TRAIN_END, ST_EVENT_CLOSE};
     static const int64_t expected_steps[] = {0, 0, 0, ONE_STEP_STEPS(0), 1, ONE_STEP_STEPS(1), 2,
-                                             2, 2, 2, 2, 2, 2, 2, 2, 2};
+                                             2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
     const size_t n = sizeof expected / sizeof expected[0];
     recorder r;
     st_training_args args;
@@ -584,6 +585,7 @@ static void test_golden_events(void) {
     CHECK_OK(st_training_args_set(&args, "eval_steps", "4"));
     CHECK_OK(st_training_args_set(&args, "early_stopping_patience", "1"));
     CHECK_OK(st_training_args_set(&args, "early_stopping_threshold", "100"));
+    CHECK_OK(st_training_args_set(&args, "save_steps", "2")); /* into ./trainer_output */
     if (CHECK_OK(st_trainer_create(&trainer, model, ST_LOSS_CROSS_ENTROPY, &args)) &&
         CHECK_OK(st_trainer_set_train_dataset(trainer, train)) &&
         CHECK_OK(st_trainer_set_eval_dataset(trainer, eval)) &&

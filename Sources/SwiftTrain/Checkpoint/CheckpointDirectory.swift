@@ -11,8 +11,9 @@ public enum CheckpointDirectory {
     public static let formatVersion = 1
     public static let manifestName = "manifest.json"
     public static let prefix = "checkpoint-"
-    /// Temporary directories start with this; they are never taken for checkpoints, and
-    /// leftovers of a crash are removed by the next save.
+    /// Temporary directories start with this and end with "-<pid>" of the process writing
+    /// them; they are never taken for checkpoints, and leftovers of a process that died are
+    /// removed by the next save.
     static let temporaryPrefix = ".tmp-checkpoint-"
 
     /// Collects the files of one checkpoint and commits them atomically.
@@ -25,7 +26,10 @@ public enum CheckpointDirectory {
         init(outputDir: String, name: String) throws {
             try Files.makeDirectories(outputDir)
             for entry in try Files.list(outputDir) where entry.hasPrefix(CheckpointDirectory.temporaryPrefix) {
-                try Files.removeTree(Files.join(outputDir, entry))  // left by a crash during an earlier save
+                // Left by a crash during an earlier save, unless the process is still saving.
+                if let pid = entry.split(separator: "-").last.flatMap({ Int32($0) }), pid != getpid(),
+                   kill(pid, 0) == 0 || errno == EPERM { continue }
+                try Files.removeTree(Files.join(outputDir, entry))
             }
             self.outputDir = outputDir
             self.name = name

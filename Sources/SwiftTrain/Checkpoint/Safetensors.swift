@@ -96,10 +96,15 @@ public enum Safetensors {
         return try withExtendedLifetime(tensors) { try serialize(items, metadata: metadata) }
     }
 
-    /// Writes tensors to `path` (safetensors.torch.save_file): flushed to the disk, but not
-    /// atomically; checkpoints add that.
+    /// Writes tensors to `path` (safetensors.torch.save_file), atomically: the file is
+    /// either the old one or the whole new one.
     public static func save(tensors: [(name: String, tensor: Tensor)], metadata: [(String, String)] = [], to path: String) throws {
-        try Files.write(try serialize(tensors: tensors, metadata: metadata), to: path, durable: true)
+        try writeFile(try serialize(tensors: tensors, metadata: metadata), to: path)
+    }
+
+    /// Writes serialized bytes to `path` atomically (written beside it, flushed, renamed).
+    public static func writeFile(_ bytes: [UInt8], to path: String) throws {
+        try Files.writeAtomically(bytes, to: path)
     }
 
     static func elementCount(_ shape: [Int]) -> Int? {

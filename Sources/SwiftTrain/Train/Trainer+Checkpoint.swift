@@ -1,3 +1,5 @@
+import Glibc
+
 /// State a callback keeps in checkpoints and gets back when a run resumes (HF's
 /// stateful_callbacks, PyMarlin's get_state/update_state): bytes the callback makes and reads.
 public struct CallbackState {
@@ -144,7 +146,8 @@ extension Trainer {
         if limit == 1, let best = state.bestModelCheckpoint, paths.last != best { limit = 2 }
         for path in paths.prefix(Swift.max(0, paths.count - limit)) {
             // Renamed first, so a crash while deleting never leaves a half checkpoint under its name.
-            let aside = Files.join(args.outputDir, CheckpointDirectory.temporaryPrefix + "deleted-" + (path.split(separator: "/").last.map(String.init) ?? "x"))
+            let name = path.split(separator: "/").last.map(String.init) ?? "checkpoint"
+            let aside = Files.join(args.outputDir, CheckpointDirectory.temporaryPrefix + "deleted-\(name)-\(getpid())")
             try Files.rename(path, aside)
             try Files.removeTree(aside)
         }
@@ -274,7 +277,7 @@ extension Module {
     /// Writes the state dict to a safetensors file that PyTorch's `load_state_dict` and
     /// `safetensors.torch.load_file` read; written to a temporary file, flushed, then renamed.
     public func saveSafetensors(_ path: String) throws {
-        try Files.writeAtomically(try Safetensors.serialize(tensors: stateDict(), metadata: [("format", "pt")]), to: path)
+        try Safetensors.save(tensors: stateDict(), metadata: [("format", "pt")], to: path)
     }
 
     /// Loads weights from a safetensors file (one this library or PyTorch's
