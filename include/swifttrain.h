@@ -740,7 +740,8 @@ typedef struct st_training_args {
     bool logging_first_step;              /**< false */
     st_interval_strategy eval_strategy;   /**< ST_STRATEGY_NO */
     double eval_steps;                    /**< 0: same as logging_steps; below 1: a ratio */
-    int64_t seed;                         /**< 42; seeds data order */
+    int64_t seed;                         /**< 42; seeds the data order and, at the start of
+                                               training, the generator dropout draws from */
     int64_t data_seed;                    /**< -1: use seed */
     bool dataloader_drop_last;            /**< false */
     /* version 2 */

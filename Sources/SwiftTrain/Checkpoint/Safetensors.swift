@@ -52,6 +52,10 @@ public enum Safetensors {
                 throw SwiftTrainError.shape("safetensors: '\(item.name)' has shape \(item.shape) of \(item.dtype) but \(item.data.count) bytes")
             }
         }
+        var keys = Set<String>()
+        for (key, _) in metadata where !keys.insert(key).inserted {
+            throw SwiftTrainError.invalid("safetensors: metadata key '\(key)' is repeated; keys must be unique")
+        }
         let ordered = items.enumerated().sorted { a, b in
             let (sa, sb) = (dtypeSizes[a.element.dtype]!, dtypeSizes[b.element.dtype]!)
             return sa != sb ? sa > sb : a.offset < b.offset

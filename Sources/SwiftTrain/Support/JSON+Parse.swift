@@ -117,32 +117,40 @@ extension JSONValue {
             }
         }
 
+        /// JSON's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, checked before
+        /// the text is converted.
         mutating func number() throws -> JSONValue {
             let start = at
+            func digits() -> Int {
+                let from = at
+                while at < bytes.count, bytes[at] >= 0x30, bytes[at] <= 0x39 { at += 1 }
+                return at - from
+            }
+            func fail(_ what: String) -> SwiftTrainError { at = start; return error(what) }
             if at < bytes.count, bytes[at] == UInt8(ascii: "-") {
                 at += 1
                 if at < bytes.count, bytes[at] == UInt8(ascii: "I") { return try literal("Infinity", .double(-.infinity)) }
             }
+            let intStart = at
+            let intDigits = digits()
+            guard intDigits > 0 else { throw fail("expected a value") }
+            guard intDigits == 1 || bytes[intStart] != 0x30 else { throw fail("a number has a leading zero") }
             var integral = true
-            var digits = 0
-            while at < bytes.count {
-                let c = bytes[at]
-                if c >= 0x30 && c <= 0x39 { digits += 1 } else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
-                    || ((c == UInt8(ascii: "+") || c == UInt8(ascii: "-")) && (bytes[at - 1] | 0x20) == UInt8(ascii: "e")) {
-                    integral = false
-                } else { break }
+            if at < bytes.count, bytes[at] == UInt8(ascii: ".") {
                 at += 1
+                guard digits() > 0 else { throw fail("a number has no digits after '.'") }
+                integral = false
             }
-            guard digits > 0, at - start <= 64 else { at = start; throw error("expected a value") }
+            if at < bytes.count, bytes[at] | 0x20 == UInt8(ascii: "e") {
+                at += 1
+                if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") { at += 1 }
+                guard digits() > 0 else { throw fail("a number has no digits in its exponent") }
+                integral = false
+            }
+            guard at - start <= 64 else { throw fail("a number is longer than 64 characters") }
             let text = String(decoding: bytes[start..<at], as: UTF8.self)
             if integral, let i = Int(text) { return .int(i) }
-            var end: UnsafeMutablePointer<CChar>? = nil
-            let d = text.withCString { p -> Double in
-                let v = strtod(p, &end)
-                if end! - UnsafeMutablePointer(mutating: p) != text.utf8.count { end = nil }
-                return v
-            }
-            guard end != nil else { at = start; throw error("malformed number '\(text)'") }
+            guard let d = text.withCString({ strtod($0, nil) }) as Double? else { throw fail("malformed number") }
             return .double(d)
         }
 

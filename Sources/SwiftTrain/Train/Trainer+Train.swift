@@ -77,6 +77,9 @@ extension Trainer {
         updater.applySchedule(at: 0)
         state.learningRate = updater.optimizer.paramGroups[0].learningRate
         control = TrainerControl()
+        // HF: "seed: random seed that will be set at the beginning of training" (dropout and
+        // other draws from the default generator); a resume restores the generator instead.
+        manualSeed(UInt64(bitPattern: Int64(args.seed)))
         if let resumeFrom { try resume(run, from: resumeFrom, numSamples: dataset.numSamples) }
         lastResumedFrom = run.resumedFrom
         model.train()

@@ -89,6 +89,8 @@ public struct TrainingArguments: Sendable, Equatable {
     public var saveTotalLimit = 0
     /// Checkpoints hold the model weights and the trainer state only (they cannot be resumed).
     public var saveOnlyModel = false
+    /// Seeds the data order (with dataSeed -1) and, at the start of every train(), the
+    /// default generator that dropout draws from (HF's set_seed at the beginning of training).
     public var seed = 42
     /// -1: use seed.
     public var dataSeed = -1
