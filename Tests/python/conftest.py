@@ -65,3 +65,10 @@ def silent():
         trainer.pop_callback(st.ProgressCallback)
         return trainer
     return strip
+
+
+@pytest.fixture(autouse=True)
+def _in_a_temporary_directory(tmp_path, monkeypatch):
+    """Every test runs in its own directory: training writes checkpoints to
+    ./trainer_output by default (HF's output_dir and save_strategy)."""
+    monkeypatch.chdir(tmp_path)

@@ -56,7 +56,8 @@ ONE_STEP = ["on_step_begin", "on_before_dataloader", "on_after_dataloader", "on_
 
 def expected_training_events(epochs, steps_per_epoch, logging_steps, eval_batches):
     """The order documented in include/swifttrain.h for logging every `logging_steps` and
-    evaluating at every epoch end (without gradient accumulation)."""
+    evaluating at every epoch end (without gradient accumulation), with HF's default
+    save_strategy "steps": the last step saves a checkpoint."""
     events, step = ["on_train_begin"], 0
     for _ in range(epochs):
         events.append("on_epoch_begin")
@@ -65,6 +66,8 @@ def expected_training_events(epochs, steps_per_epoch, logging_steps, eval_batche
             events += ONE_STEP
             if step % logging_steps == 0:
                 events.append("on_log")
+            if step == epochs * steps_per_epoch:
+                events.append("on_save")
         events += ["on_epoch_end", "on_evaluate_begin"] + ["on_prediction_step"] * eval_batches
         events += ["on_log", "on_evaluate"]
     return events + ["on_log", "on_train_end", "on_close"]
@@ -520,10 +523,12 @@ def test_golden_event_sequence_matches_swift_and_c(digits, quiet_args, silent):
     args = quiet_args(per_device_train_batch_size=8, per_device_eval_batch_size=10,
                       gradient_accumulation_steps=4, num_train_epochs=3, logging_steps=2,
                       eval_strategy="steps", eval_steps=4, early_stopping_patience=1,
-                      early_stopping_threshold=100)
+                      early_stopping_threshold=100, save_steps=2)
     trainer = silent(st.Trainer(model, args, train_dataset=(X[:160], y[:160]),
                                 eval_dataset=(Xt[:20], yt[:20]), callbacks=[Recorder]))
     trainer.train()
+    assert sorted(p.name for p in Path("trainer_output").iterdir()) == [
+        "checkpoint-2", "checkpoint-4", "checkpoint-6", "checkpoint-8"]
     golden = GOLDEN_EVENTS.read_text().splitlines()
     assert len(lines) == len(golden)
     for i, (got, expected) in enumerate(zip(lines, golden)):

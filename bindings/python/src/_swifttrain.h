@@ -45,6 +45,7 @@ typedef struct st_py_state {
     PyObject *BlasError;             /* ST_EBLAS */
     PyObject *NotFoundError;         /* ST_ENOTFOUND */
     PyObject *FileError;             /* ST_EIO */
+    PyObject *CorruptFileError;      /* ST_ECORRUPT */
     PyObject *StateDictError;        /* any status from st_module_load_state_dict */
     /* Types. */
     PyTypeObject *TensorType;        /* the C type */
@@ -249,6 +250,9 @@ typedef struct st_py_trainer {
     int training;                    /* the run is train(): Ctrl-C stops it gracefully */
     st_py_saved_error pending;       /* what a callback raised, re-raised after the call */
     st_py_saved_error interrupt;     /* a Ctrl-C during train(), raised after it ends */
+    PyObject *state_save;            /* callables of the Python callbacks' state, or NULL */
+    PyObject *state_load;
+    PyObject *state_bytes;           /* the last bytes state_save gave, read by the library */
 } st_py_trainer;
 
 int st_py_trainer_type_init(PyObject *module, st_py_state *state);
@@ -257,6 +261,8 @@ int st_py_metrics_logger_type_init(PyObject *module, st_py_state *state);
 /* trainer_callbacks.c */
 int st_py_callback_trampoline(st_event event, const st_trainer_state *state,
                               st_trainer_control *control, void *user_data);
+int st_py_state_save(void *user_data, const void **data, size_t *size);
+int st_py_state_load(void *user_data, const void *data, size_t size);
 int st_py_interrupt_check(st_event event, const st_trainer_state *state,
                           st_trainer_control *control, void *user_data);
 int st_py_compute_metrics_trampoline(st_metric_value *out, size_t capacity, size_t *out_count,
@@ -273,6 +279,7 @@ PyObject *st_py_control_flag_names(void);
 
 int st_py_optim_type_init(PyObject *module, st_py_state *state);
 extern PyMethodDef st_py_optim_functions[];  /* optim_options_init */
+extern PyMethodDef st_py_safetensors_functions[];  /* safetensors.c */
 int st_py_schedule_types_init(PyObject *module, st_py_state *state);
 
 #endif /* SWIFTTRAIN_PY_H */

@@ -26,6 +26,7 @@ static PyObject *exception_for_status(st_py_state *state, int status)
     case ST_EBLAS: return state->BlasError;
     case ST_ENOTFOUND: return state->NotFoundError;
     case ST_EIO: return state->FileError;
+    case ST_ECORRUPT: return state->CorruptFileError;
     default: return state->SwiftTrainError;
     }
 }
@@ -171,6 +172,10 @@ int st_py_errors_init(PyObject *module, st_py_state *state)
                          "A named item does not exist (ST_ENOTFOUND).") < 0 ||
             add_subclass(module, state, &state->FileError, "FileError", PyExc_OSError,
                          "A file could not be opened, read or written (ST_EIO); an OSError.") < 0 ||
+            add_subclass(module, state, &state->CorruptFileError, "CorruptFileError", PyExc_ValueError,
+                         "A file's contents are damaged or not in the expected format: a "
+                         "checkpoint that does not match its manifest, a malformed safetensors "
+                         "file (ST_ECORRUPT); a ValueError.") < 0 ||
             add_subclass(module, state, &state->StateDictError, "StateDictError",
                          PyExc_RuntimeError,
                          "load_state_dict failed: missing, unexpected or mis-shaped keys, "
@@ -182,7 +187,7 @@ int st_py_errors_init(PyObject *module, st_py_state *state)
 #define ST_PY_FOR_EACH_EXCEPTION(X)                                                         \
     X(SwiftTrainError) X(InvalidArgumentError) X(ShapeError) X(OutOfMemoryError)           \
     X(MisuseError) X(InternalError) X(TrainingAbortedError) X(BlasError) X(NotFoundError)   \
-    X(FileError) X(StateDictError)
+    X(FileError) X(CorruptFileError) X(StateDictError)
 
 int st_py_errors_traverse(st_py_state *state, visitproc visit, void *arg)
 {

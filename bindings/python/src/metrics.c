@@ -45,7 +45,7 @@ PyObject *st_py_trainer_state_to_dict(st_py_state *state, const st_trainer_state
 {
     /* The library says how large its st_trainer_state is; every field read here must be
      * inside it. */
-    if (s->struct_size < offsetof(st_trainer_state, eval_batches) + sizeof(s->eval_batches))
+    if (s->struct_size < offsetof(st_trainer_state, best_model_checkpoint) + sizeof(s->best_model_checkpoint))
         return st_py_raise(state, ST_ERROR,
                            "libswifttrain passed a st_trainer_state of %u bytes; this binding "
                            "needs %zu. Reinstall swifttrain so the extension and the library "
@@ -72,6 +72,10 @@ PyObject *st_py_trainer_state_to_dict(st_py_state *state, const st_trainer_state
                                                                    : PyLong_FromLongLong(s->best_global_step)) < 0 ||
         set_item(dict, "skipped_steps", PyLong_FromLongLong(s->skipped_steps)) < 0 ||
         set_item(dict, "eval_batches", PyLong_FromLongLong(s->eval_batches)) < 0 ||
+        set_item(dict, "save_steps", PyLong_FromLongLong(s->save_steps)) < 0 ||
+        set_item(dict, "best_model_checkpoint",
+                 s->best_model_checkpoint != NULL ? PyUnicode_DecodeFSDefault(s->best_model_checkpoint)
+                                                  : Py_NewRef(Py_None)) < 0 ||
         set_item(dict, "metrics", s->metrics != NULL ? st_py_metrics_to_dict(state, s->metrics)
                                                      : Py_NewRef(Py_None)) < 0) {
         Py_DECREF(dict);

@@ -187,6 +187,51 @@ int st_py_callback_trampoline(st_event event, const st_trainer_state *state,
     return rc;
 }
 
+/* ---- callback state (st_trainer_add_callback_state) ----------------------------------- */
+
+int st_py_state_save(void *user_data, const void **data, size_t *size)
+{
+    st_py_trainer *self = (st_py_trainer *)user_data;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    int rc = 1;
+    if (!st_py_saved_error_is_set(&self->pending) && self->state_save != NULL) {
+        PyObject *bytes = PyObject_CallNoArgs(self->state_save);
+        if (bytes != NULL && !PyBytes_Check(bytes)) {
+            PyErr_Format(PyExc_TypeError, "the callbacks' state must be bytes, got %.100s",
+                         Py_TYPE(bytes)->tp_name);
+            Py_CLEAR(bytes);
+        }
+        if (bytes == NULL) {
+            rc = stop_on_error(self, NULL);
+        } else {
+            Py_XSETREF(self->state_bytes, bytes); /* kept until the library has copied it */
+            *data = PyBytes_AS_STRING(bytes);
+            *size = (size_t)PyBytes_GET_SIZE(bytes);
+            rc = 0;
+        }
+    }
+    PyGILState_Release(gil);
+    return rc;
+}
+
+int st_py_state_load(void *user_data, const void *data, size_t size)
+{
+    st_py_trainer *self = (st_py_trainer *)user_data;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    int rc = 1;
+    if (!st_py_saved_error_is_set(&self->pending) && self->state_load != NULL) {
+        PyObject *result = PyObject_CallFunction(self->state_load, "y#", (const char *)data,
+                                                 (Py_ssize_t)size);
+        if (result == NULL)
+            rc = stop_on_error(self, NULL);
+        else
+            rc = 0;
+        Py_XDECREF(result);
+    }
+    PyGILState_Release(gil);
+    return rc;
+}
+
 int st_py_interrupt_check(st_event event, const st_trainer_state *state,
                           st_trainer_control *control, void *user_data)
 {

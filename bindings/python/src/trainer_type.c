@@ -4,7 +4,8 @@
  *     t = Trainer(model, loss, args)        # Module, loss name, TrainingArgs
  *     t.set_train_dataset(ds); t.set_eval_dataset(ds or None); t.add_eval_dataset(name, ds)
  *     i = t.add_callback(handler, event_mask); t.remove_callback(i); t.set_compute_metrics(fn or None)
- *     t.train() -> dict; t.evaluate(ds=None, prefix='eval') -> dict; t.predict(ds, out) -> dict or None
+ *     t.train(resume=None|True|path) -> dict; t.resumed_from() -> str; t.save_model(dir=None)
+ *     t.set_callback_state(save, load); t.evaluate(ds=None, prefix='eval') -> dict; t.predict(ds, out) -> dict or None
  *     t.get_state() -> dict; t.log_history() -> list[dict]; t.num_outputs(dataset) -> int
  *
  * The object holds the model and dataset objects it was given, so their handles and
@@ -158,6 +159,9 @@ static int Trainer_traverse(st_py_trainer *self, visitproc visit, void *arg)
     Py_VISIT(self->eval_datasets);
     Py_VISIT(self->compute_metrics);
     Py_VISIT(self->computed);
+    Py_VISIT(self->state_save);
+    Py_VISIT(self->state_load);
+    Py_VISIT(self->state_bytes);
     for (Py_ssize_t i = 0; i < self->slot_count; i++)
         Py_VISIT(self->slots[i]->handler);
     int rc = st_py_saved_error_traverse(&self->interrupt, visit, arg);
@@ -180,6 +184,9 @@ static int Trainer_clear(st_py_trainer *self)
     Py_CLEAR(self->eval_datasets);
     Py_CLEAR(self->compute_metrics);
     Py_CLEAR(self->computed);
+    Py_CLEAR(self->state_save);
+    Py_CLEAR(self->state_load);
+    Py_CLEAR(self->state_bytes);
     Py_CLEAR(self->model);
     st_py_saved_error_clear(&self->pending);
     st_py_saved_error_clear(&self->interrupt);
@@ -368,24 +375,127 @@ static PyObject *Trainer_remove_callback(st_py_trainer *self, PyObject *index_ob
 /* ---- running ----------------------------------------------------------------------------- */
 
 PyDoc_STRVAR(Trainer_train_doc,
-             "train($self, /)\n--\n\n"
-             "Trains with the GIL released (st_trainer_train); returns the train metrics. An "
-             "exception raised by a callback is re-raised as is.");
+             "train($self, resume=None, /)\n--\n\n"
+             "Trains with the GIL released (st_trainer_train), or with `resume` True or a "
+             "checkpoint path continues a saved run (st_trainer_resume); returns the train "
+             "metrics. An exception raised by a callback is re-raised as is.");
 
-static PyObject *Trainer_train(st_py_trainer *self, PyObject *unused)
+static PyObject *Trainer_train(st_py_trainer *self, PyObject *args)
 {
-    (void)unused;
-    if (begin_run(self, "train") < 0)
+    PyObject *resume = Py_None, *path = NULL;
+    if (!PyArg_ParseTuple(args, "|O:train", &resume))
         return NULL;
+    if (resume != Py_None && resume != Py_True && !PyUnicode_FSConverter(resume, &path))
+        return NULL;
+    if (begin_run(self, "train") < 0) {
+        Py_XDECREF(path);
+        return NULL;
+    }
     st_metrics *metrics = NULL;
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = st_trainer_train(&metrics, self->trainer);
+    if (resume == Py_None)
+        status = st_trainer_train(&metrics, self->trainer);
+    else
+        status = st_trainer_resume(&metrics, self->trainer, path ? PyBytes_AS_STRING(path) : NULL);
     Py_END_ALLOW_THREADS
+    Py_XDECREF(path);
     PyObject *result = end_run(self, status) < 0 ? NULL
                                                   : st_py_metrics_to_dict(state_of(self), metrics);
     st_metrics_free(metrics);
     return result;
+}
+
+/* The text of a library call using the buffer protocol (size first, then the text). */
+static PyObject *text_from(st_py_trainer *self, const char *what,
+                           int (*get)(char *, size_t, size_t *, const st_trainer *))
+{
+    if (check_readable(self, what) < 0)
+        return NULL;
+    size_t length = 0;
+    int status = get(NULL, 0, &length, self->trainer);
+    if (status != ST_OK && status != ST_ESHAPE)
+        return st_py_raise_status(state_of(self), status);
+    char *buffer = PyMem_Malloc(length + 1);
+    if (buffer == NULL)
+        return PyErr_NoMemory();
+    status = get(buffer, length + 1, &length, self->trainer);
+    PyObject *text = status == ST_OK ? PyUnicode_DecodeUTF8(buffer, (Py_ssize_t)length, "replace")
+                                     : st_py_raise_status(state_of(self), status);
+    PyMem_Free(buffer);
+    return text;
+}
+
+PyDoc_STRVAR(Trainer_resumed_from_doc,
+             "resumed_from($self, /)\n--\n\n"
+             "The checkpoint the last train() resumed from and the newer ones it passed over, "
+             "or '' (st_trainer_resumed_from).");
+
+static PyObject *Trainer_resumed_from(st_py_trainer *self, PyObject *unused)
+{
+    (void)unused;
+    return text_from(self, "resumed_from", st_trainer_resumed_from);
+}
+
+PyDoc_STRVAR(Trainer_state_json_doc,
+             "state_json($self, /)\n--\n\n"
+             "The state as HF's trainer_state.json text (st_trainer_state_json).");
+
+static PyObject *Trainer_state_json(st_py_trainer *self, PyObject *unused)
+{
+    (void)unused;
+    return text_from(self, "state_json", st_trainer_state_json);
+}
+
+PyDoc_STRVAR(Trainer_save_model_doc,
+             "save_model($self, directory=None, /)\n--\n\n"
+             "Writes directory/model.safetensors (default output_dir; st_trainer_save_model).");
+
+static PyObject *Trainer_save_model(st_py_trainer *self, PyObject *args)
+{
+    PyObject *directory = Py_None, *path = NULL;
+    if (!PyArg_ParseTuple(args, "|O:save_model", &directory))
+        return NULL;
+    if (directory != Py_None && !PyUnicode_FSConverter(directory, &path))
+        return NULL;
+    if (check_idle(self, "save_model") < 0) {
+        Py_XDECREF(path);
+        return NULL;
+    }
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = st_trainer_save_model(self->trainer, path ? PyBytes_AS_STRING(path) : NULL);
+    Py_END_ALLOW_THREADS
+    Py_XDECREF(path);
+    if (status != ST_OK)
+        return st_py_raise_status(state_of(self), status);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Trainer_set_callback_state_doc,
+             "set_callback_state($self, save, load, /)\n--\n\n"
+             "Registers the Python callbacks' state as one callback state named "
+             "\"python_callbacks\": save() -> bytes goes into every checkpoint, load(bytes) gets "
+             "it back on resume (st_trainer_add_callback_state). Once per trainer.");
+
+static PyObject *Trainer_set_callback_state(st_py_trainer *self, PyObject *args)
+{
+    PyObject *save, *load;
+    if (!PyArg_ParseTuple(args, "OO:set_callback_state", &save, &load))
+        return NULL;
+    if (check_idle(self, "set_callback_state") < 0)
+        return NULL;
+    if (!PyCallable_Check(save) || !PyCallable_Check(load)) {
+        PyErr_SetString(PyExc_TypeError, "Trainer.set_callback_state: save and load must be callable");
+        return NULL;
+    }
+    int status = st_trainer_add_callback_state(self->trainer, "python_callbacks", st_py_state_save,
+                                               st_py_state_load, self);
+    if (status != ST_OK)
+        return st_py_raise_status(state_of(self), status);
+    self->state_save = Py_NewRef(save);
+    self->state_load = Py_NewRef(load);
+    Py_RETURN_NONE;
 }
 
 PyDoc_STRVAR(Trainer_evaluate_doc,
@@ -552,7 +662,12 @@ static PyMethodDef Trainer_methods[] = {
     {"add_callback", (PyCFunction)Trainer_add_callback, METH_VARARGS, Trainer_add_callback_doc},
     {"remove_callback", (PyCFunction)Trainer_remove_callback, METH_O,
      Trainer_remove_callback_doc},
-    {"train", (PyCFunction)Trainer_train, METH_NOARGS, Trainer_train_doc},
+    {"train", (PyCFunction)Trainer_train, METH_VARARGS, Trainer_train_doc},
+    {"resumed_from", (PyCFunction)Trainer_resumed_from, METH_NOARGS, Trainer_resumed_from_doc},
+    {"state_json", (PyCFunction)Trainer_state_json, METH_NOARGS, Trainer_state_json_doc},
+    {"save_model", (PyCFunction)Trainer_save_model, METH_VARARGS, Trainer_save_model_doc},
+    {"set_callback_state", (PyCFunction)Trainer_set_callback_state, METH_VARARGS,
+     Trainer_set_callback_state_doc},
     {"evaluate", (PyCFunction)Trainer_evaluate, METH_VARARGS, Trainer_evaluate_doc},
     {"predict", (PyCFunction)Trainer_predict, METH_VARARGS, Trainer_predict_doc},
     {"get_state", (PyCFunction)Trainer_get_state, METH_NOARGS, Trainer_get_state_doc},

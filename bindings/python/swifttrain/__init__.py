@@ -33,6 +33,7 @@ from ._swifttrain import (
     MisuseError,
     NotFoundError,
     FileError,
+    CorruptFileError,
     OutOfMemoryError,
     ShapeError,
     StateDictError,
@@ -45,6 +46,7 @@ from ._tensor import Tensor, max_return as _max_return  # noqa: F401
 from . import functional
 from . import nn
 from . import optim
+from . import safetensors
 from .callbacks import (
     PrinterCallback,
     EarlyStoppingCallback,
@@ -83,5 +85,5 @@ __all__ = [
     "functional", "optim", "get_scheduler", "SchedulerType", "manual_seed", "blas_corename", "__version__",
     "SwiftTrainError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError",
     "MisuseError", "InternalError", "TrainingAbortedError", "BlasError", "NotFoundError", "FileError",
-    "StateDictError",
+    "CorruptFileError", "StateDictError", "safetensors",
 ] + _tensor.__all__

@@ -39,18 +39,19 @@ class TrainerState:
     """
 
     _FROM_LIBRARY = ("epoch", "global_step", "max_steps", "num_train_epochs",
-                     "train_batch_size", "logging_steps", "eval_steps", "loss",
+                     "train_batch_size", "logging_steps", "eval_steps", "save_steps", "loss",
                      "learning_rate", "grad_norm", "micro_step", "total_flos", "best_metric",
                      "best_global_step", "skipped_steps")
 
     def __init__(self, epoch: Optional[float] = None, global_step: int = 0, max_steps: int = 0,
-                 logging_steps: int = 500, eval_steps: int = 500, num_train_epochs: int = 0,
-                 train_batch_size: Optional[int] = None) -> None:
+                 logging_steps: int = 500, eval_steps: int = 500, save_steps: int = 500,
+                 num_train_epochs: int = 0, train_batch_size: Optional[int] = None) -> None:
         self.epoch = epoch
         self.global_step = global_step
         self.max_steps = max_steps
         self.logging_steps = logging_steps
         self.eval_steps = eval_steps
+        self.save_steps = save_steps
         self.num_train_epochs = num_train_epochs
         self.train_batch_size = train_batch_size
         self.loss = float("nan")
@@ -81,6 +82,8 @@ class TrainerState:
     def _update(self, values: Dict[str, Any]) -> None:
         for name in self._FROM_LIBRARY:
             setattr(self, name, values[name])
+        if values.get("best_model_checkpoint") is not None:  # given during callbacks only
+            self.best_model_checkpoint = values["best_model_checkpoint"]
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FROM_LIBRARY)
@@ -92,8 +95,8 @@ class TrainerControl:
     """Flags a callback sets to steer training; the library acts on them after all callbacks
     of the event ran. ``should_training_stop`` is sticky: once set, training stops.
     ``should_log`` / ``should_evaluate`` / ``should_save`` are reset before every step and
-    ``should_epoch_stop`` before every epoch. swifttrain saves no checkpoints, so
-    ``should_save`` has no effect."""
+    ``should_epoch_stop`` before every epoch. ``should_save`` writes a checkpoint after
+    the step (or epoch), as HF does."""
 
     should_training_stop: bool = False
     should_epoch_stop: bool = False
@@ -113,8 +116,13 @@ class TrainerCallback:
 
     Besides HF's events there are finer ones (``on_before_forward``, ``on_after_backward``,
     ...) and ``on_exception`` / ``on_close``; include/swifttrain.h and docs/events.md give
-    the order. ``on_save`` is not fired yet (checkpoints are not written yet); it exists so
-    code written for HF runs unchanged.
+    the order. ``on_save`` fires after a checkpoint was written.
+
+    A callback with state that should survive a resume defines, as HF's ``ExportableState``,
+    ``state()`` returning ``{"args": {...}, "attributes": {...}}`` (the attributes are set
+    back on resume), or, as PyMarlin, ``get_state()`` and ``update_state(state)``. The state
+    must be JSON-serialisable; it is saved in every checkpoint and restored before
+    ``on_train_begin`` when training resumes.
     """
 
     def on_init_end(self, args, state, control, **kwargs):

@@ -14,6 +14,9 @@ threads keep running. An exception raised by a callback stops training and comes
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import warnings
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Union
 
 import numpy as np
@@ -157,6 +160,7 @@ class Trainer:
         self.state._read_log_history = self._core.log_history
         self.state._update(self._core.get_state())
         self.control = TrainerControl()
+        self._core.set_callback_state(self._save_callback_states, self._load_callback_states)
         self.callback_handler = CallbackHandler(self, self._core)
         for callback in callbacks or []:
             self.callback_handler.add_callback(callback)
@@ -235,14 +239,81 @@ class Trainer:
                                         else as_dataset(given, "eval_dataset"))
         self._given["eval"] = given
 
-    def train(self) -> TrainOutput:
-        """Trains the model; returns ``TrainOutput(global_step, training_loss, metrics)``."""
+    def train(self, resume_from_checkpoint: Union[None, bool, str, "os.PathLike[str]"] = None
+              ) -> TrainOutput:
+        """Trains the model; returns ``TrainOutput(global_step, training_loss, metrics)``.
+
+        ``resume_from_checkpoint`` (as HF's): a checkpoint directory, or ``True`` for the
+        newest checkpoint in ``args.output_dir`` that verifies (newer damaged ones are passed
+        over with a warning). Weights, optimizer, schedules, trainer state, callback states
+        and random generators are restored, and training continues exactly where the
+        checkpoint was saved: the losses and final weights equal an uninterrupted run's.
+        A damaged checkpoint raises :class:`swifttrain.CorruptFileError` naming the file."""
         self._sync_with_library()
+        if resume_from_checkpoint is False:
+            resume_from_checkpoint = None
+        if resume_from_checkpoint is not None and resume_from_checkpoint is not True:
+            resume_from_checkpoint = os.fspath(resume_from_checkpoint)
         try:
-            metrics = self._core.train()
+            metrics = self._core.train(resume_from_checkpoint)
         finally:
             self.state._update(self._core.get_state())
+            self.state.best_model_checkpoint = self._best_model_checkpoint()
+        resumed = self._core.resumed_from()
+        if "passed over" in resumed:
+            warnings.warn(f"resumed from {resumed}", RuntimeWarning, stacklevel=2)
         return TrainOutput(self.state.global_step, metrics["train_loss"], metrics)
+
+    def _best_model_checkpoint(self) -> Optional[str]:
+        """HF's state.best_model_checkpoint, from the library's trainer_state.json."""
+        return json.loads(self._core.state_json()).get("best_model_checkpoint")
+
+    def save_model(self, output_dir: Optional[str] = None) -> None:
+        """Writes the model's weights to ``output_dir/model.safetensors`` (default
+        ``args.output_dir``) with the names of ``model.state_dict()``, as HF's
+        ``save_model``; ``safetensors.torch.load_file`` and
+        :func:`swifttrain.safetensors.load_file` read it."""
+        self._core.save_model(None if output_dir is None else os.fspath(output_dir))
+
+    # ---- stateful callbacks (saved in checkpoints) --------------------------------------
+
+    def _stateful_callbacks(self) -> Dict[str, Any]:
+        """The callbacks with state, by class name (``Name#2`` for a second instance).
+        EarlyStoppingCallback's counter is kept by the library itself."""
+        found: Dict[str, Any] = {}
+        for callback in self.callback_handler.callbacks:
+            if isinstance(callback, EarlyStoppingCallback):
+                continue
+            if callable(getattr(callback, "state", None)) or callable(getattr(callback, "get_state", None)):
+                name = type(callback).__name__
+                key, n = name, 1
+                while key in found:
+                    n += 1
+                    key = f"{name}#{n}"
+                found[key] = callback
+        return found
+
+    def _save_callback_states(self) -> bytes:
+        states = {}
+        for key, callback in self._stateful_callbacks().items():
+            states[key] = callback.state() if callable(getattr(callback, "state", None)) \
+                else callback.get_state()
+        try:
+            return json.dumps(states, sort_keys=True, allow_nan=True).encode()
+        except TypeError as e:
+            raise TypeError(f"a callback's state must be JSON-serialisable to go into a "
+                            f"checkpoint: {e}") from None
+
+    def _load_callback_states(self, data: bytes) -> None:
+        states = json.loads(data.decode())
+        for key, callback in self._stateful_callbacks().items():
+            if key not in states:
+                continue
+            if callable(getattr(callback, "update_state", None)):  # PyMarlin
+                callback.update_state(states[key])
+            else:  # HF's ExportableState: {"args": ..., "attributes": ...}
+                for name, value in (states[key].get("attributes") or {}).items():
+                    setattr(callback, name, value)
 
     def evaluate(self, eval_dataset: Any = None, *,
                  metric_key_prefix: str = "eval") -> Dict[str, float]:

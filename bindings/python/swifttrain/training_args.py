@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
 import numbers
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Union
@@ -72,7 +73,11 @@ class TrainingArguments:
       ``momentum_scheduler_kwargs``).
     * ``metric_for_best_model`` (default ``eval_loss``): what ``reduce_lr_on_plateau``
       follows.
-    * The strategies ``"no"``, ``"steps"`` or ``"epoch"``.
+    * The strategies ``"no"``, ``"steps"`` or ``"epoch"`` (``save_strategy`` also
+      ``"best"``). As HF, checkpoints are written by default: every ``save_steps`` (500)
+      steps and at the last step, into ``output_dir/checkpoint-<step>/``
+      (``output_dir`` is ``"trainer_output"`` by default); ``save_strategy="no"`` turns
+      them off. ``save_total_limit`` keeps that many, never deleting the best one.
 
     Dict arguments reach the library as ``"key=value,..."`` strings. Every value is checked
     by the library: a bad one raises ``ValueError`` (:class:`swifttrain.InvalidArgumentError`)
@@ -81,7 +86,7 @@ class TrainingArguments:
     starts.
     """
 
-    output_dir: Optional[str] = field(default=None, metadata=_PYTHON_ONLY)
+    output_dir: Optional[str] = None
     eval_strategy: str = "no"
     per_device_train_batch_size: int = 8
     per_device_eval_batch_size: int = 8
@@ -119,6 +124,10 @@ class TrainingArguments:
     load_best_model_at_end: bool = False
     early_stopping_patience: int = 0
     early_stopping_threshold: float = 0.0
+    save_strategy: str = "steps"
+    save_steps: Union[int, float] = 500
+    save_total_limit: Optional[int] = None
+    save_only_model: bool = False
     seed: int = 42
     data_seed: Optional[int] = None
     dataloader_drop_last: bool = False
@@ -130,6 +139,7 @@ class TrainingArguments:
     def __post_init__(self) -> None:
         if self.output_dir is None:
             self.output_dir = "trainer_output"
+        self.output_dir = os.fspath(self.output_dir)
         if self.disable_tqdm is None:
             self.disable_tqdm = False
         reports = [self.report_to] if isinstance(self.report_to, str) else (self.report_to or [])
