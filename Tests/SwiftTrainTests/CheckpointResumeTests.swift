@@ -306,3 +306,24 @@ final class CheckpointResumeTests: XCTestCase {
         }
     }
 }
+
+/// Weights written by PyTorch (safetensors.torch.save_file; scripts/make_safetensors_fixture.py).
+final class TorchSafetensorsTests: XCTestCase {
+    func testPyTorchWeightsLoadByNameAndComputeTheSameFunction() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fixtures/safetensors")
+        let expected = try JSONValue.parse(Array(try Data(contentsOf: directory.appendingPathComponent("torch_mlp_expected.json"))))
+        let rows = try XCTUnwrap(expected["input"]?.arrayValue)
+        let input = rows.flatMap { $0.arrayValue!.map { Float($0.doubleValue!) } }
+        let output = try XCTUnwrap(expected["output"]?.arrayValue).flatMap { $0.arrayValue!.map { Float($0.doubleValue!) } }
+        let model = try Sequential(Linear(64, 32), ReLU(), Linear(32, 10))
+        try model.loadSafetensors(directory.appendingPathComponent("torch_mlp.safetensors").path)
+        let got = try model.forward(try Tensor(shape: [rows.count, 64], values: input)).values
+        XCTAssertEqual(got.count, output.count)
+        for (a, b) in zip(got, output) { XCTAssertEqual(a, b, accuracy: 1e-5 * (1 + abs(b))) }
+        let smaller = try Sequential(Linear(64, 16), ReLU(), Linear(16, 10))
+        XCTAssertThrowsError(try smaller.loadSafetensors(directory.appendingPathComponent("torch_mlp.safetensors").path)) {
+            XCTAssertTrue(($0 as! SwiftTrainError).message.contains("0.weight"))
+        }
+    }
+}

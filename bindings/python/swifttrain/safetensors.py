@@ -52,7 +52,7 @@ def _entries(tensors: Mapping[str, Any]):
     for name, value in tensors.items():
         if not isinstance(name, str):
             raise TypeError(f"safetensors: tensor names must be str, got {type(name).__name__}")
-        array = value.numpy() if isinstance(value, _C.Tensor) else value
+        array = value.detach().numpy() if isinstance(value, _C.Tensor) else value
         if not isinstance(array, np.ndarray):
             raise TypeError(f"safetensors: {name!r} is a {type(value).__name__}; expected a numpy "
                             f"array or a swifttrain Tensor")
@@ -60,7 +60,7 @@ def _entries(tensors: Mapping[str, Any]):
         if dtype not in _NAMES:
             raise ValueError(f"safetensors: {name!r} has dtype {array.dtype}, which safetensors "
                              f"cannot store; use one of bool, (u)int8-64, float16/32/64")
-        array = np.ascontiguousarray(array, dtype=dtype)
+        array = np.asarray(array, dtype=dtype, order="C")  # (ascontiguousarray makes 0-d 1-d)
         entries.append((name, _NAMES[dtype], array.shape, array))
     return entries
 
