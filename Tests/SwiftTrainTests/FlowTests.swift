@@ -226,20 +226,46 @@ final class ComputeMetricsTests: XCTestCase {
 /// What callbacks may ask of the flow: log, evaluate, stop (sticky).
 final class ControlRequestTests: XCTestCase {
     func testCallbacksRequestLogEvaluateAndAStopNoneCanClear() throws {
-        let trainer = try evaluatingTrainer { $0.maxSteps = 100; $0.evalStrategy = .no; $0.loggingSteps = 1000 }
+        let dir = try CheckpointResumeTests.temporaryDirectory()
+        let trainer = try evaluatingTrainer {
+            $0.maxSteps = 100; $0.evalStrategy = .no; $0.loggingSteps = 1000; $0.outputDir = dir
+        }
         trainer.evalDataset = try Digits.dataset("test")
         var seen: [String] = []
         trainer.addCallback([.init(.stepEnd)]) { _, state, control, _ in
             if state.globalStep == 3 { control.shouldLog = true }
             if state.globalStep == 4 { control.shouldEvaluate = true }
+            if state.globalStep == 5 { control.shouldSave = true }
             if state.globalStep == 6 { control.shouldTrainingStop = true }
         }
         trainer.addCallback([.init(.stepEnd)]) { _, _, control, _ in control.shouldTrainingStop = false }  // cannot clear it
-        trainer.addCallback([.init(.log), .init(.evaluate)]) { event, state, _, metrics in
+        trainer.addCallback([.init(.log), .init(.evaluate), .init(.save)]) { event, state, _, metrics in
             seen.append("\(event.hfName) \(state.globalStep) \(metrics?["eval_loss"] != nil ? "eval" : "")")
         }
         try trainer.train()
         XCTAssertEqual(trainer.state.globalStep, 6)
-        XCTAssertEqual(seen, ["on_log 3 ", "on_log 4 eval", "on_evaluate 4 eval", "on_log 6 "])
+        XCTAssertEqual(seen, ["on_log 3 ", "on_log 4 eval", "on_evaluate 4 eval", "on_save 5 ", "on_log 6 "])
+        XCTAssertEqual(try CheckpointDirectory.list(dir).map(\.step), [5])  // save_strategy "no" here: only the request
+    }
+
+    /// HF's save rules: every save_steps and at the last step ("steps"), at every epoch end
+    /// and the last step ("epoch"), never ("no").
+    func testSaveRules() throws {
+        func saves(_ configure: (inout TrainingArguments) -> Void) throws -> [Int] {
+            let dir = try CheckpointResumeTests.temporaryDirectory()
+            let trainer = try evaluatingTrainer { $0.evalStrategy = .no; $0.outputDir = dir; configure(&$0) }
+            var steps: [Int] = []
+            trainer.addCallback(EventMask(.save)) { _, state, _, _ in steps.append(state.globalStep) }
+            try trainer.train()
+            XCTAssertEqual(try CheckpointDirectory.list(dir).map(\.step), Array(Set(steps)).sorted())
+            return steps
+        }
+        XCTAssertEqual(try saves { $0.saveStrategy = .steps; $0.saveSteps = 7 }, [7, 14, 20])
+        XCTAssertEqual(try saves { $0.saveStrategy = .steps; $0.saveSteps = 0.25 }, [5, 10, 15, 20])  // a ratio
+        XCTAssertEqual(try saves { $0.saveStrategy = .epoch; $0.maxSteps = -1; $0.numTrainEpochs = 2 }, [45, 90, 90])
+        XCTAssertEqual(try saves { $0.saveStrategy = .no }, [])
+        XCTAssertThrowsError(try saves { $0.saveStrategy = .best }) {
+            XCTAssertTrue(($0 as! SwiftTrainError).message.contains("save_strategy"))
+        }
     }
 }

@@ -612,6 +612,7 @@ static int request_flow(st_event event, const st_trainer_state *state,
     (void)event, (void)user_data;
     if (state->global_step == 3) control->should_log = true;
     if (state->global_step == 4) control->should_evaluate = true;
+    if (state->global_step == 5) control->should_save = true; /* into ./trainer_output */
     if (state->global_step == 6) control->should_training_stop = true;
     return 0;
 }
@@ -648,17 +649,24 @@ static void test_control_requests(void) {
                                          ST_EVENT_MASK(ST_EVENT_STEP_END))) &&
         CHECK_OK(st_trainer_add_callback(trainer, record_event, &r,
                                          ST_EVENT_MASK(ST_EVENT_LOG) |
-                                             ST_EVENT_MASK(ST_EVENT_EVALUATE))) &&
+                                             ST_EVENT_MASK(ST_EVENT_EVALUATE) |
+                                             ST_EVENT_MASK(ST_EVENT_SAVE))) &&
         CHECK_OK(st_trainer_train(NULL, trainer)) &&
         CHECK_OK(st_trainer_get_state(&state, trainer))) {
         CHECK(state.global_step == 6, "stopped at step %lld, expected 6 (the stop is sticky)",
               (long long)state.global_step);
-        CHECK(r.num_recorded == 4 && r.events[0] == ST_EVENT_LOG && r.steps[0] == 3 &&
+        CHECK(r.num_recorded == 5 && r.events[0] == ST_EVENT_LOG && r.steps[0] == 3 &&
                   r.events[1] == ST_EVENT_LOG && r.steps[1] == 4 &&
                   r.events[2] == ST_EVENT_EVALUATE && r.steps[2] == 4 &&
-                  r.events[3] == ST_EVENT_LOG && r.steps[3] == 6,
-              "%zu LOG/EVALUATE events, expected LOG@3 LOG@4 EVALUATE@4 LOG@6 (train summary)",
-              r.num_recorded);
+                  r.events[3] == ST_EVENT_SAVE && r.steps[3] == 5 &&
+                  r.events[4] == ST_EVENT_LOG && r.steps[4] == 6,
+              "%zu LOG/EVALUATE/SAVE events, expected LOG@3 LOG@4 EVALUATE@4 SAVE@5 LOG@6 "
+              "(train summary)", r.num_recorded);
+        {
+            st_module *saved = make_model();
+            CHECK_OK(st_module_load_safetensors(saved, "trainer_output/checkpoint-5/model.safetensors", true));
+            st_module_free(saved);
+        }
         CHECK(r.num_logs == 3 && memcmp(r.log_kinds, "LET", 3) == 0, "LOG payloads \"%.*s\"",
               (int)r.num_logs, r.log_kinds);
     }
