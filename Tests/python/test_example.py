@@ -19,3 +19,19 @@ def test_train_digits_example(tmp_path):
     assert match, result.stdout
     assert float(match.group(1)) >= 0.95
     assert "eval_accuracy" in result.stdout  # evaluated every epoch
+
+
+def test_train_digits_example_resumes(tmp_path):
+    """Two epochs, then --resume to 30: it continues from the last checkpoint."""
+    first = subprocess.run([sys.executable, str(EXAMPLE), "--epochs", "2"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 1  # two epochs are not enough for 0.95
+    assert sorted(p.name for p in (tmp_path / "runs" / "digits").iterdir()) == [
+        "checkpoint-45", "checkpoint-90"]
+    second = subprocess.run([sys.executable, str(EXAMPLE), "--resume"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert re.search(r"resumed from .*checkpoint-90", second.stdout), second.stdout
+    assert "trained 1350 steps" in second.stdout
+    assert sorted(p.name for p in (tmp_path / "runs" / "digits").iterdir()) == [
+        "checkpoint-1305", "checkpoint-1350"]

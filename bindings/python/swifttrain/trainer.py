@@ -160,6 +160,9 @@ class Trainer:
         self.state._read_log_history = self._core.log_history
         self.state._update(self._core.get_state())
         self.control = TrainerControl()
+        #: After train(): the checkpoint it resumed from (and any newer ones it passed over
+        #: as damaged), or None when it started fresh.
+        self.resumed_from_checkpoint: Optional[str] = None
         self._core.set_callback_state(self._save_callback_states, self._load_callback_states)
         self.callback_handler = CallbackHandler(self, self._core)
         for callback in callbacks or []:
@@ -260,6 +263,7 @@ class Trainer:
             self.state._update(self._core.get_state())
             self.state.best_model_checkpoint = self._best_model_checkpoint()
         resumed = self._core.resumed_from()
+        self.resumed_from_checkpoint = resumed or None
         if "passed over" in resumed:
             warnings.warn(f"resumed from {resumed}", RuntimeWarning, stacklevel=2)
         return TrainOutput(self.state.global_step, metrics["train_loss"], metrics)
