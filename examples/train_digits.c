@@ -1,16 +1,20 @@
 /* Trains a small classifier on handwritten digits with the swifttrain C API and prints its
  * accuracy on held-out images: the C counterpart of examples/train_digits.py.
  *
- *     train_digits [data_dir]        (data_dir defaults to data/digits)
+ *     train_digits [--resume] [data_dir]        (data_dir defaults to data/digits)
  *
  * Each row of train.csv and test.csv holds the 64 pixels of an 8x8 image (0..16) and the digit.
  * The model is Linear(64, 64) - ReLU - Linear(64, 10) trained with AdamW (lr 1e-3, batch 32)
  * for 100 epochs; a callback prints the evaluation metrics every 10 epochs, and the final
- * accuracy is computed from the logits st_trainer_predict() writes into our own buffer. */
+ * accuracy is computed from the logits st_trainer_predict() writes into our own buffer.
+ * A checkpoint is written every 10 epochs into runs/digits-c/checkpoint-<step>/ (the two
+ * newest are kept); with --resume the run continues from the newest one, exactly as if it
+ * had never stopped. */
 #include "digits_example.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define EPOCHS 100
 
@@ -30,7 +34,8 @@ static int print_evaluation(st_event event, const st_trainer_state *state,
 }
 
 int main(int argc, char **argv) {
-    const char *data_dir = argc > 1 ? argv[1] : "data/digits";
+    const int resume = argc > 1 && strcmp(argv[1], "--resume") == 0;
+    const char *data_dir = argc > 1 + resume ? argv[1 + resume] : "data/digits";
     static digits train, test;
     st_module *layers[3] = {NULL, NULL, NULL}, *model = NULL;
     st_dataset *train_set = NULL, *test_set = NULL;
@@ -65,7 +70,10 @@ int main(int argc, char **argv) {
     if (failed(st_training_args_init(&args, ST_TRAINING_ARGS_VERSION), "st_training_args_init") ||
         failed(st_training_args_set(&args, "optim", "adamw_torch"), "st_training_args_set") ||
         failed(st_training_args_set(&args, "eval_strategy", "epoch"), "st_training_args_set") ||
-        failed(st_training_args_set(&args, "logging_strategy", "epoch"), "st_training_args_set"))
+        failed(st_training_args_set(&args, "logging_strategy", "epoch"), "st_training_args_set") ||
+        failed(st_training_args_set(&args, "output_dir", "runs/digits-c"), "st_training_args_set") ||
+        failed(st_training_args_set(&args, "save_steps", "450"), "st_training_args_set") ||
+        failed(st_training_args_set(&args, "save_total_limit", "2"), "st_training_args_set"))
         goto done;
     args.learning_rate = 1e-3;
     args.num_train_epochs = EPOCHS;
@@ -78,8 +86,15 @@ int main(int argc, char **argv) {
         failed(st_trainer_add_callback(trainer, print_evaluation, NULL,
                                        ST_EVENT_MASK(ST_EVENT_EVALUATE)),
                "st_trainer_add_callback") ||
-        failed(st_trainer_train(NULL, trainer), "st_trainer_train"))
+        failed(resume ? st_trainer_resume(NULL, trainer, NULL) : st_trainer_train(NULL, trainer),
+               resume ? "st_trainer_resume" : "st_trainer_train"))
         goto done;
+    if (resume) {
+        char from[1024];
+        size_t length = 0;
+        if (st_trainer_resumed_from(from, sizeof from, &length, trainer) == ST_OK)
+            printf("resumed from %s\n", from);
+    }
 
     /* Logits for every test image, row-major [count, 10]; the prediction is the argmax. */
     if (failed(st_trainer_predict(logits, (size_t)(test.count * NUM_CLASSES), NULL, trainer,
