@@ -51,6 +51,7 @@ func run(_ w: Workload) throws {
     args.maxGradNorm = 0
     args.lrSchedulerType = .constant
     args.loggingSteps = 1_000_000
+    args.saveStrategy = .no  // the peers' loops write no checkpoints
     let trainer = try Trainer(model: try Sequential(layers), loss: .crossEntropy, args: args)
     trainer.trainDataset = try Dataset(features: x, numFeatures: inputs, labels: y)
     var start = 0.0

@@ -23,6 +23,7 @@ args.numTrainEpochs = 30
 args.perDeviceTrainBatchSize = 32
 args.learningRate = 5e-3
 args.evalStrategy = .epoch
+args.outputDir = "runs/digits-swift"  // checkpoints every 500 steps and at the end (HF's defaults)
 let trainer = try Trainer(model: model, loss: .crossEntropy, args: args)
 trainer.trainDataset = try load("train")
 trainer.evalDataset = try load("test")
