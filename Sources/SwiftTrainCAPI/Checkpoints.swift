@@ -34,6 +34,9 @@ public func st_trainer_add_callback_state(_ handle: OpaquePointer?, _ name: Unsa
             var size = 0
             let rc = saveFunction(userData, &data, &size)
             guard rc == 0 else { throw SwiftTrainError(.callbackAborted, "the save function of callback state '\(key)' returned \(rc)") }
+            guard size >= 0, size <= 1 << 40 else {
+                throw SwiftTrainError(.invalidArgument, "the save function of callback state '\(key)' gave a size of \(UInt(bitPattern: size)) bytes")
+            }
             guard size == 0 || data != nil else {
                 throw SwiftTrainError(.invalidArgument, "the save function of callback state '\(key)' gave \(size) bytes at NULL")
             }

@@ -327,3 +327,107 @@ final class TorchSafetensorsTests: XCTestCase {
         }
     }
 }
+
+/// What a review of the checkpoint code found, kept fixed.
+final class CheckpointEdgeTests: XCTestCase {
+    typealias T = CheckpointResumeTests
+
+    /// Rewrites one file of a checkpoint and its manifest entry, as a crafted checkpoint would.
+    static func tamper(_ checkpoint: String, _ file: String, _ change: (inout String) -> Void) throws {
+        let path = checkpoint + "/" + file
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        change(&text)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let bytes = Array(text.utf8)
+        let sha = bytes.withUnsafeBytes { SHA256.hex($0) }
+        var manifest = try String(contentsOfFile: checkpoint + "/manifest.json", encoding: .utf8)
+        let entry = try XCTUnwrap(try JSONValue.parse(manifest)["files"]?[file])
+        manifest = manifest.replacingOccurrences(of: entry["sha256"]!.stringValue!, with: sha)
+            .replacingOccurrences(of: "\"bytes\": \(entry["bytes"]!.intValue!)", with: "\"bytes\": \(bytes.count)")
+        try manifest.write(toFile: checkpoint + "/manifest.json", atomically: true, encoding: .utf8)
+    }
+
+    func testACraftedCounterIsRefusedNotATrap() throws {
+        let dir = try T.temporaryDirectory()
+        var args = T.baseArgs(dir)
+        args.numTrainEpochs = 1
+        try T.trainer(args).train()
+        try Self.tamper(dir + "/checkpoint-8", "progress.json") {
+            $0 = $0.replacingOccurrences(of: "\"micro_step\": 16", with: "\"micro_step\": 9223372036854775807")
+        }
+        XCTAssertThrowsError(try T.trainer(args).train(resumeFrom: .checkpoint(dir + "/checkpoint-8"))) {
+            XCTAssertEqual(($0 as! SwiftTrainError).code, .corrupt)
+            XCTAssertTrue(($0 as! SwiftTrainError).message.contains("micro_step"), "\($0)")
+        }
+    }
+
+    func testARefusedResumeChangesNothing() throws {
+        let dir = try T.temporaryDirectory()
+        var args = T.baseArgs(dir)
+        args.numTrainEpochs = 1
+        let trainer = try T.trainer(args)
+        try trainer.train()
+        let weights = T.weights(trainer), history = T.history(trainer)
+        XCTAssertThrowsError(try trainer.train(resumeFrom: .checkpoint(dir + "/missing")))
+        XCTAssertEqual(trainer.state.globalStep, 10)
+        XCTAssertEqual(T.history(trainer), history)
+        XCTAssertEqual(T.weights(trainer), weights)
+        var loaded = 0
+        let other = try Trainer(model: try Sequential(Linear(64, 16), ReLU(), Linear(16, 10)), loss: .crossEntropy, args: args)
+        other.trainDataset = try T.smallDigits("train", 300)
+        other.evalDataset = try T.smallDigits("test", 100)
+        try other.addCallbackState(CallbackState(name: "c", save: { [] }, load: { _ in loaded += 1 }))
+        XCTAssertThrowsError(try other.train(resumeFrom: .latest)) {
+            XCTAssertTrue(($0 as! SwiftTrainError).message.contains("0.weight"), "\($0)")
+        }
+        XCTAssertEqual(loaded, 0)  // the weights do not fit: refused before any callback state is loaded
+        XCTAssertNil(other.lastResumedFrom)
+    }
+
+    func testAnEarlyStoppedRunStaysStoppedWhenResumed() throws {
+        let dir = try T.temporaryDirectory()
+        var args = T.baseArgs(dir)
+        args.earlyStoppingPatience = 1
+        args.earlyStoppingThreshold = 100  // the second evaluation stops training
+        args.saveSteps = 5
+        let trainer = try T.trainer(args)
+        try trainer.train()
+        XCTAssertEqual(trainer.state.globalStep, 10)
+        let resumed = try T.trainer(args, seed: 3)
+        try resumed.train(resumeFrom: .checkpoint(dir + "/checkpoint-10"))
+        XCTAssertEqual(resumed.state.globalStep, 10)
+        XCTAssertEqual(T.weights(resumed), T.weights(trainer))
+    }
+
+    func testAnotherBatchSizeWithTheSameUpdatesPerEpochIsRefused() throws {
+        let dir = try T.temporaryDirectory()
+        var args = T.baseArgs(dir)
+        args.numTrainEpochs = 1
+        args.perDeviceTrainBatchSize = 15  // 20 batches, 10 updates per epoch
+        try T.trainer(args).train()
+        args.perDeviceTrainBatchSize = 16  // 19 batches, also 10 updates per epoch
+        XCTAssertThrowsError(try T.trainer(args).train(resumeFrom: .latest)) {
+            XCTAssertTrue(($0 as! SwiftTrainError).message.contains("batch size 15"), "\($0)")
+        }
+    }
+
+    func testRotationFindsTheBestWhateverTheSpellingOfOutputDir() throws {
+        let dir = try T.temporaryDirectory()
+        var args = T.baseArgs(dir)
+        args.saveTotalLimit = 1
+        args.saveSteps = 5
+        args.numTrainEpochs = 1
+        args.earlyStoppingPatience = 1
+        args.greaterIsBetter = true  // "best" is the highest loss: the first evaluation, step 5
+        try T.trainer(args).train()
+        XCTAssertEqual(try CheckpointDirectory.list(dir).map(\.step), [5, 10])
+        args.outputDir = dir + "/./"
+        args.numTrainEpochs = 2
+        args.earlyStoppingPatience = 0
+        args.metricForBestModel = "loss"
+        let resumed = try T.trainer(args)
+        try resumed.train(resumeFrom: .checkpoint(dir + "/checkpoint-5"))
+        let left = try CheckpointDirectory.list(dir).map(\.step)
+        XCTAssertTrue(left.contains(resumed.state.bestGlobalStep!), "the best was deleted: \(left)")
+    }
+}

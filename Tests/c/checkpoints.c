@@ -2,8 +2,8 @@
  * trainer equals the uninterrupted run bit for bit; callback state saved as bytes comes back;
  * save_model / load_safetensors; the safetensors reader and writer; damaged checkpoints are
  * refused or passed over; a failing disk leaves the earlier checkpoints whole; and a training
- * process killed with SIGKILL at random moments, again and again, always resumes from a
- * complete checkpoint and ends with the weights of the run that was never killed.
+ * process killed with SIGKILL in the middle of its saves, again and again, always resumes
+ * from a complete checkpoint and ends with the weights of the run that was never killed.
  *
  * DIGITS_DIR (a compile definition) is the directory holding train.csv and test.csv. The
  * kill test runs this program again as a worker: `checkpoints --worker <output_dir>`. */
@@ -12,6 +12,7 @@
 #include "digits_data.h"
 #include "swifttrain.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,16 +60,21 @@ static int init_args(st_training_args *args, const char *output_dir) {
            CHECK_OK(st_training_args_set(args, "save_steps", "4"));
 }
 
+/* Trains on the first `rows` rows; evaluates on the 100 after them. */
 static st_trainer *make_trainer(const st_training_args *args, uint64_t seed, int64_t rows) {
     st_module *model = make_model(seed);
-    st_dataset *data = NULL;
+    st_dataset *data = NULL, *eval = NULL;
     st_trainer *trainer = NULL;
     if (model &&
         CHECK_OK(st_dataset_create(&data, train_rows.features, rows, DIGITS_NUM_FEATURES,
                                    train_rows.labels, ST_DATA_BORROW)) &&
-        CHECK_OK(st_trainer_create(&trainer, model, ST_LOSS_CROSS_ENTROPY, args)))
-        CHECK_OK(st_trainer_set_train_dataset(trainer, data));
+        CHECK_OK(st_dataset_create(&eval, train_rows.features + rows * DIGITS_NUM_FEATURES, 100,
+                                   DIGITS_NUM_FEATURES, train_rows.labels + rows, ST_DATA_BORROW)) &&
+        CHECK_OK(st_trainer_create(&trainer, model, ST_LOSS_CROSS_ENTROPY, args)) &&
+        CHECK_OK(st_trainer_set_train_dataset(trainer, data)))
+        CHECK_OK(st_trainer_set_eval_dataset(trainer, eval));
     st_dataset_free(data);
+    st_dataset_free(eval);
     st_module_free(model);
     return trainer;
 }
@@ -154,21 +160,28 @@ static int fail_at_step_begin(st_event event, const st_trainer_state *state, st_
     return state->global_step == *(const int64_t *)user_data ? 1 : 0;
 }
 
-static void test_exact_resume(void) {
+/* Trains uninterrupted, then interrupted at STEP_BEGIN of `stop_at` and resumed in a new
+ * trainer with other weights and random state; both runs must agree bit for bit. `extra` is
+ * a NULL-terminated list of (name, value) argument pairs. */
+static void check_exact_resume(int64_t stop_at, const char *expected_checkpoint, const char *const *extra) {
     char ref_dir[64], run_dir[64], ref_out[64], run_out[64];
     st_training_args ref_args, args;
     st_trainer *reference = NULL, *interrupted = NULL, *resumed = NULL;
-    int64_t stop_at = 14; /* saved at 12: mid-epoch 2 */
     char report[1024];
     size_t length = 0;
     if (!load_digits() || !new_dir(ref_dir, sizeof ref_dir, "reference") || !new_dir(run_dir, sizeof run_dir, "run") ||
         !new_dir(ref_out, sizeof ref_out, "ref-model") || !new_dir(run_out, sizeof run_out, "run-model") ||
         !init_args(&ref_args, ref_dir) || !init_args(&args, run_dir))
         return;
+    for (; extra && extra[0]; extra += 2)
+        if (!CHECK_OK(st_training_args_set(&ref_args, extra[0], extra[1])) ||
+            !CHECK_OK(st_training_args_set(&args, extra[0], extra[1])))
+            return;
     reference = make_trainer(&ref_args, 7, 300);
-    interrupted = make_trainer(&args, 7, 300);
-    REQUIRE(reference && interrupted, "trainers");
+    REQUIRE(reference, "trainer");
     REQUIRE_OK(st_trainer_train(NULL, reference));
+    interrupted = make_trainer(&args, 7, 300);
+    REQUIRE(interrupted, "trainer");
     REQUIRE_OK(st_trainer_add_callback(interrupted, fail_at_step_begin, &stop_at, ST_EVENT_MASK(ST_EVENT_STEP_BEGIN)));
     CHECK_ERROR(st_trainer_train(NULL, interrupted), ST_EUSER, "returned 1");
 
@@ -177,8 +190,8 @@ static void test_exact_resume(void) {
     REQUIRE(resumed, "trainer");
     REQUIRE_OK(st_trainer_resume(NULL, resumed, NULL));
     REQUIRE_OK(st_trainer_resumed_from(report, sizeof report, &length, resumed));
-    CHECK(check_contains(report, "checkpoint-12") && !check_contains(report, "passed over"),
-          "resumed from \"%s\", expected checkpoint-12", report);
+    CHECK(check_contains(report, expected_checkpoint) && !check_contains(report, "passed over"),
+          "resumed from \"%s\", expected %s", report, expected_checkpoint);
     CHECK(same_losses(reference, resumed), "the resumed run logs the uninterrupted run's losses and rates");
     CHECK(same_weights(reference, resumed, ref_out, run_out), "the final weights are bitwise equal");
     REQUIRE_OK(st_trainer_resumed_from(report, sizeof report, &length, reference));
@@ -187,6 +200,18 @@ done:
     st_trainer_free(reference);
     st_trainer_free(interrupted);
     st_trainer_free(resumed);
+}
+
+static void test_exact_resume(void) {
+    check_exact_resume(14, "checkpoint-12", NULL); /* mid-epoch 2 */
+}
+
+static void test_exact_resume_ema_plateau_accumulation(void) {
+    static const char *const extra[] = {
+        "ema_decay", "0.9", "lr_scheduler_type", "reduce_lr_on_plateau",
+        "lr_scheduler_kwargs", "patience=0,factor=0.5", "eval_strategy", "steps", "eval_steps", "2",
+        "gradient_accumulation_steps", "3", NULL}; /* 7 updates per epoch, the last of one batch */
+    check_exact_resume(17, "checkpoint-16", extra);
 }
 
 /* ---- callback state ---------------------------------------------------------------------- */
@@ -228,6 +253,13 @@ static int load_counter(void *user_data, const void *data, size_t size) {
     return 0;
 }
 
+static int save_huge(void *user_data, const void **data, size_t *size) {
+    (void)user_data;
+    *data = "x";
+    *size = (size_t)-1;
+    return 0;
+}
+
 static int refuse_load(void *user_data, const void *data, size_t size) {
     (void)user_data;
     (void)data;
@@ -261,6 +293,17 @@ static void test_callback_state(void) {
     CHECK(b.loads == 1 && b.steps_at_train_begin == 8, "the state saved at step 8 is back before TRAIN_BEGIN "
           "(loads %d, steps %d)", b.loads, (int)b.steps_at_train_begin);
     CHECK(b.state.steps == 30, "the counter continued to %d, expected 30", (int)b.state.steps);
+
+    /* A save function that reports an impossible size fails the save, it does not crash. */
+    {
+        st_trainer *huge = make_trainer(&args, 7, 300);
+        REQUIRE(huge, "trainer");
+        REQUIRE_OK(st_trainer_add_callback_state(huge, "huge", save_huge, load_counter, &b));
+        CHECK_ERROR(st_trainer_train(NULL, huge), ST_EINVAL, "size");
+        st_trainer_free(huge);
+    }
+    CHECK_ERROR(st_trainer_add_callback_state(second, "__metadata__", save_counter, load_counter, &b), ST_EINVAL,
+                "reserved");
 
     /* A load function that fails stops the resume with ST_EUSER. */
     third = make_trainer(&args, 7, 300);
@@ -573,62 +616,81 @@ static int run_worker(const char *dir) {
     return rc == ST_OK ? 0 : 5;
 }
 
-/* Runs a worker on `dir`; kills it with SIGKILL after `kill_after_ns` (0: never). Returns its
- * exit status, or -1 when it was killed. */
-static int spawn_worker(const char *dir, long kill_after_ns) {
-    int status = 0;
+/* Whether process `pid` is writing a checkpoint in `dir` (.tmp-checkpoint-<name>-<pid>-<n>);
+ * its directory name goes into `name`. */
+static int save_in_progress(const char *dir, pid_t pid, char *name, size_t size) {
+    DIR *d = opendir(dir);
+    struct dirent *entry;
+    char mark[32];
+    int found = 0;
+    if (!d) return 0;
+    snprintf(mark, sizeof mark, "-%ld-", (long)pid);
+    while (!found && (entry = readdir(d)) != NULL) {
+        found = strncmp(entry->d_name, ".tmp-checkpoint-", 16) == 0 && strstr(entry->d_name, mark) != NULL;
+        if (found) snprintf(name, size, "%s", entry->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+/* Runs a worker on `dir`. With `kill_during_save`, watches `dir`, lets 0 to 3 saves (at
+ * random) go by, and once the next one is in progress waits 0 to 2 ms at random and kills the
+ * worker with SIGKILL. Returns the worker's exit status, or -1 when it was killed. */
+static int spawn_worker(const char *dir, int kill_during_save) {
+    int status = 0, saves_to_skip = rand() % 4;
+    char seen[256] = "", name[256];
     pid_t pid = fork();
     if (pid == 0) {
         execl(program_path, program_path, "--worker", dir, (char *)NULL);
         _exit(127);
     }
     if (pid < 0) return -2;
-    if (kill_after_ns > 0) {
-        struct timespec delay;
-        delay.tv_sec = kill_after_ns / 1000000000L;
-        delay.tv_nsec = kill_after_ns % 1000000000L;
-        nanosleep(&delay, NULL);
-        kill(pid, SIGKILL);
+    while (kill_during_save) {
+        struct timespec poll = {0, 100000};
+        pid_t done = waitpid(pid, &status, WNOHANG);
+        if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+        if (done < 0) return -2;
+        if (save_in_progress(dir, pid, name, sizeof name) && strcmp(name, seen) != 0) { /* a new save */
+            snprintf(seen, sizeof seen, "%s", name);
+            if (saves_to_skip-- == 0) {
+                struct timespec delay = {0, (long)((double)rand() / RAND_MAX * 2e6)};
+                nanosleep(&delay, NULL);
+                kill(pid, SIGKILL);
+                break;
+            }
+        }
+        nanosleep(&poll, NULL);
     }
     if (waitpid(pid, &status, 0) != pid) return -2;
     if (WIFSIGNALED(status)) return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
 }
 
-static double seconds_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static void test_sigkill_during_saves(void) {
     char reference[64], killed[64], a[512], b[512], log_path[512], line[4096];
-    double start, duration;
     unsigned seed = (unsigned)time(NULL);
     int kills = 0, attempts = 0, rc = -1, fresh_starts = 0, resumes = 0;
     size_t a_size = 0, b_size = 0;
     unsigned char *x = NULL, *y = NULL;
     FILE *log;
     if (!new_dir(reference, sizeof reference, "uninterrupted") || !new_dir(killed, sizeof killed, "killed")) return;
-    start = seconds_now();
     REQUIRE(spawn_worker(reference, 0) == 0, "the uninterrupted worker succeeds");
-    duration = seconds_now() - start;
-    printf("uninterrupted worker: %.3f s; kill seed %u\n", duration, seed);
+    printf("kill seed %u\n", seed);
     srand(seed);
-    /* Kill at a random moment of the first fifth of a run, until a worker finishes. */
-    while (attempts < 400) {
-        long after = (long)((double)rand() / RAND_MAX * duration / 5 * 1e9) + 1;
+    /* Twenty workers killed in the middle of a save (each resuming from what the last one
+     * left), then one left to finish. */
+    while (kills < 20 && attempts < 200) {
         attempts++;
-        rc = spawn_worker(killed, after);
-        if (rc == -1) {
-            kills++;
-            continue;
-        }
-        break;
+        rc = spawn_worker(killed, 1);
+        if (rc == -1) kills++;
+        else if (rc == 0) break; /* finished before a kill landed: start over below */
+        else break;
     }
-    CHECK(rc == 0, "the last worker succeeded (status %d after %d attempts)", rc, attempts);
-    CHECK(kills >= 10, "the run was killed %d times; expected at least 10", kills);
     printf("%d kills in %d attempts\n", kills, attempts);
+    REQUIRE(rc == -1 || rc == 0, "a killed worker failed otherwise (status %d)", rc);
+    CHECK(kills >= 10, "the run was killed %d times during saves; expected at least 10", kills);
+    if (rc == -1) rc = spawn_worker(killed, 0);
+    CHECK(rc == 0, "the last worker succeeded (status %d)", rc);
     snprintf(a, sizeof a, "%s/final/model.safetensors", reference);
     snprintf(b, sizeof b, "%s/final/model.safetensors", killed);
     x = read_file(a, &a_size);
@@ -646,7 +708,7 @@ static void test_sigkill_during_saves(void) {
     }
     fclose(log);
     printf("%d fresh starts, %d resumes\n", fresh_starts, resumes);
-    CHECK(resumes >= 5, "%d workers resumed; expected at least 5", resumes);
+    CHECK(resumes >= 10, "%d workers resumed; expected at least 10", resumes);
 done:
     free(x);
     free(y);
@@ -655,6 +717,7 @@ done:
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"exact_resume", test_exact_resume},
+        {"exact_resume_ema_plateau_accumulation", test_exact_resume_ema_plateau_accumulation},
         {"callback_state", test_callback_state},
         {"save_model_and_load", test_save_model_and_load},
         {"safetensors_round_trip", test_safetensors_round_trip},

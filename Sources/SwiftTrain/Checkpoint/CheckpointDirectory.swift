@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import _CSupport
 
 /// A checkpoint directory, `output_dir/checkpoint-<global_step>/`, written so that a crash
@@ -11,9 +12,9 @@ public enum CheckpointDirectory {
     public static let formatVersion = 1
     public static let manifestName = "manifest.json"
     public static let prefix = "checkpoint-"
-    /// Temporary directories start with this and end with "-<pid>" of the process writing
-    /// them; they are never taken for checkpoints, and leftovers of a process that died are
-    /// removed by the next save.
+    /// Temporary directories start with this and end with "-<pid>-<serial>" of the writer;
+    /// they are never taken for checkpoints, and leftovers of a process that died are removed
+    /// by a later save (see cleanUp).
     static let temporaryPrefix = ".tmp-checkpoint-"
 
     /// Collects the files of one checkpoint and commits them atomically.
@@ -25,15 +26,12 @@ public enum CheckpointDirectory {
 
         init(outputDir: String, name: String) throws {
             try Files.makeDirectories(outputDir)
-            for entry in try Files.list(outputDir) where entry.hasPrefix(CheckpointDirectory.temporaryPrefix) {
-                // Left by a crash during an earlier save, unless the process is still saving.
-                if let pid = entry.split(separator: "-").last.flatMap({ Int32($0) }), pid != getpid(),
-                   kill(pid, 0) == 0 || errno == EPERM { continue }
-                try Files.removeTree(Files.join(outputDir, entry))
-            }
+            try CheckpointDirectory.cleanUp(outputDir)
             self.outputDir = outputDir
             self.name = name
-            temporary = Files.join(outputDir, CheckpointDirectory.temporaryPrefix + name + "-\(getpid())")
+            // pid (to tell a dead writer's leftovers) and a counter (two trainers in one process)
+            let serial = CheckpointDirectory.serial.add(1, ordering: .relaxed).newValue
+            temporary = Files.join(outputDir, CheckpointDirectory.temporaryPrefix + name + "-\(getpid())-\(serial)")
             guard mkdir(temporary, 0o755) == 0 else { throw Files.failure("create directory", temporary) }
         }
 
@@ -62,9 +60,15 @@ public enum CheckpointDirectory {
                 if Files.exists(final) {
                     // Swap atomically, so the old one stays whole until the new one is in place.
                     if stx_rename_exchange(temporary, final) != 0 {
-                        let aside = temporary + "-old"
+                        // The file system cannot: move the old one aside under a name that
+                        // cleanUp() puts back if we die before the new one is in place.
+                        let aside = temporary + CheckpointDirectory.asideSuffix
                         try Files.rename(final, aside)
-                        try Files.rename(temporary, final)
+                        do { try Files.rename(temporary, final) } catch {
+                            try? Files.rename(aside, final)
+                            throw error
+                        }
+                        try Files.syncDirectory(outputDir)
                         try Files.removeTree(aside)
                     } else {
                         try Files.removeTree(temporary)
@@ -81,6 +85,37 @@ public enum CheckpointDirectory {
         }
 
         func abandon() { try? Files.removeTree(temporary) }
+    }
+
+    static let serial = Atomic<Int>(0)
+    /// Ends the name of a replaced checkpoint moved aside while its replacement is renamed in.
+    static let asideSuffix = "-replaced"
+
+    /// Removes what writers that died left in `outputDir`: temporary directories of processes
+    /// that no longer exist and were last changed over a minute ago (a writer on another
+    /// machine or in another pid namespace sharing the directory looks dead; the minute
+    /// keeps its save safe). A replaced checkpoint moved aside whose replacement never
+    /// arrived is put back under its name.
+    static func cleanUp(_ outputDir: String) throws {
+        for entry in try Files.list(outputDir) where entry.hasPrefix(temporaryPrefix) {
+            let path = Files.join(outputDir, entry)
+            let aside = entry.hasSuffix(asideSuffix)
+            let parts = (aside ? String(entry.dropLast(asideSuffix.count)) : entry).split(separator: "-")
+            guard parts.count >= 2, let pid = Int32(parts[parts.count - 2]) else { continue }
+            if pid == getpid() || kill(pid, 0) == 0 || errno == EPERM { continue }
+            var info = stat()
+            guard lstat(path, &info) == 0, time(nil) - info.st_mtim.tv_sec > 60 else { continue }
+            if aside {
+                // .tmp-checkpoint-<name>-<pid>-<serial>-replaced
+                let name = parts.dropFirst(2).dropLast(2).joined(separator: "-")
+                let final = Files.join(outputDir, name)
+                if name.hasPrefix(prefix), !Files.exists(final) {
+                    try Files.rename(path, final)
+                    continue
+                }
+            }
+            try Files.removeTree(path)
+        }
     }
 
     /// A checkpoint whose manifest and files were verified; the files' bytes, as read.

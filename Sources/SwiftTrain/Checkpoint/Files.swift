@@ -11,7 +11,7 @@ enum Files {
 
     /// Reads the whole file; refuses files larger than `limit` bytes before allocating.
     static func read(_ path: String, limit: Int = 1 << 40) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)  // a FIFO must not block the open
         guard fd >= 0 else { throw failure("open", path) }
         defer { close(fd) }
         var info = stat()

@@ -51,6 +51,9 @@ public enum Safetensors {
             guard item.shape.allSatisfy({ $0 >= 0 }), let count = elementCount(item.shape), count * size == item.data.count else {
                 throw SwiftTrainError.shape("safetensors: '\(item.name)' has shape \(item.shape) of \(item.dtype) but \(item.data.count) bytes")
             }
+            guard item.dtype != "BOOL" || !item.data.contains(where: { $0 > 1 }) else {
+                throw SwiftTrainError.invalid("safetensors: BOOL tensor '\(item.name)' holds bytes other than 0 and 1")
+            }
         }
         var keys = Set<String>()
         for (key, _) in metadata where !keys.insert(key).inserted {
@@ -204,6 +207,7 @@ public struct SafetensorsFile {
             guard let count = Safetensors.elementCount(shape), count * size == end - begin else {
                 throw bad("'\(name)' has shape \(shape) of \(dtype), which does not fit its \(end - begin) bytes")
             }
+            guard !name.utf8.contains(0) else { throw bad("a tensor name contains a NUL character") }
             entries.append(Entry(name: name, dtype: dtype, shape: shape, offset: headerEnd + begin, byteCount: end - begin))
         }
         entries.sort { $0.offset < $1.offset || ($0.offset == $1.offset && $0.byteCount < $1.byteCount) }
@@ -216,6 +220,11 @@ public struct SafetensorsFile {
         }
         guard expected == bytes.count else {
             throw bad("\(bytes.count - expected) bytes after the last tensor belong to no tensor")
+        }
+        for e in entries where e.dtype == "BOOL" {
+            guard !bytes[e.offset..<e.offset + e.byteCount].contains(where: { $0 > 1 }) else {
+                throw bad("BOOL tensor '\(e.name)' holds bytes other than 0 and 1")
+            }
         }
         self.entries = entries
         self.metadata = metadata
@@ -243,9 +252,6 @@ public struct SafetensorsFile {
         let t = Tensor(uninitialized: entry.shape, dtype: dtype)
         bytes.withUnsafeBytes { raw in
             t.storage.raw.copyMemory(from: raw.baseAddress! + entry.offset, byteCount: entry.byteCount)
-        }
-        if dtype == .bool, (0..<t.count).contains(where: { t.storage.raw.load(fromByteOffset: $0, as: UInt8.self) > 1 }) {
-            throw SwiftTrainError(.corrupt, "'\(source)': BOOL tensor '\(entry.name)' holds bytes other than 0 and 1")
         }
         return t
     }

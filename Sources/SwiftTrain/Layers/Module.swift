@@ -84,6 +84,15 @@ extension Module {
     /// (torch.nn.Module.load_state_dict). With `strict`, every key must match; in any case a
     /// shape or dtype mismatch is an error. Nothing is changed when it throws.
     public func loadStateDict(_ values: [String: Tensor], strict: Bool = true) throws {
+        try checkStateDict(values, strict: strict)
+        for (name, t) in stateDict() {
+            guard let v = values[name] else { continue }
+            t.storage.raw.copyMemory(from: v.storage.raw, byteCount: t.count * t.dtype.size)
+        }
+    }
+
+    /// Throws what `loadStateDict` would, without changing anything.
+    public func checkStateDict(_ values: [String: Tensor], strict: Bool = true) throws {
         let own = stateDict()
         let ownNames = Set(own.map(\.name))
         let missing = own.map(\.name).filter { values[$0] == nil }
@@ -102,10 +111,6 @@ extension Module {
         guard problems.isEmpty else {
             let onlyShapes = problems.count == 1 && !mismatched.isEmpty
             throw SwiftTrainError(onlyShapes ? .shapeMismatch : .invalidArgument, "load_state_dict: " + problems.joined(separator: "; "))
-        }
-        for (name, t) in own {
-            guard let v = values[name] else { continue }
-            t.storage.raw.copyMemory(from: v.storage.raw, byteCount: t.count * t.dtype.size)
         }
     }
 }

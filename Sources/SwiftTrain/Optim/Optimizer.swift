@@ -278,7 +278,7 @@ extension Optimizer {
         let newStates = paramGroups.map { $0.parameters.map { _ in ParameterState(slots: stateNames.count) } }
         guard let saved = json["state"]?.objectValue else { throw bad("no 'state'") }
         for (key, entry) in saved {
-            guard let index = Int(key), flat.indices.contains(index), let step = entry["step"]?.intValue, step > 0 else {
+            guard let index = Int(key), flat.indices.contains(index), let step = entry["step"]?.intValue, step > 0, step <= 1 << 50 else {
                 throw bad("entry '\(key)' names no parameter or has no valid step")
             }
             let (gi, pi) = flat[index]

@@ -20,9 +20,10 @@ extension Trainer {
     /// Saves `state.save()` in every checkpoint under `state.name` and, when a run resumes,
     /// passes the saved bytes to `state.load` before train_begin. Names are unique.
     public func addCallbackState(_ state: CallbackState) throws {
-        guard !state.name.isEmpty, state.name.utf8.count <= 200, !callbackStates.contains(where: { $0.name == state.name }) else {
-            throw SwiftTrainError.invalid("callback state name '\(state.name)' is empty, longer than 200 bytes, or already used; "
-                + "each stateful callback needs its own name")
+        guard !state.name.isEmpty, state.name.utf8.count <= 200, state.name != "__metadata__", !state.name.utf8.contains(0),
+              !callbackStates.contains(where: { $0.name == state.name }) else {
+            throw SwiftTrainError.invalid("callback state name '\(state.name)' is empty, longer than 200 bytes, reserved, or "
+                + "already used; each stateful callback needs its own name")
         }
         callbackStates.append(state)
     }
@@ -92,6 +93,9 @@ extension Trainer {
         try writer.add("progress.json", json: .object([
             ("epoch_index", .int(run.epochIndex)), ("update_in_epoch", .int(run.updateInEpoch)),
             ("updates_per_epoch", .int(run.updatesPerEpoch)), ("num_samples", .int(trainDataset?.numSamples ?? 0)),
+            ("per_device_train_batch_size", .int(args.perDeviceTrainBatchSize)),
+            ("gradient_accumulation_steps", .int(args.gradientAccumulationSteps)),
+            ("dataloader_drop_last", .bool(args.dataloaderDropLast)),
             ("micro_step", .int(state.microStep)), ("skipped_steps", .int(state.skippedSteps)),
             ("loss", .double(state.loss)), ("grad_norm", .double(state.gradNorm)), ("learning_rate", .double(state.learningRate)),
             ("loss_since_log", .double(run.log.sinceLog)), ("steps_since_log", .int(run.log.stepsSinceLog)),
@@ -139,15 +143,18 @@ extension Trainer {
     func rotateCheckpoints() throws {
         guard args.saveTotalLimit > 0 else { return }
         var paths = try CheckpointDirectory.list(args.outputDir).map(\.path)
-        if let best = state.bestModelCheckpoint, let i = paths.firstIndex(of: best) {
+        func name(_ path: String) -> Substring { path.split(separator: "/").last ?? "" }
+        // The best by its directory name: output_dir may be spelled differently than when it was saved.
+        let best = state.bestModelCheckpoint.map(name)
+        if let best, let i = paths.firstIndex(where: { name($0) == best }) {
             for j in i..<Swift.max(i, paths.count - 2) { paths.swapAt(j, j + 1) }
         }
         var limit = args.saveTotalLimit
-        if limit == 1, let best = state.bestModelCheckpoint, paths.last != best { limit = 2 }
+        if limit == 1, let best, paths.last.map(name) != best { limit = 2 }
         for path in paths.prefix(Swift.max(0, paths.count - limit)) {
             // Renamed first, so a crash while deleting never leaves a half checkpoint under its name.
-            let name = path.split(separator: "/").last.map(String.init) ?? "checkpoint"
-            let aside = Files.join(args.outputDir, CheckpointDirectory.temporaryPrefix + "deleted-\(name)-\(getpid())")
+            let serial = CheckpointDirectory.serial.add(1, ordering: .relaxed).newValue
+            let aside = Files.join(args.outputDir, CheckpointDirectory.temporaryPrefix + "deleted-\(name(path))-\(getpid())-\(serial)")
             try Files.rename(path, aside)
             try Files.removeTree(aside)
         }
@@ -174,8 +181,10 @@ extension Trainer {
             throw SwiftTrainError(.corrupt, "checkpoint '\(path)' has no \(name), which resuming needs")
         }
         let progress = try contents.json("progress.json")
-        func int(_ key: String) throws -> Int {
-            guard let v = progress[key]?.intValue, v >= 0 else { throw SwiftTrainError(.corrupt, "\(path)/progress.json: '\(key)' is missing or invalid") }
+        func int(_ key: String) throws -> Int {  // counters that later grow: bounded so they cannot overflow
+            guard let v = progress[key]?.intValue, v >= 0, v <= 1 << 50 else {
+                throw SwiftTrainError(.corrupt, "\(path)/progress.json: '\(key)' is missing or out of range")
+            }
             return v
         }
         func double(_ key: String) throws -> Double {
@@ -183,10 +192,19 @@ extension Trainer {
             return v
         }
         let savedUpdates = try int("updates_per_epoch"), savedSamples = try int("num_samples")
-        guard savedUpdates == run.updatesPerEpoch, savedSamples == numSamples else {
-            throw SwiftTrainError.invalid("checkpoint '\(path)' was written by a run with \(savedSamples) training samples in \(savedUpdates) "
-                + "updates per epoch; this run has \(numSamples) in \(run.updatesPerEpoch). Resume with the same dataset, "
-                + "per_device_train_batch_size, gradient_accumulation_steps and dataloader_drop_last")
+        guard savedUpdates == run.updatesPerEpoch, savedSamples == numSamples,
+              progress["per_device_train_batch_size"]?.intValue == args.perDeviceTrainBatchSize,
+              progress["gradient_accumulation_steps"]?.intValue == args.gradientAccumulationSteps,
+              progress["dataloader_drop_last"]?.boolValue == args.dataloaderDropLast else {
+            func described(_ samples: Int, _ updates: Int, _ batch: Int?, _ accumulation: Int?) -> String {
+                "\(samples) training samples, batch size \(batch.map(String.init) ?? "?"), accumulation \(accumulation.map(String.init) ?? "?") "
+                    + "(\(updates) updates per epoch)"
+            }
+            throw SwiftTrainError.invalid("checkpoint '\(path)' was written by a run with "
+                + described(savedSamples, savedUpdates, progress["per_device_train_batch_size"]?.intValue,
+                            progress["gradient_accumulation_steps"]?.intValue)
+                + "; this run has " + described(numSamples, run.updatesPerEpoch, args.perDeviceTrainBatchSize, args.gradientAccumulationSteps)
+                + ". Resume with the same dataset, per_device_train_batch_size, gradient_accumulation_steps and dataloader_drop_last")
         }
         let rng = try contents.json("rng_state.json")
         let dataSeed = args.dataSeed >= 0 ? args.dataSeed : args.seed
@@ -206,11 +224,22 @@ extension Trainer {
         restored.loss = try double("loss")
         restored.gradNorm = try double("grad_norm")
         restored.learningRate = try double("learning_rate")
+        let callbacksJSON = try contents.json("trainer_state.json")["stateful_callbacks"]
         var stale = 0
         if args.earlyStoppingPatience > 0,
-           let counter = try contents.json("trainer_state.json")["stateful_callbacks"]?["EarlyStoppingCallback"]?["attributes"]?["early_stopping_patience_counter"]?.intValue {
+           let counter = callbacksJSON?["EarlyStoppingCallback"]?["attributes"]?["early_stopping_patience_counter"]?.intValue {
+            guard counter >= 0, counter <= 1 << 40 else {
+                throw SwiftTrainError(.corrupt, "\(path)/trainer_state.json: early_stopping_patience_counter \(counter) is out of range")
+            }
             stale = counter
         }
+        // A stop requested when it was saved (early stopping) still holds (HF's TrainerControl
+        // state); reaching the saved run's max_steps does not: the run may be resumed to train longer.
+        var restoredControl = TrainerControl()
+        let flags = callbacksJSON?["TrainerControl"]?["args"]
+        let savedMaxSteps = try contents.json("trainer_state.json")["max_steps"]?.intValue ?? 0
+        restoredControl.shouldTrainingStop = (flags?["should_training_stop"]?.boolValue ?? false) && restored.globalStep < savedMaxSteps
+        restoredControl.shouldEpochStop = flags?["should_epoch_stop"]?.boolValue ?? false
         let weights = try contents.safetensors("model.safetensors").tensorDictionary()
         let ema = contents.has("ema.safetensors") ? try contents.safetensors("ema.safetensors").tensorDictionary() : nil
         if run.updater.average != nil && ema == nil {
@@ -227,6 +256,8 @@ extension Trainer {
             try plateau!.restore(best: bestValue.doubleValue, badEpochs: bad, cooldownCounter: cooldown)
         }
         let blobs = contents.has("callback_states.safetensors") ? try contents.safetensors("callback_states.safetensors") : nil
+
+        try model.checkStateDict(weights)
 
         // Everything read and checked: put it back.
         try run.updater.optimizer.restore(json: try contents.json("optimizer.json"), tensors: try contents.safetensors("optimizer.safetensors"))
@@ -249,15 +280,17 @@ extension Trainer {
         run.earlierRuntime = try double("train_runtime")
         run.epochIndex = try int("epoch_index")
         run.updateInEpoch = try int("update_in_epoch")
+        try model.loadStateDict(weights)  // checked above: cannot fail
+        DefaultGenerator.withGenerator { $0 = generator }
+        state = restored
+        control = restoredControl
+        // Last: code of the user's, which may fail (the run then fails; nothing else is left half-done).
         if let blobs {
             for callback in callbackStates {
                 guard let e = blobs.entry(callback.name) else { continue }
                 try callback.load(Array(blobs.bytes[e.offset..<e.offset + e.byteCount]))
             }
         }
-        try model.loadStateDict(weights)
-        DefaultGenerator.withGenerator { $0 = generator }
-        state = restored
         run.resumedFrom = skipped.isEmpty ? path : "\(path) (newer checkpoints passed over: \(skipped.joined(separator: "; ")))"
     }
 

@@ -65,6 +65,9 @@ extension Trainer {
         let run = try TrainingRun(trainer: self, maxSteps: maxSteps, updatesPerEpoch: updatesPerEpoch)
         let updater = run.updater
         let parameterCount = model.parameterCount
+        // What a refused resume must leave as it was.
+        let before = (state: state, control: control, average: movingAverage, generator: DefaultGenerator.withGenerator { $0 })
+        lastResumedFrom = nil
         movingAverage = updater.average
 
         state = TrainerState()
@@ -80,7 +83,13 @@ extension Trainer {
         // HF: "seed: random seed that will be set at the beginning of training" (dropout and
         // other draws from the default generator); a resume restores the generator instead.
         manualSeed(UInt64(bitPattern: Int64(args.seed)))
-        if let resumeFrom { try resume(run, from: resumeFrom, numSamples: dataset.numSamples) }
+        if let resumeFrom {
+            do { try resume(run, from: resumeFrom, numSamples: dataset.numSamples) } catch {
+                (state, control, movingAverage) = (before.state, before.control, before.average)
+                DefaultGenerator.withGenerator { $0 = before.generator }
+                throw error
+            }
+        }
         lastResumedFrom = run.resumedFrom
         model.train()
         afterEvaluation = { [unowned self] metrics in try run.observe(metrics, trainer: self) }
@@ -89,7 +98,8 @@ extension Trainer {
         try fire(.trainBegin)
         // (not when resuming: the run being continued already did it)
         if args.evalOnStart, resumeFrom == nil, !evalDatasets.isEmpty { try evaluateAll() }
-        var epoch = run.epochIndex
+        let (startEpoch, startUpdate) = (run.epochIndex, run.updateInEpoch)
+        var epoch = startEpoch
         while epoch < numEpochs {
             loader.setEpoch(epoch)
             if let schedule = run.momentumSchedule {
@@ -97,10 +107,13 @@ extension Trainer {
                     updater.optimizer.paramGroups[i].momentum = schedule.momentum(base: run.baseMomenta[i], epoch: epoch)
                 }
             }
-            control.shouldEpochStop = false
+            let resumedEpoch = resumeFrom != nil && epoch == startEpoch
+            if !resumedEpoch { control.shouldEpochStop = false }  // a resumed epoch keeps a saved stop request
             try fire(.epochBegin)
-            var update = epoch == run.epochIndex ? run.updateInEpoch : 0
-            while update < updatesPerEpoch && state.globalStep < maxSteps {
+            var update = resumedEpoch ? startUpdate : 0
+            // (a stop request restored from a checkpoint ends the epoch before any step)
+            while update < updatesPerEpoch && state.globalStep < maxSteps
+                    && !(resumedEpoch && (control.shouldTrainingStop || control.shouldEpochStop)) {
                 control.shouldLog = false
                 control.shouldEvaluate = false
                 control.shouldSave = false

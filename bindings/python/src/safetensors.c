@@ -27,8 +27,14 @@ static PyObject *read_entries(st_py_state *state, st_safetensors *file)
         PyObject *shape = PyTuple_New((Py_ssize_t)e.ndim);
         if (shape == NULL)
             goto done;
-        for (size_t d = 0; d < e.ndim; d++)
-            PyTuple_SET_ITEM(shape, (Py_ssize_t)d, PyLong_FromLongLong(e.shape[d]));
+        for (size_t d = 0; d < e.ndim; d++) {
+            PyObject *dim = PyLong_FromLongLong(e.shape[d]);
+            if (dim == NULL) {
+                Py_DECREF(shape);
+                goto done;
+            }
+            PyTuple_SET_ITEM(shape, (Py_ssize_t)d, dim);
+        }
         PyObject *entry = Py_BuildValue("(ssNN)", e.name, e.dtype, shape,
                                         PyByteArray_FromStringAndSize(e.data, (Py_ssize_t)e.nbytes));
         if (entry == NULL || PyList_Append(entries, entry) < 0) {
