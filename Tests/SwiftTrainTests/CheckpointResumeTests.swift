@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import SwiftTrain
+import _CSupport
 
 /// Checkpoints and exact resume: a run interrupted anywhere and resumed from its newest
 /// checkpoint produces bit for bit the losses, learning rates and weights of the run that
@@ -429,5 +430,30 @@ final class CheckpointEdgeTests: XCTestCase {
         try resumed.train(resumeFrom: .checkpoint(dir + "/checkpoint-5"))
         let left = try CheckpointDirectory.list(dir).map(\.step)
         XCTAssertTrue(left.contains(resumed.state.bestGlobalStep!), "the best was deleted: \(left)")
+    }
+}
+
+final class SHA256PathTests: XCTestCase {
+    /// The SHA-extension path and the portable path agree (ParsingTests checks NIST's vectors
+    /// with whichever this machine uses).
+    func testAcceleratedAndPortableCompressionAgree() throws {
+        var generator = Generator(seed: 5)
+        let saved = SHA256.accelerated
+        defer { SHA256.accelerated = saved }
+        for length in [0, 1, 55, 56, 63, 64, 65, 127, 128, 1000, 100_003] {
+            let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            var digests: [String] = []
+            for accelerated in [false, true] where !accelerated || stx_sha256_ni_available() != 0 {
+                SHA256.accelerated = accelerated
+                var s = SHA256()
+                s.update(Array(bytes.prefix(length / 3)))  // in two pieces, across block boundaries
+                s.update(Array(bytes.dropFirst(length / 3)))
+                digests.append(s.finalizeHex())
+            }
+            XCTAssertEqual(Set(digests).count, 1, "length \(length): \(digests)")
+        }
+        SHA256.accelerated = false
+        XCTAssertEqual(Array("abc".utf8).withUnsafeBytes { SHA256.hex($0) },
+                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }

@@ -1,5 +1,11 @@
-/// SHA-256 (FIPS 180-4), for the checksums of checkpoint manifests.
+import _CSupport
+
+/// SHA-256 (FIPS 180-4), for the checksums of checkpoint manifests. Blocks are compressed with
+/// the x86 SHA extensions when the processor has them (_CSupport/sha256_ni.c), else here.
 struct SHA256 {
+    /// Whether the SHA extensions are used (tests switch them off to check the portable code).
+    nonisolated(unsafe) static var accelerated = stx_sha256_ni_available() != 0
+
     private var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19)
     private var pending: [UInt8] = []
@@ -16,6 +22,13 @@ struct SHA256 {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
+    /// The round constants where the compression loop reads them without bounds checks.
+    nonisolated(unsafe) private static let roundConstants: UnsafePointer<UInt32> = {
+        let p = UnsafeMutablePointer<UInt32>.allocate(capacity: 64)
+        p.initialize(from: k, count: 64)
+        return UnsafePointer(p)
+    }()
+
     mutating func update(_ bytes: UnsafeRawBufferPointer) {
         length &+= UInt64(bytes.count)
         var offset = 0
@@ -24,12 +37,13 @@ struct SHA256 {
             pending.append(contentsOf: bytes[0..<take])
             offset = take
             guard pending.count == 64 else { return }
-            pending.withUnsafeBytes { compress($0.baseAddress!) }
+            pending.withUnsafeBytes { compress($0.baseAddress!, blocks: 1) }
             pending.removeAll(keepingCapacity: true)
         }
-        while bytes.count - offset >= 64 {
-            compress(bytes.baseAddress! + offset)
-            offset += 64
+        let blocks = (bytes.count - offset) / 64
+        if blocks > 0 {
+            compress(bytes.baseAddress! + offset, blocks: blocks)
+            offset += blocks * 64
         }
         pending.append(contentsOf: bytes[offset...])
     }
@@ -61,17 +75,22 @@ struct SHA256 {
         return s.finalizeHex()
     }
 
-    private mutating func compress(_ block: UnsafeRawPointer) {
-        @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in compress(block, w) }
+    private mutating func compress(_ data: UnsafeRawPointer, blocks: Int) {
+        if Self.accelerated {
+            var state = [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7]
+            state.withUnsafeMutableBufferPointer { stx_sha256_ni_blocks($0.baseAddress!, data, blocks) }
+            h = (state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7])
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            for b in 0..<blocks { compress(data + 64 * b, w.baseAddress!, Self.roundConstants) }
+        }
     }
 
-    private mutating func compress(_ block: UnsafeRawPointer, _ w: UnsafeMutableBufferPointer<UInt32>) {
+    private mutating func compress(_ block: UnsafeRawPointer, _ w: UnsafeMutablePointer<UInt32>, _ k: UnsafePointer<UInt32>) {
         @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
         for i in 0..<16 {
-            let b = block + i * 4
-            w[i] = UInt32(b.load(as: UInt8.self)) << 24 | UInt32(b.load(fromByteOffset: 1, as: UInt8.self)) << 16
-                | UInt32(b.load(fromByteOffset: 2, as: UInt8.self)) << 8 | UInt32(b.load(fromByteOffset: 3, as: UInt8.self))
+            w[i] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
         }
         for i in 16..<64 {
             let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
@@ -82,7 +101,7 @@ struct SHA256 {
         for i in 0..<64 {
             let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
             let ch = (e & f) ^ (~e & g)
-            let t1 = hh &+ s1 &+ ch &+ Self.k[i] &+ w[i]
+            let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
             let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
             let maj = (a & b) ^ (a & c) ^ (b & c)
             let t2 = s0 &+ maj

@@ -3,6 +3,9 @@
 #ifndef SWIFTTRAIN_CSUPPORT_H
 #define SWIFTTRAIN_CSUPPORT_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -43,6 +46,11 @@ void *stx_release_queue(void);
 /** Sets it; `destroy` is called with it when the thread exits. -1 when the process has no
  *  thread-specific key left (then there is no queue). */
 int stx_set_release_queue(void *queue, void (*destroy)(void *));
+
+/** Whether the processor has the SHA extensions (and SSE4.1, SSSE3). */
+int stx_sha256_ni_available(void);
+/** Compresses `blocks` 64-byte blocks into the SHA-256 state with them (only when available). */
+void stx_sha256_ni_blocks(uint32_t state[8], const void *data, size_t blocks);
 
 /** Exchanges two paths atomically (renameat2 RENAME_EXCHANGE); -1 with errno when the
  *  file system cannot. */
