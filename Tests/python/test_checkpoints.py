@@ -189,6 +189,13 @@ def test_trainer_state_json_has_hfs_layout(digits, tmp_path):
     assert set(state.stateful_callbacks["TrainerControl"]["args"]) == {
         "should_training_stop", "should_epoch_stop", "should_save", "should_evaluate", "should_log"}
     assert text == json.dumps(data, indent=2, sort_keys=True) + "\n"  # HF's save_to_json text
+    loaded = st.TrainerState.load_from_json(tmp_path / "checkpoint-10" / "trainer_state.json")
+    assert loaded.global_step == 10 and loaded.log_history == data["log_history"]
+    assert loaded.best_model_checkpoint == state.best_model_checkpoint
+    loaded.save_to_json(tmp_path / "again.json")
+    assert (tmp_path / "again.json").read_text() == text
+    with pytest.raises(ValueError, match="save_safetensors"):
+        st.TrainingArguments(save_safetensors=False)
     args = json.loads((tmp_path / "checkpoint-10" / "training_args.json").read_text())
     assert args["output_dir"] == str(tmp_path) and args["save_steps"] == 5
     assert args["learning_rate"] == 3e-3 and args["metric_for_best_model"] == "accuracy"
@@ -320,8 +327,10 @@ def test_damaged_checkpoints_are_refused_or_passed_over_with_a_warning(digits, t
     with pytest.warns(RuntimeWarning, match="checkpoint-8.*passed over.*checkpoint-10"):
         resumed.train(resume_from_checkpoint=True)
     assert resumed.state.global_step == 20
-    with pytest.raises(st.NotFoundError, match="no valid checkpoint"):
+    with pytest.raises(ValueError, match="no valid checkpoint"):  # as HF
         make_trainer(make_args(tmp_path / "empty"), digits).train(resume_from_checkpoint=True)
+    with pytest.raises(ValueError, match="does not exist"):
+        make_trainer(make_args(tmp_path), digits).train(resume_from_checkpoint=tmp_path / "nope")
 
 
 def test_save_only_model_checkpoints_cannot_resume(digits, tmp_path):

@@ -11,6 +11,7 @@ The library fires the events and decides logging, evaluation and stopping (HF's
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 import math
@@ -69,6 +70,7 @@ class TrainerState:
         self.is_hyper_param_search = False
         self.trial_name: Optional[str] = None
         self.trial_params: Optional[Dict[str, Any]] = None
+        self.stateful_callbacks: Dict[str, Any] = {}
         self._read_log_history: Optional[Callable[[], List[Dict[str, float]]]] = None
 
     @property
@@ -84,6 +86,37 @@ class TrainerState:
             setattr(self, name, values[name])
         if values.get("best_model_checkpoint") is not None:  # given during callbacks only
             self.best_model_checkpoint = values["best_model_checkpoint"]
+
+    # HF's TrainerState fields, the keys of trainer_state.json.
+    _HF_FIELDS = ("epoch", "global_step", "max_steps", "logging_steps", "eval_steps", "save_steps",
+                  "train_batch_size", "num_train_epochs", "num_input_tokens_seen", "total_flos",
+                  "log_history", "best_metric", "best_global_step", "best_model_checkpoint",
+                  "is_local_process_zero", "is_world_process_zero", "is_hyper_param_search",
+                  "trial_name", "trial_params", "stateful_callbacks")
+
+    def save_to_json(self, json_path: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes the state as HF's ``TrainerState.save_to_json`` does (a checkpoint's
+        ``trainer_state.json`` has the same layout)."""
+        data = {name: getattr(self, name, None) for name in self._HF_FIELDS}
+        data["log_history"] = self.log_history
+        with open(json_path, "w", encoding="utf-8") as f:
+            f.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load_from_json(cls, json_path: Union[str, "os.PathLike[str]"]) -> "TrainerState":
+        """A state read from a ``trainer_state.json`` (HF's ``TrainerState.load_from_json``),
+        e.g. a checkpoint's."""
+        with open(json_path, encoding="utf-8") as f:
+            data = json.load(f)
+        unknown = sorted(set(data) - set(cls._HF_FIELDS))
+        if unknown:
+            raise ValueError(f"{json_path}: not a trainer_state.json (unknown keys {unknown})")
+        state = cls()
+        history = data.pop("log_history", []) or []
+        for name, value in data.items():
+            setattr(state, name, value)
+        state._read_log_history = lambda: history
+        return state
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FROM_LIBRARY)

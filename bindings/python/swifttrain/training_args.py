@@ -128,6 +128,7 @@ class TrainingArguments:
     save_steps: Union[int, float] = 500
     save_total_limit: Optional[int] = None
     save_only_model: bool = False
+    save_safetensors: bool = field(default=True, metadata=_PYTHON_ONLY)
     seed: int = 42
     data_seed: Optional[int] = None
     dataloader_drop_last: bool = False
@@ -142,6 +143,9 @@ class TrainingArguments:
         self.output_dir = os.fspath(self.output_dir)
         if self.disable_tqdm is None:
             self.disable_tqdm = False
+        if not self.save_safetensors:
+            raise ValueError("TrainingArguments.save_safetensors=False: swifttrain writes safetensors "
+                             "only (never pickles); leave it True")
         reports = [self.report_to] if isinstance(self.report_to, str) else (self.report_to or [])
         unknown = [name for name in reports if name not in ("none", "all")]
         if unknown:
