@@ -453,8 +453,16 @@ def test_ctrl_c_finishes_the_step_runs_train_end_and_raises_keyboard_interrupt(
     assert 0 < step < max_steps
     assert seen[-1] == ("train_end", step) and seen[-2] == ("step_end", step)
     assert "train_runtime" in trainer.state.log_history[-1]
+    # the step it stopped at was saved (HF's default save_strategy): the run can be resumed
+    assert (Path("trainer_output") / f"checkpoint-{step}" / "manifest.json").exists()
     # the trainer is usable afterwards, and an evaluation is not affected by the old Ctrl-C
     assert "eval_loss" in trainer.evaluate(digits.test)
+    st.manual_seed(5)
+    again = silent(st.Trainer(nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)),
+                              quiet_args(max_steps=step + 3, save_strategy="no"),
+                              train_dataset=digits.train))
+    again.train(resume_from_checkpoint=True)
+    assert again.state.global_step == step + 3
 
 
 def test_terminate_on_nan_stops_with_the_last_good_weights(digits, mlp, quiet_args, silent):

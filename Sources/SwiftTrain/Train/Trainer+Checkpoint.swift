@@ -102,6 +102,7 @@ extension Trainer {
             ("loss_total", .double(run.log.total)), ("samples_seen", .int(run.samplesSeen)),
             ("train_runtime", .double(run.earlierRuntime + monotonicSeconds() - run.start)),
             ("ema_updates", .int(run.updater.average?.numUpdates ?? 0)),
+            ("early_stopped", .bool(run.best.stopped)),
         ]))
         if !callbackStates.isEmpty {
             let blobs = try callbackStates.map { (name: $0.name, bytes: try $0.save()) }
@@ -233,13 +234,10 @@ extension Trainer {
             }
             stale = counter
         }
-        // A stop requested when it was saved (early stopping) still holds (HF's TrainerControl
-        // state); reaching the saved run's max_steps does not: the run may be resumed to train longer.
+        // Early stopping that ended the saved run ends the resumed one at the same point. Other
+        // stops (max_steps, Ctrl-C, a callback's) are not carried over: resuming is asking to go on.
         var restoredControl = TrainerControl()
-        let flags = callbacksJSON?["TrainerControl"]?["args"]
-        let savedMaxSteps = try contents.json("trainer_state.json")["max_steps"]?.intValue ?? 0
-        restoredControl.shouldTrainingStop = (flags?["should_training_stop"]?.boolValue ?? false) && restored.globalStep < savedMaxSteps
-        restoredControl.shouldEpochStop = flags?["should_epoch_stop"]?.boolValue ?? false
+        restoredControl.shouldTrainingStop = progress["early_stopped"]?.boolValue ?? false
         let weights = try contents.safetensors("model.safetensors").tensorDictionary()
         let ema = contents.has("ema.safetensors") ? try contents.safetensors("ema.safetensors").tensorDictionary() : nil
         if run.updater.average != nil && ema == nil {
@@ -272,6 +270,7 @@ extension Trainer {
         }
         run.plateau = plateau
         run.best.stale = stale
+        run.best.stopped = restoredControl.shouldTrainingStop
         run.best.weights = best
         run.log.sinceLog = try double("loss_since_log")
         run.log.stepsSinceLog = try int("steps_since_log")

@@ -108,12 +108,11 @@ extension Trainer {
                 }
             }
             let resumedEpoch = resumeFrom != nil && epoch == startEpoch
-            if !resumedEpoch { control.shouldEpochStop = false }  // a resumed epoch keeps a saved stop request
+            control.shouldEpochStop = false
             try fire(.epochBegin)
             var update = resumedEpoch ? startUpdate : 0
-            // (a stop request restored from a checkpoint ends the epoch before any step)
-            while update < updatesPerEpoch && state.globalStep < maxSteps
-                    && !(resumedEpoch && (control.shouldTrainingStop || control.shouldEpochStop)) {
+            // (an early stop restored from a checkpoint ends the epoch before any step)
+            while update < updatesPerEpoch && state.globalStep < maxSteps && !(resumedEpoch && control.shouldTrainingStop) {
                 control.shouldLog = false
                 control.shouldEvaluate = false
                 control.shouldSave = false

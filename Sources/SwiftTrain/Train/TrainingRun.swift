@@ -74,6 +74,8 @@ struct BestModelTracker {
     let metric: String?, greaterIsBetter: Bool, patience: Int, threshold: Double, keepWeights: Bool
     /// Evaluations in a row without enough improvement (HF's early_stopping_patience_counter).
     var stale = 0
+    /// Whether early stopping ended the run (a resumed run stops there too).
+    var stopped = false
     var weights: [String: Tensor]?
 
     init(args: TrainingArguments) {
@@ -99,7 +101,10 @@ struct BestModelTracker {
             } else {
                 stale = 0
             }
-            if stale >= patience { trainer.control.shouldTrainingStop = true }
+            if stale >= patience {
+                trainer.control.shouldTrainingStop = true
+                stopped = true
+            }
         }
         guard previous == nil || better(value, than: previous!) else { return false }
         trainer.state.bestMetric = value

@@ -250,6 +250,7 @@ typedef struct st_py_trainer {
     int training;                    /* the run is train(): Ctrl-C stops it gracefully */
     st_py_saved_error pending;       /* what a callback raised, re-raised after the call */
     st_py_saved_error interrupt;     /* a Ctrl-C during train(), raised after it ends */
+    int save_on_interrupt;           /* save_strategy is not "no": Ctrl-C also saves */
     PyObject *state_save;            /* callables of the Python callbacks' state, or NULL */
     PyObject *state_load;
     PyObject *state_bytes;           /* the last bytes state_save gave, read by the library */

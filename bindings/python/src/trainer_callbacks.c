@@ -124,14 +124,16 @@ int st_py_saved_error_traverse(st_py_saved_error *saved, visitproc visit, void *
 
 /* After Python raised during a callback: returns what the callback returns. The first
  * KeyboardInterrupt (Ctrl-C) during train() stops training gracefully: the current step
- * finishes, TRAIN_END runs, and train() raises it afterwards; anything else (or a second
- * Ctrl-C) stops at once. */
+ * finishes, is saved as a checkpoint (unless save_strategy is "no"), TRAIN_END runs, and
+ * train() raises it afterwards; anything else (or a second Ctrl-C) stops at once. */
 static int stop_on_error(st_py_trainer *self, st_trainer_control *control)
 {
     if (self->training && control != NULL && !st_py_saved_error_is_set(&self->interrupt) &&
         PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
         st_py_saved_error_save(&self->interrupt);
         control->should_training_stop = true;
+        if (self->save_on_interrupt)
+            control->should_save = true; /* resumable where it stopped */
         return 0;
     }
     st_py_saved_error_save(&self->pending);

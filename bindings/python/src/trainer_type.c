@@ -141,6 +141,7 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
         return st_py_raise_status(state, status);
     }
     self->model = Py_NewRef(model);
+    self->save_on_interrupt = ((st_py_training_args *)training_args)->args.save_strategy != ST_SAVE_NO;
     /* Ctrl-C stops training even when no Python callback runs. */
     status = st_trainer_add_callback(self->trainer, st_py_interrupt_check, self,
                                      ST_EVENT_MASK(ST_EVENT_STEP_END));
