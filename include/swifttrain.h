@@ -1035,7 +1035,9 @@ typedef struct st_trainer_state {
                                       0 outside one */
     int64_t save_steps;          /**< the checkpoint interval in steps */
     const char *best_model_checkpoint; /**< the checkpoint directory of the best metric, or
-                                            NULL; borrowed, valid during the callback */
+                                            NULL; borrowed, valid during the callback
+                                            (st_trainer_get_state leaves it NULL: read it from
+                                            st_trainer_state_json) */
 } st_trainer_state;
 
 /** What a callback may change. Flags set by a callback are acted on after all callbacks of
@@ -1051,7 +1053,8 @@ typedef struct st_trainer_control {
 
 /** A callback. Return 0 to continue. A non-zero return aborts training at once:
  *  st_trainer_train() then returns ST_EUSER. To stop gracefully (HF style), set
- *  control->should_training_stop and return 0. */
+ *  control->should_training_stop and return 0; set should_save as well to leave a checkpoint
+ *  of that step to resume from (a signal handler's flag checked at STEP_END does this well). */
 typedef int (*st_callback_fn)(st_event event, const st_trainer_state *state,
                               st_trainer_control *control, void *user_data);
 
