@@ -132,6 +132,15 @@ def test_model_safetensors_is_read_by_the_safetensors_package(digits, tmp_path):
     with safetensors.safe_open(str(tmp_path / "checkpoint-10" / "model.safetensors"), "np") as f:
         assert f.metadata() == {"format": "pt"}
 
+    # the optimizer state too: PyTorch's state names, one buffer per parameter and kind
+    optimizer = safetensors.numpy.load_file(str(tmp_path / "checkpoint-10" / "optimizer.safetensors"))
+    groups = json.loads((tmp_path / "checkpoint-10" / "optimizer.json").read_text())
+    assert groups["type"] == "AdamW" and all(entry["step"] == 10 for entry in groups["state"].values())
+    order = [i for group in groups["param_groups"] for i in group["params"]]
+    assert sorted(order) == [0, 1, 2, 3]
+    assert set(optimizer) == {f"state.{i}.{kind}" for i in order for kind in ("exp_avg", "exp_avg_sq")}
+    assert optimizer["state.0.exp_avg"].shape in {v.shape for v in ours.values()}
+
     trainer.save_model(tmp_path / "exported")
     exported = safetensors.numpy.load_file(str(tmp_path / "exported" / "model.safetensors"))
     for name, value in ours.items():
