@@ -97,13 +97,19 @@ enum Files {
         return lstat(path, &info) == 0
     }
 
-    /// Creates `path` and its missing parents (mkdir -p).
+    /// Creates `path` and its missing parents (mkdir -p); each new directory's entry is
+    /// flushed to the disk in its parent.
     static func makeDirectories(_ path: String) throws {
         if isDirectory(path) { return }
         var prefix = path.hasPrefix("/") ? "/" : ""
         for part in path.split(separator: "/") {
+            let parent = prefix.isEmpty ? "." : prefix
             prefix += part
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw failure("create directory", prefix) }
+            if mkdir(prefix, 0o755) == 0 {
+                try syncDirectory(parent)
+            } else if errno != EEXIST {
+                throw failure("create directory", prefix)
+            }
             guard isDirectory(prefix) else { throw SwiftTrainError(.io, "cannot create directory '\(prefix)': a file is in the way") }
             prefix += "/"
         }
