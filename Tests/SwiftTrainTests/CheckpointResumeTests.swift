@@ -457,3 +457,54 @@ final class SHA256PathTests: XCTestCase {
                        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }
+
+/// Stops and resumes around epoch ends (the second review).
+final class CheckpointStopTests: XCTestCase {
+    typealias T = CheckpointResumeTests
+
+    func testAStopWithASaveMidEpochResumesWithinThatEpoch() throws {
+        var reference = T.baseArgs(try T.temporaryDirectory())
+        reference.saveStrategy = .epoch
+        let uninterrupted = try T.trainer(reference)
+        try uninterrupted.train()
+
+        var args = T.baseArgs(try T.temporaryDirectory())
+        args.saveStrategy = .epoch
+        let stopped = try T.trainer(args)
+        stopped.addCallback(EventMask(.stepEnd)) { _, state, control, _ in  // what Python's Ctrl-C does
+            if state.globalStep == 13 { control.shouldTrainingStop = true; control.shouldSave = true }
+        }
+        try stopped.train()
+        XCTAssertEqual(stopped.state.globalStep, 13)
+        let resumed = try T.trainer(args, seed: 9)
+        try resumed.train(resumeFrom: .checkpoint(args.outputDir + "/checkpoint-13"))
+        XCTAssertEqual(resumed.state.globalStep, 30)
+        T.assertSame(T.history(resumed), T.history(uninterrupted), "log history entry", file: #filePath, line: #line)
+        XCTAssertEqual(T.weights(resumed), T.weights(uninterrupted))
+    }
+
+    func testAnEarlyStopAtAnEpochEndLeavesNothingToDoOnResume() throws {
+        var args = T.baseArgs(try T.temporaryDirectory())
+        args.evalStrategy = .epoch
+        args.saveStrategy = .epoch
+        args.earlyStoppingPatience = 1
+        args.earlyStoppingThreshold = 100
+        let first = try T.trainer(args)
+        try first.train()
+        XCTAssertEqual(first.state.globalStep, 20)
+        let checkpoint = args.outputDir + "/checkpoint-20"
+        let before = try CheckpointDirectory.open(checkpoint).bytes("progress.json")
+        let resumed = try T.trainer(args, seed: 9)
+        var events: [TrainerEvent] = []
+        resumed.addCallback { event, _, _, _ in events.append(event) }
+        try resumed.train(resumeFrom: .checkpoint(checkpoint))
+        XCTAssertEqual(resumed.state.globalStep, 20)
+        XCTAssertFalse(events.contains(.evaluate) || events.contains(.save) || events.contains(.epochBegin), "\(events)")
+        XCTAssertEqual(try CheckpointDirectory.open(checkpoint).bytes("progress.json"), before)  // not saved again
+        // The same checkpoint without early stopping in the resumed run trains on.
+        args.earlyStoppingPatience = 0
+        let onward = try T.trainer(args, seed: 9)
+        try onward.train(resumeFrom: .checkpoint(checkpoint))
+        XCTAssertEqual(onward.state.globalStep, 30)
+    }
+}

@@ -338,8 +338,17 @@ def test_damaged_checkpoints_are_refused_or_passed_over_with_a_warning(digits, t
     assert resumed.state.global_step == 20
     with pytest.raises(ValueError, match="no valid checkpoint"):  # as HF
         make_trainer(make_args(tmp_path / "empty"), digits).train(resume_from_checkpoint=True)
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(st.CheckpointNotFoundError, match="does not exist") as raised:
         make_trainer(make_args(tmp_path), digits).train(resume_from_checkpoint=tmp_path / "nope")
+    assert isinstance(raised.value, st.NotFoundError) and isinstance(raised.value, ValueError)
+
+    class Raises(st.TrainerCallback):  # a callback's own NotFoundError comes out as it was
+        def on_train_begin(self, args, state, control, **kwargs):
+            raise st.NotFoundError("mine")
+
+    with pytest.raises(st.NotFoundError) as raised:
+        make_trainer(make_args(tmp_path), digits, callbacks=[Raises()]).train(resume_from_checkpoint=True)
+    assert not isinstance(raised.value, st.CheckpointNotFoundError)
 
 
 def test_save_only_model_checkpoints_cannot_resume(digits, tmp_path):

@@ -69,7 +69,11 @@ public enum CheckpointDirectory {
                             throw error
                         }
                         try Files.syncDirectory(outputDir)
-                        try Files.removeTree(aside)
+                        // Renamed before deleting: a half-deleted copy must never be put back.
+                        let serial = CheckpointDirectory.serial.add(1, ordering: .relaxed).newValue
+                        let doomed = Files.join(outputDir, CheckpointDirectory.temporaryPrefix + "deleted-\(name)-\(getpid())-\(serial)")
+                        try Files.rename(aside, doomed)
+                        try Files.removeTree(doomed)
                     } else {
                         try Files.removeTree(temporary)
                     }
@@ -103,17 +107,19 @@ public enum CheckpointDirectory {
             let parts = (aside ? String(entry.dropLast(asideSuffix.count)) : entry).split(separator: "-")
             guard parts.count >= 2, let pid = Int32(parts[parts.count - 2]) else { continue }
             if pid == getpid() || kill(pid, 0) == 0 || errno == EPERM { continue }
-            var info = stat()
-            guard lstat(path, &info) == 0, time(nil) - info.st_mtim.tv_sec > 60 else { continue }
             if aside {
-                // .tmp-checkpoint-<name>-<pid>-<serial>-replaced
+                // .tmp-checkpoint-<name>-<pid>-<serial>-replaced: its writer died between moving
+                // it aside and renaming the new one in; put it back.
                 let name = parts.dropFirst(2).dropLast(2).joined(separator: "-")
                 let final = Files.join(outputDir, name)
                 if name.hasPrefix(prefix), !Files.exists(final) {
                     try Files.rename(path, final)
+                    try Files.syncDirectory(outputDir)
                     continue
                 }
             }
+            var info = stat()  // (the change time: a rename does not touch the modification time)
+            guard lstat(path, &info) == 0, time(nil) - info.st_ctim.tv_sec > 60 else { continue }
             try Files.removeTree(path)
         }
     }

@@ -126,7 +126,9 @@ extension TrainerState {
             guard let fields = item.objectValue else { throw bad("a log_history entry is not an object") }
             var m = Metrics()
             for (name, value) in fields {
-                guard let v = value.doubleValue else { throw bad("log_history value '\(name)' is not a number") }
+                guard let v = value.doubleValue, name != "step" || (v.isFinite && v >= 0 && v.rounded() == v) else {
+                    throw bad("log_history value '\(name)' is not a number (or, for step, not a whole number)")
+                }
                 m[name] = v
             }
             entries.append(m)

@@ -102,7 +102,7 @@ extension Trainer {
             ("loss_total", .double(run.log.total)), ("samples_seen", .int(run.samplesSeen)),
             ("train_runtime", .double(run.earlierRuntime + monotonicSeconds() - run.start)),
             ("ema_updates", .int(run.updater.average?.numUpdates ?? 0)),
-            ("early_stopped", .bool(run.best.stopped)),
+            ("early_stopped", .bool(run.best.stopped)), ("at_epoch_end", .bool(run.atEpochEnd)),
         ]))
         if !callbackStates.isEmpty {
             let blobs = try callbackStates.map { (name: $0.name, bytes: try $0.save()) }
@@ -169,6 +169,13 @@ extension Trainer {
     func resume(_ run: TrainingRun, from source: ResumeFrom, numSamples: Int) throws {
         let contents: CheckpointDirectory.Contents
         var skipped: [String] = []
+        // A checkpoint a dead writer left moved aside is put back first.
+        let directory: String
+        switch source {
+        case let .checkpoint(path): directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        case .latest: directory = args.outputDir
+        }
+        if Files.isDirectory(directory.isEmpty ? "." : directory) { try CheckpointDirectory.cleanUp(directory.isEmpty ? "." : directory) }
         switch source {
         case let .checkpoint(path): contents = try CheckpointDirectory.open(path, required: ["model.safetensors", "trainer_state.json"])
         case .latest: (contents, skipped) = try CheckpointDirectory.latestValid(args.outputDir, required: ["model.safetensors", "trainer_state.json"])
@@ -237,7 +244,9 @@ extension Trainer {
         // Early stopping that ended the saved run ends the resumed one at the same point. Other
         // stops (max_steps, Ctrl-C, a callback's) are not carried over: resuming is asking to go on.
         var restoredControl = TrainerControl()
-        restoredControl.shouldTrainingStop = progress["early_stopped"]?.boolValue ?? false
+        // (only while this run stops early too, with a patience the saved counter has reached)
+        restoredControl.shouldTrainingStop = (progress["early_stopped"]?.boolValue ?? false)
+            && args.earlyStoppingPatience > 0 && stale >= args.earlyStoppingPatience
         let weights = try contents.safetensors("model.safetensors").tensorDictionary()
         let ema = contents.has("ema.safetensors") ? try contents.safetensors("ema.safetensors").tensorDictionary() : nil
         if run.updater.average != nil && ema == nil {
@@ -279,17 +288,19 @@ extension Trainer {
         run.earlierRuntime = try double("train_runtime")
         run.epochIndex = try int("epoch_index")
         run.updateInEpoch = try int("update_in_epoch")
-        try model.loadStateDict(weights)  // checked above: cannot fail
-        DefaultGenerator.withGenerator { $0 = generator }
-        state = restored
-        control = restoredControl
-        // Last: code of the user's, which may fail (the run then fails; nothing else is left half-done).
+        run.atEpochEnd = progress["at_epoch_end"]?.boolValue ?? false
+        // The user's code, which may fail: before the weights, generator and state are put back
+        // (everything above changed only this run's own objects).
         if let blobs {
             for callback in callbackStates {
                 guard let e = blobs.entry(callback.name) else { continue }
                 try callback.load(Array(blobs.bytes[e.offset..<e.offset + e.byteCount]))
             }
         }
+        try model.loadStateDict(weights)  // checked above: cannot fail
+        DefaultGenerator.withGenerator { $0 = generator }
+        state = restored
+        control = restoredControl
         run.resumedFrom = skipped.isEmpty ? path : "\(path) (newer checkpoints passed over: \(skipped.joined(separator: "; ")))"
     }
 

@@ -66,7 +66,8 @@ extension Trainer {
         let updater = run.updater
         let parameterCount = model.parameterCount
         // What a refused resume must leave as it was.
-        let before = (state: state, control: control, average: movingAverage, generator: DefaultGenerator.withGenerator { $0 })
+        let before = (state: state, control: control, average: movingAverage, generator: DefaultGenerator.withGenerator { $0 },
+                      resumedFrom: lastResumedFrom)
         lastResumedFrom = nil
         movingAverage = updater.average
 
@@ -85,7 +86,7 @@ extension Trainer {
         manualSeed(UInt64(bitPattern: Int64(args.seed)))
         if let resumeFrom {
             do { try resume(run, from: resumeFrom, numSamples: dataset.numSamples) } catch {
-                (state, control, movingAverage) = (before.state, before.control, before.average)
+                (state, control, movingAverage, lastResumedFrom) = (before.state, before.control, before.average, before.resumedFrom)
                 DefaultGenerator.withGenerator { $0 = before.generator }
                 throw error
             }
@@ -100,7 +101,10 @@ extension Trainer {
         if args.evalOnStart, resumeFrom == nil, !evalDatasets.isEmpty { try evaluateAll() }
         let (startEpoch, startUpdate) = (run.epochIndex, run.updateInEpoch)
         var epoch = startEpoch
-        while epoch < numEpochs {
+        // An early stop restored from a checkpoint saved at the end of its epoch: nothing is left.
+        let finished = resumeFrom != nil && control.shouldTrainingStop && run.atEpochEnd
+        while epoch < numEpochs && !finished {
+            run.atEpochEnd = false
             loader.setEpoch(epoch)
             if let schedule = run.momentumSchedule {
                 for i in updater.optimizer.paramGroups.indices {
@@ -147,7 +151,10 @@ extension Trainer {
                 try maybeLogSaveEvaluate(run)
                 if control.shouldTrainingStop || control.shouldEpochStop { break }
             }
-            (run.epochIndex, run.updateInEpoch) = (epoch + 1, 0)
+            // A checkpoint saved from here on resumes after this epoch's end, in the next epoch
+            // when this one ran to its last update, else (a stop) later in this one.
+            if update == updatesPerEpoch { (run.epochIndex, run.updateInEpoch) = (epoch + 1, 0) }
+            run.atEpochEnd = true
             try fire(.epochEnd)
             try maybeLogSaveEvaluate(run)
             if control.shouldTrainingStop { break }

@@ -16,6 +16,9 @@ final class TrainingRun {
     var earlierRuntime = 0.0
     /// Where the loop continues: the epoch, and the optimizer update within it.
     var epochIndex = 0, updateInEpoch = 0
+    /// Whether the epoch's end (EPOCH_END and its log, evaluation and save) is under way or
+    /// done: a checkpoint saved then resumes after it, not before.
+    var atEpochEnd = false
     let updatesPerEpoch: Int
     /// The checkpoint this run resumed from, and the newer ones passed over as damaged.
     var resumedFrom: String?

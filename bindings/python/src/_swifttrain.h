@@ -46,6 +46,7 @@ typedef struct st_py_state {
     PyObject *NotFoundError;         /* ST_ENOTFOUND */
     PyObject *FileError;             /* ST_EIO */
     PyObject *CorruptFileError;      /* ST_ECORRUPT */
+    PyObject *CheckpointNotFoundError; /* ST_ENOTFOUND from a resume */
     PyObject *StateDictError;        /* any status from st_module_load_state_dict */
     /* Types. */
     PyTypeObject *TensorType;        /* the C type */
@@ -87,6 +88,8 @@ PyObject *st_py_raise(st_py_state *state, int status, const char *format, ...);
 /* Raises StateDictError (a RuntimeError, as torch's load_state_dict raises) for a failed
  * st_module_load_state_dict, with the library's message and the status. Returns NULL. */
 PyObject *st_py_raise_state_dict_status(st_py_state *state, int status);
+/* As st_py_raise_status, but ST_ENOTFOUND (no checkpoint) raises CheckpointNotFoundError. */
+PyObject *st_py_raise_resume_status(st_py_state *state, int status);
 
 /* ---- metrics.c --------------------------------------------------------------------- */
 

@@ -84,6 +84,18 @@ PyObject *st_py_raise_state_dict_status(st_py_state *state, int status)
     return NULL;
 }
 
+PyObject *st_py_raise_resume_status(st_py_state *state, int status)
+{
+    if (status != ST_ENOTFOUND)
+        return st_py_raise_status(state, status);
+    PyObject *message = library_message(status);
+    if (message == NULL)
+        return NULL;
+    raise_as(state->CheckpointNotFoundError, status, message);
+    Py_DECREF(message);
+    return NULL;
+}
+
 PyObject *st_py_raise(st_py_state *state, int status, const char *format, ...)
 {
     va_list vargs;
@@ -140,6 +152,19 @@ static int add_subclass2(PyObject *module, st_py_state *state, PyObject **slot,
     return rc;
 }
 
+/* No checkpoint to resume from: a NotFoundError and, as HF raises, a ValueError. */
+static int add_checkpoint_not_found(PyObject *module, st_py_state *state)
+{
+    PyObject *bases = PyTuple_Pack(2, state->NotFoundError, PyExc_ValueError);
+    if (bases == NULL)
+        return -1;
+    int rc = add_exception(module, &state->CheckpointNotFoundError, "CheckpointNotFoundError", bases,
+                           "No checkpoint to resume from (ST_ENOTFOUND from a resume): a "
+                           "NotFoundError and, as HF raises, a ValueError.");
+    Py_DECREF(bases);
+    return rc;
+}
+
 int st_py_errors_init(PyObject *module, st_py_state *state)
 {
     if (add_exception(module, &state->SwiftTrainError, "SwiftTrainError", PyExc_Exception,
@@ -172,6 +197,7 @@ int st_py_errors_init(PyObject *module, st_py_state *state)
                          "A named item does not exist (ST_ENOTFOUND).") < 0 ||
             add_subclass(module, state, &state->FileError, "FileError", PyExc_OSError,
                          "A file could not be opened, read or written (ST_EIO); an OSError.") < 0 ||
+            add_checkpoint_not_found(module, state) < 0 ||
             add_subclass(module, state, &state->CorruptFileError, "CorruptFileError", PyExc_ValueError,
                          "A file's contents are damaged or not in the expected format: a "
                          "checkpoint that does not match its manifest, a malformed safetensors "
@@ -187,7 +213,7 @@ int st_py_errors_init(PyObject *module, st_py_state *state)
 #define ST_PY_FOR_EACH_EXCEPTION(X)                                                         \
     X(SwiftTrainError) X(InvalidArgumentError) X(ShapeError) X(OutOfMemoryError)           \
     X(MisuseError) X(InternalError) X(TrainingAbortedError) X(BlasError) X(NotFoundError)   \
-    X(FileError) X(CorruptFileError) X(StateDictError)
+    X(FileError) X(CorruptFileError) X(CheckpointNotFoundError) X(StateDictError)
 
 int st_py_errors_traverse(st_py_state *state, visitproc visit, void *arg)
 {

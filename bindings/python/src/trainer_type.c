@@ -401,8 +401,13 @@ static PyObject *Trainer_train(st_py_trainer *self, PyObject *args)
         status = st_trainer_resume(&metrics, self->trainer, path ? PyBytes_AS_STRING(path) : NULL);
     Py_END_ALLOW_THREADS
     Py_XDECREF(path);
-    PyObject *result = end_run(self, status) < 0 ? NULL
-                                                  : st_py_metrics_to_dict(state_of(self), metrics);
+    PyObject *result = NULL;
+    if (resume != Py_None && status == ST_ENOTFOUND && !st_py_saved_error_is_set(&self->pending)) {
+        end_run(self, ST_OK); /* (a Ctrl-C before the resume failed is dropped with it) */
+        st_py_raise_resume_status(state_of(self), status);
+    } else if (end_run(self, status) == 0) {
+        result = st_py_metrics_to_dict(state_of(self), metrics);
+    }
     st_metrics_free(metrics);
     return result;
 }

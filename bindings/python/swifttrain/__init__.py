@@ -34,6 +34,7 @@ from ._swifttrain import (
     NotFoundError,
     FileError,
     CorruptFileError,
+    CheckpointNotFoundError,
     OutOfMemoryError,
     ShapeError,
     StateDictError,
@@ -85,5 +86,5 @@ __all__ = [
     "functional", "optim", "get_scheduler", "SchedulerType", "manual_seed", "blas_corename", "__version__",
     "SwiftTrainError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError",
     "MisuseError", "InternalError", "TrainingAbortedError", "BlasError", "NotFoundError", "FileError",
-    "CorruptFileError", "StateDictError", "safetensors",
+    "CorruptFileError", "CheckpointNotFoundError", "StateDictError", "safetensors",
 ] + _tensor.__all__

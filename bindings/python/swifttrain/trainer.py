@@ -252,7 +252,7 @@ class Trainer:
         and random generators are restored, and training continues exactly where the
         checkpoint was saved: the losses and final weights equal an uninterrupted run's.
         A damaged checkpoint raises :class:`swifttrain.CorruptFileError` naming the file; a
-        missing one ``ValueError``, as in HF."""
+        missing one :class:`swifttrain.CheckpointNotFoundError`, a ``ValueError`` as in HF."""
         self._sync_with_library()
         if resume_from_checkpoint is False:
             resume_from_checkpoint = None
@@ -260,8 +260,6 @@ class Trainer:
             resume_from_checkpoint = os.fspath(resume_from_checkpoint)
         try:
             metrics = self._core.train(resume_from_checkpoint)
-        except _C.NotFoundError as e:  # HF raises ValueError when there is no checkpoint
-            raise ValueError(str(e)) from None
         finally:
             self.state._update(self._core.get_state())
             self.state.best_model_checkpoint = self._best_model_checkpoint()
