@@ -507,4 +507,27 @@ final class CheckpointStopTests: XCTestCase {
         try onward.train(resumeFrom: .checkpoint(checkpoint))
         XCTAssertEqual(onward.state.globalStep, 30)
     }
+
+    func testACallbacksEpochStopMovesOnAfterAResume() throws {
+        func epochStopAtThree(_ t: Trainer) {
+            t.addCallback(EventMask(.stepEnd)) { _, state, control, _ in if state.globalStep == 3 { control.shouldEpochStop = true } }
+        }
+        var reference = T.baseArgs(try T.temporaryDirectory())
+        reference.saveStrategy = .epoch
+        let uninterrupted = try T.trainer(reference)
+        epochStopAtThree(uninterrupted)
+        try uninterrupted.train()
+        XCTAssertEqual(uninterrupted.state.globalStep, 23)
+
+        var args = T.baseArgs(try T.temporaryDirectory())
+        args.saveStrategy = .epoch
+        let first = try T.trainer(args)
+        epochStopAtThree(first)
+        first.addCallback(EventMask(.stepBegin)) { _, state, _, _ in if state.globalStep == 6 { throw T.Interrupted() } }
+        XCTAssertThrowsError(try first.train())
+        let resumed = try T.trainer(args, seed: 9)
+        try resumed.train(resumeFrom: .checkpoint(args.outputDir + "/checkpoint-3/"))  // a trailing slash is fine
+        XCTAssertEqual(resumed.state.globalStep, 23)
+        XCTAssertEqual(T.weights(resumed), T.weights(uninterrupted))
+    }
 }

@@ -169,13 +169,21 @@ extension Trainer {
     func resume(_ run: TrainingRun, from source: ResumeFrom, numSamples: Int) throws {
         let contents: CheckpointDirectory.Contents
         var skipped: [String] = []
-        // A checkpoint a dead writer left moved aside is put back first.
+        // A checkpoint a dead writer left moved aside is put back first, where we may write
+        // (a resume from a directory we cannot write to stays read-only).
         let directory: String
         switch source {
-        case let .checkpoint(path): directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        case let .checkpoint(path):
+            var trimmed = Substring(path)
+            while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+            if let slash = trimmed.lastIndex(of: "/") {
+                directory = slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+            } else {
+                directory = "."
+            }
         case .latest: directory = args.outputDir
         }
-        if Files.isDirectory(directory.isEmpty ? "." : directory) { try CheckpointDirectory.cleanUp(directory.isEmpty ? "." : directory) }
+        if Files.isDirectory(directory) { try? CheckpointDirectory.cleanUp(directory) }
         switch source {
         case let .checkpoint(path): contents = try CheckpointDirectory.open(path, required: ["model.safetensors", "trainer_state.json"])
         case .latest: (contents, skipped) = try CheckpointDirectory.latestValid(args.outputDir, required: ["model.safetensors", "trainer_state.json"])

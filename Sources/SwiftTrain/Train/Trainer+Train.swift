@@ -113,7 +113,8 @@ extension Trainer {
             }
             let resumedEpoch = resumeFrom != nil && epoch == startEpoch
             control.shouldEpochStop = false
-            try fire(.epochBegin)
+            // (a restored early stop only finishes the epoch it was saved in: no new beginning)
+            if !(resumedEpoch && control.shouldTrainingStop) { try fire(.epochBegin) }
             var update = resumedEpoch ? startUpdate : 0
             // (an early stop restored from a checkpoint ends the epoch before any step)
             while update < updatesPerEpoch && state.globalStep < maxSteps && !(resumedEpoch && control.shouldTrainingStop) {
@@ -153,7 +154,9 @@ extension Trainer {
             }
             // A checkpoint saved from here on resumes after this epoch's end, in the next epoch
             // when this one ran to its last update, else (a stop) later in this one.
-            if update == updatesPerEpoch { (run.epochIndex, run.updateInEpoch) = (epoch + 1, 0) }
+            if update == updatesPerEpoch || (control.shouldEpochStop && !control.shouldTrainingStop) {
+                (run.epochIndex, run.updateInEpoch) = (epoch + 1, 0)  // (a callback's epoch stop moves on too)
+            }
             run.atEpochEnd = true
             try fire(.epochEnd)
             try maybeLogSaveEvaluate(run)

@@ -403,8 +403,8 @@ static PyObject *Trainer_train(st_py_trainer *self, PyObject *args)
     Py_XDECREF(path);
     PyObject *result = NULL;
     if (resume != Py_None && status == ST_ENOTFOUND && !st_py_saved_error_is_set(&self->pending)) {
-        end_run(self, ST_OK); /* (a Ctrl-C before the resume failed is dropped with it) */
-        st_py_raise_resume_status(state_of(self), status);
+        if (end_run(self, ST_OK) == 0) /* else a Ctrl-C saved meanwhile is raised instead */
+            st_py_raise_resume_status(state_of(self), status);
     } else if (end_run(self, status) == 0) {
         result = st_py_metrics_to_dict(state_of(self), metrics);
     }
