@@ -14,19 +14,8 @@ int stx_sha256_ni_available(void) {
     return (b >> 29) & 1; /* SHA */
 }
 
-static const uint32_t round_constants[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
-
 __attribute__((target("sha,sse4.1,ssse3")))
-void stx_sha256_ni_blocks(uint32_t state[8], const void *data, size_t blocks) {
+void stx_sha256_ni_blocks(uint32_t state[8], const void *data, size_t blocks, const uint32_t k[64]) {
     const unsigned char *p = data;
     const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL); /* big-endian words */
     __m128i tmp = _mm_loadu_si128((const __m128i *)&state[0]);
@@ -40,7 +29,7 @@ void stx_sha256_ni_blocks(uint32_t state[8], const void *data, size_t blocks) {
         __m128i msg[4];
         for (int j = 0; j < 4; j++) msg[j] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * j)), swap);
         for (int i = 0; i < 16; i++) { /* four rounds each, on message words 4i .. 4i+3 */
-            __m128i wk = _mm_add_epi32(msg[i & 3], _mm_loadu_si128((const __m128i *)&round_constants[4 * i]));
+            __m128i wk = _mm_add_epi32(msg[i & 3], _mm_loadu_si128((const __m128i *)&k[4 * i]));
             state1 = _mm_sha256rnds2_epu32(state1, state0, wk);
             if (i < 12) { /* words 4i+16 .. 4i+19 replace 4i .. 4i+3 */
                 __m128i t = _mm_sha256msg1_epu32(msg[i & 3], msg[(i + 1) & 3]);
@@ -61,7 +50,7 @@ void stx_sha256_ni_blocks(uint32_t state[8], const void *data, size_t blocks) {
 }
 #else
 int stx_sha256_ni_available(void) { return 0; }
-void stx_sha256_ni_blocks(uint32_t state[8], const void *data, size_t blocks) {
-    (void)state, (void)data, (void)blocks;
+void stx_sha256_ni_blocks(uint32_t state[8], const void *data, size_t blocks, const uint32_t k[64]) {
+    (void)state, (void)data, (void)blocks, (void)k;
 }
 #endif

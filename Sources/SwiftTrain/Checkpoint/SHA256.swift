@@ -78,7 +78,7 @@ struct SHA256 {
     private mutating func compress(_ data: UnsafeRawPointer, blocks: Int) {
         if Self.accelerated {
             var state = [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7]
-            state.withUnsafeMutableBufferPointer { stx_sha256_ni_blocks($0.baseAddress!, data, blocks) }
+            state.withUnsafeMutableBufferPointer { stx_sha256_ni_blocks($0.baseAddress!, data, blocks, Self.roundConstants) }
             h = (state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7])
             return
         }

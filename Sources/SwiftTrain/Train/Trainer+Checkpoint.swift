@@ -234,13 +234,14 @@ extension Trainer {
         }
         let generator = try Generator(state: words)
         var restored = state
-        try restored.restore(fromHF: try contents.json("trainer_state.json"), source: Files.join(path, "trainer_state.json"))
+        let trainerState = try contents.json("trainer_state.json")
+        try restored.restore(fromHF: trainerState, source: Files.join(path, "trainer_state.json"))
         restored.microStep = try int("micro_step")
         restored.skippedSteps = try int("skipped_steps")
         restored.loss = try double("loss")
         restored.gradNorm = try double("grad_norm")
         restored.learningRate = try double("learning_rate")
-        let callbacksJSON = try contents.json("trainer_state.json")["stateful_callbacks"]
+        let callbacksJSON = trainerState["stateful_callbacks"]
         var stale = 0
         if args.earlyStoppingPatience > 0,
            let counter = callbacksJSON?["EarlyStoppingCallback"]?["attributes"]?["early_stopping_patience_counter"]?.intValue {

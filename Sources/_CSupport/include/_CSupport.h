@@ -49,8 +49,9 @@ int stx_set_release_queue(void *queue, void (*destroy)(void *));
 
 /** Whether the processor has the SHA extensions (and SSE4.1, SSSE3). */
 int stx_sha256_ni_available(void);
-/** Compresses `blocks` 64-byte blocks into the SHA-256 state with them (only when available). */
-void stx_sha256_ni_blocks(uint32_t state[8], const void *data, size_t blocks);
+/** Compresses `blocks` 64-byte blocks into the SHA-256 state with them (only when available);
+ *  `k` is the 64 round constants (the Swift code's table). */
+void stx_sha256_ni_blocks(uint32_t state[8], const void *data, size_t blocks, const uint32_t k[64]);
 
 /** Exchanges two paths atomically (renameat2 RENAME_EXCHANGE); -1 with errno when the
  *  file system cannot. */

@@ -29,8 +29,7 @@ _DTYPES = {
     "U32": np.dtype("<u4"), "I32": np.dtype("<i4"), "F32": np.dtype("<f4"),
     "U64": np.dtype("<u8"), "I64": np.dtype("<i8"), "F64": np.dtype("<f8"),
 }
-_NAMES = {dtype.newbyteorder("<") if dtype.byteorder not in "|" else dtype: name
-          for name, dtype in _DTYPES.items()}
+_NAMES = {dtype: name for name, dtype in _DTYPES.items()}
 
 PathLike = Union[str, "os.PathLike[str]"]
 
