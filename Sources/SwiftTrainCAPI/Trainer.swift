@@ -155,12 +155,16 @@ public func st_trainer_set_compute_metrics(_ handle: OpaquePointer?, _ function:
             var out = [st_metric_value](repeating: st_metric_value(name: nil, value: 0), count: capacity)
             var count = 0
             let rc = p.predictions.withUnsafeBufferPointer { predictions in
-                p.metricKeyPrefix.withCString { prefix in
-                    var view = st_eval_prediction(
-                        predictions: predictions.baseAddress, num_samples: Int64(p.numSamples),
-                        num_outputs: Int64(p.numOutputs), label_ids: p.labelIds?.baseAddress,
-                        targets: p.targets?.baseAddress, target_width: Int64(p.targetWidth), metric_key_prefix: prefix)
-                    return function(&out, capacity, &count, &view, userData)
+                withOptionalBuffer(p.labelIds) { labelIds in
+                    withOptionalBuffer(p.targets) { targets in
+                        p.metricKeyPrefix.withCString { prefix in
+                            var view = st_eval_prediction(
+                                predictions: predictions.baseAddress, num_samples: Int64(p.numSamples),
+                                num_outputs: Int64(p.numOutputs), label_ids: labelIds,
+                                targets: targets, target_width: Int64(p.targetWidth), metric_key_prefix: prefix)
+                            return function(&out, capacity, &count, &view, userData)
+                        }
+                    }
                 }
             }
             if rc != 0 {
@@ -322,4 +326,10 @@ public func st_trainer_log_history_entry(_ out: UnsafeMutablePointer<OpaquePoint
 @c @implementation
 public func st_trainer_free(_ handle: OpaquePointer?) {
     Handle.release(handle)
+}
+
+/// Runs `body` with the array's base address, or nil.
+func withOptionalBuffer<T, R>(_ array: [T]?, _ body: (UnsafePointer<T>?) throws -> R) rethrows -> R {
+    guard let array else { return try body(nil) }
+    return try array.withUnsafeBufferPointer { try body($0.baseAddress) }
 }

@@ -3,7 +3,7 @@
 ///
 /// The memory is either owned (copied in) or borrowed from the caller, who then keeps it
 /// alive and unchanged for the dataset's lifetime.
-public final class Dataset {
+public final class Dataset: DataSource {
     public enum Targets {
         case none
         /// One class index per row.
@@ -134,65 +134,29 @@ public final class Dataset {
     }
 }
 
-/// One batch: features [size] + sampleShape and the matching int64 labels [size] or float
-/// targets [size, width].
-struct Batch {
-    let features: Tensor
-    let labels: Tensor?
-    let targets: Tensor?
-    var size: Int { features.shape[0] }
-}
+extension Dataset {
+    public var count: Int? { numSamples }
 
-/// Splits a dataset into batches, in a seeded random order per epoch or in order.
-/// The order of epoch e depends only on (seed, e), so any epoch can be reproduced without
-/// replaying the ones before it.
-struct DataLoader {
-    let dataset: Dataset
-    let batchSize: Int
-    let shuffle: Bool
-    let seed: UInt64
-    let dropLast: Bool
-    private(set) var order: [Int] = []
-
-    init(dataset: Dataset, batchSize: Int, shuffle: Bool, seed: UInt64, dropLast: Bool) {
-        self.dataset = dataset
-        self.batchSize = batchSize
-        self.shuffle = shuffle
-        self.seed = seed
-        self.dropLast = dropLast
-        self.order = Array(0..<dataset.numSamples)
-    }
-
-    var batchesPerEpoch: Int {
-        dropLast ? dataset.numSamples / batchSize : (dataset.numSamples + batchSize - 1) / batchSize
-    }
-
-    mutating func setEpoch(_ epoch: Int) {
-        guard shuffle else { return }
-        var generator = Generator(seed: seed, stream: UInt64(epoch))
-        order = generator.permutation(dataset.numSamples)
-    }
-
-    /// Gathers batch `index` of the current epoch into fresh (pooled) tensors.
-    func batch(_ index: Int) -> Batch {
-        let start = index * batchSize
-        let size = min(batchSize, dataset.numSamples - start)
-        let d = dataset.numFeatures
-        let x = Tensor(uninitialized: [size] + dataset.sampleShape)
-        for r in 0..<size {
-            (x.data + r * d).update(from: dataset.features + order[start + r] * d, count: d)
-        }
-        switch dataset.targets {
+    /// Gathers the rows `indices` into a batch: "input" [n] + sampleShape and "labels" (int64
+    /// [n], or float32 [n, width]).
+    public func batch(indices: ArraySlice<Int>) throws -> Batch {
+        let size = indices.count, d = numFeatures
+        let x = Tensor(uninitialized: [size] + sampleShape)
+        for (r, i) in indices.enumerated() { (x.data + r * d).update(from: features + i * d, count: d) }
+        var batch = Batch()
+        batch.append("input", x)
+        switch targets {
         case .none:
-            return Batch(features: x, labels: nil, targets: nil)
+            break
         case let .labels(l):
             let labels = Tensor(uninitialized: [size], dtype: .int64)
-            for r in 0..<size { labels.int64Data[r] = l[order[start + r]] }
-            return Batch(features: x, labels: labels, targets: nil)
+            for (r, i) in indices.enumerated() { labels.int64Data[r] = l[i] }
+            batch.append("labels", labels)
         case let .values(v, width):
             let t = Tensor(uninitialized: [size, width])
-            for r in 0..<size { (t.data + r * width).update(from: v + order[start + r] * width, count: width) }
-            return Batch(features: x, labels: nil, targets: t)
+            for (r, i) in indices.enumerated() { (t.data + r * width).update(from: v + i * width, count: width) }
+            batch.append("labels", t)
         }
+        return batch
     }
 }

@@ -4,8 +4,12 @@
 /// "self_attn.in_proj_weight"), state dicts, train/eval switching and parameter counts are
 /// derived from those, once, in the extension below.
 public protocol Module: AnyObject, CustomStringConvertible {
-    /// Runs the module.
+    /// Runs the module on one tensor.
     func forward(_ input: Tensor) throws -> Tensor
+    /// Runs the module on a batch of named tensors (what the Trainer calls). The default
+    /// passes the batch's one input to `forward(_:)`; a model with several inputs, or one that
+    /// computes its own loss, implements this instead.
+    func forward(batch: Batch) throws -> ModelOutput
     /// This module's own parameters (not its children's), in a stable order.
     var ownParameters: [(String, Tensor)] { get }
     /// This module's own buffers: state that is saved but not trained (running statistics).
@@ -21,6 +25,19 @@ public protocol Module: AnyObject, CustomStringConvertible {
 }
 
 extension Module {
+    public func forward(batch: Batch) throws -> ModelOutput {
+        guard !batch.fromOneTensor else {
+            throw SwiftTrainError.invalid("\(type(of: self)) implements neither forward(batch:) nor forward(_:); implement one")
+        }
+        let inputs = batch.inputs
+        guard inputs.count == 1 else {
+            throw SwiftTrainError.invalid("\(description) takes one tensor, but the batch has "
+                + (inputs.isEmpty ? "no inputs" : "the inputs \(inputs.map(\.name).joined(separator: ", "))")
+                + " (labels: \(batch.labelNames.joined(separator: ", "))); give the model a forward that takes the batch by name")
+        }
+        return ModelOutput(try forward(inputs[0].tensor))
+    }
+
     public var ownBuffers: [(String, Tensor)] { [] }
     public var children: [(String, Module)] { [] }
     public var excludedFromWeightDecay: Bool { false }

@@ -15,17 +15,19 @@ public struct ClassificationMetrics: Sendable {
         confusion = Array(repeating: 0, count: classes * classes)
     }
 
-    /// Adds `rows` rows of logits [rows, classes] with their labels.
+    /// Adds `rows` rows of logits [rows, classes] with their labels. Rows whose label is not
+    /// a class (HF's -100 for padding and ignored tokens) are skipped.
     public mutating func add(logits: UnsafePointer<Float>, rows: Int, labels: UnsafePointer<Int64>) {
         for r in 0..<rows {
+            guard labels[r] >= 0, labels[r] < Int64(classes) else { continue }
             let row = logits + r * classes, label = Int(labels[r])
             var best = 0, above = 0
             for c in 1..<Swift.max(classes, 1) where row[c] > row[best] { best = c }
             for c in 0..<classes where row[c] > row[label] { above += 1 }
             confusion[label * classes + best] += 1
             if above < topK { topKHits += 1 }
+            count += 1
         }
-        count += rows
     }
 
     public var accuracy: Double {

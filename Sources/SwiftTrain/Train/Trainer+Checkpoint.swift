@@ -92,7 +92,7 @@ extension Trainer {
         ]))
         try writer.add("progress.json", json: .object([
             ("epoch_index", .int(run.epochIndex)), ("update_in_epoch", .int(run.updateInEpoch)),
-            ("updates_per_epoch", .int(run.updatesPerEpoch)), ("num_samples", .int(trainDataset?.numSamples ?? 0)),
+            ("updates_per_epoch", .int(run.updatesPerEpoch)), ("num_samples", .int(trainDataset?.count ?? -1)),
             ("per_device_train_batch_size", .int(args.perDeviceTrainBatchSize)),
             ("gradient_accumulation_steps", .int(args.gradientAccumulationSteps)),
             ("dataloader_drop_last", .bool(args.dataloaderDropLast)),
@@ -207,7 +207,13 @@ extension Trainer {
             guard let v = progress[key]?.doubleValue else { throw SwiftTrainError(.corrupt, "\(path)/progress.json: '\(key)' is missing or invalid") }
             return v
         }
-        let savedUpdates = try int("updates_per_epoch"), savedSamples = try int("num_samples")
+        func size(_ key: String) throws -> Int {  // -1 for an iterable dataset
+            guard let v = progress[key]?.intValue, v >= -1, v <= 1 << 50 else {
+                throw SwiftTrainError(.corrupt, "\(path)/progress.json: '\(key)' is missing or out of range")
+            }
+            return v
+        }
+        let savedUpdates = try size("updates_per_epoch"), savedSamples = try size("num_samples")
         guard savedUpdates == run.updatesPerEpoch, savedSamples == numSamples,
               progress["per_device_train_batch_size"]?.intValue == args.perDeviceTrainBatchSize,
               progress["gradient_accumulation_steps"]?.intValue == args.gradientAccumulationSteps,

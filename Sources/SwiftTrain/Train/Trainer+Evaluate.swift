@@ -1,9 +1,9 @@
 // Evaluation and prediction of Trainer.
 extension Trainer {
-    /// The number of outputs the model produces per sample of `dataset` (10 for a 10-class
+    /// The values the model's logits have per sample of `dataset` (10 for a 10-class
     /// classifier); throws, saying why, when the model does not accept its samples.
-    public func numOutputs(for dataset: Dataset) throws -> Int {
-        try check(dataset, role: "dataset", needsTargets: false)
+    public func numOutputs(for dataset: DataSource) throws -> Int {
+        try check(dataset, role: "dataset", needsTargets: false).outputs
     }
 
     // MARK: - Evaluation and prediction
@@ -12,7 +12,7 @@ extension Trainer {
     /// during training runs every named dataset in the order they were added (HF's
     /// eval_dataset dict). `name` is letters, digits, '_' or '-', unique among the trainer's
     /// evaluation datasets.
-    public func addEvalDataset(_ dataset: Dataset, name: String) throws {
+    public func addEvalDataset(_ dataset: DataSource, name: String) throws {
         try enter("addEvalDataset")
         defer { running = false }
         guard !name.isEmpty, name.utf8.allSatisfy({ $0 == 95 || $0 == 45 || (48...57).contains($0)
@@ -34,7 +34,7 @@ extension Trainer {
     /// `metricKeyPrefix`_loss, _accuracy, ... (with _<name> after the prefix for a named
     /// dataset): loss, the built-in metrics, runtime, samples and steps per second, and
     /// epoch. Fires `.evaluateBegin`, `.log` and `.evaluate` per dataset.
-    public func evaluate(_ dataset: Dataset? = nil, metricKeyPrefix: String = "eval") throws -> Metrics {
+    public func evaluate(_ dataset: DataSource? = nil, metricKeyPrefix: String = "eval") throws -> Metrics {
         try enter("evaluate")
         defer { running = false }
         try fireInitEndOnce()
@@ -58,22 +58,20 @@ extension Trainer {
     func checkEvalDatasets(prefix: String = "eval") throws -> [String] {
         var names: [String] = []
         for (name, dataset) in evalDatasets {
-            let outputs = try check(dataset, role: name.map { "evaluation dataset '\($0)'" } ?? "evaluation dataset",
-                                    needsTargets: true)
+            let info = try check(dataset, role: name.map { "evaluation dataset '\($0)'" } ?? "evaluation dataset",
+                                 needsTargets: true)
             let setPrefix = name.map { "\(prefix)_\($0)" } ?? prefix
-            names += metricNames(outputs: outputs).map { "\(setPrefix)_\($0)" }
+            names += metricNames(info).map { "\(setPrefix)_\($0)" }
         }
         return names
     }
 
-    /// The metrics runInference reports for a model with `outputs` outputs, without the
-    /// prefix, in order.
-    func metricNames(outputs: Int) -> [String] {
-        let specific: [String]
-        switch loss {
-        case .crossEntropy:
-            specific = ["accuracy"] + (outputs > 5 ? ["top5_accuracy"] : []) + ["precision_macro", "recall_macro", "f1_macro"]
-        case .mse:
+    /// The metrics runInference reports for a model's outputs, without the prefix, in order.
+    func metricNames(_ info: OutputInfo) -> [String] {
+        var specific: [String] = []
+        if let classes = info.classes {
+            specific = ["accuracy"] + (classes > 5 ? ["top5_accuracy"] : []) + ["precision_macro", "recall_macro", "f1_macro"]
+        } else if info.regression {
             specific = ["mse", "mae", "r2"]
         }
         return ["loss"] + specific + ["runtime", "samples_per_second", "steps_per_second"]
@@ -91,98 +89,142 @@ extension Trainer {
         return all
     }
 
-    func evaluateAndReport(_ dataset: Dataset, prefix: String) throws -> Metrics {
+    func evaluateAndReport(_ dataset: DataSource, prefix: String) throws -> Metrics {
         let loader = inferenceLoader(dataset)
-        state.evalBatches = loader.batchesPerEpoch
+        state.evalBatches = loader.batchesPerEpoch ?? 0
         defer { state.evalBatches = 0 }
         try fire(.evaluateBegin)
-        var metrics = try runInference(dataset, loader, prefix: prefix, output: nil)!
+        var metrics = try runInference(loader, prefix: prefix).metrics!
         metrics["epoch"] = state.epoch
         try record(metrics)
         try fire(.evaluate, metrics: metrics)
         return metrics
     }
 
-    /// Runs the model on every row and writes the outputs, row-major, into `output`, which
+    /// Runs the model on every sample and writes its logits, row-major, into `output`, which
     /// must hold exactly numSamples * numOutputs floats. Returns test_loss (and
-    /// test_accuracy) when the dataset has labels or targets.
-    public func predict(_ dataset: Dataset, into output: UnsafeMutableBufferPointer<Float>) throws -> Metrics? {
+    /// test_accuracy, ...) when the dataset has labels or targets.
+    public func predict(_ dataset: DataSource, into output: UnsafeMutableBufferPointer<Float>) throws -> Metrics? {
         try enter("predict")
         defer { running = false }
         return try predict(dataset, outputs: try startPrediction(dataset), into: output)
     }
 
     /// Predictions as an array, row-major [numSamples, numOutputs].
-    public func predict(_ dataset: Dataset) throws -> (predictions: [Float], metrics: Metrics?) {
+    public func predict(_ dataset: DataSource) throws -> (predictions: [Float], metrics: Metrics?) {
         try enter("predict")
         defer { running = false }
         let outputs = try startPrediction(dataset)
-        var result = [Float](repeating: 0, count: dataset.numSamples * outputs)
+        guard let n = dataset.count else {
+            throw SwiftTrainError.invalid("predict: an iterable dataset has no length; use predictionOutput(_:)")
+        }
+        var result = [Float](repeating: 0, count: n * outputs)
         let metrics = try result.withUnsafeMutableBufferPointer { try predict(dataset, outputs: outputs, into: $0) }
         return (result, metrics)
     }
 
-    /// The number of outputs per sample, once the model is known to accept the dataset.
-    private func startPrediction(_ dataset: Dataset) throws -> Int {
+    /// HF's predict: the logits of every sample and its labels, of any shape (token-level
+    /// [N, T, V] too), concatenated over the batches and padded with -100 where batches
+    /// differ in length; and the test metrics when the dataset has labels.
+    public func predictionOutput(_ dataset: DataSource) throws -> (output: EvalPrediction, metrics: Metrics?) {
+        try enter("predict")
+        defer { running = false }
         try fireInitEndOnce()
-        return try check(dataset, role: "prediction dataset", needsTargets: false)
-    }
-
-    private func predict(_ dataset: Dataset, outputs: Int, into output: UnsafeMutableBufferPointer<Float>) throws -> Metrics? {
-        guard output.count == dataset.numSamples * outputs else {
-            throw SwiftTrainError.shape(
-                "predict: the output buffer holds \(output.count) floats but \(dataset.numSamples) samples x "
-                    + "\(outputs) outputs need \(dataset.numSamples * outputs)")
-        }
+        let info = try check(dataset, role: "prediction dataset", needsTargets: false)
         let loader = inferenceLoader(dataset)
-        state.evalBatches = loader.batchesPerEpoch
+        state.evalBatches = loader.batchesPerEpoch ?? 0
         defer { state.evalBatches = 0 }
         try fire(.predictBegin)
-        let metrics = try runInference(dataset, loader, prefix: dataset.hasTargets ? "test" : nil, output: output.baseAddress!)
+        let result = try runInference(loader, prefix: info.hasLabels ? "test" : nil, collect: true)
+        try fire(.predict, metrics: result.metrics ?? Metrics())
+        return (result.prediction!, result.metrics)
+    }
+
+    /// The number of outputs per sample, once the model is known to accept the dataset.
+    private func startPrediction(_ dataset: DataSource) throws -> Int {
+        try fireInitEndOnce()
+        return try check(dataset, role: "prediction dataset", needsTargets: false).outputs
+    }
+
+    private func predict(_ dataset: DataSource, outputs: Int, into output: UnsafeMutableBufferPointer<Float>) throws -> Metrics? {
+        guard let n = dataset.count else {
+            throw SwiftTrainError.invalid("predict: an iterable dataset has no length, so no buffer size fits it; use predictionOutput(_:)")
+        }
+        guard output.count == n * outputs else {
+            throw SwiftTrainError.shape(
+                "predict: the output buffer holds \(output.count) floats but \(n) samples x "
+                    + "\(outputs) outputs need \(n * outputs)")
+        }
+        let loader = inferenceLoader(dataset)
+        state.evalBatches = loader.batchesPerEpoch ?? 0
+        defer { state.evalBatches = 0 }
+        try fire(.predictBegin)
+        let hasLabels = try (dataset as? Dataset)?.hasTargets ?? (check(dataset, role: "prediction dataset", needsTargets: false).hasLabels)
+        let metrics = try runInference(loader, prefix: hasLabels ? "test" : nil,
+                                       output: (output.baseAddress!, outputs)).metrics
         try fire(.predict, metrics: metrics ?? Metrics())
         return metrics
     }
 
-    /// Forward passes without autograd, in evaluation mode, over `dataset` in order. Copies
-    /// outputs to `output` when given; returns the loss and the built-in metrics named with
-    /// `prefix` when it is not nil: accuracy, top-5 accuracy (more than 5 classes) and macro
-    /// precision, recall and F1 for classification; MSE, MAE and R2 for regression.
-    func runInference(_ dataset: Dataset, _ loader: DataLoader, prefix: String?,
-                      output: UnsafeMutablePointer<Float>?) throws -> Metrics? {
+    /// Forward passes without autograd, in evaluation mode, over the loader's batches in
+    /// order. Copies logits to `output` when given ([rows, width] each); returns the loss and
+    /// the built-in metrics named with `prefix` when it is not nil: accuracy, top-5 accuracy
+    /// (more than 5 classes) and macro precision, recall and F1 for classification (labels
+    /// -100 skipped); MSE, MAE and R2 for regression; and compute_metrics' own.
+    func runInference(_ loader: DataLoader, prefix: String?, output: (UnsafeMutablePointer<Float>, width: Int)? = nil,
+                      collect: Bool = false) throws -> (metrics: Metrics?, prediction: EvalPrediction?) {
         let start = monotonicSeconds()
-        var lossSum = 0.0, row = 0
+        var lossSum = 0.0, lossItems = 0, row = 0, batches = 0
         var classification: ClassificationMetrics?, regression: RegressionMetrics?
-        var collected: [Float] = []  // every output, for compute_metrics
-        let collecting = prefix != nil && computeMetrics != nil
+        var predictions = Concatenation(), labels = Concatenation()
+        let collecting = collect || (prefix != nil && computeMetrics != nil)
+        let resolver = losses
         try inEvaluationMode {
-            for index in 0..<loader.batchesPerEpoch {
-                let batch = loader.batch(index)
-                let out = try model.forward(batch.features)
-                let width = out.count / Swift.max(batch.size, 1)
-                output.map { ($0 + row * width).update(from: out.data, count: out.count) }
+            while let batch = try loader.batch(batches) {
+                let out: ModelOutput
+                do { out = try model.forward(batch: batch) } catch var error as SwiftTrainError {
+                    error.message = "evaluation batch \(batches): \(error.message)"
+                    throw error
+                }
+                let logits = out.logits
+                if let (buffer, width) = output {
+                    guard let logits, logits.dtype == .float32, logits.count == batch.size * width else {
+                        throw SwiftTrainError.shape("evaluation batch \(batches): the model returned \(logits.map { "\($0.shape)" } ?? "no logits") "
+                            + "for \(batch.size) samples; predict needs \(width) values per sample")
+                    }
+                    (buffer + row * width).update(from: logits.data, count: logits.count)
+                }
                 if collecting {
-                    if collected.isEmpty { collected.reserveCapacity(dataset.numSamples * width) }
-                    collected.append(contentsOf: UnsafeBufferPointer(start: out.data, count: out.count))
+                    if let logits { try predictions.append(logits) }
+                    if let l = batch.labels { try labels.append(l) }
                 }
                 row += batch.size
+                batches += 1
                 try fire(.predictionStep)
                 guard prefix != nil else { continue }
-                switch loss {
-                case .crossEntropy:
-                    let labels = batch.labels!
-                    lossSum += Double(try crossEntropy(out, target: labels, reduction: .sum).item())
-                    if classification == nil { classification = ClassificationMetrics(classes: width, topK: 5) }
-                    classification!.add(logits: out.data, rows: batch.size, labels: labels.int64Data)
-                case .mse:
-                    lossSum += Double(try mseLoss(out, batch.targets!, reduction: .sum).item()) / Double(width)
+                do {
+                    if let (sum, items) = try resolver.evaluationLoss(out, batch) { lossSum += sum; lossItems += items }
+                } catch var error as SwiftTrainError {
+                    error.message = "evaluation batch \(batches - 1): \(error.message)"
+                    throw error
+                }
+                guard let logits, let l = batch.labels else { continue }
+                if let (rows, classes) = classificationRows(logits, l) {
+                    if classification == nil { classification = ClassificationMetrics(classes: classes, topK: 5) }
+                    if classification!.classes == classes { classification!.add(logits: logits.data, rows: rows, labels: l.int64Data) }
+                } else if isRegression(logits, l) {
+                    let width = logits.count / Swift.max(batch.size, 1)
                     if regression == nil { regression = RegressionMetrics(width: width) }
-                    regression!.add(predictions: out.data, targets: batch.targets!.data, rows: batch.size)
+                    if regression!.width == width { regression!.add(predictions: logits.data, targets: l.data, rows: batch.size) }
                 }
             }
         }
-        guard let prefix else { return nil }
+        let prediction = collecting && !predictions.parts.isEmpty
+            ? EvalPrediction(predictions: predictions, labels: labels.parts.isEmpty ? nil : labels, metricKeyPrefix: prefix ?? "test")
+            : nil
+        guard let prefix else { return (nil, prediction) }
         var metrics = Metrics()
-        metrics["\(prefix)_loss"] = lossSum / Double(dataset.numSamples)
+        metrics["\(prefix)_loss"] = lossItems > 0 ? lossSum / Double(lossItems) : .nan
         if let c = classification {
             metrics["\(prefix)_accuracy"] = c.accuracy
             if c.classes > 5 { metrics["\(prefix)_top5_accuracy"] = c.topKAccuracy }
@@ -195,8 +237,9 @@ extension Trainer {
             metrics["\(prefix)_mae"] = r.mae
             metrics["\(prefix)_r2"] = r.r2
         }
-        if collecting, let computeMetrics {
-            let user = try computeMetrics(EvalPrediction(predictions: collected, dataset: dataset, metricKeyPrefix: prefix))
+        if prefix != nil, let computeMetrics, var p = prediction {
+            if collect { p = EvalPrediction(predictions: predictions, labels: labels.parts.isEmpty ? nil : labels, metricKeyPrefix: prefix) }
+            let user = try computeMetrics(p)
             for (name, value) in user {
                 guard !name.isEmpty else {
                     throw SwiftTrainError.invalid("compute_metrics returned a metric with an empty name")
@@ -206,14 +249,31 @@ extension Trainer {
         }
         let runtime = monotonicSeconds() - start
         metrics["\(prefix)_runtime"] = runtime
-        metrics["\(prefix)_samples_per_second"] = Double(dataset.numSamples) / max(runtime, 1e-9)
-        metrics["\(prefix)_steps_per_second"] = Double(loader.batchesPerEpoch) / max(runtime, 1e-9)
-        return metrics
+        metrics["\(prefix)_samples_per_second"] = Double(row) / max(runtime, 1e-9)
+        metrics["\(prefix)_steps_per_second"] = Double(batches) / max(runtime, 1e-9)
+        return (metrics, prediction)
+    }
+
+    /// The rows and classes of a classification batch for the built-in metrics: logits
+    /// [N, C] with labels [N], or [N, T, C] with [N, T]; nil otherwise.
+    func classificationRows(_ logits: Tensor, _ labels: Tensor) -> (rows: Int, classes: Int)? {
+        guard loss.takesClassLabels, labels.dtype == .int64, logits.dtype == .float32, logits.rank >= 2 else { return nil }
+        if logits.rank == 2, labels.shape == [logits.shape[0]] { return (logits.shape[0], logits.shape[1]) }
+        if labels.shape == Array(logits.shape.dropLast()) { return (labels.count, logits.shape[logits.rank - 1]) }
+        return nil
+    }
+
+    /// Whether a batch gets the regression metrics (a regression loss, float targets with one
+    /// value per output).
+    func isRegression(_ logits: Tensor, _ labels: Tensor) -> Bool {
+        [.mse, .l1, .smoothL1, .huber].contains(loss) && labels.dtype == .float32 && logits.dtype == .float32
+            && labels.count == logits.count && logits.rank >= 1
     }
 
     /// The batches of an evaluation or prediction: in order, per_device_eval_batch_size each.
-    func inferenceLoader(_ dataset: Dataset) -> DataLoader {
-        DataLoader(dataset: dataset, batchSize: args.perDeviceEvalBatchSize, shuffle: false, seed: 0, dropLast: false)
+    func inferenceLoader(_ dataset: DataSource) -> DataLoader {
+        DataLoader(source: dataset, batchSize: args.perDeviceEvalBatchSize, shuffle: false, seed: 0, dropLast: false,
+                   labelNames: args.labelNames)
     }
 
     /// Runs `body` without autograd and with every module in evaluation mode, then restores
@@ -232,42 +292,89 @@ extension Trainer {
         return try withNoGrad(body)
     }
 
+    /// What the model produces for a dataset's samples.
+    struct OutputInfo {
+        /// Logit values per sample (0 when the model returns only a loss).
+        var outputs = 0
+        /// The classes, when evaluation reports classification metrics.
+        var classes: Int?
+        /// Whether evaluation reports regression metrics.
+        var regression = false
+        /// Whether the samples have labels.
+        var hasLabels = false
+    }
+
     /// Checks that the model accepts the dataset's samples (one forward pass on the first
-    /// sample, in evaluation mode) and, when `needsTargets`, that its labels or targets fit
-    /// the loss and the model's outputs. Returns the number of outputs per sample.
+    /// sample, in evaluation mode) and, when `needsTargets`, that a loss can be computed: for
+    /// the built-in loss, that the labels or targets fit it and the model's outputs. An
+    /// iterable dataset is checked batch by batch as it is read instead.
     @discardableResult
-    func check(_ dataset: Dataset, role: String, needsTargets: Bool) throws -> Int {
+    func check(_ dataset: DataSource, role: String, needsTargets: Bool) throws -> OutputInfo {
         try BLAS.load()
-        let sample = DataLoader(dataset: dataset, batchSize: 1, shuffle: false, seed: 0, dropLast: false).batch(0)
-        let out: Tensor
-        do {
-            out = try inEvaluationMode { try model.forward(sample.features) }
-        } catch var error as SwiftTrainError {
-            error.message = "the \(role)'s samples (\(dataset.numFeatures) features, shape \(dataset.sampleShape)) do not "
-                + "fit the model: \(error.message)"
-            throw error
+        guard dataset.count != nil else { return OutputInfo(hasLabels: true) }
+        let sample = try DataLoader(source: dataset, batchSize: 1, shuffle: false, seed: 0, dropLast: false,
+                                    labelNames: args.labelNames).batch(0)!
+        var info = OutputInfo(hasLabels: sample.labels != nil)
+        let memory = dataset as? Dataset
+        let resolver = losses
+        return try inEvaluationMode {
+            let out: ModelOutput
+            do {
+                out = try model.forward(batch: sample)
+            } catch var error as SwiftTrainError {
+                error.message = (memory.map { "the \(role)'s samples (\($0.numFeatures) features, shape \($0.sampleShape)) do not" }
+                    ?? "the \(role)'s first sample (\(sample.summary)) does not") + " fit the model: \(error.message)"
+                throw error
+            }
+            let logits = out.logits
+            info.outputs = logits.map { $0.count / Swift.max(sample.size, 1) } ?? 0
+            if let logits, let labels = sample.labels {
+                info.classes = classificationRows(logits, labels)?.classes
+                info.regression = info.classes == nil && isRegression(logits, labels)
+            }
+            if let memory, out.loss == nil, computeLoss == nil {
+                try checkInMemory(memory, logits, role: role, needsTargets: needsTargets)
+                if loss.takesClassLabels, memory.hasTargets { info.classes = info.outputs }
+                return info
+            }
+            guard needsTargets || sample.labels != nil else { return info }
+            let computed: (sum: Double, items: Int)?
+            do { computed = try resolver.evaluationLoss(out, sample) } catch var error as SwiftTrainError {
+                error.message = "the \(role)'s first sample (\(sample.summary)): \(error.message)"
+                throw error
+            }
+            if needsTargets && computed == nil {
+                throw SwiftTrainError.invalid("the \(role) gives no loss: the model returned no \"loss\" and its samples have no "
+                    + "labels (label_names: \(args.labelNames.joined(separator: ", ")); the first sample has \(sample.summary))")
+            }
+            return info
         }
-        guard out.rank == 2, out.shape[0] == 1 else {
+    }
+
+    /// The checks of an in-memory dataset under the built-in loss: logits [1, outputs] for
+    /// one sample, and every label or target fitting the loss and the outputs.
+    private func checkInMemory(_ dataset: Dataset, _ logits: Tensor?, role: String, needsTargets: Bool) throws {
+        guard let logits, logits.rank == 2, logits.shape[0] == 1 else {
             throw SwiftTrainError.shape("the model must return [batch, outputs] for the trainer; for the \(role)'s samples "
-                + "(shape \(dataset.sampleShape)) it returns \(out.shape)")
+                + "(shape \(dataset.sampleShape)) it returns \(logits.map { "\($0.shape)" } ?? "no logits")")
         }
-        let outputs = out.shape[1]
-        guard needsTargets || dataset.hasTargets else { return outputs }
-        switch (loss, dataset.targets) {
-        case (.crossEntropy, .labels):
+        let outputs = logits.shape[1]
+        guard needsTargets || dataset.hasTargets else { return }
+        switch dataset.targets {
+        case .labels where loss.takesClassLabels:
             do { try dataset.checkLabels(classes: outputs) } catch var error as SwiftTrainError {
                 error.message = "the \(role): \(error.message)"
                 throw error
             }
-        case (.crossEntropy, _):
-            throw SwiftTrainError.invalid("the \(role) has no integer class labels, which the cross_entropy loss needs")
-        case let (.mse, .values(_, width)):
+        case let .values(_, width) where !loss.takesClassLabels:
             guard width == outputs else {
                 throw SwiftTrainError.shape("the \(role) has \(width) targets per sample but the model has \(outputs) outputs")
             }
-        case (.mse, _):
-            throw SwiftTrainError.invalid("the \(role) has no float targets, which the mse loss needs (create it as a regression dataset)")
+        default:
+            if loss.takesClassLabels {
+                throw SwiftTrainError.invalid("the \(role) has no integer class labels, which the \(loss.name) loss needs")
+            }
+            throw SwiftTrainError.invalid("the \(role) has no float targets, which the \(loss.name) loss needs (create it as a regression dataset)")
         }
-        return outputs
     }
 }

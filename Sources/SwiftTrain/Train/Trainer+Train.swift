@@ -46,23 +46,33 @@ extension Trainer {
             }
         }
 
-        var loader = DataLoader(dataset: dataset, batchSize: args.perDeviceTrainBatchSize, shuffle: true,
-                                seed: args.resolvedDataSeed, dropLast: args.dataloaderDropLast)
-        let batchesPerEpoch = loader.batchesPerEpoch
-        guard batchesPerEpoch > 0 else {
-            throw SwiftTrainError.invalid(
-                "the training dataset has \(dataset.numSamples) samples, fewer than one batch of "
-                    + "\(args.perDeviceTrainBatchSize) with dataloader_drop_last; lower the batch size")
-        }
+        var loader = DataLoader(source: dataset, batchSize: args.perDeviceTrainBatchSize, shuffle: args.dataloaderShuffle,
+                                seed: args.resolvedDataSeed, dropLast: args.dataloaderDropLast, labelNames: args.labelNames)
         let accumulation = args.gradientAccumulationSteps
-        let updatesPerEpoch = (batchesPerEpoch + accumulation - 1) / accumulation
-        let stepsFromEpochs = (args.numTrainEpochs * Double(updatesPerEpoch)).rounded(.up)
-        guard args.maxSteps > 0 || stepsFromEpochs <= Double(1 << 40) else {
-            throw SwiftTrainError.invalid("num_train_epochs \(args.numTrainEpochs) x \(updatesPerEpoch) steps per epoch is more than 2^40 steps")
+        let maxSteps: Int, numEpochs: Int, updatesPerEpoch: Int?
+        if let batchesPerEpoch = loader.batchesPerEpoch {
+            guard batchesPerEpoch > 0 else {
+                throw SwiftTrainError.invalid(
+                    "the training dataset has \(dataset.count!) samples, fewer than one batch of "
+                        + "\(args.perDeviceTrainBatchSize)\(args.dataloaderDropLast ? " with dataloader_drop_last" : ""); lower the batch size")
+            }
+            let perEpoch = (batchesPerEpoch + accumulation - 1) / accumulation
+            let stepsFromEpochs = (args.numTrainEpochs * Double(perEpoch)).rounded(.up)
+            guard args.maxSteps > 0 || stepsFromEpochs <= Double(1 << 40) else {
+                throw SwiftTrainError.invalid("num_train_epochs \(args.numTrainEpochs) x \(perEpoch) steps per epoch is more than 2^40 steps")
+            }
+            maxSteps = args.maxSteps > 0 ? args.maxSteps : Int(stepsFromEpochs)
+            numEpochs = (maxSteps + perEpoch - 1) / perEpoch
+            updatesPerEpoch = perEpoch
+        } else {
+            guard args.maxSteps > 0 else {
+                throw SwiftTrainError.invalid("the training dataset is iterable (it has no length), so the number of steps "
+                    + "cannot come from num_train_epochs; set max_steps (as HF's Trainer requires)")
+            }
+            // (every epoch of an iterable source has at least one step, so max_steps bounds the epochs)
+            (maxSteps, numEpochs, updatesPerEpoch) = (args.maxSteps, args.maxSteps, nil)
         }
-        let maxSteps = args.maxSteps > 0 ? args.maxSteps : Int(stepsFromEpochs)
-        let numEpochs = (maxSteps + updatesPerEpoch - 1) / updatesPerEpoch
-        let run = try TrainingRun(trainer: self, maxSteps: maxSteps, updatesPerEpoch: updatesPerEpoch)
+        let run = try TrainingRun(trainer: self, maxSteps: maxSteps, updatesPerEpoch: updatesPerEpoch ?? -1)
         let updater = run.updater
         let parameterCount = model.parameterCount
         // What a refused resume must leave as it was.
@@ -85,7 +95,7 @@ extension Trainer {
         // other draws from the default generator); a resume restores the generator instead.
         manualSeed(UInt64(bitPattern: Int64(args.seed)))
         if let resumeFrom {
-            do { try resume(run, from: resumeFrom, numSamples: dataset.numSamples) } catch {
+            do { try resume(run, from: resumeFrom, numSamples: dataset.count ?? -1) } catch {
                 (state, control, movingAverage, lastResumedFrom) = (before.state, before.control, before.average, before.resumedFrom)
                 DefaultGenerator.withGenerator { $0 = before.generator }
                 throw error
@@ -116,27 +126,51 @@ extension Trainer {
             // (a restored early stop only finishes the epoch it was saved in: no new beginning)
             if !(resumedEpoch && control.shouldTrainingStop) { try fire(.epochBegin) }
             var update = resumedEpoch ? startUpdate : 0
+            // The next batch of the epoch: a resumed epoch skips the batches already used
+            // (an iterable source with ignore_data_skip starts from its beginning instead).
+            var next = resumedEpoch && !(updatesPerEpoch == nil && args.ignoreDataSkip) ? startUpdate * accumulation : 0
+            var exhausted = false
             // (an early stop restored from a checkpoint ends the epoch before any step)
-            while update < updatesPerEpoch && state.globalStep < maxSteps && !(resumedEpoch && control.shouldTrainingStop) {
+            while update < (updatesPerEpoch ?? Int.max) && state.globalStep < maxSteps && !(resumedEpoch && control.shouldTrainingStop) {
+                // An iterable source's first batch of a step is fetched before STEP_BEGIN: it
+                // tells whether the epoch has another step.
+                var window: [Batch] = []
+                if updatesPerEpoch == nil {
+                    try fire(.beforeDataloader)
+                    guard let first = try loader.batch(next) else { exhausted = true; break }
+                    try fire(.afterDataloader)
+                    window.append(first)
+                    next += 1
+                }
                 control.shouldLog = false
                 control.shouldEvaluate = false
                 control.shouldSave = false
                 try fire(.stepBegin)
-
-                let first = update * accumulation
-                let window = first..<Swift.min(first + accumulation, batchesPerEpoch)
-                var examples = 0
-                let result = try updater.run(batches: window.count, step: state.globalStep, fetch: { i in
-                    try self.fire(.beforeDataloader)
-                    let batch = loader.batch(first + i)
-                    examples += batch.size
-                    try self.fire(.afterDataloader)
-                    return batch
-                }, fire: { try self.fire($0) }, microStep: { self.state.microStep += 1 })
+                while window.count < accumulation {
+                    if let n = loader.batchesPerEpoch, next >= n { break }
+                    try fire(.beforeDataloader)
+                    guard let batch = try loader.batch(next) else { exhausted = true; break }
+                    try fire(.afterDataloader)
+                    window.append(batch)
+                    next += 1
+                }
+                let examples = window.reduce(0) { $0 + $1.size }
+                let result: UpdateStep.Result
+                do {
+                    result = try updater.run(window: window, step: state.globalStep, fire: { try self.fire($0) },
+                                             microStep: { self.state.microStep += 1 })
+                } catch var error as SwiftTrainError {
+                    let first = next - window.count
+                    if !error.message.hasPrefix("epoch ") {
+                        error.message = "epoch \(epoch), batch \(window.count == 1 ? "\(first)" : "\(first)-\(next - 1)") "
+                            + "(step \(state.globalStep + 1)): \(error.message)"
+                    }
+                    throw error
+                }
                 if result.skipped { state.skippedSteps += 1 }
                 state.gradNorm = result.gradNorm
                 state.globalStep += 1
-                state.epoch = Double(epoch) + Double(update + 1) / Double(updatesPerEpoch)
+                state.epoch = Double(epoch) + Double(update + 1) / Double(updatesPerEpoch ?? maxSteps)
                 state.loss = result.loss
                 if run.plateau == nil {
                     updater.applySchedule(at: state.globalStep)
@@ -151,10 +185,15 @@ extension Trainer {
                 try fire(.stepEnd)
                 try maybeLogSaveEvaluate(run)
                 if control.shouldTrainingStop || control.shouldEpochStop { break }
+                if exhausted { break }
+            }
+            if updatesPerEpoch == nil && update == 0 && exhausted {
+                throw SwiftTrainError.invalid("epoch \(epoch): the iterable training dataset yielded no batch; "
+                    + "it must yield at least one batch per epoch")
             }
             // A checkpoint saved from here on resumes after this epoch's end, in the next epoch
             // when this one ran to its last update, else (a stop) later in this one.
-            if update == updatesPerEpoch || (control.shouldEpochStop && !control.shouldTrainingStop) {
+            if update == updatesPerEpoch || exhausted || (control.shouldEpochStop && !control.shouldTrainingStop) {
                 (run.epochIndex, run.updateInEpoch) = (epoch + 1, 0)  // (a callback's epoch stop moves on too)
             }
             run.atEpochEnd = true
@@ -221,7 +260,7 @@ extension Trainer {
             : try LRSchedule.make(args.lrSchedulerType, warmup: warmup, total: maxSteps, kwargs: args.lrSchedulerKwargs,
                                   initialLR: args.learningRate)
         let average = args.emaDecay > 0 ? MovingAverage(parameters: model.parameters, decay: args.emaDecay) : nil
-        return UpdateStep(model: model, loss: loss, args: args, optimizer: optimizer, schedule: schedule, average: average)
+        return UpdateStep(model: model, losses: losses, args: args, optimizer: optimizer, schedule: schedule, average: average)
     }
 
 }

@@ -1,34 +1,26 @@
-/// The loss a trainer minimises.
-public enum LossKind: Int32, Sendable, CaseIterable {
-    /// Softmax cross-entropy over integer class labels.
-    case crossEntropy = 0
-    /// Mean squared error over float targets.
-    case mse = 1
-
-    public init(name: String) throws {
-        switch name {
-        case "cross_entropy": self = .crossEntropy
-        case "mse": self = .mse
-        default: throw SwiftTrainError.invalid("unknown loss '\(name)'; choose cross_entropy or mse")
-        }
-    }
-}
-
 /// Trains a model on a dataset: epochs of seeded-shuffled batches, forward, loss, backward,
 /// clipping, an optimizer step and a learning-rate schedule, with evaluation and callbacks
 /// at HuggingFace's points (docs/events.md has the order). The training loop is in
 /// Trainer+Train.swift, evaluation and prediction in Trainer+Evaluate.swift.
 public final class Trainer {
     public let model: Module
+    /// The built-in loss, applied to the logits when the model returns no loss and there is
+    /// no computeLoss.
     public let loss: LossKind
     public let args: TrainingArguments
-    public var trainDataset: Dataset?
+    /// A loss of the user's in place of the built-in one and of the model's (HF's
+    /// compute_loss_func): called per micro-batch with the outputs, the batch and HF's
+    /// num_items_in_batch; it returns the micro-batch's mean loss. Under gradient accumulation
+    /// or micro-batching the trainer weights each micro-batch by its share of the step's samples.
+    public var computeLoss: ComputeLoss?
+    /// The training data: an in-memory `Dataset` or any map-style or iterable `DataSource`.
+    public var trainDataset: DataSource?
     /// The evaluation datasets, in order: one unnamed (metrics "eval_loss", ...) or several
     /// named ones (metrics "eval_<name>_loss", ...), as HF's eval_dataset dict.
-    public internal(set) var evalDatasets: [(name: String?, dataset: Dataset)] = []
+    public internal(set) var evalDatasets: [(name: String?, dataset: DataSource)] = []
     /// The unnamed evaluation dataset; setting it replaces every evaluation dataset (nil
     /// clears them all).
-    public var evalDataset: Dataset? {
+    public var evalDataset: DataSource? {
         get { evalDatasets.count == 1 && evalDatasets[0].name == nil ? evalDatasets[0].dataset : nil }
         set { evalDatasets = newValue.map { [(nil, $0)] } ?? [] }
     }
@@ -62,7 +54,12 @@ public final class Trainer {
         case latest
     }
 
-    public init(model: Module, loss: LossKind, args: TrainingArguments) throws {
+    /// How this trainer's micro-batches get their loss.
+    var losses: LossResolver {
+        LossResolver(kind: loss, custom: computeLoss, labelSmoothing: Float(args.labelSmoothingFactor))
+    }
+
+    public init(model: Module, loss: LossKind = .crossEntropy, args: TrainingArguments) throws {
         try args.validate()
         self.model = model
         self.loss = loss

@@ -59,6 +59,12 @@ extension TrainingArguments {
         case "seed": copy.seed = try Self.int(name, value)
         case "data_seed": copy.dataSeed = try Self.int(name, value)
         case "dataloader_drop_last": copy.dataloaderDropLast = try Self.bool(name, value)
+        case "dataloader_shuffle": copy.dataloaderShuffle = try Self.bool(name, value)
+        case "ignore_data_skip": copy.ignoreDataSkip = try Self.bool(name, value)
+        case "label_names":  // "labels" or "start_positions,end_positions"
+            copy.labelNames = value == "None" ? ["labels"] : value.split(separator: ",", omittingEmptySubsequences: false)
+                .map { String(String($0).trimmingSpaces) }
+        case "label_smoothing_factor": copy.labelSmoothingFactor = try Self.double(name, value)
         default:
             throw SwiftTrainError.invalid(
                 "unknown training argument '\(name)'; known: \(Self.argumentNames.joined(separator: ", "))")
@@ -76,7 +82,8 @@ extension TrainingArguments {
         "logging_first_step", "logging_nan_inf_filter", "eval_strategy", "eval_steps", "eval_delay", "eval_on_start",
         "metric_for_best_model", "greater_is_better", "load_best_model_at_end", "early_stopping_patience",
         "early_stopping_threshold", "patience", "validation_metric", "output_dir", "save_strategy", "save_steps",
-        "save_total_limit", "save_only_model", "seed", "data_seed", "dataloader_drop_last",
+        "save_total_limit", "save_only_model", "seed", "data_seed", "dataloader_drop_last", "dataloader_shuffle",
+        "ignore_data_skip", "label_names", "label_smoothing_factor",
     ]
 
     static let optimizerNames: [(String, OptimizerKind)] = [
@@ -121,6 +128,8 @@ extension TrainingArguments {
             ("save_strategy", name(saveStrategy, Self.saveStrategyNames)), ("save_steps", .double(saveSteps)),
             ("save_total_limit", .int(saveTotalLimit)), ("save_only_model", .bool(saveOnlyModel)),
             ("seed", .int(seed)), ("data_seed", .int(dataSeed)), ("dataloader_drop_last", .bool(dataloaderDropLast)),
+            ("dataloader_shuffle", .bool(dataloaderShuffle)), ("ignore_data_skip", .bool(ignoreDataSkip)),
+            ("label_names", .string(labelNames.joined(separator: ","))), ("label_smoothing_factor", .double(labelSmoothingFactor)),
         ])
     }
 

@@ -95,6 +95,16 @@ public struct TrainingArguments: Sendable, Equatable {
     /// -1: use seed.
     public var dataSeed = -1
     public var dataloaderDropLast = false
+    /// Addition (AllenNLP's data loader shuffle): false feeds a map-style training set in its
+    /// own order every epoch.
+    public var dataloaderShuffle = true
+    /// HF: when resuming, start an iterable dataset's epoch from its beginning instead of
+    /// skipping the batches the checkpointed run had used (map-style sets resume exactly anyway).
+    public var ignoreDataSkip = false
+    /// HF: the batch entries that are labels; the others are the model's inputs.
+    public var labelNames = ["labels"]
+    /// HF: label smoothing of the built-in cross_entropy loss, in [0, 1).
+    public var labelSmoothingFactor = 0.0
 
     public init() {}
 
@@ -143,6 +153,10 @@ public struct TrainingArguments: Sendable, Equatable {
                   loadBestModelAtEnd ? "load_best_model_at_end" : "early_stopping_patience", true,
                   "used with an eval_strategy other than 'no' (they follow evaluation results)")
         try check(dataSeed >= -1, "data_seed", dataSeed, ">= 0 (or -1 to use seed)")
+        try check(labelSmoothingFactor >= 0 && labelSmoothingFactor < 1, "label_smoothing_factor", labelSmoothingFactor, "in [0, 1)")
+        try check(!labelNames.isEmpty && labelNames.allSatisfy { !$0.isEmpty && !$0.contains(",") }
+                    && Set(labelNames).count == labelNames.count,
+                  "label_names", labelNames, "distinct non-empty names without commas")
         _ = try OptionList(optimArgs, "optim_args")
         _ = try OptionList(lrSchedulerKwargs, "lr_scheduler_kwargs")
         _ = try OptionList(momentumSchedulerKwargs, "momentum_scheduler_kwargs")

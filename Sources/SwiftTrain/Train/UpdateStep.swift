@@ -5,7 +5,7 @@
 /// the learning rate of this step, the optimizer step, and the moving average.
 final class UpdateStep {
     let model: Module
-    let loss: LossKind
+    let losses: LossResolver
     let args: TrainingArguments
     let parameters: [Tensor]
     let optimizer: Optimizer
@@ -13,10 +13,10 @@ final class UpdateStep {
     let schedule: LRSchedule?
     let average: MovingAverage?
 
-    init(model: Module, loss: LossKind, args: TrainingArguments, optimizer: Optimizer, schedule: LRSchedule?,
+    init(model: Module, losses: LossResolver, args: TrainingArguments, optimizer: Optimizer, schedule: LRSchedule?,
          average: MovingAverage?) {
         self.model = model
-        self.loss = loss
+        self.losses = losses
         self.args = args
         self.parameters = model.parameters
         self.optimizer = optimizer
@@ -41,22 +41,22 @@ final class UpdateStep {
         }
     }
 
-    /// Runs the update for optimizer step `step` over `batches` batches. As HF does, the
-    /// whole window is fetched first (to know its number of examples), then each piece is
+    /// Runs the update for optimizer step `step` over a window of batches (fetched whole
+    /// first, as HF does, to know its number of examples and label items): each piece is
     /// forwarded and backpropagated, firing the events of one optimizer step.
-    func run(batches: Int, step: Int, fetch: (Int) throws -> Batch, fire: (TrainerEvent) throws -> Void,
-             microStep: () -> Void) throws -> Result {
-        let window = try (0..<batches).map(fetch)
+    func run(window: [Batch], step: Int, fire: (TrainerEvent) throws -> Void, microStep: () -> Void) throws -> Result {
         let examples = window.reduce(0) { $0 + $1.size }
+        let items = window.reduce(0) { $0 + losses.items(in: $1) }
         let micro = args.maxMicroBatchSize > 0 ? args.maxMicroBatchSize : Int.max
         let pieces = try window.flatMap { try $0.split(maxSize: micro) }
         var total = 0.0
-        for (i, piece) in pieces.enumerated() {
+        for (i, var piece) in pieces.enumerated() {
+            piece.numItemsInBatch = items
             try fire(.beforeForward)
-            let output = try model.forward(piece.features)
+            let output = try model.forward(batch: piece)
             try fire(.afterForward)
             try fire(.beforeLoss)
-            let l = try lossOf(output, piece, examples: examples, whole: pieces.count == 1)
+            let l = try losses.loss(output, piece, examples: examples, items: items, whole: pieces.count == 1)
             total += Double(try l.item())
             try fire(.afterLoss)
             try fire(.beforeBackward)
@@ -91,19 +91,6 @@ final class UpdateStep {
         average?.update()
         return Result(loss: total, gradNorm: args.maxGradNorm > 0 ? norm : .nan, skipped: false)
     }
-
-    /// The piece's share of the window's mean loss.
-    private func lossOf(_ output: Tensor, _ batch: Batch, examples: Int, whole: Bool) throws -> Tensor {
-        switch loss {
-        case .crossEntropy:
-            if whole { return try crossEntropy(output, target: batch.labels!) }
-            return try crossEntropy(output, target: batch.labels!, reduction: .sum) / Float(examples)
-        case .mse:
-            if whole { return try mseLoss(output, batch.targets!) }
-            let width = output.count / Swift.max(batch.size, 1)
-            return try mseLoss(output, batch.targets!, reduction: .sum) / Float(examples * width)
-        }
-    }
 }
 
 /// The global L2 norm of the gradients (a NaN or infinity shows up in it).
@@ -116,19 +103,6 @@ func gradientNorm(_ parameters: [Tensor]) -> Double {
         sum += Double(s)
     }
     return sum.squareRoot()
-}
-
-extension Batch {
-    /// This batch cut into pieces of at most `maxSize` examples.
-    func split(maxSize: Int) throws -> [Batch] {
-        guard size > maxSize else { return [self] }
-        return try stride(from: 0, to: size, by: maxSize).map { start in
-            let end = Swift.min(start + maxSize, size)
-            return Batch(features: try features.slice(dim: 0, start: start, end: end),
-                         labels: try labels?.slice(dim: 0, start: start, end: end),
-                         targets: try targets?.slice(dim: 0, start: start, end: end))
-        }
-    }
 }
 
 /// An exponential moving average of the weights (AllenNLP's ExponentialMovingAverage with its

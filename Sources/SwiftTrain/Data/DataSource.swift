@@ -1,0 +1,93 @@
+/// Where a trainer's batches come from. Two kinds, as in PyTorch:
+///
+/// - **map-style** (`count` is the number of samples): the trainer's sampler decides the
+///   order (seeded shuffle per epoch, or in order) and asks for the batch of given sample
+///   indices. Resume is exact and the order can be sharded. The in-memory `Dataset` is one.
+/// - **iterable** (`count` is nil): the source yields batch `index` of `epoch` in turn and
+///   nil at the end of the epoch; training needs max_steps (as HF's with an IterableDataset).
+///
+/// Every batch is named tensors with the batch as their first dimension.
+public protocol DataSource: AnyObject {
+    /// The number of samples of a map-style source; nil for an iterable one.
+    var count: Int? { get }
+    /// Map-style: the collated batch of these samples (each index in 0..<count).
+    func batch(indices: ArraySlice<Int>) throws -> Batch
+    /// Iterable: batch `index` (from 0) of `epoch` with up to `batchSize` samples, or nil when
+    /// the epoch has no more. Called with consecutive indices, except that a resumed run
+    /// starts its first epoch at the index it had reached.
+    func batch(epoch: Int, index: Int, batchSize: Int) throws -> Batch?
+}
+
+extension DataSource {
+    public func batch(indices: ArraySlice<Int>) throws -> Batch {
+        throw SwiftTrainError.misuse("\(type(of: self)) is an iterable data source; it has no batches by sample index")
+    }
+
+    public func batch(epoch: Int, index: Int, batchSize: Int) throws -> Batch? {
+        throw SwiftTrainError.misuse("\(type(of: self)) is a map-style data source; the trainer asks for batches by sample index")
+    }
+}
+
+/// Splits a source into the batches of each epoch: for a map-style source in a seeded random
+/// order per epoch (or in order); the order of epoch e depends only on (seed, e), so any
+/// epoch can be reproduced without replaying the ones before it.
+struct DataLoader {
+    let source: DataSource
+    let batchSize: Int
+    let shuffle: Bool
+    let seed: UInt64
+    let dropLast: Bool
+    let labelNames: [String]
+    /// The samples of a map-style source; nil for an iterable one.
+    let numSamples: Int?
+    private(set) var order: [Int] = []
+    private(set) var epoch = 0
+
+    init(source: DataSource, batchSize: Int, shuffle: Bool, seed: UInt64, dropLast: Bool, labelNames: [String] = ["labels"]) {
+        self.source = source
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.seed = seed
+        self.dropLast = dropLast
+        self.labelNames = labelNames
+        self.numSamples = source.count
+        self.order = Array(0..<(numSamples ?? 0))
+    }
+
+    /// nil for an iterable source.
+    var batchesPerEpoch: Int? {
+        guard let n = numSamples else { return nil }
+        return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize
+    }
+
+    mutating func setEpoch(_ epoch: Int) {
+        self.epoch = epoch
+        guard shuffle, let n = numSamples else { return }
+        var generator = Generator(seed: seed, stream: UInt64(epoch))
+        order = generator.permutation(n)
+    }
+
+    /// Batch `index` of the current epoch, or nil past its end. Errors name the epoch and the
+    /// batch.
+    func batch(_ index: Int) throws -> Batch? {
+        do {
+            var batch: Batch
+            if let n = numSamples {
+                guard index < batchesPerEpoch! else { return nil }
+                let start = index * batchSize
+                batch = try source.batch(indices: order[start..<Swift.min(start + batchSize, n)])
+            } else {
+                guard let b = try source.batch(epoch: epoch, index: index, batchSize: batchSize) else { return nil }
+                batch = b
+            }
+            guard batch.size > 0 else {
+                throw SwiftTrainError.invalid("the data source returned an empty batch")
+            }
+            batch.labelNames = labelNames
+            return batch
+        } catch var error as SwiftTrainError {
+            if !error.message.hasPrefix("epoch ") { error.message = "epoch \(epoch), batch \(index): \(error.message)" }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,157 @@
+/// A model of your own, in Swift: layers as stored properties and a forward of your own.
+///
+///     final class Classifier: CustomModule {
+///         let embedding = try! Embedding(100, 32)
+///         let head = try! Linear(32, 2)
+///         var isTraining = true
+///         func forward(batch: Batch) throws -> ModelOutput {
+///             let x = try embedding.forward(batch["input_ids"]!).mean(dims: [1])
+///             return ModelOutput(try head.forward(x))
+///         }
+///     }
+///
+/// As torch.nn.Module registers attributes, the stored properties are found by reflection:
+/// a `Module` is a child named after its property, an array of modules gives children
+/// "<property>.0", "<property>.1", ... (torch's ModuleList), a dictionary of modules
+/// "<property>.<key>" in key order (ModuleDict), and a `Tensor` that requires gradients is a
+/// parameter. So `stateDict()` names are torch's ("head.weight", "layers.0.bias").
+/// Implement `forward(batch:)` (named inputs, may return a loss) or `forward(_:)` (one tensor).
+public protocol CustomModule: Module {}
+
+extension CustomModule {
+    public var ownParameters: [(String, Tensor)] {
+        Mirror(reflecting: self).children.compactMap { child in
+            guard let name = child.label, let t = child.value as? Tensor, t.requiresGrad else { return nil }
+            return (name, t)
+        }
+    }
+
+    public var children: [(String, Module)] {
+        var out: [(String, Module)] = []
+        for child in Mirror(reflecting: self).children {
+            guard let name = child.label else { continue }
+            if let m = child.value as? Module {
+                out.append((name, m))
+            } else if let list = child.value as? [Module] {
+                out += list.enumerated().map { ("\(name).\($0.offset)", $0.element) }
+            } else if let dict = child.value as? [String: Module] {
+                out += dict.keys.sorted().map { ("\(name).\($0)", dict[$0]!) }
+            }
+        }
+        return out
+    }
+
+    public var description: String {
+        "\(Self.self)(\(children.map { "\($0.0): \($0.1.description)" }.joined(separator: ", ")))"
+    }
+
+    /// Runs `forward(batch:)` on a batch holding `input` alone (named "input") and returns
+    /// its logits.
+    public func forward(_ input: Tensor) throws -> Tensor {
+        var batch = Batch()
+        batch.append("input", input)
+        batch.labelNames = []
+        batch.fromOneTensor = true
+        guard let logits = try forward(batch: batch).logits else {
+            throw SwiftTrainError.invalid("\(Self.self).forward(batch:) returned only a loss; forward(_:) needs logits")
+        }
+        return logits
+    }
+}
+
+/// A module whose forward is the host's (a C function pointer, a Python method): it holds
+/// the forward and the parameters and child modules its owner declared. Autograd stays in
+/// the library: the forward builds its outputs from library operations.
+public final class HostModule: Module {
+    /// The host's forward: the batch, and this module (for its training mode).
+    public typealias Forward = (Batch, HostModule) throws -> ModelOutput
+
+    let body: Forward
+    /// The name the module's errors and description use ("Net").
+    public let typeName: String
+    public private(set) var ownParameters: [(String, Tensor)] = []
+    public private(set) var ownBuffers: [(String, Tensor)] = []
+    public private(set) var children: [(String, Module)] = []
+    public var isTraining = true
+    public private(set) var nestingDepth = 1
+
+    public init(typeName: String, forward: @escaping Forward) {
+        self.typeName = typeName
+        self.body = forward
+    }
+
+    private func checkName(_ name: String, _ what: String) throws {
+        guard !name.isEmpty, !name.contains(".") else {
+            throw SwiftTrainError.invalid("\(typeName): \(what) name '\(name)' must be non-empty and contain no '.' "
+                + "(dotted names come from nesting modules)")
+        }
+        let taken = ownParameters.contains { $0.0 == name } || ownBuffers.contains { $0.0 == name }
+            || children.contains { $0.0 == name }
+        guard !taken else { throw SwiftTrainError.invalid("\(typeName): the name '\(name)' is already taken") }
+    }
+
+    /// Declares a parameter (a float32 tensor; it is made to require gradients).
+    public func addParameter(_ name: String, _ tensor: Tensor) throws {
+        try checkName(name, "parameter")
+        guard tensor.dtype == .float32 else {
+            throw SwiftTrainError.invalid("\(typeName): parameter '\(name)' must be float32, got \(tensor.dtype)")
+        }
+        guard tensor.gradFn == nil else {
+            throw SwiftTrainError.invalid("\(typeName): parameter '\(name)' is the result of an operation; "
+                + "a parameter must be a leaf tensor (create it, or detach it)")
+        }
+        guard !namedParameters.contains(where: { $0.tensor === tensor }) else {
+            throw SwiftTrainError.invalid("\(typeName): tensor '\(name)' is already a parameter of this module")
+        }
+        tensor.requiresGrad = true
+        ownParameters.append((name, tensor))
+    }
+
+    /// Declares a buffer: state that is saved in the state dict but not trained.
+    public func addBuffer(_ name: String, _ tensor: Tensor) throws {
+        try checkName(name, "buffer")
+        ownBuffers.append((name, tensor))
+    }
+
+    /// Declares a child module: its parameters become "<name>.<its names>".
+    public func addChild(_ name: String, _ module: Module) throws {
+        try checkName(name, "child module")
+        var cycle = false
+        module.visit(prefix: "") { _, m in if m === self { cycle = true } }
+        guard !cycle else { throw SwiftTrainError.invalid("\(typeName): module '\(name)' contains this module; modules cannot nest in a cycle") }
+        var twice = false
+        let own = Set(namedParameters.map { ObjectIdentifier($0.tensor) })
+        module.visit(prefix: "") { _, m in
+            if m === self { return }
+            for (_, t) in m.ownParameters where own.contains(ObjectIdentifier(t)) { twice = true }
+        }
+        guard !twice else {
+            throw SwiftTrainError.invalid("\(typeName): module '\(name)' shares parameters with a module already declared; declare each module once")
+        }
+        let depth = 1 + module.nestingDepth
+        guard depth <= Sequential.maxNesting else {
+            throw SwiftTrainError.invalid("\(typeName): this would nest modules \(depth) deep, more than \(Sequential.maxNesting)")
+        }
+        children.append((name, module))
+        nestingDepth = Swift.max(nestingDepth, depth)
+    }
+
+    public func forward(batch: Batch) throws -> ModelOutput {
+        do { return try body(batch, self) } catch var error as SwiftTrainError {
+            if !error.message.hasPrefix("\(typeName).forward") { error.message = "\(typeName).forward: \(error.message)" }
+            throw error
+        }
+    }
+
+    public func forward(_ input: Tensor) throws -> Tensor {
+        var batch = Batch()
+        batch.append("input", input)
+        batch.labelNames = []
+        guard let logits = try forward(batch: batch).logits else {
+            throw SwiftTrainError.invalid("\(typeName).forward returned only a loss, not logits")
+        }
+        return logits
+    }
+
+    public var description: String { typeName }
+}
