@@ -584,6 +584,70 @@ int st_attention_forward(st_tensor **out, st_tensor **out_weights, st_module *mo
 /** Releases the caller's reference. NULL is a harmless no-op. */
 void st_module_free(st_module *module);
 
+/* ---- models of your own: a forward written in C ------------------------------------------
+ * A custom module holds a forward function and the parameters and child modules its owner
+ * declares. The trainer calls the forward once per micro-batch with the batch's named tensors
+ * ("input_ids", "attention_mask", "labels", ...); the forward builds its outputs from st_*
+ * operations on them and the declared parameters (autograd stays in the library) and sets
+ * them by name: "logits", and optionally "loss" (the trainer then minimises that loss, as
+ * HF's Trainer does with a model that returns one). Parameter names follow torch's: a child
+ * declared as "encoder" gives "encoder.weight", ... A module built only from built-in layers
+ * never calls back into the host. */
+
+/** A batch of named tensors, each with the batch as its first dimension. The batch a forward,
+ *  a loss function or a data provider receives is valid only during that call. */
+typedef struct st_batch st_batch;
+
+/** The outputs a custom forward sets (valid only during the call). */
+typedef struct st_outputs st_outputs;
+
+/** Number of entries of the batch. */
+size_t st_batch_count(const st_batch *batch);
+/** Entry `index`: its name (owned by the batch, valid while it is) and a new tensor handle. */
+int st_batch_entry(const char **out_name, st_tensor **out_tensor, const st_batch *batch, size_t index);
+/** The tensor named `name` as a new handle; ST_ENOTFOUND (naming what the batch has) if absent. */
+int st_batch_get(st_tensor **out, const st_batch *batch, const char *name);
+/** The number of samples (the first dimension). */
+int st_batch_size(int64_t *out, const st_batch *batch);
+/** HF's num_items_in_batch: the label items (labels other than -100, or target elements) of
+ *  the whole optimizer step the batch belongs to; 0 outside training. */
+int st_batch_num_items(int64_t *out, const st_batch *batch);
+/** Adds an entry to a batch a data provider fills: prod(shape) values of `dtype` copied from
+ *  `data` (ndim >= 1; every entry needs the same first dimension). */
+int st_batch_add(st_batch *batch, const char *name, const void *data, const int64_t *shape, size_t ndim,
+                 st_dtype dtype);
+/** Adds an existing tensor (the batch keeps its own reference). */
+int st_batch_add_tensor(st_batch *batch, const char *name, st_tensor *tensor);
+
+/** Sets an output of a custom forward: "logits", "loss" (a float32 scalar) or any other name
+ *  (the outputs keep their own reference; a second set of a name replaces it). */
+int st_outputs_set(st_outputs *outputs, const char *name, st_tensor *tensor);
+/** The output named `name` as a new handle ("logits": the output so named, else the first
+ *  that is not the loss, as HF); ST_ENOTFOUND when absent. */
+int st_outputs_get(st_tensor **out, const st_outputs *outputs, const char *name);
+
+/** A forward: set outputs from the batch. `training` tells training mode (dropout on) from
+ *  evaluation. Return 0, or non-zero to fail the call that ran the model (ST_EUSER, with
+ *  st_last_error_message() of the failing st_* call when there was one). */
+typedef int (*st_forward_fn)(st_outputs *outputs, const st_batch *batch, bool training, void *user_data);
+
+/** A module whose forward is `forward`. `type_name` names it in messages ("TextClassifier").
+ *  `free_user_data` (may be NULL) is called with `user_data` when the module is freed. */
+int st_module_create_custom(st_module **out, const char *type_name, st_forward_fn forward, void *user_data,
+                            void (*free_user_data)(void *user_data));
+/** Declares a parameter of a custom module (a float32 leaf tensor; it is made to require
+ *  gradients). Names are unique and contain no '.'. */
+int st_module_add_parameter(st_module *module, const char *name, st_tensor *tensor);
+/** Declares a buffer (saved in the state dict, not trained). */
+int st_module_add_buffer(st_module *module, const char *name, st_tensor *tensor);
+/** Declares a child module (built-in or custom): its parameters are "<name>.<its names>"
+ *  and it follows the parent's training mode. */
+int st_module_add_child(st_module *module, const char *name, st_module *child);
+/** Runs a module on a batch of named tensors, as the trainer does: *out receives the
+ *  "logits" output as a new handle and, when out_loss is not NULL, *out_loss the "loss"
+ *  output or NULL. A built-in module takes the batch's one input (labels aside). */
+int st_module_forward_batch(st_tensor **out, st_tensor **out_loss, st_module *module, const st_batch *batch);
+
 /* ======================================================================================
  * Datasets
  * ====================================================================================== */
@@ -611,6 +675,35 @@ int st_dataset_num_samples(int64_t *out, const st_dataset *dataset);
  *  [batch] + shape, e.g. {1, 8, 8} for images fed to a convolutional model. The product
  *  must equal num_features. */
 int st_dataset_set_sample_shape(st_dataset *dataset, const int64_t *shape, size_t ndim);
+
+/* ---- data providers: data the library does not hold ------------------------------------
+ * An in-memory dataset names its features "input" and its labels "labels". A provider gives
+ * batches of any named tensors (int64 token ids, bool masks, float features, ...). */
+
+/** Returned by an st_next_batch_fn at the end of an epoch. */
+#define ST_DATA_END 1
+
+/** Map-style: fill `batch` with the samples `indices[0..count)` (each in [0, num_samples)),
+ *  in that order, with st_batch_add. The trainer's sampler picks the indices (shuffled per
+ *  epoch with the data seed, or in order), so resume is exact. Return 0, or non-zero to fail
+ *  training (ST_EUSER). */
+typedef int (*st_fetch_fn)(st_batch *batch, const int64_t *indices, size_t count, void *user_data);
+
+/** Iterable (streaming): fill `batch` with batch `index` (from 0) of `epoch`, of at most
+ *  `batch_size` samples, and return 0; return ST_DATA_END when the epoch has no more batches.
+ *  Indices come in order, except that a resumed run starts its first epoch at the batch it had
+ *  reached (with ignore_data_skip, at 0). Training on one needs max_steps. */
+typedef int (*st_next_batch_fn)(st_batch *batch, int64_t epoch, int64_t index, int64_t batch_size,
+                                void *user_data);
+
+/** A map-style dataset of `num_samples` samples read through `fetch`. `free_user_data` (may
+ *  be NULL) is called with `user_data` when the dataset is freed. */
+int st_dataset_create_indexed(st_dataset **out, int64_t num_samples, st_fetch_fn fetch, void *user_data,
+                              void (*free_user_data)(void *user_data));
+
+/** An iterable dataset read through `next`. st_dataset_num_samples gives ST_EINVAL for it. */
+int st_dataset_create_stream(st_dataset **out, st_next_batch_fn next, void *user_data,
+                             void (*free_user_data)(void *user_data));
 
 /** Releases the caller's reference. NULL is a harmless no-op. */
 void st_dataset_free(st_dataset *dataset);
@@ -698,12 +791,23 @@ typedef enum st_interval_strategy {
     ST_STRATEGY_EPOCH = 2   /**< At the end of every epoch. */
 } st_interval_strategy;
 
+/** The trainer's built-in loss, applied to the model's logits and the batch's labels when the
+ *  model sets no "loss" output and there is no compute-loss function. Logits [N, C] with
+ *  labels [N], or [N, T, C] with [N, T] (token level, as HF's models). */
 typedef enum st_loss {
-    ST_LOSS_CROSS_ENTROPY = 0,  /**< Softmax cross-entropy over integer labels (mean). */
-    ST_LOSS_MSE = 1             /**< Mean squared error over float targets (mean). */
+    ST_LOSS_CROSS_ENTROPY = 0,  /**< Softmax cross-entropy over int64 labels; -100 is ignored
+                                     and label_smoothing_factor applies (mean). */
+    ST_LOSS_MSE = 1,            /**< Mean squared error over float targets (mean). */
+    ST_LOSS_NLL = 2,            /**< Negative log-likelihood of log-probabilities, int64 labels. */
+    ST_LOSS_L1 = 3,             /**< Mean absolute error. */
+    ST_LOSS_SMOOTH_L1 = 4,      /**< torch's smooth_l1_loss, beta 1. */
+    ST_LOSS_HUBER = 5,          /**< torch's huber_loss, delta 1. */
+    ST_LOSS_BCE_WITH_LOGITS = 6,/**< Binary cross-entropy on logits, float targets of the same shape. */
+    ST_LOSS_KL_DIV = 7          /**< KL divergence of log-probabilities from target probabilities
+                                     ("batchmean"). */
 } st_loss;
 
-#define ST_TRAINING_ARGS_VERSION 4
+#define ST_TRAINING_ARGS_VERSION 5
 
 /** Training configuration. Always fill it with st_training_args_init() first, then change
  *  fields directly or by name with st_training_args_set(). Values are checked when the
@@ -777,6 +881,14 @@ typedef struct st_training_args {
                                                this many, never the best one */
     bool save_only_model;                 /**< false: checkpoints hold weights and trainer state
                                                only, and cannot be resumed */
+    /* version 5 */
+    bool dataloader_shuffle;              /**< true; addition (AllenNLP's shuffle): false feeds a
+                                               map-style training set in order every epoch */
+    bool ignore_data_skip;                /**< false: a resumed iterable dataset skips the batches
+                                               already used; true starts its epoch over (HF) */
+    double label_smoothing_factor;        /**< 0: label smoothing of ST_LOSS_CROSS_ENTROPY (HF) */
+    char label_names[ST_OPTIONS_CAPACITY];/**< "labels": the batch entries that are labels,
+                                               comma-separated (HF's label_names) */
 } st_training_args;
 
 /** Fills `args` with the defaults above. `version` must be ST_TRAINING_ARGS_VERSION. */
@@ -792,7 +904,8 @@ int st_training_args_set(st_training_args *args, const char *name, const char *v
  *  as ST_EINVAL with a message naming the argument. st_trainer_create() runs the same check. */
 int st_training_args_validate(const st_training_args *args);
 
-/** Parses a loss name: "cross_entropy" or "mse". */
+/** Parses a loss name: "cross_entropy", "mse", "nll", "l1", "smooth_l1", "huber",
+ *  "bce_with_logits" or "kl_div". */
 int st_loss_from_name(st_loss *out, const char *name);
 
 /* ======================================================================================
@@ -1120,6 +1233,17 @@ typedef int (*st_compute_metrics_fn)(st_metric_value *out, size_t capacity, size
  *  num_outputs floats). NULL removes it. */
 int st_trainer_set_compute_metrics(st_trainer *trainer, st_compute_metrics_fn compute_metrics,
                                    void *user_data);
+
+/** A loss of your own in place of the built-in one and of the model's "loss" output (HF's
+ *  compute_loss_func): *loss receives a new float32 scalar tensor, the micro-batch's mean
+ *  loss, computed from `outputs` and `batch` (labels included; st_batch_num_items gives HF's
+ *  num_items_in_batch). Under gradient accumulation the trainer weights each micro-batch by
+ *  its share of the step's samples. Return 0, or non-zero to abort (ST_EUSER). */
+typedef int (*st_loss_fn)(st_tensor **loss, const st_outputs *outputs, const st_batch *batch, void *user_data);
+
+/** Sets (or with NULL removes) the trainer's compute-loss function; used in training and
+ *  evaluation. */
+int st_trainer_set_compute_loss(st_trainer *trainer, st_loss_fn compute_loss, void *user_data);
 
 /** Trains. On success, if out_metrics is not NULL, *out_metrics receives the final train
  *  metrics (train_loss, train_runtime, train_samples_per_second, train_steps_per_second,

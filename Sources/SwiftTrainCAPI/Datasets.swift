@@ -56,8 +56,11 @@ public func st_dataset_create_regression(_ out: UnsafeMutablePointer<OpaquePoint
 public func st_dataset_num_samples(_ out: UnsafeMutablePointer<Int64>?, _ dataset: OpaquePointer?) -> Int32 {
     status {
         let fn = "st_dataset_num_samples"
-        let d = try Handle.get(dataset, as: Dataset.self, fn, "dataset")
-        try required(out, fn, "out").pointee = Int64(d.numSamples)
+        let d = try Handle.get(dataset, as: (any DataSource).self, fn, "dataset")
+        guard let n = d.count else {
+            throw SwiftTrainError(.invalidArgument, "\(fn): the dataset is iterable (st_dataset_create_stream); it has no length")
+        }
+        try required(out, fn, "out").pointee = Int64(n)
     }
 }
 
@@ -65,7 +68,9 @@ public func st_dataset_num_samples(_ out: UnsafeMutablePointer<Int64>?, _ datase
 public func st_dataset_set_sample_shape(_ dataset: OpaquePointer?, _ shape: UnsafePointer<Int64>?, _ ndim: Int) -> Int32 {
     status {
         let fn = "st_dataset_set_sample_shape"
-        let d = try Handle.get(dataset, as: Dataset.self, fn, "dataset")
+        guard let d = try Handle.get(dataset, as: (any DataSource).self, fn, "dataset") as? Dataset else {
+            throw SwiftTrainError(.invalidArgument, "\(fn): the dataset is a data provider; its batches have the shapes it gives them")
+        }
         try d.setSampleShape(try shapeArgument(shape, ndim, fn))
     }
 }

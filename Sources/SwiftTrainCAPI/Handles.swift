@@ -60,6 +60,9 @@ enum Handle {
         case is ScheduleBox.Type: "st_lr_schedule"
         case is PlateauBox.Type: "st_plateau"
         case is SafetensorsBox.Type: "st_safetensors"
+        case is BatchBox.Type: "st_batch"
+        case is OutputsBox.Type: "st_outputs"
+        case is (any DataSource).Type: "st_dataset"
         default: "st_module"
         }
     }

@@ -89,7 +89,7 @@ public func st_trainer_set_train_dataset(_ handle: OpaquePointer?, _ dataset: Op
     status {
         let fn = "st_trainer_set_train_dataset"
         let t = try trainer(handle, fn)
-        t.trainDataset = try Handle.get(dataset, as: Dataset.self, fn, "dataset")
+        t.trainDataset = try Handle.get(dataset, as: (any DataSource).self, fn, "dataset")
     }
 }
 
@@ -98,7 +98,7 @@ public func st_trainer_set_eval_dataset(_ handle: OpaquePointer?, _ dataset: Opa
     status {
         let fn = "st_trainer_set_eval_dataset"
         let t = try trainer(handle, fn)
-        t.evalDataset = dataset == nil ? nil : try Handle.get(dataset, as: Dataset.self, fn, "dataset")
+        t.evalDataset = dataset == nil ? nil : try Handle.get(dataset, as: (any DataSource).self, fn, "dataset")
     }
 }
 
@@ -109,7 +109,7 @@ public func st_trainer_add_eval_dataset(_ handle: OpaquePointer?, _ name: Unsafe
         let fn = "st_trainer_add_eval_dataset"
         let t = try trainer(handle, fn)
         let key = String(cString: try required(name, fn, "name"))
-        try t.addEvalDataset(try Handle.get(dataset, as: Dataset.self, fn, "dataset"), name: key)
+        try t.addEvalDataset(try Handle.get(dataset, as: (any DataSource).self, fn, "dataset"), name: key)
     }
 }
 
@@ -224,7 +224,7 @@ public func st_trainer_evaluate(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ 
         let result = try required(out, fn, "out")
         result.pointee = nil
         let t = try trainer(handle, fn)
-        let d = dataset == nil ? nil : try Handle.get(dataset, as: Dataset.self, fn, "dataset")
+        let d = dataset == nil ? nil : try Handle.get(dataset, as: (any DataSource).self, fn, "dataset")
         give(try t.evaluate(d), result)
     }
 }
@@ -237,7 +237,7 @@ public func st_trainer_evaluate_prefixed(_ out: UnsafeMutablePointer<OpaquePoint
         let result = try required(out, fn, "out")
         result.pointee = nil
         let t = try trainer(handle, fn)
-        let d = dataset == nil ? nil : try Handle.get(dataset, as: Dataset.self, fn, "dataset")
+        let d = dataset == nil ? nil : try Handle.get(dataset, as: (any DataSource).self, fn, "dataset")
         let key = String(cString: try required(prefix, fn, "metric_key_prefix"))
         give(try t.evaluate(d, metricKeyPrefix: key), result)
     }
@@ -252,7 +252,7 @@ public func st_trainer_predict(_ out: UnsafeMutablePointer<Float>?, _ outCount: 
         outMetrics?.pointee = nil
         let buffer = try required(out, fn, "out")
         let t = try trainer(handle, fn)
-        let d = try Handle.get(dataset, as: Dataset.self, fn, "dataset")
+        let d = try Handle.get(dataset, as: (any DataSource).self, fn, "dataset")
         let metrics = try t.predict(d, into: UnsafeMutableBufferPointer(start: buffer, count: outCount))
         give(metrics, outMetrics)
     }
@@ -264,7 +264,7 @@ public func st_trainer_num_outputs(_ out: UnsafeMutablePointer<Int64>?, _ handle
     status {
         let fn = "st_trainer_num_outputs"
         let t = try trainer(handle, fn)
-        let d = try Handle.get(dataset, as: Dataset.self, fn, "dataset")
+        let d = try Handle.get(dataset, as: (any DataSource).self, fn, "dataset")
         try required(out, fn, "out").pointee = Int64(try t.numOutputs(for: d))
     }
 }

@@ -69,6 +69,10 @@ extension TrainingArguments {
         saveSteps = c.save_steps
         saveTotalLimit = Int(clamping: c.save_total_limit)
         saveOnlyModel = c.save_only_model
+        dataloaderShuffle = c.dataloader_shuffle
+        ignoreDataSkip = c.ignore_data_skip
+        labelSmoothingFactor = c.label_smoothing_factor
+        try set("label_names", try readOption(&copy.label_names, "label_names"))
     }
 
     /// These arguments as a C struct; throws when an option string does not fit its field.
@@ -120,6 +124,10 @@ extension TrainingArguments {
         c.save_steps = saveSteps
         c.save_total_limit = Int64(saveTotalLimit)
         c.save_only_model = saveOnlyModel
+        c.dataloader_shuffle = dataloaderShuffle
+        c.ignore_data_skip = ignoreDataSkip
+        c.label_smoothing_factor = labelSmoothingFactor
+        try writeOption(labelNames.joined(separator: ","), into: &c.label_names, "label_names")
         return c
     }
 }

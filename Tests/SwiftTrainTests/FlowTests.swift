@@ -110,7 +110,7 @@ final class BuiltInMetricsTests: XCTestCase {
         logits.withUnsafeBufferPointer { l in test.labels.withUnsafeBufferPointer { c.add(logits: l.baseAddress!, rows: test.labels.count, labels: $0.baseAddress!) } }
         XCTAssertEqual(m["eval_f1_macro"], c.f1Macro)
         // the names checked before training are the names evaluation reports
-        XCTAssertEqual(m.map(\.name), trainer.metricNames(outputs: 10).map { "eval_" + $0 } + ["epoch"])
+        XCTAssertEqual(m.map(\.name), trainer.metricNames(Trainer.OutputInfo(outputs: 10, classes: 10)).map { "eval_" + $0 } + ["epoch"])
     }
 }
 
@@ -198,7 +198,7 @@ final class ComputeMetricsTests: XCTestCase {
         var prefixes: [String] = []
         t.computeMetrics = { p in prefixes.append(p.metricKeyPrefix); return Self.errors(p) }
         try t.train()
-        let n = Double(t.evalDataset!.numSamples)
+        let n = Double(t.evalDataset!.count!)
         let evals = t.state.logHistory.filter { $0["eval_errors"] != nil }
         XCTAssertEqual(evals.count, 2)
         for e in evals {
