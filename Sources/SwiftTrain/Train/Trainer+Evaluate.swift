@@ -237,7 +237,7 @@ extension Trainer {
             metrics["\(prefix)_mae"] = r.mae
             metrics["\(prefix)_r2"] = r.r2
         }
-        if prefix != nil, let computeMetrics, var p = prediction {
+        if let computeMetrics, var p = prediction {
             if collect { p = EvalPrediction(predictions: predictions, labels: labels.parts.isEmpty ? nil : labels, metricKeyPrefix: prefix) }
             let user = try computeMetrics(p)
             for (name, value) in user {
