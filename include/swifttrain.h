@@ -619,6 +619,9 @@ int st_batch_add(st_batch *batch, const char *name, const void *data, const int6
 /** Adds an existing tensor (the batch keeps its own reference). */
 int st_batch_add_tensor(st_batch *batch, const char *name, st_tensor *tensor);
 
+/** Number of outputs, and output `index` (its name owned by the outputs; a new tensor handle). */
+size_t st_outputs_count(const st_outputs *outputs);
+int st_outputs_entry(const char **out_name, st_tensor **out_tensor, const st_outputs *outputs, size_t index);
 /** Sets an output of a custom forward: "logits", "loss" (a float32 scalar) or any other name
  *  (the outputs keep their own reference; a second set of a name replaces it). */
 int st_outputs_set(st_outputs *outputs, const char *name, st_tensor *tensor);
@@ -643,6 +646,11 @@ int st_module_add_buffer(st_module *module, const char *name, st_tensor *tensor)
 /** Declares a child module (built-in or custom): its parameters are "<name>.<its names>"
  *  and it follows the parent's training mode. */
 int st_module_add_child(st_module *module, const char *name, st_module *child);
+/** Makes `custom` take `module`'s parameters, buffers and children as its own, under the
+ *  same names, and pass its training mode on to it: a forward of your own around a built-in
+ *  model (say, one that adds a loss) keeps that model's state-dict names. Call it before
+ *  declaring anything else, once. */
+int st_module_adopt(st_module *custom, st_module *module);
 /** Runs a module on a batch of named tensors, as the trainer does: *out receives the
  *  "logits" output as a new handle and, when out_loss is not NULL, *out_loss the "loss"
  *  output or NULL. A built-in module takes the batch's one input (labels aside). */
@@ -1208,6 +1216,12 @@ typedef struct st_eval_prediction {
     const float *targets;          /**< [num_samples, target_width] float targets, or NULL */
     int64_t target_width;          /**< 0 without float targets */
     const char *metric_key_prefix; /**< "eval", "eval_<name>" for a named dataset, "test" in predict */
+    /* appended: outputs and labels of any shape (token level [N, T, V] too); batches that
+     * differ in a dimension after the first are padded with -100, as HF's Trainer does */
+    const int64_t *prediction_shape; /**< [num_samples, ...]: the predictions' shape */
+    size_t prediction_ndim;
+    const int64_t *label_shape;      /**< the labels' (or targets') shape; NULL without labels */
+    size_t label_ndim;
 } st_eval_prediction;
 
 /** A metric a compute-metrics function returns. The library copies `name` after the function
@@ -1319,6 +1333,19 @@ int st_trainer_evaluate_prefixed(st_metrics **out, st_trainer *trainer, st_datas
  *  test_loss (and test_accuracy); otherwise it is set to NULL. */
 int st_trainer_predict(float *out, size_t out_count, st_metrics **out_metrics,
                        st_trainer *trainer, st_dataset *dataset);
+
+/** HF's predict for outputs of any shape: *out_predictions receives the model's logits for
+ *  every sample and *out_labels the dataset's labels (NULL when it has none), each
+ *  concatenated over the batches and padded with -100 where batches differ in a dimension
+ *  after the first (token-level [N, T, V] logits with [N, T] labels, say); *out_metrics, when
+ *  not NULL, the test metrics (NULL without labels). Works for iterable datasets too. */
+int st_trainer_predict_tensors(st_tensor **out_predictions, st_tensor **out_labels, st_metrics **out_metrics,
+                               st_trainer *trainer, st_dataset *dataset);
+
+/** The trainer's built-in loss of `logits` against `labels` (the mean), as training applies it
+ *  to a model that returns no loss: HF's shapes, -100 ignored, label_smoothing_factor. For a
+ *  compute-loss function that starts from it. *out is a new handle. */
+int st_trainer_builtin_loss(st_tensor **out, st_trainer *trainer, const st_tensor *logits, const st_tensor *labels);
 
 /** Number of outputs the trainer's model produces per sample of `dataset` (10 for a 10-class
  *  classifier): the size st_trainer_predict needs is num_samples * this. Fails, saying why,

@@ -19,6 +19,9 @@ final class BatchBox {
 /// An st_outputs: what a custom forward sets.
 final class OutputsBox {
     var entries: [(String, Tensor)] = []
+    /// C copies of the names handed out by st_outputs_entry.
+    var cNames: [String: UnsafeMutablePointer<CChar>] = [:]
+    deinit { for p in cNames.values { p.deallocate() } }
     var output: ModelOutput? { entries.isEmpty ? nil : try? ModelOutput(entries) }
     init() {}
     init(_ output: ModelOutput) { entries = Array(zip(output.names, output.tensors)) }
@@ -184,5 +187,29 @@ public func st_outputs_get(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handl
             throw SwiftTrainError(.notFound, "\(fn): no output '\(n)'; the outputs are \(box.entries.map(\.0).joined(separator: ", "))")
         }
         try Handle.output(out, fn) { found }
+    }
+}
+
+@c @implementation
+public func st_outputs_count(_ handle: OpaquePointer?) -> Int {
+    (try? Handle.get(handle, as: OutputsBox.self, "st_outputs_count", "outputs").entries.count) ?? 0
+}
+
+@c @implementation
+public func st_outputs_entry(_ outName: UnsafeMutablePointer<UnsafePointer<CChar>?>?, _ outTensor: UnsafeMutablePointer<OpaquePointer?>?,
+                             _ handle: OpaquePointer?, _ index: Int) -> Int32 {
+    status {
+        let fn = "st_outputs_entry"
+        outTensor?.pointee = nil
+        let box = try Handle.get(handle, as: OutputsBox.self, fn, "outputs")
+        let nameOut = try required(outName, fn, "out_name")
+        guard index >= 0, index < box.entries.count else {
+            throw SwiftTrainError(.invalidArgument, "\(fn): index \(index) is out of range; there are \(box.entries.count) outputs")
+        }
+        let name = box.entries[index].0
+        let c = box.cNames[name] ?? strdupSwift(name)
+        box.cNames[name] = c
+        nameOut.pointee = UnsafePointer(c)
+        try Handle.output(outTensor, fn) { box.entries[index].1 }
     }
 }

@@ -69,6 +69,15 @@ public func st_module_add_child(_ handle: OpaquePointer?, _ name: UnsafePointer<
 }
 
 @c @implementation
+public func st_module_adopt(_ handle: OpaquePointer?, _ module: OpaquePointer?) -> Int32 {
+    status {
+        let fn = "st_module_adopt"
+        let m = try hostModule(handle, fn)
+        try m.adopt(try Handle.get(module, as: Module.self, fn, "module"))
+    }
+}
+
+@c @implementation
 public func st_module_forward_batch(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ outLoss: UnsafeMutablePointer<OpaquePointer?>?,
                                     _ handle: OpaquePointer?, _ batch: OpaquePointer?) -> Int32 {
     status {

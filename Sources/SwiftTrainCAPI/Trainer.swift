@@ -154,15 +154,23 @@ public func st_trainer_set_compute_metrics(_ handle: OpaquePointer?, _ function:
             let capacity = Int(ST_MAX_COMPUTED_METRICS)
             var out = [st_metric_value](repeating: st_metric_value(name: nil, value: 0), count: capacity)
             var count = 0
+            let predictionShape = p.predictionShape.map(Int64.init), labelShape = p.labelShape.map(Int64.init)
             let rc = p.predictions.withUnsafeBufferPointer { predictions in
                 withOptionalBuffer(p.labelIds) { labelIds in
                     withOptionalBuffer(p.targets) { targets in
-                        p.metricKeyPrefix.withCString { prefix in
-                            var view = st_eval_prediction(
-                                predictions: predictions.baseAddress, num_samples: Int64(p.numSamples),
-                                num_outputs: Int64(p.numOutputs), label_ids: labelIds,
-                                targets: targets, target_width: Int64(p.targetWidth), metric_key_prefix: prefix)
-                            return function(&out, capacity, &count, &view, userData)
+                        predictionShape.withUnsafeBufferPointer { ps in
+                            labelShape.withUnsafeBufferPointer { ls in
+                                p.metricKeyPrefix.withCString { prefix in
+                                    var view = st_eval_prediction(
+                                        predictions: predictions.baseAddress, num_samples: Int64(p.numSamples),
+                                        num_outputs: Int64(p.numOutputs), label_ids: labelIds,
+                                        targets: targets, target_width: Int64(p.targetWidth), metric_key_prefix: prefix,
+                                        prediction_shape: ps.baseAddress, prediction_ndim: ps.count,
+                                        label_shape: labelIds == nil && targets == nil ? nil : ls.baseAddress,
+                                        label_ndim: labelIds == nil && targets == nil ? 0 : ls.count)
+                                    return function(&out, capacity, &count, &view, userData)
+                                }
+                            }
                         }
                     }
                 }
@@ -332,4 +340,45 @@ public func st_trainer_free(_ handle: OpaquePointer?) {
 func withOptionalBuffer<T, R>(_ array: [T]?, _ body: (UnsafePointer<T>?) throws -> R) rethrows -> R {
     guard let array else { return try body(nil) }
     return try array.withUnsafeBufferPointer { try body($0.baseAddress) }
+}
+
+@c @implementation
+public func st_trainer_predict_tensors(_ outPredictions: UnsafeMutablePointer<OpaquePointer?>?,
+                                      _ outLabels: UnsafeMutablePointer<OpaquePointer?>?,
+                                      _ outMetrics: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?,
+                                      _ dataset: OpaquePointer?) -> Int32 {
+    status {
+        let fn = "st_trainer_predict_tensors"
+        outPredictions?.pointee = nil
+        outLabels?.pointee = nil
+        outMetrics?.pointee = nil
+        let predictionsOut = try required(outPredictions, fn, "out_predictions")
+        let t = try trainer(handle, fn)
+        let d = try Handle.get(dataset, as: (any DataSource).self, fn, "dataset")
+        let (p, metrics) = try t.predictionOutput(d)
+        guard p.predictionShape.count <= Int(ST_MAX_DIMS), p.labelShape.count <= Int(ST_MAX_DIMS) else {
+            throw SwiftTrainError(.invalidArgument, "\(fn): the predictions have more than \(ST_MAX_DIMS) dimensions")
+        }
+        let predictions = try p.predictions.withUnsafeBytes {
+            try Tensor(copying: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, shape: p.predictionShape)
+        }
+        var labels: Tensor?
+        if let ids = p.labelIds {
+            labels = try ids.withUnsafeBytes { try Tensor(copying: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, shape: p.labelShape, dtype: .int64) }
+        } else if let targets = p.targets {
+            labels = try targets.withUnsafeBytes { try Tensor(copying: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, shape: p.labelShape) }
+        }
+        predictionsOut.pointee = Handle.make(predictions)
+        if let outLabels, let labels { outLabels.pointee = Handle.make(labels) }
+        give(metrics, outMetrics)
+    }
+}
+
+@c @implementation
+public func st_trainer_builtin_loss(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?,
+                                    _ logits: OpaquePointer?, _ labels: OpaquePointer?) -> Int32 {
+    let fn = "st_trainer_builtin_loss"
+    return outputTensor(out, fn) {
+        try trainer(handle, fn).builtInLoss(logits: try tensor(logits, fn, "logits"), labels: try tensor(labels, fn, "labels"))
+    }
 }

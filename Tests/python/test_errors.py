@@ -179,17 +179,22 @@ def test_load_state_dict_strict_errors_name_the_keys():
     assert layer.weight.tolist() == [[0.0] * 3] * 2 and before != layer.weight.tolist()
 
 
-def test_trainer_refuses_a_python_forward():
+def test_a_forward_returning_the_wrong_type_names_the_model_and_the_batch():
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
             self.fc = nn.Linear(64, 10)
 
         def forward(self, x):
-            return self.fc(x)
+            return np.asarray(self.fc(x).detach())  # not a tensor: autograd would be lost
 
-    with pytest.raises(TypeError, match="Python"):
-        st.Trainer(Net())
+    X = np.random.default_rng(0).random((16, 64), dtype=np.float32)
+    y = np.arange(16, dtype=np.int64) % 10
+    trainer = st.Trainer(Net(), st.TrainingArguments(save_strategy="no", max_steps=2,
+                                                     disable_tqdm=True), train_dataset=(X, y))
+    with pytest.raises(TypeError, match="Net.forward returned ndarray") as caught:
+        trainer.train()
+    assert any("forward" in note for note in getattr(caught.value, "__notes__", []))
 
 
 def test_layer_argument_errors():

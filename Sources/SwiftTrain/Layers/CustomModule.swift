@@ -69,10 +69,17 @@ public final class HostModule: Module {
     let body: Forward
     /// The name the module's errors and description use ("Net").
     public let typeName: String
-    public private(set) var ownParameters: [(String, Tensor)] = []
-    public private(set) var ownBuffers: [(String, Tensor)] = []
-    public private(set) var children: [(String, Module)] = []
-    public var isTraining = true
+    private var declaredParameters: [(String, Tensor)] = []
+    private var declaredBuffers: [(String, Tensor)] = []
+    private var declaredChildren: [(String, Module)] = []
+    /// A module whose state this one took over (see `adopt`).
+    public private(set) var adopted: Module?
+    public var ownParameters: [(String, Tensor)] { (adopted?.ownParameters ?? []) + declaredParameters }
+    public var ownBuffers: [(String, Tensor)] { (adopted?.ownBuffers ?? []) + declaredBuffers }
+    public var children: [(String, Module)] { (adopted?.children ?? []) + declaredChildren }
+    public var isTraining = true {
+        didSet { adopted?.isTraining = isTraining }
+    }
     public private(set) var nestingDepth = 1
 
     public init(typeName: String, forward: @escaping Forward) {
@@ -104,13 +111,13 @@ public final class HostModule: Module {
             throw SwiftTrainError.invalid("\(typeName): tensor '\(name)' is already a parameter of this module")
         }
         tensor.requiresGrad = true
-        ownParameters.append((name, tensor))
+        declaredParameters.append((name, tensor))
     }
 
     /// Declares a buffer: state that is saved in the state dict but not trained.
     public func addBuffer(_ name: String, _ tensor: Tensor) throws {
         try checkName(name, "buffer")
-        ownBuffers.append((name, tensor))
+        declaredBuffers.append((name, tensor))
     }
 
     /// Declares a child module: its parameters become "<name>.<its names>".
@@ -132,8 +139,27 @@ public final class HostModule: Module {
         guard depth <= Sequential.maxNesting else {
             throw SwiftTrainError.invalid("\(typeName): this would nest modules \(depth) deep, more than \(Sequential.maxNesting)")
         }
-        children.append((name, module))
+        declaredChildren.append((name, module))
         nestingDepth = Swift.max(nestingDepth, depth)
+    }
+
+    /// Takes `module`'s parameters, buffers and children as this module's own, under the
+    /// same names, and passes training mode on to it: a forward of the host's around a
+    /// built-in model keeps that model's state-dict names. Only before anything is declared,
+    /// and once.
+    public func adopt(_ module: Module) throws {
+        guard adopted == nil, declaredParameters.isEmpty, declaredBuffers.isEmpty, declaredChildren.isEmpty else {
+            throw SwiftTrainError.misuse("\(typeName): adopt a module first, before declaring anything, and only once")
+        }
+        var cycle = false
+        module.visit(prefix: "") { _, m in if m === self { cycle = true } }
+        guard !cycle else { throw SwiftTrainError.invalid("\(typeName): the module to adopt contains this module") }
+        guard module.nestingDepth < Sequential.maxNesting else {
+            throw SwiftTrainError.invalid("\(typeName): the module to adopt nests \(module.nestingDepth) deep")
+        }
+        adopted = module
+        module.isTraining = isTraining
+        nestingDepth = module.nestingDepth
     }
 
     public func forward(batch: Batch) throws -> ModelOutput {

@@ -63,3 +63,15 @@ struct LossResolver {
         return (Double(try builtIn(output, batch, sum: true).item()), items(in: batch))
     }
 }
+
+extension Trainer {
+    /// The trainer's built-in loss of `logits` against `labels`, the mean, as training
+    /// applies it to a model that returns no loss (HF's shapes, -100 ignored,
+    /// label_smoothing_factor), for a compute_loss of the user's that starts from it.
+    public func builtInLoss(logits: Tensor, labels: Tensor) throws -> Tensor {
+        var batch = Batch()
+        batch.append("labels", labels)
+        return try LossResolver(kind: loss, custom: nil, labelSmoothing: Float(args.labelSmoothingFactor))
+            .builtIn(ModelOutput(logits), batch, sum: false)
+    }
+}

@@ -245,6 +245,7 @@ typedef struct st_py_trainer {
     PyObject *train_dataset;  /* st_py_dataset or NULL: its buffers outlive the trainer */
     PyObject *eval_datasets;  /* list of the evaluation st_py_datasets, or NULL */
     PyObject *compute_metrics; /* callable or NULL (trainer_callbacks.c) */
+    PyObject *compute_loss;    /* callable or NULL (trainer_callbacks.c) */
     PyObject *computed;        /* its last result: the metric names the library reads */
     st_py_callback_slot **slots;
     Py_ssize_t slot_count, slot_capacity;
@@ -271,6 +272,8 @@ int st_py_interrupt_check(st_event event, const st_trainer_state *state,
                           st_trainer_control *control, void *user_data);
 int st_py_compute_metrics_trampoline(st_metric_value *out, size_t capacity, size_t *out_count,
                                      const st_eval_prediction *prediction, void *user_data);
+int st_py_compute_loss_trampoline(st_tensor **loss, const st_outputs *outputs, const st_batch *batch,
+                                  void *user_data);
 int st_py_saved_error_is_set(const st_py_saved_error *saved);
 void st_py_saved_error_save(st_py_saved_error *saved);    /* moves the current exception */
 void st_py_saved_error_restore(st_py_saved_error *saved); /* raises it again, unchanged */
@@ -278,6 +281,16 @@ void st_py_saved_error_clear(st_py_saved_error *saved);
 int st_py_saved_error_traverse(st_py_saved_error *saved, visitproc visit, void *arg);
 /* The names of st_trainer_control's flags, in the order the handlers receive them. */
 PyObject *st_py_control_flag_names(void);
+
+/* ---- user_code.c: Python forwards and datasets inside the loop ----------------------- */
+
+extern PyMethodDef st_py_user_code_functions[];
+/* {name: Tensor} of a library batch, or NULL with an exception. */
+PyObject *st_py_batch_to_dict(st_py_state *state, const st_batch *batch);
+/* Raises the exception a forward or data trampoline kept on this thread, with a note of
+ * where the library was; returns 1 if there was one, else 0. */
+int st_py_host_error_restore(void);
+void st_py_host_error_clear(void);
 
 /* ---- optim_type.c / schedule_type.c: Optim, LRSchedule, Plateau -------------------- */
 

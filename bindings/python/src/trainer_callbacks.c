@@ -262,25 +262,57 @@ static PyObject *bytes_or_none(const void *data, int64_t count, size_t item_size
 }
 
 /* Calls the callable and fills `out` from its list of (name, value); -1 with an exception. */
+/* A tuple of `ndim` dimensions, or None for NULL. */
+static PyObject *shape_tuple(const int64_t *shape, size_t ndim)
+{
+    if (shape == NULL)
+        return Py_NewRef(Py_None);
+    PyObject *t = PyTuple_New((Py_ssize_t)ndim);
+    for (size_t i = 0; t != NULL && i < ndim; i++) {
+        PyObject *d = PyLong_FromLongLong(shape[i]);
+        if (d == NULL)
+            Py_CLEAR(t);
+        else
+            PyTuple_SET_ITEM(t, (Py_ssize_t)i, d);
+    }
+    return t;
+}
+
+static int64_t product(const int64_t *shape, size_t ndim, int64_t fallback)
+{
+    if (shape == NULL)
+        return fallback;
+    int64_t n = 1;
+    for (size_t i = 0; i < ndim; i++)
+        n *= shape[i];
+    return n;
+}
+
 static int call_compute_metrics(st_py_trainer *self, st_metric_value *out, size_t capacity,
                                 size_t *out_count, const st_eval_prediction *p)
 {
+    int64_t label_count = product(p->label_shape, p->label_ndim,
+                                  p->label_ids != NULL ? p->num_samples : p->num_samples * p->target_width);
     PyObject *predictions = bytes_or_none(p->predictions, p->num_samples * p->num_outputs,
                                           sizeof(float));
     PyObject *labels = predictions == NULL ? NULL
-                                           : bytes_or_none(p->label_ids, p->num_samples,
+                                           : bytes_or_none(p->label_ids, label_count,
                                                            sizeof(int64_t));
     PyObject *targets = labels == NULL ? NULL
-                                       : bytes_or_none(p->targets,
-                                                       p->num_samples * p->target_width,
-                                                       sizeof(float));
+                                       : bytes_or_none(p->targets, label_count, sizeof(float));
+    PyObject *pshape = targets == NULL ? NULL : shape_tuple(p->prediction_shape, p->prediction_ndim);
+    PyObject *lshape = pshape == NULL ? NULL : shape_tuple(p->label_shape, p->label_ndim);
+    if (lshape == NULL)
+        Py_CLEAR(targets);
     PyObject *result = NULL;
     int rc = -1;
     if (targets != NULL)
-        result = PyObject_CallFunction(self->compute_metrics, "OLLOOLs", predictions,
+        result = PyObject_CallFunction(self->compute_metrics, "OLLOOLsOO", predictions,
                                        (long long)p->num_samples, (long long)p->num_outputs,
                                        labels, targets, (long long)p->target_width,
-                                       p->metric_key_prefix);
+                                       p->metric_key_prefix, pshape, lshape);
+    Py_XDECREF(pshape);
+    Py_XDECREF(lshape);
     Py_XDECREF(predictions);
     Py_XDECREF(labels);
     Py_XDECREF(targets);
@@ -321,6 +353,70 @@ int st_py_compute_metrics_trampoline(st_metric_value *out, size_t capacity, size
         if (call_compute_metrics(self, out, capacity, out_count, prediction) < 0 ||
             PyErr_CheckSignals() < 0)
             rc = stop_on_error(self, NULL); /* no control here: an evaluation cannot finish half */
+        Py_DECREF(function);
+    }
+    PyGILState_Release(gil);
+    return rc;
+}
+
+/* ---- compute_loss ---------------------------------------------------------------------- */
+
+/* {name: Tensor} of a forward's outputs. */
+static PyObject *outputs_to_dict(st_py_state *state, const st_outputs *outputs)
+{
+    PyObject *dict = PyDict_New();
+    size_t count = st_outputs_count(outputs);
+    for (size_t i = 0; dict != NULL && i < count; i++) {
+        const char *name = NULL;
+        st_tensor *handle = NULL;
+        int status = st_outputs_entry(&name, &handle, outputs, i);
+        PyObject *tensor = status == ST_OK ? st_py_tensor_wrap(state, handle, 0, NULL, 0)
+                                           : st_py_raise_status(state, status);
+        if (tensor == NULL || PyDict_SetItemString(dict, name, tensor) < 0)
+            Py_CLEAR(dict);
+        Py_XDECREF(tensor);
+    }
+    return dict;
+}
+
+int st_py_compute_loss_trampoline(st_tensor **loss, const st_outputs *outputs, const st_batch *batch,
+                                  void *user_data)
+{
+    st_py_trainer *self = (st_py_trainer *)user_data;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    st_py_state *state = st_py_state_of(Py_TYPE(self));
+    int rc = 0;
+    if (st_py_saved_error_is_set(&self->pending)) {
+        rc = 1;
+    } else if (self->compute_loss == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "compute_loss was removed during training");
+        rc = stop_on_error(self, NULL);
+    } else {
+        PyObject *function = Py_NewRef(self->compute_loss);
+        int64_t items = 0;
+        st_batch_num_items(&items, batch);
+        PyObject *out = outputs_to_dict(state, outputs);
+        PyObject *in = out != NULL ? st_py_batch_to_dict(state, batch) : NULL;
+        PyObject *result = in != NULL ? PyObject_CallFunction(function, "OOL", out, in, (long long)items) : NULL;
+        if (result != NULL && !st_py_is_tensor(state, result)) {
+            PyErr_Format(PyExc_TypeError, "compute_loss must return a swifttrain Tensor (a float32 "
+                         "scalar), got %.100s", Py_TYPE(result)->tp_name);
+            Py_CLEAR(result);
+        }
+        if (result != NULL && ((st_py_tensor *)result)->dtype != ST_FLOAT32) {
+            PyErr_SetString(PyExc_TypeError, "compute_loss must return a float32 scalar tensor");
+            Py_CLEAR(result);
+        }
+        int status = result != NULL ? st_tensor_to(loss, st_py_handle(result), ST_FLOAT32) : ST_OK;
+        if (result != NULL && status != ST_OK) {
+            st_py_raise_status(state, status);
+            Py_CLEAR(result);
+        }
+        if (result == NULL || PyErr_CheckSignals() < 0)
+            rc = stop_on_error(self, NULL);
+        Py_XDECREF(result);
+        Py_XDECREF(in);
+        Py_XDECREF(out);
         Py_DECREF(function);
     }
     PyGILState_Release(gil);

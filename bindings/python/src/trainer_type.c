@@ -73,6 +73,7 @@ static int begin_run(st_py_trainer *self, const char *what)
     self->running_thread = PyThread_get_thread_ident();
     self->training = strcmp(what, "train") == 0;
     st_py_saved_error_clear(&self->interrupt);
+    st_py_host_error_clear();
     return 0;
 }
 
@@ -83,7 +84,12 @@ static int end_run(st_py_trainer *self, int status)
     self->training = 0;
     if (st_py_saved_error_is_set(&self->pending)) {
         st_py_saved_error_clear(&self->interrupt);
+        st_py_host_error_clear();
         st_py_saved_error_restore(&self->pending);
+        return -1;
+    }
+    if (status != ST_OK && st_py_host_error_restore()) { /* raised in a Python forward or dataset */
+        st_py_saved_error_clear(&self->interrupt);
         return -1;
     }
     if (st_py_saved_error_is_set(&self->interrupt)) { /* Ctrl-C: training ended gracefully */
@@ -159,6 +165,7 @@ static int Trainer_traverse(st_py_trainer *self, visitproc visit, void *arg)
     Py_VISIT(self->train_dataset);
     Py_VISIT(self->eval_datasets);
     Py_VISIT(self->compute_metrics);
+    Py_VISIT(self->compute_loss);
     Py_VISIT(self->computed);
     Py_VISIT(self->state_save);
     Py_VISIT(self->state_load);
@@ -184,6 +191,7 @@ static int Trainer_clear(st_py_trainer *self)
     Py_CLEAR(self->train_dataset);
     Py_CLEAR(self->eval_datasets);
     Py_CLEAR(self->compute_metrics);
+    Py_CLEAR(self->compute_loss);
     Py_CLEAR(self->computed);
     Py_CLEAR(self->state_save);
     Py_CLEAR(self->state_load);
@@ -571,6 +579,81 @@ static PyObject *Trainer_predict(st_py_trainer *self, PyObject *args)
     return result;
 }
 
+PyDoc_STRVAR(Trainer_predict_tensors_doc,
+             "predict_tensors($self, dataset, /)\n--\n\n"
+             "(predictions, labels or None, metrics or None) for outputs of any shape, padded "
+             "with -100 across batches (st_trainer_predict_tensors).");
+
+static PyObject *Trainer_predict_tensors(st_py_trainer *self, PyObject *dataset)
+{
+    st_dataset *handle = NULL;
+    if (dataset_arg(self, dataset, 0, "predict_tensors", &handle) < 0 ||
+        begin_run(self, "predict") < 0)
+        return NULL;
+    st_tensor *predictions = NULL, *labels = NULL;
+    st_metrics *metrics = NULL;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = st_trainer_predict_tensors(&predictions, &labels, &metrics, self->trainer, handle);
+    Py_END_ALLOW_THREADS
+    if (end_run(self, status) < 0)
+        return NULL;
+    st_py_state *state = state_of(self);
+    PyObject *p = st_py_tensor_wrap(state, predictions, 0, NULL, 0);
+    PyObject *l = labels != NULL ? st_py_tensor_wrap(state, labels, 0, NULL, 0) : Py_NewRef(Py_None);
+    PyObject *m = metrics != NULL ? st_py_metrics_to_dict(state, metrics) : Py_NewRef(Py_None);
+    st_metrics_free(metrics);
+    if (p == NULL || l == NULL || m == NULL) {
+        Py_XDECREF(p);
+        Py_XDECREF(l);
+        Py_XDECREF(m);
+        return NULL;
+    }
+    return Py_BuildValue("(NNN)", p, l, m);
+}
+
+PyDoc_STRVAR(Trainer_set_compute_loss_doc,
+             "set_compute_loss($self, function, /)\n--\n\n"
+             "Sets (or with None removes) function(outputs: dict, batch: dict, num_items) -> "
+             "Tensor, the loss in place of the built-in one (st_trainer_set_compute_loss).");
+
+static PyObject *Trainer_set_compute_loss(st_py_trainer *self, PyObject *function)
+{
+    if (check_idle(self, "set_compute_loss") < 0)
+        return NULL;
+    if (function != Py_None && !PyCallable_Check(function)) {
+        PyErr_Format(PyExc_TypeError, "Trainer.set_compute_loss: expected a callable or None, "
+                     "got %.100s", Py_TYPE(function)->tp_name);
+        return NULL;
+    }
+    int status = function == Py_None
+                     ? st_trainer_set_compute_loss(self->trainer, NULL, NULL)
+                     : st_trainer_set_compute_loss(self->trainer, st_py_compute_loss_trampoline, self);
+    if (status != ST_OK)
+        return st_py_raise_status(state_of(self), status);
+    Py_XSETREF(self->compute_loss, function == Py_None ? NULL : Py_NewRef(function));
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Trainer_builtin_loss_doc,
+             "builtin_loss($self, logits, labels, /)\n--\n\n"
+             "The trainer's built-in loss of logits against labels (st_trainer_builtin_loss).");
+
+static PyObject *Trainer_builtin_loss(st_py_trainer *self, PyObject *args)
+{
+    PyObject *logits, *labels;
+    st_py_state *state = state_of(self);
+    if (!PyArg_ParseTuple(args, "OO:builtin_loss", &logits, &labels) || check_alive(self, "builtin_loss") < 0)
+        return NULL;
+    if (!st_py_is_tensor(state, logits) || !st_py_is_tensor(state, labels)) {
+        PyErr_SetString(PyExc_TypeError, "Trainer.builtin_loss: logits and labels must be tensors");
+        return NULL;
+    }
+    st_tensor *out = NULL;
+    int status = st_trainer_builtin_loss(&out, self->trainer, st_py_handle(logits), st_py_handle(labels));
+    return ST_PY_RESULT(state, status, out, logits, labels);
+}
+
 /* ---- reading -------------------------------------------------------------------------- */
 
 PyDoc_STRVAR(Trainer_get_state_doc,
@@ -678,6 +761,9 @@ static PyMethodDef Trainer_methods[] = {
     {"predict", (PyCFunction)Trainer_predict, METH_VARARGS, Trainer_predict_doc},
     {"get_state", (PyCFunction)Trainer_get_state, METH_NOARGS, Trainer_get_state_doc},
     {"num_outputs", (PyCFunction)Trainer_num_outputs, METH_O, Trainer_num_outputs_doc},
+    {"predict_tensors", (PyCFunction)Trainer_predict_tensors, METH_O, Trainer_predict_tensors_doc},
+    {"set_compute_loss", (PyCFunction)Trainer_set_compute_loss, METH_O, Trainer_set_compute_loss_doc},
+    {"builtin_loss", (PyCFunction)Trainer_builtin_loss, METH_VARARGS, Trainer_builtin_loss_doc},
     {"log_history", (PyCFunction)Trainer_log_history, METH_NOARGS, Trainer_log_history_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -135,7 +135,11 @@ static PyObject *TrainingArgs_as_dict(st_py_training_args *self, PyObject *unuse
         put(d, "greater_is_better", PyLong_FromLong(a->greater_is_better)) < 0 ||
         put(d, "load_best_model_at_end", PyBool_FromLong(a->load_best_model_at_end)) < 0 ||
         put(d, "early_stopping_patience", PyLong_FromLongLong(a->early_stopping_patience)) < 0 ||
-        put(d, "early_stopping_threshold", PyFloat_FromDouble(a->early_stopping_threshold)) < 0) {
+        put(d, "early_stopping_threshold", PyFloat_FromDouble(a->early_stopping_threshold)) < 0 ||
+        put(d, "dataloader_shuffle", PyBool_FromLong(a->dataloader_shuffle)) < 0 ||
+        put(d, "ignore_data_skip", PyBool_FromLong(a->ignore_data_skip)) < 0 ||
+        put(d, "label_smoothing_factor", PyFloat_FromDouble(a->label_smoothing_factor)) < 0 ||
+        put(d, "label_names", option_text(a->label_names)) < 0) {
         Py_DECREF(d);
         return NULL;
     }

@@ -27,7 +27,7 @@ from . import _swifttrain as _C
 from ._tensor import Tensor, tensor
 
 __all__ = [
-    "Module", "Linear", "ReLU", "Sequential", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten",
+    "Module", "Parameter", "ModuleList", "ModuleDict", "Linear", "ReLU", "Sequential", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten",
     "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Dropout", "GELU", "SiLU", "Tanh",
     "Sigmoid", "LeakyReLU", "Softplus", "Softmax", "LogSoftmax", "MultiheadAttention",
     "TransformerEncoderLayer",
@@ -55,53 +55,191 @@ def _state_dict_error(message: str) -> Exception:
     return error
 
 
+class Parameter(Tensor):
+    """A tensor that is a module's parameter (``torch.nn.Parameter``): assigned as an
+    attribute of a :class:`Module`, it is registered under that name and trained.
+    ``Parameter(data)`` shares ``data``'s memory when ``data`` is a tensor (as torch) and
+    requires gradients; only float32 values can."""
+
+    __slots__ = ()
+
+    def __new__(cls, data: Any = None, requires_grad: bool = True) -> "Parameter":
+        if data is None:
+            value = tensor(np.empty(0, dtype=np.float32))
+        elif isinstance(data, _C.Tensor):
+            value = data.detach()
+        else:
+            value = tensor(data)
+        if value.dtype.name != "float32":
+            raise TypeError(f"Parameter: only float32 tensors can be parameters (they require "
+                            f"gradients), got {value.dtype!r}")
+        value.__class__ = cls
+        value.requires_grad = requires_grad
+        return value  # type: ignore[return-value]
+
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+def _library_host(module: "Module", target: Any) -> _C.Module:
+    """A library module (``st_module_create_custom``) with ``module``'s parameters, buffers
+    and children declared under torch's names; its forward calls ``target`` (held weakly).
+    A built-in module's state is adopted as it is."""
+    host = _C.custom_module_create(type(module).__name__, target)
+    if module._handle is not None:
+        _C.module_adopt(host, module._handle)
+        return host
+    for name, value in module._parameters.items():
+        if value is not None:
+            _C.module_add_parameter(host, name, value)
+    for name, value in module._buffers.items():
+        if value is not None and name not in module._non_persistent:
+            _C.module_add_buffer(host, name, value)
+    for name, child in module._modules.items():
+        if child is None:
+            continue
+        _C.module_add_child(host, name, child._handle if child._handle is not None
+                            else _library_host(child, None))
+    return host
+
+
 class Module:
-    """Base class of the layers and of models of your own.
+    """Base class of the layers and of models of your own, as ``torch.nn.Module``.
 
     A layer of this package holds one library module handle: its ``forward`` runs in the
-    library, and :class:`swifttrain.Trainer` can train it. You may also subclass
-    ``Module`` like ``torch.nn.Module``, assigning layers as attributes and writing
-    ``forward`` in Python::
+    library. Subclass ``Module`` to write a model of your own: assign layers, :class:`Parameter`
+    s, :class:`ModuleList` s and :class:`ModuleDict` s as attributes (registered as torch
+    does, so ``state_dict()`` names are torch's) and write ``forward`` in Python::
 
         class Net(nn.Module):
             def __init__(self):
                 super().__init__()
-                self.body = nn.Sequential(nn.Linear(64, 64), nn.ReLU())
-                self.head = nn.Linear(64, 10)
+                self.embedding = nn.Embedding(100, 32)
+                self.head = nn.Linear(32, 2)
 
-            def forward(self, x):
-                return self.head(self.body(x))
+            def forward(self, input_ids, labels=None):
+                logits = self.head(self.embedding(input_ids).mean(dim=1))
+                return {"logits": logits}
 
-    Such a model works with tensors, autograd, ``parameters()``, ``state_dict()``,
-    ``train()`` / ``eval()`` and ``zero_grad()``, but **not with** :class:`swifttrain.Trainer`,
-    which runs the whole model inside the library: train it with a loop of your own.
+    :class:`swifttrain.Trainer` trains such a model: the library calls ``forward`` once per
+    micro-batch with the batch's tensors by name (HF's ``model(**inputs)``); the operations
+    inside run in the library, which records autograd there.
     """
 
     def __init__(self, handle: Optional[_C.Module] = None) -> None:
         object.__setattr__(self, "_handle", handle)
+        object.__setattr__(self, "_parameters", collections.OrderedDict())
+        object.__setattr__(self, "_buffers", collections.OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", collections.OrderedDict())
         object.__setattr__(self, "training", True)
 
-    # ---- attributes: child modules are registered, parameters are looked up -------------
+    # ---- attributes: parameters, buffers and child modules are registered -------------
+
+    def _registry(self, name: str) -> Any:
+        registry = self.__dict__.get(name)
+        if registry is None:
+            raise AttributeError(f"cannot assign to {type(self).__name__} before "
+                                 f"Module.__init__() call")
+        return registry
 
     def __setattr__(self, name: str, value: Any) -> None:
+        parameters = self.__dict__.get("_parameters")
+        if isinstance(value, Parameter):
+            self._registry("_parameters")
+            self._forget(name)
+            parameters[name] = value
+            return
+        if parameters is not None and name in parameters:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                                f"(swifttrain.nn.Parameter or None expected)")
+            parameters[name] = None
+            return
+        buffers = self.__dict__.get("_buffers")
+        if buffers is not None and name in buffers:
+            if value is not None and not isinstance(value, _C.Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                                f"(swifttrain.Tensor or None expected)")
+            buffers[name] = value
+            return
         modules = self.__dict__.get("_modules")
         if isinstance(value, Module):
-            if modules is None:
-                raise AttributeError("cannot assign a module before Module.__init__() call")
+            self._registry("_modules")
+            self._forget(name)
             modules[name] = value
         elif modules is not None:
             modules.pop(name, None)
         object.__setattr__(self, name, value)
 
+    def _forget(self, name: str) -> None:
+        for registry in ("_parameters", "_buffers", "_modules"):
+            self.__dict__[registry].pop(name, None)
+        self.__dict__.pop(name, None)
+
     def __getattr__(self, name: str) -> Any:
         # Only called for names not found normally: parameters and buffers by name.
+        for registry in ("_parameters", "_buffers"):
+            values = self.__dict__.get(registry)
+            if values is not None and name in values:
+                return values[name]
         handle = self.__dict__.get("_handle")
         if handle is not None and not name.startswith("_"):
             for key, value in handle.state_dict():
                 if key == name:
                     return value
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for registry in ("_parameters", "_buffers", "_modules"):
+            values = self.__dict__.get(registry)
+            if values is not None and name in values:
+                del values[name]
+                self.__dict__.pop(name, None)
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
+        """Registers ``param`` (a :class:`Parameter`, or None) under ``name``."""
+        if "." in name or not name:
+            raise KeyError(f'parameter name can\'t contain "." or be empty, got {name!r}')
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
+                            f"'{name}' (swifttrain.nn.Parameter or None required)")
+        self._registry("_parameters")
+        self._forget(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor_value: Optional[Tensor],
+                        persistent: bool = True) -> None:
+        """Registers state that is not trained (running statistics, masks): in
+        ``state_dict()`` unless ``persistent=False``, as torch."""
+        if "." in name or not name:
+            raise KeyError(f'buffer name can\'t contain "." or be empty, got {name!r}')
+        if tensor_value is not None and not isinstance(tensor_value, _C.Tensor):
+            raise TypeError(f"cannot assign '{type(tensor_value).__name__}' object to buffer "
+                            f"'{name}' (swifttrain.Tensor or None required)")
+        self._registry("_buffers")
+        self._forget(name)
+        self._buffers[name] = tensor_value
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+
+    def register_module(self, name: str, module: Optional["Module"]) -> None:
+        """Registers a child module (``add_module``)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a swifttrain.nn.Module subclass")
+        self._registry("_modules")
+        self._forget(name)
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+
+    add_module = register_module
 
     # ---- running ------------------------------------------------------------------------
 
@@ -125,6 +263,8 @@ class Module:
             self._handle.train(mode)
         object.__setattr__(self, "training", mode)
         for child in self._modules.values():
+            if child is None:
+                continue
             if self._handle is None:
                 child.train(mode)
             else:
@@ -139,27 +279,55 @@ class Module:
 
     def named_parameters(self, prefix: str = "", recurse: bool = True) -> List[Tuple[str, Tensor]]:
         """``[(name, parameter), ...]`` with dotted names ("0.weight"), sharing memory with
-        the module."""
+        the module: its own parameters first, then each child's, as torch."""
         if self._handle is not None:
             return [(prefix + name, value) for name, value in self._handle.named_parameters()]
-        named: List[Tuple[str, Tensor]] = []
-        for child_name, child in self._modules.items():
-            named += child.named_parameters(f"{prefix}{child_name}.")
+        named = [(prefix + name, value) for name, value in self._parameters.items()
+                 if value is not None]
+        if recurse:
+            for child_name, child in self._modules.items():
+                if child is not None:
+                    named += child.named_parameters(f"{prefix}{child_name}.")
         return named
 
     def parameters(self, recurse: bool = True) -> List[Tensor]:
         """The parameters as a list of tensors sharing memory with the module."""
-        return [value for _, value in self.named_parameters()]
+        return [value for _, value in self.named_parameters(recurse=recurse)]
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> List[Tuple[str, Tensor]]:
+        """``[(name, buffer), ...]``: state that is saved but not trained."""
+        if self._handle is not None:
+            own = {name for name, _ in self._handle.named_parameters()}
+            return [(prefix + name, value) for name, value in self._handle.state_dict()
+                    if name not in own]
+        named = [(prefix + name, value) for name, value in self._buffers.items()
+                 if value is not None]
+        if recurse:
+            for child_name, child in self._modules.items():
+                if child is not None:
+                    named += child.named_buffers(f"{prefix}{child_name}.")
+        return named
+
+    def buffers(self, recurse: bool = True) -> List[Tensor]:
+        return [value for _, value in self.named_buffers(recurse=recurse)]
 
     def state_dict(self, prefix: str = "") -> "collections.OrderedDict[str, Tensor]":
-        """Parameters and buffers (running statistics) by name, as torch's ``state_dict()``;
-        the tensors share memory with the module."""
+        """Parameters and persistent buffers by name, as torch's ``state_dict()``: per module,
+        its parameters, its buffers, then its children's. The tensors share memory with the
+        module."""
         if self._handle is not None:
             return collections.OrderedDict((prefix + name, value)
                                            for name, value in self._handle.state_dict())
         state: "collections.OrderedDict[str, Tensor]" = collections.OrderedDict()
+        for name, value in self._parameters.items():
+            if value is not None:
+                state[prefix + name] = value
+        for name, value in self._buffers.items():
+            if value is not None and name not in self._non_persistent:
+                state[prefix + name] = value
         for child_name, child in self._modules.items():
-            state.update(child.state_dict(f"{prefix}{child_name}."))
+            if child is not None:
+                state.update(child.state_dict(f"{prefix}{child_name}."))
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
@@ -169,33 +337,44 @@ class Module:
         offending key; nothing is changed then. Returns ``(missing_keys, unexpected_keys)``."""
         items = [(name, value if isinstance(value, _C.Tensor) else tensor(value))
                  for name, value in state_dict.items()]
-        own = list(self.state_dict().keys())
+        own = self.state_dict()
         given = [name for name, _ in items]
         missing = [name for name in own if name not in set(given)]
-        unexpected = [name for name in given if name not in set(own)]
+        unexpected = [name for name in given if name not in own]
         if self._handle is not None:
             self._handle.load_state_dict(items, strict)
             return _IncompatibleKeys(missing, unexpected)
-        if strict and (missing or unexpected):
-            parts = []
-            if missing:
-                parts.append("missing keys: " + ", ".join(f'"{k}"' for k in missing))
-            if unexpected:
-                parts.append("unexpected keys: " + ", ".join(f'"{k}"' for k in unexpected))
+        parts = []
+        if strict and missing:
+            parts.append("missing keys: " + ", ".join(f'"{k}"' for k in missing))
+        if strict and unexpected:
+            parts.append("unexpected keys: " + ", ".join(f'"{k}"' for k in unexpected))
+        mismatched = [f'"{name}": copying a param with shape {tuple(value.shape)} '
+                      f'({value.dtype!r}), the shape in the current model is '
+                      f'{tuple(own[name].shape)} ({own[name].dtype!r})'
+                      for name, value in items if name in own
+                      and (tuple(value.shape) != tuple(own[name].shape)
+                           or value.dtype != own[name].dtype)]
+        if mismatched:
+            parts.append("size mismatch for " + "; ".join(mismatched))
+        if parts:
             raise _state_dict_error(f"Error(s) in loading state_dict for {type(self).__name__}: "
                                     + "; ".join(parts))
-        for child_name, child in self._modules.items():
-            head = f"{child_name}."
-            child.load_state_dict({name[len(head):]: value for name, value in items
-                                   if name.startswith(head)}, strict=False)
+        for name, value in items:
+            if name in own:  # memory moves; the library keeps every number
+                np.copyto(np.asarray(own[name].detach()), np.asarray(value.detach()))
         return _IncompatibleKeys(missing, unexpected)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drops every parameter's gradient."""
         if self._handle is not None:
             self._handle.zero_grad()
-        else:
-            for child in self._modules.values():
+            return
+        for value in self._parameters.values():
+            if value is not None:
+                value.grad = None
+        for child in self._modules.values():
+            if child is not None:
                 child.zero_grad()
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
@@ -207,20 +386,25 @@ class Module:
         """Number of scalar parameters (weights and biases) in the module and its children."""
         if self._handle is not None:
             return self._handle.num_parameters()
-        return sum(child.num_parameters() for child in self._modules.values())
+        return sum(int(np.prod(p.shape)) for p in self.parameters())
 
     # ---- structure ----------------------------------------------------------------------
 
     def children(self) -> Iterator["Module"]:
-        return iter(list(self._modules.values()))
+        return iter([m for m in self._modules.values() if m is not None])
 
     def named_children(self) -> Iterator[Tuple[str, "Module"]]:
-        return iter(list(self._modules.items()))
+        return iter([(n, m) for n, m in self._modules.items() if m is not None])
 
     def modules(self) -> Iterator["Module"]:
         yield self
-        for child in self._modules.values():
+        for child in self.children():
             yield from child.modules()
+
+    def named_modules(self, prefix: str = "") -> Iterator[Tuple[str, "Module"]]:
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def to(self, *args: Any, **kwargs: Any) -> "Module":
         """The module itself: everything lives on the CPU in float32."""
@@ -240,6 +424,122 @@ class Module:
             return f"{type(self).__name__}({extra})"
         body = ([extra] if extra else []) + lines
         return f"{type(self).__name__}(\n  " + "\n  ".join(body) + "\n)"
+
+
+class ModuleList(Module):
+    """Modules in a list (``torch.nn.ModuleList``), registered as children "0", "1", ...
+    so their parameters are named "<attribute>.0.weight", ... It has no forward."""
+
+    def __init__(self, modules: Optional[Any] = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _check(self, module: Any) -> "Module":
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: {type(module).__name__} is not a swifttrain.nn.Module")
+        return module
+
+    def _index(self, index: int) -> int:
+        n = len(self._modules)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} is out of range")
+        return index + n if index < 0 else index
+
+    def __getitem__(self, index: Any) -> Any:
+        values = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(values[index])
+        return values[self._index(index)]
+
+    def __setitem__(self, index: int, module: "Module") -> None:
+        self.register_module(str(self._index(index)), self._check(module))
+
+    def __delitem__(self, index: Any) -> None:
+        values = list(self._modules.values())
+        del values[index]
+        for key in list(self._modules):
+            self._forget(key)
+        for i, module in enumerate(values):
+            self.register_module(str(i), module)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator["Module"]:
+        return iter(list(self._modules.values()))
+
+    def append(self, module: "Module") -> "ModuleList":
+        self.register_module(str(len(self)), self._check(module))
+        return self
+
+    def extend(self, modules: Any) -> "ModuleList":
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: "Module") -> None:
+        values = list(self._modules.values())
+        values.insert(index, self._check(module))
+        for key in list(self._modules):
+            self._forget(key)
+        for i, m in enumerate(values):
+            self.register_module(str(i), m)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList has no forward; iterate over it in yours")
+
+
+class ModuleDict(Module):
+    """Modules by name (``torch.nn.ModuleDict``), registered as children under their keys,
+    in insertion order. It has no forward."""
+
+    def __init__(self, modules: Optional[Any] = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> "Module":
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: "Module") -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: {type(module).__name__} is not a swifttrain.nn.Module")
+        self.register_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        self._forget(key)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._modules))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def keys(self) -> Any:
+        return self._modules.keys()
+
+    def items(self) -> Any:
+        return self._modules.items()
+
+    def values(self) -> Any:
+        return self._modules.values()
+
+    def pop(self, key: str) -> "Module":
+        module = self._modules[key]
+        self._forget(key)
+        return module
+
+    def update(self, modules: Any) -> None:
+        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        for key, module in pairs:
+            self[key] = module
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleDict has no forward; pick its modules in yours")
 
 
 class Linear(Module):

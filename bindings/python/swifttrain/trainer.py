@@ -24,7 +24,8 @@ import numpy as np
 from . import _swifttrain as _C
 from . import nn
 from ._callback_handler import CallbackHandler
-from ._data import as_dataset, labels_of
+from ._data import as_dataset, is_array_data, labels_of
+from ._model_call import ModelCall, ModelOutput
 from .callbacks import (EarlyStoppingCallback, PrinterCallback, ProgressCallback,
                         TrainerControl, TrainerState)
 from .training_args import TrainingArguments
@@ -59,13 +60,16 @@ _MAX_COMPUTED_METRICS = 64  # ST_MAX_COMPUTED_METRICS
 def _compute_metrics_adapter(function: Callable[[EvalPrediction], Mapping[str, float]]):
     """The callable the library calls (see trainer_callbacks.c): copies the buffers into an
     :class:`EvalPrediction`, calls ``function`` and checks what it returns."""
-    def call(predictions, num_samples, num_outputs, labels, targets, target_width, prefix):
-        preds = np.frombuffer(predictions, dtype=np.float32).reshape(num_samples, num_outputs).copy()
+    def call(predictions, num_samples, num_outputs, labels, targets, target_width, prefix,
+             prediction_shape=None, label_shape=None):
+        preds = np.frombuffer(predictions, dtype=np.float32).reshape(
+            prediction_shape or (num_samples, num_outputs)).copy()
         if labels is not None:
-            label_ids = np.frombuffer(labels, dtype=np.int64).copy()
+            label_ids = np.frombuffer(labels, dtype=np.int64).reshape(label_shape or (-1,)).copy()
         elif targets is not None:
-            label_ids = np.frombuffer(targets, dtype=np.float32).reshape(num_samples, target_width).copy()
-            if target_width == 1:
+            label_ids = np.frombuffer(targets, dtype=np.float32).reshape(
+                label_shape or (num_samples, target_width)).copy()
+            if label_ids.ndim == 2 and label_ids.shape[1] == 1:
                 label_ids = label_ids.reshape(num_samples)
         else:
             label_ids = None
@@ -94,7 +98,13 @@ class Trainer:
     """Trains a :mod:`swifttrain.nn` model.
 
     Args:
-        model: the model, e.g. ``nn.Sequential(nn.Linear(64, 64), nn.ReLU(), ...)``.
+        model: the model: built from layers (``nn.Sequential(nn.Linear(64, 64), ...)``, which
+            runs wholly in the library) or an ``nn.Module`` subclass with a ``forward`` of
+            your own, which the library calls once per micro-batch with the batch's tensors
+            by name (HF's ``model(**inputs)``; entries the forward does not take are dropped
+            unless ``args.remove_unused_columns`` is False). It may return the logits, a
+            dict / tuple / ModelOutput with ``"loss"`` and ``"logits"``; a returned loss is
+            the one minimised, as in HF.
         args: a :class:`TrainingArguments`; ``TrainingArguments()`` when None. Read here,
             when the trainer is created.
         train_dataset, eval_dataset: ``(X, y)`` tuples of arrays (``eval_dataset`` may also
@@ -103,7 +113,21 @@ class Trainer:
             ``y`` int64 labels ``[n]`` (``loss="cross_entropy"``) or float32 targets
             ``[n]`` / ``[n, t]`` (``loss="mse"``). The library reads them in place: do not
             modify them while the trainer exists.
-        loss: ``"cross_entropy"`` or ``"mse"``.
+            Datasets may also be map-style (``__len__`` / ``__getitem__`` returning dicts of
+            arrays or numbers, ``(x, y)`` tuples, or arrays: HF's ``datasets.Dataset``, a
+            torch-style ``Dataset``, a list of dicts) or iterable (``__iter__``, which needs
+            ``max_steps``); their samples are batched by ``data_collator``.
+        data_collator: HF's: a function of a list of samples returning a dict of arrays;
+            :func:`default_data_collator` by default, :class:`DataCollatorWithPadding` for
+            token sequences of different lengths.
+        loss: the built-in loss applied when the model returns none: ``"cross_entropy"``
+            (-100 ignored, ``label_smoothing_factor``), ``"mse"``, ``"nll"``, ``"l1"``,
+            ``"smooth_l1"``, ``"huber"``, ``"bce_with_logits"`` or ``"kl_div"``.
+        compute_loss: a function ``(model, inputs, return_outputs=False,
+            num_items_in_batch=None)`` with the signature of HF's ``Trainer.compute_loss``,
+            used in its place (as is an override of ``compute_loss`` in a subclass).
+        compute_loss_func: HF's: ``(outputs, labels, num_items_in_batch) -> loss`` in place of
+            the built-in loss and of the model's.
         compute_metrics: as HF's: a function of an :class:`EvalPrediction` returning a dict
             of extra metrics, added (prefixed ``eval_``) to every evaluation and to
             ``predict``'s ``test_`` metrics when labels are given.
@@ -116,19 +140,26 @@ class Trainer:
     """
 
     def __init__(self, model: Optional[nn.Module] = None,
-                 args: Optional[TrainingArguments] = None, train_dataset: Any = None,
-                 eval_dataset: Any = None, loss: str = "cross_entropy",
+                 args: Optional[TrainingArguments] = None, data_collator: Optional[Callable] = None,
+                 train_dataset: Any = None, eval_dataset: Any = None, loss: str = "cross_entropy",
                  callbacks: Optional[List[Any]] = None,
                  compute_metrics: Optional[Callable[[EvalPrediction], Mapping[str, float]]] = None,
+                 compute_loss: Optional[Callable[..., Any]] = None,
+                 compute_loss_func: Optional[Callable[..., Any]] = None,
                  ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"Trainer: model must be a swifttrain.nn.Module (e.g. "
-                            f"nn.Sequential(nn.Linear(64, 10))), got {type(model).__name__}")
-        if model._handle is None:
-            raise TypeError(f"Trainer: {type(model).__name__} has a forward written in Python, "
-                            f"but the Trainer runs the whole model inside the library; build "
-                            f"the model from swifttrain.nn layers (e.g. nn.Sequential(...)) or "
-                            f"train it with a loop of your own")
+                            f"nn.Sequential(nn.Linear(64, 10)) or a subclass with a forward of "
+                            f"your own), got {type(model).__name__}")
+        if compute_loss is not None:
+            if not callable(compute_loss):
+                raise TypeError(f"compute_loss must be a function (model, inputs, "
+                                f"return_outputs=False, num_items_in_batch=None), got "
+                                f"{type(compute_loss).__name__}")
+            self.compute_loss = compute_loss  # type: ignore[method-assign]
+        if compute_loss_func is not None and not callable(compute_loss_func):
+            raise TypeError(f"compute_loss_func must be a function (outputs, labels, "
+                            f"num_items_in_batch), got {type(compute_loss_func).__name__}")
         if args is None:
             args = TrainingArguments()
         if not isinstance(args, TrainingArguments):
@@ -150,7 +181,21 @@ class Trainer:
         else:
             core_args = args.to_core()  # the library checks every value first
         _C.manual_seed(args.seed & (2**64 - 1))  # the int64 seed's bits, as st_manual_seed's
-        self._core = _C.Trainer(model._handle, loss, core_args)
+        overridden = compute_loss is not None or type(self).compute_loss is not Trainer.compute_loss
+        self._label_names = list(args.label_names or ["labels"])
+        if model._handle is not None and not overridden:
+            self._model_call: Optional[ModelCall] = None  # the whole model runs in the library
+            library_model = model._handle
+        else:  # the library calls Python once per micro-batch (held weakly: kept here)
+            self._model_call = ModelCall(model, self.compute_loss if overridden else None,
+                                         args.remove_unused_columns)
+            library_model = nn._library_host(model, self._model_call)
+        self._core = _C.Trainer(library_model, loss, core_args)
+        self._library_model = library_model
+        self.compute_loss_func = compute_loss_func
+        if compute_loss_func is not None:
+            self._core.set_compute_loss(self._compute_loss_func_adapter)
+        self.data_collator = data_collator
         self.train_dataset = train_dataset
         self.eval_dataset = eval_dataset
         self.compute_metrics = compute_metrics
@@ -210,7 +255,7 @@ class Trainer:
                                            else _compute_metrics_adapter(self.compute_metrics))
             self._given["metrics"] = self.compute_metrics
         if self.train_dataset is not None and self.train_dataset is not self._given["train"]:
-            self._core.set_train_dataset(as_dataset(self.train_dataset, "train_dataset"))
+            self._core.set_train_dataset(self._as_dataset(self.train_dataset, "train_dataset"))
             self._given["train"] = self.train_dataset
         given = self.eval_dataset
         if isinstance(given, dict):  # compared by content: the dict may be changed in place
@@ -232,14 +277,14 @@ class Trainer:
                 if not isinstance(name, str):
                     raise TypeError(f"eval_dataset: dict keys are dataset names (str), got "
                                     f"{type(name).__name__}")
-                named.append((name, as_dataset(data, f"eval_dataset[{name!r}]")))
+                named.append((name, self._as_dataset(data, f"eval_dataset[{name!r}]")))
             self._core.set_eval_dataset(None)
             self._given["eval"] = None
             for name, dataset in named:
                 self._core.add_eval_dataset(name, dataset)
         else:
             self._core.set_eval_dataset(None if given is None
-                                        else as_dataset(given, "eval_dataset"))
+                                        else self._as_dataset(given, "eval_dataset"))
         self._given["eval"] = given
 
     def train(self, resume_from_checkpoint: Union[None, bool, str, "os.PathLike[str]"] = None
@@ -335,26 +380,69 @@ class Trainer:
                 raise KeyError(f"evaluate: no evaluation dataset named {eval_dataset!r}; the "
                                f"trainer's named evaluation datasets are {names}")
             # as HF: the named set alone, with metric_key_prefix as given
-            return self._core.evaluate(as_dataset(self.eval_dataset[eval_dataset], "eval_dataset"),
-                                       metric_key_prefix)
+            return self._core.evaluate(self._as_dataset(self.eval_dataset[eval_dataset],
+                                                        "eval_dataset"), metric_key_prefix)
         if isinstance(eval_dataset, dict):
             metrics: Dict[str, float] = {}
             for name, data in eval_dataset.items():
-                metrics.update(self._core.evaluate(as_dataset(data, f"eval_dataset[{name!r}]"),
+                metrics.update(self._core.evaluate(self._as_dataset(data, f"eval_dataset[{name!r}]"),
                                                    f"{metric_key_prefix}_{name}"))
             return metrics
         if eval_dataset is None:
             return self._core.evaluate(None, metric_key_prefix)
-        return self._core.evaluate(as_dataset(eval_dataset, "eval_dataset"), metric_key_prefix)
+        return self._core.evaluate(self._as_dataset(eval_dataset, "eval_dataset"), metric_key_prefix)
 
     def predict(self, test_dataset: Any) -> PredictionOutput:
-        """Runs the model on ``test_dataset``: ``X`` alone or an ``(X, y)`` tuple. Returns
-        ``PredictionOutput(predictions, label_ids, metrics)``: ``predictions`` is a float32
-        array ``[n, num_outputs]`` (logits for classification); ``metrics`` has
-        ``test_loss`` and ``test_accuracy`` when labels were given, else it is empty."""
+        """Runs the model on ``test_dataset``: ``X`` alone, an ``(X, y)`` tuple, or a dataset.
+        Returns ``PredictionOutput(predictions, label_ids, metrics)``: ``predictions`` is a
+        float32 array of the logits (``[n, num_outputs]`` for a classifier; any shape for a
+        model of your own, concatenated over the batches and padded with -100 where batches
+        differ in length, as HF); ``metrics`` has ``test_loss`` and ``test_accuracy``, ...
+        when labels were given, else it is empty."""
         self._sync_with_library()
-        dataset = as_dataset(test_dataset, "test_dataset", features_only_ok=True)
+        dataset = self._as_dataset(test_dataset, "test_dataset", features_only_ok=True)
+        if not is_array_data(test_dataset):
+            predictions, labels, metrics = self._core.predict_tensors(dataset)
+            return PredictionOutput(np.asarray(predictions),
+                                    None if labels is None else np.asarray(labels), metrics or {})
         predictions = np.empty((dataset.num_samples(), self._core.num_outputs(dataset)),
                                dtype=np.float32)
         metrics = self._core.predict(dataset, predictions) or {}
         return PredictionOutput(predictions, labels_of(test_dataset), metrics)
+
+    # ---- user code: datasets and losses ----------------------------------------------------
+
+    def _as_dataset(self, data: Any, what: str, features_only_ok: bool = False) -> Any:
+        keep = (self._model_call.batch_keys(self._label_names)
+                if self._model_call is not None else None)
+        return as_dataset(data, what, features_only_ok=features_only_ok,
+                          collator=self.data_collator, keep=keep)
+
+    def compute_loss(self, model: nn.Module, inputs: Dict[str, Any], return_outputs: bool = False,
+                     num_items_in_batch: Optional[int] = None) -> Any:
+        """HF's ``compute_loss``: runs ``model(**inputs)`` and returns the loss it returned,
+        else the trainer's built-in loss of its logits against the labels (``(loss,
+        outputs)`` with ``return_outputs``). Override it in a subclass (or pass
+        ``compute_loss=`` to the Trainer) to compute the loss your way; the library calls it
+        once per micro-batch with the batch's tensors by name. The loss returned is the mean
+        over the micro-batch: under gradient accumulation the library weights each
+        micro-batch by its share of the step's samples (HF divides by the accumulation
+        steps instead, which is the same for equal micro-batches)."""
+        call = self._model_call if self._model_call is not None and self._model_call.model is model \
+            else ModelCall(model, None, self.args.remove_unused_columns)
+        outputs = call.run_model(inputs)
+        if "loss" in outputs:
+            loss = outputs["loss"]
+        else:
+            labels = next((inputs[name] for name in self._label_names if name in inputs), None)
+            if labels is None or "logits" not in outputs:
+                raise ValueError(f"The model did not return a loss from the inputs, only the "
+                                 f"following keys: {','.join(outputs)}. For reference, the "
+                                 f"inputs it received are {','.join(inputs)}.")
+            loss = self._core.builtin_loss(outputs["logits"], labels)
+        return (loss, outputs) if return_outputs else loss
+
+    def _compute_loss_func_adapter(self, outputs: Dict[str, Any], batch: Dict[str, Any],
+                                   num_items: int) -> Any:
+        labels = next((batch[name] for name in self._label_names if name in batch), None)
+        return self.compute_loss_func(ModelOutput(outputs), labels, num_items or None)

@@ -44,6 +44,8 @@ def _as_text(name: str, value: Any) -> str:
         return repr(float(value))
     if isinstance(value, str):
         return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return ",".join(value)
     raise TypeError(f"TrainingArguments.{name}: expected a number, a bool or a string, "
                     f"got {type(value).__name__} {value!r}")
 
@@ -73,6 +75,12 @@ class TrainingArguments:
       ``momentum_scheduler_kwargs``).
     * ``metric_for_best_model`` (default ``eval_loss``): what ``reduce_lr_on_plateau``
       follows.
+    * Data and labels as HF: ``label_names`` (the batch entries that are labels, default
+      ``["labels"]``), ``label_smoothing_factor`` (of the built-in cross-entropy),
+      ``remove_unused_columns`` (drop dataset columns the model's forward does not take),
+      ``ignore_data_skip`` (a resumed iterable dataset starts its epoch over instead of
+      skipping the batches already used), and the addition ``dataloader_shuffle``
+      (AllenNLP's ``shuffle``: False feeds the training set in order every epoch).
     * The strategies ``"no"``, ``"steps"`` or ``"epoch"`` (``save_strategy`` also
       ``"best"``). As HF, checkpoints are written by default: every ``save_steps`` (500)
       steps and at the last step, into ``output_dir/checkpoint-<step>/``
@@ -132,6 +140,11 @@ class TrainingArguments:
     seed: int = 42
     data_seed: Optional[int] = None
     dataloader_drop_last: bool = False
+    dataloader_shuffle: bool = True
+    ignore_data_skip: bool = False
+    label_names: Optional[List[str]] = None
+    label_smoothing_factor: float = 0.0
+    remove_unused_columns: bool = field(default=True, metadata=_PYTHON_ONLY)
     disable_tqdm: Optional[bool] = field(default=None, metadata=_PYTHON_ONLY)
     optim: str = "adamw_torch"
     optim_args: Optional[str] = None

@@ -1,0 +1,139 @@
+"""How the library runs a model written in Python: once per micro-batch it calls a
+:class:`ModelCall` with the batch's tensors by name; this calls the model as HF's Trainer
+does (``model(**inputs)``, or the Trainer's ``compute_loss`` when a subclass overrides it)
+and hands back the outputs by name: ``"logits"``, and ``"loss"`` when the model computes
+its own. The library then applies its loss (or takes the model's), backpropagates, steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from . import _swifttrain as _C
+
+
+class ModelOutput(dict):
+    """A model's outputs by name, readable as ``outputs["logits"]`` or ``outputs.logits``
+    (HF's ``ModelOutput``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"the model's outputs have no {name!r}; they have "
+                                 f"{list(self)}") from None
+
+    def to_tuple(self) -> Tuple[Any, ...]:
+        return tuple(self.values())
+
+
+def output_pairs(result: Any, model_name: str) -> List[Tuple[str, Any]]:
+    """What a forward returned, by name: a tensor is the logits; a dict (or HF ModelOutput,
+    or dataclass) gives its names; a tuple is ``(loss, logits, ...)`` when its first item is
+    a one-element tensor, else ``(logits, ...)``."""
+    if isinstance(result, _C.Tensor):
+        pairs = [("logits", result)]
+    elif isinstance(result, Mapping) or (hasattr(result, "keys") and hasattr(result, "__getitem__")):
+        pairs = [(k, result[k]) for k in result.keys()]
+    elif dataclasses.is_dataclass(result) and not isinstance(result, type):
+        pairs = [(f.name, getattr(result, f.name)) for f in dataclasses.fields(result)]
+    elif isinstance(result, (tuple, list)) and result:
+        first = result[0]
+        names = (["loss", "logits"] if len(result) > 1 and isinstance(first, _C.Tensor)
+                 and first.is_floating_point() and first.numel() == 1 else ["logits"])
+        names += [f"output_{i}" for i in range(len(names), len(result))]
+        pairs = list(zip(names, result))
+    else:
+        raise TypeError(f"{model_name}.forward returned {type(result).__name__}; return a "
+                        f"Tensor (the logits), a dict with 'logits' and optionally 'loss', or "
+                        f"a tuple (loss, logits, ...)")
+    pairs = [(str(k), v) for k, v in pairs if v is not None]
+    for name, value in pairs:
+        if not isinstance(value, _C.Tensor):
+            raise TypeError(f"{model_name}.forward returned {type(value).__name__} as "
+                            f"{name!r}; outputs must be swifttrain tensors computed with "
+                            f"swifttrain operations (autograd runs in the library)")
+    if not pairs:
+        raise TypeError(f"{model_name}.forward returned no tensors")
+    return pairs
+
+
+class ForwardSignature:
+    """Which batch entries a model's forward takes, by name (HF: columns the forward does
+    not accept are dropped, remove_unused_columns)."""
+
+    def __init__(self, forward: Callable[..., Any]) -> None:
+        try:
+            parameters = list(inspect.signature(forward).parameters.values())
+        except (TypeError, ValueError):
+            parameters = []
+        kinds = inspect.Parameter
+        self.takes_any = any(p.kind == kinds.VAR_KEYWORD for p in parameters)
+        self.names = [p.name for p in parameters
+                      if p.kind in (kinds.POSITIONAL_OR_KEYWORD, kinds.KEYWORD_ONLY)]
+        positional = [p for p in parameters
+                      if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)]
+        self.first = positional[0].name if positional else None
+        self.first_positional_only = bool(positional) and positional[0].kind == kinds.POSITIONAL_ONLY
+
+    def arguments(self, batch: Mapping[str, Any]) -> Tuple[Tuple[Any, ...], Dict[str, Any]]:
+        """``(args, kwargs)`` for the forward: entries by name; an in-memory dataset's
+        features ("input") go first, positionally, when the forward has no parameter of
+        that name."""
+        kwargs = {k: v for k, v in batch.items() if self.takes_any or k in self.names}
+        args: Tuple[Any, ...] = ()
+        if "input" in batch and "input" not in self.names and not self.takes_any:
+            if self.first is None:
+                raise TypeError("the model's forward takes no argument for the batch's 'input'")
+            args = (batch["input"],)
+            kwargs.pop(self.first, None)
+        elif "input" in batch and self.first_positional_only:
+            args = (kwargs.pop("input"),)
+        return args, kwargs
+
+
+class ModelCall:
+    """The callable the library's custom module runs per micro-batch:
+    ``call(batch, training, num_items) -> [(name, Tensor), ...]``."""
+
+    def __init__(self, model: Any, compute_loss: Optional[Callable[..., Any]] = None,
+                 remove_unused_columns: bool = True) -> None:
+        self.model = model
+        self.compute_loss = compute_loss
+        self.signature = ForwardSignature(model.forward)
+        self.remove_unused_columns = remove_unused_columns
+        self.name = type(model).__name__
+
+    def run_model(self, inputs: Mapping[str, Any]) -> ModelOutput:
+        """``model(**inputs)`` with the entries its forward takes, as a ModelOutput."""
+        if self.remove_unused_columns or "input" in inputs:
+            args, kwargs = self.signature.arguments(inputs)
+        else:
+            args, kwargs = (), dict(inputs)
+        return ModelOutput(output_pairs(self.model(*args, **kwargs), self.name))
+
+    def __call__(self, batch: Dict[str, Any], training: bool, num_items: int) -> List[Tuple[str, Any]]:
+        model = self.model
+        if model.training != training:
+            model.train(training)
+        if self.compute_loss is None:
+            return list(self.run_model(batch).items())
+        result = self.compute_loss(model, batch, return_outputs=True,
+                                   num_items_in_batch=num_items or None)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TypeError("compute_loss(..., return_outputs=True) must return (loss, outputs)")
+        loss, outputs = result
+        if not isinstance(loss, _C.Tensor):
+            raise TypeError(f"compute_loss returned {type(loss).__name__} as the loss; return a "
+                            f"swifttrain Tensor")
+        rest = [] if outputs is None else output_pairs(outputs, self.name)
+        return [("loss", loss)] + [(k, v) for k, v in rest if k != "loss"]
+
+    def batch_keys(self, label_names: Sequence[str]) -> Optional[List[str]]:
+        """The sample keys a dataset should keep (HF's remove_unused_columns), or None for
+        all of them."""
+        if not self.remove_unused_columns or self.signature.takes_any:
+            return None
+        return list(self.signature.names) + list(label_names) + ["input"]

@@ -1,0 +1,165 @@
+"""Data collators, as HuggingFace's ``transformers.data.data_collator``: a collator turns a
+list of samples (what ``dataset[i]`` returns) into one batch, a dict of arrays by name.
+
+    default_data_collator(samples)               # stacks; "label" becomes "labels"
+    DataCollatorWithPadding(pad_token_id=0)      # pads variable-length token sequences,
+                                                 # adds attention_mask, pads labels with -100
+
+Samples may be dicts of arrays, numbers and lists (HF's datasets), ``(x, y)`` tuples (a
+torch-style ``TensorDataset``: named ``"input"`` and ``"labels"``) or single arrays
+(``"input"``). The arrays go to the library as float32, int64 or bool: floats become float32,
+integers int64. This is data movement only; the numbers are computed in the library.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+from . import _swifttrain as _C
+
+__all__ = ["default_data_collator", "DataCollatorWithPadding"]
+
+
+def as_array(value: Any, name: str) -> np.ndarray:
+    """A C-contiguous float32 / int64 / bool array of ``value`` (a tensor, an array, a
+    number or a nested list)."""
+    array = np.asarray(value.detach() if isinstance(value, _C.Tensor) else value)
+    kind = array.dtype.kind
+    if kind == "f":
+        target = np.float32
+    elif kind in "iu":
+        target = np.int64
+    elif kind == "b":
+        target = np.bool_
+    else:
+        raise TypeError(f"batch entry {name!r} holds {array.dtype} values; only numbers can go "
+                        f"to the model (drop the column, e.g. with remove_unused_columns, or "
+                        f"convert it)")
+    return np.ascontiguousarray(array, dtype=target)
+
+
+def _named(sample: Any) -> Mapping[str, Any]:
+    """A sample as a mapping: dicts as they are (HF's "label" / "label_ids" become
+    "labels"), ``(x, y)`` tuples as ``{"input": x, "labels": y}``, anything else as
+    ``{"input": sample}``."""
+    if isinstance(sample, Mapping):
+        if "labels" not in sample and ("label" in sample or "label_ids" in sample):
+            renamed = dict(sample)
+            renamed["labels"] = renamed.pop("label" if "label" in sample else "label_ids")
+            return renamed
+        return sample
+    if isinstance(sample, tuple):
+        if len(sample) == 2:
+            return {"input": sample[0], "labels": sample[1]}
+        if len(sample) == 1:
+            return {"input": sample[0]}
+        raise TypeError(f"a dataset sample is a tuple of {len(sample)} items; use (x,) or "
+                        f"(x, y), or a dict of named values")
+    return {"input": sample}
+
+
+def _keys(samples: Sequence[Mapping[str, Any]]) -> List[str]:
+    keys = list(samples[0].keys())
+    for i, sample in enumerate(samples[1:], 1):
+        if list(sample.keys()) != keys and set(sample.keys()) != set(keys):
+            raise ValueError(f"samples of one batch have different keys: {keys} and "
+                             f"{list(sample.keys())} (sample {i})")
+    return keys
+
+
+def default_data_collator(features: List[Any]) -> Dict[str, np.ndarray]:
+    """Stacks each named value of the samples into an array [batch, ...] (HF's
+    ``default_data_collator``); values of one name must have the same shape."""
+    samples = [_named(f) for f in features]
+    batch: Dict[str, np.ndarray] = {}
+    for key in _keys(samples):
+        values = [s[key] for s in samples]
+        if any(v is None for v in values):
+            continue
+        arrays = [as_array(v, key) for v in values]
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            raise ValueError(f"default_data_collator: {key!r} has different shapes in one batch "
+                             f"({', '.join(str(s) for s in sorted(shapes))}); use "
+                             f"DataCollatorWithPadding for sequences of different lengths")
+        batch[key] = np.stack(arrays)
+    return batch
+
+
+class DataCollatorWithPadding:
+    """Pads variable-length sequences to the longest in the batch (HF's
+    ``DataCollatorWithPadding``, plus HF's token-classification rule for labels):
+    ``input_ids`` and other sequences with ``pad_token_id`` (the tokenizer's, if one is
+    given, else 0), ``attention_mask`` and ``token_type_ids`` with 0, sequence ``labels``
+    with ``label_pad_token_id`` (-100, which losses and metrics ignore). Without an
+    ``attention_mask`` it adds one (int64, 1 for real tokens) for ``input_ids``.
+    ``padding_side`` is ``"right"`` or ``"left"``; ``pad_to_multiple_of`` rounds the length
+    up."""
+
+    def __init__(self, tokenizer: Any = None, padding: Any = True, max_length: Optional[int] = None,
+                 pad_to_multiple_of: Optional[int] = None, return_tensors: str = "np",
+                 pad_token_id: Optional[int] = None, label_pad_token_id: int = -100,
+                 padding_side: str = "right", return_attention_mask: bool = True) -> None:
+        if padding not in (True, "longest"):
+            raise ValueError(f"DataCollatorWithPadding: padding={padding!r} is not supported; "
+                             f"it pads to the longest sequence of the batch")
+        if padding_side not in ("right", "left"):
+            raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
+        if pad_to_multiple_of is not None and pad_to_multiple_of < 1:
+            raise ValueError(f"pad_to_multiple_of must be >= 1, got {pad_to_multiple_of}")
+        if pad_token_id is None:
+            pad_token_id = getattr(tokenizer, "pad_token_id", None)
+        self.pad_token_id = 0 if pad_token_id is None else int(pad_token_id)
+        self.label_pad_token_id = label_pad_token_id
+        self.max_length = max_length
+        self.pad_to_multiple_of = pad_to_multiple_of
+        self.padding_side = padding_side
+        self.return_attention_mask = return_attention_mask
+
+    def _pad_value(self, key: str) -> Any:
+        if key in ("labels", "label_ids"):
+            return self.label_pad_token_id
+        if key in ("attention_mask", "token_type_ids", "special_tokens_mask"):
+            return 0
+        return self.pad_token_id
+
+    def __call__(self, features: List[Any]) -> Dict[str, np.ndarray]:
+        samples = [_named(f) for f in features]
+        keys = _keys(samples)
+        arrays = {key: [as_array(s[key], key) for s in samples] for key in keys
+                  if all(s[key] is not None for s in samples)}
+        sequences = [k for k, values in arrays.items()
+                     if all(a.ndim == 1 for a in values) and len({a.shape for a in values}) > 1
+                     or (k in ("input_ids", "attention_mask", "token_type_ids") and
+                         all(a.ndim == 1 for a in values))]
+        if ("input_ids" in arrays and "attention_mask" not in arrays and self.return_attention_mask
+                and all(a.ndim == 1 for a in arrays["input_ids"])):
+            arrays["attention_mask"] = [np.ones(len(a), dtype=np.int64) for a in arrays["input_ids"]]
+            sequences.append("attention_mask")
+        length = max((len(a) for k in sequences for a in arrays[k]), default=0)
+        if self.max_length is not None:
+            length = min(length, self.max_length)
+        if self.pad_to_multiple_of:
+            length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        batch: Dict[str, np.ndarray] = {}
+        for key, values in arrays.items():
+            if key not in sequences:
+                shapes = {a.shape for a in values}
+                if len(shapes) > 1:
+                    raise ValueError(f"DataCollatorWithPadding: {key!r} has different shapes "
+                                     f"({', '.join(str(s) for s in sorted(shapes))}) and is not "
+                                     f"a 1-D sequence it can pad")
+                batch[key] = np.stack(values)
+                continue
+            out = np.full((len(values), length), self._pad_value(key), dtype=values[0].dtype)
+            for row, a in enumerate(values):
+                a = a[:length]
+                if self.padding_side == "right":
+                    out[row, :len(a)] = a
+                else:
+                    out[row, length - len(a):] = a
+            batch[key] = out
+        return batch
+
