@@ -58,6 +58,8 @@ from .callbacks import (
     TrainerControl,
     TrainerState,
 )
+from .data_collator import DataCollatorWithPadding, default_data_collator
+from ._model_call import ModelOutput
 from .optimization import SchedulerType, get_scheduler
 from .trainer import EvalPrediction, PredictionOutput, Trainer, TrainOutput
 from .training_args import TrainingArguments

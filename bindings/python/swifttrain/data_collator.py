@@ -37,7 +37,7 @@ def as_array(value: Any, name: str) -> np.ndarray:
         raise TypeError(f"batch entry {name!r} holds {array.dtype} values; only numbers can go "
                         f"to the model (drop the column, e.g. with remove_unused_columns, or "
                         f"convert it)")
-    return np.ascontiguousarray(array, dtype=target)
+    return np.asarray(array, dtype=target, order="C")  # (ascontiguousarray makes 0-d 1-d)
 
 
 def _named(sample: Any) -> Mapping[str, Any]:
