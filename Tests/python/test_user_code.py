@@ -373,3 +373,48 @@ def test_every_builtin_loss_trains():
         assert trainer.evaluate((X, t))["eval_loss"] < before, loss
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         st.Trainer(nn.Linear(4, 1), _args(), loss="hinge")
+
+
+def test_composer_and_pymarlin_models_train_as_the_same_model(digits):
+    class Composer(st.ComposerModel):
+        def __init__(self):
+            super().__init__()
+            self.net = _sequential()
+
+        def forward(self, batch):
+            return self.net(batch["input"])
+
+        def loss(self, outputs, batch):
+            return F.cross_entropy(outputs, batch["labels"])
+
+    steps = []
+
+    class Marlin(st.ModuleInterface):
+        def __init__(self):
+            super().__init__()
+            self.net = _sequential()
+
+        def train_step(self, global_step, batch, device):
+            steps.append(global_step)
+            return F.cross_entropy(self.net(batch["input"]), batch["labels"])
+
+        def val_step(self, global_step, batch, device):
+            return self.net(batch["input"])
+
+    st.manual_seed(8)
+    reference = _sequential()
+    st.manual_seed(8)
+    composer = Composer()
+    st.manual_seed(8)
+    marlin = Marlin()
+    st.Trainer(reference, _args(), train_dataset=digits.train).train()
+    st.Trainer(composer, _args(), train_dataset=digits.train).train()
+    trainer = st.Trainer(marlin, _args(), train_dataset=digits.train)
+    trainer.train()
+    for model in (composer, marlin):
+        np.testing.assert_allclose(np.concatenate([w.ravel() for w in _weights(reference).values()]),
+                                   np.concatenate([w.ravel() for w in _weights(model).values()]),
+                                   atol=1e-6)
+    assert steps[:3] == [0, 1, 2] and steps[-1] == 29  # PyMarlin's global_step
+    metrics = trainer.evaluate(digits.test)
+    assert metrics["eval_accuracy"] > 0.6 and metrics["eval_loss"] < 1.5

@@ -60,6 +60,7 @@ from .callbacks import (
 )
 from .data_collator import DataCollatorWithPadding, default_data_collator
 from ._model_call import ModelOutput
+from .model_interfaces import ComposerModel, ModuleInterface
 from .optimization import SchedulerType, get_scheduler
 from .trainer import EvalPrediction, PredictionOutput, Trainer, TrainOutput
 from .training_args import TrainingArguments

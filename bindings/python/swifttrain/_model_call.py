@@ -99,12 +99,17 @@ class ModelCall:
     ``call(batch, training, num_items) -> [(name, Tensor), ...]``."""
 
     def __init__(self, model: Any, compute_loss: Optional[Callable[..., Any]] = None,
-                 remove_unused_columns: bool = True) -> None:
+                 remove_unused_columns: bool = True,
+                 global_step: Optional[Callable[[], int]] = None) -> None:
         self.model = model
         self.compute_loss = compute_loss
+        self.global_step = global_step or (lambda: 0)
         self.signature = ForwardSignature(model.forward)
         self.remove_unused_columns = remove_unused_columns
         self.name = type(model).__name__
+        from .model_interfaces import ComposerModel, ModuleInterface  # (they import this module)
+        self.seed_interface = ("composer" if isinstance(model, ComposerModel) else
+                               "pymarlin" if isinstance(model, ModuleInterface) else None)
 
     def run_model(self, inputs: Mapping[str, Any]) -> ModelOutput:
         """``model(**inputs)`` with the entries its forward takes, as a ModelOutput."""
@@ -119,6 +124,10 @@ class ModelCall:
         if model.training != training:
             model.train(training)
         if self.compute_loss is None:
+            if self.seed_interface == "composer":
+                return model._library_call(batch, training)
+            if self.seed_interface == "pymarlin":
+                return model._library_call(batch, training, self.global_step)
             return list(self.run_model(batch).items())
         result = self.compute_loss(model, batch, return_outputs=True,
                                    num_items_in_batch=num_items or None)
@@ -134,6 +143,6 @@ class ModelCall:
     def batch_keys(self, label_names: Sequence[str]) -> Optional[List[str]]:
         """The sample keys a dataset should keep (HF's remove_unused_columns), or None for
         all of them."""
-        if not self.remove_unused_columns or self.signature.takes_any:
+        if not self.remove_unused_columns or self.signature.takes_any or self.seed_interface:
             return None
         return list(self.signature.names) + list(label_names) + ["input"]

@@ -188,7 +188,8 @@ class Trainer:
             library_model = model._handle
         else:  # the library calls Python once per micro-batch (held weakly: kept here)
             self._model_call = ModelCall(model, self.compute_loss if overridden else None,
-                                         args.remove_unused_columns)
+                                         args.remove_unused_columns,
+                                         global_step=lambda: self._core.get_state()["global_step"])
             library_model = nn._library_host(model, self._model_call)
         self._core = _C.Trainer(library_model, loss, core_args)
         self._library_model = library_model
