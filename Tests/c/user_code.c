@@ -6,7 +6,9 @@
  * What a user relies on, and what each case checks:
  *   - a custom forward over built-in children trains bit for bit as the same st_sequential;
  *   - parameters and buffers declared by hand train (parameters) or stay (buffers);
- *   - a forward's "loss" output and a compute-loss function give the built-in loss's update;
+ *   - a forward's "loss" output and a compute-loss function give the built-in loss's update,
+ *     every built-in st_loss trains as its st_* function, label_names renames the labels;
+ *   - a forward can run another model on its batch (st_module_forward_batch);
  *   - a map-style provider gives the in-memory dataset's run bit for bit (shuffled), a
  *     streaming one the unshuffled run, and a resumed run with a provider is exact;
  *   - token ids of varying length train an embedding model;
@@ -26,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define BATCHES_PER_EPOCH_32 45 /* ceil(1438 / 32) */
 
@@ -1029,6 +1030,8 @@ static void test_errors(void) {
     probing_provider probing;
     st_dataset *data = NULL, *short_rows = NULL, *probed = NULL, *d = NULL;
     st_module *linear = NULL, *custom = NULL, *m = NULL, *model = NULL;
+    static int sentinel;
+    st_module *refused = (st_module *)&sentinel; /* a failed create must set it to NULL */
     st_tensor *w = NULL, *ids = NULL, *sum = NULL, *out = NULL, *loss = NULL;
     st_trainer *trainer = NULL;
     st_training_args args;
@@ -1118,10 +1121,10 @@ static void test_errors(void) {
 
     /* NULL arguments to every new function: a status, never a crash. */
     CHECK_ERROR(st_module_create_custom(NULL, "Net", entry_point_never_called, NULL, NULL), ST_EINVAL, "NULL");
-    CHECK_ERROR(st_module_create_custom(&m, NULL, entry_point_never_called, NULL, NULL), ST_EINVAL, "NULL");
-    CHECK(m == NULL, "a failed create sets *out to NULL");
-    CHECK_ERROR(st_module_create_custom(&m, "Net", NULL, NULL, NULL), ST_EINVAL, "NULL");
-    CHECK_ERROR(st_module_create_custom(&m, "", entry_point_never_called, NULL, NULL), ST_EINVAL, "empty");
+    CHECK_ERROR(st_module_create_custom(&refused, NULL, entry_point_never_called, NULL, NULL), ST_EINVAL, "NULL");
+    CHECK(refused == NULL, "a failed create sets *out to NULL");
+    CHECK_ERROR(st_module_create_custom(&refused, "Net", NULL, NULL, NULL), ST_EINVAL, "NULL");
+    CHECK_ERROR(st_module_create_custom(&refused, "", entry_point_never_called, NULL, NULL), ST_EINVAL, "empty");
     CHECK_ERROR(st_module_add_parameter(NULL, "p", w), ST_EINVAL, "NULL");
     CHECK_ERROR(st_module_add_parameter(custom, NULL, w), ST_EINVAL, "NULL");
     CHECK_ERROR(st_module_add_parameter(custom, "p", NULL), ST_EINVAL, "NULL");
@@ -1131,6 +1134,7 @@ static void test_errors(void) {
     CHECK_ERROR(st_module_add_child(NULL, "c", linear), ST_EINVAL, "NULL");
     CHECK_ERROR(st_module_add_child(custom, NULL, linear), ST_EINVAL, "NULL");
     CHECK_ERROR(st_module_add_child(custom, "c", NULL), ST_EINVAL, "NULL");
+    out = loss = (st_tensor *)&sentinel;
     CHECK_ERROR(st_module_forward_batch(&out, &loss, custom, NULL), ST_EINVAL, "NULL");
     CHECK_ERROR(st_module_forward_batch(&out, &loss, NULL, NULL), ST_EINVAL, "NULL");
     CHECK_ERROR(st_module_forward_batch(NULL, NULL, custom, NULL), ST_EINVAL, "NULL");
@@ -1144,6 +1148,7 @@ static void test_errors(void) {
     CHECK_ERROR(st_batch_add_tensor(NULL, NULL, NULL), ST_EINVAL, "NULL");
     CHECK_ERROR(st_outputs_set(NULL, NULL, NULL), ST_EINVAL, "NULL");
     CHECK_ERROR(st_outputs_get(NULL, NULL, NULL), ST_EINVAL, "NULL");
+    d = (st_dataset *)&sentinel;
     CHECK_ERROR(st_dataset_create_indexed(NULL, 10, fetch_never_called, NULL, NULL), ST_EINVAL, "NULL");
     CHECK_ERROR(st_dataset_create_indexed(&d, 10, NULL, NULL, NULL), ST_EINVAL, "NULL");
     CHECK_ERROR(st_dataset_create_indexed(&d, 0, fetch_never_called, NULL, NULL), ST_EINVAL, "num_samples");
