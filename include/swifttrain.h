@@ -635,7 +635,8 @@ int st_outputs_get(st_tensor **out, const st_outputs *outputs, const char *name)
 typedef int (*st_forward_fn)(st_outputs *outputs, const st_batch *batch, bool training, void *user_data);
 
 /** A module whose forward is `forward`. `type_name` names it in messages ("TextClassifier").
- *  `free_user_data` (may be NULL) is called with `user_data` when the module is freed. */
+ *  `free_user_data` (may be NULL) is called with `user_data` when the module is freed; when
+ *  this call fails it is not called (the data stays the caller's). */
 int st_module_create_custom(st_module **out, const char *type_name, st_forward_fn forward, void *user_data,
                             void (*free_user_data)(void *user_data));
 /** Declares a parameter of a custom module (a float32 leaf tensor; it is made to require
@@ -705,7 +706,7 @@ typedef int (*st_next_batch_fn)(st_batch *batch, int64_t epoch, int64_t index, i
                                 void *user_data);
 
 /** A map-style dataset of `num_samples` samples read through `fetch`. `free_user_data` (may
- *  be NULL) is called with `user_data` when the dataset is freed. */
+ *  be NULL) is called with `user_data` when the dataset is freed, never when this call fails. */
 int st_dataset_create_indexed(st_dataset **out, int64_t num_samples, st_fetch_fn fetch, void *user_data,
                               void (*free_user_data)(void *user_data));
 

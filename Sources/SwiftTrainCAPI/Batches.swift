@@ -109,6 +109,7 @@ public func st_batch_get(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle:
     status {
         let fn = "st_batch_get"
         out?.pointee = nil
+        guard out != nil else { throw nullArgument(fn, "out") }
         let box = try batchBox(handle, fn)
         let n = try name(key, fn)
         guard let t = box.batch[n] else {
@@ -180,11 +181,13 @@ public func st_outputs_get(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handl
     status {
         let fn = "st_outputs_get"
         out?.pointee = nil
+        guard out != nil else { throw nullArgument(fn, "out") }
         let box = try Handle.get(handle, as: OutputsBox.self, fn, "outputs")
         let n = try name(key, fn)
         let found = n == "logits" ? box.output?.logits : box.entries.first { $0.0 == n }?.1
         guard let found else {
-            throw SwiftTrainError(.notFound, "\(fn): no output '\(n)'; the outputs are \(box.entries.map(\.0).joined(separator: ", "))")
+            throw SwiftTrainError(.notFound, "\(fn): no output '\(n)'; "
+                + (box.entries.isEmpty ? "no output is set yet" : "the outputs are \(box.entries.map(\.0).joined(separator: ", "))"))
         }
         try Handle.output(out, fn) { found }
     }

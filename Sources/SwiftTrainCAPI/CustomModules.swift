@@ -24,11 +24,13 @@ public func st_module_create_custom(_ out: UnsafeMutablePointer<OpaquePointer?>?
     status {
         let fn = "st_module_create_custom"
         out?.pointee = nil
+        guard let out else { throw nullArgument(fn, "out") }
         let name = String(cString: try required(typeName, fn, "type_name"))
         let function = try required(forward, fn, "forward")
-        let owner = UserData(userData, free: freeUserData)
         guard !name.isEmpty else { throw SwiftTrainError(.invalidArgument, "\(fn): type_name is empty") }
-        try Handle.output(out, fn) { HostModule(typeName: name, forward: cForward(function, owner, typeName: name)) }
+        // (only now, with every check passed: on failure free_user_data is never called)
+        let owner = UserData(userData, free: freeUserData)
+        out.pointee = Handle.make(HostModule(typeName: name, forward: cForward(function, owner, typeName: name)))
     }
 }
 

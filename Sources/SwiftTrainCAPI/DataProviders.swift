@@ -68,12 +68,13 @@ public func st_dataset_create_indexed(_ out: UnsafeMutablePointer<OpaquePointer?
     status {
         let fn = "st_dataset_create_indexed"
         out?.pointee = nil
+        guard let out else { throw nullArgument(fn, "out") }
         let function = try required(fetch, fn, "fetch")
-        let owner = UserData(userData, free: freeUserData)
         guard numSamples > 0, numSamples <= 1 << 40 else {
             throw SwiftTrainError(.invalidArgument, "\(fn): num_samples must be in [1, 2^40], got \(numSamples)")
         }
-        try Handle.output(out, fn) { IndexedProvider(numSamples: Int(numSamples), fetch: function, owner: owner) }
+        let owner = UserData(userData, free: freeUserData)  // (on failure free_user_data is never called)
+        out.pointee = Handle.make(IndexedProvider(numSamples: Int(numSamples), fetch: function, owner: owner))
     }
 }
 
@@ -84,8 +85,9 @@ public func st_dataset_create_stream(_ out: UnsafeMutablePointer<OpaquePointer?>
     status {
         let fn = "st_dataset_create_stream"
         out?.pointee = nil
+        guard let out else { throw nullArgument(fn, "out") }
         let function = try required(next, fn, "next")
-        let owner = UserData(userData, free: freeUserData)
-        try Handle.output(out, fn) { StreamProvider(next: function, owner: owner) }
+        let owner = UserData(userData, free: freeUserData)  // (on failure free_user_data is never called)
+        out.pointee = Handle.make(StreamProvider(next: function, owner: owner))
     }
 }

@@ -3,7 +3,11 @@ extension Trainer {
     /// The values the model's logits have per sample of `dataset` (10 for a 10-class
     /// classifier); throws, saying why, when the model does not accept its samples.
     public func numOutputs(for dataset: DataSource) throws -> Int {
-        try check(dataset, role: "dataset", needsTargets: false).outputs
+        guard dataset.count != nil else {
+            throw SwiftTrainError.invalid("an iterable dataset has no fixed number of outputs known before it is read; "
+                + "use predictionOutput(_:) (st_trainer_predict_tensors in C), which returns outputs of any shape")
+        }
+        return try check(dataset, role: "dataset", needsTargets: false).outputs
     }
 
     // MARK: - Evaluation and prediction
@@ -116,7 +120,8 @@ extension Trainer {
         defer { running = false }
         let outputs = try startPrediction(dataset)
         guard let n = dataset.count else {
-            throw SwiftTrainError.invalid("predict: an iterable dataset has no length; use predictionOutput(_:)")
+            throw SwiftTrainError.invalid("predict: an iterable dataset has no length; use predictionOutput(_:) "
+                + "(st_trainer_predict_tensors in C)")
         }
         var result = [Float](repeating: 0, count: n * outputs)
         let metrics = try result.withUnsafeMutableBufferPointer { try predict(dataset, outputs: outputs, into: $0) }
@@ -148,7 +153,8 @@ extension Trainer {
 
     private func predict(_ dataset: DataSource, outputs: Int, into output: UnsafeMutableBufferPointer<Float>) throws -> Metrics? {
         guard let n = dataset.count else {
-            throw SwiftTrainError.invalid("predict: an iterable dataset has no length, so no buffer size fits it; use predictionOutput(_:)")
+            throw SwiftTrainError.invalid("predict: an iterable dataset has no length, so no buffer size fits it; use "
+                + "predictionOutput(_:) (st_trainer_predict_tensors in C)")
         }
         guard output.count == n * outputs else {
             throw SwiftTrainError.shape(
