@@ -57,6 +57,7 @@ let package = Package(
 
         // MARK: - Examples and benchmarks
         .executableTarget(name: "train-digits", dependencies: ["SwiftTrain"], path: "examples/swift/TrainDigits"),
+        .executableTarget(name: "char-lm", dependencies: ["SwiftTrain"], path: "examples/swift/CharLM"),
         .executableTarget(name: "swifttrain-bench", dependencies: ["SwiftTrain"], path: "bench/SwiftTrainBench"),
 
         // MARK: - Unit test bundles
