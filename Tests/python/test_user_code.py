@@ -418,3 +418,77 @@ def test_composer_and_pymarlin_models_train_as_the_same_model(digits):
     assert steps[:3] == [0, 1, 2] and steps[-1] == 29  # PyMarlin's global_step
     metrics = trainer.evaluate(digits.test)
     assert metrics["eval_accuracy"] > 0.6 and metrics["eval_loss"] < 2.0  # (from ln 10 = 2.3)
+
+
+def test_ctrl_c_inside_a_python_forward_stops_gracefully_and_resumes_exactly(tmp_path, digits):
+    """Ctrl-C while the library runs the model's Python forward: as anywhere else in
+    train(), the step finishes, it is saved, train() raises KeyboardInterrupt, and resuming
+    gives the weights of a run never interrupted."""
+    import signal
+
+    class Interrupted(Net):
+        calls = 0
+
+        def forward(self, x):
+            Interrupted.calls += 1
+            if Interrupted.calls == 12:  # (the first call is the check of the first sample)
+                signal.raise_signal(signal.SIGINT)  # KeyboardInterrupt inside the forward
+            return super().forward(x)
+
+    args = _args(tmp_path, max_steps=30, save_strategy="steps", save_steps=100)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        st.manual_seed(3)
+        model = Interrupted()
+        trainer = st.Trainer(model, args, train_dataset=digits.train)
+        with pytest.raises(KeyboardInterrupt):
+            trainer.train()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert trainer.state.global_step == 11  # the step in progress finished
+    assert (tmp_path / "checkpoint-11" / "manifest.json").exists()
+    st.Trainer(model, args, train_dataset=digits.train).train(resume_from_checkpoint=True)
+    st.manual_seed(3)
+    whole = Net()
+    st.Trainer(whole, _args(max_steps=30), train_dataset=digits.train).train()
+    _assert_same(_weights(whole), _weights(model))
+
+
+def test_an_iterable_dataset_resumes_by_skipping_the_batches_it_used(tmp_path, digits):
+    X, y = digits.train
+    args = _args(tmp_path, max_steps=60, save_strategy="steps", save_steps=50)
+    st.manual_seed(6)
+    whole = Net()
+    st.Trainer(whole, args, train_dataset=Stream(X, y)).train()  # (epoch 1 starts at step 46)
+    st.manual_seed(99)
+    resumed = Net()
+    stream = Stream(X, y)
+    st.Trainer(resumed, args, train_dataset=stream).train(
+        resume_from_checkpoint=str(tmp_path / "checkpoint-50"))
+    _assert_same(_weights(whole), _weights(resumed))
+    assert stream.epochs == [1]  # resumed inside epoch 1, its first 4 batches skipped
+    # HF's ignore_data_skip: the epoch starts over instead, so the weights differ
+    st.manual_seed(99)
+    again = Net()
+    st.Trainer(again, _args(tmp_path, max_steps=60, save_strategy="steps", save_steps=50,
+                            ignore_data_skip=True),
+               train_dataset=Stream(X, y)).train(resume_from_checkpoint=str(tmp_path / "checkpoint-50"))
+    assert not np.array_equal(_weights(again)["head.weight"], _weights(whole)["head.weight"])
+
+
+def test_bool_entries_reach_the_model():
+    class Masked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x, keep):
+            assert keep.dtype == st.bool
+            return self.fc(st.where(keep, x, st.zeros_like(x)))
+
+    rng = np.random.default_rng(0)
+    samples = [{"x": rng.random(4, dtype=np.float32), "keep": rng.random(4) > 0.5,
+                "labels": int(i % 2)} for i in range(64)]
+    trainer = st.Trainer(Masked(), _args(max_steps=5, per_device_train_batch_size=8),
+                         train_dataset=samples)
+    assert trainer.train().global_step == 5

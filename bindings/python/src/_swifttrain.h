@@ -291,6 +291,10 @@ PyObject *st_py_batch_to_dict(st_py_state *state, const st_batch *batch);
  * where the library was; returns 1 if there was one, else 0. */
 int st_py_host_error_restore(void);
 void st_py_host_error_clear(void);
+/* Marks this thread as running train() (1) or not (0, which also drops a deferred Ctrl-C). */
+void st_py_host_training_run(int training);
+/* Raises the Ctrl-C a Python forward or dataset deferred during training; 1 if there was one. */
+int st_py_deferred_interrupt_restore(void);
 
 /* ---- optim_type.c / schedule_type.c: Optim, LRSchedule, Plateau -------------------- */
 

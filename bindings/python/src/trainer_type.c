@@ -74,6 +74,7 @@ static int begin_run(st_py_trainer *self, const char *what)
     self->training = strcmp(what, "train") == 0;
     st_py_saved_error_clear(&self->interrupt);
     st_py_host_error_clear();
+    st_py_host_training_run(self->training);
     return 0;
 }
 
@@ -82,6 +83,10 @@ static int end_run(st_py_trainer *self, int status)
 {
     self->running = 0;
     self->training = 0;
+    if (status == ST_OK && !st_py_saved_error_is_set(&self->pending) &&
+        !st_py_saved_error_is_set(&self->interrupt) && st_py_deferred_interrupt_restore())
+        st_py_saved_error_save(&self->interrupt); /* a Ctrl-C after the last STEP_END check */
+    st_py_host_training_run(0);
     if (st_py_saved_error_is_set(&self->pending)) {
         st_py_saved_error_clear(&self->interrupt);
         st_py_host_error_clear();

@@ -30,6 +30,38 @@
 
 static _Thread_local st_py_saved_error host_error;
 
+/* Ctrl-C while Python code of a training run's forward or dataset runs: the call is made
+ * again, so the step can finish, and the KeyboardInterrupt waits here until the trainer's
+ * STEP_END check stops training gracefully (saving a checkpoint), as a Ctrl-C at any other
+ * moment of train() does. */
+static _Thread_local st_py_saved_error deferred_interrupt;
+static _Thread_local int in_training_run;
+
+void st_py_host_training_run(int training)
+{
+    in_training_run = training;
+    if (!training)
+        st_py_saved_error_clear(&deferred_interrupt);
+}
+
+int st_py_deferred_interrupt_restore(void)
+{
+    if (!st_py_saved_error_is_set(&deferred_interrupt))
+        return 0;
+    st_py_saved_error_restore(&deferred_interrupt);
+    return 1;
+}
+
+/* After a failed call: whether to call again (a first Ctrl-C during training, kept). */
+static int defer_interrupt(void)
+{
+    if (!in_training_run || st_py_saved_error_is_set(&deferred_interrupt) ||
+        !PyErr_ExceptionMatches(PyExc_KeyboardInterrupt))
+        return 0;
+    st_py_saved_error_save(&deferred_interrupt);
+    return 1;
+}
+
 int st_py_host_error_restore(void)
 {
     if (!st_py_saved_error_is_set(&host_error))
@@ -257,10 +289,13 @@ static int forward_trampoline(st_outputs *outputs, const st_batch *batch, bool t
     st_batch_num_items(&items, batch);
     PyObject *target = host_target(host, "forward");
     PyObject *dict = target != NULL ? st_py_batch_to_dict(host->state, batch) : NULL;
-    PyObject *result = dict != NULL
-                           ? PyObject_CallFunction(target, "OOL", dict, training ? Py_True : Py_False,
-                                                   (long long)items)
-                           : NULL;
+    PyObject *result = NULL;
+    for (int attempt = 0; dict != NULL && result == NULL && attempt < 2; attempt++) {
+        result = PyObject_CallFunction(target, "OOL", dict, training ? Py_True : Py_False,
+                                       (long long)items);
+        if (result == NULL && !defer_interrupt())
+            break;
+    }
     fill_context context = {host->state, NULL, outputs};
     if (result == NULL || for_each_pair(result, "the forward's outputs", set_output, &context) < 0)
         rc = keep_error();
@@ -293,7 +328,12 @@ static int fetch_trampoline(st_batch *batch, const int64_t *indices, size_t coun
         else
             PyList_SET_ITEM(list, (Py_ssize_t)i, index);
     }
-    PyObject *result = list != NULL ? PyObject_CallOneArg(host->target, list) : NULL;
+    PyObject *result = NULL;
+    for (int attempt = 0; list != NULL && result == NULL && attempt < 2; attempt++) {
+        result = PyObject_CallOneArg(host->target, list);
+        if (result == NULL && !defer_interrupt())
+            break;
+    }
     rc = fill(host, batch, result);
     Py_XDECREF(result);
     Py_XDECREF(list);
@@ -306,8 +346,13 @@ static int next_trampoline(st_batch *batch, int64_t epoch, int64_t index, int64_
 {
     st_py_host *host = user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
-    PyObject *result = PyObject_CallFunction(host->target, "LLL", (long long)epoch,
-                                             (long long)index, (long long)batch_size);
+    PyObject *result = NULL;
+    for (int attempt = 0; result == NULL && attempt < 2; attempt++) {
+        result = PyObject_CallFunction(host->target, "LLL", (long long)epoch, (long long)index,
+                                       (long long)batch_size);
+        if (result == NULL && !defer_interrupt())
+            break;
+    }
     int rc = result == Py_None ? ST_DATA_END : fill(host, batch, result);
     Py_XDECREF(result);
     PyGILState_Release(gil);
