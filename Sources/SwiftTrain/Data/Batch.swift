@@ -51,6 +51,11 @@ public struct Batch {
         return tensors[i]
     }
 
+    /// Renames an entry (nothing happens when there is none of that name).
+    mutating func rename(_ name: String, to newName: String) {
+        if let i = names.firstIndex(of: name), !names.contains(newName) { names[i] = newName }
+    }
+
     /// The number of samples (the first dimension; 0 for an empty batch).
     public var size: Int { tensors.first?.shape[0] ?? 0 }
 

@@ -83,6 +83,8 @@ struct DataLoader {
             guard batch.size > 0 else {
                 throw SwiftTrainError.invalid("the data source returned an empty batch")
             }
+            // (an in-memory dataset's labels take the first label name)
+            if source is Dataset, let first = labelNames.first, first != "labels" { batch.rename("labels", to: first) }
             batch.labelNames = labelNames
             return batch
         } catch var error as SwiftTrainError {

@@ -182,7 +182,7 @@ class Trainer:
             core_args = args.to_core()  # the library checks every value first
         _C.manual_seed(args.seed & (2**64 - 1))  # the int64 seed's bits, as st_manual_seed's
         overridden = compute_loss is not None or type(self).compute_loss is not Trainer.compute_loss
-        self._label_names = list(args.label_names or ["labels"])
+        self._label_names = core_args.as_dict()["label_names"].split(",")  # the library's default
         if model._handle is not None and not overridden:
             self._model_call: Optional[ModelCall] = None  # the whole model runs in the library
             library_model = model._handle
