@@ -492,3 +492,19 @@ def test_bool_entries_reach_the_model():
     trainer = st.Trainer(Masked(), _args(max_steps=5, per_device_train_batch_size=8),
                          train_dataset=samples)
     assert trainer.train().global_step == 5
+
+
+def test_best_model_early_stopping_and_ema_apply_to_a_python_model(tmp_path, digits):
+    trainer = st.Trainer(Net(), _args(tmp_path, max_steps=200, eval_strategy="steps",
+                                      eval_steps=20, load_best_model_at_end=True,
+                                      save_strategy="steps", save_steps=20,
+                                      early_stopping_patience=2, learning_rate=5e-2),
+                         train_dataset=digits.train, eval_dataset=digits.test)
+    trainer.train()
+    best = trainer.state.best_metric
+    assert best is not None and trainer.state.best_model_checkpoint is not None
+    assert trainer.evaluate()["eval_loss"] == pytest.approx(best, rel=1e-6)  # best weights back
+    averaged = st.Trainer(Net(), _args(ema_decay=0.9, eval_strategy="steps", eval_steps=10),
+                          train_dataset=digits.train, eval_dataset=digits.test)
+    averaged.train()
+    assert len([h for h in averaged.state.log_history if "eval_loss" in h]) == 3
