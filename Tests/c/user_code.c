@@ -13,7 +13,13 @@
  *     streaming one the unshuffled run, and a resumed run with a provider is exact;
  *   - token ids of varying length train an embedding model;
  *   - every mistake in user code is a status and a message naming where it happened, and the
- *     user's data is freed exactly once.
+ *     user's data is freed exactly once (never when a create call fails);
+ *   - st_module_adopt keeps a built-in model's names, training and training mode;
+ *   - a compute-loss function can enumerate the outputs (st_outputs_count / st_outputs_entry);
+ *   - st_trainer_predict_tensors gives token-level [N, T, V] outputs padded with -100 (map-style
+ *     and streams), which compute-metrics sees with their shapes; a stream has no
+ *     st_trainer_num_outputs / st_trainer_predict;
+ *   - st_trainer_builtin_loss is st_cross_entropy (flattened tokens, label smoothing).
  *
  * The digits training set has 1438 rows: batch 32 makes 45 batches per epoch (44 of 32 and
  * one of 30). DIGITS_DIR (a compile definition) is the directory holding train.csv and
@@ -839,6 +845,7 @@ typedef struct faulty {
 
 /* Every NULL or misplaced argument to the batch and outputs functions, from inside a forward. */
 static void probe_forward_arguments(st_outputs *outputs, const st_batch *batch, st_tensor *logits) {
+    static int not_a_handle;
     const int64_t shape[1] = {1};
     const float value = 0;
     const char *name = NULL;
@@ -875,12 +882,21 @@ static void probe_forward_arguments(st_outputs *outputs, const st_batch *batch, 
     CHECK_ERROR(st_outputs_set(outputs, NULL, logits), ST_EINVAL, "NULL");
     CHECK_ERROR(st_outputs_set(outputs, "", logits), ST_EINVAL, "empty");
     CHECK_ERROR(st_outputs_set(outputs, "logits", NULL), ST_EINVAL, "NULL");
-    CHECK_ERROR(st_outputs_get(&t, outputs, "logits"), ST_ENOTFOUND, "logits");
+    /* A NULL out is EINVAL before the name is looked up, for a name that is absent too. */
+    CHECK_ERROR(st_batch_get(NULL, batch, "absent"), ST_EINVAL, "out is NULL");
+    CHECK_ERROR(st_outputs_get(NULL, outputs, "absent"), ST_EINVAL, "out is NULL");
+    CHECK_ERROR(st_outputs_get(NULL, outputs, "logits"), ST_EINVAL, "out is NULL");
+    t = (st_tensor *)&not_a_handle; /* (a failed call must overwrite it with NULL) */
+    CHECK_ERROR(st_outputs_get(&t, outputs, "logits"), ST_ENOTFOUND, "no output is set yet");
     CHECK(t == NULL, "a failed st_outputs_get sets *out to NULL");
+    CHECK_ERROR(st_outputs_get(&t, outputs, "absent"), ST_ENOTFOUND, "no output is set yet");
     /* "logits" is the output so named, else the first that is not the loss (HF). */
     if (CHECK_OK(st_outputs_set(outputs, "scores", logits)) && CHECK_OK(st_outputs_get(&t, outputs, "logits")))
         st_tensor_free(t);
     t = NULL;
+    /* Once something is set, an absent name is ENOTFOUND naming what there is. */
+    CHECK_ERROR(st_outputs_get(&t, outputs, "absent"), ST_ENOTFOUND, "scores");
+    CHECK_ERROR(st_outputs_get(NULL, outputs, "absent"), ST_EINVAL, "out is NULL");
     CHECK_ERROR(st_outputs_get(NULL, outputs, "logits"), ST_EINVAL, "NULL");
     CHECK_ERROR(st_outputs_get(&t, NULL, "logits"), ST_EINVAL, "NULL");
     CHECK_ERROR(st_outputs_get(&t, outputs, NULL), ST_EINVAL, "NULL");
@@ -1463,6 +1479,1032 @@ done:
     st_module_free(b);
 }
 
+/* ---- free_user_data: never when a create call fails, once when the last reference goes ------- */
+
+static void count_free(void *user_data) { (*(int *)user_data)++; }
+
+static void test_free_user_data(void) {
+    static int sentinel;
+    int frees = 0;
+    st_module *m = NULL, *custom = NULL, *holder = NULL, *linear = NULL;
+    st_dataset *d = NULL, *indexed = NULL, *stream = NULL;
+    st_trainer *trainer = NULL;
+    st_training_args args;
+    REQUIRE(init_args(&args, 1), "args");
+
+    /* st_module_create_custom: every failure leaves the user data alone and *out NULL. */
+    CHECK_ERROR(st_module_create_custom(NULL, "Net", entry_point_never_called, &frees, count_free), ST_EINVAL, "NULL");
+    m = (st_module *)&sentinel;
+    CHECK_ERROR(st_module_create_custom(&m, NULL, entry_point_never_called, &frees, count_free), ST_EINVAL, "type_name");
+    CHECK(m == NULL, "a NULL type_name sets *out to NULL");
+    m = (st_module *)&sentinel;
+    CHECK_ERROR(st_module_create_custom(&m, "", entry_point_never_called, &frees, count_free), ST_EINVAL, "empty");
+    CHECK(m == NULL, "an empty type_name sets *out to NULL");
+    m = (st_module *)&sentinel;
+    CHECK_ERROR(st_module_create_custom(&m, "Net", NULL, &frees, count_free), ST_EINVAL, "forward");
+    CHECK(m == NULL, "a NULL forward sets *out to NULL");
+    m = (st_module *)&sentinel;
+    CHECK_ERROR(st_module_create_custom(&m, NULL, NULL, &frees, count_free), ST_EINVAL, "NULL");
+    CHECK(m == NULL, "NULL type_name and forward set *out to NULL");
+    CHECK_ERROR(st_module_create_custom(NULL, NULL, NULL, &frees, count_free), ST_EINVAL, "NULL");
+    CHECK(frees == 0, "a failed st_module_create_custom never calls free_user_data (%d calls)", frees);
+
+    /* st_dataset_create_indexed: NULL out, NULL fetch, num_samples 0, negative or too large. */
+    CHECK_ERROR(st_dataset_create_indexed(NULL, 10, fetch_never_called, &frees, count_free), ST_EINVAL, "NULL");
+    d = (st_dataset *)&sentinel;
+    CHECK_ERROR(st_dataset_create_indexed(&d, 10, NULL, &frees, count_free), ST_EINVAL, "fetch");
+    CHECK(d == NULL, "a NULL fetch sets *out to NULL");
+    d = (st_dataset *)&sentinel;
+    CHECK_ERROR(st_dataset_create_indexed(&d, 0, fetch_never_called, &frees, count_free), ST_EINVAL, "num_samples");
+    CHECK(d == NULL, "num_samples 0 sets *out to NULL");
+    d = (st_dataset *)&sentinel;
+    CHECK_ERROR(st_dataset_create_indexed(&d, -1, fetch_never_called, &frees, count_free), ST_EINVAL, "num_samples");
+    CHECK(d == NULL, "num_samples -1 sets *out to NULL");
+    d = (st_dataset *)&sentinel;
+    CHECK_ERROR(st_dataset_create_indexed(&d, INT64_MIN, fetch_never_called, &frees, count_free), ST_EINVAL,
+                "num_samples");
+    CHECK(d == NULL, "num_samples INT64_MIN sets *out to NULL");
+    d = (st_dataset *)&sentinel;
+    CHECK_ERROR(st_dataset_create_indexed(&d, INT64_MAX, fetch_never_called, &frees, count_free), ST_EINVAL,
+                "num_samples");
+    CHECK(d == NULL, "num_samples INT64_MAX sets *out to NULL");
+    d = (st_dataset *)&sentinel;
+    CHECK_ERROR(st_dataset_create_indexed(&d, 0, NULL, &frees, count_free), ST_EINVAL, "");
+    CHECK(d == NULL, "num_samples 0 with a NULL fetch sets *out to NULL");
+    CHECK_ERROR(st_dataset_create_indexed(NULL, -5, NULL, &frees, count_free), ST_EINVAL, "NULL");
+    CHECK(frees == 0, "a failed st_dataset_create_indexed never calls free_user_data (%d calls)", frees);
+
+    /* st_dataset_create_stream: NULL out, NULL next. */
+    CHECK_ERROR(st_dataset_create_stream(NULL, next_never_called, &frees, count_free), ST_EINVAL, "NULL");
+    d = (st_dataset *)&sentinel;
+    CHECK_ERROR(st_dataset_create_stream(&d, NULL, &frees, count_free), ST_EINVAL, "next");
+    CHECK(d == NULL, "a NULL next sets *out to NULL");
+    CHECK_ERROR(st_dataset_create_stream(NULL, NULL, &frees, count_free), ST_EINVAL, "NULL");
+    CHECK(frees == 0, "a failed st_dataset_create_stream never calls free_user_data (%d calls)", frees);
+    d = NULL;
+
+    /* Success: exactly once, when the last reference goes. The module's handle is freed first,
+     * while a trainer still holds it. */
+    REQUIRE_OK(st_module_create_custom(&custom, "Net", entry_point_never_called, &frees, count_free));
+    REQUIRE_OK(st_dataset_create_indexed(&indexed, 10, fetch_never_called, &frees, count_free));
+    REQUIRE_OK(st_trainer_create(&trainer, custom, ST_LOSS_CROSS_ENTROPY, &args));
+    REQUIRE_OK(st_trainer_set_train_dataset(trainer, indexed));
+    st_module_free(custom);
+    custom = NULL;
+    st_dataset_free(indexed);
+    indexed = NULL;
+    CHECK(frees == 0, "the trainer still holds the module and the dataset: %d frees", frees);
+    st_trainer_free(trainer);
+    trainer = NULL;
+    CHECK(frees == 2, "freeing the trainer frees the module's and the dataset's user data once each: %d frees", frees);
+
+    /* A stream held by a trainer; the trainer freed first, then the handle. */
+    frees = 0;
+    REQUIRE_OK(st_dataset_create_stream(&stream, next_never_called, &frees, count_free));
+    REQUIRE_OK(st_linear_create(&linear, 2, 2, true));
+    REQUIRE_OK(st_trainer_create(&trainer, linear, ST_LOSS_CROSS_ENTROPY, &args));
+    REQUIRE_OK(st_trainer_set_train_dataset(trainer, stream));
+    st_trainer_free(trainer);
+    trainer = NULL;
+    CHECK(frees == 0, "the caller still holds the stream: %d frees", frees);
+    st_dataset_free(stream);
+    stream = NULL;
+    CHECK(frees == 1, "the stream's user data is freed once: %d frees", frees);
+
+    /* A custom module held by a sequential and a trainer: freed when the last of the three goes. */
+    frees = 0;
+    REQUIRE_OK(st_module_create_custom(&custom, "Net", entry_point_never_called, &frees, count_free));
+    REQUIRE_OK(st_sequential_create(&holder, &custom, 1));
+    REQUIRE_OK(st_trainer_create(&trainer, holder, ST_LOSS_CROSS_ENTROPY, &args));
+    st_module_free(custom);
+    custom = NULL;
+    st_module_free(holder);
+    holder = NULL;
+    CHECK(frees == 0, "the trainer holds the sequential that holds the module: %d frees", frees);
+    st_trainer_free(trainer);
+    trainer = NULL;
+    CHECK(frees == 1, "freed once with the last reference: %d frees", frees);
+    st_module_free(NULL);
+    st_dataset_free(NULL);
+    CHECK(frees == 1, "and never again: %d frees", frees);
+done:
+    st_trainer_free(trainer);
+    st_module_free(custom);
+    st_module_free(holder);
+    st_module_free(linear);
+    st_dataset_free(indexed);
+    st_dataset_free(stream);
+}
+
+/* ---- a stream has no length: num_outputs and predict point to st_trainer_predict_tensors ---- */
+
+/* The shape of a tensor as a string "[a, b, c]" (for messages), and a check of it. */
+static int has_shape(const st_tensor *t, const int64_t *shape, size_t ndim) {
+    int64_t got[ST_MAX_DIMS];
+    size_t n = 0, i;
+    char text[128] = "";
+    if (!CHECK(t != NULL, "a tensor") || !CHECK_OK(st_tensor_ndim(&n, t)) || !CHECK(n <= ST_MAX_DIMS, "%zu dims", n) ||
+        !CHECK_OK(st_tensor_shape(got, ST_MAX_DIMS, t)))
+        return 0;
+    for (i = 0; i < n; i++) {
+        size_t used = strlen(text);
+        snprintf(text + used, sizeof text - used, "%s%lld", i ? ", " : "", (long long)got[i]);
+    }
+    for (i = 0; i < n && i < ndim && got[i] == shape[i]; i++) {}
+    return CHECK(n == ndim && i == ndim, "the tensor's shape is [%s]; expected %zu dimensions starting %lld", text, ndim,
+                 ndim ? (long long)shape[0] : -1LL);
+}
+
+static void test_stream_predictions(void) {
+    enum { ROWS = 300 };
+    static float expected[ROWS * DIGITS_NUM_CLASSES], buffer[ROWS * DIGITS_NUM_CLASSES];
+    const int64_t prediction_shape[2] = {ROWS, DIGITS_NUM_CLASSES}, label_shape[1] = {ROWS};
+    digits_data rows;
+    digits_stream stream;
+    st_module *model = NULL;
+    st_dataset *memory = NULL, *streamed = NULL;
+    st_trainer *trainer = NULL;
+    st_training_args args;
+    st_metrics *expected_metrics = NULL, *metrics = NULL;
+    st_tensor *predictions = NULL, *labels = NULL;
+    int64_t n = -1;
+    st_dtype dtype = ST_BOOL;
+    int rc;
+    void *data = NULL;
+    REQUIRE(load_digits() && init_args(&args, 10), "fixtures");
+    args.per_device_eval_batch_size = 64; /* 300 rows: 4 batches of 64 and one of 44 */
+    rows = train_rows;
+    rows.num_samples = ROWS;
+    memset(&stream, 0, sizeof stream);
+    stream.data = &rows;
+    REQUIRE((memory = in_memory(&train_rows, ROWS)), "dataset");
+    REQUIRE_OK(st_dataset_create_stream(&streamed, next_digits, &stream, NULL));
+    REQUIRE((model = make_sequential(13, 32)), "model");
+    REQUIRE((trainer = make_trainer(model, memory, ST_LOSS_CROSS_ENTROPY, &args, NULL, NULL, 1)), "trainer");
+
+    REQUIRE_OK(st_trainer_num_outputs(&n, trainer, memory));
+    CHECK(n == DIGITS_NUM_CLASSES, "an in-memory dataset: %lld outputs", (long long)n);
+    n = -1;
+    CHECK_ERROR(st_trainer_num_outputs(&n, trainer, streamed), ST_EINVAL, "st_trainer_predict_tensors");
+    CHECK(n == -1, "a failed st_trainer_num_outputs leaves *out alone: %lld", (long long)n);
+    metrics = (st_metrics *)&stream;
+    rc = st_trainer_predict(buffer, COUNT(buffer), &metrics, trainer, streamed);
+    CHECK(rc != ST_OK && check_contains(st_last_error_message(), "st_trainer_predict_tensors"),
+          "st_trainer_predict on a stream fails pointing to st_trainer_predict_tensors: %s (%s)", st_status_string(rc),
+          st_last_error_message());
+    CHECK(rc == ST_EINVAL, "an iterable dataset in st_trainer_predict is ST_EINVAL: %s", st_status_string(rc));
+    CHECK(metrics == NULL, "a failed st_trainer_predict sets *out_metrics to NULL");
+    metrics = NULL;
+    CHECK(stream.num_epochs_begun == 0, "neither call read the stream (%zu epochs begun)", stream.num_epochs_begun);
+
+    /* st_trainer_predict_tensors reads the stream's epoch 0 to its end: the in-memory rows' predictions. */
+    REQUIRE_OK(st_trainer_predict(expected, COUNT(expected), &expected_metrics, trainer, memory));
+    REQUIRE_OK(st_trainer_predict_tensors(&predictions, &labels, &metrics, trainer, streamed));
+    CHECK(stream.num_epochs_begun == 1 && stream.epochs_begun[0] == 0 && stream.ends == 1,
+          "one pass over epoch 0 (%zu epochs begun, the first %lld; %lld ends)", stream.num_epochs_begun,
+          (long long)stream.epochs_begun[0], (long long)stream.ends);
+    CHECK(stream.max_seen_batch_size == 64, "in batches of per_device_eval_batch_size: %lld",
+          (long long)stream.max_seen_batch_size);
+    if (has_shape(predictions, prediction_shape, 2) && CHECK_OK(st_tensor_dtype(&dtype, predictions)) &&
+        CHECK(dtype == ST_FLOAT32, "float32 predictions") && CHECK_OK(st_tensor_data(&data, predictions)))
+        CHECK(memcmp(data, expected, sizeof expected) == 0, "the stream's predictions are the in-memory rows' bit for bit");
+    if (has_shape(labels, label_shape, 1) && CHECK_OK(st_tensor_dtype(&dtype, labels)) &&
+        CHECK(dtype == ST_INT64, "int64 labels") && CHECK_OK(st_tensor_data(&data, labels)))
+        CHECK(memcmp(data, train_rows.labels, ROWS * sizeof(int64_t)) == 0, "the stream's labels, in order");
+    if (CHECK(metrics != NULL, "test metrics for a stream with labels")) {
+        CHECK(metric(metrics, "test_loss") == metric(expected_metrics, "test_loss"), "test_loss %.9g vs %.9g",
+              metric(metrics, "test_loss"), metric(expected_metrics, "test_loss"));
+        CHECK(metric(metrics, "test_accuracy") == metric(expected_metrics, "test_accuracy"), "test_accuracy %.9g vs %.9g",
+              metric(metrics, "test_accuracy"), metric(expected_metrics, "test_accuracy"));
+    }
+done:
+    st_metrics_free(expected_metrics);
+    st_metrics_free(metrics);
+    st_tensor_free(predictions);
+    st_tensor_free(labels);
+    st_trainer_free(trainer);
+    st_dataset_free(memory);
+    st_dataset_free(streamed);
+    st_module_free(model);
+}
+
+/* ---- st_module_adopt: a forward of one's own around a built-in model -------------------------- */
+
+/* Runs `inner` on "input"; with `with_loss`, also sets "loss": cross entropy against "labels". */
+typedef struct adopter {
+    st_module *inner;
+    int with_loss;
+    int64_t calls;
+} adopter;
+
+static int adopter_forward(st_outputs *outputs, const st_batch *batch, bool training, void *user_data) {
+    adopter *a = user_data;
+    st_tensor *x = NULL, *logits = NULL, *labels = NULL, *loss = NULL;
+    int rc = 1;
+    (void)training;
+    a->calls++;
+    if (st_batch_get(&x, batch, "input") != ST_OK || st_module_forward(&logits, a->inner, x) != ST_OK ||
+        st_outputs_set(outputs, "logits", logits) != ST_OK)
+        goto done;
+    if (a->with_loss && st_batch_get(&labels, batch, "labels") == ST_OK &&
+        (st_cross_entropy(&loss, logits, labels, NULL, -100, ST_REDUCTION_MEAN, 0) != ST_OK ||
+         st_outputs_set(outputs, "loss", loss) != ST_OK))
+        goto done;
+    rc = 0;
+done:
+    st_tensor_free(x);
+    st_tensor_free(logits);
+    st_tensor_free(labels);
+    st_tensor_free(loss);
+    return rc;
+}
+
+/* Whether the safetensors file at `path` holds exactly the tensors `names` (in any order). */
+static int file_has_names(const char *path, const char *const *names, size_t count) {
+    st_safetensors *file = NULL;
+    size_t i, j, n;
+    int ok = CHECK_OK(st_safetensors_open(&file, path));
+    n = ok ? st_safetensors_count(file) : 0;
+    ok = ok && CHECK(n == count, "%s holds %zu tensors, expected %zu", path, n, count);
+    for (i = 0; ok && i < n; i++) {
+        st_safetensors_entry entry;
+        ok = CHECK_OK(st_safetensors_entry_at(&entry, file, i));
+        for (j = 0; ok && j < count && strcmp(entry.name, names[j]) != 0; j++) {}
+        ok = ok && CHECK(j < count, "%s holds \"%s\", not one of the sequential's names", path, entry.name);
+    }
+    st_safetensors_close(file);
+    return ok;
+}
+
+/* Whether two float32 tensors hold the same bits. */
+static int same_tensor(const st_tensor *a, const st_tensor *b) {
+    int64_t na = -1, nb = -2;
+    void *pa = NULL, *pb = NULL;
+    return a && b && st_tensor_numel(&na, a) == ST_OK && st_tensor_numel(&nb, b) == ST_OK && na == nb &&
+           st_tensor_data(&pa, (st_tensor *)a) == ST_OK && st_tensor_data(&pb, (st_tensor *)b) == ST_OK &&
+           memcmp(pa, pb, (size_t)na * sizeof(float)) == 0;
+}
+
+static void test_adopt(void) {
+    static const char *const names[] = {"0.weight", "0.bias", "2.weight", "2.bias"};
+    const int64_t w_shape[2] = {2, 2}, x_shape[2] = {8, 64};
+    char dir[32] = "adopt-XXXXXX", path[128];
+    int made = 0;
+    adopter wrapped = {NULL, 1, 0}, dropping = {NULL, 0, 0}, seq_dropping = {NULL, 0, 0};
+    st_module *reference = NULL, *inner = NULL, *custom = NULL, *loaded = NULL;
+    st_module *other = NULL, *declared = NULL, *looped = NULL, *outer = NULL, *linear = NULL, *free_custom = NULL;
+    st_module *dropout = NULL, *drop_custom = NULL, *seq_dropout = NULL, *seq_custom = NULL, *d2 = NULL;
+    st_dataset *data = NULL;
+    st_trainer *ta = NULL, *tb = NULL;
+    st_training_args args, saving;
+    st_metrics *ma = NULL, *mb = NULL;
+    st_tensor *w = NULL, *x = NULL, *y_train = NULL, *y_eval = NULL, *y_again = NULL, *y_seq = NULL;
+    weights wa = {NULL, 0}, wb = {NULL, 0}, wi = {NULL, 0}, wl = {NULL, 0};
+    int64_t na = 0, nb = 0;
+    REQUIRE(load_digits() && init_args(&args, 20), "fixtures");
+    REQUIRE((made = mkdtemp(dir) != NULL), "a temporary directory");
+
+    /* The same seed: the reference sequential and the adopted one start equal. */
+    REQUIRE((reference = make_sequential(21, 32)) && (inner = make_sequential(21, 32)), "models");
+    wrapped.inner = inner;
+    REQUIRE_OK(st_module_create_custom(&custom, "WithLoss", adopter_forward, &wrapped, NULL));
+    REQUIRE_OK(st_module_adopt(custom, inner));
+    CHECK(has_names(custom, 1, names, COUNT(names)), "the adopting module has the sequential's state-dict names");
+    CHECK(has_names(custom, 0, names, COUNT(names)), "and its parameter names");
+    REQUIRE_OK(st_module_num_parameters(&na, reference));
+    REQUIRE_OK(st_module_num_parameters(&nb, custom));
+    CHECK(na == nb, "%lld vs %lld parameters", (long long)na, (long long)nb);
+
+    /* Adopting again, or after declaring, is refused; so is a cycle and a built-in adopter. */
+    REQUIRE_OK(st_linear_create(&other, 2, 2, true));
+    CHECK_ERROR(st_module_adopt(custom, other), ST_EMISUSE, "once");
+    CHECK_ERROR(st_module_adopt(custom, inner), ST_EMISUSE, "once");
+    CHECK(has_names(custom, 1, names, COUNT(names)), "a refused adopt changes nothing");
+    REQUIRE_OK(st_module_create_custom(&declared, "Declared", entry_point_never_called, NULL, NULL));
+    REQUIRE_OK(st_tensor_zeros(&w, w_shape, 2, ST_FLOAT32));
+    REQUIRE_OK(st_module_add_parameter(declared, "w", w));
+    CHECK_ERROR(st_module_adopt(declared, other), ST_EMISUSE, "before declaring");
+    REQUIRE_OK(st_module_create_custom(&looped, "Looped", entry_point_never_called, NULL, NULL));
+    REQUIRE_OK(st_sequential_create(&outer, &looped, 1));
+    CHECK_ERROR(st_module_adopt(looped, outer), ST_EINVAL, "contains");
+    CHECK_ERROR(st_module_adopt(looped, looped), ST_EINVAL, "contains");
+    CHECK_OK(st_module_adopt(looped, other)); /* the refusals left it free to adopt */
+    REQUIRE_OK(st_linear_create(&linear, 2, 2, true));
+    REQUIRE_OK(st_module_create_custom(&free_custom, "Free", entry_point_never_called, NULL, NULL));
+    CHECK_ERROR(st_module_adopt(linear, free_custom), ST_EINVAL, "built-in");
+    CHECK_ERROR(st_module_adopt(outer, linear), ST_EINVAL, "built-in");
+    CHECK_ERROR(st_module_adopt(NULL, linear), ST_EINVAL, "NULL");
+    CHECK_ERROR(st_module_adopt(free_custom, NULL), ST_EINVAL, "NULL");
+    CHECK_ERROR(st_module_adopt(free_custom, (st_module *)w), ST_EINVAL, "st_module");
+
+    /* Training: the adopting module with its own cross entropy trains bit for bit as the
+     * sequential with the built-in loss; its checkpoint has the sequential's names. */
+    REQUIRE((data = in_memory(&train_rows, train_rows.num_samples)), "dataset");
+    saving = args;
+    saving.save_strategy = ST_SAVE_STEPS;
+    saving.save_steps = 20;
+    saving.save_only_model = true;
+    REQUIRE_OK(st_training_args_set(&saving, "output_dir", dir));
+    REQUIRE((ta = make_trainer(reference, data, ST_LOSS_CROSS_ENTROPY, &args, NULL, NULL, 0)), "trainer");
+    REQUIRE((tb = make_trainer(custom, data, ST_LOSS_CROSS_ENTROPY, &saving, NULL, NULL, 0)), "trainer");
+    REQUIRE_OK(st_trainer_train(&ma, ta));
+    REQUIRE_OK(st_trainer_train(&mb, tb));
+    CHECK(wrapped.calls == 21, "the forward ran once per step and once for the check: %lld", (long long)wrapped.calls);
+    REQUIRE(read_weights(&wa, reference) && read_weights(&wb, custom) && read_weights(&wi, inner), "weights");
+    CHECK(same_bits(&wa, &wb), "the adopting module trains bit for bit as the sequential (largest difference %g)",
+          max_difference(&wa, &wb));
+    CHECK(same_bits(&wb, &wi), "it trains the adopted sequential's own tensors");
+    CHECK(metric(ma, "train_loss") == metric(mb, "train_loss"), "train_loss %.9g vs %.9g", metric(ma, "train_loss"),
+          metric(mb, "train_loss"));
+    snprintf(path, sizeof path, "%s/checkpoint-20/model.safetensors", dir);
+    CHECK(file_has_names(path, names, COUNT(names)), "the checkpoint's model.safetensors has the sequential's names");
+    snprintf(path, sizeof path, "%s/adopted.safetensors", dir);
+    REQUIRE_OK(st_module_save_safetensors(custom, path));
+    CHECK(file_has_names(path, names, COUNT(names)), "st_module_save_safetensors writes the sequential's names");
+    /* ... so a plain sequential loads it strictly. */
+    REQUIRE((loaded = make_sequential(99, 32)), "model");
+    CHECK_OK(st_module_load_safetensors(loaded, path, true));
+    CHECK(read_weights(&wl, loaded) && same_bits(&wl, &wb), "the sequential loads the adopting module's weights");
+
+    /* Training mode passes on to the adopted module: dropout is the identity in evaluation. */
+    REQUIRE_OK(st_tensor_full(&x, x_shape, 2, 1.0f));
+    REQUIRE_OK(st_dropout_create(&dropout, 0.5f));
+    dropping.inner = dropout;
+    REQUIRE_OK(st_module_create_custom(&drop_custom, "Dropping", adopter_forward, &dropping, NULL));
+    REQUIRE_OK(st_module_adopt(drop_custom, dropout));
+    st_manual_seed(3);
+    REQUIRE_OK(st_module_forward(&y_train, drop_custom, x));
+    CHECK(!same_tensor(y_train, x), "in training mode (the default) the adopted dropout drops");
+    REQUIRE_OK(st_module_train(drop_custom, false));
+    REQUIRE_OK(st_module_forward(&y_eval, drop_custom, x));
+    CHECK(same_tensor(y_eval, x), "st_module_train(custom, false) makes the adopted dropout the identity");
+    REQUIRE_OK(st_module_train(drop_custom, true));
+    REQUIRE_OK(st_module_forward(&y_again, drop_custom, x));
+    CHECK(!same_tensor(y_again, x), "and st_module_train(custom, true) makes it drop again");
+    /* ... and to the children of an adopted sequential. */
+    REQUIRE_OK(st_dropout_create(&d2, 0.5f));
+    REQUIRE_OK(st_sequential_create(&seq_dropout, &d2, 1));
+    seq_dropping.inner = seq_dropout;
+    REQUIRE_OK(st_module_create_custom(&seq_custom, "SeqDropping", adopter_forward, &seq_dropping, NULL));
+    REQUIRE_OK(st_module_adopt(seq_custom, seq_dropout));
+    REQUIRE_OK(st_module_train(seq_custom, false));
+    REQUIRE_OK(st_module_forward(&y_seq, seq_custom, x));
+    CHECK(same_tensor(y_seq, x), "an adopted sequential's dropout child follows st_module_train(custom, false)");
+done:
+    free_weights(&wa);
+    free_weights(&wb);
+    free_weights(&wi);
+    free_weights(&wl);
+    st_metrics_free(ma);
+    st_metrics_free(mb);
+    st_trainer_free(ta);
+    st_trainer_free(tb);
+    st_dataset_free(data);
+    st_tensor_free(w);
+    st_tensor_free(x);
+    st_tensor_free(y_train);
+    st_tensor_free(y_eval);
+    st_tensor_free(y_again);
+    st_tensor_free(y_seq);
+    st_module_free(reference);
+    st_module_free(inner);
+    st_module_free(custom);
+    st_module_free(loaded);
+    st_module_free(other);
+    st_module_free(declared);
+    st_module_free(looped);
+    st_module_free(outer);
+    st_module_free(linear);
+    st_module_free(free_custom);
+    st_module_free(dropout);
+    st_module_free(drop_custom);
+    st_module_free(d2);
+    st_module_free(seq_dropout);
+    st_module_free(seq_custom);
+    if (made) remove_tree(dir);
+}
+
+/* ---- st_outputs_count / st_outputs_entry in a compute-loss function --------------------------- */
+
+/* Linear(64, 10) giving "logits", then "aux" (the logits' ReLU). */
+typedef struct two_outputs {
+    st_module *fc;
+} two_outputs;
+
+static int two_outputs_forward(st_outputs *outputs, const st_batch *batch, bool training, void *user_data) {
+    const two_outputs *net = user_data;
+    st_tensor *x = NULL, *logits = NULL, *aux = NULL;
+    int rc = 1;
+    (void)training;
+    if (st_batch_get(&x, batch, "input") == ST_OK && st_module_forward(&logits, net->fc, x) == ST_OK &&
+        st_relu(&aux, logits) == ST_OK && st_outputs_set(outputs, "logits", logits) == ST_OK &&
+        st_outputs_set(outputs, "aux", aux) == ST_OK)
+        rc = 0;
+    st_tensor_free(x);
+    st_tensor_free(logits);
+    st_tensor_free(aux);
+    return rc;
+}
+
+typedef struct outputs_probe {
+    int64_t calls, good_calls;
+    int probed;
+} outputs_probe;
+
+static int enumerating_loss(st_tensor **loss, const st_outputs *outputs, const st_batch *batch, void *user_data) {
+    static const char *const expected[] = {"logits", "aux"};
+    static int not_a_handle;
+    outputs_probe *probe = user_data;
+    st_tensor *entries[2] = {NULL, NULL}, *t = NULL, *labels = NULL;
+    const char *name = NULL;
+    int64_t size = 0, shape[ST_MAX_DIMS];
+    size_t i, ndim = 0;
+    int good = 1, rc = 1;
+    probe->calls++;
+    good = st_outputs_count(outputs) == 2 && st_batch_size(&size, batch) == ST_OK;
+    for (i = 0; good && i < 2; i++) {
+        name = NULL;
+        good = st_outputs_entry(&name, &entries[i], outputs, i) == ST_OK && name && strcmp(name, expected[i]) == 0 &&
+               st_tensor_ndim(&ndim, entries[i]) == ST_OK && ndim == 2 &&
+               st_tensor_shape(shape, ST_MAX_DIMS, entries[i]) == ST_OK && shape[0] == size &&
+               shape[1] == DIGITS_NUM_CLASSES;
+    }
+    probe->good_calls += good;
+    if (!probe->probed) {
+        probe->probed = 1;
+        CHECK(st_outputs_count(outputs) == 2, "two outputs: %zu", st_outputs_count(outputs));
+        if (CHECK_OK(st_outputs_entry(&name, &t, outputs, 0)))
+            CHECK(strcmp(name, "logits") == 0, "output 0 is \"%s\", expected \"logits\" (the order they were set)", name);
+        st_tensor_free(t);
+        t = NULL;
+        if (CHECK_OK(st_outputs_entry(&name, &t, outputs, 1)))
+            CHECK(strcmp(name, "aux") == 0, "output 1 is \"%s\", expected \"aux\"", name);
+        st_tensor_free(t);
+        t = (st_tensor *)&not_a_handle;
+        CHECK_ERROR(st_outputs_entry(&name, &t, outputs, 2), ST_EINVAL, "out of range");
+        CHECK(t == NULL, "a failed st_outputs_entry sets *out_tensor to NULL");
+        CHECK_ERROR(st_outputs_entry(&name, &t, outputs, (size_t)-1), ST_EINVAL, "");
+        CHECK(st_outputs_count(NULL) == 0, "st_outputs_count(NULL) is 0");
+        CHECK_ERROR(st_outputs_entry(NULL, &t, outputs, 0), ST_EINVAL, "NULL");
+        CHECK_ERROR(st_outputs_entry(&name, NULL, outputs, 0), ST_EINVAL, "NULL");
+        CHECK_ERROR(st_outputs_entry(&name, &t, NULL, 0), ST_EINVAL, "NULL");
+        CHECK_ERROR(st_outputs_entry(NULL, NULL, NULL, 0), ST_EINVAL, "NULL");
+        CHECK(t == NULL, "no handle from the failed calls");
+        /* A batch is not an st_outputs. */
+        CHECK(st_outputs_count((const st_outputs *)batch) == 0, "st_outputs_count of a batch is 0");
+        CHECK_ERROR(st_outputs_entry(&name, &t, (const st_outputs *)batch, 0), ST_EINVAL, "st_outputs");
+        /* By name, both are there; "logits" is the first entry. */
+        if (CHECK_OK(st_outputs_get(&t, outputs, "aux"))) CHECK(same_tensor(t, entries[1]), "\"aux\" by name is entry 1");
+        st_tensor_free(t);
+        t = NULL;
+        if (CHECK_OK(st_outputs_get(&t, outputs, "logits")))
+            CHECK(same_tensor(t, entries[0]), "\"logits\" by name is entry 0");
+        st_tensor_free(t);
+        t = NULL;
+    }
+    if (entries[0] && st_batch_get(&labels, batch, "labels") == ST_OK &&
+        st_cross_entropy(loss, entries[0], labels, NULL, -100, ST_REDUCTION_MEAN, 0) == ST_OK)
+        rc = 0;
+    st_tensor_free(entries[0]);
+    st_tensor_free(entries[1]);
+    st_tensor_free(labels);
+    return rc;
+}
+
+static void test_outputs_in_compute_loss(void) {
+    two_outputs net = {NULL};
+    outputs_probe probe = {0, 0, 0};
+    st_module *model = NULL;
+    st_dataset *data = NULL;
+    st_trainer *trainer = NULL;
+    st_training_args args;
+    st_metrics *metrics = NULL;
+    REQUIRE(load_digits() && init_args(&args, 3), "fixtures");
+    REQUIRE((data = in_memory(&train_rows, 256)), "dataset");
+    REQUIRE_OK(st_linear_create(&net.fc, DIGITS_NUM_FEATURES, DIGITS_NUM_CLASSES, true));
+    REQUIRE_OK(st_module_create_custom(&model, "TwoOutputs", two_outputs_forward, &net, NULL));
+    REQUIRE_OK(st_module_add_child(model, "fc", net.fc));
+    REQUIRE((trainer = make_trainer(model, data, ST_LOSS_CROSS_ENTROPY, &args, enumerating_loss, &probe, 1)), "training");
+    REQUIRE_OK(st_trainer_evaluate(&metrics, trainer, data));
+    CHECK(probe.probed, "the compute-loss function ran");
+    /* the check of the first sample, 3 steps, one evaluation batch */
+    CHECK(probe.calls >= 4 && probe.good_calls == probe.calls, "in every call (%lld of %lld) the outputs are "
+          "\"logits\" then \"aux\", each [batch, 10]", (long long)probe.good_calls, (long long)probe.calls);
+done:
+    st_metrics_free(metrics);
+    st_trainer_free(trainer);
+    st_dataset_free(data);
+    st_module_free(model);
+    st_module_free(net.fc);
+}
+
+/* ---- st_trainer_predict_tensors and compute-metrics on token-level outputs -------------------- */
+
+#define SEQ_COUNT 40
+#define SEQ_MAX_LEN 9
+#define SEQ_VOCAB 11   /* token ids 1..10; 0 pads input_ids */
+#define SEQ_CLASSES 5  /* a token's label is its id mod 5 */
+#define SEQ_BATCH 8    /* per_device_eval_batch_size: 5 batches */
+
+typedef struct seq_data {
+    int64_t tokens[SEQ_COUNT][SEQ_MAX_LEN];
+    int64_t lengths[SEQ_COUNT];
+    int with_labels;
+    int64_t epochs_begun, last_epoch, ends; /* the stream's record */
+} seq_data;
+
+static void make_sequences(seq_data *d) {
+    int64_t i, t;
+    memset(d, 0, sizeof *d);
+    d->with_labels = 1;
+    d->last_epoch = -1;
+    for (i = 0; i < SEQ_COUNT; i++) {
+        /* the first batch is at most 4 long; samples 12, 20, 28, 36 are 9 long */
+        d->lengths[i] = i < SEQ_BATCH ? 2 + i % 3 : 2 + (i * 5 + 3) % 8;
+        for (t = 0; t < d->lengths[i]; t++) d->tokens[i][t] = 1 + (i * 7 + t * 3) % 10;
+    }
+}
+
+static int64_t seq_label(const seq_data *d, int64_t i, int64_t t) {
+    return t < d->lengths[i] ? d->tokens[i][t] % SEQ_CLASSES : -100;
+}
+
+/* The longest sequence among samples [first, first + count). */
+static int64_t seq_width(const seq_data *d, int64_t first, int64_t count) {
+    int64_t i, width = 0;
+    for (i = first; i < first + count; i++)
+        if (d->lengths[i] > width) width = d->lengths[i];
+    return width;
+}
+
+/* "input_ids" [count, T] padded with 0 and (with_labels) "labels" [count, T] padded with -100,
+ * T the batch's longest sequence. */
+static int fill_sequences(st_batch *batch, const seq_data *d, const int64_t *indices, size_t count) {
+    int64_t ids[SEQ_COUNT * SEQ_MAX_LEN], labels[SEQ_COUNT * SEQ_MAX_LEN], width = 0, shape[2];
+    size_t i;
+    int64_t t;
+    if (count > SEQ_COUNT) return 1;
+    for (i = 0; i < count; i++)
+        if (d->lengths[indices[i]] > width) width = d->lengths[indices[i]];
+    for (i = 0; i < count; i++)
+        for (t = 0; t < width; t++) {
+            ids[i * (size_t)width + (size_t)t] = t < d->lengths[indices[i]] ? d->tokens[indices[i]][t] : 0;
+            labels[i * (size_t)width + (size_t)t] = seq_label(d, indices[i], t);
+        }
+    shape[0] = (int64_t)count;
+    shape[1] = width;
+    return st_batch_add(batch, "input_ids", ids, shape, 2, ST_INT64) ||
+           (d->with_labels && st_batch_add(batch, "labels", labels, shape, 2, ST_INT64));
+}
+
+static int fetch_sequences(st_batch *batch, const int64_t *indices, size_t count, void *user_data) {
+    return fill_sequences(batch, user_data, indices, count);
+}
+
+static int next_sequences(st_batch *batch, int64_t epoch, int64_t index, int64_t batch_size, void *user_data) {
+    seq_data *d = user_data;
+    int64_t indices[SEQ_COUNT], i, start = index * batch_size;
+    if (epoch != d->last_epoch) {
+        d->epochs_begun++;
+        d->last_epoch = epoch;
+    }
+    if (start >= SEQ_COUNT) {
+        d->ends++;
+        return ST_DATA_END;
+    }
+    for (i = 0; i < batch_size && start + i < SEQ_COUNT; i++) indices[i] = start + i;
+    return fill_sequences(batch, d, indices, (size_t)i);
+}
+
+/* Embedding(11, 6) -> Linear(6, 5) per token: logits [count, T, 5]. */
+typedef struct tagger {
+    st_module *embedding, *head;
+} tagger;
+
+static int tagger_forward(st_outputs *outputs, const st_batch *batch, bool training, void *user_data) {
+    const tagger *net = user_data;
+    st_tensor *ids = NULL, *e = NULL, *logits = NULL;
+    int rc = 1;
+    (void)training;
+    if (st_batch_get(&ids, batch, "input_ids") == ST_OK && st_module_forward(&e, net->embedding, ids) == ST_OK &&
+        st_module_forward(&logits, net->head, e) == ST_OK && st_outputs_set(outputs, "logits", logits) == ST_OK)
+        rc = 0;
+    st_tensor_free(ids);
+    st_tensor_free(e);
+    st_tensor_free(logits);
+    return rc;
+}
+
+/* What a compute-metrics function saw; it returns "labelled_tokens" (labels other than -100). */
+typedef struct metrics_probe {
+    int64_t calls;
+    size_t prediction_ndim, label_ndim;
+    int64_t prediction_shape[ST_MAX_DIMS], label_shape[ST_MAX_DIMS];
+    int64_t num_samples, num_outputs;
+    int label_shape_null, label_ids_null, first_row_padded;
+    char prefix[32];
+} metrics_probe;
+
+static int token_metrics(st_metric_value *out, size_t capacity, size_t *out_count, const st_eval_prediction *p,
+                         void *user_data) {
+    metrics_probe *probe = user_data;
+    int64_t labelled = 0, i, total;
+    size_t d;
+    probe->calls++;
+    probe->prediction_ndim = p->prediction_ndim;
+    probe->label_ndim = p->label_ndim;
+    for (d = 0; d < p->prediction_ndim && d < ST_MAX_DIMS; d++) probe->prediction_shape[d] = p->prediction_shape[d];
+    for (d = 0; p->label_shape && d < p->label_ndim && d < ST_MAX_DIMS; d++) probe->label_shape[d] = p->label_shape[d];
+    probe->label_shape_null = p->label_shape == NULL;
+    probe->label_ids_null = p->label_ids == NULL;
+    probe->num_samples = p->num_samples;
+    probe->num_outputs = p->num_outputs;
+    snprintf(probe->prefix, sizeof probe->prefix, "%s", p->metric_key_prefix ? p->metric_key_prefix : "(null)");
+    /* sample 0 is in the first batch (4 long): positions 4..8 of its row are padding */
+    probe->first_row_padded = p->prediction_ndim == 3 && p->prediction_shape[1] == SEQ_MAX_LEN &&
+                              p->predictions[4 * SEQ_CLASSES] == -100.0f &&
+                              p->predictions[SEQ_MAX_LEN * SEQ_CLASSES - 1] == -100.0f;
+    total = 1;
+    for (d = 0; p->label_shape && d < p->label_ndim; d++) total *= p->label_shape[d];
+    for (i = 0; p->label_ids && i < total; i++) labelled += p->label_ids[i] != -100;
+    if (capacity < 1) return 1;
+    out[0].name = "labelled_tokens";
+    out[0].value = (double)labelled;
+    *out_count = 1;
+    return 0;
+}
+
+/* Checks predictions [SEQ_COUNT, SEQ_MAX_LEN, SEQ_CLASSES]: per batch, positions before the
+ * batch's width are the model's logits for the padded ids, later ones -100. */
+static void check_token_predictions(st_tensor *predictions, const seq_data *d, const tagger *net) {
+    const int64_t shape[3] = {SEQ_COUNT, SEQ_MAX_LEN, SEQ_CLASSES};
+    int64_t b, i, t, c, padded_batches = 0;
+    float *p = NULL;
+    double worst = 0;
+    int pads_ok = 1, compared = 1;
+    void *data = NULL;
+    st_dtype dtype = ST_BOOL;
+    if (!has_shape(predictions, shape, 3) || !CHECK_OK(st_tensor_dtype(&dtype, predictions)) ||
+        !CHECK(dtype == ST_FLOAT32, "float32 predictions") || !CHECK_OK(st_tensor_data(&data, predictions)))
+        return;
+    p = data;
+    for (b = 0; b < SEQ_COUNT / SEQ_BATCH; b++) {
+        const int64_t width = seq_width(d, b * SEQ_BATCH, SEQ_BATCH), ids_shape[2] = {SEQ_BATCH, width};
+        int64_t ids[SEQ_BATCH * SEQ_MAX_LEN];
+        st_tensor *ids_t = NULL, *e = NULL, *logits = NULL;
+        float *expected = NULL;
+        void *ev = NULL;
+        padded_batches += width < SEQ_MAX_LEN;
+        for (i = 0; i < SEQ_BATCH; i++)
+            for (t = 0; t < width; t++)
+                ids[i * width + t] = t < d->lengths[b * SEQ_BATCH + i] ? d->tokens[b * SEQ_BATCH + i][t] : 0;
+        /* the model on this batch, as the trainer ran it (evaluation: no dropout in it anyway) */
+        if (st_tensor_create(&ids_t, ids, ids_shape, 2, ST_INT64, ST_DATA_COPY) == ST_OK &&
+            st_module_forward(&e, net->embedding, ids_t) == ST_OK && st_module_forward(&logits, net->head, e) == ST_OK &&
+            st_tensor_data(&ev, logits) == ST_OK) {
+            expected = ev;
+            for (i = 0; i < SEQ_BATCH; i++)
+                for (t = 0; t < SEQ_MAX_LEN; t++)
+                    for (c = 0; c < SEQ_CLASSES; c++) {
+                        const float got = p[((b * SEQ_BATCH + i) * SEQ_MAX_LEN + t) * SEQ_CLASSES + c];
+                        if (t >= width)
+                            pads_ok &= got == -100.0f;
+                        else
+                            worst = fmax(worst, fabs((double)got - expected[(i * width + t) * SEQ_CLASSES + c]));
+                    }
+        } else {
+            compared = 0;
+        }
+        st_tensor_free(ids_t);
+        st_tensor_free(e);
+        st_tensor_free(logits);
+    }
+    CHECK(compared, "the expected logits were computed: %s", st_last_error_message());
+    CHECK(padded_batches >= 1, "at least one batch is shorter than the longest (%lld)", (long long)padded_batches);
+    CHECK(pads_ok, "positions past a batch's own length are padded with -100");
+    CHECK(worst <= 1e-6, "the other positions are the model's logits for the batch (largest difference %g)", worst);
+}
+
+static void test_predict_tensors_token_level(void) {
+    static const char *const names[] = {"embedding.weight", "head.weight", "head.bias"};
+    static seq_data seqs, unlabelled, streamed;
+    const int64_t label_shape[2] = {SEQ_COUNT, SEQ_MAX_LEN};
+    const int64_t flat_logits[2] = {SEQ_COUNT * SEQ_MAX_LEN, SEQ_CLASSES}, flat_labels[1] = {SEQ_COUNT * SEQ_MAX_LEN};
+    static int sentinel;
+    tagger net = {NULL, NULL};
+    metrics_probe probe;
+    st_module *model = NULL;
+    st_dataset *labelled = NULL, *bare = NULL, *stream = NULL;
+    st_trainer *trainer = NULL;
+    st_training_args args;
+    st_metrics *metrics = NULL, *bare_metrics = NULL, *stream_metrics = NULL, *eval = NULL;
+    st_tensor *predictions = NULL, *labels = NULL, *bare_predictions = NULL, *bare_labels = NULL;
+    st_tensor *stream_predictions = NULL, *stream_labels = NULL, *x = NULL, *y = NULL, *ce = NULL;
+    int64_t i, t, c, labelled_tokens = 0, correct = 0, calls_before;
+    double expected_loss = NAN, expected_accuracy;
+    st_dtype dtype = ST_BOOL;
+    void *data = NULL;
+    memset(&probe, 0, sizeof probe);
+    make_sequences(&seqs);
+    unlabelled = seqs;
+    unlabelled.with_labels = 0;
+    streamed = seqs;
+    st_manual_seed(17);
+    REQUIRE_OK(st_embedding_create(&net.embedding, SEQ_VOCAB, 6, ST_NO_INDEX));
+    REQUIRE_OK(st_linear_create(&net.head, 6, SEQ_CLASSES, true));
+    REQUIRE_OK(st_module_create_custom(&model, "Tagger", tagger_forward, &net, NULL));
+    REQUIRE_OK(st_module_add_child(model, "embedding", net.embedding));
+    REQUIRE_OK(st_module_add_child(model, "head", net.head));
+    CHECK(has_names(model, 1, names, COUNT(names)), "the tagger's names");
+    REQUIRE_OK(st_dataset_create_indexed(&labelled, SEQ_COUNT, fetch_sequences, &seqs, NULL));
+    REQUIRE_OK(st_dataset_create_indexed(&bare, SEQ_COUNT, fetch_sequences, &unlabelled, NULL));
+    REQUIRE_OK(st_dataset_create_stream(&stream, next_sequences, &streamed, NULL));
+    REQUIRE(init_args(&args, 5), "args");
+    args.per_device_train_batch_size = SEQ_BATCH;
+    args.per_device_eval_batch_size = SEQ_BATCH;
+    REQUIRE((trainer = make_trainer(model, labelled, ST_LOSS_CROSS_ENTROPY, &args, NULL, NULL, 1)), "token-level training");
+    REQUIRE_OK(st_trainer_set_compute_metrics(trainer, token_metrics, &probe));
+    for (i = 0; i < SEQ_COUNT; i++) labelled_tokens += seqs.lengths[i];
+
+    /* With labels: padded predictions, padded labels, test metrics. */
+    REQUIRE_OK(st_trainer_predict_tensors(&predictions, &labels, &metrics, trainer, labelled));
+    check_token_predictions(predictions, &seqs, &net);
+    if (has_shape(labels, label_shape, 2) && CHECK_OK(st_tensor_dtype(&dtype, labels)) &&
+        CHECK(dtype == ST_INT64, "int64 labels") && CHECK_OK(st_tensor_data(&data, labels))) {
+        const int64_t *l = data;
+        int labels_ok = 1;
+        for (i = 0; i < SEQ_COUNT; i++)
+            for (t = 0; t < SEQ_MAX_LEN; t++) labels_ok &= l[i * SEQ_MAX_LEN + t] == seq_label(&seqs, i, t);
+        CHECK(labels_ok, "the labels are the provider's, padded with -100 to [%d, %d]", SEQ_COUNT, SEQ_MAX_LEN);
+    }
+    /* test_loss is the cross entropy of every labelled token; test_accuracy their argmax accuracy. */
+    if (predictions && labels && CHECK_OK(st_reshape(&x, predictions, flat_logits, 2)) &&
+        CHECK_OK(st_reshape(&y, labels, flat_labels, 1)) &&
+        CHECK_OK(st_cross_entropy(&ce, x, y, NULL, -100, ST_REDUCTION_MEAN, 0)))
+        CHECK_OK(st_tensor_item(&expected_loss, ce));
+    if (predictions && labels && CHECK_OK(st_tensor_data(&data, predictions))) {
+        const float *p = data;
+        for (i = 0; i < SEQ_COUNT; i++)
+            for (t = 0; t < seqs.lengths[i]; t++) {
+                const float *row = p + (i * SEQ_MAX_LEN + t) * SEQ_CLASSES;
+                int64_t best = 0;
+                for (c = 1; c < SEQ_CLASSES; c++)
+                    if (row[c] > row[best]) best = c;
+                correct += best == seq_label(&seqs, i, t);
+            }
+    }
+    expected_accuracy = (double)correct / (double)labelled_tokens;
+    if (CHECK(metrics != NULL, "test metrics for a dataset with labels")) {
+        printf("token level: test_loss %.6f (expected %.6f), test_accuracy %.4f (expected %.4f)\n",
+               metric(metrics, "test_loss"), expected_loss, metric(metrics, "test_accuracy"), expected_accuracy);
+        CHECK(fabs(metric(metrics, "test_loss") - expected_loss) <= 1e-5 * fabs(expected_loss),
+              "test_loss %.9g is the cross entropy of the labelled tokens %.9g", metric(metrics, "test_loss"), expected_loss);
+        CHECK(fabs(metric(metrics, "test_accuracy") - expected_accuracy) <= 1e-12, "test_accuracy %.9g vs %.9g",
+              metric(metrics, "test_accuracy"), expected_accuracy);
+        CHECK(metric(metrics, "test_labelled_tokens") == (double)labelled_tokens,
+              "compute-metrics' metric is in the test metrics: %g labelled tokens of %lld",
+              metric(metrics, "test_labelled_tokens"), (long long)labelled_tokens);
+    }
+    CHECK(probe.calls == 1 && strcmp(probe.prefix, "test") == 0, "compute-metrics ran once for predict (%lld calls, "
+          "prefix %s)", (long long)probe.calls, probe.prefix);
+
+    /* Evaluation: compute-metrics sees the padded token-level shapes. */
+    memset(&probe, 0, sizeof probe);
+    REQUIRE_OK(st_trainer_evaluate(&eval, trainer, labelled));
+    CHECK(probe.calls == 1 && strcmp(probe.prefix, "eval") == 0, "compute-metrics ran once (%lld calls, prefix %s)",
+          (long long)probe.calls, probe.prefix);
+    CHECK(probe.prediction_ndim == 3 && probe.prediction_shape[0] == SEQ_COUNT &&
+              probe.prediction_shape[1] == SEQ_MAX_LEN && probe.prediction_shape[2] == SEQ_CLASSES,
+          "prediction_shape is [%d, %d, %d]: ndim %zu, [%lld, %lld, %lld]", SEQ_COUNT, SEQ_MAX_LEN, SEQ_CLASSES,
+          probe.prediction_ndim, (long long)probe.prediction_shape[0], (long long)probe.prediction_shape[1],
+          (long long)probe.prediction_shape[2]);
+    CHECK(!probe.label_shape_null && probe.label_ndim == 2 && probe.label_shape[0] == SEQ_COUNT &&
+              probe.label_shape[1] == SEQ_MAX_LEN,
+          "label_shape is [%d, %d]: ndim %zu, [%lld, %lld]", SEQ_COUNT, SEQ_MAX_LEN, probe.label_ndim,
+          (long long)probe.label_shape[0], (long long)probe.label_shape[1]);
+    CHECK(probe.num_samples == SEQ_COUNT && probe.num_outputs == SEQ_MAX_LEN * SEQ_CLASSES,
+          "num_samples %lld, num_outputs %lld (the values per sample)", (long long)probe.num_samples,
+          (long long)probe.num_outputs);
+    CHECK(!probe.label_ids_null && probe.first_row_padded, "the predictions it sees are padded with -100 too");
+    CHECK(metric(eval, "eval_labelled_tokens") == (double)labelled_tokens, "eval_labelled_tokens %g, expected %lld",
+          metric(eval, "eval_labelled_tokens"), (long long)labelled_tokens);
+    CHECK(fabs(metric(eval, "eval_loss") - expected_loss) <= 1e-5 * fabs(expected_loss), "eval_loss %.9g vs %.9g",
+          metric(eval, "eval_loss"), expected_loss);
+
+    /* Without labels: no labels, no metrics, compute-metrics not called; the same predictions. */
+    calls_before = probe.calls;
+    bare_labels = (st_tensor *)&sentinel;
+    bare_metrics = (st_metrics *)&sentinel;
+    REQUIRE_OK(st_trainer_predict_tensors(&bare_predictions, &bare_labels, &bare_metrics, trainer, bare));
+    CHECK(bare_labels == NULL, "out_labels is NULL for a dataset without labels");
+    CHECK(bare_metrics == NULL, "out_metrics is NULL for a dataset without labels");
+    if (bare_labels == (st_tensor *)&sentinel) bare_labels = NULL;
+    if (bare_metrics == (st_metrics *)&sentinel) bare_metrics = NULL;
+    CHECK(probe.calls == calls_before, "compute-metrics does not run without labels");
+    CHECK(same_tensor(bare_predictions, predictions), "the same predictions as with labels");
+    st_tensor_free(bare_predictions);
+    bare_predictions = NULL;
+    /* out_labels and out_metrics may be NULL. */
+    CHECK_OK(st_trainer_predict_tensors(&bare_predictions, NULL, NULL, trainer, labelled));
+    CHECK(same_tensor(bare_predictions, predictions), "the same predictions with NULL out_labels and out_metrics");
+
+    /* A stream: every sample of its epoch 0, as the map-style dataset gives them. */
+    REQUIRE_OK(st_trainer_predict_tensors(&stream_predictions, &stream_labels, &stream_metrics, trainer, stream));
+    CHECK(streamed.epochs_begun == 1 && streamed.last_epoch == 0 && streamed.ends == 1,
+          "the stream was read once, epoch 0 to its end (%lld epochs, the last %lld, %lld ends)",
+          (long long)streamed.epochs_begun, (long long)streamed.last_epoch, (long long)streamed.ends);
+    CHECK(same_tensor(stream_predictions, predictions), "the stream's predictions equal the map-style dataset's");
+    CHECK(has_shape(stream_labels, label_shape, 2) && same_tensor(stream_labels, labels),
+          "the stream's labels equal the map-style dataset's");
+    if (CHECK(stream_metrics != NULL, "test metrics for a stream with labels"))
+        CHECK(metric(stream_metrics, "test_loss") == metric(metrics, "test_loss"), "test_loss %.9g vs %.9g",
+              metric(stream_metrics, "test_loss"), metric(metrics, "test_loss"));
+
+    /* Argument errors: a status, the outputs NULL. */
+    st_tensor_free(bare_predictions);
+    bare_predictions = (st_tensor *)&sentinel;
+    bare_labels = (st_tensor *)&sentinel;
+    bare_metrics = (st_metrics *)&sentinel;
+    CHECK_ERROR(st_trainer_predict_tensors(&bare_predictions, &bare_labels, &bare_metrics, trainer, NULL), ST_EINVAL,
+                "NULL");
+    CHECK(bare_predictions == NULL && bare_labels == NULL && bare_metrics == NULL,
+          "a failed st_trainer_predict_tensors sets its outputs to NULL");
+    CHECK_ERROR(st_trainer_predict_tensors(NULL, NULL, NULL, trainer, labelled), ST_EINVAL, "NULL");
+    CHECK_ERROR(st_trainer_predict_tensors(&bare_predictions, NULL, NULL, NULL, labelled), ST_EINVAL, "NULL");
+    bare_predictions = NULL;
+    bare_labels = NULL;
+    bare_metrics = NULL;
+done:
+    st_metrics_free(metrics);
+    st_metrics_free(bare_metrics);
+    st_metrics_free(stream_metrics);
+    st_metrics_free(eval);
+    st_tensor_free(predictions);
+    st_tensor_free(labels);
+    st_tensor_free(bare_predictions);
+    st_tensor_free(bare_labels);
+    st_tensor_free(stream_predictions);
+    st_tensor_free(stream_labels);
+    st_tensor_free(x);
+    st_tensor_free(y);
+    st_tensor_free(ce);
+    st_trainer_free(trainer);
+    st_dataset_free(labelled);
+    st_dataset_free(bare);
+    st_dataset_free(stream);
+    st_module_free(model);
+    st_module_free(net.embedding);
+    st_module_free(net.head);
+}
+
+/* ---- st_trainer_builtin_loss equals st_cross_entropy ------------------------------------------ */
+
+/* *out = st_trainer_builtin_loss(logits, labels) and the gradient it gives `logits` (which
+ * requires gradients), as values. */
+static int builtin_loss_and_grad(double *value, float *grad, size_t grad_bytes, st_trainer *trainer, st_tensor *logits,
+                                 const st_tensor *labels) {
+    st_tensor *loss = NULL, *g = NULL;
+    int ok = CHECK_OK(st_tensor_zero_grad(logits)) && CHECK_OK(st_trainer_builtin_loss(&loss, trainer, logits, labels)) &&
+             CHECK_OK(st_tensor_item(value, loss)) && CHECK_OK(st_tensor_backward(loss, NULL)) &&
+             CHECK_OK(st_tensor_grad(&g, logits)) && CHECK(g != NULL, "a gradient") &&
+             CHECK_OK(st_tensor_copy_to(grad, grad_bytes, g));
+    st_tensor_free(loss);
+    st_tensor_free(g);
+    return ok;
+}
+
+/* st_cross_entropy of `logits` viewed as [rows, classes] against `labels` viewed as [rows]. */
+static int reference_loss_and_grad(double *value, float *grad, size_t grad_bytes, st_tensor *logits,
+                                   const st_tensor *labels, int64_t rows, int64_t classes, float smoothing) {
+    const int64_t x_shape[2] = {rows, classes}, y_shape[1] = {rows};
+    st_tensor *x = NULL, *y = NULL, *loss = NULL, *g = NULL;
+    int ok = CHECK_OK(st_tensor_zero_grad(logits)) && CHECK_OK(st_reshape(&x, logits, x_shape, 2)) &&
+             CHECK_OK(st_reshape(&y, labels, y_shape, 1)) &&
+             CHECK_OK(st_cross_entropy(&loss, x, y, NULL, -100, ST_REDUCTION_MEAN, smoothing)) &&
+             CHECK_OK(st_tensor_item(value, loss)) && CHECK_OK(st_tensor_backward(loss, NULL)) &&
+             CHECK_OK(st_tensor_grad(&g, logits)) && CHECK(g != NULL, "a gradient") &&
+             CHECK_OK(st_tensor_copy_to(grad, grad_bytes, g));
+    st_tensor_free(x);
+    st_tensor_free(y);
+    st_tensor_free(loss);
+    st_tensor_free(g);
+    return ok;
+}
+
+static void test_builtin_loss(void) {
+    enum { N = 6, T = 5, C = 4 };
+    static const int64_t labels_2d[N] = {0, 3, 1, 2, 3, 0};
+    static const int64_t labels_3d[N * T] = {0, 1, 2, 3, -100, 3, 2, 1, -100, -100, 1, 1, 0, 0, 2,
+                                             -100, -100, -100, -100, -100, 2, 3, 0, 1, 2, 3, -100, 0, 1, 2};
+    const int64_t shape_2d[2] = {N, C}, shape_3d[3] = {N, T, C}, label_shape_2d[1] = {N}, label_shape_3d[2] = {N, T};
+    const int64_t wrong_rows[1] = {N + 1}, out_of_range[1] = {1}, one_row[2] = {1, C};
+    static int sentinel;
+    const int64_t bad_label = C + 3;
+    const float smoothings[2] = {0.0f, 0.1f};
+    st_module *model = NULL;
+    st_trainer *trainers[2] = {NULL, NULL}, *mse = NULL;
+    st_training_args args;
+    st_tensor *logits2 = NULL, *logits3 = NULL, *y2 = NULL, *y3 = NULL, *out = NULL, *ref = NULL;
+    st_tensor *wrong = NULL, *float_labels = NULL, *targets = NULL, *big = NULL, *one = NULL;
+    float ga[N * T * C], gb[N * T * C];
+    double a = 0, b = 0;
+    size_t k;
+    int rc;
+    REQUIRE(init_args(&args, 1) && (model = make_sequential(1, 8)), "fixtures");
+    for (k = 0; k < 2; k++) {
+        st_training_args with = args;
+        with.label_smoothing_factor = smoothings[k];
+        REQUIRE_OK(st_trainer_create(&trainers[k], model, ST_LOSS_CROSS_ENTROPY, &with));
+    }
+    REQUIRE_OK(st_tensor_normal(&logits2, shape_2d, 2, 0, 2, 5));
+    REQUIRE_OK(st_tensor_normal(&logits3, shape_3d, 3, 0, 2, 6));
+    REQUIRE_OK(st_tensor_set_requires_grad(logits2, true));
+    REQUIRE_OK(st_tensor_set_requires_grad(logits3, true));
+    REQUIRE_OK(st_tensor_create(&y2, labels_2d, label_shape_2d, 1, ST_INT64, ST_DATA_COPY));
+    REQUIRE_OK(st_tensor_create(&y3, labels_3d, label_shape_3d, 2, ST_INT64, ST_DATA_COPY));
+    for (k = 0; k < 2; k++) {
+        /* [N, C] with [N] */
+        if (builtin_loss_and_grad(&a, ga, N * C * sizeof(float), trainers[k], logits2, y2) &&
+            reference_loss_and_grad(&b, gb, N * C * sizeof(float), logits2, y2, N, C, smoothings[k])) {
+            CHECK(a == b, "label smoothing %g, [N, C]: the built-in loss %.9g equals st_cross_entropy %.9g",
+                  (double)smoothings[k], a, b);
+            CHECK(memcmp(ga, gb, N * C * sizeof(float)) == 0, "label smoothing %g, [N, C]: and so does its gradient",
+                  (double)smoothings[k]);
+        }
+        /* [N, T, C] with [N, T] and -100: the flattened [N*T, C] with [N*T] */
+        if (builtin_loss_and_grad(&a, ga, sizeof ga, trainers[k], logits3, y3) &&
+            reference_loss_and_grad(&b, gb, sizeof gb, logits3, y3, N * T, C, smoothings[k])) {
+            CHECK(a == b, "label smoothing %g, [N, T, C]: the built-in loss %.9g equals st_cross_entropy on the "
+                  "flattened tokens %.9g", (double)smoothings[k], a, b);
+            CHECK(memcmp(ga, gb, sizeof ga) == 0, "label smoothing %g, [N, T, C]: and so does its gradient",
+                  (double)smoothings[k]);
+        }
+    }
+    /* The smoothing is the trainer's: 0.1 differs from none. */
+    if (CHECK_OK(st_trainer_builtin_loss(&out, trainers[0], logits2, y2)) && CHECK_OK(st_tensor_item(&a, out)) &&
+        CHECK_OK(st_trainer_builtin_loss(&ref, trainers[1], logits2, y2)) && CHECK_OK(st_tensor_item(&b, ref)))
+        CHECK(a != b, "label_smoothing_factor 0.1 changes the loss (%.9g vs %.9g)", a, b);
+    st_tensor_free(out);
+    st_tensor_free(ref);
+    out = ref = NULL;
+
+    /* Shapes that do not fit, labels of the wrong type or range, NULLs: a status and a message. */
+    REQUIRE_OK(st_tensor_zeros(&wrong, wrong_rows, 1, ST_INT64));
+    REQUIRE_OK(st_tensor_zeros(&float_labels, label_shape_2d, 1, ST_FLOAT32));
+    out = (st_tensor *)&sentinel;
+    rc = st_trainer_builtin_loss(&out, trainers[0], logits2, wrong);
+    CHECK((rc == ST_ESHAPE || rc == ST_EINVAL) && st_last_error_message()[0] != '\0',
+          "logits [6, 4] with labels [7]: %s (%s)", st_status_string(rc), st_last_error_message());
+    CHECK(out == NULL, "a failed st_trainer_builtin_loss sets *out to NULL");
+    out = NULL;
+    rc = st_trainer_builtin_loss(&out, trainers[0], logits3, y2);
+    CHECK((rc == ST_ESHAPE || rc == ST_EINVAL) && st_last_error_message()[0] != '\0',
+          "logits [6, 5, 4] with labels [6]: %s (%s)", st_status_string(rc), st_last_error_message());
+    st_tensor_free(out);
+    out = NULL;
+    rc = st_trainer_builtin_loss(&out, trainers[0], logits2, y3);
+    CHECK((rc == ST_ESHAPE || rc == ST_EINVAL) && st_last_error_message()[0] != '\0',
+          "logits [6, 4] with labels [6, 5]: %s (%s)", st_status_string(rc), st_last_error_message());
+    st_tensor_free(out);
+    out = NULL;
+    CHECK_ERROR(st_trainer_builtin_loss(&out, trainers[0], logits2, float_labels), ST_EINVAL, "int64");
+    REQUIRE_OK(st_tensor_create(&big, &bad_label, out_of_range, 1, ST_INT64, ST_DATA_COPY));
+    REQUIRE_OK(st_tensor_zeros(&one, one_row, 2, ST_FLOAT32));
+    rc = st_trainer_builtin_loss(&out, trainers[0], one, big);
+    CHECK(rc != ST_OK && st_last_error_message()[0] != '\0', "a label outside [0, 4): %s (%s)", st_status_string(rc),
+          st_last_error_message());
+    st_tensor_free(out);
+    out = NULL;
+    CHECK_ERROR(st_trainer_builtin_loss(NULL, trainers[0], logits2, y2), ST_EINVAL, "NULL");
+    CHECK_ERROR(st_trainer_builtin_loss(&out, NULL, logits2, y2), ST_EINVAL, "NULL");
+    CHECK_ERROR(st_trainer_builtin_loss(&out, trainers[0], NULL, y2), ST_EINVAL, "NULL");
+    CHECK_ERROR(st_trainer_builtin_loss(&out, trainers[0], logits2, NULL), ST_EINVAL, "NULL");
+    CHECK_ERROR(st_trainer_builtin_loss(&out, (st_trainer *)model, logits2, y2), ST_EINVAL, "st_trainer");
+
+    /* Another built-in loss: ST_LOSS_MSE is st_mse_loss (mean). */
+    REQUIRE_OK(st_trainer_create(&mse, model, ST_LOSS_MSE, &args));
+    REQUIRE_OK(st_tensor_normal(&targets, shape_2d, 2, 0, 1, 7));
+    if (CHECK_OK(st_trainer_builtin_loss(&out, mse, logits2, targets)) && CHECK_OK(st_tensor_item(&a, out)) &&
+        CHECK_OK(st_mse_loss(&ref, logits2, targets, ST_REDUCTION_MEAN)) && CHECK_OK(st_tensor_item(&b, ref)))
+        CHECK(a == b, "ST_LOSS_MSE: %.9g vs st_mse_loss %.9g", a, b);
+done:
+    st_trainer_free(trainers[0]);
+    st_trainer_free(trainers[1]);
+    st_trainer_free(mse);
+    st_module_free(model);
+    st_tensor_free(logits2);
+    st_tensor_free(logits3);
+    st_tensor_free(y2);
+    st_tensor_free(y3);
+    st_tensor_free(out);
+    st_tensor_free(ref);
+    st_tensor_free(wrong);
+    st_tensor_free(float_labels);
+    st_tensor_free(targets);
+    st_tensor_free(big);
+    st_tensor_free(one);
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"custom_forward_equals_builtin", test_custom_forward_equals_builtin},
@@ -1477,6 +2519,12 @@ int main(int argc, char **argv) {
         {"forward_batch", test_forward_batch},
         {"builtin_losses", test_builtin_losses},
         {"label_names", test_label_names},
+        {"free_user_data", test_free_user_data},
+        {"stream_predictions", test_stream_predictions},
+        {"adopt", test_adopt},
+        {"outputs_in_compute_loss", test_outputs_in_compute_loss},
+        {"predict_tensors_token_level", test_predict_tensors_token_level},
+        {"builtin_loss", test_builtin_loss},
     };
     int status = run_test_cases(cases, COUNT(cases), argc, argv);
     digits_free(&train_rows);

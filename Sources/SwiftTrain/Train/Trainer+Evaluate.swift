@@ -140,9 +140,15 @@ extension Trainer {
         state.evalBatches = loader.batchesPerEpoch ?? 0
         defer { state.evalBatches = 0 }
         try fire(.predictBegin)
-        let result = try runInference(loader, prefix: info.hasLabels ? "test" : nil, collect: true)
+        // (an iterable dataset shows whether it has labels only as it is read)
+        let result = try runInference(loader, prefix: info.hasLabels || dataset.count == nil ? "test" : nil, collect: true,
+                                      metricsOnlyWithLabels: true)
+        guard let prediction = result.prediction else {
+            throw SwiftTrainError.invalid("predict: the model returned no logits (only a loss), so there is nothing to "
+                + "predict; return the logits too")
+        }
         try fire(.predict, metrics: result.metrics ?? Metrics())
-        return (result.prediction!, result.metrics)
+        return (prediction, result.metrics)
     }
 
     /// The number of outputs per sample, once the model is known to accept the dataset.
@@ -177,8 +183,10 @@ extension Trainer {
     /// the built-in metrics named with `prefix` when it is not nil: accuracy, top-5 accuracy
     /// (more than 5 classes) and macro precision, recall and F1 for classification (labels
     /// -100 skipped); MSE, MAE and R2 for regression; and compute_metrics' own.
+    /// With `metricsOnlyWithLabels`, no metrics are returned when no batch had labels and
+    /// the model returned no loss (an iterable dataset read for prediction).
     func runInference(_ loader: DataLoader, prefix: String?, output: (UnsafeMutablePointer<Float>, width: Int)? = nil,
-                      collect: Bool = false) throws -> (metrics: Metrics?, prediction: EvalPrediction?) {
+                      collect: Bool = false, metricsOnlyWithLabels: Bool = false) throws -> (metrics: Metrics?, prediction: EvalPrediction?) {
         let start = monotonicSeconds()
         var lossSum = 0.0, lossItems = 0, row = 0, batches = 0
         var classification: ClassificationMetrics?, regression: RegressionMetrics?
@@ -225,10 +233,14 @@ extension Trainer {
                 }
             }
         }
+        guard batches > 0 else {
+            throw SwiftTrainError.invalid("the dataset yielded no batch to \(prefix == "test" || prefix == nil ? "predict" : "evaluate") "
+                + "(an iterable dataset must yield at least one)")
+        }
         let prediction = collecting && !predictions.parts.isEmpty
             ? EvalPrediction(predictions: predictions, labels: labels.parts.isEmpty ? nil : labels, metricKeyPrefix: prefix ?? "test")
             : nil
-        guard let prefix else { return (nil, prediction) }
+        guard let prefix, !(metricsOnlyWithLabels && labels.parts.isEmpty && lossItems == 0) else { return (nil, prediction) }
         var metrics = Metrics()
         metrics["\(prefix)_loss"] = lossItems > 0 ? lossSum / Double(lossItems) : .nan
         if let c = classification {
