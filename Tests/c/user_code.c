@@ -1688,6 +1688,74 @@ done:
     st_module_free(model);
 }
 
+/* ---- nothing to predict: an error, never a trap --------------------------------------------- */
+
+static int empty_stream(st_batch *batch, int64_t epoch, int64_t index, int64_t batch_size, void *user_data) {
+    (void)batch, (void)epoch, (void)index, (void)batch_size, (void)user_data;
+    return ST_DATA_END;
+}
+
+/* Two unlabelled rows per batch, then the end of the epoch after two batches. */
+static int unlabelled_stream(st_batch *batch, int64_t epoch, int64_t index, int64_t batch_size, void *user_data) {
+    static const float x[4] = {1, 2, 3, 4};
+    const int64_t shape[2] = {2, 2};
+    (void)epoch, (void)batch_size, (void)user_data;
+    return index >= 2 ? ST_DATA_END : st_batch_add(batch, "input", x, shape, 2, ST_FLOAT32);
+}
+
+static int loss_only_forward(st_outputs *outputs, const st_batch *batch, bool training, void *user_data) {
+    st_tensor *x = NULL, *loss = NULL;
+    int rc;
+    (void)training, (void)user_data;
+    rc = st_batch_get(&x, batch, "input") || st_mean(&loss, x, NULL, 0, false) || st_outputs_set(outputs, "loss", loss);
+    st_tensor_free(x);
+    st_tensor_free(loss);
+    return rc;
+}
+
+static void test_nothing_to_predict(void) {
+    st_module *linear = NULL, *loss_only = NULL;
+    st_dataset *empty = NULL, *unlabelled = NULL;
+    st_trainer *trainer = NULL, *loss_trainer = NULL;
+    st_training_args args;
+    st_tensor *predictions = NULL, *labels = NULL;
+    st_metrics *metrics = NULL;
+    int rc;
+    REQUIRE(init_args(&args, 10), "training arguments");
+    REQUIRE_OK(st_linear_create(&linear, 2, 3, true));
+    REQUIRE_OK(st_dataset_create_stream(&empty, empty_stream, NULL, NULL));
+    REQUIRE_OK(st_dataset_create_stream(&unlabelled, unlabelled_stream, NULL, NULL));
+    REQUIRE_OK(st_trainer_create(&trainer, linear, ST_LOSS_CROSS_ENTROPY, &args));
+    rc = st_trainer_predict_tensors(&predictions, &labels, &metrics, trainer, empty);
+    CHECK(rc == ST_EINVAL && strstr(st_last_error_message(), "no batch"),
+          "an empty stream cannot be predicted: %d %s", rc, st_last_error_message());
+    CHECK(predictions == NULL && labels == NULL && metrics == NULL, "nothing is returned on failure");
+    rc = st_trainer_evaluate(&metrics, trainer, empty);
+    CHECK(rc == ST_EINVAL && metrics == NULL, "nor evaluated: %d %s", rc, st_last_error_message());
+    /* a stream without labels: predictions, but no test metrics (as a map-style dataset) */
+    REQUIRE_OK(st_trainer_predict_tensors(&predictions, &labels, &metrics, trainer, unlabelled));
+    CHECK(predictions != NULL && labels == NULL && metrics == NULL,
+          "an unlabelled stream gives predictions only (labels %p, metrics %p)", (void *)labels, (void *)metrics);
+    /* a model that returns only a loss has nothing to predict */
+    REQUIRE_OK(st_module_create_custom(&loss_only, "LossOnly", loss_only_forward, NULL, NULL));
+    REQUIRE_OK(st_trainer_create(&loss_trainer, loss_only, ST_LOSS_CROSS_ENTROPY, &args));
+    st_tensor_free(predictions);
+    predictions = NULL;
+    rc = st_trainer_predict_tensors(&predictions, NULL, NULL, loss_trainer, unlabelled);
+    CHECK(rc == ST_EINVAL && strstr(st_last_error_message(), "no logits"),
+          "a loss-only model: %d %s", rc, st_last_error_message());
+done:
+    st_tensor_free(predictions);
+    st_tensor_free(labels);
+    st_metrics_free(metrics);
+    st_trainer_free(trainer);
+    st_trainer_free(loss_trainer);
+    st_dataset_free(empty);
+    st_dataset_free(unlabelled);
+    st_module_free(linear);
+    st_module_free(loss_only);
+}
+
 /* ---- st_module_adopt: a forward of one's own around a built-in model -------------------------- */
 
 /* Runs `inner` on "input"; with `with_loss`, also sets "loss": cross entropy against "labels". */
@@ -2508,6 +2576,7 @@ done:
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"custom_forward_equals_builtin", test_custom_forward_equals_builtin},
+        {"nothing_to_predict", test_nothing_to_predict},
         {"forward_with_parameters", test_forward_with_parameters},
         {"model_returns_loss", test_model_returns_loss},
         {"compute_loss_fn", test_compute_loss_fn},
