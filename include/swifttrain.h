@@ -705,7 +705,7 @@ typedef int (*st_fetch_fn)(st_batch *batch, const int64_t *indices, size_t count
 typedef int (*st_next_batch_fn)(st_batch *batch, int64_t epoch, int64_t index, int64_t batch_size,
                                 void *user_data);
 
-/** A map-style dataset of `num_samples` samples read through `fetch`. `free_user_data` (may
+/** A map-style dataset of `num_samples` (1 to 2^28) samples read through `fetch`. `free_user_data` (may
  *  be NULL) is called with `user_data` when the dataset is freed, never when this call fails. */
 int st_dataset_create_indexed(st_dataset **out, int64_t num_samples, st_fetch_fn fetch, void *user_data,
                               void (*free_user_data)(void *user_data));
@@ -1250,10 +1250,11 @@ int st_trainer_set_compute_metrics(st_trainer *trainer, st_compute_metrics_fn co
                                    void *user_data);
 
 /** A loss of your own in place of the built-in one and of the model's "loss" output (HF's
- *  compute_loss_func): *loss receives a new float32 scalar tensor, the micro-batch's mean
- *  loss, computed from `outputs` and `batch` (labels included; st_batch_num_items gives HF's
- *  num_items_in_batch). Under gradient accumulation the trainer weights each micro-batch by
- *  its share of the step's samples. Return 0, or non-zero to abort (ST_EUSER). */
+ *  compute_loss_func): *loss receives a new float32 scalar tensor computed from `outputs` and
+ *  `batch` (labels included). As in HF, it is used as it is, once per micro-batch: return the
+ *  micro-batch's summed loss divided by st_batch_num_items (HF's num_items_in_batch, the label
+ *  items of the whole optimizer step), which is the mean when a step is one batch; outside
+ *  training num_items is 0: return the mean. Return 0, or non-zero to abort (ST_EUSER). */
 typedef int (*st_loss_fn)(st_tensor **loss, const st_outputs *outputs, const st_batch *batch, void *user_data);
 
 /** Sets (or with NULL removes) the trainer's compute-loss function; used in training and

@@ -108,12 +108,12 @@ public func st_trainer_set_compute_loss(_ handle: OpaquePointer?, _ function: st
         }
         t.computeLoss = { output, batch, _ in
             var result: OpaquePointer?
+            defer { Handle.release(result) }  // (also when the function failed after setting it)
             try lend(OutputsBox(output)) { o in
                 try lend(BatchBox(batch, writable: false)) { b in
                     try callHost("the compute-loss function") { function(&result, o, b, userData) }
                 }
             }
-            defer { Handle.release(result) }
             guard let result else {
                 throw SwiftTrainError(.invalidArgument, "the compute-loss function returned 0 but set no loss tensor")
             }

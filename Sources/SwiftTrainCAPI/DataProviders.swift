@@ -70,8 +70,9 @@ public func st_dataset_create_indexed(_ out: UnsafeMutablePointer<OpaquePointer?
         out?.pointee = nil
         guard let out else { throw nullArgument(fn, "out") }
         let function = try required(fetch, fn, "fetch")
-        guard numSamples > 0, numSamples <= 1 << 40 else {
-            throw SwiftTrainError(.invalidArgument, "\(fn): num_samples must be in [1, 2^40], got \(numSamples)")
+        guard numSamples > 0, numSamples <= 1 << 28 else {
+            throw SwiftTrainError(.invalidArgument, "\(fn): num_samples must be in [1, 2^28], got \(numSamples) "
+                + "(use st_dataset_create_stream for more)")
         }
         let owner = UserData(userData, free: freeUserData)  // (on failure free_user_data is never called)
         out.pointee = Handle.make(IndexedProvider(numSamples: Int(numSamples), fetch: function, owner: owner))

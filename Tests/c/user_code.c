@@ -504,16 +504,21 @@ typedef struct loss_probe {
     size_t pairs;
 } loss_probe;
 
+/* HF's compute_loss_func contract: the micro-batch's summed loss over num_items (the labels of
+ * the whole step), used as it is; outside training (num_items 0) the mean. */
 static int cross_entropy_loss(st_tensor **loss, const st_outputs *outputs, const st_batch *batch,
                               void *user_data) {
     loss_probe *probe = user_data;
-    st_tensor *logits = NULL, *labels = NULL;
+    st_tensor *logits = NULL, *labels = NULL, *sum = NULL;
     int64_t size = 0, items = -1;
     size_t i;
     int rc = 1;
     if (st_outputs_get(&logits, outputs, "logits") != ST_OK || st_batch_get(&labels, batch, "labels") != ST_OK ||
-        st_batch_size(&size, batch) != ST_OK || st_batch_num_items(&items, batch) != ST_OK ||
-        st_cross_entropy(loss, logits, labels, NULL, -100, ST_REDUCTION_MEAN, probe->smoothing) != ST_OK)
+        st_batch_size(&size, batch) != ST_OK || st_batch_num_items(&items, batch) != ST_OK)
+        goto done;
+    if (items == 0 ? st_cross_entropy(loss, logits, labels, NULL, -100, ST_REDUCTION_MEAN, probe->smoothing) != ST_OK
+                   : st_cross_entropy(&sum, logits, labels, NULL, -100, ST_REDUCTION_SUM, probe->smoothing) != ST_OK ||
+                         st_mul_scalar(loss, sum, 1.0f / (float)items) != ST_OK)
         goto done;
     if (items == 0) {
         probe->other_calls++; /* the trainer's check of the first sample, evaluation */
@@ -531,6 +536,7 @@ static int cross_entropy_loss(st_tensor **loss, const st_outputs *outputs, const
 done:
     st_tensor_free(logits);
     st_tensor_free(labels);
+    st_tensor_free(sum);
     return rc;
 }
 

@@ -508,3 +508,212 @@ def test_best_model_early_stopping_and_ema_apply_to_a_python_model(tmp_path, dig
                           train_dataset=digits.train, eval_dataset=digits.test)
     averaged.train()
     assert len([h for h in averaged.state.log_history if "eval_loss" in h]) == 3
+
+
+# ---- found in review: each of these once crashed or silently did the wrong thing ------------
+
+
+def test_bool_labels_and_int64_logits_reach_compute_metrics_correctly():
+    class Composer(st.ComposerModel):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 1)
+
+        def forward(self, batch):
+            return self.fc(batch["input"])
+
+        def loss(self, outputs, batch):
+            return F.binary_cross_entropy_with_logits(outputs, batch["labels"].float())
+
+        def eval_forward(self, batch, outputs=None):
+            return (self.forward(batch) > 0).long()  # int64 "logits"
+
+    rng = np.random.default_rng(0)
+    seen = {}
+
+    def metrics(p):
+        seen["labels"], seen["predictions"] = p.label_ids, p.predictions
+        return {"n": float(len(p.label_ids))}
+
+    X = rng.random((10, 3), dtype=np.float32)
+    samples = [{"input": X[i], "labels": np.array([i % 2 == 0])} for i in range(10)]
+    trainer = st.Trainer(Composer(), _args(max_steps=2, per_device_train_batch_size=4),
+                         train_dataset=samples, compute_metrics=metrics)
+    trainer.train()
+    assert trainer.evaluate(samples)["eval_n"] == 10
+    assert seen["labels"].dtype == np.int64 and seen["labels"].ravel().tolist() == [1, 0] * 5
+    assert seen["predictions"].dtype == np.float32 and set(np.unique(seen["predictions"])) <= {0.0, 1.0}
+
+
+def test_an_enormous_dataset_length_is_an_error_not_an_abort():
+    class Huge:
+        def __len__(self):
+            return 2 ** 34
+
+        def __getitem__(self, i):
+            return {"input": np.zeros(4, np.float32), "labels": 0}
+
+    with pytest.raises(ValueError, match="2\\^28"):
+        st.Trainer(nn.Linear(4, 2), _args(), train_dataset=Huge()).train()
+
+
+def test_evaluation_of_a_large_vocabulary_is_linear_in_the_classes():
+    class Big(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(50257, 4)
+
+        def forward(self, input_ids):
+            return self.embedding(input_ids) @ self.embedding.weight.T  # [B, T, 50257]
+
+    samples = [{"input_ids": [1, 2, 3], "labels": [2, 3, -100]} for _ in range(4)]
+    metrics = st.Trainer(Big(), _args()).evaluate(samples)
+    assert 0 <= metrics["eval_accuracy"] <= 1  # (a confusion matrix would need 20 GB)
+
+
+def test_a_frozen_parameter_stays_frozen(digits):
+    class Scaled(Net):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(st.ones(10), requires_grad=False)
+
+        def forward(self, x):
+            return super().forward(x) * self.scale
+
+    model = Scaled()
+    st.Trainer(model, _args(), train_dataset=digits.train).train()
+    assert not model.scale.requires_grad and model.scale.tolist() == [1.0] * 10
+
+
+def test_changing_the_model_after_creating_the_trainer_is_refused(tmp_path, digits):
+    model = Net()
+    trainer = st.Trainer(model, _args(tmp_path), train_dataset=digits.train)
+    model.head = nn.Linear(32, 10)
+    with pytest.raises(ValueError, match="head \\(replaced\\).*create the Trainer after"):
+        trainer.train()
+    with pytest.raises(ValueError, match="changed after the Trainer was created"):
+        trainer.save_model()
+
+
+def test_a_buffer_the_forward_replaces_is_what_checkpoints_save(tmp_path, digits):
+    class Counting(Net):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("seen", st.zeros(1))
+
+        def forward(self, x):
+            self.seen = self.seen + x.shape[0]  # torch's idiom: a new tensor each call
+            return super().forward(x)
+
+    model = Counting()
+    trainer = st.Trainer(model, _args(tmp_path, max_steps=3), train_dataset=digits.train)
+    trainer.train()
+    trainer.save_model()
+    saved = st.safetensors.load_file(str(tmp_path / "model.safetensors"))
+    assert saved["seen"].tolist() == model.seen.tolist() == [1 + 3 * 32]  # (1: the check)
+
+
+def test_a_tuple_is_loss_first_only_when_labels_were_passed():
+    class Regressor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 1)
+
+        def forward(self, x):
+            prediction = self.fc(x)
+            return prediction, prediction.relu()  # (prediction, hidden), no labels taken
+
+    X = np.ones((9, 2), np.float32)
+    y = np.ones((9, 1), np.float32)
+    trainer = st.Trainer(Regressor(), _args(max_steps=4, per_device_train_batch_size=8,
+                                            logging_strategy="steps", logging_steps=1),
+                         train_dataset=(X, y), loss="mse")
+    trainer.train()
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert all(loss >= 0 for loss in losses)  # an MSE, never the prediction itself
+    assert trainer.predict(X).predictions.shape == (9, 1)
+
+
+def test_ctrl_c_in_a_generator_or_a_dropout_forward_still_resumes_exactly(tmp_path, digits):
+    import signal
+    X, y = digits.train
+
+    class Interrupting(Stream):
+        def __iter__(self):
+            for i, sample in enumerate(super().__iter__()):
+                if i == 100 and not hasattr(self, "done"):
+                    self.done = True
+                    signal.raise_signal(signal.SIGINT)
+                yield sample
+
+    class Dropping(Net):
+        def __init__(self):
+            super().__init__()
+            self.drop = nn.Dropout(0.3)
+
+        def forward(self, x):
+            return super().forward(self.drop(x))
+
+    args = _args(tmp_path, max_steps=12, save_strategy="steps", save_steps=100)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        st.manual_seed(4)
+        model = Dropping()
+        with pytest.raises(KeyboardInterrupt):
+            st.Trainer(model, args, train_dataset=Interrupting(X, y)).train()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert (tmp_path / "checkpoint-4" / "manifest.json").exists()  # sample 100 is in step 4
+    st.Trainer(model, args, train_dataset=Stream(X, y)).train(resume_from_checkpoint=True)
+    st.manual_seed(4)
+    whole = Dropping()
+    st.Trainer(whole, _args(max_steps=12), train_dataset=Stream(X, y)).train()
+    _assert_same(_weights(whole), _weights(model))
+
+
+def test_compute_loss_func_is_used_as_hf_uses_it_under_accumulation(digits):
+    st.manual_seed(2)
+    reference = Net()
+    st.manual_seed(2)
+    custom = Net()
+    args = _args(gradient_accumulation_steps=2)
+    st.Trainer(reference, args, train_dataset=digits.train).train()
+    st.Trainer(custom, args, train_dataset=digits.train,
+               compute_loss_func=lambda outputs, labels, n: F.cross_entropy(
+                   outputs["logits"], labels, reduction="sum") / (n or labels.shape[0])).train()
+    # (HF passes num_items_in_batch=None outside training, as here in the first-sample check)
+    _assert_same(_weights(reference), _weights(custom), atol=1e-6)
+
+
+def test_label_smoothing_replaces_the_model_loss_as_hf_label_smoother(digits):
+    st.manual_seed(1)
+    plain = Net()
+    st.manual_seed(1)
+    own = Net(own_loss=True)
+    args = _args(label_smoothing_factor=0.2)
+    st.Trainer(plain, args, train_dataset=digits.train).train()
+    st.Trainer(own, args, train_dataset=digits.train).train()
+    _assert_same(_weights(plain), _weights(own), atol=1e-6)
+
+
+def test_a_list_of_dicts_as_eval_dataset():
+    samples = [{"input_ids": [1, 2, 3][: 1 + i % 3], "label": i % 2} for i in range(20)]
+    trainer = st.Trainer(TextClassifier(), _args(eval_strategy="steps", eval_steps=5, max_steps=5),
+                         data_collator=st.DataCollatorWithPadding(), train_dataset=samples,
+                         eval_dataset=samples)
+    trainer.train()
+    assert any("eval_loss" in h for h in trainer.state.log_history)
+
+
+def test_padding_collator_follows_hf():
+    collator = st.DataCollatorWithPadding(pad_to_multiple_of=4)
+    batch = collator([{"input_ids": [1, 2, 3], "labels": [1, 2, 3], "text": "a b c"},
+                      {"input_ids": [4, 5, 6], "labels": [4, 5, 6], "text": "d e f"}])
+    assert "text" not in batch  # text columns are left out
+    assert batch["input_ids"].shape == batch["labels"].shape == (2, 4)
+    assert batch["labels"][:, 3].tolist() == [-100, -100]
+    longest = st.DataCollatorWithPadding(max_length=2)([{"input_ids": [1, 2, 3]}])
+    assert longest["input_ids"].tolist() == [[1, 2, 3]]  # never truncates
+    with pytest.raises(ValueError, match="longer than max_length"):
+        st.DataCollatorWithPadding(padding="max_length", max_length=2)([{"input_ids": [1, 2, 3]}])
+    assert st.default_data_collator([{"x": 1, "name": "a"}]).keys() == {"x"}

@@ -40,8 +40,11 @@ struct DataLoader {
     let labelNames: [String]
     /// The samples of a map-style source; nil for an iterable one.
     let numSamples: Int?
-    private(set) var order: [Int] = []
+    /// The epoch's shuffled order; nil in order (nothing is allocated for it).
+    private(set) var order: [Int]?
     private(set) var epoch = 0
+    /// The most samples a map-style source may have (as an in-memory Dataset).
+    static let maxSamples = 1 << 28
 
     init(source: DataSource, batchSize: Int, shuffle: Bool, seed: UInt64, dropLast: Bool, labelNames: [String] = ["labels"]) {
         self.source = source
@@ -51,7 +54,15 @@ struct DataLoader {
         self.dropLast = dropLast
         self.labelNames = labelNames
         self.numSamples = source.count
-        self.order = Array(0..<(numSamples ?? 0))
+    }
+
+    /// Throws when a map-style source's length is out of range.
+    static func checkCount(_ source: DataSource) throws {
+        guard let n = source.count else { return }
+        guard n >= 0, n <= maxSamples else {
+            throw SwiftTrainError.invalid("the dataset has \(n) samples; a map-style dataset may have 0 to 2^28 "
+                + "(use an iterable dataset for more)")
+        }
     }
 
     /// nil for an iterable source.
@@ -62,7 +73,7 @@ struct DataLoader {
 
     mutating func setEpoch(_ epoch: Int) {
         self.epoch = epoch
-        guard shuffle, let n = numSamples else { return }
+        guard shuffle, let n = numSamples, n <= Self.maxSamples else { return }
         var generator = Generator(seed: seed, stream: UInt64(epoch))
         order = generator.permutation(n)
     }
@@ -74,8 +85,8 @@ struct DataLoader {
             var batch: Batch
             if let n = numSamples {
                 guard index < batchesPerEpoch! else { return nil }
-                let start = index * batchSize
-                batch = try source.batch(indices: order[start..<Swift.min(start + batchSize, n)])
+                let start = index * batchSize, end = Swift.min(start + batchSize, n)
+                batch = try source.batch(indices: order?[start..<end] ?? Array(start..<end)[...])
             } else {
                 guard let b = try source.batch(epoch: epoch, index: index, batchSize: batchSize) else { return nil }
                 batch = b

@@ -141,6 +141,9 @@ extension Dataset {
     /// [n], or float32 [n, width]).
     public func batch(indices: ArraySlice<Int>) throws -> Batch {
         let size = indices.count, d = numFeatures
+        for i in indices where i < 0 || i >= numSamples {
+            throw SwiftTrainError.invalid("dataset: sample index \(i) is outside [0, \(numSamples))")
+        }
         let x = Tensor(uninitialized: [size] + sampleShape)
         for (r, i) in indices.enumerated() { (x.data + r * d).update(from: features + i * d, count: d) }
         var batch = Batch()

@@ -14,32 +14,56 @@
 /// a `Module` is a child named after its property, an array of modules gives children
 /// "<property>.0", "<property>.1", ... (torch's ModuleList), a dictionary of modules
 /// "<property>.<key>" in key order (ModuleDict), and a `Tensor` that requires gradients is a
-/// parameter. So `stateDict()` names are torch's ("head.weight", "layers.0.bias").
+/// parameter. So `stateDict()` names are torch's ("head.weight", "layers.0.bias"). Properties
+/// of superclasses count too. A module must not keep a stored reference to a module that
+/// contains it (its parent): that would be a cycle, which the trainer refuses.
 /// Implement `forward(batch:)` (named inputs, may return a loss) or `forward(_:)` (one tensor).
 public protocol CustomModule: Module {}
 
 extension CustomModule {
+    /// The stored properties of this object and of its superclasses, base class first, with
+    /// the names torch would give them (a `lazy var`'s storage loses its prefix).
+    private var storedProperties: [(name: String, value: Any)] {
+        var chain: [Mirror] = []
+        var mirror: Mirror? = Mirror(reflecting: self)
+        while let m = mirror {
+            chain.append(m)
+            mirror = m.superclassMirror
+        }
+        let lazyPrefix = "$__lazy_storage_$_"
+        return chain.reversed().flatMap { m in
+            m.children.compactMap { child -> (name: String, value: Any)? in
+                guard var name = child.label else { return nil }
+                if name.hasPrefix(lazyPrefix) { name.removeFirst(lazyPrefix.count) }
+                return (name, child.value)
+            }
+        }
+    }
+
     public var ownParameters: [(String, Tensor)] {
-        Mirror(reflecting: self).children.compactMap { child in
-            guard let name = child.label, let t = child.value as? Tensor, t.requiresGrad else { return nil }
+        storedProperties.compactMap { name, value in
+            guard let t = value as? Tensor, t.requiresGrad else { return nil }
             return (name, t)
         }
     }
 
     public var children: [(String, Module)] {
         var out: [(String, Module)] = []
-        for child in Mirror(reflecting: self).children {
-            guard let name = child.label else { continue }
-            if let m = child.value as? Module {
+        for (name, value) in storedProperties {
+            if let m = value as? Module {
                 out.append((name, m))
-            } else if let list = child.value as? [Module] {
+            } else if let list = value as? [Module] {
                 out += list.enumerated().map { ("\(name).\($0.offset)", $0.element) }
-            } else if let dict = child.value as? [String: Module] {
+            } else if let dict = value as? [String: Module] {
                 out += dict.keys.sorted().map { ("\(name).\($0)", dict[$0]!) }
             }
         }
         return out
     }
+
+    /// How deep the modules nest, or Int.max when a module contains itself (a stored
+    /// reference back to a parent): the trainer refuses such a model.
+    public var nestingDepth: Int { CustomModuleDepth.depth(of: self, path: []) }
 
     public var description: String {
         "\(Self.self)(\(children.map { "\($0.0): \($0.1.description)" }.joined(separator: ", ")))"
@@ -56,6 +80,22 @@ extension CustomModule {
             throw SwiftTrainError.invalid("\(Self.self).forward(batch:) returned only a loss; forward(_:) needs logits")
         }
         return logits
+    }
+}
+
+enum CustomModuleDepth {
+    static func depth(of module: Module, path: Set<ObjectIdentifier>) -> Int {
+        let id = ObjectIdentifier(module)
+        guard !path.contains(id), path.count <= Sequential.maxNesting else { return Int.max }
+        guard module is CustomModule else { return module.nestingDepth }
+        let inner = path.union([id])
+        var deepest = 0
+        for (_, child) in module.children {
+            let d = depth(of: child, path: inner)
+            if d == Int.max { return Int.max }
+            deepest = Swift.max(deepest, d)
+        }
+        return 1 + deepest
     }
 }
 

@@ -108,5 +108,6 @@ public enum LossKind: Int32, Sendable, CaseIterable {
 
 /// A user's loss in place of the built-in one (HF's compute_loss_func, a C loss function):
 /// the model's outputs, the batch (labels included) and HF's num_items_in_batch. It returns
-/// the micro-batch's loss as a scalar, a mean over its samples; see `Trainer.computeLoss`.
+/// the micro-batch's loss as a scalar, normalised by num_items_in_batch as HF's is; see
+/// `Trainer.computeLoss`.
 public typealias ComputeLoss = (ModelOutput, Batch, Int) throws -> Tensor

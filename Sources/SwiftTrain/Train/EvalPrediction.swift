@@ -47,6 +47,9 @@ struct Concatenation {
     var dtype: DType { parts.first?.dtype ?? .float32 }
 
     mutating func append(_ t: Tensor) throws {
+        guard t.dtype == .float32 || t.dtype == .int64 else {
+            throw SwiftTrainError.invalid("evaluation collects float32 or int64 tensors, got \(t.dtype) \(t.shape)")
+        }
         if let first = parts.first, first.rank != t.rank || first.dtype != t.dtype {
             throw SwiftTrainError.shape("batches of one evaluation differ in rank or dtype: \(first.dtype) \(first.shape) "
                 + "and \(t.dtype) \(t.shape)")

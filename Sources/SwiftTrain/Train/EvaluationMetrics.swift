@@ -4,15 +4,18 @@
 public struct ClassificationMetrics: Sendable {
     public let classes: Int
     public let topK: Int
-    /// confusion[label * classes + predicted]
-    private var confusion: [Int]
+    /// Per class: correct predictions, predictions, and labels (O(classes): a vocabulary of
+    /// 50k classes costs 1.2 MB, where a confusion matrix would take 20 GB).
+    private var truePositives: [Int], predictedCounts: [Int], actualCounts: [Int]
     private var topKHits = 0
     public private(set) var count = 0
 
     public init(classes: Int, topK: Int = 5) {
         self.classes = classes
         self.topK = topK
-        confusion = Array(repeating: 0, count: classes * classes)
+        truePositives = Array(repeating: 0, count: classes)
+        predictedCounts = truePositives
+        actualCounts = truePositives
     }
 
     /// Adds `rows` rows of logits [rows, classes] with their labels. Rows whose label is not
@@ -24,14 +27,16 @@ public struct ClassificationMetrics: Sendable {
             var best = 0, above = 0
             for c in 1..<Swift.max(classes, 1) where row[c] > row[best] { best = c }
             for c in 0..<classes where row[c] > row[label] { above += 1 }
-            confusion[label * classes + best] += 1
+            actualCounts[label] += 1
+            predictedCounts[best] += 1
+            if best == label { truePositives[label] += 1 }
             if above < topK { topKHits += 1 }
             count += 1
         }
     }
 
     public var accuracy: Double {
-        Double((0..<classes).reduce(0) { $0 + confusion[$1 * classes + $1] }) / Double(Swift.max(count, 1))
+        Double(truePositives.reduce(0, +)) / Double(Swift.max(count, 1))
     }
 
     public var topKAccuracy: Double { Double(topKHits) / Double(Swift.max(count, 1)) }
@@ -39,9 +44,7 @@ public struct ClassificationMetrics: Sendable {
     /// Per class (true positives, predicted, actual), for the classes that occur.
     private var perClass: [(tp: Int, predicted: Int, actual: Int)] {
         (0..<classes).compactMap { c in
-            let actual = (0..<classes).reduce(0) { $0 + confusion[c * classes + $1] }
-            let predicted = (0..<classes).reduce(0) { $0 + confusion[$1 * classes + c] }
-            return actual + predicted == 0 ? nil : (confusion[c * classes + c], predicted, actual)
+            actualCounts[c] + predictedCounts[c] == 0 ? nil : (truePositives[c], predictedCounts[c], actualCounts[c])
         }
     }
 

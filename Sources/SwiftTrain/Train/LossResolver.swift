@@ -13,13 +13,16 @@ struct LossResolver {
         batch.labels.map(kind.items) ?? batch.size
     }
 
-    /// The piece's share of the window's mean loss. A user's or a model's loss is the mean
-    /// over its piece, weighted by the piece's share of the window's samples; the built-in
-    /// loss sums the piece's items and divides by the window's, so a window cut into pieces
-    /// gives the update of one batch of the same samples.
+    /// The piece's share of the window's loss, as HF's training_step takes it:
+    /// - a compute-loss function's result as it is: it gets num_items_in_batch and normalises
+    ///   by it itself (HF does not divide a compute_loss_func's loss by the accumulation steps);
+    /// - a model's loss is the mean over its piece, weighted by the piece's share of the
+    ///   window's samples (HF divides by the accumulation steps: the same for equal pieces);
+    /// - the built-in loss sums the piece's items and divides by the window's, so a window cut
+    ///   into pieces gives the update of one batch of the same samples.
     func loss(_ output: ModelOutput, _ piece: Batch, examples: Int, items: Int, whole: Bool) throws -> Tensor {
         if let l = try given(output, piece, items: items) {
-            return whole ? l : try l * (Float(piece.size) / Float(examples))
+            return whole || custom != nil ? l : try l * (Float(piece.size) / Float(examples))
         }
         if whole { return try builtIn(output, piece, sum: false) }
         return try builtIn(output, piece, sum: true) / Float(Swift.max(items, 1))
@@ -27,9 +30,10 @@ struct LossResolver {
 
     /// The user's or the model's loss, checked to be a float scalar; nil when neither gives one.
     func given(_ output: ModelOutput, _ batch: Batch, items: Int) throws -> Tensor? {
+        // (HF's label smoother replaces the model's loss: the built-in loss then applies)
         let (l, what): (Tensor?, String) = custom != nil
             ? (try custom!(output, batch, items), "compute_loss")
-            : (output.loss, "the model's \"loss\" output")
+            : (labelSmoothing > 0 ? nil : output.loss, "the model's \"loss\" output")
         guard let l else { return nil }
         guard l.dtype == .float32, l.count == 1 else {
             throw SwiftTrainError.shape("\(what) must be a float32 scalar, got \(l.dtype) \(l.shape)")

@@ -208,9 +208,9 @@ extension Trainer {
                     }
                     (buffer + row * width).update(from: logits.data, count: logits.count)
                 }
-                if collecting {
-                    if let logits { try predictions.append(logits) }
-                    if let l = batch.labels { try labels.append(l) }
+                if collecting {  // (float32 predictions; int64 or float32 labels)
+                    if let logits { try predictions.append(logits.dtype == .float32 ? logits : try logits.to(.float32)) }
+                    if let l = batch.labels { try labels.append(l.dtype == .bool ? try l.to(.int64) : l) }
                 }
                 row += batch.size
                 batches += 1
@@ -329,7 +329,9 @@ extension Trainer {
     @discardableResult
     func check(_ dataset: DataSource, role: String, needsTargets: Bool) throws -> OutputInfo {
         try BLAS.load()
-        guard dataset.count != nil else { return OutputInfo(hasLabels: true) }
+        try DataLoader.checkCount(dataset)
+        guard let n = dataset.count else { return OutputInfo(hasLabels: true) }
+        guard n > 0 else { throw SwiftTrainError.invalid("the \(role) is empty") }
         let sample = try DataLoader(source: dataset, batchSize: 1, shuffle: false, seed: 0, dropLast: false,
                                     labelNames: args.labelNames).batch(0)!
         var info = OutputInfo(hasLabels: sample.labels != nil)

@@ -46,6 +46,7 @@ extension Trainer {
             }
         }
 
+        try DataLoader.checkCount(dataset)
         var loader = DataLoader(source: dataset, batchSize: args.perDeviceTrainBatchSize, shuffle: args.dataloaderShuffle,
                                 seed: args.resolvedDataSeed, dropLast: args.dataloaderDropLast, labelNames: args.labelNames)
         let accumulation = args.gradientAccumulationSteps

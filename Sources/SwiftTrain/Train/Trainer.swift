@@ -10,8 +10,10 @@ public final class Trainer {
     public let args: TrainingArguments
     /// A loss of the user's in place of the built-in one and of the model's (HF's
     /// compute_loss_func): called per micro-batch with the outputs, the batch and HF's
-    /// num_items_in_batch; it returns the micro-batch's mean loss. Under gradient accumulation
-    /// or micro-batching the trainer weights each micro-batch by its share of the step's samples.
+    /// num_items_in_batch (the label items of the whole optimizer step). As in HF, its result
+    /// is used as it is, once per micro-batch: under gradient accumulation return the sum of
+    /// the micro-batch's item losses divided by num_items_in_batch (with one micro-batch per
+    /// step that is the mean).
     public var computeLoss: ComputeLoss?
     /// The training data: an in-memory `Dataset` or any map-style or iterable `DataSource`.
     public var trainDataset: DataSource?
@@ -61,6 +63,10 @@ public final class Trainer {
 
     public init(model: Module, loss: LossKind = .crossEntropy, args: TrainingArguments) throws {
         try args.validate()
+        guard model.nestingDepth <= Sequential.maxNesting else {
+            throw SwiftTrainError.invalid("the model's modules nest more than \(Sequential.maxNesting) deep, or a module "
+                + "contains itself (a stored reference back to a parent module); remove the reference")
+        }
         self.model = model
         self.loss = loss
         self.args = args

@@ -291,10 +291,13 @@ PyObject *st_py_batch_to_dict(st_py_state *state, const st_batch *batch);
  * where the library was; returns 1 if there was one, else 0. */
 int st_py_host_error_restore(void);
 void st_py_host_error_clear(void);
-/* Marks this thread as running train() (1) or not (0, which also drops a deferred Ctrl-C). */
+/* Marks this thread as running train() (1) or not (0); either drops a recorded Ctrl-C. */
 void st_py_host_training_run(int training);
-/* Raises the Ctrl-C a Python forward or dataset deferred during training; 1 if there was one. */
-int st_py_deferred_interrupt_restore(void);
+/* The trainer's check after a step: PyErr_CheckSignals at the safe point, and a Ctrl-C that
+ * Trainer.train's handler recorded meanwhile raised as KeyboardInterrupt; -1 with it set. */
+int st_py_sigint_check(void);
+/* Whether a Ctrl-C was recorded (and forgets it). */
+int st_py_sigint_take_deferred(void);
 
 /* ---- optim_type.c / schedule_type.c: Optim, LRSchedule, Plateau -------------------- */
 

@@ -243,7 +243,7 @@ int st_py_interrupt_check(st_event event, const st_trainer_state *state,
     int rc = 0;
     if (st_py_saved_error_is_set(&self->pending))
         rc = 1;
-    else if (PyErr_CheckSignals() < 0 || st_py_deferred_interrupt_restore()) /* Ctrl-C */
+    else if (st_py_sigint_check() < 0) /* Ctrl-C: KeyboardInterrupt */
         rc = stop_on_error(self, control);
     else if (st_py_saved_error_is_set(&self->interrupt) && self->save_on_interrupt)
         control->should_save = true; /* a Ctrl-C that came before this step (flags were reset) */

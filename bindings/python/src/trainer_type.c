@@ -83,9 +83,11 @@ static int end_run(st_py_trainer *self, int status)
 {
     self->running = 0;
     self->training = 0;
-    if (status == ST_OK && !st_py_saved_error_is_set(&self->pending) &&
-        !st_py_saved_error_is_set(&self->interrupt) && st_py_deferred_interrupt_restore())
-        st_py_saved_error_save(&self->interrupt); /* a Ctrl-C after the last STEP_END check */
+    if (st_py_sigint_take_deferred() && status == ST_OK && !st_py_saved_error_is_set(&self->pending) &&
+        !st_py_saved_error_is_set(&self->interrupt)) { /* a Ctrl-C after the last check */
+        PyErr_SetNone(PyExc_KeyboardInterrupt);
+        st_py_saved_error_save(&self->interrupt);
+    }
     st_py_host_training_run(0);
     if (st_py_saved_error_is_set(&self->pending)) {
         st_py_saved_error_clear(&self->interrupt);

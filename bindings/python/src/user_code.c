@@ -30,36 +30,55 @@
 
 static _Thread_local st_py_saved_error host_error;
 
-/* Ctrl-C while Python code of a training run's forward or dataset runs: the call is made
- * again, so the step can finish, and the KeyboardInterrupt waits here until the trainer's
- * STEP_END check stops training gracefully (saving a checkpoint), as a Ctrl-C at any other
- * moment of train() does. */
-static _Thread_local st_py_saved_error deferred_interrupt;
-static _Thread_local int in_training_run;
+/* Ctrl-C during train(): Trainer.train installs a SIGINT handler (when Python's default one
+ * is in place) that raises KeyboardInterrupt only at the trainer's check after each step
+ * (st_py_interrupt_check, the safe point) and outside training; anywhere else, inside a
+ * forward, a dataset or a loss function, it records the interrupt instead, so the step
+ * finishes unchanged and the check then stops training gracefully. A second Ctrl-C raises at
+ * once. */
+static _Thread_local int in_training_run, at_safe_point, sigint_deferred;
 
 void st_py_host_training_run(int training)
 {
     in_training_run = training;
-    if (!training)
-        st_py_saved_error_clear(&deferred_interrupt);
+    sigint_deferred = 0;
 }
 
-int st_py_deferred_interrupt_restore(void)
+int st_py_sigint_check(void)
 {
-    if (!st_py_saved_error_is_set(&deferred_interrupt))
-        return 0;
-    st_py_saved_error_restore(&deferred_interrupt);
-    return 1;
+    at_safe_point = 1;
+    int r = PyErr_CheckSignals();
+    at_safe_point = 0;
+    if (r < 0)
+        return -1;
+    if (sigint_deferred) {
+        sigint_deferred = 0;
+        PyErr_SetNone(PyExc_KeyboardInterrupt);
+        return -1;
+    }
+    return 0;
 }
 
-/* After a failed call: whether to call again (a first Ctrl-C during training, kept). */
-static int defer_interrupt(void)
+int st_py_sigint_take_deferred(void)
 {
-    if (!in_training_run || st_py_saved_error_is_set(&deferred_interrupt) ||
-        !PyErr_ExceptionMatches(PyExc_KeyboardInterrupt))
-        return 0;
-    st_py_saved_error_save(&deferred_interrupt);
-    return 1;
+    int deferred = sigint_deferred;
+    sigint_deferred = 0;
+    return deferred;
+}
+
+PyDoc_STRVAR(sigint_defer_doc,
+             "sigint_defer($module, /)\n--\n\n"
+             "For Trainer.train's SIGINT handler: True when this Ctrl-C is to wait for the "
+             "trainer's check after the step (it is recorded); False when it is to raise now "
+             "(at that check, outside a training run, or a second Ctrl-C).");
+
+static PyObject *sigint_defer(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    if (!in_training_run || at_safe_point || sigint_deferred)
+        Py_RETURN_FALSE;
+    sigint_deferred = 1;
+    Py_RETURN_TRUE;
 }
 
 int st_py_host_error_restore(void)
@@ -289,13 +308,10 @@ static int forward_trampoline(st_outputs *outputs, const st_batch *batch, bool t
     st_batch_num_items(&items, batch);
     PyObject *target = host_target(host, "forward");
     PyObject *dict = target != NULL ? st_py_batch_to_dict(host->state, batch) : NULL;
-    PyObject *result = NULL;
-    for (int attempt = 0; dict != NULL && result == NULL && attempt < 2; attempt++) {
-        result = PyObject_CallFunction(target, "OOL", dict, training ? Py_True : Py_False,
-                                       (long long)items);
-        if (result == NULL && !defer_interrupt())
-            break;
-    }
+    PyObject *result = dict != NULL
+                           ? PyObject_CallFunction(target, "OOL", dict, training ? Py_True : Py_False,
+                                                   (long long)items)
+                           : NULL;
     fill_context context = {host->state, NULL, outputs};
     if (result == NULL || for_each_pair(result, "the forward's outputs", set_output, &context) < 0)
         rc = keep_error();
@@ -328,12 +344,7 @@ static int fetch_trampoline(st_batch *batch, const int64_t *indices, size_t coun
         else
             PyList_SET_ITEM(list, (Py_ssize_t)i, index);
     }
-    PyObject *result = NULL;
-    for (int attempt = 0; list != NULL && result == NULL && attempt < 2; attempt++) {
-        result = PyObject_CallOneArg(host->target, list);
-        if (result == NULL && !defer_interrupt())
-            break;
-    }
+    PyObject *result = list != NULL ? PyObject_CallOneArg(host->target, list) : NULL;
     rc = fill(host, batch, result);
     Py_XDECREF(result);
     Py_XDECREF(list);
@@ -346,13 +357,8 @@ static int next_trampoline(st_batch *batch, int64_t epoch, int64_t index, int64_
 {
     st_py_host *host = user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
-    PyObject *result = NULL;
-    for (int attempt = 0; result == NULL && attempt < 2; attempt++) {
-        result = PyObject_CallFunction(host->target, "LLL", (long long)epoch, (long long)index,
-                                       (long long)batch_size);
-        if (result == NULL && !defer_interrupt())
-            break;
-    }
+    PyObject *result = PyObject_CallFunction(host->target, "LLL", (long long)epoch,
+                                             (long long)index, (long long)batch_size);
     int rc = result == Py_None ? ST_DATA_END : fill(host, batch, result);
     Py_XDECREF(result);
     PyGILState_Release(gil);
@@ -515,5 +521,6 @@ PyMethodDef st_py_user_code_functions[] = {
      "module_adopt($module, custom, builtin, /)\n--\n\n(st_module_adopt)"},
     {"indexed_dataset", indexed_dataset, METH_VARARGS, indexed_dataset_doc},
     {"stream_dataset", stream_dataset, METH_O, stream_dataset_doc},
+    {"sigint_defer", sigint_defer, METH_NOARGS, sigint_defer_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+
+import numpy as np
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import _swifttrain as _C
@@ -29,10 +31,11 @@ class ModelOutput(dict):
         return tuple(self.values())
 
 
-def output_pairs(result: Any, model_name: str) -> List[Tuple[str, Any]]:
+def output_pairs(result: Any, model_name: str, labels_given: bool = False) -> List[Tuple[str, Any]]:
     """What a forward returned, by name: a tensor is the logits; a dict (or HF ModelOutput,
-    or dataclass) gives its names; a tuple is ``(loss, logits, ...)`` when its first item is
-    a one-element tensor, else ``(logits, ...)``."""
+    or dataclass) gives its names; a tuple is ``(loss, logits, ...)`` when labels were passed
+    to the forward and its first item is a one-element tensor (HF's models), else
+    ``(logits, ...)``."""
     if isinstance(result, _C.Tensor):
         pairs = [("logits", result)]
     elif isinstance(result, Mapping) or (hasattr(result, "keys") and hasattr(result, "__getitem__")):
@@ -41,7 +44,7 @@ def output_pairs(result: Any, model_name: str) -> List[Tuple[str, Any]]:
         pairs = [(f.name, getattr(result, f.name)) for f in dataclasses.fields(result)]
     elif isinstance(result, (tuple, list)) and result:
         first = result[0]
-        names = (["loss", "logits"] if len(result) > 1 and isinstance(first, _C.Tensor)
+        names = (["loss", "logits"] if labels_given and len(result) > 1 and isinstance(first, _C.Tensor)
                  and first.is_floating_point() and first.numel() == 1 else ["logits"])
         names += [f"output_{i}" for i in range(len(names), len(result))]
         pairs = list(zip(names, result))
@@ -100,8 +103,13 @@ class ModelCall:
 
     def __init__(self, model: Any, compute_loss: Optional[Callable[..., Any]] = None,
                  remove_unused_columns: bool = True,
-                 global_step: Optional[Callable[[], int]] = None) -> None:
+                 global_step: Optional[Callable[[], int]] = None,
+                 label_names: Sequence[str] = ("labels",), withheld: Sequence[str] = ()) -> None:
         self.model = model
+        self.label_names = tuple(label_names)
+        self.withheld = tuple(withheld)  # labels kept from the forward (HF pops them)
+        #: (module, name, registered tensor) of the model's Python buffers (see after_forward)
+        self.buffers: List[Tuple[Any, str, Any]] = []
         self.compute_loss = compute_loss
         self.global_step = global_step or (lambda: 0)
         self.signature = ForwardSignature(model.forward)
@@ -113,11 +121,31 @@ class ModelCall:
 
     def run_model(self, inputs: Mapping[str, Any]) -> ModelOutput:
         """``model(**inputs)`` with the entries its forward takes, as a ModelOutput."""
+        if self.withheld:
+            inputs = {k: v for k, v in inputs.items() if k not in self.withheld}
         if self.remove_unused_columns or "input" in inputs:
             args, kwargs = self.signature.arguments(inputs)
         else:
             args, kwargs = (), dict(inputs)
-        return ModelOutput(output_pairs(self.model(*args, **kwargs), self.name))
+        labels_given = any(name in kwargs for name in self.label_names)
+        outputs = ModelOutput(output_pairs(self.model(*args, **kwargs), self.name, labels_given))
+        self.after_forward()
+        return outputs
+
+    def after_forward(self) -> None:
+        """A buffer the forward replaced (torch's ``self.count = self.count + 1``) has its
+        values copied into the tensor registered with the library, which checkpoints save,
+        and is registered again."""
+        for module, name, registered in self.buffers:
+            current = module._buffers.get(name)
+            if current is registered or current is None:
+                continue
+            if tuple(current.shape) != tuple(registered.shape) or current.dtype != registered.dtype:
+                raise ValueError(f"{type(module).__name__}.{name}: a buffer was replaced by a tensor of "
+                                 f"another shape or dtype ({tuple(current.shape)} {current.dtype!r}, "
+                                 f"registered {tuple(registered.shape)} {registered.dtype!r})")
+            np.copyto(np.asarray(registered.detach()), np.asarray(current.detach()))
+            module._buffers[name] = registered
 
     def __call__(self, batch: Dict[str, Any], training: bool, num_items: int) -> List[Tuple[str, Any]]:
         model = self.model
@@ -125,15 +153,20 @@ class ModelCall:
             model.train(training)
         if self.compute_loss is None:
             if self.seed_interface == "composer":
-                return model._library_call(batch, training)
+                pairs = model._library_call(batch, training)
+                self.after_forward()
+                return pairs
             if self.seed_interface == "pymarlin":
-                return model._library_call(batch, training, self.global_step)
+                pairs = model._library_call(batch, training, self.global_step)
+                self.after_forward()
+                return pairs
             return list(self.run_model(batch).items())
         result = self.compute_loss(model, batch, return_outputs=True,
                                    num_items_in_batch=num_items or None)
         if not (isinstance(result, tuple) and len(result) == 2):
             raise TypeError("compute_loss(..., return_outputs=True) must return (loss, outputs)")
         loss, outputs = result
+        self.after_forward()
         if not isinstance(loss, _C.Tensor):
             raise TypeError(f"compute_loss returned {type(loss).__name__} as the loss; return a "
                             f"swifttrain Tensor")

@@ -60,6 +60,15 @@ def _named(sample: Any) -> Mapping[str, Any]:
     return {"input": sample}
 
 
+def _is_text(value: Any) -> bool:
+    """Whether a sample's value is text (HF's collators leave such columns out)."""
+    if isinstance(value, (str, bytes)):
+        return True
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (str, bytes)):
+        return True
+    return isinstance(value, np.ndarray) and value.dtype.kind in "USO"
+
+
 def _keys(samples: Sequence[Mapping[str, Any]]) -> List[str]:
     keys = list(samples[0].keys())
     for i, sample in enumerate(samples[1:], 1):
@@ -71,12 +80,13 @@ def _keys(samples: Sequence[Mapping[str, Any]]) -> List[str]:
 
 def default_data_collator(features: List[Any]) -> Dict[str, np.ndarray]:
     """Stacks each named value of the samples into an array [batch, ...] (HF's
-    ``default_data_collator``); values of one name must have the same shape."""
+    ``default_data_collator``); values of one name must have the same shape. Text values are
+    left out, as HF does."""
     samples = [_named(f) for f in features]
     batch: Dict[str, np.ndarray] = {}
     for key in _keys(samples):
         values = [s[key] for s in samples]
-        if any(v is None for v in values):
+        if any(v is None for v in values) or _is_text(values[0]):
             continue
         arrays = [as_array(v, key) for v in values]
         shapes = {a.shape for a in arrays}
@@ -94,17 +104,23 @@ class DataCollatorWithPadding:
     ``input_ids`` and other sequences with ``pad_token_id`` (the tokenizer's, if one is
     given, else 0), ``attention_mask`` and ``token_type_ids`` with 0, sequence ``labels``
     with ``label_pad_token_id`` (-100, which losses and metrics ignore). Without an
-    ``attention_mask`` it adds one (int64, 1 for real tokens) for ``input_ids``.
-    ``padding_side`` is ``"right"`` or ``"left"``; ``pad_to_multiple_of`` rounds the length
-    up."""
+    ``attention_mask`` it adds one (int64, 1 for real tokens) for ``input_ids``. A 1-D entry
+    is a sequence when its lengths vary in the batch, match those of ``input_ids``, or it is
+    one of HF's sequence keys. ``padding`` is ``True`` / ``"longest"`` (the batch's longest)
+    or ``"max_length"`` (``max_length``); as HF's, it never truncates. ``padding_side`` is
+    ``"right"`` or ``"left"``; ``pad_to_multiple_of`` rounds the length up. Text columns are
+    left out."""
 
     def __init__(self, tokenizer: Any = None, padding: Any = True, max_length: Optional[int] = None,
                  pad_to_multiple_of: Optional[int] = None, return_tensors: str = "np",
                  pad_token_id: Optional[int] = None, label_pad_token_id: int = -100,
                  padding_side: str = "right", return_attention_mask: bool = True) -> None:
-        if padding not in (True, "longest"):
+        if padding not in (True, "longest", "max_length"):
             raise ValueError(f"DataCollatorWithPadding: padding={padding!r} is not supported; "
-                             f"it pads to the longest sequence of the batch")
+                             f"use True / 'longest' or 'max_length'")
+        if padding == "max_length" and (max_length is None or max_length < 1):
+            raise ValueError("DataCollatorWithPadding: padding='max_length' needs max_length >= 1")
+        self.padding = padding
         if padding_side not in ("right", "left"):
             raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
         if pad_to_multiple_of is not None and pad_to_multiple_of < 1:
@@ -129,18 +145,30 @@ class DataCollatorWithPadding:
         samples = [_named(f) for f in features]
         keys = _keys(samples)
         arrays = {key: [as_array(s[key], key) for s in samples] for key in keys
-                  if all(s[key] is not None for s in samples)}
-        sequences = [k for k, values in arrays.items()
-                     if all(a.ndim == 1 for a in values) and len({a.shape for a in values}) > 1
-                     or (k in ("input_ids", "attention_mask", "token_type_ids") and
-                         all(a.ndim == 1 for a in values))]
-        if ("input_ids" in arrays and "attention_mask" not in arrays and self.return_attention_mask
-                and all(a.ndim == 1 for a in arrays["input_ids"])):
-            arrays["attention_mask"] = [np.ones(len(a), dtype=np.int64) for a in arrays["input_ids"]]
+                  if all(s[key] is not None for s in samples) and not _is_text(samples[0][key])}
+        ids = arrays.get("input_ids")
+        id_lengths = [len(a) for a in ids] if ids and all(a.ndim == 1 for a in ids) else None
+
+        def is_sequence(key: str, values: List[np.ndarray]) -> bool:
+            if not all(a.ndim == 1 for a in values):
+                return False
+            return (len({a.shape for a in values}) > 1
+                    or key in ("input_ids", "attention_mask", "token_type_ids", "special_tokens_mask")
+                    or (id_lengths is not None and [len(a) for a in values] == id_lengths))
+
+        sequences = [k for k, values in arrays.items() if is_sequence(k, values)]
+        if ids is not None and "attention_mask" not in arrays and self.return_attention_mask \
+                and id_lengths is not None:
+            arrays["attention_mask"] = [np.ones(n, dtype=np.int64) for n in id_lengths]
             sequences.append("attention_mask")
-        length = max((len(a) for k in sequences for a in arrays[k]), default=0)
-        if self.max_length is not None:
-            length = min(length, self.max_length)
+        longest = max((len(a) for k in sequences for a in arrays[k]), default=0)
+        length = longest
+        if self.padding == "max_length":
+            if longest > self.max_length:
+                raise ValueError(f"DataCollatorWithPadding: a sequence of {longest} is longer than "
+                                 f"max_length {self.max_length}; it never truncates (truncate "
+                                 f"when tokenizing)")
+            length = self.max_length
         if self.pad_to_multiple_of:
             length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
         batch: Dict[str, np.ndarray] = {}
@@ -155,7 +183,6 @@ class DataCollatorWithPadding:
                 continue
             out = np.full((len(values), length), self._pad_value(key), dtype=values[0].dtype)
             for row, a in enumerate(values):
-                a = a[:length]
                 if self.padding_side == "right":
                     out[row, :len(a)] = a
                 else:

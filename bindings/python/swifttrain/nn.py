@@ -94,7 +94,9 @@ def _library_host(module: "Module", target: Any) -> _C.Module:
         return host
     for name, value in module._parameters.items():
         if value is not None:
+            trains = value.requires_grad
             _C.module_add_parameter(host, name, value)
+            value.requires_grad = trains  # a frozen parameter (requires_grad=False) stays frozen
     for name, value in module._buffers.items():
         if value is not None and name not in module._non_persistent:
             _C.module_add_buffer(host, name, value)
@@ -104,6 +106,34 @@ def _library_host(module: "Module", target: Any) -> _C.Module:
         _C.module_add_child(host, name, child._handle if child._handle is not None
                             else _library_host(child, None))
     return host
+
+
+def _structure(module: "Module", prefix: str = "") -> List[Tuple[str, int]]:
+    """What the library was given of a Python model: (name, identity) of each parameter and of
+    each built-in child module, recursively; a built-in model is fixed."""
+    if module._handle is not None:
+        return [(prefix or "(model)", id(module))]
+    out = [(prefix + name, id(p)) for name, p in module._parameters.items() if p is not None]
+    out += [(prefix + name, 0) for name, b in module._buffers.items()
+            if b is not None and name not in module._non_persistent]
+    for name, child in module._modules.items():
+        if child is not None:
+            out += (_structure(child, f"{prefix}{name}.") if child._handle is None
+                    else [(prefix + name, id(child))])
+    return out
+
+
+def _python_buffers(module: "Module") -> List[Tuple["Module", str, Tensor]]:
+    """(module, name, tensor) of every persistent buffer of the Python modules of a model, as
+    registered with the library."""
+    if module._handle is not None:
+        return []
+    out = [(module, name, b) for name, b in module._buffers.items()
+           if b is not None and name not in module._non_persistent]
+    for child in module._modules.values():
+        if child is not None:
+            out += _python_buffers(child)
+    return out
 
 
 class Module:

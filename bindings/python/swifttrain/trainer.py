@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
+import threading
 import warnings
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Union
 
@@ -55,6 +57,18 @@ class EvalPrediction(NamedTuple):
 
 
 _MAX_COMPUTED_METRICS = 64  # ST_MAX_COMPUTED_METRICS
+
+
+class _NamedSets(list):
+    """The (name, dataset) pairs of an eval_dataset dict (a list dataset is not one)."""
+
+
+def _sigint_after_the_step(signum: int, frame: Any) -> None:
+    """Trainer.train's SIGINT handler: during training, a first Ctrl-C is recorded and
+    raised as KeyboardInterrupt at the library's check after the step; elsewhere (and a
+    second Ctrl-C) it raises at once, as Python's default handler does."""
+    if not _C.sigint_defer():
+        raise KeyboardInterrupt
 
 
 def _compute_metrics_adapter(function: Callable[[EvalPrediction], Mapping[str, float]]):
@@ -187,12 +201,19 @@ class Trainer:
             self._model_call: Optional[ModelCall] = None  # the whole model runs in the library
             library_model = model._handle
         else:  # the library calls Python once per micro-batch (held weakly: kept here)
+            # HF passes the labels to the forward unless its label smoother or compute_loss_func
+            # computes the loss from the outputs
+            pass_labels = compute_loss_func is None and not args.label_smoothing_factor
             self._model_call = ModelCall(model, self.compute_loss if overridden else None,
                                          args.remove_unused_columns,
-                                         global_step=lambda: self._core.get_state()["global_step"])
+                                         global_step=lambda: self._core.get_state()["global_step"],
+                                         label_names=self._label_names if pass_labels else (),
+                                         withheld=() if pass_labels else self._label_names)
             library_model = nn._library_host(model, self._model_call)
+            self._model_call.buffers = nn._python_buffers(model)
         self._core = _C.Trainer(library_model, loss, core_args)
         self._library_model = library_model
+        self._structure = nn._structure(model)
         self.compute_loss_func = compute_loss_func
         if compute_loss_func is not None:
             self._core.set_compute_loss(self._compute_loss_func_adapter)
@@ -247,7 +268,9 @@ class Trainer:
 
     def _sync_with_library(self) -> None:
         """Hands the library the current train/eval datasets and compute_metrics (they may
-        have been replaced)."""
+        have been replaced), after checking that the model's parameters and modules are
+        still those the library was given."""
+        self._check_structure()
         if self.compute_metrics is not self._given["metrics"]:
             if self.compute_metrics is not None and not callable(self.compute_metrics):
                 raise TypeError(f"compute_metrics must be a function of an EvalPrediction, got "
@@ -259,9 +282,10 @@ class Trainer:
             self._core.set_train_dataset(self._as_dataset(self.train_dataset, "train_dataset"))
             self._given["train"] = self.train_dataset
         given = self.eval_dataset
-        if isinstance(given, dict):  # compared by content: the dict may be changed in place
-            given = [(name, data) for name, data in given.items()]
-            unchanged = (isinstance(self._given["eval"], list)
+        named_sets = isinstance(given, dict)
+        if named_sets:  # compared by content: the dict may be changed in place
+            given = _NamedSets((name, data) for name, data in given.items())
+            unchanged = (isinstance(self._given["eval"], _NamedSets)
                          and len(given) == len(self._given["eval"])
                          and all(n == m and d is e for (n, d), (m, e)
                                  in zip(given, self._given["eval"])))
@@ -269,7 +293,7 @@ class Trainer:
             unchanged = given is self._given["eval"]
         if unchanged:
             return
-        if isinstance(given, list):
+        if named_sets:
             if not given:
                 raise ValueError("eval_dataset is an empty dict; give at least one named "
                                  "(X, y) dataset, or None")
@@ -304,9 +328,16 @@ class Trainer:
             resume_from_checkpoint = None
         if resume_from_checkpoint is not None and resume_from_checkpoint is not True:
             resume_from_checkpoint = os.fspath(resume_from_checkpoint)
+        # Ctrl-C waits for the end of the step, even inside Python code the library runs
+        # (a forward, a dataset, a loss function), then stops training gracefully.
+        handled = (threading.current_thread() is threading.main_thread()
+                   and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+        previous = signal.signal(signal.SIGINT, _sigint_after_the_step) if handled else None
         try:
             metrics = self._core.train(resume_from_checkpoint)
         finally:
+            if handled:
+                signal.signal(signal.SIGINT, previous)
             self.state._update(self._core.get_state())
             self.state.best_model_checkpoint = self._best_model_checkpoint()
         resumed = self._core.resumed_from()
@@ -319,11 +350,26 @@ class Trainer:
         """HF's state.best_model_checkpoint, from the library's trainer_state.json."""
         return json.loads(self._core.state_json()).get("best_model_checkpoint")
 
+    def _check_structure(self) -> None:
+        now = nn._structure(self.model)
+        if now == self._structure:
+            return
+        before, after = dict(self._structure), dict(now)
+        changed = ([f"{n} (new)" for n in after if n not in before]
+                   + [f"{n} (removed)" for n in before if n not in after]
+                   + [f"{n} (replaced)" for n in after if n in before and after[n] != before[n]])
+        raise ValueError(f"the model's parameters or modules changed after the Trainer was created: "
+                         f"{', '.join(changed[:8])}{' ...' if len(changed) > 8 else ''}; the library "
+                         f"trains, saves and evaluates what the model held then, so create the "
+                         f"Trainer after building the model (swifttrain differs from HF here, "
+                         f"which reads the model again in train())")
+
     def save_model(self, output_dir: Optional[str] = None) -> None:
         """Writes the model's weights to ``output_dir/model.safetensors`` (default
         ``args.output_dir``) with the names of ``model.state_dict()``, as HF's
         ``save_model``; ``safetensors.torch.load_file`` and
         :func:`swifttrain.safetensors.load_file` read it."""
+        self._check_structure()
         self._core.save_model(None if output_dir is None else os.fspath(output_dir))
 
     # ---- stateful callbacks (saved in checkpoints) --------------------------------------
