@@ -281,6 +281,50 @@ final class UserCodeTests: XCTestCase {
         }
     }
 
+    class Base: CustomModule {
+        let encoder = try! Linear(4, 4)
+        var isTraining = true
+        func forward(batch: Batch) throws -> ModelOutput { ModelOutput(try encoder.forward(batch["input"]!)) }
+    }
+
+    final class WithHead: Base {
+        lazy var head = try! Linear(4, 2)
+        override func forward(batch: Batch) throws -> ModelOutput {
+            ModelOutput(try head.forward(try super.forward(batch: batch).logits!))
+        }
+    }
+
+    final class Block: CustomModule {
+        let fc = try! Linear(2, 2)
+        var owner: Module?  // a reference back to the parent: a cycle
+        var isTraining = true
+        func forward(_ input: Tensor) throws -> Tensor { try fc.forward(input) }
+    }
+
+    final class Parent: CustomModule {
+        let block = Block()
+        var isTraining = true
+        func forward(_ input: Tensor) throws -> Tensor { try block.forward(input) }
+    }
+
+    func testReflectionFindsInheritedAndLazyLayersAndRefusesCycles() throws {
+        let model = WithHead()
+        _ = model.head
+        XCTAssertEqual(model.stateDict().map(\.name), ["encoder.weight", "encoder.bias", "head.weight", "head.bias"])
+        XCTAssertEqual(model.parameterCount, 20 + 10)
+        let parent = Parent()
+        XCTAssertNoThrow(try Trainer(model: parent, args: args()))
+        parent.block.owner = parent
+        XCTAssertThrowsError(try Trainer(model: parent, args: args())) {
+            XCTAssertTrue("\($0)".contains("contains itself"), "\($0)")
+        }
+    }
+
+    func testDatasetIndicesAreChecked() throws {
+        let data = try Dataset(features: [1, 2, 3, 4], numFeatures: 2)
+        XCTAssertThrowsError(try data.batch(indices: [0, 2][...])) { XCTAssertTrue("\($0)".contains("outside [0, 2)"), "\($0)") }
+    }
+
     func testEveryBuiltInLossTrains() throws {
         // regression losses on a float target, bce on multi-label targets
         let x = (0..<256).map { Float($0 % 16) / 16 }
