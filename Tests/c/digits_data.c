@@ -89,3 +89,17 @@ void digits_free(digits_data *data) {
     free(data->labels);
     memset(data, 0, sizeof *data);
 }
+
+int digits_load_fixture(digits_data *train, digits_data *test, const char *dir) {
+    if (train->num_samples) return 1;
+    if (digits_load(train, dir, "train.csv") != 0 || digits_load(test, dir, "test.csv") != 0) {
+        fprintf(stderr, "the digits data does not load from %s\n", dir);
+        return 0;
+    }
+    if (train->num_samples != 1438) {
+        fprintf(stderr, "the digits training set has %lld rows; these cases are written for 1438\n",
+                (long long)train->num_samples);
+        return 0;
+    }
+    return 1;
+}

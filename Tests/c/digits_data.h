@@ -18,6 +18,11 @@ typedef struct digits_data {
  *  memory). */
 int digits_load(digits_data *out, const char *dir, const char *file_name);
 
+/** The fixture of the test programs: loads `dir`/train.csv and test.csv once (later calls return
+ *  at once) and checks that the training set has the 1438 rows the cases are written for.
+ *  Returns 1, or prints why and returns 0. */
+int digits_load_fixture(digits_data *train, digits_data *test, const char *dir);
+
 /** Frees what digits_load() allocated. */
 void digits_free(digits_data *data);
 

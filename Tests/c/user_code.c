@@ -42,13 +42,7 @@
 static digits_data train_rows, test_rows;
 
 static int load_digits(void) {
-    if (train_rows.num_samples) return 1;
-    if (!CHECK(digits_load(&train_rows, DIGITS_DIR, "train.csv") == 0 &&
-                   digits_load(&test_rows, DIGITS_DIR, "test.csv") == 0,
-               "the digits data loads from %s", DIGITS_DIR))
-        return 0;
-    return CHECK(train_rows.num_samples == 1438, "the digits training set has %lld rows; these "
-                 "cases are written for 1438", (long long)train_rows.num_samples);
+    return CHECK(digits_load_fixture(&train_rows, &test_rows, DIGITS_DIR), "the digits fixture");
 }
 
 /* The first `rows` rows of `data`, borrowed. */
