@@ -40,6 +40,7 @@ final class UserCodeTests: XCTestCase {
         Dictionary(uniqueKeysWithValues: m.stateDict().map { ($0.name, $0.tensor.values) })
     }
 
+    @discardableResult
     private func train(_ model: Module, _ data: DataSource, loss: LossKind = .crossEntropy,
                        args a: TrainingArguments? = nil, computeLoss: ComputeLoss? = nil) throws -> Trainer {
         let t = try Trainer(model: model, loss: loss, args: a ?? args())
