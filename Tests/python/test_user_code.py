@@ -717,3 +717,35 @@ def test_padding_collator_follows_hf():
     with pytest.raises(ValueError, match="longer than max_length"):
         st.DataCollatorWithPadding(padding="max_length", max_length=2)([{"input_ids": [1, 2, 3]}])
     assert st.default_data_collator([{"x": 1, "name": "a"}]).keys() == {"x"}
+
+
+def test_label_names_and_a_torch_style_tuple_dataset(digits):
+    X, y = digits.train
+
+    class Pairs:  # torch.utils.data.TensorDataset's shape: (x, y) tuples
+        def __len__(self):
+            return len(X)
+
+        def __getitem__(self, i):
+            return X[i], y[i]
+
+    class Named:  # the label under another name
+        def __len__(self):
+            return len(X)
+
+        def __getitem__(self, i):
+            return {"pixels": X[i], "digit": y[i]}
+
+    class ByName(Net):
+        def forward(self, pixels):
+            return super().forward(pixels)
+
+    st.manual_seed(12)
+    a = Net()
+    st.manual_seed(12)
+    b = ByName()
+    st.Trainer(a, _args(), train_dataset=Pairs()).train()
+    trainer = st.Trainer(b, _args(label_names=["digit"]), train_dataset=Named())
+    trainer.train()
+    _assert_same(_weights(a), _weights(b))
+    assert trainer.evaluate(Named())["eval_accuracy"] > 0.5
