@@ -749,3 +749,22 @@ def test_label_names_and_a_torch_style_tuple_dataset(digits):
     trainer.train()
     _assert_same(_weights(a), _weights(b))
     assert trainer.evaluate(Named())["eval_accuracy"] > 0.5
+
+
+def test_batched_access_is_used_when_the_dataset_has_it(digits):
+    X, y = digits.train
+    calls = []
+
+    class Batched:
+        def __len__(self):
+            return len(X)
+
+        def __getitem__(self, i):
+            raise AssertionError("__getitems__ should be used")
+
+        def __getitems__(self, indices):
+            calls.append(len(indices))
+            return [{"input": X[i], "labels": y[i]} for i in indices]
+
+    st.Trainer(Net(), _args(max_steps=3), train_dataset=Batched()).train()
+    assert calls == [1, 32, 32, 32]  # the first-sample check, then one call per batch

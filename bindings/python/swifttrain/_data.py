@@ -1,7 +1,8 @@
 """Data in: ``(X, y)`` tuples of arrays (or ``X`` alone for prediction), and datasets of
 any kind, as library datasets.
 
-Map-style datasets (``__len__`` and ``__getitem__``: a list of dicts, HF's
+Map-style datasets (``__len__`` and ``__getitem__``, or ``__getitems__`` for a batch of
+indices at once as torch and HF's ``datasets`` have it: a list of dicts, HF's
 ``datasets.Dataset``, a torch-style ``Dataset``) are read through ``st_dataset_create_indexed``:
 the library's sampler picks the indices of each batch (so shuffling, resume and its order
 are the library's), and ``fetch`` collates ``[dataset[i] for i in indices]`` with the data
@@ -94,8 +95,10 @@ class MapFetch:
         self.dataset, self.collator, self.columns = dataset, collator, columns
 
     def __call__(self, indices: List[int]) -> List[Tuple[str, np.ndarray]]:
-        samples = [self.columns(self.dataset[i]) for i in indices]
-        return _pairs(self.collator(samples), "batch")
+        # (torch's and HF datasets' batched access, one call for the batch, when there is one)
+        many = getattr(self.dataset, "__getitems__", None)
+        samples = many(indices) if many is not None else [self.dataset[i] for i in indices]
+        return _pairs(self.collator([self.columns(s) for s in samples]), "batch")
 
 
 class StreamNext:
