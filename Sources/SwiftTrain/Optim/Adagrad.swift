@@ -1,0 +1,39 @@
+import Glibc
+
+/// torch.optim.Adagrad (Duchi et al. 2011).
+public final class Adagrad: Optimizer {
+    public let lrDecay: Double, initialAccumulatorValue: Double, epsilon: Double
+    override var stateNames: [String] { ["sum"] }
+
+    public init(_ groups: [ParameterGroup], lrDecay: Double = 0, initialAccumulatorValue: Double = 0, epsilon: Double = 1e-10) throws {
+        try Optimizer.require(lrDecay >= 0, "Adagrad: lr_decay must be >= 0, got \(lrDecay)")
+        try Optimizer.require(initialAccumulatorValue >= 0, "Adagrad: initial_accumulator_value must be >= 0, got \(initialAccumulatorValue)")
+        try Optimizer.require(epsilon.isFinite && epsilon >= 0, "Adagrad: eps must be >= 0, got \(epsilon)")
+        self.lrDecay = lrDecay
+        self.initialAccumulatorValue = initialAccumulatorValue
+        self.epsilon = epsilon
+        try super.init(groups, name: "Adagrad")
+    }
+
+    public convenience init(_ parameters: [Tensor], lr: Double = 1e-2, lrDecay: Double = 0, weightDecay: Double = 0,
+                            initialAccumulatorValue: Double = 0, eps: Double = 1e-10) throws {
+        try self.init([ParameterGroup(parameters, learningRate: lr, weightDecay: weightDecay)], lrDecay: lrDecay,
+                      initialAccumulatorValue: initialAccumulatorValue, epsilon: eps)
+    }
+
+    override func initialize(slot: Int, _ buffer: UnsafeMutablePointer<Float>, _ n: Int, _ grad: UnsafeMutablePointer<Float>) {
+        buffer.update(repeating: Float(initialAccumulatorValue), count: n)
+    }
+
+    override func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ n: Int, _ state: ParameterState,
+                         _ group: ParameterGroup) {
+        let wd = Float(group.weightDecay), eps = Float(epsilon)
+        let clr = Float(group.learningRate / (1 + Double(state.step - 1) * lrDecay))
+        let sum = state.buffers[0]!.base
+        for j in 0..<n {
+            let gj = g[j] + wd * p[j]
+            sum[j] += gj * gj
+            p[j] -= clr * (gj / (sum[j].squareRoot() + eps))
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Glibc
+
+/// torch.optim.Adam and AdamW (Kingma & Ba, https://arxiv.org/abs/1412.6980; decoupled
+/// weight decay: Loshchilov & Hutter, https://arxiv.org/abs/1711.05101). Group momentum is
+/// beta1.
+public final class Adam: Optimizer {
+    public let beta2: Double, epsilon: Double, amsgrad: Bool, decoupledWeightDecay: Bool
+    override var stateNames: [String] { amsgrad ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"] }
+
+    public init(_ groups: [ParameterGroup], beta2: Double = 0.999, epsilon: Double = 1e-8, amsgrad: Bool = false,
+                decoupledWeightDecay: Bool = false) throws {
+        let name = decoupledWeightDecay ? "AdamW" : "Adam"
+        try Optimizer.require(beta2 >= 0 && beta2 < 1, "\(name): beta2 must be in [0, 1), got \(beta2)")
+        try Optimizer.require(epsilon.isFinite && epsilon >= 0, "\(name): eps must be >= 0, got \(epsilon)")
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.amsgrad = amsgrad
+        self.decoupledWeightDecay = decoupledWeightDecay
+        try super.init(groups, name: name)
+    }
+
+    override func checkGroup(_ g: ParameterGroup) throws {
+        try super.checkGroup(g)
+        try Optimizer.require(g.momentum >= 0 && g.momentum < 1, "\(name): beta1 must be in [0, 1), got \(g.momentum)")
+    }
+
+    /// torch.optim.Adam (L2 weight decay added to the gradient).
+    public convenience init(_ parameters: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+                            eps: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false) throws {
+        try self.init([ParameterGroup(parameters, learningRate: lr, weightDecay: weightDecay, momentum: betas.0)],
+                      beta2: betas.1, epsilon: eps, amsgrad: amsgrad)
+    }
+
+    /// torch.optim.AdamW (decoupled weight decay, default 0.01).
+    public static func adamW(_ parameters: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+                             eps: Double = 1e-8, weightDecay: Double = 1e-2, amsgrad: Bool = false) throws -> Adam {
+        try Adam([ParameterGroup(parameters, learningRate: lr, weightDecay: weightDecay, momentum: betas.0)],
+                 beta2: betas.1, epsilon: eps, amsgrad: amsgrad, decoupledWeightDecay: true)
+    }
+
+    override func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ n: Int, _ state: ParameterState,
+                         _ group: ParameterGroup) {
+        let lr = group.learningRate, beta1 = group.momentum, t = Double(state.step)
+        let coupled: Float = decoupledWeightDecay ? 0 : Float(group.weightDecay)  // L2 added to the gradient
+        if decoupledWeightDecay && group.weightDecay != 0 {
+            let decay = Float(1 - lr * group.weightDecay)
+            for j in 0..<n { p[j] *= decay }
+        }
+        let m = state.buffers[0]!.base, v = state.buffers[1]!.base
+        let w1 = Float(1 - beta1), b2 = Float(beta2), w2 = Float(1 - beta2)
+        let stepSize = Float(lr / (1 - Glibc.pow(beta1, t)))
+        let bias2Sqrt = Float((1 - Glibc.pow(beta2, t)).squareRoot()), eps = Float(epsilon)
+        for j in 0..<n {
+            let gj = g[j] + coupled * p[j]
+            m[j] += w1 * (gj - m[j])
+            v[j] = v[j] * b2 + w2 * gj * gj
+        }
+        if amsgrad {
+            let vmax = state.buffers[2]!.base
+            for j in 0..<n {
+                vmax[j] = Swift.max(vmax[j], v[j])
+                p[j] -= stepSize * (m[j] / (vmax[j].squareRoot() / bias2Sqrt + eps))
+            }
+        } else {
+            for j in 0..<n { p[j] -= stepSize * (m[j] / (v[j].squareRoot() / bias2Sqrt + eps)) }
+        }
+    }
+}

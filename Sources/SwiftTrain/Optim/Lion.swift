@@ -1,0 +1,38 @@
+import Glibc
+
+/// Lion (Chen et al. 2023, https://arxiv.org/abs/2302.06675): p *= 1 - lr wd;
+/// p -= lr sign(b1 m + (1 - b1) g); m = b2 m + (1 - b2) g. Group momentum is beta1.
+public final class Lion: Optimizer {
+    public let beta2: Double
+    override var stateNames: [String] { ["exp_avg"] }
+    override var savesStep: Bool { false }
+
+    public init(_ groups: [ParameterGroup], beta2: Double = 0.99) throws {
+        try Optimizer.require(beta2 >= 0 && beta2 < 1, "Lion: beta2 must be in [0, 1), got \(beta2)")
+        self.beta2 = beta2
+        try super.init(groups, name: "Lion")
+    }
+
+    override func checkGroup(_ g: ParameterGroup) throws {
+        try super.checkGroup(g)
+        try Optimizer.require(g.momentum >= 0 && g.momentum < 1, "Lion: beta1 must be in [0, 1), got \(g.momentum)")
+    }
+
+    public convenience init(_ parameters: [Tensor], lr: Double = 1e-4, betas: (Double, Double) = (0.9, 0.99),
+                            weightDecay: Double = 0) throws {
+        try self.init([ParameterGroup(parameters, learningRate: lr, weightDecay: weightDecay, momentum: betas.0)], beta2: betas.1)
+    }
+
+    override func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ n: Int, _ state: ParameterState,
+                         _ group: ParameterGroup) {
+        let lr = Float(group.learningRate), b1 = Float(group.momentum), b2 = Float(beta2)
+        let decay = Float(1 - group.learningRate * group.weightDecay)
+        let m = state.buffers[0]!.base
+        for j in 0..<n {
+            if decay != 1 { p[j] *= decay }
+            let c = b1 * m[j] + (1 - b1) * g[j]
+            p[j] -= lr * (c > 0 ? 1 : (c < 0 ? -1 : 0))
+            m[j] = b2 * m[j] + (1 - b2) * g[j]
+        }
+    }
+}

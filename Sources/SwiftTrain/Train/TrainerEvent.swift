@@ -1,0 +1,84 @@
+/// The events a trainer fires, in the C API's numbering (`st_event`; values are stable and
+/// only appended). docs/events.md gives the order and the names in other trainers.
+public enum TrainerEvent: Int32, Sendable, CaseIterable {
+    case trainBegin = 0
+    case epochBegin = 1
+    case stepBegin = 2
+    case stepEnd = 3
+    case log = 4
+    case evaluate = 5
+    case epochEnd = 6
+    case trainEnd = 7
+    /// Once, before the trainer's first train, evaluate or predict.
+    case initEnd = 8
+    case beforeDataloader = 9
+    case afterDataloader = 10
+    case beforeForward = 11
+    case afterForward = 12
+    case beforeLoss = 13
+    case afterLoss = 14
+    case beforeBackward = 15
+    case afterBackward = 16
+    /// After each micro-batch of an optimizer step but the last.
+    case substepEnd = 17
+    /// After clipping, before the optimizer updates the parameters.
+    case preOptimizerStep = 18
+    case optimizerStep = 19
+    case evaluateBegin = 20
+    /// After each batch of an evaluation or a prediction.
+    case predictionStep = 21
+    case predictBegin = 22
+    case predict = 23
+    /// An error stopped training; fired before `close`, and the error is rethrown.
+    case exception = 24
+    /// The last event of every train(), whether it succeeded or not.
+    case close = 25
+    /// After a checkpoint was written (state.bestModelCheckpoint and the directory are
+    /// complete on disk).
+    case save = 26
+
+    /// HuggingFace's TrainerCallback method name ("on_step_end"), in the same style for the
+    /// events HF does not have ("on_before_forward").
+    public var hfName: String {
+        switch self {
+        case .trainBegin: "on_train_begin"
+        case .epochBegin: "on_epoch_begin"
+        case .stepBegin: "on_step_begin"
+        case .stepEnd: "on_step_end"
+        case .log: "on_log"
+        case .evaluate: "on_evaluate"
+        case .epochEnd: "on_epoch_end"
+        case .trainEnd: "on_train_end"
+        case .initEnd: "on_init_end"
+        case .beforeDataloader: "on_before_dataloader"
+        case .afterDataloader: "on_after_dataloader"
+        case .beforeForward: "on_before_forward"
+        case .afterForward: "on_after_forward"
+        case .beforeLoss: "on_before_loss"
+        case .afterLoss: "on_after_loss"
+        case .beforeBackward: "on_before_backward"
+        case .afterBackward: "on_after_backward"
+        case .substepEnd: "on_substep_end"
+        case .preOptimizerStep: "on_pre_optimizer_step"
+        case .optimizerStep: "on_optimizer_step"
+        case .evaluateBegin: "on_evaluate_begin"
+        case .predictionStep: "on_prediction_step"
+        case .predictBegin: "on_predict_begin"
+        case .predict: "on_predict"
+        case .exception: "on_exception"
+        case .close: "on_close"
+        case .save: "on_save"
+        }
+    }
+
+    var bit: UInt32 { 1 << UInt32(rawValue) }
+}
+
+/// A set of events a callback subscribes to (bit `1 << event.rawValue`).
+public struct EventMask: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public init(_ event: TrainerEvent) { rawValue = 1 << UInt32(event.rawValue) }
+    public static let all = EventMask(rawValue: .max)
+    public func contains(_ event: TrainerEvent) -> Bool { rawValue & (1 << UInt32(event.rawValue)) != 0 }
+}
