@@ -917,6 +917,34 @@ int st_training_args_validate(const st_training_args *args);
  *  "bce_with_logits" or "kl_div". */
 int st_loss_from_name(st_loss *out, const char *name);
 
+/** The value of `name` in the enum `kind`, by the names users write (HuggingFace's and
+ *  PyTorch's spellings). Kinds and their names:
+ *  - "dtype" (st_dtype): "float32", "int64", "bool";
+ *  - "reduction" (st_reduction): "none", "mean", "sum", "batchmean";
+ *  - "comparison" (st_comparison): "eq", "ne", "lt", "le", "gt", "ge";
+ *  - "activation" (st_activation): "relu", "gelu", "gelu_tanh", "silu", "tanh", "sigmoid";
+ *  - "optimizer" (st_optimizer) and "lr_scheduler" (st_lr_scheduler): the names of "optim"
+ *    and "lr_scheduler_type" in st_training_args_set, aliases included ("adamw_torch");
+ *  - "nonfinite_policy" (st_nonfinite_policy): "error", "skip";
+ *  - "momentum_scheduler" (st_momentum_scheduler): "none", "inverted_triangular";
+ *  - "interval_strategy" (st_interval_strategy): "no", "steps", "epoch";
+ *  - "loss" (st_loss): the names of st_loss_from_name;
+ *  - "save_strategy" (st_save_strategy): "no", "steps", "epoch", "best";
+ *  - "metrics_format" (st_metrics_format): "jsonl", "csv".
+ *  These are the tables the library parses names with (st_training_args_set, ...). ST_EINVAL
+ *  for NULL arguments, an unknown kind (the message lists the kinds) or an unknown name (the
+ *  message lists the names of the kind). */
+int st_enum_from_name(int *out, const char *kind, const char *name);
+
+/** Every (name, value) of the enum `kind` (see st_enum_from_name), in a stable order: a
+ *  value's main name before its aliases. Writes names[0..count) and values[0..count) and the
+ *  number of pairs into *count; the names are static strings (never freed). A call with
+ *  `capacity` 0 only asks for the count (names and values may then be NULL); when `capacity`
+ *  is too small it returns ST_ESHAPE, writes no pair, and *count still tells how many are
+ *  needed. ST_EINVAL for NULL arguments or an unknown kind. */
+int st_enum_names(const char **names, int *values, size_t capacity, size_t *count,
+                  const char *kind);
+
 /* ======================================================================================
  * Optimizers and learning-rate schedules, for loops written by hand (the trainer makes its
  * own from st_training_args)

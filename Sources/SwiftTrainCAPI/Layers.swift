@@ -98,17 +98,11 @@ public func st_dropout_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ p:
 @c @implementation
 public func st_activation_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ kind: st_activation) -> Int32 {
     outputModule(out, "st_activation_create") {
-        switch kind {
-        case ST_ACTIVATION_RELU: return ReLU()
-        case ST_ACTIVATION_GELU: return try GELU()
-        case ST_ACTIVATION_GELU_TANH: return try GELU(approximate: "tanh")
-        case ST_ACTIVATION_SILU: return SiLU()
-        case ST_ACTIVATION_TANH: return Tanh()
-        case ST_ACTIVATION_SIGMOID: return Sigmoid()
-        default:
+        guard let activation = ActivationKind(rawValue: Int32(bitPattern: kind.rawValue)) else {
             throw SwiftTrainError(.invalidArgument,
                                   "st_activation_create: unknown activation \(Int32(bitPattern: kind.rawValue)); use an ST_ACTIVATION_* value")
         }
+        return try activation.module()
     }
 }
 
@@ -157,12 +151,10 @@ public func st_transformer_encoder_layer_create(_ out: UnsafeMutablePointer<Opaq
     let fn = "st_transformer_encoder_layer_create"
     return outputModule(out, fn) {
         let o = try required(options, fn, "options").pointee
-        let activation: String
-        switch o.activation {
-        case ST_ACTIVATION_RELU: activation = "relu"
-        case ST_ACTIVATION_GELU: activation = "gelu"
-        default: throw SwiftTrainError(.invalidArgument, "\(fn): activation must be ST_ACTIVATION_RELU or ST_ACTIVATION_GELU")
+        guard let kind = ActivationKind(rawValue: Int32(bitPattern: o.activation.rawValue)), kind == .relu || kind == .gelu else {
+            throw SwiftTrainError(.invalidArgument, "\(fn): activation must be ST_ACTIVATION_RELU or ST_ACTIVATION_GELU")
         }
+        let activation = kind.name
         return try TransformerEncoderLayer(dModel: try positive(o.d_model, fn, "d_model"), nhead: try positive(o.nhead, fn, "nhead"),
                                            dimFeedforward: try positive(o.dim_feedforward, fn, "dim_feedforward"),
                                            dropout: o.dropout, activation: activation, layerNormEps: o.layer_norm_eps,

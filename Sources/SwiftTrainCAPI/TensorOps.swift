@@ -152,12 +152,11 @@ public func st_where(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ condition: 
 @c @implementation
 public func st_compare(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ op: st_comparison, _ b: OpaquePointer?) -> Int32 {
     binaryOp(out, a, b, "st_compare") {
-        let table: [Comparison] = [.eq, .ne, .lt, .le, .gt, .ge]
-        let raw = Int(Int32(bitPattern: op.rawValue))
-        guard raw >= 0, raw < table.count else {
+        let raw = Int32(bitPattern: op.rawValue)
+        guard let comparison = Comparison(rawValue: raw) else {
             throw SwiftTrainError(.invalidArgument, "st_compare: unknown comparison \(raw); use ST_EQ ... ST_GE")
         }
-        return try $0.compare(table[raw], $1)
+        return try $0.compare(comparison, $1)
     }
 }
 

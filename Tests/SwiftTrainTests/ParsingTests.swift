@@ -826,4 +826,48 @@ final class ParsingTests: XCTestCase {
         XCTAssertGreaterThan(accepted, 0, "some damage (to values) leaves a valid file")
         XCTAssertGreaterThan(refused, accepted / 4, "most damage is refused")
     }
+
+    // MARK: - Enum names
+
+    /// Every table of names (the ones the C API's st_enum_names lists) parses back through the
+    /// core's own parsers, names each case, and names no case twice under one name.
+    func testEnumNameTablesAreTheParsersTables() throws {
+        func check<T: Equatable & CaseIterable>(_ table: [(String, T)], _ what: String, parse: (String) throws -> T) throws {
+            XCTAssertEqual(Set(table.map(\.0)).count, table.count, "\(what): a name twice")
+            for c in T.allCases { XCTAssertTrue(table.contains { $0.1 == c }, "\(what): \(c) has no name") }
+            for (name, value) in table { XCTAssertEqual(try parse(name), value, "\(what) '\(name)'") }
+            XCTAssertThrowsError(try parse("no_such_name"), what)
+        }
+        try check(Reduction.names, "reduction") { try Reduction(name: $0) }
+        try check(LossKind.names, "loss") { try LossKind(name: $0) }
+        try check(ActivationKind.names, "activation") { name in
+            guard let hit = ActivationKind.names.first(where: { $0.0 == name }) else { throw SwiftTrainError.invalid(name) }
+            XCTAssertEqual(hit.1.name, ActivationKind.names.first { $0.1 == hit.1 }!.0)
+            return hit.1
+        }
+        try check(Comparison.names, "comparison") { name in
+            guard let c = Comparison.allCases.first(where: { $0.name == name }) else { throw SwiftTrainError.invalid(name) }
+            return c
+        }
+        try check(DType.names, "dtype") { name in
+            guard let d = DType.allCases.first(where: { $0.description == name }) else { throw SwiftTrainError.invalid(name) }
+            return d
+        }
+        func argument<T>(_ field: String, _ read: @escaping (TrainingArguments) -> T) -> (String) throws -> T {
+            { name in
+                var args = TrainingArguments()
+                try args.set(field, name)
+                return read(args)
+            }
+        }
+        try check(TrainingArguments.optimizerNames, "optim", parse: argument("optim") { $0.optim })
+        try check(TrainingArguments.schedulerNames, "lr_scheduler_type", parse: argument("lr_scheduler_type") { $0.lrSchedulerType })
+        try check(TrainingArguments.strategyNames, "eval_strategy", parse: argument("eval_strategy") { $0.evalStrategy })
+        try check(TrainingArguments.saveStrategyNames, "save_strategy", parse: argument("save_strategy") { $0.saveStrategy })
+        try check(TrainingArguments.nonFiniteGradNormNames, "nonfinite_grad_norm",
+                  parse: argument("nonfinite_grad_norm") { $0.nonFiniteGradNorm })
+        try check(TrainingArguments.momentumSchedulerNames, "momentum_scheduler_type",
+                  parse: argument("momentum_scheduler_type") { $0.momentumSchedulerType })
+        XCTAssertEqual(MetricsLogger.Format.names.map(\.1), MetricsLogger.Format.allCases)
+    }
 }

@@ -49,3 +49,29 @@ public final class Softmax: Activation {
 public final class LogSoftmax: Activation {
     public init(dim: Int) { super.init("LogSoftmax(dim=\(dim))") { try $0.logSoftmax(dim: dim) } }
 }
+
+/// The activations a layer is made from by name (st_activation_create, a transformer's
+/// feed-forward activation). Values match the C API's st_activation.
+public enum ActivationKind: Int32, Sendable, CaseIterable {
+    case relu = 0, gelu = 1, geluTanh = 2, silu = 3, tanh = 4, sigmoid = 5
+
+    /// The names, as torch's functional names ("gelu_tanh" is GELU(approximate="tanh")); the
+    /// C API's st_enum_from_name / st_enum_names ("activation") read this table.
+    public static let names: [(String, ActivationKind)] = [
+        ("relu", .relu), ("gelu", .gelu), ("gelu_tanh", .geluTanh), ("silu", .silu), ("tanh", .tanh), ("sigmoid", .sigmoid),
+    ]
+
+    public var name: String { Self.names.first { $0.1 == self }!.0 }
+
+    /// A new module of this activation.
+    public func module() throws -> Activation {
+        switch self {
+        case .relu: ReLU()
+        case .gelu: try GELU()
+        case .geluTanh: try GELU(approximate: "tanh")
+        case .silu: SiLU()
+        case .tanh: Tanh()
+        case .sigmoid: Sigmoid()
+        }
+    }
+}

@@ -98,11 +98,10 @@ public final class TransformerEncoderLayer: Module {
 
     public init(dModel: Int, nhead: Int, dimFeedforward: Int = 2048, dropout: Float = 0.1, activation: String = "relu",
                 layerNormEps: Float = 1e-5, batchFirst: Bool = false, normFirst: Bool = false, bias: Bool = true) throws {
-        switch activation {
-        case "relu": self.activation = ReLU()
-        case "gelu": self.activation = try GELU()
-        default: throw SwiftTrainError.invalid("TransformerEncoderLayer: activation must be 'relu' or 'gelu', got '\(activation)'")
+        guard let kind = ActivationKind.names.first(where: { $0.0 == activation })?.1, kind == .relu || kind == .gelu else {
+            throw SwiftTrainError.invalid("TransformerEncoderLayer: activation must be 'relu' or 'gelu', got '\(activation)'")
         }
+        self.activation = try kind.module()
         selfAttention = try MultiheadAttention(embedDim: dModel, numHeads: nhead, dropout: dropout, bias: bias, batchFirst: batchFirst)
         linear1 = try Linear(dModel, dimFeedforward, bias: bias)
         self.dropout = try Dropout(p: dropout)

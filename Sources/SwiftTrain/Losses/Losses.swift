@@ -6,14 +6,15 @@ public enum Reduction: Int32, Sendable, CaseIterable {
     /// Sum divided by the batch size (first dimension): kl_div only.
     case batchMean = 3
 
+    /// The names, as torch's `reduction=` arguments; `init(name:)` and the C API's
+    /// st_enum_from_name / st_enum_names ("reduction") read this table.
+    public static let names: [(String, Reduction)] = [("none", .none), ("mean", .mean), ("sum", .sum), ("batchmean", .batchMean)]
+
     public init(name: String) throws {
-        switch name {
-        case "none": self = .none
-        case "mean": self = .mean
-        case "sum": self = .sum
-        case "batchmean": self = .batchMean
-        default: throw SwiftTrainError.invalid("unknown reduction '\(name)'; choose none, mean or sum (batchmean for kl_div)")
+        guard let hit = Self.names.first(where: { $0.0 == name }) else {
+            throw SwiftTrainError.invalid("unknown reduction '\(name)'; choose none, mean or sum (batchmean for kl_div)")
         }
+        self = hit.1
     }
 }
 

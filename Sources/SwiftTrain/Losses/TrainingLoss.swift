@@ -34,11 +34,15 @@ public enum LossKind: Int32, Sendable, CaseIterable {
         }
     }
 
+    /// Every (name, kind), in the order of the values; `init(name:)` and the C API's
+    /// st_loss_from_name / st_enum_from_name / st_enum_names ("loss") read this table.
+    public static let names: [(String, LossKind)] = allCases.map { ($0.name, $0) }
+
     public init(name: String) throws {
-        guard let kind = Self.allCases.first(where: { $0.name == name }) else {
-            throw SwiftTrainError.invalid("unknown loss '\(name)'; choose one of: \(Self.allCases.map(\.name).joined(separator: ", "))")
+        guard let hit = Self.names.first(where: { $0.0 == name }) else {
+            throw SwiftTrainError.invalid("unknown loss '\(name)'; choose one of: \(Self.names.map(\.0).joined(separator: ", "))")
         }
-        self = kind
+        self = hit.1
     }
 
     /// Whether the labels are int64 class indices (else float targets).

@@ -328,11 +328,15 @@ final class UnaryNode<F: UnaryFunction>: GradNode {
 
 // MARK: - Comparisons and where
 
-public enum Comparison: Sendable {
-    case eq, ne, lt, le, gt, ge
-    var name: String {
-        switch self { case .eq: "eq"; case .ne: "ne"; case .lt: "lt"; case .le: "le"; case .gt: "gt"; case .ge: "ge" }
-    }
+/// Element-wise comparisons (torch.eq, ...). Values match the C API's st_comparison.
+public enum Comparison: Int32, Sendable, CaseIterable {
+    case eq = 0, ne = 1, lt = 2, le = 3, gt = 4, ge = 5
+
+    /// The names, as torch's functions ("eq", "ne", "lt", "le", "gt", "ge"); the C API's
+    /// st_enum_from_name / st_enum_names ("comparison") read this table.
+    public static let names: [(String, Comparison)] = [("eq", .eq), ("ne", .ne), ("lt", .lt), ("le", .le), ("gt", .gt), ("ge", .ge)]
+
+    public var name: String { Self.names.first { $0.1 == self }!.0 }
 }
 
 extension Tensor {

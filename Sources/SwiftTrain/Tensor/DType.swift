@@ -1,5 +1,5 @@
 /// Element types. Values match the C API's `st_dtype`.
-public enum DType: Int32, Sendable, CustomStringConvertible {
+public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
     /// 32-bit float: values, parameters, gradients.
     case float32 = 0
     /// 64-bit integer: indices and class labels.
@@ -15,6 +15,10 @@ public enum DType: Int32, Sendable, CustomStringConvertible {
         case .bool: 1
         }
     }
+
+    /// Every (name, dtype), the names as torch's and numpy's ("float32", "int64", "bool"); the
+    /// C API's st_enum_from_name / st_enum_names ("dtype") read this table.
+    public static let names: [(String, DType)] = allCases.map { ($0.description, $0) }
 
     public var description: String {
         switch self {

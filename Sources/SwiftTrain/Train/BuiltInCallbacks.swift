@@ -24,7 +24,14 @@ public enum TerminateOnNaN {
 /// file is rewritten when a new name appears, as Lightning's CSVLogger does). Register with
 /// `trainer.addCallback(MetricsLogger.events, priority: MetricsLogger.priority, logger.callback)`.
 public final class MetricsLogger {
-    public enum Format: Int32, Sendable { case jsonl = 0, csv = 1 }
+    /// Values match the C API's st_metrics_format.
+    public enum Format: Int32, Sendable, CaseIterable {
+        case jsonl = 0, csv = 1
+
+        /// The names ("jsonl", "csv"); the C API's st_enum_from_name / st_enum_names
+        /// ("metrics_format") read this table.
+        public static let names: [(String, Format)] = [("jsonl", .jsonl), ("csv", .csv)]
+    }
 
     public static let events = EventMask([.init(.log)])
     /// Loggers run after every other callback (Composer's order).

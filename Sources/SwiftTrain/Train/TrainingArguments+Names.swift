@@ -23,14 +23,14 @@ extension TrainingArguments {
         case "sgd_momentum": copy.sgdMomentum = try Self.double(name, value)
         case "max_grad_norm": copy.maxGradNorm = try Self.double(name, value)
         case "max_grad_value": copy.maxGradValue = try Self.double(name, value)
-        case "nonfinite_grad_norm": copy.nonFiniteGradNorm = try Self.choice(name, value, [("error", .error), ("skip", .skip)])
+        case "nonfinite_grad_norm": copy.nonFiniteGradNorm = try Self.choice(name, value, Self.nonFiniteGradNormNames)
         case "lr_scheduler_type": copy.lrSchedulerType = try Self.choice(name, value, Self.schedulerNames)
         case "lr_scheduler_kwargs": copy.lrSchedulerKwargs = value
         case "warmup_steps": copy.warmupSteps = try Self.double(name, value)
         case "warmup_ratio": copy.warmupRatio = try Self.double(name, value)
         case "ema_decay": copy.emaDecay = try Self.double(name, value)
         case "momentum_scheduler_type":
-            copy.momentumSchedulerType = try Self.choice(name, value, [("none", .none), ("inverted_triangular", .invertedTriangular)])
+            copy.momentumSchedulerType = try Self.choice(name, value, Self.momentumSchedulerNames)
         case "momentum_scheduler_kwargs": copy.momentumSchedulerKwargs = value
         case "logging_strategy": copy.loggingStrategy = try Self.choice(name, value, Self.strategyNames)
         case "logging_steps": copy.loggingSteps = try Self.double(name, value)
@@ -86,25 +86,37 @@ extension TrainingArguments {
         "ignore_data_skip", "label_names", "label_smoothing_factor",
     ]
 
-    static let optimizerNames: [(String, OptimizerKind)] = [
+    // The names of the enum arguments' values, as users write them (HF's spellings; several
+    // names may mean one value). `set`, `json`, the C API's st_enum_from_name / st_enum_names
+    // and through them the Python package all read these tables; nothing else lists the names.
+
+    /// `optim`: HF's optimizer names (aliases such as "adamw_torch" after the main name).
+    public static let optimizerNames: [(String, OptimizerKind)] = [
         ("adamw", .adamw), ("adamw_torch", .adamw), ("adamw_torch_fused", .adamw), ("adam", .adam), ("sgd", .sgd),
         ("adagrad", .adagrad), ("rmsprop", .rmsprop), ("adadelta", .adadelta), ("lion", .lion), ("lion_32bit", .lion),
     ]
-    static let schedulerNames: [(String, SchedulerKind)] = [
+    /// `lr_scheduler_type`: HF's get_scheduler names, plus PyTorch's "step" and "exponential".
+    public static let schedulerNames: [(String, SchedulerKind)] = [
         ("linear", .linear), ("constant", .constant), ("constant_with_warmup", .constantWithWarmup), ("cosine", .cosine),
         ("cosine_with_restarts", .cosineWithRestarts), ("polynomial", .polynomial), ("inverse_sqrt", .inverseSqrt),
         ("reduce_lr_on_plateau", .reduceLROnPlateau), ("cosine_with_min_lr", .cosineWithMinLR),
         ("warmup_stable_decay", .warmupStableDecay), ("step", .step), ("exponential", .exponential),
     ]
-    static let strategyNames: [(String, IntervalStrategy)] = [("no", .no), ("steps", .steps), ("epoch", .epoch)]
-    static let saveStrategyNames: [(String, SaveStrategy)] = [("no", .no), ("steps", .steps), ("epoch", .epoch), ("best", .best)]
+    /// `logging_strategy` and `eval_strategy`.
+    public static let strategyNames: [(String, IntervalStrategy)] = [("no", .no), ("steps", .steps), ("epoch", .epoch)]
+    /// `save_strategy`.
+    public static let saveStrategyNames: [(String, SaveStrategy)] = [("no", .no), ("steps", .steps), ("epoch", .epoch), ("best", .best)]
+    /// `nonfinite_grad_norm`.
+    public static let nonFiniteGradNormNames: [(String, NonFiniteGradPolicy)] = [("error", .error), ("skip", .skip)]
+    /// `momentum_scheduler_type`.
+    public static let momentumSchedulerNames: [(String, MomentumSchedulerKind)] = [
+        ("none", .none), ("inverted_triangular", .invertedTriangular),
+    ]
 
     /// The arguments by their HF names, as training_args.json holds them (in place of HF's
     /// pickled training_args.bin); `set(name, value)` reads each value's text back.
     public var json: JSONValue {
         func name<T: Equatable>(_ value: T, _ table: [(String, T)]) -> JSONValue { .string(table.first { $0.1 == value }!.0) }
-        let nonFinite: [(String, NonFiniteGradPolicy)] = [("error", .error), ("skip", .skip)]
-        let momentum: [(String, MomentumSchedulerKind)] = [("none", .none), ("inverted_triangular", .invertedTriangular)]
         return .object([
             ("num_train_epochs", .double(numTrainEpochs)), ("max_steps", .int(maxSteps)),
             ("per_device_train_batch_size", .int(perDeviceTrainBatchSize)), ("per_device_eval_batch_size", .int(perDeviceEvalBatchSize)),
@@ -113,10 +125,10 @@ extension TrainingArguments {
             ("learning_rate", .double(learningRate)), ("weight_decay", .double(weightDecay)),
             ("adam_beta1", .double(adamBeta1)), ("adam_beta2", .double(adamBeta2)), ("adam_epsilon", .double(adamEpsilon)),
             ("sgd_momentum", .double(sgdMomentum)), ("max_grad_norm", .double(maxGradNorm)), ("max_grad_value", .double(maxGradValue)),
-            ("nonfinite_grad_norm", name(nonFiniteGradNorm, nonFinite)),
+            ("nonfinite_grad_norm", name(nonFiniteGradNorm, Self.nonFiniteGradNormNames)),
             ("lr_scheduler_type", name(lrSchedulerType, Self.schedulerNames)), ("lr_scheduler_kwargs", .string(lrSchedulerKwargs)),
             ("warmup_steps", .double(warmupSteps)), ("warmup_ratio", .double(warmupRatio)), ("ema_decay", .double(emaDecay)),
-            ("momentum_scheduler_type", name(momentumSchedulerType, momentum)),
+            ("momentum_scheduler_type", name(momentumSchedulerType, Self.momentumSchedulerNames)),
             ("momentum_scheduler_kwargs", .string(momentumSchedulerKwargs)),
             ("logging_strategy", name(loggingStrategy, Self.strategyNames)), ("logging_steps", .double(loggingSteps)),
             ("logging_first_step", .bool(loggingFirstStep)), ("logging_nan_inf_filter", .bool(loggingNanInfFilter)),

@@ -13,7 +13,8 @@
  * module_type.c (st_module and its methods), layers.c (the layer constructors),
  * dataset_type.c (st_dataset over Py_buffer), training_args_type.c (st_training_args),
  * trainer_type.c (st_trainer), trainer_callbacks.c (the callback trampoline), optim_type.c
- * (st_optim), schedule_type.c (st_lr_schedule, st_plateau).
+ * (st_optim), schedule_type.c (st_lr_schedule, st_plateau), enum_names.c (the header's enums
+ * by name: st_enum_from_name, st_enum_names).
  */
 #ifndef SWIFTTRAIN_PY_H
 #define SWIFTTRAIN_PY_H
@@ -305,5 +306,9 @@ int st_py_optim_type_init(PyObject *module, st_py_state *state);
 extern PyMethodDef st_py_optim_functions[];  /* optim_options_init */
 extern PyMethodDef st_py_safetensors_functions[];  /* safetensors.c */
 int st_py_schedule_types_init(PyObject *module, st_py_state *state);
+
+/* ---- enum_names.c: enum_value, enum_names ------------------------------------------ */
+
+extern PyMethodDef st_py_enum_name_functions[];
 
 #endif /* SWIFTTRAIN_PY_H */

@@ -62,9 +62,10 @@ class dtype:
         return self.name
 
 
-float32 = dtype("float32", 0, np.float32)
-int64 = dtype("int64", 1, np.int64)
-bool = dtype("bool", 2, np.bool_)  # noqa: A001 - torch's name, shadowing the builtin here
+_DTYPE_CODES = _C.enum_names("dtype")  # st_dtype, by the library's names
+float32 = dtype("float32", _DTYPE_CODES["float32"], np.float32)
+int64 = dtype("int64", _DTYPE_CODES["int64"], np.int64)
+bool = dtype("bool", _DTYPE_CODES["bool"], np.bool_)  # noqa: A001 - torch's name (shadows the builtin)
 float = float32  # noqa: A001
 long = int64
 _DTYPES = (float32, int64, bool)
@@ -165,7 +166,7 @@ def is_grad_enabled() -> builtins.bool:
 
 # ---- arguments ------------------------------------------------------------------------------
 
-_COMPARISONS = {"eq": 0, "ne": 1, "lt": 2, "le": 3, "gt": 4, "ge": 5}
+_COMPARISONS = _C.enum_names("comparison")  # st_comparison, by the library's names
 
 max_return = collections.namedtuple("max", ["values", "indices"])
 min_return = collections.namedtuple("min", ["values", "indices"])

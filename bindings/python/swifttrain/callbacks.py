@@ -360,15 +360,15 @@ class MetricsLoggerCallback(TrainerCallback):
     when a new name appears, as Lightning's CSVLogger does). The library formats and writes.
     The file is created (truncated) when the callback is."""
 
-    _FORMATS = {"jsonl": 0, "csv": 1}  # st_metrics_format
-
     def __init__(self, path: Union[str, "os.PathLike[str]"], format: str = "jsonl") -> None:
         from . import _swifttrain as _C
-        if format not in self._FORMATS:
-            raise ValueError(f"MetricsLoggerCallback: format={format!r}; use 'jsonl' or 'csv'")
+        formats = _C.enum_names("metrics_format")  # st_metrics_format, by the library's names
+        if format not in formats:
+            raise ValueError(f"MetricsLoggerCallback: format={format!r}; use "
+                             f"{' or '.join(map(repr, formats))}")
         self.path = os.fspath(path)
         self.format = format
-        self._logger = _C.MetricsLogger(self.path, self._FORMATS[format])
+        self._logger = _C.MetricsLogger(self.path, formats[format])
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs:

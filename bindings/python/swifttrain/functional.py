@@ -24,15 +24,15 @@ __all__ = [
     "binary_cross_entropy_with_logits", "kl_div",
 ]
 
-# st_reduction
-_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2, "batchmean": 3}
+_REDUCTIONS = _C.enum_names("reduction")  # st_reduction, by the library's names
 
 
 def _reduction(reduction: str, allow_batchmean: bool = False) -> int:
+    """The st_reduction of a torch ``reduction=`` name; "batchmean" is kl_div's only."""
     if reduction not in _REDUCTIONS or (reduction == "batchmean" and not allow_batchmean):
-        names = "'none', 'mean', 'sum'" + (", 'batchmean'" if allow_batchmean else "")
+        names = [name for name in _REDUCTIONS if allow_batchmean or name != "batchmean"]
         raise ValueError(f"{reduction!r} is not a valid value for reduction; use one of "
-                         f"{names}")
+                         f"{', '.join(map(repr, names))}")
     return _REDUCTIONS[reduction]
 
 

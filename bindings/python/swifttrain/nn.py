@@ -33,8 +33,7 @@ __all__ = [
     "TransformerEncoderLayer",
 ]
 
-# st_activation
-_ACTIVATIONS = {"relu": 0, "gelu": 1, "gelu_tanh": 2, "silu": 3, "tanh": 4, "sigmoid": 5}
+_ACTIVATIONS = _C.enum_names("activation")  # st_activation, by the library's names
 
 
 class _IncompatibleKeys(NamedTuple):

@@ -16,6 +16,7 @@ import enum
 import numbers
 from typing import Any, Dict, Optional, Union
 
+from . import _swifttrain as _C
 from ._options import options_text
 from .optim import Optimizer
 from .optim.lr_scheduler import (LambdaLR, LRScheduler, ReduceLROnPlateau, _check_optimizer,
@@ -40,12 +41,7 @@ class SchedulerType(str, enum.Enum):
     WARMUP_STABLE_DECAY = "warmup_stable_decay"
 
 
-# st_lr_scheduler
-_KINDS = {
-    "linear": 0, "constant": 1, "constant_with_warmup": 2, "cosine": 3,
-    "cosine_with_restarts": 4, "polynomial": 5, "inverse_sqrt": 6, "reduce_lr_on_plateau": 7,
-    "cosine_with_min_lr": 8, "warmup_stable_decay": 9,
-}
+_KINDS = _C.enum_names("lr_scheduler")  # st_lr_scheduler, by the library's names
 
 
 def _steps(name: str, what: str, value: Any) -> int:

@@ -25,8 +25,7 @@ from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "ReduceLROnPlateau"]
 
-# st_lr_scheduler values used here
-_ST_LR_STEP, _ST_LR_EXPONENTIAL = 10, 11
+_KINDS = _C.enum_names("lr_scheduler")  # st_lr_scheduler, by the library's names
 
 
 class _ScheduleFactor:
@@ -162,7 +161,7 @@ class StepLR(_LibraryScheduler):
                  last_epoch: int = -1) -> None:
         self.step_size = step_size
         self.gamma = gamma
-        super().__init__(optimizer, _ST_LR_STEP, {"step_size": step_size, "gamma": gamma},
+        super().__init__(optimizer, _KINDS["step"], {"step_size": step_size, "gamma": gamma},
                          last_epoch)
 
 
@@ -171,7 +170,7 @@ class ExponentialLR(_LibraryScheduler):
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
-        super().__init__(optimizer, _ST_LR_EXPONENTIAL, {"gamma": gamma}, last_epoch)
+        super().__init__(optimizer, _KINDS["exponential"], {"gamma": gamma}, last_epoch)
 
 
 class ReduceLROnPlateau(LRScheduler):

@@ -26,8 +26,7 @@ from .._tensor import Tensor, enable_grad, tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Lion"]
 
-# st_optimizer
-_ADAMW, _SGD, _ADAM, _ADAGRAD, _RMSPROP, _ADADELTA, _LION = range(7)
+_KINDS = _C.enum_names("optimizer")  # st_optimizer, by the library's names
 
 _CORE_KEYS = ("lr", "weight_decay")
 
@@ -348,7 +347,7 @@ class Optimizer:
 class SGD(Optimizer):
     """``torch.optim.SGD``: momentum, dampening, Nesterov, L2 weight decay."""
 
-    _KIND = _SGD
+    _KIND = _KINDS["sgd"]
     _MOMENTUM_KEY = "momentum"
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0,
@@ -367,7 +366,7 @@ class Adam(Optimizer):
     """``torch.optim.Adam``: L2 weight decay added to the gradient (``AdamW``'s decoupled
     decay with ``decoupled_weight_decay=True``), optional AMSGrad."""
 
-    _KIND = _ADAM
+    _KIND = _KINDS["adam"]
     _MOMENTUM_KEY = "betas"
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
@@ -379,7 +378,7 @@ class Adam(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay))
 
     def _kind(self) -> int:
-        return _ADAMW if self._fixed["decoupled_weight_decay"] else _ADAM
+        return _KINDS["adamw" if self._fixed["decoupled_weight_decay"] else "adam"]
 
     def _core_options(self, fixed: Dict[str, Any]) -> Dict[str, Any]:
         return {"beta2": fixed["betas[1]"],
@@ -401,7 +400,7 @@ class AdamW(Adam):
 class RMSprop(Optimizer):
     """``torch.optim.RMSprop``: optional momentum and centering."""
 
-    _KIND = _RMSPROP
+    _KIND = _KINDS["rmsprop"]
     _MOMENTUM_KEY = "momentum"
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
@@ -420,7 +419,7 @@ class RMSprop(Optimizer):
 class Adagrad(Optimizer):
     """``torch.optim.Adagrad``."""
 
-    _KIND = _ADAGRAD
+    _KIND = _KINDS["adagrad"]
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0,
                  weight_decay: float = 0, initial_accumulator_value: float = 0,
@@ -441,7 +440,7 @@ class Adagrad(Optimizer):
 class Adadelta(Optimizer):
     """``torch.optim.Adadelta``."""
 
-    _KIND = _ADADELTA
+    _KIND = _KINDS["adadelta"]
 
     def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9,
                  eps: float = 1e-6, weight_decay: float = 0, *, maximize: bool = False) -> None:
@@ -457,7 +456,7 @@ class Lion(Optimizer):
     """Lion (Chen et al. 2023, lion-pytorch's arguments): the sign of an interpolated
     momentum, decoupled weight decay."""
 
-    _KIND = _LION
+    _KIND = _KINDS["lion"]
     _MOMENTUM_KEY = "betas"
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-4,
