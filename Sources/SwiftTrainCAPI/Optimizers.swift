@@ -16,18 +16,11 @@ public func st_optim_options_init(_ options: UnsafeMutablePointer<st_optim_optio
         let fn = "st_optim_options_init"
         let o = try required(options, fn, "options")
         let k = try kindArgument(kind, fn)
-        var v = st_optim_options(lr: 1e-3, weight_decay: 0, momentum: 0, beta2: 0.999, eps: 1e-8, dampening: 0, nesterov: false,
-                                 amsgrad: false, centered: false, alpha: 0.99, lr_decay: 0, initial_accumulator_value: 0, rho: 0.9)
-        switch k {
-        case .sgd: break
-        case .adam: v.momentum = 0.9
-        case .adamw: v.momentum = 0.9; v.weight_decay = 1e-2
-        case .rmsprop: v.lr = 1e-2
-        case .adagrad: v.lr = 1e-2; v.eps = 1e-10
-        case .adadelta: v.lr = 1; v.eps = 1e-6
-        case .lion: v.lr = 1e-4; v.momentum = 0.9; v.beta2 = 0.99
-        }
-        o.pointee = v
+        let d = OptimizerDefaults.of(k)
+        o.pointee = st_optim_options(lr: d.lr, weight_decay: d.weightDecay, momentum: d.momentum, beta2: d.beta2, eps: d.eps,
+                                     dampening: d.dampening, nesterov: d.nesterov, amsgrad: d.amsgrad, centered: d.centered,
+                                     alpha: d.alpha, lr_decay: d.lrDecay, initial_accumulator_value: d.initialAccumulatorValue,
+                                     rho: d.rho)
     }
 }
 

@@ -160,4 +160,77 @@ final class OptimizerFixtureTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(checked, 40)
     }
+
+    /// Every initialiser's defaults, and `Optimizer.make`'s for keys optim_args leaves out,
+    /// are OptimizerDefaults' (the one table; the C API's st_optim_options_init and the Python
+    /// signatures read it, Tests/c/optim_ops.c checks it against PyTorch's values).
+    func testInitialiserDefaultsAreTheTable() throws {
+        func params() throws -> [Tensor] { [try Tensor(shape: [2], values: [1, 2], requiresGrad: true)] }
+        func groups() throws -> [ParameterGroup] { [ParameterGroup(try params(), learningRate: 0.5)] }
+        func assertGroup(_ o: Optimizer, _ d: OptimizerDefaults, line: UInt = #line) {
+            let g = o.paramGroups[0]
+            XCTAssertEqual(g.learningRate, d.lr, "\(o.name) lr", line: line)
+            XCTAssertEqual(g.weightDecay, d.weightDecay, "\(o.name) weight_decay", line: line)
+            XCTAssertEqual(g.momentum, d.momentum, "\(o.name) momentum / beta1", line: line)
+        }
+        func made(_ kind: TrainingArguments.OptimizerKind) throws -> Optimizer {
+            try Optimizer.make(kind, groups: try groups(), beta1: 0.5, beta2: 0.75, epsilon: 0.125, sgdMomentum: 0.25, optimArgs: "")
+        }
+
+        let sgd = OptimizerDefaults.of(.sgd)
+        XCTAssertEqual(sgd, .sgd)
+        for o in [try SGD(try params()), try SGD(try groups()), try XCTUnwrap(try made(.sgd) as? SGD)] {
+            XCTAssertEqual(o.dampening, sgd.dampening)
+            XCTAssertEqual(o.nesterov, sgd.nesterov)
+        }
+        assertGroup(try SGD(try params()), sgd)
+
+        for kind in [TrainingArguments.OptimizerKind.adam, .adamw] {
+            let d = OptimizerDefaults.of(kind)
+            let convenience = kind == .adam ? try Adam(try params()) : try Adam.adamW(try params())
+            assertGroup(convenience, d)
+            XCTAssertEqual(convenience.decoupledWeightDecay, kind == .adamw)
+            let designated = try Adam(try groups(), decoupledWeightDecay: kind == .adamw)
+            for o in [convenience, designated] {
+                XCTAssertEqual(o.beta2, d.beta2, "\(kind)")
+                XCTAssertEqual(o.epsilon, d.eps, "\(kind)")
+                XCTAssertEqual(o.amsgrad, d.amsgrad, "\(kind)")
+            }
+            XCTAssertEqual(try XCTUnwrap(try made(kind) as? Adam).amsgrad, d.amsgrad)
+        }
+        XCTAssertEqual(OptimizerDefaults.of(.adam), .adam)
+        XCTAssertEqual(OptimizerDefaults.of(.adamw), .adamw)
+
+        let rms = OptimizerDefaults.of(.rmsprop)
+        XCTAssertEqual(rms, .rmsprop)
+        assertGroup(try RMSprop(try params()), rms)
+        for o in [try RMSprop(try params()), try RMSprop(try groups()), try XCTUnwrap(try made(.rmsprop) as? RMSprop)] {
+            XCTAssertEqual(o.alpha, rms.alpha)
+            XCTAssertEqual(o.epsilon, rms.eps)
+            XCTAssertEqual(o.centered, rms.centered)
+        }
+
+        let adagrad = OptimizerDefaults.of(.adagrad)
+        XCTAssertEqual(adagrad, .adagrad)
+        assertGroup(try Adagrad(try params()), adagrad)
+        for o in [try Adagrad(try params()), try Adagrad(try groups()), try XCTUnwrap(try made(.adagrad) as? Adagrad)] {
+            XCTAssertEqual(o.lrDecay, adagrad.lrDecay)
+            XCTAssertEqual(o.initialAccumulatorValue, adagrad.initialAccumulatorValue)
+            XCTAssertEqual(o.epsilon, adagrad.eps)
+        }
+
+        let adadelta = OptimizerDefaults.of(.adadelta)
+        XCTAssertEqual(adadelta, .adadelta)
+        assertGroup(try Adadelta(try params()), adadelta)
+        for o in [try Adadelta(try params()), try Adadelta(try groups()), try XCTUnwrap(try made(.adadelta) as? Adadelta)] {
+            XCTAssertEqual(o.rho, adadelta.rho)
+            XCTAssertEqual(o.epsilon, adadelta.eps)
+        }
+
+        let lion = OptimizerDefaults.of(.lion)
+        XCTAssertEqual(lion, .lion)
+        assertGroup(try Lion(try params()), lion)
+        XCTAssertEqual(try Lion(try params()).beta2, lion.beta2)
+        XCTAssertEqual(try Lion(try groups()).beta2, lion.beta2)
+    }
 }

@@ -5,7 +5,8 @@ public final class Adadelta: Optimizer {
     public let rho: Double, epsilon: Double
     override var stateNames: [String] { ["square_avg", "acc_delta"] }
 
-    public init(_ groups: [ParameterGroup], rho: Double = 0.9, epsilon: Double = 1e-6) throws {
+    public init(_ groups: [ParameterGroup], rho: Double = OptimizerDefaults.adadelta.rho,
+                epsilon: Double = OptimizerDefaults.adadelta.eps) throws {
         try Optimizer.require(rho >= 0 && rho <= 1, "Adadelta: rho must be in [0, 1], got \(rho)")
         try Optimizer.require(epsilon.isFinite && epsilon >= 0, "Adadelta: eps must be >= 0, got \(epsilon)")
         self.rho = rho
@@ -13,8 +14,9 @@ public final class Adadelta: Optimizer {
         try super.init(groups, name: "Adadelta")
     }
 
-    public convenience init(_ parameters: [Tensor], lr: Double = 1, rho: Double = 0.9, eps: Double = 1e-6,
-                            weightDecay: Double = 0) throws {
+    public convenience init(_ parameters: [Tensor], lr: Double = OptimizerDefaults.adadelta.lr,
+                            rho: Double = OptimizerDefaults.adadelta.rho, eps: Double = OptimizerDefaults.adadelta.eps,
+                            weightDecay: Double = OptimizerDefaults.adadelta.weightDecay) throws {
         try self.init([ParameterGroup(parameters, learningRate: lr, weightDecay: weightDecay)], rho: rho, epsilon: eps)
     }
 

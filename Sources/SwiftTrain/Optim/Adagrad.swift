@@ -5,7 +5,9 @@ public final class Adagrad: Optimizer {
     public let lrDecay: Double, initialAccumulatorValue: Double, epsilon: Double
     override var stateNames: [String] { ["sum"] }
 
-    public init(_ groups: [ParameterGroup], lrDecay: Double = 0, initialAccumulatorValue: Double = 0, epsilon: Double = 1e-10) throws {
+    public init(_ groups: [ParameterGroup], lrDecay: Double = OptimizerDefaults.adagrad.lrDecay,
+                initialAccumulatorValue: Double = OptimizerDefaults.adagrad.initialAccumulatorValue,
+                epsilon: Double = OptimizerDefaults.adagrad.eps) throws {
         try Optimizer.require(lrDecay >= 0, "Adagrad: lr_decay must be >= 0, got \(lrDecay)")
         try Optimizer.require(initialAccumulatorValue >= 0, "Adagrad: initial_accumulator_value must be >= 0, got \(initialAccumulatorValue)")
         try Optimizer.require(epsilon.isFinite && epsilon >= 0, "Adagrad: eps must be >= 0, got \(epsilon)")
@@ -15,8 +17,11 @@ public final class Adagrad: Optimizer {
         try super.init(groups, name: "Adagrad")
     }
 
-    public convenience init(_ parameters: [Tensor], lr: Double = 1e-2, lrDecay: Double = 0, weightDecay: Double = 0,
-                            initialAccumulatorValue: Double = 0, eps: Double = 1e-10) throws {
+    public convenience init(_ parameters: [Tensor], lr: Double = OptimizerDefaults.adagrad.lr,
+                            lrDecay: Double = OptimizerDefaults.adagrad.lrDecay,
+                            weightDecay: Double = OptimizerDefaults.adagrad.weightDecay,
+                            initialAccumulatorValue: Double = OptimizerDefaults.adagrad.initialAccumulatorValue,
+                            eps: Double = OptimizerDefaults.adagrad.eps) throws {
         try self.init([ParameterGroup(parameters, learningRate: lr, weightDecay: weightDecay)], lrDecay: lrDecay,
                       initialAccumulatorValue: initialAccumulatorValue, epsilon: eps)
     }

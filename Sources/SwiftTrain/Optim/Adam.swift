@@ -7,8 +7,9 @@ public final class Adam: Optimizer {
     public let beta2: Double, epsilon: Double, amsgrad: Bool, decoupledWeightDecay: Bool
     override var stateNames: [String] { amsgrad ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"] }
 
-    public init(_ groups: [ParameterGroup], beta2: Double = 0.999, epsilon: Double = 1e-8, amsgrad: Bool = false,
-                decoupledWeightDecay: Bool = false) throws {
+    /// The defaults are Adam's (AdamW's are the same but for weight decay, a group setting).
+    public init(_ groups: [ParameterGroup], beta2: Double = OptimizerDefaults.adam.beta2, epsilon: Double = OptimizerDefaults.adam.eps,
+                amsgrad: Bool = OptimizerDefaults.adam.amsgrad, decoupledWeightDecay: Bool = false) throws {
         let name = decoupledWeightDecay ? "AdamW" : "Adam"
         try Optimizer.require(beta2 >= 0 && beta2 < 1, "\(name): beta2 must be in [0, 1), got \(beta2)")
         try Optimizer.require(epsilon.isFinite && epsilon >= 0, "\(name): eps must be >= 0, got \(epsilon)")
@@ -25,15 +26,19 @@ public final class Adam: Optimizer {
     }
 
     /// torch.optim.Adam (L2 weight decay added to the gradient).
-    public convenience init(_ parameters: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
-                            eps: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false) throws {
+    public convenience init(_ parameters: [Tensor], lr: Double = OptimizerDefaults.adam.lr,
+                            betas: (Double, Double) = (OptimizerDefaults.adam.momentum, OptimizerDefaults.adam.beta2),
+                            eps: Double = OptimizerDefaults.adam.eps, weightDecay: Double = OptimizerDefaults.adam.weightDecay,
+                            amsgrad: Bool = OptimizerDefaults.adam.amsgrad) throws {
         try self.init([ParameterGroup(parameters, learningRate: lr, weightDecay: weightDecay, momentum: betas.0)],
                       beta2: betas.1, epsilon: eps, amsgrad: amsgrad)
     }
 
-    /// torch.optim.AdamW (decoupled weight decay, default 0.01).
-    public static func adamW(_ parameters: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
-                             eps: Double = 1e-8, weightDecay: Double = 1e-2, amsgrad: Bool = false) throws -> Adam {
+    /// torch.optim.AdamW (decoupled weight decay, default `OptimizerDefaults.adamw.weightDecay`).
+    public static func adamW(_ parameters: [Tensor], lr: Double = OptimizerDefaults.adamw.lr,
+                             betas: (Double, Double) = (OptimizerDefaults.adamw.momentum, OptimizerDefaults.adamw.beta2),
+                             eps: Double = OptimizerDefaults.adamw.eps, weightDecay: Double = OptimizerDefaults.adamw.weightDecay,
+                             amsgrad: Bool = OptimizerDefaults.adamw.amsgrad) throws -> Adam {
         try Adam([ParameterGroup(parameters, learningRate: lr, weightDecay: weightDecay, momentum: betas.0)],
                  beta2: betas.1, epsilon: eps, amsgrad: amsgrad, decoupledWeightDecay: true)
     }

@@ -7,7 +7,7 @@ public final class Lion: Optimizer {
     override var stateNames: [String] { ["exp_avg"] }
     override var savesStep: Bool { false }
 
-    public init(_ groups: [ParameterGroup], beta2: Double = 0.99) throws {
+    public init(_ groups: [ParameterGroup], beta2: Double = OptimizerDefaults.lion.beta2) throws {
         try Optimizer.require(beta2 >= 0 && beta2 < 1, "Lion: beta2 must be in [0, 1), got \(beta2)")
         self.beta2 = beta2
         try super.init(groups, name: "Lion")
@@ -18,8 +18,9 @@ public final class Lion: Optimizer {
         try Optimizer.require(g.momentum >= 0 && g.momentum < 1, "Lion: beta1 must be in [0, 1), got \(g.momentum)")
     }
 
-    public convenience init(_ parameters: [Tensor], lr: Double = 1e-4, betas: (Double, Double) = (0.9, 0.99),
-                            weightDecay: Double = 0) throws {
+    public convenience init(_ parameters: [Tensor], lr: Double = OptimizerDefaults.lion.lr,
+                            betas: (Double, Double) = (OptimizerDefaults.lion.momentum, OptimizerDefaults.lion.beta2),
+                            weightDecay: Double = OptimizerDefaults.lion.weightDecay) throws {
         try self.init([ParameterGroup(parameters, learningRate: lr, weightDecay: weightDecay, momentum: betas.0)], beta2: betas.1)
     }
 

@@ -9,23 +9,26 @@ extension Optimizer {
         func withMomentum(_ m: Double) -> [ParameterGroup] {
             groups.map { var g = $0; g.momentum = m; return g }
         }
+        // Keys optim_args does not give take the kind's defaults; beta1, beta2, Adam's eps and
+        // the momentum come from the arguments (HF's adam_beta1, ..., sgd_momentum).
+        let d = OptimizerDefaults.of(kind)
         let optimizer: Optimizer
         switch kind {
         case .adamw, .adam:
             optimizer = try Adam(withMomentum(beta1), beta2: beta2, epsilon: try options.double("eps", epsilon),
-                                 amsgrad: try options.bool("amsgrad", false), decoupledWeightDecay: kind == .adamw)
+                                 amsgrad: try options.bool("amsgrad", d.amsgrad), decoupledWeightDecay: kind == .adamw)
         case .sgd:
             optimizer = try SGD(withMomentum(try options.double("momentum", sgdMomentum)),
-                                dampening: try options.double("dampening", 0), nesterov: try options.bool("nesterov", false))
+                                dampening: try options.double("dampening", d.dampening), nesterov: try options.bool("nesterov", d.nesterov))
         case .rmsprop:
-            optimizer = try RMSprop(withMomentum(try options.double("momentum", sgdMomentum)), alpha: try options.double("alpha", 0.99),
-                                    epsilon: try options.double("eps", 1e-8), centered: try options.bool("centered", false))
+            optimizer = try RMSprop(withMomentum(try options.double("momentum", sgdMomentum)), alpha: try options.double("alpha", d.alpha),
+                                    epsilon: try options.double("eps", d.eps), centered: try options.bool("centered", d.centered))
         case .adagrad:
-            optimizer = try Adagrad(groups, lrDecay: try options.double("lr_decay", 0),
-                                    initialAccumulatorValue: try options.double("initial_accumulator_value", 0),
-                                    epsilon: try options.double("eps", 1e-10))
+            optimizer = try Adagrad(groups, lrDecay: try options.double("lr_decay", d.lrDecay),
+                                    initialAccumulatorValue: try options.double("initial_accumulator_value", d.initialAccumulatorValue),
+                                    epsilon: try options.double("eps", d.eps))
         case .adadelta:
-            optimizer = try Adadelta(groups, rho: try options.double("rho", 0.9), epsilon: try options.double("eps", 1e-6))
+            optimizer = try Adadelta(groups, rho: try options.double("rho", d.rho), epsilon: try options.double("eps", d.eps))
         case .lion:
             optimizer = try Lion(withMomentum(beta1), beta2: beta2)
         }

@@ -8,7 +8,8 @@ public final class RMSprop: Optimizer {
         slot == 0 || (slot == 1 && group.momentum > 0) || (slot == 2 && centered)
     }
 
-    public init(_ groups: [ParameterGroup], alpha: Double = 0.99, epsilon: Double = 1e-8, centered: Bool = false) throws {
+    public init(_ groups: [ParameterGroup], alpha: Double = OptimizerDefaults.rmsprop.alpha,
+                epsilon: Double = OptimizerDefaults.rmsprop.eps, centered: Bool = OptimizerDefaults.rmsprop.centered) throws {
         try Optimizer.require(alpha >= 0 && alpha <= 1, "RMSprop: alpha must be in [0, 1], got \(alpha)")
         try Optimizer.require(epsilon.isFinite && epsilon >= 0, "RMSprop: eps must be >= 0, got \(epsilon)")
         self.alpha = alpha
@@ -22,8 +23,11 @@ public final class RMSprop: Optimizer {
         try Optimizer.require(g.momentum >= 0 && g.momentum.isFinite, "RMSprop: momentum must be >= 0, got \(g.momentum)")
     }
 
-    public convenience init(_ parameters: [Tensor], lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8,
-                            weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) throws {
+    public convenience init(_ parameters: [Tensor], lr: Double = OptimizerDefaults.rmsprop.lr,
+                            alpha: Double = OptimizerDefaults.rmsprop.alpha, eps: Double = OptimizerDefaults.rmsprop.eps,
+                            weightDecay: Double = OptimizerDefaults.rmsprop.weightDecay,
+                            momentum: Double = OptimizerDefaults.rmsprop.momentum,
+                            centered: Bool = OptimizerDefaults.rmsprop.centered) throws {
         try self.init([ParameterGroup(parameters, learningRate: lr, weightDecay: weightDecay, momentum: momentum)],
                       alpha: alpha, epsilon: eps, centered: centered)
     }

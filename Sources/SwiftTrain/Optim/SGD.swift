@@ -7,7 +7,8 @@ public final class SGD: Optimizer {
     override var stateNames: [String] { ["momentum_buffer"] }
     private var usesMomentum: Bool { paramGroups.contains { $0.momentum != 0 } }
 
-    public init(_ groups: [ParameterGroup], dampening: Double = 0, nesterov: Bool = false) throws {
+    public init(_ groups: [ParameterGroup], dampening: Double = OptimizerDefaults.sgd.dampening,
+                nesterov: Bool = OptimizerDefaults.sgd.nesterov) throws {
         self.dampening = dampening
         self.nesterov = nesterov
         try super.init(groups, name: "SGD")
@@ -19,8 +20,10 @@ public final class SGD: Optimizer {
         try Self.require(!nesterov || (g.momentum > 0 && dampening == 0), "SGD: nesterov needs momentum > 0 and dampening 0")
     }
 
-    public convenience init(_ parameters: [Tensor], lr: Double = 1e-3, momentum: Double = 0, dampening: Double = 0,
-                            weightDecay: Double = 0, nesterov: Bool = false) throws {
+    public convenience init(_ parameters: [Tensor], lr: Double = OptimizerDefaults.sgd.lr,
+                            momentum: Double = OptimizerDefaults.sgd.momentum, dampening: Double = OptimizerDefaults.sgd.dampening,
+                            weightDecay: Double = OptimizerDefaults.sgd.weightDecay,
+                            nesterov: Bool = OptimizerDefaults.sgd.nesterov) throws {
         try self.init([ParameterGroup(parameters, learningRate: lr, weightDecay: weightDecay, momentum: momentum)],
                       dampening: dampening, nesterov: nesterov)
     }

@@ -11,12 +11,17 @@ RMSprop's ``momentum``, ``betas[0]`` of Adam, AdamW and Lion). Every other hyper
 (``eps``, ``betas[1]``, ``nesterov``, ...) is one per optimizer, taken from the first
 group (the constructor's defaults unless that group sets it): later groups may repeat the
 value but not change it.
+
+The constructors' defaults are the library's (``st_optim_options_init``, which reads the
+core's table of PyTorch's defaults), read once at import: the signatures show them
+(``help(optim.Adam)``, ``inspect.signature``) but do not repeat them.
 """
 
 from __future__ import annotations
 
 import collections.abc
 import numbers
+import types
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
@@ -29,6 +34,21 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"
 _KINDS = _C.enum_names("optimizer")  # st_optimizer, by the library's names
 
 _CORE_KEYS = ("lr", "weight_decay")
+
+
+def _library_defaults(name: str) -> types.SimpleNamespace:
+    """The library's defaults for optimizer ``name`` (st_optim_options_init): the
+    st_optim_options fields, ``momentum`` being beta1 where there are betas."""
+    return types.SimpleNamespace(**_C.optim_options_init(_KINDS[name]))
+
+
+_SGD = _library_defaults("sgd")
+_ADAM = _library_defaults("adam")
+_ADAMW = _library_defaults("adamw")
+_RMSPROP = _library_defaults("rmsprop")
+_ADAGRAD = _library_defaults("adagrad")
+_ADADELTA = _library_defaults("adadelta")
+_LION = _library_defaults("lion")
 
 
 def _number(owner: str, key: str, value: Any) -> float:
@@ -350,8 +370,9 @@ class SGD(Optimizer):
     _KIND = _KINDS["sgd"]
     _MOMENTUM_KEY = "momentum"
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0,
-                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+    def __init__(self, params: Iterable[Any], lr: float = _SGD.lr,
+                 momentum: float = _SGD.momentum, dampening: float = _SGD.dampening,
+                 weight_decay: float = _SGD.weight_decay, nesterov: bool = _SGD.nesterov, *,
                  maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
@@ -369,9 +390,10 @@ class Adam(Optimizer):
     _KIND = _KINDS["adam"]
     _MOMENTUM_KEY = "betas"
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
-                 betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
+    def __init__(self, params: Iterable[Any], lr: float = _ADAM.lr,
+                 betas: Tuple[float, float] = (_ADAM.momentum, _ADAM.beta2),
+                 eps: float = _ADAM.eps, weight_decay: float = _ADAM.weight_decay,
+                 amsgrad: bool = _ADAM.amsgrad, *, maximize: bool = False,
                  decoupled_weight_decay: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize,
@@ -387,12 +409,13 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """``torch.optim.AdamW``: Adam with decoupled weight decay (default 1e-2)."""
+    """``torch.optim.AdamW``: Adam with decoupled weight decay (on by default: see
+    ``weight_decay``)."""
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
-                 betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
+    def __init__(self, params: Iterable[Any], lr: float = _ADAMW.lr,
+                 betas: Tuple[float, float] = (_ADAMW.momentum, _ADAMW.beta2),
+                 eps: float = _ADAMW.eps, weight_decay: float = _ADAMW.weight_decay,
+                 amsgrad: bool = _ADAMW.amsgrad, *, maximize: bool = False) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)
 
@@ -403,9 +426,11 @@ class RMSprop(Optimizer):
     _KIND = _KINDS["rmsprop"]
     _MOMENTUM_KEY = "momentum"
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
-                 eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
-                 centered: bool = False, *, maximize: bool = False) -> None:
+    def __init__(self, params: Iterable[Any], lr: float = _RMSPROP.lr,
+                 alpha: float = _RMSPROP.alpha, eps: float = _RMSPROP.eps,
+                 weight_decay: float = _RMSPROP.weight_decay,
+                 momentum: float = _RMSPROP.momentum, centered: bool = _RMSPROP.centered, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps,
                                       centered=centered, weight_decay=weight_decay,
                                       maximize=maximize))
@@ -421,9 +446,10 @@ class Adagrad(Optimizer):
 
     _KIND = _KINDS["adagrad"]
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0,
-                 weight_decay: float = 0, initial_accumulator_value: float = 0,
-                 eps: float = 1e-10, *, maximize: bool = False) -> None:
+    def __init__(self, params: Iterable[Any], lr: float = _ADAGRAD.lr,
+                 lr_decay: float = _ADAGRAD.lr_decay, weight_decay: float = _ADAGRAD.weight_decay,
+                 initial_accumulator_value: float = _ADAGRAD.initial_accumulator_value,
+                 eps: float = _ADAGRAD.eps, *, maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps,
                                       weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
@@ -442,8 +468,10 @@ class Adadelta(Optimizer):
 
     _KIND = _KINDS["adadelta"]
 
-    def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9,
-                 eps: float = 1e-6, weight_decay: float = 0, *, maximize: bool = False) -> None:
+    def __init__(self, params: Iterable[Any], lr: float = _ADADELTA.lr,
+                 rho: float = _ADADELTA.rho, eps: float = _ADADELTA.eps,
+                 weight_decay: float = _ADADELTA.weight_decay, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize))
 
@@ -459,8 +487,9 @@ class Lion(Optimizer):
     _KIND = _KINDS["lion"]
     _MOMENTUM_KEY = "betas"
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-4,
-                 betas: Tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0) -> None:
+    def __init__(self, params: Iterable[Any], lr: float = _LION.lr,
+                 betas: Tuple[float, float] = (_LION.momentum, _LION.beta2),
+                 weight_decay: float = _LION.weight_decay) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
 
     def _core_options(self, fixed: Dict[str, Any]) -> Dict[str, Any]:
