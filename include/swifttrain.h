@@ -1388,6 +1388,14 @@ int st_trainer_num_outputs(int64_t *out, st_trainer *trainer, st_dataset *datase
  *  the NUL), so a call with capacity 0 asks for the size. ST_ESHAPE when too small. */
 int st_trainer_state_json(char *buffer, size_t capacity, size_t *length, const st_trainer *trainer);
 
+/** The text of a trainer state given as JSON, in st_trainer_state_json's layout: `state` is a
+ *  JSON object (any layout; NaN and Infinity as Python writes them) of HF's TrainerState
+ *  fields, e.g. what a binding's own TrainerState holds; each field it names replaces that of
+ *  a state before training, so "{}" gives every field's name. Same buffer protocol as
+ *  st_trainer_state_json. ST_EINVAL, saying why, for text that is not JSON, not an object, or
+ *  that names a field HF's TrainerState lacks. */
+int st_trainer_state_json_format(char *buffer, size_t capacity, size_t *length, const char *state);
+
 /** Number of entries in the log history (HF TrainerState.log_history). */
 int st_trainer_log_history_count(size_t *out, const st_trainer *trainer);
 

@@ -286,6 +286,22 @@ public func st_trainer_state_json(_ buffer: UnsafeMutablePointer<CChar>?, _ capa
     }
 }
 
+@c @implementation
+public func st_trainer_state_json_format(_ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
+                                         _ length: UnsafeMutablePointer<Int>?, _ state: UnsafePointer<CChar>?) -> Int32 {
+    status {
+        let fn = "st_trainer_state_json_format"
+        let source = String(cString: try required(state, fn, "state"))
+        let text: String
+        do {
+            text = try TrainerState.hfJSON(formatting: try JSONValue.parse(source))
+        } catch let error as SwiftTrainError {  // invalid JSON reads as ST_ECORRUPT: an argument here
+            throw SwiftTrainError(.invalidArgument, "\(fn): \(error.message)")
+        }
+        try giveText(Array(text.utf8), buffer, capacity, length, fn)
+    }
+}
+
 /// The library's buffer protocol for text and bytes: *length always receives the size (without
 /// the NUL); the bytes (and, with `nul`, a NUL) are written when `capacity` is enough,
 /// otherwise ST_ESHAPE.

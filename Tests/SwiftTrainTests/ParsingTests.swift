@@ -253,6 +253,11 @@ final class ParsingTests: XCTestCase {
         XCTAssertEqual(try number("1.7976931348623157e+308").doubleValue, .greatestFiniteMagnitude)
         XCTAssertTrue(Self.identical(try number("[1e-05, NaN, -Infinity, Infinity, 7]"),
                                      .array([.double(1e-05), .double(.nan), .double(-.infinity), .double(.infinity), .int(7)])))
+        // whole numbers in [2^53, 1e16), which Python writes positionally and Swift would not
+        XCTAssertEqual(JSONValue.double(9.5e15).serialized(), "9500000000000000.0")
+        XCTAssertEqual(JSONValue.double(-9007199254740994).serialized(), "-9007199254740994.0")
+        XCTAssertEqual(JSONValue.double(0x1p53.nextDown).serialized(), "9007199254740991.0")
+        XCTAssertEqual(JSONValue.double(1e16).serialized(), "1e+16")
 
         // shortest-repr doubles round trip bit for bit
         var special: [Double] = [0.1, 0.2, 1.0 / 3, .leastNonzeroMagnitude, 1.7976931348623157e308, 2.2250738585072014e-308,

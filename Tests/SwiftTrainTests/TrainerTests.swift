@@ -290,6 +290,25 @@ final class TrainerStateJSONTests: XCTestCase {
         XCTAssertEqual((history[0]["loss"] as? NSNumber)?.doubleValue, trainer.state.logHistory[0]["loss"])
     }
 
+    /// A state given as JSON (another face's TrainerState) is written in the same layout:
+    /// its text formatted again is unchanged; an empty object names every field.
+    func testStateGivenAsJSONIsWrittenInTheSameLayout() throws {
+        var state = TrainerState()
+        state.globalStep = 9
+        state.totalFlos = 9.5e15
+        state.bestMetric = 0.25
+        state.logHistory = [Metrics([("loss", .nan), ("step", 9)])]
+        let text = state.hfJSON()
+        XCTAssertEqual(try TrainerState.hfJSON(formatting: try JSONValue.parse(text)), text)
+        XCTAssertTrue(text.contains("\"total_flos\": 9500000000000000.0,"), text)
+        let empty = try JSONValue.parse(try TrainerState.hfJSON(formatting: .object([])))
+        XCTAssertEqual(Set(try XCTUnwrap(empty.objectValue).map(\.0)), hfFields)
+        XCTAssertThrowsError(try TrainerState.hfJSON(formatting: .object([("loss", .double(1))]))) {
+            XCTAssertTrue("\($0)".contains("loss"), "\($0)")
+        }
+        XCTAssertThrowsError(try TrainerState.hfJSON(formatting: .array([])))
+    }
+
     func testJSONTextMatchesPython() {
         let value = JSONValue.object([("b", .array([.double(0.1), .double(1e-05), .double(.nan), .int(3)])),
                                       ("a", .string("q\"\\\né")), ("c", .object([]))])

@@ -251,12 +251,48 @@ static void test_state_json(void) {
             CHECK(strncmp(text, start, strlen(start)) == 0, "starts \"%.40s\"", text);
             CHECK(strstr(text, "\"global_step\": 4,") != NULL, "no global_step 4 in %s", text);
             CHECK(strstr(text, "\"step\": 2\n") != NULL, "no log entry at step 2 in %s", text);
+            /* the same text from the state given as JSON (st_trainer_state_json_format) */
+            size_t again_length = 0;
+            char *again = malloc(length + 1);
+            if (CHECK(again != NULL, "out of memory") &&
+                CHECK_OK(st_trainer_state_json_format(again, length + 1, &again_length, text)))
+                CHECK(again_length == length && strcmp(again, text) == 0, "formatted again: %s", again);
+            free(again);
         }
     }
     free(text);
     st_trainer_free(trainer);
     st_dataset_free(train);
     st_module_free(model);
+}
+
+/* A state given as JSON, in st_trainer_state_json's layout: fields it lacks are a fresh
+ * state's, keys are sorted, NaN stays NaN; unknown fields and text that is not JSON fail. */
+static void test_state_json_format(void) {
+    char text[2048];
+    size_t length = 0;
+    const char *given = "{\"trial_name\": \"t\\u00e9\", \"global_step\": 7, \"epoch\": 9.5e15, "
+                        "\"log_history\": [{\"step\": 7, \"loss\": NaN}], \"best_metric\": 0.1}";
+    CHECK_ERROR(st_trainer_state_json_format(NULL, 0, &length, given), ST_ESHAPE, "bytes");
+    if (CHECK_OK(st_trainer_state_json_format(text, sizeof text, &length, given))) {
+        CHECK(strlen(text) == length, "the text is %zu bytes, length says %zu", strlen(text), length);
+        const char *start = "{\n  \"best_global_step\": null,\n  \"best_metric\": 0.1,";
+        CHECK(strncmp(text, start, strlen(start)) == 0, "starts \"%.60s\"", text);
+        CHECK(strstr(text, "\"epoch\": 9500000000000000.0,") != NULL, "epoch as Python writes it: %s", text);
+        CHECK(strstr(text, "\"global_step\": 7,") != NULL, "no global_step 7 in %s", text);
+        CHECK(strstr(text, "\"log_history\": [\n    {\n      \"loss\": NaN,\n      \"step\": 7\n    }\n  ],") != NULL,
+              "log_history: %s", text);
+        CHECK(strstr(text, "\"logging_steps\": 0,") != NULL, "a fresh state's logging_steps: %s", text);
+        CHECK(strstr(text, "\"trial_name\": \"t\\u00e9\",") != NULL, "trial_name: %s", text);
+        CHECK(strcmp(text + length - 3, "\n}\n") == 0, "ends \"%s\"", text + length - 3);
+    }
+    if (CHECK_OK(st_trainer_state_json_format(text, sizeof text, &length, "{}")))
+        CHECK(strstr(text, "\"stateful_callbacks\": {},") != NULL, "every field: %s", text);
+    CHECK_ERROR(st_trainer_state_json_format(text, sizeof text, &length, "{\"loss\": 1, \"epoch\": 1}"),
+                ST_EINVAL, "loss");
+    CHECK_ERROR(st_trainer_state_json_format(text, sizeof text, &length, "{\"epoch\": "), ST_EINVAL, "JSON");
+    CHECK_ERROR(st_trainer_state_json_format(text, sizeof text, &length, "[1]"), ST_EINVAL, "object");
+    CHECK_ERROR(st_trainer_state_json_format(text, sizeof text, &length, NULL), ST_EINVAL, "state");
 }
 
 /* should_training_stop set at STEP_END of step 7 of a long run ends training at step 7. */
@@ -764,6 +800,7 @@ int main(int argc, char **argv) {
         {"version_and_blas", test_version_and_blas},
         {"event_order", test_event_order},
         {"state_json", test_state_json},
+        {"state_json_format", test_state_json_format},
         {"stop_at_step", test_stop_at_step},
         {"named_eval_datasets", test_named_eval_datasets},
         {"compute_metrics", test_compute_metrics},

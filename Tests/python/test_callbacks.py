@@ -499,6 +499,65 @@ def test_metrics_logger_writes_every_log_entry(digits, mlp, quiet_args, silent, 
         assert row == pytest.approx(entry, rel=0, abs=0)
 
 
+def test_library_callbacks_run_no_python_per_event(digits, mlp, quiet_args, silent, tmp_path):
+    """TerminateOnNaN and the metrics logger are the library's: no Python handler is
+    registered for their events, and the library cannot unregister them."""
+    import json
+    log = 1 << EVENT_NAMES.index("on_log")
+    nan_stop, logger = st.TerminateOnNaNCallback(), st.MetricsLoggerCallback(tmp_path / "m.jsonl")
+    assert event_mask(nan_stop) == 0 and event_mask(logger) == 0
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=6, logging_steps=2),
+                                train_dataset=digits.train, callbacks=[logger]))
+    trainer.add_callback(nan_stop)  # after creation too
+    assert trainer.callback_handler.callbacks == [logger, nan_stop]
+    assert all(registration is None for _, registration in trainer.callback_handler._entries)
+    assert not any(event_mask(c) & log for c in trainer.callback_handler.callbacks)
+    for remove in (trainer.pop_callback, trainer.remove_callback):
+        for callback in (logger, st.TerminateOnNaNCallback, st.MetricsLoggerCallback):
+            with pytest.raises(ValueError, match="cannot unregister"):
+                remove(callback)
+    assert trainer.callback_handler.callbacks == [logger, nan_stop]
+    trainer.train()
+    rows = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
+    assert rows == trainer.state.log_history and [r["step"] for r in rows] == [2, 4, 6, 6]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_metrics_logger_file_is_what_its_writer_gives(digits, mlp, quiet_args, silent, tmp_path,
+                                                       fmt):
+    """Byte for byte the file the Python callback wrote when it handed each on_log to the
+    library's writer: the log entries, without "step", at their step."""
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=20, logging_steps=5, eval_strategy="steps",
+                                                eval_steps=10),
+                                train_dataset=digits.train, eval_dataset=digits.test,
+                                callbacks=[st.MetricsLoggerCallback(tmp_path / f"m.{fmt}", format=fmt)]))
+    trainer.train()
+    replay = st._swifttrain.MetricsLogger(str(tmp_path / f"replay.{fmt}"), 0 if fmt == "jsonl" else 1)
+    for entry in trainer.state.log_history:
+        replay.write({k: v for k, v in entry.items() if k != "step"}, entry["step"])
+    del replay
+    assert (tmp_path / f"m.{fmt}").read_bytes() == (tmp_path / f"replay.{fmt}").read_bytes()
+
+
+def test_terminate_on_nan_added_later_stops_as_before(digits, mlp, quiet_args, silent):
+    X, y = digits.train
+    X = X.copy()
+    X[100, 0] = np.nan
+    steps = []
+
+    class Steps(st.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            steps.append((state.global_step, bool(np.isfinite(state.loss))))
+
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=1000, nonfinite_grad_norm="skip"),
+                                train_dataset=(X, y), callbacks=[Steps]))
+    trainer.add_callback(st.TerminateOnNaNCallback())
+    trainer.train()
+    # it stopped at the first step with a non-finite loss, which was the last
+    assert steps[-1] == (trainer.state.global_step, False)
+    assert all(finite for _, finite in steps[:-1])
+
+
 def test_metrics_logger_errors(tmp_path):
     with pytest.raises(st.FileError, match="nonexistent"):
         st.MetricsLoggerCallback(tmp_path / "nonexistent" / "m.jsonl")

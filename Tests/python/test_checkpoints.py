@@ -177,6 +177,59 @@ class HFTrainerState:
     stateful_callbacks: List[Any] = None
 
 
+def python_state_text(state):
+    """What TrainerState.save_to_json wrote when Python had its own writer: HF's fields,
+    json.dumps(indent=2, sort_keys=True) and a newline."""
+    data = {f.name: getattr(state, f.name, None) for f in dataclasses.fields(HFTrainerState)}
+    data["log_history"] = state.log_history
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def test_save_to_json_is_the_librarys_text(digits, tmp_path):
+    """A trainer's state: save_to_json writes what the library's st_trainer_state_json writes,
+    byte for byte the text Python's own writer gave."""
+    trainer = make_trainer(make_args(tmp_path, num_train_epochs=1, metric_for_best_model="accuracy",
+                                     save_steps=5), digits)
+    trainer.state.save_to_json(tmp_path / "before.json")
+    assert (tmp_path / "before.json").read_text() == trainer._core.state_json()
+    trainer.train()
+    assert trainer.state.best_model_checkpoint is not None
+    trainer.state.save_to_json(tmp_path / "state.json")
+    text = (tmp_path / "state.json").read_text()
+    assert text == trainer._core.state_json() == python_state_text(trainer.state)
+    # a field only Python's state holds is written too, as before
+    trainer.state.trial_name = "trial-é"
+    trainer.state.save_to_json(tmp_path / "trial.json")
+    assert (tmp_path / "trial.json").read_text() == python_state_text(trainer.state)
+    assert json.loads((tmp_path / "trial.json").read_text())["trial_name"] == "trial-é"
+
+
+def test_save_to_json_of_a_state_made_in_python(tmp_path):
+    """A standalone state goes through the library's writer too
+    (st_trainer_state_json_format), with the text Python's json module gave."""
+    state = st.TrainerState(epoch=1.5, global_step=12, max_steps=40, train_batch_size=None)
+    state.total_flos = 9.5e15  # a whole number Swift alone would write as 9.5e+15
+    state.best_metric = float("nan")
+    state.trial_params = {"lr": 1e-05, "name": 'a "quoted"\n\u00e9\U0001f600', "n": [1, 2.5, None, True]}
+    state.stateful_callbacks = {"Z": {"args": {}, "attributes": {"b": 1, "a": -0.0}},
+                                "A": {"args": {"x": float("inf")}}}
+    state.save_to_json(tmp_path / "state.json")
+    text = (tmp_path / "state.json").read_text()
+    assert text == python_state_text(state)
+    loaded = st.TrainerState.load_from_json(tmp_path / "state.json")
+    loaded._read_log_history = lambda: [{"loss": float("nan"), "step": 3}, {"eval_loss": 0.25, "step": 4}]
+    loaded.save_to_json(tmp_path / "again.json")
+    assert (tmp_path / "again.json").read_text() == python_state_text(loaded)
+    with pytest.raises(TypeError):  # not JSON: refused as Python's writer did
+        state.trial_params = {"f": object()}
+        state.save_to_json(tmp_path / "bad.json")
+    assert st._swifttrain.format_trainer_state_json("{}") == python_state_text(
+        HFTrainerState(epoch=0.0, logging_steps=0, eval_steps=0, save_steps=0, train_batch_size=0,
+                       total_flos=0.0, log_history=[], stateful_callbacks={}))
+    with pytest.raises(ValueError, match="loss"):
+        st._swifttrain.format_trainer_state_json('{"loss": 1.0}')
+
+
 def test_trainer_state_json_has_hfs_layout(digits, tmp_path):
     trainer = make_trainer(make_args(tmp_path, num_train_epochs=1, early_stopping_patience=5,
                                      metric_for_best_model="accuracy", save_steps=5), digits)

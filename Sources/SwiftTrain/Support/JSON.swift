@@ -26,7 +26,17 @@ public indirect enum JSONValue: Equatable, Sendable {
         case let .bool(b): out += b ? "true" : "false"
         case let .int(i): out += String(i)
         case let .double(d):
-            if d.isNaN { out += "NaN" } else if d.isInfinite { out += d > 0 ? "Infinity" : "-Infinity" } else { out += "\(d)" }
+            if d.isNaN {
+                out += "NaN"
+            } else if d.isInfinite {
+                out += d > 0 ? "Infinity" : "-Infinity"
+            } else if Swift.abs(d) >= 0x1p53 && Swift.abs(d) < 1e16 {
+                // Python writes these whole numbers positionally (Swift: 9.5e+15); its shortest
+                // digits padded with zeros are the integer itself, as the spacing here is 2
+                out += String(Int(d)) + ".0"
+            } else {
+                out += "\(d)"
+            }
         case let .string(s): JSONValue.quote(s, into: &out)
         case let .array(items):
             guard !items.isEmpty else { out += "[]"; return }

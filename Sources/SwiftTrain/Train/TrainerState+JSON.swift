@@ -4,13 +4,37 @@ extension TrainerState {
     /// dataclass, keys sorted, two-space indent, a final newline.
     /// `statefulCallbacks` fills HF's "stateful_callbacks" (name to {"args", "attributes"}).
     public func hfJSON(statefulCallbacks: [(String, JSONValue)] = []) -> String {
+        JSONValue.object(hfFields(statefulCallbacks: statefulCallbacks)).serialized() + "\n"
+    }
+
+    /// The text of a state given as a JSON object of HF's TrainerState fields (what another
+    /// face, e.g. Python's TrainerState, holds), in the layout of `hfJSON`: each field it
+    /// names replaces that of a state before training; a name that is not one of HF's fields
+    /// is an error. `TrainerState.hfJSON(formatting: .object([]))` names every field.
+    public static func hfJSON(formatting given: JSONValue) throws -> String {
+        guard let object = given.objectValue else {
+            throw SwiftTrainError.invalid("a trainer state must be a JSON object of HF's TrainerState fields")
+        }
+        var fields = TrainerState().hfFields()
+        var unknown: [String] = []
+        for (name, value) in object {
+            if let i = fields.firstIndex(where: { $0.0 == name }) { fields[i].1 = value } else { unknown.append(name) }
+        }
+        guard unknown.isEmpty else {
+            throw SwiftTrainError.invalid("not fields of HF's TrainerState: \(unknown.sorted().joined(separator: ", "))")
+        }
+        return JSONValue.object(fields).serialized() + "\n"
+    }
+
+    /// Every field of HF's TrainerState dataclass with this state's value, by name.
+    func hfFields(statefulCallbacks: [(String, JSONValue)] = []) -> [(String, JSONValue)] {
         func optional(_ d: Double?) -> JSONValue { d.map { .double($0) } ?? .null }
         let history = logHistory.map { entry in
             JSONValue.object(entry.map { name, value in
                 (name, name == "step" && value.rounded() == value && Swift.abs(value) < 9e15 ? .int(Int(value)) : .double(value))
             })
         }
-        let fields: [(String, JSONValue)] = [
+        return [
             ("best_global_step", bestGlobalStep.map { .int($0) } ?? .null),
             ("best_metric", optional(bestMetric)),
             ("best_model_checkpoint", bestModelCheckpoint.map { .string($0) } ?? .null),
@@ -32,7 +56,6 @@ extension TrainerState {
             ("trial_name", .null),
             ("trial_params", .null),
         ]
-        return JSONValue.object(fields).serialized() + "\n"
     }
 }
 

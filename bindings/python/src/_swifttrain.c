@@ -200,6 +200,7 @@ static int module_exec(PyObject *module)
         PyModule_AddFunctions(module, st_py_safetensors_functions) < 0 ||
         PyModule_AddFunctions(module, st_py_enum_name_functions) < 0 ||
         PyModule_AddFunctions(module, st_py_user_code_functions) < 0 ||
+        PyModule_AddFunctions(module, st_py_trainer_functions) < 0 ||
         PyModule_AddIntConstant(module, "EVENT_COUNT", ST_EVENT_COUNT) < 0 ||
         PyModule_AddIntConstant(module, "HEADER_VERSION_NUMBER", SWIFTTRAIN_VERSION_NUMBER) < 0)
         return -1;

@@ -262,7 +262,10 @@ typedef struct st_py_trainer {
 } st_py_trainer;
 
 int st_py_trainer_type_init(PyObject *module, st_py_state *state);
+extern PyMethodDef st_py_trainer_functions[];  /* format_trainer_state_json */
 int st_py_metrics_logger_type_init(PyObject *module, st_py_state *state);
+/* The st_metrics_logger of a MetricsLogger object (borrowed), or NULL with TypeError. */
+st_metrics_logger *st_py_metrics_logger_handle(st_py_state *state, PyObject *obj);
 
 /* trainer_callbacks.c */
 int st_py_callback_trampoline(st_event event, const st_trainer_state *state,

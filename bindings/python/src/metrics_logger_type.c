@@ -3,6 +3,7 @@
  *
  *     m = MetricsLogger(path, format)    # format: ST_METRICS_JSONL (0) or ST_METRICS_CSV (1)
  *     m.write({"loss": 0.5, ...}, step)  # one entry, as the library's LOG events write it
+ *     trainer.add_metrics_logger(m)      # the trainer's LOG events write it (trainer_type.c)
  *
  * The library formats and writes; swifttrain.callbacks.MetricsLoggerCallback is the face.
  */
@@ -34,6 +35,16 @@ static PyObject *MetricsLogger_new(PyTypeObject *type, PyObject *args, PyObject 
     }
     self->logger = logger;
     return (PyObject *)self;
+}
+
+st_metrics_logger *st_py_metrics_logger_handle(st_py_state *state, PyObject *obj)
+{
+    if (!Py_IS_TYPE(obj, state->MetricsLoggerType)) {
+        PyErr_Format(PyExc_TypeError, "expected a _swifttrain.MetricsLogger, got %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    return ((st_py_metrics_logger *)obj)->logger;
 }
 
 static void MetricsLogger_dealloc(st_py_metrics_logger *self)

@@ -4,9 +4,12 @@
  *     t = Trainer(model, loss, args)        # Module, loss name, TrainingArgs
  *     t.set_train_dataset(ds); t.set_eval_dataset(ds or None); t.add_eval_dataset(name, ds)
  *     i = t.add_callback(handler, event_mask); t.remove_callback(i); t.set_compute_metrics(fn or None)
+ *     t.add_terminate_on_nan(); t.add_metrics_logger(MetricsLogger)   # the library's built-ins
  *     t.train(resume=None|True|path) -> dict; t.resumed_from() -> str; t.save_model(dir=None)
  *     t.set_callback_state(save, load); t.evaluate(ds=None, prefix='eval') -> dict; t.predict(ds, out) -> dict or None
  *     t.get_state() -> dict; t.log_history() -> list[dict]; t.num_outputs(dataset) -> int
+ *
+ *     format_trainer_state_json(text) -> str   # module function: st_trainer_state_json_format
  *
  * The object holds the model and dataset objects it was given, so their handles and
  * borrowed buffers stay valid as long as the st_trainer exists. train, evaluate and predict
@@ -388,6 +391,39 @@ static PyObject *Trainer_remove_callback(st_py_trainer *self, PyObject *index_ob
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(Trainer_add_terminate_on_nan_doc,
+             "add_terminate_on_nan($self, /)\n--\n\n"
+             "Registers the library's TerminateOnNaN (st_trainer_add_terminate_on_nan); the C "
+             "API cannot unregister it.");
+
+static PyObject *Trainer_add_terminate_on_nan(st_py_trainer *self, PyObject *unused)
+{
+    (void)unused;
+    if (check_idle(self, "add_terminate_on_nan") < 0)
+        return NULL;
+    int status = st_trainer_add_terminate_on_nan(self->trainer);
+    if (status != ST_OK)
+        return st_py_raise_status(state_of(self), status);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Trainer_add_metrics_logger_doc,
+             "add_metrics_logger($self, logger, /)\n--\n\n"
+             "Registers a MetricsLogger for the trainer's LOG events "
+             "(st_trainer_add_metrics_logger; the library keeps its own reference). The C API "
+             "cannot unregister it.");
+
+static PyObject *Trainer_add_metrics_logger(st_py_trainer *self, PyObject *logger)
+{
+    st_metrics_logger *handle = st_py_metrics_logger_handle(state_of(self), logger);
+    if (handle == NULL || check_idle(self, "add_metrics_logger") < 0)
+        return NULL;
+    int status = st_trainer_add_metrics_logger(self->trainer, handle);
+    if (status != ST_OK)
+        return st_py_raise_status(state_of(self), status);
+    Py_RETURN_NONE;
+}
+
 /* ---- running ----------------------------------------------------------------------------- */
 
 PyDoc_STRVAR(Trainer_train_doc,
@@ -740,6 +776,50 @@ static PyObject *Trainer_log_history(st_py_trainer *self, PyObject *unused)
     return list;
 }
 
+/* ---- module functions ------------------------------------------------------------------ */
+
+PyDoc_STRVAR(format_trainer_state_json_doc,
+             "format_trainer_state_json(state, /)\n--\n\n"
+             "HF's trainer_state.json text of a state given as JSON text of HF's TrainerState "
+             "fields, written by the library's writer (st_trainer_state_json_format); "
+             "format_trainer_state_json('{}') names every field.");
+
+static PyObject *format_trainer_state_json(PyObject *module, PyObject *arg)
+{
+    st_py_state *state = PyModule_GetState(module);
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "format_trainer_state_json: expected str, got %.100s",
+                     Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    Py_ssize_t size = 0;
+    const char *given = PyUnicode_AsUTF8AndSize(arg, &size);
+    if (given == NULL)
+        return NULL;
+    if (strlen(given) != (size_t)size) {
+        PyErr_SetString(PyExc_ValueError, "format_trainer_state_json: the text contains a NUL");
+        return NULL;
+    }
+    size_t length = 0;
+    int status = st_trainer_state_json_format(NULL, 0, &length, given);
+    if (status != ST_OK && status != ST_ESHAPE)
+        return st_py_raise_status(state, status);
+    char *buffer = PyMem_Malloc(length + 1);
+    if (buffer == NULL)
+        return PyErr_NoMemory();
+    status = st_trainer_state_json_format(buffer, length + 1, &length, given);
+    PyObject *text = status == ST_OK ? PyUnicode_DecodeUTF8(buffer, (Py_ssize_t)length, "strict")
+                                     : st_py_raise_status(state, status);
+    PyMem_Free(buffer);
+    return text;
+}
+
+PyMethodDef st_py_trainer_functions[] = {
+    {"format_trainer_state_json", format_trainer_state_json, METH_O,
+     format_trainer_state_json_doc},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyObject *Trainer_get_running(st_py_trainer *self, void *closure)
 {
     (void)closure;
@@ -758,6 +838,10 @@ static PyMethodDef Trainer_methods[] = {
     {"add_callback", (PyCFunction)Trainer_add_callback, METH_VARARGS, Trainer_add_callback_doc},
     {"remove_callback", (PyCFunction)Trainer_remove_callback, METH_O,
      Trainer_remove_callback_doc},
+    {"add_terminate_on_nan", (PyCFunction)Trainer_add_terminate_on_nan, METH_NOARGS,
+     Trainer_add_terminate_on_nan_doc},
+    {"add_metrics_logger", (PyCFunction)Trainer_add_metrics_logger, METH_O,
+     Trainer_add_metrics_logger_doc},
     {"train", (PyCFunction)Trainer_train, METH_VARARGS, Trainer_train_doc},
     {"resumed_from", (PyCFunction)Trainer_resumed_from, METH_NOARGS, Trainer_resumed_from_doc},
     {"state_json", (PyCFunction)Trainer_state_json, METH_NOARGS, Trainer_state_json_doc},

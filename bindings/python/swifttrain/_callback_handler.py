@@ -4,7 +4,9 @@ Each callback is registered with the library (``st_trainer_add_callback``) for e
 events whose ``on_*`` method it overrides, so the library calls into Python only where some
 code is waiting. Callbacks therefore run in the order they were added, and the library
 applies its rules (flags acted on after all callbacks of an event, a sticky
-``should_training_stop``) to Python callbacks exactly as to C ones.
+``should_training_stop``) to Python callbacks exactly as to C ones. A callback the library
+runs itself (``TerminateOnNaNCallback``, ``MetricsLoggerCallback``) registers the library's
+own instead; the library cannot unregister it, so it cannot be removed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from . import _swifttrain as _C
-from .callbacks import TrainerCallback, TrainerControl
+from .callbacks import TrainerCallback, TrainerControl, _LibraryCallback
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -120,7 +122,9 @@ class CallbackHandler:
             logger.warning("You are adding a %s to the callbacks of this Trainer, but there is "
                            "already one. The current list of callbacks is:\n%s",
                            type(instance).__name__, self.callback_list)
-        mask = event_mask(instance)
+        if isinstance(instance, _LibraryCallback):
+            instance._add_to_library(self._core)
+        mask = event_mask(instance)  # a subclass's own methods run as any callback's
         registration = None
         if mask:
             handler = _EventHandler(self._trainer(), instance)
@@ -131,6 +135,10 @@ class CallbackHandler:
         for index, (instance, registration) in enumerate(self._entries):
             if (isinstance(instance, callback) if isinstance(callback, type)
                     else instance is callback):
+                if isinstance(instance, _LibraryCallback):
+                    raise ValueError(f"cannot remove a {type(instance).__name__}: the library "
+                                     f"runs it since it was added and cannot unregister it; "
+                                     f"create the Trainer without it")
                 if registration is not None:
                     self._core.remove_callback(registration)
                 del self._entries[index]

@@ -1,7 +1,7 @@
 """Callbacks, as HuggingFace's ``trainer_callback.py``: ``TrainerState``, ``TrainerControl``,
 ``TrainerCallback`` and the default ``ProgressCallback`` / ``PrinterCallback``; plus
 ``TerminateOnNaNCallback`` (Keras' TerminateOnNaN) and ``MetricsLoggerCallback`` (metrics to
-a JSON Lines or CSV file, written by the library).
+a JSON Lines or CSV file), which the library runs itself (no Python code per event).
 
 The library fires the events and decides logging, evaluation and stopping (HF's
 ``DefaultFlowCallback`` lives in the core); a Python callback sees the state, may change the
@@ -11,13 +11,13 @@ The library fires the events and decides logging, evaluation and stopping (HF's
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from dataclasses import dataclass
-import math
 import numbers
 import os
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from ._progress_bar import ProgressBar
 
@@ -87,20 +87,16 @@ class TrainerState:
         if values.get("best_model_checkpoint") is not None:  # given during callbacks only
             self.best_model_checkpoint = values["best_model_checkpoint"]
 
-    # HF's TrainerState fields, the keys of trainer_state.json.
-    _HF_FIELDS = ("epoch", "global_step", "max_steps", "logging_steps", "eval_steps", "save_steps",
-                  "train_batch_size", "num_train_epochs", "num_input_tokens_seen", "total_flos",
-                  "log_history", "best_metric", "best_global_step", "best_model_checkpoint",
-                  "is_local_process_zero", "is_world_process_zero", "is_hyper_param_search",
-                  "trial_name", "trial_params", "stateful_callbacks")
-
     def save_to_json(self, json_path: Union[str, "os.PathLike[str]"]) -> None:
         """Writes the state as HF's ``TrainerState.save_to_json`` does (a checkpoint's
-        ``trainer_state.json`` has the same layout)."""
-        data = {name: getattr(self, name, None) for name in self._HF_FIELDS}
+        ``trainer_state.json`` has the same layout): the library writes the text from this
+        state's values (st_trainer_state_json_format)."""
+        from . import _swifttrain as _C
+        data = {name: getattr(self, name, None) for name in _hf_fields()}
         data["log_history"] = self.log_history
+        text = _C.format_trainer_state_json(json.dumps(data))
         with open(json_path, "w", encoding="utf-8") as f:
-            f.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+            f.write(text)
 
     @classmethod
     def load_from_json(cls, json_path: Union[str, "os.PathLike[str]"]) -> "TrainerState":
@@ -108,7 +104,7 @@ class TrainerState:
         e.g. a checkpoint's."""
         with open(json_path, encoding="utf-8") as f:
             data = json.load(f)
-        unknown = sorted(set(data) - set(cls._HF_FIELDS))
+        unknown = sorted(set(data) - set(_hf_fields()))
         if unknown:
             raise ValueError(f"{json_path}: not a trainer_state.json (unknown keys {unknown})")
         state = cls()
@@ -121,6 +117,14 @@ class TrainerState:
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FROM_LIBRARY)
         return f"TrainerState({fields})"
+
+
+@functools.lru_cache(maxsize=None)
+def _hf_fields() -> Tuple[str, ...]:
+    """HF's TrainerState fields, the keys of trainer_state.json, as the library's writer has
+    them (the keys of the text it writes for an empty state)."""
+    from . import _swifttrain as _C
+    return tuple(json.loads(_C.format_trainer_state_json("{}")))
 
 
 @dataclass
@@ -342,22 +346,33 @@ class PrinterCallback(TrainerCallback):
         print(logs)
 
 
-class TerminateOnNaNCallback(TrainerCallback):
+class _LibraryCallback(TrainerCallback):
+    """A callback the library runs: adding it to a Trainer (``callbacks=[...]`` or
+    ``add_callback``) registers the library's own with that trainer, and no Python code runs
+    per event. The library cannot unregister it, so ``pop_callback`` / ``remove_callback``
+    refuse it."""
+
+    def _add_to_library(self, core: Any) -> None:
+        """Registers the library's callback with ``core``, a ``_swifttrain.Trainer``."""
+        raise NotImplementedError
+
+
+class TerminateOnNaNCallback(_LibraryCallback):
     """Keras' TerminateOnNaN: at the first step whose loss is NaN or infinite, training stops
     gracefully (``on_train_end`` runs). The default ``nonfinite_grad_norm="error"`` fails such
     a step first; with ``"skip"`` its update is skipped, so the weights stay those of the last
-    good step. The same rule as the library's ``st_trainer_add_terminate_on_nan``."""
+    good step. The library runs it (``st_trainer_add_terminate_on_nan``)."""
 
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step > 0 and not math.isfinite(state.loss):
-            control.should_training_stop = True
+    def _add_to_library(self, core: Any) -> None:
+        core.add_terminate_on_nan()
 
 
-class MetricsLoggerCallback(TrainerCallback):
+class MetricsLoggerCallback(_LibraryCallback):
     """Writes every ``on_log`` entry (step logs, evaluations, the final train metrics) to
     ``path`` as it happens: ``format="jsonl"`` (one JSON object per line, ``"step"`` first)
     or ``"csv"`` (a header of every name seen so far, ``"step"`` first; the file is rewritten
-    when a new name appears, as Lightning's CSVLogger does). The library formats and writes.
+    when a new name appears, as Lightning's CSVLogger does). The library formats and writes,
+    after every other callback of the event (``st_trainer_add_metrics_logger``).
     The file is created (truncated) when the callback is."""
 
     def __init__(self, path: Union[str, "os.PathLike[str]"], format: str = "jsonl") -> None:
@@ -370,9 +385,8 @@ class MetricsLoggerCallback(TrainerCallback):
         self.format = format
         self._logger = _C.MetricsLogger(self.path, formats[format])
 
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if logs:
-            self._logger.write({k: v for k, v in logs.items() if k != "step"}, state.global_step)
+    def _add_to_library(self, core: Any) -> None:
+        core.add_metrics_logger(self._logger)
 
 
 class EarlyStoppingCallback(TrainerCallback):

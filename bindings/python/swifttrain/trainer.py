@@ -247,7 +247,9 @@ class Trainer:
         self.callback_handler.add_callback(callback)
 
     def pop_callback(self, callback: Union[type, Any]) -> Optional[Any]:
-        """Removes a callback (the first of a class, or that instance) and returns it."""
+        """Removes a callback (the first of a class, or that instance) and returns it. One
+        the library runs (TerminateOnNaNCallback, MetricsLoggerCallback) raises ValueError:
+        the library cannot unregister it."""
         self._check_not_early_stopping(callback, "remove")
         return self.callback_handler.pop_callback(callback)
 
