@@ -1,12 +1,43 @@
 /* Links the installed libswifttrain through find_package(swifttrain) and trains a tiny
- * classifier for a few steps on a synthetic two-class problem. Exits 0 when every call
- * succeeded. */
+ * classifier for a few steps on a synthetic two-class problem: a model of its own (a C
+ * forward around a Linear child) fed by a data provider. Exits 0 when every call succeeded. */
 #include <swifttrain.h>
 
 #include <stdio.h>
 
 #define ROWS 16
 #define STEPS 4
+
+static float x[ROWS * 2];
+static int64_t y[ROWS];
+
+/* The forward of the custom model: its Linear child on the batch's "input". */
+static int forward(st_outputs *outputs, const st_batch *batch, bool training, void *user_data) {
+    st_tensor *input = NULL, *logits = NULL;
+    int rc;
+    (void)training;
+    rc = st_batch_get(&input, batch, "input") || st_module_forward(&logits, (st_module *)user_data, input) ||
+         st_outputs_set(outputs, "logits", logits);
+    st_tensor_free(input);
+    st_tensor_free(logits);
+    return rc;
+}
+
+/* The data provider: the rows at `indices`, as "input" and "labels". */
+static int fetch(st_batch *batch, const int64_t *indices, size_t count, void *user_data) {
+    float rows[ROWS * 2];
+    int64_t labels[ROWS];
+    const int64_t input_shape[2] = {(int64_t)count, 2}, label_shape[1] = {(int64_t)count};
+    size_t i;
+    (void)user_data;
+    for (i = 0; i < count; i++) {
+        rows[2 * i] = x[2 * indices[i]];
+        rows[2 * i + 1] = x[2 * indices[i] + 1];
+        labels[i] = y[indices[i]];
+    }
+    return st_batch_add(batch, "input", rows, input_shape, 2, ST_FLOAT32) ||
+           st_batch_add(batch, "labels", labels, label_shape, 1, ST_INT64);
+}
 
 static int failed(int status, const char *what) {
     if (status == ST_OK) return 0;
@@ -15,9 +46,7 @@ static int failed(int status, const char *what) {
 }
 
 int main(void) {
-    float x[ROWS * 2];
-    int64_t y[ROWS];
-    st_module *model = NULL;
+    st_module *linear = NULL, *model = NULL;
     st_dataset *data = NULL;
     st_training_args args;
     st_trainer *trainer = NULL;
@@ -41,8 +70,10 @@ int main(void) {
     }
 
     st_manual_seed(1);
-    if (failed(st_linear_create(&model, 2, 2, true), "st_linear_create") ||
-        failed(st_dataset_create(&data, x, ROWS, 2, y, ST_DATA_COPY), "st_dataset_create") ||
+    if (failed(st_linear_create(&linear, 2, 2, true), "st_linear_create") ||
+        failed(st_module_create_custom(&model, "Classifier", forward, linear, NULL), "st_module_create_custom") ||
+        failed(st_module_add_child(model, "fc", linear), "st_module_add_child") ||
+        failed(st_dataset_create_indexed(&data, ROWS, fetch, NULL, NULL), "st_dataset_create_indexed") ||
         failed(st_training_args_init(&args, ST_TRAINING_ARGS_VERSION), "st_training_args_init") ||
         failed(st_training_args_set(&args, "learning_rate", "0.1"), "st_training_args_set"))
         goto done;
@@ -67,5 +98,6 @@ done:
     st_trainer_free(trainer);
     st_dataset_free(data);
     st_module_free(model);
+    st_module_free(linear);
     return status;
 }
