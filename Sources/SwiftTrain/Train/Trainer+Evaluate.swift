@@ -111,20 +111,20 @@ extension Trainer {
     public func predict(_ dataset: DataSource, into output: UnsafeMutableBufferPointer<Float>) throws -> Metrics? {
         try enter("predict")
         defer { running = false }
-        return try predict(dataset, outputs: try startPrediction(dataset), into: output)
+        return try predict(dataset, info: try startPrediction(dataset), into: output)
     }
 
     /// Predictions as an array, row-major [numSamples, numOutputs].
     public func predict(_ dataset: DataSource) throws -> (predictions: [Float], metrics: Metrics?) {
         try enter("predict")
         defer { running = false }
-        let outputs = try startPrediction(dataset)
+        let info = try startPrediction(dataset)
         guard let n = dataset.count else {
             throw SwiftTrainError.invalid("predict: an iterable dataset has no length; use predictionOutput(_:) "
                 + "(st_trainer_predict_tensors in C)")
         }
-        var result = [Float](repeating: 0, count: n * outputs)
-        let metrics = try result.withUnsafeMutableBufferPointer { try predict(dataset, outputs: outputs, into: $0) }
+        var result = [Float](repeating: 0, count: n * info.outputs)
+        let metrics = try result.withUnsafeMutableBufferPointer { try predict(dataset, info: info, into: $0) }
         return (result, metrics)
     }
 
@@ -151,13 +151,14 @@ extension Trainer {
         return (prediction, result.metrics)
     }
 
-    /// The number of outputs per sample, once the model is known to accept the dataset.
-    private func startPrediction(_ dataset: DataSource) throws -> Int {
+    /// What the model makes of the dataset's samples, once it is known to accept them.
+    private func startPrediction(_ dataset: DataSource) throws -> OutputInfo {
         try fireInitEndOnce()
-        return try check(dataset, role: "prediction dataset", needsTargets: false).outputs
+        return try check(dataset, role: "prediction dataset", needsTargets: false)
     }
 
-    private func predict(_ dataset: DataSource, outputs: Int, into output: UnsafeMutableBufferPointer<Float>) throws -> Metrics? {
+    private func predict(_ dataset: DataSource, info: OutputInfo, into output: UnsafeMutableBufferPointer<Float>) throws -> Metrics? {
+        let outputs = info.outputs
         guard let n = dataset.count else {
             throw SwiftTrainError.invalid("predict: an iterable dataset has no length, so no buffer size fits it; use "
                 + "predictionOutput(_:) (st_trainer_predict_tensors in C)")
@@ -171,8 +172,7 @@ extension Trainer {
         state.evalBatches = loader.batchesPerEpoch ?? 0
         defer { state.evalBatches = 0 }
         try fire(.predictBegin)
-        let hasLabels = try (dataset as? Dataset)?.hasTargets ?? (check(dataset, role: "prediction dataset", needsTargets: false).hasLabels)
-        let metrics = try runInference(loader, prefix: hasLabels ? "test" : nil,
+        let metrics = try runInference(loader, prefix: info.hasLabels ? "test" : nil,
                                        output: (output.baseAddress!, outputs)).metrics
         try fire(.predict, metrics: metrics ?? Metrics())
         return metrics
@@ -255,8 +255,7 @@ extension Trainer {
             metrics["\(prefix)_mae"] = r.mae
             metrics["\(prefix)_r2"] = r.r2
         }
-        if let computeMetrics, var p = prediction {
-            if collect { p = EvalPrediction(predictions: predictions, labels: labels.parts.isEmpty ? nil : labels, metricKeyPrefix: prefix) }
+        if let computeMetrics, let p = prediction {  // (built above with this prefix)
             let user = try computeMetrics(p)
             for (name, value) in user {
                 guard !name.isEmpty else {

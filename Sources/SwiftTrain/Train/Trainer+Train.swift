@@ -46,7 +46,6 @@ extension Trainer {
             }
         }
 
-        try DataLoader.checkCount(dataset)
         var loader = DataLoader(source: dataset, batchSize: args.perDeviceTrainBatchSize, shuffle: args.dataloaderShuffle,
                                 seed: args.resolvedDataSeed, dropLast: args.dataloaderDropLast, labelNames: args.labelNames)
         let accumulation = args.gradientAccumulationSteps
