@@ -8,7 +8,7 @@ let selfContained = Context.environment["SWIFTTRAIN_STATIC"] == "1"
 let selfContainedLinking: [LinkerSetting] = selfContained ? [
     .unsafeFlags([
         "-static-stdlib", "-use-ld=lld",
-        "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/SwiftTrainCAPI/exports.map",
+        "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/CExports/exports.map",
         "-Xlinker", "-soname=libswifttrain.so.0",
         "-Xlinker", "--no-undefined",
         // never unloaded: a thread-exit destructor of the library (the graph-release queue's
@@ -22,7 +22,7 @@ let package = Package(
     products: [
         // MARK: - Public API
         /// The C library: libswifttrain.so implementing include/swifttrain.h.
-        .library(name: "swifttrain", type: .dynamic, targets: ["SwiftTrainCAPI"]),
+        .library(name: "swifttrain", type: .dynamic, targets: ["CExports"]),
         /// The Swift API, for Swift packages.
         .library(name: "SwiftTrain", targets: ["SwiftTrain"]),
     ],
@@ -30,7 +30,7 @@ let package = Package(
         // MARK: - Public API
         .target(
             name: "SwiftTrain",
-            dependencies: ["_CSupport"],
+            dependencies: ["PlatformShims"],
             // Optimised in debug builds too: the test suite trains real models, and unoptimised
             // numeric loops are 20-50x slower. -O rather than -Ounchecked in release: arguments are
             // validated at the C boundary, and a check that was missed should stop loudly rather
@@ -43,17 +43,17 @@ let package = Package(
         /// The header include/swifttrain.h as a C module, so the C layer is checked against it.
         /// Its include/ holds a symlink to the one header: a target rooted at "." would make
         /// SwiftPM scan build directories inside the checkout and fail on rebuilds.
-        .target(name: "CSwiftTrain"),
+        .target(name: "PublicHeader"),
         /// The only layer of @c functions: translation between the C ABI and the core.
         .target(
-            name: "SwiftTrainCAPI",
-            dependencies: ["SwiftTrain", "CSwiftTrain", "_CSupport"],
+            name: "CExports",
+            dependencies: ["SwiftTrain", "PublicHeader", "PlatformShims"],
             exclude: ["exports.map"],
             linkerSettings: selfContainedLinking
         ),
 
         // MARK: - Implementation details
-        .target(name: "_CSupport"),
+        .target(name: "PlatformShims"),
 
         // MARK: - Examples and benchmarks
         .executableTarget(name: "train-digits", dependencies: ["SwiftTrain"], path: "examples/swift/TrainDigits"),

@@ -1188,6 +1188,9 @@ typedef struct st_trainer_state {
                                             NULL; borrowed, valid during the callback
                                             (st_trainer_get_state leaves it NULL: read it from
                                             st_trainer_state_json) */
+    uint64_t event_serial;       /**< numbers the events this trainer fired, from 1: every
+                                      callback of one event sees the same number (to do
+                                      per-event work once); 0 from st_trainer_get_state */
 } st_trainer_state;
 
 /** What a callback may change. Flags set by a callback are acted on after all callbacks of
@@ -1234,6 +1237,24 @@ int st_trainer_add_eval_dataset(st_trainer *trainer, const char *name, st_datase
  *  that decides logging and evaluation. `user_data` is passed back unchanged. */
 int st_trainer_add_callback(st_trainer *trainer, st_callback_fn callback, void *user_data,
                             uint32_t event_mask);
+
+/** Unregisters every callback added with this `callback` and `user_data`. Takes effect from
+ *  the next event (removed during an event, a callback still sees that event). Returns
+ *  ST_OK, ST_ENOTFOUND when none is registered, ST_EINVAL for a NULL argument, ST_EMISUSE
+ *  for a freed trainer. */
+int st_trainer_remove_callback(st_trainer *trainer, st_callback_fn callback, void *user_data);
+
+/** Asks training to stop gracefully at the end of the current optimizer step (or of the
+ *  first step of the next st_trainer_train, if none is running): the step completes, is
+ *  logged and evaluated as usual, and with `save` (and a save_strategy other than
+ *  ST_SAVE_NO) saved as a checkpoint that st_trainer_train_from_checkpoint continues
+ *  exactly; TRAIN_END runs and st_trainer_train returns ST_OK. A request no step acted on is
+ *  dropped when st_trainer_train returns.
+ *  Safe from any thread and from a signal handler (no lock, no allocation, no error
+ *  message), so a SIGINT handler may call it directly; it must not race with
+ *  st_trainer_free of the same trainer. Returns ST_OK, or ST_ENOTFOUND when `trainer` is
+ *  NULL or not a live trainer. */
+int st_trainer_request_stop(st_trainer *trainer, bool save);
 
 /** What a compute-metrics function sees after an evaluation (HF's EvalPrediction). The
  *  pointers are valid only during the call. */

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 @testable import SwiftTrain
-import _CSupport
+import PlatformShims
 
 /// Checkpoints and exact resume: a run interrupted anywhere and resumed from its newest
 /// checkpoint produces bit for bit the losses, learning rates and weights of the run that

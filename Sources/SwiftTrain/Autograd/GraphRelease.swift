@@ -1,4 +1,4 @@
-import _CSupport
+import PlatformShims
 
 /// Releases autograd graphs iteratively: a tensor being freed hands its node to this
 /// thread's queue, and only the outermost release drains it, so freeing a node's inputs (and

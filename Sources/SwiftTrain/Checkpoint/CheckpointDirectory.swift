@@ -1,6 +1,6 @@
 import Glibc
 import Synchronization
-import _CSupport
+import PlatformShims
 
 /// A checkpoint directory, `output_dir/checkpoint-<global_step>/`, written so that a crash
 /// at any moment leaves either the previous complete checkpoint or the new complete one:

@@ -1,7 +1,7 @@
-import _CSupport
+import PlatformShims
 
 /// SHA-256 (FIPS 180-4), for the checksums of checkpoint manifests. Blocks are compressed with
-/// the x86 SHA extensions when the processor has them (_CSupport/sha256_ni.c), else here.
+/// the x86 SHA extensions when the processor has them (PlatformShims/sha256_ni.c), else here.
 struct SHA256 {
     /// Whether the SHA extensions are used (tests switch them off to check the portable code).
     nonisolated(unsafe) static var accelerated = stx_sha256_ni_available() != 0

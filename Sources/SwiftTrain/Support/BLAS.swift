@@ -1,7 +1,7 @@
-import _CSupport
+import PlatformShims
 
 /// OpenBLAS, loaded on first use with the fastest core type this CPU supports
-/// (see `Sources/_CSupport/blas_loader.c`).
+/// (see `Sources/PlatformShims/blas_loader.c`).
 public enum BLAS {
     /// Loads OpenBLAS if needed; throws `.blasUnavailable` with the reason when it cannot.
     public static func load() throws {

@@ -1,4 +1,4 @@
-import _CSupport
+import PlatformShims
 
 /// A tensor: a contiguous, row-major array of float32, int64 or bool values with a shape,
 /// and for float32 reverse-mode automatic differentiation.

@@ -9,7 +9,7 @@ extension Trainer {
     @discardableResult
     public func train(resumeFrom: ResumeFrom? = nil) throws -> Metrics {
         try enter("train")
-        defer { running = false }
+        defer { running = false; clearStopRequest() }
         try fireInitEndOnce()
         do {
             let metrics = try runTraining(resumeFrom: resumeFrom)

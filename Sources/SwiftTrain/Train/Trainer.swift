@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Trains a model on a dataset: epochs of seeded-shuffled batches, forward, loss, backward,
 /// clipping, an optimizer step and a learning-rate schedule, with evaluation and callbacks
 /// at HuggingFace's points (docs/events.md has the order). The training loop is in
@@ -31,10 +33,16 @@ public final class Trainer {
     public var computeMetrics: ComputeMetrics?
     public internal(set) var state = TrainerState()
     var control = TrainerControl()
-    private var callbacks: [(events: EventMask, priority: Int, body: TrainerCallback)] = []
+    var callbacks: [RegisteredCallback] = []
+    var nextCallbackID = 1
     /// Events some callback subscribed to, plus the ones the built-in flow needs.
-    private var listened: UInt32 = TrainerEvent.stepEnd.bit | TrainerEvent.epochEnd.bit
-    private var initEndFired = false
+    var listened: UInt32 = TrainerEvent.stepEnd.bit | TrainerEvent.epochEnd.bit
+    var initEndFired = false
+    /// Numbers the events this trainer dispatched, from 1: every callback of one event sees
+    /// the same number, so a face can build its view of the state once per event.
+    public internal(set) var eventSerial: UInt64 = 0
+    /// A stop asked for from outside the loop (requestStop): 0 none, 1 stop, 2 stop and save.
+    let stopRequest = Atomic<Int>(0)
     var running = false
     /// The moving average of the weights of the last training (nil without ema_decay);
     /// evaluation and prediction use the averaged weights.
@@ -70,65 +78,6 @@ public final class Trainer {
         self.model = model
         self.loss = loss
         self.args = args
-    }
-
-    /// Registers a callback for `events`. Callbacks run after the built-in flow logic, by
-    /// ascending `priority` and, among equal priorities, in registration order (loggers
-    /// typically use a high priority to run last).
-    public func addCallback(_ events: EventMask = .all, priority: Int = 0, _ body: @escaping TrainerCallback) {
-        let index = callbacks.firstIndex { $0.priority > priority } ?? callbacks.count
-        callbacks.insert((events, priority, body), at: index)
-        listened |= events.rawValue
-    }
-
-    // MARK: - Events
-
-    /// The built-in flow (HF DefaultFlowCallback), then the callbacks. Costs one test of a
-    /// bit when nobody listens. A callback cannot clear another's stop request.
-    @inline(__always)
-    func fire(_ event: TrainerEvent, metrics: Metrics? = nil) throws {
-        guard listened & event.bit != 0 else { return }
-        try dispatch(event, metrics)
-    }
-
-    private func dispatch(_ event: TrainerEvent, _ metrics: Metrics?) throws {
-        applyDefaultFlow(event)
-        for callback in callbacks where callback.events.contains(event) {
-            var c = control
-            try callback.body(event, state, &c, metrics)
-            c.shouldTrainingStop = c.shouldTrainingStop || control.shouldTrainingStop
-            control = c
-        }
-    }
-
-    /// Fires `initEnd` once, before the first train, evaluate or predict.
-    func fireInitEndOnce() throws {
-        guard !initEndFired else { return }
-        initEndFired = true
-        try fire(.initEnd)
-    }
-
-    private func applyDefaultFlow(_ event: TrainerEvent) {
-        switch event {
-        case .stepEnd:
-            let step = state.globalStep
-            if step == 1 && args.loggingFirstStep { control.shouldLog = true }
-            if args.loggingStrategy == .steps && step % state.loggingSteps == 0 { control.shouldLog = true }
-            if args.evalStrategy == .steps && step % state.evalSteps == 0 && args.evalDelay <= Double(step) {
-                control.shouldEvaluate = true
-            }
-            if args.saveStrategy == .steps && step % state.saveSteps == 0 { control.shouldSave = true }
-            if step >= state.maxSteps {
-                control.shouldTrainingStop = true
-                if args.saveStrategy == .steps || args.saveStrategy == .epoch { control.shouldSave = true }  // HF: save at the end
-            }
-        case .epochEnd:
-            if args.loggingStrategy == .epoch { control.shouldLog = true }
-            if args.evalStrategy == .epoch && args.evalDelay <= state.epoch { control.shouldEvaluate = true }
-            if args.saveStrategy == .epoch { control.shouldSave = true }
-        default:
-            break
-        }
     }
 
     /// Appends to the log history (with "step") and fires `.log`.

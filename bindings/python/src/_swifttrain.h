@@ -255,10 +255,13 @@ typedef struct st_py_trainer {
     int training;                    /* the run is train(): Ctrl-C stops it gracefully */
     st_py_saved_error pending;       /* what a callback raised, re-raised after the call */
     st_py_saved_error interrupt;     /* a Ctrl-C during train(), raised after it ends */
-    int save_on_interrupt;           /* save_strategy is not "no": Ctrl-C also saves */
+    int stop_requested;              /* Ctrl-C asked the core to stop this train() */
     PyObject *state_save;            /* callables of the Python callbacks' state, or NULL */
     PyObject *state_load;
     PyObject *state_bytes;           /* the last bytes state_save gave, read by the library */
+    PyObject *snapshot;              /* the state dict of the event in progress, shared by
+                                        every Python callback of it */
+    uint64_t snapshot_serial;        /* its st_trainer_state.event_serial */
 } st_py_trainer;
 
 int st_py_trainer_type_init(PyObject *module, st_py_state *state);
@@ -295,13 +298,6 @@ PyObject *st_py_batch_to_dict(st_py_state *state, const st_batch *batch);
  * where the library was; returns 1 if there was one, else 0. */
 int st_py_host_error_restore(void);
 void st_py_host_error_clear(void);
-/* Marks this thread as running train() (1) or not (0); either drops a recorded Ctrl-C. */
-void st_py_host_training_run(int training);
-/* The trainer's check after a step: PyErr_CheckSignals at the safe point, and a Ctrl-C that
- * Trainer.train's handler recorded meanwhile raised as KeyboardInterrupt; -1 with it set. */
-int st_py_sigint_check(void);
-/* Whether a Ctrl-C was recorded (and forgets it). */
-int st_py_sigint_take_deferred(void);
 
 /* ---- optim_type.c / schedule_type.c: Optim, LRSchedule, Plateau -------------------- */
 

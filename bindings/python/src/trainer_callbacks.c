@@ -123,17 +123,16 @@ int st_py_saved_error_traverse(st_py_saved_error *saved, visitproc visit, void *
 }
 
 /* After Python raised during a callback: returns what the callback returns. The first
- * KeyboardInterrupt (Ctrl-C) during train() stops training gracefully: the current step
- * finishes, is saved as a checkpoint (unless save_strategy is "no"), TRAIN_END runs, and
- * train() raises it afterwards; anything else (or a second Ctrl-C) stops at once. */
+ * KeyboardInterrupt (Ctrl-C) during train() is the core's graceful stop
+ * (st_trainer_request_stop: the step finishes and is saved, TRAIN_END runs), and train()
+ * raises it afterwards; anything else (or a second Ctrl-C) stops at once. */
 static int stop_on_error(st_py_trainer *self, st_trainer_control *control)
 {
-    if (self->training && control != NULL && !st_py_saved_error_is_set(&self->interrupt) &&
+    if (self->training && control != NULL && !self->stop_requested &&
         PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
         st_py_saved_error_save(&self->interrupt);
-        control->should_training_stop = true;
-        if (self->save_on_interrupt)
-            control->should_save = true; /* resumable where it stopped */
+        self->stop_requested = 1;
+        st_trainer_request_stop(self->trainer, true);
         return 0;
     }
     st_py_saved_error_save(&self->pending);
@@ -145,10 +144,16 @@ static int stop_on_error(st_py_trainer *self, st_trainer_control *control)
 static int call_handler(st_py_trainer *self, PyObject *handler, st_event event,
                         const st_trainer_state *state, st_trainer_control *control)
 {
-    st_py_state *module_state = st_py_state_of(Py_TYPE(self));
-    PyObject *state_dict = st_py_trainer_state_to_dict(module_state, state);
-    if (state_dict == NULL)
-        return -1;
+    PyObject *state_dict;
+    if (self->snapshot != NULL && state->event_serial != 0 && state->event_serial == self->snapshot_serial) {
+        state_dict = Py_NewRef(self->snapshot); /* another callback of the same event */
+    } else {
+        state_dict = st_py_trainer_state_to_dict(st_py_state_of(Py_TYPE(self)), state);
+        if (state_dict == NULL)
+            return -1;
+        Py_XSETREF(self->snapshot, Py_NewRef(state_dict));
+        self->snapshot_serial = state->event_serial;
+    }
     PyObject *flags = control_to_tuple(control);
     if (flags == NULL) {
         Py_DECREF(state_dict);
@@ -243,10 +248,8 @@ int st_py_interrupt_check(st_event event, const st_trainer_state *state,
     int rc = 0;
     if (st_py_saved_error_is_set(&self->pending))
         rc = 1;
-    else if (st_py_sigint_check() < 0) /* Ctrl-C: KeyboardInterrupt */
+    else if (PyErr_CheckSignals() < 0) /* Python's signal handlers run here, between steps */
         rc = stop_on_error(self, control);
-    else if (st_py_saved_error_is_set(&self->interrupt) && self->save_on_interrupt)
-        control->should_save = true; /* a Ctrl-C that came before this step (flags were reset) */
     PyGILState_Release(gil);
     return rc;
 }

@@ -76,8 +76,9 @@ static int begin_run(st_py_trainer *self, const char *what)
     self->running_thread = PyThread_get_thread_ident();
     self->training = strcmp(what, "train") == 0;
     st_py_saved_error_clear(&self->interrupt);
+    self->stop_requested = 0;
+    Py_CLEAR(self->snapshot);
     st_py_host_error_clear();
-    st_py_host_training_run(self->training);
     return 0;
 }
 
@@ -86,12 +87,11 @@ static int end_run(st_py_trainer *self, int status)
 {
     self->running = 0;
     self->training = 0;
-    if (st_py_sigint_take_deferred() && status == ST_OK && !st_py_saved_error_is_set(&self->pending) &&
-        !st_py_saved_error_is_set(&self->interrupt)) { /* a Ctrl-C after the last check */
+    if (self->stop_requested && !st_py_saved_error_is_set(&self->interrupt)) { /* by request_stop() */
         PyErr_SetNone(PyExc_KeyboardInterrupt);
         st_py_saved_error_save(&self->interrupt);
     }
-    st_py_host_training_run(0);
+    self->stop_requested = 0;
     if (st_py_saved_error_is_set(&self->pending)) {
         st_py_saved_error_clear(&self->interrupt);
         st_py_host_error_clear();
@@ -157,7 +157,6 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
         return st_py_raise_status(state, status);
     }
     self->model = Py_NewRef(model);
-    self->save_on_interrupt = ((st_py_training_args *)training_args)->args.save_strategy != ST_SAVE_NO;
     /* Ctrl-C stops training even when no Python callback runs. */
     status = st_trainer_add_callback(self->trainer, st_py_interrupt_check, self,
                                      ST_EVENT_MASK(ST_EVENT_STEP_END));
@@ -180,6 +179,7 @@ static int Trainer_traverse(st_py_trainer *self, visitproc visit, void *arg)
     Py_VISIT(self->state_save);
     Py_VISIT(self->state_load);
     Py_VISIT(self->state_bytes);
+    Py_VISIT(self->snapshot);
     for (Py_ssize_t i = 0; i < self->slot_count; i++)
         Py_VISIT(self->slots[i]->handler);
     int rc = st_py_saved_error_traverse(&self->interrupt, visit, arg);
@@ -206,6 +206,7 @@ static int Trainer_clear(st_py_trainer *self)
     Py_CLEAR(self->state_save);
     Py_CLEAR(self->state_load);
     Py_CLEAR(self->state_bytes);
+    Py_CLEAR(self->snapshot);
     Py_CLEAR(self->model);
     st_py_saved_error_clear(&self->pending);
     st_py_saved_error_clear(&self->interrupt);
@@ -389,6 +390,25 @@ static PyObject *Trainer_remove_callback(st_py_trainer *self, PyObject *index_ob
     }
     Py_CLEAR(self->slots[index]->handler);
     Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Trainer_request_stop_doc,
+             "request_stop($self, /)\n--\n\n"
+             "Ctrl-C during train(): asks the library to stop gracefully after the current "
+             "step and to save it (st_trainer_request_stop); train() then raises "
+             "KeyboardInterrupt. Returns False, asking nothing, outside train() or when a stop "
+             "was asked for already (a second Ctrl-C is to raise at once).");
+
+static PyObject *Trainer_request_stop(st_py_trainer *self, PyObject *unused)
+{
+    (void)unused;
+    if (!self->running || !self->training || self->stop_requested)
+        Py_RETURN_FALSE;
+    self->stop_requested = 1;
+    int status = st_trainer_request_stop(self->trainer, true);
+    if (status != ST_OK)
+        return st_py_raise_status(state_of(self), status);
+    Py_RETURN_TRUE;
 }
 
 PyDoc_STRVAR(Trainer_add_terminate_on_nan_doc,
@@ -838,6 +858,7 @@ static PyMethodDef Trainer_methods[] = {
     {"add_callback", (PyCFunction)Trainer_add_callback, METH_VARARGS, Trainer_add_callback_doc},
     {"remove_callback", (PyCFunction)Trainer_remove_callback, METH_O,
      Trainer_remove_callback_doc},
+    {"request_stop", (PyCFunction)Trainer_request_stop, METH_NOARGS, Trainer_request_stop_doc},
     {"add_terminate_on_nan", (PyCFunction)Trainer_add_terminate_on_nan, METH_NOARGS,
      Trainer_add_terminate_on_nan_doc},
     {"add_metrics_logger", (PyCFunction)Trainer_add_metrics_logger, METH_O,

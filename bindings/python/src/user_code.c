@@ -30,57 +30,6 @@
 
 static _Thread_local st_py_saved_error host_error;
 
-/* Ctrl-C during train(): Trainer.train installs a SIGINT handler (when Python's default one
- * is in place) that raises KeyboardInterrupt only at the trainer's check after each step
- * (st_py_interrupt_check, the safe point) and outside training; anywhere else, inside a
- * forward, a dataset or a loss function, it records the interrupt instead, so the step
- * finishes unchanged and the check then stops training gracefully. A second Ctrl-C raises at
- * once. */
-static _Thread_local int in_training_run, at_safe_point, sigint_deferred;
-
-void st_py_host_training_run(int training)
-{
-    in_training_run = training;
-    sigint_deferred = 0;
-}
-
-int st_py_sigint_check(void)
-{
-    at_safe_point = 1;
-    int r = PyErr_CheckSignals();
-    at_safe_point = 0;
-    if (r < 0)
-        return -1;
-    if (sigint_deferred) {
-        sigint_deferred = 0;
-        PyErr_SetNone(PyExc_KeyboardInterrupt);
-        return -1;
-    }
-    return 0;
-}
-
-int st_py_sigint_take_deferred(void)
-{
-    int deferred = sigint_deferred;
-    sigint_deferred = 0;
-    return deferred;
-}
-
-PyDoc_STRVAR(sigint_defer_doc,
-             "sigint_defer($module, /)\n--\n\n"
-             "For Trainer.train's SIGINT handler: True when this Ctrl-C is to wait for the "
-             "trainer's check after the step (it is recorded); False when it is to raise now "
-             "(at that check, outside a training run, or a second Ctrl-C).");
-
-static PyObject *sigint_defer(PyObject *module, PyObject *unused)
-{
-    (void)module, (void)unused;
-    if (!in_training_run || at_safe_point || sigint_deferred)
-        Py_RETURN_FALSE;
-    sigint_deferred = 1;
-    Py_RETURN_TRUE;
-}
-
 int st_py_host_error_restore(void)
 {
     if (!st_py_saved_error_is_set(&host_error))
@@ -521,6 +470,5 @@ PyMethodDef st_py_user_code_functions[] = {
      "module_adopt($module, custom, builtin, /)\n--\n\n(st_module_adopt)"},
     {"indexed_dataset", indexed_dataset, METH_VARARGS, indexed_dataset_doc},
     {"stream_dataset", stream_dataset, METH_O, stream_dataset_doc},
-    {"sigint_defer", sigint_defer, METH_NOARGS, sigint_defer_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -85,7 +85,9 @@ class _EventHandler:
         if trainer is None:  # cannot happen while the trainer runs; be safe anyway
             return None
         name = EVENT_NAMES[event]
-        trainer.state._update(state)
+        if trainer._event_state is not state:  # the first callback of this event
+            trainer._event_state = state
+            trainer.state._update(state)
         control = trainer.control
         for flag, value in zip(_C.CONTROL_FLAGS, flags):
             setattr(control, flag, value)

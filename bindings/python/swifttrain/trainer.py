@@ -63,12 +63,15 @@ class _NamedSets(list):
     """The (name, dataset) pairs of an eval_dataset dict (a list dataset is not one)."""
 
 
-def _sigint_after_the_step(signum: int, frame: Any) -> None:
-    """Trainer.train's SIGINT handler: during training, a first Ctrl-C is recorded and
-    raised as KeyboardInterrupt at the library's check after the step; elsewhere (and a
-    second Ctrl-C) it raises at once, as Python's default handler does."""
-    if not _C.sigint_defer():
-        raise KeyboardInterrupt
+def _sigint_after_the_step(core: "_C.Trainer") -> Callable[[int, Any], None]:
+    """Trainer.train's SIGINT handler: a first Ctrl-C during training asks the library to
+    stop gracefully after the step (st_trainer_request_stop), and train() raises
+    KeyboardInterrupt once it has; elsewhere (and a second Ctrl-C) it raises at once, as
+    Python's default handler does."""
+    def handler(signum: int, frame: Any) -> None:
+        if not core.request_stop():
+            raise KeyboardInterrupt
+    return handler
 
 
 def _compute_metrics_adapter(function: Callable[[EvalPrediction], Mapping[str, float]]):
@@ -224,6 +227,7 @@ class Trainer:
         self._given = {"train": None, "eval": None, "metrics": None}  # what the library has
         self._sync_with_library()
         self.state = TrainerState()
+        self._event_state: Optional[Dict[str, Any]] = None  # the state dict last applied to it
         self.state._read_log_history = self._core.log_history
         self.state._update(self._core.get_state())
         self.control = TrainerControl()
@@ -334,7 +338,7 @@ class Trainer:
         # (a forward, a dataset, a loss function), then stops training gracefully.
         handled = (threading.current_thread() is threading.main_thread()
                    and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
-        previous = signal.signal(signal.SIGINT, _sigint_after_the_step) if handled else None
+        previous = signal.signal(signal.SIGINT, _sigint_after_the_step(self._core)) if handled else None
         try:
             metrics = self._core.train(resume_from_checkpoint)
         finally:

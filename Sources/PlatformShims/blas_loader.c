@@ -1,0 +1,124 @@
+/* Loads OpenBLAS at run time so that swifttrain can choose its core type first.
+ *
+ * OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded. Debian's OpenBLAS 0.3.21 does
+ * not know recent CPUs and falls back to "Prescott" kernels, about 5x slower than the
+ * SkylakeX kernels the CPU can run. A library linked against OpenBLAS cannot fix that after
+ * the fact, so swifttrain does not link it: on first use it picks the core type from CPUID
+ * (unless the user set OPENBLAS_CORETYPE), sets the variable, dlopen()s libopenblas.so.0,
+ * and restores the environment as it found it. */
+#define _GNU_SOURCE
+#include "PlatformShims.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+enum { CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112 };
+
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int,
+                         const float *, int, float, float *, int);
+typedef char *(*string_fn)(void);
+typedef void (*set_threads_fn)(int);
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static int load_status = -1;
+static char load_error[512] = "";
+static char chosen_coretype[32] = "";
+static sgemm_fn p_sgemm;
+static string_fn p_corename;
+static string_fn p_config;
+static set_threads_fn p_set_threads;
+
+/* The OpenBLAS core type this CPU can run fastest, or NULL to let OpenBLAS decide. */
+static const char *coretype_for_this_cpu(void) {
+#if defined(__x86_64__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return NULL;
+    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+    if (!osxsave || !avx) return NULL;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if ((xcr0_lo & 0x6) != 0x6) return NULL; /* the OS does not save YMM state */
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return NULL;
+    int avx2 = (b >> 5) & 1;
+    int avx512 = ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 28) & 1) && ((b >> 30) & 1) &&
+                 ((b >> 31) & 1); /* F, DQ, CD, BW, VL */
+    if (avx512 && (xcr0_lo & 0xe6) == 0xe6) return "SkylakeX";
+    if (avx2 && fma) return "Haswell";
+#endif
+    return NULL;
+}
+
+static void load_openblas(void) {
+    const char *user = getenv("OPENBLAS_CORETYPE");
+    const char *choice = (user && *user) ? NULL : coretype_for_this_cpu();
+    if (choice) {
+        snprintf(chosen_coretype, sizeof chosen_coretype, "%s", choice);
+        setenv("OPENBLAS_CORETYPE", choice, 1);
+    }
+    const char *names[] = {"libopenblas.so.0", "libopenblas.so"};
+    void *handle = NULL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && !handle; i++)
+        handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (choice) unsetenv("OPENBLAS_CORETYPE");
+    if (!handle) {
+        const char *why = dlerror();
+        snprintf(load_error, sizeof load_error,
+                 "could not load OpenBLAS (libopenblas.so.0): %s; install it, e.g. "
+                 "'apt-get install libopenblas0-pthread'", why ? why : "not found");
+        return;
+    }
+    p_sgemm = (sgemm_fn)dlsym(handle, "cblas_sgemm");
+    p_corename = (string_fn)dlsym(handle, "openblas_get_corename");
+    p_config = (string_fn)dlsym(handle, "openblas_get_config");
+    p_set_threads = (set_threads_fn)dlsym(handle, "openblas_set_num_threads");
+    if (!p_sgemm) {
+        snprintf(load_error, sizeof load_error,
+                 "the loaded libopenblas.so.0 has no cblas_sgemm; install Debian's "
+                 "libopenblas0-pthread");
+        return;
+    }
+    load_status = 0;
+}
+
+int stx_blas_load(void) {
+    pthread_once(&load_once, load_openblas);
+    return load_status;
+}
+
+const char *stx_blas_error(void) {
+    stx_blas_load();
+    return load_error;
+}
+
+const char *stx_blas_corename(void) {
+    if (stx_blas_load() != 0 || !p_corename) return "unavailable";
+    const char *name = p_corename();
+    return name ? name : "unavailable";
+}
+
+const char *stx_blas_config(void) {
+    if (stx_blas_load() != 0 || !p_config) return "unavailable";
+    const char *config = p_config();
+    return config ? config : "unavailable";
+}
+
+const char *stx_blas_chosen_coretype(void) {
+    stx_blas_load();
+    return chosen_coretype;
+}
+
+void stx_blas_set_num_threads(int n) {
+    if (stx_blas_load() == 0 && p_set_threads) p_set_threads(n);
+}
+
+void stx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+               int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+    p_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+            trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}

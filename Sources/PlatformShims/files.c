@@ -1,0 +1,10 @@
+/* File operations Glibc's Swift overlay does not expose. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+
+#include "PlatformShims.h"
+
+int stx_rename_exchange(const char *from, const char *to) {
+    return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE);
+}

@@ -1,0 +1,75 @@
+/* PlatformShims: internal C helpers of the Swift core. No stable API: nothing here is exported
+ * from libswifttrain.so (the linker version script keeps only st_* symbols). */
+#ifndef SWIFTTRAIN_CSUPPORT_H
+#define SWIFTTRAIN_CSUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- OpenBLAS, loaded at run time (see blas_loader.c) ---- */
+
+/** Loads OpenBLAS once (thread-safe). 0 on success, -1 on failure (see stx_blas_error). */
+int stx_blas_load(void);
+/** Why loading failed; "" when it did not. */
+const char *stx_blas_error(void);
+/** openblas_get_corename(), or "unavailable". */
+const char *stx_blas_corename(void);
+/** openblas_get_config(), or "unavailable". */
+const char *stx_blas_config(void);
+/** The OPENBLAS_CORETYPE swifttrain chose, or "" when the user's value (or OpenBLAS's own
+ *  detection) was kept. */
+const char *stx_blas_chosen_coretype(void);
+void stx_blas_set_num_threads(int n);
+
+/** Row-major C = alpha * op(A) * op(B) + beta * C. Requires stx_blas_load() == 0. */
+void stx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+               const float *a, int lda, const float *b, int ldb, float beta,
+               float *c, int ldc);
+
+/* ---- per-thread state ---- */
+
+/** Copies `message` into this thread's error buffer. */
+void stx_set_last_error(const char *message);
+/** This thread's last error message; never NULL. */
+const char *stx_last_error(void);
+
+/** Whether operations on this thread record the autograd graph (default 1). */
+int stx_grad_enabled(void);
+void stx_set_grad_enabled(int enabled);
+
+/** This thread's graph-release queue (an object of the Swift core), or NULL. */
+void *stx_release_queue(void);
+/** Sets it; `destroy` is called with it when the thread exits. -1 when the process has no
+ *  thread-specific key left (then there is no queue). */
+int stx_set_release_queue(void *queue, void (*destroy)(void *));
+
+/** Whether the processor has the SHA extensions (and SSE4.1, SSSE3). */
+int stx_sha256_ni_available(void);
+/** Compresses `blocks` 64-byte blocks into the SHA-256 state with them (only when available);
+ *  `k` is the 64 round constants (the Swift code's table). */
+void stx_sha256_ni_blocks(uint32_t state[8], const void *data, size_t blocks, const uint32_t k[64]);
+
+/* ---- the stop board (stop_board.c): lock-free stop requests, safe in signal handlers ---- */
+
+/** Claims a slot for handle `id`; its index, or -1 when all 4096 are taken. */
+int stx_stop_board_add(uintptr_t id);
+/** Frees the slot of handle `id`, if it has one. */
+void stx_stop_board_remove(uintptr_t id);
+/** Raises the pending request of handle `id` to at least `request` (1 stop, 2 stop and
+ *  save); -1 when no slot has that id. Lock-free, async-signal-safe. */
+int stx_stop_board_request(uintptr_t id, int request);
+/** The slot's pending request (0 none), cleared. */
+int stx_stop_board_take(int slot);
+
+/** Exchanges two paths atomically (renameat2 RENAME_EXCHANGE); -1 with errno when the
+ *  file system cannot. */
+int stx_rename_exchange(const char *from, const char *to);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,112 @@
+import Synchronization
+
+/// Identifies a registered callback, for `Trainer.removeCallback(_:)`.
+public struct CallbackID: Hashable, Sendable {
+    let value: Int
+}
+
+/// A callback as the trainer keeps it.
+struct RegisteredCallback {
+    let id: CallbackID
+    let events: EventMask
+    let priority: Int
+    /// What the registrant named it by (the C layer: the function and user_data), for removal.
+    let tag: AnyHashable?
+    let body: TrainerCallback
+}
+
+extension Trainer {
+    /// Registers a callback for `events`. Callbacks run after the built-in flow logic, by
+    /// ascending `priority` and, among equal priorities, in registration order (loggers
+    /// typically use a high priority to run last). `tag` names it for
+    /// `removeCallbacks(tagged:)`.
+    @discardableResult
+    public func addCallback(_ events: EventMask = .all, priority: Int = 0, tag: AnyHashable? = nil,
+                            _ body: @escaping TrainerCallback) -> CallbackID {
+        let id = CallbackID(value: nextCallbackID)
+        nextCallbackID += 1
+        let index = callbacks.firstIndex { $0.priority > priority } ?? callbacks.count
+        callbacks.insert(RegisteredCallback(id: id, events: events, priority: priority, tag: tag, body: body), at: index)
+        listened |= events.rawValue
+        return id
+    }
+
+    /// Unregisters a callback; false when it is not registered (any more). Removed during an
+    /// event, it still sees that event (every callback of an event is chosen before the
+    /// first runs) and none after.
+    @discardableResult
+    public func removeCallback(_ id: CallbackID) -> Bool {
+        guard let index = callbacks.firstIndex(where: { $0.id == id }) else { return false }
+        callbacks.remove(at: index)
+        recomputeListened()
+        return true
+    }
+
+    /// Unregisters every callback registered with `tag`; returns how many there were.
+    @discardableResult
+    public func removeCallbacks(tagged tag: AnyHashable) -> Int {
+        let before = callbacks.count
+        callbacks.removeAll { $0.tag == tag }
+        recomputeListened()
+        return before - callbacks.count
+    }
+
+    private func recomputeListened() {
+        listened = callbacks.reduce(TrainerEvent.stepEnd.bit | TrainerEvent.epochEnd.bit) { $0 | $1.events.rawValue }
+    }
+
+    /// Asks a running (or the next) train() to stop gracefully at the end of the current
+    /// optimizer step: the step completes, is logged, evaluated and, with `save` and a
+    /// save_strategy other than "no", saved as a checkpoint to resume from; TRAIN_END runs
+    /// and train() returns normally. Safe from any thread and from a signal handler (one
+    /// lock-free atomic store); the request is consumed by the step that acts on it, or by
+    /// the end of train().
+    public func requestStop(save: Bool = true) {
+        // a request to save is not weakened by a later one without
+        _ = stopRequest.max(save ? 2 : 1, ordering: .relaxed)
+    }
+
+    /// Whether a stop was requested and not yet acted on.
+    public var stopRequested: Bool { stopRequest.load(ordering: .relaxed) != 0 }
+
+    // MARK: - Events
+
+    /// The built-in flow (HF DefaultFlowCallback), then the callbacks, then at STEP_END a
+    /// stop request. Costs one test of a bit when nobody listens. A callback cannot clear
+    /// another's stop request.
+    @inline(__always)
+    func fire(_ event: TrainerEvent, metrics: Metrics? = nil) throws {
+        guard listened & event.bit != 0 else { return }
+        try dispatch(event, metrics)
+    }
+
+    private func dispatch(_ event: TrainerEvent, _ metrics: Metrics?) throws {
+        eventSerial &+= 1
+        applyDefaultFlow(event)
+        for callback in callbacks where callback.events.contains(event) {
+            var c = control
+            try callback.body(event, state, &c, metrics)
+            c.shouldTrainingStop = c.shouldTrainingStop || control.shouldTrainingStop
+            control = c
+        }
+        if event == .stepEnd { applyStopRequest() }
+    }
+
+    /// Turns a pending requestStop into this step's control flags.
+    private func applyStopRequest() {
+        let request = stopRequest.exchange(0, ordering: .relaxed)
+        guard request != 0 else { return }
+        control.shouldTrainingStop = true
+        if request == 2 && args.saveStrategy != .no { control.shouldSave = true }
+    }
+
+    /// Drops a request no step acted on (train() ended first).
+    func clearStopRequest() { stopRequest.store(0, ordering: .relaxed) }
+
+    /// Fires `initEnd` once, before the first train, evaluate or predict.
+    func fireInitEndOnce() throws {
+        guard !initEndFired else { return }
+        initEndFired = true
+        try fire(.initEnd)
+    }
+}
