@@ -308,7 +308,7 @@ final class CheckpointResumeTests: XCTestCase {
     }
 }
 
-/// Weights written by PyTorch (safetensors.torch.save_file; scripts/make_safetensors_fixture.py).
+/// Weights written by PyTorch (safetensors.torch.save_file; Tests/fixtures/safetensors/make_safetensors_fixture.py).
 final class TorchSafetensorsTests: XCTestCase {
     func testPyTorchWeightsLoadByNameAndComputeTheSameFunction() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -3,7 +3,7 @@ import XCTest
 @testable import SwiftTrain
 
 /// The built-in evaluation metrics against scikit-learn (Tests/fixtures/sklearn/metrics.json,
-/// written by scripts/make_metric_fixtures.py).
+/// written by Tests/fixtures/sklearn/make_metric_fixtures.py).
 final class EvaluationMetricsTests: XCTestCase {
     func testMetricsMatchScikitLearn() throws {
         let url = TorchFixtures.directory.deletingLastPathComponent().appendingPathComponent("sklearn/metrics.json")

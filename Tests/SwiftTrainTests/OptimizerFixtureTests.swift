@@ -3,7 +3,7 @@ import XCTest
 @testable import SwiftTrain
 
 /// Optimizer trajectories and schedules against PyTorch / HF (Tests/fixtures/torch/
-/// optimizers.json and schedulers.json, written by scripts/make_optim_fixtures.py).
+/// optimizers.json and schedulers.json, written by Tests/fixtures/torch/make_optim_fixtures.py).
 final class OptimizerFixtureTests: XCTestCase {
     private func number(_ any: Any?) -> Double? { (any as? NSNumber)?.doubleValue }
 

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import SwiftTrain
 
-/// Reads Tests/fixtures/torch/*.json (written by scripts/make_torch_fixtures.py; see its
+/// Reads Tests/fixtures/torch/*.json (written by Tests/fixtures/torch/make_torch_fixtures.py; see its
 /// README) and compares swifttrain with PyTorch's float64 results.
 enum TorchFixtures {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -469,7 +469,7 @@ def test_state_dicts_and_tensors_save_directly(tmp_path):
 
 def test_pytorch_written_weights_load_and_compute_the_same_function():
     """Tests/fixtures/safetensors/torch_mlp.safetensors was written by
-    safetensors.torch.save_file (scripts/make_safetensors_fixture.py)."""
+    safetensors.torch.save_file (Tests/fixtures/safetensors/make_safetensors_fixture.py)."""
     expected = json.loads((FIXTURES / "torch_mlp_expected.json").read_text())
     model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
     model.load_state_dict(load_file(FIXTURES / "torch_mlp.safetensors"))
