@@ -262,6 +262,11 @@ def test_compute_metrics_errors(digits, mlp, quiet_args, silent):
     trainer.compute_metrics = "accuracy"
     with pytest.raises(TypeError, match="function of an EvalPrediction"):
         trainer.evaluate()
+    trainer.compute_metrics = lambda p: {f"m{i}": float(i) for i in range(65)}
+    with pytest.raises(ValueError, match="returned 65 metrics; at most 64"):  # the library's limit
+        trainer.evaluate()
+    trainer.compute_metrics = lambda p: {f"m{i}": float(i) for i in range(64)}
+    assert trainer.evaluate()["eval_m63"] == 63.0
 
 
 def test_named_eval_datasets_are_not_checked_when_never_evaluated(digits, mlp, quiet_args,

@@ -321,9 +321,13 @@ static int call_compute_metrics(st_py_trainer *self, st_metric_value *out, size_
     Py_XDECREF(targets);
     if (result == NULL)
         return -1;
-    if (!PyList_Check(result) || (size_t)PyList_GET_SIZE(result) > capacity) {
-        PyErr_Format(PyExc_TypeError, "compute_metrics adapter: expected a list of at most %zu "
-                     "(name, value) pairs", capacity);
+    if (!PyList_Check(result)) {
+        PyErr_SetString(PyExc_TypeError, "compute_metrics adapter: expected a list of (name, value) pairs");
+        goto done;
+    }
+    if ((size_t)PyList_GET_SIZE(result) > capacity) { /* the library's limit */
+        PyErr_Format(PyExc_ValueError, "compute_metrics returned %zd metrics; at most %zu are allowed",
+                     PyList_GET_SIZE(result), capacity);
         goto done;
     }
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(result); i++) {

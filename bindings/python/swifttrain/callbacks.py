@@ -11,6 +11,7 @@ The library fires the events and decides logging, evaluation and stopping (HF's
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import sys
@@ -39,39 +40,27 @@ class TrainerState:
     neither.
     """
 
-    _FROM_LIBRARY = ("epoch", "global_step", "max_steps", "num_train_epochs",
-                     "train_batch_size", "logging_steps", "eval_steps", "save_steps", "loss",
-                     "learning_rate", "grad_norm", "micro_step", "total_flos", "best_metric",
-                     "best_global_step", "skipped_steps")
+    # Given by the library at every event besides HF's fields (None in a state made here).
+    _ADDITIONS = ("loss", "learning_rate", "grad_norm", "micro_step", "skipped_steps")
+    # Per-event values of the library's state dict that are not state fields.
+    _EVENT_ONLY = ("metrics", "eval_batches", "best_model_checkpoint")
 
-    def __init__(self, epoch: Optional[float] = None, global_step: int = 0, max_steps: int = 0,
-                 logging_steps: int = 500, eval_steps: int = 500, save_steps: int = 500,
-                 num_train_epochs: int = 0, train_batch_size: Optional[int] = None) -> None:
-        self.epoch = epoch
-        self.global_step = global_step
-        self.max_steps = max_steps
-        self.logging_steps = logging_steps
-        self.eval_steps = eval_steps
-        self.save_steps = save_steps
-        self.num_train_epochs = num_train_epochs
-        self.train_batch_size = train_batch_size
-        self.loss = float("nan")
-        self.learning_rate = float("nan")
-        self.grad_norm = float("nan")
-        self.total_flos = 0.0
-        self.micro_step = 0
-        self.skipped_steps = 0
-        self.num_input_tokens_seen = 0
-        self.best_metric: Optional[float] = None
-        self.best_global_step: Optional[int] = None
-        self.best_model_checkpoint: Optional[str] = None
-        self.is_local_process_zero = True
-        self.is_world_process_zero = True
-        self.is_hyper_param_search = False
-        self.trial_name: Optional[str] = None
-        self.trial_params: Optional[Dict[str, Any]] = None
-        self.stateful_callbacks: Dict[str, Any] = {}
-        self._read_log_history: Optional[Callable[[], List[Dict[str, float]]]] = None
+    def __init__(self, **fields: Any) -> None:
+        """HF's fields (``epoch=``, ``global_step=``, ...) with the library's values of a
+        state before training as defaults."""
+        defaults = _hf_defaults()
+        unknown = sorted(set(fields) - set(defaults))
+        if unknown:
+            raise TypeError(f"TrainerState() got unexpected keyword arguments {unknown}; "
+                            f"the fields are {sorted(defaults)}")
+        history = list(fields.pop("log_history", None) or [])
+        for name, value in {**defaults, **fields}.items():
+            if name != "log_history":
+                setattr(self, name, copy.deepcopy(value))
+        for name in self._ADDITIONS:
+            setattr(self, name, None)
+        self._read_log_history: Optional[Callable[[], List[Dict[str, float]]]] = \
+            (lambda: history) if history else None
 
     @property
     def log_history(self) -> List[Dict[str, float]]:
@@ -82,8 +71,9 @@ class TrainerState:
                 for entry in self._read_log_history()]
 
     def _update(self, values: Dict[str, Any]) -> None:
-        for name in self._FROM_LIBRARY:
-            setattr(self, name, values[name])
+        for name, value in values.items():
+            if name not in self._EVENT_ONLY:
+                setattr(self, name, value)
         if values.get("best_model_checkpoint") is not None:  # given during callbacks only
             self.best_model_checkpoint = values["best_model_checkpoint"]
 
@@ -92,7 +82,7 @@ class TrainerState:
         ``trainer_state.json`` has the same layout): the library writes the text from this
         state's values (st_trainer_state_json_format)."""
         from . import _swifttrain as _C
-        data = {name: getattr(self, name, None) for name in _hf_fields()}
+        data = {name: getattr(self, name, None) for name in _hf_defaults()}
         data["log_history"] = self.log_history
         text = _C.format_trainer_state_json(json.dumps(data))
         with open(json_path, "w", encoding="utf-8") as f:
@@ -104,27 +94,23 @@ class TrainerState:
         e.g. a checkpoint's."""
         with open(json_path, encoding="utf-8") as f:
             data = json.load(f)
-        unknown = sorted(set(data) - set(_hf_fields()))
+        unknown = sorted(set(data) - set(_hf_defaults()))
         if unknown:
             raise ValueError(f"{json_path}: not a trainer_state.json (unknown keys {unknown})")
-        state = cls()
-        history = data.pop("log_history", []) or []
-        for name, value in data.items():
-            setattr(state, name, value)
-        state._read_log_history = lambda: history
-        return state
+        return cls(**data)
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FROM_LIBRARY)
+        names = [name for name in _hf_defaults() if name != "log_history"] + list(self._ADDITIONS)
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
         return f"TrainerState({fields})"
 
 
 @functools.lru_cache(maxsize=None)
-def _hf_fields() -> Tuple[str, ...]:
-    """HF's TrainerState fields, the keys of trainer_state.json, as the library's writer has
-    them (the keys of the text it writes for an empty state)."""
+def _hf_defaults() -> Dict[str, Any]:
+    """HF's TrainerState fields, the keys of trainer_state.json, with the values of a state
+    before training, as the library's writer has them (what it writes for an empty state)."""
     from . import _swifttrain as _C
-    return tuple(json.loads(_C.format_trainer_state_json("{}")))
+    return json.loads(_C.format_trainer_state_json("{}"))
 
 
 @dataclass

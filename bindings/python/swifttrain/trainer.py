@@ -56,9 +56,6 @@ class EvalPrediction(NamedTuple):
     label_ids: Optional[np.ndarray]
 
 
-_MAX_COMPUTED_METRICS = 64  # ST_MAX_COMPUTED_METRICS
-
-
 class _NamedSets(list):
     """The (name, dataset) pairs of an eval_dataset dict (a list dataset is not one)."""
 
@@ -94,9 +91,6 @@ def _compute_metrics_adapter(function: Callable[[EvalPrediction], Mapping[str, f
         if not isinstance(result, Mapping):
             raise TypeError(f"compute_metrics must return a dict of metric name -> number, got "
                             f"{type(result).__name__}")
-        if len(result) > _MAX_COMPUTED_METRICS:
-            raise ValueError(f"compute_metrics returned {len(result)} metrics; at most "
-                             f"{_MAX_COMPUTED_METRICS} are allowed")
         entries = []
         for name, value in result.items():
             if not isinstance(name, str) or not name:
