@@ -33,8 +33,14 @@
  *
  * Conventions
  * -----------
- * - Every fallible function returns an int status: ST_OK (0) or a negative ST_E* code.
+ * - Every fallible function returns an st_status: ST_OK (0) or a negative ST_E* code. st_status
+ *   is a plain enum of int's size and values, so `int rc = st_x(...)` keeps working.
  *   The return value decides whether a call failed; st_last_error_message() explains it.
+ * - Statuses any function may return without saying so: ST_EINVAL for a required handle or
+ *   out-pointer that is NULL, or a handle of another type; ST_EMISUSE for a handle that was
+ *   already freed. Anything that multiplies matrices (st_matmul, st_linear, st_conv2d, model
+ *   forwards, training, evaluation, prediction) may return ST_EBLAS. Each function documents
+ *   the statuses beyond these, or its section does for all of its functions.
  * - Out-parameters come first. On failure, handle out-parameters (st_module **, st_metrics **,
  *   ...) are set to NULL when they are not NULL themselves; other out-parameters are left
  *   untouched.
@@ -47,6 +53,16 @@
  * - Handles are opaque and reference counted inside the library: an object that uses another
  *   (a sequential its children, a trainer its model and datasets) keeps its own reference, so
  *   handles may be freed in any order. Every *_free function accepts NULL.
+ * - Ownership: a handle a function gives out (*out of a create function, a tensor operation or
+ *   a getter) is the caller's reference, released with the type's *_free. Arguments are
+ *   borrowed for the call only, unless the function says it keeps a reference. Strings and
+ *   arrays the library returns stay its own: static storage, or valid while the object they
+ *   came from lives, as each function says. Never free them.
+ * - Structs that may grow start with `uint32_t struct_size`: the caller's struct is filled by
+ *   its _init (a macro that passes sizeof as the caller compiled it) or, for a struct the
+ *   library fills, has struct_size set by the caller; the library reads and writes only within
+ *   struct_size. Structs the library hands to callbacks carry the library's struct_size. See
+ *   docs/abi.md.
  * - The library never aborts the host process on bad input: arguments are checked at this
  *   boundary and reported through the status.
  * - Threads: one handle must not be used from two threads at the same time; distinct handles
@@ -60,11 +76,21 @@
 #include <stdint.h>
 
 #define SWIFTTRAIN_VERSION_MAJOR 0
-#define SWIFTTRAIN_VERSION_MINOR 1
+#define SWIFTTRAIN_VERSION_MINOR 2
 #define SWIFTTRAIN_VERSION_PATCH 0
 /** MAJOR * 10000 + MINOR * 100 + PATCH; compare with st_version_number() at run time. */
 #define SWIFTTRAIN_VERSION_NUMBER \
     (SWIFTTRAIN_VERSION_MAJOR * 10000 + SWIFTTRAIN_VERSION_MINOR * 100 + SWIFTTRAIN_VERSION_PATCH)
+
+/** Marks every function of the API: exported from the shared library even when it is built
+ *  with -fvisibility=hidden. Define it before including this header to override. */
+#ifndef SWIFTTRAIN_API
+#if defined(__GNUC__) || defined(__clang__)
+#define SWIFTTRAIN_API __attribute__((visibility("default")))
+#else
+#define SWIFTTRAIN_API
+#endif
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -96,11 +122,13 @@ typedef enum st_status {
 
 /** A static, human-readable name for a status code ("ST_EINVAL: invalid argument").
  *  Never NULL; unknown codes give "unknown status". */
+SWIFTTRAIN_API
 const char *st_status_string(int status);
 
 /** The message of the last failed call on this thread. Never NULL (empty when there was no
  *  error). The text is owned by the library and valid until the next failing call on the
  *  same thread. Do not use it to decide whether a call failed: use the returned status. */
+SWIFTTRAIN_API
 const char *st_last_error_message(void);
 
 /* ======================================================================================
@@ -108,9 +136,11 @@ const char *st_last_error_message(void);
  * ====================================================================================== */
 
 /** SWIFTTRAIN_VERSION_NUMBER of the library actually loaded. */
+SWIFTTRAIN_API
 int st_version_number(void);
 
 /** "MAJOR.MINOR.PATCH" of the library actually loaded. Static storage. */
+SWIFTTRAIN_API
 const char *st_version_string(void);
 
 /** Loads OpenBLAS if it is not loaded yet. Called implicitly by everything that computes.
@@ -120,22 +150,27 @@ const char *st_version_string(void);
  *  before loading OpenBLAS, because OpenBLAS 0.3.21 misdetects recent CPUs and falls back to
  *  kernels several times slower. A value set by the user is always respected.
  *  @return ST_OK, or ST_EBLAS when libopenblas.so.0 cannot be loaded (install libopenblas0). */
-int st_blas_init(void);
+SWIFTTRAIN_API
+st_status st_blas_init(void);
 
 /** The OpenBLAS core type in use ("SkylakeX", "Haswell", ...), or "unavailable" when OpenBLAS
  *  could not be loaded. Loads OpenBLAS if needed. Static storage, never NULL. */
+SWIFTTRAIN_API
 const char *st_blas_corename(void);
 
 /** OpenBLAS's build configuration string ("OpenBLAS 0.3.21 DYNAMIC_ARCH ..."), or
  *  "unavailable". Static storage, never NULL. */
+SWIFTTRAIN_API
 const char *st_blas_config(void);
 
 /** Sets the number of threads OpenBLAS uses (>= 1). */
-int st_blas_set_num_threads(int num_threads);
+SWIFTTRAIN_API
+st_status st_blas_set_num_threads(int num_threads);
 
 /** Seeds the generator used to initialise new modules' parameters (like torch.manual_seed).
  *  Modules created after this call with the same seed and the same sequence of creations
  *  get identical parameters. */
+SWIFTTRAIN_API
 void st_manual_seed(uint64_t seed);
 
 /* ======================================================================================
@@ -148,7 +183,10 @@ void st_manual_seed(uint64_t seed);
  * requires gradients (PyTorch semantics; the graph is released after the backward pass).
  *
  * Every function that makes a tensor returns a new handle in *out that the caller frees
- * with st_tensor_free(). Errors name the operation and the shapes involved.
+ * with st_tensor_free(); its arguments are only borrowed. Errors name the operation and the
+ * shapes involved. Statuses, unless a function says more: ST_EINVAL for a dtype the operation
+ * does not take, an unknown enum value, or a dimension or index out of range; ST_ESHAPE for
+ * shapes that do not fit together (that do not broadcast, element counts that differ).
  * ====================================================================================== */
 
 typedef struct st_tensor st_tensor;
@@ -186,222 +224,365 @@ typedef enum st_reduction {
 /** A tensor of `shape` (ndim dimensions, 0 for a scalar) holding the caller's `data`
  *  (row-major, prod(shape) elements of `dtype`), copied or borrowed (ST_DATA_BORROW: the
  *  memory must outlive the tensor and everything computed from it in place, i.e. views). */
-int st_tensor_create(st_tensor **out, const void *data, const int64_t *shape, size_t ndim,
-                     st_dtype dtype, st_data_ownership ownership);
+SWIFTTRAIN_API
+st_status st_tensor_create(st_tensor **out, const void *data, const int64_t *shape, size_t ndim,
+                           st_dtype dtype, st_data_ownership ownership);
 
 /** Zeros of the given shape and type. */
-int st_tensor_zeros(st_tensor **out, const int64_t *shape, size_t ndim, st_dtype dtype);
+SWIFTTRAIN_API
+st_status st_tensor_zeros(st_tensor **out, const int64_t *shape, size_t ndim, st_dtype dtype);
 
 /** A float32 tensor filled with `value` (ones: value 1). */
-int st_tensor_full(st_tensor **out, const int64_t *shape, size_t ndim, float value);
+SWIFTTRAIN_API
+st_status st_tensor_full(st_tensor **out, const int64_t *shape, size_t ndim, float value);
 
 /** start, start + step, ... excluding end, as float32 or int64 (torch.arange). */
-int st_tensor_arange(st_tensor **out, double start, double end, double step, st_dtype dtype);
+SWIFTTRAIN_API
+st_status st_tensor_arange(st_tensor **out, double start, double end, double step, st_dtype dtype);
 
 /** Uniform values in [low, high) from a generator seeded with `seed`. */
-int st_tensor_uniform(st_tensor **out, const int64_t *shape, size_t ndim, float low, float high,
-                      uint64_t seed);
+SWIFTTRAIN_API
+st_status st_tensor_uniform(st_tensor **out, const int64_t *shape, size_t ndim, float low,
+                            float high, uint64_t seed);
 
 /** Normal values N(mean, std^2) from a generator seeded with `seed`. */
-int st_tensor_normal(st_tensor **out, const int64_t *shape, size_t ndim, float mean, float std,
-                     uint64_t seed);
+SWIFTTRAIN_API
+st_status st_tensor_normal(st_tensor **out, const int64_t *shape, size_t ndim, float mean,
+                           float std, uint64_t seed);
 
-/** Uniform [low, high) and normal values drawn from the default generator (the one
- *  st_manual_seed seeds), like torch.rand / torch.randn. */
-int st_tensor_rand(st_tensor **out, const int64_t *shape, size_t ndim, float low, float high);
-int st_tensor_randn(st_tensor **out, const int64_t *shape, size_t ndim, float mean, float std);
+/** Uniform values in [low, high) from the default generator (the one st_manual_seed seeds),
+ *  like torch.rand. */
+SWIFTTRAIN_API
+st_status st_tensor_rand(st_tensor **out, const int64_t *shape, size_t ndim, float low, float high);
+/** Normal values N(mean, std^2) from the default generator (torch.randn). */
+SWIFTTRAIN_API
+st_status st_tensor_randn(st_tensor **out, const int64_t *shape, size_t ndim, float mean,
+                          float std);
 
 /** Releases the caller's reference. NULL is a harmless no-op. Using a handle after it was
  *  freed returns ST_EMISUSE ("freed handle") rather than crashing. */
+SWIFTTRAIN_API
 void st_tensor_free(st_tensor *tensor);
 
 /** Number of dimensions (0 for a scalar). */
-int st_tensor_ndim(size_t *out, const st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_tensor_ndim(size_t *out, const st_tensor *tensor);
 
 /** Copies the shape into out[0..ndim); `capacity` is out's length (ST_MAX_DIMS is enough). */
-int st_tensor_shape(int64_t *out, size_t capacity, const st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_tensor_shape(int64_t *out, size_t capacity, const st_tensor *tensor);
 
 /** Number of elements. */
-int st_tensor_numel(int64_t *out, const st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_tensor_numel(int64_t *out, const st_tensor *tensor);
 
 /** Element type. */
-int st_tensor_dtype(st_dtype *out, const st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_tensor_dtype(st_dtype *out, const st_tensor *tensor);
 
 /** Copies the values into `out`, which must hold exactly numel * element-size bytes. */
-int st_tensor_copy_to(void *out, size_t out_bytes, const st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_tensor_copy_to(void *out, size_t out_bytes, const st_tensor *tensor);
 
 /** The tensor's contiguous memory (numel elements of its dtype), valid while the tensor
  *  lives; writing to it changes the tensor (do not write while a graph that read it is
  *  still to be backpropagated). */
-int st_tensor_data(void **out, st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_tensor_data(void **out, st_tensor *tensor);
 
 /** The value of a one-element tensor, as a double. */
-int st_tensor_item(double *out, const st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_tensor_item(double *out, const st_tensor *tensor);
 
-/** Whether gradients flow to this tensor (float32 only). Set it on leaves (parameters). */
-int st_tensor_set_requires_grad(st_tensor *tensor, bool requires_grad);
-int st_tensor_requires_grad(bool *out, const st_tensor *tensor);
+/** Whether gradients flow to this tensor. Set it on leaves (parameters). ST_EINVAL to set it
+ *  on a tensor that is not float32; ST_EMISUSE to clear it on a non-leaf (use st_tensor_detach). */
+SWIFTTRAIN_API
+st_status st_tensor_set_requires_grad(st_tensor *tensor, bool requires_grad);
+/** Whether gradients flow to `tensor`, into *out. */
+SWIFTTRAIN_API
+st_status st_tensor_requires_grad(bool *out, const st_tensor *tensor);
 
 /** The accumulated gradient as a new tensor sharing the gradient's memory, or *out = NULL
  *  when there is none (never computed, or dropped by st_tensor_zero_grad). */
-int st_tensor_grad(st_tensor **out, const st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_tensor_grad(st_tensor **out, const st_tensor *tensor);
 
 /** Drops the gradient (PyTorch's zero_grad(set_to_none=True)). */
-int st_tensor_zero_grad(st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_tensor_zero_grad(st_tensor *tensor);
 
 /** Backpropagates from `tensor`: a one-element tensor when `gradient` is NULL, else
  *  `gradient` (same shape) is d(loss)/d(tensor). ST_EMISUSE when the tensor does not
  *  require gradients or its graph was already released. */
-int st_tensor_backward(st_tensor *tensor, const st_tensor *gradient);
+SWIFTTRAIN_API
+st_status st_tensor_backward(st_tensor *tensor, const st_tensor *gradient);
 
 /** A copy converted to `dtype` (float to int64 truncates toward zero; to bool tests != 0);
  *  a new handle to the same tensor when it already has that type. No gradient flows through
  *  a conversion. */
-int st_tensor_to(st_tensor **out, const st_tensor *tensor, st_dtype dtype);
+SWIFTTRAIN_API
+st_status st_tensor_to(st_tensor **out, const st_tensor *tensor, st_dtype dtype);
 
 /** A tensor sharing the values but cut off from the graph (torch.detach). */
-int st_tensor_detach(st_tensor **out, const st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_tensor_detach(st_tensor **out, const st_tensor *tensor);
 
 /** Turns recording of operations for autograd on or off for the calling thread
  *  (torch.no_grad); returns the previous setting. */
+SWIFTTRAIN_API
 bool st_set_grad_enabled(bool enabled);
 
 /** Whether operations on the calling thread are recorded for autograd. */
+SWIFTTRAIN_API
 bool st_is_grad_enabled(void);
 
 /* ---- element-wise, with broadcasting. add, sub, mul, neg, the *_scalar forms, maximum,
  *      minimum and comparisons also take int64 tensors (no gradient); the rest need float32 */
 
-int st_add(st_tensor **out, const st_tensor *a, const st_tensor *b);
-int st_sub(st_tensor **out, const st_tensor *a, const st_tensor *b);
-int st_mul(st_tensor **out, const st_tensor *a, const st_tensor *b);
-int st_div(st_tensor **out, const st_tensor *a, const st_tensor *b);
-int st_pow(st_tensor **out, const st_tensor *a, const st_tensor *b);
-int st_maximum(st_tensor **out, const st_tensor *a, const st_tensor *b);
-int st_minimum(st_tensor **out, const st_tensor *a, const st_tensor *b);
-int st_add_scalar(st_tensor **out, const st_tensor *a, float value);
-int st_mul_scalar(st_tensor **out, const st_tensor *a, float value);
-int st_pow_scalar(st_tensor **out, const st_tensor *a, float exponent);
-int st_neg(st_tensor **out, const st_tensor *a);
-int st_exp(st_tensor **out, const st_tensor *a);
-int st_log(st_tensor **out, const st_tensor *a);
-int st_sqrt(st_tensor **out, const st_tensor *a);
-int st_rsqrt(st_tensor **out, const st_tensor *a);
-int st_abs(st_tensor **out, const st_tensor *a);
+/** a + b. */
+SWIFTTRAIN_API
+st_status st_add(st_tensor **out, const st_tensor *a, const st_tensor *b);
+/** a - b. */
+SWIFTTRAIN_API
+st_status st_sub(st_tensor **out, const st_tensor *a, const st_tensor *b);
+/** a * b. */
+SWIFTTRAIN_API
+st_status st_mul(st_tensor **out, const st_tensor *a, const st_tensor *b);
+/** a / b (float32). */
+SWIFTTRAIN_API
+st_status st_div(st_tensor **out, const st_tensor *a, const st_tensor *b);
+/** a ^ b (float32). */
+SWIFTTRAIN_API
+st_status st_pow(st_tensor **out, const st_tensor *a, const st_tensor *b);
+/** The larger of a and b, element by element. */
+SWIFTTRAIN_API
+st_status st_maximum(st_tensor **out, const st_tensor *a, const st_tensor *b);
+/** The smaller of a and b, element by element. */
+SWIFTTRAIN_API
+st_status st_minimum(st_tensor **out, const st_tensor *a, const st_tensor *b);
+/** a + value. */
+SWIFTTRAIN_API
+st_status st_add_scalar(st_tensor **out, const st_tensor *a, float value);
+/** a * value. */
+SWIFTTRAIN_API
+st_status st_mul_scalar(st_tensor **out, const st_tensor *a, float value);
+/** a ^ exponent. */
+SWIFTTRAIN_API
+st_status st_pow_scalar(st_tensor **out, const st_tensor *a, float exponent);
+/** -a. */
+SWIFTTRAIN_API
+st_status st_neg(st_tensor **out, const st_tensor *a);
+/** e^a. */
+SWIFTTRAIN_API
+st_status st_exp(st_tensor **out, const st_tensor *a);
+/** Natural logarithm of a. */
+SWIFTTRAIN_API
+st_status st_log(st_tensor **out, const st_tensor *a);
+/** Square root of a. */
+SWIFTTRAIN_API
+st_status st_sqrt(st_tensor **out, const st_tensor *a);
+/** 1 / sqrt(a). */
+SWIFTTRAIN_API
+st_status st_rsqrt(st_tensor **out, const st_tensor *a);
+/** |a|. */
+SWIFTTRAIN_API
+st_status st_abs(st_tensor **out, const st_tensor *a);
 /** Limits to [min, max]; pass -INFINITY / INFINITY for a missing bound. */
-int st_clamp(st_tensor **out, const st_tensor *a, float min, float max);
+SWIFTTRAIN_API
+st_status st_clamp(st_tensor **out, const st_tensor *a, float min, float max);
 /** condition (bool) ? a : b. */
-int st_where(st_tensor **out, const st_tensor *condition, const st_tensor *a, const st_tensor *b);
+SWIFTTRAIN_API
+st_status st_where(st_tensor **out, const st_tensor *condition, const st_tensor *a,
+                   const st_tensor *b);
 
 /** Comparisons: bool results, no gradient. */
 typedef enum st_comparison {
     ST_EQ = 0, ST_NE = 1, ST_LT = 2, ST_LE = 3, ST_GT = 4, ST_GE = 5
 } st_comparison;
-int st_compare(st_tensor **out, const st_tensor *a, st_comparison op, const st_tensor *b);
+/** `a op b` element by element (bool result); ST_EINVAL for an unknown op. */
+SWIFTTRAIN_API
+st_status st_compare(st_tensor **out, const st_tensor *a, st_comparison op, const st_tensor *b);
 
 /* ---- activations ---- */
 
-int st_relu(st_tensor **out, const st_tensor *a);
-int st_leaky_relu(st_tensor **out, const st_tensor *a, float negative_slope);
+/** max(a, 0). */
+SWIFTTRAIN_API
+st_status st_relu(st_tensor **out, const st_tensor *a);
+/** a where a > 0, else negative_slope * a (PyTorch's default slope is 0.01). */
+SWIFTTRAIN_API
+st_status st_leaky_relu(st_tensor **out, const st_tensor *a, float negative_slope);
 /** GELU, exact (erf) or, with tanh_approximation, PyTorch's approximate="tanh". */
-int st_gelu(st_tensor **out, const st_tensor *a, bool tanh_approximation);
-int st_silu(st_tensor **out, const st_tensor *a);
-int st_tanh(st_tensor **out, const st_tensor *a);
-int st_sigmoid(st_tensor **out, const st_tensor *a);
-int st_softplus(st_tensor **out, const st_tensor *a, float beta, float threshold);
-int st_softmax(st_tensor **out, const st_tensor *a, int64_t dim);
-int st_log_softmax(st_tensor **out, const st_tensor *a, int64_t dim);
+SWIFTTRAIN_API
+st_status st_gelu(st_tensor **out, const st_tensor *a, bool tanh_approximation);
+/** a * sigmoid(a) (SiLU, swish). */
+SWIFTTRAIN_API
+st_status st_silu(st_tensor **out, const st_tensor *a);
+/** tanh(a). */
+SWIFTTRAIN_API
+st_status st_tanh(st_tensor **out, const st_tensor *a);
+/** 1 / (1 + e^-a). */
+SWIFTTRAIN_API
+st_status st_sigmoid(st_tensor **out, const st_tensor *a);
+/** log(1 + e^(beta a)) / beta, linear where beta a > threshold (PyTorch: 1, 20). */
+SWIFTTRAIN_API
+st_status st_softplus(st_tensor **out, const st_tensor *a, float beta, float threshold);
+/** Softmax along `dim` (negative counts from the end). */
+SWIFTTRAIN_API
+st_status st_softmax(st_tensor **out, const st_tensor *a, int64_t dim);
+/** log(softmax(a)) along `dim`, computed stably. */
+SWIFTTRAIN_API
+st_status st_log_softmax(st_tensor **out, const st_tensor *a, int64_t dim);
 
 /* ---- reductions: dims may be negative; ndims 0 reduces over every dimension ---- */
 
-int st_sum(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims, bool keepdim);
-int st_mean(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims, bool keepdim);
+/** Sum over `dims` (torch.sum). */
+SWIFTTRAIN_API
+st_status st_sum(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims,
+                 bool keepdim);
+/** Mean over `dims` (torch.mean). */
+SWIFTTRAIN_API
+st_status st_mean(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims,
+                  bool keepdim);
 /** Variance with `correction` (1 = unbiased, torch.var's default). */
-int st_var(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims,
-           int64_t correction, bool keepdim);
-int st_std(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims,
-           int64_t correction, bool keepdim);
-/** Largest / smallest value along `dim` and its int64 index (the first among ties). */
-int st_max_dim(st_tensor **out_values, st_tensor **out_indices, const st_tensor *a, int64_t dim,
-               bool keepdim);
-int st_min_dim(st_tensor **out_values, st_tensor **out_indices, const st_tensor *a, int64_t dim,
-               bool keepdim);
-/** The largest / smallest element (a scalar). */
-int st_max(st_tensor **out, const st_tensor *a);
-int st_min(st_tensor **out, const st_tensor *a);
+SWIFTTRAIN_API
+st_status st_var(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims,
+                 int64_t correction, bool keepdim);
+/** Standard deviation with `correction`, as st_var. */
+SWIFTTRAIN_API
+st_status st_std(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims,
+                 int64_t correction, bool keepdim);
+/** Largest value along `dim` and its int64 index (the first among ties): two new handles. */
+SWIFTTRAIN_API
+st_status st_max_dim(st_tensor **out_values, st_tensor **out_indices, const st_tensor *a,
+                     int64_t dim, bool keepdim);
+/** As st_max_dim, for the smallest value. */
+SWIFTTRAIN_API
+st_status st_min_dim(st_tensor **out_values, st_tensor **out_indices, const st_tensor *a,
+                     int64_t dim, bool keepdim);
+/** The largest element (a scalar). */
+SWIFTTRAIN_API
+st_status st_max(st_tensor **out, const st_tensor *a);
+/** The smallest element (a scalar). */
+SWIFTTRAIN_API
+st_status st_min(st_tensor **out, const st_tensor *a);
 /** Index of the largest value along `dim` (int64); dim ST_NO_INDEX: of the flattened tensor. */
-int st_argmax(st_tensor **out, const st_tensor *a, int64_t dim, bool keepdim);
+SWIFTTRAIN_API
+st_status st_argmax(st_tensor **out, const st_tensor *a, int64_t dim, bool keepdim);
 
 /* ---- shape operations: reshape-like ones share memory, the others copy ---- */
 
 /** One dimension may be -1. */
-int st_reshape(st_tensor **out, const st_tensor *a, const int64_t *shape, size_t ndim);
-int st_flatten(st_tensor **out, const st_tensor *a, int64_t start_dim, int64_t end_dim);
+SWIFTTRAIN_API
+st_status st_reshape(st_tensor **out, const st_tensor *a, const int64_t *shape, size_t ndim);
+/** Merges dimensions start_dim..end_dim (inclusive, negative counts from the end) into one. */
+SWIFTTRAIN_API
+st_status st_flatten(st_tensor **out, const st_tensor *a, int64_t start_dim, int64_t end_dim);
 /** Removes dimension `dim` if it has size 1; dim ST_NO_INDEX removes every size-1 dimension. */
-int st_squeeze(st_tensor **out, const st_tensor *a, int64_t dim);
-int st_unsqueeze(st_tensor **out, const st_tensor *a, int64_t dim);
-int st_transpose(st_tensor **out, const st_tensor *a, int64_t dim0, int64_t dim1);
-int st_permute(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims);
+SWIFTTRAIN_API
+st_status st_squeeze(st_tensor **out, const st_tensor *a, int64_t dim);
+/** Inserts a dimension of size 1 at `dim` (-1: at the end). */
+SWIFTTRAIN_API
+st_status st_unsqueeze(st_tensor **out, const st_tensor *a, int64_t dim);
+/** Swaps dimensions dim0 and dim1. */
+SWIFTTRAIN_API
+st_status st_transpose(st_tensor **out, const st_tensor *a, int64_t dim0, int64_t dim1);
+/** Reorders the dimensions: dimension i of the result is dimension dims[i] of `a`;
+ *  `dims` is a permutation of 0..ndim-1. */
+SWIFTTRAIN_API
+st_status st_permute(st_tensor **out, const st_tensor *a, const int64_t *dims, size_t ndims);
 /** Repeats size-1 dimensions to `shape` (-1 keeps a dimension). */
-int st_expand(st_tensor **out, const st_tensor *a, const int64_t *shape, size_t ndim);
-int st_cat(st_tensor **out, st_tensor *const *tensors, size_t count, int64_t dim);
-int st_stack(st_tensor **out, st_tensor *const *tensors, size_t count, int64_t dim);
+SWIFTTRAIN_API
+st_status st_expand(st_tensor **out, const st_tensor *a, const int64_t *shape, size_t ndim);
+/** Concatenates tensors[0..count) along `dim`; they agree in every other dimension.
+ *  ST_EINVAL for count 0 or a NULL entry. */
+SWIFTTRAIN_API
+st_status st_cat(st_tensor **out, st_tensor *const *tensors, size_t count, int64_t dim);
+/** Stacks tensors[0..count) of one shape along a new dimension `dim`. ST_EINVAL for
+ *  count 0 or a NULL entry. */
+SWIFTTRAIN_API
+st_status st_stack(st_tensor **out, st_tensor *const *tensors, size_t count, int64_t dim);
 /** Elements start, start + step, ... before end along `dim` (Python slice rules: negative
  *  values count from the end, out-of-range bounds are clipped; INT64_MAX for "to the end"). */
-int st_slice(st_tensor **out, const st_tensor *a, int64_t dim, int64_t start, int64_t end,
-             int64_t step);
+SWIFTTRAIN_API
+st_status st_slice(st_tensor **out, const st_tensor *a, int64_t dim, int64_t start, int64_t end,
+                   int64_t step);
 /** Element `index` along `dim`, the dimension removed. */
-int st_select(st_tensor **out, const st_tensor *a, int64_t dim, int64_t index);
+SWIFTTRAIN_API
+st_status st_select(st_tensor **out, const st_tensor *a, int64_t dim, int64_t index);
 /** Splits along `dim` into pieces of `size` (the last may be smaller). Writes the new
  *  handles into outs[0..count) and the number of pieces into *out_count. When `capacity` is
  *  too small it returns ST_ESHAPE, writes no handle, and *out_count still tells how many
  *  are needed. */
-int st_split(st_tensor **outs, size_t capacity, size_t *out_count, const st_tensor *a,
-             int64_t size, int64_t dim);
-int st_chunk(st_tensor **outs, size_t capacity, size_t *out_count, const st_tensor *a,
-             int64_t chunks, int64_t dim);
+SWIFTTRAIN_API
+st_status st_split(st_tensor **outs, size_t capacity, size_t *out_count, const st_tensor *a,
+                   int64_t size, int64_t dim);
+/** `chunks` pieces along `dim` (torch.chunk: fewer when the size does not divide), with
+ *  st_split's output protocol. */
+SWIFTTRAIN_API
+st_status st_chunk(st_tensor **outs, size_t capacity, size_t *out_count, const st_tensor *a,
+                   int64_t chunks, int64_t dim);
 /** torch.gather: values along `dim` at the int64 `index` (same number of dimensions). */
-int st_gather(st_tensor **out, const st_tensor *a, int64_t dim, const st_tensor *index);
+SWIFTTRAIN_API
+st_status st_gather(st_tensor **out, const st_tensor *a, int64_t dim, const st_tensor *index);
 /** torch.index_select: entries along `dim` at a 1-D int64 `index`. */
-int st_index_select(st_tensor **out, const st_tensor *a, int64_t dim, const st_tensor *index);
+SWIFTTRAIN_API
+st_status st_index_select(st_tensor **out, const st_tensor *a, int64_t dim, const st_tensor *index);
 
 /* ---- linear algebra and neural-network functions ---- */
 
 /** torch.matmul: dot, matrix, and batched products with broadcast batch dimensions. */
-int st_matmul(st_tensor **out, const st_tensor *a, const st_tensor *b);
+SWIFTTRAIN_API
+st_status st_matmul(st_tensor **out, const st_tensor *a, const st_tensor *b);
 /** x [..., in] W^T + b with W [out, in]; bias may be NULL. */
-int st_linear(st_tensor **out, const st_tensor *x, const st_tensor *weight, const st_tensor *bias);
+SWIFTTRAIN_API
+st_status st_linear(st_tensor **out, const st_tensor *x, const st_tensor *weight,
+                    const st_tensor *bias);
 /** Over the last `ndim` dimensions, which must equal normalized_shape; weight/bias may be NULL. */
-int st_layer_norm(st_tensor **out, const st_tensor *x, const int64_t *normalized_shape, size_t ndim,
-                  const st_tensor *weight, const st_tensor *bias, float eps);
+SWIFTTRAIN_API
+st_status st_layer_norm(st_tensor **out, const st_tensor *x, const int64_t *normalized_shape,
+                        size_t ndim, const st_tensor *weight, const st_tensor *bias, float eps);
 /** Input [N, C, ...]. In training, batch statistics are used and running_mean/running_var
  *  (may be NULL) are updated in place; otherwise the running statistics are used. */
-int st_batch_norm(st_tensor **out, const st_tensor *x, st_tensor *running_mean,
-                  st_tensor *running_var, const st_tensor *weight, const st_tensor *bias,
-                  bool training, float momentum, float eps);
+SWIFTTRAIN_API
+st_status st_batch_norm(st_tensor **out, const st_tensor *x, st_tensor *running_mean,
+                        st_tensor *running_var, const st_tensor *weight, const st_tensor *bias,
+                        bool training, float momentum, float eps);
 /** Rows of weight [num, dim] at int64 indices (any shape); padding_index (or ST_NO_INDEX)
  *  rows get no gradient. */
-int st_embedding(st_tensor **out, const st_tensor *indices, const st_tensor *weight,
-                 int64_t padding_index);
+SWIFTTRAIN_API
+st_status st_embedding(st_tensor **out, const st_tensor *indices, const st_tensor *weight,
+                       int64_t padding_index);
 /** Zeroes elements with probability p (and scales the rest by 1/(1-p)) when training; the
  *  mask comes from the generator seeded by st_manual_seed(). */
-int st_dropout(st_tensor **out, const st_tensor *x, float p, bool training);
+SWIFTTRAIN_API
+st_status st_dropout(st_tensor **out, const st_tensor *x, float p, bool training);
 
-/** Convolution and pooling geometry. Fill with st_conv2d_options_init(). */
+/** Convolution geometry. Fill with st_conv2d_options_init(), then change fields by name. */
 typedef struct st_conv2d_options {
+    uint32_t struct_size; /**< sizeof(st_conv2d_options) as the caller compiled it (set by _init) */
     int64_t stride[2];    /**< {1, 1} */
     int64_t padding[2];   /**< {0, 0} */
     int64_t dilation[2];  /**< {1, 1} */
     int64_t groups;       /**< 1 */
 } st_conv2d_options;
-void st_conv2d_options_init(st_conv2d_options *options);
+/** Fills the `struct_size` bytes at `options` with the defaults above and sets struct_size.
+ *  Call it through the st_conv2d_options_init macro, which passes sizeof(st_conv2d_options).
+ *  Does nothing when `options` is NULL or struct_size is not a plausible size; a struct it
+ *  left unfilled is then refused (ST_EINVAL) by the functions that read it. */
+SWIFTTRAIN_API
+void st_conv2d_options_init_sized(st_conv2d_options *options, size_t struct_size);
+#define st_conv2d_options_init(options) \
+    st_conv2d_options_init_sized((options), sizeof(st_conv2d_options))
 
 /** Input [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] or NULL; options NULL for
  *  the defaults. */
-int st_conv2d(st_tensor **out, const st_tensor *x, const st_tensor *weight, const st_tensor *bias,
-              const st_conv2d_options *options);
+SWIFTTRAIN_API
+st_status st_conv2d(st_tensor **out, const st_tensor *x, const st_tensor *weight,
+                    const st_tensor *bias, const st_conv2d_options *options);
 
+/** Pooling geometry. Fill with st_pool2d_options_init(), then change fields by name. */
 typedef struct st_pool2d_options {
+    uint32_t struct_size;     /**< sizeof(st_pool2d_options) as the caller compiled it */
     int64_t kernel[2];        /**< required */
     int64_t stride[2];        /**< {0, 0}: the kernel size */
     int64_t padding[2];       /**< {0, 0} */
@@ -410,60 +591,96 @@ typedef struct st_pool2d_options {
     bool count_include_pad;   /**< true (average pooling only) */
     int64_t divisor_override; /**< 0: none (average pooling only) */
 } st_pool2d_options;
-/** Defaults above with the given kernel size. */
-void st_pool2d_options_init(st_pool2d_options *options, int64_t kernel_h, int64_t kernel_w);
+/** The defaults above with the given kernel size, as st_conv2d_options_init_sized does
+ *  (through the st_pool2d_options_init macro). */
+SWIFTTRAIN_API
+void st_pool2d_options_init_sized(st_pool2d_options *options, size_t struct_size, int64_t kernel_h,
+                                  int64_t kernel_w);
+#define st_pool2d_options_init(options, kernel_h, kernel_w) \
+    st_pool2d_options_init_sized((options), sizeof(st_pool2d_options), (kernel_h), (kernel_w))
 
-int st_max_pool2d(st_tensor **out, const st_tensor *x, const st_pool2d_options *options);
-int st_avg_pool2d(st_tensor **out, const st_tensor *x, const st_pool2d_options *options);
+/** Max pooling of x [N, C, H, W] with `options` (required: the kernel). */
+SWIFTTRAIN_API
+st_status st_max_pool2d(st_tensor **out, const st_tensor *x, const st_pool2d_options *options);
+/** Average pooling, as st_max_pool2d (count_include_pad and divisor_override apply). */
+SWIFTTRAIN_API
+st_status st_avg_pool2d(st_tensor **out, const st_tensor *x, const st_pool2d_options *options);
 
 /** softmax(q k^T * scale + mask) v for q [..., L, E], k [..., S, E], v [..., S, Ev]. mask
  *  (NULL for none): float (added) or bool (true = may attend). scale <= 0: 1/sqrt(E). */
-int st_scaled_dot_product_attention(st_tensor **out, const st_tensor *query, const st_tensor *key,
-                                    const st_tensor *value, const st_tensor *mask, bool is_causal,
-                                    float scale);
+SWIFTTRAIN_API
+st_status st_scaled_dot_product_attention(st_tensor **out, const st_tensor *query,
+                                          const st_tensor *key, const st_tensor *value,
+                                          const st_tensor *mask, bool is_causal, float scale);
 
-/* ---- losses (PyTorch's torch.nn.functional names and semantics) ---- */
+/* ---- losses (PyTorch's torch.nn.functional names and semantics): ST_EINVAL for an unknown
+ *      reduction, targets of the wrong dtype or a class index out of range; ST_ESHAPE for a
+ *      target (or weight) whose shape does not fit the input ---- */
 
-int st_mse_loss(st_tensor **out, const st_tensor *input, const st_tensor *target,
-                st_reduction reduction);
-int st_l1_loss(st_tensor **out, const st_tensor *input, const st_tensor *target,
-               st_reduction reduction);
-int st_smooth_l1_loss(st_tensor **out, const st_tensor *input, const st_tensor *target, float beta,
+/** Mean squared error of input against target (same shape). */
+SWIFTTRAIN_API
+st_status st_mse_loss(st_tensor **out, const st_tensor *input, const st_tensor *target,
                       st_reduction reduction);
-int st_huber_loss(st_tensor **out, const st_tensor *input, const st_tensor *target, float delta,
-                  st_reduction reduction);
+/** Mean absolute error of input against target (same shape). */
+SWIFTTRAIN_API
+st_status st_l1_loss(st_tensor **out, const st_tensor *input, const st_tensor *target,
+                     st_reduction reduction);
+/** torch's smooth_l1_loss: quadratic below `beta`, linear above. */
+SWIFTTRAIN_API
+st_status st_smooth_l1_loss(st_tensor **out, const st_tensor *input, const st_tensor *target,
+                            float beta, st_reduction reduction);
+/** torch's huber_loss: quadratic below `delta`, linear above. */
+SWIFTTRAIN_API
+st_status st_huber_loss(st_tensor **out, const st_tensor *input, const st_tensor *target,
+                        float delta, st_reduction reduction);
 /** Logits [N, C, ...], int64 class targets [N, ...]; weight [C] or NULL; ignore_index
  *  (PyTorch's default is -100); label_smoothing in [0, 1]. */
-int st_cross_entropy(st_tensor **out, const st_tensor *input, const st_tensor *target,
-                     const st_tensor *weight, int64_t ignore_index, st_reduction reduction,
-                     float label_smoothing);
+SWIFTTRAIN_API
+st_status st_cross_entropy(st_tensor **out, const st_tensor *input, const st_tensor *target,
+                           const st_tensor *weight, int64_t ignore_index, st_reduction reduction,
+                           float label_smoothing);
 /** Log-probabilities [N, C, ...], int64 targets. */
-int st_nll_loss(st_tensor **out, const st_tensor *input, const st_tensor *target,
-                const st_tensor *weight, int64_t ignore_index, st_reduction reduction);
+SWIFTTRAIN_API
+st_status st_nll_loss(st_tensor **out, const st_tensor *input, const st_tensor *target,
+                      const st_tensor *weight, int64_t ignore_index, st_reduction reduction);
 /** weight and pos_weight may be NULL; both broadcast to the input. */
-int st_binary_cross_entropy_with_logits(st_tensor **out, const st_tensor *input,
-                                        const st_tensor *target, const st_tensor *weight,
-                                        const st_tensor *pos_weight, st_reduction reduction);
+SWIFTTRAIN_API
+st_status st_binary_cross_entropy_with_logits(st_tensor **out, const st_tensor *input,
+                                              const st_tensor *target, const st_tensor *weight,
+                                              const st_tensor *pos_weight, st_reduction reduction);
 /** input: log-probabilities; target: probabilities (log-probabilities with log_target). */
-int st_kl_div(st_tensor **out, const st_tensor *input, const st_tensor *target,
-              st_reduction reduction, bool log_target);
+SWIFTTRAIN_API
+st_status st_kl_div(st_tensor **out, const st_tensor *input, const st_tensor *target,
+                    st_reduction reduction, bool log_target);
 
 /* ---- named tensors: state dicts and parameter lists ---- */
 
 /** An ordered list of (name, tensor) pairs. */
 typedef struct st_named_tensors st_named_tensors;
 
-int st_named_tensors_create(st_named_tensors **out);
+/** An empty list in *out; free it with st_named_tensors_free(). */
+SWIFTTRAIN_API
+st_status st_named_tensors_create(st_named_tensors **out);
 /** Appends (the list keeps its own reference to the tensor; the name is copied). */
-int st_named_tensors_add(st_named_tensors *list, const char *name, st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_named_tensors_add(st_named_tensors *list, const char *name, st_tensor *tensor);
+/** Number of entries; 0 for NULL or a handle that is not a live list. */
+SWIFTTRAIN_API
 size_t st_named_tensors_count(const st_named_tensors *list);
 /** Entry `index`: the name is owned by the list; *out_tensor is a new handle to free. */
-int st_named_tensors_entry(const char **out_name, st_tensor **out_tensor,
-                           const st_named_tensors *list, size_t index);
+SWIFTTRAIN_API
+st_status st_named_tensors_entry(const char **out_name, st_tensor **out_tensor,
+                                 const st_named_tensors *list, size_t index);
+/** Releases the list and its references to its tensors. NULL is a harmless no-op. */
+SWIFTTRAIN_API
 void st_named_tensors_free(st_named_tensors *list);
 
 /* ======================================================================================
  * Modules (models)
+ *
+ * Each st_*_create gives a new module in *out, freed with st_module_free(), and returns
+ * ST_EINVAL for a size that is not positive or a hyper-parameter outside its range, naming
+ * it. A forward returns ST_ESHAPE when the input does not fit the module.
  * ====================================================================================== */
 
 /** A module: a layer or a container of layers. */
@@ -472,70 +689,100 @@ typedef struct st_module st_module;
 /** A fully connected layer y = x W^T + b with W of shape [out_features, in_features], as
  *  torch.nn.Linear, initialised like PyTorch (uniform in +-1/sqrt(in_features)) from the
  *  generator seeded by st_manual_seed(). Parameters are named "weight" and "bias". */
-int st_linear_create(st_module **out, int64_t in_features, int64_t out_features, bool bias);
+SWIFTTRAIN_API
+st_status st_linear_create(st_module **out, int64_t in_features, int64_t out_features, bool bias);
 
 /** Element-wise max(x, 0). No parameters. */
-int st_relu_create(st_module **out);
+SWIFTTRAIN_API
+st_status st_relu_create(st_module **out);
 
 /** Runs modules[0..count) in order. Children are named "0", "1", ... so parameters are named
  *  "0.weight", "0.bias", ... The sequential keeps its own references to the children: the
  *  caller may free its handles afterwards. The same module may not appear twice. */
-int st_sequential_create(st_module **out, st_module *const *modules, size_t count);
+SWIFTTRAIN_API
+st_status st_sequential_create(st_module **out, st_module *const *modules, size_t count);
 
 /** Number of scalar parameters (weights and biases) in the module and its children. */
-int st_module_num_parameters(int64_t *out, const st_module *module);
+SWIFTTRAIN_API
+st_status st_module_num_parameters(int64_t *out, const st_module *module);
 
 /** Runs the module on `input` (records autograd when parameters require gradients). */
-int st_module_forward(st_tensor **out, st_module *module, const st_tensor *input);
+SWIFTTRAIN_API
+st_status st_module_forward(st_tensor **out, st_module *module, const st_tensor *input);
 
 /** Training mode (true: dropout active, batch-norm batch statistics) or evaluation mode
  *  (false), for the module and all its children (torch.nn.Module.train / eval). */
-int st_module_train(st_module *module, bool training);
+SWIFTTRAIN_API
+st_status st_module_train(st_module *module, bool training);
 
 /** Parameters by dotted name ("0.weight", "self_attn.in_proj_weight"); the tensors share
  *  memory with the module. Free the list with st_named_tensors_free(). */
-int st_module_named_parameters(st_named_tensors **out, const st_module *module);
+SWIFTTRAIN_API
+st_status st_module_named_parameters(st_named_tensors **out, const st_module *module);
 
 /** Parameters and buffers (running statistics) by name, as torch's state_dict(). */
-int st_module_state_dict(st_named_tensors **out, const st_module *module);
+SWIFTTRAIN_API
+st_status st_module_state_dict(st_named_tensors **out, const st_module *module);
 
 /** Copies values into the module's parameters and buffers by name. With `strict`, missing
  *  and unexpected names are errors; mismatched shapes always are. The message names every
  *  offending key. Nothing is changed on error. */
-int st_module_load_state_dict(st_module *module, const st_named_tensors *state, bool strict);
+SWIFTTRAIN_API
+st_status st_module_load_state_dict(st_module *module, const st_named_tensors *state, bool strict);
 
 /** Writes the state dict to a safetensors file (readable by safetensors.torch.load_file and
  *  torch's load_state_dict with the same names); the file appears whole or not at all. */
-int st_module_save_safetensors(const st_module *module, const char *path);
+SWIFTTRAIN_API
+st_status st_module_save_safetensors(const st_module *module, const char *path);
 
 /** Loads weights from a safetensors file (written by this library or by PyTorch's
  *  safetensors.torch.save_file) as st_module_load_state_dict does. ST_ECORRUPT for a damaged
  *  file; ST_EINVAL for tensors in a dtype other than F32/I64/BOOL. */
-int st_module_load_safetensors(st_module *module, const char *path, bool strict);
+SWIFTTRAIN_API
+st_status st_module_load_safetensors(st_module *module, const char *path, bool strict);
 
 /** Drops every parameter's gradient. */
-int st_module_zero_grad(st_module *module);
+SWIFTTRAIN_API
+st_status st_module_zero_grad(st_module *module);
 
 /** torch.nn.Conv2d: weight [out, in/groups, kh, kw], PyTorch's default initialisation.
  *  options NULL for stride 1, no padding, dilation 1, one group. */
-int st_conv2d_create(st_module **out, int64_t in_channels, int64_t out_channels, int64_t kernel_h,
-                     int64_t kernel_w, const st_conv2d_options *options, bool bias);
-int st_max_pool2d_create(st_module **out, const st_pool2d_options *options);
-int st_avg_pool2d_create(st_module **out, const st_pool2d_options *options);
+SWIFTTRAIN_API
+st_status st_conv2d_create(st_module **out, int64_t in_channels, int64_t out_channels,
+                           int64_t kernel_h, int64_t kernel_w, const st_conv2d_options *options,
+                           bool bias);
+/** torch.nn.MaxPool2d with `options` (required: the kernel; filled by
+ *  st_pool2d_options_init). ST_EINVAL for a non-positive kernel or dilation, negative stride
+ *  or padding. */
+SWIFTTRAIN_API
+st_status st_max_pool2d_create(st_module **out, const st_pool2d_options *options);
+/** torch.nn.AvgPool2d, as st_max_pool2d_create. */
+SWIFTTRAIN_API
+st_status st_avg_pool2d_create(st_module **out, const st_pool2d_options *options);
 /** torch.nn.Flatten (PyTorch's defaults: start_dim 1, end_dim -1). */
-int st_flatten_create(st_module **out, int64_t start_dim, int64_t end_dim);
+SWIFTTRAIN_API
+st_status st_flatten_create(st_module **out, int64_t start_dim, int64_t end_dim);
 /** torch.nn.Embedding: N(0, 1) initialisation; padding_index ST_NO_INDEX for none. */
-int st_embedding_create(st_module **out, int64_t num_embeddings, int64_t embedding_dim,
-                        int64_t padding_index);
+SWIFTTRAIN_API
+st_status st_embedding_create(st_module **out, int64_t num_embeddings, int64_t embedding_dim,
+                              int64_t padding_index);
 /** torch.nn.LayerNorm over the last ndim dimensions. */
-int st_layer_norm_create(st_module **out, const int64_t *normalized_shape, size_t ndim, float eps,
-                         bool elementwise_affine, bool bias);
-/** torch.nn.BatchNorm1d ([N, C] or [N, C, L]) and BatchNorm2d ([N, C, H, W]). */
-int st_batch_norm1d_create(st_module **out, int64_t num_features, float eps, float momentum,
-                           bool affine, bool track_running_stats);
-int st_batch_norm2d_create(st_module **out, int64_t num_features, float eps, float momentum,
-                           bool affine, bool track_running_stats);
-int st_dropout_create(st_module **out, float p);
+SWIFTTRAIN_API
+st_status st_layer_norm_create(st_module **out, const int64_t *normalized_shape, size_t ndim,
+                               float eps, bool elementwise_affine, bool bias);
+/** torch.nn.BatchNorm1d ([N, C] or [N, C, L]): running statistics when track_running_stats,
+ *  weight and bias when affine. ST_EINVAL for num_features < 1. */
+SWIFTTRAIN_API
+st_status st_batch_norm1d_create(st_module **out, int64_t num_features, float eps, float momentum,
+                                 bool affine, bool track_running_stats);
+/** torch.nn.BatchNorm2d ([N, C, H, W]); arguments as st_batch_norm1d_create. */
+SWIFTTRAIN_API
+st_status st_batch_norm2d_create(st_module **out, int64_t num_features, float eps, float momentum,
+                                 bool affine, bool track_running_stats);
+/** torch.nn.Dropout: zeroes elements with probability p in training mode. ST_EINVAL
+ *  unless 0 <= p <= 1. */
+SWIFTTRAIN_API
+st_status st_dropout_create(st_module **out, float p);
 
 /** Activation modules without parameters of their own. */
 typedef enum st_activation {
@@ -546,19 +793,28 @@ typedef enum st_activation {
     ST_ACTIVATION_TANH = 4,
     ST_ACTIVATION_SIGMOID = 5
 } st_activation;
-int st_activation_create(st_module **out, st_activation kind);
-int st_leaky_relu_create(st_module **out, float negative_slope);
-int st_softplus_create(st_module **out, float beta, float threshold);
+/** A module applying `kind`. ST_EINVAL for an unknown kind. */
+SWIFTTRAIN_API
+st_status st_activation_create(st_module **out, st_activation kind);
+/** torch.nn.LeakyReLU(negative_slope). */
+SWIFTTRAIN_API
+st_status st_leaky_relu_create(st_module **out, float negative_slope);
+/** torch.nn.Softplus(beta, threshold). */
+SWIFTTRAIN_API
+st_status st_softplus_create(st_module **out, float beta, float threshold);
 /** Softmax (or log-softmax) along `dim`. */
-int st_softmax_create(st_module **out, int64_t dim, bool log);
+SWIFTTRAIN_API
+st_status st_softmax_create(st_module **out, int64_t dim, bool log);
 
 /** torch.nn.MultiheadAttention (in_proj_weight, in_proj_bias, out_proj.*). Its forward
  *  through st_module_forward is self-attention; st_attention_forward takes masks. */
-int st_multihead_attention_create(st_module **out, int64_t embed_dim, int64_t num_heads,
-                                  float dropout, bool bias, bool batch_first);
+SWIFTTRAIN_API
+st_status st_multihead_attention_create(st_module **out, int64_t embed_dim, int64_t num_heads,
+                                        float dropout, bool bias, bool batch_first);
 
 /** torch.nn.TransformerEncoderLayer configuration. Fill with st_transformer_options_init. */
 typedef struct st_transformer_options {
+    uint32_t struct_size;     /**< sizeof(st_transformer_options) as the caller compiled it */
     int64_t d_model;
     int64_t nhead;
     int64_t dim_feedforward;  /**< 2048 */
@@ -569,19 +825,33 @@ typedef struct st_transformer_options {
     bool norm_first;          /**< false */
     bool bias;                /**< true */
 } st_transformer_options;
-void st_transformer_options_init(st_transformer_options *options, int64_t d_model, int64_t nhead);
-int st_transformer_encoder_layer_create(st_module **out, const st_transformer_options *options);
+/** The defaults above with the given d_model and nhead, as st_conv2d_options_init_sized does
+ *  (through the st_transformer_options_init macro). */
+SWIFTTRAIN_API
+void st_transformer_options_init_sized(st_transformer_options *options, size_t struct_size,
+                                       int64_t d_model, int64_t nhead);
+#define st_transformer_options_init(options, d_model, nhead) \
+    st_transformer_options_init_sized((options), sizeof(st_transformer_options), (d_model), (nhead))
+/** torch.nn.TransformerEncoderLayer from `options` (filled by
+ *  st_transformer_options_init). ST_EINVAL for NULL options, an unfilled struct (struct_size),
+ *  non-positive sizes, an activation other than RELU or GELU, or an nhead that does not
+ *  divide d_model. */
+SWIFTTRAIN_API
+st_status st_transformer_encoder_layer_create(st_module **out,
+                                              const st_transformer_options *options);
 
 /** Attention with masks, for MultiheadAttention (key and value NULL: self-attention) and
  *  TransformerEncoderLayer (key and value must be NULL). mask: bool (true = may NOT attend,
  *  PyTorch's convention for these modules) or float (added to the scores), or NULL.
  *  out_weights (MultiheadAttention only, may be NULL) receives the attention weights
  *  averaged over heads [batch, L, S]. */
-int st_attention_forward(st_tensor **out, st_tensor **out_weights, st_module *module,
-                         const st_tensor *query, const st_tensor *key, const st_tensor *value,
-                         const st_tensor *mask, bool is_causal);
+SWIFTTRAIN_API
+st_status st_attention_forward(st_tensor **out, st_tensor **out_weights, st_module *module,
+                               const st_tensor *query, const st_tensor *key, const st_tensor *value,
+                               const st_tensor *mask, bool is_causal);
 
 /** Releases the caller's reference. NULL is a harmless no-op. */
+SWIFTTRAIN_API
 void st_module_free(st_module *module);
 
 /* ---- models of your own: a forward written in C ------------------------------------------
@@ -602,32 +872,47 @@ typedef struct st_batch st_batch;
 typedef struct st_outputs st_outputs;
 
 /** Number of entries of the batch. */
+SWIFTTRAIN_API
 size_t st_batch_count(const st_batch *batch);
 /** Entry `index`: its name (owned by the batch, valid while it is) and a new tensor handle. */
-int st_batch_entry(const char **out_name, st_tensor **out_tensor, const st_batch *batch, size_t index);
+SWIFTTRAIN_API
+st_status st_batch_entry(const char **out_name, st_tensor **out_tensor, const st_batch *batch,
+                         size_t index);
 /** The tensor named `name` as a new handle; ST_ENOTFOUND (naming what the batch has) if absent. */
-int st_batch_get(st_tensor **out, const st_batch *batch, const char *name);
+SWIFTTRAIN_API
+st_status st_batch_get(st_tensor **out, const st_batch *batch, const char *name);
 /** The number of samples (the first dimension). */
-int st_batch_size(int64_t *out, const st_batch *batch);
+SWIFTTRAIN_API
+st_status st_batch_size(int64_t *out, const st_batch *batch);
 /** HF's num_items_in_batch: the label items (labels other than -100, or target elements) of
  *  the whole optimizer step the batch belongs to; 0 outside training. */
-int st_batch_num_items(int64_t *out, const st_batch *batch);
+SWIFTTRAIN_API
+st_status st_batch_num_items(int64_t *out, const st_batch *batch);
 /** Adds an entry to a batch a data provider fills: prod(shape) values of `dtype` copied from
  *  `data` (ndim >= 1; every entry needs the same first dimension). */
-int st_batch_add(st_batch *batch, const char *name, const void *data, const int64_t *shape, size_t ndim,
-                 st_dtype dtype);
+SWIFTTRAIN_API
+st_status st_batch_add(st_batch *batch, const char *name, const void *data, const int64_t *shape,
+                       size_t ndim, st_dtype dtype);
 /** Adds an existing tensor (the batch keeps its own reference). */
-int st_batch_add_tensor(st_batch *batch, const char *name, st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_batch_add_tensor(st_batch *batch, const char *name, st_tensor *tensor);
 
-/** Number of outputs, and output `index` (its name owned by the outputs; a new tensor handle). */
+/** Number of outputs; 0 for NULL. */
+SWIFTTRAIN_API
 size_t st_outputs_count(const st_outputs *outputs);
-int st_outputs_entry(const char **out_name, st_tensor **out_tensor, const st_outputs *outputs, size_t index);
+/** Output `index` (in the order set): its name (owned by the outputs) and a new tensor
+ *  handle to free. ST_EINVAL for an index out of range. */
+SWIFTTRAIN_API
+st_status st_outputs_entry(const char **out_name, st_tensor **out_tensor, const st_outputs *outputs,
+                           size_t index);
 /** Sets an output of a custom forward: "logits", "loss" (a float32 scalar) or any other name
  *  (the outputs keep their own reference; a second set of a name replaces it). */
-int st_outputs_set(st_outputs *outputs, const char *name, st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_outputs_set(st_outputs *outputs, const char *name, st_tensor *tensor);
 /** The output named `name` as a new handle ("logits": the output so named, else the first
  *  that is not the loss, as HF); ST_ENOTFOUND when absent. */
-int st_outputs_get(st_tensor **out, const st_outputs *outputs, const char *name);
+SWIFTTRAIN_API
+st_status st_outputs_get(st_tensor **out, const st_outputs *outputs, const char *name);
 
 /** A forward: set outputs from the batch. `training` tells training mode (dropout on) from
  *  evaluation. Return 0, or non-zero to fail the call that ran the model (ST_EUSER, with
@@ -637,25 +922,32 @@ typedef int (*st_forward_fn)(st_outputs *outputs, const st_batch *batch, bool tr
 /** A module whose forward is `forward`. `type_name` names it in messages ("TextClassifier").
  *  `free_user_data` (may be NULL) is called with `user_data` when the module is freed; when
  *  this call fails it is not called (the data stays the caller's). */
-int st_module_create_custom(st_module **out, const char *type_name, st_forward_fn forward, void *user_data,
-                            void (*free_user_data)(void *user_data));
+SWIFTTRAIN_API
+st_status st_module_create_custom(st_module **out, const char *type_name, st_forward_fn forward,
+                                  void *user_data, void (*free_user_data)(void *user_data));
 /** Declares a parameter of a custom module (a float32 leaf tensor; it is made to require
  *  gradients). Names are unique and contain no '.'. */
-int st_module_add_parameter(st_module *module, const char *name, st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_module_add_parameter(st_module *module, const char *name, st_tensor *tensor);
 /** Declares a buffer (saved in the state dict, not trained). */
-int st_module_add_buffer(st_module *module, const char *name, st_tensor *tensor);
+SWIFTTRAIN_API
+st_status st_module_add_buffer(st_module *module, const char *name, st_tensor *tensor);
 /** Declares a child module (built-in or custom): its parameters are "<name>.<its names>"
  *  and it follows the parent's training mode. */
-int st_module_add_child(st_module *module, const char *name, st_module *child);
+SWIFTTRAIN_API
+st_status st_module_add_child(st_module *module, const char *name, st_module *child);
 /** Makes `custom` take `module`'s parameters, buffers and children as its own, under the
  *  same names, and pass its training mode on to it: a forward of your own around a built-in
  *  model (say, one that adds a loss) keeps that model's state-dict names. Call it before
  *  declaring anything else, once. */
-int st_module_adopt(st_module *custom, st_module *module);
+SWIFTTRAIN_API
+st_status st_module_adopt(st_module *custom, st_module *module);
 /** Runs a module on a batch of named tensors, as the trainer does: *out receives the
  *  "logits" output as a new handle and, when out_loss is not NULL, *out_loss the "loss"
  *  output or NULL. A built-in module takes the batch's one input (labels aside). */
-int st_module_forward_batch(st_tensor **out, st_tensor **out_loss, st_module *module, const st_batch *batch);
+SWIFTTRAIN_API
+st_status st_module_forward_batch(st_tensor **out, st_tensor **out_loss, st_module *module,
+                                  const st_batch *batch);
 
 /* ======================================================================================
  * Datasets
@@ -668,22 +960,26 @@ typedef struct st_dataset st_dataset;
 /** A classification dataset. labels[i] is the class index of row i (0 <= label < the number
  *  of model outputs; checked when training or evaluating starts). labels may be NULL for a
  *  dataset used only for prediction. */
-int st_dataset_create(st_dataset **out, const float *features, int64_t num_samples,
-                      int64_t num_features, const int64_t *labels,
-                      st_data_ownership ownership);
+SWIFTTRAIN_API
+st_status st_dataset_create(st_dataset **out, const float *features, int64_t num_samples,
+                            int64_t num_features, const int64_t *labels,
+                            st_data_ownership ownership);
 
 /** A regression dataset: targets is row-major [num_samples, num_targets]. */
-int st_dataset_create_regression(st_dataset **out, const float *features, int64_t num_samples,
-                                 int64_t num_features, const float *targets,
-                                 int64_t num_targets, st_data_ownership ownership);
+SWIFTTRAIN_API
+st_status st_dataset_create_regression(st_dataset **out, const float *features, int64_t num_samples,
+                                       int64_t num_features, const float *targets,
+                                       int64_t num_targets, st_data_ownership ownership);
 
 /** Number of rows. */
-int st_dataset_num_samples(int64_t *out, const st_dataset *dataset);
+SWIFTTRAIN_API
+st_status st_dataset_num_samples(int64_t *out, const st_dataset *dataset);
 
 /** The shape each sample's features are read as (default [num_features]); batches are
  *  [batch] + shape, e.g. {1, 8, 8} for images fed to a convolutional model. The product
  *  must equal num_features. */
-int st_dataset_set_sample_shape(st_dataset *dataset, const int64_t *shape, size_t ndim);
+SWIFTTRAIN_API
+st_status st_dataset_set_sample_shape(st_dataset *dataset, const int64_t *shape, size_t ndim);
 
 /* ---- data providers: data the library does not hold ------------------------------------
  * An in-memory dataset names its features "input" and its labels "labels". A provider gives
@@ -707,14 +1003,17 @@ typedef int (*st_next_batch_fn)(st_batch *batch, int64_t epoch, int64_t index, i
 
 /** A map-style dataset of `num_samples` (1 to 2^28) samples read through `fetch`. `free_user_data` (may
  *  be NULL) is called with `user_data` when the dataset is freed, never when this call fails. */
-int st_dataset_create_indexed(st_dataset **out, int64_t num_samples, st_fetch_fn fetch, void *user_data,
-                              void (*free_user_data)(void *user_data));
+SWIFTTRAIN_API
+st_status st_dataset_create_indexed(st_dataset **out, int64_t num_samples, st_fetch_fn fetch,
+                                    void *user_data, void (*free_user_data)(void *user_data));
 
 /** An iterable dataset read through `next`. st_dataset_num_samples gives ST_EINVAL for it. */
-int st_dataset_create_stream(st_dataset **out, st_next_batch_fn next, void *user_data,
-                             void (*free_user_data)(void *user_data));
+SWIFTTRAIN_API
+st_status st_dataset_create_stream(st_dataset **out, st_next_batch_fn next, void *user_data,
+                                   void (*free_user_data)(void *user_data));
 
 /** Releases the caller's reference. NULL is a harmless no-op. */
+SWIFTTRAIN_API
 void st_dataset_free(st_dataset *dataset);
 
 /* ======================================================================================
@@ -725,17 +1024,21 @@ void st_dataset_free(st_dataset *dataset);
 typedef struct st_metrics st_metrics;
 
 /** Number of entries; 0 for NULL. */
+SWIFTTRAIN_API
 size_t st_metrics_count(const st_metrics *metrics);
 
 /** Entry `index`. The name is owned by the metrics object and lives as long as it does. */
-int st_metrics_entry(const char **out_name, double *out_value, const st_metrics *metrics,
-                     size_t index);
+SWIFTTRAIN_API
+st_status st_metrics_entry(const char **out_name, double *out_value, const st_metrics *metrics,
+                           size_t index);
 
 /** The value named `name`; ST_ENOTFOUND when there is none. */
-int st_metrics_get(double *out_value, const st_metrics *metrics, const char *name);
+SWIFTTRAIN_API
+st_status st_metrics_get(double *out_value, const st_metrics *metrics, const char *name);
 
 /** Frees metrics returned to the caller. NULL is a harmless no-op. Never free the metrics
  *  a callback receives in st_trainer_state. */
+SWIFTTRAIN_API
 void st_metrics_free(st_metrics *metrics);
 
 /* ======================================================================================
@@ -901,21 +1204,41 @@ typedef struct st_training_args {
 } st_training_args;
 
 /** Fills `args` with the defaults above. `version` must be ST_TRAINING_ARGS_VERSION. */
-int st_training_args_init(st_training_args *args, unsigned int version);
+SWIFTTRAIN_API
+st_status st_training_args_init(st_training_args *args, unsigned int version);
 
 /** Sets one field by its HuggingFace name from a string, e.g. ("learning_rate", "1e-3"),
  *  ("optim", "adamw_torch"), ("eval_strategy", "epoch"), ("logging_first_step", "true").
  *  Unknown names and unparsable values give ST_EINVAL naming the argument; `args` is left
  *  unchanged then. */
-int st_training_args_set(st_training_args *args, const char *name, const char *value);
+SWIFTTRAIN_API
+st_status st_training_args_set(st_training_args *args, const char *name, const char *value);
 
 /** Checks every field of `args` (ranges, enum values, version) and reports the first bad one
  *  as ST_EINVAL with a message naming the argument. st_trainer_create() runs the same check. */
-int st_training_args_validate(const st_training_args *args);
+SWIFTTRAIN_API
+st_status st_training_args_validate(const st_training_args *args);
+
+/** Sets `count` fields by name, as st_training_args_set does for one (names[i] gets
+ *  values[i]), then validates the result as st_training_args_validate does: one call for a
+ *  binding's whole set of arguments. On any error (ST_EINVAL naming the argument) `args` is
+ *  left unchanged. `names` and `values` may be NULL when `count` is 0. */
+SWIFTTRAIN_API
+st_status st_training_args_update(st_training_args *args, const char *const *names,
+                                  const char *const *values, size_t count);
+
+/** `args` as training_args.json holds them in a checkpoint: a JSON object of every field by
+ *  its HF name, enums by name (e.g. "optim": "adamw_torch"), option strings as text; from
+ *  fresh st_training_args_init values it gives the library's defaults. Same buffer protocol
+ *  as st_trainer_state_json; ST_EINVAL for invalid args. */
+SWIFTTRAIN_API
+st_status st_training_args_json(char *buffer, size_t capacity, size_t *length,
+                                const st_training_args *args);
 
 /** Parses a loss name: "cross_entropy", "mse", "nll", "l1", "smooth_l1", "huber",
  *  "bce_with_logits" or "kl_div". */
-int st_loss_from_name(st_loss *out, const char *name);
+SWIFTTRAIN_API
+st_status st_loss_from_name(st_loss *out, const char *name);
 
 /** The value of `name` in the enum `kind`, by the names users write (HuggingFace's and
  *  PyTorch's spellings). Kinds and their names:
@@ -934,7 +1257,8 @@ int st_loss_from_name(st_loss *out, const char *name);
  *  These are the tables the library parses names with (st_training_args_set, ...). ST_EINVAL
  *  for NULL arguments, an unknown kind (the message lists the kinds) or an unknown name (the
  *  message lists the names of the kind). */
-int st_enum_from_name(int *out, const char *kind, const char *name);
+SWIFTTRAIN_API
+st_status st_enum_from_name(int *out, const char *kind, const char *name);
 
 /** Every (name, value) of the enum `kind` (see st_enum_from_name), in a stable order: a
  *  value's main name before its aliases. Writes names[0..count) and values[0..count) and the
@@ -942,12 +1266,14 @@ int st_enum_from_name(int *out, const char *kind, const char *name);
  *  `capacity` 0 only asks for the count (names and values may then be NULL); when `capacity`
  *  is too small it returns ST_ESHAPE, writes no pair, and *count still tells how many are
  *  needed. ST_EINVAL for NULL arguments or an unknown kind. */
-int st_enum_names(const char **names, int *values, size_t capacity, size_t *count,
-                  const char *kind);
+SWIFTTRAIN_API
+st_status st_enum_names(const char **names, int *values, size_t capacity, size_t *count,
+                        const char *kind);
 
 /* ======================================================================================
  * Optimizers and learning-rate schedules, for loops written by hand (the trainer makes its
- * own from st_training_args)
+ * own from st_training_args). Create functions give a new handle freed with the type's
+ * *_free and return ST_EINVAL for an unknown kind or a hyper-parameter out of range, naming it.
  * ====================================================================================== */
 
 typedef struct st_optim st_optim;
@@ -955,6 +1281,7 @@ typedef struct st_optim st_optim;
 /** Hyper-parameters of an optimizer; fill with st_optim_options_init(), which sets
  *  PyTorch's defaults for the chosen kind. Fields an optimizer does not use are ignored. */
 typedef struct st_optim_options {
+    uint32_t struct_size;             /**< sizeof(st_optim_options) as the caller compiled it */
     double lr;                        /**< SGD 1e-3, Adam/AdamW 1e-3, RMSprop/Adagrad 1e-2, Adadelta 1, Lion 1e-4 */
     double weight_decay;              /**< 0 (AdamW 1e-2) */
     double momentum;                  /**< SGD/RMSprop momentum 0, or beta1 of Adam/AdamW (0.9) and Lion (0.9) */
@@ -971,22 +1298,30 @@ typedef struct st_optim_options {
 } st_optim_options;
 
 /** PyTorch's defaults for `kind`. ST_EINVAL for an unknown kind. */
-int st_optim_options_init(st_optim_options *options, st_optimizer kind);
+SWIFTTRAIN_API
+st_status st_optim_options_init_sized(st_optim_options *options, size_t struct_size,
+                                      st_optimizer kind);
+#define st_optim_options_init(options, kind) \
+    st_optim_options_init_sized((options), sizeof(st_optim_options), (kind))
 
 /** An optimizer over `params` (one parameter group). The optimizer keeps references to the
  *  tensors; their gradients are what st_optim_step() uses. */
-int st_optim_create(st_optim **out, st_optimizer kind, st_tensor *const *params, size_t count,
-                    const st_optim_options *options);
+SWIFTTRAIN_API
+st_status st_optim_create(st_optim **out, st_optimizer kind, st_tensor *const *params, size_t count,
+                          const st_optim_options *options);
 
 /** Adds a parameter group with its own lr, weight decay and momentum (torch's add_param_group). */
-int st_optim_add_param_group(st_optim *optim, st_tensor *const *params, size_t count, double lr,
-                             double weight_decay, double momentum);
+SWIFTTRAIN_API
+st_status st_optim_add_param_group(st_optim *optim, st_tensor *const *params, size_t count,
+                                   double lr, double weight_decay, double momentum);
 
 /** One update of every parameter that has a gradient (others are skipped). */
-int st_optim_step(st_optim *optim);
+SWIFTTRAIN_API
+st_status st_optim_step(st_optim *optim);
 
 /** Drops every parameter's gradient. */
-int st_optim_zero_grad(st_optim *optim);
+SWIFTTRAIN_API
+st_status st_optim_zero_grad(st_optim *optim);
 
 /** A parameter group's settings. */
 typedef struct st_param_group_info {
@@ -997,17 +1332,26 @@ typedef struct st_param_group_info {
     double momentum;     /**< momentum or beta1, as in st_optim_options */
 } st_param_group_info;
 
-int st_optim_num_param_groups(size_t *out, const st_optim *optim);
-int st_optim_get_param_group(st_param_group_info *out, const st_optim *optim, size_t group);
+/** Number of parameter groups, into *out. */
+SWIFTTRAIN_API
+st_status st_optim_num_param_groups(size_t *out, const st_optim *optim);
+/** Copies group `group`'s settings into *out. ST_EINVAL for a group out of range. */
+SWIFTTRAIN_API
+st_status st_optim_get_param_group(st_param_group_info *out, const st_optim *optim, size_t group);
 /** Changes a group's lr, weight decay and momentum (num_params and initial_lr are ignored). */
-int st_optim_set_param_group(st_optim *optim, size_t group, const st_param_group_info *info);
+SWIFTTRAIN_API
+st_status st_optim_set_param_group(st_optim *optim, size_t group, const st_param_group_info *info);
 
 /** The optimizer state as named tensors "<parameter index>.<field>", with PyTorch's field
  *  names ("0.step", "0.exp_avg", "1.momentum_buffer", ...); parameters are numbered across
  *  groups in order. Tensors are copies. */
-int st_optim_state_dict(st_named_tensors **out, const st_optim *optim);
+SWIFTTRAIN_API
+st_status st_optim_state_dict(st_named_tensors **out, const st_optim *optim);
 /** Restores a state written by st_optim_state_dict for the same parameters. */
-int st_optim_load_state_dict(st_optim *optim, const st_named_tensors *state);
+SWIFTTRAIN_API
+st_status st_optim_load_state_dict(st_optim *optim, const st_named_tensors *state);
+/** Releases the optimizer (and its references to the parameters). NULL is a harmless no-op. */
+SWIFTTRAIN_API
 void st_optim_free(st_optim *optim);
 
 /** A learning-rate schedule as a pure function of the step (HF get_scheduler's formulas);
@@ -1016,18 +1360,29 @@ typedef struct st_lr_schedule st_lr_schedule;
 
 /** `kwargs` as in st_training_args.lr_scheduler_kwargs ("num_cycles=2"), may be NULL.
  *  initial_lr is the optimizer's default lr (polynomial and cosine_with_min_lr use it). */
-int st_lr_schedule_create(st_lr_schedule **out, st_lr_scheduler kind, int64_t num_warmup_steps,
-                          int64_t num_training_steps, const char *kwargs, double initial_lr);
+SWIFTTRAIN_API
+st_status st_lr_schedule_create(st_lr_schedule **out, st_lr_scheduler kind,
+                                int64_t num_warmup_steps, int64_t num_training_steps,
+                                const char *kwargs, double initial_lr);
 /** The factor for optimizer step `step` (0-based): lr = initial group lr * factor. */
-int st_lr_schedule_factor(double *out, const st_lr_schedule *schedule, int64_t step);
+SWIFTTRAIN_API
+st_status st_lr_schedule_factor(double *out, const st_lr_schedule *schedule, int64_t step);
+/** Releases the schedule. NULL is a harmless no-op. */
+SWIFTTRAIN_API
 void st_lr_schedule_free(st_lr_schedule *schedule);
 
 /** ReduceLROnPlateau (PyTorch's semantics and argument names in `kwargs`, may be NULL). */
 typedef struct st_plateau st_plateau;
-int st_plateau_create(st_plateau **out, const char *kwargs);
+/** A ReduceLROnPlateau from `kwargs` ("mode=max,patience=2", PyTorch's names and
+ *  defaults). ST_EINVAL naming the option for an unknown name or a bad value. */
+SWIFTTRAIN_API
+st_status st_plateau_create(st_plateau **out, const char *kwargs);
 /** Feeds one evaluation's metric; rates[0..count) are the groups' current lrs, updated in
  *  place when the metric has stalled for longer than the patience. */
-int st_plateau_step(st_plateau *plateau, double metric, double *rates, size_t count);
+SWIFTTRAIN_API
+st_status st_plateau_step(st_plateau *plateau, double metric, double *rates, size_t count);
+/** Releases the plateau. NULL is a harmless no-op. */
+SWIFTTRAIN_API
 void st_plateau_free(st_plateau *plateau);
 
 /** ReduceLROnPlateau's counters (PyTorch's state_dict fields), to save and restore. Set
@@ -1038,9 +1393,13 @@ typedef struct st_plateau_state {
     int64_t num_bad_epochs;      /**< evaluations since the best, after any cooldown */
     int64_t cooldown_counter;    /**< evaluations of cooldown left */
 } st_plateau_state;
-int st_plateau_get_state(st_plateau_state *out, const st_plateau *plateau);
+/** Copies the counters into *out, writing no more than out->struct_size bytes.
+ *  ST_EINVAL when struct_size is smaller than the first version of the struct. */
+SWIFTTRAIN_API
+st_status st_plateau_get_state(st_plateau_state *out, const st_plateau *plateau);
 /** ST_EINVAL for negative counters (the plateau is unchanged). */
-int st_plateau_set_state(st_plateau *plateau, const st_plateau_state *state);
+SWIFTTRAIN_API
+st_status st_plateau_set_state(st_plateau *plateau, const st_plateau_state *state);
 
 /* ======================================================================================
  * safetensors files (https://github.com/huggingface/safetensors): read with every offset,
@@ -1061,39 +1420,53 @@ typedef struct st_safetensors_entry {
 
 /** Reads and checks a file. ST_ECORRUPT, naming the file and the fault, when it is not a
  *  valid safetensors file; ST_EIO when it cannot be read. */
-int st_safetensors_open(st_safetensors **out, const char *path);
+SWIFTTRAIN_API
+st_status st_safetensors_open(st_safetensors **out, const char *path);
 
 /** Checks `size` bytes in memory (copied). */
-int st_safetensors_open_memory(st_safetensors **out, const void *data, size_t size);
+SWIFTTRAIN_API
+st_status st_safetensors_open_memory(st_safetensors **out, const void *data, size_t size);
 
-/** Number of tensors, and of metadata pairs ("__metadata__"). */
+/** Number of tensors; 0 for NULL. */
+SWIFTTRAIN_API
 size_t st_safetensors_count(const st_safetensors *file);
+/** Number of metadata pairs ("__metadata__"); 0 for NULL. */
+SWIFTTRAIN_API
 size_t st_safetensors_metadata_count(const st_safetensors *file);
 
-/** Tensor `index` (in file order). Every pointer stays valid until st_safetensors_close. */
-int st_safetensors_entry_at(st_safetensors_entry *out, const st_safetensors *file, size_t index);
+/** Tensor `index` (in file order). Every pointer stays valid until st_safetensors_free. */
+SWIFTTRAIN_API
+st_status st_safetensors_entry_at(st_safetensors_entry *out, const st_safetensors *file,
+                                  size_t index);
 
-/** Metadata pair `index`; valid until st_safetensors_close. */
-int st_safetensors_metadata_at(const char **key, const char **value, const st_safetensors *file,
-                               size_t index);
+/** Metadata pair `index`; valid until st_safetensors_free. */
+SWIFTTRAIN_API
+st_status st_safetensors_metadata_at(const char **key, const char **value,
+                                     const st_safetensors *file, size_t index);
 
 /** Every tensor as an st_tensor (F32, I64 and BOOL; ST_EINVAL naming the first other
  *  dtype), for st_module_load_state_dict. */
-int st_safetensors_tensors(st_named_tensors **out, const st_safetensors *file);
+SWIFTTRAIN_API
+st_status st_safetensors_tensors(st_named_tensors **out, const st_safetensors *file);
 
 /** NULL is a harmless no-op. */
-void st_safetensors_close(st_safetensors *file);
+SWIFTTRAIN_API
+void st_safetensors_free(st_safetensors *file);
+/** Deprecated: the old name of st_safetensors_free (a macro; no such symbol is exported). */
+#define st_safetensors_close(file) st_safetensors_free(file)
 
 /** The bytes of a safetensors file holding `entries` (any safetensors dtype) and `metadata`,
  *  given as `metadata_count` pairs of strings (key0, value0, key1, value1, ...). Same buffer
  *  protocol as st_trainer_state_json, without the NUL: *length receives the size. */
-int st_safetensors_serialize(void *buffer, size_t capacity, size_t *length,
-                             const st_safetensors_entry *entries, size_t count,
-                             const char *const *metadata, size_t metadata_count);
+SWIFTTRAIN_API
+st_status st_safetensors_serialize(void *buffer, size_t capacity, size_t *length,
+                                   const st_safetensors_entry *entries, size_t count,
+                                   const char *const *metadata, size_t metadata_count);
 
 /** Writes such a file to `path`, atomically. */
-int st_safetensors_save(const char *path, const st_safetensors_entry *entries, size_t count,
-                        const char *const *metadata, size_t metadata_count);
+SWIFTTRAIN_API
+st_status st_safetensors_save(const char *path, const st_safetensors_entry *entries, size_t count,
+                              const char *const *metadata, size_t metadata_count);
 
 /* ======================================================================================
  * Trainer, events and callbacks
@@ -1155,6 +1528,7 @@ typedef enum st_event {
 /** HuggingFace's callback method name of an event ("on_train_begin", "on_step_end", ...; in the
  *  same style for events HF lacks: "on_before_forward"), or NULL for a value that is not an
  *  event. Static storage. */
+SWIFTTRAIN_API
 const char *st_event_name(int event);
 
 /** What a callback sees. Valid only during the callback; copy what you need. */
@@ -1212,16 +1586,19 @@ typedef int (*st_callback_fn)(st_event event, const st_trainer_state *state,
                               st_trainer_control *control, void *user_data);
 
 /** Creates a trainer for `model` (the trainer keeps its own reference). `args` is copied. */
-int st_trainer_create(st_trainer **out, st_module *model, st_loss loss,
-                      const st_training_args *args);
+SWIFTTRAIN_API
+st_status st_trainer_create(st_trainer **out, st_module *model, st_loss loss,
+                            const st_training_args *args);
 
 /** Sets the training dataset (the trainer keeps its own reference). */
-int st_trainer_set_train_dataset(st_trainer *trainer, st_dataset *dataset);
+SWIFTTRAIN_API
+st_status st_trainer_set_train_dataset(st_trainer *trainer, st_dataset *dataset);
 
 /** Sets the evaluation dataset used by eval_strategy and st_trainer_evaluate(), replacing
  *  every evaluation dataset (named ones too); NULL clears them all. Its metrics are eval_loss,
  *  eval_accuracy, ... */
-int st_trainer_set_eval_dataset(st_trainer *trainer, st_dataset *dataset);
+SWIFTTRAIN_API
+st_status st_trainer_set_eval_dataset(st_trainer *trainer, st_dataset *dataset);
 
 /** Adds a named evaluation dataset (HF's eval_dataset dict): its metrics are
  *  eval_<name>_loss, eval_<name>_accuracy, ... and every evaluation (eval_strategy,
@@ -1230,19 +1607,22 @@ int st_trainer_set_eval_dataset(st_trainer *trainer, st_dataset *dataset);
  *  ST_EMISUSE if the trainer has an unnamed evaluation dataset (clear it with
  *  st_trainer_set_eval_dataset(trainer, NULL) first). metric_for_best_model then names a
  *  metric of one set, e.g. "valid_accuracy" for eval_valid_accuracy. */
-int st_trainer_add_eval_dataset(st_trainer *trainer, const char *name, st_dataset *dataset);
+SWIFTTRAIN_API
+st_status st_trainer_add_eval_dataset(st_trainer *trainer, const char *name, st_dataset *dataset);
 
 /** Registers a callback for the events in `event_mask` (ST_EVENT_MASK(e) bits, or
  *  ST_EVENT_MASK_ALL). Callbacks run in registration order, after the built-in flow logic
  *  that decides logging and evaluation. `user_data` is passed back unchanged. */
-int st_trainer_add_callback(st_trainer *trainer, st_callback_fn callback, void *user_data,
-                            uint32_t event_mask);
+SWIFTTRAIN_API
+st_status st_trainer_add_callback(st_trainer *trainer, st_callback_fn callback, void *user_data,
+                                  uint32_t event_mask);
 
 /** Unregisters every callback added with this `callback` and `user_data`. Takes effect from
  *  the next event (removed during an event, a callback still sees that event). Returns
  *  ST_OK, ST_ENOTFOUND when none is registered, ST_EINVAL for a NULL argument, ST_EMISUSE
  *  for a freed trainer. */
-int st_trainer_remove_callback(st_trainer *trainer, st_callback_fn callback, void *user_data);
+SWIFTTRAIN_API
+st_status st_trainer_remove_callback(st_trainer *trainer, st_callback_fn callback, void *user_data);
 
 /** Asks training to stop gracefully at the end of the current optimizer step (or of the
  *  first step of the next st_trainer_train, if none is running): the step completes, is
@@ -1254,11 +1634,14 @@ int st_trainer_remove_callback(st_trainer *trainer, st_callback_fn callback, voi
  *  message), so a SIGINT handler may call it directly; it must not race with
  *  st_trainer_free of the same trainer. Returns ST_OK, or ST_ENOTFOUND when `trainer` is
  *  NULL or not a live trainer. */
-int st_trainer_request_stop(st_trainer *trainer, bool save);
+SWIFTTRAIN_API
+st_status st_trainer_request_stop(st_trainer *trainer, bool save);
 
 /** What a compute-metrics function sees after an evaluation (HF's EvalPrediction). The
  *  pointers are valid only during the call. */
 typedef struct st_eval_prediction {
+    uint32_t struct_size;          /**< sizeof(st_eval_prediction) in the library: fields that
+                                        end beyond it are absent (check before reading them) */
     const float *predictions;      /**< [num_samples, num_outputs] row-major: logits for classification */
     int64_t num_samples;
     int64_t num_outputs;
@@ -1295,8 +1678,9 @@ typedef int (*st_compute_metrics_fn)(st_metric_value *out, size_t capacity, size
  *  metrics and replace a built-in one of the same name, and metric_for_best_model may name
  *  them. The trainer collects every output of an evaluation for it (num_samples *
  *  num_outputs floats). NULL removes it. */
-int st_trainer_set_compute_metrics(st_trainer *trainer, st_compute_metrics_fn compute_metrics,
-                                   void *user_data);
+SWIFTTRAIN_API
+st_status st_trainer_set_compute_metrics(st_trainer *trainer, st_compute_metrics_fn compute_metrics,
+                                         void *user_data);
 
 /** A loss of your own in place of the built-in one and of the model's "loss" output (HF's
  *  compute_loss_func): *loss receives a new float32 scalar tensor computed from `outputs` and
@@ -1308,13 +1692,16 @@ typedef int (*st_loss_fn)(st_tensor **loss, const st_outputs *outputs, const st_
 
 /** Sets (or with NULL removes) the trainer's compute-loss function; used in training and
  *  evaluation. */
-int st_trainer_set_compute_loss(st_trainer *trainer, st_loss_fn compute_loss, void *user_data);
+SWIFTTRAIN_API
+st_status st_trainer_set_compute_loss(st_trainer *trainer, st_loss_fn compute_loss,
+                                      void *user_data);
 
 /** Trains. On success, if out_metrics is not NULL, *out_metrics receives the final train
  *  metrics (train_loss, train_runtime, train_samples_per_second, train_steps_per_second,
  *  epoch); free it with st_metrics_free(). A trainer can train again: it continues from its
  *  current weights with a fresh optimizer and schedule. */
-int st_trainer_train(st_metrics **out_metrics, st_trainer *trainer);
+SWIFTTRAIN_API
+st_status st_trainer_train(st_metrics **out_metrics, st_trainer *trainer);
 
 /* ---- checkpoints -------------------------------------------------------------------------
  * With save_strategy other than ST_SAVE_NO, training writes output_dir/checkpoint-<step>/:
@@ -1335,11 +1722,14 @@ int st_trainer_train(st_metrics **out_metrics, st_trainer *trainer);
  *  not match its manifest; ST_ENOTFOUND when there is no checkpoint; ST_EINVAL when it was
  *  written by an incompatible run (other dataset size, batch size, optimizer or seed) or with
  *  save_only_model. Nothing is changed when the checkpoint is refused. */
-int st_trainer_resume(st_metrics **out_metrics, st_trainer *trainer, const char *checkpoint);
+SWIFTTRAIN_API
+st_status st_trainer_resume(st_metrics **out_metrics, st_trainer *trainer, const char *checkpoint);
 
 /** The checkpoint the last training resumed from, followed by the newer ones it passed over and
  *  why; "" when it started fresh. Same buffer protocol as st_trainer_state_json. */
-int st_trainer_resumed_from(char *buffer, size_t capacity, size_t *length, const st_trainer *trainer);
+SWIFTTRAIN_API
+st_status st_trainer_resumed_from(char *buffer, size_t capacity, size_t *length,
+                                  const st_trainer *trainer);
 
 /** A stateful callback's state (HF's stateful_callbacks, PyMarlin's get_state): `save` sets
  *  *data / *size to bytes to store in each checkpoint, which the library copies as soon as
@@ -1350,18 +1740,22 @@ typedef int (*st_state_save_fn)(void *user_data, const void **data, size_t *size
 typedef int (*st_state_load_fn)(void *user_data, const void *data, size_t size);
 
 /** Registers state under `name` (unique per trainer, at most 200 bytes). */
-int st_trainer_add_callback_state(st_trainer *trainer, const char *name, st_state_save_fn save,
-                                  st_state_load_fn load, void *user_data);
+SWIFTTRAIN_API
+st_status st_trainer_add_callback_state(st_trainer *trainer, const char *name,
+                                        st_state_save_fn save, st_state_load_fn load,
+                                        void *user_data);
 
 /** Writes the model's weights to `directory`/model.safetensors (HF's save_model; NULL:
  *  output_dir), with the names of st_module_state_dict, atomically. */
-int st_trainer_save_model(st_trainer *trainer, const char *directory);
+SWIFTTRAIN_API
+st_status st_trainer_save_model(st_trainer *trainer, const char *directory);
 
 /** Copies the trainer's current state (after or between calls) into `out`. Set
  *  out->struct_size = sizeof(st_trainer_state) first: the library writes no more than that
  *  many bytes, so a program built against an older header stays safe when fields are
  *  appended. out->metrics is NULL. */
-int st_trainer_get_state(st_trainer_state *out, const st_trainer *trainer);
+SWIFTTRAIN_API
+st_status st_trainer_get_state(st_trainer_state *out, const st_trainer *trainer);
 
 /** Evaluates on `dataset`, or on every evaluation dataset when it is NULL (the trainer does
  *  not keep a reference to a dataset passed here or to st_trainer_predict). *out receives
@@ -1370,44 +1764,54 @@ int st_trainer_get_state(st_trainer_state *out, const st_trainer *trainer);
  *  eval_r2; then eval_runtime, eval_samples_per_second, eval_steps_per_second and epoch (named
  *  sets: eval_<name>_loss, ...). Free it with st_metrics_free(). Fires EVALUATE_BEGIN, LOG
  *  and EVALUATE per dataset. */
-int st_trainer_evaluate(st_metrics **out, st_trainer *trainer, st_dataset *dataset);
+SWIFTTRAIN_API
+st_status st_trainer_evaluate(st_metrics **out, st_trainer *trainer, st_dataset *dataset);
 
 /** st_trainer_evaluate with HF's metric_key_prefix: metrics are named <prefix>_loss, ...
  *  (<prefix>_<name>_loss for named evaluation datasets). */
-int st_trainer_evaluate_prefixed(st_metrics **out, st_trainer *trainer, st_dataset *dataset,
-                                 const char *metric_key_prefix);
+SWIFTTRAIN_API
+st_status st_trainer_evaluate_prefixed(st_metrics **out, st_trainer *trainer, st_dataset *dataset,
+                                       const char *metric_key_prefix);
 
 /** Runs the model on every row of `dataset` and writes the outputs (logits for
  *  classification), row-major [num_samples, num_outputs], into `out`, which holds
  *  `out_count` floats; ST_ESHAPE if that is not exactly num_samples * num_outputs.
  *  If out_metrics is not NULL and the dataset has labels or targets, *out_metrics receives
  *  test_loss (and test_accuracy); otherwise it is set to NULL. */
-int st_trainer_predict(float *out, size_t out_count, st_metrics **out_metrics,
-                       st_trainer *trainer, st_dataset *dataset);
+SWIFTTRAIN_API
+st_status st_trainer_predict(float *out, size_t out_count, st_metrics **out_metrics,
+                             st_trainer *trainer, st_dataset *dataset);
 
 /** HF's predict for outputs of any shape: *out_predictions receives the model's logits for
  *  every sample and *out_labels the dataset's labels (NULL when it has none), each
  *  concatenated over the batches and padded with -100 where batches differ in a dimension
  *  after the first (token-level [N, T, V] logits with [N, T] labels, say); *out_metrics, when
  *  not NULL, the test metrics (NULL without labels). Works for iterable datasets too. */
-int st_trainer_predict_tensors(st_tensor **out_predictions, st_tensor **out_labels, st_metrics **out_metrics,
-                               st_trainer *trainer, st_dataset *dataset);
+SWIFTTRAIN_API
+st_status st_trainer_predict_tensors(st_tensor **out_predictions, st_tensor **out_labels,
+                                     st_metrics **out_metrics, st_trainer *trainer,
+                                     st_dataset *dataset);
 
 /** The trainer's built-in loss of `logits` against `labels` (the mean), as training applies it
  *  to a model that returns no loss: HF's shapes, -100 ignored, label_smoothing_factor. For a
  *  compute-loss function that starts from it. *out is a new handle. */
-int st_trainer_builtin_loss(st_tensor **out, st_trainer *trainer, const st_tensor *logits, const st_tensor *labels);
+SWIFTTRAIN_API
+st_status st_trainer_builtin_loss(st_tensor **out, st_trainer *trainer, const st_tensor *logits,
+                                  const st_tensor *labels);
 
 /** Number of outputs the trainer's model produces per sample of `dataset` (10 for a 10-class
  *  classifier): the size st_trainer_predict needs is num_samples * this. Fails, saying why,
  *  when the model does not accept the dataset's samples. */
-int st_trainer_num_outputs(int64_t *out, st_trainer *trainer, st_dataset *dataset);
+SWIFTTRAIN_API
+st_status st_trainer_num_outputs(int64_t *out, st_trainer *trainer, st_dataset *dataset);
 
 /** The trainer's state as HF's trainer_state.json (TrainerState.save_to_json layout: every
  *  field of HF's TrainerState, keys sorted, two-space indent). Writes the text and a NUL into
  *  `buffer` when `capacity` is enough; *length always receives the text's length (without
  *  the NUL), so a call with capacity 0 asks for the size. ST_ESHAPE when too small. */
-int st_trainer_state_json(char *buffer, size_t capacity, size_t *length, const st_trainer *trainer);
+SWIFTTRAIN_API
+st_status st_trainer_state_json(char *buffer, size_t capacity, size_t *length,
+                                const st_trainer *trainer);
 
 /** The text of a trainer state given as JSON, in st_trainer_state_json's layout: `state` is a
  *  JSON object (any layout; NaN and Infinity as Python writes them) of HF's TrainerState
@@ -1415,14 +1819,18 @@ int st_trainer_state_json(char *buffer, size_t capacity, size_t *length, const s
  *  a state before training, so "{}" gives every field's name. Same buffer protocol as
  *  st_trainer_state_json. ST_EINVAL, saying why, for text that is not JSON, not an object, or
  *  that names a field HF's TrainerState lacks. */
-int st_trainer_state_json_format(char *buffer, size_t capacity, size_t *length, const char *state);
+SWIFTTRAIN_API
+st_status st_trainer_state_json_format(char *buffer, size_t capacity, size_t *length,
+                                       const char *state);
 
 /** Number of entries in the log history (HF TrainerState.log_history). */
-int st_trainer_log_history_count(size_t *out, const st_trainer *trainer);
+SWIFTTRAIN_API
+st_status st_trainer_log_history_count(size_t *out, const st_trainer *trainer);
 
 /** A copy of log history entry `index` (each has "step" and the logged values); free it
  *  with st_metrics_free(). */
-int st_trainer_log_history_entry(st_metrics **out, const st_trainer *trainer, size_t index);
+SWIFTTRAIN_API
+st_status st_trainer_log_history_entry(st_metrics **out, const st_trainer *trainer, size_t index);
 
 /* st_trainer_train, st_trainer_evaluate and st_trainer_predict called from inside a callback of
  * the same trainer return ST_EMISUSE. */
@@ -1440,29 +1848,36 @@ typedef enum st_metrics_format {
 
 /** Creates (truncates) the file at `path`. ST_EIO, naming the file and why, when it cannot be
  *  opened; ST_EINVAL for an empty path or an unknown format. */
-int st_metrics_logger_create(st_metrics_logger **out, const char *path, st_metrics_format format);
+SWIFTTRAIN_API
+st_status st_metrics_logger_create(st_metrics_logger **out, const char *path,
+                                   st_metrics_format format);
 
 /** Appends one entry: `count` metrics (`names[i]`, `values[i]`) at global step `step`. For use
  *  outside a trainer, or from a callback of your own. ST_EIO when the write fails. */
-int st_metrics_logger_write(st_metrics_logger *logger, const char *const *names,
-                            const double *values, size_t count, int64_t step);
+SWIFTTRAIN_API
+st_status st_metrics_logger_write(st_metrics_logger *logger, const char *const *names,
+                                  const double *values, size_t count, int64_t step);
 
 /** Frees the logger (the trainer keeps its own reference while it uses it) and, when no trainer
  *  uses it, closes the file. NULL is allowed. */
+SWIFTTRAIN_API
 void st_metrics_logger_free(st_metrics_logger *logger);
 
 /** Registers `logger` for the trainer's LOG events (train, eval and final train metrics); it
  *  runs after every other callback, as loggers do in Composer. */
-int st_trainer_add_metrics_logger(st_trainer *trainer, st_metrics_logger *logger);
+SWIFTTRAIN_API
+st_status st_trainer_add_metrics_logger(st_trainer *trainer, st_metrics_logger *logger);
 
 /** Registers Keras' TerminateOnNaN: at the first step whose loss is NaN or infinite, training
  *  stops gracefully (that step ends, TRAIN_END runs, st_trainer_train returns ST_OK). With
  *  the default nonfinite_grad_norm "error" such a step fails first; with "skip" its update
  *  is skipped, so the weights stay those of the last good step. */
-int st_trainer_add_terminate_on_nan(st_trainer *trainer);
+SWIFTTRAIN_API
+st_status st_trainer_add_terminate_on_nan(st_trainer *trainer);
 
 /** Releases the caller's reference. NULL is a harmless no-op. Must not be called from a
  *  callback of the same trainer. */
+SWIFTTRAIN_API
 void st_trainer_free(st_trainer *trainer);
 
 #ifdef __cplusplus

@@ -71,7 +71,7 @@ public func st_batch_count(_ batch: OpaquePointer?) -> Int {
 
 @c @implementation
 public func st_batch_entry(_ outName: UnsafeMutablePointer<UnsafePointer<CChar>?>?, _ outTensor: UnsafeMutablePointer<OpaquePointer?>?,
-                           _ handle: OpaquePointer?, _ index: Int) -> Int32 {
+                           _ handle: OpaquePointer?, _ index: Int) -> st_status {
     status {
         let fn = "st_batch_entry"
         outTensor?.pointee = nil
@@ -105,7 +105,7 @@ func strdupSwift(_ s: String) -> UnsafeMutablePointer<CChar> {
 }
 
 @c @implementation
-public func st_batch_get(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?) -> Int32 {
+public func st_batch_get(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?) -> st_status {
     status {
         let fn = "st_batch_get"
         out?.pointee = nil
@@ -120,7 +120,7 @@ public func st_batch_get(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle:
 }
 
 @c @implementation
-public func st_batch_size(_ out: UnsafeMutablePointer<Int64>?, _ handle: OpaquePointer?) -> Int32 {
+public func st_batch_size(_ out: UnsafeMutablePointer<Int64>?, _ handle: OpaquePointer?) -> st_status {
     status {
         let fn = "st_batch_size"
         try required(out, fn, "out").pointee = Int64(try batchBox(handle, fn).batch.size)
@@ -128,14 +128,14 @@ public func st_batch_size(_ out: UnsafeMutablePointer<Int64>?, _ handle: OpaqueP
 }
 
 @c @implementation
-public func st_batch_num_items(_ out: UnsafeMutablePointer<Int64>?, _ handle: OpaquePointer?) -> Int32 {
+public func st_batch_num_items(_ out: UnsafeMutablePointer<Int64>?, _ handle: OpaquePointer?) -> st_status {
     status {
         let fn = "st_batch_num_items"
         try required(out, fn, "out").pointee = Int64(try batchBox(handle, fn).batch.numItemsInBatch)
     }
 }
 
-private func add(_ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ fn: String, _ make: () throws -> Tensor) -> Int32 {
+private func add(_ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ fn: String, _ make: () throws -> Tensor) -> st_status {
     status {
         let box = try batchBox(handle, fn)
         guard box.writable else {
@@ -148,7 +148,7 @@ private func add(_ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ fn: S
 
 @c @implementation
 public func st_batch_add(_ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?,
-                         _ shape: UnsafePointer<Int64>?, _ ndim: Int, _ dtype: st_dtype) -> Int32 {
+                         _ shape: UnsafePointer<Int64>?, _ ndim: Int, _ dtype: st_dtype) -> st_status {
     let fn = "st_batch_add"
     return add(handle, key, fn) {
         let dims = try shapeArgument(shape, ndim, fn)
@@ -159,13 +159,13 @@ public func st_batch_add(_ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?,
 }
 
 @c @implementation
-public func st_batch_add_tensor(_ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ t: OpaquePointer?) -> Int32 {
+public func st_batch_add_tensor(_ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ t: OpaquePointer?) -> st_status {
     let fn = "st_batch_add_tensor"
     return add(handle, key, fn) { try tensor(t, fn, "tensor") }
 }
 
 @c @implementation
-public func st_outputs_set(_ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ t: OpaquePointer?) -> Int32 {
+public func st_outputs_set(_ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ t: OpaquePointer?) -> st_status {
     status {
         let fn = "st_outputs_set"
         let box = try Handle.get(handle, as: OutputsBox.self, fn, "outputs")
@@ -177,7 +177,7 @@ public func st_outputs_set(_ handle: OpaquePointer?, _ key: UnsafePointer<CChar>
 }
 
 @c @implementation
-public func st_outputs_get(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?) -> Int32 {
+public func st_outputs_get(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?) -> st_status {
     status {
         let fn = "st_outputs_get"
         out?.pointee = nil
@@ -200,7 +200,7 @@ public func st_outputs_count(_ handle: OpaquePointer?) -> Int {
 
 @c @implementation
 public func st_outputs_entry(_ outName: UnsafeMutablePointer<UnsafePointer<CChar>?>?, _ outTensor: UnsafeMutablePointer<OpaquePointer?>?,
-                             _ handle: OpaquePointer?, _ index: Int) -> Int32 {
+                             _ handle: OpaquePointer?, _ index: Int) -> st_status {
     status {
         let fn = "st_outputs_entry"
         outTensor?.pointee = nil

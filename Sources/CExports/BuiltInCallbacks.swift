@@ -3,7 +3,7 @@ import SwiftTrain
 
 @c @implementation
 public func st_metrics_logger_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ path: UnsafePointer<CChar>?,
-                                     _ format: st_metrics_format) -> Int32 {
+                                     _ format: st_metrics_format) -> st_status {
     status {
         let fn = "st_metrics_logger_create"
         let result = try required(out, fn, "out")
@@ -18,7 +18,7 @@ public func st_metrics_logger_create(_ out: UnsafeMutablePointer<OpaquePointer?>
 
 @c @implementation
 public func st_metrics_logger_write(_ handle: OpaquePointer?, _ names: UnsafePointer<UnsafePointer<CChar>?>?,
-                                    _ values: UnsafePointer<Double>?, _ count: Int, _ step: Int64) -> Int32 {
+                                    _ values: UnsafePointer<Double>?, _ count: Int, _ step: Int64) -> st_status {
     status {
         let fn = "st_metrics_logger_write"
         let logger = try Handle.get(handle, as: MetricsLogger.self, fn, "logger")
@@ -43,7 +43,7 @@ public func st_metrics_logger_free(_ handle: OpaquePointer?) {
 }
 
 @c @implementation
-public func st_trainer_add_metrics_logger(_ handle: OpaquePointer?, _ logger: OpaquePointer?) -> Int32 {
+public func st_trainer_add_metrics_logger(_ handle: OpaquePointer?, _ logger: OpaquePointer?) -> st_status {
     status {
         let fn = "st_trainer_add_metrics_logger"
         let t = try trainer(handle, fn)
@@ -53,7 +53,7 @@ public func st_trainer_add_metrics_logger(_ handle: OpaquePointer?, _ logger: Op
 }
 
 @c @implementation
-public func st_trainer_add_terminate_on_nan(_ handle: OpaquePointer?) -> Int32 {
+public func st_trainer_add_terminate_on_nan(_ handle: OpaquePointer?) -> st_status {
     status {
         let t = try trainer(handle, "st_trainer_add_terminate_on_nan")
         t.addCallback(TerminateOnNaN.events, TerminateOnNaN.callback)

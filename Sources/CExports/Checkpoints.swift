@@ -3,7 +3,7 @@ import SwiftTrain
 
 @c @implementation
 public func st_trainer_resume(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?,
-                              _ checkpoint: UnsafePointer<CChar>?) -> Int32 {
+                              _ checkpoint: UnsafePointer<CChar>?) -> st_status {
     status {
         out?.pointee = nil
         let t = try trainer(handle, "st_trainer_resume")
@@ -14,7 +14,7 @@ public func st_trainer_resume(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ ha
 
 @c @implementation
 public func st_trainer_resumed_from(_ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int, _ length: UnsafeMutablePointer<Int>?,
-                                    _ handle: OpaquePointer?) -> Int32 {
+                                    _ handle: OpaquePointer?) -> st_status {
     status {
         let fn = "st_trainer_resumed_from"
         try giveText(Array((try trainer(handle, fn).lastResumedFrom ?? "").utf8), buffer, capacity, length, fn)
@@ -23,7 +23,7 @@ public func st_trainer_resumed_from(_ buffer: UnsafeMutablePointer<CChar>?, _ ca
 
 @c @implementation
 public func st_trainer_add_callback_state(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ save: st_state_save_fn?,
-                                          _ load: st_state_load_fn?, _ userData: UnsafeMutableRawPointer?) -> Int32 {
+                                          _ load: st_state_load_fn?, _ userData: UnsafeMutableRawPointer?) -> st_status {
     status {
         let fn = "st_trainer_add_callback_state"
         let t = try trainer(handle, fn)
@@ -49,12 +49,12 @@ public func st_trainer_add_callback_state(_ handle: OpaquePointer?, _ name: Unsa
 }
 
 @c @implementation
-public func st_trainer_save_model(_ handle: OpaquePointer?, _ directory: UnsafePointer<CChar>?) -> Int32 {
+public func st_trainer_save_model(_ handle: OpaquePointer?, _ directory: UnsafePointer<CChar>?) -> st_status {
     status { try trainer(handle, "st_trainer_save_model").saveModel(directory.map { String(cString: $0) }) }
 }
 
 @c @implementation
-public func st_module_save_safetensors(_ module: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
+public func st_module_save_safetensors(_ module: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> st_status {
     status {
         let fn = "st_module_save_safetensors"
         let m = try Handle.get(module, as: Module.self, fn, "module")
@@ -63,7 +63,7 @@ public func st_module_save_safetensors(_ module: OpaquePointer?, _ path: UnsafeP
 }
 
 @c @implementation
-public func st_module_load_safetensors(_ module: OpaquePointer?, _ path: UnsafePointer<CChar>?, _ strict: Bool) -> Int32 {
+public func st_module_load_safetensors(_ module: OpaquePointer?, _ path: UnsafePointer<CChar>?, _ strict: Bool) -> st_status {
     status {
         let fn = "st_module_load_safetensors"
         let m = try Handle.get(module, as: Module.self, fn, "module")

@@ -20,7 +20,7 @@ private func cForward(_ forward: st_forward_fn, _ userData: UserData, typeName: 
 @c @implementation
 public func st_module_create_custom(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ typeName: UnsafePointer<CChar>?,
                                     _ forward: st_forward_fn?, _ userData: UnsafeMutableRawPointer?,
-                                    _ freeUserData: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) -> Int32 {
+                                    _ freeUserData: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) -> st_status {
     status {
         let fn = "st_module_create_custom"
         out?.pointee = nil
@@ -43,7 +43,7 @@ private func hostModule(_ handle: OpaquePointer?, _ fn: String) throws -> HostMo
 }
 
 @c @implementation
-public func st_module_add_parameter(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ t: OpaquePointer?) -> Int32 {
+public func st_module_add_parameter(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ t: OpaquePointer?) -> st_status {
     status {
         let fn = "st_module_add_parameter"
         let m = try hostModule(handle, fn)
@@ -52,7 +52,7 @@ public func st_module_add_parameter(_ handle: OpaquePointer?, _ name: UnsafePoin
 }
 
 @c @implementation
-public func st_module_add_buffer(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ t: OpaquePointer?) -> Int32 {
+public func st_module_add_buffer(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ t: OpaquePointer?) -> st_status {
     status {
         let fn = "st_module_add_buffer"
         let m = try hostModule(handle, fn)
@@ -61,7 +61,7 @@ public func st_module_add_buffer(_ handle: OpaquePointer?, _ name: UnsafePointer
 }
 
 @c @implementation
-public func st_module_add_child(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ child: OpaquePointer?) -> Int32 {
+public func st_module_add_child(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ child: OpaquePointer?) -> st_status {
     status {
         let fn = "st_module_add_child"
         let m = try hostModule(handle, fn)
@@ -71,7 +71,7 @@ public func st_module_add_child(_ handle: OpaquePointer?, _ name: UnsafePointer<
 }
 
 @c @implementation
-public func st_module_adopt(_ handle: OpaquePointer?, _ module: OpaquePointer?) -> Int32 {
+public func st_module_adopt(_ handle: OpaquePointer?, _ module: OpaquePointer?) -> st_status {
     status {
         let fn = "st_module_adopt"
         let m = try hostModule(handle, fn)
@@ -81,7 +81,7 @@ public func st_module_adopt(_ handle: OpaquePointer?, _ module: OpaquePointer?) 
 
 @c @implementation
 public func st_module_forward_batch(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ outLoss: UnsafeMutablePointer<OpaquePointer?>?,
-                                    _ handle: OpaquePointer?, _ batch: OpaquePointer?) -> Int32 {
+                                    _ handle: OpaquePointer?, _ batch: OpaquePointer?) -> st_status {
     status {
         let fn = "st_module_forward_batch"
         out?.pointee = nil
@@ -99,7 +99,7 @@ public func st_module_forward_batch(_ out: UnsafeMutablePointer<OpaquePointer?>?
 }
 
 @c @implementation
-public func st_trainer_set_compute_loss(_ handle: OpaquePointer?, _ function: st_loss_fn?, _ userData: UnsafeMutableRawPointer?) -> Int32 {
+public func st_trainer_set_compute_loss(_ handle: OpaquePointer?, _ function: st_loss_fn?, _ userData: UnsafeMutableRawPointer?) -> st_status {
     status {
         let t = try trainer(handle, "st_trainer_set_compute_loss")
         guard let function else {

@@ -64,7 +64,7 @@ final class StreamProvider: DataSource {
 @c @implementation
 public func st_dataset_create_indexed(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ numSamples: Int64, _ fetch: st_fetch_fn?,
                                       _ userData: UnsafeMutableRawPointer?,
-                                      _ freeUserData: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) -> Int32 {
+                                      _ freeUserData: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) -> st_status {
     status {
         let fn = "st_dataset_create_indexed"
         out?.pointee = nil
@@ -82,7 +82,7 @@ public func st_dataset_create_indexed(_ out: UnsafeMutablePointer<OpaquePointer?
 @c @implementation
 public func st_dataset_create_stream(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ next: st_next_batch_fn?,
                                      _ userData: UnsafeMutableRawPointer?,
-                                     _ freeUserData: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) -> Int32 {
+                                     _ freeUserData: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) -> st_status {
     status {
         let fn = "st_dataset_create_stream"
         out?.pointee = nil

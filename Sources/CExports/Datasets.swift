@@ -28,7 +28,7 @@ private func makeDataset(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: Str
 @c @implementation
 public func st_dataset_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ features: UnsafePointer<Float>?,
                               _ numSamples: Int64, _ numFeatures: Int64, _ labels: UnsafePointer<Int64>?,
-                              _ ownership: st_data_ownership) -> Int32 {
+                              _ ownership: st_data_ownership) -> st_status {
     status {
         out?.pointee = nil  // handle out-parameters are NULL on failure
         try makeDataset(out, "st_dataset_create", features, numSamples, numFeatures,
@@ -40,7 +40,7 @@ public func st_dataset_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fe
 public func st_dataset_create_regression(_ out: UnsafeMutablePointer<OpaquePointer?>?,
                                          _ features: UnsafePointer<Float>?, _ numSamples: Int64,
                                          _ numFeatures: Int64, _ targets: UnsafePointer<Float>?,
-                                         _ numTargets: Int64, _ ownership: st_data_ownership) -> Int32 {
+                                         _ numTargets: Int64, _ ownership: st_data_ownership) -> st_status {
     status {
         out?.pointee = nil  // handle out-parameters are NULL on failure
         let fn = "st_dataset_create_regression"
@@ -53,7 +53,7 @@ public func st_dataset_create_regression(_ out: UnsafeMutablePointer<OpaquePoint
 }
 
 @c @implementation
-public func st_dataset_num_samples(_ out: UnsafeMutablePointer<Int64>?, _ dataset: OpaquePointer?) -> Int32 {
+public func st_dataset_num_samples(_ out: UnsafeMutablePointer<Int64>?, _ dataset: OpaquePointer?) -> st_status {
     status {
         let fn = "st_dataset_num_samples"
         let d = try Handle.get(dataset, as: (any DataSource).self, fn, "dataset")
@@ -65,7 +65,7 @@ public func st_dataset_num_samples(_ out: UnsafeMutablePointer<Int64>?, _ datase
 }
 
 @c @implementation
-public func st_dataset_set_sample_shape(_ dataset: OpaquePointer?, _ shape: UnsafePointer<Int64>?, _ ndim: Int) -> Int32 {
+public func st_dataset_set_sample_shape(_ dataset: OpaquePointer?, _ shape: UnsafePointer<Int64>?, _ ndim: Int) -> st_status {
     status {
         let fn = "st_dataset_set_sample_shape"
         guard let d = try Handle.get(dataset, as: (any DataSource).self, fn, "dataset") as? Dataset else {

@@ -55,7 +55,7 @@ private func enumKind(_ kind: UnsafePointer<CChar>?, _ fn: String) throws -> Enu
 
 @c @implementation
 public func st_enum_from_name(_ out: UnsafeMutablePointer<Int32>?, _ kind: UnsafePointer<CChar>?,
-                              _ name: UnsafePointer<CChar>?) -> Int32 {
+                              _ name: UnsafePointer<CChar>?) -> st_status {
     status {
         let fn = "st_enum_from_name"
         let result = try required(out, fn, "out")
@@ -68,7 +68,7 @@ public func st_enum_from_name(_ out: UnsafeMutablePointer<Int32>?, _ kind: Unsaf
 
 @c @implementation
 public func st_enum_names(_ names: UnsafeMutablePointer<UnsafePointer<CChar>?>?, _ values: UnsafeMutablePointer<Int32>?,
-                          _ capacity: Int, _ count: UnsafeMutablePointer<Int>?, _ kind: UnsafePointer<CChar>?) -> Int32 {
+                          _ capacity: Int, _ count: UnsafeMutablePointer<Int>?, _ kind: UnsafePointer<CChar>?) -> st_status {
     status {
         let fn = "st_enum_names"
         let n = try required(count, fn, "count")

@@ -14,7 +14,7 @@ func positive(_ value: Int64, _ fn: String, _ name: String) throws -> Int {
 @c @implementation
 public func st_conv2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ inChannels: Int64, _ outChannels: Int64,
                              _ kernelH: Int64, _ kernelW: Int64, _ options: UnsafePointer<st_conv2d_options>?,
-                             _ bias: Bool) -> Int32 {
+                             _ bias: Bool) -> st_status {
     let fn = "st_conv2d_create"
     return outputModule(out, fn) {
         let o = try convOptions(options, fn)
@@ -25,7 +25,7 @@ public func st_conv2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ inC
 }
 
 @c @implementation
-public func st_max_pool2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ options: UnsafePointer<st_pool2d_options>?) -> Int32 {
+public func st_max_pool2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ options: UnsafePointer<st_pool2d_options>?) -> st_status {
     outputModule(out, "st_max_pool2d_create") {
         let p = try PoolArguments(options, "st_max_pool2d_create")
         return MaxPool2d(kernelSize: p.kernel, stride: p.stride, padding: p.padding, dilation: p.dilation)
@@ -33,7 +33,7 @@ public func st_max_pool2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _
 }
 
 @c @implementation
-public func st_avg_pool2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ options: UnsafePointer<st_pool2d_options>?) -> Int32 {
+public func st_avg_pool2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ options: UnsafePointer<st_pool2d_options>?) -> st_status {
     outputModule(out, "st_avg_pool2d_create") {
         let p = try PoolArguments(options, "st_avg_pool2d_create")
         return AvgPool2d(kernelSize: p.kernel, stride: p.stride, padding: p.padding, countIncludePad: p.countIncludePad)
@@ -41,7 +41,7 @@ public func st_avg_pool2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _
 }
 
 @c @implementation
-public func st_flatten_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ startDim: Int64, _ endDim: Int64) -> Int32 {
+public func st_flatten_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ startDim: Int64, _ endDim: Int64) -> st_status {
     outputModule(out, "st_flatten_create") {
         guard (-64...64).contains(startDim), (-64...64).contains(endDim) else {
             throw SwiftTrainError(.invalidArgument, "st_flatten_create: start_dim \(startDim) / end_dim \(endDim) out of range")
@@ -52,7 +52,7 @@ public func st_flatten_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ st
 
 @c @implementation
 public func st_embedding_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ numEmbeddings: Int64, _ embeddingDim: Int64,
-                                _ paddingIndex: Int64) -> Int32 {
+                                _ paddingIndex: Int64) -> st_status {
     let fn = "st_embedding_create"
     return outputModule(out, fn) {
         try Embedding(try positive(numEmbeddings, fn, "num_embeddings"), try positive(embeddingDim, fn, "embedding_dim"),
@@ -62,7 +62,7 @@ public func st_embedding_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ 
 
 @c @implementation
 public func st_layer_norm_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ normalizedShape: UnsafePointer<Int64>?,
-                                 _ ndim: Int, _ eps: Float, _ elementwiseAffine: Bool, _ bias: Bool) -> Int32 {
+                                 _ ndim: Int, _ eps: Float, _ elementwiseAffine: Bool, _ bias: Bool) -> st_status {
     let fn = "st_layer_norm_create"
     return outputModule(out, fn) {
         try LayerNorm(try shapeArgument(normalizedShape, ndim, fn, "normalized_shape"), eps: eps,
@@ -72,7 +72,7 @@ public func st_layer_norm_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _
 
 @c @implementation
 public func st_batch_norm1d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ numFeatures: Int64, _ eps: Float,
-                                   _ momentum: Float, _ affine: Bool, _ trackRunningStats: Bool) -> Int32 {
+                                   _ momentum: Float, _ affine: Bool, _ trackRunningStats: Bool) -> st_status {
     let fn = "st_batch_norm1d_create"
     return outputModule(out, fn) {
         try BatchNorm.oneD(try positive(numFeatures, fn, "num_features"), eps: eps, momentum: momentum, affine: affine,
@@ -82,7 +82,7 @@ public func st_batch_norm1d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?,
 
 @c @implementation
 public func st_batch_norm2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ numFeatures: Int64, _ eps: Float,
-                                   _ momentum: Float, _ affine: Bool, _ trackRunningStats: Bool) -> Int32 {
+                                   _ momentum: Float, _ affine: Bool, _ trackRunningStats: Bool) -> st_status {
     let fn = "st_batch_norm2d_create"
     return outputModule(out, fn) {
         try BatchNorm.twoD(try positive(numFeatures, fn, "num_features"), eps: eps, momentum: momentum, affine: affine,
@@ -91,12 +91,12 @@ public func st_batch_norm2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?,
 }
 
 @c @implementation
-public func st_dropout_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ p: Float) -> Int32 {
+public func st_dropout_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ p: Float) -> st_status {
     outputModule(out, "st_dropout_create") { try Dropout(p: p) }
 }
 
 @c @implementation
-public func st_activation_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ kind: st_activation) -> Int32 {
+public func st_activation_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ kind: st_activation) -> st_status {
     outputModule(out, "st_activation_create") {
         guard let activation = ActivationKind(rawValue: Int32(bitPattern: kind.rawValue)) else {
             throw SwiftTrainError(.invalidArgument,
@@ -107,12 +107,12 @@ public func st_activation_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _
 }
 
 @c @implementation
-public func st_leaky_relu_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ negativeSlope: Float) -> Int32 {
+public func st_leaky_relu_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ negativeSlope: Float) -> st_status {
     outputModule(out, "st_leaky_relu_create") { LeakyReLU(negativeSlope: negativeSlope) }
 }
 
 @c @implementation
-public func st_softplus_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ beta: Float, _ threshold: Float) -> Int32 {
+public func st_softplus_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ beta: Float, _ threshold: Float) -> st_status {
     outputModule(out, "st_softplus_create") {
         guard beta != 0, beta.isFinite else { throw SwiftTrainError(.invalidArgument, "st_softplus_create: beta must be finite and non-zero") }
         return Softplus(beta: beta, threshold: threshold)
@@ -120,7 +120,7 @@ public func st_softplus_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ b
 }
 
 @c @implementation
-public func st_softmax_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ dim: Int64, _ log: Bool) -> Int32 {
+public func st_softmax_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ dim: Int64, _ log: Bool) -> st_status {
     outputModule(out, "st_softmax_create") {
         guard (-64...64).contains(dim) else { throw SwiftTrainError(.invalidArgument, "st_softmax_create: dim \(dim) is out of range") }
         return log ? LogSoftmax(dim: Int(dim)) : Softmax(dim: Int(dim))
@@ -129,7 +129,7 @@ public func st_softmax_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ di
 
 @c @implementation
 public func st_multihead_attention_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ embedDim: Int64, _ numHeads: Int64,
-                                          _ dropout: Float, _ bias: Bool, _ batchFirst: Bool) -> Int32 {
+                                          _ dropout: Float, _ bias: Bool, _ batchFirst: Bool) -> st_status {
     let fn = "st_multihead_attention_create"
     return outputModule(out, fn) {
         try MultiheadAttention(embedDim: try positive(embedDim, fn, "embed_dim"), numHeads: try positive(numHeads, fn, "num_heads"),
@@ -138,19 +138,26 @@ public func st_multihead_attention_create(_ out: UnsafeMutablePointer<OpaquePoin
 }
 
 @c @implementation
-public func st_transformer_options_init(_ options: UnsafeMutablePointer<st_transformer_options>?, _ dModel: Int64, _ nhead: Int64) {
-    guard let options else { return }
-    options.pointee = st_transformer_options(d_model: dModel, nhead: nhead, dim_feedforward: 2048, dropout: 0.1,
-                                             activation: ST_ACTIVATION_RELU, layer_norm_eps: 1e-5, batch_first: false,
-                                             norm_first: false, bias: true)
+public func st_transformer_options_init_sized(_ options: UnsafeMutablePointer<st_transformer_options>?, _ structSize: Int,
+                                              _ dModel: Int64, _ nhead: Int64) {
+    initSized(options, structSize, defaults: transformerDefaults(dModel, nhead),
+              firstSize: MemoryLayout<st_transformer_options>.size)
+}
+
+private func transformerDefaults(_ dModel: Int64, _ nhead: Int64) -> st_transformer_options {
+    st_transformer_options(struct_size: librarySize(st_transformer_options.self), d_model: dModel, nhead: nhead,
+                           dim_feedforward: 2048, dropout: 0.1, activation: ST_ACTIVATION_RELU, layer_norm_eps: 1e-5,
+                           batch_first: false, norm_first: false, bias: true)
 }
 
 @c @implementation
 public func st_transformer_encoder_layer_create(_ out: UnsafeMutablePointer<OpaquePointer?>?,
-                                                _ options: UnsafePointer<st_transformer_options>?) -> Int32 {
+                                                _ options: UnsafePointer<st_transformer_options>?) -> st_status {
     let fn = "st_transformer_encoder_layer_create"
     return outputModule(out, fn) {
-        let o = try required(options, fn, "options").pointee
+        let o = try readSized(try required(options, fn, "options"), defaults: transformerDefaults(0, 0),
+                              firstSize: MemoryLayout<st_transformer_options>.size, fn, "options",
+                              initName: "st_transformer_options_init")
         guard let kind = ActivationKind(rawValue: Int32(bitPattern: o.activation.rawValue)), kind == .relu || kind == .gelu else {
             throw SwiftTrainError(.invalidArgument, "\(fn): activation must be ST_ACTIVATION_RELU or ST_ACTIVATION_GELU")
         }
@@ -165,7 +172,7 @@ public func st_transformer_encoder_layer_create(_ out: UnsafeMutablePointer<Opaq
 @c @implementation
 public func st_attention_forward(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ outWeights: UnsafeMutablePointer<OpaquePointer?>?,
                                  _ m: OpaquePointer?, _ query: OpaquePointer?, _ key: OpaquePointer?, _ value: OpaquePointer?,
-                                 _ mask: OpaquePointer?, _ isCausal: Bool) -> Int32 {
+                                 _ mask: OpaquePointer?, _ isCausal: Bool) -> st_status {
     status {
         let fn = "st_attention_forward"
         let result = try required(out, fn, "out")

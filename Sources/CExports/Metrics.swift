@@ -34,7 +34,7 @@ public func st_metrics_count(_ metrics: OpaquePointer?) -> Int {
 @c @implementation
 public func st_metrics_entry(_ outName: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
                              _ outValue: UnsafeMutablePointer<Double>?, _ metrics: OpaquePointer?,
-                             _ index: Int) -> Int32 {
+                             _ index: Int) -> st_status {
     status {
         let fn = "st_metrics_entry"
         let box = try Handle.get(metrics, as: MetricsBox.self, fn, "metrics")
@@ -49,7 +49,7 @@ public func st_metrics_entry(_ outName: UnsafeMutablePointer<UnsafePointer<CChar
 
 @c @implementation
 public func st_metrics_get(_ outValue: UnsafeMutablePointer<Double>?, _ metrics: OpaquePointer?,
-                           _ name: UnsafePointer<CChar>?) -> Int32 {
+                           _ name: UnsafePointer<CChar>?) -> st_status {
     status {
         let fn = "st_metrics_get"
         let box = try Handle.get(metrics, as: MetricsBox.self, fn, "metrics")

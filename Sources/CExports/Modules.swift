@@ -3,7 +3,7 @@ import SwiftTrain
 
 @c @implementation
 public func st_linear_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ inFeatures: Int64,
-                             _ outFeatures: Int64, _ bias: Bool) -> Int32 {
+                             _ outFeatures: Int64, _ bias: Bool) -> st_status {
     status {
         try Handle.output(out, "st_linear_create") {
             try Linear(Int(inFeatures), Int(outFeatures), bias: bias)
@@ -12,13 +12,13 @@ public func st_linear_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ inF
 }
 
 @c @implementation
-public func st_relu_create(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+public func st_relu_create(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> st_status {
     status { try Handle.output(out, "st_relu_create") { ReLU() } }
 }
 
 @c @implementation
 public func st_sequential_create(_ out: UnsafeMutablePointer<OpaquePointer?>?,
-                                 _ modules: UnsafePointer<OpaquePointer?>?, _ count: Int) -> Int32 {
+                                 _ modules: UnsafePointer<OpaquePointer?>?, _ count: Int) -> st_status {
     status {
         out?.pointee = nil  // handle out-parameters are NULL on failure
         let fn = "st_sequential_create"
@@ -34,7 +34,7 @@ public func st_sequential_create(_ out: UnsafeMutablePointer<OpaquePointer?>?,
 }
 
 @c @implementation
-public func st_module_num_parameters(_ out: UnsafeMutablePointer<Int64>?, _ module: OpaquePointer?) -> Int32 {
+public func st_module_num_parameters(_ out: UnsafeMutablePointer<Int64>?, _ module: OpaquePointer?) -> st_status {
     status {
         let fn = "st_module_num_parameters"
         let m = try Handle.get(module, as: Module.self, fn, "module")
@@ -47,23 +47,23 @@ func module(_ handle: OpaquePointer?, _ fn: String) throws -> Module {
 }
 
 /// Stores a new module handle in `*out`.
-func outputModule(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: String, _ make: () throws -> Module) -> Int32 {
+func outputModule(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: String, _ make: () throws -> Module) -> st_status {
     status { try Handle.output(out, fn) { try make() } }
 }
 
 @c @implementation
-public func st_module_forward(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ m: OpaquePointer?, _ input: OpaquePointer?) -> Int32 {
+public func st_module_forward(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ m: OpaquePointer?, _ input: OpaquePointer?) -> st_status {
     let fn = "st_module_forward"
     return outputTensor(out, fn) { try module(m, fn).forward(try tensor(input, fn, "input")) }
 }
 
 @c @implementation
-public func st_module_train(_ m: OpaquePointer?, _ training: Bool) -> Int32 {
+public func st_module_train(_ m: OpaquePointer?, _ training: Bool) -> st_status {
     status { try module(m, "st_module_train").train(training) }
 }
 
 @c @implementation
-public func st_module_named_parameters(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ m: OpaquePointer?) -> Int32 {
+public func st_module_named_parameters(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ m: OpaquePointer?) -> st_status {
     status {
         out?.pointee = nil  // handle out-parameters are NULL on failure
         let parameters = try module(m, "st_module_named_parameters").namedParameters
@@ -72,7 +72,7 @@ public func st_module_named_parameters(_ out: UnsafeMutablePointer<OpaquePointer
 }
 
 @c @implementation
-public func st_module_state_dict(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ m: OpaquePointer?) -> Int32 {
+public func st_module_state_dict(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ m: OpaquePointer?) -> st_status {
     status {
         out?.pointee = nil  // handle out-parameters are NULL on failure
         let state = try module(m, "st_module_state_dict").stateDict()
@@ -81,7 +81,7 @@ public func st_module_state_dict(_ out: UnsafeMutablePointer<OpaquePointer?>?, _
 }
 
 @c @implementation
-public func st_module_load_state_dict(_ m: OpaquePointer?, _ state: OpaquePointer?, _ strict: Bool) -> Int32 {
+public func st_module_load_state_dict(_ m: OpaquePointer?, _ state: OpaquePointer?, _ strict: Bool) -> st_status {
     status {
         let fn = "st_module_load_state_dict"
         let target = try module(m, fn)
@@ -90,7 +90,7 @@ public func st_module_load_state_dict(_ m: OpaquePointer?, _ state: OpaquePointe
 }
 
 @c @implementation
-public func st_module_zero_grad(_ m: OpaquePointer?) -> Int32 {
+public func st_module_zero_grad(_ m: OpaquePointer?) -> st_status {
     status { try module(m, "st_module_zero_grad").zeroGrad() }
 }
 

@@ -20,12 +20,12 @@ final class NamedTensorsBox {
 }
 
 @c @implementation
-public func st_named_tensors_create(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+public func st_named_tensors_create(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> st_status {
     status { try Handle.output(out, "st_named_tensors_create") { NamedTensorsBox() } }
 }
 
 @c @implementation
-public func st_named_tensors_add(_ list: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ t: OpaquePointer?) -> Int32 {
+public func st_named_tensors_add(_ list: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ t: OpaquePointer?) -> st_status {
     status {
         let fn = "st_named_tensors_add"
         let box = try Handle.get(list, as: NamedTensorsBox.self, fn, "list")
@@ -42,7 +42,7 @@ public func st_named_tensors_count(_ list: OpaquePointer?) -> Int {
 @c @implementation
 public func st_named_tensors_entry(_ outName: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
                                    _ outTensor: UnsafeMutablePointer<OpaquePointer?>?, _ list: OpaquePointer?,
-                                   _ index: Int) -> Int32 {
+                                   _ index: Int) -> st_status {
     status {
         let fn = "st_named_tensors_entry"
         outTensor?.pointee = nil

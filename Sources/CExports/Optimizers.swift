@@ -11,28 +11,38 @@ private func kindArgument(_ kind: st_optimizer, _ fn: String) throws -> Training
 }
 
 @c @implementation
-public func st_optim_options_init(_ options: UnsafeMutablePointer<st_optim_options>?, _ kind: st_optimizer) -> Int32 {
+public func st_optim_options_init_sized(_ options: UnsafeMutablePointer<st_optim_options>?, _ structSize: Int,
+                                        _ kind: st_optimizer) -> st_status {
     status {
         let fn = "st_optim_options_init"
         let o = try required(options, fn, "options")
         let k = try kindArgument(kind, fn)
-        let d = OptimizerDefaults.of(k)
-        o.pointee = st_optim_options(lr: d.lr, weight_decay: d.weightDecay, momentum: d.momentum, beta2: d.beta2, eps: d.eps,
-                                     dampening: d.dampening, nesterov: d.nesterov, amsgrad: d.amsgrad, centered: d.centered,
-                                     alpha: d.alpha, lr_decay: d.lrDecay, initial_accumulator_value: d.initialAccumulatorValue,
-                                     rho: d.rho)
+        guard initSized(o, structSize, defaults: optimDefaults(k), firstSize: MemoryLayout<st_optim_options>.size) else {
+            throw SwiftTrainError(.invalidArgument,
+                "\(fn): struct_size \(structSize) is not the size of an st_optim_options (at least \(MemoryLayout<st_optim_options>.size))")
+        }
     }
+}
+
+private func optimDefaults(_ k: TrainingArguments.OptimizerKind) -> st_optim_options {
+    let d = OptimizerDefaults.of(k)
+    return st_optim_options(struct_size: librarySize(st_optim_options.self), lr: d.lr, weight_decay: d.weightDecay,
+                            momentum: d.momentum, beta2: d.beta2, eps: d.eps, dampening: d.dampening, nesterov: d.nesterov,
+                            amsgrad: d.amsgrad, centered: d.centered, alpha: d.alpha, lr_decay: d.lrDecay,
+                            initial_accumulator_value: d.initialAccumulatorValue, rho: d.rho)
 }
 
 @c @implementation
 public func st_optim_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ kind: st_optimizer,
                             _ params: UnsafePointer<OpaquePointer?>?, _ count: Int,
-                            _ options: UnsafePointer<st_optim_options>?) -> Int32 {
+                            _ options: UnsafePointer<st_optim_options>?) -> st_status {
     status {
         out?.pointee = nil  // handle out-parameters are NULL on failure
         let fn = "st_optim_create"
         let k = try kindArgument(kind, fn)
-        let o = try required(options, fn, "options").pointee
+        let o = try readSized(try required(options, fn, "options"), defaults: optimDefaults(k),
+                              firstSize: MemoryLayout<st_optim_options>.size, fn, "options",
+                              initName: "st_optim_options_init")
         let tensors = try tensorList(params, count, fn)
         let group = [ParameterGroup(tensors, learningRate: o.lr, weightDecay: o.weight_decay, momentum: o.momentum)]
         let optimizer: Optimizer
@@ -56,7 +66,7 @@ private func optim(_ handle: OpaquePointer?, _ fn: String) throws -> Optimizer {
 
 @c @implementation
 public func st_optim_add_param_group(_ handle: OpaquePointer?, _ params: UnsafePointer<OpaquePointer?>?, _ count: Int,
-                                     _ lr: Double, _ weightDecay: Double, _ momentum: Double) -> Int32 {
+                                     _ lr: Double, _ weightDecay: Double, _ momentum: Double) -> st_status {
     status {
         let fn = "st_optim_add_param_group"
         let o = try optim(handle, fn)
@@ -66,17 +76,17 @@ public func st_optim_add_param_group(_ handle: OpaquePointer?, _ params: UnsafeP
 }
 
 @c @implementation
-public func st_optim_step(_ handle: OpaquePointer?) -> Int32 {
+public func st_optim_step(_ handle: OpaquePointer?) -> st_status {
     status { try optim(handle, "st_optim_step").step() }
 }
 
 @c @implementation
-public func st_optim_zero_grad(_ handle: OpaquePointer?) -> Int32 {
+public func st_optim_zero_grad(_ handle: OpaquePointer?) -> st_status {
     status { try optim(handle, "st_optim_zero_grad").zeroGrad() }
 }
 
 @c @implementation
-public func st_optim_num_param_groups(_ out: UnsafeMutablePointer<Int>?, _ handle: OpaquePointer?) -> Int32 {
+public func st_optim_num_param_groups(_ out: UnsafeMutablePointer<Int>?, _ handle: OpaquePointer?) -> st_status {
     status {
         let o = try optim(handle, "st_optim_num_param_groups")
         try required(out, "st_optim_num_param_groups", "out").pointee = o.paramGroups.count
@@ -92,7 +102,7 @@ private func groupIndex(_ o: Optimizer, _ group: Int, _ fn: String) throws -> In
 
 @c @implementation
 public func st_optim_get_param_group(_ out: UnsafeMutablePointer<st_param_group_info>?, _ handle: OpaquePointer?,
-                                     _ group: Int) -> Int32 {
+                                     _ group: Int) -> st_status {
     status {
         let fn = "st_optim_get_param_group"
         let o = try optim(handle, fn)
@@ -104,7 +114,7 @@ public func st_optim_get_param_group(_ out: UnsafeMutablePointer<st_param_group_
 }
 
 @c @implementation
-public func st_optim_set_param_group(_ handle: OpaquePointer?, _ group: Int, _ info: UnsafePointer<st_param_group_info>?) -> Int32 {
+public func st_optim_set_param_group(_ handle: OpaquePointer?, _ group: Int, _ info: UnsafePointer<st_param_group_info>?) -> st_status {
     status {
         let fn = "st_optim_set_param_group"
         let o = try optim(handle, fn)
@@ -114,7 +124,7 @@ public func st_optim_set_param_group(_ handle: OpaquePointer?, _ group: Int, _ i
 }
 
 @c @implementation
-public func st_optim_state_dict(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?) -> Int32 {
+public func st_optim_state_dict(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?) -> st_status {
     status {
         out?.pointee = nil  // handle out-parameters are NULL on failure
         let state = try optim(handle, "st_optim_state_dict").stateDict()
@@ -127,7 +137,7 @@ public func st_optim_state_dict(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ 
 }
 
 @c @implementation
-public func st_optim_load_state_dict(_ handle: OpaquePointer?, _ state: OpaquePointer?) -> Int32 {
+public func st_optim_load_state_dict(_ handle: OpaquePointer?, _ state: OpaquePointer?) -> st_status {
     status {
         let fn = "st_optim_load_state_dict"
         let o = try optim(handle, fn)
@@ -162,7 +172,7 @@ final class PlateauBox {
 
 @c @implementation
 public func st_lr_schedule_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ kind: st_lr_scheduler, _ warmup: Int64,
-                                  _ total: Int64, _ kwargs: UnsafePointer<CChar>?, _ initialLR: Double) -> Int32 {
+                                  _ total: Int64, _ kwargs: UnsafePointer<CChar>?, _ initialLR: Double) -> st_status {
     status {
         out?.pointee = nil  // handle out-parameters are NULL on failure
         let fn = "st_lr_schedule_create"
@@ -182,7 +192,7 @@ public func st_lr_schedule_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, 
 }
 
 @c @implementation
-public func st_lr_schedule_factor(_ out: UnsafeMutablePointer<Double>?, _ handle: OpaquePointer?, _ step: Int64) -> Int32 {
+public func st_lr_schedule_factor(_ out: UnsafeMutablePointer<Double>?, _ handle: OpaquePointer?, _ step: Int64) -> st_status {
     status {
         let fn = "st_lr_schedule_factor"
         let box = try Handle.get(handle, as: ScheduleBox.self, fn, "schedule")
@@ -197,7 +207,7 @@ public func st_lr_schedule_free(_ handle: OpaquePointer?) {
 }
 
 @c @implementation
-public func st_plateau_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ kwargs: UnsafePointer<CChar>?) -> Int32 {
+public func st_plateau_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ kwargs: UnsafePointer<CChar>?) -> st_status {
     status {
         out?.pointee = nil  // handle out-parameters are NULL on failure
         let plateau = try ReduceLROnPlateau.make(kwargs: kwargs.map { String(cString: $0) } ?? "")
@@ -206,7 +216,7 @@ public func st_plateau_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ kw
 }
 
 @c @implementation
-public func st_plateau_step(_ handle: OpaquePointer?, _ metric: Double, _ rates: UnsafeMutablePointer<Double>?, _ count: Int) -> Int32 {
+public func st_plateau_step(_ handle: OpaquePointer?, _ metric: Double, _ rates: UnsafeMutablePointer<Double>?, _ count: Int) -> st_status {
     status {
         let fn = "st_plateau_step"
         let box = try Handle.get(handle, as: PlateauBox.self, fn, "plateau")
@@ -227,7 +237,7 @@ private func plateauStateSize(_ size: UInt32, _ fn: String) throws -> Int {
 }
 
 @c @implementation
-public func st_plateau_get_state(_ out: UnsafeMutablePointer<st_plateau_state>?, _ handle: OpaquePointer?) -> Int32 {
+public func st_plateau_get_state(_ out: UnsafeMutablePointer<st_plateau_state>?, _ handle: OpaquePointer?) -> st_status {
     status {
         let fn = "st_plateau_get_state"
         let destination = try required(out, fn, "out")
@@ -240,7 +250,7 @@ public func st_plateau_get_state(_ out: UnsafeMutablePointer<st_plateau_state>?,
 }
 
 @c @implementation
-public func st_plateau_set_state(_ handle: OpaquePointer?, _ state: UnsafePointer<st_plateau_state>?) -> Int32 {
+public func st_plateau_set_state(_ handle: OpaquePointer?, _ state: UnsafePointer<st_plateau_state>?) -> st_status {
     status {
         let fn = "st_plateau_set_state"
         let box = try Handle.get(handle, as: PlateauBox.self, fn, "plateau")

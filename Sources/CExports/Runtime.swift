@@ -17,7 +17,7 @@ public func st_version_string() -> UnsafePointer<CChar>? {
 }
 
 @c @implementation
-public func st_blas_init() -> Int32 {
+public func st_blas_init() -> st_status {
     status { try BLAS.load() }
 }
 
@@ -32,7 +32,7 @@ public func st_blas_config() -> UnsafePointer<CChar>? {
 }
 
 @c @implementation
-public func st_blas_set_num_threads(_ numThreads: Int32) -> Int32 {
+public func st_blas_set_num_threads(_ numThreads: Int32) -> st_status {
     status { try BLAS.setNumThreads(Int(numThreads)) }
 }
 

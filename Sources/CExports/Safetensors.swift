@@ -34,7 +34,7 @@ private func safetensors(_ handle: OpaquePointer?, _ fn: String) throws -> Safet
 }
 
 @c @implementation
-public func st_safetensors_open(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ path: UnsafePointer<CChar>?) -> Int32 {
+public func st_safetensors_open(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ path: UnsafePointer<CChar>?) -> st_status {
     status {
         let fn = "st_safetensors_open"
         out?.pointee = nil
@@ -44,7 +44,7 @@ public func st_safetensors_open(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ 
 }
 
 @c @implementation
-public func st_safetensors_open_memory(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ data: UnsafeRawPointer?, _ size: Int) -> Int32 {
+public func st_safetensors_open_memory(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ data: UnsafeRawPointer?, _ size: Int) -> st_status {
     status {
         let fn = "st_safetensors_open_memory"
         out?.pointee = nil
@@ -65,7 +65,7 @@ public func st_safetensors_metadata_count(_ handle: OpaquePointer?) -> Int {
 }
 
 @c @implementation
-public func st_safetensors_entry_at(_ out: UnsafeMutablePointer<st_safetensors_entry>?, _ handle: OpaquePointer?, _ index: Int) -> Int32 {
+public func st_safetensors_entry_at(_ out: UnsafeMutablePointer<st_safetensors_entry>?, _ handle: OpaquePointer?, _ index: Int) -> st_status {
     status {
         let fn = "st_safetensors_entry_at"
         let box = try safetensors(handle, fn)
@@ -86,7 +86,7 @@ public func st_safetensors_entry_at(_ out: UnsafeMutablePointer<st_safetensors_e
 
 @c @implementation
 public func st_safetensors_metadata_at(_ key: UnsafeMutablePointer<UnsafePointer<CChar>?>?, _ value: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
-                                       _ handle: OpaquePointer?, _ index: Int) -> Int32 {
+                                       _ handle: OpaquePointer?, _ index: Int) -> st_status {
     status {
         let fn = "st_safetensors_metadata_at"
         let box = try safetensors(handle, fn)
@@ -100,7 +100,7 @@ public func st_safetensors_metadata_at(_ key: UnsafeMutablePointer<UnsafePointer
 }
 
 @c @implementation
-public func st_safetensors_tensors(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?) -> Int32 {
+public func st_safetensors_tensors(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?) -> st_status {
     status {
         let fn = "st_safetensors_tensors"
         out?.pointee = nil
@@ -111,7 +111,7 @@ public func st_safetensors_tensors(_ out: UnsafeMutablePointer<OpaquePointer?>?,
 }
 
 @c @implementation
-public func st_safetensors_close(_ handle: OpaquePointer?) {
+public func st_safetensors_free(_ handle: OpaquePointer?) {
     Handle.release(handle)
 }
 
@@ -145,7 +145,7 @@ private func serialized(_ entries: UnsafePointer<st_safetensors_entry>?, _ count
 @c @implementation
 public func st_safetensors_serialize(_ buffer: UnsafeMutableRawPointer?, _ capacity: Int, _ length: UnsafeMutablePointer<Int>?,
                                      _ entries: UnsafePointer<st_safetensors_entry>?, _ count: Int,
-                                     _ metadata: UnsafePointer<UnsafePointer<CChar>?>?, _ metadataCount: Int) -> Int32 {
+                                     _ metadata: UnsafePointer<UnsafePointer<CChar>?>?, _ metadataCount: Int) -> st_status {
     status {
         let fn = "st_safetensors_serialize"
         try giveText(try serialized(entries, count, metadata, metadataCount, fn), buffer, capacity, length, fn, nul: false)
@@ -154,7 +154,7 @@ public func st_safetensors_serialize(_ buffer: UnsafeMutableRawPointer?, _ capac
 
 @c @implementation
 public func st_safetensors_save(_ path: UnsafePointer<CChar>?, _ entries: UnsafePointer<st_safetensors_entry>?, _ count: Int,
-                                _ metadata: UnsafePointer<UnsafePointer<CChar>?>?, _ metadataCount: Int) -> Int32 {
+                                _ metadata: UnsafePointer<UnsafePointer<CChar>?>?, _ metadataCount: Int) -> st_status {
     status {
         let fn = "st_safetensors_save"
         let p = String(cString: try required(path, fn, "path"))

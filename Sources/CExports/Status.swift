@@ -5,19 +5,19 @@ import PlatformShims
 /// Runs `body`, turning a thrown error into a status code and this thread's last error
 /// message. Every fallible entry point goes through here, so no error escapes as a trap.
 @inline(__always)
-func status(_ body: () throws -> Void) -> Int32 {
+func status(_ body: () throws -> Void) -> st_status {
     do {
         try body()
-        return ST_OK.rawValue
+        return ST_OK
     } catch let error as SwiftTrainError {
-        return fail(error.code.rawValue, error.message)
+        return fail(st_status(rawValue: error.code.rawValue), error.message)
     } catch {
-        return fail(ST_ERROR.rawValue, "\(error)")
+        return fail(ST_ERROR, "\(error)")
     }
 }
 
 /// Records `message` as this thread's last error and returns `code`.
-func fail(_ code: Int32, _ message: String) -> Int32 {
+func fail(_ code: st_status, _ message: String) -> st_status {
     stx_set_last_error(message)
     return code
 }

@@ -5,7 +5,7 @@ import SwiftTrain
 
 @c @implementation
 public func st_linear(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: OpaquePointer?, _ weight: OpaquePointer?,
-                      _ bias: OpaquePointer?) -> Int32 {
+                      _ bias: OpaquePointer?) -> st_status {
     let fn = "st_linear"
     return outputTensor(out, fn) {
         try tensor(x, fn, "x").linear(weight: try tensor(weight, fn, "weight"), bias: try optionalTensor(bias, fn, "bias"))
@@ -15,7 +15,7 @@ public func st_linear(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: OpaqueP
 @c @implementation
 public func st_layer_norm(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: OpaquePointer?,
                           _ normalizedShape: UnsafePointer<Int64>?, _ ndim: Int, _ weight: OpaquePointer?,
-                          _ bias: OpaquePointer?, _ eps: Float) -> Int32 {
+                          _ bias: OpaquePointer?, _ eps: Float) -> st_status {
     let fn = "st_layer_norm"
     return outputTensor(out, fn) {
         try tensor(x, fn, "x").layerNorm(normalizedShape: try shapeArgument(normalizedShape, ndim, fn, "normalized_shape"),
@@ -27,7 +27,7 @@ public func st_layer_norm(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: Opa
 @c @implementation
 public func st_batch_norm(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: OpaquePointer?, _ runningMean: OpaquePointer?,
                           _ runningVar: OpaquePointer?, _ weight: OpaquePointer?, _ bias: OpaquePointer?,
-                          _ training: Bool, _ momentum: Float, _ eps: Float) -> Int32 {
+                          _ training: Bool, _ momentum: Float, _ eps: Float) -> st_status {
     let fn = "st_batch_norm"
     return outputTensor(out, fn) {
         try tensor(x, fn, "x").batchNorm(runningMean: try optionalTensor(runningMean, fn, "running_mean"),
@@ -40,7 +40,7 @@ public func st_batch_norm(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: Opa
 
 @c @implementation
 public func st_embedding(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ indices: OpaquePointer?, _ weight: OpaquePointer?,
-                         _ paddingIndex: Int64) -> Int32 {
+                         _ paddingIndex: Int64) -> st_status {
     let fn = "st_embedding"
     return outputTensor(out, fn) {
         try Tensor.embedding(try tensor(indices, fn, "indices"), weight: try tensor(weight, fn, "weight"),
@@ -49,21 +49,25 @@ public func st_embedding(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ indices
 }
 
 @c @implementation
-public func st_dropout(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: OpaquePointer?, _ p: Float, _ training: Bool) -> Int32 {
+public func st_dropout(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: OpaquePointer?, _ p: Float, _ training: Bool) -> st_status {
     unaryOp(out, x, "st_dropout") { input in
         try DefaultGenerator.withGenerator { try input.dropout(p: p, training: training, generator: &$0) }
     }
 }
 
 @c @implementation
-public func st_conv2d_options_init(_ options: UnsafeMutablePointer<st_conv2d_options>?) {
-    guard let options else { return }
-    options.pointee = st_conv2d_options(stride: (1, 1), padding: (0, 0), dilation: (1, 1), groups: 1)
+public func st_conv2d_options_init_sized(_ options: UnsafeMutablePointer<st_conv2d_options>?, _ structSize: Int) {
+    initSized(options, structSize, defaults: conv2dDefaults, firstSize: MemoryLayout<st_conv2d_options>.size)
 }
+
+let conv2dDefaults = st_conv2d_options(struct_size: librarySize(st_conv2d_options.self), stride: (1, 1),
+                                       padding: (0, 0), dilation: (1, 1), groups: 1)
 
 /// Core options from C options (NULL: defaults), checked.
 func convOptions(_ options: UnsafePointer<st_conv2d_options>?, _ fn: String) throws -> Conv2dOptions {
-    guard let o = options?.pointee else { return Conv2dOptions() }
+    guard let options else { return Conv2dOptions() }
+    let o = try readSized(options, defaults: conv2dDefaults, firstSize: MemoryLayout<st_conv2d_options>.size, fn,
+                          "options", initName: "st_conv2d_options_init")
     for (name, v) in [("stride", o.stride), ("dilation", o.dilation)] where v.0 < 1 || v.1 < 1 || v.0 > 1 << 20 || v.1 > 1 << 20 {
         throw SwiftTrainError(.invalidArgument, "\(fn): \(name) must be positive, got (\(v.0), \(v.1))")
     }
@@ -79,7 +83,7 @@ func convOptions(_ options: UnsafePointer<st_conv2d_options>?, _ fn: String) thr
 
 @c @implementation
 public func st_conv2d(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: OpaquePointer?, _ weight: OpaquePointer?,
-                      _ bias: OpaquePointer?, _ options: UnsafePointer<st_conv2d_options>?) -> Int32 {
+                      _ bias: OpaquePointer?, _ options: UnsafePointer<st_conv2d_options>?) -> st_status {
     let fn = "st_conv2d"
     return outputTensor(out, fn) {
         try tensor(x, fn, "x").conv2d(weight: try tensor(weight, fn, "weight"), bias: try optionalTensor(bias, fn, "bias"),
@@ -88,10 +92,14 @@ public func st_conv2d(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: OpaqueP
 }
 
 @c @implementation
-public func st_pool2d_options_init(_ options: UnsafeMutablePointer<st_pool2d_options>?, _ kernelH: Int64, _ kernelW: Int64) {
-    guard let options else { return }
-    options.pointee = st_pool2d_options(kernel: (kernelH, kernelW), stride: (0, 0), padding: (0, 0), dilation: (1, 1),
-                                        ceil_mode: false, count_include_pad: true, divisor_override: 0)
+public func st_pool2d_options_init_sized(_ options: UnsafeMutablePointer<st_pool2d_options>?, _ structSize: Int,
+                                         _ kernelH: Int64, _ kernelW: Int64) {
+    initSized(options, structSize, defaults: pool2dDefaults(kernelH, kernelW), firstSize: MemoryLayout<st_pool2d_options>.size)
+}
+
+func pool2dDefaults(_ kernelH: Int64, _ kernelW: Int64) -> st_pool2d_options {
+    st_pool2d_options(struct_size: librarySize(st_pool2d_options.self), kernel: (kernelH, kernelW), stride: (0, 0),
+                      padding: (0, 0), dilation: (1, 1), ceil_mode: false, count_include_pad: true, divisor_override: 0)
 }
 
 /// Pooling geometry from C options, checked.
@@ -100,7 +108,9 @@ struct PoolArguments {
     let ceilMode: Bool, countIncludePad: Bool, divisorOverride: Int?
 
     init(_ options: UnsafePointer<st_pool2d_options>?, _ fn: String) throws {
-        let o = try required(options, fn, "options").pointee
+        let o = try readSized(try required(options, fn, "options"), defaults: pool2dDefaults(0, 0),
+                              firstSize: MemoryLayout<st_pool2d_options>.size, fn, "options",
+                              initName: "st_pool2d_options_init")
         let limit: Int64 = 1 << 20
         guard o.kernel.0 > 0, o.kernel.1 > 0, o.kernel.0 < limit, o.kernel.1 < limit else {
             throw SwiftTrainError(.invalidArgument, "\(fn): kernel must be positive, got (\(o.kernel.0), \(o.kernel.1)); fill the options with st_pool2d_options_init")
@@ -123,7 +133,7 @@ struct PoolArguments {
 
 @c @implementation
 public func st_max_pool2d(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: OpaquePointer?,
-                          _ options: UnsafePointer<st_pool2d_options>?) -> Int32 {
+                          _ options: UnsafePointer<st_pool2d_options>?) -> st_status {
     unaryOp(out, x, "st_max_pool2d") {
         let p = try PoolArguments(options, "st_max_pool2d")
         return try $0.maxPool2d(kernel: p.kernel, stride: p.stride, padding: p.padding, dilation: p.dilation, ceilMode: p.ceilMode)
@@ -132,7 +142,7 @@ public func st_max_pool2d(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: Opa
 
 @c @implementation
 public func st_avg_pool2d(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: OpaquePointer?,
-                          _ options: UnsafePointer<st_pool2d_options>?) -> Int32 {
+                          _ options: UnsafePointer<st_pool2d_options>?) -> st_status {
     unaryOp(out, x, "st_avg_pool2d") {
         let p = try PoolArguments(options, "st_avg_pool2d")
         return try $0.avgPool2d(kernel: p.kernel, stride: p.stride, padding: p.padding, ceilMode: p.ceilMode,
@@ -143,7 +153,7 @@ public func st_avg_pool2d(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: Opa
 @c @implementation
 public func st_scaled_dot_product_attention(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ query: OpaquePointer?,
                                             _ key: OpaquePointer?, _ value: OpaquePointer?, _ mask: OpaquePointer?,
-                                            _ isCausal: Bool, _ scale: Float) -> Int32 {
+                                            _ isCausal: Bool, _ scale: Float) -> st_status {
     let fn = "st_scaled_dot_product_attention"
     return outputTensor(out, fn) {
         try Tensor.scaledDotProductAttention(query: try tensor(query, fn, "query"), key: try tensor(key, fn, "key"),
@@ -155,25 +165,25 @@ public func st_scaled_dot_product_attention(_ out: UnsafeMutablePointer<OpaquePo
 // MARK: - Losses
 
 private func loss(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ input: OpaquePointer?, _ target: OpaquePointer?,
-                  _ fn: String, _ body: (Tensor, Tensor) throws -> Tensor) -> Int32 {
+                  _ fn: String, _ body: (Tensor, Tensor) throws -> Tensor) -> st_status {
     outputTensor(out, fn) { try body(try tensor(input, fn, "input"), try tensor(target, fn, "target")) }
 }
 
 @c @implementation
 public func st_mse_loss(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ input: OpaquePointer?, _ target: OpaquePointer?,
-                        _ reduction: st_reduction) -> Int32 {
+                        _ reduction: st_reduction) -> st_status {
     loss(out, input, target, "st_mse_loss") { try mseLoss($0, $1, reduction: try reductionArgument(reduction, "st_mse_loss")) }
 }
 
 @c @implementation
 public func st_l1_loss(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ input: OpaquePointer?, _ target: OpaquePointer?,
-                       _ reduction: st_reduction) -> Int32 {
+                       _ reduction: st_reduction) -> st_status {
     loss(out, input, target, "st_l1_loss") { try l1Loss($0, $1, reduction: try reductionArgument(reduction, "st_l1_loss")) }
 }
 
 @c @implementation
 public func st_smooth_l1_loss(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ input: OpaquePointer?, _ target: OpaquePointer?,
-                              _ beta: Float, _ reduction: st_reduction) -> Int32 {
+                              _ beta: Float, _ reduction: st_reduction) -> st_status {
     loss(out, input, target, "st_smooth_l1_loss") {
         try smoothL1Loss($0, $1, beta: beta, reduction: try reductionArgument(reduction, "st_smooth_l1_loss"))
     }
@@ -181,7 +191,7 @@ public func st_smooth_l1_loss(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ in
 
 @c @implementation
 public func st_huber_loss(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ input: OpaquePointer?, _ target: OpaquePointer?,
-                          _ delta: Float, _ reduction: st_reduction) -> Int32 {
+                          _ delta: Float, _ reduction: st_reduction) -> st_status {
     loss(out, input, target, "st_huber_loss") {
         try huberLoss($0, $1, delta: delta, reduction: try reductionArgument(reduction, "st_huber_loss"))
     }
@@ -190,7 +200,7 @@ public func st_huber_loss(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ input:
 @c @implementation
 public func st_cross_entropy(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ input: OpaquePointer?, _ target: OpaquePointer?,
                              _ weight: OpaquePointer?, _ ignoreIndex: Int64, _ reduction: st_reduction,
-                             _ labelSmoothing: Float) -> Int32 {
+                             _ labelSmoothing: Float) -> st_status {
     let fn = "st_cross_entropy"
     return loss(out, input, target, fn) {
         try crossEntropy($0, target: $1, weight: try optionalTensor(weight, fn, "weight"),
@@ -201,7 +211,7 @@ public func st_cross_entropy(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ inp
 
 @c @implementation
 public func st_nll_loss(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ input: OpaquePointer?, _ target: OpaquePointer?,
-                        _ weight: OpaquePointer?, _ ignoreIndex: Int64, _ reduction: st_reduction) -> Int32 {
+                        _ weight: OpaquePointer?, _ ignoreIndex: Int64, _ reduction: st_reduction) -> st_status {
     let fn = "st_nll_loss"
     return loss(out, input, target, fn) {
         try nllLoss($0, target: $1, weight: try optionalTensor(weight, fn, "weight"),
@@ -212,7 +222,7 @@ public func st_nll_loss(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ input: O
 @c @implementation
 public func st_binary_cross_entropy_with_logits(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ input: OpaquePointer?,
                                                 _ target: OpaquePointer?, _ weight: OpaquePointer?,
-                                                _ posWeight: OpaquePointer?, _ reduction: st_reduction) -> Int32 {
+                                                _ posWeight: OpaquePointer?, _ reduction: st_reduction) -> st_status {
     let fn = "st_binary_cross_entropy_with_logits"
     return loss(out, input, target, fn) {
         try binaryCrossEntropyWithLogits($0, $1, weight: try optionalTensor(weight, fn, "weight"),
@@ -223,7 +233,7 @@ public func st_binary_cross_entropy_with_logits(_ out: UnsafeMutablePointer<Opaq
 
 @c @implementation
 public func st_kl_div(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ input: OpaquePointer?, _ target: OpaquePointer?,
-                      _ reduction: st_reduction, _ logTarget: Bool) -> Int32 {
+                      _ reduction: st_reduction, _ logTarget: Bool) -> st_status {
     loss(out, input, target, "st_kl_div") {
         try klDiv($0, $1, reduction: try reductionArgument(reduction, "st_kl_div"), logTarget: logTarget)
     }

@@ -4,12 +4,12 @@ import SwiftTrain
 // Tensor operations: each entry point checks its handles and translates to the core.
 
 func unaryOp(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ fn: String,
-             _ body: (Tensor) throws -> Tensor) -> Int32 {
+             _ body: (Tensor) throws -> Tensor) -> st_status {
     outputTensor(out, fn) { try body(try tensor(a, fn, "a")) }
 }
 
 func binaryOp(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?, _ fn: String,
-              _ body: (Tensor, Tensor) throws -> Tensor) -> Int32 {
+              _ body: (Tensor, Tensor) throws -> Tensor) -> st_status {
     outputTensor(out, fn) { try body(try tensor(a, fn, "a"), try tensor(b, fn, "b")) }
 }
 
@@ -24,117 +24,117 @@ func reductionArgument(_ r: st_reduction, _ fn: String) throws -> Reduction {
 func optionalIndex(_ value: Int64) -> Int? { value == Int64.min ? nil : Int(value) }
 
 @c @implementation
-public func st_add(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> Int32 {
+public func st_add(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> st_status {
     binaryOp(out, a, b, "st_add") { try $0 + $1 }
 }
 
 @c @implementation
-public func st_sub(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> Int32 {
+public func st_sub(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> st_status {
     binaryOp(out, a, b, "st_sub") { try $0 - $1 }
 }
 
 @c @implementation
-public func st_mul(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> Int32 {
+public func st_mul(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> st_status {
     binaryOp(out, a, b, "st_mul") { try $0 * $1 }
 }
 
 @c @implementation
-public func st_div(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> Int32 {
+public func st_div(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> st_status {
     binaryOp(out, a, b, "st_div") { try $0 / $1 }
 }
 
 @c @implementation
-public func st_pow(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> Int32 {
+public func st_pow(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> st_status {
     binaryOp(out, a, b, "st_pow") { try $0.pow($1) }
 }
 
 @c @implementation
-public func st_maximum(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> Int32 {
+public func st_maximum(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> st_status {
     binaryOp(out, a, b, "st_maximum") { try $0.maximum($1) }
 }
 
 @c @implementation
-public func st_minimum(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> Int32 {
+public func st_minimum(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> st_status {
     binaryOp(out, a, b, "st_minimum") { try $0.minimum($1) }
 }
 
 @c @implementation
-public func st_matmul(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> Int32 {
+public func st_matmul(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> st_status {
     binaryOp(out, a, b, "st_matmul") { try $0.matmul($1) }
 }
 
 @c @implementation
-public func st_neg(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> Int32 {
+public func st_neg(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> st_status {
     unaryOp(out, a, "st_neg") { try -$0 }
 }
 
 @c @implementation
-public func st_exp(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> Int32 {
+public func st_exp(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> st_status {
     unaryOp(out, a, "st_exp") { try $0.exp() }
 }
 
 @c @implementation
-public func st_log(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> Int32 {
+public func st_log(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> st_status {
     unaryOp(out, a, "st_log") { try $0.log() }
 }
 
 @c @implementation
-public func st_sqrt(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> Int32 {
+public func st_sqrt(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> st_status {
     unaryOp(out, a, "st_sqrt") { try $0.sqrt() }
 }
 
 @c @implementation
-public func st_rsqrt(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> Int32 {
+public func st_rsqrt(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> st_status {
     unaryOp(out, a, "st_rsqrt") { try $0.rsqrt() }
 }
 
 @c @implementation
-public func st_abs(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> Int32 {
+public func st_abs(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> st_status {
     unaryOp(out, a, "st_abs") { try $0.abs() }
 }
 
 @c @implementation
-public func st_relu(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> Int32 {
+public func st_relu(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> st_status {
     unaryOp(out, a, "st_relu") { try $0.relu() }
 }
 
 @c @implementation
-public func st_silu(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> Int32 {
+public func st_silu(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> st_status {
     unaryOp(out, a, "st_silu") { try $0.silu() }
 }
 
 @c @implementation
-public func st_tanh(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> Int32 {
+public func st_tanh(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> st_status {
     unaryOp(out, a, "st_tanh") { try $0.tanh() }
 }
 
 @c @implementation
-public func st_sigmoid(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> Int32 {
+public func st_sigmoid(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> st_status {
     unaryOp(out, a, "st_sigmoid") { try $0.sigmoid() }
 }
 
 @c @implementation
-public func st_add_scalar(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ value: Float) -> Int32 {
+public func st_add_scalar(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ value: Float) -> st_status {
     unaryOp(out, a, "st_add_scalar") { try $0 + value }
 }
 
 @c @implementation
-public func st_mul_scalar(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ value: Float) -> Int32 {
+public func st_mul_scalar(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ value: Float) -> st_status {
     unaryOp(out, a, "st_mul_scalar") { try $0 * value }
 }
 
 @c @implementation
-public func st_pow_scalar(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ exponent: Float) -> Int32 {
+public func st_pow_scalar(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ exponent: Float) -> st_status {
     unaryOp(out, a, "st_pow_scalar") { try $0.pow(exponent) }
 }
 
 @c @implementation
-public func st_leaky_relu(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ negativeSlope: Float) -> Int32 {
+public func st_leaky_relu(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ negativeSlope: Float) -> st_status {
     unaryOp(out, a, "st_leaky_relu") { try $0.leakyRelu(negativeSlope: negativeSlope) }
 }
 
 @c @implementation
-public func st_clamp(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ low: Float, _ high: Float) -> Int32 {
+public func st_clamp(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ low: Float, _ high: Float) -> st_status {
     unaryOp(out, a, "st_clamp") {
         guard !(low > high) else { throw SwiftTrainError(.invalidArgument, "st_clamp: min \(low) is greater than max \(high)") }
         return try $0.clamp(min: low == -.infinity ? nil : low, max: high == .infinity ? nil : high)
@@ -142,7 +142,7 @@ public func st_clamp(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePo
 }
 
 @c @implementation
-public func st_where(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ condition: OpaquePointer?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> Int32 {
+public func st_where(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ condition: OpaquePointer?, _ a: OpaquePointer?, _ b: OpaquePointer?) -> st_status {
     let fn = "st_where"
     return outputTensor(out, fn) {
         try `where`(try tensor(condition, fn, "condition"), try tensor(a, fn, "a"), try tensor(b, fn, "b"))
@@ -150,7 +150,7 @@ public func st_where(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ condition: 
 }
 
 @c @implementation
-public func st_compare(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ op: st_comparison, _ b: OpaquePointer?) -> Int32 {
+public func st_compare(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ op: st_comparison, _ b: OpaquePointer?) -> st_status {
     binaryOp(out, a, b, "st_compare") {
         let raw = Int32(bitPattern: op.rawValue)
         guard let comparison = Comparison(rawValue: raw) else {
@@ -161,27 +161,27 @@ public func st_compare(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: Opaque
 }
 
 @c @implementation
-public func st_gelu(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ tanhApproximation: Bool) -> Int32 {
+public func st_gelu(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ tanhApproximation: Bool) -> st_status {
     unaryOp(out, a, "st_gelu") { try $0.gelu(approximateTanh: tanhApproximation) }
 }
 
 @c @implementation
-public func st_softplus(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ beta: Float, _ threshold: Float) -> Int32 {
+public func st_softplus(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ beta: Float, _ threshold: Float) -> st_status {
     unaryOp(out, a, "st_softplus") { try $0.softplus(beta: beta, threshold: threshold) }
 }
 
 @c @implementation
-public func st_softmax(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ dim: Int64) -> Int32 {
+public func st_softmax(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ dim: Int64) -> st_status {
     unaryOp(out, a, "st_softmax") { try $0.softmax(dim: Int(dim)) }
 }
 
 @c @implementation
-public func st_log_softmax(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ dim: Int64) -> Int32 {
+public func st_log_softmax(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ dim: Int64) -> st_status {
     unaryOp(out, a, "st_log_softmax") { try $0.logSoftmax(dim: Int(dim)) }
 }
 
 @c @implementation
-public func st_sum(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ dims: UnsafePointer<Int64>?, _ ndims: Int, _ keepdim: Bool) -> Int32 {
+public func st_sum(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ dims: UnsafePointer<Int64>?, _ ndims: Int, _ keepdim: Bool) -> st_status {
     unaryOp(out, a, "st_sum") {
         let d = try intList(dims, ndims, "st_sum", "dims")
         return try $0.sum(dims: d.isEmpty ? nil : d, keepdim: keepdim)
@@ -189,7 +189,7 @@ public func st_sum(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePoin
 }
 
 @c @implementation
-public func st_mean(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ dims: UnsafePointer<Int64>?, _ ndims: Int, _ keepdim: Bool) -> Int32 {
+public func st_mean(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ dims: UnsafePointer<Int64>?, _ ndims: Int, _ keepdim: Bool) -> st_status {
     unaryOp(out, a, "st_mean") {
         let d = try intList(dims, ndims, "st_mean", "dims")
         return try $0.mean(dims: d.isEmpty ? nil : d, keepdim: keepdim)
@@ -198,7 +198,7 @@ public func st_mean(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePoi
 
 @c @implementation
 public func st_var(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ dims: UnsafePointer<Int64>?, _ ndims: Int, _ correction: Int64,
-                   _ keepdim: Bool) -> Int32 {
+                   _ keepdim: Bool) -> st_status {
     unaryOp(out, a, "st_var") {
         let d = try intList(dims, ndims, "st_var", "dims")
         return try $0.variance(dims: d.isEmpty ? nil : d, correction: Int(correction), keepdim: keepdim)
@@ -207,7 +207,7 @@ public func st_var(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePoin
 
 @c @implementation
 public func st_std(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ dims: UnsafePointer<Int64>?, _ ndims: Int, _ correction: Int64,
-                   _ keepdim: Bool) -> Int32 {
+                   _ keepdim: Bool) -> st_status {
     unaryOp(out, a, "st_std") {
         let d = try intList(dims, ndims, "st_std", "dims")
         return try $0.std(dims: d.isEmpty ? nil : d, correction: Int(correction), keepdim: keepdim)
@@ -216,7 +216,7 @@ public func st_std(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePoin
 
 @c @implementation
 public func st_max_dim(_ outValues: UnsafeMutablePointer<OpaquePointer?>?, _ outIndices: UnsafeMutablePointer<OpaquePointer?>?,
-                   _ a: OpaquePointer?, _ dim: Int64, _ keepdim: Bool) -> Int32 {
+                   _ a: OpaquePointer?, _ dim: Int64, _ keepdim: Bool) -> st_status {
     status {
         let fn = "st_max_dim"
         let values = try required(outValues, fn, "out_values"), indices = try required(outIndices, fn, "out_indices")
@@ -230,7 +230,7 @@ public func st_max_dim(_ outValues: UnsafeMutablePointer<OpaquePointer?>?, _ out
 
 @c @implementation
 public func st_min_dim(_ outValues: UnsafeMutablePointer<OpaquePointer?>?, _ outIndices: UnsafeMutablePointer<OpaquePointer?>?,
-                   _ a: OpaquePointer?, _ dim: Int64, _ keepdim: Bool) -> Int32 {
+                   _ a: OpaquePointer?, _ dim: Int64, _ keepdim: Bool) -> st_status {
     status {
         let fn = "st_min_dim"
         let values = try required(outValues, fn, "out_values"), indices = try required(outIndices, fn, "out_indices")
@@ -243,12 +243,12 @@ public func st_min_dim(_ outValues: UnsafeMutablePointer<OpaquePointer?>?, _ out
 }
 
 @c @implementation
-public func st_max(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> Int32 { unaryOp(out, a, "st_max") { try $0.max() } }
+public func st_max(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> st_status { unaryOp(out, a, "st_max") { try $0.max() } }
 
 @c @implementation
-public func st_min(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> Int32 { unaryOp(out, a, "st_min") { try $0.min() } }
+public func st_min(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?) -> st_status { unaryOp(out, a, "st_min") { try $0.min() } }
 
 @c @implementation
-public func st_argmax(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ dim: Int64, _ keepdim: Bool) -> Int32 {
+public func st_argmax(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ a: OpaquePointer?, _ dim: Int64, _ keepdim: Bool) -> st_status {
     unaryOp(out, a, "st_argmax") { try $0.argmax(dim: optionalIndex(dim), keepdim: keepdim) }
 }

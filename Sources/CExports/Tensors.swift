@@ -44,7 +44,7 @@ func dtypeArgument(_ dtype: st_dtype, _ fn: String) throws -> DType {
 }
 
 /// Stores a new tensor handle in `*out`.
-func outputTensor(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: String, _ make: () throws -> Tensor) -> Int32 {
+func outputTensor(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: String, _ make: () throws -> Tensor) -> st_status {
     status {
         try Handle.output(out, fn) {
             let t = try make()
@@ -59,7 +59,7 @@ func outputTensor(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: String, _ 
 @c @implementation
 public func st_tensor_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ data: UnsafeRawPointer?,
                              _ shape: UnsafePointer<Int64>?, _ ndim: Int, _ dtype: st_dtype,
-                             _ ownership: st_data_ownership) -> Int32 {
+                             _ ownership: st_data_ownership) -> st_status {
     let fn = "st_tensor_create"
     return outputTensor(out, fn) {
         let dims = try shapeArgument(shape, ndim, fn)
@@ -80,7 +80,7 @@ public func st_tensor_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ dat
 
 @c @implementation
 public func st_tensor_zeros(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ shape: UnsafePointer<Int64>?, _ ndim: Int,
-                            _ dtype: st_dtype) -> Int32 {
+                            _ dtype: st_dtype) -> st_status {
     outputTensor(out, "st_tensor_zeros") {
         let dims = try shapeArgument(shape, ndim, "st_tensor_zeros")
         try Tensor.checkShape(dims)
@@ -90,13 +90,13 @@ public func st_tensor_zeros(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ shap
 
 @c @implementation
 public func st_tensor_full(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ shape: UnsafePointer<Int64>?, _ ndim: Int,
-                           _ value: Float) -> Int32 {
+                           _ value: Float) -> st_status {
     outputTensor(out, "st_tensor_full") { try Tensor.full(try shapeArgument(shape, ndim, "st_tensor_full"), value) }
 }
 
 @c @implementation
 public func st_tensor_arange(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ start: Double, _ end: Double,
-                             _ step: Double, _ dtype: st_dtype) -> Int32 {
+                             _ step: Double, _ dtype: st_dtype) -> st_status {
     outputTensor(out, "st_tensor_arange") {
         guard start.isFinite, end.isFinite, step.isFinite, step != 0 else {
             throw SwiftTrainError(.invalidArgument, "st_tensor_arange: start, end and step must be finite and step non-zero, got \(start), \(end), \(step)")
@@ -110,7 +110,7 @@ public func st_tensor_arange(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ sta
 
 @c @implementation
 public func st_tensor_uniform(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ shape: UnsafePointer<Int64>?, _ ndim: Int,
-                              _ low: Float, _ high: Float, _ seed: UInt64) -> Int32 {
+                              _ low: Float, _ high: Float, _ seed: UInt64) -> st_status {
     outputTensor(out, "st_tensor_uniform") {
         var g = Generator(seed: seed)
         return try Tensor.uniform(try shapeArgument(shape, ndim, "st_tensor_uniform"), low: low, high: high, generator: &g)
@@ -119,7 +119,7 @@ public func st_tensor_uniform(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ sh
 
 @c @implementation
 public func st_tensor_normal(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ shape: UnsafePointer<Int64>?, _ ndim: Int,
-                             _ mean: Float, _ std: Float, _ seed: UInt64) -> Int32 {
+                             _ mean: Float, _ std: Float, _ seed: UInt64) -> st_status {
     outputTensor(out, "st_tensor_normal") {
         var g = Generator(seed: seed)
         return try Tensor.normal(try shapeArgument(shape, ndim, "st_tensor_normal"), mean: mean, std: std, generator: &g)
@@ -128,7 +128,7 @@ public func st_tensor_normal(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ sha
 
 @c @implementation
 public func st_tensor_rand(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ shape: UnsafePointer<Int64>?, _ ndim: Int,
-                           _ low: Float, _ high: Float) -> Int32 {
+                           _ low: Float, _ high: Float) -> st_status {
     outputTensor(out, "st_tensor_rand") {
         let dims = try shapeArgument(shape, ndim, "st_tensor_rand")
         return try DefaultGenerator.withGenerator { try Tensor.uniform(dims, low: low, high: high, generator: &$0) }
@@ -137,7 +137,7 @@ public func st_tensor_rand(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ shape
 
 @c @implementation
 public func st_tensor_randn(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ shape: UnsafePointer<Int64>?, _ ndim: Int,
-                            _ mean: Float, _ std: Float) -> Int32 {
+                            _ mean: Float, _ std: Float) -> st_status {
     outputTensor(out, "st_tensor_randn") {
         let dims = try shapeArgument(shape, ndim, "st_tensor_randn")
         return try DefaultGenerator.withGenerator { try Tensor.normal(dims, mean: mean, std: std, generator: &$0) }
@@ -150,7 +150,7 @@ public func st_tensor_free(_ t: OpaquePointer?) {
 }
 
 @c @implementation
-public func st_tensor_ndim(_ out: UnsafeMutablePointer<Int>?, _ t: OpaquePointer?) -> Int32 {
+public func st_tensor_ndim(_ out: UnsafeMutablePointer<Int>?, _ t: OpaquePointer?) -> st_status {
     status {
         let x = try tensor(t, "st_tensor_ndim", "tensor")
         try required(out, "st_tensor_ndim", "out").pointee = x.rank
@@ -158,7 +158,7 @@ public func st_tensor_ndim(_ out: UnsafeMutablePointer<Int>?, _ t: OpaquePointer
 }
 
 @c @implementation
-public func st_tensor_shape(_ out: UnsafeMutablePointer<Int64>?, _ capacity: Int, _ t: OpaquePointer?) -> Int32 {
+public func st_tensor_shape(_ out: UnsafeMutablePointer<Int64>?, _ capacity: Int, _ t: OpaquePointer?) -> st_status {
     status {
         let fn = "st_tensor_shape"
         let x = try tensor(t, fn, "tensor")
@@ -171,7 +171,7 @@ public func st_tensor_shape(_ out: UnsafeMutablePointer<Int64>?, _ capacity: Int
 }
 
 @c @implementation
-public func st_tensor_numel(_ out: UnsafeMutablePointer<Int64>?, _ t: OpaquePointer?) -> Int32 {
+public func st_tensor_numel(_ out: UnsafeMutablePointer<Int64>?, _ t: OpaquePointer?) -> st_status {
     status {
         let x = try tensor(t, "st_tensor_numel", "tensor")
         try required(out, "st_tensor_numel", "out").pointee = Int64(x.count)
@@ -179,7 +179,7 @@ public func st_tensor_numel(_ out: UnsafeMutablePointer<Int64>?, _ t: OpaquePoin
 }
 
 @c @implementation
-public func st_tensor_dtype(_ out: UnsafeMutablePointer<st_dtype>?, _ t: OpaquePointer?) -> Int32 {
+public func st_tensor_dtype(_ out: UnsafeMutablePointer<st_dtype>?, _ t: OpaquePointer?) -> st_status {
     status {
         let x = try tensor(t, "st_tensor_dtype", "tensor")
         try required(out, "st_tensor_dtype", "out").pointee = st_dtype(rawValue: UInt32(x.dtype.rawValue))
@@ -187,7 +187,7 @@ public func st_tensor_dtype(_ out: UnsafeMutablePointer<st_dtype>?, _ t: OpaqueP
 }
 
 @c @implementation
-public func st_tensor_copy_to(_ out: UnsafeMutableRawPointer?, _ outBytes: Int, _ t: OpaquePointer?) -> Int32 {
+public func st_tensor_copy_to(_ out: UnsafeMutableRawPointer?, _ outBytes: Int, _ t: OpaquePointer?) -> st_status {
     status {
         let fn = "st_tensor_copy_to"
         let x = try tensor(t, fn, "tensor")
@@ -202,7 +202,7 @@ public func st_tensor_copy_to(_ out: UnsafeMutableRawPointer?, _ outBytes: Int, 
 }
 
 @c @implementation
-public func st_tensor_data(_ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ t: OpaquePointer?) -> Int32 {
+public func st_tensor_data(_ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ t: OpaquePointer?) -> st_status {
     status {
         let x = try tensor(t, "st_tensor_data", "tensor")
         try required(out, "st_tensor_data", "out").pointee = x.withUnsafeMutableRawBytes { $0.baseAddress }
@@ -210,7 +210,7 @@ public func st_tensor_data(_ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>
 }
 
 @c @implementation
-public func st_tensor_item(_ out: UnsafeMutablePointer<Double>?, _ t: OpaquePointer?) -> Int32 {
+public func st_tensor_item(_ out: UnsafeMutablePointer<Double>?, _ t: OpaquePointer?) -> st_status {
     status {
         let x = try tensor(t, "st_tensor_item", "tensor")
         let o = try required(out, "st_tensor_item", "out")
@@ -222,7 +222,7 @@ public func st_tensor_item(_ out: UnsafeMutablePointer<Double>?, _ t: OpaquePoin
 }
 
 @c @implementation
-public func st_tensor_set_requires_grad(_ t: OpaquePointer?, _ requiresGrad: Bool) -> Int32 {
+public func st_tensor_set_requires_grad(_ t: OpaquePointer?, _ requiresGrad: Bool) -> st_status {
     status {
         let fn = "st_tensor_set_requires_grad"
         let x = try tensor(t, fn, "tensor")
@@ -237,7 +237,7 @@ public func st_tensor_set_requires_grad(_ t: OpaquePointer?, _ requiresGrad: Boo
 }
 
 @c @implementation
-public func st_tensor_requires_grad(_ out: UnsafeMutablePointer<Bool>?, _ t: OpaquePointer?) -> Int32 {
+public func st_tensor_requires_grad(_ out: UnsafeMutablePointer<Bool>?, _ t: OpaquePointer?) -> st_status {
     status {
         let x = try tensor(t, "st_tensor_requires_grad", "tensor")
         try required(out, "st_tensor_requires_grad", "out").pointee = x.requiresGrad
@@ -245,7 +245,7 @@ public func st_tensor_requires_grad(_ out: UnsafeMutablePointer<Bool>?, _ t: Opa
 }
 
 @c @implementation
-public func st_tensor_grad(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ t: OpaquePointer?) -> Int32 {
+public func st_tensor_grad(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ t: OpaquePointer?) -> st_status {
     status {
         let o = try required(out, "st_tensor_grad", "out")
         o.pointee = nil
@@ -254,12 +254,12 @@ public func st_tensor_grad(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ t: Op
 }
 
 @c @implementation
-public func st_tensor_zero_grad(_ t: OpaquePointer?) -> Int32 {
+public func st_tensor_zero_grad(_ t: OpaquePointer?) -> st_status {
     status { try tensor(t, "st_tensor_zero_grad", "tensor").zeroGrad() }
 }
 
 @c @implementation
-public func st_tensor_backward(_ t: OpaquePointer?, _ gradient: OpaquePointer?) -> Int32 {
+public func st_tensor_backward(_ t: OpaquePointer?, _ gradient: OpaquePointer?) -> st_status {
     status {
         let x = try tensor(t, "st_tensor_backward", "tensor")
         if let g = try optionalTensor(gradient, "st_tensor_backward", "gradient") {
@@ -271,12 +271,12 @@ public func st_tensor_backward(_ t: OpaquePointer?, _ gradient: OpaquePointer?) 
 }
 
 @c @implementation
-public func st_tensor_to(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ t: OpaquePointer?, _ dtype: st_dtype) -> Int32 {
+public func st_tensor_to(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ t: OpaquePointer?, _ dtype: st_dtype) -> st_status {
     outputTensor(out, "st_tensor_to") { try tensor(t, "st_tensor_to", "tensor").to(try dtypeArgument(dtype, "st_tensor_to")) }
 }
 
 @c @implementation
-public func st_tensor_detach(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ t: OpaquePointer?) -> Int32 {
+public func st_tensor_detach(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ t: OpaquePointer?) -> st_status {
     outputTensor(out, "st_tensor_detach") { try tensor(t, "st_tensor_detach", "tensor").detach() }
 }
 

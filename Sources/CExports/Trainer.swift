@@ -70,7 +70,7 @@ func trainer(_ handle: OpaquePointer?, _ fn: String) throws -> Trainer {
 
 @c @implementation
 public func st_trainer_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ model: OpaquePointer?,
-                              _ loss: st_loss, _ args: UnsafePointer<st_training_args>?) -> Int32 {
+                              _ loss: st_loss, _ args: UnsafePointer<st_training_args>?) -> st_status {
     status {
         out?.pointee = nil  // handle out-parameters are NULL on failure
         let fn = "st_trainer_create"
@@ -87,7 +87,7 @@ public func st_trainer_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ mo
 }
 
 @c @implementation
-public func st_trainer_set_train_dataset(_ handle: OpaquePointer?, _ dataset: OpaquePointer?) -> Int32 {
+public func st_trainer_set_train_dataset(_ handle: OpaquePointer?, _ dataset: OpaquePointer?) -> st_status {
     status {
         let fn = "st_trainer_set_train_dataset"
         let t = try trainer(handle, fn)
@@ -96,7 +96,7 @@ public func st_trainer_set_train_dataset(_ handle: OpaquePointer?, _ dataset: Op
 }
 
 @c @implementation
-public func st_trainer_set_eval_dataset(_ handle: OpaquePointer?, _ dataset: OpaquePointer?) -> Int32 {
+public func st_trainer_set_eval_dataset(_ handle: OpaquePointer?, _ dataset: OpaquePointer?) -> st_status {
     status {
         let fn = "st_trainer_set_eval_dataset"
         let t = try trainer(handle, fn)
@@ -106,7 +106,7 @@ public func st_trainer_set_eval_dataset(_ handle: OpaquePointer?, _ dataset: Opa
 
 @c @implementation
 public func st_trainer_add_eval_dataset(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?,
-                                        _ dataset: OpaquePointer?) -> Int32 {
+                                        _ dataset: OpaquePointer?) -> st_status {
     status {
         let fn = "st_trainer_add_eval_dataset"
         let t = try trainer(handle, fn)
@@ -117,7 +117,7 @@ public func st_trainer_add_eval_dataset(_ handle: OpaquePointer?, _ name: Unsafe
 
 @c @implementation
 public func st_trainer_add_callback(_ handle: OpaquePointer?, _ callback: st_callback_fn?,
-                                    _ userData: UnsafeMutableRawPointer?, _ eventMask: UInt32) -> Int32 {
+                                    _ userData: UnsafeMutableRawPointer?, _ eventMask: UInt32) -> st_status {
     status {
         let fn = "st_trainer_add_callback"
         let t = try trainer(handle, fn)
@@ -153,7 +153,7 @@ struct CCallbackTag: Hashable {
 
 @c @implementation
 public func st_trainer_remove_callback(_ handle: OpaquePointer?, _ callback: st_callback_fn?,
-                                       _ userData: UnsafeMutableRawPointer?) -> Int32 {
+                                       _ userData: UnsafeMutableRawPointer?) -> st_status {
     status {
         let fn = "st_trainer_remove_callback"
         let t = try trainer(handle, fn)
@@ -167,14 +167,14 @@ public func st_trainer_remove_callback(_ handle: OpaquePointer?, _ callback: st_
 }
 
 @c @implementation
-public func st_trainer_request_stop(_ handle: OpaquePointer?, _ save: Bool) -> Int32 {
+public func st_trainer_request_stop(_ handle: OpaquePointer?, _ save: Bool) -> st_status {
     // No status() closure, no lock, no error text: this runs in signal handlers.
-    StopBoard.request(handle, save: save) ? ST_OK.rawValue : ST_ENOTFOUND.rawValue
+    StopBoard.request(handle, save: save) ? ST_OK : ST_ENOTFOUND
 }
 
 @c @implementation
 public func st_trainer_set_compute_metrics(_ handle: OpaquePointer?, _ function: st_compute_metrics_fn?,
-                                           _ userData: UnsafeMutableRawPointer?) -> Int32 {
+                                           _ userData: UnsafeMutableRawPointer?) -> st_status {
     status {
         let t = try trainer(handle, "st_trainer_set_compute_metrics")
         guard let function else {
@@ -193,7 +193,7 @@ public func st_trainer_set_compute_metrics(_ handle: OpaquePointer?, _ function:
                             labelShape.withUnsafeBufferPointer { ls in
                                 p.metricKeyPrefix.withCString { prefix in
                                     var view = st_eval_prediction(
-                                        predictions: predictions.baseAddress, num_samples: Int64(p.numSamples),
+                                        struct_size: librarySize(st_eval_prediction.self), predictions: predictions.baseAddress, num_samples: Int64(p.numSamples),
                                         num_outputs: Int64(p.numOutputs), label_ids: labelIds,
                                         targets: targets, target_width: Int64(p.targetWidth), metric_key_prefix: prefix,
                                         prediction_shape: ps.baseAddress, prediction_ndim: ps.count,
@@ -226,7 +226,7 @@ public func st_trainer_set_compute_metrics(_ handle: OpaquePointer?, _ function:
 }
 
 @c @implementation
-public func st_trainer_train(_ outMetrics: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?) -> Int32 {
+public func st_trainer_train(_ outMetrics: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?) -> st_status {
     status {
         outMetrics?.pointee = nil
         let metrics = try trainer(handle, "st_trainer_train").train()
@@ -235,7 +235,7 @@ public func st_trainer_train(_ outMetrics: UnsafeMutablePointer<OpaquePointer?>?
 }
 
 @c @implementation
-public func st_trainer_get_state(_ out: UnsafeMutablePointer<st_trainer_state>?, _ handle: OpaquePointer?) -> Int32 {
+public func st_trainer_get_state(_ out: UnsafeMutablePointer<st_trainer_state>?, _ handle: OpaquePointer?) -> st_status {
     status {
         let fn = "st_trainer_get_state"
         let t = try trainer(handle, fn)
@@ -257,7 +257,7 @@ public func st_trainer_get_state(_ out: UnsafeMutablePointer<st_trainer_state>?,
 
 @c @implementation
 public func st_trainer_evaluate(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?,
-                                _ dataset: OpaquePointer?) -> Int32 {
+                                _ dataset: OpaquePointer?) -> st_status {
     status {
         let fn = "st_trainer_evaluate"
         let result = try required(out, fn, "out")
@@ -270,7 +270,7 @@ public func st_trainer_evaluate(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ 
 
 @c @implementation
 public func st_trainer_evaluate_prefixed(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?,
-                                         _ dataset: OpaquePointer?, _ prefix: UnsafePointer<CChar>?) -> Int32 {
+                                         _ dataset: OpaquePointer?, _ prefix: UnsafePointer<CChar>?) -> st_status {
     status {
         let fn = "st_trainer_evaluate_prefixed"
         let result = try required(out, fn, "out")
@@ -285,7 +285,7 @@ public func st_trainer_evaluate_prefixed(_ out: UnsafeMutablePointer<OpaquePoint
 @c @implementation
 public func st_trainer_predict(_ out: UnsafeMutablePointer<Float>?, _ outCount: Int,
                                _ outMetrics: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?,
-                               _ dataset: OpaquePointer?) -> Int32 {
+                               _ dataset: OpaquePointer?) -> st_status {
     status {
         let fn = "st_trainer_predict"
         outMetrics?.pointee = nil
@@ -299,7 +299,7 @@ public func st_trainer_predict(_ out: UnsafeMutablePointer<Float>?, _ outCount: 
 
 @c @implementation
 public func st_trainer_num_outputs(_ out: UnsafeMutablePointer<Int64>?, _ handle: OpaquePointer?,
-                                   _ dataset: OpaquePointer?) -> Int32 {
+                                   _ dataset: OpaquePointer?) -> st_status {
     status {
         let fn = "st_trainer_num_outputs"
         let t = try trainer(handle, fn)
@@ -310,7 +310,7 @@ public func st_trainer_num_outputs(_ out: UnsafeMutablePointer<Int64>?, _ handle
 
 @c @implementation
 public func st_trainer_state_json(_ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int, _ length: UnsafeMutablePointer<Int>?,
-                                  _ handle: OpaquePointer?) -> Int32 {
+                                  _ handle: OpaquePointer?) -> st_status {
     status {
         let fn = "st_trainer_state_json"
         try giveText(Array(try trainer(handle, fn).state.hfJSON().utf8), buffer, capacity, length, fn)
@@ -319,7 +319,7 @@ public func st_trainer_state_json(_ buffer: UnsafeMutablePointer<CChar>?, _ capa
 
 @c @implementation
 public func st_trainer_state_json_format(_ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
-                                         _ length: UnsafeMutablePointer<Int>?, _ state: UnsafePointer<CChar>?) -> Int32 {
+                                         _ length: UnsafeMutablePointer<Int>?, _ state: UnsafePointer<CChar>?) -> st_status {
     status {
         let fn = "st_trainer_state_json_format"
         let source = String(cString: try required(state, fn, "state"))
@@ -354,7 +354,7 @@ func giveText(_ bytes: [UInt8], _ buffer: UnsafeMutablePointer<CChar>?, _ capaci
 }
 
 @c @implementation
-public func st_trainer_log_history_count(_ out: UnsafeMutablePointer<Int>?, _ handle: OpaquePointer?) -> Int32 {
+public func st_trainer_log_history_count(_ out: UnsafeMutablePointer<Int>?, _ handle: OpaquePointer?) -> st_status {
     status {
         let fn = "st_trainer_log_history_count"
         let t = try trainer(handle, fn)
@@ -364,7 +364,7 @@ public func st_trainer_log_history_count(_ out: UnsafeMutablePointer<Int>?, _ ha
 
 @c @implementation
 public func st_trainer_log_history_entry(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?,
-                                         _ index: Int) -> Int32 {
+                                         _ index: Int) -> st_status {
     status {
         let fn = "st_trainer_log_history_entry"
         let result = try required(out, fn, "out")
@@ -394,7 +394,7 @@ func withOptionalBuffer<T, R>(_ array: [T]?, _ body: (UnsafePointer<T>?) throws 
 public func st_trainer_predict_tensors(_ outPredictions: UnsafeMutablePointer<OpaquePointer?>?,
                                       _ outLabels: UnsafeMutablePointer<OpaquePointer?>?,
                                       _ outMetrics: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?,
-                                      _ dataset: OpaquePointer?) -> Int32 {
+                                      _ dataset: OpaquePointer?) -> st_status {
     status {
         let fn = "st_trainer_predict_tensors"
         outPredictions?.pointee = nil
@@ -424,7 +424,7 @@ public func st_trainer_predict_tensors(_ outPredictions: UnsafeMutablePointer<Op
 
 @c @implementation
 public func st_trainer_builtin_loss(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?,
-                                    _ logits: OpaquePointer?, _ labels: OpaquePointer?) -> Int32 {
+                                    _ logits: OpaquePointer?, _ labels: OpaquePointer?) -> st_status {
     let fn = "st_trainer_builtin_loss"
     return outputTensor(out, fn) {
         try trainer(handle, fn).builtInLoss(logits: try tensor(logits, fn, "logits"), labels: try tensor(labels, fn, "labels"))

@@ -133,7 +133,7 @@ extension TrainingArguments {
 }
 
 @c @implementation
-public func st_training_args_init(_ args: UnsafeMutablePointer<st_training_args>?, _ version: UInt32) -> Int32 {
+public func st_training_args_init(_ args: UnsafeMutablePointer<st_training_args>?, _ version: UInt32) -> st_status {
     status {
         let out = try required(args, "st_training_args_init", "args")
         guard version == ST_TRAINING_ARGS_VERSION else {
@@ -147,7 +147,7 @@ public func st_training_args_init(_ args: UnsafeMutablePointer<st_training_args>
 
 @c @implementation
 public func st_training_args_set(_ args: UnsafeMutablePointer<st_training_args>?, _ name: UnsafePointer<CChar>?,
-                                 _ value: UnsafePointer<CChar>?) -> Int32 {
+                                 _ value: UnsafePointer<CChar>?) -> st_status {
     status {
         let fn = "st_training_args_set"
         let c = try required(args, fn, "args")
@@ -160,14 +160,14 @@ public func st_training_args_set(_ args: UnsafeMutablePointer<st_training_args>?
 }
 
 @c @implementation
-public func st_training_args_validate(_ args: UnsafePointer<st_training_args>?) -> Int32 {
+public func st_training_args_validate(_ args: UnsafePointer<st_training_args>?) -> st_status {
     status {
         try TrainingArguments(try required(args, "st_training_args_validate", "args").pointee).validate()
     }
 }
 
 @c @implementation
-public func st_loss_from_name(_ out: UnsafeMutablePointer<st_loss>?, _ name: UnsafePointer<CChar>?) -> Int32 {
+public func st_loss_from_name(_ out: UnsafeMutablePointer<st_loss>?, _ name: UnsafePointer<CChar>?) -> st_status {
     status {
         let fn = "st_loss_from_name"
         let kind = try LossKind(name: String(cString: try required(name, fn, "name")))

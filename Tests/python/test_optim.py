@@ -355,7 +355,7 @@ def test_new_training_arguments_defaults_and_translation():
     assert core["momentum_scheduler_kwargs"] == "cool_down=2,warm_up=3"
     assert core["optim_args"] == "momentum=0.9,nesterov=true"
     assert core["metric_for_best_model"] == "eval_accuracy" and core["ema_decay"] == 0.999
-    assert (core["nonfinite_grad_norm"], core["momentum_scheduler_type"]) == (1, 1)
+    assert (core["nonfinite_grad_norm"], core["momentum_scheduler_type"]) == ("skip", "inverted_triangular")
 
 
 @pytest.mark.parametrize("kwargs, fragments", [

@@ -113,3 +113,27 @@ def test_values_are_passed_as_the_library_parses_them():
     assert (core["learning_rate"], core["logging_first_step"]) == (1e-3, True)
     assert (core["max_steps"], core["data_seed"]) == (7, 3)
     assert st.TrainingArguments(output_dir="runs/x", disable_tqdm=None).disable_tqdm is False
+
+
+def test_signature_defaults_come_from_the_library():
+    """Every default of TrainingArguments that the library owns is the library's value
+    (read from st_training_args_json), the steps as int as HF types them."""
+    library = _C.TrainingArgs().as_dict()
+    args = st.TrainingArguments()
+    for f in dataclasses.fields(st.TrainingArguments):
+        value = getattr(args, f.name)
+        if f.name in library and f.default is not None and f.default is not dataclasses.MISSING:
+            assert value == library[f.name], f.name
+            assert type(value) is type(library[f.name]) or f.name.endswith("_steps"), f.name
+    assert args.output_dir == library["output_dir"] and args.optim == "adamw_torch"
+
+
+def test_arguments_are_set_in_one_validated_call_that_changes_nothing_on_error():
+    core = _C.TrainingArgs()
+    core.update({"learning_rate": "0.25", "optim": "sgd"})
+    assert (core.as_dict()["learning_rate"], core.as_dict()["optim"]) == (0.25, "sgd")
+    with pytest.raises(ValueError, match="optim.*bogus"):
+        core.update({"learning_rate": "0.5", "optim": "bogus"})
+    with pytest.raises(ValueError, match="warmup_ratio"):  # validation runs in the same call
+        core.update({"learning_rate": "0.5", "warmup_ratio": "2"})
+    assert core.as_dict()["learning_rate"] == 0.25

@@ -53,6 +53,18 @@ int stx_sha256_ni_available(void);
  *  `k` is the 64 round constants (the Swift code's table). */
 void stx_sha256_ni_blocks(uint32_t state[8], const void *data, size_t blocks, const uint32_t k[64]);
 
+/* ---- fused optimizer updates (optimizer_kernels.c) ---- */
+
+/** Adam / AdamW per-step constants (see Adam.swift). `decay` is 1 - lr * weight_decay for
+ *  AdamW (1 otherwise); `coupled` is Adam's L2 weight decay (0 for AdamW). */
+typedef struct stx_adam_coefficients {
+    float decay, coupled, w1, b2, w2, step_size, bias2_sqrt, eps;
+} stx_adam_coefficients;
+
+/** One Adam step over n elements: p, m, v (and v_max with amsgrad, else NULL) in place. */
+void stx_adam_update(float *p, const float *g, float *m, float *v, float *v_max, size_t n,
+                     const stx_adam_coefficients *k);
+
 /* ---- the stop board (stop_board.c): lock-free stop requests, safe in signal handlers ---- */
 
 /** Claims a slot for handle `id`; its index, or -1 when all 4096 are taken. */

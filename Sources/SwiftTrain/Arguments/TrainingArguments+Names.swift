@@ -114,14 +114,16 @@ extension TrainingArguments {
     ]
 
     /// The arguments by their HF names, as training_args.json holds them (in place of HF's
-    /// pickled training_args.bin); `set(name, value)` reads each value's text back.
+    /// pickled training_args.bin); `set(name, value)` reads each value's text back. AdamW is
+    /// spelt "adamw_torch", HF's default name for it.
     public var json: JSONValue {
         func name<T: Equatable>(_ value: T, _ table: [(String, T)]) -> JSONValue { .string(table.first { $0.1 == value }!.0) }
+        let optimName: JSONValue = optim == .adamw ? .string("adamw_torch") : name(optim, Self.optimizerNames)
         return .object([
             ("num_train_epochs", .double(numTrainEpochs)), ("max_steps", .int(maxSteps)),
             ("per_device_train_batch_size", .int(perDeviceTrainBatchSize)), ("per_device_eval_batch_size", .int(perDeviceEvalBatchSize)),
             ("gradient_accumulation_steps", .int(gradientAccumulationSteps)), ("max_micro_batch_size", .int(maxMicroBatchSize)),
-            ("optim", name(optim, Self.optimizerNames)), ("optim_args", .string(optimArgs)),
+            ("optim", optimName), ("optim_args", .string(optimArgs)),
             ("learning_rate", .double(learningRate)), ("weight_decay", .double(weightDecay)),
             ("adam_beta1", .double(adamBeta1)), ("adam_beta2", .double(adamBeta2)), ("adam_epsilon", .double(adamEpsilon)),
             ("sgd_momentum", .double(sgdMomentum)), ("max_grad_norm", .double(maxGradNorm)), ("max_grad_value", .double(maxGradValue)),

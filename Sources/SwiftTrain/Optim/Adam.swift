@@ -1,4 +1,5 @@
 import Glibc
+import PlatformShims
 
 /// torch.optim.Adam and AdamW (Kingma & Ba, https://arxiv.org/abs/1412.6980; decoupled
 /// weight decay: Loshchilov & Hutter, https://arxiv.org/abs/1711.05101). Group momentum is
@@ -46,28 +47,18 @@ public final class Adam: Optimizer {
     override func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ n: Int, _ state: ParameterState,
                          _ group: ParameterGroup) {
         let lr = group.learningRate, beta1 = group.momentum, t = Double(state.step)
-        let coupled: Float = decoupledWeightDecay ? 0 : Float(group.weightDecay)  // L2 added to the gradient
-        if decoupledWeightDecay && group.weightDecay != 0 {
-            let decay = Float(1 - lr * group.weightDecay)
-            for j in 0..<n { p[j] *= decay }
-        }
-        let m = state.buffers[0]!.base, v = state.buffers[1]!.base
-        let w1 = Float(1 - beta1), b2 = Float(beta2), w2 = Float(1 - beta2)
-        let stepSize = Float(lr / (1 - Glibc.pow(beta1, t)))
-        let bias2Sqrt = Float((1 - Glibc.pow(beta2, t)).squareRoot()), eps = Float(epsilon)
-        for j in 0..<n {
-            let gj = g[j] + coupled * p[j]
-            m[j] += w1 * (gj - m[j])
-            v[j] = v[j] * b2 + w2 * gj * gj
-        }
-        if amsgrad {
-            let vmax = state.buffers[2]!.base
-            for j in 0..<n {
-                vmax[j] = Swift.max(vmax[j], v[j])
-                p[j] -= stepSize * (m[j] / (vmax[j].squareRoot() / bias2Sqrt + eps))
-            }
-        } else {
-            for j in 0..<n { p[j] -= stepSize * (m[j] / (v[j].squareRoot() / bias2Sqrt + eps)) }
-        }
+        var k = stx_adam_coefficients()
+        k.decay = decoupledWeightDecay && group.weightDecay != 0 ? Float(1 - lr * group.weightDecay) : 1
+        k.coupled = decoupledWeightDecay ? 0 : Float(group.weightDecay)  // L2 added to the gradient
+        k.w1 = Float(1 - beta1)
+        k.b2 = Float(beta2)
+        k.w2 = Float(1 - beta2)
+        k.step_size = Float(lr / (1 - Glibc.pow(beta1, t)))
+        k.bias2_sqrt = Float((1 - Glibc.pow(beta2, t)).squareRoot())
+        k.eps = Float(epsilon)
+        // one fused pass (PlatformShims/optimizer_kernels.c), in the order of torch's formulas:
+        // m += (1-b1)(g-m); v = v b2 + (1-b2) g g; p -= step_size m / (sqrt(v) / sqrt(1-b2^t) + eps)
+        stx_adam_update(p, g, state.buffers[0]!.base, state.buffers[1]!.base,
+                        amsgrad ? state.buffers[2]!.base : nil, n, &k)
     }
 }

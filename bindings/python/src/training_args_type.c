@@ -4,7 +4,8 @@
  *     args = TrainingArgs()                  # st_training_args_init: the library's defaults
  *     args.set("learning_rate", "0.001")     # st_training_args_set: HF name, string value
  *     args.validate()                        # st_training_args_validate
- *     args.as_dict()                         # the struct's fields (enums as their numbers)
+ *     args.update({"learning_rate": "0.001", "optim": "sgd"})  # all at once, validated
+ *     args.as_dict()                         # training_args.json's fields (enums by name)
  *
  * The library parses and checks every value; this type only carries strings to it.
  */
@@ -64,91 +65,74 @@ static PyObject *TrainingArgs_validate(st_py_training_args *self, PyObject *unus
     Py_RETURN_NONE;
 }
 
-static int put(PyObject *dict, const char *key, PyObject *value)
-{
-    if (value == NULL)
-        return -1;
-    int rc = PyDict_SetItemString(dict, key, value);
-    Py_DECREF(value);
-    return rc;
-}
+PyDoc_STRVAR(TrainingArgs_update_doc,
+             "update($self, values, /)\n--\n\n"
+             "Sets every field of the dict `values` (HF name -> string) and validates, in one "
+             "call (st_training_args_update); on an error nothing changes.");
 
-/* An option-string field (NUL-terminated within ST_OPTIONS_CAPACITY). */
-static PyObject *option_text(const char *field)
+static PyObject *TrainingArgs_update(st_py_training_args *self, PyObject *values)
 {
-    return PyUnicode_DecodeUTF8(field, (Py_ssize_t)strnlen(field, ST_OPTIONS_CAPACITY),
-                                "replace");
+    if (!PyDict_Check(values))
+        return PyErr_Format(PyExc_TypeError, "TrainingArgs.update: expected a dict, got %.100s",
+                            Py_TYPE(values)->tp_name);
+    Py_ssize_t count = PyDict_Size(values), i = 0, position = 0;
+    const char **names = PyMem_Calloc((size_t)count + 1, sizeof(char *));
+    const char **texts = PyMem_Calloc((size_t)count + 1, sizeof(char *));
+    PyObject *key, *value, *result = NULL;
+    if (names == NULL || texts == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    while (PyDict_Next(values, &position, &key, &value)) { /* borrowed: valid while the dict is */
+        if ((names[i] = PyUnicode_AsUTF8(key)) == NULL || (texts[i] = PyUnicode_AsUTF8(value)) == NULL)
+            goto done;
+        i++;
+    }
+    int status = st_training_args_update(&self->args, names, texts, (size_t)count);
+    if (status != ST_OK) {
+        st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+        goto done;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(names);
+    PyMem_Free(texts);
+    return result;
 }
 
 PyDoc_STRVAR(TrainingArgs_as_dict_doc,
              "as_dict($self, /)\n--\n\n"
-             "The fields of st_training_args by name; enum fields as their numeric values, "
-             "option strings as str.");
+             "Every field by its HF name, as the library writes training_args.json "
+             "(st_training_args_json): enums by name, option strings as str.");
 
 static PyObject *TrainingArgs_as_dict(st_py_training_args *self, PyObject *unused)
 {
     (void)unused;
-    const st_training_args *a = &self->args;
-    PyObject *d = PyDict_New();
-    if (d == NULL)
-        return NULL;
-    if (put(d, "version", PyLong_FromUnsignedLong(a->version)) < 0 ||
-        put(d, "num_train_epochs", PyFloat_FromDouble(a->num_train_epochs)) < 0 ||
-        put(d, "max_steps", PyLong_FromLongLong(a->max_steps)) < 0 ||
-        put(d, "per_device_train_batch_size",
-            PyLong_FromLongLong(a->per_device_train_batch_size)) < 0 ||
-        put(d, "per_device_eval_batch_size",
-            PyLong_FromLongLong(a->per_device_eval_batch_size)) < 0 ||
-        put(d, "optim", PyLong_FromLong((long)a->optim)) < 0 ||
-        put(d, "learning_rate", PyFloat_FromDouble(a->learning_rate)) < 0 ||
-        put(d, "weight_decay", PyFloat_FromDouble(a->weight_decay)) < 0 ||
-        put(d, "adam_beta1", PyFloat_FromDouble(a->adam_beta1)) < 0 ||
-        put(d, "adam_beta2", PyFloat_FromDouble(a->adam_beta2)) < 0 ||
-        put(d, "adam_epsilon", PyFloat_FromDouble(a->adam_epsilon)) < 0 ||
-        put(d, "sgd_momentum", PyFloat_FromDouble(a->sgd_momentum)) < 0 ||
-        put(d, "max_grad_norm", PyFloat_FromDouble(a->max_grad_norm)) < 0 ||
-        put(d, "lr_scheduler_type", PyLong_FromLong((long)a->lr_scheduler_type)) < 0 ||
-        put(d, "warmup_steps", PyFloat_FromDouble(a->warmup_steps)) < 0 ||
-        put(d, "logging_strategy", PyLong_FromLong((long)a->logging_strategy)) < 0 ||
-        put(d, "logging_steps", PyFloat_FromDouble(a->logging_steps)) < 0 ||
-        put(d, "logging_first_step", PyBool_FromLong(a->logging_first_step)) < 0 ||
-        put(d, "eval_strategy", PyLong_FromLong((long)a->eval_strategy)) < 0 ||
-        put(d, "eval_steps", PyFloat_FromDouble(a->eval_steps)) < 0 ||
-        put(d, "seed", PyLong_FromLongLong(a->seed)) < 0 ||
-        put(d, "data_seed", PyLong_FromLongLong(a->data_seed)) < 0 ||
-        put(d, "dataloader_drop_last", PyBool_FromLong(a->dataloader_drop_last)) < 0 ||
-        put(d, "gradient_accumulation_steps",
-            PyLong_FromLongLong(a->gradient_accumulation_steps)) < 0 ||
-        put(d, "max_micro_batch_size", PyLong_FromLongLong(a->max_micro_batch_size)) < 0 ||
-        put(d, "warmup_ratio", PyFloat_FromDouble(a->warmup_ratio)) < 0 ||
-        put(d, "max_grad_value", PyFloat_FromDouble(a->max_grad_value)) < 0 ||
-        put(d, "nonfinite_grad_norm", PyLong_FromLong((long)a->nonfinite_grad_norm)) < 0 ||
-        put(d, "ema_decay", PyFloat_FromDouble(a->ema_decay)) < 0 ||
-        put(d, "momentum_scheduler_type", PyLong_FromLong((long)a->momentum_scheduler_type)) < 0 ||
-        put(d, "optim_args", option_text(a->optim_args)) < 0 ||
-        put(d, "lr_scheduler_kwargs", option_text(a->lr_scheduler_kwargs)) < 0 ||
-        put(d, "momentum_scheduler_kwargs", option_text(a->momentum_scheduler_kwargs)) < 0 ||
-        put(d, "metric_for_best_model", option_text(a->metric_for_best_model)) < 0 ||
-        put(d, "logging_nan_inf_filter", PyBool_FromLong(a->logging_nan_inf_filter)) < 0 ||
-        put(d, "eval_delay", PyFloat_FromDouble(a->eval_delay)) < 0 ||
-        put(d, "eval_on_start", PyBool_FromLong(a->eval_on_start)) < 0 ||
-        put(d, "greater_is_better", PyLong_FromLong(a->greater_is_better)) < 0 ||
-        put(d, "load_best_model_at_end", PyBool_FromLong(a->load_best_model_at_end)) < 0 ||
-        put(d, "early_stopping_patience", PyLong_FromLongLong(a->early_stopping_patience)) < 0 ||
-        put(d, "early_stopping_threshold", PyFloat_FromDouble(a->early_stopping_threshold)) < 0 ||
-        put(d, "dataloader_shuffle", PyBool_FromLong(a->dataloader_shuffle)) < 0 ||
-        put(d, "ignore_data_skip", PyBool_FromLong(a->ignore_data_skip)) < 0 ||
-        put(d, "label_smoothing_factor", PyFloat_FromDouble(a->label_smoothing_factor)) < 0 ||
-        put(d, "label_names", option_text(a->label_names)) < 0) {
-        Py_DECREF(d);
-        return NULL;
+    size_t length = 0;
+    int status = st_training_args_json(NULL, 0, &length, &self->args);
+    if (status != ST_OK && status != ST_ESHAPE)
+        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+    char *text = PyMem_Malloc(length + 1);
+    if (text == NULL)
+        return PyErr_NoMemory();
+    status = st_training_args_json(text, length + 1, &length, &self->args);
+    PyObject *result = NULL;
+    if (status != ST_OK) {
+        st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+    } else {
+        PyObject *json = PyImport_ImportModule("json");
+        if (json != NULL)
+            result = PyObject_CallMethod(json, "loads", "s#", text, (Py_ssize_t)length);
+        Py_XDECREF(json);
     }
-    return d;
+    PyMem_Free(text);
+    return result;
 }
 
 static PyMethodDef TrainingArgs_methods[] = {
     {"set", (PyCFunction)TrainingArgs_set, METH_VARARGS, TrainingArgs_set_doc},
     {"validate", (PyCFunction)TrainingArgs_validate, METH_NOARGS, TrainingArgs_validate_doc},
+    {"update", (PyCFunction)TrainingArgs_update, METH_O, TrainingArgs_update_doc},
     {"as_dict", (PyCFunction)TrainingArgs_as_dict, METH_NOARGS, TrainingArgs_as_dict_doc},
     {NULL, NULL, 0, NULL},
 };

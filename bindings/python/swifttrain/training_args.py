@@ -1,7 +1,8 @@
 """``TrainingArguments``: HuggingFace's names and defaults for what the library implements.
 
-The library parses and checks every value: each field that the library knows is passed to
-``st_training_args_set`` by its name as a string, then ``st_training_args_validate`` runs,
+The library owns every default and every rule: the defaults below are read from it at import
+(``st_training_args_json`` of fresh arguments), and the fields that differ from them are
+sent to it in one call (``st_training_args_update``), which parses and checks every value,
 so a bad value raises :class:`swifttrain.InvalidArgumentError` (a ``ValueError``) when the
 object is made, with the library's message naming the argument. A field left at ``None``
 keeps the library's default, which is HF's meaning of ``None`` for ``eval_steps`` (use
@@ -25,6 +26,18 @@ from . import _swifttrain as _C
 from ._options import options_text
 
 __all__ = ["TrainingArguments"]
+
+# The library's defaults by HF name (enums by name).
+_LIBRARY: Dict[str, Any] = _C.TrainingArgs().as_dict()
+
+
+def _default(name: str) -> Any:
+    """The library's default of ``name``, a whole number as int (HF types steps as int)."""
+    value = _LIBRARY[name]
+    if isinstance(value, float) and value.is_integer() and name.endswith("_steps"):
+        return int(value)
+    return value
+
 
 # Fields only the Python side uses; every other field is passed to the library.
 _PYTHON_ONLY = {"python_only": True}
@@ -95,64 +108,64 @@ class TrainingArguments:
     """
 
     output_dir: Optional[str] = None
-    eval_strategy: str = "no"
-    per_device_train_batch_size: int = 8
-    per_device_eval_batch_size: int = 8
-    gradient_accumulation_steps: int = 1
-    max_micro_batch_size: int = 0
-    learning_rate: float = 5e-5
-    weight_decay: float = 0.0
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.999
-    adam_epsilon: float = 1e-8
-    sgd_momentum: float = 0.0
-    max_grad_norm: float = 1.0
-    max_grad_value: float = 0.0
-    nonfinite_grad_norm: str = "error"
-    num_train_epochs: float = 3.0
-    max_steps: int = -1
-    lr_scheduler_type: str = "linear"
+    eval_strategy: str = _default("eval_strategy")
+    per_device_train_batch_size: int = _default("per_device_train_batch_size")
+    per_device_eval_batch_size: int = _default("per_device_eval_batch_size")
+    gradient_accumulation_steps: int = _default("gradient_accumulation_steps")
+    max_micro_batch_size: int = _default("max_micro_batch_size")
+    learning_rate: float = _default("learning_rate")
+    weight_decay: float = _default("weight_decay")
+    adam_beta1: float = _default("adam_beta1")
+    adam_beta2: float = _default("adam_beta2")
+    adam_epsilon: float = _default("adam_epsilon")
+    sgd_momentum: float = _default("sgd_momentum")
+    max_grad_norm: float = _default("max_grad_norm")
+    max_grad_value: float = _default("max_grad_value")
+    nonfinite_grad_norm: str = _default("nonfinite_grad_norm")
+    num_train_epochs: float = _default("num_train_epochs")
+    max_steps: int = _default("max_steps")
+    lr_scheduler_type: str = _default("lr_scheduler_type")
     lr_scheduler_kwargs: Union[Dict[str, Any], str] = field(default_factory=dict,
                                                             metadata=_OPTIONS)
-    warmup_ratio: float = 0.0
-    warmup_steps: Union[int, float] = 0
-    ema_decay: float = 0.0
-    momentum_scheduler_type: str = "none"
+    warmup_ratio: float = _default("warmup_ratio")
+    warmup_steps: Union[int, float] = _default("warmup_steps")
+    ema_decay: float = _default("ema_decay")
+    momentum_scheduler_type: str = _default("momentum_scheduler_type")
     momentum_scheduler_kwargs: Union[Dict[str, Any], str] = field(default_factory=dict,
                                                                   metadata=_OPTIONS)
-    logging_strategy: str = "steps"
-    logging_first_step: bool = False
-    logging_steps: Union[int, float] = 500
-    logging_nan_inf_filter: bool = True
+    logging_strategy: str = _default("logging_strategy")
+    logging_first_step: bool = _default("logging_first_step")
+    logging_steps: Union[int, float] = _default("logging_steps")
+    logging_nan_inf_filter: bool = _default("logging_nan_inf_filter")
     eval_steps: Optional[Union[int, float]] = None
-    eval_delay: float = 0
-    eval_on_start: bool = False
+    eval_delay: float = _default("eval_delay")
+    eval_on_start: bool = _default("eval_on_start")
     metric_for_best_model: Optional[str] = None
     greater_is_better: Optional[bool] = None
-    load_best_model_at_end: bool = False
-    early_stopping_patience: int = 0
-    early_stopping_threshold: float = 0.0
-    save_strategy: str = "steps"
-    save_steps: Union[int, float] = 500
+    load_best_model_at_end: bool = _default("load_best_model_at_end")
+    early_stopping_patience: int = _default("early_stopping_patience")
+    early_stopping_threshold: float = _default("early_stopping_threshold")
+    save_strategy: str = _default("save_strategy")
+    save_steps: Union[int, float] = _default("save_steps")
     save_total_limit: Optional[int] = None
-    save_only_model: bool = False
+    save_only_model: bool = _default("save_only_model")
     save_safetensors: bool = field(default=True, metadata=_PYTHON_ONLY)
-    seed: int = 42
+    seed: int = _default("seed")
     data_seed: Optional[int] = None
-    dataloader_drop_last: bool = False
-    dataloader_shuffle: bool = True
-    ignore_data_skip: bool = False
+    dataloader_drop_last: bool = _default("dataloader_drop_last")
+    dataloader_shuffle: bool = _default("dataloader_shuffle")
+    ignore_data_skip: bool = _default("ignore_data_skip")
     label_names: Optional[List[str]] = None
-    label_smoothing_factor: float = 0.0
+    label_smoothing_factor: float = _default("label_smoothing_factor")
     remove_unused_columns: bool = field(default=True, metadata=_PYTHON_ONLY)
     disable_tqdm: Optional[bool] = field(default=None, metadata=_PYTHON_ONLY)
-    optim: str = "adamw_torch"
+    optim: str = _default("optim")
     optim_args: Optional[str] = None
     report_to: Union[None, str, List[str]] = field(default="none", metadata=_PYTHON_ONLY)
 
     def __post_init__(self) -> None:
         if self.output_dir is None:
-            self.output_dir = "trainer_output"
+            self.output_dir = _LIBRARY["output_dir"]
         self.output_dir = os.fspath(self.output_dir)
         if self.disable_tqdm is None:
             self.disable_tqdm = False
@@ -167,17 +180,22 @@ class TrainingArguments:
         self.to_core()
 
     def to_core(self) -> _C.TrainingArgs:
-        """The library's ``st_training_args`` for these values, validated by the library."""
-        core = _C.TrainingArgs()
+        """The library's ``st_training_args`` for these values, validated by the library:
+        the fields that differ from its defaults go to it in one call."""
+        given: Dict[str, str] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.metadata.get("python_only") or value is None:
                 continue
             if f.metadata.get("options"):
-                core.set(f.name, options_text(f"TrainingArguments.{f.name}", value))
+                text = options_text(f"TrainingArguments.{f.name}", value)
             else:
-                core.set(f.name, _as_text(f.name, value))
-        core.validate()
+                text = _as_text(f.name, value)
+            default = _LIBRARY[f.name]
+            if default is None or text != _as_text(f.name, default):
+                given[f.name] = text
+        core = _C.TrainingArgs()
+        core.update(given)
         return core
 
     def to_dict(self) -> Dict[str, Any]:

@@ -1,0 +1,36 @@
+import PublicHeader
+import SwiftTrain
+
+// The training arguments by their HF names, in one crossing each way: what a language face
+// uses so that it never holds the field list, the defaults or the parsing rules itself.
+
+@c @implementation
+public func st_training_args_update(_ args: UnsafeMutablePointer<st_training_args>?,
+                                    _ names: UnsafePointer<UnsafePointer<CChar>?>?,
+                                    _ values: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int) -> st_status {
+    status {
+        let fn = "st_training_args_update"
+        let c = try required(args, fn, "args")
+        var updated = try TrainingArguments(c.pointee)
+        if count > 0 {
+            let names = try required(names, fn, "names"), values = try required(values, fn, "values")
+            for i in 0..<count {
+                let name = String(cString: try required(names[i], fn, "names[\(i)]"))
+                let value = String(cString: try required(values[i], fn, "values[\(i)] (\(name))"))
+                try updated.set(name, value)
+            }
+        }
+        try updated.validate()
+        c.pointee = try updated.cStruct()  // only once every value was accepted
+    }
+}
+
+@c @implementation
+public func st_training_args_json(_ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
+                                  _ length: UnsafeMutablePointer<Int>?, _ args: UnsafePointer<st_training_args>?) -> st_status {
+    status {
+        let fn = "st_training_args_json"
+        let a = try TrainingArguments(try required(args, fn, "args").pointee)
+        try giveText(Array(a.json.serialized().utf8), buffer, capacity, length, fn)
+    }
+}
