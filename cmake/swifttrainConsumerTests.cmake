@@ -3,7 +3,8 @@
 #   consumer.clean_prefix   empties <build>/test-prefix
 #   consumer.install        `cmake --install` of this build into it          (fixture setup)
 #   consumer.cmake          configures, builds and runs Tests/cmake-consumer against it with
-#                           find_package(swifttrain CONFIG) and swifttrain::swifttrain
+#                           find_package(swifttrain CONFIG) and swifttrain::swifttrain (its C
+#                           program, and its C++ program over swifttrain.hpp)
 #   consumer.pkg_config     builds and runs the same main.c with the flags of swifttrain.pc
 
 set(SWIFTTRAIN_TEST_PREFIX "${PROJECT_BINARY_DIR}/test-prefix")
@@ -27,7 +28,9 @@ add_test(NAME consumer.cmake
                  --build-options
                      "-Dswifttrain_DIR=${SWIFTTRAIN_TEST_PREFIX}/${SWIFTTRAIN_INSTALL_CMAKEDIR}"
                      "-DCMAKE_C_COMPILER=${CMAKE_C_COMPILER}"
-                 --test-command swifttrain_consumer)
+                     "-DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}"
+                 # every test of the consumer project: the C program and the C++ one
+                 --test-command "${CMAKE_CTEST_COMMAND}" --output-on-failure)
 set_tests_properties(consumer.cmake PROPERTIES FIXTURES_REQUIRED swifttrain_installed)
 
 find_program(SWIFTTRAIN_PKG_CONFIG_EXECUTABLE pkg-config)

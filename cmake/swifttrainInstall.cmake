@@ -15,6 +15,7 @@ install(FILES "${SWIFTTRAIN_LIBRARY_FILE}"
 # The symlink lib/libswifttrain.so -> libswifttrain.so.0 is installed as a symlink.
 install(FILES "${SWIFTTRAIN_LINK_FILE}" DESTINATION "${CMAKE_INSTALL_LIBDIR}")
 install(FILES "${PROJECT_SOURCE_DIR}/include/swifttrain.h"
+              "${PROJECT_SOURCE_DIR}/include/swifttrain.hpp"  # C++17 RAII and lambdas, header-only
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 
 # CMake package.
