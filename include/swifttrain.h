@@ -1627,7 +1627,7 @@ st_status st_trainer_remove_callback(st_trainer *trainer, st_callback_fn callbac
 /** Asks training to stop gracefully at the end of the current optimizer step (or of the
  *  first step of the next st_trainer_train, if none is running): the step completes, is
  *  logged and evaluated as usual, and with `save` (and a save_strategy other than
- *  ST_SAVE_NO) saved as a checkpoint that st_trainer_train_from_checkpoint continues
+ *  ST_SAVE_NO) saved as a checkpoint that st_trainer_resume continues
  *  exactly; TRAIN_END runs and st_trainer_train returns ST_OK. A request no step acted on is
  *  dropped when st_trainer_train returns.
  *  Safe from any thread and from a signal handler (no lock, no allocation, no error

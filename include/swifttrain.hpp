@@ -36,21 +36,6 @@
 #include <utility>
 #include <vector>
 
-/* st_safetensors_close is being renamed st_safetensors_free (the old name stays as an alias).
- * The deleter calls st_safetensors_free when the header declares it, else st_safetensors_close:
- * the template below is only a fallback, as a non-template function wins overload resolution
- * over a template, and its body is only instantiated when there is no such function. */
-namespace swifttrain_safetensors_compat {
-template <class File>
-void st_safetensors_free(File *file) {
-    ::st_safetensors_close(file);
-}
-}  // namespace swifttrain_safetensors_compat
-namespace swifttrain_safetensors_compat_use {
-using namespace ::swifttrain_safetensors_compat;  // visible as if declared at global scope
-inline void free_safetensors(st_safetensors *file) noexcept { st_safetensors_free(file); }
-}  // namespace swifttrain_safetensors_compat_use
-
 namespace swifttrain {
 
 /* ======================================================================================
@@ -114,7 +99,7 @@ struct plateau_deleter {
 };
 struct safetensors_deleter {
     void operator()(st_safetensors *p) const noexcept {
-        ::swifttrain_safetensors_compat_use::free_safetensors(p);
+        st_safetensors_free(p);
     }
 };
 struct metrics_logger_deleter {

@@ -7,7 +7,9 @@ public func st_trainer_resume(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ ha
     status {
         out?.pointee = nil
         let t = try trainer(handle, "st_trainer_resume")
-        let metrics = try t.train(resumeFrom: checkpoint.map { .checkpoint(String(cString: $0)) } ?? .latest)
+        let metrics = try StopBoard.training(t, handle) {
+            try t.train(resumeFrom: checkpoint.map { .checkpoint(String(cString: $0)) } ?? .latest)
+        }
         out?.pointee = Handle.make(MetricsBox(metrics))
     }
 }

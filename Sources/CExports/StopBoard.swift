@@ -10,10 +10,22 @@ enum StopBoard {
     static func register(_ trainer: Trainer, handle: OpaquePointer) {
         let slot = stx_stop_board_add(UInt(bitPattern: handle))
         guard slot >= 0 else { return }  // over 4096 live trainers: requests take the locked path
-        trainer.addCallback(EventMask(.stepEnd), priority: Int.max, tag: Tag()) { [unowned trainer] _, _, _, _ in
+        // wherever the loop looks for a request: after a step's end, log, evaluation and save
+        let events: [TrainerEvent] = [.stepEnd, .log, .evaluate, .save, .epochEnd]
+        let mask = events.reduce(UInt32(0)) { $0 | EventMask($1).rawValue }
+        trainer.addCallback(EventMask(rawValue: mask), priority: Int.max, tag: Tag()) { [unowned trainer] _, _, _, _ in
             let request = stx_stop_board_take(slot)
             if request != 0 { trainer.requestStop(save: request == 2) }
         }
+    }
+
+    /// Runs a train() of `trainer`, then drops a request no step acted on (as Trainer.train
+    /// does with its own); not after a call refused because that trainer is running already
+    /// (a train() from inside its callback), whose request belongs to the run in progress.
+    static func training<R>(_ trainer: Trainer, _ handle: OpaquePointer?, _ body: () throws -> R) throws -> R {
+        let reentrant = trainer.isRunning
+        defer { if !reentrant { stx_stop_board_clear(UInt(bitPattern: handle)) } }
+        return try body()
     }
 
     static func unregister(_ handle: OpaquePointer?) {

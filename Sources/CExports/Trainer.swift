@@ -229,7 +229,8 @@ public func st_trainer_set_compute_metrics(_ handle: OpaquePointer?, _ function:
 public func st_trainer_train(_ outMetrics: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?) -> st_status {
     status {
         outMetrics?.pointee = nil
-        let metrics = try trainer(handle, "st_trainer_train").train()
+        let t = try trainer(handle, "st_trainer_train")
+        let metrics = try StopBoard.training(t, handle) { try t.train() }
         give(metrics, outMetrics)
     }
 }

@@ -49,6 +49,13 @@ int stx_stop_board_request(uintptr_t id, int request)
     return -1;
 }
 
+void stx_stop_board_clear(uintptr_t id)
+{
+    for (int i = 0; id != 0 && i < SLOTS; i++)
+        if (atomic_load(&keys[i]) == id)
+            atomic_store(&requests[i], 0);
+}
+
 int stx_stop_board_take(int slot)
 {
     if (slot < 0 || slot >= SLOTS)

@@ -6,15 +6,7 @@ final class FlowTests: XCTestCase {
     /// A trainer on the digits (45 steps of 32 per epoch) with the given arguments, and the
     /// (event, global step) pairs of its LOG / EVALUATE events after training.
     private func run(_ configure: (inout TrainingArguments) -> Void) throws -> (Trainer, [(TrainerEvent, Int)]) {
-        manualSeed(0)
-        var args = TrainingArguments.noSaving
-        args.perDeviceTrainBatchSize = 32
-        args.perDeviceEvalBatchSize = 128
-        args.learningRate = 5e-3
-        args.loggingSteps = 1000
-        configure(&args)
-        let trainer = try Trainer(model: try Digits.mlp(), loss: .crossEntropy, args: args)
-        trainer.trainDataset = try Digits.dataset("train")
+        let trainer = try TrainerFlowTests.trainer(configure)
         trainer.evalDataset = try Digits.dataset("test")
         var seen: [(TrainerEvent, Int)] = []
         trainer.addCallback([.init(.evaluate), .init(.log)]) { event, state, _, _ in seen.append((event, state.globalStep)) }

@@ -79,12 +79,6 @@ static st_trainer *make_trainer(const st_training_args *args, uint64_t seed, int
     return trainer;
 }
 
-/* A new directory under the working directory (ctest gives each case its own). */
-static const char *new_dir(char *buffer, size_t size, const char *name) {
-    snprintf(buffer, size, "%s-XXXXXX", name);
-    return CHECK(mkdtemp(buffer) != NULL, "mkdtemp(%s): %s", buffer, strerror(errno)) ? buffer : NULL;
-}
-
 /* The bytes of a file, or NULL; *size receives its length. */
 static unsigned char *read_file(const char *path, size_t *size) {
     FILE *f = fopen(path, "rb");
@@ -169,8 +163,8 @@ static void check_exact_resume(int64_t stop_at, const char *expected_checkpoint,
     st_trainer *reference = NULL, *interrupted = NULL, *resumed = NULL;
     char report[1024];
     size_t length = 0;
-    if (!load_digits() || !new_dir(ref_dir, sizeof ref_dir, "reference") || !new_dir(run_dir, sizeof run_dir, "run") ||
-        !new_dir(ref_out, sizeof ref_out, "ref-model") || !new_dir(run_out, sizeof run_out, "run-model") ||
+    if (!load_digits() || !make_temp_dir(ref_dir, sizeof ref_dir, "reference") || !make_temp_dir(run_dir, sizeof run_dir, "run") ||
+        !make_temp_dir(ref_out, sizeof ref_out, "ref-model") || !make_temp_dir(run_out, sizeof run_out, "run-model") ||
         !init_args(&ref_args, ref_dir) || !init_args(&args, run_dir))
         return;
     for (; extra && extra[0]; extra += 2)
@@ -275,7 +269,7 @@ static void test_callback_state(void) {
     const uint32_t mask = ST_EVENT_MASK(ST_EVENT_STEP_END) | ST_EVENT_MASK(ST_EVENT_TRAIN_BEGIN);
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
-    if (!load_digits() || !new_dir(dir, sizeof dir, "state") || !init_args(&args, dir)) return;
+    if (!load_digits() || !make_temp_dir(dir, sizeof dir, "state") || !init_args(&args, dir)) return;
     first = make_trainer(&args, 7, 300);
     REQUIRE(first, "trainer");
     REQUIRE_OK(st_trainer_add_callback(first, count_steps, &a, mask));
@@ -328,7 +322,7 @@ static void test_save_model_and_load(void) {
     st_safetensors_entry entry;
     const char *key = NULL, *value = NULL;
     size_t i;
-    if (!load_digits() || !new_dir(dir, sizeof dir, "save") || !init_args(&args, dir)) return;
+    if (!load_digits() || !make_temp_dir(dir, sizeof dir, "save") || !init_args(&args, dir)) return;
     REQUIRE_OK(st_training_args_set(&args, "save_strategy", "no"));
     REQUIRE_OK(st_training_args_set(&args, "num_train_epochs", "1"));
     trainer = make_trainer(&args, 7, 300);
@@ -383,7 +377,7 @@ static void test_save_model_and_load(void) {
     }
     CHECK_ERROR(st_module_load_safetensors(fresh, "no/such/file.safetensors", true), ST_EIO, "no/such/file");
 done:
-    st_safetensors_close(file);
+    st_safetensors_free(file);
     st_named_tensors_free(state);
     st_named_tensors_free(loaded);
     st_module_free(fresh);
@@ -446,37 +440,13 @@ static void test_safetensors_round_trip(void) {
     }
     /* Saved to a file and opened again. */
     REQUIRE_OK(st_safetensors_save("round.safetensors", entries, 3, metadata, 2));
-    st_safetensors_close(file);
+    st_safetensors_free(file);
     file = NULL;
     REQUIRE_OK(st_safetensors_open(&file, "round.safetensors"));
     CHECK(st_safetensors_count(file) == 3, "the file has 3 tensors");
 done:
-    st_safetensors_close(file);
+    st_safetensors_free(file);
     st_named_tensors_free(tensors);
-}
-
-static void test_hostile_safetensors(void) {
-    /* Header length 2^62: must be refused without allocating it. */
-    unsigned char huge[16] = {0, 0, 0, 0, 0, 0, 0, 0x40, '{', '}', ' ', ' ', ' ', ' ', ' ', ' '};
-    /* A tensor whose data runs past the end of the file. */
-    const char *header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}";
-    unsigned char past[128];
-    size_t n = strlen(header);
-    st_safetensors *file = NULL;
-    memset(past, 0, sizeof past);
-    past[0] = (unsigned char)n;
-    memcpy(past + 8, header, n);
-    CHECK_ERROR(st_safetensors_open_memory(&file, huge, sizeof huge), ST_ECORRUPT, "header length");
-    CHECK(file == NULL, "no handle on failure");
-    CHECK_ERROR(st_safetensors_open_memory(&file, past, 8 + n + 8), ST_ECORRUPT, "truncated");
-    CHECK_ERROR(st_safetensors_open_memory(&file, past, 4), ST_ECORRUPT, "8-byte");
-    CHECK_ERROR(st_safetensors_open_memory(&file, NULL, 10), ST_EINVAL, "data");
-    CHECK_ERROR(st_safetensors_open_memory(NULL, past, 8 + n + 16), ST_EINVAL, "out");
-    CHECK_OK(st_safetensors_open_memory(&file, past, 8 + n + 16));
-    CHECK(st_safetensors_count(NULL) == 0, "NULL has no tensors");
-    st_safetensors_close(file);
-    st_safetensors_close(NULL);
-    CHECK_ERROR(st_safetensors_entry_at(NULL, NULL, 0), ST_EINVAL, "file");
 }
 
 /* ---- damaged checkpoints ----------------------------------------------------------------- */
@@ -488,7 +458,7 @@ static void test_damaged_checkpoints(void) {
     unsigned char *bytes = NULL;
     size_t size = 0, length = 0;
     st_trainer_state state;
-    if (!load_digits() || !new_dir(dir, sizeof dir, "damaged") || !init_args(&args, dir)) return;
+    if (!load_digits() || !make_temp_dir(dir, sizeof dir, "damaged") || !init_args(&args, dir)) return;
     REQUIRE_OK(st_training_args_set(&args, "num_train_epochs", "1")); /* saves at 4, 8, 10 */
     trainer = make_trainer(&args, 7, 300);
     REQUIRE(trainer, "trainer");
@@ -546,7 +516,7 @@ static void test_failing_disk_keeps_earlier_checkpoints(void) {
     struct stat info;
     void (*previous)(int) = signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails with EFBIG */
     getrlimit(RLIMIT_FSIZE, &limit);
-    if (!load_digits() || !new_dir(dir, sizeof dir, "disk") || !init_args(&args, dir)) return;
+    if (!load_digits() || !make_temp_dir(dir, sizeof dir, "disk") || !init_args(&args, dir)) return;
     trainer = make_trainer(&args, 7, 300);
     REQUIRE(trainer, "trainer");
     REQUIRE_OK(st_trainer_add_callback(trainer, limit_file_size_after_first_save, NULL, ST_EVENT_MASK(ST_EVENT_SAVE)));
@@ -673,7 +643,7 @@ static void test_sigkill_during_saves(void) {
     size_t a_size = 0, b_size = 0;
     unsigned char *x = NULL, *y = NULL;
     FILE *log;
-    if (!new_dir(reference, sizeof reference, "uninterrupted") || !new_dir(killed, sizeof killed, "killed")) return;
+    if (!make_temp_dir(reference, sizeof reference, "uninterrupted") || !make_temp_dir(killed, sizeof killed, "killed")) return;
     REQUIRE(spawn_worker(reference, 0) == 0, "the uninterrupted worker succeeds");
     printf("kill seed %u\n", seed);
     srand(seed);
@@ -721,7 +691,6 @@ int main(int argc, char **argv) {
         {"callback_state", test_callback_state},
         {"save_model_and_load", test_save_model_and_load},
         {"safetensors_round_trip", test_safetensors_round_trip},
-        {"hostile_safetensors", test_hostile_safetensors},
         {"damaged_checkpoints", test_damaged_checkpoints},
         {"failing_disk_keeps_earlier_checkpoints", test_failing_disk_keeps_earlier_checkpoints},
         {"sigkill_during_saves", test_sigkill_during_saves},

@@ -57,25 +57,7 @@ static st_module *make_model(void) {
 
 /* Every value of the model's state dict, in its order, into out[NUM_WEIGHTS]. */
 static int read_weights(float *out, const st_module *model) {
-    st_named_tensors *state = NULL;
-    size_t i, n, filled = 0;
-    int ok = CHECK_OK(st_module_state_dict(&state, model));
-    n = ok ? st_named_tensors_count(state) : 0;
-    for (i = 0; ok && i < n; i++) {
-        const char *name = NULL;
-        st_tensor *t = NULL;
-        int64_t numel = 0;
-        ok = CHECK_OK(st_named_tensors_entry(&name, &t, state, i)) &&
-             CHECK_OK(st_tensor_numel(&numel, t)) &&
-             CHECK(filled + (size_t)numel <= NUM_WEIGHTS, "state dict larger than %d values",
-                   NUM_WEIGHTS) &&
-             CHECK_OK(st_tensor_copy_to(out + filled, (size_t)numel * sizeof(float), t));
-        filled += (size_t)numel;
-        st_tensor_free(t);
-    }
-    st_named_tensors_free(state);
-    return ok && CHECK(filled == NUM_WEIGHTS, "state dict has %zu values, expected %d", filled,
-                       NUM_WEIGHTS);
+    return read_module_weights(out, NUM_WEIGHTS, model);
 }
 
 /* Compares two weight vectors value by value: |a - b| <= rel * max(|a|, |b|, 1e-3) (rel 0:

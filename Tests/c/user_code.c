@@ -24,12 +24,11 @@
  * The digits training set has 1438 rows: batch 32 makes 45 batches per epoch (44 of 32 and
  * one of 30). DIGITS_DIR (a compile definition) is the directory holding train.csv and
  * test.csv. */
-#define _XOPEN_SOURCE 700 /* mkdtemp, nftw */
+#define _XOPEN_SOURCE 700 /* mkdtemp */
 #include "check.h"
 #include "digits_data.h"
 #include "swifttrain.h"
 
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1212,15 +1211,6 @@ done:
 
 /* ---- i: exact resume with a provider and a custom model ------------------------------------ */
 
-static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
-
-static void remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
 static int exists(const char *dir, const char *name) {
     char path[256];
     FILE *f;
@@ -1800,7 +1790,7 @@ static int file_has_names(const char *path, const char *const *names, size_t cou
         for (j = 0; ok && j < count && strcmp(entry.name, names[j]) != 0; j++) {}
         ok = ok && CHECK(j < count, "%s holds \"%s\", not one of the sequential's names", path, entry.name);
     }
-    st_safetensors_close(file);
+    st_safetensors_free(file);
     return ok;
 }
 

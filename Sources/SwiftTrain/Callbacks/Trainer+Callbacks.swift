@@ -58,7 +58,8 @@ extension Trainer {
     /// Asks a running (or the next) train() to stop gracefully at the end of the current
     /// optimizer step: the step completes, is logged, evaluated and, with `save` and a
     /// save_strategy other than "no", saved as a checkpoint to resume from; TRAIN_END runs
-    /// and train() returns normally. Safe from any thread and from a signal handler (one
+    /// and train() returns normally. A request made during the step's STEP_END, LOG,
+    /// EVALUATE or SAVE callbacks (or at an epoch's end) stops at that step too. Safe from any thread and from a signal handler (one
     /// lock-free atomic store); the request is consumed by the step that acts on it, or by
     /// the end of train().
     public func requestStop(save: Bool = true) {
@@ -71,9 +72,8 @@ extension Trainer {
 
     // MARK: - Events
 
-    /// The built-in flow (HF DefaultFlowCallback), then the callbacks, then at STEP_END a
-    /// stop request. Costs one test of a bit when nobody listens. A callback cannot clear
-    /// another's stop request.
+    /// The built-in flow (HF DefaultFlowCallback), then the callbacks. Costs one test of a
+    /// bit when nobody listens. A callback cannot clear another's stop request.
     @inline(__always)
     func fire(_ event: TrainerEvent, metrics: Metrics? = nil) throws {
         guard listened & event.bit != 0 else { return }
@@ -89,15 +89,18 @@ extension Trainer {
             c.shouldTrainingStop = c.shouldTrainingStop || control.shouldTrainingStop
             control = c
         }
-        if event == .stepEnd { applyStopRequest() }
     }
 
-    /// Turns a pending requestStop into this step's control flags.
-    private func applyStopRequest() {
+    /// Turns a pending requestStop into this step's control flags; whether there was one.
+    /// Called by the training loop after each step's STEP_END, LOG and EVALUATE (and after
+    /// SAVE), and after each epoch's end.
+    @discardableResult
+    func applyStopRequest() -> Bool {
         let request = stopRequest.exchange(0, ordering: .relaxed)
-        guard request != 0 else { return }
+        guard request != 0 else { return false }
         control.shouldTrainingStop = true
         if request == 2 && args.saveStrategy != .no { control.shouldSave = true }
+        return true
     }
 
     /// Drops a request no step acted on (train() ended first).

@@ -238,11 +238,21 @@ extension Trainer {
             if args.evalStrategy == .no && !args.evalOnStart { try checkEvalDatasets() }  // not checked before training
             try evaluateAll()
         }
-        if control.shouldSave {
-            control.shouldSave = false
-            try saveCheckpoint(run)
-            try fire(.save)
+        // A stop request (requestStop) that came during this step or its STEP_END, LOG or
+        // EVALUATE callbacks stops training here, after the step's checkpoint.
+        applyStopRequest()
+        let saving = control.shouldSave
+        if saving { try save(run) }
+        // one that came while saving (or in SAVE's callbacks) stops here too
+        if applyStopRequest() && control.shouldSave {
+            if saving { control.shouldSave = false } else { try save(run) }
         }
+    }
+
+    private func save(_ run: TrainingRun) throws {
+        control.shouldSave = false
+        try saveCheckpoint(run)
+        try fire(.save)
     }
 
     /// HF's setup: biases and normalisation weights in a group without weight decay, the

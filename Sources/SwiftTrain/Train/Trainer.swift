@@ -44,6 +44,8 @@ public final class Trainer {
     /// A stop asked for from outside the loop (requestStop): 0 none, 1 stop, 2 stop and save.
     let stopRequest = Atomic<Int>(0)
     var running = false
+    /// Whether train(), evaluate() or predict() is running (a callback sees true).
+    public var isRunning: Bool { running }
     /// The moving average of the weights of the last training (nil without ema_decay);
     /// evaluation and prediction use the averaged weights.
     public internal(set) var movingAverage: MovingAverage?

@@ -310,4 +310,88 @@ int st_py_schedule_types_init(PyObject *module, st_py_state *state);
 
 extern PyMethodDef st_py_enum_name_functions[];
 
+/* ---- shared helpers: what several C files would otherwise repeat ------------------- */
+
+/* `static PyType_Spec Name_spec` for swifttrain._swifttrain.Name over the slots given. */
+#define ST_PY_TYPE_SPEC(Name, Struct, Flags, ...)                                          \
+    static PyType_Slot Name##_slots[] = {__VA_ARGS__, {0, NULL}};                          \
+    static PyType_Spec Name##_spec = {.name = "swifttrain._swifttrain." #Name,            \
+                                      .basicsize = sizeof(Struct),                        \
+                                      .flags = (Flags),                                   \
+                                      .slots = Name##_slots}
+
+/* For a type whose objects own one library handle (`Handle *field` of `Struct`):
+ * `static PyObject *Name_wrap(PyTypeObject *, Handle *)`, which takes ownership (the handle
+ * is freed if the object cannot be made), and `static void Name_dealloc(Struct *)`. */
+#define ST_PY_HANDLE_FUNCTIONS(Name, Struct, field, Handle, free_fn)                       \
+    static PyObject *Name##_wrap(PyTypeObject *type, Handle *handle)                       \
+    {                                                                                      \
+        Struct *self = (Struct *)type->tp_alloc(type, 0);                                  \
+        if (self == NULL) {                                                                \
+            free_fn(handle);                                                               \
+            return NULL;                                                                   \
+        }                                                                                  \
+        self->field = handle;                                                              \
+        return (PyObject *)self;                                                           \
+    }                                                                                      \
+    static void Name##_dealloc(Struct *self)                                               \
+    {                                                                                      \
+        PyTypeObject *type = Py_TYPE(self);                                                \
+        free_fn(self->field);                                                              \
+        type->tp_free((PyObject *)self);                                                   \
+        Py_DECREF(type);                                                                   \
+    }
+
+/* The module state of an object of one of the extension's (final) types. */
+#define ST_PY_STATE(obj) st_py_state_of(Py_TYPE(obj))
+
+/* None, or the exception for a failed status. */
+static inline PyObject *st_py_none_or_raise(st_py_state *state, int status)
+{
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    Py_RETURN_NONE;
+}
+
+/* Returns the result of an operation, computed first: the status must be known before the
+ * result is read. */
+#define ST_PY_RETURN_RESULT(state, call, out, ...)                                         \
+    do {                                                                                   \
+        int status_ = (call);                                                              \
+        return ST_PY_RESULT((state), status_, (out), __VA_ARGS__);                         \
+    } while (0)
+
+/* A module function py_<name> that calls `helper(module, args, st_<name>, "<format>:<name>")`
+ * (the format's name part names the function in errors), with a docstring of its
+ * parameters and a note. */
+#define ST_PY_OP(helper, name, format, params, note)                                       \
+    PyDoc_STRVAR(name##_doc, #name "($module, " params ", /)\n--\n\n" note "(st_" #name ")"); \
+    static PyObject *py_##name(PyObject *module, PyObject *args)                            \
+    {                                                                                      \
+        return helper(module, args, st_##name, format ":" #name);                          \
+    }
+
+/* A new module handle (module_type.c): raises for `status`, else wraps `handle`. */
+PyObject *st_py_module_result(st_py_state *state, int status, st_module *handle);
+
+/* The handle of an optional tensor (from st_py_optional_tensor_arg), or NULL. */
+static inline st_tensor *st_py_handle_or_null(PyObject *tensor)
+{
+    return tensor != NULL ? st_py_handle(tensor) : NULL;
+}
+
+/* An int argument that may be None (then *out is left as it is: the caller's default). */
+int st_py_optional_int64_arg(PyObject *obj, const char *what, int64_t *out);
+
+/* The handles of a sequence of Tensors (a PyMem array in *handles, freed by the caller),
+ * their count and the sequence (PySequence_Fast, a new reference) that holds them.
+ * `what` names the argument in errors. */
+int st_py_tensor_handles(st_py_state *state, PyObject *obj, const char *what,
+                         st_tensor ***handles, size_t *count, PyObject **sequence);
+
+/* (first, second): two results wrapped together (either may be NULL: then None), freeing
+ * both handles on failure. `sources` as for st_py_tensor_wrap. */
+PyObject *st_py_tensor_pair(st_py_state *state, st_tensor *first, st_tensor *second,
+                            PyObject *const *sources, size_t count);
+
 #endif /* SWIFTTRAIN_PY_H */

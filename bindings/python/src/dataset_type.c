@@ -251,10 +251,8 @@ static PyObject *Dataset_set_sample_shape(st_py_dataset *self, PyObject *arg)
     size_t ndim = 0;
     if (st_py_int64_list_arg(arg, "shape", shape, ST_MAX_DIMS, &ndim) < 0)
         return NULL;
-    int status = st_dataset_set_sample_shape(self->dataset, shape, ndim);
-    if (status != ST_OK)
-        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(ST_PY_STATE(self),
+                               st_dataset_set_sample_shape(self->dataset, shape, ndim));
 }
 
 static PyMethodDef Dataset_methods[] = {
@@ -276,21 +274,12 @@ PyDoc_STRVAR(Dataset_doc,
              "An st_dataset that borrows `features` (float32 [n, d]) and `targets` (int64 "
              "labels [n], float32 targets [n] or [n, t], or None) without copying them.");
 
-static PyType_Slot Dataset_slots[] = {
-    {Py_tp_doc, (void *)Dataset_doc},
-    {Py_tp_new, (void *)Dataset_new},
-    {Py_tp_dealloc, (void *)Dataset_dealloc},
-    {Py_tp_methods, Dataset_methods},
-    {Py_tp_getset, Dataset_getset},
-    {0, NULL},
-};
-
-static PyType_Spec Dataset_spec = {
-    .name = "swifttrain._swifttrain.Dataset",
-    .basicsize = sizeof(st_py_dataset),
-    .flags = Py_TPFLAGS_DEFAULT,
-    .slots = Dataset_slots,
-};
+ST_PY_TYPE_SPEC(Dataset, st_py_dataset, Py_TPFLAGS_DEFAULT,
+                {Py_tp_doc, (void *)Dataset_doc},
+                {Py_tp_new, (void *)Dataset_new},
+                {Py_tp_dealloc, (void *)Dataset_dealloc},
+                {Py_tp_methods, Dataset_methods},
+                {Py_tp_getset, Dataset_getset});
 
 int st_py_dataset_type_init(PyObject *module, st_py_state *state)
 {

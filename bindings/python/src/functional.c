@@ -6,23 +6,8 @@
  */
 #include "_swifttrain.h"
 
-/* Computes first, then wraps: the status must be known before the result is read. */
-#define RETURN_RESULT(state, call, out, ...)                                               \
-    do {                                                                                   \
-        int status_ = (call);                                                              \
-        return ST_PY_RESULT((state), status_, (out), __VA_ARGS__);                         \
-    } while (0)
-
-/* The handle of an optional tensor, or NULL. */
-static const st_tensor *handle_or_null(PyObject *tensor)
-{
-    return tensor != NULL ? st_py_handle(tensor) : NULL;
-}
-
-static st_tensor *mutable_handle_or_null(PyObject *tensor)
-{
-    return tensor != NULL ? st_py_handle(tensor) : NULL;
-}
+#define RETURN_RESULT ST_PY_RETURN_RESULT
+#define handle_or_null st_py_handle_or_null
 
 /* ---- layers as functions ------------------------------------------------------------ */
 
@@ -51,7 +36,7 @@ static PyObject *py_layer_norm(PyObject *module, PyObject *args)
 {
     st_py_state *state = PyModule_GetState(module);
     PyObject *x_obj, *shape_obj, *w_obj, *b_obj, *x, *w, *b;
-    float eps = 1e-5f;
+    float eps = 0;
     int64_t shape[ST_MAX_DIMS];
     size_t ndim = 0;
     if (!PyArg_ParseTuple(args, "OOOOf:layer_norm", &x_obj, &shape_obj, &w_obj, &b_obj, &eps) ||
@@ -77,7 +62,7 @@ static PyObject *py_batch_norm(PyObject *module, PyObject *args)
     st_py_state *state = PyModule_GetState(module);
     PyObject *x_obj, *rm_obj, *rv_obj, *w_obj, *b_obj, *x, *rm, *rv, *w, *b;
     int training = 0;
-    float momentum = 0.1f, eps = 1e-5f;
+    float momentum = 0, eps = 0;
     if (!PyArg_ParseTuple(args, "OOOOOpff:batch_norm", &x_obj, &rm_obj, &rv_obj, &w_obj,
                           &b_obj, &training, &momentum, &eps) ||
         st_py_tensor_arg(state, x_obj, "batch_norm: input", &x) < 0 ||
@@ -87,8 +72,8 @@ static PyObject *py_batch_norm(PyObject *module, PyObject *args)
         st_py_optional_tensor_arg(state, b_obj, "batch_norm: bias", &b) < 0)
         return NULL;
     st_tensor *out = NULL;
-    RETURN_RESULT(state, st_batch_norm(&out, st_py_handle(x), mutable_handle_or_null(rm),
-                                       mutable_handle_or_null(rv), handle_or_null(w),
+    RETURN_RESULT(state, st_batch_norm(&out, st_py_handle(x), handle_or_null(rm),
+                                       handle_or_null(rv), handle_or_null(w),
                                        handle_or_null(b), training != 0, momentum, eps),
                   out, x, rm, rv, w, b);
 }
@@ -101,11 +86,10 @@ static PyObject *py_embedding(PyObject *module, PyObject *args)
     st_py_state *state = PyModule_GetState(module);
     PyObject *i_obj, *w_obj, *p_obj, *indices, *w;
     int64_t padding = ST_NO_INDEX;
-    size_t count = 0;
     if (!PyArg_ParseTuple(args, "OOO:embedding", &i_obj, &w_obj, &p_obj) ||
         st_py_tensor_arg(state, i_obj, "embedding: input", &indices) < 0 ||
         st_py_tensor_arg(state, w_obj, "embedding: weight", &w) < 0 ||
-        (p_obj != Py_None && st_py_int64_list_arg(p_obj, "padding_idx", &padding, 1, &count) < 0))
+        st_py_optional_int64_arg(p_obj, "padding_idx", &padding) < 0)
         return NULL;
     st_tensor *out = NULL;
     RETURN_RESULT(state, st_embedding(&out, st_py_handle(indices), st_py_handle(w), padding),
@@ -118,8 +102,8 @@ static PyObject *py_dropout(PyObject *module, PyObject *args)
 {
     st_py_state *state = PyModule_GetState(module);
     PyObject *x_obj, *x;
-    float p = 0.5f;
-    int training = 1;
+    float p = 0;
+    int training = 0;
     if (!PyArg_ParseTuple(args, "Ofp:dropout", &x_obj, &p, &training) ||
         st_py_tensor_arg(state, x_obj, "dropout: input", &x) < 0)
         return NULL;
@@ -135,7 +119,7 @@ static PyObject *py_conv2d(PyObject *module, PyObject *args)
 {
     st_py_state *state = PyModule_GetState(module);
     PyObject *x_obj, *w_obj, *b_obj, *stride, *padding, *dilation, *x, *w, *b;
-    long long groups = 1;
+    long long groups = 0;
     st_conv2d_options options;
     st_conv2d_options_init(&options);
     if (!PyArg_ParseTuple(args, "OOOOOOL:conv2d", &x_obj, &w_obj, &b_obj, &stride, &padding,
@@ -154,8 +138,9 @@ static PyObject *py_conv2d(PyObject *module, PyObject *args)
                   out, x, w, b);
 }
 
-/* st_pool2d_options from (kernel_size, stride or None, padding, dilation, ceil_mode,
- * count_include_pad, divisor_override or None); used by the layer constructors too. */
+/* st_pool2d_options from (kernel_size, stride or None, padding, dilation or NULL for the
+ * default, ceil_mode, count_include_pad, divisor_override or None); used by the layer
+ * constructors too. */
 int st_py_pool2d_options(st_pool2d_options *options, PyObject *kernel, PyObject *stride,
                          PyObject *padding, PyObject *dilation, int ceil_mode,
                          int count_include_pad, PyObject *divisor_override)
@@ -166,17 +151,12 @@ int st_py_pool2d_options(st_pool2d_options *options, PyObject *kernel, PyObject 
     st_pool2d_options_init(options, k[0], k[1]);
     if ((stride != Py_None && st_py_pair_arg(stride, "stride", options->stride) < 0) ||
         st_py_pair_arg(padding, "padding", options->padding) < 0 ||
-        st_py_pair_arg(dilation, "dilation", options->dilation) < 0)
+        (dilation != NULL && st_py_pair_arg(dilation, "dilation", options->dilation) < 0))
         return -1;
     options->ceil_mode = ceil_mode != 0;
     options->count_include_pad = count_include_pad != 0;
-    if (divisor_override != Py_None) {
-        size_t count = 0;
-        if (st_py_int64_list_arg(divisor_override, "divisor_override",
-                                 &options->divisor_override, 1, &count) < 0)
-            return -1;
-    }
-    return 0;
+    return st_py_optional_int64_arg(divisor_override, "divisor_override",
+                                    &options->divisor_override);
 }
 
 PyDoc_STRVAR(max_pool2d_doc,
@@ -207,20 +187,13 @@ static PyObject *py_avg_pool2d(PyObject *module, PyObject *args)
 {
     st_py_state *state = PyModule_GetState(module);
     PyObject *x_obj, *kernel, *stride, *padding, *divisor, *x;
-    int ceil_mode = 0, count_include_pad = 1;
+    int ceil_mode = 0, count_include_pad = 0;
     st_pool2d_options options;
-    PyObject *one = PyLong_FromLong(1);
-    if (one == NULL)
-        return NULL;
-    int rc = (!PyArg_ParseTuple(args, "OOOOppO:avg_pool2d", &x_obj, &kernel, &stride, &padding,
-                                &ceil_mode, &count_include_pad, &divisor) ||
-              st_py_tensor_arg(state, x_obj, "avg_pool2d: input", &x) < 0 ||
-              st_py_pool2d_options(&options, kernel, stride, padding, one, ceil_mode,
-                                   count_include_pad, divisor) < 0)
-                 ? -1
-                 : 0;
-    Py_DECREF(one);
-    if (rc < 0)
+    if (!PyArg_ParseTuple(args, "OOOOppO:avg_pool2d", &x_obj, &kernel, &stride, &padding,
+                          &ceil_mode, &count_include_pad, &divisor) ||
+        st_py_tensor_arg(state, x_obj, "avg_pool2d: input", &x) < 0 ||
+        st_py_pool2d_options(&options, kernel, stride, padding, NULL, ceil_mode,
+                             count_include_pad, divisor) < 0)
         return NULL;
     st_tensor *out = NULL;
     RETURN_RESULT(state, st_avg_pool2d(&out, st_py_handle(x), &options), out, x);
@@ -267,7 +240,7 @@ static PyObject *pair_loss(PyObject *module, PyObject *args, pair_loss_fn fn, co
 {
     st_py_state *state = PyModule_GetState(module);
     PyObject *x_obj, *t_obj, *x, *t;
-    int reduction = ST_REDUCTION_MEAN;
+    int reduction = 0;
     if (!PyArg_ParseTuple(args, format, &x_obj, &t_obj, &reduction) ||
         st_py_tensor_arg(state, x_obj, "input", &x) < 0 ||
         st_py_tensor_arg(state, t_obj, "target", &t) < 0)
@@ -277,19 +250,8 @@ static PyObject *pair_loss(PyObject *module, PyObject *args, pair_loss_fn fn, co
                   out, x, t);
 }
 
-PyDoc_STRVAR(mse_loss_doc, "mse_loss($module, input, target, reduction, /)\n--\n\n(st_mse_loss)");
-
-static PyObject *py_mse_loss(PyObject *module, PyObject *args)
-{
-    return pair_loss(module, args, st_mse_loss, "OOi:mse_loss");
-}
-
-PyDoc_STRVAR(l1_loss_doc, "l1_loss($module, input, target, reduction, /)\n--\n\n(st_l1_loss)");
-
-static PyObject *py_l1_loss(PyObject *module, PyObject *args)
-{
-    return pair_loss(module, args, st_l1_loss, "OOi:l1_loss");
-}
+ST_PY_OP(pair_loss, mse_loss, "OOi", "input, target, reduction", "")
+ST_PY_OP(pair_loss, l1_loss, "OOi", "input, target, reduction", "")
 
 /* (input, target, parameter, reduction) losses: smooth_l1_loss (beta), huber_loss (delta). */
 typedef int (*robust_loss_fn)(st_tensor **, const st_tensor *, const st_tensor *, float,
@@ -300,8 +262,8 @@ static PyObject *robust_loss(PyObject *module, PyObject *args, robust_loss_fn fn
 {
     st_py_state *state = PyModule_GetState(module);
     PyObject *x_obj, *t_obj, *x, *t;
-    float parameter = 1;
-    int reduction = ST_REDUCTION_MEAN;
+    float parameter = 0;
+    int reduction = 0;
     if (!PyArg_ParseTuple(args, format, &x_obj, &t_obj, &parameter, &reduction) ||
         st_py_tensor_arg(state, x_obj, "input", &x) < 0 ||
         st_py_tensor_arg(state, t_obj, "target", &t) < 0)
@@ -312,22 +274,8 @@ static PyObject *robust_loss(PyObject *module, PyObject *args, robust_loss_fn fn
                   out, x, t);
 }
 
-PyDoc_STRVAR(smooth_l1_loss_doc,
-             "smooth_l1_loss($module, input, target, beta, reduction, /)\n--\n\n"
-             "(st_smooth_l1_loss)");
-
-static PyObject *py_smooth_l1_loss(PyObject *module, PyObject *args)
-{
-    return robust_loss(module, args, st_smooth_l1_loss, "OOfi:smooth_l1_loss");
-}
-
-PyDoc_STRVAR(huber_loss_doc,
-             "huber_loss($module, input, target, delta, reduction, /)\n--\n\n(st_huber_loss)");
-
-static PyObject *py_huber_loss(PyObject *module, PyObject *args)
-{
-    return robust_loss(module, args, st_huber_loss, "OOfi:huber_loss");
-}
+ST_PY_OP(robust_loss, smooth_l1_loss, "OOfi", "input, target, beta, reduction", "")
+ST_PY_OP(robust_loss, huber_loss, "OOfi", "input, target, delta, reduction", "")
 
 PyDoc_STRVAR(cross_entropy_doc,
              "cross_entropy($module, input, target, weight, ignore_index, reduction, "
@@ -337,8 +285,8 @@ static PyObject *py_cross_entropy(PyObject *module, PyObject *args)
 {
     st_py_state *state = PyModule_GetState(module);
     PyObject *x_obj, *t_obj, *w_obj, *x, *t, *w;
-    long long ignore_index = -100;
-    int reduction = ST_REDUCTION_MEAN;
+    long long ignore_index = 0;
+    int reduction = 0;
     float label_smoothing = 0;
     if (!PyArg_ParseTuple(args, "OOOLif:cross_entropy", &x_obj, &t_obj, &w_obj, &ignore_index,
                           &reduction, &label_smoothing) ||
@@ -361,8 +309,8 @@ static PyObject *py_nll_loss(PyObject *module, PyObject *args)
 {
     st_py_state *state = PyModule_GetState(module);
     PyObject *x_obj, *t_obj, *w_obj, *x, *t, *w;
-    long long ignore_index = -100;
-    int reduction = ST_REDUCTION_MEAN;
+    long long ignore_index = 0;
+    int reduction = 0;
     if (!PyArg_ParseTuple(args, "OOOLi:nll_loss", &x_obj, &t_obj, &w_obj, &ignore_index,
                           &reduction) ||
         st_py_tensor_arg(state, x_obj, "nll_loss: input", &x) < 0 ||
@@ -383,7 +331,7 @@ static PyObject *py_binary_cross_entropy_with_logits(PyObject *module, PyObject 
 {
     st_py_state *state = PyModule_GetState(module);
     PyObject *x_obj, *t_obj, *w_obj, *p_obj, *x, *t, *w, *p;
-    int reduction = ST_REDUCTION_MEAN;
+    int reduction = 0;
     if (!PyArg_ParseTuple(args, "OOOOi:binary_cross_entropy_with_logits", &x_obj, &t_obj,
                           &w_obj, &p_obj, &reduction) ||
         st_py_tensor_arg(state, x_obj, "binary_cross_entropy_with_logits: input", &x) < 0 ||
@@ -407,7 +355,7 @@ static PyObject *py_kl_div(PyObject *module, PyObject *args)
 {
     st_py_state *state = PyModule_GetState(module);
     PyObject *x_obj, *t_obj, *x, *t;
-    int reduction = ST_REDUCTION_MEAN, log_target = 0;
+    int reduction = 0, log_target = 0;
     if (!PyArg_ParseTuple(args, "OOip:kl_div", &x_obj, &t_obj, &reduction, &log_target) ||
         st_py_tensor_arg(state, x_obj, "kl_div: input", &x) < 0 ||
         st_py_tensor_arg(state, t_obj, "kl_div: target", &t) < 0)

@@ -6,31 +6,17 @@
  */
 #include "_swifttrain.h"
 
-/* Raises or wraps. */
-static PyObject *made(st_py_state *state, int status, st_module *handle)
-{
-    if (status != ST_OK)
-        return st_py_raise_status(state, status);
-    return st_py_module_wrap(state, handle);
-}
-
-/* An optional index (None: ST_NO_INDEX). */
-static int optional_index(PyObject *obj, const char *what, int64_t *out)
-{
-    size_t count = 0;
-    *out = ST_NO_INDEX;
-    return obj == Py_None ? 0 : st_py_int64_list_arg(obj, what, out, 1, &count);
-}
+#define made st_py_module_result
 
 PyDoc_STRVAR(conv2d_create_doc,
              "conv2d_create($module, in_channels, out_channels, kernel_size, stride, padding, "
              "dilation, groups, bias, /)\n--\n\n(st_conv2d_create)");
 
-static PyObject *conv2d_create(PyObject *module, PyObject *args)
+static PyObject *py_conv2d_create(PyObject *module, PyObject *args)
 {
     PyObject *kernel_obj, *stride, *padding, *dilation;
-    long long in_channels = 0, out_channels = 0, groups = 1;
-    int bias = 1;
+    long long in_channels = 0, out_channels = 0, groups = 0;
+    int bias = 0;
     int64_t kernel[2];
     st_conv2d_options options;
     st_conv2d_options_init(&options);
@@ -52,7 +38,7 @@ PyDoc_STRVAR(max_pool2d_create_doc,
              "max_pool2d_create($module, kernel_size, stride, padding, dilation, ceil_mode, /)"
              "\n--\n\nstride None: the kernel size (st_max_pool2d_create)");
 
-static PyObject *max_pool2d_create(PyObject *module, PyObject *args)
+static PyObject *py_max_pool2d_create(PyObject *module, PyObject *args)
 {
     PyObject *kernel, *stride, *padding, *dilation;
     int ceil_mode = 0;
@@ -71,21 +57,15 @@ PyDoc_STRVAR(avg_pool2d_create_doc,
              "avg_pool2d_create($module, kernel_size, stride, padding, ceil_mode, "
              "count_include_pad, divisor_override, /)\n--\n\n(st_avg_pool2d_create)");
 
-static PyObject *avg_pool2d_create(PyObject *module, PyObject *args)
+static PyObject *py_avg_pool2d_create(PyObject *module, PyObject *args)
 {
     PyObject *kernel, *stride, *padding, *divisor;
-    int ceil_mode = 0, count_include_pad = 1;
+    int ceil_mode = 0, count_include_pad = 0;
     st_pool2d_options options;
     if (!PyArg_ParseTuple(args, "OOOppO:avg_pool2d_create", &kernel, &stride, &padding,
-                          &ceil_mode, &count_include_pad, &divisor))
-        return NULL;
-    PyObject *one = PyLong_FromLong(1);
-    if (one == NULL)
-        return NULL;
-    int rc = st_py_pool2d_options(&options, kernel, stride, padding, one, ceil_mode,
-                                  count_include_pad, divisor);
-    Py_DECREF(one);
-    if (rc < 0)
+                          &ceil_mode, &count_include_pad, &divisor) ||
+        st_py_pool2d_options(&options, kernel, stride, padding, NULL, ceil_mode,
+                             count_include_pad, divisor) < 0)
         return NULL;
     st_module *handle = NULL;
     int status = st_avg_pool2d_create(&handle, &options);
@@ -95,9 +75,9 @@ static PyObject *avg_pool2d_create(PyObject *module, PyObject *args)
 PyDoc_STRVAR(flatten_create_doc,
              "flatten_create($module, start_dim, end_dim, /)\n--\n\n(st_flatten_create)");
 
-static PyObject *flatten_create(PyObject *module, PyObject *args)
+static PyObject *py_flatten_create(PyObject *module, PyObject *args)
 {
-    long long start_dim = 1, end_dim = -1;
+    long long start_dim = 0, end_dim = 0;
     if (!PyArg_ParseTuple(args, "LL:flatten_create", &start_dim, &end_dim))
         return NULL;
     st_module *handle = NULL;
@@ -109,13 +89,13 @@ PyDoc_STRVAR(embedding_create_doc,
              "embedding_create($module, num_embeddings, embedding_dim, padding_idx, /)\n--\n\n"
              "padding_idx None for none (st_embedding_create)");
 
-static PyObject *embedding_create(PyObject *module, PyObject *args)
+static PyObject *py_embedding_create(PyObject *module, PyObject *args)
 {
     long long num = 0, dim = 0;
     PyObject *padding_obj;
     int64_t padding = ST_NO_INDEX;
     if (!PyArg_ParseTuple(args, "LLO:embedding_create", &num, &dim, &padding_obj) ||
-        optional_index(padding_obj, "padding_idx", &padding) < 0)
+        st_py_optional_int64_arg(padding_obj, "padding_idx", &padding) < 0)
         return NULL;
     st_module *handle = NULL;
     int status = st_embedding_create(&handle, num, dim, padding);
@@ -126,11 +106,11 @@ PyDoc_STRVAR(layer_norm_create_doc,
              "layer_norm_create($module, normalized_shape, eps, elementwise_affine, bias, /)"
              "\n--\n\n(st_layer_norm_create)");
 
-static PyObject *layer_norm_create(PyObject *module, PyObject *args)
+static PyObject *py_layer_norm_create(PyObject *module, PyObject *args)
 {
     PyObject *shape_obj;
-    float eps = 1e-5f;
-    int affine = 1, bias = 1;
+    float eps = 0;
+    int affine = 0, bias = 0;
     int64_t shape[ST_MAX_DIMS];
     size_t ndim = 0;
     if (!PyArg_ParseTuple(args, "Ofpp:layer_norm_create", &shape_obj, &eps, &affine, &bias) ||
@@ -147,8 +127,8 @@ static PyObject *batch_norm_create(PyObject *module, PyObject *args, batch_norm_
                                    const char *format)
 {
     long long num_features = 0;
-    float eps = 1e-5f, momentum = 0.1f;
-    int affine = 1, track = 1;
+    float eps = 0, momentum = 0;
+    int affine = 0, track = 0;
     if (!PyArg_ParseTuple(args, format, &num_features, &eps, &momentum, &affine, &track))
         return NULL;
     st_module *handle = NULL;
@@ -156,29 +136,14 @@ static PyObject *batch_norm_create(PyObject *module, PyObject *args, batch_norm_
     return made(PyModule_GetState(module), status, handle);
 }
 
-PyDoc_STRVAR(batch_norm1d_create_doc,
-             "batch_norm1d_create($module, num_features, eps, momentum, affine, "
-             "track_running_stats, /)\n--\n\n(st_batch_norm1d_create)");
-
-static PyObject *batch_norm1d_create(PyObject *module, PyObject *args)
-{
-    return batch_norm_create(module, args, st_batch_norm1d_create, "Lffpp:batch_norm1d_create");
-}
-
-PyDoc_STRVAR(batch_norm2d_create_doc,
-             "batch_norm2d_create($module, num_features, eps, momentum, affine, "
-             "track_running_stats, /)\n--\n\n(st_batch_norm2d_create)");
-
-static PyObject *batch_norm2d_create(PyObject *module, PyObject *args)
-{
-    return batch_norm_create(module, args, st_batch_norm2d_create, "Lffpp:batch_norm2d_create");
-}
+ST_PY_OP(batch_norm_create, batch_norm1d_create, "Lffpp", "num_features, eps, momentum, affine, track_running_stats", "")
+ST_PY_OP(batch_norm_create, batch_norm2d_create, "Lffpp", "num_features, eps, momentum, affine, track_running_stats", "")
 
 PyDoc_STRVAR(dropout_create_doc, "dropout_create($module, p, /)\n--\n\n(st_dropout_create)");
 
-static PyObject *dropout_create(PyObject *module, PyObject *args)
+static PyObject *py_dropout_create(PyObject *module, PyObject *args)
 {
-    float p = 0.5f;
+    float p = 0;
     if (!PyArg_ParseTuple(args, "f:dropout_create", &p))
         return NULL;
     st_module *handle = NULL;
@@ -190,7 +155,7 @@ PyDoc_STRVAR(activation_create_doc,
              "activation_create($module, kind, /)\n--\n\n"
              "kind: an st_activation code (st_activation_create)");
 
-static PyObject *activation_create(PyObject *module, PyObject *args)
+static PyObject *py_activation_create(PyObject *module, PyObject *args)
 {
     int kind = 0;
     if (!PyArg_ParseTuple(args, "i:activation_create", &kind))
@@ -203,9 +168,9 @@ static PyObject *activation_create(PyObject *module, PyObject *args)
 PyDoc_STRVAR(leaky_relu_create_doc,
              "leaky_relu_create($module, negative_slope, /)\n--\n\n(st_leaky_relu_create)");
 
-static PyObject *leaky_relu_create(PyObject *module, PyObject *args)
+static PyObject *py_leaky_relu_create(PyObject *module, PyObject *args)
 {
-    float slope = 0.01f;
+    float slope = 0;
     if (!PyArg_ParseTuple(args, "f:leaky_relu_create", &slope))
         return NULL;
     st_module *handle = NULL;
@@ -216,9 +181,9 @@ static PyObject *leaky_relu_create(PyObject *module, PyObject *args)
 PyDoc_STRVAR(softplus_create_doc,
              "softplus_create($module, beta, threshold, /)\n--\n\n(st_softplus_create)");
 
-static PyObject *softplus_create(PyObject *module, PyObject *args)
+static PyObject *py_softplus_create(PyObject *module, PyObject *args)
 {
-    float beta = 1, threshold = 20;
+    float beta = 0, threshold = 0;
     if (!PyArg_ParseTuple(args, "ff:softplus_create", &beta, &threshold))
         return NULL;
     st_module *handle = NULL;
@@ -229,7 +194,7 @@ static PyObject *softplus_create(PyObject *module, PyObject *args)
 PyDoc_STRVAR(softmax_create_doc,
              "softmax_create($module, dim, log, /)\n--\n\n(st_softmax_create)");
 
-static PyObject *softmax_create(PyObject *module, PyObject *args)
+static PyObject *py_softmax_create(PyObject *module, PyObject *args)
 {
     long long dim = 0;
     int log = 0;
@@ -244,11 +209,11 @@ PyDoc_STRVAR(multihead_attention_create_doc,
              "multihead_attention_create($module, embed_dim, num_heads, dropout, bias, "
              "batch_first, /)\n--\n\n(st_multihead_attention_create)");
 
-static PyObject *multihead_attention_create(PyObject *module, PyObject *args)
+static PyObject *py_multihead_attention_create(PyObject *module, PyObject *args)
 {
     long long embed_dim = 0, num_heads = 0;
     float dropout = 0;
-    int bias = 1, batch_first = 0;
+    int bias = 0, batch_first = 0;
     if (!PyArg_ParseTuple(args, "LLfpp:multihead_attention_create", &embed_dim, &num_heads,
                           &dropout, &bias, &batch_first))
         return NULL;
@@ -263,12 +228,12 @@ PyDoc_STRVAR(transformer_encoder_layer_create_doc,
              "dropout, activation, layer_norm_eps, batch_first, norm_first, bias, /)\n--\n\n"
              "activation: an st_activation code (st_transformer_encoder_layer_create)");
 
-static PyObject *transformer_encoder_layer_create(PyObject *module, PyObject *args)
+static PyObject *py_transformer_encoder_layer_create(PyObject *module, PyObject *args)
 {
-    long long d_model = 0, nhead = 0, dim_feedforward = 2048;
+    long long d_model = 0, nhead = 0, dim_feedforward = 0;
     st_transformer_options options;
-    int activation = 0, batch_first = 0, norm_first = 0, bias = 1;
-    float dropout = 0.1f, eps = 1e-5f;
+    int activation = 0, batch_first = 0, norm_first = 0, bias = 0;
+    float dropout = 0, eps = 0;
     if (!PyArg_ParseTuple(args, "LLLfifppp:transformer_encoder_layer_create", &d_model, &nhead,
                           &dim_feedforward, &dropout, &activation, &eps, &batch_first,
                           &norm_first, &bias))
@@ -286,7 +251,7 @@ static PyObject *transformer_encoder_layer_create(PyObject *module, PyObject *ar
     return made(PyModule_GetState(module), status, handle);
 }
 
-#define ENTRY(name) {#name, (PyCFunction)name, METH_VARARGS, name##_doc}
+#define ENTRY(name) {#name, (PyCFunction)py_##name, METH_VARARGS, name##_doc}
 
 PyMethodDef st_py_layer_functions[] = {
     ENTRY(conv2d_create), ENTRY(max_pool2d_create), ENTRY(avg_pool2d_create),

@@ -14,6 +14,9 @@ typedef struct st_py_metrics_logger {
     st_metrics_logger *logger;
 } st_py_metrics_logger;
 
+ST_PY_HANDLE_FUNCTIONS(MetricsLogger, st_py_metrics_logger, logger, st_metrics_logger,
+                       st_metrics_logger_free)
+
 static PyObject *MetricsLogger_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"path", "format", NULL};
@@ -28,13 +31,7 @@ static PyObject *MetricsLogger_new(PyTypeObject *type, PyObject *args, PyObject 
     Py_DECREF(path);
     if (status != ST_OK)
         return st_py_raise_status(st_py_state_of(type), status);
-    st_py_metrics_logger *self = (st_py_metrics_logger *)type->tp_alloc(type, 0);
-    if (self == NULL) {
-        st_metrics_logger_free(logger);
-        return NULL;
-    }
-    self->logger = logger;
-    return (PyObject *)self;
+    return MetricsLogger_wrap(type, logger);
 }
 
 st_metrics_logger *st_py_metrics_logger_handle(st_py_state *state, PyObject *obj)
@@ -45,14 +42,6 @@ st_metrics_logger *st_py_metrics_logger_handle(st_py_state *state, PyObject *obj
         return NULL;
     }
     return ((st_py_metrics_logger *)obj)->logger;
-}
-
-static void MetricsLogger_dealloc(st_py_metrics_logger *self)
-{
-    PyTypeObject *type = Py_TYPE(self);
-    st_metrics_logger_free(self->logger);
-    type->tp_free((PyObject *)self);
-    Py_DECREF(type);
 }
 
 PyDoc_STRVAR(MetricsLogger_write_doc,
@@ -117,20 +106,11 @@ PyDoc_STRVAR(MetricsLogger_doc,
              "MetricsLogger(path, format)\n--\n\n"
              "An st_metrics_logger writing JSON Lines (format 0) or CSV (format 1) to `path`.");
 
-static PyType_Slot MetricsLogger_slots[] = {
-    {Py_tp_doc, (void *)MetricsLogger_doc},
-    {Py_tp_new, (void *)MetricsLogger_new},
-    {Py_tp_dealloc, (void *)MetricsLogger_dealloc},
-    {Py_tp_methods, MetricsLogger_methods},
-    {0, NULL},
-};
-
-static PyType_Spec MetricsLogger_spec = {
-    .name = "swifttrain._swifttrain.MetricsLogger",
-    .basicsize = sizeof(st_py_metrics_logger),
-    .flags = Py_TPFLAGS_DEFAULT,
-    .slots = MetricsLogger_slots,
-};
+ST_PY_TYPE_SPEC(MetricsLogger, st_py_metrics_logger, Py_TPFLAGS_DEFAULT,
+                {Py_tp_doc, (void *)MetricsLogger_doc},
+                {Py_tp_new, (void *)MetricsLogger_new},
+                {Py_tp_dealloc, (void *)MetricsLogger_dealloc},
+                {Py_tp_methods, MetricsLogger_methods});
 
 int st_py_metrics_logger_type_init(PyObject *module, st_py_state *state)
 {

@@ -13,15 +13,18 @@
  */
 #include "_swifttrain.h"
 
+ST_PY_HANDLE_FUNCTIONS(Module, st_py_module, module, st_module, st_module_free)
+
 PyObject *st_py_module_wrap(st_py_state *state, st_module *handle)
 {
-    st_py_module *self = (st_py_module *)state->ModuleType->tp_alloc(state->ModuleType, 0);
-    if (self == NULL) {
-        st_module_free(handle);
-        return NULL;
-    }
-    self->module = handle;
-    return (PyObject *)self;
+    return Module_wrap(state->ModuleType, handle);
+}
+
+PyObject *st_py_module_result(st_py_state *state, int status, st_module *handle)
+{
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    return st_py_module_wrap(state, handle);
 }
 
 static PyObject *Module_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
@@ -31,14 +34,6 @@ static PyObject *Module_new(PyTypeObject *type, PyObject *args, PyObject *kwargs
                     "_swifttrain.Module cannot be created directly; use swifttrain.nn.Linear, "
                     "nn.ReLU or nn.Sequential");
     return NULL;
-}
-
-static void Module_dealloc(st_py_module *self)
-{
-    PyTypeObject *type = Py_TYPE(self);
-    st_module_free(self->module);
-    type->tp_free((PyObject *)self);
-    Py_DECREF(type);
 }
 
 PyDoc_STRVAR(Module_num_parameters_doc,
@@ -93,24 +88,13 @@ static PyObject *Module_attention_forward(st_py_module *self, PyObject *args)
         return NULL;
     st_tensor *out = NULL, *weights = NULL;
     int status = st_attention_forward(&out, need_weights ? &weights : NULL, self->module,
-                                      st_py_handle(q), k ? st_py_handle(k) : NULL,
-                                      v ? st_py_handle(v) : NULL, m ? st_py_handle(m) : NULL,
+                                      st_py_handle(q), st_py_handle_or_null(k),
+                                      st_py_handle_or_null(v), st_py_handle_or_null(m),
                                       is_causal != 0);
     if (status != ST_OK)
         return st_py_raise_status(state, status);
     PyObject *sources[] = {q, k, v, m};
-    PyObject *output = st_py_tensor_wrap(state, out, 1, sources, 4);
-    PyObject *w = weights != NULL ? st_py_tensor_wrap(state, weights, 1, sources, 4)
-                                  : Py_NewRef(Py_None);
-    if (output == NULL || w == NULL) {
-        Py_XDECREF(output);
-        Py_XDECREF(w);
-        return NULL;
-    }
-    PyObject *pair = PyTuple_Pack(2, output, w);
-    Py_DECREF(output);
-    Py_DECREF(w);
-    return pair;
+    return st_py_tensor_pair(state, out, weights, sources, 4);
 }
 
 PyDoc_STRVAR(Module_train_doc,
@@ -123,10 +107,7 @@ static PyObject *Module_train(st_py_module *self, PyObject *arg)
     int mode = PyObject_IsTrue(arg);
     if (mode < 0)
         return NULL;
-    int status = st_module_train(self->module, mode != 0);
-    if (status != ST_OK)
-        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(ST_PY_STATE(self), st_module_train(self->module, mode != 0));
 }
 
 PyDoc_STRVAR(Module_zero_grad_doc,
@@ -136,10 +117,7 @@ PyDoc_STRVAR(Module_zero_grad_doc,
 static PyObject *Module_zero_grad(st_py_module *self, PyObject *unused)
 {
     (void)unused;
-    int status = st_module_zero_grad(self->module);
-    if (status != ST_OK)
-        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(ST_PY_STATE(self), st_module_zero_grad(self->module));
 }
 
 PyObject *st_py_named_tensors_to_list(st_py_state *state, st_named_tensors *named)
@@ -272,20 +250,10 @@ static PyMethodDef Module_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyType_Slot Module_slots[] = {
-    {Py_tp_doc, (void *)"A swifttrain module handle (st_module)."},
-    {Py_tp_new, (void *)Module_new},
-    {Py_tp_dealloc, (void *)Module_dealloc},
-    {Py_tp_methods, Module_methods},
-    {0, NULL},
-};
-
-static PyType_Spec Module_spec = {
-    .name = "swifttrain._swifttrain.Module",
-    .basicsize = sizeof(st_py_module),
-    .flags = Py_TPFLAGS_DEFAULT,
-    .slots = Module_slots,
-};
+ST_PY_TYPE_SPEC(Module, st_py_module, Py_TPFLAGS_DEFAULT,
+                {Py_tp_doc, (void *)"A swifttrain module handle (st_module)."},
+                {Py_tp_new, (void *)Module_new}, {Py_tp_dealloc, (void *)Module_dealloc},
+                {Py_tp_methods, Module_methods});
 
 int st_py_module_type_init(PyObject *module, st_py_state *state)
 {
@@ -309,9 +277,7 @@ static PyObject *linear_create(PyObject *module, PyObject *args, PyObject *kwarg
     st_py_state *state = PyModule_GetState(module);
     st_module *handle = NULL;
     int status = st_linear_create(&handle, in_features, out_features, bias != 0);
-    if (status != ST_OK)
-        return st_py_raise_status(state, status);
-    return st_py_module_wrap(state, handle);
+    return st_py_module_result(state, status, handle);
 }
 
 PyDoc_STRVAR(relu_create_doc,
@@ -324,9 +290,7 @@ static PyObject *relu_create(PyObject *module, PyObject *unused)
     st_py_state *state = PyModule_GetState(module);
     st_module *handle = NULL;
     int status = st_relu_create(&handle);
-    if (status != ST_OK)
-        return st_py_raise_status(state, status);
-    return st_py_module_wrap(state, handle);
+    return st_py_module_result(state, status, handle);
 }
 
 PyDoc_STRVAR(sequential_create_doc,

@@ -16,7 +16,7 @@
  */
 #include "_swifttrain.h"
 
-#include <limits.h>
+#include <stddef.h>
 
 typedef struct st_py_optim {
     PyObject_HEAD
@@ -29,56 +29,6 @@ static st_py_state *state_of(PyObject *self)
     return st_py_state_of(Py_TYPE(self));
 }
 
-/* The handles of a sequence of Tensors, appended as objects to `keep`. *out is PyMem. */
-static int tensor_handles(st_py_state *state, PyObject *params, const char *what,
-                          st_tensor ***out, size_t *count, PyObject *keep)
-{
-    PyObject *sequence = PySequence_Fast(params, what);
-    if (sequence == NULL)
-        return -1;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(sequence);
-    st_tensor **handles = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof *handles);
-    if (handles == NULL) {
-        Py_DECREF(sequence);
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *tensor = NULL;
-        if (st_py_tensor_arg(state, PySequence_Fast_GET_ITEM(sequence, i), what, &tensor) < 0) {
-            PyMem_Free(handles);
-            Py_DECREF(sequence);
-            return -1;
-        }
-        handles[i] = st_py_handle(tensor);
-    }
-    /* Only once all are Tensors: the caller keeps them on success. */
-    for (Py_ssize_t i = 0; keep != NULL && i < n; i++) {
-        if (PyList_Append(keep, PySequence_Fast_GET_ITEM(sequence, i)) < 0) {
-            PyMem_Free(handles);
-            Py_DECREF(sequence);
-            return -1;
-        }
-    }
-    Py_DECREF(sequence);
-    *out = handles;
-    *count = (size_t)n;
-    return 0;
-}
-
-static int kind_arg(PyObject *obj, st_optimizer *out)
-{
-    long kind = PyLong_AsLong(obj);
-    if (kind == -1 && PyErr_Occurred())
-        return -1;
-    if (kind < 0 || kind > INT_MAX) {
-        PyErr_Format(PyExc_ValueError, "unknown optimizer kind %ld", kind);
-        return -1;
-    }
-    *out = (st_optimizer)kind;
-    return 0;
-}
-
 static int put(PyObject *dict, const char *key, PyObject *value)
 {
     if (value == NULL)
@@ -88,101 +38,94 @@ static int put(PyObject *dict, const char *key, PyObject *value)
     return rc;
 }
 
+/* The fields of st_optim_options by name: optim_options_init's dict and Optim's keywords. */
+#define DOUBLE(field) {#field, offsetof(st_optim_options, field), 0}
+#define FLAG(field) {#field, offsetof(st_optim_options, field), 1}
+static const struct option_field {
+    const char *name;
+    size_t offset;
+    int is_flag; /* bool, else double */
+} option_fields[] = {
+    DOUBLE(lr), DOUBLE(weight_decay), DOUBLE(momentum), DOUBLE(beta2), DOUBLE(eps),
+    DOUBLE(dampening), FLAG(nesterov), FLAG(amsgrad), FLAG(centered), DOUBLE(alpha),
+    DOUBLE(lr_decay), DOUBLE(initial_accumulator_value), DOUBLE(rho),
+};
+#define OPTION_COUNT (sizeof option_fields / sizeof option_fields[0])
+
 static PyObject *options_to_dict(const st_optim_options *o)
 {
     PyObject *d = PyDict_New();
-    if (d == NULL)
-        return NULL;
-    if (put(d, "lr", PyFloat_FromDouble(o->lr)) < 0 ||
-        put(d, "weight_decay", PyFloat_FromDouble(o->weight_decay)) < 0 ||
-        put(d, "momentum", PyFloat_FromDouble(o->momentum)) < 0 ||
-        put(d, "beta2", PyFloat_FromDouble(o->beta2)) < 0 ||
-        put(d, "eps", PyFloat_FromDouble(o->eps)) < 0 ||
-        put(d, "dampening", PyFloat_FromDouble(o->dampening)) < 0 ||
-        put(d, "nesterov", PyBool_FromLong(o->nesterov)) < 0 ||
-        put(d, "amsgrad", PyBool_FromLong(o->amsgrad)) < 0 ||
-        put(d, "centered", PyBool_FromLong(o->centered)) < 0 ||
-        put(d, "alpha", PyFloat_FromDouble(o->alpha)) < 0 ||
-        put(d, "lr_decay", PyFloat_FromDouble(o->lr_decay)) < 0 ||
-        put(d, "initial_accumulator_value", PyFloat_FromDouble(o->initial_accumulator_value)) < 0 ||
-        put(d, "rho", PyFloat_FromDouble(o->rho)) < 0) {
-        Py_DECREF(d);
-        return NULL;
+    for (size_t i = 0; d != NULL && i < OPTION_COUNT; i++) {
+        const char *at = (const char *)o + option_fields[i].offset;
+        PyObject *value = option_fields[i].is_flag ? PyBool_FromLong(*(const bool *)at)
+                                                   : PyFloat_FromDouble(*(const double *)at);
+        if (put(d, option_fields[i].name, value) < 0)
+            Py_CLEAR(d);
     }
     return d;
+}
+
+/* Sets the fields named by `kwargs` (a dict or NULL); the others keep their values. */
+static int options_from_kwargs(st_optim_options *o, PyObject *kwargs)
+{
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (kwargs != NULL && PyDict_Next(kwargs, &pos, &key, &value)) {
+        size_t i = 0;
+        while (i < OPTION_COUNT && PyUnicode_CompareWithASCIIString(key, option_fields[i].name))
+            i++;
+        if (i == OPTION_COUNT) {
+            PyErr_Format(PyExc_TypeError, "Optim() got an unexpected keyword argument '%S'",
+                         key);
+            return -1;
+        }
+        char *at = (char *)o + option_fields[i].offset;
+        if (option_fields[i].is_flag) {
+            int flag = PyObject_IsTrue(value);
+            if (flag < 0)
+                return -1;
+            *(bool *)at = flag != 0;
+        } else {
+            double number = PyFloat_AsDouble(value);
+            if (number == -1.0 && PyErr_Occurred())
+                return -1;
+            *(double *)at = number;
+        }
+    }
+    return 0;
 }
 
 /* ---- the type ------------------------------------------------------------------------- */
 
 static PyObject *Optim_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    static char *keywords[] = {"kind", "params", "lr", "weight_decay", "momentum", "beta2",
-                               "eps", "dampening", "nesterov", "amsgrad", "centered", "alpha",
-                               "lr_decay", "initial_accumulator_value", "rho", NULL};
     st_py_state *state = st_py_state_of(type);
-    PyObject *kind_obj = NULL, *params = NULL;
-    PyObject *lr = NULL, *weight_decay = NULL, *momentum = NULL, *beta2 = NULL, *eps = NULL,
-             *dampening = NULL, *nesterov = NULL, *amsgrad = NULL, *centered = NULL,
-             *alpha = NULL, *lr_decay = NULL, *initial_accumulator_value = NULL, *rho = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|$OOOOOOOOOOOOO:Optim", keywords,
-                                     &kind_obj, &params, &lr, &weight_decay, &momentum, &beta2,
-                                     &eps, &dampening, &nesterov, &amsgrad, &centered, &alpha,
-                                     &lr_decay, &initial_accumulator_value, &rho))
-        return NULL;
-    st_optimizer kind;
-    if (kind_arg(kind_obj, &kind) < 0)
-        return NULL;
+    int kind = 0;
+    PyObject *params = NULL, *sequence = NULL;
     st_optim_options options;
-    int status = st_optim_options_init(&options, kind);
+    if (!PyArg_ParseTuple(args, "iO:Optim", &kind, &params))
+        return NULL;
+    int status = st_optim_options_init(&options, (st_optimizer)kind);
     if (status != ST_OK)
         return st_py_raise_status(state, status);
-    struct { PyObject *value; double *field; } doubles[] = {
-        {lr, &options.lr}, {weight_decay, &options.weight_decay},
-        {momentum, &options.momentum}, {beta2, &options.beta2}, {eps, &options.eps},
-        {dampening, &options.dampening}, {alpha, &options.alpha},
-        {lr_decay, &options.lr_decay},
-        {initial_accumulator_value, &options.initial_accumulator_value}, {rho, &options.rho},
-    };
-    for (size_t i = 0; i < sizeof doubles / sizeof doubles[0]; i++) {
-        if (doubles[i].value == NULL)
-            continue;
-        double v = PyFloat_AsDouble(doubles[i].value);
-        if (v == -1.0 && PyErr_Occurred())
-            return NULL;
-        *doubles[i].field = v;
-    }
-    struct { PyObject *value; bool *field; } flags[] = {
-        {nesterov, &options.nesterov}, {amsgrad, &options.amsgrad},
-        {centered, &options.centered},
-    };
-    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-        if (flags[i].value == NULL)
-            continue;
-        int v = PyObject_IsTrue(flags[i].value);
-        if (v < 0)
-            return NULL;
-        *flags[i].field = v != 0;
-    }
-    PyObject *keep = PyList_New(0);
-    if (keep == NULL)
-        return NULL;
     st_tensor **handles = NULL;
     size_t count = 0;
-    if (tensor_handles(state, params, "Optim: params", &handles, &count, keep) < 0) {
-        Py_DECREF(keep);
+    if (options_from_kwargs(&options, kwargs) < 0 ||
+        st_py_tensor_handles(state, params, "Optim: params", &handles, &count, &sequence) < 0)
         return NULL;
-    }
     st_optim *optim = NULL;
-    status = st_optim_create(&optim, kind, handles, count, &options);
+    status = st_optim_create(&optim, (st_optimizer)kind, handles, count, &options);
     PyMem_Free(handles);
     if (status != ST_OK) {
-        Py_DECREF(keep);
+        Py_DECREF(sequence);
         return st_py_raise_status(state, status);
     }
     st_py_optim *self = (st_py_optim *)type->tp_alloc(type, 0);
-    if (self == NULL) {
+    PyObject *keep = self != NULL ? PySequence_List(sequence) : NULL;
+    Py_DECREF(sequence);
+    if (keep == NULL) {
         st_optim_free(optim);
-        Py_DECREF(keep);
+        Py_XDECREF(self);
         return NULL;
     }
     self->optim = optim;
@@ -225,9 +168,7 @@ static int check_alive(st_py_optim *self)
 
 static PyObject *status_result(st_py_optim *self, int status)
 {
-    if (status != ST_OK)
-        return st_py_raise_status(state_of((PyObject *)self), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(state_of((PyObject *)self), status);
 }
 
 PyDoc_STRVAR(Optim_add_param_group_doc,
@@ -243,26 +184,21 @@ static PyObject *Optim_add_param_group(st_py_optim *self, PyObject *args)
         check_alive(self) < 0)
         return NULL;
     st_py_state *state = state_of((PyObject *)self);
-    PyObject *keep = PyList_New(0);
-    if (keep == NULL)
-        return NULL;
+    PyObject *sequence = NULL;
     st_tensor **handles = NULL;
     size_t count = 0;
-    if (tensor_handles(state, params, "add_param_group: params", &handles, &count, keep) < 0) {
-        Py_DECREF(keep);
+    if (st_py_tensor_handles(state, params, "add_param_group: params", &handles, &count,
+                             &sequence) < 0)
         return NULL;
-    }
     int status = st_optim_add_param_group(self->optim, handles, count, lr, weight_decay,
                                           momentum);
     PyMem_Free(handles);
-    if (status == ST_OK) {
-        Py_ssize_t end = PyList_GET_SIZE(self->params);
-        if (PyList_SetSlice(self->params, end, end, keep) < 0) {
-            Py_DECREF(keep);
-            return NULL;
-        }
+    Py_ssize_t end = PyList_GET_SIZE(self->params);
+    if (status == ST_OK && PyList_SetSlice(self->params, end, end, sequence) < 0) {
+        Py_DECREF(sequence);
+        return NULL;
     }
-    Py_DECREF(keep);
+    Py_DECREF(sequence);
     return status_result(self, status);
 }
 
@@ -417,22 +353,13 @@ PyDoc_STRVAR(Optim_doc,
              "An st_optim of st_optimizer `kind` over a list of Tensors (one group); options "
              "not given keep st_optim_options_init's defaults for the kind.");
 
-static PyType_Slot Optim_slots[] = {
-    {Py_tp_doc, (void *)Optim_doc},
-    {Py_tp_new, (void *)Optim_new},
-    {Py_tp_dealloc, (void *)Optim_dealloc},
-    {Py_tp_traverse, (void *)Optim_traverse},
-    {Py_tp_clear, (void *)Optim_clear},
-    {Py_tp_methods, Optim_methods},
-    {0, NULL},
-};
-
-static PyType_Spec Optim_spec = {
-    .name = "swifttrain._swifttrain.Optim",
-    .basicsize = sizeof(st_py_optim),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .slots = Optim_slots,
-};
+ST_PY_TYPE_SPEC(Optim, st_py_optim, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+                {Py_tp_doc, (void *)Optim_doc},
+                {Py_tp_new, (void *)Optim_new},
+                {Py_tp_dealloc, (void *)Optim_dealloc},
+                {Py_tp_traverse, (void *)Optim_traverse},
+                {Py_tp_clear, (void *)Optim_clear},
+                {Py_tp_methods, Optim_methods});
 
 int st_py_optim_type_init(PyObject *module, st_py_state *state)
 {
@@ -448,11 +375,11 @@ PyDoc_STRVAR(optim_options_init_doc,
 
 static PyObject *optim_options_init(PyObject *module, PyObject *arg)
 {
-    st_optimizer kind;
-    if (kind_arg(arg, &kind) < 0)
+    int kind = 0;
+    if (!PyArg_Parse(arg, "i:optim_options_init", &kind))
         return NULL;
     st_optim_options options;
-    int status = st_optim_options_init(&options, kind);
+    int status = st_optim_options_init(&options, (st_optimizer)kind);
     if (status != ST_OK)
         return st_py_raise_status(PyModule_GetState(module), status);
     return options_to_dict(&options);

@@ -61,7 +61,7 @@ static PyObject *read_entries(st_py_state *state, st_safetensors *file)
 done:
     Py_XDECREF(entries);
     Py_XDECREF(metadata);
-    st_safetensors_close(file);
+    st_safetensors_free(file);
     return result;
 }
 

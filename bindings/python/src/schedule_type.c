@@ -21,6 +21,9 @@ typedef struct st_py_lr_schedule {
     st_lr_schedule *schedule;
 } st_py_lr_schedule;
 
+ST_PY_HANDLE_FUNCTIONS(LRSchedule, st_py_lr_schedule, schedule, st_lr_schedule,
+                       st_lr_schedule_free)
+
 static PyObject *LRSchedule_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"kind", "num_warmup_steps", "num_training_steps", "kwargs",
@@ -32,30 +35,12 @@ static PyObject *LRSchedule_new(PyTypeObject *type, PyObject *args, PyObject *kw
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iLLzd:LRSchedule", keywords, &kind,
                                      &warmup, &total, &options, &initial_lr))
         return NULL;
-    if (kind < 0) {
-        PyErr_Format(PyExc_ValueError, "unknown scheduler kind %d", kind);
-        return NULL;
-    }
     st_lr_schedule *schedule = NULL;
     int status = st_lr_schedule_create(&schedule, (st_lr_scheduler)kind, (int64_t)warmup,
                                        (int64_t)total, options, initial_lr);
     if (status != ST_OK)
         return st_py_raise_status(st_py_state_of(type), status);
-    st_py_lr_schedule *self = (st_py_lr_schedule *)type->tp_alloc(type, 0);
-    if (self == NULL) {
-        st_lr_schedule_free(schedule);
-        return NULL;
-    }
-    self->schedule = schedule;
-    return (PyObject *)self;
-}
-
-static void LRSchedule_dealloc(st_py_lr_schedule *self)
-{
-    PyTypeObject *type = Py_TYPE(self);
-    st_lr_schedule_free(self->schedule);
-    type->tp_free((PyObject *)self);
-    Py_DECREF(type);
+    return LRSchedule_wrap(type, schedule);
 }
 
 PyDoc_STRVAR(LRSchedule_factor_doc,
@@ -83,20 +68,11 @@ PyDoc_STRVAR(LRSchedule_doc,
              "LRSchedule(kind, num_warmup_steps, num_training_steps, kwargs, initial_lr)\n--\n\n"
              "An st_lr_schedule: the learning-rate factor as a function of the step.");
 
-static PyType_Slot LRSchedule_slots[] = {
-    {Py_tp_doc, (void *)LRSchedule_doc},
-    {Py_tp_new, (void *)LRSchedule_new},
-    {Py_tp_dealloc, (void *)LRSchedule_dealloc},
-    {Py_tp_methods, LRSchedule_methods},
-    {0, NULL},
-};
-
-static PyType_Spec LRSchedule_spec = {
-    .name = "swifttrain._swifttrain.LRSchedule",
-    .basicsize = sizeof(st_py_lr_schedule),
-    .flags = Py_TPFLAGS_DEFAULT,
-    .slots = LRSchedule_slots,
-};
+ST_PY_TYPE_SPEC(LRSchedule, st_py_lr_schedule, Py_TPFLAGS_DEFAULT,
+                {Py_tp_doc, (void *)LRSchedule_doc},
+                {Py_tp_new, (void *)LRSchedule_new},
+                {Py_tp_dealloc, (void *)LRSchedule_dealloc},
+                {Py_tp_methods, LRSchedule_methods});
 
 /* ---- Plateau --------------------------------------------------------------------------- */
 
@@ -104,6 +80,8 @@ typedef struct st_py_plateau {
     PyObject_HEAD
     st_plateau *plateau;
 } st_py_plateau;
+
+ST_PY_HANDLE_FUNCTIONS(Plateau, st_py_plateau, plateau, st_plateau, st_plateau_free)
 
 static PyObject *Plateau_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
@@ -115,21 +93,7 @@ static PyObject *Plateau_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     int status = st_plateau_create(&plateau, options);
     if (status != ST_OK)
         return st_py_raise_status(st_py_state_of(type), status);
-    st_py_plateau *self = (st_py_plateau *)type->tp_alloc(type, 0);
-    if (self == NULL) {
-        st_plateau_free(plateau);
-        return NULL;
-    }
-    self->plateau = plateau;
-    return (PyObject *)self;
-}
-
-static void Plateau_dealloc(st_py_plateau *self)
-{
-    PyTypeObject *type = Py_TYPE(self);
-    st_plateau_free(self->plateau);
-    type->tp_free((PyObject *)self);
-    Py_DECREF(type);
+    return Plateau_wrap(type, plateau);
 }
 
 PyDoc_STRVAR(Plateau_step_doc,
@@ -209,10 +173,7 @@ static PyObject *Plateau_set_state(st_py_plateau *self, PyObject *args)
     st_plateau_state s = {sizeof s, NAN, (int64_t)bad, (int64_t)cooldown};
     if (best != Py_None && (s.best = PyFloat_AsDouble(best)) == -1.0 && PyErr_Occurred())
         return NULL;
-    int status = st_plateau_set_state(self->plateau, &s);
-    if (status != ST_OK)
-        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(ST_PY_STATE(self), st_plateau_set_state(self->plateau, &s));
 }
 
 static PyMethodDef Plateau_methods[] = {
@@ -227,20 +188,11 @@ PyDoc_STRVAR(Plateau_doc,
              "An st_plateau: ReduceLROnPlateau configured by a \"key=value,...\" string "
              "(PyTorch's argument names) or None for the defaults.");
 
-static PyType_Slot Plateau_slots[] = {
-    {Py_tp_doc, (void *)Plateau_doc},
-    {Py_tp_new, (void *)Plateau_new},
-    {Py_tp_dealloc, (void *)Plateau_dealloc},
-    {Py_tp_methods, Plateau_methods},
-    {0, NULL},
-};
-
-static PyType_Spec Plateau_spec = {
-    .name = "swifttrain._swifttrain.Plateau",
-    .basicsize = sizeof(st_py_plateau),
-    .flags = Py_TPFLAGS_DEFAULT,
-    .slots = Plateau_slots,
-};
+ST_PY_TYPE_SPEC(Plateau, st_py_plateau, Py_TPFLAGS_DEFAULT,
+                {Py_tp_doc, (void *)Plateau_doc},
+                {Py_tp_new, (void *)Plateau_new},
+                {Py_tp_dealloc, (void *)Plateau_dealloc},
+                {Py_tp_methods, Plateau_methods});
 
 int st_py_schedule_types_init(PyObject *module, st_py_state *state)
 {

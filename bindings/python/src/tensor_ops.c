@@ -10,12 +10,9 @@
 
 #include <math.h>
 
-/* Computes first, then wraps: the status must be known before the result is read. */
-#define RETURN_RESULT(state, call, out, ...)                                               \
-    do {                                                                                   \
-        int status_ = (call);                                                              \
-        return ST_PY_RESULT((state), status_, (out), __VA_ARGS__);                         \
-    } while (0)
+#define RETURN_RESULT ST_PY_RETURN_RESULT
+
+#define OP ST_PY_OP
 
 /* ---- unary and binary functions ------------------------------------------------------ */
 
@@ -91,17 +88,10 @@ static PyObject *with_scalar(PyObject *module, PyObject *args, scalar_fn fn, con
     RETURN_RESULT(state, fn(&out, st_py_handle(a), value), out, a);
 }
 
-#define WITH_SCALAR(name, arg)                                                             \
-    PyDoc_STRVAR(name##_doc, #name "($module, input, " arg ", /)\n--\n\n(st_" #name ")");  \
-    static PyObject *py_##name(PyObject *module, PyObject *args)                            \
-    {                                                                                      \
-        return with_scalar(module, args, st_##name, "Of:" #name);                          \
-    }
-
-WITH_SCALAR(add_scalar, "value")
-WITH_SCALAR(mul_scalar, "value")
-WITH_SCALAR(pow_scalar, "exponent")
-WITH_SCALAR(leaky_relu, "negative_slope")
+OP(with_scalar, add_scalar, "Of", "input, value", "")
+OP(with_scalar, mul_scalar, "Of", "input, value", "")
+OP(with_scalar, pow_scalar, "Of", "input, exponent", "")
+OP(with_scalar, leaky_relu, "Of", "input, negative_slope", "")
 
 /* A float argument that may be None (then `missing`). */
 static int optional_float(PyObject *obj, float missing, float *out)
@@ -190,7 +180,7 @@ static PyObject *py_softplus(PyObject *module, PyObject *args)
 {
     st_py_state *state = PyModule_GetState(module);
     PyObject *a_obj = NULL, *a = NULL;
-    float beta = 1, threshold = 20;
+    float beta = 0, threshold = 0;
     if (!PyArg_ParseTuple(args, "Off:softplus", &a_obj, &beta, &threshold) ||
         st_py_tensor_arg(state, a_obj, "softplus", &a) < 0)
         return NULL;
@@ -213,16 +203,9 @@ static PyObject *with_dim(PyObject *module, PyObject *args, dim_fn fn, const cha
     RETURN_RESULT(state, fn(&out, st_py_handle(a), (int64_t)dim), out, a);
 }
 
-#define WITH_DIM(name)                                                                     \
-    PyDoc_STRVAR(name##_doc, #name "($module, input, dim, /)\n--\n\n(st_" #name ")");      \
-    static PyObject *py_##name(PyObject *module, PyObject *args)                            \
-    {                                                                                      \
-        return with_dim(module, args, st_##name, "OL:" #name);                             \
-    }
-
-WITH_DIM(softmax)
-WITH_DIM(log_softmax)
-WITH_DIM(unsqueeze)
+OP(with_dim, softmax, "OL", "input, dim", "")
+OP(with_dim, log_softmax, "OL", "input, dim", "")
+OP(with_dim, unsqueeze, "OL", "input, dim", "")
 
 /* ---- reductions ----------------------------------------------------------------------- */
 
@@ -252,19 +235,8 @@ static PyObject *reduce(PyObject *module, PyObject *args, reduce_fn fn, const ch
     RETURN_RESULT(state, fn(&out, st_py_handle(a), dims, ndims, keepdim != 0), out, a);
 }
 
-PyDoc_STRVAR(sum_doc, "sum($module, input, dim, keepdim, /)\n--\n\n(st_sum)");
-
-static PyObject *py_sum(PyObject *module, PyObject *args)
-{
-    return reduce(module, args, st_sum, "OOp:sum");
-}
-
-PyDoc_STRVAR(mean_doc, "mean($module, input, dim, keepdim, /)\n--\n\n(st_mean)");
-
-static PyObject *py_mean(PyObject *module, PyObject *args)
-{
-    return reduce(module, args, st_mean, "OOp:mean");
-}
+OP(reduce, sum, "OOp", "input, dim, keepdim", "")
+OP(reduce, mean, "OOp", "input, dim, keepdim", "")
 
 typedef int (*moment_fn)(st_tensor **, const st_tensor *, const int64_t *, size_t, int64_t,
                          bool);
@@ -273,7 +245,7 @@ static PyObject *moment(PyObject *module, PyObject *args, moment_fn fn, const ch
 {
     st_py_state *state = PyModule_GetState(module);
     PyObject *a_obj = NULL, *dims_obj = NULL, *a = NULL;
-    long long correction = 1;
+    long long correction = 0;
     int keepdim = 0;
     int64_t dims[ST_MAX_DIMS];
     size_t ndims = 0;
@@ -287,19 +259,8 @@ static PyObject *moment(PyObject *module, PyObject *args, moment_fn fn, const ch
                   out, a);
 }
 
-PyDoc_STRVAR(var_doc, "var($module, input, dim, correction, keepdim, /)\n--\n\n(st_var)");
-
-static PyObject *py_var(PyObject *module, PyObject *args)
-{
-    return moment(module, args, st_var, "OOLp:var");
-}
-
-PyDoc_STRVAR(std_doc, "std($module, input, dim, correction, keepdim, /)\n--\n\n(st_std)");
-
-static PyObject *py_std(PyObject *module, PyObject *args)
-{
-    return moment(module, args, st_std, "OOLp:std");
-}
+OP(moment, var, "OOLp", "input, dim, correction, keepdim", "")
+OP(moment, std, "OOLp", "input, dim, correction, keepdim", "")
 
 typedef int (*extreme_dim_fn)(st_tensor **, st_tensor **, const st_tensor *, int64_t, bool);
 
@@ -318,34 +279,11 @@ static PyObject *extreme_dim(PyObject *module, PyObject *args, extreme_dim_fn fn
     int status = fn(&values, &indices, st_py_handle(a), (int64_t)dim, keepdim != 0);
     if (status != ST_OK)
         return st_py_raise_status(state, status);
-    PyObject *v = st_py_tensor_wrap(state, values, 1, &a, 1);
-    PyObject *i = st_py_tensor_wrap(state, indices, 1, NULL, 0);
-    if (v == NULL || i == NULL) {
-        Py_XDECREF(v);
-        Py_XDECREF(i);
-        return NULL;
-    }
-    PyObject *pair = PyTuple_Pack(2, v, i);
-    Py_DECREF(v);
-    Py_DECREF(i);
-    return pair;
+    return st_py_tensor_pair(state, values, indices, &a, 1);
 }
 
-PyDoc_STRVAR(max_dim_doc, "max_dim($module, input, dim, keepdim, /)\n--\n\n"
-                          "(values, indices) (st_max_dim).");
-
-static PyObject *py_max_dim(PyObject *module, PyObject *args)
-{
-    return extreme_dim(module, args, st_max_dim, "OLp:max_dim");
-}
-
-PyDoc_STRVAR(min_dim_doc, "min_dim($module, input, dim, keepdim, /)\n--\n\n"
-                          "(values, indices) (st_min_dim).");
-
-static PyObject *py_min_dim(PyObject *module, PyObject *args)
-{
-    return extreme_dim(module, args, st_min_dim, "OLp:min_dim");
-}
+OP(extreme_dim, max_dim, "OLp", "input, dim, keepdim", "(values, indices) ")
+OP(extreme_dim, min_dim, "OLp", "input, dim, keepdim", "(values, indices) ")
 
 UNARY(max)
 UNARY(min)
@@ -359,10 +297,9 @@ static PyObject *py_argmax(PyObject *module, PyObject *args)
     PyObject *a_obj = NULL, *dim_obj = NULL, *a = NULL;
     int keepdim = 0;
     int64_t dim = ST_NO_INDEX;
-    size_t count = 0;
     if (!PyArg_ParseTuple(args, "OOp:argmax", &a_obj, &dim_obj, &keepdim) ||
         st_py_tensor_arg(state, a_obj, "argmax", &a) < 0 ||
-        (dim_obj != Py_None && st_py_int64_list_arg(dim_obj, "dim", &dim, 1, &count) < 0))
+        st_py_optional_int64_arg(dim_obj, "dim", &dim) < 0)
         return NULL;
     st_tensor *out = NULL;
     RETURN_RESULT(state, st_argmax(&out, st_py_handle(a), dim, keepdim != 0), out, a);
@@ -387,16 +324,9 @@ static PyObject *with_shape(PyObject *module, PyObject *args, shape_fn fn, const
     RETURN_RESULT(state, fn(&out, st_py_handle(a), shape, ndim), out, a);
 }
 
-#define WITH_SHAPE(name, arg)                                                              \
-    PyDoc_STRVAR(name##_doc, #name "($module, input, " arg ", /)\n--\n\n(st_" #name ")");  \
-    static PyObject *py_##name(PyObject *module, PyObject *args)                            \
-    {                                                                                      \
-        return with_shape(module, args, st_##name, "OO:" #name);                           \
-    }
-
-WITH_SHAPE(reshape, "shape")
-WITH_SHAPE(permute, "dims")
-WITH_SHAPE(expand, "size")
+OP(with_shape, reshape, "OO", "input, shape", "")
+OP(with_shape, permute, "OO", "input, dims", "")
+OP(with_shape, expand, "OO", "input, size", "")
 
 /* (tensor, int, int) functions: flatten, transpose. */
 typedef int (*two_dims_fn)(st_tensor **, const st_tensor *, int64_t, int64_t);
@@ -414,19 +344,8 @@ static PyObject *with_two_dims(PyObject *module, PyObject *args, two_dims_fn fn,
     RETURN_RESULT(state, fn(&out, st_py_handle(a), (int64_t)d0, (int64_t)d1), out, a);
 }
 
-PyDoc_STRVAR(flatten_doc, "flatten($module, input, start_dim, end_dim, /)\n--\n\n(st_flatten)");
-
-static PyObject *py_flatten(PyObject *module, PyObject *args)
-{
-    return with_two_dims(module, args, st_flatten, "OLL:flatten");
-}
-
-PyDoc_STRVAR(transpose_doc, "transpose($module, input, dim0, dim1, /)\n--\n\n(st_transpose)");
-
-static PyObject *py_transpose(PyObject *module, PyObject *args)
-{
-    return with_two_dims(module, args, st_transpose, "OLL:transpose");
-}
+OP(with_two_dims, flatten, "OLL", "input, start_dim, end_dim", "")
+OP(with_two_dims, transpose, "OLL", "input, dim0, dim1", "")
 
 PyDoc_STRVAR(squeeze_doc, "squeeze($module, input, dim, /)\n--\n\n"
                           "dim None: every size-1 dimension (st_squeeze).");
@@ -436,10 +355,9 @@ static PyObject *py_squeeze(PyObject *module, PyObject *args)
     st_py_state *state = PyModule_GetState(module);
     PyObject *a_obj = NULL, *dim_obj = NULL, *a = NULL;
     int64_t dim = ST_NO_INDEX;
-    size_t count = 0;
     if (!PyArg_ParseTuple(args, "OO:squeeze", &a_obj, &dim_obj) ||
         st_py_tensor_arg(state, a_obj, "squeeze", &a) < 0 ||
-        (dim_obj != Py_None && st_py_int64_list_arg(dim_obj, "dim", &dim, 1, &count) < 0))
+        st_py_optional_int64_arg(dim_obj, "dim", &dim) < 0)
         return NULL;
     st_tensor *out = NULL;
     RETURN_RESULT(state, st_squeeze(&out, st_py_handle(a), dim), out, a);
@@ -451,51 +369,24 @@ typedef int (*join_fn)(st_tensor **, st_tensor *const *, size_t, int64_t);
 static PyObject *join(PyObject *module, PyObject *args, join_fn fn, const char *format)
 {
     st_py_state *state = PyModule_GetState(module);
-    PyObject *list = NULL;
+    PyObject *list = NULL, *sequence = NULL;
     long long dim = 0;
-    if (!PyArg_ParseTuple(args, format, &list, &dim))
+    st_tensor **handles = NULL;
+    size_t count = 0;
+    if (!PyArg_ParseTuple(args, format, &list, &dim) ||
+        st_py_tensor_handles(state, list, format + 3, &handles, &count, &sequence) < 0)
         return NULL;
-    PyObject *sequence = PySequence_Fast(list, "tensors must be a sequence of Tensors");
-    if (sequence == NULL)
-        return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(sequence);
-    PyObject **items = PySequence_Fast_ITEMS(sequence);
-    st_tensor **handles = PyMem_New(st_tensor *, count > 0 ? count : 1);
-    PyObject *result = NULL;
-    if (handles == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < count; i++) {
-        if (!st_py_is_tensor(state, items[i])) {
-            PyErr_Format(PyExc_TypeError, "%s: item %zd is a %.100s, not a Tensor", format + 3,
-                         i, Py_TYPE(items[i])->tp_name);
-            goto done;
-        }
-        handles[i] = st_py_handle(items[i]);
-    }
     st_tensor *out = NULL;
-    int status = fn(&out, handles, (size_t)count, (int64_t)dim);
-    result = st_py_tensor_result(state, status, out, items, (size_t)count);
-done:
+    int status = fn(&out, handles, count, (int64_t)dim);
+    PyObject *result = st_py_tensor_result(state, status, out, PySequence_Fast_ITEMS(sequence),
+                                           count);
     PyMem_Free(handles);
     Py_DECREF(sequence);
     return result;
 }
 
-PyDoc_STRVAR(cat_doc, "cat($module, tensors, dim, /)\n--\n\n(st_cat)");
-
-static PyObject *py_cat(PyObject *module, PyObject *args)
-{
-    return join(module, args, st_cat, "OL:cat");
-}
-
-PyDoc_STRVAR(stack_doc, "stack($module, tensors, dim, /)\n--\n\n(st_stack)");
-
-static PyObject *py_stack(PyObject *module, PyObject *args)
-{
-    return join(module, args, st_stack, "OL:stack");
-}
+OP(join, cat, "OL", "tensors, dim", "")
+OP(join, stack, "OL", "tensors, dim", "")
 
 PyDoc_STRVAR(slice_doc, "slice($module, input, dim, start, end, step, /)\n--\n\n"
                         "Python slice rules; None start / end for the ends (st_slice).");
@@ -504,32 +395,26 @@ static PyObject *py_slice(PyObject *module, PyObject *args)
 {
     st_py_state *state = PyModule_GetState(module);
     PyObject *a_obj = NULL, *start_obj = NULL, *end_obj = NULL, *a = NULL;
-    long long dim = 0, step = 1;
+    long long dim = 0, step = 0;
     int64_t start = 0, end = INT64_MAX;
-    size_t count = 0;
     if (!PyArg_ParseTuple(args, "OLOOL:slice", &a_obj, &dim, &start_obj, &end_obj, &step) ||
         st_py_tensor_arg(state, a_obj, "slice", &a) < 0 ||
-        (start_obj != Py_None && st_py_int64_list_arg(start_obj, "start", &start, 1, &count) < 0) ||
-        (end_obj != Py_None && st_py_int64_list_arg(end_obj, "end", &end, 1, &count) < 0))
+        st_py_optional_int64_arg(start_obj, "start", &start) < 0 ||
+        st_py_optional_int64_arg(end_obj, "end", &end) < 0)
         return NULL;
     st_tensor *out = NULL;
     RETURN_RESULT(state, st_slice(&out, st_py_handle(a), (int64_t)dim, start, end, (int64_t)step),
                   out, a);
 }
 
-PyDoc_STRVAR(select_doc, "select($module, input, dim, index, /)\n--\n\n(st_select)");
-
-static PyObject *py_select(PyObject *module, PyObject *args)
-{
-    return with_two_dims(module, args, st_select, "OLL:select");
-}
+OP(with_two_dims, select, "OLL", "input, dim, index", "")
 
 /* split / chunk: a list of pieces. */
 typedef int (*pieces_fn)(st_tensor **, size_t, size_t *, const st_tensor *, int64_t, int64_t);
 
-static PyObject *pieces(PyObject *module, PyObject *args, pieces_fn fn, int is_chunk,
-                        const char *format)
+static PyObject *pieces(PyObject *module, PyObject *args, pieces_fn fn, const char *format)
 {
+    int is_chunk = fn == st_chunk;
     st_py_state *state = PyModule_GetState(module);
     PyObject *a_obj = NULL, *a = NULL;
     long long n = 0, dim = 0;
@@ -571,20 +456,8 @@ static PyObject *pieces(PyObject *module, PyObject *args, pieces_fn fn, int is_c
     return list;
 }
 
-PyDoc_STRVAR(split_doc, "split($module, input, size, dim, /)\n--\n\n"
-                        "Pieces of `size` along dim, the last may be smaller (st_split).");
-
-static PyObject *py_split(PyObject *module, PyObject *args)
-{
-    return pieces(module, args, st_split, 0, "OLL:split");
-}
-
-PyDoc_STRVAR(chunk_doc, "chunk($module, input, chunks, dim, /)\n--\n\n(st_chunk)");
-
-static PyObject *py_chunk(PyObject *module, PyObject *args)
-{
-    return pieces(module, args, st_chunk, 1, "OLL:chunk");
-}
+OP(pieces, split, "OLL", "input, size, dim", "Pieces of `size` along dim, the last may be smaller ")
+OP(pieces, chunk, "OLL", "input, chunks, dim", "")
 
 /* gather / index_select: (tensor, dim, index). */
 typedef int (*index_fn)(st_tensor **, const st_tensor *, int64_t, const st_tensor *);
@@ -603,20 +476,8 @@ static PyObject *with_index(PyObject *module, PyObject *args, index_fn fn, const
                   index);
 }
 
-PyDoc_STRVAR(gather_doc, "gather($module, input, dim, index, /)\n--\n\n(st_gather)");
-
-static PyObject *py_gather(PyObject *module, PyObject *args)
-{
-    return with_index(module, args, st_gather, "OLO:gather");
-}
-
-PyDoc_STRVAR(index_select_doc,
-             "index_select($module, input, dim, index, /)\n--\n\n(st_index_select)");
-
-static PyObject *py_index_select(PyObject *module, PyObject *args)
-{
-    return with_index(module, args, st_index_select, "OLO:index_select");
-}
+OP(with_index, gather, "OLO", "input, dim, index", "")
+OP(with_index, index_select, "OLO", "input, dim, index", "")
 
 #define ENTRY(name, flags) {#name, (PyCFunction)py_##name, flags, name##_doc}
 

@@ -231,6 +231,57 @@ int st_py_pair_arg(PyObject *obj, const char *what, int64_t out[2])
     return 0;
 }
 
+int st_py_optional_int64_arg(PyObject *obj, const char *what, int64_t *out)
+{
+    size_t count = 0;
+    return obj == Py_None ? 0 : st_py_int64_list_arg(obj, what, out, 1, &count);
+}
+
+int st_py_tensor_handles(st_py_state *state, PyObject *obj, const char *what,
+                         st_tensor ***handles, size_t *count, PyObject **sequence)
+{
+    *sequence = PySequence_Fast(obj, "a sequence of Tensors is needed");
+    if (*sequence == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError))
+            PyErr_Format(PyExc_TypeError, "%s must be a sequence of Tensors, not %.100s", what,
+                         Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(*sequence);
+    PyObject **items = PySequence_Fast_ITEMS(*sequence);
+    *handles = PyMem_New(st_tensor *, n > 0 ? n : 1);
+    if (*handles == NULL)
+        PyErr_NoMemory();
+    for (Py_ssize_t i = 0; *handles != NULL && i < n; i++) {
+        if (!st_py_is_tensor(state, items[i])) {
+            PyErr_Format(PyExc_TypeError, "%s: item %zd is a %.100s, not a Tensor", what, i,
+                         Py_TYPE(items[i])->tp_name);
+            PyMem_Free(*handles);
+            *handles = NULL;
+        } else {
+            (*handles)[i] = st_py_handle(items[i]);
+        }
+    }
+    if (*handles == NULL) {
+        Py_CLEAR(*sequence);
+        return -1;
+    }
+    *count = (size_t)n;
+    return 0;
+}
+
+PyObject *st_py_tensor_pair(st_py_state *state, st_tensor *first, st_tensor *second,
+                            PyObject *const *sources, size_t count)
+{
+    PyObject *a = st_py_tensor_wrap(state, first, 1, sources, count);
+    PyObject *b = second != NULL ? st_py_tensor_wrap(state, second, 1, sources, count)
+                                 : Py_NewRef(Py_None);
+    PyObject *pair = a != NULL && b != NULL ? PyTuple_Pack(2, a, b) : NULL;
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    return pair;
+}
+
 int st_py_dtype_arg(PyObject *obj, st_dtype *out)
 {
     long code = PyLong_AsLong(obj);
@@ -432,10 +483,8 @@ static PyObject *Tensor_backward(st_py_tensor *self, PyObject *args, PyObject *k
     st_py_state *state = st_py_tensor_state((PyObject *)self);
     if (st_py_optional_tensor_arg(state, gradient_obj, "backward: gradient", &gradient) < 0)
         return NULL;
-    int status = st_tensor_backward(self->tensor, gradient ? st_py_handle(gradient) : NULL);
-    if (status != ST_OK)
-        return st_py_raise_status(state, status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(state, st_tensor_backward(self->tensor,
+                                                         st_py_handle_or_null(gradient)));
 }
 
 PyDoc_STRVAR(Tensor_detach_doc,
@@ -460,10 +509,8 @@ PyDoc_STRVAR(Tensor_zero_grad_doc,
 static PyObject *Tensor_zero_grad(st_py_tensor *self, PyObject *unused)
 {
     (void)unused;
-    int status = st_tensor_zero_grad(self->tensor);
-    if (status != ST_OK)
-        return st_py_raise_status(st_py_tensor_state((PyObject *)self), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(st_py_tensor_state((PyObject *)self),
+                               st_tensor_zero_grad(self->tensor));
 }
 
 /* ---- buffer protocol (numpy's array_getbuffer, for a contiguous array) ---------------- */
@@ -535,23 +582,14 @@ PyDoc_STRVAR(Tensor_doc,
              "An st_tensor handle: a contiguous float32, int64 or bool array. Made by "
              "swifttrain.tensor() and the other creation functions, never directly.");
 
-static PyType_Slot Tensor_slots[] = {
-    {Py_tp_doc, (void *)Tensor_doc},
-    {Py_tp_new, (void *)Tensor_new},
-    {Py_tp_dealloc, (void *)Tensor_dealloc},
-    {Py_tp_methods, Tensor_methods},
-    {Py_tp_getset, Tensor_getset},
-    {Py_tp_members, Tensor_members},
-    {Py_bf_getbuffer, (void *)Tensor_getbuffer},
-    {0, NULL},
-};
-
-static PyType_Spec Tensor_spec = {
-    .name = "swifttrain._swifttrain.Tensor",
-    .basicsize = sizeof(st_py_tensor),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    .slots = Tensor_slots,
-};
+ST_PY_TYPE_SPEC(Tensor, st_py_tensor, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+                {Py_tp_doc, (void *)Tensor_doc},
+                {Py_tp_new, (void *)Tensor_new},
+                {Py_tp_dealloc, (void *)Tensor_dealloc},
+                {Py_tp_methods, Tensor_methods},
+                {Py_tp_getset, Tensor_getset},
+                {Py_tp_members, Tensor_members},
+                {Py_bf_getbuffer, (void *)Tensor_getbuffer});
 
 int st_py_tensor_type_init(PyObject *module, st_py_state *state)
 {

@@ -445,35 +445,39 @@ class Tensor(_C.Tensor):
             return NotImplemented
         return function(other, self) if reflected else function(self, other)
 
-    def __add__(self, other: Any) -> "Tensor":
+    def _float_scalar(self, other: Any) -> Optional[builtins.float]:
+        """``other`` as a float when a float tensor meets a number: the library's scalar
+        functions take it directly (add_scalar, mul_scalar)."""
         if self._dtype_code == 0 and _is_number(other) and not isinstance(other, np.bool_):
-            return _C.add_scalar(self, builtins.float(other))
-        return self._binary(other, _C.add)
+            return builtins.float(other)
+        return None
+
+    def __add__(self, other: Any) -> "Tensor":
+        value = self._float_scalar(other)
+        return self._binary(other, _C.add) if value is None else _C.add_scalar(self, value)
 
     def __radd__(self, other: Any) -> "Tensor":
-        if self._dtype_code == 0 and _is_number(other) and not isinstance(other, np.bool_):
-            return _C.add_scalar(self, builtins.float(other))
-        return self._binary(other, _C.add, reflected=True)
+        value = self._float_scalar(other)
+        return (self._binary(other, _C.add, reflected=True) if value is None
+                else _C.add_scalar(self, value))
 
     def __sub__(self, other: Any) -> "Tensor":
-        if self._dtype_code == 0 and _is_number(other) and not isinstance(other, np.bool_):
-            return _C.add_scalar(self, -builtins.float(other))
-        return self._binary(other, _C.sub)
+        value = self._float_scalar(other)
+        return self._binary(other, _C.sub) if value is None else _C.add_scalar(self, -value)
 
     def __rsub__(self, other: Any) -> "Tensor":
-        if self._dtype_code == 0 and _is_number(other) and not isinstance(other, np.bool_):
-            return _C.add_scalar(_C.neg(self), builtins.float(other))
-        return self._binary(other, _C.sub, reflected=True)
+        value = self._float_scalar(other)
+        return (self._binary(other, _C.sub, reflected=True) if value is None
+                else _C.add_scalar(_C.neg(self), value))
 
     def __mul__(self, other: Any) -> "Tensor":
-        if self._dtype_code == 0 and _is_number(other) and not isinstance(other, np.bool_):
-            return _C.mul_scalar(self, builtins.float(other))
-        return self._binary(other, _C.mul)
+        value = self._float_scalar(other)
+        return self._binary(other, _C.mul) if value is None else _C.mul_scalar(self, value)
 
     def __rmul__(self, other: Any) -> "Tensor":
-        if self._dtype_code == 0 and _is_number(other) and not isinstance(other, np.bool_):
-            return _C.mul_scalar(self, builtins.float(other))
-        return self._binary(other, _C.mul, reflected=True)
+        value = self._float_scalar(other)
+        return (self._binary(other, _C.mul, reflected=True) if value is None
+                else _C.mul_scalar(self, value))
 
     def __truediv__(self, other: Any) -> "Tensor":
         return self._binary(other, _C.div)
@@ -511,42 +515,6 @@ class Tensor(_C.Tensor):
             return NotImplemented
         return _C.compare(self, _COMPARISONS[name], other)
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return self._compare(other, "eq")
-
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return self._compare(other, "ne")
-
-    def __lt__(self, other: Any) -> Any:
-        return self._compare(other, "lt")
-
-    def __le__(self, other: Any) -> Any:
-        return self._compare(other, "le")
-
-    def __gt__(self, other: Any) -> Any:
-        return self._compare(other, "gt")
-
-    def __ge__(self, other: Any) -> Any:
-        return self._compare(other, "ge")
-
-    def eq(self, other: Any) -> "Tensor":
-        return self._compare(other, "eq")
-
-    def ne(self, other: Any) -> "Tensor":
-        return self._compare(other, "ne")
-
-    def lt(self, other: Any) -> "Tensor":
-        return self._compare(other, "lt")
-
-    def le(self, other: Any) -> "Tensor":
-        return self._compare(other, "le")
-
-    def gt(self, other: Any) -> "Tensor":
-        return self._compare(other, "gt")
-
-    def ge(self, other: Any) -> "Tensor":
-        return self._compare(other, "ge")
-
     # In-place updates compute out of place in the library, then copy the result into this
     # tensor's memory; so `p -= lr * p.grad` under no_grad() updates a module's parameter.
     def _in_place(self, result: Any, what: str) -> "Tensor":
@@ -559,21 +527,21 @@ class Tensor(_C.Tensor):
         np.copyto(np.asarray(self), np.asarray(result))
         return self
 
+    def _update(self, other: Any, what: str, operator_method) -> "Tensor":
+        _forbid_in_place_on_graph(self, what)
+        return self._in_place(operator_method(self, other), what)
+
     def __iadd__(self, other: Any) -> "Tensor":
-        _forbid_in_place_on_graph(self, "+=")
-        return self._in_place(self.__add__(other), "+=")
+        return self._update(other, "+=", Tensor.__add__)
 
     def __isub__(self, other: Any) -> "Tensor":
-        _forbid_in_place_on_graph(self, "-=")
-        return self._in_place(self.__sub__(other), "-=")
+        return self._update(other, "-=", Tensor.__sub__)
 
     def __imul__(self, other: Any) -> "Tensor":
-        _forbid_in_place_on_graph(self, "*=")
-        return self._in_place(self.__mul__(other), "*=")
+        return self._update(other, "*=", Tensor.__mul__)
 
     def __itruediv__(self, other: Any) -> "Tensor":
-        _forbid_in_place_on_graph(self, "/=")
-        return self._in_place(self.__truediv__(other), "/=")
+        return self._update(other, "/=", Tensor.__truediv__)
 
     def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
         """In place: self += alpha * other."""
@@ -783,6 +751,20 @@ class Tensor(_C.Tensor):
 
     def index_select(self, dim: int, index: "Tensor") -> "Tensor":
         return _C.index_select(self, dim, index)
+
+
+def _comparison(name: str):
+    def compare(self: Tensor, other: Any) -> Any:
+        return self._compare(other, name)
+    compare.__name__ = compare.__qualname__ = name
+    return compare
+
+
+# ==, !=, <, <=, >, >= and torch's eq, ne, lt, le, gt, ge: bool tensors (st_compare), by
+# the library's names of st_comparison.
+for _name in _COMPARISONS:
+    setattr(Tensor, _name, _comparison(_name))
+    setattr(Tensor, f"__{_name}__", _comparison(_name))
 
 
 def _shape_error(message: str) -> Exception:

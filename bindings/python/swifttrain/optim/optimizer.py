@@ -49,6 +49,7 @@ _RMSPROP = _library_defaults("rmsprop")
 _ADAGRAD = _library_defaults("adagrad")
 _ADADELTA = _library_defaults("adadelta")
 _LION = _library_defaults("lion")
+_FIELDS = vars(_SGD)  # the st_optim_options fields (their values tell bool from float)
 
 
 def _number(owner: str, key: str, value: Any) -> float:
@@ -181,8 +182,16 @@ class Optimizer:
         return self._KIND
 
     def _core_options(self, fixed: Dict[str, Any]) -> Dict[str, Any]:
-        """The optimizer-wide st_optim_options fields from the hyper-parameters in force."""
-        return {}
+        """The optimizer-wide st_optim_options fields from the hyper-parameters in force:
+        those named as the library's fields (``betas[1]`` is ``beta2``)."""
+        owner, options = type(self).__name__, {}
+        for key, value in fixed.items():
+            field = "beta2" if key == "betas[1]" else key
+            if field in _FIELDS:
+                options[field] = (bool(value) if isinstance(_FIELDS[field], bool)
+                                  else _number(owner, key, value))
+        return options
+
 
     # ---- groups ----------------------------------------------------------------------------
 
@@ -378,10 +387,6 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize))
 
-    def _core_options(self, fixed: Dict[str, Any]) -> Dict[str, Any]:
-        return {"dampening": _number("SGD", "dampening", fixed["dampening"]),
-                "nesterov": bool(fixed["nesterov"])}
-
 
 class Adam(Optimizer):
     """``torch.optim.Adam``: L2 weight decay added to the gradient (``AdamW``'s decoupled
@@ -401,11 +406,6 @@ class Adam(Optimizer):
 
     def _kind(self) -> int:
         return _KINDS["adamw" if self._fixed["decoupled_weight_decay"] else "adam"]
-
-    def _core_options(self, fixed: Dict[str, Any]) -> Dict[str, Any]:
-        return {"beta2": fixed["betas[1]"],
-                "eps": _number(type(self).__name__, "eps", fixed["eps"]),
-                "amsgrad": bool(fixed["amsgrad"])}
 
 
 class AdamW(Adam):
@@ -435,11 +435,6 @@ class RMSprop(Optimizer):
                                       centered=centered, weight_decay=weight_decay,
                                       maximize=maximize))
 
-    def _core_options(self, fixed: Dict[str, Any]) -> Dict[str, Any]:
-        return {"alpha": _number("RMSprop", "alpha", fixed["alpha"]),
-                "eps": _number("RMSprop", "eps", fixed["eps"]),
-                "centered": bool(fixed["centered"])}
-
 
 class Adagrad(Optimizer):
     """``torch.optim.Adagrad``."""
@@ -455,13 +450,6 @@ class Adagrad(Optimizer):
                                       initial_accumulator_value=initial_accumulator_value,
                                       maximize=maximize))
 
-    def _core_options(self, fixed: Dict[str, Any]) -> Dict[str, Any]:
-        d = fixed
-        return {"lr_decay": _number("Adagrad", "lr_decay", d["lr_decay"]),
-                "initial_accumulator_value": _number("Adagrad", "initial_accumulator_value",
-                                                     d["initial_accumulator_value"]),
-                "eps": _number("Adagrad", "eps", d["eps"])}
-
 
 class Adadelta(Optimizer):
     """``torch.optim.Adadelta``."""
@@ -474,10 +462,6 @@ class Adadelta(Optimizer):
                  maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize))
-
-    def _core_options(self, fixed: Dict[str, Any]) -> Dict[str, Any]:
-        return {"rho": _number("Adadelta", "rho", fixed["rho"]),
-                "eps": _number("Adadelta", "eps", fixed["eps"])}
 
 
 class Lion(Optimizer):
@@ -492,5 +476,3 @@ class Lion(Optimizer):
                  weight_decay: float = _LION.weight_decay) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
 
-    def _core_options(self, fixed: Dict[str, Any]) -> Dict[str, Any]:
-        return {"beta2": fixed["betas[1]"]}
