@@ -12,7 +12,7 @@ struct RegisteredCallback {
     let priority: Int
     /// What the registrant named it by (the C layer: the function and user_data), for removal.
     let tag: AnyHashable?
-    let body: TrainerCallback
+    let body: EventCallback
 }
 
 extension Trainer {
@@ -23,6 +23,16 @@ extension Trainer {
     @discardableResult
     public func addCallback(_ events: EventMask = .all, priority: Int = 0, tag: AnyHashable? = nil,
                             _ body: @escaping TrainerCallback) -> CallbackID {
+        addCallback(events, priority: priority, tag: tag) { data, state, control in
+            try body(data.event, state, &control, data.metrics)
+        }
+    }
+
+    /// Registers a callback that gets the event's data (`EventData`: batch, outputs, loss,
+    /// optimizer, ...), with the same order rules.
+    @discardableResult
+    public func addCallback(_ events: EventMask = .all, priority: Int = 0, tag: AnyHashable? = nil,
+                            _ body: @escaping EventCallback) -> CallbackID {
         let id = CallbackID(value: nextCallbackID)
         nextCallbackID += 1
         let index = callbacks.firstIndex { $0.priority > priority } ?? callbacks.count
@@ -83,11 +93,49 @@ extension Trainer {
     private func dispatch(_ event: TrainerEvent, _ metrics: Metrics?) throws {
         eventSerial &+= 1
         applyDefaultFlow(event)
+        let outer = (eventData.event, eventData.metrics)
+        eventData.event = event
+        eventData.metrics = metrics
+        dispatchDepth += 1
+        defer {
+            dispatchDepth -= 1
+            (eventData.event, eventData.metrics) = outer
+        }
+        // Teardown reaches every callback: one that throws at EXCEPTION or CLOSE does not
+        // keep the others from running (the first error is rethrown after all have run).
+        let teardown = event == .exception || event == .close
+        var firstError: (any Error)?
         for callback in callbacks where callback.events.contains(event) {
             var c = control
-            try callback.body(event, state, &c, metrics)
+            do {
+                try callback.body(eventData, state, &c)
+            } catch {
+                guard teardown else { throw error }
+                if firstError == nil { firstError = error }
+            }
             c.shouldTrainingStop = c.shouldTrainingStop || control.shouldTrainingStop
             control = c
+        }
+        if let firstError { throw firstError }
+        if dispatchDepth == 1 && !pendingLogs.isEmpty { try flushLogs() }
+    }
+
+    /// Logs values of the caller's (HF's Trainer.log, Composer's logger): they are appended
+    /// to the log history with the current "step" and LOG fires with them, so they reach
+    /// every logger. Called from a callback, the LOG event follows the current event's
+    /// callbacks (events do not nest).
+    public func log(_ values: Metrics) throws {
+        guard dispatchDepth == 0 else {
+            pendingLogs.append(values)
+            return
+        }
+        try record(values)
+    }
+
+    private func flushLogs() throws {
+        while !pendingLogs.isEmpty {
+            let next = pendingLogs.removeFirst()
+            try record(next)
         }
     }
 

@@ -214,7 +214,9 @@ extension Trainer {
                 }
                 row += batch.size
                 batches += 1
+                (eventData.batch, eventData.outputs) = (batch, out)
                 try fire(.predictionStep)
+                (eventData.batch, eventData.outputs) = (nil, nil)
                 guard prefix != nil else { continue }
                 do {
                     if let (sum, items) = try resolver.evaluationLoss(out, batch) { lossSum += sum; lossItems += items }

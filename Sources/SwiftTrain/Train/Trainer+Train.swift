@@ -18,6 +18,8 @@ extension Trainer {
         } catch {
             // The exception and close events run; errors they raise are not allowed to hide
             // the original one, which surfaces from train().
+            eventData.error = error
+            defer { eventData.error = nil }
             try? fire(.exception)
             try? fire(.close)
             throw error
@@ -106,6 +108,8 @@ extension Trainer {
         afterEvaluation = { [unowned self] metrics in try run.observe(metrics, trainer: self) }
         defer { afterEvaluation = nil }
 
+        (eventData.optimizer, eventData.lrSchedule) = (updater.optimizer, updater.schedule)
+        defer { (eventData.optimizer, eventData.lrSchedule) = (nil, nil); eventData.clearStep() }
         try fire(.trainBegin)
         // (not when resuming: the run being continued already did it)
         if args.evalOnStart, resumeFrom == nil, !evalDatasets.isEmpty { try evaluateAll() }
@@ -138,8 +142,7 @@ extension Trainer {
                 if updatesPerEpoch == nil {
                     try fire(.beforeDataloader)
                     guard let first = try loader.batch(next) else { exhausted = true; break }
-                    try fire(.afterDataloader)
-                    window.append(first)
+                    window.append(try fetched(first))
                     next += 1
                 }
                 control.shouldLog = false
@@ -150,14 +153,13 @@ extension Trainer {
                     if let n = loader.batchesPerEpoch, next >= n { break }
                     try fire(.beforeDataloader)
                     guard let batch = try loader.batch(next) else { exhausted = true; break }
-                    try fire(.afterDataloader)
-                    window.append(batch)
+                    window.append(try fetched(batch))
                     next += 1
                 }
                 let examples = window.reduce(0) { $0 + $1.size }
                 let result: UpdateStep.Result
                 do {
-                    result = try updater.run(window: window, step: state.globalStep, fire: { try self.fire($0) },
+                    result = try updater.run(window: window, step: state.globalStep, data: eventData, fire: { try self.fire($0) },
                                              microStep: { self.state.microStep += 1 })
                 } catch var error as SwiftTrainError {
                     let first = next - window.count
@@ -184,6 +186,7 @@ extension Trainer {
 
                 try fire(.stepEnd)
                 try maybeLogSaveEvaluate(run)
+                eventData.clearStep()
                 if control.shouldTrainingStop || control.shouldEpochStop { break }
                 if exhausted { break }
             }
@@ -218,6 +221,14 @@ extension Trainer {
 
     /// HF's _maybe_log_save_evaluate: the log, the evaluation (whose best-model bookkeeping
     /// may ask for a save), then the checkpoint and the save event.
+    /// AFTER_DATALOADER: a callback may replace the batch just fetched (Composer's
+    /// AFTER_DATALOADER algorithms).
+    private func fetched(_ batch: Batch) throws -> Batch {
+        eventData.batch = batch
+        try fire(.afterDataloader)
+        return eventData.batch ?? batch
+    }
+
     func maybeLogSaveEvaluate(_ run: TrainingRun) throws {
         if control.shouldLog {
             control.shouldLog = false

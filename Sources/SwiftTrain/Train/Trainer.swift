@@ -41,6 +41,12 @@ public final class Trainer {
     /// Numbers the events this trainer dispatched, from 1: every callback of one event sees
     /// the same number, so a face can build its view of the state once per event.
     public internal(set) var eventSerial: UInt64 = 0
+    /// The data callbacks see, one object reused for every event.
+    public let eventData = EventData()
+    /// How many events are being dispatched (an event fired from a callback nests).
+    var dispatchDepth = 0
+    /// Values a callback logged, recorded when the current event's callbacks are done.
+    var pendingLogs: [Metrics] = []
     /// A stop asked for from outside the loop (requestStop): 0 none, 1 stop, 2 stop and save.
     let stopRequest = Atomic<Int>(0)
     var running = false

@@ -44,7 +44,10 @@ final class UpdateStep {
     /// Runs the update for optimizer step `step` over a window of batches (fetched whole
     /// first, as HF does, to know its number of examples and label items): each piece is
     /// forwarded and backpropagated, firing the events of one optimizer step.
-    func run(window: [Batch], step: Int, fire: (TrainerEvent) throws -> Void, microStep: () -> Void) throws -> Result {
+    /// `data` is what callbacks see: the micro-batch, the outputs and the loss, which they
+    /// may replace (see EventData).
+    func run(window: [Batch], step: Int, data: EventData, fire: (TrainerEvent) throws -> Void,
+             microStep: () -> Void) throws -> Result {
         let examples = window.reduce(0) { $0 + $1.size }
         let items = window.reduce(0) { $0 + losses.items(in: $1) }
         let micro = args.maxMicroBatchSize > 0 ? args.maxMicroBatchSize : Int.max
@@ -52,14 +55,22 @@ final class UpdateStep {
         var total = 0.0
         for (i, var piece) in pieces.enumerated() {
             piece.numItemsInBatch = items
+            data.batch = piece
+            data.outputs = nil
+            data.loss = nil
             try fire(.beforeForward)
+            if let replaced = data.batch { piece = replaced }
             let output = try model.forward(batch: piece)
+            data.outputs = output
             try fire(.afterForward)
             try fire(.beforeLoss)
-            let l = try losses.loss(output, piece, examples: examples, items: items, whole: pieces.count == 1)
-            total += Double(try l.item())
+            let computed = try losses.loss(data.outputs ?? output, piece, examples: examples, items: items,
+                                           whole: pieces.count == 1)
+            data.loss = computed
             try fire(.afterLoss)
             try fire(.beforeBackward)
+            let l = try data.checkedLoss(computed)
+            total += Double(try l.item())
             try l.backward()
             try fire(.afterBackward)
             microStep()

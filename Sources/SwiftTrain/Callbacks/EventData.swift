@@ -1,0 +1,54 @@
+/// What a callback sees of the run at one event besides the state and the control flags:
+/// HF's keyword arguments (model, optimizer, lr_scheduler, logs / metrics) and Composer's
+/// `State` (the batch, the outputs, the loss), which a callback may replace where Composer
+/// lets an algorithm do so:
+///
+/// - `batch`: at AFTER_DATALOADER (the batch just fetched) and BEFORE_FORWARD (the
+///   micro-batch about to be forwarded); the replacement is used as it is, and the loss is
+///   still normalised by the step's original number of examples and label items;
+/// - `outputs`: at AFTER_FORWARD and BEFORE_LOSS, before the loss is computed from them;
+/// - `loss`: at AFTER_LOSS and BEFORE_BACKWARD; it must be a float32 scalar, and it is what
+///   is backpropagated and logged;
+/// - gradients: at AFTER_BACKWARD and PRE_OPTIMIZER_STEP, in place (`model.parameters[i].grad`).
+///
+/// Elsewhere the values are read-only (a change is ignored). One object per trainer, reused
+/// for every event (no allocation per event); do not keep it beyond the callback.
+public final class EventData {
+    /// The event being dispatched.
+    public internal(set) var event: TrainerEvent = .initEnd
+    /// LOG: the logged values; EVALUATE: the evaluation's metrics; PREDICT: the test
+    /// metrics; nil at other events.
+    public internal(set) var metrics: Metrics?
+    /// The optimizer and the learning-rate schedule of the training in progress (nil outside
+    /// train(); the schedule is nil with reduce_lr_on_plateau).
+    public internal(set) var optimizer: Optimizer?
+    public internal(set) var lrSchedule: LRSchedule?
+    /// The batch being used: during a step, from AFTER_DATALOADER to STEP_END (the last
+    /// micro-batch); during evaluation and prediction, at PREDICTION_STEP.
+    public var batch: Batch?
+    /// The model's outputs of `batch`, from AFTER_FORWARD (and at PREDICTION_STEP).
+    public var outputs: ModelOutput?
+    /// The loss of `batch`, from AFTER_LOSS.
+    public var loss: Tensor?
+    /// EXCEPTION: the error that stops the run.
+    public internal(set) var error: (any Error)?
+
+    init() {}
+
+    /// Forgets the step's batch, outputs and loss (so their memory is not held).
+    func clearStep() {
+        batch = nil
+        outputs = nil
+        loss = nil
+    }
+
+    /// The loss a callback left, checked: a float32 scalar.
+    func checkedLoss(_ computed: Tensor) throws -> Tensor {
+        guard let l = loss else { return computed }
+        guard l.dtype == .float32, l.count == 1 else {
+            throw SwiftTrainError.invalid("a callback replaced the loss with a \(l.dtype) tensor of shape \(l.shape) at "
+                + "\(event.hfName); the loss must be a float32 scalar")
+        }
+        return l
+    }
+}
