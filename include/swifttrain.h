@@ -896,6 +896,12 @@ st_status st_batch_add(st_batch *batch, const char *name, const void *data, cons
 /** Adds an existing tensor (the batch keeps its own reference). */
 SWIFTTRAIN_API
 st_status st_batch_add_tensor(st_batch *batch, const char *name, st_tensor *tensor);
+/** Replaces the entry `name` with `tensor` (or adds it), keeping the batch size; allowed
+ *  where st_batch_add is, and on an event callback's batch at AFTER_DATALOADER and
+ *  BEFORE_FORWARD (st_event_data). The batch keeps its own reference. ST_EMISUSE for a
+ *  read-only batch, ST_ESHAPE for another batch size. */
+SWIFTTRAIN_API
+st_status st_batch_set(st_batch *batch, const char *name, st_tensor *tensor);
 
 /** Number of outputs; 0 for NULL. */
 SWIFTTRAIN_API
@@ -1611,8 +1617,9 @@ SWIFTTRAIN_API
 st_status st_trainer_add_eval_dataset(st_trainer *trainer, const char *name, st_dataset *dataset);
 
 /** Registers a callback for the events in `event_mask` (ST_EVENT_MASK(e) bits, or
- *  ST_EVENT_MASK_ALL). Callbacks run in registration order, after the built-in flow logic
- *  that decides logging and evaluation. `user_data` is passed back unchanged. */
+ *  ST_EVENT_MASK_ALL), at priority 0 (see st_trainer_add_event_callback for the order), after
+ *  the built-in flow logic that decides logging and evaluation. `user_data` is passed back
+ *  unchanged. */
 SWIFTTRAIN_API
 st_status st_trainer_add_callback(st_trainer *trainer, st_callback_fn callback, void *user_data,
                                   uint32_t event_mask);
@@ -1623,6 +1630,68 @@ st_status st_trainer_add_callback(st_trainer *trainer, st_callback_fn callback, 
  *  for a freed trainer. */
 SWIFTTRAIN_API
 st_status st_trainer_remove_callback(st_trainer *trainer, st_callback_fn callback, void *user_data);
+
+/** What an event callback sees of the run besides the state and the control flags (the
+ *  core's EventData; HF's keyword arguments, Composer's State). Owned by the library and
+ *  valid during the callback only; every handle in it is borrowed (do not free it, do not
+ *  keep it). Where Composer lets an algorithm replace a value, the callback may:
+ *  - the batch at ST_EVENT_AFTER_DATALOADER and ST_EVENT_BEFORE_FORWARD, with
+ *    st_batch_set (the loss is still normalised by the step's original sample count);
+ *  - the outputs at ST_EVENT_AFTER_FORWARD and ST_EVENT_BEFORE_LOSS, with st_outputs_set;
+ *  - the loss at ST_EVENT_AFTER_LOSS and ST_EVENT_BEFORE_BACKWARD, with
+ *    st_event_data_set_loss (a float32 scalar; it is backpropagated and logged);
+ *  - the gradients at ST_EVENT_AFTER_BACKWARD and ST_EVENT_PRE_OPTIMIZER_STEP, in place
+ *    (st_tensor_grad of the model's parameters).
+ *  Changes at other events are ignored. Fields may be appended: check struct_size. */
+typedef struct st_event_data {
+    uint32_t struct_size;          /**< sizeof(st_event_data) in the library */
+    st_event event;
+    st_trainer *trainer;           /**< the trainer (for st_trainer_log) */
+    st_module *model;
+    st_optim *optimizer;           /**< the optimizer of the training in progress; NULL outside it */
+    st_lr_schedule *lr_scheduler;  /**< its schedule; NULL outside training and with
+                                        reduce_lr_on_plateau */
+    const st_metrics *metrics;     /**< LOG: the logged values; EVALUATE: the metrics;
+                                        PREDICT: the test metrics; NULL otherwise */
+    st_batch *batch;               /**< the (micro-)batch from AFTER_DATALOADER to STEP_END, and at
+                                        PREDICTION_STEP; NULL otherwise */
+    st_outputs *outputs;           /**< the model's outputs of `batch`, from AFTER_FORWARD */
+    st_tensor *loss;               /**< the loss of `batch`, from AFTER_LOSS; NULL before */
+    const char *error;             /**< EXCEPTION: the message of the error ending the run */
+    void *internal_;               /**< the library's; do not touch */
+} st_event_data;
+
+/** An event callback: like st_callback_fn, with the event's data. Return 0 to continue;
+ *  non-zero aborts training (ST_EUSER). */
+typedef int (*st_event_fn)(st_event_data *data, const st_trainer_state *state,
+                           st_trainer_control *control, void *user_data);
+
+/** Registers an event callback for the events in `event_mask` at `priority`. Every callback
+ *  of an event, from any language, runs in one list: by ascending priority and, among equal
+ *  priorities, in registration order (AllenNLP's handler priorities; st_trainer_add_callback
+ *  and Python's callbacks use 0). Returns ST_OK, ST_EINVAL for a NULL trainer or callback,
+ *  ST_EMISUSE for a freed trainer. */
+SWIFTTRAIN_API
+st_status st_trainer_add_event_callback(st_trainer *trainer, st_event_fn callback, void *user_data,
+                                        uint32_t event_mask, int priority);
+
+/** Unregisters every event callback added with this `callback` and `user_data`, as
+ *  st_trainer_remove_callback does. ST_ENOTFOUND when none is registered. */
+SWIFTTRAIN_API
+st_status st_trainer_remove_event_callback(st_trainer *trainer, st_event_fn callback, void *user_data);
+
+/** Replaces the loss of the event in progress (see st_event_data): `loss` must be a float32
+ *  scalar; the library keeps its own reference. ST_EMISUSE at an event where the loss
+ *  cannot be replaced, or for a `data` that is not a running callback's; ST_EINVAL for
+ *  another tensor. */
+SWIFTTRAIN_API
+st_status st_event_data_set_loss(st_event_data *data, st_tensor *loss);
+
+/** Logs `count` values (HF's Trainer.log): they are appended to the log history with the
+ *  current "step", and LOG fires with them, reaching every callback and logger. Called from
+ *  a callback, LOG follows that event's callbacks. ST_EINVAL for an empty or repeated name. */
+SWIFTTRAIN_API
+st_status st_trainer_log(st_trainer *trainer, const char *const *names, const double *values, size_t count);
 
 /** Asks training to stop gracefully at the end of the current optimizer step (or of the
  *  first step of the next st_trainer_train, if none is running): the step completes, is

@@ -40,6 +40,20 @@ public struct Batch {
         tensors.append(tensor)
     }
 
+    /// Replaces the entry `name` (or appends it, as `add` does); the tensor must keep the
+    /// batch size of the other entries.
+    public mutating func set(_ name: String, _ tensor: Tensor) throws {
+        guard let i = names.firstIndex(of: name) else { return try add(name, tensor) }
+        guard tensor.rank >= 1 else {
+            throw SwiftTrainError.shape("batch: '\(name)' is a scalar; every entry needs the batch as its first dimension")
+        }
+        if let other = tensors.indices.first(where: { $0 != i }), tensors[other].shape[0] != tensor.shape[0] {
+            throw SwiftTrainError.shape("batch: '\(name)' has \(tensor.shape[0]) rows (shape \(tensor.shape)) but "
+                + "'\(names[other])' has \(tensors[other].shape[0]); every entry needs the same batch size")
+        }
+        tensors[i] = tensor
+    }
+
     /// Adds without the checks, for batches the library builds itself.
     mutating func append(_ name: String, _ tensor: Tensor) {
         names.append(name)
