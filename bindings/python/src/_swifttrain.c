@@ -189,6 +189,7 @@ static int module_exec(PyObject *module)
         st_py_training_args_type_init(module, state) < 0 ||
         st_py_trainer_type_init(module, state) < 0 ||
         st_py_metrics_logger_type_init(module, state) < 0 ||
+        st_py_event_data_type_init(module, state) < 0 ||
         st_py_optim_type_init(module, state) < 0 ||
         st_py_schedule_types_init(module, state) < 0 ||
         PyModule_AddFunctions(module, st_py_module_functions) < 0 ||
@@ -225,6 +226,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->LRScheduleType);
     Py_VISIT(state->PlateauType);
     Py_VISIT(state->MetricsLoggerType);
+    Py_VISIT(state->EventDataType);
     return st_py_errors_traverse(state, visit, arg);
 }
 
@@ -241,6 +243,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(state->LRScheduleType);
     Py_CLEAR(state->PlateauType);
     Py_CLEAR(state->MetricsLoggerType);
+    Py_CLEAR(state->EventDataType);
     st_py_errors_clear(state);
     return 0;
 }

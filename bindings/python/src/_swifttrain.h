@@ -61,6 +61,7 @@ typedef struct st_py_state {
     PyTypeObject *LRScheduleType;
     PyTypeObject *PlateauType;
     PyTypeObject *MetricsLoggerType;
+    PyTypeObject *EventDataType;
 } st_py_state;
 
 /* The state of the module that defined `type` (the extension's types are final, so an
@@ -270,9 +271,18 @@ int st_py_metrics_logger_type_init(PyObject *module, st_py_state *state);
 /* The st_metrics_logger of a MetricsLogger object (borrowed), or NULL with TypeError. */
 st_metrics_logger *st_py_metrics_logger_handle(st_py_state *state, PyObject *obj);
 
+/* event_data_type.c: EventData, a callback's view of st_event_data */
+int st_py_event_data_type_init(PyObject *module, st_py_state *state);
+/* A new EventData over `data` (and the Python exception `error`, may be NULL). */
+PyObject *st_py_event_data_new(st_py_state *state, st_event_data *data, PyObject *error);
+/* Marks it as past its callback (its data may no longer be read). */
+void st_py_event_data_end(PyObject *event_data);
+
 /* trainer_callbacks.c */
-int st_py_callback_trampoline(st_event event, const st_trainer_state *state,
+int st_py_callback_trampoline(st_event_data *data, const st_trainer_state *state,
                               st_trainer_control *control, void *user_data);
+/* {name: Tensor} of a forward's outputs. */
+PyObject *st_py_outputs_to_dict(st_py_state *state, const st_outputs *outputs);
 int st_py_state_save(void *user_data, const void **data, size_t *size);
 int st_py_state_load(void *user_data, const void *data, size_t size);
 int st_py_interrupt_check(st_event event, const st_trainer_state *state,

@@ -141,7 +141,17 @@ static int stop_on_error(st_py_trainer *self, st_trainer_control *control)
 
 /* ---- the callbacks ------------------------------------------------------------------- */
 
-static int call_handler(st_py_trainer *self, PyObject *handler, st_event event,
+/* The exception a Python callback raised, kept to be re-raised (borrowed), or NULL. */
+static PyObject *pending_exception(st_py_trainer *self)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return self->pending.exception;
+#else
+    return self->pending.value;
+#endif
+}
+
+static int call_handler(st_py_trainer *self, PyObject *handler, st_event_data *data,
                         const st_trainer_state *state, st_trainer_control *control)
 {
     PyObject *state_dict;
@@ -159,7 +169,13 @@ static int call_handler(st_py_trainer *self, PyObject *handler, st_event event,
         Py_DECREF(state_dict);
         return -1;
     }
-    PyObject *result = PyObject_CallFunction(handler, "iOO", (int)event, state_dict, flags);
+    PyObject *event_data = st_py_event_data_new(st_py_state_of(Py_TYPE(self)), data,
+                                                data->event == ST_EVENT_EXCEPTION ? pending_exception(self) : NULL);
+    PyObject *result = event_data == NULL ? NULL
+                       : PyObject_CallFunction(handler, "iOOO", (int)data->event, state_dict, flags, event_data);
+    if (event_data != NULL)
+        st_py_event_data_end(event_data);
+    Py_XDECREF(event_data);
     Py_DECREF(state_dict);
     Py_DECREF(flags);
     if (result == NULL)
@@ -169,7 +185,7 @@ static int call_handler(st_py_trainer *self, PyObject *handler, st_event event,
     return rc;
 }
 
-int st_py_callback_trampoline(st_event event, const st_trainer_state *state,
+int st_py_callback_trampoline(st_event_data *data, const st_trainer_state *state,
                               st_trainer_control *control, void *user_data)
 {
     st_py_callback_slot *slot = (st_py_callback_slot *)user_data;
@@ -181,13 +197,20 @@ int st_py_callback_trampoline(st_event event, const st_trainer_state *state,
     PyGILState_STATE gil = PyGILState_Ensure();
     st_py_trainer *self = slot->owner;
     int rc = 0;
-    if (st_py_saved_error_is_set(&self->pending)) {
+    /* Once a Python callback raised, no more Python runs, but for the teardown that every
+     * callback gets (on_exception with the exception, on_close): what those raise is
+     * reported as unraisable, the first exception being the one train() raises. */
+    int teardown = data->event == ST_EVENT_EXCEPTION || data->event == ST_EVENT_CLOSE;
+    if (st_py_saved_error_is_set(&self->pending) && !teardown) {
         rc = 1; /* already stopping: run no more Python */
     } else if (slot->handler != NULL) {
         PyObject *handler = Py_NewRef(slot->handler); /* it may remove itself */
-        if (call_handler(self, handler, event, state, control) < 0 ||
-            PyErr_CheckSignals() < 0)
-            rc = stop_on_error(self, control);
+        if (call_handler(self, handler, data, state, control) < 0 || PyErr_CheckSignals() < 0) {
+            if (teardown && st_py_saved_error_is_set(&self->pending))
+                PyErr_WriteUnraisable(handler);
+            else
+                rc = stop_on_error(self, control);
+        }
         Py_DECREF(handler);
     }
     PyGILState_Release(gil);
@@ -368,8 +391,7 @@ int st_py_compute_metrics_trampoline(st_metric_value *out, size_t capacity, size
 
 /* ---- compute_loss ---------------------------------------------------------------------- */
 
-/* {name: Tensor} of a forward's outputs. */
-static PyObject *outputs_to_dict(st_py_state *state, const st_outputs *outputs)
+PyObject *st_py_outputs_to_dict(st_py_state *state, const st_outputs *outputs)
 {
     PyObject *dict = PyDict_New();
     size_t count = st_outputs_count(outputs);
@@ -402,7 +424,7 @@ int st_py_compute_loss_trampoline(st_tensor **loss, const st_outputs *outputs, c
         PyObject *function = Py_NewRef(self->compute_loss);
         int64_t items = 0;
         st_batch_num_items(&items, batch);
-        PyObject *out = outputs_to_dict(state, outputs);
+        PyObject *out = st_py_outputs_to_dict(state, outputs);
         PyObject *in = out != NULL ? st_py_batch_to_dict(state, batch) : NULL;
         PyObject *result = in != NULL ? PyObject_CallFunction(function, "OOL", out, in, (long long)items) : NULL;
         if (result != NULL && !st_py_is_tensor(state, result)) {

@@ -323,14 +323,16 @@ static PyObject *Trainer_set_compute_metrics(st_py_trainer *self, PyObject *func
 /* ---- callbacks ------------------------------------------------------------------------- */
 
 PyDoc_STRVAR(Trainer_add_callback_doc,
-             "add_callback($self, handler, event_mask, /)\n--\n\n"
-             "Registers handler(event, state, control) for the events in event_mask "
-             "(st_trainer_add_callback) and returns its index for remove_callback.");
+             "add_callback($self, handler, event_mask, priority=0, /)\n--\n\n"
+             "Registers handler(event, state, control, event_data) for the events in event_mask "
+             "at `priority` (st_trainer_add_event_callback: one order with the library's and C "
+             "callbacks) and returns its index for remove_callback.");
 
 static PyObject *Trainer_add_callback(st_py_trainer *self, PyObject *args)
 {
     PyObject *handler = NULL, *mask_obj = NULL;
-    if (!PyArg_ParseTuple(args, "OO!:add_callback", &handler, &PyLong_Type, &mask_obj))
+    int priority = 0;
+    if (!PyArg_ParseTuple(args, "OO!|i:add_callback", &handler, &PyLong_Type, &mask_obj, &priority))
         return NULL;
     if (check_idle(self, "add_callback") < 0)
         return NULL;
@@ -360,8 +362,8 @@ static PyObject *Trainer_add_callback(st_py_trainer *self, PyObject *args)
         return PyErr_NoMemory();
     slot->owner = self;
     slot->handler = Py_NewRef(handler);
-    int status = st_trainer_add_callback(self->trainer, st_py_callback_trampoline, slot,
-                                         (uint32_t)mask);
+    int status = st_trainer_add_event_callback(self->trainer, st_py_callback_trampoline, slot,
+                                               (uint32_t)mask, priority);
     if (status != ST_OK) {
         Py_DECREF(slot->handler);
         PyMem_Free(slot);
@@ -373,8 +375,7 @@ static PyObject *Trainer_add_callback(st_py_trainer *self, PyObject *args)
 
 PyDoc_STRVAR(Trainer_remove_callback_doc,
              "remove_callback($self, index, /)\n--\n\n"
-             "Stops calling the handler registered as `index`. The C API cannot unregister "
-             "a callback, so its events then cost one branch and no Python call.");
+             "Stops calling the handler registered as `index` (st_trainer_remove_event_callback).");
 
 static PyObject *Trainer_remove_callback(st_py_trainer *self, PyObject *index_obj)
 {
@@ -388,8 +389,48 @@ static PyObject *Trainer_remove_callback(st_py_trainer *self, PyObject *index_ob
         PyErr_Format(PyExc_IndexError, "Trainer.remove_callback: no callback %zd", index);
         return NULL;
     }
+    if (self->slots[index]->handler != NULL) /* the library stops calling it too */
+        (void)st_trainer_remove_event_callback(self->trainer, st_py_callback_trampoline, self->slots[index]);
     Py_CLEAR(self->slots[index]->handler);
     Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Trainer_log_doc,
+             "log($self, names, values, /)\n--\n\n"
+             "Logs values (st_trainer_log): appended to the log history with the step, and LOG "
+             "fires with them (after the current event when called from a callback).");
+
+static PyObject *Trainer_log(st_py_trainer *self, PyObject *args)
+{
+    PyObject *names_obj = NULL, *values_obj = NULL;
+    if (!PyArg_ParseTuple(args, "OO:log", &names_obj, &values_obj))
+        return NULL;
+    PyObject *names = PySequence_Fast(names_obj, "Trainer.log: names must be a sequence");
+    PyObject *values = names == NULL ? NULL : PySequence_Fast(values_obj, "Trainer.log: values must be a sequence");
+    Py_ssize_t count = values == NULL ? 0 : PySequence_Fast_GET_SIZE(names);
+    const char **texts = values == NULL ? NULL : PyMem_Calloc((size_t)count + 1, sizeof(char *));
+    double *numbers = texts == NULL ? NULL : PyMem_Calloc((size_t)count + 1, sizeof(double));
+    PyObject *result = NULL;
+    if (values != NULL && (texts == NULL || numbers == NULL)) {
+        PyErr_NoMemory();
+    } else if (values != NULL && PySequence_Fast_GET_SIZE(values) != count) {
+        PyErr_SetString(PyExc_ValueError, "Trainer.log: as many values as names are needed");
+    } else if (values != NULL) {
+        Py_ssize_t i = 0;
+        for (; i < count; i++) {
+            texts[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(names, i));
+            numbers[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(values, i));
+            if (texts[i] == NULL || (numbers[i] == -1.0 && PyErr_Occurred()))
+                break;
+        }
+        if (i == count)
+            result = st_py_none_or_raise(state_of(self), st_trainer_log(self->trainer, texts, numbers, (size_t)count));
+    }
+    PyMem_Free(texts);
+    PyMem_Free(numbers);
+    Py_XDECREF(names);
+    Py_XDECREF(values);
+    return result;
 }
 
 PyDoc_STRVAR(Trainer_request_stop_doc,
@@ -859,6 +900,7 @@ static PyMethodDef Trainer_methods[] = {
     {"remove_callback", (PyCFunction)Trainer_remove_callback, METH_O,
      Trainer_remove_callback_doc},
     {"request_stop", (PyCFunction)Trainer_request_stop, METH_NOARGS, Trainer_request_stop_doc},
+    {"log", (PyCFunction)Trainer_log, METH_VARARGS, Trainer_log_doc},
     {"add_terminate_on_nan", (PyCFunction)Trainer_add_terminate_on_nan, METH_NOARGS,
      Trainer_add_terminate_on_nan_doc},
     {"add_metrics_logger", (PyCFunction)Trainer_add_metrics_logger, METH_O,

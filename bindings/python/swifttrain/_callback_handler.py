@@ -74,13 +74,13 @@ class _Batches:
 
 class _EventHandler:
     """Called by the extension for one callback's events:
-    ``handler(event, state, control_flags) -> TrainerControl``."""
+    ``handler(event, state, control_flags, event_data) -> TrainerControl``."""
 
     def __init__(self, trainer: "Trainer", callback: Any) -> None:
         self._trainer = weakref.ref(trainer)  # the trainer holds us: no reference cycle
         self.callback = callback
 
-    def __call__(self, event: int, state: Dict[str, Any], flags: Tuple[bool, ...]):
+    def __call__(self, event: int, state: Dict[str, Any], flags: Tuple[bool, ...], event_data: Any):
         trainer = self._trainer()
         if trainer is None:  # cannot happen while the trainer runs; be safe anyway
             return None
@@ -91,7 +91,7 @@ class _EventHandler:
         control = trainer.control
         for flag, value in zip(_C.CONTROL_FLAGS, flags):
             setattr(control, flag, value)
-        kwargs: Dict[str, Any] = {"model": trainer.model}
+        kwargs: Dict[str, Any] = {"model": trainer.model, "event_data": event_data}
         if name in _VALUES_KEYWORD:
             kwargs[_VALUES_KEYWORD[name]] = dict(state["metrics"] or {})
         elif name == "on_prediction_step":  # HF passes the loader; its len() is what is used
@@ -130,7 +130,7 @@ class CallbackHandler:
         registration = None
         if mask:
             handler = _EventHandler(self._trainer(), instance)
-            registration = self._core.add_callback(handler, mask)
+            registration = self._core.add_callback(handler, mask, int(getattr(instance, "priority", 0)))
         self._entries.append((instance, registration))
 
     def pop_callback(self, callback: Union[type, Any]) -> Optional[Any]:

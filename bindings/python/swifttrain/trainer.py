@@ -237,6 +237,13 @@ class Trainer:
         self.control = self.callback_handler.call_event("on_init_end", self.args, self.state,
                                                         self.control)
 
+    def log(self, logs: Mapping[str, float]) -> None:
+        """Logs values (HF's ``Trainer.log``): they are appended to ``state.log_history``
+        with the current step, and every callback's ``on_log`` gets them (after the current
+        event when called from a callback)."""
+        names = list(logs)
+        self._core.log(names, [float(logs[name]) for name in names])
+
     # ---- callbacks -------------------------------------------------------------------
 
     def add_callback(self, callback: Union[type, Any]) -> None:

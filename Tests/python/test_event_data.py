@@ -1,0 +1,160 @@
+"""Callbacks that see and change the run (issue 12): ``event_data`` (the batch, the outputs,
+the loss, the error), ``Trainer.log``, priorities, and teardown that reaches every callback."""
+
+import numpy as np
+import pytest
+
+import swifttrain as st
+from swifttrain import functional as F
+from swifttrain import nn
+
+
+def _sgd(quiet_args, lr, **kwargs):
+    return quiet_args(max_steps=12, optim="sgd", learning_rate=lr, max_grad_norm=0.0,
+                      lr_scheduler_type="constant", per_device_train_batch_size=32,
+                      save_strategy="no", **kwargs)
+
+
+def _trainer(args, digits, silent, callbacks=()):
+    st.manual_seed(42)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    return silent(st.Trainer(model, args, train_dataset=digits.train, callbacks=list(callbacks)))
+
+
+def _weights(trainer):
+    return [np.array(p) for p in trainer.model.parameters()]
+
+
+class DoubleTheLoss(st.TrainerCallback):
+    def __init__(self):
+        self.calls = 0
+
+    def on_after_loss(self, args, state, control, event_data=None, **kwargs):
+        event_data.loss = event_data.loss * 2
+        self.calls += 1
+
+
+def test_doubling_the_loss_equals_doubling_the_learning_rate_under_sgd(digits, quiet_args, silent):
+    doubler = DoubleTheLoss()
+    scaled = _trainer(_sgd(quiet_args, 0.05), digits, silent, [doubler])
+    scaled.train()
+    doubled = _trainer(_sgd(quiet_args, 0.1), digits, silent)
+    doubled.train()
+    assert doubler.calls == 12
+    for a, b in zip(_weights(scaled), _weights(doubled)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+class SmoothLabels(st.TrainerCallback):
+    def on_after_loss(self, args, state, control, event_data=None, **kwargs):
+        event_data.loss = F.cross_entropy(event_data.outputs["logits"], event_data.batch["labels"],
+                                          label_smoothing=0.1)
+
+
+def test_a_label_smoothing_callback_equals_label_smoothing_factor(digits, quiet_args, silent):
+    by_callback = _trainer(quiet_args(max_steps=10, save_strategy="no"), digits, silent, [SmoothLabels()])
+    by_callback.train()
+    by_argument = _trainer(quiet_args(max_steps=10, save_strategy="no", label_smoothing_factor=0.1),
+                           digits, silent)
+    by_argument.train()
+    assert by_callback.state.loss == pytest.approx(by_argument.state.loss, abs=1e-6)
+    for a, b in zip(_weights(by_callback), _weights(by_argument)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_metrics_a_callback_logs_reach_the_history_and_on_log(digits, quiet_args, silent):
+    seen = []
+
+    class LogsItsOwn(st.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            trainer.log({"my_metric": state.global_step * 10.0})
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if "my_metric" in logs:
+                seen.append(logs["my_metric"])
+
+    trainer = _trainer(quiet_args(max_steps=4, save_strategy="no"), digits, silent, [LogsItsOwn()])
+    trainer.train()
+    mine = [(h["step"], h["my_metric"]) for h in trainer.state.log_history if "my_metric" in h]
+    assert mine == [(1, 10.0), (2, 20.0), (3, 30.0), (4, 40.0)]
+    assert seen == [10.0, 20.0, 30.0, 40.0]
+
+
+def test_the_batch_can_be_replaced_after_the_dataloader(digits, quiet_args, silent):
+    rows = []
+
+    class ZeroInputs(st.TrainerCallback):
+        def on_after_dataloader(self, args, state, control, event_data=None, **kwargs):
+            x = event_data.batch["input"]
+            event_data.set_batch("input", st.zeros(*x.shape))
+
+        def on_after_forward(self, args, state, control, event_data=None, **kwargs):
+            logits = np.array(event_data.outputs["logits"])
+            rows.append(np.all(logits == logits[0]))
+
+    _trainer(quiet_args(max_steps=3, save_strategy="no"), digits, silent, [ZeroInputs()]).train()
+    assert rows == [True, True, True]
+
+
+def test_callbacks_run_by_priority_then_registration(digits, quiet_args, silent):
+    order = []
+
+    def marker(name, priority=None):
+        class Mark(st.TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                if state.global_step == 1:
+                    order.append(name)
+        if priority is not None:
+            Mark.priority = priority
+        return Mark()
+
+    _trainer(quiet_args(max_steps=1, save_strategy="no"), digits, silent,
+             [marker("late", 5), marker("plain"), marker("early", -1), marker("plain2", 0)]).train()
+    assert order == ["early", "plain", "plain2", "late"]
+
+
+def test_when_a_callback_raises_every_other_one_gets_on_exception_with_it_and_on_close(
+        digits, quiet_args, silent):
+    class Boom(Exception):
+        pass
+
+    seen = []
+
+    class Raises(st.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 2:
+                raise Boom("at step 2")
+
+    class Watches(st.TrainerCallback):
+        def __init__(self, name):
+            self.name = name
+
+        def on_exception(self, args, state, control, event_data=None, **kwargs):
+            seen.append((self.name, "exception", type(event_data.error).__name__))
+
+        def on_close(self, args, state, control, **kwargs):
+            seen.append((self.name, "close"))
+
+    trainer = _trainer(quiet_args(max_steps=5, save_strategy="no"), digits, silent,
+                       [Watches("before"), Raises(), Watches("after")])
+    with pytest.raises(Boom, match="at step 2"):
+        trainer.train()
+    assert seen == [("before", "exception", "Boom"), ("after", "exception", "Boom"),
+                    ("before", "close"), ("after", "close")]
+
+
+def test_event_data_limits(digits, quiet_args, silent):
+    kept = {}
+
+    class Tries(st.TrainerCallback):
+        def on_step_end(self, args, state, control, event_data=None, **kwargs):
+            if state.global_step == 1:
+                kept["data"] = event_data
+                with pytest.raises(st.MisuseError):
+                    event_data.loss = event_data.loss  # not at on_step_end
+                with pytest.raises(TypeError):
+                    event_data.loss = 2.0
+
+    _trainer(quiet_args(max_steps=1, save_strategy="no"), digits, silent, [Tries()]).train()
+    with pytest.raises(RuntimeError, match="after its callback"):
+        kept["data"].loss

@@ -1,0 +1,175 @@
+/*
+ * event_data_type.c - swifttrain._swifttrain.EventData: a callback's view of st_event_data.
+ *
+ *     data.batch, data.outputs      # {name: Tensor}, or None
+ *     data.loss                     # Tensor or None; assignable at on_after_loss / on_before_backward
+ *     data.set_batch(name, tensor)  # at on_after_dataloader / on_before_forward (st_batch_set)
+ *     data.set_output(name, tensor) # at on_after_forward / on_before_loss (st_outputs_set)
+ *     data.error                    # on_exception: the exception that ends the run
+ *
+ * Valid only during the callback it was given to: the library owns what it points at. The
+ * conversions happen on access, so a callback that does not look costs nothing. Which
+ * changes are allowed where is the library's rule (st_event_data); this type only translates.
+ */
+#include "_swifttrain.h"
+
+typedef struct st_py_event_data {
+    PyObject_HEAD
+    st_event_data *data;  /* NULL once the callback returned */
+    PyObject *error;      /* on_exception: the Python exception that stopped the run, or NULL */
+} st_py_event_data;
+
+static st_event_data *live(st_py_event_data *self)
+{
+    if (self->data == NULL)
+        PyErr_SetString(PyExc_RuntimeError, "EventData used after its callback returned; copy what you "
+                                            "need during the callback");
+    return self->data;
+}
+
+static PyObject *EventData_get_event(st_py_event_data *self, void *closure)
+{
+    (void)closure;
+    st_event_data *d = live(self);
+    return d == NULL ? NULL : PyUnicode_FromString(st_event_name((int)d->event));
+}
+
+static PyObject *EventData_get_batch(st_py_event_data *self, void *closure)
+{
+    (void)closure;
+    st_event_data *d = live(self);
+    if (d == NULL)
+        return NULL;
+    return d->batch == NULL ? Py_NewRef(Py_None) : st_py_batch_to_dict(ST_PY_STATE(self), d->batch);
+}
+
+static PyObject *EventData_get_outputs(st_py_event_data *self, void *closure)
+{
+    (void)closure;
+    st_event_data *d = live(self);
+    if (d == NULL)
+        return NULL;
+    return d->outputs == NULL ? Py_NewRef(Py_None) : st_py_outputs_to_dict(ST_PY_STATE(self), d->outputs);
+}
+
+static PyObject *EventData_get_loss(st_py_event_data *self, void *closure)
+{
+    (void)closure;
+    st_event_data *d = live(self);
+    if (d == NULL)
+        return NULL;
+    if (d->loss == NULL)
+        Py_RETURN_NONE;
+    st_tensor *copy = NULL; /* a new handle to the same float32 tensor (graph kept), owned by the result */
+    int status = st_tensor_to(&copy, d->loss, ST_FLOAT32);
+    return st_py_tensor_result(ST_PY_STATE(self), status, copy, NULL, 0);
+}
+
+static int EventData_set_loss(st_py_event_data *self, PyObject *value, void *closure)
+{
+    (void)closure;
+    st_event_data *d = live(self);
+    if (d == NULL)
+        return -1;
+    st_py_state *state = ST_PY_STATE(self);
+    if (value == NULL || !st_py_is_tensor(state, value)) {
+        PyErr_Format(PyExc_TypeError, "EventData.loss: expected a Tensor, got %.100s",
+                     value == NULL ? "deletion" : Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    int status = st_event_data_set_loss(d, st_py_handle(value));
+    return status == ST_OK ? 0 : (st_py_raise_status(state, status), -1);
+}
+
+static PyObject *EventData_get_error(st_py_event_data *self, void *closure)
+{
+    (void)closure;
+    st_event_data *d = live(self);
+    if (d == NULL)
+        return NULL;
+    if (self->error != NULL)
+        return Py_NewRef(self->error);
+    return d->error == NULL ? Py_NewRef(Py_None) : PyUnicode_FromString(d->error);
+}
+
+static PyObject *set_entry(st_py_event_data *self, PyObject *args, const char *what, int batch)
+{
+    const char *name = NULL;
+    PyObject *tensor = NULL;
+    st_py_state *state = ST_PY_STATE(self);
+    if (!PyArg_ParseTuple(args, "sO", &name, &tensor))
+        return NULL;
+    st_event_data *d = live(self);
+    if (d == NULL)
+        return NULL;
+    if (!st_py_is_tensor(state, tensor))
+        return PyErr_Format(PyExc_TypeError, "EventData.%s: expected a Tensor, got %.100s", what,
+                            Py_TYPE(tensor)->tp_name);
+    if ((batch ? (void *)d->batch : (void *)d->outputs) == NULL)
+        return PyErr_Format(PyExc_RuntimeError, "EventData.%s: there is no %s at %s", what,
+                            batch ? "batch" : "outputs", st_event_name((int)d->event));
+    int status = batch ? st_batch_set(d->batch, name, st_py_handle(tensor))
+                       : st_outputs_set(d->outputs, name, st_py_handle(tensor));
+    return st_py_none_or_raise(state, status);
+}
+
+static PyObject *EventData_set_batch(st_py_event_data *self, PyObject *args)
+{
+    return set_entry(self, args, "set_batch", 1);
+}
+
+static PyObject *EventData_set_output(st_py_event_data *self, PyObject *args)
+{
+    return set_entry(self, args, "set_output", 0);
+}
+
+static void EventData_dealloc(st_py_event_data *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    Py_CLEAR(self->error);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PyGetSetDef EventData_getset[] = {
+    {"event", (getter)EventData_get_event, NULL, "The event's HF name (\"on_after_loss\").", NULL},
+    {"batch", (getter)EventData_get_batch, NULL, "The batch as {name: Tensor}, or None.", NULL},
+    {"outputs", (getter)EventData_get_outputs, NULL, "The model's outputs as {name: Tensor}, or None.", NULL},
+    {"loss", (getter)EventData_get_loss, (setter)EventData_set_loss,
+     "The loss (a Tensor) from on_after_loss; assignable there and at on_before_backward.", NULL},
+    {"error", (getter)EventData_get_error, NULL, "on_exception: the exception that ends the run.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMethodDef EventData_methods[] = {
+    {"set_batch", (PyCFunction)EventData_set_batch, METH_VARARGS,
+     "set_batch(name, tensor): replaces a batch entry (at on_after_dataloader / on_before_forward)."},
+    {"set_output", (PyCFunction)EventData_set_output, METH_VARARGS,
+     "set_output(name, tensor): replaces an output (at on_after_forward / on_before_loss)."},
+    {NULL, NULL, 0, NULL},
+};
+
+ST_PY_TYPE_SPEC(EventData, st_py_event_data, Py_TPFLAGS_DEFAULT,
+                {Py_tp_doc, (void *)"What a callback sees of the run at one event (st_event_data)."},
+                {Py_tp_dealloc, (void *)EventData_dealloc}, {Py_tp_getset, EventData_getset},
+                {Py_tp_methods, EventData_methods});
+
+PyObject *st_py_event_data_new(st_py_state *state, st_event_data *data, PyObject *error)
+{
+    st_py_event_data *self = PyObject_New(st_py_event_data, state->EventDataType);
+    if (self == NULL)
+        return NULL;
+    self->data = data;
+    self->error = Py_XNewRef(error);
+    return (PyObject *)self;
+}
+
+void st_py_event_data_end(PyObject *obj)
+{
+    ((st_py_event_data *)obj)->data = NULL;
+}
+
+int st_py_event_data_type_init(PyObject *module, st_py_state *state)
+{
+    return st_py_add_type(module, &EventData_spec, &state->EventDataType);
+}
