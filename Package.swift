@@ -53,7 +53,9 @@ let package = Package(
         ),
 
         // MARK: - Implementation details
-        .target(name: "PlatformShims"),
+        /// -fno-math-errno lets the optimizer kernels use vector square roots (sqrt is correctly
+        /// rounded either way: the same bits).
+        .target(name: "PlatformShims", cSettings: [.unsafeFlags(["-fno-math-errno"])]),
 
         // MARK: - Examples and benchmarks
         .executableTarget(name: "train-digits", dependencies: ["SwiftTrain"], path: "examples/swift/TrainDigits"),

@@ -1700,9 +1700,12 @@ st_status st_trainer_log(st_trainer *trainer, const char *const *names, const do
  *  exactly; TRAIN_END runs and st_trainer_train returns ST_OK. A request no step acted on is
  *  dropped when st_trainer_train returns.
  *  Safe from any thread and from a signal handler (no lock, no allocation, no error
- *  message), so a SIGINT handler may call it directly; it must not race with
- *  st_trainer_free of the same trainer. Returns ST_OK, or ST_ENOTFOUND when `trainer` is
- *  NULL or not a live trainer. */
+ *  message: a scan of a fixed table and an atomic compare-and-swap), so a SIGINT handler may
+ *  call it directly, also after st_trainer_free (ST_ENOTFOUND); it must not race with
+ *  st_trainer_free of the same trainer. With more than 4096 live trainers, those created
+ *  beyond that are served through the locked handle table: thread-safe, not signal-safe.
+ *  Returns ST_OK, or ST_ENOTFOUND when `trainer` is NULL or not a live trainer (not the
+ *  ST_EINVAL / ST_EMISUSE of other functions, whose checks need the lock). */
 SWIFTTRAIN_API
 st_status st_trainer_request_stop(st_trainer *trainer, bool save);
 

@@ -363,6 +363,17 @@ public:
     /** A number or bool, written as st_training_args_set parses it. */
     template <class T, class = std::enable_if_t<std::is_arithmetic<T>::value>>
     training_args &set(const std::string &name, T value) {
+        return set_number(name.c_str(), value);
+    }
+    /** (also for a literal name: set("max_steps", 0) is a number, not a null string) */
+    template <class T, class = std::enable_if_t<std::is_arithmetic<T>::value>>
+    training_args &set(const char *name, T value) {
+        return set_number(name, value);
+    }
+
+private:
+    template <class T>
+    training_args &set_number(const char *name, T value) {
         char text[64];
         if constexpr (std::is_same<T, bool>::value)
             std::snprintf(text, sizeof text, "%s", value ? "true" : "false");
@@ -372,8 +383,10 @@ public:
             std::snprintf(text, sizeof text, "%lld", static_cast<long long>(value));
         else
             std::snprintf(text, sizeof text, "%llu", static_cast<unsigned long long>(value));
-        return set(name.c_str(), text);
+        return set(name, static_cast<const char *>(text));
     }
+
+public:
 
     /** st_training_args_validate. */
     void validate() const { call(st_training_args_validate, &args_); }
@@ -659,6 +672,7 @@ public:
      *  (ST_EVENT_MASK(e) bits). */
     callback_id add_callback(callback_fn callback, uint32_t event_mask = ST_EVENT_MASK_ALL) {
         auto owned = std::make_unique<callback_holder>(std::move(callback));
+        owned_.reserve(owned_.size() + 1);  // no allocation may fail once the library holds it
         call(st_trainer_add_callback, handle_, &callback_holder::trampoline, static_cast<void *>(owned.get()),
              event_mask);
         const callback_id id = static_cast<callback_id>(reinterpret_cast<std::uintptr_t>(owned.get()));
@@ -682,6 +696,7 @@ public:
     void set_compute_metrics(compute_metrics_fn compute_metrics) {
         std::unique_ptr<metrics_holder> owned;
         if (compute_metrics) owned = std::make_unique<metrics_holder>(std::move(compute_metrics));
+        retired_.reserve(retired_.size() + 1);
         call(st_trainer_set_compute_metrics, handle_, owned ? &metrics_holder::trampoline : nullptr,
              static_cast<void *>(owned.get()));
         retire(std::move(metrics_));
@@ -692,6 +707,7 @@ public:
     void set_compute_loss(compute_loss_fn compute_loss) {
         std::unique_ptr<loss_holder> owned;
         if (compute_loss) owned = std::make_unique<loss_holder>(std::move(compute_loss));
+        retired_.reserve(retired_.size() + 1);
         call(st_trainer_set_compute_loss, handle_, owned ? &loss_holder::trampoline : nullptr,
              static_cast<void *>(owned.get()));
         retire(std::move(loss_));
@@ -703,6 +719,7 @@ public:
     void add_callback_state(const std::string &name, std::function<std::string()> save,
                             std::function<void(std::string_view)> load) {
         auto owned = std::make_unique<state_holder>(std::move(save), std::move(load));
+        owned_.reserve(owned_.size() + 1);
         call(st_trainer_add_callback_state, handle_, name.c_str(), &state_holder::save_trampoline,
              &state_holder::load_trampoline, static_cast<void *>(owned.get()));
         owned_.push_back(std::move(owned));

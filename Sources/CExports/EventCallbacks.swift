@@ -92,7 +92,7 @@ public func st_trainer_add_event_callback(_ handle: OpaquePointer?, _ callback: 
             var c = st_trainer_control(control)
             let rc = withEventData(t, trainerHandle: handle, data) { cdata in
                 var s = st_trainer_state(state, metrics: cdata.pointee.metrics)
-                s.event_serial = t.eventSerial
+                s.event_serial = data.serial
                 return (state.bestModelCheckpoint ?? "").withCString { path in
                     if state.bestModelCheckpoint != nil { s.best_model_checkpoint = path }
                     return function(cdata, &s, &c, userData)

@@ -141,7 +141,7 @@ public func st_multihead_attention_create(_ out: UnsafeMutablePointer<OpaquePoin
 public func st_transformer_options_init_sized(_ options: UnsafeMutablePointer<st_transformer_options>?, _ structSize: Int,
                                               _ dModel: Int64, _ nhead: Int64) {
     initSized(options, structSize, defaults: transformerDefaults(dModel, nhead),
-              firstSize: MemoryLayout<st_transformer_options>.size)
+              firstSize: FirstVersion.transformer)
 }
 
 private func transformerDefaults(_ dModel: Int64, _ nhead: Int64) -> st_transformer_options {
@@ -156,7 +156,7 @@ public func st_transformer_encoder_layer_create(_ out: UnsafeMutablePointer<Opaq
     let fn = "st_transformer_encoder_layer_create"
     return outputModule(out, fn) {
         let o = try readSized(try required(options, fn, "options"), defaults: transformerDefaults(0, 0),
-                              firstSize: MemoryLayout<st_transformer_options>.size, fn, "options",
+                              firstSize: FirstVersion.transformer, fn, "options",
                               initName: "st_transformer_options_init")
         guard let kind = ActivationKind(rawValue: Int32(bitPattern: o.activation.rawValue)), kind == .relu || kind == .gelu else {
             throw SwiftTrainError(.invalidArgument, "\(fn): activation must be ST_ACTIVATION_RELU or ST_ACTIVATION_GELU")

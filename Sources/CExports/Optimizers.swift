@@ -17,7 +17,7 @@ public func st_optim_options_init_sized(_ options: UnsafeMutablePointer<st_optim
         let fn = "st_optim_options_init"
         let o = try required(options, fn, "options")
         let k = try kindArgument(kind, fn)
-        guard initSized(o, structSize, defaults: optimDefaults(k), firstSize: MemoryLayout<st_optim_options>.size) else {
+        guard initSized(o, structSize, defaults: optimDefaults(k), firstSize: FirstVersion.optim) else {
             throw SwiftTrainError(.invalidArgument,
                 "\(fn): struct_size \(structSize) is not the size of an st_optim_options (at least \(MemoryLayout<st_optim_options>.size))")
         }
@@ -41,7 +41,7 @@ public func st_optim_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ kind
         let fn = "st_optim_create"
         let k = try kindArgument(kind, fn)
         let o = try readSized(try required(options, fn, "options"), defaults: optimDefaults(k),
-                              firstSize: MemoryLayout<st_optim_options>.size, fn, "options",
+                              firstSize: FirstVersion.optim, fn, "options",
                               initName: "st_optim_options_init")
         let tensors = try tensorList(params, count, fn)
         let group = [ParameterGroup(tensors, learningRate: o.lr, weightDecay: o.weight_decay, momentum: o.momentum)]

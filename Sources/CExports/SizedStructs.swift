@@ -5,6 +5,19 @@ import SwiftTrain
 // bytes the caller's struct has, i.e. which version of the header it was compiled with. The
 // library reads and writes only within struct_size; fields beyond it take their defaults.
 
+/// The size of each growing struct's first version (0.2.0): where its last field then ends.
+/// Fields appended later change MemoryLayout<T>.size, not these, so a caller compiled against
+/// 0.2.0 keeps working.
+enum FirstVersion {
+    private static func end<T, F>(_ field: KeyPath<T, F>) -> Int {
+        MemoryLayout<T>.offset(of: field)! + MemoryLayout<F>.size
+    }
+    static let conv2d = end(\st_conv2d_options.groups)
+    static let pool2d = end(\st_pool2d_options.divisor_override)
+    static let transformer = end(\st_transformer_options.bias)
+    static let optim = end(\st_optim_options.rho)
+}
+
 /// The largest struct_size taken for real (a guard against an uninitialised struct).
 private let largestStructSize = 1 << 16
 

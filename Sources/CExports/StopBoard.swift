@@ -37,8 +37,11 @@ enum StopBoard {
     static func request(_ handle: OpaquePointer?, save: Bool) -> Bool {
         guard let handle else { return false }
         if stx_stop_board_request(UInt(bitPattern: handle), save ? 2 : 1) == 0 { return true }
-        // not on the board (over 4096 trainers): thread-safe, not async-signal-safe
-        guard let t = try? Handle.get(handle, as: Trainer.self, "st_trainer_request_stop", "trainer") else { return false }
+        // Not on the board: a freed or foreign handle, unless the board once ran out of slots
+        // (over 4096 live trainers), when the trainer may be one without a slot; only then is
+        // the locked table asked (thread-safe, not async-signal-safe).
+        guard stx_stop_board_overflowed() != 0,
+              let t = try? Handle.get(handle, as: Trainer.self, "st_trainer_request_stop", "trainer") else { return false }
         t.requestStop(save: save)
         return true
     }

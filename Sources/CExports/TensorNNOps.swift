@@ -57,7 +57,7 @@ public func st_dropout(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: Opaque
 
 @c @implementation
 public func st_conv2d_options_init_sized(_ options: UnsafeMutablePointer<st_conv2d_options>?, _ structSize: Int) {
-    initSized(options, structSize, defaults: conv2dDefaults, firstSize: MemoryLayout<st_conv2d_options>.size)
+    initSized(options, structSize, defaults: conv2dDefaults, firstSize: FirstVersion.conv2d)
 }
 
 let conv2dDefaults = st_conv2d_options(struct_size: librarySize(st_conv2d_options.self), stride: (1, 1),
@@ -66,7 +66,7 @@ let conv2dDefaults = st_conv2d_options(struct_size: librarySize(st_conv2d_option
 /// Core options from C options (NULL: defaults), checked.
 func convOptions(_ options: UnsafePointer<st_conv2d_options>?, _ fn: String) throws -> Conv2dOptions {
     guard let options else { return Conv2dOptions() }
-    let o = try readSized(options, defaults: conv2dDefaults, firstSize: MemoryLayout<st_conv2d_options>.size, fn,
+    let o = try readSized(options, defaults: conv2dDefaults, firstSize: FirstVersion.conv2d, fn,
                           "options", initName: "st_conv2d_options_init")
     for (name, v) in [("stride", o.stride), ("dilation", o.dilation)] where v.0 < 1 || v.1 < 1 || v.0 > 1 << 20 || v.1 > 1 << 20 {
         throw SwiftTrainError(.invalidArgument, "\(fn): \(name) must be positive, got (\(v.0), \(v.1))")
@@ -94,7 +94,7 @@ public func st_conv2d(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ x: OpaqueP
 @c @implementation
 public func st_pool2d_options_init_sized(_ options: UnsafeMutablePointer<st_pool2d_options>?, _ structSize: Int,
                                          _ kernelH: Int64, _ kernelW: Int64) {
-    initSized(options, structSize, defaults: pool2dDefaults(kernelH, kernelW), firstSize: MemoryLayout<st_pool2d_options>.size)
+    initSized(options, structSize, defaults: pool2dDefaults(kernelH, kernelW), firstSize: FirstVersion.pool2d)
 }
 
 func pool2dDefaults(_ kernelH: Int64, _ kernelW: Int64) -> st_pool2d_options {
@@ -109,7 +109,7 @@ struct PoolArguments {
 
     init(_ options: UnsafePointer<st_pool2d_options>?, _ fn: String) throws {
         let o = try readSized(try required(options, fn, "options"), defaults: pool2dDefaults(0, 0),
-                              firstSize: MemoryLayout<st_pool2d_options>.size, fn, "options",
+                              firstSize: FirstVersion.pool2d, fn, "options",
                               initName: "st_pool2d_options_init")
         let limit: Int64 = 1 << 20
         guard o.kernel.0 > 0, o.kernel.1 > 0, o.kernel.0 < limit, o.kernel.1 < limit else {

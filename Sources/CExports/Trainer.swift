@@ -123,11 +123,12 @@ public func st_trainer_add_callback(_ handle: OpaquePointer?, _ callback: st_cal
         let t = try trainer(handle, fn)
         let function = try required(callback, fn, "callback")
         let tag = CCallbackTag(function: unsafeBitCast(function, to: UInt.self), userData: UInt(bitPattern: userData))
-        t.addCallback(EventMask(rawValue: eventMask), tag: tag) { [unowned t] event, state, control, metrics in
+        t.addCallback(EventMask(rawValue: eventMask), tag: tag) { data, state, control in
+            let event = data.event
             var c = st_trainer_control(control)
-            let rc = MetricsBox.lend(metrics) { lent in
+            let rc = MetricsBox.lend(data.metrics) { lent in
                 var s = st_trainer_state(state, metrics: lent)
-                s.event_serial = t.eventSerial
+                s.event_serial = data.serial
                 guard let best = state.bestModelCheckpoint else {
                     return function(st_event(rawValue: UInt32(event.rawValue)), &s, &c, userData)
                 }

@@ -10,6 +10,7 @@
 
 static _Atomic uintptr_t keys[SLOTS];
 static _Atomic int requests[SLOTS];
+static _Atomic int overflowed;
 
 int stx_stop_board_add(uintptr_t id)
 {
@@ -21,7 +22,13 @@ int stx_stop_board_add(uintptr_t id)
             return i;
         }
     }
+    atomic_store(&overflowed, 1);
     return -1;
+}
+
+int stx_stop_board_overflowed(void)
+{
+    return atomic_load(&overflowed);
 }
 
 void stx_stop_board_remove(uintptr_t id)

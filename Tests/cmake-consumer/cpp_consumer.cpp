@@ -142,6 +142,8 @@ void test_train_digits(const digits &train, const digits &test) {
     args->per_device_train_batch_size = kBatch;
     args.set("per_device_eval_batch_size", 128).set("eval_strategy", "epoch").set("logging_strategy", "epoch");
     args.set("save_strategy", "no");
+    args.set("weight_decay", 0);  // a literal 0 is a number here, not a null string (both compilers)
+    expect(args->weight_decay == 0.0, "set(name, 0) sets the number 0");
 
     st::trainer trainer(model, ST_LOSS_CROSS_ENTROPY, args);
     trainer.set_train_dataset(train_set);

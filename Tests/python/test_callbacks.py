@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import signal
 import threading
 import traceback
@@ -463,6 +464,51 @@ def test_ctrl_c_finishes_the_step_runs_train_end_and_raises_keyboard_interrupt(
                               train_dataset=digits.train))
     again.train(resume_from_checkpoint=True)
     assert again.state.global_step == step + 3
+
+
+def test_ctrl_c_does_not_hide_a_failure_of_the_stop_s_checkpoint(digits, mlp, quiet_args, silent):
+    """When the checkpoint of the step Ctrl-C stopped at cannot be written, train() raises
+    that error (with the KeyboardInterrupt as its __context__), not a bare KeyboardInterrupt
+    that would let the user believe the run can be resumed."""
+    Path("blocker").write_text("")  # output_dir below a regular file: saving fails
+
+    class CtrlC(st.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    trainer = silent(st.Trainer(mlp, quiet_args(max_steps=50, save_steps=1000, output_dir="blocker/out"),
+                                train_dataset=digits.train, callbacks=[CtrlC]))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(st.FileError, match="blocker") as raised:
+            trainer.train()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert isinstance(raised.value.__context__, KeyboardInterrupt)
+    assert trainer.state.global_step == 3
+
+
+def test_ctrl_c_in_an_evaluation_callback_stops_it_there(digits, mlp, quiet_args, silent):
+    X, y = digits.test
+    seen = []
+
+    class CtrlCAtTheSecondBatch(st.TrainerCallback):
+        def on_prediction_step(self, args, state, control, **kwargs):
+            seen.append(len(seen))
+            if len(seen) == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    trainer = silent(st.Trainer(mlp, quiet_args(per_device_eval_batch_size=8),
+                                callbacks=[CtrlCAtTheSecondBatch]))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            trainer.evaluate((X, y))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert len(seen) == 2  # not the evaluation's len(X) / 8 batches
+    assert "eval_loss" in trainer.evaluate((X, y))
 
 
 def test_terminate_on_nan_stops_with_the_last_good_weights(digits, mlp, quiet_args, silent):

@@ -74,6 +74,8 @@ void stx_stop_board_remove(uintptr_t id);
 /** Raises the pending request of handle `id` to at least `request` (1 stop, 2 stop and
  *  save); -1 when no slot has that id. Lock-free, async-signal-safe. */
 int stx_stop_board_request(uintptr_t id, int request);
+/** Whether stx_stop_board_add ever found no free slot. */
+int stx_stop_board_overflowed(void);
 /** Drops the pending request of handle `id`, if any. */
 void stx_stop_board_clear(uintptr_t id);
 /** The slot's pending request (0 none), cleared. */

@@ -16,6 +16,9 @@
 public final class EventData {
     /// The event being dispatched.
     public internal(set) var event: TrainerEvent = .initEnd
+    /// Its number (Trainer.eventSerial when it was dispatched): the same for every callback
+    /// of the event, even when another event is dispatched from one of them.
+    public internal(set) var serial: UInt64 = 0
     /// LOG: the logged values; EVALUATE: the evaluation's metrics; PREDICT: the test
     /// metrics; nil at other events.
     public internal(set) var metrics: Metrics?

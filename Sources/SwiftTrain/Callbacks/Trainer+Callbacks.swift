@@ -70,7 +70,7 @@ extension Trainer {
     /// save_strategy other than "no", saved as a checkpoint to resume from; TRAIN_END runs
     /// and train() returns normally. A request made during the step's STEP_END, LOG,
     /// EVALUATE or SAVE callbacks (or at an epoch's end) stops at that step too. Safe from any thread and from a signal handler (one
-    /// lock-free atomic store); the request is consumed by the step that acts on it, or by
+    /// lock-free atomic operation); the request is consumed by the step that acts on it, or by
     /// the end of train().
     public func requestStop(save: Bool = true) {
         // a request to save is not weakened by a later one without
@@ -93,13 +93,12 @@ extension Trainer {
     private func dispatch(_ event: TrainerEvent, _ metrics: Metrics?) throws {
         eventSerial &+= 1
         applyDefaultFlow(event)
-        let outer = (eventData.event, eventData.metrics)
-        eventData.event = event
-        eventData.metrics = metrics
+        let outer = (eventData.event, eventData.metrics, eventData.serial)
+        (eventData.event, eventData.metrics, eventData.serial) = (event, metrics, eventSerial)
         dispatchDepth += 1
         defer {
             dispatchDepth -= 1
-            (eventData.event, eventData.metrics) = outer
+            (eventData.event, eventData.metrics, eventData.serial) = outer
         }
         // Teardown reaches every callback: one that throws at EXCEPTION or CLOSE does not
         // keep the others from running (the first error is rethrown after all have run).

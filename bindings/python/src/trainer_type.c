@@ -102,12 +102,27 @@ static int end_run(st_py_trainer *self, int status)
         st_py_saved_error_clear(&self->interrupt);
         return -1;
     }
-    if (st_py_saved_error_is_set(&self->interrupt)) { /* Ctrl-C: training ended gracefully */
+    if (st_py_saved_error_is_set(&self->interrupt) && status == ST_OK) { /* Ctrl-C: ended gracefully */
         st_py_saved_error_restore(&self->interrupt);
         return -1;
     }
-    if (status != ST_OK) {
+    if (status != ST_OK) { /* a failure (e.g. the stop's checkpoint could not be written) wins over
+                              the Ctrl-C, which becomes its __context__ */
+        PyObject *type, *interrupt = NULL, *traceback, *error;
+        if (st_py_saved_error_is_set(&self->interrupt)) {
+            st_py_saved_error_restore(&self->interrupt);
+            PyErr_Fetch(&type, &interrupt, &traceback);
+            PyErr_NormalizeException(&type, &interrupt, &traceback);
+            Py_XDECREF(type);
+            Py_XDECREF(traceback);
+        }
         st_py_raise_status(state_of(self), status);
+        if (interrupt != NULL) {
+            PyErr_Fetch(&type, &error, &traceback);
+            PyErr_NormalizeException(&type, &error, &traceback);
+            PyException_SetContext(error, interrupt); /* steals interrupt */
+            PyErr_Restore(type, error, traceback);
+        }
         return -1;
     }
     return 0;
@@ -157,9 +172,10 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
         return st_py_raise_status(state, status);
     }
     self->model = Py_NewRef(model);
-    /* Ctrl-C stops training even when no Python callback runs. */
+    /* Ctrl-C stops training even when no Python callback runs, and an evaluation or a
+     * prediction between two batches. */
     status = st_trainer_add_callback(self->trainer, st_py_interrupt_check, self,
-                                     ST_EVENT_MASK(ST_EVENT_STEP_END));
+                                     ST_EVENT_MASK(ST_EVENT_STEP_END) | ST_EVENT_MASK(ST_EVENT_PREDICTION_STEP));
     if (status != ST_OK) {
         Py_DECREF(self);
         return st_py_raise_status(state, status);
