@@ -840,6 +840,27 @@ SWIFTTRAIN_API
 st_status st_transformer_encoder_layer_create(st_module **out,
                                               const st_transformer_options *options);
 
+/** PyTorch's defaults of the layer or functional op `layer`, from the library's one table of
+ *  them (the same values its layers, st_conv2d_options_init, st_pool2d_options_init and
+ *  st_transformer_options_init use). `layer` is torch's name in snake case, one for a module
+ *  and the functional of the same name: "linear", "conv2d", "max_pool2d", "avg_pool2d",
+ *  "flatten", "layer_norm", "batch_norm" (BatchNorm1d / 2d and F.batch_norm), "dropout",
+ *  "gelu", "leaky_relu", "softplus", "multihead_attention", "transformer_encoder_layer",
+ *  "scaled_dot_product_attention", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+ *  "nll_loss", "cross_entropy", "binary_cross_entropy_with_logits", "kl_div". Writes the
+ *  argument names (torch's: "eps", "elementwise_affine", ...) into names[0..count), their
+ *  defaults into values[0..count) and the number of arguments into *count. Values are
+ *  numbers: booleans 0 or 1, integers exact, enums their value ("activation" an
+ *  st_activation, "reduction" an st_reduction), floats the decimal PyTorch writes (1e-5).
+ *  "gelu"'s "approximate_tanh" 1 stands for approximate="tanh"; arguments whose default is
+ *  None are not listed. The names are static strings (never freed). A call with `capacity`
+ *  0 only asks for the count (names and values may then be NULL); when `capacity` is too
+ *  small it returns ST_ESHAPE, writes nothing, and *count still tells how many are needed.
+ *  ST_EINVAL for NULL arguments or an unknown layer (the message lists the layers). */
+SWIFTTRAIN_API
+st_status st_layer_defaults(const char **names, double *values, size_t capacity, size_t *count,
+                            const char *layer);
+
 /** Attention with masks, for MultiheadAttention (key and value NULL: self-attention) and
  *  TransformerEncoderLayer (key and value must be NULL). mask: bool (true = may NOT attend,
  *  PyTorch's convention for these modules) or float (added to the scores), or NULL.

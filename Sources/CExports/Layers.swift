@@ -144,10 +144,14 @@ public func st_transformer_options_init_sized(_ options: UnsafeMutablePointer<st
               firstSize: FirstVersion.transformer)
 }
 
+/// The core's defaults (`LayerDefaults.transformerEncoderLayer`) as the C struct.
 private func transformerDefaults(_ dModel: Int64, _ nhead: Int64) -> st_transformer_options {
-    st_transformer_options(struct_size: librarySize(st_transformer_options.self), d_model: dModel, nhead: nhead,
-                           dim_feedforward: 2048, dropout: 0.1, activation: ST_ACTIVATION_RELU, layer_norm_eps: 1e-5,
-                           batch_first: false, norm_first: false, bias: true)
+    let d = LayerDefaults.transformerEncoderLayer
+    return st_transformer_options(struct_size: librarySize(st_transformer_options.self), d_model: dModel, nhead: nhead,
+                                  dim_feedforward: Int64(d.dimFeedforward), dropout: d.dropout,
+                                  activation: st_activation(rawValue: UInt32(bitPattern: d.activation.rawValue)),
+                                  layer_norm_eps: d.layerNormEps, batch_first: d.batchFirst, norm_first: d.normFirst,
+                                  bias: d.bias)
 }
 
 @c @implementation

@@ -60,8 +60,15 @@ public func st_conv2d_options_init_sized(_ options: UnsafeMutablePointer<st_conv
     initSized(options, structSize, defaults: conv2dDefaults, firstSize: FirstVersion.conv2d)
 }
 
-let conv2dDefaults = st_conv2d_options(struct_size: librarySize(st_conv2d_options.self), stride: (1, 1),
-                                       padding: (0, 0), dilation: (1, 1), groups: 1)
+/// The core's defaults (`LayerDefaults.conv2d`) as the C struct.
+let conv2dDefaults: st_conv2d_options = {
+    let d = LayerDefaults.conv2d
+    return st_conv2d_options(struct_size: librarySize(st_conv2d_options.self), stride: pair(d.stride),
+                             padding: pair(d.padding), dilation: pair(d.dilation), groups: Int64(d.groups))
+}()
+
+/// torch's int for both dimensions of a C pair.
+private func pair(_ v: Int) -> (Int64, Int64) { (Int64(v), Int64(v)) }
 
 /// Core options from C options (NULL: defaults), checked.
 func convOptions(_ options: UnsafePointer<st_conv2d_options>?, _ fn: String) throws -> Conv2dOptions {
@@ -97,9 +104,13 @@ public func st_pool2d_options_init_sized(_ options: UnsafeMutablePointer<st_pool
     initSized(options, structSize, defaults: pool2dDefaults(kernelH, kernelW), firstSize: FirstVersion.pool2d)
 }
 
+/// The core's defaults (`LayerDefaults.maxPool2d` and `.avgPool2d`, which agree on the
+/// fields they share) as the C struct; stride 0 and divisor_override 0 stand for "none".
 func pool2dDefaults(_ kernelH: Int64, _ kernelW: Int64) -> st_pool2d_options {
-    st_pool2d_options(struct_size: librarySize(st_pool2d_options.self), kernel: (kernelH, kernelW), stride: (0, 0),
-                      padding: (0, 0), dilation: (1, 1), ceil_mode: false, count_include_pad: true, divisor_override: 0)
+    let max = LayerDefaults.maxPool2d, avg = LayerDefaults.avgPool2d
+    return st_pool2d_options(struct_size: librarySize(st_pool2d_options.self), kernel: (kernelH, kernelW), stride: (0, 0),
+                             padding: pair(max.padding), dilation: pair(max.dilation), ceil_mode: max.ceilMode,
+                             count_include_pad: avg.countIncludePad, divisor_override: 0)
 }
 
 /// Pooling geometry from C options, checked.

@@ -1,7 +1,8 @@
 /* Errors of the "Modules" section: NULL arguments, sizes and hyper-parameters out of range
  * (up to INT64_MIN / INT64_MAX and sizes that would need terabytes), layers that do not fit
  * together, state dicts with missing, unexpected or mis-shaped keys, attention arguments, and
- * sequentials nested deeply enough to overflow a recursive forward or free.
+ * sequentials nested deeply enough to overflow a recursive forward or free; and the table of
+ * layer defaults (st_layer_defaults) with its unknown names.
  *
  * Each case is its own ctest test, c.errors_modules.<case>, in its own process: a case that
  * traps, aborts or faults fails alone, and an alarm turns a hang into a failure. The helpers
@@ -420,6 +421,93 @@ static void test_deep_sequential_forward(void) {
     /* the model is not freed: freeing is the case above */
 }
 
+/* The value of `name` among st_layer_defaults' pairs of `layer`; NAN when it is not listed. */
+static double layer_default(const char *layer, const char *name) {
+    const char *names[32];
+    double values[32];
+    size_t count = 0;
+    if (!CHECK_OK(st_layer_defaults(names, values, 32, &count, layer))) return NAN;
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(names[i], name) == 0) return values[i];
+    CHECK(0, "%s has no default %s", layer, name);
+    return NAN;
+}
+
+/* st_layer_defaults: PyTorch's values, the count and capacity protocol, the options structs'
+ * _init agreeing with the table, and an unknown layer refused with the list of layers. */
+static void test_layer_defaults(void) {
+    const char *names[8] = {NULL};
+    double values[8] = {0};
+    size_t count = 0;
+    CHECK(layer_default("layer_norm", "eps") == 1e-5, "layer_norm eps");
+    CHECK(layer_default("layer_norm", "elementwise_affine") == 1.0, "layer_norm elementwise_affine");
+    CHECK(layer_default("batch_norm", "momentum") == 0.1, "batch_norm momentum");
+    CHECK(layer_default("batch_norm", "track_running_stats") == 1.0, "batch_norm track_running_stats");
+    CHECK(layer_default("dropout", "p") == 0.5, "dropout p");
+    CHECK(layer_default("leaky_relu", "negative_slope") == 0.01, "leaky_relu negative_slope");
+    CHECK(layer_default("softplus", "beta") == 1.0 && layer_default("softplus", "threshold") == 20.0,
+          "softplus beta / threshold");
+    CHECK(layer_default("multihead_attention", "dropout") == 0.0, "multihead_attention dropout");
+    CHECK(layer_default("multihead_attention", "bias") == 1.0, "multihead_attention bias");
+    CHECK(layer_default("linear", "bias") == 1.0, "linear bias");
+    CHECK(layer_default("flatten", "start_dim") == 1.0 && layer_default("flatten", "end_dim") == -1.0,
+          "flatten dims");
+    CHECK(layer_default("cross_entropy", "ignore_index") == -100.0, "cross_entropy ignore_index");
+    CHECK(layer_default("cross_entropy", "reduction") == (double)ST_REDUCTION_MEAN, "reduction");
+
+    /* The options structs' _init read the same table. */
+    st_conv2d_options conv;
+    st_conv2d_options_init(&conv);
+    CHECK(conv.stride[0] == (int64_t)layer_default("conv2d", "stride") &&
+              conv.padding[1] == (int64_t)layer_default("conv2d", "padding") &&
+              conv.dilation[0] == (int64_t)layer_default("conv2d", "dilation") &&
+              conv.groups == (int64_t)layer_default("conv2d", "groups"),
+          "st_conv2d_options_init and the table");
+    st_pool2d_options pool;
+    st_pool2d_options_init(&pool, 2, 2);
+    CHECK(pool.padding[0] == (int64_t)layer_default("max_pool2d", "padding") &&
+              pool.dilation[0] == (int64_t)layer_default("max_pool2d", "dilation") &&
+              pool.ceil_mode == (layer_default("max_pool2d", "ceil_mode") != 0) &&
+              pool.count_include_pad == (layer_default("avg_pool2d", "count_include_pad") != 0),
+          "st_pool2d_options_init and the table");
+    st_transformer_options transformer;
+    st_transformer_options_init(&transformer, 8, 2);
+    CHECK(transformer.dim_feedforward == 2048 &&
+              transformer.dim_feedforward ==
+                  (int64_t)layer_default("transformer_encoder_layer", "dim_feedforward") &&
+              transformer.dropout == (float)layer_default("transformer_encoder_layer", "dropout") &&
+              transformer.layer_norm_eps ==
+                  (float)layer_default("transformer_encoder_layer", "layer_norm_eps") &&
+              (double)transformer.activation ==
+                  layer_default("transformer_encoder_layer", "activation") &&
+              transformer.activation == ST_ACTIVATION_RELU && !transformer.batch_first &&
+              !transformer.norm_first && transformer.bias,
+          "st_transformer_options_init and the table");
+
+    /* capacity 0 asks for the count; too small a capacity writes nothing. */
+    if (CHECK_OK(st_layer_defaults(NULL, NULL, 0, &count, "layer_norm")))
+        CHECK(count == 3, "layer_norm has %zu defaults, expected 3", count);
+    count = 0;
+    CHECK_ERROR(st_layer_defaults(names, values, 2, &count, "layer_norm"), ST_ESHAPE, "capacity");
+    CHECK(count == 3 && names[0] == NULL && values[0] == 0.0, "a refused call writes only *count");
+    if (CHECK_OK(st_layer_defaults(names, values, 8, &count, "layer_norm")))
+        CHECK(count == 3 && strcmp(names[0], "eps") == 0 && values[0] == 1e-5 &&
+                  strcmp(names[1], "elementwise_affine") == 0 && strcmp(names[2], "bias") == 0,
+              "layer_norm's defaults in order");
+
+    CHECK_ERROR(st_layer_defaults(names, values, 8, &count, "LayerNorm"), ST_EINVAL,
+                "unknown layer 'LayerNorm'; choose one of: linear, conv2d");
+    CHECK_ERROR(st_layer_defaults(names, values, 8, &count, "no_such_layer"), ST_EINVAL,
+                "layer_norm, batch_norm, dropout");
+    CHECK_ERROR(st_layer_defaults(names, values, 8, &count, NULL), ST_EINVAL, "layer");
+    CHECK_ERROR(st_layer_defaults(names, values, 8, NULL, "dropout"), ST_EINVAL, "count");
+    CHECK_ERROR(st_layer_defaults(NULL, values, 8, &count, "dropout"), ST_EINVAL, "names");
+    CHECK_ERROR(st_layer_defaults(names, NULL, 8, &count, "dropout"), ST_EINVAL, "values");
+    /* SIZE_MAX is "plenty", not a negative capacity. */
+    if (CHECK_OK(st_layer_defaults(names, values, SIZE_MAX, &count, "dropout")))
+        CHECK(count == 2 && strcmp(names[0], "p") == 0 && values[0] == 0.5, "dropout's defaults");
+}
+
 int main(int argc, char **argv) {
     /* ctest registers one test per entry (Tests/c/CMakeLists.txt reads this table). */
     static const test_case cases[] = {
@@ -441,6 +529,7 @@ int main(int argc, char **argv) {
         {"layer_constructor_extremes", test_layer_constructor_extremes},
         {"deep_sequential_free", test_deep_sequential_free},
         {"deep_sequential_forward", test_deep_sequential_forward},
+        {"layer_defaults", test_layer_defaults},
     };
     if (argc == 2) fail_if_hung(60);
     return run_test_cases(cases, COUNT(cases), argc, argv);

@@ -20,14 +20,14 @@ public final class Tanh: Activation { public init() { super.init("Tanh()") { try
 public final class Sigmoid: Activation { public init() { super.init("Sigmoid()") { try $0.sigmoid() } } }
 
 public final class LeakyReLU: Activation {
-    public init(negativeSlope: Float = 0.01) {
+    public init(negativeSlope: Float = LayerDefaults.leakyRelu.negativeSlope) {
         super.init("LeakyReLU(negative_slope=\(negativeSlope))") { try $0.leakyRelu(negativeSlope: negativeSlope) }
     }
 }
 
 public final class GELU: Activation {
     /// approximate: "none" (exact, erf) or "tanh".
-    public init(approximate: String = "none") throws {
+    public init(approximate: String = LayerDefaults.gelu.approximateTanh ? "tanh" : "none") throws {
         guard approximate == "none" || approximate == "tanh" else {
             throw SwiftTrainError.invalid("GELU: approximate must be 'none' or 'tanh', got '\(approximate)'")
         }
@@ -37,7 +37,7 @@ public final class GELU: Activation {
 }
 
 public final class Softplus: Activation {
-    public init(beta: Float = 1, threshold: Float = 20) {
+    public init(beta: Float = LayerDefaults.softplus.beta, threshold: Float = LayerDefaults.softplus.threshold) {
         super.init("Softplus(beta=\(beta), threshold=\(threshold))") { try $0.softplus(beta: beta, threshold: threshold) }
     }
 }

@@ -6,8 +6,11 @@ public final class Conv2d: Module {
     public let options: Conv2dOptions
     public var isTraining = true
 
-    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
-                padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true) throws {
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int),
+                stride: (Int, Int) = Conv2dOptions.pair(LayerDefaults.conv2d.stride),
+                padding: (Int, Int) = Conv2dOptions.pair(LayerDefaults.conv2d.padding),
+                dilation: (Int, Int) = Conv2dOptions.pair(LayerDefaults.conv2d.dilation),
+                groups: Int = LayerDefaults.conv2d.groups, bias: Bool = LayerDefaults.conv2d.bias) throws {
         try Init.positive(inChannels, outChannels, kernelSize.0, kernelSize.1, groups,
                           names: ["in_channels", "out_channels", "kernel height", "kernel width", "groups"], in: "Conv2d")
         guard inChannels % groups == 0, outChannels % groups == 0 else {
@@ -21,8 +24,9 @@ public final class Conv2d: Module {
         self.bias = bias ? try Init.uniform([outChannels], bound: bound) : nil
     }
 
-    public convenience init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                            dilation: Int = 1, groups: Int = 1, bias: Bool = true) throws {
+    public convenience init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = LayerDefaults.conv2d.stride,
+                            padding: Int = LayerDefaults.conv2d.padding, dilation: Int = LayerDefaults.conv2d.dilation,
+                            groups: Int = LayerDefaults.conv2d.groups, bias: Bool = LayerDefaults.conv2d.bias) throws {
         try self.init(inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
                       padding: (padding, padding), dilation: (dilation, dilation), groups: groups, bias: bias)
     }
@@ -38,10 +42,12 @@ public final class Conv2d: Module {
 public final class MaxPool2d: Module {
     public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
     public var isTraining = true
-    public init(kernelSize: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1)) {
+    public init(kernelSize: (Int, Int), stride: (Int, Int)? = nil,
+                padding: (Int, Int) = Conv2dOptions.pair(LayerDefaults.maxPool2d.padding),
+                dilation: (Int, Int) = Conv2dOptions.pair(LayerDefaults.maxPool2d.dilation)) {
         kernel = kernelSize; self.stride = stride ?? kernelSize; self.padding = padding; self.dilation = dilation
     }
-    public convenience init(_ kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
+    public convenience init(_ kernelSize: Int, stride: Int? = nil, padding: Int = LayerDefaults.maxPool2d.padding) {
         self.init(kernelSize: (kernelSize, kernelSize), stride: stride.map { ($0, $0) }, padding: (padding, padding))
     }
     public func forward(_ input: Tensor) throws -> Tensor {
@@ -55,10 +61,13 @@ public final class MaxPool2d: Module {
 public final class AvgPool2d: Module {
     public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), countIncludePad: Bool
     public var isTraining = true
-    public init(kernelSize: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0), countIncludePad: Bool = true) {
+    public init(kernelSize: (Int, Int), stride: (Int, Int)? = nil,
+                padding: (Int, Int) = Conv2dOptions.pair(LayerDefaults.avgPool2d.padding),
+                countIncludePad: Bool = LayerDefaults.avgPool2d.countIncludePad) {
         kernel = kernelSize; self.stride = stride ?? kernelSize; self.padding = padding; self.countIncludePad = countIncludePad
     }
-    public convenience init(_ kernelSize: Int, stride: Int? = nil, padding: Int = 0, countIncludePad: Bool = true) {
+    public convenience init(_ kernelSize: Int, stride: Int? = nil, padding: Int = LayerDefaults.avgPool2d.padding,
+                            countIncludePad: Bool = LayerDefaults.avgPool2d.countIncludePad) {
         self.init(kernelSize: (kernelSize, kernelSize), stride: stride.map { ($0, $0) }, padding: (padding, padding),
                   countIncludePad: countIncludePad)
     }

@@ -4,7 +4,7 @@ public final class Dropout: Module {
     public let p: Float
     public var isTraining = true
 
-    public init(p: Float = 0.5) throws {
+    public init(p: Float = LayerDefaults.dropout.p) throws {
         guard p >= 0, p <= 1 else { throw SwiftTrainError.invalid("Dropout: p must be in [0, 1], got \(p)") }
         self.p = p
     }

@@ -8,7 +8,7 @@ public final class Linear: Module {
     public let bias: Tensor?
     public var isTraining = true
 
-    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) throws {
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = LayerDefaults.linear.bias) throws {
         try Init.positive(inFeatures, outFeatures, names: ["in_features", "out_features"], in: "Linear")
         guard !inFeatures.multipliedReportingOverflow(by: outFeatures).overflow, inFeatures * outFeatures <= 1 << 31 else {
             throw SwiftTrainError.invalid("Linear(\(inFeatures), \(outFeatures)): the weight would have more than 2^31 elements")

@@ -4,7 +4,9 @@ public final class LayerNorm: Module {
     public let weight: Tensor?, bias: Tensor?
     public var isTraining = true
 
-    public init(_ normalizedShape: [Int], eps: Float = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true) throws {
+    public init(_ normalizedShape: [Int], eps: Float = LayerDefaults.layerNorm.eps,
+                elementwiseAffine: Bool = LayerDefaults.layerNorm.elementwiseAffine,
+                bias: Bool = LayerDefaults.layerNorm.bias) throws {
         guard !normalizedShape.isEmpty, normalizedShape.allSatisfy({ $0 > 0 }) else {
             throw SwiftTrainError.invalid("LayerNorm: normalized_shape must be non-empty and positive, got \(normalizedShape)")
         }
@@ -25,7 +27,7 @@ public final class LayerNorm: Module {
 }
 
 /// torch.nn.BatchNorm1d ([N, C] or [N, C, L]) and BatchNorm2d ([N, C, H, W]): per-channel
-/// normalisation with running statistics (momentum 0.1) used in evaluation mode.
+/// normalisation with running statistics used in evaluation mode.
 public final class BatchNorm: Module {
     public let numFeatures: Int, eps: Float, momentum: Float
     public let weight: Tensor?, bias: Tensor?
@@ -50,14 +52,16 @@ public final class BatchNorm: Module {
         numBatchesTracked = trackRunningStats ? Tensor.zeros([], dtype: .int64) : nil
     }
 
-    public static func oneD(_ numFeatures: Int, eps: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true,
-                            trackRunningStats: Bool = true) throws -> BatchNorm {
+    public static func oneD(_ numFeatures: Int, eps: Float = LayerDefaults.batchNorm.eps,
+                            momentum: Float = LayerDefaults.batchNorm.momentum, affine: Bool = LayerDefaults.batchNorm.affine,
+                            trackRunningStats: Bool = LayerDefaults.batchNorm.trackRunningStats) throws -> BatchNorm {
         try BatchNorm("BatchNorm1d", ranks: [2, 3], numFeatures: numFeatures, eps: eps, momentum: momentum,
                       affine: affine, trackRunningStats: trackRunningStats)
     }
 
-    public static func twoD(_ numFeatures: Int, eps: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true,
-                            trackRunningStats: Bool = true) throws -> BatchNorm {
+    public static func twoD(_ numFeatures: Int, eps: Float = LayerDefaults.batchNorm.eps,
+                            momentum: Float = LayerDefaults.batchNorm.momentum, affine: Bool = LayerDefaults.batchNorm.affine,
+                            trackRunningStats: Bool = LayerDefaults.batchNorm.trackRunningStats) throws -> BatchNorm {
         try BatchNorm("BatchNorm2d", ranks: [4], numFeatures: numFeatures, eps: eps, momentum: momentum,
                       affine: affine, trackRunningStats: trackRunningStats)
     }

@@ -7,7 +7,8 @@ public final class MultiheadAttention: Module {
     public let outProj: Linear
     public var isTraining = true
 
-    public init(embedDim: Int, numHeads: Int, dropout: Float = 0, bias: Bool = true, batchFirst: Bool = false) throws {
+    public init(embedDim: Int, numHeads: Int, dropout: Float = LayerDefaults.multiheadAttention.dropout,
+                bias: Bool = LayerDefaults.multiheadAttention.bias, batchFirst: Bool = LayerDefaults.multiheadAttention.batchFirst) throws {
         try Init.positive(embedDim, numHeads, names: ["embed_dim", "num_heads"], in: "MultiheadAttention")
         guard embedDim % numHeads == 0 else {
             throw SwiftTrainError.invalid("MultiheadAttention: embed_dim \(embedDim) must be divisible by num_heads \(numHeads)")
@@ -85,8 +86,8 @@ public final class MultiheadAttention: Module {
 }
 
 /// torch.nn.TransformerEncoderLayer: self-attention and a feed-forward block, each with a
-/// residual connection and layer norm (after, or before with `normFirst`), dropout 0.1 by
-/// default as in PyTorch.
+/// residual connection and layer norm (after, or before with `normFirst`); PyTorch's defaults
+/// (`LayerDefaults.transformerEncoderLayer`).
 public final class TransformerEncoderLayer: Module {
     public let selfAttention: MultiheadAttention
     public let linear1: Linear, linear2: Linear
@@ -96,8 +97,13 @@ public final class TransformerEncoderLayer: Module {
     public let normFirst: Bool
     public var isTraining = true
 
-    public init(dModel: Int, nhead: Int, dimFeedforward: Int = 2048, dropout: Float = 0.1, activation: String = "relu",
-                layerNormEps: Float = 1e-5, batchFirst: Bool = false, normFirst: Bool = false, bias: Bool = true) throws {
+    public init(dModel: Int, nhead: Int, dimFeedforward: Int = LayerDefaults.transformerEncoderLayer.dimFeedforward,
+                dropout: Float = LayerDefaults.transformerEncoderLayer.dropout,
+                activation: String = LayerDefaults.transformerEncoderLayer.activation.name,
+                layerNormEps: Float = LayerDefaults.transformerEncoderLayer.layerNormEps,
+                batchFirst: Bool = LayerDefaults.transformerEncoderLayer.batchFirst,
+                normFirst: Bool = LayerDefaults.transformerEncoderLayer.normFirst,
+                bias: Bool = LayerDefaults.transformerEncoderLayer.bias) throws {
         guard let kind = ActivationKind.names.first(where: { $0.0 == activation })?.1, kind == .relu || kind == .gelu else {
             throw SwiftTrainError.invalid("TransformerEncoderLayer: activation must be 'relu' or 'gelu', got '\(activation)'")
         }

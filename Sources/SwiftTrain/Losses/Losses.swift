@@ -41,18 +41,19 @@ private func difference(_ input: Tensor, _ target: Tensor, _ op: String) throws 
 }
 
 /// Mean squared error (torch.nn.functional.mse_loss).
-public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) throws -> Tensor {
+public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = LayerDefaults.mseLoss.reduction) throws -> Tensor {
     let d = try difference(input, target, "mse_loss")
     return try reduce(try d * d, reduction, "mse_loss")
 }
 
 /// Mean absolute error (torch.nn.functional.l1_loss).
-public func l1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) throws -> Tensor {
+public func l1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = LayerDefaults.l1Loss.reduction) throws -> Tensor {
     try reduce(try (try difference(input, target, "l1_loss")).abs(), reduction, "l1_loss")
 }
 
 /// torch.nn.functional.smooth_l1_loss: 0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere.
-public func smoothL1Loss(_ input: Tensor, _ target: Tensor, beta: Float = 1, reduction: Reduction = .mean) throws -> Tensor {
+public func smoothL1Loss(_ input: Tensor, _ target: Tensor, beta: Float = LayerDefaults.smoothL1Loss.beta,
+                         reduction: Reduction = LayerDefaults.smoothL1Loss.reduction) throws -> Tensor {
     guard beta >= 0 else { throw SwiftTrainError.invalid("smooth_l1_loss: beta must be >= 0, got \(beta)") }
     guard beta > 0 else { return try l1Loss(input, target, reduction: reduction) }
     let ad = try (try difference(input, target, "smooth_l1_loss")).abs()
@@ -61,7 +62,8 @@ public func smoothL1Loss(_ input: Tensor, _ target: Tensor, beta: Float = 1, red
 }
 
 /// torch.nn.functional.huber_loss: 0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere.
-public func huberLoss(_ input: Tensor, _ target: Tensor, delta: Float = 1, reduction: Reduction = .mean) throws -> Tensor {
+public func huberLoss(_ input: Tensor, _ target: Tensor, delta: Float = LayerDefaults.huberLoss.delta,
+                      reduction: Reduction = LayerDefaults.huberLoss.reduction) throws -> Tensor {
     guard delta > 0 else { throw SwiftTrainError.invalid("huber_loss: delta must be positive, got \(delta)") }
     let ad = try (try difference(input, target, "huber_loss")).abs()
     let quadratic = try (try ad * ad) * 0.5, linear = try (try ad - 0.5 * delta) * delta
@@ -89,16 +91,18 @@ private func flattenClasses(_ input: Tensor, _ target: Tensor, _ op: String) thr
 }
 
 /// torch.nn.functional.nll_loss on log-probabilities [N, C, ...] with int64 targets.
-public func nllLoss(_ input: Tensor, target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100,
-                    reduction: Reduction = .mean) throws -> Tensor {
+public func nllLoss(_ input: Tensor, target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = LayerDefaults.nllLoss.ignoreIndex,
+                    reduction: Reduction = LayerDefaults.nllLoss.reduction) throws -> Tensor {
     let (logp, t, targetShape) = try flattenClasses(input, target, "nll_loss")
     return try NLL.loss(logp, t, targetShape: targetShape, weight: weight, ignoreIndex: ignoreIndex, reduction: reduction, op: "nll_loss")
 }
 
 /// torch.nn.functional.cross_entropy on logits [N, C, ...] with int64 class targets, with
 /// class weights, ignore_index and label smoothing.
-public func crossEntropy(_ input: Tensor, target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100,
-                         reduction: Reduction = .mean, labelSmoothing: Float = 0) throws -> Tensor {
+public func crossEntropy(_ input: Tensor, target: Tensor, weight: Tensor? = nil,
+                         ignoreIndex: Int = LayerDefaults.crossEntropy.ignoreIndex,
+                         reduction: Reduction = LayerDefaults.crossEntropy.reduction,
+                         labelSmoothing: Float = LayerDefaults.crossEntropy.labelSmoothing) throws -> Tensor {
     guard labelSmoothing >= 0, labelSmoothing <= 1 else {
         throw SwiftTrainError.invalid("cross_entropy: label_smoothing must be in [0, 1], got \(labelSmoothing)")
     }
@@ -240,7 +244,8 @@ final class SoftmaxCrossEntropyNode: GradNode {
 /// torch.nn.functional.binary_cross_entropy_with_logits, stable for extreme logits:
 /// (1 - t) x + (1 + (pos_weight - 1) t) (log(1 + exp(-|x|)) + max(-x, 0)), times weight.
 public func binaryCrossEntropyWithLogits(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil,
-                                         posWeight: Tensor? = nil, reduction: Reduction = .mean) throws -> Tensor {
+                                         posWeight: Tensor? = nil,
+                                         reduction: Reduction = LayerDefaults.binaryCrossEntropyWithLogits.reduction) throws -> Tensor {
     let op = "binary_cross_entropy_with_logits"
     try input.requireFloat(op)
     try target.requireFloat(op)
@@ -299,7 +304,8 @@ final class BCEWithLogitsNode: GradNode {
 
 /// torch.nn.functional.kl_div(input, target): input holds log-probabilities; target holds
 /// probabilities (log-probabilities when `logTarget`). Pointwise target (log target - input).
-public func klDiv(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean, logTarget: Bool = false) throws -> Tensor {
+public func klDiv(_ input: Tensor, _ target: Tensor, reduction: Reduction = LayerDefaults.klDiv.reduction,
+                  logTarget: Bool = LayerDefaults.klDiv.logTarget) throws -> Tensor {
     let op = "kl_div"
     try input.requireFloat(op)
     try target.requireFloat(op)

@@ -6,7 +6,8 @@ extension Tensor {
     /// the scores or a bool tensor (true = attend), broadcast to [..., L, S]. `isCausal`
     /// masks key positions after each query position. `scale` defaults to 1/sqrt(E).
     public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil,
-                                                 isCausal: Bool = false, scale: Float? = nil) throws -> Tensor {
+                                                 isCausal: Bool = LayerDefaults.scaledDotProductAttention.isCausal,
+                                                 scale: Float? = nil) throws -> Tensor {
         let op = "scaled_dot_product_attention"
         guard query.rank >= 2, key.rank >= 2, value.rank >= 2, query.shape.last == key.shape.last,
               key.shape[key.rank - 2] == value.shape[value.rank - 2] else {

@@ -1,11 +1,14 @@
 /// 2-D convolution (im2col + sgemm, one GEMM per sample and group) and pooling, for input
 /// [N, C, H, W] as in PyTorch.
 public struct Conv2dOptions: Sendable, Equatable {
-    public var stride: (Int, Int) = (1, 1)
-    public var padding: (Int, Int) = (0, 0)
-    public var dilation: (Int, Int) = (1, 1)
-    public var groups = 1
-    public init(stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) {
+    public var stride: (Int, Int)
+    public var padding: (Int, Int)
+    public var dilation: (Int, Int)
+    public var groups: Int
+    /// (v, v): torch's int for both dimensions.
+    public static func pair(_ v: Int) -> (Int, Int) { (v, v) }
+    public init(stride: (Int, Int) = Self.pair(LayerDefaults.conv2d.stride), padding: (Int, Int) = Self.pair(LayerDefaults.conv2d.padding),
+                dilation: (Int, Int) = Self.pair(LayerDefaults.conv2d.dilation), groups: Int = LayerDefaults.conv2d.groups) {
         self.stride = stride; self.padding = padding; self.dilation = dilation; self.groups = groups
     }
     public static func == (a: Self, b: Self) -> Bool {
@@ -128,16 +131,20 @@ extension Tensor {
     }
 
     /// torch.nn.functional.max_pool2d on [N, C, H, W]; stride defaults to the kernel.
-    public func maxPool2d(kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0),
-                          dilation: (Int, Int) = (1, 1), ceilMode: Bool = false) throws -> Tensor {
+    public func maxPool2d(kernel: (Int, Int), stride: (Int, Int)? = nil,
+                          padding: (Int, Int) = Conv2dOptions.pair(LayerDefaults.maxPool2d.padding),
+                          dilation: (Int, Int) = Conv2dOptions.pair(LayerDefaults.maxPool2d.dilation),
+                          ceilMode: Bool = LayerDefaults.maxPool2d.ceilMode) throws -> Tensor {
         try pool(kernel: kernel, stride: stride ?? kernel, padding: padding, dilation: dilation, ceilMode: ceilMode,
                  max: true, includePad: true, divisorOverride: nil)
     }
 
     /// torch.nn.functional.avg_pool2d on [N, C, H, W] (count_include_pad, ceil_mode and
     /// divisor_override as PyTorch).
-    public func avgPool2d(kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0),
-                          ceilMode: Bool = false, countIncludePad: Bool = true, divisorOverride: Int? = nil) throws -> Tensor {
+    public func avgPool2d(kernel: (Int, Int), stride: (Int, Int)? = nil,
+                          padding: (Int, Int) = Conv2dOptions.pair(LayerDefaults.avgPool2d.padding),
+                          ceilMode: Bool = LayerDefaults.avgPool2d.ceilMode,
+                          countIncludePad: Bool = LayerDefaults.avgPool2d.countIncludePad, divisorOverride: Int? = nil) throws -> Tensor {
         if let d = divisorOverride, d <= 0 { throw SwiftTrainError.invalid("avg_pool2d: divisor_override must be positive, got \(d)") }
         return try pool(kernel: kernel, stride: stride ?? kernel, padding: padding, dilation: (1, 1), ceilMode: ceilMode,
                         max: false, includePad: countIncludePad, divisorOverride: divisorOverride)

@@ -495,13 +495,13 @@ extension Tensor {
         return try unary(ClampFunction(low: low ?? -.infinity, high: high ?? .infinity), self)
     }
     public func relu() throws -> Tensor { try unary(ReLUFunction(), self) }
-    public func leakyRelu(negativeSlope: Float = 0.01) throws -> Tensor { try unary(LeakyReLUFunction(slope: negativeSlope), self) }
+    public func leakyRelu(negativeSlope: Float = LayerDefaults.leakyRelu.negativeSlope) throws -> Tensor { try unary(LeakyReLUFunction(slope: negativeSlope), self) }
     /// GELU, exact (erf) or with the tanh approximation (approximate "tanh").
-    public func gelu(approximateTanh: Bool = false) throws -> Tensor { try unary(GELUFunction(tanhApproximation: approximateTanh), self) }
+    public func gelu(approximateTanh: Bool = LayerDefaults.gelu.approximateTanh) throws -> Tensor { try unary(GELUFunction(tanhApproximation: approximateTanh), self) }
     public func silu() throws -> Tensor { try unary(SiLUFunction(), self) }
     public func tanh() throws -> Tensor { try unary(TanhFunction(), self) }
     public func sigmoid() throws -> Tensor { try unary(SigmoidFunction(), self) }
-    public func softplus(beta: Float = 1, threshold: Float = 20) throws -> Tensor {
+    public func softplus(beta: Float = LayerDefaults.softplus.beta, threshold: Float = LayerDefaults.softplus.threshold) throws -> Tensor {
         guard beta != 0 else { throw SwiftTrainError.invalid("softplus: beta must not be 0") }
         return try unary(SoftplusFunction(beta: beta, threshold: threshold), self)
     }

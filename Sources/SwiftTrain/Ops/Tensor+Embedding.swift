@@ -24,7 +24,8 @@ extension Tensor {
     /// Zeroes each element with probability `p` and scales the rest by 1/(1-p) when
     /// `training`; the identity otherwise (torch.nn.functional.dropout). The mask comes
     /// from `generator`.
-    public func dropout(p: Float, training: Bool, generator: inout Generator) throws -> Tensor {
+    public func dropout(p: Float = LayerDefaults.dropout.p, training: Bool = LayerDefaults.dropout.training,
+                        generator: inout Generator) throws -> Tensor {
         try requireFloat("dropout")
         guard p >= 0, p <= 1 else { throw SwiftTrainError.invalid("dropout: p must be in [0, 1], got \(p)") }
         guard training, p > 0 else { return self }

@@ -1,7 +1,8 @@
 /// Layer and batch normalisation, fused (forward keeps the statistics backward needs).
 extension Tensor {
     /// torch.nn.functional.layer_norm over the last `normalizedShape.count` dimensions.
-    public func layerNorm(normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) throws -> Tensor {
+    public func layerNorm(normalizedShape: [Int], weight: Tensor?, bias: Tensor?,
+                          eps: Float = LayerDefaults.layerNorm.eps) throws -> Tensor {
         try requireFloat("layer_norm")
         let k = normalizedShape.count
         guard k >= 1, k <= rank, Array(shape.suffix(k)) == normalizedShape else {
@@ -43,7 +44,8 @@ extension Tensor {
     /// are updated in place (unbiased variance, `momentum`); otherwise the running ones are
     /// used.
     public func batchNorm(runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?,
-                          training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) throws -> Tensor {
+                          training: Bool = LayerDefaults.batchNorm.training,
+                          momentum: Float = LayerDefaults.batchNorm.momentum, eps: Float = LayerDefaults.batchNorm.eps) throws -> Tensor {
         try requireFloat("batch_norm")
         guard rank >= 2 else { throw SwiftTrainError.shape("batch_norm: input must be [N, C, ...], got \(shape)") }
         let (n, c) = (shape[0], shape[1]), spatial = shape[2...].reduce(1, *)

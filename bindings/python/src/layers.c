@@ -1,8 +1,9 @@
 /*
  * layers.c - the layer constructors of include/swifttrain.h (st_conv2d_create, ...,
- * st_transformer_encoder_layer_create) as module functions returning Module handles.
- * Arguments are positional and already defaulted by swifttrain/nn.py, which carries
- * torch.nn's names and defaults; the library checks the values.
+ * st_transformer_encoder_layer_create) as module functions returning Module handles, and
+ * layer_defaults (st_layer_defaults). Arguments are positional and already defaulted by
+ * swifttrain/nn.py, which carries torch.nn's names and takes its defaults from
+ * layer_defaults at import; the library checks the values.
  */
 #include "_swifttrain.h"
 
@@ -251,6 +252,56 @@ static PyObject *py_transformer_encoder_layer_create(PyObject *module, PyObject 
     return made(PyModule_GetState(module), status, handle);
 }
 
+PyDoc_STRVAR(layer_defaults_doc,
+             "layer_defaults($module, layer, /)\n--\n\n"
+             "PyTorch's defaults of the layer or functional op `layer` (\"layer_norm\", ...) "
+             "as {argument: float}, in the library's order; booleans 0.0 / 1.0, enums their "
+             "value (st_layer_defaults).");
+
+static PyObject *py_layer_defaults(PyObject *module, PyObject *arg)
+{
+    st_py_state *state = PyModule_GetState(module);
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "layer_defaults: layer must be a str, got %.100s",
+                     Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    const char *layer = PyUnicode_AsUTF8(arg);
+    if (layer == NULL)
+        return NULL;
+    size_t count = 0;
+    int status = st_layer_defaults(NULL, NULL, 0, &count, layer);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    const char **names = PyMem_Calloc(count ? count : 1, sizeof *names);
+    double *values = PyMem_Calloc(count ? count : 1, sizeof *values);
+    PyObject *result = NULL;
+    if (names == NULL || values == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (count > 0 && (status = st_layer_defaults(names, values, count, &count, layer)) != ST_OK) {
+        st_py_raise_status(state, status);
+        goto done;
+    }
+    result = PyDict_New();
+    if (result == NULL)
+        goto done;
+    for (size_t i = 0; i < count; i++) {
+        PyObject *value = PyFloat_FromDouble(values[i]);
+        if (value == NULL || PyDict_SetItemString(result, names[i], value) < 0) {
+            Py_XDECREF(value);
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_DECREF(value);
+    }
+done:
+    PyMem_Free(names);
+    PyMem_Free(values);
+    return result;
+}
+
 #define ENTRY(name) {#name, (PyCFunction)py_##name, METH_VARARGS, name##_doc}
 
 PyMethodDef st_py_layer_functions[] = {
@@ -260,5 +311,6 @@ PyMethodDef st_py_layer_functions[] = {
     ENTRY(activation_create), ENTRY(leaky_relu_create), ENTRY(softplus_create),
     ENTRY(softmax_create), ENTRY(multihead_attention_create),
     ENTRY(transformer_encoder_layer_create),
+    {"layer_defaults", (PyCFunction)py_layer_defaults, METH_O, layer_defaults_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -6,7 +6,8 @@
     y = F.conv2d(x, weight, bias, stride=2, padding=1)
 
 Each function maps its keywords to one library call (``st_cross_entropy``, ``st_conv2d``,
-...): the library computes values and gradients.
+...): the library computes values and gradients. The defaults are the library's
+(``st_layer_defaults``, the core's table of PyTorch's defaults), read once at import.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence, Union
 
 from . import _swifttrain as _C
+from . import _layer_defaults as _D
 from ._tensor import Tensor
 
 __all__ = [
@@ -43,12 +45,13 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     return _C.relu(input)
 
 
-def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
+def leaky_relu(input: Tensor, negative_slope: float = _D.LEAKY_RELU.negative_slope,  # noqa: A002
+               inplace: bool = False) -> Tensor:
     """x for x >= 0, negative_slope * x otherwise."""
     return _C.leaky_relu(input, negative_slope)
 
 
-def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+def gelu(input: Tensor, approximate: str = _D.GELU_APPROXIMATE) -> Tensor:  # noqa: A002
     """x * Phi(x), exact (``"none"``) or with the tanh approximation (``"tanh"``)."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
@@ -68,7 +71,8 @@ def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
     return _C.sigmoid(input)
 
 
-def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+def softplus(input: Tensor, beta: float = _D.SOFTPLUS.beta,  # noqa: A002
+             threshold: float = _D.SOFTPLUS.threshold) -> Tensor:
     """log(1 + exp(beta x)) / beta, linear where beta x > threshold."""
     return _C.softplus(input, beta, threshold)
 
@@ -90,15 +94,15 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
 
 def layer_norm(input: Tensor, normalized_shape: Union[int, Sequence[int]],  # noqa: A002
                weight: Optional[Tensor] = None, bias: Optional[Tensor] = None,
-               eps: float = 1e-5) -> Tensor:
+               eps: float = _D.LAYER_NORM.eps) -> Tensor:
     """Normalises over the last dimensions (``normalized_shape``), then scales and shifts."""
     return _C.layer_norm(input, normalized_shape, weight, bias, eps)
 
 
 def batch_norm(input: Tensor, running_mean: Optional[Tensor],  # noqa: A002
                running_var: Optional[Tensor], weight: Optional[Tensor] = None,
-               bias: Optional[Tensor] = None, training: bool = False, momentum: float = 0.1,
-               eps: float = 1e-5) -> Tensor:
+               bias: Optional[Tensor] = None, training: bool = _D.BATCH_NORM.training,
+               momentum: float = _D.BATCH_NORM.momentum, eps: float = _D.BATCH_NORM.eps) -> Tensor:
     """Input [N, C, ...]. With ``training``, batch statistics are used and the running
     statistics (if given) are updated in place; otherwise the running statistics are used."""
     return _C.batch_norm(input, running_mean, running_var, weight, bias, training,
@@ -113,7 +117,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None) 
     return _C.embedding(input, weight, padding_idx)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+def dropout(input: Tensor, p: float = _D.DROPOUT.p, training: bool = _D.DROPOUT.training,  # noqa: A002
             inplace: bool = False) -> Tensor:
     """Zeroes elements with probability p and scales the rest by 1/(1-p) when training. The
     masks come from the generator seeded by :func:`swifttrain.manual_seed`."""
@@ -137,7 +141,8 @@ def _conv_padding(padding: Any, weight: Tensor, dilation: Any) -> Any:
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,  # noqa: A002
-           stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+           stride: Any = _D.CONV2D.stride, padding: Any = _D.CONV2D.padding,
+           dilation: Any = _D.CONV2D.dilation, groups: int = _D.CONV2D.groups) -> Tensor:
     """2-D convolution: input [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] or None;
     stride, padding and dilation are ints or pairs (padding also ``"valid"`` / ``"same"``)."""
     padding = _conv_padding(padding, weight, dilation)
@@ -146,8 +151,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,  # noqa
     return _C.conv2d(input, weight, bias, stride, padding, dilation, groups)
 
 
-def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
-               dilation: Any = 1, ceil_mode: bool = False,
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A002
+               padding: Any = _D.MAX_POOL2D.padding, dilation: Any = _D.MAX_POOL2D.dilation,
+               ceil_mode: bool = _D.MAX_POOL2D.ceil_mode,
                return_indices: bool = False) -> Tensor:
     """Maximum over windows; ``stride`` defaults to the kernel size."""
     if return_indices:
@@ -155,8 +161,9 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return _C.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)
 
 
-def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
-               ceil_mode: bool = False, count_include_pad: bool = True,
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A002
+               padding: Any = _D.AVG_POOL2D.padding, ceil_mode: bool = _D.AVG_POOL2D.ceil_mode,
+               count_include_pad: bool = _D.AVG_POOL2D.count_include_pad,
                divisor_override: Optional[int] = None) -> Tensor:
     """Mean over windows; ``stride`` defaults to the kernel size."""
     return _C.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -164,8 +171,10 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
-                                 attn_mask: Optional[Tensor] = None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: Optional[float] = None,
+                                 attn_mask: Optional[Tensor] = None,
+                                 dropout_p: float = _D.SCALED_DOT_PRODUCT_ATTENTION.dropout_p,
+                                 is_causal: bool = _D.SCALED_DOT_PRODUCT_ATTENTION.is_causal,
+                                 scale: Optional[float] = None,
                                  enable_gqa: bool = False) -> Tensor:
     """softmax(q k^T * scale + mask) v for q [..., L, E], k [..., S, E], v [..., S, Ev].
     ``attn_mask``: bool (True = may attend) or float (added). ``scale`` defaults to
@@ -182,27 +191,32 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
 
 # ---- losses ------------------------------------------------------------------------------------
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+def mse_loss(input: Tensor, target: Tensor,  # noqa: A002
+             reduction: str = _D.MSE_LOSS.reduction) -> Tensor:
     return _C.mse_loss(input, target, _reduction(reduction))
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+def l1_loss(input: Tensor, target: Tensor,  # noqa: A002
+            reduction: str = _D.L1_LOSS.reduction) -> Tensor:
     return _C.l1_loss(input, target, _reduction(reduction))
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
-                   beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(input: Tensor, target: Tensor,  # noqa: A002
+                   reduction: str = _D.SMOOTH_L1_LOSS.reduction,
+                   beta: float = _D.SMOOTH_L1_LOSS.beta) -> Tensor:
     return _C.smooth_l1_loss(input, target, beta, _reduction(reduction))
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
-               delta: float = 1.0) -> Tensor:
+def huber_loss(input: Tensor, target: Tensor,  # noqa: A002
+               reduction: str = _D.HUBER_LOSS.reduction,
+               delta: float = _D.HUBER_LOSS.delta) -> Tensor:
     return _C.huber_loss(input, target, delta, _reduction(reduction))
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,  # noqa: A002
-                  *, ignore_index: int = -100, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:
+                  *, ignore_index: int = _D.CROSS_ENTROPY.ignore_index,
+                  reduction: str = _D.CROSS_ENTROPY.reduction,
+                  label_smoothing: float = _D.CROSS_ENTROPY.label_smoothing) -> Tensor:
     """Softmax cross-entropy: logits [N, C, ...], int64 class targets [N, ...], optional
     class weights [C]. Targets equal to ``ignore_index`` do not count."""
     return _C.cross_entropy(input, target, weight, ignore_index, _reduction(reduction),
@@ -210,22 +224,23 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,  # noqa: A002
-             *, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+             *, ignore_index: int = _D.NLL_LOSS.ignore_index,
+             reduction: str = _D.NLL_LOSS.reduction) -> Tensor:
     """Negative log-likelihood of log-probabilities [N, C, ...] at int64 targets."""
     return _C.nll_loss(input, target, weight, ignore_index, _reduction(reduction))
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,  # noqa: A002
                                      weight: Optional[Tensor] = None, *,
-                                     reduction: str = "mean",
+                                     reduction: str = _D.BINARY_CROSS_ENTROPY_WITH_LOGITS.reduction,
                                      pos_weight: Optional[Tensor] = None) -> Tensor:
     """Sigmoid + binary cross-entropy; ``weight`` and ``pos_weight`` broadcast."""
     return _C.binary_cross_entropy_with_logits(input, target, weight, pos_weight,
                                                _reduction(reduction))
 
 
-def kl_div(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
-           log_target: bool = False) -> Tensor:
+def kl_div(input: Tensor, target: Tensor,  # noqa: A002
+           reduction: str = _D.KL_DIV.reduction, log_target: bool = _D.KL_DIV.log_target) -> Tensor:
     """KL divergence with ``input`` as log-probabilities; ``target`` probabilities (or
     log-probabilities with ``log_target``). ``"batchmean"`` divides the sum by the batch
     size, ``"mean"`` by the number of elements (as torch)."""

@@ -13,6 +13,10 @@ are callable on tensors, and a model built from them can be trained by
 Parameters are initialised like PyTorch from the generator seeded by
 :func:`swifttrain.manual_seed`. ``parameters()``, ``state_dict()`` and layer attributes
 such as ``layer.weight`` are tensors sharing memory with the module.
+
+The constructors' defaults are the library's (``st_layer_defaults``, which reads the core's
+table of PyTorch's defaults), read once at import: the signatures show them but do not
+repeat them.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tup
 import numpy as np
 
 from . import _swifttrain as _C
+from . import _layer_defaults as _D
 from ._tensor import Tensor, tensor
 
 __all__ = [
@@ -575,7 +580,7 @@ class Linear(Module):
     """``y = x W^T + b`` with ``W`` of shape ``[out_features, in_features]``, as
     ``torch.nn.Linear``; initialised uniformly in ``+-1/sqrt(in_features)``."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = _D.LINEAR.bias) -> None:
         super().__init__(_C.linear_create(in_features, out_features, bool(bias)))
         self.in_features = in_features
         self.out_features = out_features
@@ -634,9 +639,10 @@ class Conv2d(Module):
     ``[out_channels, in_channels / groups, kh, kw]``, PyTorch's default initialisation.
     ``padding`` may be an int, a pair, ``"valid"`` or ``"same"`` (stride 1)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros") -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any,
+                 stride: Any = _D.CONV2D.stride, padding: Any = _D.CONV2D.padding,
+                 dilation: Any = _D.CONV2D.dilation, groups: int = _D.CONV2D.groups,
+                 bias: bool = _D.CONV2D.bias, padding_mode: str = "zeros") -> None:
         if padding_mode != "zeros":
             raise NotImplementedError(f"Conv2d: padding_mode={padding_mode!r} is not supported; "
                                       f"only 'zeros' is")
@@ -675,8 +681,9 @@ class MaxPool2d(Module):
     """Maximum over windows, as ``torch.nn.MaxPool2d``; ``stride`` defaults to the kernel
     size."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = _D.MAX_POOL2D.padding,
+                 dilation: Any = _D.MAX_POOL2D.dilation, return_indices: bool = False,
+                 ceil_mode: bool = _D.MAX_POOL2D.ceil_mode) -> None:
         if return_indices:
             raise NotImplementedError("MaxPool2d(return_indices=True) is not supported")
         super().__init__(_C.max_pool2d_create(kernel_size, stride, padding, dilation,
@@ -693,8 +700,9 @@ class MaxPool2d(Module):
 class AvgPool2d(Module):
     """Mean over windows, as ``torch.nn.AvgPool2d``; ``stride`` defaults to the kernel size."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 ceil_mode: bool = False, count_include_pad: bool = True,
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = _D.AVG_POOL2D.padding,
+                 ceil_mode: bool = _D.AVG_POOL2D.ceil_mode,
+                 count_include_pad: bool = _D.AVG_POOL2D.count_include_pad,
                  divisor_override: Optional[int] = None) -> None:
         super().__init__(_C.avg_pool2d_create(kernel_size, stride, padding, bool(ceil_mode),
                                               bool(count_include_pad), divisor_override))
@@ -709,7 +717,7 @@ class AvgPool2d(Module):
 class Flatten(Module):
     """Flattens dimensions ``start_dim .. end_dim`` (by default all but the batch one)."""
 
-    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+    def __init__(self, start_dim: int = _D.FLATTEN.start_dim, end_dim: int = _D.FLATTEN.end_dim) -> None:
         super().__init__(_C.flatten_create(start_dim, end_dim))
         self.start_dim, self.end_dim = start_dim, end_dim
 
@@ -738,8 +746,9 @@ class LayerNorm(Module):
     """Normalises over the last ``len(normalized_shape)`` dimensions, then scales and
     shifts (weight 1, bias 0)."""
 
-    def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True) -> None:
+    def __init__(self, normalized_shape: Any, eps: float = _D.LAYER_NORM.eps,
+                 elementwise_affine: bool = _D.LAYER_NORM.elementwise_affine,
+                 bias: bool = _D.LAYER_NORM.bias) -> None:
         shape = ((int(normalized_shape),) if isinstance(normalized_shape, (numbers.Integral, np.integer))
                  else tuple(int(n) for n in normalized_shape))
         super().__init__(_C.layer_norm_create(shape, eps, bool(elementwise_affine), bool(bias)))
@@ -754,8 +763,10 @@ class LayerNorm(Module):
 class _BatchNorm(Module):
     _create = None
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
-                 affine: bool = True, track_running_stats: bool = True) -> None:
+    def __init__(self, num_features: int, eps: float = _D.BATCH_NORM.eps,
+                 momentum: Optional[float] = _D.BATCH_NORM.momentum,
+                 affine: bool = _D.BATCH_NORM.affine,
+                 track_running_stats: bool = _D.BATCH_NORM.track_running_stats) -> None:
         if momentum is None:
             raise NotImplementedError(f"{type(self).__name__}(momentum=None) (a cumulative "
                                       f"average) is not supported")
@@ -785,7 +796,7 @@ class Dropout(Module):
     """Zeroes elements with probability ``p`` in training mode (scaling the rest by
     1/(1-p)); the identity in evaluation mode."""
 
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+    def __init__(self, p: float = _D.DROPOUT.p, inplace: bool = False) -> None:
         super().__init__(_C.dropout_create(p))
         self.p = p
 
@@ -796,7 +807,7 @@ class Dropout(Module):
 class GELU(Module):
     """x * Phi(x), exact (``approximate="none"``) or with the tanh approximation."""
 
-    def __init__(self, approximate: str = "none") -> None:
+    def __init__(self, approximate: str = _D.GELU_APPROXIMATE) -> None:
         if approximate not in ("none", "tanh"):
             raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
         super().__init__(_C.activation_create(_ACTIVATIONS["gelu" if approximate == "none"
@@ -827,7 +838,8 @@ class Sigmoid(Module):
 class LeakyReLU(Module):
     """x for x >= 0, ``negative_slope * x`` otherwise."""
 
-    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+    def __init__(self, negative_slope: float = _D.LEAKY_RELU.negative_slope,
+                 inplace: bool = False) -> None:
         super().__init__(_C.leaky_relu_create(negative_slope))
         self.negative_slope = negative_slope
 
@@ -838,7 +850,7 @@ class LeakyReLU(Module):
 class Softplus(Module):
     """log(1 + exp(beta x)) / beta, linear where beta x > threshold."""
 
-    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+    def __init__(self, beta: float = _D.SOFTPLUS.beta, threshold: float = _D.SOFTPLUS.threshold) -> None:
         super().__init__(_C.softplus_create(beta, threshold))
         self.beta, self.threshold = beta, threshold
 
@@ -880,10 +892,12 @@ class MultiheadAttention(Module):
     ``key_padding_mask`` and per-head weights are not supported.
     """
 
-    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+    def __init__(self, embed_dim: int, num_heads: int,
+                 dropout: float = _D.MULTIHEAD_ATTENTION.dropout,
+                 bias: bool = _D.MULTIHEAD_ATTENTION.bias,
                  add_bias_kv: bool = False, add_zero_attn: bool = False,
                  kdim: Optional[int] = None, vdim: Optional[int] = None,
-                 batch_first: bool = False) -> None:
+                 batch_first: bool = _D.MULTIHEAD_ATTENTION.batch_first) -> None:
         if add_bias_kv or add_zero_attn or kdim not in (None, embed_dim) or \
                 vdim not in (None, embed_dim):
             raise NotImplementedError("MultiheadAttention: add_bias_kv, add_zero_attn and "
@@ -924,10 +938,14 @@ class TransformerEncoderLayer(Module):
     ``src_mask`` marks positions that may **not** be attended; a float one is added.
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: Any = "relu", layer_norm_eps: float = 1e-5,
-                 batch_first: bool = False, norm_first: bool = False,
-                 bias: bool = True) -> None:
+    def __init__(self, d_model: int, nhead: int,
+                 dim_feedforward: int = _D.TRANSFORMER_ENCODER_LAYER.dim_feedforward,
+                 dropout: float = _D.TRANSFORMER_ENCODER_LAYER.dropout,
+                 activation: Any = _D.TRANSFORMER_ENCODER_LAYER.activation,
+                 layer_norm_eps: float = _D.TRANSFORMER_ENCODER_LAYER.layer_norm_eps,
+                 batch_first: bool = _D.TRANSFORMER_ENCODER_LAYER.batch_first,
+                 norm_first: bool = _D.TRANSFORMER_ENCODER_LAYER.norm_first,
+                 bias: bool = _D.TRANSFORMER_ENCODER_LAYER.bias) -> None:
         if activation not in ("relu", "gelu"):
             raise NotImplementedError(f"TransformerEncoderLayer: activation must be 'relu' or "
                                       f"'gelu', got {activation!r}")

@@ -1,0 +1,48 @@
+import PublicHeader
+import SwiftTrain
+
+/// st_layer_defaults: the core's table of layer and functional defaults (`LayerDefaults`) by
+/// layer name. The names and values are the core's; this file keeps the argument names as C
+/// strings and copies the values out.
+
+/// One entry of the table: its argument names as C strings that live as long as the library.
+private struct LayerEntry {
+    let layer: String
+    let cNames: [UnsafePointer<CChar>]
+    let values: [Double]
+
+    init(_ layer: String) {
+        self.layer = layer
+        let entries = LayerDefaults.entries(layer) ?? []
+        cNames = entries.map { UnsafePointer(strdupSwift($0.name)) }  // never freed: library lifetime
+        values = entries.map(\.value)
+    }
+}
+
+/// Every entry, in the core's order. Built once, on first use.
+nonisolated(unsafe) private let layerEntries: [LayerEntry] = LayerDefaults.names.map(LayerEntry.init)
+
+@c @implementation
+public func st_layer_defaults(_ names: UnsafeMutablePointer<UnsafePointer<CChar>?>?, _ values: UnsafeMutablePointer<Double>?,
+                              _ capacity: Int, _ count: UnsafeMutablePointer<Int>?, _ layer: UnsafePointer<CChar>?) -> st_status {
+    status {
+        let fn = "st_layer_defaults"
+        let n = try required(count, fn, "count")
+        let name = String(cString: try required(layer, fn, "layer"))
+        guard let entry = layerEntries.first(where: { $0.layer == name }) else {
+            throw SwiftTrainError(.invalidArgument,
+                                  "\(fn): unknown layer '\(name)'; choose one of: \(LayerDefaults.names.joined(separator: ", "))")
+        }
+        n.pointee = entry.values.count
+        guard capacity != 0 else { return }  // asks for the count
+        guard capacity < 0 || entry.values.count <= capacity else {  // a size_t above Int.max is "plenty"
+            throw SwiftTrainError(.shapeMismatch,
+                                  "\(fn): the \(entry.values.count) defaults of '\(name)' do not fit capacity \(capacity)")
+        }
+        let outNames = try required(names, fn, "names"), outValues = try required(values, fn, "values")
+        for i in entry.values.indices {
+            outNames[i] = entry.cNames[i]
+            outValues[i] = entry.values[i]
+        }
+    }
+}
