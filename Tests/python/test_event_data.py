@@ -158,3 +158,48 @@ def test_event_data_limits(digits, quiet_args, silent):
     _trainer(quiet_args(max_steps=1, save_strategy="no"), digits, silent, [Tries()]).train()
     with pytest.raises(RuntimeError, match="after its callback"):
         kept["data"].loss
+
+
+def test_native_callbacks_added_through_the_capsule_run_in_one_order_with_python_ones(
+        digits, quiet_args, silent):
+    """A C extension can add callbacks to a trainer Python made (Trainer.c_trainer); they run
+    in the one priority order with the Python callbacks. The native callbacks here are
+    function pointers made with ctypes and registered through the C API."""
+    import ctypes
+    from pathlib import Path
+
+    library = ctypes.CDLL(str(Path(st.__file__).parent / "libswifttrain.so.0"))
+    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+    get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    event_fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                ctypes.c_void_p)
+    add = library.st_trainer_add_event_callback
+    add.restype = ctypes.c_int
+    add.argtypes = [ctypes.c_void_p, event_fn, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int]
+    sequence = []
+
+    def native(name):
+        def call(data, state, control, user_data):
+            if len(sequence) < 5:
+                sequence.append(name)
+            return 0
+        return event_fn(call)
+
+    def python(name, priority):
+        class Mark(st.TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                if len(sequence) < 5:
+                    sequence.append(name)
+        Mark.priority = priority
+        return Mark()
+
+    trainer = _trainer(quiet_args(max_steps=1, save_strategy="no"), digits, silent,
+                       [python("python 2", 2), python("python 0", 0)])
+    pointer = get_pointer(trainer.c_trainer, b"swifttrain.st_trainer")
+    from swifttrain._callback_handler import EVENT_NAMES
+    mask = 1 << EVENT_NAMES.index("on_step_end")
+    first, last = native("native -1"), native("native 5")  # kept alive during training
+    assert add(pointer, first, None, mask, -1) == 0
+    assert add(pointer, last, None, mask, 5) == 0
+    trainer.train()
+    assert sequence == ["native -1", "python 0", "python 2", "native 5"]

@@ -938,9 +938,20 @@ static PyMethodDef Trainer_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* The st_trainer for native code (a PyCapsule named "swifttrain.st_trainer"), so a C
+ * extension can add its own callbacks to a trainer Python created. */
+static PyObject *Trainer_get_capsule(st_py_trainer *self, void *closure)
+{
+    (void)closure;
+    return PyCapsule_New(self->trainer, "swifttrain.st_trainer", NULL);
+}
+
 static PyGetSetDef Trainer_getset[] = {
     {"running", (getter)Trainer_get_running, NULL,
      "Whether train, evaluate or predict is in progress.", NULL},
+    {"capsule", (getter)Trainer_get_capsule, NULL,
+     "The st_trainer * as a PyCapsule named \"swifttrain.st_trainer\", valid while this "
+     "object lives: native code may add callbacks (st_trainer_add_event_callback) to it.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

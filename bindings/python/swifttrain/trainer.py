@@ -237,6 +237,15 @@ class Trainer:
         self.control = self.callback_handler.call_event("on_init_end", self.args, self.state,
                                                         self.control)
 
+    @property
+    def c_trainer(self) -> Any:
+        """The library's ``st_trainer *`` as a ``PyCapsule`` named ``"swifttrain.st_trainer"``,
+        for native extensions: ``PyCapsule_GetPointer(capsule, "swifttrain.st_trainer")`` and
+        then ``st_trainer_add_event_callback(trainer, fn, user_data, mask, priority)``; its
+        callbacks run in the one priority order with the Python ones. Valid while this
+        Trainer lives; a callback must not outlive the data it points at."""
+        return self._core.capsule
+
     def log(self, logs: Mapping[str, float]) -> None:
         """Logs values (HF's ``Trainer.log``): they are appended to ``state.log_history``
         with the current step, and every callback's ``on_log`` gets them (after the current
