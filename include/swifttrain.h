@@ -840,20 +840,24 @@ SWIFTTRAIN_API
 st_status st_transformer_encoder_layer_create(st_module **out,
                                               const st_transformer_options *options);
 
-/** PyTorch's defaults of the layer or functional op `layer`, from the library's one table of
- *  them (the same values its layers, st_conv2d_options_init, st_pool2d_options_init and
- *  st_transformer_options_init use). `layer` is torch's name in snake case, one for a module
- *  and the functional of the same name: "linear", "conv2d", "max_pool2d", "avg_pool2d",
- *  "flatten", "layer_norm", "batch_norm" (BatchNorm1d / 2d and F.batch_norm), "dropout",
- *  "gelu", "leaky_relu", "softplus", "multihead_attention", "transformer_encoder_layer",
- *  "scaled_dot_product_attention", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
- *  "nll_loss", "cross_entropy", "binary_cross_entropy_with_logits", "kl_div". Writes the
- *  argument names (torch's: "eps", "elementwise_affine", ...) into names[0..count), their
- *  defaults into values[0..count) and the number of arguments into *count. Values are
- *  numbers: booleans 0 or 1, integers exact, enums their value ("activation" an
- *  st_activation, "reduction" an st_reduction), floats the decimal PyTorch writes (1e-5).
- *  "gelu"'s "approximate_tanh" 1 stands for approximate="tanh"; arguments whose default is
- *  None are not listed. The names are static strings (never freed). A call with `capacity`
+/** PyTorch's defaults of the layer, functional op or learning-rate scheduler `layer`, from
+ *  the library's one table of them (the same values its layers, st_conv2d_options_init,
+ *  st_pool2d_options_init, st_transformer_options_init and st_plateau use). `layer` is
+ *  torch's name in snake case, one for a module and the functional of the same name:
+ *  "linear", "conv2d", "max_pool2d", "avg_pool2d", "flatten", "layer_norm", "batch_norm"
+ *  (BatchNorm1d / 2d and F.batch_norm), "dropout", "gelu", "leaky_relu", "softplus",
+ *  "multihead_attention", "transformer_encoder_layer", "scaled_dot_product_attention",
+ *  "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
+ *  "binary_cross_entropy_with_logits", "kl_div", and torch.optim.lr_scheduler's "step_lr"
+ *  (StepLR) and "reduce_lr_on_plateau" (ReduceLROnPlateau). Writes the argument names
+ *  (torch's: "eps", "elementwise_affine", ...) into names[0..count), their defaults into
+ *  values[0..count) and the number of arguments into *count. Values are numbers: booleans
+ *  0 or 1, integers exact, enums their value ("activation" an st_activation, "reduction" an
+ *  st_reduction), floats the decimal PyTorch writes (1e-5). "gelu"'s "approximate_tanh" 1
+ *  stands for approximate="tanh"; "reduce_lr_on_plateau"'s "mode_max" 1 for mode="max" (0:
+ *  "min") and "threshold_mode_abs" 1 for threshold_mode="abs" (0: "rel"). Arguments whose
+ *  default is None, arguments without a default and the schedulers' last_epoch are not
+ *  listed. The names are static strings (never freed). A call with `capacity`
  *  0 only asks for the count (names and values may then be NULL); when `capacity` is too
  *  small it returns ST_ESHAPE, writes nothing, and *count still tells how many are needed.
  *  ST_EINVAL for NULL arguments or an unknown layer (the message lists the layers). */
@@ -1707,6 +1711,14 @@ st_status st_trainer_remove_event_callback(st_trainer *trainer, st_event_fn call
  *  another tensor. */
 SWIFTTRAIN_API
 st_status st_event_data_set_loss(st_event_data *data, st_tensor *loss);
+
+/** Fires ST_EVENT_INIT_END now, unless it has fired: HF fires on_init_end at the end of
+ *  Trainer.__init__, so a binding (or a host) calls this once its callbacks are registered.
+ *  Without it, the first st_trainer_train, st_trainer_evaluate or st_trainer_predict fires
+ *  it. Returns ST_OK, ST_EUSER when a callback aborts, ST_EMISUSE from inside a callback of
+ *  the same trainer or for a freed trainer, ST_EINVAL for NULL. */
+SWIFTTRAIN_API
+st_status st_trainer_init_end(st_trainer *trainer);
 
 /** Logs `count` values (HF's Trainer.log): they are appended to the log history with the
  *  current "step", and LOG fires with them, reaching every callback and logger. Called from

@@ -171,3 +171,8 @@ public func st_trainer_log(_ handle: OpaquePointer?, _ names: UnsafePointer<Unsa
         try t.log(m)
     }
 }
+
+@c @implementation
+public func st_trainer_init_end(_ handle: OpaquePointer?) -> st_status {
+    status { try trainer(handle, "st_trainer_init_end").initEnd() }
+}

@@ -1,8 +1,8 @@
 import PublicHeader
 import SwiftTrain
 
-/// st_layer_defaults: the core's table of layer and functional defaults (`LayerDefaults`) by
-/// layer name. The names and values are the core's; this file keeps the argument names as C
+/// st_layer_defaults: the core's table of layer, functional and lr scheduler defaults
+/// (`LayerDefaults`) by torch's name. The names and values are the core's; this file keeps the argument names as C
 /// strings and copies the values out.
 
 /// One entry of the table: its argument names as C strings that live as long as the library.

@@ -28,7 +28,7 @@ public func st_conv2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ inC
 public func st_max_pool2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ options: UnsafePointer<st_pool2d_options>?) -> st_status {
     outputModule(out, "st_max_pool2d_create") {
         let p = try PoolArguments(options, "st_max_pool2d_create")
-        return MaxPool2d(kernelSize: p.kernel, stride: p.stride, padding: p.padding, dilation: p.dilation)
+        return MaxPool2d(kernelSize: p.kernel, stride: p.stride, padding: p.padding, dilation: p.dilation, ceilMode: p.ceilMode)
     }
 }
 
@@ -36,7 +36,8 @@ public func st_max_pool2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _
 public func st_avg_pool2d_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ options: UnsafePointer<st_pool2d_options>?) -> st_status {
     outputModule(out, "st_avg_pool2d_create") {
         let p = try PoolArguments(options, "st_avg_pool2d_create")
-        return AvgPool2d(kernelSize: p.kernel, stride: p.stride, padding: p.padding, countIncludePad: p.countIncludePad)
+        return AvgPool2d(kernelSize: p.kernel, stride: p.stride, padding: p.padding, ceilMode: p.ceilMode,
+                         countIncludePad: p.countIncludePad, divisorOverride: p.divisorOverride)
     }
 }
 

@@ -139,4 +139,22 @@ final class EventDataTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("float32 scalar"), "\($0)")
         }
     }
+
+    func testInitEndFiresOnceWhereTheHostAsksOrBeforeTheFirstRun() throws {
+        let asked = try Flow.trainer { $0.maxSteps = 1 }
+        var fired = 0
+        asked.addCallback(EventMask(.initEnd)) { _, _, _ in fired += 1 }
+        try asked.initEnd()
+        XCTAssertEqual(fired, 1)
+        try asked.initEnd()
+        try asked.train()
+        XCTAssertEqual(fired, 1)
+
+        let lazy = try Flow.trainer { $0.maxSteps = 1 }
+        var lazyFired = 0
+        lazy.addCallback(EventMask(.initEnd)) { _, _, _ in lazyFired += 1 }
+        try lazy.train()
+        try lazy.train()
+        XCTAssertEqual(lazyFired, 1)
+    }
 }

@@ -1,9 +1,9 @@
 import XCTest
 @testable import SwiftTrain
 
-/// LayerDefaults, the one table of layer and functional defaults (the initialisers, the C
-/// API's st_layer_defaults and options _init functions and, through them, the Python
-/// signatures read it): it holds PyTorch's values, the layers built without arguments take
+/// LayerDefaults, the one table of layer, functional and lr scheduler defaults (the
+/// initialisers, ReduceLROnPlateau, the C API's st_layer_defaults and options _init functions
+/// and, through them, the Python signatures read it): it holds PyTorch's values, the layers built without arguments take
 /// them, and `entries` publishes every field under torch's argument name.
 final class LayerDefaultsTests: XCTestCase {
     func testTableHoldsPyTorchsValues() {
@@ -37,6 +37,29 @@ final class LayerDefaultsTests: XCTestCase {
         XCTAssertNotNil(try Linear(2, 3).bias)
         XCTAssertEqual(try Conv2d(2, 4, kernelSize: 3).options, Conv2dOptions())
         XCTAssertEqual(Conv2dOptions().groups, LayerDefaults.conv2d.groups)
+    }
+
+    func testSchedulerDefaultsArePyTorchsAndTheCoresSchedulersTakeThem() throws {
+        XCTAssertEqual(LayerDefaults.stepLR.gamma, 0.1)
+        XCTAssertEqual(LayerDefaults.reduceLROnPlateau, .init(
+            modeMax: false, factor: 0.1, patience: 10, threshold: 1e-4, thresholdModeAbs: false, cooldown: 0, minLr: 0, eps: 1e-8))
+        let plateau = ReduceLROnPlateau()
+        XCTAssertEqual(plateau.mode, .min)
+        XCTAssertEqual(plateau.thresholdMode, .rel)
+        let d = LayerDefaults.reduceLROnPlateau
+        XCTAssertEqual([plateau.factor, plateau.threshold, plateau.minLR, plateau.eps], [d.factor, d.threshold, d.minLr, d.eps])
+        XCTAssertEqual([plateau.patience, plateau.cooldown], [d.patience, d.cooldown])
+        XCTAssertEqual(try ReduceLROnPlateau.make(kwargs: ""), plateau)  // the option list's defaults agree
+        XCTAssertEqual(LRSchedule.step(stepSize: 2), .step(stepSize: 2, gamma: LayerDefaults.stepLR.gamma))
+        XCTAssertEqual(try LRSchedule.make(.step, warmup: 0, total: 10, kwargs: "step_size=2", initialLR: 1),
+                       .step(stepSize: 2))
+
+        let entries = try XCTUnwrap(LayerDefaults.entries("reduce_lr_on_plateau"))
+        XCTAssertEqual(entries.map(\.name), ["mode_max", "factor", "patience", "threshold", "threshold_mode_abs",
+                                             "cooldown", "min_lr", "eps"])
+        XCTAssertEqual(entries.map(\.value), [0, 0.1, 10, 1e-4, 0, 0, 0, 1e-8])
+        XCTAssertEqual(LayerDefaults.entries("step_lr")?.map(\.name), ["gamma"])
+        XCTAssertEqual(LayerDefaults.entries("step_lr")?.map(\.value), [0.1])
     }
 
     func testEntriesByTorchsNames() throws {

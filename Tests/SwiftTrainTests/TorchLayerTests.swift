@@ -14,6 +14,34 @@ final class TorchLayerTests: XCTestCase {
         }
     }
 
+    /// The pooling modules honour ceil_mode (and AvgPool2d count_include_pad and
+    /// divisor_override) as the functional forms do: on a 5x5 input a 2x2 window with stride 2
+    /// gives 3x3 with ceil_mode, 2x2 without.
+    func testPoolModulesHonourCeilModeAsTheFunctional() throws {
+        let x = try Tensor(shape: [1, 1, 5, 5], values: (0..<25).map { Float(($0 * 7) % 11) - 5 })
+        let maxPool = MaxPool2d(2, ceilMode: true)
+        XCTAssertTrue(maxPool.ceilMode)
+        let maxOut = try maxPool.forward(x)
+        let maxExpected = try x.maxPool2d(kernel: (2, 2), ceilMode: true)
+        XCTAssertEqual(maxOut.shape, [1, 1, 3, 3])
+        XCTAssertEqual(maxOut.shape, maxExpected.shape)
+        XCTAssertEqual(maxOut.values, maxExpected.values)
+        XCTAssertEqual(try MaxPool2d(2).forward(x).shape, [1, 1, 2, 2])
+        XCTAssertFalse(MaxPool2d(2).ceilMode)
+
+        for (includePad, divisor) in [(true, nil), (false, nil), (true, 3)] as [(Bool, Int?)] {
+            let avgPool = AvgPool2d(kernelSize: (3, 3), stride: (2, 2), padding: (1, 1), ceilMode: true,
+                                    countIncludePad: includePad, divisorOverride: divisor)
+            let avgOut = try avgPool.forward(x)
+            let avgExpected = try x.avgPool2d(kernel: (3, 3), stride: (2, 2), padding: (1, 1), ceilMode: true,
+                                              countIncludePad: includePad, divisorOverride: divisor)
+            XCTAssertEqual(avgOut.shape, avgExpected.shape, "\(includePad) \(String(describing: divisor))")
+            XCTAssertEqual(avgOut.values, avgExpected.values, "\(includePad) \(String(describing: divisor))")
+        }
+        XCTAssertEqual(try AvgPool2d(2, ceilMode: true).forward(x).shape, [1, 1, 3, 3])
+        XCTAssertEqual(try AvgPool2d(2).forward(x).shape, [1, 1, 2, 2])
+    }
+
     static func makeModule(_ kind: String, _ config: [String: Any]) throws -> Module {
         func int(_ key: String) -> Int? { (config[key] as? NSNumber)?.intValue }
         func float(_ key: String, _ fallback: Float) -> Float { (config[key] as? NSNumber)?.floatValue ?? fallback }
@@ -27,11 +55,13 @@ final class TorchLayerTests: XCTestCase {
                               dilation: pair("dilation", (1, 1)), groups: int("groups") ?? 1, bias: bool("bias", true))
         case "MaxPool2d":
             let k = pair("kernel_size", (1, 1))
-            return MaxPool2d(kernelSize: k, stride: pair("stride", k), padding: pair("padding", (0, 0)))
+            return MaxPool2d(kernelSize: k, stride: pair("stride", k), padding: pair("padding", (0, 0)),
+                             dilation: pair("dilation", (1, 1)), ceilMode: bool("ceil_mode", false))
         case "AvgPool2d":
             let k = pair("kernel_size", (1, 1))
             return AvgPool2d(kernelSize: k, stride: pair("stride", k), padding: pair("padding", (0, 0)),
-                             countIncludePad: bool("count_include_pad", true))
+                             ceilMode: bool("ceil_mode", false), countIncludePad: bool("count_include_pad", true),
+                             divisorOverride: int("divisor_override"))
         case "Flatten": return Flatten(startDim: int("start_dim") ?? 1, endDim: int("end_dim") ?? -1)
         case "Embedding": return try Embedding(int("num_embeddings")!, int("embedding_dim")!, paddingIndex: int("padding_idx"))
         case "LayerNorm":

@@ -484,6 +484,21 @@ static void test_layer_defaults(void) {
               !transformer.norm_first && transformer.bias,
           "st_transformer_options_init and the table");
 
+    /* The lr schedulers torch has (StepLR, ReduceLROnPlateau): mode_max 0 is mode="min",
+     * threshold_mode_abs 0 is threshold_mode="rel". */
+    CHECK(layer_default("step_lr", "gamma") == 0.1, "step_lr gamma");
+    CHECK(layer_default("reduce_lr_on_plateau", "mode_max") == 0.0 &&
+              layer_default("reduce_lr_on_plateau", "factor") == 0.1 &&
+              layer_default("reduce_lr_on_plateau", "patience") == 10.0 &&
+              layer_default("reduce_lr_on_plateau", "threshold") == 1e-4 &&
+              layer_default("reduce_lr_on_plateau", "threshold_mode_abs") == 0.0 &&
+              layer_default("reduce_lr_on_plateau", "cooldown") == 0.0 &&
+              layer_default("reduce_lr_on_plateau", "min_lr") == 0.0 &&
+              layer_default("reduce_lr_on_plateau", "eps") == 1e-8,
+          "reduce_lr_on_plateau's defaults");
+    if (CHECK_OK(st_layer_defaults(NULL, NULL, 0, &count, "reduce_lr_on_plateau")))
+        CHECK(count == 8, "reduce_lr_on_plateau has %zu defaults, expected 8", count);
+
     /* capacity 0 asks for the count; too small a capacity writes nothing. */
     if (CHECK_OK(st_layer_defaults(NULL, NULL, 0, &count, "layer_norm")))
         CHECK(count == 3, "layer_norm has %zu defaults, expected 3", count);

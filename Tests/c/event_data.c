@@ -259,6 +259,27 @@ static void test_exception_carries_the_error(void) {
     run_free(&r);
 }
 
+static int count_init_end(st_event event, const st_trainer_state *s, st_trainer_control *c, void *u) {
+    (void)s, (void)c;
+    if (event == ST_EVENT_INIT_END) (*(int *)u)++;
+    return 0;
+}
+
+static void test_init_end_fires_once_when_asked(void) {
+    run r;
+    int fired = 0;
+    if (run_create(&r, "0.1") &&
+        CHECK_OK(st_trainer_add_callback(r.trainer, count_init_end, &fired, ST_EVENT_MASK(ST_EVENT_INIT_END))) &&
+        CHECK_OK(st_trainer_init_end(r.trainer))) {
+        CHECK(fired == 1, "INIT_END fired %d times after st_trainer_init_end", fired);
+        CHECK_OK(st_trainer_init_end(r.trainer));
+        CHECK_OK(st_trainer_train(NULL, r.trainer));
+        CHECK(fired == 1, "INIT_END fired %d times in all", fired);
+    }
+    CHECK_ERROR(st_trainer_init_end(NULL), ST_EINVAL, "trainer");
+    run_free(&r);
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"loss_times_two_is_lr_times_two", test_loss_times_two_is_lr_times_two},
@@ -267,6 +288,7 @@ int main(int argc, char **argv) {
         {"logged_metrics_reach_history_and_on_log", test_logged_metrics_reach_history_and_on_log},
         {"one_order_by_priority", test_one_order_by_priority},
         {"exception_carries_the_error", test_exception_carries_the_error},
+        {"init_end_fires_once_when_asked", test_init_end_fires_once_when_asked},
     };
     return run_test_cases(cases, COUNT(cases), argc, argv);
 }

@@ -203,3 +203,29 @@ def test_native_callbacks_added_through_the_capsule_run_in_one_order_with_python
     assert add(pointer, last, None, mask, 5) == 0
     trainer.train()
     assert sequence == ["native -1", "python 0", "python 2", "native 5"]
+
+
+def test_on_init_end_comes_from_the_library_at_the_end_of_init(digits, quiet_args, silent):
+    seen = []
+
+    class Init(st.TrainerCallback):
+        def on_init_end(self, args, state, control, event_data=None, **kwargs):
+            seen.append(event_data.event)
+
+    trainer = _trainer(quiet_args(max_steps=1, save_strategy="no"), digits, silent, [Init()])
+    assert seen == ["on_init_end"]  # fired by the library (event_data) during __init__
+    trainer.train()
+    trainer.evaluate(digits.test)
+    assert seen == ["on_init_end"]  # once
+
+
+def test_an_exception_in_on_init_end_comes_out_of_the_constructor(digits, quiet_args, silent):
+    class Boom(Exception):
+        pass
+
+    class Init(st.TrainerCallback):
+        def on_init_end(self, args, state, control, **kwargs):
+            raise Boom("in on_init_end")
+
+    with pytest.raises(Boom, match="in on_init_end"):
+        _trainer(quiet_args(max_steps=1, save_strategy="no"), digits, silent, [Init()])

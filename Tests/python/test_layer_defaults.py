@@ -1,8 +1,9 @@
-"""The layers' and functionals' signature defaults are the library's: every argument of every
-``swifttrain.nn`` class and ``swifttrain.functional`` function with a default takes it from
-``st_layer_defaults`` (the core's table of PyTorch's defaults), so a default changed in one
-place only fails here. Arguments the library has no counterpart for are listed below with
-the one value they accept."""
+"""The layers', functionals' and lr schedulers' signature defaults are the library's: every
+argument of every ``swifttrain.nn`` class, ``swifttrain.functional`` function and
+``swifttrain.optim.lr_scheduler`` class with a default takes it from ``st_layer_defaults``
+(the core's table of PyTorch's defaults), so a default changed in one place only fails here.
+Arguments the library has no counterpart for are listed below with the one value they
+accept (or, for the schedulers' ``last_epoch``, torch's sentinel)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import swifttrain as st
 from swifttrain import _swifttrain as _C
 from swifttrain import functional as F
 from swifttrain import nn
+from swifttrain.optim import SGD, lr_scheduler
 
 # Layer classes and functionals by the library's table name (st_layer_defaults' `layer`).
 CALLABLES = [
@@ -174,3 +176,103 @@ def test_layers_built_without_arguments_have_the_librarys_defaults():
     assert (bn.eps, bn.momentum) == (table["eps"], table["momentum"])
     assert "running_mean" in bn.state_dict()
     assert nn.Dropout().p == _C.layer_defaults("dropout")["p"]
+
+
+# ---- lr schedulers ----------------------------------------------------------------------------
+
+# torch.optim.lr_scheduler's classes by the library's table name.
+SCHEDULERS = [
+    (lr_scheduler.StepLR, "step_lr"),
+    (lr_scheduler.ReduceLROnPlateau, "reduce_lr_on_plateau"),
+]
+
+# Schedulers whose only default is last_epoch.
+SCHEDULERS_NO_TABLE = [lr_scheduler.LRScheduler, lr_scheduler.LambdaLR, lr_scheduler.ExponentialLR]
+
+# torch's -1, "not resumed": the Python face counts the steps, the core's schedules are
+# functions of the step, so the table has no last_epoch.
+SCHEDULER_FACE_ONLY = {"last_epoch": -1}
+
+# The type of each default in torch's signatures (min_lr=0 is an int there).
+SCHEDULER_TYPES = {"mode": str, "factor": float, "patience": int, "threshold": float,
+                   "threshold_mode": str, "cooldown": int, "min_lr": int, "eps": float,
+                   "gamma": float}
+
+
+def scheduler_default(layer: str, argument: str):
+    """The library's default of torch's `argument` of scheduler `layer`, as torch types it."""
+    table = _C.layer_defaults(layer)  # st_layer_defaults
+    if argument == "mode":  # mode_max 1 stands for "max"
+        return "max" if table["mode_max"] else "min"
+    if argument == "threshold_mode":  # threshold_mode_abs 1 stands for "abs"
+        return "abs" if table["threshold_mode_abs"] else "rel"
+    assert argument in table, f"{layer}: {argument} is not in the library's table {sorted(table)}"
+    value = table[argument]
+    if SCHEDULER_TYPES[argument] is int:
+        assert value == int(value), (layer, argument, value)
+        return int(value)
+    return value
+
+
+@pytest.mark.parametrize("cls, layer", SCHEDULERS, ids=[cls.__name__ for cls, _ in SCHEDULERS])
+def test_every_scheduler_default_is_the_librarys(cls, layer):
+    defaults = signature_defaults(cls)
+    checked = set()
+    for argument, parameter in defaults.items():
+        if argument in SCHEDULER_FACE_ONLY:
+            assert parameter.default == SCHEDULER_FACE_ONLY[argument], (cls, argument)
+            continue
+        expected = scheduler_default(layer, argument)
+        assert parameter.default == expected, \
+            f"{cls.__name__}({argument}={parameter.default!r}): the library's is {expected!r}"
+        assert type(parameter.default) is type(expected) is SCHEDULER_TYPES[argument], \
+            (cls.__name__, argument, parameter.default, expected)
+        checked.add(argument)
+    translated = {"mode": "mode_max", "threshold_mode": "threshold_mode_abs"}
+    assert {translated.get(a, a) for a in checked} == set(_C.layer_defaults(layer)), \
+        f"{layer}: the library's defaults and {cls.__name__}'s signature differ"
+
+
+@pytest.mark.parametrize("cls", SCHEDULERS_NO_TABLE, ids=lambda cls: cls.__name__)
+def test_the_other_schedulers_have_only_last_epoch(cls):
+    assert {a: p.default for a, p in signature_defaults(cls).items()} == SCHEDULER_FACE_ONLY
+
+
+def test_scheduler_signatures_read_as_pytorchs():
+    """torch.optim.lr_scheduler's signatures, argument for argument."""
+    plateau = inspect.signature(lr_scheduler.ReduceLROnPlateau).parameters
+    assert list(plateau) == ["optimizer", "mode", "factor", "patience", "threshold",
+                             "threshold_mode", "cooldown", "min_lr", "eps"]
+    assert {a: p.default for a, p in plateau.items() if a != "optimizer"} == {
+        "mode": "min", "factor": 0.1, "patience": 10, "threshold": 1e-4,
+        "threshold_mode": "rel", "cooldown": 0, "min_lr": 0, "eps": 1e-8}
+    assert type(plateau["min_lr"].default) is int and type(plateau["patience"].default) is int
+    assert str(plateau["threshold"]).endswith("= 0.0001") and str(plateau["eps"]).endswith("= 1e-08")
+    step = inspect.signature(lr_scheduler.StepLR).parameters
+    assert list(step) == ["optimizer", "step_size", "gamma", "last_epoch"]
+    assert (step["step_size"].default, step["gamma"].default, step["last_epoch"].default) == \
+        (inspect.Parameter.empty, 0.1, -1)
+    exponential = inspect.signature(lr_scheduler.ExponentialLR).parameters
+    assert list(exponential) == ["optimizer", "gamma", "last_epoch"]
+    assert exponential["gamma"].default is inspect.Parameter.empty
+
+
+def test_schedulers_built_without_arguments_have_the_librarys_defaults():
+    opt = SGD([st.tensor([1.0], requires_grad=True)], lr=1.0)
+    plateau = lr_scheduler.ReduceLROnPlateau(opt)
+    table = _C.layer_defaults("reduce_lr_on_plateau")
+    state = plateau.state_dict()
+    assert (state["factor"], state["patience"], state["threshold"], state["cooldown"],
+            state["eps"], state["min_lrs"]) == (table["factor"], table["patience"],
+                                                table["threshold"], table["cooldown"],
+                                                table["eps"], [table["min_lr"]])
+    assert (state["mode"], state["threshold_mode"]) == ("min", "rel")
+    # the same defaults from an option string without those keys (HF's get_scheduler)
+    from_options = st.get_scheduler("reduce_lr_on_plateau", opt).state_dict()
+    keys = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "eps",
+            "min_lrs")
+    assert {k: from_options[k] for k in keys} == {k: state[k] for k in keys}
+    step = lr_scheduler.StepLR(opt, step_size=1)
+    assert step.gamma == _C.layer_defaults("step_lr")["gamma"]
+    step.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(step.gamma)  # 1.0 * gamma ** 1

@@ -99,6 +99,32 @@ def test_activation_modules_match_functional():
                                    err_msg=repr(module))
 
 
+def test_pool_modules_honour_ceil_mode_as_the_functionals():
+    """nn.MaxPool2d / nn.AvgPool2d pass ceil_mode (and count_include_pad, divisor_override)
+    to the library's modules: on an odd-sized input they give F's shape and values."""
+    x = st.tensor(np.arange(2 * 3 * 5 * 7, dtype=np.float32).reshape(2, 3, 5, 7) % 11 - 5)
+    pooled = nn.MaxPool2d(2, ceil_mode=True)(x)
+    expected = F.max_pool2d(x, 2, ceil_mode=True)
+    assert tuple(pooled.shape) == tuple(expected.shape) == (2, 3, 3, 4)
+    np.testing.assert_array_equal(np.asarray(pooled), np.asarray(expected))
+    assert tuple(nn.MaxPool2d(2)(x).shape) == (2, 3, 2, 3)  # floor without it
+    pooled = nn.MaxPool2d(3, stride=2, padding=1, dilation=1, ceil_mode=True)(x)
+    expected = F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True)
+    assert tuple(pooled.shape) == tuple(expected.shape)
+    np.testing.assert_array_equal(np.asarray(pooled), np.asarray(expected))
+    for kwargs in [{}, {"count_include_pad": False}, {"divisor_override": 3}]:
+        module = nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, **kwargs)
+        pooled = module(x)
+        expected = F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, **kwargs)
+        assert tuple(pooled.shape) == tuple(expected.shape), kwargs
+        np.testing.assert_allclose(np.asarray(pooled), np.asarray(expected), rtol=1e-6,
+                                   err_msg=str(kwargs))
+    pooled = nn.AvgPool2d(2, ceil_mode=True)(x)
+    assert tuple(pooled.shape) == tuple(F.avg_pool2d(x, 2, ceil_mode=True).shape) == (2, 3, 3, 4)
+    module = nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False, divisor_override=2)
+    assert (module.ceil_mode, module.count_include_pad, module.divisor_override) == (True, False, 2)
+
+
 def test_attention_layers():
     st.manual_seed(0)
     mha = nn.MultiheadAttention(8, 2, batch_first=True)

@@ -153,6 +153,16 @@ extension Trainer {
     /// Drops a request no step acted on (train() ended first).
     func clearStopRequest() { stopRequest.store(0, ordering: .relaxed) }
 
+    /// Fires INIT_END now, unless it has fired (HF fires on_init_end at the end of
+    /// Trainer.__init__: a face calls this once its callbacks are registered). Without it,
+    /// the first train(), evaluate() or predict() fires it.
+    public func initEnd() throws {
+        guard !running else {
+            throw SwiftTrainError.misuse("initEnd() was called from inside a callback of the same trainer")
+        }
+        try fireInitEndOnce()
+    }
+
     /// Fires `initEnd` once, before the first train, evaluate or predict.
     func fireInitEndOnce() throws {
         guard !initEndFired else { return }

@@ -38,41 +38,54 @@ public final class Conv2d: Module {
     }
 }
 
-/// torch.nn.MaxPool2d; stride defaults to the kernel size.
+/// torch.nn.MaxPool2d; stride defaults to the kernel size. `ceilMode` rounds the output size
+/// up (torch's ceil_mode), as F.max_pool2d does.
 public final class MaxPool2d: Module {
-    public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
+    public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), ceilMode: Bool
     public var isTraining = true
     public init(kernelSize: (Int, Int), stride: (Int, Int)? = nil,
                 padding: (Int, Int) = Conv2dOptions.pair(LayerDefaults.maxPool2d.padding),
-                dilation: (Int, Int) = Conv2dOptions.pair(LayerDefaults.maxPool2d.dilation)) {
+                dilation: (Int, Int) = Conv2dOptions.pair(LayerDefaults.maxPool2d.dilation),
+                ceilMode: Bool = LayerDefaults.maxPool2d.ceilMode) {
         kernel = kernelSize; self.stride = stride ?? kernelSize; self.padding = padding; self.dilation = dilation
+        self.ceilMode = ceilMode
     }
-    public convenience init(_ kernelSize: Int, stride: Int? = nil, padding: Int = LayerDefaults.maxPool2d.padding) {
-        self.init(kernelSize: (kernelSize, kernelSize), stride: stride.map { ($0, $0) }, padding: (padding, padding))
+    public convenience init(_ kernelSize: Int, stride: Int? = nil, padding: Int = LayerDefaults.maxPool2d.padding,
+                            dilation: Int = LayerDefaults.maxPool2d.dilation, ceilMode: Bool = LayerDefaults.maxPool2d.ceilMode) {
+        self.init(kernelSize: (kernelSize, kernelSize), stride: stride.map { ($0, $0) }, padding: (padding, padding),
+                  dilation: (dilation, dilation), ceilMode: ceilMode)
     }
     public func forward(_ input: Tensor) throws -> Tensor {
-        try input.maxPool2d(kernel: kernel, stride: stride, padding: padding, dilation: dilation)
+        try input.maxPool2d(kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode)
     }
     public var ownParameters: [(String, Tensor)] { [] }
-    public var description: String { "MaxPool2d(kernel_size=\(kernel), stride=\(stride), padding=\(padding))" }
+    public var description: String {
+        "MaxPool2d(kernel_size=\(kernel), stride=\(stride), padding=\(padding), dilation=\(dilation), ceil_mode=\(ceilMode))"
+    }
 }
 
-/// torch.nn.AvgPool2d; stride defaults to the kernel size.
+/// torch.nn.AvgPool2d; stride defaults to the kernel size. `ceilMode`, `countIncludePad` and
+/// `divisorOverride` (nil: the window's size) as torch's, as F.avg_pool2d does.
 public final class AvgPool2d: Module {
-    public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), countIncludePad: Bool
+    public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
+    public let ceilMode: Bool, countIncludePad: Bool, divisorOverride: Int?
     public var isTraining = true
     public init(kernelSize: (Int, Int), stride: (Int, Int)? = nil,
                 padding: (Int, Int) = Conv2dOptions.pair(LayerDefaults.avgPool2d.padding),
-                countIncludePad: Bool = LayerDefaults.avgPool2d.countIncludePad) {
+                ceilMode: Bool = LayerDefaults.avgPool2d.ceilMode,
+                countIncludePad: Bool = LayerDefaults.avgPool2d.countIncludePad, divisorOverride: Int? = nil) {
         kernel = kernelSize; self.stride = stride ?? kernelSize; self.padding = padding; self.countIncludePad = countIncludePad
+        self.ceilMode = ceilMode; self.divisorOverride = divisorOverride
     }
     public convenience init(_ kernelSize: Int, stride: Int? = nil, padding: Int = LayerDefaults.avgPool2d.padding,
-                            countIncludePad: Bool = LayerDefaults.avgPool2d.countIncludePad) {
+                            ceilMode: Bool = LayerDefaults.avgPool2d.ceilMode,
+                            countIncludePad: Bool = LayerDefaults.avgPool2d.countIncludePad, divisorOverride: Int? = nil) {
         self.init(kernelSize: (kernelSize, kernelSize), stride: stride.map { ($0, $0) }, padding: (padding, padding),
-                  countIncludePad: countIncludePad)
+                  ceilMode: ceilMode, countIncludePad: countIncludePad, divisorOverride: divisorOverride)
     }
     public func forward(_ input: Tensor) throws -> Tensor {
-        try input.avgPool2d(kernel: kernel, stride: stride, padding: padding, countIncludePad: countIncludePad)
+        try input.avgPool2d(kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode,
+                            countIncludePad: countIncludePad, divisorOverride: divisorOverride)
     }
     public var ownParameters: [(String, Tensor)] { [] }
     public var description: String { "AvgPool2d(kernel_size=\(kernel), stride=\(stride), padding=\(padding))" }

@@ -1,9 +1,10 @@
-/// The defaults of every layer's constructor and every functional op: PyTorch's (torch.nn's
-/// classes and torch.nn.functional's functions). This is the one table: the layers'
-/// initialisers and the ops' functions take their default arguments from it, the C API's
-/// st_layer_defaults (and st_conv2d_options_init, st_pool2d_options_init,
-/// st_transformer_options_init) read it, and through st_layer_defaults the Python classes'
-/// and functions' signatures do.
+/// The defaults of every layer's constructor, every functional op and the learning-rate
+/// schedulers torch has: PyTorch's (torch.nn's classes, torch.nn.functional's functions and
+/// torch.optim.lr_scheduler's StepLR and ReduceLROnPlateau). This is the one table: the
+/// layers' initialisers, the ops' functions and `ReduceLROnPlateau` take their default
+/// arguments from it, the C API's st_layer_defaults (and st_conv2d_options_init,
+/// st_pool2d_options_init, st_transformer_options_init) read it, and through
+/// st_layer_defaults the Python classes' and functions' signatures do.
 ///
 /// Each entry is named as the layer is in torch, in snake case ("layer_norm" for
 /// nn.LayerNorm and F.layer_norm); each field is named as torch's argument, in camel case
@@ -11,7 +12,9 @@
 /// from the fields, so a field added here is published everywhere. Where torch's module and
 /// functional form share a name they share the defaults; a field only one of them has says
 /// so (F.batch_norm's `training`). Arguments whose default is "none" (`stride=None` of the
-/// pools, `padding_idx`, `divisor_override`, `scale`) are not in the table.
+/// pools, `padding_idx`, `divisor_override`, `scale`) are not in the table, nor are the
+/// schedulers' `last_epoch` (torch's -1, "not resumed": the Python face counts the steps; the
+/// core's schedules are functions of the step) and arguments without a default.
 public enum LayerDefaults {
     /// nn.Linear
     public struct Linear: Sendable, Equatable { public var bias: Bool }
@@ -69,6 +72,16 @@ public enum LayerDefaults {
     public struct CrossEntropy: Sendable, Equatable { public var ignoreIndex: Int, reduction: Reduction, labelSmoothing: Float }
     /// F.kl_div
     public struct KLDiv: Sendable, Equatable { public var reduction: Reduction, logTarget: Bool }
+    /// lr_scheduler.StepLR (`step_size` has no default; ExponentialLR's `gamma` neither)
+    public struct StepLR: Sendable, Equatable { public var gamma: Double }
+    /// lr_scheduler.ReduceLROnPlateau, read by the core's `ReduceLROnPlateau`. torch's `mode`
+    /// is "max" when `modeMax` is true, "min" when false; its `threshold_mode` is "abs" when
+    /// `thresholdModeAbs` is true, "rel" when false (`ReduceLROnPlateau.Mode` and
+    /// `.ThresholdMode`). `minLr` is torch's `min_lr` (one value for every group).
+    public struct ReduceLROnPlateau: Sendable, Equatable {
+        public var modeMax: Bool, factor: Double, patience: Int, threshold: Double
+        public var thresholdModeAbs: Bool, cooldown: Int, minLr: Double, eps: Double
+    }
 
     public static let linear = Linear(bias: true)
     public static let conv2d = Conv2d(stride: 1, padding: 0, dilation: 1, groups: 1, bias: true)
@@ -93,6 +106,9 @@ public enum LayerDefaults {
     public static let crossEntropy = CrossEntropy(ignoreIndex: -100, reduction: .mean, labelSmoothing: 0)
     public static let binaryCrossEntropyWithLogits = Loss(reduction: .mean)
     public static let klDiv = KLDiv(reduction: .mean, logTarget: false)
+    public static let stepLR = StepLR(gamma: 0.1)
+    public static let reduceLROnPlateau = ReduceLROnPlateau(
+        modeMax: false, factor: 0.1, patience: 10, threshold: 1e-4, thresholdModeAbs: false, cooldown: 0, minLr: 0, eps: 1e-8)
 
     /// Every entry by its torch name, in this order (st_layer_defaults' names).
     public static let all: [(name: String, defaults: any Sendable)] = [
@@ -103,6 +119,7 @@ public enum LayerDefaults {
         ("mse_loss", mseLoss), ("l1_loss", l1Loss), ("smooth_l1_loss", smoothL1Loss), ("huber_loss", huberLoss),
         ("nll_loss", nllLoss), ("cross_entropy", crossEntropy),
         ("binary_cross_entropy_with_logits", binaryCrossEntropyWithLogits), ("kl_div", klDiv),
+        ("step_lr", stepLR), ("reduce_lr_on_plateau", reduceLROnPlateau),
     ]
 
     /// The names of `all`.

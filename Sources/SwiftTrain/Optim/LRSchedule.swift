@@ -22,8 +22,9 @@ public enum LRSchedule: Sendable, Equatable {
     /// Warmup, stable, decay phases (HF "warmup_stable_decay").
     case warmupStableDecay(warmup: Int, stable: Int, decay: Int, warmupType: WSDShape, decayType: WSDShape,
                            minLRRatio: Double, cycles: Double)
-    /// gamma^(step / stepSize) (torch.optim.lr_scheduler.StepLR).
-    case step(stepSize: Int, gamma: Double)
+    /// gamma^(step / stepSize) (torch.optim.lr_scheduler.StepLR; gamma's default is the
+    /// table's, `LayerDefaults.stepLR`).
+    case step(stepSize: Int, gamma: Double = LayerDefaults.stepLR.gamma)
     /// gamma^step (torch.optim.lr_scheduler.ExponentialLR).
     case exponential(gamma: Double)
 
@@ -96,8 +97,13 @@ public enum LRSchedule: Sendable, Equatable {
 public struct ReduceLROnPlateau: Sendable, Equatable {
     public enum Mode: String, Sendable { case min, max }
     public enum ThresholdMode: String, Sendable { case rel, abs }
-    public var mode = Mode.min, factor = 0.1, patience = 10, threshold = 1e-4
-    public var thresholdMode = ThresholdMode.rel, cooldown = 0, minLR = 0.0, eps = 1e-8
+    // PyTorch's defaults, from the one table (LayerDefaults.reduceLROnPlateau)
+    public var mode: Mode = LayerDefaults.reduceLROnPlateau.modeMax ? .max : .min
+    public var factor = LayerDefaults.reduceLROnPlateau.factor, patience = LayerDefaults.reduceLROnPlateau.patience
+    public var threshold = LayerDefaults.reduceLROnPlateau.threshold
+    public var thresholdMode: ThresholdMode = LayerDefaults.reduceLROnPlateau.thresholdModeAbs ? .abs : .rel
+    public var cooldown = LayerDefaults.reduceLROnPlateau.cooldown, minLR = LayerDefaults.reduceLROnPlateau.minLr
+    public var eps = LayerDefaults.reduceLROnPlateau.eps
     public private(set) var best: Double? = nil
     public private(set) var badEpochs = 0
     public private(set) var cooldownCounter = 0

@@ -94,7 +94,7 @@ extension LRSchedule {
         case .step:
             let size = try o.int("step_size", 0)
             guard size > 0 else { throw SwiftTrainError.invalid("step schedule: lr_scheduler_kwargs needs step_size > 0") }
-            schedule = .step(stepSize: size, gamma: try o.double("gamma", 0.1))
+            schedule = .step(stepSize: size, gamma: try o.double("gamma", LayerDefaults.stepLR.gamma))
         case .exponential:
             guard let gamma = try o.optionalDouble("gamma") else {
                 throw SwiftTrainError.invalid("exponential schedule: lr_scheduler_kwargs needs gamma")
@@ -112,21 +112,21 @@ extension ReduceLROnPlateau {
     /// From HF's lr_scheduler_kwargs (PyTorch's argument names).
     public static func make(kwargs: String) throws -> ReduceLROnPlateau {
         var o = try OptionList(kwargs, "lr_scheduler_kwargs")
-        var p = ReduceLROnPlateau()
-        guard let mode = Mode(rawValue: o.string("mode", "min")) else {
+        var p = ReduceLROnPlateau()  // the defaults (LayerDefaults.reduceLROnPlateau) for what is not given
+        guard let mode = Mode(rawValue: o.string("mode", p.mode.rawValue)) else {
             throw SwiftTrainError.invalid("reduce_lr_on_plateau: mode must be min or max")
         }
-        guard let thresholdMode = ThresholdMode(rawValue: o.string("threshold_mode", "rel")) else {
+        guard let thresholdMode = ThresholdMode(rawValue: o.string("threshold_mode", p.thresholdMode.rawValue)) else {
             throw SwiftTrainError.invalid("reduce_lr_on_plateau: threshold_mode must be rel or abs")
         }
         p.mode = mode
         p.thresholdMode = thresholdMode
-        p.factor = try o.double("factor", 0.1)
-        p.patience = try o.int("patience", 10)
-        p.threshold = try o.double("threshold", 1e-4)
-        p.cooldown = try o.int("cooldown", 0)
-        p.minLR = try o.double("min_lr", 0)
-        p.eps = try o.double("eps", 1e-8)
+        p.factor = try o.double("factor", p.factor)
+        p.patience = try o.int("patience", p.patience)
+        p.threshold = try o.double("threshold", p.threshold)
+        p.cooldown = try o.int("cooldown", p.cooldown)
+        p.minLR = try o.double("min_lr", p.minLR)
+        p.eps = try o.double("eps", p.eps)
         try o.finish("reduce_lr_on_plateau")
         try p.validate()
         return p

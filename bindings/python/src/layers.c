@@ -254,7 +254,8 @@ static PyObject *py_transformer_encoder_layer_create(PyObject *module, PyObject 
 
 PyDoc_STRVAR(layer_defaults_doc,
              "layer_defaults($module, layer, /)\n--\n\n"
-             "PyTorch's defaults of the layer or functional op `layer` (\"layer_norm\", ...) "
+             "PyTorch's defaults of the layer, functional op or lr scheduler `layer` "
+             "(\"layer_norm\", \"reduce_lr_on_plateau\", ...) "
              "as {argument: float}, in the library's order; booleans 0.0 / 1.0, enums their "
              "value (st_layer_defaults).");
 

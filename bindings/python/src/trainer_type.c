@@ -637,6 +637,25 @@ PyDoc_STRVAR(Trainer_evaluate_doc,
              "Evaluates on `dataset` or on every evaluation dataset "
              "(st_trainer_evaluate_prefixed); returns the metrics.");
 
+PyDoc_STRVAR(Trainer_init_end_doc,
+             "init_end($self, /)\n--\n\n"
+             "Fires INIT_END now (st_trainer_init_end), at the end of Trainer.__init__ as HF "
+             "does; re-raises what a callback raised.");
+
+static PyObject *Trainer_init_end(st_py_trainer *self, PyObject *unused)
+{
+    (void)unused;
+    if (begin_run(self, "init_end") < 0)
+        return NULL;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = st_trainer_init_end(self->trainer);
+    Py_END_ALLOW_THREADS
+    if (end_run(self, status) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *Trainer_evaluate(st_py_trainer *self, PyObject *args)
 {
     PyObject *dataset = Py_None;
@@ -917,6 +936,7 @@ static PyMethodDef Trainer_methods[] = {
      Trainer_remove_callback_doc},
     {"request_stop", (PyCFunction)Trainer_request_stop, METH_NOARGS, Trainer_request_stop_doc},
     {"log", (PyCFunction)Trainer_log, METH_VARARGS, Trainer_log_doc},
+    {"init_end", (PyCFunction)Trainer_init_end, METH_NOARGS, Trainer_init_end_doc},
     {"add_terminate_on_nan", (PyCFunction)Trainer_add_terminate_on_nan, METH_NOARGS,
      Trainer_add_terminate_on_nan_doc},
     {"add_metrics_logger", (PyCFunction)Trainer_add_metrics_logger, METH_O,

@@ -29,11 +29,6 @@ EVENT_NAMES: Tuple[str, ...] = tuple(_C.event_name(event) for event in range(_C.
 # The keyword under which HF passes an event's values.
 _VALUES_KEYWORD = {"on_log": "logs", "on_evaluate": "metrics", "on_predict": "metrics"}
 
-# Fired by the Python Trainer itself, at HF's point (the end of Trainer.__init__), rather
-# than by the library (before the first train, evaluate or predict).
-_PYTHON_SIDE_EVENTS = {"on_init_end"}
-
-
 def overrides(callback: Any, name: str) -> bool:
     """Whether ``callback`` has its own ``name`` method rather than TrainerCallback's no-op."""
     method = getattr(callback, name, None)
@@ -46,7 +41,7 @@ def event_mask(callback: Any) -> int:
     """The library event mask of the events ``callback`` overrides."""
     mask = 0
     for event, name in enumerate(EVENT_NAMES):
-        if name not in _PYTHON_SIDE_EVENTS and overrides(callback, name):
+        if overrides(callback, name):
             mask |= 1 << event
     return mask
 
@@ -146,15 +141,3 @@ class CallbackHandler:
                 del self._entries[index]
                 return instance
         return None
-
-    def call_event(self, name: str, args, state, control, **kwargs) -> TrainerControl:
-        """Runs a Python-side event (``on_init_end``) on every callback."""
-        trainer = self._trainer()
-        for callback in self.callbacks:
-            if not overrides(callback, name):
-                continue
-            result = getattr(callback, name)(args, state, control, model=trainer.model,
-                                             **kwargs)
-            if result is not None:
-                control = _check_control(callback, name, result)
-        return control

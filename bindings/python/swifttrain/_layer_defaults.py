@@ -1,9 +1,9 @@
-"""The library's defaults of layers and functional ops (``st_layer_defaults``, which reads the
-core's table of PyTorch's defaults), read once at import.
+"""The library's defaults of layers, functional ops and lr schedulers (``st_layer_defaults``,
+which reads the core's table of PyTorch's defaults), read once at import.
 
-``swifttrain.nn``'s classes and ``swifttrain.functional``'s functions take their signature
-defaults from here, so the signatures show them (``help(nn.LayerNorm)``,
-``inspect.signature``) without repeating them. The library gives every value as a number;
+``swifttrain.nn``'s classes, ``swifttrain.functional``'s functions and
+``swifttrain.optim.lr_scheduler``'s classes take their signature defaults from here, so the
+signatures show them (``help(nn.LayerNorm)``, ``inspect.signature``) without repeating them. The library gives every value as a number;
 this only turns each into the Python type of torch's argument (``bool``, ``int``, a name for
 an enum), which is all the face decides.
 """
@@ -36,6 +36,11 @@ def activation_name(value: float) -> str:
 def reduction_name(value: float) -> str:
     """An st_reduction value as torch's ``reduction=`` name."""
     return _REDUCTION_NAMES[int(value)]
+
+
+def int_if_whole(value: float) -> Any:
+    """A whole number as an ``int`` (torch's ``min_lr=0``), any other as the float."""
+    return int(value) if value == int(value) else value
 
 
 def library_defaults(layer: str, **kinds: Callable[[float], Any]) -> types.SimpleNamespace:
@@ -77,3 +82,13 @@ CROSS_ENTROPY = library_defaults("cross_entropy", ignore_index=int, reduction=re
 BINARY_CROSS_ENTROPY_WITH_LOGITS = library_defaults("binary_cross_entropy_with_logits",
                                                     reduction=reduction_name)
 KL_DIV = library_defaults("kl_div", reduction=reduction_name, log_target=bool)
+
+# torch.optim.lr_scheduler
+STEP_LR = library_defaults("step_lr")
+# torch's min_lr default is the int 0 (its signature's `min_lr=0`)
+REDUCE_LR_ON_PLATEAU = library_defaults("reduce_lr_on_plateau", mode_max=bool, patience=int,
+                                        threshold_mode_abs=bool, cooldown=int,
+                                        min_lr=int_if_whole)
+REDUCE_LR_ON_PLATEAU_MODE = "max" if REDUCE_LR_ON_PLATEAU.mode_max else "min"  # torch's mode=
+REDUCE_LR_ON_PLATEAU_THRESHOLD_MODE = ("abs" if REDUCE_LR_ON_PLATEAU.threshold_mode_abs
+                                       else "rel")  # torch's threshold_mode=

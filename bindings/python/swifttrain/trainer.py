@@ -234,8 +234,7 @@ class Trainer:
             self.callback_handler.add_callback(callback)
         self.callback_handler.add_callback(PrinterCallback if args.disable_tqdm
                                            else ProgressCallback)
-        self.control = self.callback_handler.call_event("on_init_end", self.args, self.state,
-                                                        self.control)
+        self._core.init_end()  # INIT_END, from the library, at HF's point: every callback sees it
 
     @property
     def c_trainer(self) -> Any:

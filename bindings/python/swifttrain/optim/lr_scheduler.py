@@ -4,7 +4,8 @@
 take their factors from the library's ``st_lr_schedule``: a pure function of the step, so
 the learning rate of step ``k`` is ``initial_lr * factor(k)`` for every group.
 ``ReduceLROnPlateau`` is the library's ``st_plateau``. ``LambdaLR`` also takes a Python
-function of your own, as torch's does.
+function of your own, as torch's does. The defaults in the signatures are the library's
+(``st_layer_defaults``: "step_lr", "reduce_lr_on_plateau"), read once at import.
 
 Usage is torch's: build the scheduler after the optimizer, call ``optimizer.step()`` and
 then ``scheduler.step()`` once per step (``scheduler.step(metric)`` after each evaluation
@@ -19,6 +20,7 @@ import numbers
 import types
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
+from .. import _layer_defaults as _D
 from .. import _swifttrain as _C
 from .._options import options_text
 from .optimizer import Optimizer
@@ -157,7 +159,7 @@ class StepLR(_LibraryScheduler):
     """``torch.optim.lr_scheduler.StepLR``: the lr of step ``k`` is
     ``initial_lr * gamma ** (k // step_size)``."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = _D.STEP_LR.gamma,
                  last_epoch: int = -1) -> None:
         self.step_size = step_size
         self.gamma = gamma
@@ -179,10 +181,14 @@ class ReduceLROnPlateau(LRScheduler):
     below ``min_lr``) once the metric has not improved for more than ``patience``
     evaluations. Arguments, defaults, rules and ``state_dict()`` keys are torch's."""
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
-                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr: Union[float, Sequence[float]] = 0,
-                 eps: float = 1e-8) -> None:
+    def __init__(self, optimizer: Optimizer, mode: str = _D.REDUCE_LR_ON_PLATEAU_MODE,
+                 factor: float = _D.REDUCE_LR_ON_PLATEAU.factor,
+                 patience: int = _D.REDUCE_LR_ON_PLATEAU.patience,
+                 threshold: float = _D.REDUCE_LR_ON_PLATEAU.threshold,
+                 threshold_mode: str = _D.REDUCE_LR_ON_PLATEAU_THRESHOLD_MODE,
+                 cooldown: int = _D.REDUCE_LR_ON_PLATEAU.cooldown,
+                 min_lr: Union[float, Sequence[float]] = _D.REDUCE_LR_ON_PLATEAU.min_lr,
+                 eps: float = _D.REDUCE_LR_ON_PLATEAU.eps) -> None:
         _check_optimizer(optimizer)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
@@ -197,9 +203,14 @@ class ReduceLROnPlateau(LRScheduler):
                    "cooldown": cooldown, "min_lr": min_lr, "eps": eps}
         self._start(optimizer, options_text("ReduceLROnPlateau", options))
 
-    # torch's arguments and defaults, as state_dict reports them
-    _DEFAULTS = {"mode": "min", "factor": 0.1, "patience": 10, "threshold": 1e-4,
-                 "threshold_mode": "rel", "cooldown": 0, "eps": 1e-8, "min_lr": 0.0}
+    # The library's defaults (the signature's), as state_dict reports them; each value's type
+    # is the one an option string's value is read as (min_lr a float, as the library's).
+    _DEFAULTS = {"mode": _D.REDUCE_LR_ON_PLATEAU_MODE, "factor": _D.REDUCE_LR_ON_PLATEAU.factor,
+                 "patience": _D.REDUCE_LR_ON_PLATEAU.patience,
+                 "threshold": _D.REDUCE_LR_ON_PLATEAU.threshold,
+                 "threshold_mode": _D.REDUCE_LR_ON_PLATEAU_THRESHOLD_MODE,
+                 "cooldown": _D.REDUCE_LR_ON_PLATEAU.cooldown, "eps": _D.REDUCE_LR_ON_PLATEAU.eps,
+                 "min_lr": float(_D.REDUCE_LR_ON_PLATEAU.min_lr)}
 
     def _start(self, optimizer: Optimizer, options: Optional[str]) -> None:
         self._plateau = _C.Plateau(options)  # the library checks the options first
