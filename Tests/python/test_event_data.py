@@ -229,3 +229,22 @@ def test_an_exception_in_on_init_end_comes_out_of_the_constructor(digits, quiet_
 
     with pytest.raises(Boom, match="in on_init_end"):
         _trainer(quiet_args(max_steps=1, save_strategy="no"), digits, silent, [Init()])
+
+
+def test_a_replaced_batch_that_shares_a_numpy_array_stays_valid_for_the_step(digits, quiet_args, silent):
+    """st.tensor(array) shares the array (as torch.from_numpy); handed to the library by
+    set_batch, it must stay alive until the step ends although the callback drops it: the run
+    equals one without the callback."""
+    class SameValuesNewArrays(st.TrainerCallback):
+        def on_after_dataloader(self, args, state, control, event_data=None, **kwargs):
+            fresh = np.array(event_data.batch["input"])  # a new array with the same values
+            event_data.set_batch("input", st.tensor(fresh))
+            del fresh
+            np.zeros((256, 1024), dtype=np.float32)  # churn the allocator
+
+    replaced = _trainer(quiet_args(max_steps=30, save_strategy="no"), digits, silent, [SameValuesNewArrays()])
+    replaced.train()
+    plain = _trainer(quiet_args(max_steps=30, save_strategy="no"), digits, silent)
+    plain.train()
+    for a, b in zip(_weights(replaced), _weights(plain)):
+        np.testing.assert_array_equal(a, b)

@@ -6,6 +6,7 @@
  *     data.set_batch(name, tensor)  # at on_after_dataloader / on_before_forward (st_batch_set)
  *     data.set_output(name, tensor) # at on_after_forward / on_before_loss (st_outputs_set)
  *     data.error                    # on_exception: the exception that ends the run
+ *     data.log({"name": value})     # st_trainer_log: into the log history, on_log after the event
  *
  * Valid only during the callback it was given to: the library owns what it points at. The
  * conversions happen on access, so a callback that does not look costs nothing. Which
@@ -17,7 +18,21 @@ typedef struct st_py_event_data {
     PyObject_HEAD
     st_event_data *data;  /* NULL once the callback returned */
     PyObject *error;      /* on_exception: the Python exception that stopped the run, or NULL */
+    st_py_trainer *trainer; /* borrowed, valid while `data` is */
 } st_py_event_data;
+
+/* A tensor handed to the library that reads memory Python owns (a shared numpy array, or a
+ * result whose graph or view reaches one) must outlive the Python object: the trainer holds
+ * it until the step ends. */
+static int hold_if_borrowing(st_py_event_data *self, PyObject *tensor)
+{
+    st_py_tensor *t = (st_py_tensor *)tensor;
+    if (t->borrowed.obj == NULL && t->keepalive == NULL)
+        return 0;
+    if (self->trainer->held == NULL && (self->trainer->held = PyList_New(0)) == NULL)
+        return -1;
+    return PyList_Append(self->trainer->held, tensor);
+}
 
 static st_event_data *live(st_py_event_data *self)
 {
@@ -78,7 +93,9 @@ static int EventData_set_loss(st_py_event_data *self, PyObject *value, void *clo
         return -1;
     }
     int status = st_event_data_set_loss(d, st_py_handle(value));
-    return status == ST_OK ? 0 : (st_py_raise_status(state, status), -1);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status), -1;
+    return hold_if_borrowing(self, value);
 }
 
 static PyObject *EventData_get_error(st_py_event_data *self, void *closure)
@@ -110,6 +127,8 @@ static PyObject *set_entry(st_py_event_data *self, PyObject *args, const char *w
                             batch ? "batch" : "outputs", st_event_name((int)d->event));
     int status = batch ? st_batch_set(d->batch, name, st_py_handle(tensor))
                        : st_outputs_set(d->outputs, name, st_py_handle(tensor));
+    if (status == ST_OK && hold_if_borrowing(self, tensor) < 0)
+        return NULL;
     return st_py_none_or_raise(state, status);
 }
 
@@ -121,6 +140,36 @@ static PyObject *EventData_set_batch(st_py_event_data *self, PyObject *args)
 static PyObject *EventData_set_output(st_py_event_data *self, PyObject *args)
 {
     return set_entry(self, args, "set_output", 0);
+}
+
+static PyObject *EventData_log(st_py_event_data *self, PyObject *values)
+{
+    st_event_data *d = live(self);
+    if (d == NULL)
+        return NULL;
+    if (!PyDict_Check(values))
+        return PyErr_Format(PyExc_TypeError, "EventData.log: expected a dict of name -> number, got %.100s",
+                            Py_TYPE(values)->tp_name);
+    Py_ssize_t count = PyDict_Size(values), i = 0, position = 0;
+    const char **names = PyMem_Calloc((size_t)count + 1, sizeof(char *));
+    double *numbers = PyMem_Calloc((size_t)count + 1, sizeof(double));
+    PyObject *key, *value, *result = NULL;
+    if (names == NULL || numbers == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    while (PyDict_Next(values, &position, &key, &value)) {
+        names[i] = PyUnicode_AsUTF8(key);
+        numbers[i] = PyFloat_AsDouble(value);
+        if (names[i] == NULL || (numbers[i] == -1.0 && PyErr_Occurred()))
+            goto done;
+        i++;
+    }
+    result = st_py_none_or_raise(ST_PY_STATE(self), st_trainer_log(d->trainer, names, numbers, (size_t)count));
+done:
+    PyMem_Free(names);
+    PyMem_Free(numbers);
+    return result;
 }
 
 static void EventData_dealloc(st_py_event_data *self)
@@ -146,6 +195,9 @@ static PyMethodDef EventData_methods[] = {
      "set_batch(name, tensor): replaces a batch entry (at on_after_dataloader / on_before_forward)."},
     {"set_output", (PyCFunction)EventData_set_output, METH_VARARGS,
      "set_output(name, tensor): replaces an output (at on_after_forward / on_before_loss)."},
+    {"log", (PyCFunction)EventData_log, METH_O,
+     "log({name: number}): logs values as Trainer.log does (st_trainer_log): they reach the log "
+     "history and every on_log after this event."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -154,12 +206,14 @@ ST_PY_TYPE_SPEC(EventData, st_py_event_data, Py_TPFLAGS_DEFAULT,
                 {Py_tp_dealloc, (void *)EventData_dealloc}, {Py_tp_getset, EventData_getset},
                 {Py_tp_methods, EventData_methods});
 
-PyObject *st_py_event_data_new(st_py_state *state, st_event_data *data, PyObject *error)
+PyObject *st_py_event_data_new(st_py_state *state, st_event_data *data, PyObject *error,
+                               st_py_trainer *trainer)
 {
     st_py_event_data *self = PyObject_New(st_py_event_data, state->EventDataType);
     if (self == NULL)
         return NULL;
     self->data = data;
+    self->trainer = trainer;
     self->error = Py_XNewRef(error);
     return (PyObject *)self;
 }

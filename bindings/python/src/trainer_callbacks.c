@@ -170,7 +170,8 @@ static int call_handler(st_py_trainer *self, PyObject *handler, st_event_data *d
         return -1;
     }
     PyObject *event_data = st_py_event_data_new(st_py_state_of(Py_TYPE(self)), data,
-                                                data->event == ST_EVENT_EXCEPTION ? pending_exception(self) : NULL);
+                                                data->event == ST_EVENT_EXCEPTION ? pending_exception(self) : NULL,
+                                                self);
     PyObject *result = event_data == NULL ? NULL
                        : PyObject_CallFunction(handler, "iOOO", (int)data->event, state_dict, flags, event_data);
     if (event_data != NULL)
@@ -268,6 +269,7 @@ int st_py_interrupt_check(st_event event, const st_trainer_state *state,
     (void)event, (void)state, (void)control;
     st_py_trainer *self = (st_py_trainer *)user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
+    Py_CLEAR(self->held); /* the step is over: what callbacks gave the library is no longer read */
     int rc = 0;
     if (st_py_saved_error_is_set(&self->pending))
         rc = 1;

@@ -78,6 +78,7 @@ static int begin_run(st_py_trainer *self, const char *what)
     st_py_saved_error_clear(&self->interrupt);
     self->stop_requested = 0;
     Py_CLEAR(self->snapshot);
+    Py_CLEAR(self->held);
     st_py_host_error_clear();
     return 0;
 }
@@ -196,6 +197,7 @@ static int Trainer_traverse(st_py_trainer *self, visitproc visit, void *arg)
     Py_VISIT(self->state_load);
     Py_VISIT(self->state_bytes);
     Py_VISIT(self->snapshot);
+    Py_VISIT(self->held);
     for (Py_ssize_t i = 0; i < self->slot_count; i++)
         Py_VISIT(self->slots[i]->handler);
     int rc = st_py_saved_error_traverse(&self->interrupt, visit, arg);
@@ -223,6 +225,7 @@ static int Trainer_clear(st_py_trainer *self)
     Py_CLEAR(self->state_load);
     Py_CLEAR(self->state_bytes);
     Py_CLEAR(self->snapshot);
+    Py_CLEAR(self->held);
     Py_CLEAR(self->model);
     st_py_saved_error_clear(&self->pending);
     st_py_saved_error_clear(&self->interrupt);
