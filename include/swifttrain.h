@@ -1552,9 +1552,9 @@ typedef enum st_event {
 } st_event;
 
 #define ST_EVENT_COUNT 27
-/** The bit of one event in an event mask. */
-#define ST_EVENT_MASK(event) (1u << (unsigned)(event))
-#define ST_EVENT_MASK_ALL 0xffffffffu
+/** The bit of one event in an event mask (64 bits: room for the events to come). */
+#define ST_EVENT_MASK(event) ((uint64_t)1 << (unsigned)(event))
+#define ST_EVENT_MASK_ALL UINT64_MAX
 
 /** HuggingFace's callback method name of an event ("on_train_begin", "on_step_end", ...; in the
  *  same style for events HF lacks: "on_before_forward"), or NULL for a value that is not an
@@ -1647,7 +1647,7 @@ st_status st_trainer_add_eval_dataset(st_trainer *trainer, const char *name, st_
  *  unchanged. */
 SWIFTTRAIN_API
 st_status st_trainer_add_callback(st_trainer *trainer, st_callback_fn callback, void *user_data,
-                                  uint32_t event_mask);
+                                  uint64_t event_mask);
 
 /** Unregisters every callback added with this `callback` and `user_data`. Takes effect from
  *  the next event (removed during an event, a callback still sees that event). Returns
@@ -1698,7 +1698,7 @@ typedef int (*st_event_fn)(st_event_data *data, const st_trainer_state *state,
  *  ST_EMISUSE for a freed trainer. */
 SWIFTTRAIN_API
 st_status st_trainer_add_event_callback(st_trainer *trainer, st_event_fn callback, void *user_data,
-                                        uint32_t event_mask, int priority);
+                                        uint64_t event_mask, int priority);
 
 /** Unregisters every event callback added with this `callback` and `user_data`, as
  *  st_trainer_remove_callback does. ST_ENOTFOUND when none is registered. */

@@ -670,7 +670,7 @@ public:
 
     /** st_trainer_add_callback with a lambda, for the events of `event_mask`
      *  (ST_EVENT_MASK(e) bits). */
-    callback_id add_callback(callback_fn callback, uint32_t event_mask = ST_EVENT_MASK_ALL) {
+    callback_id add_callback(callback_fn callback, uint64_t event_mask = ST_EVENT_MASK_ALL) {
         auto owned = std::make_unique<callback_holder>(std::move(callback));
         owned_.reserve(owned_.size() + 1);  // no allocation may fail once the library holds it
         call(st_trainer_add_callback, handle_, &callback_holder::trampoline, static_cast<void *>(owned.get()),

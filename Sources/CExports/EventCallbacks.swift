@@ -81,7 +81,7 @@ private struct CEventCallbackTag: Hashable {
 
 @c @implementation
 public func st_trainer_add_event_callback(_ handle: OpaquePointer?, _ callback: st_event_fn?,
-                                          _ userData: UnsafeMutableRawPointer?, _ eventMask: UInt32,
+                                          _ userData: UnsafeMutableRawPointer?, _ eventMask: UInt64,
                                           _ priority: Int32) -> st_status {
     status {
         let fn = "st_trainer_add_event_callback"

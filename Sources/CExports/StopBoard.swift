@@ -12,7 +12,7 @@ enum StopBoard {
         guard slot >= 0 else { return }  // over 4096 live trainers: requests take the locked path
         // wherever the loop looks for a request: after a step's end, log, evaluation and save
         let events: [TrainerEvent] = [.stepEnd, .log, .evaluate, .save, .epochEnd]
-        let mask = events.reduce(UInt32(0)) { $0 | EventMask($1).rawValue }
+        let mask = events.reduce(UInt64(0)) { $0 | EventMask($1).rawValue }
         trainer.addCallback(EventMask(rawValue: mask), priority: Int.max, tag: Tag()) { [unowned trainer] _, _, _, _ in
             let request = stx_stop_board_take(slot)
             if request != 0 { trainer.requestStop(save: request == 2) }

@@ -117,7 +117,7 @@ public func st_trainer_add_eval_dataset(_ handle: OpaquePointer?, _ name: Unsafe
 
 @c @implementation
 public func st_trainer_add_callback(_ handle: OpaquePointer?, _ callback: st_callback_fn?,
-                                    _ userData: UnsafeMutableRawPointer?, _ eventMask: UInt32) -> st_status {
+                                    _ userData: UnsafeMutableRawPointer?, _ eventMask: UInt64) -> st_status {
     status {
         let fn = "st_trainer_add_callback"
         let t = try trainer(handle, fn)

@@ -71,14 +71,14 @@ public enum TrainerEvent: Int32, Sendable, CaseIterable {
         }
     }
 
-    var bit: UInt32 { 1 << UInt32(rawValue) }
+    var bit: UInt64 { 1 << UInt64(rawValue) }
 }
 
 /// A set of events a callback subscribes to (bit `1 << event.rawValue`).
 public struct EventMask: OptionSet, Sendable {
-    public let rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
-    public init(_ event: TrainerEvent) { rawValue = 1 << UInt32(event.rawValue) }
+    public let rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public init(_ event: TrainerEvent) { rawValue = 1 << UInt64(event.rawValue) }
     public static let all = EventMask(rawValue: .max)
-    public func contains(_ event: TrainerEvent) -> Bool { rawValue & (1 << UInt32(event.rawValue)) != 0 }
+    public func contains(_ event: TrainerEvent) -> Bool { rawValue & (1 << UInt64(event.rawValue)) != 0 }
 }

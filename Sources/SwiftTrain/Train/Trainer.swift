@@ -36,7 +36,7 @@ public final class Trainer {
     var callbacks: [RegisteredCallback] = []
     var nextCallbackID = 1
     /// Events some callback subscribed to, plus the ones the built-in flow needs.
-    var listened: UInt32 = TrainerEvent.stepEnd.bit | TrainerEvent.epochEnd.bit
+    var listened: UInt64 = TrainerEvent.stepEnd.bit | TrainerEvent.epochEnd.bit
     var initEndFired = false
     /// Numbers the events this trainer dispatched, from 1: every callback of one event sees
     /// the same number, so a face can build its view of the state once per event.

@@ -360,11 +360,11 @@ static PyObject *Trainer_add_callback(st_py_trainer *self, PyObject *args)
                      Py_TYPE(handler)->tp_name);
         return NULL;
     }
-    unsigned long mask = PyLong_AsUnsignedLong(mask_obj);
-    if ((mask == (unsigned long)-1 && PyErr_Occurred()) || mask > 0xffffffffUL) {
+    unsigned long long mask = PyLong_AsUnsignedLongLong(mask_obj);
+    if (mask == (unsigned long long)-1 && PyErr_Occurred()) {
         PyErr_Clear();
         PyErr_Format(PyExc_ValueError,
-                     "Trainer.add_callback: event_mask must be in [0, 0xffffffff], got %R",
+                     "Trainer.add_callback: event_mask must be in [0, 2**64 - 1], got %R",
                      mask_obj);
         return NULL;
     }
@@ -382,7 +382,7 @@ static PyObject *Trainer_add_callback(st_py_trainer *self, PyObject *args)
     slot->owner = self;
     slot->handler = Py_NewRef(handler);
     int status = st_trainer_add_event_callback(self->trainer, st_py_callback_trampoline, slot,
-                                               (uint32_t)mask, priority);
+                                               (uint64_t)mask, priority);
     if (status != ST_OK) {
         Py_DECREF(slot->handler);
         PyMem_Free(slot);
