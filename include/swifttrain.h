@@ -228,6 +228,16 @@ SWIFTTRAIN_API
 st_status st_tensor_create(st_tensor **out, const void *data, const int64_t *shape, size_t ndim,
                            st_dtype dtype, st_data_ownership ownership);
 
+/** A tensor over the caller's `data` (as ST_DATA_BORROW), whose lifetime the library
+ *  manages: it calls release(user_data) exactly once, when nothing reads the memory any more
+ *  (the tensor, its views and every autograd graph or batch that kept it are gone), on
+ *  whatever thread that happens; also when creation fails, before this returns. For a
+ *  binding whose objects own memory (a Python buffer, a refcounted array). ST_EINVAL for a
+ *  NULL `release` (then it is not called), else as st_tensor_create. */
+SWIFTTRAIN_API
+st_status st_tensor_create_lent(st_tensor **out, void *data, const int64_t *shape, size_t ndim,
+                                st_dtype dtype, void (*release)(void *user_data), void *user_data);
+
 /** Zeros of the given shape and type. */
 SWIFTTRAIN_API
 st_status st_tensor_zeros(st_tensor **out, const int64_t *shape, size_t ndim, st_dtype dtype);
@@ -1661,7 +1671,8 @@ st_status st_trainer_remove_callback(st_trainer *trainer, st_callback_fn callbac
  *  valid during the callback only; every handle in it is borrowed (do not free it, do not
  *  keep it). Where Composer lets an algorithm replace a value, the callback may:
  *  - the batch at ST_EVENT_AFTER_DATALOADER and ST_EVENT_BEFORE_FORWARD, with
- *    st_batch_set (the loss is still normalised by the step's original sample count);
+ *    st_batch_set (a batch replaced at AFTER_DATALOADER counts in the step's normalisation;
+ *    one replaced at BEFORE_FORWARD is normalised by the original sample count);
  *  - the outputs at ST_EVENT_AFTER_FORWARD and ST_EVENT_BEFORE_LOSS, with st_outputs_set;
  *  - the loss at ST_EVENT_AFTER_LOSS and ST_EVENT_BEFORE_BACKWARD, with
  *    st_event_data_set_loss (a float32 scalar; it is backpropagated and logged);

@@ -291,3 +291,35 @@ public func st_set_grad_enabled(_ enabled: Bool) -> Bool {
     isGradEnabled = enabled
     return previous
 }
+
+/// The host's memory under a lent tensor: `release(user_data)` once the last storage that
+/// reads it goes (the tensor, its views, graph nodes that kept it).
+private final class HostMemory {
+    let release: @convention(c) (UnsafeMutableRawPointer?) -> Void
+    let userData: UnsafeMutableRawPointer?
+    init(_ release: @escaping @convention(c) (UnsafeMutableRawPointer?) -> Void, _ userData: UnsafeMutableRawPointer?) {
+        self.release = release
+        self.userData = userData
+    }
+    deinit { release(userData) }
+}
+
+@c @implementation
+public func st_tensor_create_lent(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ data: UnsafeMutableRawPointer?,
+                                  _ shape: UnsafePointer<Int64>?, _ ndim: Int, _ dtype: st_dtype,
+                                  _ release: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
+                                  _ userData: UnsafeMutableRawPointer?) -> st_status {
+    let fn = "st_tensor_create_lent"
+    guard let release else {
+        out?.pointee = nil
+        return fail(ST_EINVAL, "\(fn): release is NULL (use st_tensor_create with ST_DATA_BORROW for memory you free yourself)")
+    }
+    let owner = HostMemory(release, userData)  // from here on, release runs exactly once
+    return outputTensor(out, fn) {
+        let dims = try shapeArgument(shape, ndim, fn)
+        let type = try dtypeArgument(dtype, fn)
+        guard dims.reduce(1, *) == 0 || data != nil else { throw nullArgument(fn, "data") }
+        return try Tensor(borrowing: data ?? UnsafeMutableRawPointer(bitPattern: 8)!, shape: dims, dtype: type,
+                          lender: owner)
+    }
+}

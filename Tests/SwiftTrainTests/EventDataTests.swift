@@ -157,4 +157,32 @@ final class EventDataTests: XCTestCase {
         try lazy.train()
         XCTAssertEqual(lazyFired, 1)
     }
+
+    func testACloseThatThrowsOnASuccessfulRunFiresOnceAndLogFromLogIsRefused() throws {
+        struct Late: Error {}
+        let t = try Flow.trainer { $0.maxSteps = 2 }
+        var closes = 0, exceptions = 0
+        t.addCallback([EventMask(.close), EventMask(.exception)]) { data, _, _ in
+            if data.event == .close { closes += 1; throw Late() } else { exceptions += 1 }
+        }
+        XCTAssertThrowsError(try t.train()) { XCTAssertTrue($0 is Late) }
+        XCTAssertEqual(closes, 1)
+        XCTAssertEqual(exceptions, 0)
+
+        let u = try Flow.trainer { $0.maxSteps = 2; $0.loggingSteps = 1 }
+        u.addCallback(EventMask(.log)) { _, _, _ in try u.log(Metrics([("again", 1)])) }
+        XCTAssertThrowsError(try u.train()) { XCTAssertTrue("\($0)".contains("LOG callback"), "\($0)") }
+    }
+
+    func testValuesLoggedInAFailedEventDoNotLeakIntoTheNextRun() throws {
+        struct Boom: Error {}
+        let t = try Flow.trainer { $0.maxSteps = 3 }
+        var fail = true
+        t.addCallback(EventMask(.stepEnd)) { _, state, _ in if state.globalStep == 2 && fail { try t.log(Metrics([("stale", 1)])) } }
+        t.addCallback(EventMask(.stepEnd)) { _, state, _ in if state.globalStep == 2 && fail { throw Boom() } }
+        XCTAssertThrowsError(try t.train())
+        fail = false
+        try t.train()
+        XCTAssertTrue(t.state.logHistory.allSatisfy { $0["stale"] == nil })
+    }
 }

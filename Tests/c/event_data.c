@@ -280,6 +280,32 @@ static void test_init_end_fires_once_when_asked(void) {
     run_free(&r);
 }
 
+static void count_release(void *user_data) { (*(int *)user_data)++; }
+
+/* st_tensor_create_lent: release runs exactly once, when nothing reads the memory any more
+ * (a view outlives the tensor), and on a failed creation; never for a NULL release. */
+static void test_lent_memory_is_released_once_when_unused(void) {
+    float values[6] = {1, 2, 3, 4, 5, 6};
+    int64_t shape[2] = {2, 3}, flat[1] = {6};
+    int released = 0, failed_released = 0;
+    st_tensor *t = NULL, *view = NULL;
+    if (CHECK_OK(st_tensor_create_lent(&t, values, shape, 2, ST_FLOAT32, count_release, &released)) &&
+        CHECK_OK(st_reshape(&view, t, flat, 1))) {
+        st_tensor_free(t);
+        CHECK(released == 0, "released while a view still reads it");
+        float back[6] = {0};
+        CHECK_OK(st_tensor_copy_to(back, sizeof back, view));
+        CHECK(back[5] == 6.0f, "the view reads %g", (double)back[5]);
+        st_tensor_free(view);
+        CHECK(released == 1, "released %d times after the last reader went", released);
+    }
+    int64_t bad[1] = {-1};
+    CHECK_ERROR(st_tensor_create_lent(&t, values, bad, 1, ST_FLOAT32, count_release, &failed_released),
+                ST_EINVAL, NULL);
+    CHECK(failed_released == 1, "a failed creation released %d times", failed_released);
+    CHECK_ERROR(st_tensor_create_lent(&t, values, shape, 2, ST_FLOAT32, NULL, NULL), ST_EINVAL, "release");
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"loss_times_two_is_lr_times_two", test_loss_times_two_is_lr_times_two},
@@ -289,6 +315,7 @@ int main(int argc, char **argv) {
         {"one_order_by_priority", test_one_order_by_priority},
         {"exception_carries_the_error", test_exception_carries_the_error},
         {"init_end_fires_once_when_asked", test_init_end_fires_once_when_asked},
+        {"lent_memory_is_released_once_when_unused", test_lent_memory_is_released_once_when_unused},
     };
     return run_test_cases(cases, COUNT(cases), argc, argv);
 }

@@ -248,3 +248,90 @@ def test_a_replaced_batch_that_shares_a_numpy_array_stays_valid_for_the_step(dig
     plain.train()
     for a, b in zip(_weights(replaced), _weights(plain)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_memory_shared_with_numpy_stays_valid_as_long_as_the_library_reads_it(digits, quiet_args, silent):
+    """A forward whose result's graph reaches an st.tensor(array) it does not keep: the
+    library owns a view of the array until backward is done (no use after free); the run
+    equals one with library-made ones."""
+    class Net(nn.Module):
+        def __init__(self, shared):
+            super().__init__()
+            st.manual_seed(42)
+            self.a, self.b = nn.Linear(64, 32), nn.Linear(32, 10)
+            self.shared = shared
+
+        def forward(self, input, labels=None):
+            logits = self.b(F.relu(self.a(input)))
+            n = logits.shape[0]
+            scale = st.tensor(np.ones((n, 10), np.float32)) if self.shared else st.ones(n, 10)
+            np.full((512, 512), 7.0, np.float32)  # churn the allocator
+            return logits * scale
+
+    args = quiet_args(max_steps=10, save_strategy="no")
+    shared = silent(st.Trainer(Net(True), args, train_dataset=digits.train))
+    shared.train()
+    plain = silent(st.Trainer(Net(False), args, train_dataset=digits.train))
+    plain.train()
+    for a, b in zip(_weights(shared), _weights(plain)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_on_exception_that_raises_does_not_hide_the_run_s_error(digits, quiet_args, silent):
+    class Raises(st.TrainerCallback):
+        def on_exception(self, args, state, control, **kwargs):
+            raise ValueError("from on_exception")
+
+    bad = (digits.train[0][:, :7].copy(), digits.train[1])  # 7 features for a 64-input model
+    trainer = _trainer(quiet_args(max_steps=3, save_strategy="no"), digits, silent, [Raises()])
+    trainer.train_dataset = bad
+    with pytest.raises(st.ShapeError):
+        trainer.train()
+
+
+def test_log_outside_a_run_raises_what_on_log_raised_and_leaves_the_trainer_usable(
+        digits, quiet_args, silent):
+    class Boom(Exception):
+        pass
+
+    class Fails(st.TrainerCallback):
+        def __init__(self):
+            self.armed = True
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if self.armed and "mine" in logs:
+                raise Boom("on_log")
+
+    fails = Fails()
+    trainer = _trainer(quiet_args(max_steps=2, save_strategy="no"), digits, silent, [fails])
+    with pytest.raises(Boom):
+        trainer.log({"mine": 1.0})
+    fails.armed = False
+    trainer.train()  # not poisoned by the earlier exception
+    assert trainer.state.global_step == 2
+
+
+def test_log_from_another_thread_during_training_is_refused(digits, quiet_args, silent):
+    import threading
+    errors = []
+    started = threading.Event()
+
+    class Slow(st.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            started.set()
+            if state.global_step == 1:
+                worker.join(timeout=30)
+
+    def log_from_elsewhere():
+        started.wait(30)
+        try:
+            trainer.log({"bg": 1.0})
+        except st.MisuseError as error:
+            errors.append(error)
+
+    worker = threading.Thread(target=log_from_elsewhere)
+    trainer = _trainer(quiet_args(max_steps=2, save_strategy="no"), digits, silent, [Slow()])
+    worker.start()
+    trainer.train()
+    assert len(errors) == 1 and "another thread" in str(errors[0])

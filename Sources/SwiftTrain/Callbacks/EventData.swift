@@ -4,8 +4,9 @@
 /// lets an algorithm do so:
 ///
 /// - `batch`: at AFTER_DATALOADER (the batch just fetched) and BEFORE_FORWARD (the
-///   micro-batch about to be forwarded); the replacement is used as it is, and the loss is
-///   still normalised by the step's original number of examples and label items;
+///   micro-batch about to be forwarded); the replacement is used as it is. One replaced at
+///   AFTER_DATALOADER counts in the step's number of examples and label items (the loss's
+///   normalisation); one replaced at BEFORE_FORWARD is normalised by the original counts;
 /// - `outputs`: at AFTER_FORWARD and BEFORE_LOSS, before the loss is computed from them;
 /// - `loss`: at AFTER_LOSS and BEFORE_BACKWARD; it must be a float32 scalar, and it is what
 ///   is backpropagated and logged;
@@ -50,7 +51,7 @@ public final class EventData {
         guard let l = loss else { return computed }
         guard l.dtype == .float32, l.count == 1 else {
             throw SwiftTrainError.invalid("a callback replaced the loss with a \(l.dtype) tensor of shape \(l.shape) at "
-                + "\(event.hfName); the loss must be a float32 scalar")
+                + "on_after_loss / on_before_backward; the loss must be a float32 scalar")
         }
         return l
     }

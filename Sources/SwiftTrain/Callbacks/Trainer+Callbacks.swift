@@ -124,6 +124,10 @@ extension Trainer {
     /// every logger. Called from a callback, the LOG event follows the current event's
     /// callbacks (events do not nest).
     public func log(_ values: Metrics) throws {
+        if dispatchDepth > 0 && eventData.event == .log {
+            throw SwiftTrainError.misuse("log() was called from a LOG callback, which it would call again without end; "
+                + "log from another event (e.g. STEP_END)")
+        }
         guard dispatchDepth == 0 else {
             pendingLogs.append(values)
             return

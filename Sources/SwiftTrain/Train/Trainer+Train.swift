@@ -11,10 +11,9 @@ extension Trainer {
         try enter("train")
         defer { running = false; clearStopRequest() }
         try fireInitEndOnce()
+        let metrics: Metrics
         do {
-            let metrics = try runTraining(resumeFrom: resumeFrom)
-            try fire(.close)
-            return metrics
+            metrics = try runTraining(resumeFrom: resumeFrom)
         } catch {
             // The exception and close events run; errors they raise are not allowed to hide
             // the original one, which surfaces from train().
@@ -24,6 +23,8 @@ extension Trainer {
             try? fire(.close)
             throw error
         }
+        try fire(.close)  // outside the do: a CLOSE that throws is not followed by EXCEPTION and CLOSE again
+        return metrics
     }
 
     private func runTraining(resumeFrom: ResumeFrom?) throws -> Metrics {

@@ -101,5 +101,6 @@ public final class Trainer {
             throw SwiftTrainError.misuse("\(what)() was called from inside a callback of the same trainer; call it after train() returns")
         }
         running = true
+        pendingLogs.removeAll()  // values logged in a run that failed before they were recorded
     }
 }

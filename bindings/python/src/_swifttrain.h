@@ -263,9 +263,6 @@ typedef struct st_py_trainer {
     PyObject *snapshot;              /* the state dict of the event in progress, shared by
                                         every Python callback of it */
     uint64_t snapshot_serial;        /* its st_trainer_state.event_serial */
-    PyObject *held;                  /* Tensors a callback gave the library that read Python
-                                        memory (a numpy array shared by tensor()): kept alive
-                                        until the step ends (a list, or NULL) */
 } st_py_trainer;
 
 int st_py_trainer_type_init(PyObject *module, st_py_state *state);
@@ -277,8 +274,7 @@ st_metrics_logger *st_py_metrics_logger_handle(st_py_state *state, PyObject *obj
 /* event_data_type.c: EventData, a callback's view of st_event_data */
 int st_py_event_data_type_init(PyObject *module, st_py_state *state);
 /* A new EventData over `data` (and the Python exception `error`, may be NULL). */
-PyObject *st_py_event_data_new(st_py_state *state, st_event_data *data, PyObject *error,
-                               st_py_trainer *trainer);
+PyObject *st_py_event_data_new(st_py_state *state, st_event_data *data, PyObject *error);
 /* Marks it as past its callback (its data may no longer be read). */
 void st_py_event_data_end(PyObject *event_data);
 

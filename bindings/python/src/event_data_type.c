@@ -18,21 +18,7 @@ typedef struct st_py_event_data {
     PyObject_HEAD
     st_event_data *data;  /* NULL once the callback returned */
     PyObject *error;      /* on_exception: the Python exception that stopped the run, or NULL */
-    st_py_trainer *trainer; /* borrowed, valid while `data` is */
 } st_py_event_data;
-
-/* A tensor handed to the library that reads memory Python owns (a shared numpy array, or a
- * result whose graph or view reaches one) must outlive the Python object: the trainer holds
- * it until the step ends. */
-static int hold_if_borrowing(st_py_event_data *self, PyObject *tensor)
-{
-    st_py_tensor *t = (st_py_tensor *)tensor;
-    if (t->borrowed.obj == NULL && t->keepalive == NULL)
-        return 0;
-    if (self->trainer->held == NULL && (self->trainer->held = PyList_New(0)) == NULL)
-        return -1;
-    return PyList_Append(self->trainer->held, tensor);
-}
 
 static st_event_data *live(st_py_event_data *self)
 {
@@ -93,9 +79,7 @@ static int EventData_set_loss(st_py_event_data *self, PyObject *value, void *clo
         return -1;
     }
     int status = st_event_data_set_loss(d, st_py_handle(value));
-    if (status != ST_OK)
-        return st_py_raise_status(state, status), -1;
-    return hold_if_borrowing(self, value);
+    return status == ST_OK ? 0 : (st_py_raise_status(state, status), -1);
 }
 
 static PyObject *EventData_get_error(st_py_event_data *self, void *closure)
@@ -127,8 +111,6 @@ static PyObject *set_entry(st_py_event_data *self, PyObject *args, const char *w
                             batch ? "batch" : "outputs", st_event_name((int)d->event));
     int status = batch ? st_batch_set(d->batch, name, st_py_handle(tensor))
                        : st_outputs_set(d->outputs, name, st_py_handle(tensor));
-    if (status == ST_OK && hold_if_borrowing(self, tensor) < 0)
-        return NULL;
     return st_py_none_or_raise(state, status);
 }
 
@@ -206,14 +188,12 @@ ST_PY_TYPE_SPEC(EventData, st_py_event_data, Py_TPFLAGS_DEFAULT,
                 {Py_tp_dealloc, (void *)EventData_dealloc}, {Py_tp_getset, EventData_getset},
                 {Py_tp_methods, EventData_methods});
 
-PyObject *st_py_event_data_new(st_py_state *state, st_event_data *data, PyObject *error,
-                               st_py_trainer *trainer)
+PyObject *st_py_event_data_new(st_py_state *state, st_event_data *data, PyObject *error)
 {
     st_py_event_data *self = PyObject_New(st_py_event_data, state->EventDataType);
     if (self == NULL)
         return NULL;
     self->data = data;
-    self->trainer = trainer;
     self->error = Py_XNewRef(error);
     return (PyObject *)self;
 }

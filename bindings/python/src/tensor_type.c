@@ -628,6 +628,41 @@ PyDoc_STRVAR(tensor_from_buffer_doc,
              "(st_tensor_create). borrow=True shares the memory (ST_DATA_BORROW; the "
              "buffer must be writable and is held until the tensor is gone); False copies.");
 
+/* st_tensor_create_lent's release: the library no longer reads the memory. */
+static void release_lent_view(void *user_data)
+{
+    Py_buffer *view = user_data;
+    if (!Py_IsInitialized())
+        return; /* at exit, after the interpreter: leave it */
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyBuffer_Release(view);
+    PyGILState_Release(gil);
+    PyMem_RawFree(view);
+}
+
+/* A tensor borrowing the exporter's memory, which the library keeps alive through a view of
+ * its own for as long as it reads it (its views, autograd graphs, batches it was given):
+ * the Python object may go first. */
+static int create_lent(st_tensor **out, PyObject *data, int flags, const int64_t *shape, size_t ndim,
+                       st_dtype dtype, st_py_state *state)
+{
+    Py_buffer *lent = PyMem_RawMalloc(sizeof *lent);
+    if (lent == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (PyObject_GetBuffer(data, lent, flags) < 0) {
+        PyMem_RawFree(lent);
+        return -1;
+    }
+    int status = st_tensor_create_lent(out, lent->buf, shape, ndim, dtype, release_lent_view, lent);
+    if (status != ST_OK) { /* (release_lent_view has run) */
+        st_py_raise_status(state, status);
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *tensor_from_buffer(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"data", "borrow", NULL};
@@ -658,11 +693,18 @@ static PyObject *tensor_from_buffer(PyObject *module, PyObject *args, PyObject *
     for (int i = 0; i < view.ndim; i++)
         shape[i] = (int64_t)view.shape[i];
     st_tensor *handle = NULL;
-    int status = st_tensor_create(&handle, view.buf, shape, (size_t)view.ndim, (st_dtype)dtype,
-                                  borrow ? ST_DATA_BORROW : ST_DATA_COPY);
-    if (status != ST_OK) {
-        PyBuffer_Release(&view);
-        return st_py_raise_status(state, status);
+    if (borrow) {
+        if (create_lent(&handle, data, flags, shape, (size_t)view.ndim, (st_dtype)dtype, state) < 0) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+    } else {
+        int status = st_tensor_create(&handle, view.buf, shape, (size_t)view.ndim, (st_dtype)dtype,
+                                      ST_DATA_COPY);
+        if (status != ST_OK) {
+            PyBuffer_Release(&view);
+            return st_py_raise_status(state, status);
+        }
     }
     st_py_tensor *self = alloc_tensor(state, handle);
     if (self == NULL) {
@@ -670,7 +712,8 @@ static PyObject *tensor_from_buffer(PyObject *module, PyObject *args, PyObject *
         return NULL;
     }
     if (borrow)
-        self->borrowed = view; /* released in dealloc, after the handle */
+        self->borrowed = view; /* the Python side's own view (keepalive bookkeeping), released in
+                                  dealloc; the library holds another for as long as it reads */
     else
         PyBuffer_Release(&view);
     return (PyObject *)self;

@@ -170,8 +170,7 @@ static int call_handler(st_py_trainer *self, PyObject *handler, st_event_data *d
         return -1;
     }
     PyObject *event_data = st_py_event_data_new(st_py_state_of(Py_TYPE(self)), data,
-                                                data->event == ST_EVENT_EXCEPTION ? pending_exception(self) : NULL,
-                                                self);
+                                                data->event == ST_EVENT_EXCEPTION ? pending_exception(self) : NULL);
     PyObject *result = event_data == NULL ? NULL
                        : PyObject_CallFunction(handler, "iOOO", (int)data->event, state_dict, flags, event_data);
     if (event_data != NULL)
@@ -202,12 +201,15 @@ int st_py_callback_trampoline(st_event_data *data, const st_trainer_state *state
      * callback gets (on_exception with the exception, on_close): what those raise is
      * reported as unraisable, the first exception being the one train() raises. */
     int teardown = data->event == ST_EVENT_EXCEPTION || data->event == ST_EVENT_CLOSE;
+    /* an error raised in teardown is reported, not raised, when the run already failed (the
+     * first error wins); a CLOSE callback failing a successful run is raised */
+    int failed = data->event == ST_EVENT_EXCEPTION || data->error != NULL || st_py_saved_error_is_set(&self->pending);
     if (st_py_saved_error_is_set(&self->pending) && !teardown) {
         rc = 1; /* already stopping: run no more Python */
     } else if (slot->handler != NULL) {
         PyObject *handler = Py_NewRef(slot->handler); /* it may remove itself */
         if (call_handler(self, handler, data, state, control) < 0 || PyErr_CheckSignals() < 0) {
-            if (teardown && st_py_saved_error_is_set(&self->pending))
+            if (teardown && failed) /* the run's own error (Python's or the library's) stays the one raised */
                 PyErr_WriteUnraisable(handler);
             else
                 rc = stop_on_error(self, control);
@@ -269,7 +271,6 @@ int st_py_interrupt_check(st_event event, const st_trainer_state *state,
     (void)event, (void)state, (void)control;
     st_py_trainer *self = (st_py_trainer *)user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
-    Py_CLEAR(self->held); /* the step is over: what callbacks gave the library is no longer read */
     int rc = 0;
     if (st_py_saved_error_is_set(&self->pending))
         rc = 1;

@@ -78,7 +78,6 @@ static int begin_run(st_py_trainer *self, const char *what)
     st_py_saved_error_clear(&self->interrupt);
     self->stop_requested = 0;
     Py_CLEAR(self->snapshot);
-    Py_CLEAR(self->held);
     st_py_host_error_clear();
     return 0;
 }
@@ -197,7 +196,6 @@ static int Trainer_traverse(st_py_trainer *self, visitproc visit, void *arg)
     Py_VISIT(self->state_load);
     Py_VISIT(self->state_bytes);
     Py_VISIT(self->snapshot);
-    Py_VISIT(self->held);
     for (Py_ssize_t i = 0; i < self->slot_count; i++)
         Py_VISIT(self->slots[i]->handler);
     int rc = st_py_saved_error_traverse(&self->interrupt, visit, arg);
@@ -225,7 +223,6 @@ static int Trainer_clear(st_py_trainer *self)
     Py_CLEAR(self->state_load);
     Py_CLEAR(self->state_bytes);
     Py_CLEAR(self->snapshot);
-    Py_CLEAR(self->held);
     Py_CLEAR(self->model);
     st_py_saved_error_clear(&self->pending);
     st_py_saved_error_clear(&self->interrupt);
@@ -442,8 +439,14 @@ static PyObject *Trainer_log(st_py_trainer *self, PyObject *args)
             if (texts[i] == NULL || (numbers[i] == -1.0 && PyErr_Occurred()))
                 break;
         }
-        if (i == count)
-            result = st_py_none_or_raise(state_of(self), st_trainer_log(self->trainer, texts, numbers, (size_t)count));
+        if (i == count && check_readable(self, "log") == 0) {
+            if (self->running) { /* from a callback: LOG follows the event */
+                result = st_py_none_or_raise(state_of(self), st_trainer_log(self->trainer, texts, numbers, (size_t)count));
+            } else if (begin_run(self, "log") == 0) { /* LOG now: a callback's exception comes out here */
+                int status = st_trainer_log(self->trainer, texts, numbers, (size_t)count);
+                result = end_run(self, status) < 0 ? NULL : Py_NewRef(Py_None);
+            }
+        }
     }
     PyMem_Free(texts);
     PyMem_Free(numbers);
