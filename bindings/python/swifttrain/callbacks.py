@@ -215,7 +215,7 @@ class TrainerCallback:
         """After a successful ``Trainer.predict``; ``metrics`` holds its results."""
 
     def on_save(self, args, state, control, **kwargs):
-        """HF: after a checkpoint save. Not fired by swifttrain."""
+        """After a checkpoint was written (the step's LOG and EVALUATE come first)."""
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         """After logging; ``logs`` holds the logged values."""
