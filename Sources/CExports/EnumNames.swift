@@ -73,16 +73,26 @@ public func st_enum_names(_ names: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
         let fn = "st_enum_names"
         let n = try required(count, fn, "count")
         let table = try enumKind(kind, fn)
-        n.pointee = table.names.count
-        guard capacity != 0 else { return }  // asks for the count
-        guard capacity < 0 || table.names.count <= capacity else {  // a size_t above Int.max is "plenty"
-            throw SwiftTrainError(.shapeMismatch, "\(fn): the \(table.names.count) names of '\(table.kind)' do not fit capacity \(capacity)")
-        }
-        let outNames = try required(names, fn, "names"), outValues = try required(values, fn, "values")
-        for i in table.names.indices {
-            outNames[i] = table.cNames[i]
-            outValues[i] = table.values[i]
-        }
+        try giveNamesAndValues(table.cNames, table.values, into: names, values, capacity: capacity, count: n,
+                               fn, what: "names of '\(table.kind)'")
+    }
+}
+
+/// The names-and-values protocol of st_enum_names and st_layer_defaults: *count gets the
+/// number of entries; capacity 0 only asks for it; a capacity too small is ST_ESHAPE (nothing
+/// written); else names[i] and values[i] are filled.
+func giveNamesAndValues<V>(_ cNames: [UnsafePointer<CChar>?], _ entries: [V],
+                           into names: UnsafeMutablePointer<UnsafePointer<CChar>?>?, _ values: UnsafeMutablePointer<V>?,
+                           capacity: Int, count: UnsafeMutablePointer<Int>, _ fn: String, what: String) throws {
+    count.pointee = entries.count
+    guard capacity != 0 else { return }  // asks for the count
+    guard capacity < 0 || entries.count <= capacity else {  // a size_t above Int.max is "plenty"
+        throw SwiftTrainError(.shapeMismatch, "\(fn): the \(entries.count) \(what) do not fit capacity \(capacity)")
+    }
+    let outNames = try required(names, fn, "names"), outValues = try required(values, fn, "values")
+    for i in entries.indices {
+        outNames[i] = cNames[i]
+        outValues[i] = entries[i]
     }
 }
 

@@ -33,16 +33,7 @@ public func st_layer_defaults(_ names: UnsafeMutablePointer<UnsafePointer<CChar>
             throw SwiftTrainError(.invalidArgument,
                                   "\(fn): unknown layer '\(name)'; choose one of: \(LayerDefaults.names.joined(separator: ", "))")
         }
-        n.pointee = entry.values.count
-        guard capacity != 0 else { return }  // asks for the count
-        guard capacity < 0 || entry.values.count <= capacity else {  // a size_t above Int.max is "plenty"
-            throw SwiftTrainError(.shapeMismatch,
-                                  "\(fn): the \(entry.values.count) defaults of '\(name)' do not fit capacity \(capacity)")
-        }
-        let outNames = try required(names, fn, "names"), outValues = try required(values, fn, "values")
-        for i in entry.values.indices {
-            outNames[i] = entry.cNames[i]
-            outValues[i] = entry.values[i]
-        }
+        try giveNamesAndValues(entry.cNames, entry.values, into: names, values, capacity: capacity, count: n,
+                               fn, what: "defaults of '\(name)'")
     }
 }

@@ -56,22 +56,28 @@ func outputTensor(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ fn: String, _ 
     }
 }
 
+/// The checked arguments of the functions that make a tensor over the caller's memory: the
+/// memory (a dummy non-NULL pointer for an empty tensor), the shape and the dtype.
+private func creationArguments(_ data: UnsafeRawPointer?, _ shape: UnsafePointer<Int64>?, _ ndim: Int, _ dtype: st_dtype,
+                               _ fn: String) throws -> (UnsafeMutableRawPointer, [Int], DType) {
+    let dims = try shapeArgument(shape, ndim, fn)
+    let type = try dtypeArgument(dtype, fn)
+    guard dims.reduce(1, *) == 0 || data != nil else { throw nullArgument(fn, "data") }
+    return (UnsafeMutableRawPointer(mutating: data ?? UnsafeRawPointer(bitPattern: 8)!), dims, type)
+}
+
 @c @implementation
 public func st_tensor_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ data: UnsafeRawPointer?,
                              _ shape: UnsafePointer<Int64>?, _ ndim: Int, _ dtype: st_dtype,
                              _ ownership: st_data_ownership) -> st_status {
     let fn = "st_tensor_create"
     return outputTensor(out, fn) {
-        let dims = try shapeArgument(shape, ndim, fn)
-        let type = try dtypeArgument(dtype, fn)
-        let count = dims.reduce(1, *)
-        guard count == 0 || data != nil else { throw nullArgument(fn, "data") }
+        let (memory, dims, type) = try creationArguments(data, shape, ndim, dtype, fn)
         switch ownership {
         case ST_DATA_COPY:
-            return try Tensor(copying: data ?? UnsafeRawPointer(bitPattern: 8)!, shape: dims, dtype: type)
+            return try Tensor(copying: memory, shape: dims, dtype: type)
         case ST_DATA_BORROW:
-            return try Tensor(borrowing: UnsafeMutableRawPointer(mutating: data ?? UnsafeRawPointer(bitPattern: 8)!),
-                              shape: dims, dtype: type, lender: nil)
+            return try Tensor(borrowing: memory, shape: dims, dtype: type, lender: nil)
         default:
             throw SwiftTrainError(.invalidArgument, "\(fn): unknown ownership \(Int32(bitPattern: ownership.rawValue)); use ST_DATA_COPY or ST_DATA_BORROW")
         }
@@ -316,10 +322,7 @@ public func st_tensor_create_lent(_ out: UnsafeMutablePointer<OpaquePointer?>?, 
     }
     let owner = HostMemory(release, userData)  // from here on, release runs exactly once
     return outputTensor(out, fn) {
-        let dims = try shapeArgument(shape, ndim, fn)
-        let type = try dtypeArgument(dtype, fn)
-        guard dims.reduce(1, *) == 0 || data != nil else { throw nullArgument(fn, "data") }
-        return try Tensor(borrowing: data ?? UnsafeMutableRawPointer(bitPattern: 8)!, shape: dims, dtype: type,
-                          lender: owner)
+        let (memory, dims, type) = try creationArguments(data, shape, ndim, dtype, fn)
+        return try Tensor(borrowing: memory, shape: dims, dtype: type, lender: owner)
     }
 }

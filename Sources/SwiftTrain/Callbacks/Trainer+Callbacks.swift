@@ -69,9 +69,9 @@ extension Trainer {
     /// optimizer step: the step completes, is logged, evaluated and, with `save` and a
     /// save_strategy other than "no", saved as a checkpoint to resume from; TRAIN_END runs
     /// and train() returns normally. A request made during the step's STEP_END, LOG,
-    /// EVALUATE or SAVE callbacks (or at an epoch's end) stops at that step too. Safe from any thread and from a signal handler (one
-    /// lock-free atomic operation); the request is consumed by the step that acts on it, or by
-    /// the end of train().
+    /// EVALUATE or SAVE callbacks (or at an epoch's end) stops at that step too. Safe from
+    /// any thread and from a signal handler (one lock-free atomic operation); the request is
+    /// consumed by the step that acts on it, or by the end of train().
     public func requestStop(save: Bool = true) {
         // a request to save is not weakened by a later one without
         _ = stopRequest.max(save ? 2 : 1, ordering: .relaxed)
