@@ -77,6 +77,8 @@ def test_metrics_a_callback_logs_reach_the_history_and_on_log(digits, quiet_args
     trainer.train()
     mine = [(h["step"], h["my_metric"]) for h in trainer.state.log_history if "my_metric" in h]
     assert mine == [(1, 10.0), (2, 20.0), (3, 30.0), (4, 40.0)]
+    epochs = [h["epoch"] for h in trainer.state.log_history if "my_metric" in h]  # HF adds it
+    assert epochs == sorted(epochs) and 0 < epochs[0] <= epochs[-1]
     assert seen == [10.0, 20.0, 30.0, 40.0]
 
 

@@ -119,11 +119,13 @@ extension Trainer {
         if dispatchDepth == 1 && !pendingLogs.isEmpty { try flushLogs() }
     }
 
-    /// Logs values of the caller's (HF's Trainer.log, Composer's logger): they are appended
-    /// to the log history with the current "step" and LOG fires with them, so they reach
-    /// every logger. Called from a callback, the LOG event follows the current event's
-    /// callbacks (events do not nest).
-    public func log(_ values: Metrics) throws {
+    /// Logs values of the caller's (HF's Trainer.log, Composer's logger): as HF does, the
+    /// current "epoch" is added (unless given), they are appended to the log history with the
+    /// current "step" and LOG fires with them, so they reach every logger. Called from a
+    /// callback, the LOG event follows the current event's callbacks (events do not nest).
+    public func log(_ given: Metrics) throws {
+        var values = given
+        if values["epoch"] == nil { values["epoch"] = state.epoch }
         if dispatchDepth > 0 && eventData.event == .log {
             throw SwiftTrainError.misuse("log() was called from a LOG callback, which it would call again without end; "
                 + "log from another event (e.g. STEP_END)")

@@ -47,7 +47,9 @@ class TrainerState:
 
     def __init__(self, **fields: Any) -> None:
         """HF's fields (``epoch=``, ``global_step=``, ...) with the library's values of a
-        state before training as defaults."""
+        state before training as defaults. Unlike HF's ``TrainerState()`` (``epoch=None``,
+        ``logging_steps=500``, ...), these are the values a trainer's state has before its
+        first ``train()`` (``epoch=0.0``, ``logging_steps=0``, ...): one source for both."""
         defaults = _hf_defaults()
         unknown = sorted(set(fields) - set(defaults))
         if unknown:
