@@ -1915,6 +1915,19 @@ SWIFTTRAIN_API
 st_status st_trainer_builtin_loss(st_tensor **out, st_trainer *trainer, const st_tensor *logits,
                                   const st_tensor *labels);
 
+/** HF's default Trainer.compute_loss, the rule training applies when no compute-loss function
+ *  is given, for `outputs` (a model's outputs) on `inputs` (the batch it was given, labels
+ *  included): the "loss" output when there is one and label_smoothing_factor is 0 (HF's label
+ *  smoother replaces the model's loss), else the built-in loss (the mean) of the "logits"
+ *  output against the first of the inputs' label_names present. For a compute-loss function
+ *  that starts from the default (Python's `super().compute_loss`). *out is a new handle.
+ *  ST_EINVAL when there are no logits or no labels to fall back on (the message lists what
+ *  the outputs and inputs hold); ST_ESHAPE for a "loss" that is not a float32 scalar or
+ *  inputs of different batch sizes. */
+SWIFTTRAIN_API
+st_status st_trainer_default_loss(st_tensor **out, st_trainer *trainer,
+                                  const st_named_tensors *outputs, const st_named_tensors *inputs);
+
 /** Number of outputs the trainer's model produces per sample of `dataset` (10 for a 10-class
  *  classifier): the size st_trainer_predict needs is num_samples * this. Fails, saying why,
  *  when the model does not accept the dataset's samples. */

@@ -432,3 +432,16 @@ public func st_trainer_builtin_loss(_ out: UnsafeMutablePointer<OpaquePointer?>?
         try trainer(handle, fn).builtInLoss(logits: try tensor(logits, fn, "logits"), labels: try tensor(labels, fn, "labels"))
     }
 }
+
+@c @implementation
+public func st_trainer_default_loss(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ handle: OpaquePointer?,
+                                    _ outputs: OpaquePointer?, _ inputs: OpaquePointer?) -> st_status {
+    let fn = "st_trainer_default_loss"
+    return outputTensor(out, fn) {
+        let given = try Handle.get(outputs, as: NamedTensorsBox.self, fn, "outputs").entries
+        let batch = try Handle.get(inputs, as: NamedTensorsBox.self, fn, "inputs").entries
+        return try trainer(handle, fn).defaultLoss(
+            outputs: try ModelOutput(given.map { (String(cString: $0.name), $0.tensor) }),
+            inputs: try Batch(batch.map { (String(cString: $0.name), $0.tensor) }))
+    }
+}

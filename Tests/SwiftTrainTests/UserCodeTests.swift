@@ -86,6 +86,25 @@ final class UserCodeTests: XCTestCase {
         }
     }
 
+    /// Trainer.defaultLoss is the rule training applies (HF's default compute_loss): the
+    /// model's loss, except that label smoothing replaces it with the smoothed built-in loss.
+    func testDefaultLossIsTheTrainingRule() throws {
+        let logits = try Tensor(shape: [2, 3], values: [0.5, -1, 2, 0.25, 1, -0.5])
+        let labels = try Tensor(shape: [2], int64Values: [2, 0])
+        let own = try Tensor(shape: [1], values: [4])
+        let inputs = try Batch([("input", logits), ("labels", labels)])
+        let plain = try Trainer(model: try Net(), loss: .crossEntropy, args: args())
+        XCTAssertEqual(try plain.defaultLoss(outputs: try ModelOutput([("loss", own), ("logits", logits)]), inputs: inputs).item(), 4)
+        XCTAssertEqual(try plain.defaultLoss(outputs: ModelOutput(logits), inputs: inputs).item(),
+                       try crossEntropy(logits, target: labels).item())
+        let smoothing = try Trainer(model: try Net(), loss: .crossEntropy, args: args { $0.labelSmoothingFactor = 0.1 })
+        XCTAssertEqual(try smoothing.defaultLoss(outputs: try ModelOutput([("loss", own), ("logits", logits)]), inputs: inputs).item(),
+                       try crossEntropy(logits, target: labels, labelSmoothing: 0.1).item())
+        XCTAssertThrowsError(try plain.defaultLoss(outputs: ModelOutput(logits), inputs: try Batch([("input", logits)]))) {
+            XCTAssertTrue("\($0)".contains("no labels"), "\($0)")
+        }
+    }
+
     func testComputeLossReplacesTheBuiltInLoss() throws {
         // a user's cross-entropy with label smoothing equals the built-in loss with HF's
         // label_smoothing_factor

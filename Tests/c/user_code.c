@@ -2563,6 +2563,80 @@ done:
     st_tensor_free(one);
 }
 
+/* ---- st_trainer_default_loss: HF's default compute_loss, the rule training applies ---------------- */
+
+static st_named_tensors *named(const char *name1, st_tensor *t1, const char *name2, st_tensor *t2) {
+    st_named_tensors *list = NULL;
+    if (st_named_tensors_create(&list) != ST_OK || st_named_tensors_add(list, name1, t1) != ST_OK ||
+        (name2 != NULL && st_named_tensors_add(list, name2, t2) != ST_OK)) {
+        st_named_tensors_free(list);
+        return NULL;
+    }
+    return list;
+}
+
+static void test_default_loss(void) {
+    enum { N = 4, C = 3 };
+    static const int64_t labels[N] = {0, 2, 1, 2};
+    const int64_t shape[2] = {N, C}, label_shape[1] = {N}, scalar_shape[1] = {1};
+    const float own_loss = 7.5f;
+    st_module *model = NULL;
+    st_trainer *plain = NULL, *smoothing = NULL;
+    st_training_args args;
+    st_tensor *logits = NULL, *y = NULL, *given = NULL, *out = NULL, *ref = NULL;
+    st_named_tensors *with_loss = NULL, *logits_only = NULL, *inputs = NULL, *no_labels = NULL;
+    double a = 0, b = 0;
+    REQUIRE(init_args(&args, 1) && (model = make_sequential(1, 8)), "fixtures");
+    REQUIRE_OK(st_trainer_create(&plain, model, ST_LOSS_CROSS_ENTROPY, &args));
+    args.label_smoothing_factor = 0.1;
+    REQUIRE_OK(st_trainer_create(&smoothing, model, ST_LOSS_CROSS_ENTROPY, &args));
+    REQUIRE_OK(st_tensor_normal(&logits, shape, 2, 0, 2, 9));
+    REQUIRE_OK(st_tensor_create(&y, labels, label_shape, 1, ST_INT64, ST_DATA_COPY));
+    REQUIRE_OK(st_tensor_create(&given, &own_loss, scalar_shape, 1, ST_FLOAT32, ST_DATA_COPY));
+    REQUIRE((with_loss = named("logits", logits, "loss", given)) && (logits_only = named("logits", logits, NULL, NULL)) &&
+            (inputs = named("input", logits, "labels", y)) && (no_labels = named("input", logits, NULL, NULL)),
+            "named tensors");
+    /* the model's loss (a [1] tensor becomes a scalar) */
+    if (CHECK_OK(st_trainer_default_loss(&out, plain, with_loss, inputs)) && CHECK_OK(st_tensor_item(&a, out)))
+        CHECK(a == own_loss, "the model's loss is the loss: %g", a);
+    st_tensor_free(out);
+    out = NULL;
+    /* no loss: the built-in loss of the logits against the labels */
+    if (CHECK_OK(st_trainer_default_loss(&out, plain, logits_only, inputs)) && CHECK_OK(st_tensor_item(&a, out)) &&
+        CHECK_OK(st_trainer_builtin_loss(&ref, plain, logits, y)) && CHECK_OK(st_tensor_item(&b, ref)))
+        CHECK(a == b, "without a loss output, the built-in loss: %.9g vs %.9g", a, b);
+    st_tensor_free(out);
+    st_tensor_free(ref);
+    out = ref = NULL;
+    /* label smoothing replaces the model's loss with the smoothed built-in loss (HF's label smoother) */
+    if (CHECK_OK(st_trainer_default_loss(&out, smoothing, with_loss, inputs)) && CHECK_OK(st_tensor_item(&a, out)) &&
+        CHECK_OK(st_trainer_builtin_loss(&ref, smoothing, logits, y)) && CHECK_OK(st_tensor_item(&b, ref)))
+        CHECK(a == b && a != own_loss, "label_smoothing_factor: the smoothed built-in loss %.9g (%.9g)", a, b);
+    st_tensor_free(out);
+    st_tensor_free(ref);
+    out = ref = NULL;
+    /* nothing to fall back on: a message naming what the batch holds */
+    CHECK_ERROR(st_trainer_default_loss(&out, plain, logits_only, no_labels), ST_EINVAL, "input float32 [4, 3]");
+    CHECK(out == NULL, "a failed st_trainer_default_loss sets *out to NULL");
+    CHECK_ERROR(st_trainer_default_loss(&out, plain, NULL, inputs), ST_EINVAL, "NULL");
+    CHECK_ERROR(st_trainer_default_loss(&out, plain, logits_only, NULL), ST_EINVAL, "NULL");
+    CHECK_ERROR(st_trainer_default_loss(&out, NULL, logits_only, inputs), ST_EINVAL, "NULL");
+    CHECK_ERROR(st_trainer_default_loss(NULL, plain, logits_only, inputs), ST_EINVAL, "NULL");
+done:
+    st_named_tensors_free(with_loss);
+    st_named_tensors_free(logits_only);
+    st_named_tensors_free(inputs);
+    st_named_tensors_free(no_labels);
+    st_tensor_free(logits);
+    st_tensor_free(y);
+    st_tensor_free(given);
+    st_tensor_free(out);
+    st_tensor_free(ref);
+    st_trainer_free(plain);
+    st_trainer_free(smoothing);
+    st_module_free(model);
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"custom_forward_equals_builtin", test_custom_forward_equals_builtin},
@@ -2584,6 +2658,7 @@ int main(int argc, char **argv) {
         {"outputs_in_compute_loss", test_outputs_in_compute_loss},
         {"predict_tensors_token_level", test_predict_tensors_token_level},
         {"builtin_loss", test_builtin_loss},
+        {"default_loss", test_default_loss},
     };
     int status = run_test_cases(cases, COUNT(cases), argc, argv);
     digits_free(&train_rows);

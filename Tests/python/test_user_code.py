@@ -157,6 +157,28 @@ def test_super_compute_loss_is_the_builtin_loss(digits):
     assert list(_weights(b)) == ["0.weight", "0.bias", "2.weight", "2.bias"]  # names kept
 
 
+
+def test_default_compute_loss_follows_the_library_rule():
+    """Trainer.compute_loss is the library's rule (st_trainer_default_loss): the model's loss,
+    except that label_smoothing_factor replaces it with the smoothed built-in loss (HF)."""
+    st.manual_seed(3)
+    model = Net(own_loss=True)
+    x = st.randn(6, 64)
+    labels = st.tensor([0, 1, 2, 3, 4, 5])
+    logits = model(x, labels)["logits"].detach()
+    inputs = {"x": x, "labels": labels}
+    plain = st.Trainer(model, _args())
+    loss, outputs = plain.compute_loss(model, inputs, return_outputs=True)
+    np.testing.assert_allclose(float(loss), float(F.cross_entropy(logits, labels)), rtol=1e-6)
+    assert sorted(outputs) == ["logits", "loss"]
+    smoothing = st.Trainer(model, _args(label_smoothing_factor=0.2))
+    np.testing.assert_allclose(
+        float(smoothing.compute_loss(model, inputs)),
+        float(F.cross_entropy(logits, labels, label_smoothing=0.2)), rtol=1e-6)
+    # no loss and no labels: the library says what the batch holds
+    with pytest.raises(ValueError, match=r"no labels.*x float32 \[6, 64\]"):
+        plain.compute_loss(Net(), {"x": x})
+
 class Sentences:
     """A map-style dataset of variable-length token sequences: the label is whether token 1
     occurs (HF-style dict samples with Python lists)."""

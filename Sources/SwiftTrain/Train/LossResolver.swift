@@ -44,7 +44,8 @@ struct LossResolver {
     /// The built-in loss (mean, or sum) of the batch's logits and labels.
     func builtIn(_ output: ModelOutput, _ batch: Batch, sum: Bool) throws -> Tensor {
         guard let logits = output.logits else {
-            throw SwiftTrainError.invalid("the model returned no logits and no \"loss\"; return the logits, or a \"loss\"")
+            throw SwiftTrainError.invalid("the model returned no logits and no \"loss\" (its outputs: "
+                + "\(output.names.joined(separator: ", ")); its inputs: \(batch.summary)); return the logits, or a \"loss\"")
         }
         guard logits.dtype == .float32 else {
             throw SwiftTrainError.invalid("the model's logits must be float32, got \(logits.dtype) \(logits.shape)")
@@ -77,5 +78,18 @@ extension Trainer {
         batch.append("labels", labels)
         return try LossResolver(kind: loss, custom: nil, labelSmoothing: Float(args.labelSmoothingFactor))
             .builtIn(ModelOutput(logits), batch, sum: false)
+    }
+
+    /// HF's default `Trainer.compute_loss` for a model's outputs on `inputs`, the rule training
+    /// applies when no compute-loss function is given: the model's "loss" output (not under
+    /// label_smoothing_factor, whose smoother replaces it), else the built-in loss (the mean)
+    /// of its "logits" against the inputs' labels, found by the arguments' label_names. For a
+    /// compute_loss of the user's that starts from the default (Python's `super().compute_loss`).
+    public func defaultLoss(outputs: ModelOutput, inputs: Batch) throws -> Tensor {
+        var batch = inputs
+        batch.labelNames = args.labelNames
+        let resolver = LossResolver(kind: loss, custom: nil, labelSmoothing: Float(args.labelSmoothingFactor))
+        if let given = try resolver.given(outputs, batch, items: batch.size) { return given }
+        return try resolver.builtIn(outputs, batch, sum: false)
     }
 }

@@ -799,6 +799,43 @@ static PyObject *Trainer_builtin_loss(st_py_trainer *self, PyObject *args)
     return ST_PY_RESULT(state, status, out, logits, labels);
 }
 
+PyDoc_STRVAR(Trainer_default_loss_doc,
+             "default_loss($self, outputs, inputs, /)\n--\n\n"
+             "HF's default compute_loss of a model's outputs on its inputs, both lists of (name, "
+             "Tensor) pairs (st_trainer_default_loss).");
+
+static PyObject *Trainer_default_loss(st_py_trainer *self, PyObject *args)
+{
+    PyObject *outputs_items, *inputs_items, *result = NULL;
+    st_py_state *state = state_of(self);
+    if (!PyArg_ParseTuple(args, "OO:default_loss", &outputs_items, &inputs_items)
+        || check_alive(self, "default_loss") < 0)
+        return NULL;
+    st_named_tensors *outputs = st_py_named_tensors_from_items(state, outputs_items,
+                                                               "Trainer.default_loss");
+    st_named_tensors *inputs = outputs == NULL ? NULL
+        : st_py_named_tensors_from_items(state, inputs_items, "Trainer.default_loss");
+    if (inputs != NULL) { /* the result keeps the borrowed memory of what it was computed from */
+        st_tensor *out = NULL;
+        int status = st_trainer_default_loss(&out, self->trainer, outputs, inputs);
+        PyObject *sources[2 * 8] = {NULL};
+        size_t count = 0;
+        PyObject *lists[2] = {outputs_items, inputs_items};
+        for (int l = 0; l < 2; l++) {
+            Py_ssize_t n = PySequence_Size(lists[l]);
+            for (Py_ssize_t i = 0; i < n && i < 8; i++) {
+                PyObject *pair = PySequence_GetItem(lists[l], i); /* checked by _from_items */
+                sources[count++] = PyTuple_GET_ITEM(pair, 1);     /* alive in the caller's list */
+                Py_DECREF(pair);
+            }
+        }
+        result = st_py_tensor_result(state, status, out, sources, count);
+    }
+    st_named_tensors_free(inputs);
+    st_named_tensors_free(outputs);
+    return result;
+}
+
 /* ---- reading -------------------------------------------------------------------------- */
 
 PyDoc_STRVAR(Trainer_get_state_doc,
@@ -960,6 +997,7 @@ static PyMethodDef Trainer_methods[] = {
     {"predict_tensors", (PyCFunction)Trainer_predict_tensors, METH_O, Trainer_predict_tensors_doc},
     {"set_compute_loss", (PyCFunction)Trainer_set_compute_loss, METH_O, Trainer_set_compute_loss_doc},
     {"builtin_loss", (PyCFunction)Trainer_builtin_loss, METH_VARARGS, Trainer_builtin_loss_doc},
+    {"default_loss", (PyCFunction)Trainer_default_loss, METH_VARARGS, Trainer_default_loss_doc},
     {"log_history", (PyCFunction)Trainer_log_history, METH_NOARGS, Trainer_log_history_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -484,24 +484,18 @@ class Trainer:
                      num_items_in_batch: Optional[int] = None) -> Any:
         """HF's ``compute_loss``: runs ``model(**inputs)`` and returns the loss it returned,
         else the trainer's built-in loss of its logits against the labels (``(loss,
-        outputs)`` with ``return_outputs``). Override it in a subclass (or pass
-        ``compute_loss=`` to the Trainer) to compute the loss your way; the library calls it
-        once per micro-batch with the batch's tensors by name. The loss returned is the mean
-        over the micro-batch: under gradient accumulation the library weights each
-        micro-batch by its share of the step's samples (HF divides by the accumulation
-        steps instead, which is the same for equal micro-batches)."""
+        outputs)`` with ``return_outputs``): the library's rule, as in training, so under
+        ``label_smoothing_factor`` the built-in (smoothed) loss replaces the model's, as HF's
+        label smoother does. Override it in a subclass (or pass ``compute_loss=`` to the
+        Trainer) to compute the loss your way; the library calls it once per micro-batch with
+        the batch's tensors by name. The loss returned is the mean over the micro-batch: under
+        gradient accumulation the library weights each micro-batch by its share of the step's
+        samples (HF divides by the accumulation steps instead, which is the same for equal
+        micro-batches)."""
         call = self._model_call if self._model_call is not None and self._model_call.model is model \
             else ModelCall(model, None, self.args.remove_unused_columns)
         outputs = call.run_model(inputs)
-        if "loss" in outputs:
-            loss = outputs["loss"]
-        else:
-            labels = next((inputs[name] for name in self._label_names if name in inputs), None)
-            if labels is None or "logits" not in outputs:
-                raise ValueError(f"The model did not return a loss from the inputs, only the "
-                                 f"following keys: {','.join(outputs)}. For reference, the "
-                                 f"inputs it received are {','.join(inputs)}.")
-            loss = self._core.builtin_loss(outputs["logits"], labels)
+        loss = self._core.default_loss(list(outputs.items()), list(inputs.items()))
         return (loss, outputs) if return_outputs else loss
 
     def _compute_loss_func_adapter(self, outputs: Dict[str, Any], batch: Dict[str, Any],
