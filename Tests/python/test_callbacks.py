@@ -670,6 +670,10 @@ def test_hf_early_stopping_callback_configures_the_library(digits, mlp, quiet_ar
         trainer.pop_callback(stopper)
     with pytest.raises(ValueError, match="early_stopping_patience=0"):
         st.EarlyStoppingCallback(early_stopping_patience=0)
+    # the threshold is the library's to check, when the trainer is created
+    with pytest.raises(ValueError, match="early_stopping_threshold"):
+        st.Trainer(mlp, args, train_dataset=digits.train, eval_dataset=digits.test,
+                   callbacks=[st.EarlyStoppingCallback(early_stopping_threshold=-1.0)])
     # without evaluation there is nothing to stop on: refused before training
     with pytest.raises(ValueError, match="eval"):
         st.Trainer(mlp, quiet_args(), train_dataset=digits.train,

@@ -394,10 +394,11 @@ class EarlyStoppingCallback(TrainerCallback):
                 or not isinstance(early_stopping_patience, numbers.Integral) \
                 or early_stopping_patience < 1:
             raise ValueError(f"EarlyStoppingCallback: early_stopping_patience="
-                             f"{early_stopping_patience!r}; use a whole number of evaluations >= 1")
-        threshold = 0.0 if early_stopping_threshold is None else float(early_stopping_threshold)
-        if not threshold >= 0:
-            raise ValueError(f"EarlyStoppingCallback: early_stopping_threshold="
-                             f"{early_stopping_threshold!r}; use a number >= 0")
+                             f"{early_stopping_patience!r}; use a whole number of evaluations >= 1 "
+                             f"(the library's 0, which disables early stopping, is refused here: "
+                             f"leave the callback out instead)")
+        # the threshold is checked by the library with the other arguments, when the trainer
+        # is created (a finite number >= 0)
         self.early_stopping_patience = int(early_stopping_patience)
-        self.early_stopping_threshold = threshold
+        self.early_stopping_threshold = 0.0 if early_stopping_threshold is None \
+            else early_stopping_threshold

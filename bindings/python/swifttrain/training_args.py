@@ -68,16 +68,12 @@ class TrainingArguments:
     """The arguments of a training run, named and defaulted as HuggingFace's
     ``transformers.TrainingArguments`` (v5), plus a few additions.
 
-    * ``optim``: ``"adamw"`` / ``"adamw_torch"`` / ``"adamw_torch_fused"`` (AdamW),
-      ``"adam"``, ``"sgd"`` (momentum ``sgd_momentum``, a swifttrain addition),
-      ``"adagrad"``, ``"rmsprop"``, ``"adadelta"``, ``"lion"`` / ``"lion_32bit"``; further
-      options in ``optim_args`` as HF's ``"key=value,..."`` string (``"momentum=0.9,
-      nesterov=true"``, ``"amsgrad=true"``, ``"alpha=0.9,centered=true"``, ...).
-    * ``lr_scheduler_type``: HF's ``get_scheduler`` names (``"linear"``, ``"cosine"``,
-      ``"cosine_with_restarts"``, ``"polynomial"``, ``"constant"``,
-      ``"constant_with_warmup"``, ``"inverse_sqrt"``, ``"reduce_lr_on_plateau"``,
-      ``"cosine_with_min_lr"``, ``"warmup_stable_decay"``) and ``"step"`` /
-      ``"exponential"``; options in the dict ``lr_scheduler_kwargs``.
+    * ``optim``: one of the library's optimizer names, {optimizers} (``sgd`` takes its
+      momentum from ``sgd_momentum``, a swifttrain addition); further options in
+      ``optim_args`` as HF's ``"key=value,..."`` string (``"momentum=0.9,nesterov=true"``,
+      ``"amsgrad=true"``, ``"alpha=0.9,centered=true"``, ...).
+    * ``lr_scheduler_type``: HF's ``get_scheduler`` names and the additions ``step`` and
+      ``exponential``: {schedulers}; options in the dict ``lr_scheduler_kwargs``.
     * Warmup: ``warmup_steps`` (a value below 1 is a ratio of the total steps, as HF v5) or
       ``warmup_ratio`` (HF v4); a warmup that is not shorter than training is an error.
     * ``gradient_accumulation_steps`` as HF; the additions ``max_micro_batch_size`` (split
@@ -86,19 +82,20 @@ class TrainingArguments:
       ``ema_decay`` (a moving average of the weights used for evaluation and prediction),
       ``momentum_scheduler_type`` (``"none"`` or ``"inverted_triangular"``, options in
       ``momentum_scheduler_kwargs``).
-    * ``metric_for_best_model`` (default ``eval_loss``): what ``reduce_lr_on_plateau``
-      follows.
-    * Data and labels as HF: ``label_names`` (the batch entries that are labels, default
-      ``["labels"]``), ``label_smoothing_factor`` (of the built-in cross-entropy),
+    * ``metric_for_best_model`` (by default the evaluation loss): what
+      ``reduce_lr_on_plateau`` follows.
+    * Data and labels as HF: ``label_names`` (the batch entries that are labels),
+      ``label_smoothing_factor`` (of the built-in cross-entropy),
       ``remove_unused_columns`` (drop dataset columns the model's forward does not take),
       ``ignore_data_skip`` (a resumed iterable dataset starts its epoch over instead of
       skipping the batches already used), and the addition ``dataloader_shuffle``
       (AllenNLP's ``shuffle``: False feeds the training set in order every epoch).
     * The strategies ``"no"``, ``"steps"`` or ``"epoch"`` (``save_strategy`` also
-      ``"best"``). As HF, checkpoints are written by default: every ``save_steps`` (500)
-      steps and at the last step, into ``output_dir/checkpoint-<step>/``
-      (``output_dir`` is ``"trainer_output"`` by default); ``save_strategy="no"`` turns
-      them off. ``save_total_limit`` keeps that many, never deleting the best one.
+      ``"best"``). As HF, checkpoints are written by default: every ``save_steps`` steps
+      and at the last step, into ``output_dir/checkpoint-<step>/``; ``save_strategy="no"``
+      turns them off. ``save_total_limit`` keeps that many, never deleting the best one.
+
+    Every default is the library's (HF's), shown in the signature.
 
     Dict arguments reach the library as ``"key=value,..."`` strings. Every value is checked
     by the library: a bad one raises ``ValueError`` (:class:`swifttrain.InvalidArgumentError`)
@@ -201,3 +198,12 @@ class TrainingArguments:
     def to_dict(self) -> Dict[str, Any]:
         """The arguments as a plain dict (HF's ``to_dict``)."""
         return dataclasses.asdict(self)
+
+
+def _names(kind: str) -> str:
+    return ", ".join(f"``{name}``" for name in _C.enum_names(kind))
+
+
+# the names in the class documentation are the library's
+TrainingArguments.__doc__ = TrainingArguments.__doc__.replace(
+    "{optimizers}", _names("optimizer")).replace("{schedulers}", _names("lr_scheduler"))
