@@ -100,6 +100,16 @@ PyObject *st_py_metrics_to_dict(st_py_state *state, const st_metrics *metrics);
 
 /* The fields of st_trainer_state by their C names, with "metrics" a dict or None. */
 PyObject *st_py_trainer_state_to_dict(st_py_state *state, const st_trainer_state *trainer_state);
+/* A dict of name -> number as arrays for the library (a snapshot: `items` keeps the names
+ * alive); 0, or -1 with a TypeError naming `what`. Free with st_py_numbers_free. */
+typedef struct st_py_numbers {
+    PyObject *items;
+    const char **names;
+    double *values;
+    size_t count;
+} st_py_numbers;
+int st_py_numbers_from_dict(st_py_numbers *out, PyObject *dict, const char *what);
+void st_py_numbers_free(st_py_numbers *numbers);
 
 /* ---- tensor_type.c: swifttrain._swifttrain.Tensor ------------------------------------ */
 

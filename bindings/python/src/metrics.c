@@ -1,11 +1,13 @@
 /*
- * metrics.c - st_metrics and st_trainer_state as Python dicts.
+ * metrics.c - st_metrics and st_trainer_state as Python dicts, and dicts of numbers as the
+ * arrays the library's writers take (st_trainer_log, st_metrics_logger_write).
  */
 #include "_swifttrain.h"
 
 #include <math.h>
 
 #include <stddef.h>
+#include <string.h>
 
 PyObject *st_py_metrics_to_dict(st_py_state *state, const st_metrics *metrics)
 {
@@ -82,4 +84,51 @@ PyObject *st_py_trainer_state_to_dict(st_py_state *state, const st_trainer_state
         return NULL;
     }
     return dict;
+}
+
+int st_py_numbers_from_dict(st_py_numbers *out, PyObject *dict, const char *what)
+{
+    memset(out, 0, sizeof *out);
+    if (!PyDict_Check(dict)) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a dict of name -> number, got %.100s", what,
+                     Py_TYPE(dict)->tp_name);
+        return -1;
+    }
+    /* A snapshot: converting a value may run Python code that changes the dict. */
+    if ((out->items = PyDict_Items(dict)) == NULL)
+        return -1;
+    Py_ssize_t count = PyList_GET_SIZE(out->items);
+    out->names = PyMem_Calloc((size_t)count + 1, sizeof *out->names);
+    out->values = PyMem_Calloc((size_t)count + 1, sizeof *out->values);
+    if (out->names == NULL || out->values == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *key = PyTuple_GET_ITEM(PyList_GET_ITEM(out->items, i), 0);
+        PyObject *value = PyTuple_GET_ITEM(PyList_GET_ITEM(out->items, i), 1);
+        if (!PyUnicode_Check(key)) {
+            PyErr_Format(PyExc_TypeError, "%s: metric names must be str, got %.100s", what,
+                         Py_TYPE(key)->tp_name);
+            goto fail;
+        }
+        if ((out->names[i] = PyUnicode_AsUTF8(key)) == NULL)
+            goto fail;
+        out->values[i] = PyFloat_AsDouble(value);
+        if (out->values[i] == -1.0 && PyErr_Occurred())
+            goto fail;
+    }
+    out->count = (size_t)count;
+    return 0;
+fail:
+    st_py_numbers_free(out);
+    return -1;
+}
+
+void st_py_numbers_free(st_py_numbers *numbers)
+{
+    PyMem_Free(numbers->names);
+    PyMem_Free(numbers->values);
+    Py_CLEAR(numbers->items);
+    memset(numbers, 0, sizeof *numbers);
 }

@@ -53,48 +53,14 @@ static PyObject *MetricsLogger_write(st_py_metrics_logger *self, PyObject *args)
 {
     PyObject *metrics;
     long long step;
-    if (!PyArg_ParseTuple(args, "O!L:write", &PyDict_Type, &metrics, &step))
+    st_py_numbers numbers;
+    if (!PyArg_ParseTuple(args, "OL:write", &metrics, &step)
+        || st_py_numbers_from_dict(&numbers, metrics, "MetricsLogger.write") < 0)
         return NULL;
-    /* A snapshot: converting a value may run Python code that changes the dict. The items
-     * list keeps every name alive until the library has read it. */
-    PyObject *items = PyDict_Items(metrics);
-    if (items == NULL)
-        return NULL;
-    Py_ssize_t count = PyList_GET_SIZE(items);
-    const char **names = PyMem_Calloc((size_t)count + 1, sizeof *names);
-    double *values = PyMem_Calloc((size_t)count + 1, sizeof *values);
-    PyObject *result = NULL;
-    if (names == NULL || values == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *key = PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 0);
-        PyObject *value = PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 1);
-        if (!PyUnicode_Check(key)) {
-            PyErr_Format(PyExc_TypeError, "MetricsLogger.write: metric names must be str, got "
-                         "%.100s", Py_TYPE(key)->tp_name);
-            goto done;
-        }
-        names[i] = PyUnicode_AsUTF8(key);
-        if (names[i] == NULL)
-            goto done;
-        values[i] = PyFloat_AsDouble(value);
-        if (values[i] == -1.0 && PyErr_Occurred())
-            goto done;
-    }
-    int status = st_metrics_logger_write(self->logger, names, values, (size_t)count,
-                                         (int64_t)step);
-    if (status != ST_OK) {
-        st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
-        goto done;
-    }
-    result = Py_NewRef(Py_None);
-done:
-    PyMem_Free(names);
-    PyMem_Free(values);
-    Py_DECREF(items);
-    return result;
+    int status = st_metrics_logger_write(self->logger, numbers.names, numbers.values,
+                                         numbers.count, (int64_t)step);
+    st_py_numbers_free(&numbers);
+    return st_py_none_or_raise(st_py_state_of(Py_TYPE(self)), status);
 }
 
 static PyMethodDef MetricsLogger_methods[] = {

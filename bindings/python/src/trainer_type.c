@@ -412,46 +412,26 @@ static PyObject *Trainer_remove_callback(st_py_trainer *self, PyObject *index_ob
 }
 
 PyDoc_STRVAR(Trainer_log_doc,
-             "log($self, names, values, /)\n--\n\n"
-             "Logs values (st_trainer_log): appended to the log history with the step, and LOG "
-             "fires with them (after the current event when called from a callback).");
+             "log($self, logs, /)\n--\n\n"
+             "Logs a dict of name -> number (st_trainer_log): appended to the log history with the "
+             "step, and LOG fires with them (after the current event when called from a callback).");
 
-static PyObject *Trainer_log(st_py_trainer *self, PyObject *args)
+static PyObject *Trainer_log(st_py_trainer *self, PyObject *logs)
 {
-    PyObject *names_obj = NULL, *values_obj = NULL;
-    if (!PyArg_ParseTuple(args, "OO:log", &names_obj, &values_obj))
-        return NULL;
-    PyObject *names = PySequence_Fast(names_obj, "Trainer.log: names must be a sequence");
-    PyObject *values = names == NULL ? NULL : PySequence_Fast(values_obj, "Trainer.log: values must be a sequence");
-    Py_ssize_t count = values == NULL ? 0 : PySequence_Fast_GET_SIZE(names);
-    const char **texts = values == NULL ? NULL : PyMem_Calloc((size_t)count + 1, sizeof(char *));
-    double *numbers = texts == NULL ? NULL : PyMem_Calloc((size_t)count + 1, sizeof(double));
+    st_py_numbers numbers;
     PyObject *result = NULL;
-    if (values != NULL && (texts == NULL || numbers == NULL)) {
-        PyErr_NoMemory();
-    } else if (values != NULL && PySequence_Fast_GET_SIZE(values) != count) {
-        PyErr_SetString(PyExc_ValueError, "Trainer.log: as many values as names are needed");
-    } else if (values != NULL) {
-        Py_ssize_t i = 0;
-        for (; i < count; i++) {
-            texts[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(names, i));
-            numbers[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(values, i));
-            if (texts[i] == NULL || (numbers[i] == -1.0 && PyErr_Occurred()))
-                break;
-        }
-        if (i == count && check_readable(self, "log") == 0) {
-            if (self->running) { /* from a callback: LOG follows the event */
-                result = st_py_none_or_raise(state_of(self), st_trainer_log(self->trainer, texts, numbers, (size_t)count));
-            } else if (begin_run(self, "log") == 0) { /* LOG now: a callback's exception comes out here */
-                int status = st_trainer_log(self->trainer, texts, numbers, (size_t)count);
-                result = end_run(self, status) < 0 ? NULL : Py_NewRef(Py_None);
-            }
+    if (st_py_numbers_from_dict(&numbers, logs, "Trainer.log") < 0)
+        return NULL;
+    if (check_readable(self, "log") == 0) {
+        if (self->running) { /* from a callback: LOG follows the event */
+            result = st_py_none_or_raise(state_of(self), st_trainer_log(self->trainer, numbers.names,
+                                                                        numbers.values, numbers.count));
+        } else if (begin_run(self, "log") == 0) { /* LOG now: a callback's exception comes out here */
+            int status = st_trainer_log(self->trainer, numbers.names, numbers.values, numbers.count);
+            result = end_run(self, status) < 0 ? NULL : Py_NewRef(Py_None);
         }
     }
-    PyMem_Free(texts);
-    PyMem_Free(numbers);
-    Py_XDECREF(names);
-    Py_XDECREF(values);
+    st_py_numbers_free(&numbers);
     return result;
 }
 
@@ -978,7 +958,7 @@ static PyMethodDef Trainer_methods[] = {
     {"remove_callback", (PyCFunction)Trainer_remove_callback, METH_O,
      Trainer_remove_callback_doc},
     {"request_stop", (PyCFunction)Trainer_request_stop, METH_NOARGS, Trainer_request_stop_doc},
-    {"log", (PyCFunction)Trainer_log, METH_VARARGS, Trainer_log_doc},
+    {"log", (PyCFunction)Trainer_log, METH_O, Trainer_log_doc},
     {"init_end", (PyCFunction)Trainer_init_end, METH_NOARGS, Trainer_init_end_doc},
     {"add_terminate_on_nan", (PyCFunction)Trainer_add_terminate_on_nan, METH_NOARGS,
      Trainer_add_terminate_on_nan_doc},

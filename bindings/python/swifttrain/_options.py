@@ -15,10 +15,12 @@ from typing import Any, Mapping, Optional, Union
 
 import numpy as np
 
-__all__ = ["options_text"]
+__all__ = ["options_text", "spelled"]
 
 
-def _value_text(owner: str, key: str, value: Any) -> str:
+def spelled(value: Any) -> Optional[str]:
+    """A value as the library parses it: numbers as Python writes them, bools as
+    ``true``/``false``, ``None`` as ``None``, strings as they are; None for other types."""
     if value is None:
         return "None"
     if isinstance(value, (bool, np.bool_)):
@@ -27,13 +29,17 @@ def _value_text(owner: str, key: str, value: Any) -> str:
         return str(int(value))
     if isinstance(value, numbers.Real):
         return repr(float(value))
-    if isinstance(value, str):
-        if "," in value or "=" in value:
-            raise ValueError(f"{owner}: the value of {key!r} ({value!r}) may not contain ',' "
-                             f"or '='")
-        return value
-    raise TypeError(f"{owner}: the value of {key!r} must be a number, a bool, a string or "
-                    f"None, got {type(value).__name__} {value!r}")
+    return value if isinstance(value, str) else None
+
+
+def _value_text(owner: str, key: str, value: Any) -> str:
+    if isinstance(value, str) and ("," in value or "=" in value):
+        raise ValueError(f"{owner}: the value of {key!r} ({value!r}) may not contain ',' or '='")
+    text = spelled(value)
+    if text is None:
+        raise TypeError(f"{owner}: the value of {key!r} must be a number, a bool, a string or "
+                        f"None, got {type(value).__name__} {value!r}")
+    return text
 
 
 def options_text(owner: str, options: Union[None, str, Mapping[str, Any]]) -> Optional[str]:

@@ -249,8 +249,7 @@ class Trainer:
         """Logs values (HF's ``Trainer.log``): as HF, the current ``epoch`` is added; they
         are appended to ``state.log_history`` with the current step, and every callback's
         ``on_log`` gets them (after the current event when called from a callback)."""
-        names = list(logs)
-        self._core.log(names, [float(logs[name]) for name in names])
+        self._core.log(dict(logs))
 
     # ---- callbacks -------------------------------------------------------------------
 

@@ -16,14 +16,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 import os
-import numbers
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Union
 
-import numpy as np
-
 from . import _swifttrain as _C
-from ._options import options_text
+from ._options import options_text, spelled
 
 __all__ = ["TrainingArguments"]
 
@@ -46,21 +43,16 @@ _OPTIONS = {"options": True}
 
 
 def _as_text(name: str, value: Any) -> str:
-    """The string form ``st_training_args_set`` parses."""
+    """The string form ``st_training_args_update`` parses."""
     if isinstance(value, enum.Enum):
         value = value.value
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        return repr(float(value))
-    if isinstance(value, str):
-        return value
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return ",".join(value)
-    raise TypeError(f"TrainingArguments.{name}: expected a number, a bool or a string, "
-                    f"got {type(value).__name__} {value!r}")
+    text = spelled(value) if value is not None else None
+    if text is None:
+        raise TypeError(f"TrainingArguments.{name}: expected a number, a bool or a string, "
+                        f"got {type(value).__name__} {value!r}")
+    return text
 
 
 @dataclass
