@@ -1526,10 +1526,15 @@ typedef struct st_trainer st_trainer;
  *    then SAVE if a checkpoint was due and written.
  *  A training run: INIT_END (once per trainer, before its first train, evaluate or predict),
  *  TRAIN_BEGIN, per epoch EPOCH_BEGIN ... EPOCH_END (followed by its own LOG / evaluation
- *  when due), LOG (train metrics), TRAIN_END, CLOSE. When an error stops training,
- *  EXCEPTION then CLOSE fire and the error is returned. st_trainer_evaluate fires
- *  EVALUATE_BEGIN, PREDICTION_STEP per batch, LOG, EVALUATE; st_trainer_predict fires
- *  PREDICT_BEGIN, PREDICTION_STEP per batch, PREDICT. docs/events.md maps them to HF,
+ *  when due), LOG (train metrics), TRAIN_END, CLOSE, POST_CLOSE. When an error stops
+ *  training, EXCEPTION, CLOSE and POST_CLOSE fire and the error is returned.
+ *  st_trainer_evaluate fires EVALUATE_STANDALONE_BEGIN, then per dataset EVALUATE_BEGIN,
+ *  per batch (EVALUATE_BATCH_BEGIN, EVALUATE_BEFORE_FORWARD, EVALUATE_AFTER_FORWARD,
+ *  PREDICTION_STEP), LOG, EVALUATE (EVALUATE_BEFORE_ALL / _AFTER_ALL around them all when
+ *  it evaluates the trainer's evaluation datasets, as training's evaluations do), then
+ *  EVALUATE_STANDALONE_END; st_trainer_predict fires PREDICT_BEGIN, per batch the PREDICT_
+ *  batch events and PREDICTION_STEP, then PREDICT. Each step ends with STEP_CHECKPOINT, each
+ *  epoch with EPOCH_CHECKPOINT (after their evaluation and save). docs/events.md maps them to HF,
  *  Composer, AllenNLP and PyMarlin names. Values are stable and appended only. */
 typedef enum st_event {
     ST_EVENT_TRAIN_BEGIN = 0,
@@ -1558,10 +1563,31 @@ typedef enum st_event {
     ST_EVENT_PREDICT = 23,
     ST_EVENT_EXCEPTION = 24,
     ST_EVENT_CLOSE = 25,
-    ST_EVENT_SAVE = 26          /**< a checkpoint was written (after LOG / EVALUATE of the step) */
+    ST_EVENT_SAVE = 26,         /**< a checkpoint was written (after LOG / EVALUATE of the step) */
+    /* Composer's events (since 0.2.0; docs/events.md maps them): */
+    ST_EVENT_BEFORE_LOAD = 27,  /**< train() resuming: before the checkpoint is restored */
+    ST_EVENT_AFTER_LOAD = 28,   /**< after it was restored, before TRAIN_BEGIN */
+    ST_EVENT_BEFORE_TRAIN_BATCH = 29, /**< the step's batches fetched, before the first forward */
+    ST_EVENT_STEP_CHECKPOINT = 30,    /**< the step complete: after its LOG, EVALUATE and SAVE
+                                           (Composer's BATCH_CHECKPOINT) */
+    ST_EVENT_EPOCH_CHECKPOINT = 31,   /**< the epoch complete: after EPOCH_END, its evaluation and
+                                           save; metrics: that evaluation's, or NULL (AllenNLP's
+                                           and PyMarlin's epoch callbacks) */
+    ST_EVENT_EVALUATE_BEFORE_ALL = 32, /**< before evaluating every evaluation dataset */
+    ST_EVENT_EVALUATE_AFTER_ALL = 33,  /**< after; metrics: all of their metrics */
+    ST_EVENT_EVALUATE_BATCH_BEGIN = 34,    /**< each evaluation batch: fetched, */
+    ST_EVENT_EVALUATE_BEFORE_FORWARD = 35, /**< about to be forwarded (the batch replaceable), */
+    ST_EVENT_EVALUATE_AFTER_FORWARD = 36,  /**< forwarded (the outputs replaceable); then
+                                                PREDICTION_STEP */
+    ST_EVENT_PREDICT_BATCH_BEGIN = 37,     /**< the same three for each prediction batch */
+    ST_EVENT_PREDICT_BEFORE_FORWARD = 38,
+    ST_EVENT_PREDICT_AFTER_FORWARD = 39,
+    ST_EVENT_EVALUATE_STANDALONE_BEGIN = 40, /**< st_trainer_evaluate (outside training): first */
+    ST_EVENT_EVALUATE_STANDALONE_END = 41,   /**< and last; metrics: what it returns */
+    ST_EVENT_POST_CLOSE = 42    /**< after every callback's CLOSE: the last event of a train() */
 } st_event;
 
-#define ST_EVENT_COUNT 27
+#define ST_EVENT_COUNT 43
 /** The bit of one event in an event mask (64 bits: room for the events to come). */
 #define ST_EVENT_MASK(event) ((uint64_t)1 << (unsigned)(event))
 #define ST_EVENT_MASK_ALL UINT64_MAX
@@ -1672,8 +1698,11 @@ st_status st_trainer_remove_callback(st_trainer *trainer, st_callback_fn callbac
  *  keep it). Where Composer lets an algorithm replace a value, the callback may:
  *  - the batch at ST_EVENT_AFTER_DATALOADER and ST_EVENT_BEFORE_FORWARD, with
  *    st_batch_set (a batch replaced at AFTER_DATALOADER counts in the step's normalisation;
- *    one replaced at BEFORE_FORWARD is normalised by the original sample count);
- *  - the outputs at ST_EVENT_AFTER_FORWARD and ST_EVENT_BEFORE_LOSS, with st_outputs_set;
+ *    one replaced at BEFORE_FORWARD is normalised by the original sample count), and at
+ *    ST_EVENT_EVALUATE_BEFORE_FORWARD and ST_EVENT_PREDICT_BEFORE_FORWARD;
+ *  - the outputs at ST_EVENT_AFTER_FORWARD and ST_EVENT_BEFORE_LOSS, with st_outputs_set,
+ *    and at ST_EVENT_EVALUATE_AFTER_FORWARD and ST_EVENT_PREDICT_AFTER_FORWARD (what the
+ *    metrics and predictions are computed from);
  *  - the loss at ST_EVENT_AFTER_LOSS and ST_EVENT_BEFORE_BACKWARD, with
  *    st_event_data_set_loss (a float32 scalar; it is backpropagated and logged);
  *  - the gradients at ST_EVENT_AFTER_BACKWARD and ST_EVENT_PRE_OPTIMIZER_STEP, in place
@@ -1688,9 +1717,12 @@ typedef struct st_event_data {
     st_lr_schedule *lr_scheduler;  /**< its schedule; NULL outside training and with
                                         reduce_lr_on_plateau */
     const st_metrics *metrics;     /**< LOG: the logged values; EVALUATE: the metrics;
-                                        PREDICT: the test metrics; NULL otherwise */
-    st_batch *batch;               /**< the (micro-)batch from AFTER_DATALOADER to STEP_END, and at
-                                        PREDICTION_STEP; NULL otherwise */
+                                        PREDICT: the test metrics; EVALUATE_AFTER_ALL,
+                                        EVALUATE_STANDALONE_END, EPOCH_CHECKPOINT: see
+                                        st_event; NULL otherwise */
+    st_batch *batch;               /**< the (micro-)batch from AFTER_DATALOADER to STEP_END,
+                                        and in evaluation and prediction from the batch's
+                                        BATCH_BEGIN to PREDICTION_STEP; NULL otherwise */
     st_outputs *outputs;           /**< the model's outputs of `batch`, from AFTER_FORWARD */
     st_tensor *loss;               /**< the loss of `batch`, from AFTER_LOSS; NULL before */
     const char *error;             /**< EXCEPTION: the message of the error ending the run */

@@ -5,8 +5,8 @@ import SwiftTrain
 // outputs and the loss as borrowed handles, replaceable where EventData allows.
 
 /// The events at which a callback may replace the batch, the outputs or the loss.
-private let batchWritable: Set<TrainerEvent> = [.afterDataloader, .beforeForward]
-private let outputsWritable: Set<TrainerEvent> = [.afterForward, .beforeLoss]
+private let batchWritable: Set<TrainerEvent> = [.afterDataloader, .beforeForward, .evaluateBeforeForward, .predictBeforeForward]
+private let outputsWritable: Set<TrainerEvent> = [.afterForward, .beforeLoss, .evaluateAfterForward, .predictAfterForward]
 private let lossWritable: Set<TrainerEvent> = [.afterLoss, .beforeBackward]
 
 /// What a C callback's st_event_data points at during one call; kept so that

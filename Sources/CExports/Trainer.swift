@@ -8,6 +8,10 @@ let eventNames: [StaticString] = [
     "on_before_forward", "on_after_forward", "on_before_loss", "on_after_loss", "on_before_backward",
     "on_after_backward", "on_substep_end", "on_pre_optimizer_step", "on_optimizer_step", "on_evaluate_begin",
     "on_prediction_step", "on_predict_begin", "on_predict", "on_exception", "on_close", "on_save",
+    "on_before_load", "on_after_load", "on_before_train_batch", "on_step_checkpoint", "on_epoch_checkpoint",
+    "on_evaluate_before_all", "on_evaluate_after_all", "on_evaluate_batch_begin", "on_evaluate_before_forward",
+    "on_evaluate_after_forward", "on_predict_batch_begin", "on_predict_before_forward", "on_predict_after_forward",
+    "on_evaluate_standalone_begin", "on_evaluate_standalone_end", "on_post_close",
 ]
 
 @c @implementation

@@ -443,7 +443,7 @@ done:
 }
 
 static void test_event_names_out_of_range(void) {
-    static const int events[] = {INT32_MIN, -1, ST_EVENT_COUNT, ST_EVENT_COUNT + 1, 31, 32, 64,
+    static const int events[] = {INT32_MIN, -1, ST_EVENT_COUNT, ST_EVENT_COUNT + 1, 63, 64,
                                  INT32_MAX};
     size_t i;
     int e;

@@ -95,7 +95,8 @@ static int has_metric(const st_metrics *metrics, const char *name) {
 static int record_event(st_event event, const st_trainer_state *state,
                         st_trainer_control *control, void *user_data) {
     recorder *r = (recorder *)user_data;
-    int wants_metrics = event == ST_EVENT_LOG || event == ST_EVENT_EVALUATE || event == ST_EVENT_PREDICT;
+    int wants_metrics = event == ST_EVENT_LOG || event == ST_EVENT_EVALUATE || event == ST_EVENT_PREDICT ||
+                        event == ST_EVENT_EVALUATE_AFTER_ALL || event == ST_EVENT_EVALUATE_STANDALONE_END;
 
     if (!CHECK((int)event >= 0 && (int)event < ST_EVENT_COUNT, "event %d", (int)event))
         return 0;
@@ -107,8 +108,9 @@ static int record_event(st_event event, const st_trainer_state *state,
     }
     CHECK(state->struct_size == sizeof(st_trainer_state), "struct_size %u, expected %u",
           (unsigned)state->struct_size, (unsigned)sizeof(st_trainer_state));
-    CHECK((state->metrics != NULL) == wants_metrics, "%s: metrics is %s",
-          st_event_name(event), state->metrics ? "set" : "NULL");
+    /* (EPOCH_CHECKPOINT has the metrics of the epoch's evaluation when there was one) */
+    CHECK(event == ST_EVENT_EPOCH_CHECKPOINT || (state->metrics != NULL) == wants_metrics,
+          "%s: metrics is %s", st_event_name(event), state->metrics ? "set" : "NULL");
 
     if (event == ST_EVENT_PREDICTION_STEP) r->eval_batches = state->eval_batches;
     if (event == ST_EVENT_STEP_END)
@@ -150,21 +152,27 @@ static void test_version_and_blas(void) {
  * swifttrain.h. */
 #define ONE_STEP(before, after)                                                                \
     ST_EVENT_STEP_BEGIN, ST_EVENT_BEFORE_DATALOADER, ST_EVENT_AFTER_DATALOADER,                 \
-        ST_EVENT_BEFORE_FORWARD, ST_EVENT_AFTER_FORWARD, ST_EVENT_BEFORE_LOSS,                  \
+        ST_EVENT_BEFORE_TRAIN_BATCH, ST_EVENT_BEFORE_FORWARD, ST_EVENT_AFTER_FORWARD, ST_EVENT_BEFORE_LOSS,                  \
         ST_EVENT_AFTER_LOSS, ST_EVENT_BEFORE_BACKWARD, ST_EVENT_AFTER_BACKWARD,                 \
         ST_EVENT_PRE_OPTIMIZER_STEP, ST_EVENT_OPTIMIZER_STEP, ST_EVENT_STEP_END
-#define ONE_STEP_STEPS(s) s, s, s, s, s, s, s, s, s, s, s, s + 1
+#define ONE_STEP_STEPS(s) s, s, s, s, s, s, s, s, s, s, s, s, s + 1
+#define EVAL_BATCH                                                                             \
+    ST_EVENT_EVALUATE_BATCH_BEGIN, ST_EVENT_EVALUATE_BEFORE_FORWARD,                           \
+        ST_EVENT_EVALUATE_AFTER_FORWARD, ST_EVENT_PREDICTION_STEP
 static void test_event_order(void) {
     static const int expected[] = {
         ST_EVENT_INIT_END, ST_EVENT_TRAIN_BEGIN, ST_EVENT_EPOCH_BEGIN,
-        ONE_STEP(0, 1), ST_EVENT_LOG,                                          /* step 1 */
+        ONE_STEP(0, 1), ST_EVENT_LOG, ST_EVENT_STEP_CHECKPOINT,                /* step 1 */
         ONE_STEP(1, 2), ST_EVENT_LOG,                                          /* step 2 */
-        ST_EVENT_EVALUATE_BEGIN, ST_EVENT_PREDICTION_STEP, ST_EVENT_PREDICTION_STEP,
-        ST_EVENT_LOG, ST_EVENT_EVALUATE,                                       /* eval   */
+        ST_EVENT_EVALUATE_BEFORE_ALL, ST_EVENT_EVALUATE_BEGIN, EVAL_BATCH, EVAL_BATCH,
+        ST_EVENT_LOG, ST_EVENT_EVALUATE, ST_EVENT_EVALUATE_AFTER_ALL,          /* eval   */
         ST_EVENT_SAVE,                /* the last step saves (HF), into ./trainer_output */
-        ST_EVENT_EPOCH_END, ST_EVENT_LOG, ST_EVENT_TRAIN_END, ST_EVENT_CLOSE};
-    static const int64_t expected_steps[] = {0, 0, 0, ONE_STEP_STEPS(0), 1, ONE_STEP_STEPS(1), 2,
-                                             2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
+        ST_EVENT_STEP_CHECKPOINT, ST_EVENT_EPOCH_END, ST_EVENT_EPOCH_CHECKPOINT, ST_EVENT_LOG,
+        ST_EVENT_TRAIN_END, ST_EVENT_CLOSE, ST_EVENT_POST_CLOSE};
+    static const int64_t expected_steps[] = {0, 0, 0, ONE_STEP_STEPS(0), 1, 1, ONE_STEP_STEPS(1), 2,
+                                             2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
+    _Static_assert(sizeof expected / sizeof expected[0] == sizeof expected_steps / sizeof expected_steps[0],
+                   "one step per expected event");
     const size_t n = sizeof expected / sizeof expected[0];
     recorder r;
     st_training_args args;

@@ -50,8 +50,8 @@ def small_model():
     return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
 
 
-ONE_STEP = ["on_step_begin", "on_before_dataloader", "on_after_dataloader", "on_before_forward",
-            "on_after_forward", "on_before_loss", "on_after_loss", "on_before_backward",
+ONE_STEP = ["on_step_begin", "on_before_dataloader", "on_after_dataloader",
+            "on_before_train_batch", "on_before_forward", "on_after_forward", "on_before_loss", "on_after_loss", "on_before_backward",
             "on_after_backward", "on_pre_optimizer_step", "on_optimizer_step", "on_step_end"]
 
 
@@ -69,9 +69,20 @@ def expected_training_events(epochs, steps_per_epoch, logging_steps, eval_batche
                 events.append("on_log")
             if step == epochs * steps_per_epoch:
                 events.append("on_save")
-        events += ["on_epoch_end", "on_evaluate_begin"] + ["on_prediction_step"] * eval_batches
-        events += ["on_log", "on_evaluate"]
-    return events + ["on_log", "on_train_end", "on_close"]
+            events.append("on_step_checkpoint")
+        events += ["on_epoch_end"] + evaluation_events(eval_batches, all_datasets=True)
+        events.append("on_epoch_checkpoint")
+    return events + ["on_log", "on_train_end", "on_close", "on_post_close"]
+
+
+def evaluation_events(batches, all_datasets=False, predict=False):
+    """One evaluation (or prediction) of `batches` batches, as include/swifttrain.h orders it."""
+    kind = "predict" if predict else "evaluate"
+    events = [f"on_{kind}_begin"] + [f"on_{kind}_batch_begin", f"on_{kind}_before_forward",
+                                       f"on_{kind}_after_forward", "on_prediction_step"] * batches
+    events += ["on_predict"] if predict else ["on_log", "on_evaluate"]
+    return ["on_evaluate_before_all"] + events + ["on_evaluate_after_all"] if all_datasets \
+        else events
 
 
 def test_event_order_matches_the_header(small_data, small_model, quiet_args, silent):
@@ -91,12 +102,17 @@ def test_event_order_matches_the_header(small_data, small_model, quiet_args, sil
 
     recorder.events.clear()
     trainer.evaluate()
-    assert [e[0] for e in recorder.events] == (["on_evaluate_begin"] + ["on_prediction_step"] * 8
-                                               + ["on_log", "on_evaluate"])
+    assert [e[0] for e in recorder.events] == (["on_evaluate_standalone_begin"]
+                                               + evaluation_events(8, all_datasets=True)
+                                               + ["on_evaluate_standalone_end"])
+    recorder.events.clear()
+    trainer.evaluate(small_data)  # a dataset given: not the trainer's evaluation datasets
+    assert [e[0] for e in recorder.events] == (["on_evaluate_standalone_begin"]
+                                               + evaluation_events(8)
+                                               + ["on_evaluate_standalone_end"])
     recorder.events.clear()
     trainer.predict(small_data[0])
-    assert [e[0] for e in recorder.events] == (["on_predict_begin"] + ["on_prediction_step"] * 8
-                                               + ["on_predict"])
+    assert [e[0] for e in recorder.events] == evaluation_events(8, predict=True)
 
 
 def test_on_log_gets_logs_and_log_history_has_them(digits, mlp, quiet_args, silent):

@@ -36,6 +36,40 @@ public enum TrainerEvent: Int32, Sendable, CaseIterable {
     /// After a checkpoint was written (state.bestModelCheckpoint and the directory are
     /// complete on disk).
     case save = 26
+    /// Composer's BEFORE_LOAD / AFTER_LOAD: around restoring a checkpoint, when train()
+    /// resumes from one (before TRAIN_BEGIN).
+    case beforeLoad = 27
+    case afterLoad = 28
+    /// Composer's BEFORE_TRAIN_BATCH: the step's batches are fetched, before the first
+    /// micro-batch's forward.
+    case beforeTrainBatch = 29
+    /// Composer's BATCH_CHECKPOINT: the step is complete, after its STEP_END, LOG,
+    /// EVALUATE and SAVE.
+    case stepCheckpoint = 30
+    /// Composer's EPOCH_CHECKPOINT (AllenNLP's and PyMarlin's epoch callbacks): the epoch
+    /// is complete, after its EPOCH_END, evaluation and save; `metrics` holds the
+    /// evaluation of the epoch's end, when there was one.
+    case epochCheckpoint = 31
+    /// Composer's EVAL_BEFORE_ALL / EVAL_AFTER_ALL: around the evaluation of every
+    /// evaluation dataset; AFTER_ALL's `metrics` holds all of their metrics.
+    case evaluateBeforeAll = 32
+    case evaluateAfterAll = 33
+    /// Composer's EVAL_BATCH_START, EVAL_BEFORE_FORWARD, EVAL_AFTER_FORWARD: each batch of
+    /// an evaluation; a callback may replace the batch before the forward and the outputs
+    /// after it.
+    case evaluateBatchBegin = 34
+    case evaluateBeforeForward = 35
+    case evaluateAfterForward = 36
+    /// The same for each batch of a prediction (Composer's PREDICT_BATCH_START, ...).
+    case predictBatchBegin = 37
+    case predictBeforeForward = 38
+    case predictAfterForward = 39
+    /// Composer's EVAL_STANDALONE_START / _END: around an evaluate() called outside
+    /// training; END's `metrics` holds what evaluate() returns.
+    case evaluateStandaloneBegin = 40
+    case evaluateStandaloneEnd = 41
+    /// Composer's post_close: after every callback's CLOSE, the last event of a train().
+    case postClose = 42
 
     /// HuggingFace's TrainerCallback method name ("on_step_end"), in the same style for the
     /// events HF does not have ("on_before_forward").
@@ -68,6 +102,22 @@ public enum TrainerEvent: Int32, Sendable, CaseIterable {
         case .exception: "on_exception"
         case .close: "on_close"
         case .save: "on_save"
+        case .beforeLoad: "on_before_load"
+        case .afterLoad: "on_after_load"
+        case .beforeTrainBatch: "on_before_train_batch"
+        case .stepCheckpoint: "on_step_checkpoint"
+        case .epochCheckpoint: "on_epoch_checkpoint"
+        case .evaluateBeforeAll: "on_evaluate_before_all"
+        case .evaluateAfterAll: "on_evaluate_after_all"
+        case .evaluateBatchBegin: "on_evaluate_batch_begin"
+        case .evaluateBeforeForward: "on_evaluate_before_forward"
+        case .evaluateAfterForward: "on_evaluate_after_forward"
+        case .predictBatchBegin: "on_predict_batch_begin"
+        case .predictBeforeForward: "on_predict_before_forward"
+        case .predictAfterForward: "on_predict_after_forward"
+        case .evaluateStandaloneBegin: "on_evaluate_standalone_begin"
+        case .evaluateStandaloneEnd: "on_evaluate_standalone_end"
+        case .postClose: "on_post_close"
         }
     }
 

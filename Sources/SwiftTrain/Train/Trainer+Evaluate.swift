@@ -47,13 +47,17 @@ extension Trainer {
         }
         if let dataset {
             try check(dataset, role: "evaluation dataset", needsTargets: true)
-            return try evaluateAndReport(dataset, prefix: metricKeyPrefix)
+        } else {
+            guard !evalDatasets.isEmpty else {
+                throw SwiftTrainError.misuse("evaluate(): no dataset given and no evaluation dataset set")
+            }
+            try checkEvalDatasets()
         }
-        guard !evalDatasets.isEmpty else {
-            throw SwiftTrainError.misuse("evaluate(): no dataset given and no evaluation dataset set")
-        }
-        try checkEvalDatasets()
-        return try evaluateAll(prefix: metricKeyPrefix)
+        try fire(.evaluateStandaloneBegin)
+        let metrics = try dataset.map { try evaluateAndReport($0, prefix: metricKeyPrefix) }
+            ?? evaluateAll(prefix: metricKeyPrefix)
+        try fire(.evaluateStandaloneEnd, metrics: metrics)
+        return metrics
     }
 
     /// Checks every evaluation dataset against the model and the loss; returns the names of
@@ -84,12 +88,14 @@ extension Trainer {
     /// Evaluates every evaluation dataset and returns their metrics together (one "epoch").
     @discardableResult
     func evaluateAll(prefix: String = "eval") throws -> Metrics {
+        try fire(.evaluateBeforeAll)
         var all = Metrics()
         for (name, dataset) in evalDatasets {
             let metrics = try evaluateAndReport(dataset, prefix: name.map { "\(prefix)_\($0)" } ?? prefix)
             for (key, value) in metrics { all[key] = value }
         }
         try afterEvaluation?(all)
+        try fire(.evaluateAfterAll, metrics: all)
         return all
     }
 
@@ -142,7 +148,7 @@ extension Trainer {
         try fire(.predictBegin)
         // (an iterable dataset shows whether it has labels only as it is read)
         let result = try runInference(loader, prefix: info.hasLabels || dataset.count == nil ? "test" : nil, collect: true,
-                                      metricsOnlyWithLabels: true)
+                                      metricsOnlyWithLabels: true, predicting: true)
         guard let prediction = result.prediction else {
             throw SwiftTrainError.invalid("predict: the model returned no logits (only a loss), so there is nothing to "
                 + "predict; return the logits too")
@@ -173,7 +179,7 @@ extension Trainer {
         defer { state.evalBatches = 0 }
         try fire(.predictBegin)
         let metrics = try runInference(loader, prefix: info.hasLabels ? "test" : nil,
-                                       output: (output.baseAddress!, outputs)).metrics
+                                       output: (output.baseAddress!, outputs), predicting: true).metrics
         try fire(.predict, metrics: metrics ?? Metrics())
         return metrics
     }
@@ -186,7 +192,11 @@ extension Trainer {
     /// With `metricsOnlyWithLabels`, no metrics are returned when no batch had labels and
     /// the model returned no loss (an iterable dataset read for prediction).
     func runInference(_ loader: DataLoader, prefix: String?, output: (UnsafeMutablePointer<Float>, width: Int)? = nil,
-                      collect: Bool = false, metricsOnlyWithLabels: Bool = false) throws -> (metrics: Metrics?, prediction: EvalPrediction?) {
+                      collect: Bool = false, metricsOnlyWithLabels: Bool = false,
+                      predicting: Bool = false) throws -> (metrics: Metrics?, prediction: EvalPrediction?) {
+        let (batchBegin, beforeForward, afterForward): (TrainerEvent, TrainerEvent, TrainerEvent) = predicting
+            ? (.predictBatchBegin, .predictBeforeForward, .predictAfterForward)
+            : (.evaluateBatchBegin, .evaluateBeforeForward, .evaluateAfterForward)
         let start = monotonicSeconds()
         var lossSum = 0.0, lossItems = 0, row = 0, batches = 0
         var classification: ClassificationMetrics?, regression: RegressionMetrics?
@@ -194,12 +204,20 @@ extension Trainer {
         let collecting = collect || (prefix != nil && computeMetrics != nil)
         let resolver = losses
         try inEvaluationMode {
-            while let batch = try loader.batch(batches) {
-                let out: ModelOutput
+            while var batch = try loader.batch(batches) {
+                var out: ModelOutput
+                // (a callback may replace the batch before the forward and the outputs after it)
+                eventData.batch = batch
+                try fire(batchBegin)
+                try fire(beforeForward)
+                batch = eventData.batch ?? batch
                 do { out = try model.forward(batch: batch) } catch var error as SwiftTrainError {
                     error.message = "evaluation batch \(batches): \(error.message)"
                     throw error
                 }
+                eventData.outputs = out
+                try fire(afterForward)
+                out = eventData.outputs ?? out
                 let logits = out.logits
                 if let (buffer, width) = output {
                     guard let logits, logits.dtype == .float32, logits.count == batch.size * width else {

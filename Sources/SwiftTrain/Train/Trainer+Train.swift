@@ -21,9 +21,15 @@ extension Trainer {
             defer { eventData.error = nil }
             try? fire(.exception)
             try? fire(.close)
+            try? fire(.postClose)
             throw error
         }
-        try fire(.close)  // outside the do: a CLOSE that throws is not followed by EXCEPTION and CLOSE again
+        // outside the do: a CLOSE that throws is not followed by EXCEPTION and CLOSE again
+        do { try fire(.close) } catch {
+            try? fire(.postClose)
+            throw error
+        }
+        try fire(.postClose)
         return metrics
     }
 
@@ -98,7 +104,11 @@ extension Trainer {
         // other draws from the default generator); a resume restores the generator instead.
         manualSeed(UInt64(bitPattern: Int64(args.seed)))
         if let resumeFrom {
-            do { try resume(run, from: resumeFrom, numSamples: dataset.count ?? -1) } catch {
+            do {
+                try fire(.beforeLoad)
+                try resume(run, from: resumeFrom, numSamples: dataset.count ?? -1)
+                try fire(.afterLoad)
+            } catch {
                 (state, control, movingAverage, lastResumedFrom) = (before.state, before.control, before.average, before.resumedFrom)
                 DefaultGenerator.withGenerator { $0 = before.generator }
                 throw error
@@ -158,6 +168,7 @@ extension Trainer {
                     next += 1
                 }
                 let examples = window.reduce(0) { $0 + $1.size }
+                try fire(.beforeTrainBatch)
                 let result: UpdateStep.Result
                 do {
                     result = try updater.run(window: window, step: state.globalStep, data: eventData, fire: { try self.fire($0) },
@@ -187,6 +198,7 @@ extension Trainer {
 
                 try fire(.stepEnd)
                 try maybeLogSaveEvaluate(run)
+                try fire(.stepCheckpoint)
                 eventData.clearStep()
                 if control.shouldTrainingStop || control.shouldEpochStop { break }
                 if exhausted { break }
@@ -202,7 +214,8 @@ extension Trainer {
             }
             run.atEpochEnd = true
             try fire(.epochEnd)
-            try maybeLogSaveEvaluate(run)
+            let evaluation = try maybeLogSaveEvaluate(run)
+            try fire(.epochCheckpoint, metrics: evaluation)
             if control.shouldTrainingStop { break }
             epoch += 1
         }
@@ -230,7 +243,9 @@ extension Trainer {
         return eventData.batch ?? batch
     }
 
-    func maybeLogSaveEvaluate(_ run: TrainingRun) throws {
+    /// Returns the evaluation's metrics when there was one.
+    @discardableResult
+    func maybeLogSaveEvaluate(_ run: TrainingRun) throws -> Metrics? {
         if control.shouldLog {
             control.shouldLog = false
             var logs = Metrics()
@@ -242,13 +257,14 @@ extension Trainer {
             run.log.stepsSinceLog = 0
             try record(logs)
         }
+        var evaluation: Metrics?
         if control.shouldEvaluate {
             control.shouldEvaluate = false
             guard !evalDatasets.isEmpty else {
                 throw SwiftTrainError.misuse("a callback requested evaluation but there is no evaluation dataset")
             }
             if args.evalStrategy == .no && !args.evalOnStart { try checkEvalDatasets() }  // not checked before training
-            try evaluateAll()
+            evaluation = try evaluateAll()
         }
         // A stop request (requestStop) that came during this step or its STEP_END, LOG or
         // EVALUATE callbacks stops training here, after the step's checkpoint.
@@ -259,6 +275,7 @@ extension Trainer {
         if applyStopRequest() && control.shouldSave {
             if saving { control.shouldSave = false } else { try save(run) }
         }
+        return evaluation
     }
 
     private func save(_ run: TrainingRun) throws {

@@ -27,7 +27,9 @@ logger = logging.getLogger("swifttrain")
 EVENT_NAMES: Tuple[str, ...] = tuple(_C.event_name(event) for event in range(_C.EVENT_COUNT))
 
 # The keyword under which HF passes an event's values.
-_VALUES_KEYWORD = {"on_log": "logs", "on_evaluate": "metrics", "on_predict": "metrics"}
+_VALUES_KEYWORD = {"on_log": "logs", "on_evaluate": "metrics", "on_predict": "metrics",
+                   "on_evaluate_after_all": "metrics", "on_evaluate_standalone_end": "metrics",
+                   "on_epoch_checkpoint": "metrics"}
 
 def overrides(callback: Any, name: str) -> bool:
     """Whether ``callback`` has its own ``name`` method rather than TrainerCallback's no-op."""
@@ -38,7 +40,10 @@ def overrides(callback: Any, name: str) -> bool:
 
 
 def event_mask(callback: Any) -> int:
-    """The library event mask of the events ``callback`` overrides."""
+    """The library event mask of the events ``callback`` overrides (all of them when it
+    overrides ``run_event``)."""
+    if overrides(callback, "run_event"):
+        return (1 << len(EVENT_NAMES)) - 1
     mask = 0
     for event, name in enumerate(EVENT_NAMES):
         if overrides(callback, name):
@@ -91,7 +96,9 @@ class _EventHandler:
             kwargs[_VALUES_KEYWORD[name]] = dict(state["metrics"] or {})
         elif name == "on_prediction_step":  # HF passes the loader; its len() is what is used
             kwargs["eval_dataloader"] = _Batches(state["eval_batches"])
-        result = getattr(self.callback, name)(trainer.args, trainer.state, control, **kwargs)
+        result = self.callback.run_event(name, trainer.args, trainer.state, control, **kwargs) \
+            if hasattr(self.callback, "run_event") \
+            else getattr(self.callback, name)(trainer.args, trainer.state, control, **kwargs)
         if result is not None:
             trainer.control = _check_control(self.callback, name, result)
         return trainer.control

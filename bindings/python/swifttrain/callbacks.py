@@ -229,7 +229,66 @@ class TrainerCallback:
         """An error stopped training (before ``on_close``; the error is then raised)."""
 
     def on_close(self, args, state, control, **kwargs):
-        """The last event of every ``train()``, whether it succeeded or not."""
+        """At the end of every ``train()``, whether it succeeded or not."""
+
+    def on_post_close(self, args, state, control, **kwargs):
+        """After every callback's ``on_close``: the last event of a ``train()``
+        (Composer's ``post_close``)."""
+
+    # Composer's events (docs/events.md maps them)
+
+    def on_before_load(self, args, state, control, **kwargs):
+        """Resuming: before the checkpoint is restored."""
+
+    def on_after_load(self, args, state, control, **kwargs):
+        """Resuming: after the checkpoint was restored, before ``on_train_begin``."""
+
+    def on_before_train_batch(self, args, state, control, **kwargs):
+        """The step's batches are fetched, before the first forward."""
+
+    def on_step_checkpoint(self, args, state, control, **kwargs):
+        """The step is complete: after its log, evaluation and checkpoint."""
+
+    def on_epoch_checkpoint(self, args, state, control, metrics, **kwargs):
+        """The epoch is complete, after its evaluation and checkpoint; ``metrics`` holds the
+        evaluation of the epoch's end (empty when there was none): AllenNLP's and PyMarlin's
+        epoch callbacks."""
+
+    def on_evaluate_before_all(self, args, state, control, **kwargs):
+        """Before the evaluation of every evaluation dataset."""
+
+    def on_evaluate_after_all(self, args, state, control, metrics, **kwargs):
+        """After it; ``metrics`` holds every dataset's metrics."""
+
+    def on_evaluate_batch_begin(self, args, state, control, **kwargs):
+        """An evaluation batch is fetched (``event_data.batch``)."""
+
+    def on_evaluate_before_forward(self, args, state, control, **kwargs):
+        """Before an evaluation batch's forward; the batch may be replaced."""
+
+    def on_evaluate_after_forward(self, args, state, control, **kwargs):
+        """After it; the outputs may be replaced (metrics are computed from them)."""
+
+    def on_predict_batch_begin(self, args, state, control, **kwargs):
+        """A prediction batch is fetched."""
+
+    def on_predict_before_forward(self, args, state, control, **kwargs):
+        """Before a prediction batch's forward; the batch may be replaced."""
+
+    def on_predict_after_forward(self, args, state, control, **kwargs):
+        """After it; the outputs may be replaced (the predictions are made of them)."""
+
+    def on_evaluate_standalone_begin(self, args, state, control, **kwargs):
+        """``Trainer.evaluate()`` called outside training: first."""
+
+    def on_evaluate_standalone_end(self, args, state, control, metrics, **kwargs):
+        """And last; ``metrics`` holds what it returns."""
+
+    def run_event(self, event, args, state, control, **kwargs):
+        """The one dispatch point (Composer's ``Callback.run_event``): calls the method named
+        ``event`` (``"on_step_end"``, ...). A subclass that overrides it receives every
+        event."""
+        return getattr(self, event)(args, state, control, **kwargs)
 
 
 def _format_logs(logs: Dict[str, float]) -> str:
