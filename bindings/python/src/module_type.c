@@ -1,9 +1,8 @@
 /*
  * module_type.c - swifttrain._swifttrain.Module: one st_module handle.
  *
- * Modules are made by the factory functions linear_create, relu_create and
- * sequential_create (st_linear_create, st_relu_create, st_sequential_create) here and the
- * other layer constructors in layers.c; freeing the Python object releases the handle with
+ * Modules are made by sequential_create (st_sequential_create) here and the layer
+ * constructors in layers.c; freeing the Python object releases the handle with
  * st_module_free. The library reference-counts modules itself, so a sequential or a
  * trainer keeps its children alive on its own.
  *
@@ -262,37 +261,6 @@ int st_py_module_type_init(PyObject *module, st_py_state *state)
 
 /* ---- factories ---------------------------------------------------------------------- */
 
-PyDoc_STRVAR(linear_create_doc,
-             "linear_create($module, /, in_features, out_features, bias=True)\n--\n\n"
-             "A fully connected layer y = x W^T + b (st_linear_create).");
-
-static PyObject *linear_create(PyObject *module, PyObject *args, PyObject *kwargs)
-{
-    static char *keywords[] = {"in_features", "out_features", "bias", NULL};
-    long long in_features = 0, out_features = 0;
-    int bias = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "LL|p:linear_create", keywords,
-                                     &in_features, &out_features, &bias))
-        return NULL;
-    st_py_state *state = PyModule_GetState(module);
-    st_module *handle = NULL;
-    int status = st_linear_create(&handle, in_features, out_features, bias != 0);
-    return st_py_module_result(state, status, handle);
-}
-
-PyDoc_STRVAR(relu_create_doc,
-             "relu_create($module, /)\n--\n\n"
-             "Element-wise max(x, 0) (st_relu_create).");
-
-static PyObject *relu_create(PyObject *module, PyObject *unused)
-{
-    (void)unused;
-    st_py_state *state = PyModule_GetState(module);
-    st_module *handle = NULL;
-    int status = st_relu_create(&handle);
-    return st_py_module_result(state, status, handle);
-}
-
 PyDoc_STRVAR(sequential_create_doc,
              "sequential_create($module, modules, /)\n--\n\n"
              "Runs `modules` (a sequence of Module) in order (st_sequential_create).");
@@ -335,9 +303,6 @@ done:
 }
 
 PyMethodDef st_py_module_functions[] = {
-    {"linear_create", (PyCFunction)(void (*)(void))linear_create, METH_VARARGS | METH_KEYWORDS,
-     linear_create_doc},
-    {"relu_create", relu_create, METH_NOARGS, relu_create_doc},
     {"sequential_create", sequential_create, METH_O, sequential_create_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -173,19 +173,18 @@ class Module:
 
     # ---- attributes: parameters, buffers and child modules are registered -------------
 
-    def _registry(self, name: str) -> Any:
-        registry = self.__dict__.get(name)
-        if registry is None:
+    def _register(self, registry: str, name: str, value: Any) -> None:
+        values = self.__dict__.get(registry)
+        if values is None:
             raise AttributeError(f"cannot assign to {type(self).__name__} before "
                                  f"Module.__init__() call")
-        return registry
+        self._forget(name)
+        values[name] = value
 
     def __setattr__(self, name: str, value: Any) -> None:
         parameters = self.__dict__.get("_parameters")
         if isinstance(value, Parameter):
-            self._registry("_parameters")
-            self._forget(name)
-            parameters[name] = value
+            self._register("_parameters", name, value)
             return
         if parameters is not None and name in parameters:
             if value is not None:
@@ -200,13 +199,10 @@ class Module:
                                 f"(swifttrain.Tensor or None expected)")
             buffers[name] = value
             return
-        modules = self.__dict__.get("_modules")
         if isinstance(value, Module):
-            self._registry("_modules")
-            self._forget(name)
-            modules[name] = value
-        elif modules is not None:
-            modules.pop(name, None)
+            self._register("_modules", name, value)
+        elif "_modules" in self.__dict__:
+            self._modules.pop(name, None)
         object.__setattr__(self, name, value)
 
     def _forget(self, name: str) -> None:
@@ -243,9 +239,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
                             f"'{name}' (swifttrain.nn.Parameter or None required)")
-        self._registry("_parameters")
-        self._forget(name)
-        self._parameters[name] = param
+        self._register("_parameters", name, param)
 
     def register_buffer(self, name: str, tensor_value: Optional[Tensor],
                         persistent: bool = True) -> None:
@@ -256,9 +250,7 @@ class Module:
         if tensor_value is not None and not isinstance(tensor_value, _C.Tensor):
             raise TypeError(f"cannot assign '{type(tensor_value).__name__}' object to buffer "
                             f"'{name}' (swifttrain.Tensor or None required)")
-        self._registry("_buffers")
-        self._forget(name)
-        self._buffers[name] = tensor_value
+        self._register("_buffers", name, tensor_value)
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -268,9 +260,7 @@ class Module:
         """Registers a child module (``add_module``)."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a swifttrain.nn.Module subclass")
-        self._registry("_modules")
-        self._forget(name)
-        self._modules[name] = module
+        self._register("_modules", name, module)
         object.__setattr__(self, name, module)
 
     add_module = register_module
@@ -447,8 +437,11 @@ class Module:
     def cpu(self) -> "Module":
         return self
 
+    #: the attributes ``extra_repr`` shows as ``name=value`` (the layers', as torch's)
+    _repr_fields: Tuple[str, ...] = ()
+
     def extra_repr(self) -> str:
-        return ""
+        return ", ".join(f"{name}={getattr(self, name)}" for name in self._repr_fields)
 
     def __repr__(self) -> str:
         lines = [f"({name}): {child!r}".replace("\n", "\n  ")
@@ -489,13 +482,16 @@ class ModuleList(Module):
     def __setitem__(self, index: int, module: "Module") -> None:
         self.register_module(str(self._index(index)), self._check(module))
 
-    def __delitem__(self, index: Any) -> None:
-        values = list(self._modules.values())
-        del values[index]
+    def _renumber(self, values: List["Module"]) -> None:
         for key in list(self._modules):
             self._forget(key)
         for i, module in enumerate(values):
             self.register_module(str(i), module)
+
+    def __delitem__(self, index: Any) -> None:
+        values = list(self._modules.values())
+        del values[index]
+        self._renumber(values)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -515,10 +511,7 @@ class ModuleList(Module):
     def insert(self, index: int, module: "Module") -> None:
         values = list(self._modules.values())
         values.insert(index, self._check(module))
-        for key in list(self._modules):
-            self._forget(key)
-        for i, m in enumerate(values):
-            self.register_module(str(i), m)
+        self._renumber(values)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleList has no forward; iterate over it in yours")
@@ -597,7 +590,7 @@ class ReLU(Module):
     """Element-wise ``max(x, 0)``. No parameters."""
 
     def __init__(self, inplace: bool = False) -> None:
-        super().__init__(_C.relu_create())
+        super().__init__(_C.activation_create(_ACTIVATIONS["relu"]))
 
 
 class Sequential(Module):
@@ -681,6 +674,8 @@ class MaxPool2d(Module):
     """Maximum over windows, as ``torch.nn.MaxPool2d``; ``stride`` defaults to the kernel
     size."""
 
+    _repr_fields = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
+
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = _D.MAX_POOL2D.padding,
                  dilation: Any = _D.MAX_POOL2D.dilation, return_indices: bool = False,
                  ceil_mode: bool = _D.MAX_POOL2D.ceil_mode) -> None:
@@ -692,13 +687,11 @@ class MaxPool2d(Module):
         self.stride = kernel_size if stride is None else stride
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
 
-    def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
-
 
 class AvgPool2d(Module):
     """Mean over windows, as ``torch.nn.AvgPool2d``; ``stride`` defaults to the kernel size."""
+
+    _repr_fields = ("kernel_size", "stride", "padding")
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = _D.AVG_POOL2D.padding,
                  ceil_mode: bool = _D.AVG_POOL2D.ceil_mode,
@@ -711,19 +704,15 @@ class AvgPool2d(Module):
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
 
 class Flatten(Module):
     """Flattens dimensions ``start_dim .. end_dim`` (by default all but the batch one)."""
 
+    _repr_fields = ("start_dim", "end_dim")
+
     def __init__(self, start_dim: int = _D.FLATTEN.start_dim, end_dim: int = _D.FLATTEN.end_dim) -> None:
         super().__init__(_C.flatten_create(start_dim, end_dim))
         self.start_dim, self.end_dim = start_dim, end_dim
-
-    def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Embedding(Module):
@@ -839,29 +828,28 @@ class Sigmoid(Module):
 class LeakyReLU(Module):
     """x for x >= 0, ``negative_slope * x`` otherwise."""
 
+    _repr_fields = ("negative_slope",)
+
     def __init__(self, negative_slope: float = _D.LEAKY_RELU.negative_slope,
                  inplace: bool = False) -> None:
         super().__init__(_C.leaky_relu_create(negative_slope))
         self.negative_slope = negative_slope
 
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
 
 class Softplus(Module):
     """log(1 + exp(beta x)) / beta, linear where beta x > threshold."""
+
+    _repr_fields = ("beta", "threshold")
 
     def __init__(self, beta: float = _D.SOFTPLUS.beta, threshold: float = _D.SOFTPLUS.threshold) -> None:
         super().__init__(_C.softplus_create(beta, threshold))
         self.beta, self.threshold = beta, threshold
 
-    def extra_repr(self) -> str:
-        return f"beta={self.beta}, threshold={self.threshold}"
-
 
 class Softmax(Module):
     """Softmax along ``dim`` (which must be given)."""
 
+    _repr_fields = ("dim",)
     _log = False
 
     def __init__(self, dim: Optional[int] = None) -> None:
@@ -870,9 +858,6 @@ class Softmax(Module):
                              f"choice of dimension is deprecated)")
         super().__init__(_C.softmax_create(dim, self._log))
         self.dim = dim
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
 
 class LogSoftmax(Softmax):
