@@ -178,38 +178,21 @@ fail:
     return NULL;
 }
 
-typedef int (*named_fn)(st_named_tensors **, const st_module *);
+/* Module_<name>: the named tensors of st_module_<name>, as a list. */
+#define NAMED(name, doc)                                                                   \
+    PyDoc_STRVAR(Module_##name##_doc, #name "($self, /)\n--\n\n" doc " (st_module_" #name ")."); \
+    static PyObject *Module_##name(st_py_module *self, PyObject *unused)                   \
+    {                                                                                      \
+        (void)unused;                                                                      \
+        st_named_tensors *list = NULL;                                                     \
+        int status = st_module_##name(&list, self->module);                                \
+        if (status != ST_OK)                                                               \
+            return st_py_raise_status(ST_PY_STATE(self), status);                          \
+        return st_py_named_tensors_to_list(ST_PY_STATE(self), list);                       \
+    }
 
-static PyObject *named(st_py_module *self, named_fn fn)
-{
-    st_py_state *state = st_py_state_of(Py_TYPE(self));
-    st_named_tensors *list = NULL;
-    int status = fn(&list, self->module);
-    if (status != ST_OK)
-        return st_py_raise_status(state, status);
-    return st_py_named_tensors_to_list(state, list);
-}
-
-PyDoc_STRVAR(Module_named_parameters_doc,
-             "named_parameters($self, /)\n--\n\n"
-             "[(name, Tensor), ...] sharing memory with the module "
-             "(st_module_named_parameters).");
-
-static PyObject *Module_named_parameters(st_py_module *self, PyObject *unused)
-{
-    (void)unused;
-    return named(self, st_module_named_parameters);
-}
-
-PyDoc_STRVAR(Module_state_dict_doc,
-             "state_dict($self, /)\n--\n\n"
-             "[(name, Tensor), ...]: parameters and buffers (st_module_state_dict).");
-
-static PyObject *Module_state_dict(st_py_module *self, PyObject *unused)
-{
-    (void)unused;
-    return named(self, st_module_state_dict);
-}
+NAMED(named_parameters, "[(name, Tensor), ...] sharing memory with the module")
+NAMED(state_dict, "[(name, Tensor), ...]: parameters and buffers")
 
 PyDoc_STRVAR(Module_load_state_dict_doc,
              "load_state_dict($self, items, strict, /)\n--\n\n"
@@ -233,19 +216,13 @@ static PyObject *Module_load_state_dict(st_py_module *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+#define METHOD(name, flags) {#name, (PyCFunction)Module_##name, flags, Module_##name##_doc}
+
 static PyMethodDef Module_methods[] = {
-    {"num_parameters", (PyCFunction)Module_num_parameters, METH_NOARGS,
-     Module_num_parameters_doc},
-    {"forward", (PyCFunction)Module_forward, METH_O, Module_forward_doc},
-    {"attention_forward", (PyCFunction)Module_attention_forward, METH_VARARGS,
-     Module_attention_forward_doc},
-    {"train", (PyCFunction)Module_train, METH_O, Module_train_doc},
-    {"zero_grad", (PyCFunction)Module_zero_grad, METH_NOARGS, Module_zero_grad_doc},
-    {"named_parameters", (PyCFunction)Module_named_parameters, METH_NOARGS,
-     Module_named_parameters_doc},
-    {"state_dict", (PyCFunction)Module_state_dict, METH_NOARGS, Module_state_dict_doc},
-    {"load_state_dict", (PyCFunction)Module_load_state_dict, METH_VARARGS,
-     Module_load_state_dict_doc},
+    METHOD(num_parameters, METH_NOARGS), METHOD(forward, METH_O),
+    METHOD(attention_forward, METH_VARARGS), METHOD(train, METH_O),
+    METHOD(zero_grad, METH_NOARGS), METHOD(named_parameters, METH_NOARGS),
+    METHOD(state_dict, METH_NOARGS), METHOD(load_state_dict, METH_VARARGS),
     {NULL, NULL, 0, NULL},
 };
 

@@ -306,12 +306,16 @@ class Module:
         the module: its own parameters first, then each child's, as torch."""
         if self._handle is not None:
             return [(prefix + name, value) for name, value in self._handle.named_parameters()]
-        named = [(prefix + name, value) for name, value in self._parameters.items()
-                 if value is not None]
-        if recurse:
-            for child_name, child in self._modules.items():
-                if child is not None:
-                    named += child.named_parameters(f"{prefix}{child_name}.")
+        return self._named("named_parameters", self._parameters.items(), prefix, recurse)
+
+    def _named(self, method: str, own: Any, prefix: str, recurse: bool) -> List[Tuple[str, Any]]:
+        """A Python module's (name, value) pairs of ``own`` that are set, then (``recurse``)
+        what ``method`` gives of each child."""
+        named = [(prefix + name, value) for name, value in own if value is not None]
+        for child_name, child in self._modules.items() if recurse else ():
+            if child is not None:
+                part = getattr(child, method)(f"{prefix}{child_name}.")
+                named += part.items() if isinstance(part, Mapping) else part
         return named
 
     def parameters(self, recurse: bool = True) -> List[Tensor]:
@@ -324,13 +328,7 @@ class Module:
             own = {name for name, _ in self._handle.named_parameters()}
             return [(prefix + name, value) for name, value in self._handle.state_dict()
                     if name not in own]
-        named = [(prefix + name, value) for name, value in self._buffers.items()
-                 if value is not None]
-        if recurse:
-            for child_name, child in self._modules.items():
-                if child is not None:
-                    named += child.named_buffers(f"{prefix}{child_name}.")
-        return named
+        return self._named("named_buffers", self._buffers.items(), prefix, recurse)
 
     def buffers(self, recurse: bool = True) -> List[Tensor]:
         return [value for _, value in self.named_buffers(recurse=recurse)]
@@ -342,17 +340,9 @@ class Module:
         if self._handle is not None:
             return collections.OrderedDict((prefix + name, value)
                                            for name, value in self._handle.state_dict())
-        state: "collections.OrderedDict[str, Tensor]" = collections.OrderedDict()
-        for name, value in self._parameters.items():
-            if value is not None:
-                state[prefix + name] = value
-        for name, value in self._buffers.items():
-            if value is not None and name not in self._non_persistent:
-                state[prefix + name] = value
-        for child_name, child in self._modules.items():
-            if child is not None:
-                state.update(child.state_dict(f"{prefix}{child_name}."))
-        return state
+        own = list(self._parameters.items()) + [(name, b) for name, b in self._buffers.items()
+                                                if name not in self._non_persistent]
+        return collections.OrderedDict(self._named("state_dict", own, prefix, True))
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
         """Copies values (tensors or numpy arrays) into the parameters and buffers by name.
