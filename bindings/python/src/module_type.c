@@ -268,11 +268,7 @@ static PyObject *sequential_create(PyObject *module, PyObject *modules)
     }
     st_module *handle = NULL;
     int status = st_sequential_create(&handle, handles, (size_t)count);
-    if (status != ST_OK) {
-        st_py_raise_status(state, status);
-        goto done;
-    }
-    result = st_py_module_wrap(state, handle);
+    result = st_py_module_result(state, status, handle);
 done:
     PyMem_Free(handles);
     Py_DECREF(sequence);

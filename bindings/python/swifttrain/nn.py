@@ -104,9 +104,7 @@ def _library_host(module: "Module", target: Any) -> _C.Module:
     for name, value in module._buffers.items():
         if value is not None and name not in module._non_persistent:
             _C.module_add_buffer(host, name, value)
-    for name, child in module._modules.items():
-        if child is None:
-            continue
+    for name, child in module.named_children():
         _C.module_add_child(host, name, child._handle if child._handle is not None
                             else _library_host(child, None))
     return host
@@ -120,10 +118,9 @@ def _structure(module: "Module", prefix: str = "") -> List[Tuple[str, int]]:
     out = [(prefix + name, id(p)) for name, p in module._parameters.items() if p is not None]
     out += [(prefix + name, 0) for name, b in module._buffers.items()
             if b is not None and name not in module._non_persistent]
-    for name, child in module._modules.items():
-        if child is not None:
-            out += (_structure(child, f"{prefix}{name}.") if child._handle is None
-                    else [(prefix + name, id(child))])
+    for name, child in module.named_children():
+        out += (_structure(child, f"{prefix}{name}.") if child._handle is None
+                else [(prefix + name, id(child))])
     return out
 
 
@@ -134,9 +131,8 @@ def _python_buffers(module: "Module") -> List[Tuple["Module", str, Tensor]]:
         return []
     out = [(module, name, b) for name, b in module._buffers.items()
            if b is not None and name not in module._non_persistent]
-    for child in module._modules.values():
-        if child is not None:
-            out += _python_buffers(child)
+    for child in module.children():
+        out += _python_buffers(child)
     return out
 
 
@@ -224,13 +220,11 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
-        for registry in ("_parameters", "_buffers", "_modules"):
-            values = self.__dict__.get(registry)
-            if values is not None and name in values:
-                del values[name]
-                self.__dict__.pop(name, None)
-                return
-        object.__delattr__(self, name)
+        if any(name in self.__dict__.get(registry, ())
+               for registry in ("_parameters", "_buffers", "_modules")):
+            self._forget(name)
+        else:
+            object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
         """Registers ``param`` (a :class:`Parameter`, or None) under ``name``."""
@@ -286,9 +280,7 @@ class Module:
         if self._handle is not None:
             self._handle.train(mode)
         object.__setattr__(self, "training", mode)
-        for child in self._modules.values():
-            if child is None:
-                continue
+        for child in self.children():
             if self._handle is None:
                 child.train(mode)
             else:
@@ -312,10 +304,9 @@ class Module:
         """A Python module's (name, value) pairs of ``own`` that are set, then (``recurse``)
         what ``method`` gives of each child."""
         named = [(prefix + name, value) for name, value in own if value is not None]
-        for child_name, child in self._modules.items() if recurse else ():
-            if child is not None:
-                part = getattr(child, method)(f"{prefix}{child_name}.")
-                named += part.items() if isinstance(part, Mapping) else part
+        for child_name, child in self.named_children() if recurse else ():
+            part = getattr(child, method)(f"{prefix}{child_name}.")
+            named += part.items() if isinstance(part, Mapping) else part
         return named
 
     def parameters(self, recurse: bool = True) -> List[Tensor]:
@@ -387,9 +378,8 @@ class Module:
         for value in self._parameters.values():
             if value is not None:
                 value.grad = None
-        for child in self._modules.values():
-            if child is not None:
-                child.zero_grad()
+        for child in self.children():
+            child.zero_grad()
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         for parameter in self.parameters():
