@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import collections
 import numbers
-from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 import numpy as np
 
