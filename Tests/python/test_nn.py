@@ -87,6 +87,34 @@ def test_reprs_read_like_torch():
                                  "  (1): Linear(in_features=4, out_features=2, bias=True)", ")"]
 
 
+def test_reprs_of_the_other_layers_read_like_torch():
+    assert repr(nn.AvgPool2d(2)) == "AvgPool2d(kernel_size=2, stride=2, padding=0)"
+    assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
+    assert repr(nn.Softplus()) == "Softplus(beta=1.0, threshold=20.0)"
+    assert repr(nn.LogSoftmax(dim=0)) == "LogSoftmax(dim=0)"
+    assert repr(nn.ReLU()) == "ReLU()" and repr(nn.Tanh()) == "Tanh()"
+    assert repr(nn.Flatten(0, 2)) == "Flatten(start_dim=0, end_dim=2)"
+
+
+def test_deleting_registered_attributes_unregisters_them():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(st.ones(2))
+            self.register_buffer("count", st.zeros(1))
+            self.head = nn.Linear(2, 2)
+            self.plain = 3
+
+    net = Net()
+    assert list(net.state_dict()) == ["scale", "count", "head.weight", "head.bias"]
+    del net.scale, net.count, net.head, net.plain
+    assert list(net.state_dict()) == [] and list(net.children()) == []
+    with pytest.raises(AttributeError):
+        net.scale
+    with pytest.raises(AttributeError):
+        del net.plain
+
+
 def test_activation_modules_match_functional():
     x = st.randn(3, 5, seed=6)
     for module, function in [(nn.ReLU(), F.relu), (nn.GELU(), F.gelu), (nn.SiLU(), F.silu),

@@ -329,6 +329,10 @@ int st_py_schedule_types_init(PyObject *module, st_py_state *state);
 /* ---- enum_names.c: enum_value, enum_names ------------------------------------------ */
 
 extern PyMethodDef st_py_enum_name_functions[];
+/* {name: value} of the str `key` by st_layer_defaults (floats) if `layer_defaults`, else by
+ * st_enum_names (ints), in the library's order; `what` names `key` in a TypeError. */
+PyObject *st_py_names_and_values(PyObject *module, PyObject *key, const char *what,
+                                 int layer_defaults);
 
 /* ---- shared helpers: what several C files would otherwise repeat ------------------- */
 

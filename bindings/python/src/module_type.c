@@ -1,9 +1,8 @@
 /*
  * module_type.c - swifttrain._swifttrain.Module: one st_module handle.
  *
- * Modules are made by the factory functions linear_create, relu_create and
- * sequential_create (st_linear_create, st_relu_create, st_sequential_create) here and the
- * other layer constructors in layers.c; freeing the Python object releases the handle with
+ * Modules are made by sequential_create (st_sequential_create) here and the layer
+ * constructors in layers.c; freeing the Python object releases the handle with
  * st_module_free. The library reference-counts modules itself, so a sequential or a
  * trainer keeps its children alive on its own.
  *
@@ -179,38 +178,21 @@ fail:
     return NULL;
 }
 
-typedef int (*named_fn)(st_named_tensors **, const st_module *);
+/* Module_<name>: the named tensors of st_module_<name>, as a list. */
+#define NAMED(name, doc)                                                                   \
+    PyDoc_STRVAR(Module_##name##_doc, #name "($self, /)\n--\n\n" doc " (st_module_" #name ")."); \
+    static PyObject *Module_##name(st_py_module *self, PyObject *unused)                   \
+    {                                                                                      \
+        (void)unused;                                                                      \
+        st_named_tensors *list = NULL;                                                     \
+        int status = st_module_##name(&list, self->module);                                \
+        if (status != ST_OK)                                                               \
+            return st_py_raise_status(ST_PY_STATE(self), status);                          \
+        return st_py_named_tensors_to_list(ST_PY_STATE(self), list);                       \
+    }
 
-static PyObject *named(st_py_module *self, named_fn fn)
-{
-    st_py_state *state = st_py_state_of(Py_TYPE(self));
-    st_named_tensors *list = NULL;
-    int status = fn(&list, self->module);
-    if (status != ST_OK)
-        return st_py_raise_status(state, status);
-    return st_py_named_tensors_to_list(state, list);
-}
-
-PyDoc_STRVAR(Module_named_parameters_doc,
-             "named_parameters($self, /)\n--\n\n"
-             "[(name, Tensor), ...] sharing memory with the module "
-             "(st_module_named_parameters).");
-
-static PyObject *Module_named_parameters(st_py_module *self, PyObject *unused)
-{
-    (void)unused;
-    return named(self, st_module_named_parameters);
-}
-
-PyDoc_STRVAR(Module_state_dict_doc,
-             "state_dict($self, /)\n--\n\n"
-             "[(name, Tensor), ...]: parameters and buffers (st_module_state_dict).");
-
-static PyObject *Module_state_dict(st_py_module *self, PyObject *unused)
-{
-    (void)unused;
-    return named(self, st_module_state_dict);
-}
+NAMED(named_parameters, "[(name, Tensor), ...] sharing memory with the module")
+NAMED(state_dict, "[(name, Tensor), ...]: parameters and buffers")
 
 PyDoc_STRVAR(Module_load_state_dict_doc,
              "load_state_dict($self, items, strict, /)\n--\n\n"
@@ -234,19 +216,13 @@ static PyObject *Module_load_state_dict(st_py_module *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+#define METHOD(name, flags) {#name, (PyCFunction)Module_##name, flags, Module_##name##_doc}
+
 static PyMethodDef Module_methods[] = {
-    {"num_parameters", (PyCFunction)Module_num_parameters, METH_NOARGS,
-     Module_num_parameters_doc},
-    {"forward", (PyCFunction)Module_forward, METH_O, Module_forward_doc},
-    {"attention_forward", (PyCFunction)Module_attention_forward, METH_VARARGS,
-     Module_attention_forward_doc},
-    {"train", (PyCFunction)Module_train, METH_O, Module_train_doc},
-    {"zero_grad", (PyCFunction)Module_zero_grad, METH_NOARGS, Module_zero_grad_doc},
-    {"named_parameters", (PyCFunction)Module_named_parameters, METH_NOARGS,
-     Module_named_parameters_doc},
-    {"state_dict", (PyCFunction)Module_state_dict, METH_NOARGS, Module_state_dict_doc},
-    {"load_state_dict", (PyCFunction)Module_load_state_dict, METH_VARARGS,
-     Module_load_state_dict_doc},
+    METHOD(num_parameters, METH_NOARGS), METHOD(forward, METH_O),
+    METHOD(attention_forward, METH_VARARGS), METHOD(train, METH_O),
+    METHOD(zero_grad, METH_NOARGS), METHOD(named_parameters, METH_NOARGS),
+    METHOD(state_dict, METH_NOARGS), METHOD(load_state_dict, METH_VARARGS),
     {NULL, NULL, 0, NULL},
 };
 
@@ -261,37 +237,6 @@ int st_py_module_type_init(PyObject *module, st_py_state *state)
 }
 
 /* ---- factories ---------------------------------------------------------------------- */
-
-PyDoc_STRVAR(linear_create_doc,
-             "linear_create($module, /, in_features, out_features, bias=True)\n--\n\n"
-             "A fully connected layer y = x W^T + b (st_linear_create).");
-
-static PyObject *linear_create(PyObject *module, PyObject *args, PyObject *kwargs)
-{
-    static char *keywords[] = {"in_features", "out_features", "bias", NULL};
-    long long in_features = 0, out_features = 0;
-    int bias = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "LL|p:linear_create", keywords,
-                                     &in_features, &out_features, &bias))
-        return NULL;
-    st_py_state *state = PyModule_GetState(module);
-    st_module *handle = NULL;
-    int status = st_linear_create(&handle, in_features, out_features, bias != 0);
-    return st_py_module_result(state, status, handle);
-}
-
-PyDoc_STRVAR(relu_create_doc,
-             "relu_create($module, /)\n--\n\n"
-             "Element-wise max(x, 0) (st_relu_create).");
-
-static PyObject *relu_create(PyObject *module, PyObject *unused)
-{
-    (void)unused;
-    st_py_state *state = PyModule_GetState(module);
-    st_module *handle = NULL;
-    int status = st_relu_create(&handle);
-    return st_py_module_result(state, status, handle);
-}
 
 PyDoc_STRVAR(sequential_create_doc,
              "sequential_create($module, modules, /)\n--\n\n"
@@ -323,11 +268,7 @@ static PyObject *sequential_create(PyObject *module, PyObject *modules)
     }
     st_module *handle = NULL;
     int status = st_sequential_create(&handle, handles, (size_t)count);
-    if (status != ST_OK) {
-        st_py_raise_status(state, status);
-        goto done;
-    }
-    result = st_py_module_wrap(state, handle);
+    result = st_py_module_result(state, status, handle);
 done:
     PyMem_Free(handles);
     Py_DECREF(sequence);
@@ -335,9 +276,6 @@ done:
 }
 
 PyMethodDef st_py_module_functions[] = {
-    {"linear_create", (PyCFunction)(void (*)(void))linear_create, METH_VARARGS | METH_KEYWORDS,
-     linear_create_doc},
-    {"relu_create", relu_create, METH_NOARGS, relu_create_doc},
     {"sequential_create", sequential_create, METH_O, sequential_create_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -3,9 +3,9 @@ which reads the core's table of PyTorch's defaults), read once at import.
 
 ``swifttrain.nn``'s classes, ``swifttrain.functional``'s functions and
 ``swifttrain.optim.lr_scheduler``'s classes take their signature defaults from here, so the
-signatures show them (``help(nn.LayerNorm)``, ``inspect.signature``) without repeating them. The library gives every value as a number;
-this only turns each into the Python type of torch's argument (``bool``, ``int``, a name for
-an enum), which is all the face decides.
+signatures show them (``help(nn.LayerNorm)``, ``inspect.signature``) without repeating them.
+The library gives every value as a number; this only turns each into the Python type of
+torch's argument (``bool``, ``int``, a name for an enum), which is all the face decides.
 """
 
 from __future__ import annotations
@@ -16,26 +16,17 @@ from typing import Any, Callable, Dict
 from . import _swifttrain as _C
 
 
-def _names_by_value(kind: str) -> Dict[int, str]:
-    """An enum's value -> its main name (st_enum_names lists a main name before aliases)."""
+def _name_of(kind: str) -> Callable[[float], str]:
+    """An st_<kind> value (st_activation, st_reduction) as torch's name of it, its main name
+    (st_enum_names lists a main name before aliases)."""
     names: Dict[int, str] = {}
     for name, value in _C.enum_names(kind).items():
         names.setdefault(value, name)
-    return names
+    return lambda value: names[int(value)]
 
 
-_ACTIVATION_NAMES = _names_by_value("activation")
-_REDUCTION_NAMES = _names_by_value("reduction")
-
-
-def activation_name(value: float) -> str:
-    """An st_activation value as torch's ``activation=`` name."""
-    return _ACTIVATION_NAMES[int(value)]
-
-
-def reduction_name(value: float) -> str:
-    """An st_reduction value as torch's ``reduction=`` name."""
-    return _REDUCTION_NAMES[int(value)]
+activation_name = _name_of("activation")  # torch's activation=
+reduction_name = _name_of("reduction")  # torch's reduction=
 
 
 def int_if_whole(value: float) -> Any:

@@ -116,8 +116,7 @@ class ModelCall:
         self.remove_unused_columns = remove_unused_columns
         self.name = type(model).__name__
         from .model_interfaces import ComposerModel, ModuleInterface  # (they import this module)
-        self.seed_interface = ("composer" if isinstance(model, ComposerModel) else
-                               "pymarlin" if isinstance(model, ModuleInterface) else None)
+        self.seed_interface = isinstance(model, (ComposerModel, ModuleInterface))
 
     def run_model(self, inputs: Mapping[str, Any]) -> ModelOutput:
         """``model(**inputs)`` with the entries its forward takes, as a ModelOutput."""
@@ -152,11 +151,7 @@ class ModelCall:
         if model.training != training:
             model.train(training)
         if self.compute_loss is None:
-            if self.seed_interface == "composer":
-                pairs = model._library_call(batch, training)
-                self.after_forward()
-                return pairs
-            if self.seed_interface == "pymarlin":
+            if self.seed_interface:
                 pairs = model._library_call(batch, training, self.global_step)
                 self.after_forward()
                 return pairs

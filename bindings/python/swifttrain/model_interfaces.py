@@ -39,7 +39,8 @@ class ComposerModel(Module):
     def eval_forward(self, batch: Dict[str, Any], outputs: Any = None) -> Any:
         return outputs if outputs is not None else self.forward(batch)
 
-    def _library_call(self, batch: Dict[str, Any], training: bool) -> List[Tuple[str, Any]]:
+    def _library_call(self, batch: Dict[str, Any], training: bool,
+                      global_step: Callable[[], int]) -> List[Tuple[str, Any]]:
         outputs = self.forward(batch)
         loss = self.loss(outputs, batch)
         shown = outputs if training else self.eval_forward(batch, outputs)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import collections
 import numbers
-from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -104,9 +104,7 @@ def _library_host(module: "Module", target: Any) -> _C.Module:
     for name, value in module._buffers.items():
         if value is not None and name not in module._non_persistent:
             _C.module_add_buffer(host, name, value)
-    for name, child in module._modules.items():
-        if child is None:
-            continue
+    for name, child in module.named_children():
         _C.module_add_child(host, name, child._handle if child._handle is not None
                             else _library_host(child, None))
     return host
@@ -120,10 +118,9 @@ def _structure(module: "Module", prefix: str = "") -> List[Tuple[str, int]]:
     out = [(prefix + name, id(p)) for name, p in module._parameters.items() if p is not None]
     out += [(prefix + name, 0) for name, b in module._buffers.items()
             if b is not None and name not in module._non_persistent]
-    for name, child in module._modules.items():
-        if child is not None:
-            out += (_structure(child, f"{prefix}{name}.") if child._handle is None
-                    else [(prefix + name, id(child))])
+    for name, child in module.named_children():
+        out += (_structure(child, f"{prefix}{name}.") if child._handle is None
+                else [(prefix + name, id(child))])
     return out
 
 
@@ -134,9 +131,8 @@ def _python_buffers(module: "Module") -> List[Tuple["Module", str, Tensor]]:
         return []
     out = [(module, name, b) for name, b in module._buffers.items()
            if b is not None and name not in module._non_persistent]
-    for child in module._modules.values():
-        if child is not None:
-            out += _python_buffers(child)
+    for child in module.children():
+        out += _python_buffers(child)
     return out
 
 
@@ -173,19 +169,18 @@ class Module:
 
     # ---- attributes: parameters, buffers and child modules are registered -------------
 
-    def _registry(self, name: str) -> Any:
-        registry = self.__dict__.get(name)
-        if registry is None:
+    def _register(self, registry: str, name: str, value: Any) -> None:
+        values = self.__dict__.get(registry)
+        if values is None:
             raise AttributeError(f"cannot assign to {type(self).__name__} before "
                                  f"Module.__init__() call")
-        return registry
+        self._forget(name)
+        values[name] = value
 
     def __setattr__(self, name: str, value: Any) -> None:
         parameters = self.__dict__.get("_parameters")
         if isinstance(value, Parameter):
-            self._registry("_parameters")
-            self._forget(name)
-            parameters[name] = value
+            self._register("_parameters", name, value)
             return
         if parameters is not None and name in parameters:
             if value is not None:
@@ -200,13 +195,10 @@ class Module:
                                 f"(swifttrain.Tensor or None expected)")
             buffers[name] = value
             return
-        modules = self.__dict__.get("_modules")
         if isinstance(value, Module):
-            self._registry("_modules")
-            self._forget(name)
-            modules[name] = value
-        elif modules is not None:
-            modules.pop(name, None)
+            self._register("_modules", name, value)
+        elif "_modules" in self.__dict__:
+            self._modules.pop(name, None)
         object.__setattr__(self, name, value)
 
     def _forget(self, name: str) -> None:
@@ -228,13 +220,11 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
-        for registry in ("_parameters", "_buffers", "_modules"):
-            values = self.__dict__.get(registry)
-            if values is not None and name in values:
-                del values[name]
-                self.__dict__.pop(name, None)
-                return
-        object.__delattr__(self, name)
+        if any(name in self.__dict__.get(registry, ())
+               for registry in ("_parameters", "_buffers", "_modules")):
+            self._forget(name)
+        else:
+            object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
         """Registers ``param`` (a :class:`Parameter`, or None) under ``name``."""
@@ -243,9 +233,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
                             f"'{name}' (swifttrain.nn.Parameter or None required)")
-        self._registry("_parameters")
-        self._forget(name)
-        self._parameters[name] = param
+        self._register("_parameters", name, param)
 
     def register_buffer(self, name: str, tensor_value: Optional[Tensor],
                         persistent: bool = True) -> None:
@@ -256,9 +244,7 @@ class Module:
         if tensor_value is not None and not isinstance(tensor_value, _C.Tensor):
             raise TypeError(f"cannot assign '{type(tensor_value).__name__}' object to buffer "
                             f"'{name}' (swifttrain.Tensor or None required)")
-        self._registry("_buffers")
-        self._forget(name)
-        self._buffers[name] = tensor_value
+        self._register("_buffers", name, tensor_value)
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -268,9 +254,7 @@ class Module:
         """Registers a child module (``add_module``)."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a swifttrain.nn.Module subclass")
-        self._registry("_modules")
-        self._forget(name)
-        self._modules[name] = module
+        self._register("_modules", name, module)
         object.__setattr__(self, name, module)
 
     add_module = register_module
@@ -296,9 +280,7 @@ class Module:
         if self._handle is not None:
             self._handle.train(mode)
         object.__setattr__(self, "training", mode)
-        for child in self._modules.values():
-            if child is None:
-                continue
+        for child in self.children():
             if self._handle is None:
                 child.train(mode)
             else:
@@ -316,12 +298,15 @@ class Module:
         the module: its own parameters first, then each child's, as torch."""
         if self._handle is not None:
             return [(prefix + name, value) for name, value in self._handle.named_parameters()]
-        named = [(prefix + name, value) for name, value in self._parameters.items()
-                 if value is not None]
-        if recurse:
-            for child_name, child in self._modules.items():
-                if child is not None:
-                    named += child.named_parameters(f"{prefix}{child_name}.")
+        return self._named("named_parameters", self._parameters.items(), prefix, recurse)
+
+    def _named(self, method: str, own: Any, prefix: str, recurse: bool) -> List[Tuple[str, Any]]:
+        """A Python module's (name, value) pairs of ``own`` that are set, then (``recurse``)
+        what ``method`` gives of each child."""
+        named = [(prefix + name, value) for name, value in own if value is not None]
+        for child_name, child in self.named_children() if recurse else ():
+            part = getattr(child, method)(f"{prefix}{child_name}.")
+            named += part.items() if isinstance(part, Mapping) else part
         return named
 
     def parameters(self, recurse: bool = True) -> List[Tensor]:
@@ -334,13 +319,7 @@ class Module:
             own = {name for name, _ in self._handle.named_parameters()}
             return [(prefix + name, value) for name, value in self._handle.state_dict()
                     if name not in own]
-        named = [(prefix + name, value) for name, value in self._buffers.items()
-                 if value is not None]
-        if recurse:
-            for child_name, child in self._modules.items():
-                if child is not None:
-                    named += child.named_buffers(f"{prefix}{child_name}.")
-        return named
+        return self._named("named_buffers", self._buffers.items(), prefix, recurse)
 
     def buffers(self, recurse: bool = True) -> List[Tensor]:
         return [value for _, value in self.named_buffers(recurse=recurse)]
@@ -352,17 +331,9 @@ class Module:
         if self._handle is not None:
             return collections.OrderedDict((prefix + name, value)
                                            for name, value in self._handle.state_dict())
-        state: "collections.OrderedDict[str, Tensor]" = collections.OrderedDict()
-        for name, value in self._parameters.items():
-            if value is not None:
-                state[prefix + name] = value
-        for name, value in self._buffers.items():
-            if value is not None and name not in self._non_persistent:
-                state[prefix + name] = value
-        for child_name, child in self._modules.items():
-            if child is not None:
-                state.update(child.state_dict(f"{prefix}{child_name}."))
-        return state
+        own = list(self._parameters.items()) + [(name, b) for name, b in self._buffers.items()
+                                                if name not in self._non_persistent]
+        return collections.OrderedDict(self._named("state_dict", own, prefix, True))
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
         """Copies values (tensors or numpy arrays) into the parameters and buffers by name.
@@ -407,9 +378,8 @@ class Module:
         for value in self._parameters.values():
             if value is not None:
                 value.grad = None
-        for child in self._modules.values():
-            if child is not None:
-                child.zero_grad()
+        for child in self.children():
+            child.zero_grad()
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         for parameter in self.parameters():
@@ -447,8 +417,11 @@ class Module:
     def cpu(self) -> "Module":
         return self
 
+    #: the attributes ``extra_repr`` shows as ``name=value`` (the layers', as torch's)
+    _repr_fields: Tuple[str, ...] = ()
+
     def extra_repr(self) -> str:
-        return ""
+        return ", ".join(f"{name}={getattr(self, name)}" for name in self._repr_fields)
 
     def __repr__(self) -> str:
         lines = [f"({name}): {child!r}".replace("\n", "\n  ")
@@ -489,13 +462,16 @@ class ModuleList(Module):
     def __setitem__(self, index: int, module: "Module") -> None:
         self.register_module(str(self._index(index)), self._check(module))
 
-    def __delitem__(self, index: Any) -> None:
-        values = list(self._modules.values())
-        del values[index]
+    def _renumber(self, values: List["Module"]) -> None:
         for key in list(self._modules):
             self._forget(key)
         for i, module in enumerate(values):
             self.register_module(str(i), module)
+
+    def __delitem__(self, index: Any) -> None:
+        values = list(self._modules.values())
+        del values[index]
+        self._renumber(values)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -515,10 +491,7 @@ class ModuleList(Module):
     def insert(self, index: int, module: "Module") -> None:
         values = list(self._modules.values())
         values.insert(index, self._check(module))
-        for key in list(self._modules):
-            self._forget(key)
-        for i, m in enumerate(values):
-            self.register_module(str(i), m)
+        self._renumber(values)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleList has no forward; iterate over it in yours")
@@ -597,7 +570,7 @@ class ReLU(Module):
     """Element-wise ``max(x, 0)``. No parameters."""
 
     def __init__(self, inplace: bool = False) -> None:
-        super().__init__(_C.relu_create())
+        super().__init__(_C.activation_create(_ACTIVATIONS["relu"]))
 
 
 class Sequential(Module):
@@ -681,6 +654,8 @@ class MaxPool2d(Module):
     """Maximum over windows, as ``torch.nn.MaxPool2d``; ``stride`` defaults to the kernel
     size."""
 
+    _repr_fields = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
+
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = _D.MAX_POOL2D.padding,
                  dilation: Any = _D.MAX_POOL2D.dilation, return_indices: bool = False,
                  ceil_mode: bool = _D.MAX_POOL2D.ceil_mode) -> None:
@@ -692,13 +667,11 @@ class MaxPool2d(Module):
         self.stride = kernel_size if stride is None else stride
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
 
-    def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
-
 
 class AvgPool2d(Module):
     """Mean over windows, as ``torch.nn.AvgPool2d``; ``stride`` defaults to the kernel size."""
+
+    _repr_fields = ("kernel_size", "stride", "padding")
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = _D.AVG_POOL2D.padding,
                  ceil_mode: bool = _D.AVG_POOL2D.ceil_mode,
@@ -711,19 +684,15 @@ class AvgPool2d(Module):
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
 
 class Flatten(Module):
     """Flattens dimensions ``start_dim .. end_dim`` (by default all but the batch one)."""
 
+    _repr_fields = ("start_dim", "end_dim")
+
     def __init__(self, start_dim: int = _D.FLATTEN.start_dim, end_dim: int = _D.FLATTEN.end_dim) -> None:
         super().__init__(_C.flatten_create(start_dim, end_dim))
         self.start_dim, self.end_dim = start_dim, end_dim
-
-    def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Embedding(Module):
@@ -839,29 +808,28 @@ class Sigmoid(Module):
 class LeakyReLU(Module):
     """x for x >= 0, ``negative_slope * x`` otherwise."""
 
+    _repr_fields = ("negative_slope",)
+
     def __init__(self, negative_slope: float = _D.LEAKY_RELU.negative_slope,
                  inplace: bool = False) -> None:
         super().__init__(_C.leaky_relu_create(negative_slope))
         self.negative_slope = negative_slope
 
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
 
 class Softplus(Module):
     """log(1 + exp(beta x)) / beta, linear where beta x > threshold."""
+
+    _repr_fields = ("beta", "threshold")
 
     def __init__(self, beta: float = _D.SOFTPLUS.beta, threshold: float = _D.SOFTPLUS.threshold) -> None:
         super().__init__(_C.softplus_create(beta, threshold))
         self.beta, self.threshold = beta, threshold
 
-    def extra_repr(self) -> str:
-        return f"beta={self.beta}, threshold={self.threshold}"
-
 
 class Softmax(Module):
     """Softmax along ``dim`` (which must be given)."""
 
+    _repr_fields = ("dim",)
     _log = False
 
     def __init__(self, dim: Optional[int] = None) -> None:
@@ -870,9 +838,6 @@ class Softmax(Module):
                              f"choice of dimension is deprecated)")
         super().__init__(_C.softmax_create(dim, self._log))
         self.dim = dim
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
 
 class LogSoftmax(Softmax):
