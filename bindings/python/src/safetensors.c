@@ -106,12 +106,13 @@ typedef struct entries {
     Py_ssize_t metadata_count;
     PyObject *metadata_items;
 } entries;
+/* The entries and metadata arguments of st_safetensors_serialize and st_safetensors_save. */
+#define ENTRY_ARGS(e) (e).items, (size_t)(e).count, (e).metadata, (size_t)(e).metadata_count
 
 static void release_entries(entries *e)
 {
     for (Py_ssize_t i = 0; i < e->count; i++)
-        if (e->views[i].obj != NULL)
-            PyBuffer_Release(&e->views[i]);
+        PyBuffer_Release(&e->views[i]); /* (nothing for a view not acquired: obj NULL) */
     PyMem_Free(e->items);
     PyMem_Free(e->views);
     PyMem_Free(e->shapes);
@@ -134,41 +135,21 @@ static int make_entries(PyObject *list, PyObject *metadata, entries *e)
         PyErr_NoMemory();
         return -1;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const char *name, *dtype;
-        PyObject *shape, *data;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "ssOO:safetensors entry", &name, &dtype,
-                              &shape, &data))
-            return -1;
-        PyObject *dims = PySequence_Fast(shape, "safetensors: a shape must be a sequence");
-        if (dims == NULL)
-            return -1;
-        Py_ssize_t ndim = PySequence_Fast_GET_SIZE(dims);
-        if (ndim > 64) {
-            Py_DECREF(dims);
-            PyErr_Format(PyExc_ValueError, "safetensors: '%s' has %zd dimensions; at most 64", name, ndim);
-            return -1;
-        }
-        for (Py_ssize_t d = 0; d < ndim; d++) {
-            long long v = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(dims, d));
-            if (v == -1 && PyErr_Occurred()) {
-                Py_DECREF(dims);
-                return -1;
-            }
-            e->shapes[i * 64 + d] = v;
-        }
-        Py_DECREF(dims);
-        if (PyObject_GetBuffer(data, &e->views[i], PyBUF_C_CONTIGUOUS) < 0)
-            return -1;
-        e->count = i + 1;
-        e->items[i].name = name; /* borrowed from the list's tuples, alive during the call */
-        e->items[i].dtype = dtype;
-        e->items[i].shape = &e->shapes[i * 64];
-        e->items[i].ndim = (size_t)ndim;
-        e->items[i].data = e->views[i].buf;
-        e->items[i].nbytes = (size_t)e->views[i].len;
-    }
     e->count = n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        st_safetensors_entry *item = &e->items[i];
+        PyObject *shape, *data;
+        /* name and dtype are borrowed from the list's tuples, alive during the call */
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "ssOO:safetensors entry", &item->name,
+                              &item->dtype, &shape, &data) ||
+            st_py_int64_list_arg(shape, "safetensors: a shape", &e->shapes[i * 64], 64,
+                                 &item->ndim) < 0 ||
+            PyObject_GetBuffer(data, &e->views[i], PyBUF_C_CONTIGUOUS) < 0)
+            return -1;
+        item->shape = &e->shapes[i * 64];
+        item->data = e->views[i].buf;
+        item->nbytes = (size_t)e->views[i].len;
+    }
     if (metadata != Py_None) {
         if (!PyDict_Check(metadata)) {
             PyErr_SetString(PyExc_TypeError, "safetensors: metadata must be a dict of str to str, or None");
@@ -212,13 +193,12 @@ static PyObject *safetensors_serialize(PyObject *module, PyObject *args)
     PyObject *result = NULL;
     size_t length = 0;
     if (make_entries(list, metadata, &e) == 0) {
-        int status = st_safetensors_serialize(NULL, 0, &length, e.items, (size_t)e.count, e.metadata,
-                                              (size_t)e.metadata_count);
+        int status = st_safetensors_serialize(NULL, 0, &length, ENTRY_ARGS(e));
         if (status != ST_OK && status != ST_ESHAPE) {
             st_py_raise_status(state, status);
         } else if ((result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)length)) != NULL) {
-            status = st_safetensors_serialize(PyBytes_AS_STRING(result), length, &length, e.items,
-                                              (size_t)e.count, e.metadata, (size_t)e.metadata_count);
+            status = st_safetensors_serialize(PyBytes_AS_STRING(result), length, &length,
+                                              ENTRY_ARGS(e));
             if (status != ST_OK) {
                 Py_CLEAR(result);
                 st_py_raise_status(state, status);
@@ -245,8 +225,7 @@ static PyObject *safetensors_save(PyObject *module, PyObject *args)
     if (make_entries(list, metadata, &e) == 0) {
         int status;
         Py_BEGIN_ALLOW_THREADS
-        status = st_safetensors_save(PyBytes_AS_STRING(path), e.items, (size_t)e.count, e.metadata,
-                                     (size_t)e.metadata_count);
+        status = st_safetensors_save(PyBytes_AS_STRING(path), ENTRY_ARGS(e));
         Py_END_ALLOW_THREADS
         result = status == ST_OK ? Py_NewRef(Py_None) : st_py_raise_status(state, status);
     }

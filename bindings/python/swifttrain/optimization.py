@@ -20,7 +20,7 @@ from . import _swifttrain as _C
 from ._options import options_text
 from .optim import Optimizer
 from .optim.lr_scheduler import (LambdaLR, LRScheduler, ReduceLROnPlateau, _check_optimizer,
-                                 _ScheduleFactor)
+                                 _schedule_factor)
 
 __all__ = ["SchedulerType", "get_scheduler"]
 
@@ -81,8 +81,8 @@ def get_scheduler(name: Union[str, SchedulerType], optimizer: Optimizer,
         return ReduceLROnPlateau._from_options(optimizer, kwargs)
     if name == "constant":
         # HF calls get_constant_schedule(optimizer): warmup and options are not used.
-        return LambdaLR(optimizer, _ScheduleFactor(_KINDS[name], 0, 0, None,
-                                                   optimizer.defaults["lr"]))
+        return LambdaLR(optimizer, _schedule_factor(_KINDS[name], 0, 0, None,
+                                                    optimizer.defaults["lr"]))
     if num_warmup_steps is None:
         raise ValueError(f"{name} requires `num_warmup_steps`, please provide that argument.")
     warmup = _steps(name, "num_warmup_steps", num_warmup_steps)
@@ -96,5 +96,5 @@ def get_scheduler(name: Union[str, SchedulerType], optimizer: Optimizer,
         raise ValueError(f"{name} requires `num_training_steps`, please provide that argument.")
     total = 0 if num_training_steps is None else _steps(name, "num_training_steps",
                                                         num_training_steps)
-    factor = _ScheduleFactor(_KINDS[name], warmup, total, kwargs, optimizer.defaults["lr"])
+    factor = _schedule_factor(_KINDS[name], warmup, total, kwargs, optimizer.defaults["lr"])
     return LambdaLR(optimizer, factor)

@@ -15,6 +15,7 @@ so into the library's optimizer, for the next step.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import types
@@ -30,19 +31,12 @@ __all__ = ["LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "ReduceLROnPlat
 _KINDS = _C.enum_names("lr_scheduler")  # st_lr_scheduler, by the library's names
 
 
-class _ScheduleFactor:
+def _schedule_factor(kind: int, num_warmup_steps: int, num_training_steps: int,
+                     kwargs: Optional[str], initial_lr: float) -> Callable[[int], float]:
     """A library schedule (``st_lr_schedule``) as a function of the step: ``f(k)`` is the
     factor of optimizer step ``k`` (0-based)."""
-
-    __slots__ = ("_schedule",)
-
-    def __init__(self, kind: int, num_warmup_steps: int, num_training_steps: int,
-                 kwargs: Optional[str], initial_lr: float) -> None:
-        self._schedule = _C.LRSchedule(kind, num_warmup_steps, num_training_steps, kwargs,
-                                       float(initial_lr))
-
-    def __call__(self, step: int) -> float:
-        return self._schedule.factor(step)
+    return _C.LRSchedule(kind, num_warmup_steps, num_training_steps, kwargs,
+                         float(initial_lr)).factor
 
 
 def _check_optimizer(optimizer: Any) -> None:
@@ -124,9 +118,9 @@ class LambdaLR(LRScheduler):
 
     def state_dict(self) -> Dict[str, Any]:
         state = super().state_dict()
-        # As torch: functions are not saved; callable objects other than library
-        # schedules save their attributes.
-        state["lr_lambdas"] = [None if isinstance(f, (types.FunctionType, _ScheduleFactor))
+        # As torch: functions (and library schedules) are not saved; other callable objects
+        # save their attributes.
+        state["lr_lambdas"] = [None if isinstance(f, types.FunctionType)
                                or not hasattr(f, "__dict__") else dict(f.__dict__)
                                for f in self.lr_lambdas]
         return state
@@ -146,8 +140,8 @@ class _LibraryScheduler(LRScheduler):
         _check_optimizer(optimizer)
         # initial_lr matters only to polynomial and cosine_with_min_lr; any positive value
         # does for the others.
-        self._factor = _ScheduleFactor(kind, 0, 0, options_text(type(self).__name__, kwargs),
-                                       1.0)
+        self._factor = _schedule_factor(kind, 0, 0, options_text(type(self).__name__, kwargs),
+                                        1.0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> List[float]:
@@ -205,25 +199,20 @@ class ReduceLROnPlateau(LRScheduler):
 
     # The library's defaults (the signature's), as state_dict reports them; each value's type
     # is the one an option string's value is read as (min_lr a float, as the library's).
-    _DEFAULTS = {"mode": _D.REDUCE_LR_ON_PLATEAU_MODE, "factor": _D.REDUCE_LR_ON_PLATEAU.factor,
-                 "patience": _D.REDUCE_LR_ON_PLATEAU.patience,
-                 "threshold": _D.REDUCE_LR_ON_PLATEAU.threshold,
-                 "threshold_mode": _D.REDUCE_LR_ON_PLATEAU_THRESHOLD_MODE,
-                 "cooldown": _D.REDUCE_LR_ON_PLATEAU.cooldown, "eps": _D.REDUCE_LR_ON_PLATEAU.eps,
-                 "min_lr": float(_D.REDUCE_LR_ON_PLATEAU.min_lr)}
+    _DEFAULTS = {name: p.default for name, p in inspect.signature(__init__).parameters.items()
+                 if name not in ("self", "optimizer")}
+    _DEFAULTS["min_lr"] = float(_DEFAULTS["min_lr"])
 
     def _start(self, optimizer: Optimizer, options: Optional[str]) -> None:
         self._plateau = _C.Plateau(options)  # the library checks the options first
         config = dict(self._DEFAULTS)
         for item in filter(None, (options or "").split(",")):  # "key=value,...", now valid
-            key, _, value = item.partition("=")
-            key, value = key.strip(), value.strip()
+            key, _, value = (part.strip() for part in item.partition("="))
             default = self._DEFAULTS.get(key)
             config[key] = value if isinstance(default, str) else type(default)(float(value)) \
                 if default is not None else value
-        self.mode, self.factor, self.patience = config["mode"], config["factor"], config["patience"]
-        self.threshold, self.threshold_mode = config["threshold"], config["threshold_mode"]
-        self.cooldown, self.eps = config["cooldown"], config["eps"]
+        for key in self._CONFIG:
+            setattr(self, key, config[key])
         self.min_lrs = [config["min_lr"]] * len(optimizer.param_groups)
         self.optimizer = optimizer
         self.last_epoch = 0
