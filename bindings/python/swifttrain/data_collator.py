@@ -21,23 +21,19 @@ from . import _swifttrain as _C
 
 __all__ = ["default_data_collator", "DataCollatorWithPadding"]
 
+_TYPES = {"f": np.float32, "i": np.int64, "u": np.int64, "b": np.bool_}  # by numpy's dtype kind
+
 
 def as_array(value: Any, name: str) -> np.ndarray:
     """A C-contiguous float32 / int64 / bool array of ``value`` (a tensor, an array, a
     number or a nested list)."""
     array = np.asarray(value.detach() if isinstance(value, _C.Tensor) else value)
-    kind = array.dtype.kind
-    if kind == "f":
-        target = np.float32
-    elif kind in "iu":
-        target = np.int64
-    elif kind == "b":
-        target = np.bool_
-    else:
+    if array.dtype.kind not in _TYPES:
         raise TypeError(f"batch entry {name!r} holds {array.dtype} values; only numbers can go "
                         f"to the model (drop the column, e.g. with remove_unused_columns, or "
                         f"convert it)")
-    return np.asarray(array, dtype=target, order="C")  # (ascontiguousarray makes 0-d 1-d)
+    # (ascontiguousarray would make 0-d 1-d)
+    return np.asarray(array, dtype=_TYPES[array.dtype.kind], order="C")
 
 
 def _named(sample: Any) -> Mapping[str, Any]:
@@ -78,6 +74,15 @@ def _keys(samples: Sequence[Mapping[str, Any]]) -> List[str]:
     return keys
 
 
+def _stack(arrays: List[np.ndarray], message: str) -> np.ndarray:
+    """The arrays stacked into [batch, ...]; ``message`` (a format of ``shapes``) if their
+    shapes differ."""
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise ValueError(message.format(shapes=", ".join(str(s) for s in sorted(shapes))))
+    return np.stack(arrays)
+
+
 def default_data_collator(features: List[Any]) -> Dict[str, np.ndarray]:
     """Stacks each named value of the samples into an array [batch, ...] (HF's
     ``default_data_collator``); values of one name must have the same shape. Text values are
@@ -88,13 +93,10 @@ def default_data_collator(features: List[Any]) -> Dict[str, np.ndarray]:
         values = [s[key] for s in samples]
         if any(v is None for v in values) or _is_text(values[0]):
             continue
-        arrays = [as_array(v, key) for v in values]
-        shapes = {a.shape for a in arrays}
-        if len(shapes) > 1:
-            raise ValueError(f"default_data_collator: {key!r} has different shapes in one batch "
-                             f"({', '.join(str(s) for s in sorted(shapes))}); use "
-                             f"DataCollatorWithPadding for sequences of different lengths")
-        batch[key] = np.stack(arrays)
+        batch[key] = _stack([as_array(v, key) for v in values],
+                            f"default_data_collator: {key!r} has different shapes in one batch "
+                            f"({{shapes}}); use DataCollatorWithPadding for sequences of "
+                            f"different lengths")
     return batch
 
 
@@ -174,19 +176,14 @@ class DataCollatorWithPadding:
         batch: Dict[str, np.ndarray] = {}
         for key, values in arrays.items():
             if key not in sequences:
-                shapes = {a.shape for a in values}
-                if len(shapes) > 1:
-                    raise ValueError(f"DataCollatorWithPadding: {key!r} has different shapes "
-                                     f"({', '.join(str(s) for s in sorted(shapes))}) and is not "
-                                     f"a 1-D sequence it can pad")
-                batch[key] = np.stack(values)
+                batch[key] = _stack(values, f"DataCollatorWithPadding: {key!r} has different "
+                                            f"shapes ({{shapes}}) and is not a 1-D sequence it "
+                                            f"can pad")
                 continue
             out = np.full((len(values), length), self._pad_value(key), dtype=values[0].dtype)
             for row, a in enumerate(values):
-                if self.padding_side == "right":
-                    out[row, :len(a)] = a
-                else:
-                    out[row, length - len(a):] = a
+                start = 0 if self.padding_side == "right" else length - len(a)
+                out[row, start:start + len(a)] = a
             batch[key] = out
         return batch
 
