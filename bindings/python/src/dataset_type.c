@@ -203,18 +203,6 @@ static PyObject *Dataset_num_samples(st_py_dataset *self, PyObject *unused)
     return PyLong_FromLongLong(count);
 }
 
-static PyObject *Dataset_get_num_features(st_py_dataset *self, void *closure)
-{
-    (void)closure;
-    return PyLong_FromSsize_t(self->features.shape[1]);
-}
-
-static PyObject *Dataset_get_has_targets(st_py_dataset *self, void *closure)
-{
-    (void)closure;
-    return PyBool_FromLong(self->targets.obj != NULL);
-}
-
 PyDoc_STRVAR(Dataset_set_sample_shape_doc,
              "set_sample_shape($self, shape, /)\n--\n\n"
              "The shape each row is read as, e.g. (1, 8, 8) for images; its product must be "
@@ -237,13 +225,6 @@ static PyMethodDef Dataset_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyGetSetDef Dataset_getset[] = {
-    {"num_features", (getter)Dataset_get_num_features, NULL, "Columns of the features.", NULL},
-    {"has_targets", (getter)Dataset_get_has_targets, NULL,
-     "Whether labels or targets were given.", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
 PyDoc_STRVAR(Dataset_doc,
              "Dataset(features, targets=None)\n--\n\n"
              "An st_dataset that borrows `features` (float32 [n, d]) and `targets` (int64 "
@@ -253,8 +234,7 @@ ST_PY_TYPE_SPEC(Dataset, st_py_dataset, Py_TPFLAGS_DEFAULT,
                 {Py_tp_doc, (void *)Dataset_doc},
                 {Py_tp_new, (void *)Dataset_new},
                 {Py_tp_dealloc, (void *)Dataset_dealloc},
-                {Py_tp_methods, Dataset_methods},
-                {Py_tp_getset, Dataset_getset});
+                {Py_tp_methods, Dataset_methods});
 
 int st_py_dataset_type_init(PyObject *module, st_py_state *state)
 {

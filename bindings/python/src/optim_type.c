@@ -5,7 +5,7 @@
  *     o = Optim(kind, [tensors], lr=..., weight_decay=..., momentum=..., beta2=..., ...)
  *     o.add_param_group([tensors], lr, weight_decay, momentum)
  *     o.step(); o.zero_grad()
- *     o.num_param_groups(); o.get_param_group(i) -> dict; o.set_param_group(i, lr, wd, m)
+ *     o.get_param_group(i) -> dict; o.set_param_group(i, lr, wd, m)
  *     o.state_dict() -> [(name, Tensor), ...]; o.load_state_dict([(name, Tensor), ...])
  *     optim_options_init(kind) -> dict      # PyTorch's defaults (st_optim_options_init)
  *
@@ -194,21 +194,6 @@ static PyObject *Optim_add_param_group(st_py_optim *self, PyObject *args)
 OPTIM_CALL(step, "One update of every parameter that has a gradient")
 OPTIM_CALL(zero_grad, "Drops every parameter's gradient")
 
-PyDoc_STRVAR(Optim_num_param_groups_doc,
-             "num_param_groups($self, /)\n--\n\nst_optim_num_param_groups.");
-
-static PyObject *Optim_num_param_groups(st_py_optim *self, PyObject *unused)
-{
-    (void)unused;
-    size_t count = 0;
-    if (check_alive(self) < 0)
-        return NULL;
-    int status = st_optim_num_param_groups(&count, self->optim);
-    if (status != ST_OK)
-        return st_py_raise_status(ST_PY_STATE(self), status);
-    return PyLong_FromSize_t(count);
-}
-
 PyDoc_STRVAR(Optim_get_param_group_doc,
              "get_param_group($self, group, /)\n--\n\n"
              "{num_params, lr, initial_lr, weight_decay, momentum} of a group "
@@ -287,8 +272,6 @@ static PyMethodDef Optim_methods[] = {
      Optim_add_param_group_doc},
     {"step", (PyCFunction)Optim_step, METH_NOARGS, Optim_step_doc},
     {"zero_grad", (PyCFunction)Optim_zero_grad, METH_NOARGS, Optim_zero_grad_doc},
-    {"num_param_groups", (PyCFunction)Optim_num_param_groups, METH_NOARGS,
-     Optim_num_param_groups_doc},
     {"get_param_group", (PyCFunction)Optim_get_param_group, METH_O, Optim_get_param_group_doc},
     {"set_param_group", (PyCFunction)Optim_set_param_group, METH_VARARGS,
      Optim_set_param_group_doc},

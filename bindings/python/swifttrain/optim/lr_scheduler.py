@@ -192,9 +192,7 @@ class ReduceLROnPlateau(LRScheduler):
                 raise NotImplementedError("ReduceLROnPlateau: a different min_lr per group is "
                                           "not supported; give one value")
             min_lr = min_lr[0]
-        options = {"mode": mode, "factor": factor, "patience": patience,
-                   "threshold": threshold, "threshold_mode": threshold_mode,
-                   "cooldown": cooldown, "min_lr": min_lr, "eps": eps}
+        options = {key: value for key, value in locals().items() if key in self._DEFAULTS}
         self._start(optimizer, options_text("ReduceLROnPlateau", options))
 
     # The library's defaults (the signature's), as state_dict reports them; each value's type

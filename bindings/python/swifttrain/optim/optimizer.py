@@ -99,15 +99,11 @@ class _ParamGroup(collections.abc.MutableMapping):
         if key in self._core_keys():
             info = self._info()
             settings = {k: info[k] for k in ("lr", "weight_decay", "momentum")}
-            if key == "betas":
-                beta1, beta2 = _betas(owner, value)
-                self._optimizer._check_fixed("betas[1]", beta2)
-                settings["momentum"] = beta1
+            if key == self._optimizer._MOMENTUM_KEY:
+                settings["momentum"] = self._optimizer._group_momentum({key: value})
             else:
                 settings[key] = _number(owner, key, value)
-            self._optimizer._core.set_param_group(self._index, settings["lr"],
-                                                  settings["weight_decay"],
-                                                  settings["momentum"])
+            self._optimizer._core.set_param_group(self._index, *settings.values())
             return
         if key in self._optimizer._fixed:
             self._optimizer._check_fixed(key, value)
