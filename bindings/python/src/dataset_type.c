@@ -161,25 +161,18 @@ static PyObject *Dataset_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     Py_ssize_t num_samples = self->features.shape[0];
     int64_t num_features = (int64_t)self->features.shape[1];
     const float *x = (const float *)self->features.buf;
-    int status;
-    if (targets_obj == Py_None) {
-        status = st_dataset_create(&self->dataset, x, num_samples, num_features, NULL,
-                                   ST_DATA_BORROW);
-    } else {
-        if (get_view(targets_obj, &self->targets, "y (the labels or targets)") < 0)
-            goto fail;
-        long long num_targets = check_targets(state, &self->targets, num_samples);
-        if (num_targets < 0)
-            goto fail;
-        if (is_int64(&self->targets))
-            status = st_dataset_create(&self->dataset, x, num_samples, num_features,
-                                       (const int64_t *)self->targets.buf, ST_DATA_BORROW);
-        else
-            status = st_dataset_create_regression(&self->dataset, x, num_samples,
-                                                  num_features,
-                                                  (const float *)self->targets.buf,
-                                                  num_targets, ST_DATA_BORROW);
-    }
+    long long num_targets = 1;
+    if (targets_obj != Py_None &&
+        (get_view(targets_obj, &self->targets, "y (the labels or targets)") < 0 ||
+         (num_targets = check_targets(state, &self->targets, num_samples)) < 0))
+        goto fail;
+    /* No targets (prediction only: targets.buf is NULL), int64 labels or float32 targets. */
+    int status = self->targets.obj == NULL || is_int64(&self->targets)
+        ? st_dataset_create(&self->dataset, x, num_samples, num_features,
+                            (const int64_t *)self->targets.buf, ST_DATA_BORROW)
+        : st_dataset_create_regression(&self->dataset, x, num_samples, num_features,
+                                       (const float *)self->targets.buf, num_targets,
+                                       ST_DATA_BORROW);
     if (status != ST_OK) {
         st_py_raise_status(state, status);
         goto fail;

@@ -3,8 +3,7 @@
  * swifttrain.safetensors (which makes and takes numpy arrays):
  *
  *     safetensors_read(path_or_bytes) -> ([(name, dtype, shape, bytearray), ...], {key: value})
- *     safetensors_serialize(entries, metadata) -> bytes
- *     safetensors_save(path, entries, metadata)
+ *     safetensors_write(path, entries, metadata)   # path None: -> the file's bytes
  *
  * entries are (name, dtype, shape, buffer) with a C-contiguous little-endian buffer.
  */
@@ -25,16 +24,14 @@ static PyObject *read_entries(st_py_state *state, st_safetensors *file)
             goto done;
         }
         PyObject *shape = PyTuple_New((Py_ssize_t)e.ndim);
-        if (shape == NULL)
-            goto done;
-        for (size_t d = 0; d < e.ndim; d++) {
+        for (size_t d = 0; shape != NULL && d < e.ndim; d++) {
             PyObject *dim = PyLong_FromLongLong(e.shape[d]);
-            if (dim == NULL) {
-                Py_DECREF(shape);
-                goto done;
-            }
-            PyTuple_SET_ITEM(shape, (Py_ssize_t)d, dim);
+            if (dim == NULL)
+                Py_CLEAR(shape);
+            else
+                PyTuple_SET_ITEM(shape, (Py_ssize_t)d, dim);
         }
+        /* (a NULL shape makes the entry NULL: Py_BuildValue's N) */
         PyObject *entry = Py_BuildValue("(ssNN)", e.name, e.dtype, shape,
                                         PyByteArray_FromStringAndSize(e.data, (Py_ssize_t)e.nbytes));
         if (entry == NULL || PyList_Append(entries, entry) < 0) {
@@ -179,64 +176,50 @@ static int make_entries(PyObject *list, PyObject *metadata, entries *e)
     return 0;
 }
 
-PyDoc_STRVAR(safetensors_serialize_doc,
-             "safetensors_serialize($module, entries, metadata, /)\n--\n\n"
-             "The bytes of a safetensors file (st_safetensors_serialize).");
+PyDoc_STRVAR(safetensors_write_doc,
+             "safetensors_write($module, path, entries, metadata, /)\n--\n\n"
+             "Writes a safetensors file atomically (st_safetensors_save), or with path None "
+             "returns its bytes (st_safetensors_serialize).");
 
-static PyObject *safetensors_serialize(PyObject *module, PyObject *args)
+static PyObject *safetensors_write(PyObject *module, PyObject *args)
 {
-    PyObject *list, *metadata;
-    if (!PyArg_ParseTuple(args, "OO:safetensors_serialize", &list, &metadata))
+    PyObject *path_obj, *list, *metadata, *path = NULL, *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOO:safetensors_write", &path_obj, &list, &metadata) ||
+        (path_obj != Py_None && !PyUnicode_FSConverter(path_obj, &path)))
         return NULL;
     st_py_state *state = PyModule_GetState(module);
     entries e;
-    PyObject *result = NULL;
+    int status = ST_OK;
     size_t length = 0;
-    if (make_entries(list, metadata, &e) == 0) {
-        int status = st_safetensors_serialize(NULL, 0, &length, ENTRY_ARGS(e));
-        if (status != ST_OK && status != ST_ESHAPE) {
-            st_py_raise_status(state, status);
-        } else if ((result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)length)) != NULL) {
-            status = st_safetensors_serialize(PyBytes_AS_STRING(result), length, &length,
-                                              ENTRY_ARGS(e));
-            if (status != ST_OK) {
-                Py_CLEAR(result);
-                st_py_raise_status(state, status);
-            }
-        }
-    }
-    release_entries(&e);
-    return result;
-}
-
-PyDoc_STRVAR(safetensors_save_doc,
-             "safetensors_save($module, path, entries, metadata, /)\n--\n\n"
-             "Writes a safetensors file atomically (st_safetensors_save).");
-
-static PyObject *safetensors_save(PyObject *module, PyObject *args)
-{
-    PyObject *path_obj, *list, *metadata, *path = NULL;
-    if (!PyArg_ParseTuple(args, "OOO:safetensors_save", &path_obj, &list, &metadata) ||
-        !PyUnicode_FSConverter(path_obj, &path))
-        return NULL;
-    st_py_state *state = PyModule_GetState(module);
-    entries e;
-    PyObject *result = NULL;
-    if (make_entries(list, metadata, &e) == 0) {
-        int status;
+    if (make_entries(list, metadata, &e) < 0)
+        goto done;
+    if (path != NULL) {
         Py_BEGIN_ALLOW_THREADS
         status = st_safetensors_save(PyBytes_AS_STRING(path), ENTRY_ARGS(e));
         Py_END_ALLOW_THREADS
-        result = status == ST_OK ? Py_NewRef(Py_None) : st_py_raise_status(state, status);
+        result = Py_NewRef(Py_None);
+    } else {
+        /* The first call gives the length (ST_ESHAPE: no room in the empty buffer). */
+        status = st_safetensors_serialize(NULL, 0, &length, ENTRY_ARGS(e));
+        if (status == ST_OK || status == ST_ESHAPE) {
+            result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)length);
+            status = result == NULL ? ST_OK /* the MemoryError is set */
+                                    : st_safetensors_serialize(PyBytes_AS_STRING(result),
+                                                               length, &length, ENTRY_ARGS(e));
+        }
     }
+    if (status != ST_OK) {
+        Py_CLEAR(result);
+        st_py_raise_status(state, status);
+    }
+done:
     release_entries(&e);
-    Py_DECREF(path);
+    Py_XDECREF(path);
     return result;
 }
 
 PyMethodDef st_py_safetensors_functions[] = {
     {"safetensors_read", safetensors_read, METH_O, safetensors_read_doc},
-    {"safetensors_serialize", safetensors_serialize, METH_VARARGS, safetensors_serialize_doc},
-    {"safetensors_save", safetensors_save, METH_VARARGS, safetensors_save_doc},
+    {"safetensors_write", safetensors_write, METH_VARARGS, safetensors_write_doc},
     {NULL, NULL, 0, NULL},
 };

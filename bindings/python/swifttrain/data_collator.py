@@ -58,11 +58,9 @@ def _named(sample: Any) -> Mapping[str, Any]:
 
 def _is_text(value: Any) -> bool:
     """Whether a sample's value is text (HF's collators leave such columns out)."""
-    if isinstance(value, (str, bytes)):
-        return True
-    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (str, bytes)):
-        return True
-    return isinstance(value, np.ndarray) and value.dtype.kind in "USO"
+    first = value[0] if isinstance(value, (list, tuple)) and value else value
+    return (isinstance(first, (str, bytes))
+            or isinstance(value, np.ndarray) and value.dtype.kind in "USO")
 
 
 def _keys(samples: Sequence[Mapping[str, Any]]) -> List[str]:

@@ -78,12 +78,12 @@ def save_file(tensor_dict: Mapping[str, Any], filename: PathLike,
               metadata: Optional[Dict[str, str]] = None) -> None:
     """Writes arrays to a safetensors file (atomically), with optional ``metadata``
     (str to str)."""
-    _C.safetensors_save(os.fspath(filename), _entries(tensor_dict), metadata)
+    _C.safetensors_write(os.fspath(filename), _entries(tensor_dict), metadata)
 
 
 def save(tensor_dict: Mapping[str, Any], metadata: Optional[Dict[str, str]] = None) -> bytes:
     """The bytes of a safetensors file holding the arrays."""
-    return _C.safetensors_serialize(_entries(tensor_dict), metadata)
+    return _C.safetensors_write(None, _entries(tensor_dict), metadata)
 
 
 def metadata_of(filename: PathLike) -> Dict[str, str]:

@@ -280,13 +280,11 @@ class Optimizer:
             lr = _number(owner, "lr", group["lr"])
             weight_decay = _number(owner, "weight_decay", group["weight_decay"])
             momentum = self._group_momentum(group)
-            local = {}
-            for key, value in group.items():
-                if key in _CORE_KEYS or key == self._MOMENTUM_KEY:
-                    continue
+            local = {key: value for key, value in group.items()
+                     if key not in _CORE_KEYS and key != self._MOMENTUM_KEY}
+            for key, value in local.items():
                 if key in self._fixed:
                     self._check_fixed(key, value)
-                local[key] = value
             if first:
                 self._core = _C.Optim(self._kind(), params, lr=lr, weight_decay=weight_decay,
                                       momentum=momentum, **self._core_options(self._fixed))
