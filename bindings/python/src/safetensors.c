@@ -14,15 +14,13 @@ static PyObject *read_entries(st_py_state *state, st_safetensors *file)
 {
     size_t count = st_safetensors_count(file), pairs = st_safetensors_metadata_count(file);
     PyObject *entries = PyList_New(0), *metadata = PyDict_New(), *result = NULL;
+    int status = ST_OK;
     if (entries == NULL || metadata == NULL)
         goto done;
     for (size_t i = 0; i < count; i++) {
         st_safetensors_entry e;
-        int status = st_safetensors_entry_at(&e, file, i);
-        if (status != ST_OK) {
-            st_py_raise_status(state, status);
+        if ((status = st_safetensors_entry_at(&e, file, i)) != ST_OK)
             goto done;
-        }
         PyObject *shape = PyTuple_New((Py_ssize_t)e.ndim);
         for (size_t d = 0; shape != NULL && d < e.ndim; d++) {
             PyObject *dim = PyLong_FromLongLong(e.shape[d]);
@@ -34,28 +32,25 @@ static PyObject *read_entries(st_py_state *state, st_safetensors *file)
         /* (a NULL shape makes the entry NULL: Py_BuildValue's N) */
         PyObject *entry = Py_BuildValue("(ssNN)", e.name, e.dtype, shape,
                                         PyByteArray_FromStringAndSize(e.data, (Py_ssize_t)e.nbytes));
-        if (entry == NULL || PyList_Append(entries, entry) < 0) {
-            Py_XDECREF(entry);
+        int rc = entry != NULL ? PyList_Append(entries, entry) : -1;
+        Py_XDECREF(entry);
+        if (rc < 0)
             goto done;
-        }
-        Py_DECREF(entry);
     }
     for (size_t i = 0; i < pairs; i++) {
         const char *key, *value;
-        int status = st_safetensors_metadata_at(&key, &value, file, i);
-        if (status != ST_OK) {
-            st_py_raise_status(state, status);
+        if ((status = st_safetensors_metadata_at(&key, &value, file, i)) != ST_OK)
             goto done;
-        }
         PyObject *v = PyUnicode_FromString(value);
-        if (v == NULL || PyDict_SetItemString(metadata, key, v) < 0) {
-            Py_XDECREF(v);
+        int rc = v != NULL ? PyDict_SetItemString(metadata, key, v) : -1;
+        Py_XDECREF(v);
+        if (rc < 0)
             goto done;
-        }
-        Py_DECREF(v);
     }
     result = PyTuple_Pack(2, entries, metadata);
 done:
+    if (status != ST_OK)
+        st_py_raise_status(state, status);
     Py_XDECREF(entries);
     Py_XDECREF(metadata);
     st_safetensors_free(file);

@@ -47,10 +47,8 @@ def _named(sample: Any) -> Mapping[str, Any]:
             return renamed
         return sample
     if isinstance(sample, tuple):
-        if len(sample) == 2:
-            return {"input": sample[0], "labels": sample[1]}
-        if len(sample) == 1:
-            return {"input": sample[0]}
+        if len(sample) in (1, 2):
+            return dict(zip(("input", "labels"), sample))
         raise TypeError(f"a dataset sample is a tuple of {len(sample)} items; use (x,) or "
                         f"(x, y), or a dict of named values")
     return {"input": sample}

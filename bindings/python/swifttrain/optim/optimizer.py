@@ -67,10 +67,7 @@ class _ParamGroup(collections.abc.MutableMapping):
 
     def __init__(self, optimizer: "Optimizer", index: int, params: List[Tensor],
                  local: Dict[str, Any]) -> None:
-        self._optimizer = optimizer
-        self._index = index
-        self._params = params
-        self._local = local
+        self._optimizer, self._index, self._params, self._local = optimizer, index, params, local
 
     def _info(self) -> Dict[str, float]:
         return self._optimizer._core.get_param_group(self._index)
