@@ -22,15 +22,8 @@
 static char format_code(const Py_buffer *view)
 {
     const char *format = view->format != NULL ? view->format : "B";
-    if (format[0] == '@' || format[0] == '=')
-        format++;
-#if PY_LITTLE_ENDIAN
-    else if (format[0] == '<')
-        format++;
-#else
-    else if (format[0] == '>' || format[0] == '!')
-        format++;
-#endif
+    if (format[0] != '\0' && strchr(PY_LITTLE_ENDIAN ? "@=<" : "@=>!", format[0]) != NULL)
+        format++; /* native order, or the machine's */
     return (format[0] != '\0' && format[1] == '\0') ? format[0] : 0;
 }
 

@@ -34,8 +34,7 @@ Collator = Callable[[List[Any]], Any]
 
 
 def _c_order(array: Any) -> np.ndarray:
-    array = np.asarray(array)
-    return array if array.flags.c_contiguous else np.ascontiguousarray(array)
+    return np.asarray(array, order="C")  # (a copy only when not C-contiguous)
 
 
 def _dataset(features: Any, targets: Any = None) -> _C.Dataset:

@@ -31,14 +31,6 @@ __all__ = ["LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "ReduceLROnPlat
 _KINDS = _C.enum_names("lr_scheduler")  # st_lr_scheduler, by the library's names
 
 
-def _schedule_factor(kind: int, num_warmup_steps: int, num_training_steps: int,
-                     kwargs: Optional[str], initial_lr: float) -> Callable[[int], float]:
-    """A library schedule (``st_lr_schedule``) as a function of the step: ``f(k)`` is the
-    factor of optimizer step ``k`` (0-based)."""
-    return _C.LRSchedule(kind, num_warmup_steps, num_training_steps, kwargs,
-                         float(initial_lr)).factor
-
-
 def _check_optimizer(optimizer: Any) -> None:
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{type(optimizer).__name__} is not a swifttrain.optim Optimizer")
@@ -133,15 +125,17 @@ class LambdaLR(LRScheduler):
 
 
 class _LibraryScheduler(LRScheduler):
-    """A scheduler whose factors come from one library schedule."""
+    """A scheduler whose factors come from one library schedule: ``LRSchedule(...).factor(k)``
+    (``st_lr_schedule``) is the factor of optimizer step ``k`` (0-based)."""
 
     def __init__(self, optimizer: Optimizer, kind: int, kwargs: Dict[str, Any],
                  last_epoch: int) -> None:
         _check_optimizer(optimizer)
         # initial_lr matters only to polynomial and cosine_with_min_lr; any positive value
         # does for the others.
-        self._factor = _schedule_factor(kind, 0, 0, options_text(type(self).__name__, kwargs),
-                                        1.0)
+        self._factor = _C.LRSchedule(kind, 0, 0, options_text(type(self).__name__, kwargs),
+                                     1.0).factor
+        vars(self).update(kwargs)  # step_size, gamma, ...
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> List[float]:
@@ -155,8 +149,6 @@ class StepLR(_LibraryScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = _D.STEP_LR.gamma,
                  last_epoch: int = -1) -> None:
-        self.step_size = step_size
-        self.gamma = gamma
         super().__init__(optimizer, _KINDS["step"], {"step_size": step_size, "gamma": gamma},
                          last_epoch)
 
@@ -165,7 +157,6 @@ class ExponentialLR(_LibraryScheduler):
     """``torch.optim.lr_scheduler.ExponentialLR``: ``initial_lr * gamma ** k``."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = gamma
         super().__init__(optimizer, _KINDS["exponential"], {"gamma": gamma}, last_epoch)
 
 

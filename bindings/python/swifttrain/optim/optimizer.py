@@ -215,10 +215,7 @@ class Optimizer:
         if key == "maximize" and value:
             raise NotImplementedError(f"{type(self).__name__}: maximize=True is not supported")
         expected = self._fixed[key]
-        same = value == expected
-        if isinstance(same, np.ndarray):
-            same = bool(same.all())
-        if not same:
+        if not np.all(value == expected):
             per_group = {"momentum": "lr, weight_decay and momentum",
                          "betas": "lr, weight_decay and betas[0]"}.get(self._MOMENTUM_KEY,
                                                                        "lr and weight_decay")
@@ -313,11 +310,9 @@ class Optimizer:
         if set_to_none:
             self._core.zero_grad()
             return
-        for group in self.param_groups:
-            for p in group["params"]:
-                grad = p.grad
-                if grad is not None:
-                    grad.zero_()
+        for grad in (p.grad for group in self.param_groups for p in group["params"]):
+            if grad is not None:
+                grad.zero_()
 
     # ---- state -------------------------------------------------------------------------------
 
