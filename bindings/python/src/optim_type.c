@@ -256,11 +256,10 @@ PyDoc_STRVAR(Optim_load_state_dict_doc,
 
 static PyObject *Optim_load_state_dict(st_py_optim *self, PyObject *items)
 {
-    if (check_alive(self) < 0)
-        return NULL;
     st_py_state *state = ST_PY_STATE(self);
-    st_named_tensors *named = st_py_named_tensors_from_items(state, items, "load_state_dict");
-    if (named == NULL)
+    st_named_tensors *named = NULL;
+    if (check_alive(self) < 0 ||
+        (named = st_py_named_tensors_from_items(state, items, "load_state_dict")) == NULL)
         return NULL;
     int status = st_optim_load_state_dict(self->optim, named);
     st_named_tensors_free(named);

@@ -118,7 +118,6 @@ class DataCollatorWithPadding:
                              f"use True / 'longest' or 'max_length'")
         if padding == "max_length" and (max_length is None or max_length < 1):
             raise ValueError("DataCollatorWithPadding: padding='max_length' needs max_length >= 1")
-        self.padding = padding
         if padding_side not in ("right", "left"):
             raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
         if pad_to_multiple_of is not None and pad_to_multiple_of < 1:
@@ -126,10 +125,8 @@ class DataCollatorWithPadding:
         if pad_token_id is None:
             pad_token_id = getattr(tokenizer, "pad_token_id", None)
         self.pad_token_id = 0 if pad_token_id is None else int(pad_token_id)
-        self.label_pad_token_id = label_pad_token_id
-        self.max_length = max_length
-        self.pad_to_multiple_of = pad_to_multiple_of
-        self.padding_side = padding_side
+        self.padding, self.max_length, self.padding_side = padding, max_length, padding_side
+        self.pad_to_multiple_of, self.label_pad_token_id = pad_to_multiple_of, label_pad_token_id
         self.return_attention_mask = return_attention_mask
 
     def _pad_value(self, key: str) -> Any:

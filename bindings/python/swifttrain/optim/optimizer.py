@@ -83,9 +83,7 @@ class _ParamGroup(collections.abc.MutableMapping):
             return self._info()[key]
         if key == self._optimizer._MOMENTUM_KEY:
             momentum = self._info()["momentum"]
-            if key == "betas":
-                return (momentum, self._optimizer._fixed["betas[1]"])
-            return momentum
+            return (momentum, self._optimizer._fixed["betas[1]"]) if key == "betas" else momentum
         return self._local[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
