@@ -69,3 +69,20 @@ def test_an_optimizer_built_without_arguments_has_the_librarys_defaults(cls, kin
     assert (group["lr"], group["weight_decay"]) == (core["lr"], core["weight_decay"])
     if "momentum" in signature or "betas" in signature:
         assert group["momentum"] == core["momentum"]
+
+
+def test_positional_arguments_bind_in_torchs_order_and_bad_ones_raise_type_error():
+    p = st.tensor(np.asarray([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    sgd = optim.SGD([p], 0.5, 0.9, 0.0, 0.01, True)
+    assert sgd.defaults == {"lr": 0.5, "momentum": 0.9, "dampening": 0.0,
+                            "weight_decay": 0.01, "nesterov": True, "maximize": False}
+    assert optim.RMSprop([p], 0.1, 0.5).param_groups[0]["alpha"] == 0.5
+    assert optim.AdamW([p], betas=(0.8, 0.9)).param_groups[0]["betas"] == pytest.approx((0.8, 0.9))
+    with pytest.raises(TypeError, match="SGD.*unexpected keyword argument 'foo'"):
+        optim.SGD([p], foo=1)
+    with pytest.raises(TypeError, match="Lion.*too many positional arguments"):
+        optim.Lion([p], 1e-3, (0.9, 0.99), 0.0, 1)
+    with pytest.raises(TypeError, match="Adam.*too many positional arguments"):
+        optim.Adam([p], 1e-3, (0.9, 0.99), 1e-8, 0.0, False, True)  # keyword-only, as torch's
+    with pytest.raises(NotImplementedError):
+        optim.Adagrad([p], maximize=True)

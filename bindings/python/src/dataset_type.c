@@ -22,15 +22,8 @@
 static char format_code(const Py_buffer *view)
 {
     const char *format = view->format != NULL ? view->format : "B";
-    if (format[0] == '@' || format[0] == '=')
-        format++;
-#if PY_LITTLE_ENDIAN
-    else if (format[0] == '<')
-        format++;
-#else
-    else if (format[0] == '>' || format[0] == '!')
-        format++;
-#endif
+    if (format[0] != '\0' && strchr(PY_LITTLE_ENDIAN ? "@=<" : "@=>!", format[0]) != NULL)
+        format++; /* native order, or the machine's */
     return (format[0] != '\0' && format[1] == '\0') ? format[0] : 0;
 }
 
@@ -47,21 +40,18 @@ static int is_int64(const Py_buffer *view)
 
 const char *st_py_buffer_dtype_name(const Py_buffer *view)
 {
+    static const char codes[] = "efd?bhilqBHILQ"; /* 4 others, 5 signed, 5 unsigned */
+    static const char *const others[] = {"float16", "float32", "float64", "bool"};
+    static const char *const ints[2][4] = {{"int8", "int16", "int32", "int64"},
+                                           {"uint8", "uint16", "uint32", "uint64"}};
     char code = format_code(view);
-    int signed_int = code == 'b' || code == 'h' || code == 'i' || code == 'l' || code == 'q';
-    int unsigned_int = code == 'B' || code == 'H' || code == 'I' || code == 'L' || code == 'Q';
-    if (code == 'e') return "float16";
-    if (code == 'f') return "float32";
-    if (code == 'd') return "float64";
-    if (code == '?') return "bool";
-    if (signed_int || unsigned_int) {
-        static const char *const names[2][4] = {{"int8", "int16", "int32", "int64"},
-                                                {"uint8", "uint16", "uint32", "uint64"}};
-        int size_index = view->itemsize == 1 ? 0 : view->itemsize == 2 ? 1
-                       : view->itemsize == 4 ? 2 : view->itemsize == 8 ? 3 : -1;
-        if (size_index >= 0)
-            return names[unsigned_int][size_index];
-    }
+    const char *at = code != 0 ? strchr(codes, code) : NULL;
+    Py_ssize_t size = view->itemsize;
+    int size_index = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : size == 8 ? 3 : -1;
+    if (at != NULL && at - codes < 4)
+        return others[at - codes];
+    if (at != NULL && size_index >= 0)
+        return ints[at - codes >= 9][size_index];
     return view->format != NULL ? view->format : "B";
 }
 
@@ -80,32 +70,15 @@ static int get_view(PyObject *obj, Py_buffer *view, const char *what)
     return -1;
 }
 
-/* "(3, 4)" for messages. */
-static PyObject *shape_string(const Py_buffer *view)
-{
-    PyObject *parts = PyTuple_New(view->ndim);
-    if (parts == NULL)
-        return NULL;
-    for (int i = 0; i < view->ndim; i++) {
-        PyObject *n = PyLong_FromSsize_t(view->shape[i]);
-        if (n == NULL) {
-            Py_DECREF(parts);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(parts, i, n);
-    }
-    PyObject *text = PyObject_Repr(parts);
-    Py_DECREF(parts);
-    return text;
-}
-
+/* Raises ShapeError "<expected>, got an array of shape (3, 4)"; returns -1. */
 static int raise_bad_shape(st_py_state *state, const Py_buffer *view, const char *expected)
 {
-    PyObject *shape = shape_string(view);
-    if (shape == NULL)
-        return -1;
-    st_py_raise(state, ST_ESHAPE, "%s, got an array of shape %U", expected, shape);
-    Py_DECREF(shape);
+    PyObject *memory = PyMemoryView_FromObject(view->obj); /* its shape tuple */
+    PyObject *shape = memory != NULL ? PyObject_GetAttrString(memory, "shape") : NULL;
+    if (shape != NULL)
+        st_py_raise(state, ST_ESHAPE, "%s, got an array of shape %R", expected, shape);
+    Py_XDECREF(shape);
+    Py_XDECREF(memory);
     return -1;
 }
 
@@ -139,12 +112,9 @@ static long long check_targets(st_py_state *state, const Py_buffer *targets,
                     st_py_buffer_dtype_name(targets));
         return -1;
     }
-    if (labels ? targets->ndim != 1 : (targets->ndim != 1 && targets->ndim != 2)) {
-        raise_bad_shape(state, targets,
-                        labels ? "labels must be 1-D [num_samples]"
+    if (labels ? targets->ndim != 1 : (targets->ndim != 1 && targets->ndim != 2))
+        return raise_bad_shape(state, targets, labels ? "labels must be 1-D [num_samples]"
                                : "targets must be [num_samples] or [num_samples, num_targets]");
-        return -1;
-    }
     if (targets->shape[0] != num_samples) {
         st_py_raise(state, ST_ESHAPE,
                     "X has %zd rows but y has %zd; pass one %s per row of X", num_samples,
@@ -160,10 +130,8 @@ static void Dataset_dealloc(st_py_dataset *self)
     /* The library stops reading the buffers when its last reference goes; trainers that
      * used this dataset hold this object, so this is the last one. */
     st_dataset_free(self->dataset);
-    if (self->features.obj != NULL)
-        PyBuffer_Release(&self->features);
-    if (self->targets.obj != NULL)
-        PyBuffer_Release(&self->targets);
+    PyBuffer_Release(&self->features); /* (nothing for a view never acquired: obj NULL) */
+    PyBuffer_Release(&self->targets);
     type->tp_free((PyObject *)self);
     Py_DECREF(type);
 }
@@ -186,25 +154,18 @@ static PyObject *Dataset_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     Py_ssize_t num_samples = self->features.shape[0];
     int64_t num_features = (int64_t)self->features.shape[1];
     const float *x = (const float *)self->features.buf;
-    int status;
-    if (targets_obj == Py_None) {
-        status = st_dataset_create(&self->dataset, x, num_samples, num_features, NULL,
-                                   ST_DATA_BORROW);
-    } else {
-        if (get_view(targets_obj, &self->targets, "y (the labels or targets)") < 0)
-            goto fail;
-        long long num_targets = check_targets(state, &self->targets, num_samples);
-        if (num_targets < 0)
-            goto fail;
-        if (is_int64(&self->targets))
-            status = st_dataset_create(&self->dataset, x, num_samples, num_features,
-                                       (const int64_t *)self->targets.buf, ST_DATA_BORROW);
-        else
-            status = st_dataset_create_regression(&self->dataset, x, num_samples,
-                                                  num_features,
-                                                  (const float *)self->targets.buf,
-                                                  num_targets, ST_DATA_BORROW);
-    }
+    long long num_targets = 1;
+    if (targets_obj != Py_None &&
+        (get_view(targets_obj, &self->targets, "y (the labels or targets)") < 0 ||
+         (num_targets = check_targets(state, &self->targets, num_samples)) < 0))
+        goto fail;
+    /* No targets (prediction only: targets.buf is NULL), int64 labels or float32 targets. */
+    int status = self->targets.obj == NULL || is_int64(&self->targets)
+        ? st_dataset_create(&self->dataset, x, num_samples, num_features,
+                            (const int64_t *)self->targets.buf, ST_DATA_BORROW)
+        : st_dataset_create_regression(&self->dataset, x, num_samples, num_features,
+                                       (const float *)self->targets.buf, num_targets,
+                                       ST_DATA_BORROW);
     if (status != ST_OK) {
         st_py_raise_status(state, status);
         goto fail;
@@ -226,18 +187,6 @@ static PyObject *Dataset_num_samples(st_py_dataset *self, PyObject *unused)
     if (status != ST_OK)
         return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
     return PyLong_FromLongLong(count);
-}
-
-static PyObject *Dataset_get_num_features(st_py_dataset *self, void *closure)
-{
-    (void)closure;
-    return PyLong_FromSsize_t(self->features.shape[1]);
-}
-
-static PyObject *Dataset_get_has_targets(st_py_dataset *self, void *closure)
-{
-    (void)closure;
-    return PyBool_FromLong(self->targets.obj != NULL);
 }
 
 PyDoc_STRVAR(Dataset_set_sample_shape_doc,
@@ -262,13 +211,6 @@ static PyMethodDef Dataset_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyGetSetDef Dataset_getset[] = {
-    {"num_features", (getter)Dataset_get_num_features, NULL, "Columns of the features.", NULL},
-    {"has_targets", (getter)Dataset_get_has_targets, NULL,
-     "Whether labels or targets were given.", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
 PyDoc_STRVAR(Dataset_doc,
              "Dataset(features, targets=None)\n--\n\n"
              "An st_dataset that borrows `features` (float32 [n, d]) and `targets` (int64 "
@@ -278,8 +220,7 @@ ST_PY_TYPE_SPEC(Dataset, st_py_dataset, Py_TPFLAGS_DEFAULT,
                 {Py_tp_doc, (void *)Dataset_doc},
                 {Py_tp_new, (void *)Dataset_new},
                 {Py_tp_dealloc, (void *)Dataset_dealloc},
-                {Py_tp_methods, Dataset_methods},
-                {Py_tp_getset, Dataset_getset});
+                {Py_tp_methods, Dataset_methods});
 
 int st_py_dataset_type_init(PyObject *module, st_py_state *state)
 {

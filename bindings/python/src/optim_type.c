@@ -5,7 +5,7 @@
  *     o = Optim(kind, [tensors], lr=..., weight_decay=..., momentum=..., beta2=..., ...)
  *     o.add_param_group([tensors], lr, weight_decay, momentum)
  *     o.step(); o.zero_grad()
- *     o.num_param_groups(); o.get_param_group(i) -> dict; o.set_param_group(i, lr, wd, m)
+ *     o.get_param_group(i) -> dict; o.set_param_group(i, lr, wd, m)
  *     o.state_dict() -> [(name, Tensor), ...]; o.load_state_dict([(name, Tensor), ...])
  *     optim_options_init(kind) -> dict      # PyTorch's defaults (st_optim_options_init)
  *
@@ -23,20 +23,6 @@ typedef struct st_py_optim {
     st_optim *optim;
     PyObject *params;  /* list of every parameter Tensor given, in order */
 } st_py_optim;
-
-static st_py_state *state_of(PyObject *self)
-{
-    return st_py_state_of(Py_TYPE(self));
-}
-
-static int put(PyObject *dict, const char *key, PyObject *value)
-{
-    if (value == NULL)
-        return -1;
-    int rc = PyDict_SetItemString(dict, key, value);
-    Py_DECREF(value);
-    return rc;
-}
 
 /* The fields of st_optim_options by name: optim_options_init's dict and Optim's keywords. */
 #define DOUBLE(field) {#field, offsetof(st_optim_options, field), 0}
@@ -59,8 +45,9 @@ static PyObject *options_to_dict(const st_optim_options *o)
         const char *at = (const char *)o + option_fields[i].offset;
         PyObject *value = option_fields[i].is_flag ? PyBool_FromLong(*(const bool *)at)
                                                    : PyFloat_FromDouble(*(const double *)at);
-        if (put(d, option_fields[i].name, value) < 0)
+        if (value == NULL || PyDict_SetItemString(d, option_fields[i].name, value) < 0)
             Py_CLEAR(d);
+        Py_XDECREF(value);
     }
     return d;
 }
@@ -162,13 +149,8 @@ static int check_alive(st_py_optim *self)
 {
     if (self->optim != NULL)
         return 0;
-    st_py_raise(state_of((PyObject *)self), ST_EMISUSE, "Optim: the optimizer was released");
+    st_py_raise(ST_PY_STATE(self), ST_EMISUSE, "Optim: the optimizer was released");
     return -1;
-}
-
-static PyObject *status_result(st_py_optim *self, int status)
-{
-    return st_py_none_or_raise(state_of((PyObject *)self), status);
 }
 
 PyDoc_STRVAR(Optim_add_param_group_doc,
@@ -183,99 +165,54 @@ static PyObject *Optim_add_param_group(st_py_optim *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "Oddd:add_param_group", &params, &lr, &weight_decay, &momentum) ||
         check_alive(self) < 0)
         return NULL;
-    st_py_state *state = state_of((PyObject *)self);
     PyObject *sequence = NULL;
     st_tensor **handles = NULL;
     size_t count = 0;
-    if (st_py_tensor_handles(state, params, "add_param_group: params", &handles, &count,
+    if (st_py_tensor_handles(ST_PY_STATE(self), params, "add_param_group: params", &handles, &count,
                              &sequence) < 0)
         return NULL;
     int status = st_optim_add_param_group(self->optim, handles, count, lr, weight_decay,
                                           momentum);
     PyMem_Free(handles);
     Py_ssize_t end = PyList_GET_SIZE(self->params);
-    if (status == ST_OK && PyList_SetSlice(self->params, end, end, sequence) < 0) {
-        Py_DECREF(sequence);
-        return NULL;
-    }
+    int kept = status != ST_OK || PyList_SetSlice(self->params, end, end, sequence) == 0;
     Py_DECREF(sequence);
-    return status_result(self, status);
+    return kept ? st_py_none_or_raise(ST_PY_STATE(self), status) : NULL;
 }
 
-PyDoc_STRVAR(Optim_step_doc,
-             "step($self, /)\n--\n\n"
-             "One update of every parameter that has a gradient (st_optim_step).");
+/* A method Optim_<name> that calls st_optim_<name>(self->optim) and returns None. */
+#define OPTIM_CALL(name, note)                                                             \
+    PyDoc_STRVAR(Optim_##name##_doc, #name "($self, /)\n--\n\n" note " (st_optim_" #name ").");\
+    static PyObject *Optim_##name(st_py_optim *self, PyObject *unused)                      \
+    {                                                                                      \
+        (void)unused;                                                                      \
+        if (check_alive(self) < 0)                                                         \
+            return NULL;                                                                   \
+        return st_py_none_or_raise(ST_PY_STATE(self), st_optim_##name(self->optim));        \
+    }
 
-static PyObject *Optim_step(st_py_optim *self, PyObject *unused)
-{
-    (void)unused;
-    if (check_alive(self) < 0)
-        return NULL;
-    return status_result(self, st_optim_step(self->optim));
-}
-
-PyDoc_STRVAR(Optim_zero_grad_doc,
-             "zero_grad($self, /)\n--\n\nDrops every parameter's gradient (st_optim_zero_grad).");
-
-static PyObject *Optim_zero_grad(st_py_optim *self, PyObject *unused)
-{
-    (void)unused;
-    if (check_alive(self) < 0)
-        return NULL;
-    return status_result(self, st_optim_zero_grad(self->optim));
-}
-
-PyDoc_STRVAR(Optim_num_param_groups_doc,
-             "num_param_groups($self, /)\n--\n\nst_optim_num_param_groups.");
-
-static PyObject *Optim_num_param_groups(st_py_optim *self, PyObject *unused)
-{
-    (void)unused;
-    size_t count = 0;
-    if (check_alive(self) < 0)
-        return NULL;
-    int status = st_optim_num_param_groups(&count, self->optim);
-    if (status != ST_OK)
-        return st_py_raise_status(state_of((PyObject *)self), status);
-    return PyLong_FromSize_t(count);
-}
-
-static int group_arg(PyObject *obj, size_t *out)
-{
-    Py_ssize_t group = PyLong_AsSsize_t(obj);
-    if (group == -1 && PyErr_Occurred())
-        return -1;
-    /* A negative index wraps to a huge size_t, which the library reports as out of range. */
-    *out = (size_t)group;
-    return 0;
-}
+OPTIM_CALL(step, "One update of every parameter that has a gradient")
+OPTIM_CALL(zero_grad, "Drops every parameter's gradient")
 
 PyDoc_STRVAR(Optim_get_param_group_doc,
              "get_param_group($self, group, /)\n--\n\n"
              "{num_params, lr, initial_lr, weight_decay, momentum} of a group "
              "(st_optim_get_param_group).");
 
+/* A negative group index wraps to a huge size_t, which the library reports as out of range. */
 static PyObject *Optim_get_param_group(st_py_optim *self, PyObject *arg)
 {
-    size_t group = 0;
-    if (group_arg(arg, &group) < 0 || check_alive(self) < 0)
+    Py_ssize_t group = 0;
+    if (!PyArg_Parse(arg, "n:get_param_group", &group) || check_alive(self) < 0)
         return NULL;
     st_param_group_info info;
-    int status = st_optim_get_param_group(&info, self->optim, group);
+    int status = st_optim_get_param_group(&info, self->optim, (size_t)group);
     if (status != ST_OK)
-        return st_py_raise_status(state_of((PyObject *)self), status);
-    PyObject *d = PyDict_New();
-    if (d == NULL)
-        return NULL;
-    if (put(d, "num_params", PyLong_FromSize_t(info.num_params)) < 0 ||
-        put(d, "lr", PyFloat_FromDouble(info.lr)) < 0 ||
-        put(d, "initial_lr", PyFloat_FromDouble(info.initial_lr)) < 0 ||
-        put(d, "weight_decay", PyFloat_FromDouble(info.weight_decay)) < 0 ||
-        put(d, "momentum", PyFloat_FromDouble(info.momentum)) < 0) {
-        Py_DECREF(d);
-        return NULL;
-    }
-    return d;
+        return st_py_raise_status(ST_PY_STATE(self), status);
+    return Py_BuildValue("{s:K,s:d,s:d,s:d,s:d}", "num_params",
+                         (unsigned long long)info.num_params, "lr", info.lr, "initial_lr",
+                         info.initial_lr, "weight_decay", info.weight_decay, "momentum",
+                         info.momentum);
 }
 
 PyDoc_STRVAR(Optim_set_param_group_doc,
@@ -284,15 +221,14 @@ PyDoc_STRVAR(Optim_set_param_group_doc,
 
 static PyObject *Optim_set_param_group(st_py_optim *self, PyObject *args)
 {
-    PyObject *group_obj = NULL;
+    Py_ssize_t group = 0;
     st_param_group_info info = {0};
-    if (!PyArg_ParseTuple(args, "Oddd:set_param_group", &group_obj, &info.lr,
-                          &info.weight_decay, &info.momentum))
+    if (!PyArg_ParseTuple(args, "nddd:set_param_group", &group, &info.lr, &info.weight_decay,
+                          &info.momentum) ||
+        check_alive(self) < 0)
         return NULL;
-    size_t group = 0;
-    if (group_arg(group_obj, &group) < 0 || check_alive(self) < 0)
-        return NULL;
-    return status_result(self, st_optim_set_param_group(self->optim, group, &info));
+    return st_py_none_or_raise(ST_PY_STATE(self),
+                               st_optim_set_param_group(self->optim, (size_t)group, &info));
 }
 
 PyDoc_STRVAR(Optim_state_dict_doc,
@@ -305,7 +241,7 @@ static PyObject *Optim_state_dict(st_py_optim *self, PyObject *unused)
     (void)unused;
     if (check_alive(self) < 0)
         return NULL;
-    st_py_state *state = state_of((PyObject *)self);
+    st_py_state *state = ST_PY_STATE(self);
     st_named_tensors *named = NULL;
     int status = st_optim_state_dict(&named, self->optim);
     if (status != ST_OK)
@@ -320,15 +256,14 @@ PyDoc_STRVAR(Optim_load_state_dict_doc,
 
 static PyObject *Optim_load_state_dict(st_py_optim *self, PyObject *items)
 {
-    if (check_alive(self) < 0)
-        return NULL;
-    st_py_state *state = state_of((PyObject *)self);
-    st_named_tensors *named = st_py_named_tensors_from_items(state, items, "load_state_dict");
-    if (named == NULL)
+    st_py_state *state = ST_PY_STATE(self);
+    st_named_tensors *named = NULL;
+    if (check_alive(self) < 0 ||
+        (named = st_py_named_tensors_from_items(state, items, "load_state_dict")) == NULL)
         return NULL;
     int status = st_optim_load_state_dict(self->optim, named);
     st_named_tensors_free(named);
-    return status_result(self, status);
+    return st_py_none_or_raise(state, status);
 }
 
 static PyMethodDef Optim_methods[] = {
@@ -336,8 +271,6 @@ static PyMethodDef Optim_methods[] = {
      Optim_add_param_group_doc},
     {"step", (PyCFunction)Optim_step, METH_NOARGS, Optim_step_doc},
     {"zero_grad", (PyCFunction)Optim_zero_grad, METH_NOARGS, Optim_zero_grad_doc},
-    {"num_param_groups", (PyCFunction)Optim_num_param_groups, METH_NOARGS,
-     Optim_num_param_groups_doc},
     {"get_param_group", (PyCFunction)Optim_get_param_group, METH_O, Optim_get_param_group_doc},
     {"set_param_group", (PyCFunction)Optim_set_param_group, METH_VARARGS,
      Optim_set_param_group_doc},

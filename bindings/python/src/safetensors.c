@@ -3,8 +3,7 @@
  * swifttrain.safetensors (which makes and takes numpy arrays):
  *
  *     safetensors_read(path_or_bytes) -> ([(name, dtype, shape, bytearray), ...], {key: value})
- *     safetensors_serialize(entries, metadata) -> bytes
- *     safetensors_save(path, entries, metadata)
+ *     safetensors_write(path, entries, metadata)   # path None: -> the file's bytes
  *
  * entries are (name, dtype, shape, buffer) with a C-contiguous little-endian buffer.
  */
@@ -15,50 +14,43 @@ static PyObject *read_entries(st_py_state *state, st_safetensors *file)
 {
     size_t count = st_safetensors_count(file), pairs = st_safetensors_metadata_count(file);
     PyObject *entries = PyList_New(0), *metadata = PyDict_New(), *result = NULL;
+    int status = ST_OK;
     if (entries == NULL || metadata == NULL)
         goto done;
     for (size_t i = 0; i < count; i++) {
         st_safetensors_entry e;
-        int status = st_safetensors_entry_at(&e, file, i);
-        if (status != ST_OK) {
-            st_py_raise_status(state, status);
+        if ((status = st_safetensors_entry_at(&e, file, i)) != ST_OK)
             goto done;
-        }
         PyObject *shape = PyTuple_New((Py_ssize_t)e.ndim);
-        if (shape == NULL)
-            goto done;
-        for (size_t d = 0; d < e.ndim; d++) {
+        for (size_t d = 0; shape != NULL && d < e.ndim; d++) {
             PyObject *dim = PyLong_FromLongLong(e.shape[d]);
-            if (dim == NULL) {
-                Py_DECREF(shape);
-                goto done;
-            }
-            PyTuple_SET_ITEM(shape, (Py_ssize_t)d, dim);
+            if (dim == NULL)
+                Py_CLEAR(shape);
+            else
+                PyTuple_SET_ITEM(shape, (Py_ssize_t)d, dim);
         }
+        /* (a NULL shape makes the entry NULL: Py_BuildValue's N) */
         PyObject *entry = Py_BuildValue("(ssNN)", e.name, e.dtype, shape,
                                         PyByteArray_FromStringAndSize(e.data, (Py_ssize_t)e.nbytes));
-        if (entry == NULL || PyList_Append(entries, entry) < 0) {
-            Py_XDECREF(entry);
+        int rc = entry != NULL ? PyList_Append(entries, entry) : -1;
+        Py_XDECREF(entry);
+        if (rc < 0)
             goto done;
-        }
-        Py_DECREF(entry);
     }
     for (size_t i = 0; i < pairs; i++) {
         const char *key, *value;
-        int status = st_safetensors_metadata_at(&key, &value, file, i);
-        if (status != ST_OK) {
-            st_py_raise_status(state, status);
+        if ((status = st_safetensors_metadata_at(&key, &value, file, i)) != ST_OK)
             goto done;
-        }
         PyObject *v = PyUnicode_FromString(value);
-        if (v == NULL || PyDict_SetItemString(metadata, key, v) < 0) {
-            Py_XDECREF(v);
+        int rc = v != NULL ? PyDict_SetItemString(metadata, key, v) : -1;
+        Py_XDECREF(v);
+        if (rc < 0)
             goto done;
-        }
-        Py_DECREF(v);
     }
     result = PyTuple_Pack(2, entries, metadata);
 done:
+    if (status != ST_OK)
+        st_py_raise_status(state, status);
     Py_XDECREF(entries);
     Py_XDECREF(metadata);
     st_safetensors_free(file);
@@ -106,12 +98,13 @@ typedef struct entries {
     Py_ssize_t metadata_count;
     PyObject *metadata_items;
 } entries;
+/* The entries and metadata arguments of st_safetensors_serialize and st_safetensors_save. */
+#define ENTRY_ARGS(e) (e).items, (size_t)(e).count, (e).metadata, (size_t)(e).metadata_count
 
 static void release_entries(entries *e)
 {
     for (Py_ssize_t i = 0; i < e->count; i++)
-        if (e->views[i].obj != NULL)
-            PyBuffer_Release(&e->views[i]);
+        PyBuffer_Release(&e->views[i]); /* (nothing for a view not acquired: obj NULL) */
     PyMem_Free(e->items);
     PyMem_Free(e->views);
     PyMem_Free(e->shapes);
@@ -134,41 +127,21 @@ static int make_entries(PyObject *list, PyObject *metadata, entries *e)
         PyErr_NoMemory();
         return -1;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const char *name, *dtype;
-        PyObject *shape, *data;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "ssOO:safetensors entry", &name, &dtype,
-                              &shape, &data))
-            return -1;
-        PyObject *dims = PySequence_Fast(shape, "safetensors: a shape must be a sequence");
-        if (dims == NULL)
-            return -1;
-        Py_ssize_t ndim = PySequence_Fast_GET_SIZE(dims);
-        if (ndim > 64) {
-            Py_DECREF(dims);
-            PyErr_Format(PyExc_ValueError, "safetensors: '%s' has %zd dimensions; at most 64", name, ndim);
-            return -1;
-        }
-        for (Py_ssize_t d = 0; d < ndim; d++) {
-            long long v = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(dims, d));
-            if (v == -1 && PyErr_Occurred()) {
-                Py_DECREF(dims);
-                return -1;
-            }
-            e->shapes[i * 64 + d] = v;
-        }
-        Py_DECREF(dims);
-        if (PyObject_GetBuffer(data, &e->views[i], PyBUF_C_CONTIGUOUS) < 0)
-            return -1;
-        e->count = i + 1;
-        e->items[i].name = name; /* borrowed from the list's tuples, alive during the call */
-        e->items[i].dtype = dtype;
-        e->items[i].shape = &e->shapes[i * 64];
-        e->items[i].ndim = (size_t)ndim;
-        e->items[i].data = e->views[i].buf;
-        e->items[i].nbytes = (size_t)e->views[i].len;
-    }
     e->count = n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        st_safetensors_entry *item = &e->items[i];
+        PyObject *shape, *data;
+        /* name and dtype are borrowed from the list's tuples, alive during the call */
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "ssOO:safetensors entry", &item->name,
+                              &item->dtype, &shape, &data) ||
+            st_py_int64_list_arg(shape, "safetensors: a shape", &e->shapes[i * 64], 64,
+                                 &item->ndim) < 0 ||
+            PyObject_GetBuffer(data, &e->views[i], PyBUF_C_CONTIGUOUS) < 0)
+            return -1;
+        item->shape = &e->shapes[i * 64];
+        item->data = e->views[i].buf;
+        item->nbytes = (size_t)e->views[i].len;
+    }
     if (metadata != Py_None) {
         if (!PyDict_Check(metadata)) {
             PyErr_SetString(PyExc_TypeError, "safetensors: metadata must be a dict of str to str, or None");
@@ -198,66 +171,50 @@ static int make_entries(PyObject *list, PyObject *metadata, entries *e)
     return 0;
 }
 
-PyDoc_STRVAR(safetensors_serialize_doc,
-             "safetensors_serialize($module, entries, metadata, /)\n--\n\n"
-             "The bytes of a safetensors file (st_safetensors_serialize).");
+PyDoc_STRVAR(safetensors_write_doc,
+             "safetensors_write($module, path, entries, metadata, /)\n--\n\n"
+             "Writes a safetensors file atomically (st_safetensors_save), or with path None "
+             "returns its bytes (st_safetensors_serialize).");
 
-static PyObject *safetensors_serialize(PyObject *module, PyObject *args)
+static PyObject *safetensors_write(PyObject *module, PyObject *args)
 {
-    PyObject *list, *metadata;
-    if (!PyArg_ParseTuple(args, "OO:safetensors_serialize", &list, &metadata))
+    PyObject *path_obj, *list, *metadata, *path = NULL, *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOO:safetensors_write", &path_obj, &list, &metadata) ||
+        (path_obj != Py_None && !PyUnicode_FSConverter(path_obj, &path)))
         return NULL;
     st_py_state *state = PyModule_GetState(module);
     entries e;
-    PyObject *result = NULL;
+    int status = ST_OK;
     size_t length = 0;
-    if (make_entries(list, metadata, &e) == 0) {
-        int status = st_safetensors_serialize(NULL, 0, &length, e.items, (size_t)e.count, e.metadata,
-                                              (size_t)e.metadata_count);
-        if (status != ST_OK && status != ST_ESHAPE) {
-            st_py_raise_status(state, status);
-        } else if ((result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)length)) != NULL) {
-            status = st_safetensors_serialize(PyBytes_AS_STRING(result), length, &length, e.items,
-                                              (size_t)e.count, e.metadata, (size_t)e.metadata_count);
-            if (status != ST_OK) {
-                Py_CLEAR(result);
-                st_py_raise_status(state, status);
-            }
+    if (make_entries(list, metadata, &e) < 0)
+        goto done;
+    if (path != NULL) {
+        Py_BEGIN_ALLOW_THREADS
+        status = st_safetensors_save(PyBytes_AS_STRING(path), ENTRY_ARGS(e));
+        Py_END_ALLOW_THREADS
+        result = Py_NewRef(Py_None);
+    } else {
+        /* The first call gives the length (ST_ESHAPE: no room in the empty buffer). */
+        status = st_safetensors_serialize(NULL, 0, &length, ENTRY_ARGS(e));
+        if (status == ST_OK || status == ST_ESHAPE) {
+            result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)length);
+            status = result == NULL ? ST_OK /* the MemoryError is set */
+                                    : st_safetensors_serialize(PyBytes_AS_STRING(result),
+                                                               length, &length, ENTRY_ARGS(e));
         }
     }
-    release_entries(&e);
-    return result;
-}
-
-PyDoc_STRVAR(safetensors_save_doc,
-             "safetensors_save($module, path, entries, metadata, /)\n--\n\n"
-             "Writes a safetensors file atomically (st_safetensors_save).");
-
-static PyObject *safetensors_save(PyObject *module, PyObject *args)
-{
-    PyObject *path_obj, *list, *metadata, *path = NULL;
-    if (!PyArg_ParseTuple(args, "OOO:safetensors_save", &path_obj, &list, &metadata) ||
-        !PyUnicode_FSConverter(path_obj, &path))
-        return NULL;
-    st_py_state *state = PyModule_GetState(module);
-    entries e;
-    PyObject *result = NULL;
-    if (make_entries(list, metadata, &e) == 0) {
-        int status;
-        Py_BEGIN_ALLOW_THREADS
-        status = st_safetensors_save(PyBytes_AS_STRING(path), e.items, (size_t)e.count, e.metadata,
-                                     (size_t)e.metadata_count);
-        Py_END_ALLOW_THREADS
-        result = status == ST_OK ? Py_NewRef(Py_None) : st_py_raise_status(state, status);
+    if (status != ST_OK) {
+        Py_CLEAR(result);
+        st_py_raise_status(state, status);
     }
+done:
     release_entries(&e);
-    Py_DECREF(path);
+    Py_XDECREF(path);
     return result;
 }
 
 PyMethodDef st_py_safetensors_functions[] = {
     {"safetensors_read", safetensors_read, METH_O, safetensors_read_doc},
-    {"safetensors_serialize", safetensors_serialize, METH_VARARGS, safetensors_serialize_doc},
-    {"safetensors_save", safetensors_save, METH_VARARGS, safetensors_save_doc},
+    {"safetensors_write", safetensors_write, METH_VARARGS, safetensors_write_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -55,7 +55,7 @@ static PyObject *LRSchedule_factor(st_py_lr_schedule *self, PyObject *arg)
     double factor = 0;
     int status = st_lr_schedule_factor(&factor, self->schedule, (int64_t)step);
     if (status != ST_OK)
-        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+        return st_py_raise_status(ST_PY_STATE(self), status);
     return PyFloat_FromDouble(factor);
 }
 
@@ -124,17 +124,14 @@ static PyObject *Plateau_step(st_py_plateau *self, PyObject *args)
     }
     int status = st_plateau_step(self->plateau, metric, rates, (size_t)n);
     if (status != ST_OK) {
-        st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
+        st_py_raise_status(ST_PY_STATE(self), status);
         goto done;
     }
     result = PyList_New(n);
     for (Py_ssize_t i = 0; result != NULL && i < n; i++) {
-        PyObject *value = PyFloat_FromDouble(rates[i]);
-        if (value == NULL) {
-            Py_CLEAR(result);
-            break;
-        }
-        PyList_SET_ITEM(result, i, value);
+        PyList_SET_ITEM(result, i, PyFloat_FromDouble(rates[i]));
+        if (PyList_GET_ITEM(result, i) == NULL)
+            Py_CLEAR(result); /* the list frees the items made so far */
     }
 done:
     PyMem_Free(rates);
@@ -152,12 +149,9 @@ static PyObject *Plateau_get_state(st_py_plateau *self, PyObject *unused)
     st_plateau_state s = {.struct_size = sizeof s};
     int status = st_plateau_get_state(&s, self->plateau);
     if (status != ST_OK)
-        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
-    if (isnan(s.best))
-        return Py_BuildValue("(OLL)", Py_None, (long long)s.num_bad_epochs,
-                             (long long)s.cooldown_counter);
-    return Py_BuildValue("(dLL)", s.best, (long long)s.num_bad_epochs,
-                         (long long)s.cooldown_counter);
+        return st_py_raise_status(ST_PY_STATE(self), status);
+    PyObject *best = isnan(s.best) ? Py_NewRef(Py_None) : PyFloat_FromDouble(s.best);
+    return Py_BuildValue("(NLL)", best, (long long)s.num_bad_epochs, (long long)s.cooldown_counter);
 }
 
 PyDoc_STRVAR(Plateau_set_state_doc,

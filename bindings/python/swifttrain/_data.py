@@ -11,7 +11,6 @@ collator. Iterable datasets (``__iter__`` without ``__len__``) are read through
 ``set_epoch(epoch)`` first, if it has one). Either way a batch crosses into the library once,
 as named float32 / int64 / bool arrays.
 
-
 The library reads the arrays in place (no copy): ``X`` must be float32 of shape
 ``[n, d]``, or ``[n, ...]`` with more dimensions (images ``[n, 1, 8, 8]`` for a
 convolutional model: each row is read as ``X.shape[1:]``); ``y`` int64 class labels ``[n]``
@@ -35,27 +34,21 @@ Collator = Callable[[List[Any]], Any]
 
 
 def _c_order(array: Any) -> np.ndarray:
-    array = np.asarray(array)
-    return array if array.flags.c_contiguous else np.ascontiguousarray(array)
-
-
-def _features(array: Any) -> "tuple[np.ndarray, tuple | None]":
-    """``X`` as ``[n, d]`` (a view) and the sample shape to read rows as, or None."""
-    array = _c_order(array)
-    if array.ndim <= 2:
-        return array, None
-    return array.reshape(array.shape[0], -1), tuple(array.shape[1:])
+    return np.asarray(array, order="C")  # (a copy only when not C-contiguous)
 
 
 def _dataset(features: Any, targets: Any = None) -> _C.Dataset:
-    flat, sample_shape = _features(features)
-    dataset = (_C.Dataset(flat) if targets is None else _C.Dataset(flat, _c_order(targets)))
-    if sample_shape is not None:
-        dataset.set_sample_shape(sample_shape)
+    """``X`` read as ``[n, d]`` (a view), each row as ``X.shape[1:]`` when that has more
+    dimensions."""
+    array = _c_order(features)
+    flat = array if array.ndim <= 2 else array.reshape(array.shape[0], -1)
+    dataset = _C.Dataset(flat) if targets is None else _C.Dataset(flat, _c_order(targets))
+    if array.ndim > 2:
+        dataset.set_sample_shape(tuple(array.shape[1:]))
     return dataset
 
 
-def _pairs(batch: Any, what: str) -> List[Tuple[str, np.ndarray]]:
+def _pairs(batch: Any) -> List[Tuple[str, np.ndarray]]:
     """A collated batch as the library takes it: [(name, array), ...]."""
     if not isinstance(batch, Mapping):
         raise TypeError(f"the data collator must return a dict of arrays by name, got "
@@ -88,25 +81,32 @@ class _Columns:
                 if k in self.keep or (k in ("label", "label_ids") and "labels" in self.keep)}
 
 
-class MapFetch:
-    """``fetch(indices)`` for st_dataset_create_indexed: collates the samples."""
+class _Reader:
+    """A dataset read in collated batches of the columns kept."""
 
     def __init__(self, dataset: Any, collator: Collator, columns: _Columns) -> None:
         self.dataset, self.collator, self.columns = dataset, collator, columns
+
+    def _batch(self, samples: List[Any]) -> List[Tuple[str, np.ndarray]]:
+        return _pairs(self.collator([self.columns(s) for s in samples]))
+
+
+class MapFetch(_Reader):
+    """``fetch(indices)`` for st_dataset_create_indexed: collates the samples."""
 
     def __call__(self, indices: List[int]) -> List[Tuple[str, np.ndarray]]:
         # (torch's and HF datasets' batched access, one call for the batch, when there is one)
         many = getattr(self.dataset, "__getitems__", None)
         samples = many(indices) if many is not None else [self.dataset[i] for i in indices]
-        return _pairs(self.collator([self.columns(s) for s in samples]), "batch")
+        return self._batch(samples)
 
 
-class StreamNext:
+class StreamNext(_Reader):
     """``next_batch(epoch, index, batch_size)`` for st_dataset_create_stream: iterates the
     dataset once per epoch; a resumed epoch that starts at batch k skips k batches."""
 
     def __init__(self, dataset: Any, collator: Collator, columns: _Columns) -> None:
-        self.dataset, self.collator, self.columns = dataset, collator, columns
+        super().__init__(dataset, collator, columns)
         self.epoch: Optional[int] = None
         self.iterator: Any = None
         self.next_index = 0
@@ -120,11 +120,11 @@ class StreamNext:
             if not list(itertools.islice(self.iterator, batch_size)):
                 return None
             self.next_index += 1
-        samples = [self.columns(s) for s in itertools.islice(self.iterator, batch_size)]
+        samples = list(itertools.islice(self.iterator, batch_size))
         if not samples:
             return None
         self.next_index = index + 1
-        return _pairs(self.collator(samples), "batch")
+        return self._batch(samples)
 
 
 def is_array_data(data: Any) -> bool:

@@ -21,23 +21,19 @@ from . import _swifttrain as _C
 
 __all__ = ["default_data_collator", "DataCollatorWithPadding"]
 
+_TYPES = {"f": np.float32, "i": np.int64, "u": np.int64, "b": np.bool_}  # by numpy's dtype kind
+
 
 def as_array(value: Any, name: str) -> np.ndarray:
     """A C-contiguous float32 / int64 / bool array of ``value`` (a tensor, an array, a
     number or a nested list)."""
     array = np.asarray(value.detach() if isinstance(value, _C.Tensor) else value)
-    kind = array.dtype.kind
-    if kind == "f":
-        target = np.float32
-    elif kind in "iu":
-        target = np.int64
-    elif kind == "b":
-        target = np.bool_
-    else:
+    if array.dtype.kind not in _TYPES:
         raise TypeError(f"batch entry {name!r} holds {array.dtype} values; only numbers can go "
                         f"to the model (drop the column, e.g. with remove_unused_columns, or "
                         f"convert it)")
-    return np.asarray(array, dtype=target, order="C")  # (ascontiguousarray makes 0-d 1-d)
+    # (ascontiguousarray would make 0-d 1-d)
+    return np.asarray(array, dtype=_TYPES[array.dtype.kind], order="C")
 
 
 def _named(sample: Any) -> Mapping[str, Any]:
@@ -51,10 +47,8 @@ def _named(sample: Any) -> Mapping[str, Any]:
             return renamed
         return sample
     if isinstance(sample, tuple):
-        if len(sample) == 2:
-            return {"input": sample[0], "labels": sample[1]}
-        if len(sample) == 1:
-            return {"input": sample[0]}
+        if len(sample) in (1, 2):
+            return dict(zip(("input", "labels"), sample))
         raise TypeError(f"a dataset sample is a tuple of {len(sample)} items; use (x,) or "
                         f"(x, y), or a dict of named values")
     return {"input": sample}
@@ -62,11 +56,9 @@ def _named(sample: Any) -> Mapping[str, Any]:
 
 def _is_text(value: Any) -> bool:
     """Whether a sample's value is text (HF's collators leave such columns out)."""
-    if isinstance(value, (str, bytes)):
-        return True
-    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (str, bytes)):
-        return True
-    return isinstance(value, np.ndarray) and value.dtype.kind in "USO"
+    first = value[0] if isinstance(value, (list, tuple)) and value else value
+    return (isinstance(first, (str, bytes))
+            or isinstance(value, np.ndarray) and value.dtype.kind in "USO")
 
 
 def _keys(samples: Sequence[Mapping[str, Any]]) -> List[str]:
@@ -76,6 +68,15 @@ def _keys(samples: Sequence[Mapping[str, Any]]) -> List[str]:
             raise ValueError(f"samples of one batch have different keys: {keys} and "
                              f"{list(sample.keys())} (sample {i})")
     return keys
+
+
+def _stack(arrays: List[np.ndarray], message: str) -> np.ndarray:
+    """The arrays stacked into [batch, ...]; ``message`` (a format of ``shapes``) if their
+    shapes differ."""
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise ValueError(message.format(shapes=", ".join(str(s) for s in sorted(shapes))))
+    return np.stack(arrays)
 
 
 def default_data_collator(features: List[Any]) -> Dict[str, np.ndarray]:
@@ -88,13 +89,10 @@ def default_data_collator(features: List[Any]) -> Dict[str, np.ndarray]:
         values = [s[key] for s in samples]
         if any(v is None for v in values) or _is_text(values[0]):
             continue
-        arrays = [as_array(v, key) for v in values]
-        shapes = {a.shape for a in arrays}
-        if len(shapes) > 1:
-            raise ValueError(f"default_data_collator: {key!r} has different shapes in one batch "
-                             f"({', '.join(str(s) for s in sorted(shapes))}); use "
-                             f"DataCollatorWithPadding for sequences of different lengths")
-        batch[key] = np.stack(arrays)
+        batch[key] = _stack([as_array(v, key) for v in values],
+                            f"default_data_collator: {key!r} has different shapes in one batch "
+                            f"({{shapes}}); use DataCollatorWithPadding for sequences of "
+                            f"different lengths")
     return batch
 
 
@@ -120,7 +118,6 @@ class DataCollatorWithPadding:
                              f"use True / 'longest' or 'max_length'")
         if padding == "max_length" and (max_length is None or max_length < 1):
             raise ValueError("DataCollatorWithPadding: padding='max_length' needs max_length >= 1")
-        self.padding = padding
         if padding_side not in ("right", "left"):
             raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
         if pad_to_multiple_of is not None and pad_to_multiple_of < 1:
@@ -128,10 +125,8 @@ class DataCollatorWithPadding:
         if pad_token_id is None:
             pad_token_id = getattr(tokenizer, "pad_token_id", None)
         self.pad_token_id = 0 if pad_token_id is None else int(pad_token_id)
-        self.label_pad_token_id = label_pad_token_id
-        self.max_length = max_length
-        self.pad_to_multiple_of = pad_to_multiple_of
-        self.padding_side = padding_side
+        self.padding, self.max_length, self.padding_side = padding, max_length, padding_side
+        self.pad_to_multiple_of, self.label_pad_token_id = pad_to_multiple_of, label_pad_token_id
         self.return_attention_mask = return_attention_mask
 
     def _pad_value(self, key: str) -> Any:
@@ -174,19 +169,14 @@ class DataCollatorWithPadding:
         batch: Dict[str, np.ndarray] = {}
         for key, values in arrays.items():
             if key not in sequences:
-                shapes = {a.shape for a in values}
-                if len(shapes) > 1:
-                    raise ValueError(f"DataCollatorWithPadding: {key!r} has different shapes "
-                                     f"({', '.join(str(s) for s in sorted(shapes))}) and is not "
-                                     f"a 1-D sequence it can pad")
-                batch[key] = np.stack(values)
+                batch[key] = _stack(values, f"DataCollatorWithPadding: {key!r} has different "
+                                            f"shapes ({{shapes}}) and is not a 1-D sequence it "
+                                            f"can pad")
                 continue
             out = np.full((len(values), length), self._pad_value(key), dtype=values[0].dtype)
             for row, a in enumerate(values):
-                if self.padding_side == "right":
-                    out[row, :len(a)] = a
-                else:
-                    out[row, length - len(a):] = a
+                start = 0 if self.padding_side == "right" else length - len(a)
+                out[row, start:start + len(a)] = a
             batch[key] = out
         return batch
 

@@ -19,8 +19,7 @@ from typing import Any, Dict, Optional, Union
 from . import _swifttrain as _C
 from ._options import options_text
 from .optim import Optimizer
-from .optim.lr_scheduler import (LambdaLR, LRScheduler, ReduceLROnPlateau, _check_optimizer,
-                                 _ScheduleFactor)
+from .optim.lr_scheduler import LambdaLR, LRScheduler, ReduceLROnPlateau, _check_optimizer
 
 __all__ = ["SchedulerType", "get_scheduler"]
 
@@ -77,12 +76,12 @@ def get_scheduler(name: Union[str, SchedulerType], optimizer: Optimizer,
         raise ValueError(f"{name!r} is not a valid SchedulerType, please select one of "
                          f"{[member.value for member in SchedulerType]}") from None
     kwargs = options_text("scheduler_specific_kwargs", scheduler_specific_kwargs)
+    initial_lr = float(optimizer.defaults["lr"])
     if name == "reduce_lr_on_plateau":
         return ReduceLROnPlateau._from_options(optimizer, kwargs)
     if name == "constant":
         # HF calls get_constant_schedule(optimizer): warmup and options are not used.
-        return LambdaLR(optimizer, _ScheduleFactor(_KINDS[name], 0, 0, None,
-                                                   optimizer.defaults["lr"]))
+        return LambdaLR(optimizer, _C.LRSchedule(_KINDS[name], 0, 0, None, initial_lr).factor)
     if num_warmup_steps is None:
         raise ValueError(f"{name} requires `num_warmup_steps`, please provide that argument.")
     warmup = _steps(name, "num_warmup_steps", num_warmup_steps)
@@ -96,5 +95,6 @@ def get_scheduler(name: Union[str, SchedulerType], optimizer: Optimizer,
         raise ValueError(f"{name} requires `num_training_steps`, please provide that argument.")
     total = 0 if num_training_steps is None else _steps(name, "num_training_steps",
                                                         num_training_steps)
-    factor = _ScheduleFactor(_KINDS[name], warmup, total, kwargs, optimizer.defaults["lr"])
+    # the library schedule as a function of the step (st_lr_schedule_factor)
+    factor = _C.LRSchedule(_KINDS[name], warmup, total, kwargs, initial_lr).factor
     return LambdaLR(optimizer, factor)

@@ -66,29 +66,26 @@ def _entries(tensors: Mapping[str, Any]):
 
 def load_file(filename: PathLike) -> Dict[str, np.ndarray]:
     """The tensors of a safetensors file as numpy arrays, by name (in file order)."""
-    entries, _ = _C.safetensors_read(os.fspath(filename))
-    return _arrays(entries)
+    return _arrays(_C.safetensors_read(os.fspath(filename))[0])
 
 
 def load(data: bytes) -> Dict[str, np.ndarray]:
     """The tensors of a safetensors file's bytes."""
-    entries, _ = _C.safetensors_read(bytes(data))
-    return _arrays(entries)
+    return _arrays(_C.safetensors_read(bytes(data))[0])
 
 
 def save_file(tensor_dict: Mapping[str, Any], filename: PathLike,
               metadata: Optional[Dict[str, str]] = None) -> None:
     """Writes arrays to a safetensors file (atomically), with optional ``metadata``
     (str to str)."""
-    _C.safetensors_save(os.fspath(filename), _entries(tensor_dict), metadata)
+    _C.safetensors_write(os.fspath(filename), _entries(tensor_dict), metadata)
 
 
 def save(tensor_dict: Mapping[str, Any], metadata: Optional[Dict[str, str]] = None) -> bytes:
     """The bytes of a safetensors file holding the arrays."""
-    return _C.safetensors_serialize(_entries(tensor_dict), metadata)
+    return _C.safetensors_write(None, _entries(tensor_dict), metadata)
 
 
 def metadata_of(filename: PathLike) -> Dict[str, str]:
     """The file's ``__metadata__`` (an addition to the safetensors.numpy functions)."""
-    _, metadata = _C.safetensors_read(os.fspath(filename))
-    return metadata
+    return _C.safetensors_read(os.fspath(filename))[1]

@@ -15,6 +15,7 @@ so into the library's optimizer, for the next step.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import types
@@ -28,21 +29,6 @@ from .optimizer import Optimizer
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "ReduceLROnPlateau"]
 
 _KINDS = _C.enum_names("lr_scheduler")  # st_lr_scheduler, by the library's names
-
-
-class _ScheduleFactor:
-    """A library schedule (``st_lr_schedule``) as a function of the step: ``f(k)`` is the
-    factor of optimizer step ``k`` (0-based)."""
-
-    __slots__ = ("_schedule",)
-
-    def __init__(self, kind: int, num_warmup_steps: int, num_training_steps: int,
-                 kwargs: Optional[str], initial_lr: float) -> None:
-        self._schedule = _C.LRSchedule(kind, num_warmup_steps, num_training_steps, kwargs,
-                                       float(initial_lr))
-
-    def __call__(self, step: int) -> float:
-        return self._schedule.factor(step)
 
 
 def _check_optimizer(optimizer: Any) -> None:
@@ -124,9 +110,9 @@ class LambdaLR(LRScheduler):
 
     def state_dict(self) -> Dict[str, Any]:
         state = super().state_dict()
-        # As torch: functions are not saved; callable objects other than library
-        # schedules save their attributes.
-        state["lr_lambdas"] = [None if isinstance(f, (types.FunctionType, _ScheduleFactor))
+        # As torch: functions (and library schedules) are not saved; other callable objects
+        # save their attributes.
+        state["lr_lambdas"] = [None if isinstance(f, types.FunctionType)
                                or not hasattr(f, "__dict__") else dict(f.__dict__)
                                for f in self.lr_lambdas]
         return state
@@ -139,15 +125,17 @@ class LambdaLR(LRScheduler):
 
 
 class _LibraryScheduler(LRScheduler):
-    """A scheduler whose factors come from one library schedule."""
+    """A scheduler whose factors come from one library schedule: ``LRSchedule(...).factor(k)``
+    (``st_lr_schedule``) is the factor of optimizer step ``k`` (0-based)."""
 
     def __init__(self, optimizer: Optimizer, kind: int, kwargs: Dict[str, Any],
                  last_epoch: int) -> None:
         _check_optimizer(optimizer)
         # initial_lr matters only to polynomial and cosine_with_min_lr; any positive value
         # does for the others.
-        self._factor = _ScheduleFactor(kind, 0, 0, options_text(type(self).__name__, kwargs),
-                                       1.0)
+        self._factor = _C.LRSchedule(kind, 0, 0, options_text(type(self).__name__, kwargs),
+                                     1.0).factor
+        vars(self).update(kwargs)  # step_size, gamma, ...
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> List[float]:
@@ -161,8 +149,6 @@ class StepLR(_LibraryScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = _D.STEP_LR.gamma,
                  last_epoch: int = -1) -> None:
-        self.step_size = step_size
-        self.gamma = gamma
         super().__init__(optimizer, _KINDS["step"], {"step_size": step_size, "gamma": gamma},
                          last_epoch)
 
@@ -171,7 +157,6 @@ class ExponentialLR(_LibraryScheduler):
     """``torch.optim.lr_scheduler.ExponentialLR``: ``initial_lr * gamma ** k``."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = gamma
         super().__init__(optimizer, _KINDS["exponential"], {"gamma": gamma}, last_epoch)
 
 
@@ -198,32 +183,25 @@ class ReduceLROnPlateau(LRScheduler):
                 raise NotImplementedError("ReduceLROnPlateau: a different min_lr per group is "
                                           "not supported; give one value")
             min_lr = min_lr[0]
-        options = {"mode": mode, "factor": factor, "patience": patience,
-                   "threshold": threshold, "threshold_mode": threshold_mode,
-                   "cooldown": cooldown, "min_lr": min_lr, "eps": eps}
+        options = {key: value for key, value in locals().items() if key in self._DEFAULTS}
         self._start(optimizer, options_text("ReduceLROnPlateau", options))
 
     # The library's defaults (the signature's), as state_dict reports them; each value's type
     # is the one an option string's value is read as (min_lr a float, as the library's).
-    _DEFAULTS = {"mode": _D.REDUCE_LR_ON_PLATEAU_MODE, "factor": _D.REDUCE_LR_ON_PLATEAU.factor,
-                 "patience": _D.REDUCE_LR_ON_PLATEAU.patience,
-                 "threshold": _D.REDUCE_LR_ON_PLATEAU.threshold,
-                 "threshold_mode": _D.REDUCE_LR_ON_PLATEAU_THRESHOLD_MODE,
-                 "cooldown": _D.REDUCE_LR_ON_PLATEAU.cooldown, "eps": _D.REDUCE_LR_ON_PLATEAU.eps,
-                 "min_lr": float(_D.REDUCE_LR_ON_PLATEAU.min_lr)}
+    _DEFAULTS = {name: p.default for name, p in inspect.signature(__init__).parameters.items()
+                 if name not in ("self", "optimizer")}
+    _DEFAULTS["min_lr"] = float(_DEFAULTS["min_lr"])
 
     def _start(self, optimizer: Optimizer, options: Optional[str]) -> None:
         self._plateau = _C.Plateau(options)  # the library checks the options first
         config = dict(self._DEFAULTS)
         for item in filter(None, (options or "").split(",")):  # "key=value,...", now valid
-            key, _, value = item.partition("=")
-            key, value = key.strip(), value.strip()
+            key, _, value = (part.strip() for part in item.partition("="))
             default = self._DEFAULTS.get(key)
             config[key] = value if isinstance(default, str) else type(default)(float(value)) \
                 if default is not None else value
-        self.mode, self.factor, self.patience = config["mode"], config["factor"], config["patience"]
-        self.threshold, self.threshold_mode = config["threshold"], config["threshold_mode"]
-        self.cooldown, self.eps = config["cooldown"], config["eps"]
+        for key in self._CONFIG:
+            setattr(self, key, config[key])
         self.min_lrs = [config["min_lr"]] * len(optimizer.param_groups)
         self.optimizer = optimizer
         self.last_epoch = 0

@@ -20,8 +20,8 @@ core's table of PyTorch's defaults), read once at import: the signatures show th
 from __future__ import annotations
 
 import collections.abc
+import inspect
 import numbers
-import types
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
@@ -34,22 +34,8 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"
 _KINDS = _C.enum_names("optimizer")  # st_optimizer, by the library's names
 
 _CORE_KEYS = ("lr", "weight_decay")
-
-
-def _library_defaults(name: str) -> types.SimpleNamespace:
-    """The library's defaults for optimizer ``name`` (st_optim_options_init): the
-    st_optim_options fields, ``momentum`` being beta1 where there are betas."""
-    return types.SimpleNamespace(**_C.optim_options_init(_KINDS[name]))
-
-
-_SGD = _library_defaults("sgd")
-_ADAM = _library_defaults("adam")
-_ADAMW = _library_defaults("adamw")
-_RMSPROP = _library_defaults("rmsprop")
-_ADAGRAD = _library_defaults("adagrad")
-_ADADELTA = _library_defaults("adadelta")
-_LION = _library_defaults("lion")
-_FIELDS = vars(_SGD)  # the st_optim_options fields (their values tell bool from float)
+# The st_optim_options fields (their values tell bool from float).
+_FIELDS = _C.optim_options_init(_KINDS["sgd"])
 
 
 def _number(owner: str, key: str, value: Any) -> float:
@@ -81,10 +67,7 @@ class _ParamGroup(collections.abc.MutableMapping):
 
     def __init__(self, optimizer: "Optimizer", index: int, params: List[Tensor],
                  local: Dict[str, Any]) -> None:
-        self._optimizer = optimizer
-        self._index = index
-        self._params = params
-        self._local = local
+        self._optimizer, self._index, self._params, self._local = optimizer, index, params, local
 
     def _info(self) -> Dict[str, float]:
         return self._optimizer._core.get_param_group(self._index)
@@ -100,9 +83,7 @@ class _ParamGroup(collections.abc.MutableMapping):
             return self._info()[key]
         if key == self._optimizer._MOMENTUM_KEY:
             momentum = self._info()["momentum"]
-            if key == "betas":
-                return (momentum, self._optimizer._fixed["betas[1]"])
-            return momentum
+            return (momentum, self._optimizer._fixed["betas[1]"]) if key == "betas" else momentum
         return self._local[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
@@ -112,17 +93,12 @@ class _ParamGroup(collections.abc.MutableMapping):
                              f"add_param_group for new parameters")
         if key in self._core_keys():
             info = self._info()
-            settings = {"lr": info["lr"], "weight_decay": info["weight_decay"],
-                        "momentum": info["momentum"]}
-            if key == "betas":
-                beta1, beta2 = _betas(owner, value)
-                self._optimizer._check_fixed("betas[1]", beta2)
-                settings["momentum"] = beta1
+            settings = {k: info[k] for k in ("lr", "weight_decay", "momentum")}
+            if key == self._optimizer._MOMENTUM_KEY:
+                settings["momentum"] = self._optimizer._group_momentum({key: value})
             else:
                 settings[key] = _number(owner, key, value)
-            self._optimizer._core.set_param_group(self._index, settings["lr"],
-                                                  settings["weight_decay"],
-                                                  settings["momentum"])
+            self._optimizer._core.set_param_group(self._index, *settings.values())
             return
         if key in self._optimizer._fixed:
             self._optimizer._check_fixed(key, value)
@@ -156,6 +132,10 @@ class Optimizer:
 
     _KIND: int = -1
     _MOMENTUM_KEY: Optional[str] = None  # "momentum", "betas" or None
+    # A subclass's constructor (made by __init_subclass__): its arguments after params, in
+    # torch's order ("*": the rest are keyword-only), and arguments it always passes.
+    _ARGUMENTS: Tuple[str, ...] = ()
+    _ALWAYS: Dict[str, Any] = {}
 
     def __init__(self, params: Iterable[Any], defaults: Dict[str, Any]) -> None:
         if defaults.get("maximize"):
@@ -176,7 +156,42 @@ class Optimizer:
         for group in groups:
             self.add_param_group(group)
 
-    # ---- what the subclasses say ---------------------------------------------------------
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Gives a subclass that lists ``_ARGUMENTS`` its constructor, whose signature
+        (``help``, ``inspect.signature``) has the library's defaults for its kind
+        (st_optim_options_init): ``betas`` is (momentum, beta2); ``maximize`` and
+        ``decoupled_weight_decay`` (Adam's switch to AdamW) are off."""
+        super().__init_subclass__(**kwargs)
+        if "_ARGUMENTS" not in vars(cls):
+            return
+        core = dict(_C.optim_options_init(cls._KIND), maximize=False,
+                    decoupled_weight_decay=False)
+        core["betas"] = (core["momentum"], core["beta2"])
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        parameters = [inspect.Parameter("self", kind),
+                      inspect.Parameter("params", kind, annotation="Iterable[Any]")]
+        for name in cls._ARGUMENTS:
+            if name == "*":
+                kind = inspect.Parameter.KEYWORD_ONLY
+                continue
+            annotation = "Tuple[float, float]" if name == "betas" else type(core[name]).__name__
+            parameters.append(inspect.Parameter(name, kind, default=core[name],
+                                                annotation=annotation))
+        signature, always = inspect.Signature(parameters), dict(cls._ALWAYS)
+
+        def __init__(self: Optimizer, *args: Any, **kwargs: Any) -> None:
+            try:
+                arguments = signature.bind(self, *args, **kwargs)
+            except TypeError as error:  # named as Python names a call's errors
+                raise TypeError(f"{type(self).__name__}.__init__() {error}") from None
+            arguments.apply_defaults()
+            given = dict(arguments.arguments)
+            del given["self"]
+            Optimizer.__init__(self, given.pop("params"), {**given, **always})
+
+        __init__.__signature__ = signature  # type: ignore[attr-defined]
+        __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls.__init__ = __init__  # type: ignore[assignment]
 
     def _kind(self) -> int:
         return self._KIND
@@ -192,17 +207,13 @@ class Optimizer:
                                   else _number(owner, key, value))
         return options
 
-
     # ---- groups ----------------------------------------------------------------------------
 
     def _check_fixed(self, key: str, value: Any) -> None:
         if key == "maximize" and value:
             raise NotImplementedError(f"{type(self).__name__}: maximize=True is not supported")
         expected = self._fixed[key]
-        same = value == expected
-        if isinstance(same, np.ndarray):
-            same = bool(same.all())
-        if not same:
+        if not np.all(value == expected):
             per_group = {"momentum": "lr, weight_decay and momentum",
                          "betas": "lr, weight_decay and betas[0]"}.get(self._MOMENTUM_KEY,
                                                                        "lr and weight_decay")
@@ -261,13 +272,11 @@ class Optimizer:
             lr = _number(owner, "lr", group["lr"])
             weight_decay = _number(owner, "weight_decay", group["weight_decay"])
             momentum = self._group_momentum(group)
-            local = {}
-            for key, value in group.items():
-                if key in _CORE_KEYS or key == self._MOMENTUM_KEY:
-                    continue
+            local = {key: value for key, value in group.items()
+                     if key not in _CORE_KEYS and key != self._MOMENTUM_KEY}
+            for key, value in local.items():
                 if key in self._fixed:
                     self._check_fixed(key, value)
-                local[key] = value
             if first:
                 self._core = _C.Optim(self._kind(), params, lr=lr, weight_decay=weight_decay,
                                       momentum=momentum, **self._core_options(self._fixed))
@@ -299,11 +308,9 @@ class Optimizer:
         if set_to_none:
             self._core.zero_grad()
             return
-        for group in self.param_groups:
-            for p in group["params"]:
-                grad = p.grad
-                if grad is not None:
-                    grad.zero_()
+        for grad in (p.grad for group in self.param_groups for p in group["params"]):
+            if grad is not None:
+                grad.zero_()
 
     # ---- state -------------------------------------------------------------------------------
 
@@ -376,33 +383,17 @@ class Optimizer:
 class SGD(Optimizer):
     """``torch.optim.SGD``: momentum, dampening, Nesterov, L2 weight decay."""
 
-    _KIND = _KINDS["sgd"]
-    _MOMENTUM_KEY = "momentum"
-
-    def __init__(self, params: Iterable[Any], lr: float = _SGD.lr,
-                 momentum: float = _SGD.momentum, dampening: float = _SGD.dampening,
-                 weight_decay: float = _SGD.weight_decay, nesterov: bool = _SGD.nesterov, *,
-                 maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+    _KIND, _MOMENTUM_KEY = _KINDS["sgd"], "momentum"
+    _ARGUMENTS = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "*", "maximize")
 
 
 class Adam(Optimizer):
     """``torch.optim.Adam``: L2 weight decay added to the gradient (``AdamW``'s decoupled
     decay with ``decoupled_weight_decay=True``), optional AMSGrad."""
 
-    _KIND = _KINDS["adam"]
-    _MOMENTUM_KEY = "betas"
-
-    def __init__(self, params: Iterable[Any], lr: float = _ADAM.lr,
-                 betas: Tuple[float, float] = (_ADAM.momentum, _ADAM.beta2),
-                 eps: float = _ADAM.eps, weight_decay: float = _ADAM.weight_decay,
-                 amsgrad: bool = _ADAM.amsgrad, *, maximize: bool = False,
-                 decoupled_weight_decay: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize,
-                                      decoupled_weight_decay=decoupled_weight_decay))
+    _KIND, _MOMENTUM_KEY = _KINDS["adam"], "betas"
+    _ARGUMENTS = ("lr", "betas", "eps", "weight_decay", "amsgrad", "*", "maximize",
+                  "decoupled_weight_decay")
 
     def _kind(self) -> int:
         return _KINDS["adamw" if self._fixed["decoupled_weight_decay"] else "adam"]
@@ -412,67 +403,36 @@ class AdamW(Adam):
     """``torch.optim.AdamW``: Adam with decoupled weight decay (on by default: see
     ``weight_decay``)."""
 
-    def __init__(self, params: Iterable[Any], lr: float = _ADAMW.lr,
-                 betas: Tuple[float, float] = (_ADAMW.momentum, _ADAMW.beta2),
-                 eps: float = _ADAMW.eps, weight_decay: float = _ADAMW.weight_decay,
-                 amsgrad: bool = _ADAMW.amsgrad, *, maximize: bool = False) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)
+    _KIND = _KINDS["adamw"]
+    _ARGUMENTS = ("lr", "betas", "eps", "weight_decay", "amsgrad", "*", "maximize")
+    _ALWAYS = {"decoupled_weight_decay": True}
 
 
 class RMSprop(Optimizer):
     """``torch.optim.RMSprop``: optional momentum and centering."""
 
-    _KIND = _KINDS["rmsprop"]
-    _MOMENTUM_KEY = "momentum"
-
-    def __init__(self, params: Iterable[Any], lr: float = _RMSPROP.lr,
-                 alpha: float = _RMSPROP.alpha, eps: float = _RMSPROP.eps,
-                 weight_decay: float = _RMSPROP.weight_decay,
-                 momentum: float = _RMSPROP.momentum, centered: bool = _RMSPROP.centered, *,
-                 maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps,
-                                      centered=centered, weight_decay=weight_decay,
-                                      maximize=maximize))
+    _KIND, _MOMENTUM_KEY = _KINDS["rmsprop"], "momentum"
+    _ARGUMENTS = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "*", "maximize")
 
 
 class Adagrad(Optimizer):
     """``torch.optim.Adagrad``."""
 
     _KIND = _KINDS["adagrad"]
-
-    def __init__(self, params: Iterable[Any], lr: float = _ADAGRAD.lr,
-                 lr_decay: float = _ADAGRAD.lr_decay, weight_decay: float = _ADAGRAD.weight_decay,
-                 initial_accumulator_value: float = _ADAGRAD.initial_accumulator_value,
-                 eps: float = _ADAGRAD.eps, *, maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps,
-                                      weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value,
-                                      maximize=maximize))
+    _ARGUMENTS = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "*",
+                  "maximize")
 
 
 class Adadelta(Optimizer):
     """``torch.optim.Adadelta``."""
 
     _KIND = _KINDS["adadelta"]
-
-    def __init__(self, params: Iterable[Any], lr: float = _ADADELTA.lr,
-                 rho: float = _ADADELTA.rho, eps: float = _ADADELTA.eps,
-                 weight_decay: float = _ADADELTA.weight_decay, *,
-                 maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
-                                      maximize=maximize))
+    _ARGUMENTS = ("lr", "rho", "eps", "weight_decay", "*", "maximize")
 
 
 class Lion(Optimizer):
     """Lion (Chen et al. 2023, lion-pytorch's arguments): the sign of an interpolated
     momentum, decoupled weight decay."""
 
-    _KIND = _KINDS["lion"]
-    _MOMENTUM_KEY = "betas"
-
-    def __init__(self, params: Iterable[Any], lr: float = _LION.lr,
-                 betas: Tuple[float, float] = (_LION.momentum, _LION.beta2),
-                 weight_decay: float = _LION.weight_decay) -> None:
-        super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
-
+    _KIND, _MOMENTUM_KEY = _KINDS["lion"], "betas"
+    _ARGUMENTS = ("lr", "betas", "weight_decay")
