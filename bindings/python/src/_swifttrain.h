@@ -367,7 +367,7 @@ static inline PyObject *st_py_none_or_raise(st_py_state *state, int status)
 typedef struct st_py_arg {
     PyObject *obj;             /* the argument (NULL for a None tensor) */
     st_tensor *tensor;         /* T, t: the handle (NULL for None) */
-    int64_t i;                 /* L, p (0 / 1), n (ST_NO_INDEX for None) */
+    int64_t i;                 /* L, K, p (0 / 1), d, n (ST_NO_INDEX for None) */
     double f;                  /* f, F */
     int none;                  /* the argument is None */
     int64_t list[ST_MAX_DIMS]; /* D (none for None), S */

@@ -632,8 +632,6 @@ class Tensor(_C.Tensor):
         return _C.index_select(self, dim, index)
 
 
-
-
 def _set_method(name: str, method) -> None:
     method.__name__, method.__qualname__ = name, f"Tensor.{name}"
     setattr(Tensor, name, method)
