@@ -276,3 +276,19 @@ def test_schedulers_built_without_arguments_have_the_librarys_defaults():
     assert step.gamma == _C.layer_defaults("step_lr")["gamma"]
     step.step()
     assert opt.param_groups[0]["lr"] == pytest.approx(step.gamma)  # 1.0 * gamma ** 1
+
+
+def test_tensor_method_defaults_are_the_librarys():
+    """Tensor.flatten's dims and var / std's correction come from the library's table
+    (tensor_flatten, var, std), like the layers' and functionals' defaults."""
+    flatten = inspect.signature(st.Tensor.flatten).parameters
+    table = _C.layer_defaults("tensor_flatten")
+    assert (flatten["start_dim"].default, flatten["end_dim"].default) == \
+        (table["start_dim"], table["end_dim"]) == (0, -1)
+    assert _C.layer_defaults("var") == _C.layer_defaults("std") == {"correction": 1}
+    x = st.tensor([[1.0, 2.0, 4.0], [3.0, 5.0, 9.0]])
+    for name in ("var", "std"):
+        method = getattr(x, name)
+        assert method().item() == pytest.approx(method(correction=1).item())
+        assert method(1, unbiased=False).tolist() == pytest.approx(
+            method(1, correction=0).tolist())

@@ -1,5 +1,6 @@
-/// The defaults of every layer's constructor, every functional op and the learning-rate
-/// schedulers torch has: PyTorch's (torch.nn's classes, torch.nn.functional's functions and
+/// The defaults of every layer's constructor, every functional op, the tensor methods with
+/// numeric defaults and the learning-rate schedulers torch has: PyTorch's (torch.nn's
+/// classes, torch.nn.functional's functions, Tensor.flatten / var / std and
 /// torch.optim.lr_scheduler's StepLR and ReduceLROnPlateau). This is the one table: the
 /// layers' initialisers, the ops' functions and `ReduceLROnPlateau` take their default
 /// arguments from it, the C API's st_layer_defaults (and st_conv2d_options_init,
@@ -27,8 +28,11 @@ public enum LayerDefaults {
     public struct MaxPool2d: Sendable, Equatable { public var padding: Int, dilation: Int, ceilMode: Bool }
     /// nn.AvgPool2d and F.avg_pool2d (the stride defaults to the kernel size)
     public struct AvgPool2d: Sendable, Equatable { public var padding: Int, ceilMode: Bool, countIncludePad: Bool }
-    /// nn.Flatten (torch.flatten, a tensor function, starts at 0)
+    /// nn.Flatten, and Tensor.flatten / torch.flatten (`tensorFlatten`, which starts at 0)
     public struct Flatten: Sendable, Equatable { public var startDim: Int, endDim: Int }
+    /// Tensor.var / torch.var and Tensor.std / torch.std (torch's `unbiased` is a
+    /// correction of 1 when true, 0 when false)
+    public struct Moment: Sendable, Equatable { public var correction: Int }
     /// nn.LayerNorm and F.layer_norm
     public struct LayerNorm: Sendable, Equatable {
         public var eps: Float
@@ -88,6 +92,9 @@ public enum LayerDefaults {
     public static let maxPool2d = MaxPool2d(padding: 0, dilation: 1, ceilMode: false)
     public static let avgPool2d = AvgPool2d(padding: 0, ceilMode: false, countIncludePad: true)
     public static let flatten = Flatten(startDim: 1, endDim: -1)
+    public static let tensorFlatten = Flatten(startDim: 0, endDim: -1)
+    public static let variance = Moment(correction: 1)
+    public static let std = Moment(correction: 1)
     public static let layerNorm = LayerNorm(eps: 1e-5, elementwiseAffine: true, bias: true)
     public static let batchNorm = BatchNorm(eps: 1e-5, momentum: 0.1, affine: true, trackRunningStats: true, training: false)
     public static let dropout = Dropout(p: 0.5, training: true)
@@ -113,7 +120,8 @@ public enum LayerDefaults {
     /// Every entry by its torch name, in this order (st_layer_defaults' names).
     public static let all: [(name: String, defaults: any Sendable)] = [
         ("linear", linear), ("conv2d", conv2d), ("max_pool2d", maxPool2d), ("avg_pool2d", avgPool2d),
-        ("flatten", flatten), ("layer_norm", layerNorm), ("batch_norm", batchNorm), ("dropout", dropout),
+        ("flatten", flatten), ("tensor_flatten", tensorFlatten), ("var", variance), ("std", std),
+        ("layer_norm", layerNorm), ("batch_norm", batchNorm), ("dropout", dropout),
         ("gelu", gelu), ("leaky_relu", leakyRelu), ("softplus", softplus), ("multihead_attention", multiheadAttention),
         ("transformer_encoder_layer", transformerEncoderLayer), ("scaled_dot_product_attention", scaledDotProductAttention),
         ("mse_loss", mseLoss), ("l1_loss", l1Loss), ("smooth_l1_loss", smoothL1Loss), ("huber_loss", huberLoss),

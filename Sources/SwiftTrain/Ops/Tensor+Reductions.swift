@@ -43,7 +43,7 @@ extension Tensor {
     }
 
     /// Variance over `dims` with `correction` (1: unbiased, as torch.var's default).
-    public func variance(dims: [Int]? = nil, correction: Int = 1, keepdim: Bool = false) throws -> Tensor {
+    public func variance(dims: [Int]? = nil, correction: Int = LayerDefaults.variance.correction, keepdim: Bool = false) throws -> Tensor {
         let reduced = try normalizedDims(dims ?? Array(0..<rank), "var")
         let n = reduced.reduce(1) { $0 * (rank == 0 ? 1 : shape[$1]) }
         let centered = try self - (try mean(dims: dims, keepdim: true))
@@ -52,7 +52,7 @@ extension Tensor {
     }
 
     /// Standard deviation: sqrt(variance).
-    public func std(dims: [Int]? = nil, correction: Int = 1, keepdim: Bool = false) throws -> Tensor {
+    public func std(dims: [Int]? = nil, correction: Int = LayerDefaults.std.correction, keepdim: Bool = false) throws -> Tensor {
         try variance(dims: dims, correction: correction, keepdim: keepdim).sqrt()
     }
 

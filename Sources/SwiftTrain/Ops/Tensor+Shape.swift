@@ -37,7 +37,8 @@ extension Tensor {
     }
 
     /// Flattens dimensions startDim...endDim into one (torch.flatten).
-    public func flatten(startDim: Int = 0, endDim: Int = -1) throws -> Tensor {
+    public func flatten(startDim: Int = LayerDefaults.tensorFlatten.startDim,
+                        endDim: Int = LayerDefaults.tensorFlatten.endDim) throws -> Tensor {
         guard rank > 0 else { return try reshapedView([1]) }
         let s = try normalizedDim(startDim, "flatten"), e = try normalizedDim(endDim, "flatten")
         guard s <= e else { throw SwiftTrainError.invalid("flatten: start_dim \(startDim) comes after end_dim \(endDim)") }

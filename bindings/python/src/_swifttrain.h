@@ -377,13 +377,44 @@ static inline PyObject *st_py_none_or_raise(st_py_state *state, int status)
     Py_RETURN_NONE;
 }
 
-/* Returns the result of an operation, computed first: the status must be known before the
- * result is read. */
-#define ST_PY_RETURN_RESULT(state, call, out, ...)                                         \
-    do {                                                                                   \
-        int status_ = (call);                                                              \
-        return ST_PY_RESULT((state), status_, (out), __VA_ARGS__);                         \
-    } while (0)
+/* One converted argument of a module function made with ST_PY_CALL. */
+typedef struct st_py_arg {
+    PyObject *obj;             /* the argument (NULL for a None tensor) */
+    st_tensor *tensor;         /* T, t: the handle (NULL for None) */
+    int64_t i;                 /* L, K, p (0 / 1), d, n (ST_NO_INDEX for None) */
+    double f;                  /* f, F */
+    int none;                  /* the argument is None */
+    int64_t list[ST_MAX_DIMS]; /* D (none for None), S */
+    size_t n;                  /* the length of list */
+} st_py_arg;
+
+/* What a call returns when it raised a Python exception (a library status is <= 0). */
+#define ST_PY_RAISED 1
+#define ST_PY_MAX_ARGS 12
+
+/* py_<name>(module, args): the positional arguments converted by `kinds`, one letter per
+ * parameter named in `params` ("input, dim"): T a Tensor, t a Tensor or None, L an int, K
+ * an unsigned int (modulo 2^64), p a bool, f a float, F a float or None, n an int or None,
+ * D None or ints, S ints, d a dtype code, O any object (errors name "<name>: <param>").
+ * Then `call`, an st_status expression of `a` (the st_py_arg array) and `out`
+ * (st_tensor *[2]), which may give ST_PY_RAISED; its result is returned (wrapped with the
+ * tensor arguments as sources; a new leaf without any), or both as a pair when it set out[1].
+ * `doc` follows the signature in the docstring; ST_PY_CALL's names st_<name>. */
+typedef int (*st_py_call_fn)(st_tensor **out, const st_py_arg *a);
+PyObject *st_py_call(PyObject *module, PyObject *args, const char *name, const char *kinds,
+                     const char *params, st_py_call_fn call);
+#define ST_PY_FUNCTION(name, kinds, params, doc, call)                                     \
+    PyDoc_STRVAR(name##_doc, #name "($module, " params ", /)\n--\n\n" doc);                \
+    static int call_##name(st_tensor **out, const st_py_arg *a)                            \
+    {                                                                                      \
+        return call;                                                                       \
+    }                                                                                      \
+    static PyObject *py_##name(PyObject *module, PyObject *args)                            \
+    {                                                                                      \
+        return st_py_call(module, args, #name, kinds, params, call_##name);                \
+    }
+#define ST_PY_CALL(name, kinds, params, note, call)                                        \
+    ST_PY_FUNCTION(name, kinds, params, note "(st_" #name ")", call)
 
 /* A module function py_<name> that calls `helper(module, args, st_<name>, "<format>:<name>")`
  * (the format's name part names the function in errors), with a docstring of its

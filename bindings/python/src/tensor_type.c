@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include <structmember.h> /* T_PYSSIZET, READONLY (Python < 3.12 spelling) */
+#include <structmember.h> /* T_PYSSIZET, T_INT, READONLY (Python < 3.12 spelling) */
 
 static void Tensor_dealloc(st_py_tensor *self);
 
@@ -295,6 +295,96 @@ int st_py_dtype_arg(PyObject *obj, st_dtype *out)
     return 0;
 }
 
+/* Converts args[i] by kinds[i] (see ST_PY_CALL); -1 with an exception. */
+static int parse_args(st_py_state *state, PyObject *args, const char *name, const char *kinds,
+                      const char *params, st_py_arg *a)
+{
+    Py_ssize_t count = (Py_ssize_t)strlen(kinds), given = PyTuple_GET_SIZE(args);
+    if (count > ST_PY_MAX_ARGS || given != count) {
+        PyErr_Format(PyExc_TypeError, "%s() takes exactly %zd arguments (%zd given)", name,
+                     count, given);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        size_t length = strcspn(params, ",");
+        char what[96];
+        snprintf(what, sizeof what, "%s: %.*s", name, (int)length, params);
+        params += params[length] == ',' ? length + 2 : length;
+        PyObject *obj = PyTuple_GET_ITEM(args, i);
+        st_py_arg *arg = &a[i];
+        *arg = (st_py_arg){.obj = obj, .none = obj == Py_None, .i = ST_NO_INDEX};
+        int bad = 0;
+        switch (kinds[i]) {
+        case 't':
+        case 'T':
+            if (kinds[i] == 't' && arg->none)
+                arg->obj = NULL;
+            else if (st_py_tensor_arg(state, obj, what, &arg->obj) < 0)
+                return -1;
+            else
+                arg->tensor = st_py_handle(obj);
+            break;
+        case 'L':
+            arg->i = PyLong_AsLongLong(obj);
+            bad = arg->i == -1 && PyErr_Occurred();
+            break;
+        case 'p':
+            arg->i = PyObject_IsTrue(obj);
+            bad = arg->i < 0;
+            break;
+        case 'f':
+        case 'F':
+            arg->f = kinds[i] == 'F' && arg->none ? 0 : PyFloat_AsDouble(obj);
+            bad = arg->f == -1.0 && PyErr_Occurred();
+            break;
+        case 'K':
+            arg->i = (int64_t)PyLong_AsUnsignedLongLongMask(obj);
+            bad = arg->i == -1 && PyErr_Occurred();
+            break;
+        case 'n':
+            bad = st_py_optional_int64_arg(obj, what, &arg->i) < 0;
+            break;
+        case 'd': {
+            st_dtype dtype;
+            bad = st_py_dtype_arg(obj, &dtype) < 0;
+            arg->i = dtype;
+            break;
+        }
+        case 'D':
+        case 'S':
+            bad = !(kinds[i] == 'D' && arg->none) &&
+                  st_py_int64_list_arg(obj, what, arg->list, ST_MAX_DIMS, &arg->n) < 0;
+            break;
+        }
+        if (bad)
+            return -1;
+    }
+    return 0;
+}
+
+PyObject *st_py_call(PyObject *module, PyObject *args, const char *name, const char *kinds,
+                     const char *params, st_py_call_fn call)
+{
+    st_py_state *state = PyModule_GetState(module);
+    st_py_arg a[ST_PY_MAX_ARGS];
+    PyObject *sources[ST_PY_MAX_ARGS];
+    size_t count = 0;
+    if (parse_args(state, args, name, kinds, params, a) < 0)
+        return NULL;
+    for (size_t i = 0; kinds[i] != '\0'; i++)
+        if (kinds[i] == 'T' || kinds[i] == 't')
+            sources[count++] = a[i].obj;
+    st_tensor *out[2] = {NULL, NULL};
+    int status = call(out, a);
+    if (status == ST_PY_RAISED)
+        return NULL;
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    if (out[1] != NULL)
+        return st_py_tensor_pair(state, out[0], out[1], sources, count);
+    return st_py_tensor_wrap(state, out[0], count > 0, sources, count);
+}
+
 /* ---- the type ----------------------------------------------------------------------- */
 
 static PyObject *Tensor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
@@ -335,18 +425,6 @@ static PyObject *Tensor_get_shape(st_py_tensor *self, void *closure)
         PyTuple_SET_ITEM(shape, i, n);
     }
     return shape;
-}
-
-static PyObject *Tensor_get_ndim(st_py_tensor *self, void *closure)
-{
-    (void)closure;
-    return PyLong_FromLong(self->ndim);
-}
-
-static PyObject *Tensor_get_dtype_code(st_py_tensor *self, void *closure)
-{
-    (void)closure;
-    return PyLong_FromLong((long)self->dtype);
 }
 
 static PyObject *Tensor_get_requires_grad(st_py_tensor *self, void *closure)
@@ -558,9 +636,6 @@ static PyMethodDef Tensor_methods[] = {
 
 static PyGetSetDef Tensor_getset[] = {
     {"shape", (getter)Tensor_get_shape, NULL, "The size of every dimension, as a tuple.", NULL},
-    {"ndim", (getter)Tensor_get_ndim, NULL, "Number of dimensions (0 for a scalar).", NULL},
-    {"_dtype_code", (getter)Tensor_get_dtype_code, NULL,
-     "st_dtype: 0 float32, 1 int64, 2 bool.", NULL},
     {"requires_grad", (getter)Tensor_get_requires_grad, (setter)Tensor_set_requires_grad,
      "Whether gradients flow to this tensor (float32 only).", NULL},
     {"grad", (getter)Tensor_get_grad, (setter)Tensor_set_grad,
@@ -573,8 +648,14 @@ static PyGetSetDef Tensor_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+_Static_assert(sizeof(st_dtype) == sizeof(int), "_dtype_code reads st_dtype as an int");
+
 static PyMemberDef Tensor_members[] = {
     {"__weaklistoffset__", T_PYSSIZET, offsetof(st_py_tensor, weakreflist), READONLY, NULL},
+    {"ndim", T_INT, offsetof(st_py_tensor, ndim), READONLY,
+     "Number of dimensions (0 for a scalar)."},
+    {"_dtype_code", T_INT, offsetof(st_py_tensor, dtype), READONLY,
+     "st_dtype: 0 float32, 1 int64, 2 bool."},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -719,116 +800,29 @@ static PyObject *tensor_from_buffer(PyObject *module, PyObject *args, PyObject *
     return (PyObject *)self;
 }
 
-/* The shape argument of the creation functions. */
-static int shape_arg(PyObject *obj, int64_t *shape, size_t *ndim)
-{
-    return st_py_int64_list_arg(obj, "size", shape, ST_MAX_DIMS, ndim);
-}
-
-/* The result of a creation function: raises for `status`, else wraps a new leaf tensor. */
-static PyObject *created(st_py_state *state, int status, st_tensor *out)
-{
-    if (status != ST_OK)
-        return st_py_raise_status(state, status);
-    return st_py_tensor_wrap(state, out, 0, NULL, 0);
-}
-
-PyDoc_STRVAR(zeros_doc,
-             "zeros($module, size, dtype, /)\n--\n\nZeros of a shape and dtype code "
-             "(st_tensor_zeros).");
-
-static PyObject *zeros(PyObject *module, PyObject *args)
-{
-    PyObject *size = NULL, *dtype_obj = NULL;
-    if (!PyArg_ParseTuple(args, "OO:zeros", &size, &dtype_obj))
-        return NULL;
-    int64_t shape[ST_MAX_DIMS];
-    size_t ndim = 0;
-    st_dtype dtype;
-    if (shape_arg(size, shape, &ndim) < 0 || st_py_dtype_arg(dtype_obj, &dtype) < 0)
-        return NULL;
-    st_py_state *state = PyModule_GetState(module);
-    st_tensor *out = NULL;
-    int status = st_tensor_zeros(&out, shape, ndim, dtype);
-    return created(state, status, out);
-}
-
-PyDoc_STRVAR(full_doc,
-             "full($module, size, fill_value, /)\n--\n\nA float32 tensor filled with a value "
-             "(st_tensor_full).");
-
-static PyObject *full(PyObject *module, PyObject *args)
-{
-    PyObject *size = NULL;
-    float value = 0;
-    if (!PyArg_ParseTuple(args, "Of:full", &size, &value))
-        return NULL;
-    int64_t shape[ST_MAX_DIMS];
-    size_t ndim = 0;
-    if (shape_arg(size, shape, &ndim) < 0)
-        return NULL;
-    st_py_state *state = PyModule_GetState(module);
-    st_tensor *out = NULL;
-    int status = st_tensor_full(&out, shape, ndim, value);
-    return created(state, status, out);
-}
-
-PyDoc_STRVAR(arange_doc,
-             "arange($module, start, end, step, dtype, /)\n--\n\n"
-             "start, start + step, ... before end (st_tensor_arange).");
-
-static PyObject *arange(PyObject *module, PyObject *args)
-{
-    double start = 0, end = 0, step = 1;
-    PyObject *dtype_obj = NULL;
-    if (!PyArg_ParseTuple(args, "dddO:arange", &start, &end, &step, &dtype_obj))
-        return NULL;
-    st_dtype dtype;
-    if (st_py_dtype_arg(dtype_obj, &dtype) < 0)
-        return NULL;
-    st_py_state *state = PyModule_GetState(module);
-    st_tensor *out = NULL;
-    int status = st_tensor_arange(&out, start, end, step, dtype);
-    return created(state, status, out);
-}
-
-/* uniform / normal: (size, a, b, seed). */
-static PyObject *random_tensor(PyObject *module, PyObject *args, const char *format,
-                               int (*make)(st_tensor **, const int64_t *, size_t, float, float,
-                                           uint64_t))
-{
-    PyObject *size = NULL;
-    float a = 0, b = 0;
-    unsigned long long seed = 0;
-    if (!PyArg_ParseTuple(args, format, &size, &a, &b, &seed))
-        return NULL;
-    int64_t shape[ST_MAX_DIMS];
-    size_t ndim = 0;
-    if (shape_arg(size, shape, &ndim) < 0)
-        return NULL;
-    st_py_state *state = PyModule_GetState(module);
-    st_tensor *out = NULL;
-    int status = make(&out, shape, ndim, a, b, (uint64_t)seed);
-    return created(state, status, out);
-}
-
-PyDoc_STRVAR(uniform_doc,
-             "uniform($module, size, low, high, seed, /)\n--\n\n"
-             "Uniform values in [low, high) (st_tensor_uniform).");
-
-static PyObject *uniform(PyObject *module, PyObject *args)
-{
-    return random_tensor(module, args, "OffK:uniform", st_tensor_uniform);
-}
-
-PyDoc_STRVAR(normal_doc,
-             "normal($module, size, mean, std, seed, /)\n--\n\n"
-             "Normal values N(mean, std^2) (st_tensor_normal).");
-
-static PyObject *normal(PyObject *module, PyObject *args)
-{
-    return random_tensor(module, args, "OffK:normal", st_tensor_normal);
-}
+/* The creation functions: new leaf tensors. */
+#define CREATE ST_PY_FUNCTION
+CREATE(zeros, "Sd", "size, dtype", "Zeros of a shape and dtype code (st_tensor_zeros).",
+       st_tensor_zeros(out, a[0].list, a[0].n, (st_dtype)a[1].i))
+CREATE(full, "Sf", "size, fill_value",
+       "A float32 tensor filled with a value (st_tensor_full).",
+       st_tensor_full(out, a[0].list, a[0].n, (float)a[1].f))
+CREATE(arange, "fffd", "start, end, step, dtype",
+       "start, start + step, ... before end (st_tensor_arange).",
+       st_tensor_arange(out, a[0].f, a[1].f, a[2].f, (st_dtype)a[3].i))
+CREATE(uniform, "SffK", "size, low, high, seed",
+       "Uniform values in [low, high) (st_tensor_uniform).",
+       st_tensor_uniform(out, a[0].list, a[0].n, (float)a[1].f, (float)a[2].f,
+                         (uint64_t)a[3].i))
+CREATE(normal, "SffK", "size, mean, std, seed",
+       "Normal values N(mean, std^2) (st_tensor_normal).",
+       st_tensor_normal(out, a[0].list, a[0].n, (float)a[1].f, (float)a[2].f,
+                        (uint64_t)a[3].i))
+/* The same handle comes back for the same type: it may read the source's memory. */
+CREATE(to_dtype, "Td", "tensor, dtype",
+       "A copy converted to a dtype code (float to int64 truncates toward zero, to bool "
+       "tests != 0), or the same tensor when it already has that type (st_tensor_to).",
+       st_tensor_to(out, a[0].tensor, (st_dtype)a[1].i))
 
 PyDoc_STRVAR(set_grad_enabled_doc,
              "set_grad_enabled($module, enabled, /)\n--\n\n"
@@ -854,27 +848,6 @@ static PyObject *is_grad_enabled(PyObject *module, PyObject *unused)
     return PyBool_FromLong(st_is_grad_enabled());
 }
 
-PyDoc_STRVAR(to_dtype_doc,
-             "to_dtype($module, tensor, dtype, /)\n--\n\n"
-             "A copy converted to a dtype code (float to int64 truncates toward zero, to bool "
-             "tests != 0), or the same tensor when it already has that type (st_tensor_to).");
-
-static PyObject *to_dtype(PyObject *module, PyObject *args)
-{
-    PyObject *tensor_obj = NULL, *dtype_obj = NULL, *tensor = NULL;
-    if (!PyArg_ParseTuple(args, "OO:to_dtype", &tensor_obj, &dtype_obj))
-        return NULL;
-    st_py_state *state = PyModule_GetState(module);
-    st_dtype dtype;
-    if (st_py_tensor_arg(state, tensor_obj, "to_dtype: tensor", &tensor) < 0 ||
-        st_py_dtype_arg(dtype_obj, &dtype) < 0)
-        return NULL;
-    st_tensor *out = NULL;
-    int status = st_tensor_to(&out, st_py_handle(tensor), dtype);
-    /* The same handle comes back for the same type: it may read the source's memory. */
-    return st_py_tensor_result(state, status, out, &tensor, 1);
-}
-
 PyDoc_STRVAR(set_tensor_class_doc,
              "set_tensor_class($module, cls, /)\n--\n\n"
              "Makes every tensor the extension returns an instance of `cls`, a subclass of "
@@ -897,14 +870,14 @@ static PyObject *set_tensor_class(PyObject *module, PyObject *cls)
 PyMethodDef st_py_tensor_functions[] = {
     {"tensor_from_buffer", (PyCFunction)(void (*)(void))tensor_from_buffer,
      METH_VARARGS | METH_KEYWORDS, tensor_from_buffer_doc},
-    {"zeros", zeros, METH_VARARGS, zeros_doc},
-    {"full", full, METH_VARARGS, full_doc},
-    {"arange", arange, METH_VARARGS, arange_doc},
-    {"uniform", uniform, METH_VARARGS, uniform_doc},
-    {"normal", normal, METH_VARARGS, normal_doc},
+    {"zeros", py_zeros, METH_VARARGS, zeros_doc},
+    {"full", py_full, METH_VARARGS, full_doc},
+    {"arange", py_arange, METH_VARARGS, arange_doc},
+    {"uniform", py_uniform, METH_VARARGS, uniform_doc},
+    {"normal", py_normal, METH_VARARGS, normal_doc},
     {"set_grad_enabled", set_grad_enabled, METH_O, set_grad_enabled_doc},
     {"is_grad_enabled", is_grad_enabled, METH_NOARGS, is_grad_enabled_doc},
-    {"to_dtype", to_dtype, METH_VARARGS, to_dtype_doc},
+    {"to_dtype", py_to_dtype, METH_VARARGS, to_dtype_doc},
     {"set_tensor_class", set_tensor_class, METH_O, set_tensor_class_doc},
     {NULL, NULL, 0, NULL},
 };

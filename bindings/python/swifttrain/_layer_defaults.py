@@ -1,11 +1,12 @@
 """The library's defaults of layers, functional ops and lr schedulers (``st_layer_defaults``,
 which reads the core's table of PyTorch's defaults), read once at import.
 
-``swifttrain.nn``'s classes, ``swifttrain.functional``'s functions and
-``swifttrain.optim.lr_scheduler``'s classes take their signature defaults from here, so the
-signatures show them (``help(nn.LayerNorm)``, ``inspect.signature``) without repeating them.
-The library gives every value as a number; this only turns each into the Python type of
-torch's argument (``bool``, ``int``, a name for an enum), which is all the face decides.
+``swifttrain.nn``'s classes, ``swifttrain.functional``'s functions, ``Tensor``'s flatten,
+var and std, and ``swifttrain.optim.lr_scheduler``'s classes take their signature defaults
+from here, so the signatures show them (``help(nn.LayerNorm)``, ``inspect.signature``)
+without repeating them. The library gives every value as a number; this only turns each
+into the Python type of torch's argument (``bool``, ``int``, a name for an enum), which is
+all the face decides.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ CONV2D = library_defaults("conv2d", stride=int, padding=int, dilation=int, group
 MAX_POOL2D = library_defaults("max_pool2d", padding=int, dilation=int, ceil_mode=bool)
 AVG_POOL2D = library_defaults("avg_pool2d", padding=int, ceil_mode=bool, count_include_pad=bool)
 FLATTEN = library_defaults("flatten", start_dim=int, end_dim=int)
+TENSOR_FLATTEN = library_defaults("tensor_flatten", start_dim=int, end_dim=int)  # Tensor.flatten
+VAR = library_defaults("var", correction=int)  # Tensor.var
+STD = library_defaults("std", correction=int)  # Tensor.std
 LAYER_NORM = library_defaults("layer_norm", elementwise_affine=bool, bias=bool)
 BATCH_NORM = library_defaults("batch_norm", affine=bool, track_running_stats=bool, training=bool)
 DROPOUT = library_defaults("dropout", training=bool)

@@ -29,6 +29,7 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import _layer_defaults as _D
 from . import _swifttrain as _C
 
 __all__ = [
@@ -438,6 +439,8 @@ class Tensor(_C.Tensor):
         target[index] = np.asarray(value) if isinstance(value, _C.Tensor) else value
 
     # ---- operators ----
+    # +, -, *, /, the comparisons, the in-place operators and the functions of one tensor
+    # are made from tables after the class.
 
     def _binary(self, other: Any, function, reflected: builtins.bool = False) -> Any:
         other = _operand(other, self)
@@ -452,46 +455,10 @@ class Tensor(_C.Tensor):
             return builtins.float(other)
         return None
 
-    def __add__(self, other: Any) -> "Tensor":
-        value = self._float_scalar(other)
-        return self._binary(other, _C.add) if value is None else _C.add_scalar(self, value)
-
-    def __radd__(self, other: Any) -> "Tensor":
-        value = self._float_scalar(other)
-        return (self._binary(other, _C.add, reflected=True) if value is None
-                else _C.add_scalar(self, value))
-
-    def __sub__(self, other: Any) -> "Tensor":
-        value = self._float_scalar(other)
-        return self._binary(other, _C.sub) if value is None else _C.add_scalar(self, -value)
-
-    def __rsub__(self, other: Any) -> "Tensor":
-        value = self._float_scalar(other)
-        return (self._binary(other, _C.sub, reflected=True) if value is None
-                else _C.add_scalar(_C.neg(self), value))
-
-    def __mul__(self, other: Any) -> "Tensor":
-        value = self._float_scalar(other)
-        return self._binary(other, _C.mul) if value is None else _C.mul_scalar(self, value)
-
-    def __rmul__(self, other: Any) -> "Tensor":
-        value = self._float_scalar(other)
-        return (self._binary(other, _C.mul, reflected=True) if value is None
-                else _C.mul_scalar(self, value))
-
-    def __truediv__(self, other: Any) -> "Tensor":
-        return self._binary(other, _C.div)
-
-    def __rtruediv__(self, other: Any) -> "Tensor":
-        return self._binary(other, _C.div, reflected=True)
-
     def __pow__(self, exponent: Any) -> "Tensor":
         if _is_number(exponent) and not isinstance(exponent, np.bool_):
             return _C.pow_scalar(self, builtins.float(exponent))
         return self._binary(exponent, _C.pow)
-
-    def __rpow__(self, base: Any) -> "Tensor":
-        return self._binary(base, _C.pow, reflected=True)
 
     def __matmul__(self, other: Any) -> "Tensor":
         return self._binary(other, _C.matmul) if not _is_number(other) else NotImplemented
@@ -500,20 +467,8 @@ class Tensor(_C.Tensor):
         return self._binary(other, _C.matmul, reflected=True) if not _is_number(other) \
             else NotImplemented
 
-    def __neg__(self) -> "Tensor":
-        return _C.neg(self)
-
     def __pos__(self) -> "Tensor":
         return self
-
-    def __abs__(self) -> "Tensor":
-        return _C.abs(self)
-
-    def _compare(self, other: Any, name: str) -> Any:
-        other = _operand(other, self)
-        if other is NotImplemented:
-            return NotImplemented
-        return _C.compare(self, _COMPARISONS[name], other)
 
     # In-place updates compute out of place in the library, then copy the result into this
     # tensor's memory; so `p -= lr * p.grad` under no_grad() updates a module's parameter.
@@ -531,24 +486,12 @@ class Tensor(_C.Tensor):
         _forbid_in_place_on_graph(self, what)
         return self._in_place(operator_method(self, other), what)
 
-    def __iadd__(self, other: Any) -> "Tensor":
-        return self._update(other, "+=", Tensor.__add__)
-
-    def __isub__(self, other: Any) -> "Tensor":
-        return self._update(other, "-=", Tensor.__sub__)
-
-    def __imul__(self, other: Any) -> "Tensor":
-        return self._update(other, "*=", Tensor.__mul__)
-
-    def __itruediv__(self, other: Any) -> "Tensor":
-        return self._update(other, "/=", Tensor.__truediv__)
-
     def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
         """In place: self += alpha * other."""
-        return self.__iadd__(other if alpha == 1 else _operand(other, self) * alpha)
+        return self.__iadd__(self._scaled(other, alpha))
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
-        return self.__isub__(other if alpha == 1 else _operand(other, self) * alpha)
+        return self.__isub__(self._scaled(other, alpha))
 
     def mul_(self, other: Any) -> "Tensor":
         return self.__imul__(other)
@@ -572,11 +515,15 @@ class Tensor(_C.Tensor):
 
     # ---- element-wise functions ----
 
+    def _scaled(self, other: Any, alpha: Any) -> Any:
+        """``alpha * other`` for add and sub (``other`` itself when alpha is 1)."""
+        return other if alpha == 1 else _operand(other, self) * alpha
+
     def add(self, other: Any, *, alpha: Any = 1) -> "Tensor":
-        return self + (other if alpha == 1 else _operand(other, self) * alpha)
+        return self + self._scaled(other, alpha)
 
     def sub(self, other: Any, *, alpha: Any = 1) -> "Tensor":
-        return self - (other if alpha == 1 else _operand(other, self) * alpha)
+        return self - self._scaled(other, alpha)
 
     def mul(self, other: Any) -> "Tensor":
         return self * other
@@ -587,24 +534,6 @@ class Tensor(_C.Tensor):
     def pow(self, exponent: Any) -> "Tensor":
         return self ** exponent
 
-    def neg(self) -> "Tensor":
-        return _C.neg(self)
-
-    def exp(self) -> "Tensor":
-        return _C.exp(self)
-
-    def log(self) -> "Tensor":
-        return _C.log(self)
-
-    def sqrt(self) -> "Tensor":
-        return _C.sqrt(self)
-
-    def rsqrt(self) -> "Tensor":
-        return _C.rsqrt(self)
-
-    def abs(self) -> "Tensor":
-        return _C.abs(self)
-
     def clamp(self, min: Any = None, max: Any = None) -> "Tensor":  # noqa: A002
         """Limits values to [min, max] (either may be None)."""
         if min is None and max is None:
@@ -613,31 +542,11 @@ class Tensor(_C.Tensor):
 
     clip = clamp
 
-    def maximum(self, other: "Tensor") -> "Tensor":
-        return self._binary(other, _C.maximum)
-
-    def minimum(self, other: "Tensor") -> "Tensor":
-        return self._binary(other, _C.minimum)
-
-    def relu(self) -> "Tensor":
-        return _C.relu(self)
-
-    def sigmoid(self) -> "Tensor":
-        return _C.sigmoid(self)
-
-    def tanh(self) -> "Tensor":
-        return _C.tanh(self)
-
     def softmax(self, dim: int) -> "Tensor":
         return _C.softmax(self, dim)
 
     def log_softmax(self, dim: int) -> "Tensor":
         return _C.log_softmax(self, dim)
-
-    def matmul(self, other: "Tensor") -> "Tensor":
-        return self._binary(other, _C.matmul)
-
-    mm = matmul
 
     def where(self, condition: "Tensor", other: Any) -> "Tensor":
         return where(condition, self, other)
@@ -650,37 +559,6 @@ class Tensor(_C.Tensor):
 
     def mean(self, dim: Any = None, keepdim: builtins.bool = False) -> "Tensor":
         return _C.mean(self, dim, keepdim)
-
-    @staticmethod
-    def _correction(unbiased: Any, correction: Any) -> int:
-        if correction is not None:
-            return int(correction)
-        return 1 if unbiased is None else int(builtins.bool(unbiased))
-
-    def var(self, dim: Any = None, unbiased: Any = None, keepdim: builtins.bool = False, *,
-            correction: Any = None) -> "Tensor":
-        """The variance with ``correction`` (default 1, Bessel's; ``unbiased=False`` is 0)."""
-        return _C.var(self, dim, self._correction(unbiased, correction), keepdim)
-
-    def std(self, dim: Any = None, unbiased: Any = None, keepdim: builtins.bool = False, *,
-            correction: Any = None) -> "Tensor":
-        return _C.std(self, dim, self._correction(unbiased, correction), keepdim)
-
-    def max(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
-        """The largest element (a 0-d tensor), or with ``dim`` a ``(values, indices)``
-        named tuple; with a tensor argument, the element-wise maximum."""
-        if isinstance(dim, _C.Tensor):
-            return self.maximum(dim)
-        if dim is None:
-            return _C.max(self)
-        return max_return(*_C.max_dim(self, dim, keepdim))
-
-    def min(self, dim: Any = None, keepdim: builtins.bool = False) -> Any:
-        if isinstance(dim, _C.Tensor):
-            return self.minimum(dim)
-        if dim is None:
-            return _C.min(self)
-        return min_return(*_C.min_dim(self, dim, keepdim))
 
     def argmax(self, dim: Optional[int] = None, keepdim: builtins.bool = False) -> "Tensor":
         return _C.argmax(self, dim, keepdim)
@@ -699,7 +577,8 @@ class Tensor(_C.Tensor):
 
     reshape_as = view_as
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+    def flatten(self, start_dim: int = _D.TENSOR_FLATTEN.start_dim,
+                end_dim: int = _D.TENSOR_FLATTEN.end_dim) -> "Tensor":
         return _C.flatten(self, start_dim, end_dim)
 
     def squeeze(self, dim: Optional[int] = None) -> "Tensor":
@@ -753,19 +632,104 @@ class Tensor(_C.Tensor):
         return _C.index_select(self, dim, index)
 
 
-def _comparison(name: str):
-    def compare(self: Tensor, other: Any) -> Any:
-        return self._compare(other, name)
-    compare.__name__ = compare.__qualname__ = name
-    return compare
+def _set_method(name: str, method) -> None:
+    method.__name__, method.__qualname__ = name, f"Tensor.{name}"
+    setattr(Tensor, name, method)
 
+
+def _operator(function, reflected: builtins.bool = False, scalar=None):
+    """A method applying ``function`` (a library function of two tensors) to self and a
+    tensor, number or array; ``scalar(self, value)`` instead when a float tensor meets a
+    number, if given."""
+    def method(self: Tensor, other: Any) -> Any:
+        value = None if scalar is None else self._float_scalar(other)
+        if value is not None:
+            return scalar(self, value)
+        return self._binary(other, function, reflected)
+    return method
+
+
+def _compare(a: Tensor, b: Tensor, code: int) -> Tensor:
+    return _C.compare(a, code, b)
+
+
+def _in_place_operator(what: str, operator_method):
+    def method(self: Tensor, other: Any) -> Any:
+        return self._update(other, what, operator_method)
+    return method
+
+
+_OPERATORS = {  # name: (library function, reflected, scalar form)
+    "__add__": (_C.add, False, _C.add_scalar),
+    "__radd__": (_C.add, True, _C.add_scalar),
+    "__sub__": (_C.sub, False, lambda t, value: _C.add_scalar(t, -value)),
+    "__rsub__": (_C.sub, True, lambda t, value: _C.add_scalar(_C.neg(t), value)),
+    "__mul__": (_C.mul, False, _C.mul_scalar),
+    "__rmul__": (_C.mul, True, _C.mul_scalar),
+    "__truediv__": (_C.div, False, None),
+    "__rtruediv__": (_C.div, True, None),
+    "__rpow__": (_C.pow, True, None),
+    "maximum": (_C.maximum, False, None),
+    "minimum": (_C.minimum, False, None),
+    "matmul": (_C.matmul, False, None),
+}
+for _name, (_library, _reflected, _scalar_form) in _OPERATORS.items():
+    _set_method(_name, _operator(_library, _reflected, _scalar_form))
+Tensor.mm = Tensor.matmul
 
 # ==, !=, <, <=, >, >= and torch's eq, ne, lt, le, gt, ge: bool tensors (st_compare), by
 # the library's names of st_comparison.
-for _name in _COMPARISONS:
-    setattr(Tensor, _name, _comparison(_name))
-    setattr(Tensor, f"__{_name}__", _comparison(_name))
+for _name, _code in _COMPARISONS.items():
+    for _method_name in (_name, f"__{_name}__"):
+        _set_method(_method_name, _operator(functools.partial(_compare, code=_code)))
 
+# +=, -=, *=, /=: the operator's result written into the tensor's memory (Tensor._update).
+for _name, _what in (("add", "+="), ("sub", "-="), ("mul", "*="), ("truediv", "/=")):
+    _set_method(f"__i{_name}__", _in_place_operator(_what, getattr(Tensor, f"__{_name}__")))
+
+
+def _unary(function):
+    def method(self: Tensor) -> Tensor:
+        return function(self)
+    return method
+
+
+# Functions of one tensor, by the library's names (st_neg, st_exp, ...).
+for _name in ("neg", "exp", "log", "sqrt", "rsqrt", "abs", "relu", "sigmoid", "tanh"):
+    _set_method(_name, _unary(getattr(_C, _name)))
+Tensor.__neg__, Tensor.__abs__ = Tensor.neg, Tensor.abs
+
+
+def _moment(function, defaults, what: str):
+    def moment(self: Tensor, dim: Any = None, unbiased: Any = None,
+               keepdim: builtins.bool = False, *, correction: Any = None) -> Tensor:
+        if correction is None:
+            correction = (defaults.correction if unbiased is None
+                          else int(builtins.bool(unbiased)))
+        return function(self, dim, int(correction), keepdim)
+    moment.__doc__ = (f"The {what} with ``correction`` (default {defaults.correction}, "
+                      f"Bessel's; ``unbiased=False`` is 0).")
+    return moment
+
+
+def _extreme(reduce, reduce_dim, elementwise, result, doc: Optional[str] = None):
+    def extreme(self: Tensor, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+        if isinstance(dim, _C.Tensor):
+            return self._binary(dim, elementwise)
+        if dim is None:
+            return reduce(self)
+        return result(*reduce_dim(self, dim, keepdim))
+    extreme.__doc__ = doc
+    return extreme
+
+
+_set_method("var", _moment(_C.var, _D.VAR, "variance"))
+_set_method("std", _moment(_C.std, _D.STD, "standard deviation"))
+_set_method("max", _extreme(_C.max, _C.max_dim, _C.maximum, max_return,
+                            "The largest element (a 0-d tensor), or with ``dim`` a "
+                            "``(values, indices)`` named tuple; with a tensor argument, "
+                            "the element-wise maximum."))
+_set_method("min", _extreme(_C.min, _C.min_dim, _C.minimum, min_return))
 
 def _shape_error(message: str) -> Exception:
     error = _C.ShapeError(message)
