@@ -90,7 +90,7 @@ final class TrainerFlowTests: XCTestCase {
         // train() returns the summary (without "step")
         XCTAssertEqual(Set(returned.map(\.name)), Self.trainSummaryNames)
         for (name, value) in returned { XCTAssertEqual(summary[name], value, name) }
-        XCTAssertEqual(r.events.suffix(3).map(\.event), [.log, .trainEnd, .close])
+        XCTAssertEqual(r.events.suffix(4).map(\.event), [.log, .trainEnd, .close, .postClose])
     }
 
     func testLoggingFirstStepAndTheEpochAndNoStrategies() throws {
@@ -141,7 +141,7 @@ final class TrainerFlowTests: XCTestCase {
         XCTAssertEqual(evalEntries.map { $0["eval_loss"]! }, r.evaluations.map { $0.metrics["eval_loss"]! })
         XCTAssertEqual(evalEntries.map { $0["step"]! }, [23, 46])
         let epochEnds = r.events.indices.filter { r.events[$0].event == .epochEnd }
-        for i in epochEnds { XCTAssertEqual(r.events[i + 1].event, .evaluateBegin) }
+        for i in epochEnds { XCTAssertEqual(r.events[(i + 1)...(i + 2)].map(\.event), [.evaluateBeforeAll, .evaluateBegin]) }
 
         // eval_strategy "steps" without eval_steps evaluates every logging_steps (HF)
         t = try Self.trainer { $0.maxSteps = 45; $0.loggingSteps = 15; $0.evalStrategy = .steps }
@@ -238,7 +238,9 @@ final class TrainerFlowTests: XCTestCase {
         }
         let metrics = try t.evaluate(hundred)
         // 100 samples in evaluation batches of 32: 4 batches
-        XCTAssertEqual(seen, [.initEnd, .evaluateBegin] + Array(repeating: .predictionStep, count: 4) + [.log, .evaluate])
+        let evaluationBatch: [TrainerEvent] = [.evaluateBatchBegin, .evaluateBeforeForward, .evaluateAfterForward, .predictionStep]
+        XCTAssertEqual(seen, [.initEnd, .evaluateStandaloneBegin, .evaluateBegin] + Array(Array(repeating: evaluationBatch, count: 4).joined())
+                       + [.log, .evaluate, .evaluateStandaloneEnd])
         XCTAssertEqual(evalBatches, [4, 4, 4, 4])
         XCTAssertEqual(t.state.evalBatches, 0)
         // evaluate() records in the log history too, at the current step
@@ -247,7 +249,8 @@ final class TrainerFlowTests: XCTestCase {
         XCTAssertEqual(t.state.logHistory[0]["eval_loss"], metrics["eval_loss"])
         seen = []
         let (predictions, testMetrics) = try t.predict(hundred)
-        XCTAssertEqual(seen, [.predictBegin] + Array(repeating: .predictionStep, count: 4) + [.predict])
+        let predictionBatch: [TrainerEvent] = [.predictBatchBegin, .predictBeforeForward, .predictAfterForward, .predictionStep]
+        XCTAssertEqual(seen, [.predictBegin] + Array(Array(repeating: predictionBatch, count: 4).joined()) + [.predict])
         XCTAssertEqual(predictions.count, 100 * 10)
         XCTAssertEqual(predictMetrics, testMetrics)
         XCTAssertEqual(testMetrics?["test_loss"], metrics["eval_loss"])

@@ -86,10 +86,12 @@ final class TrainerTests: XCTestCase {
         }
         try trainer.train()
         let micro: [TrainerEvent] = [.beforeForward, .afterForward, .beforeLoss, .afterLoss, .beforeBackward, .afterBackward]
-        let step: [TrainerEvent] = [.stepBegin, .beforeDataloader, .afterDataloader, .beforeDataloader, .afterDataloader]
-            + micro + [.substepEnd] + micro + [.preOptimizerStep, .optimizerStep, .stepEnd]
-        let expected: [TrainerEvent] = [.initEnd, .trainBegin, .epochBegin] + step + [.log] + step
-            + [.log, .evaluateBegin, .predictionStep, .predictionStep, .log, .evaluate, .epochEnd, .log, .trainEnd, .close]
+        let step: [TrainerEvent] = [.stepBegin, .beforeDataloader, .afterDataloader, .beforeDataloader, .afterDataloader,
+                                    .beforeTrainBatch] + micro + [.substepEnd] + micro + [.preOptimizerStep, .optimizerStep, .stepEnd]
+        let evaluationBatch: [TrainerEvent] = [.evaluateBatchBegin, .evaluateBeforeForward, .evaluateAfterForward, .predictionStep]
+        let expected: [TrainerEvent] = [.initEnd, .trainBegin, .epochBegin] + step + [.log, .stepCheckpoint] + step
+            + [.log, .evaluateBeforeAll, .evaluateBegin] + evaluationBatch + evaluationBatch
+            + [.log, .evaluate, .evaluateAfterAll, .stepCheckpoint, .epochEnd, .epochCheckpoint, .log, .trainEnd, .close, .postClose]
         XCTAssertEqual(seen.map(\.0), expected)
         // global_step and epoch as a callback sees them at each step end
         XCTAssertEqual(seen.filter { $0.0 == .stepEnd }.map(\.1), [1, 2])

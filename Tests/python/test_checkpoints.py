@@ -307,19 +307,40 @@ class PyMarlinStyleMemo(st.TrainerCallback):
         self.restored = len(self.losses)
 
 
+class ComposerStyleTally(st.TrainerCallback):
+    """Keeps its state as Composer's state_dict / load_state_dict."""
+
+    def __init__(self):
+        self.batches = 0
+        self.loaded_at_load = None
+
+    def on_after_load(self, args, state, control, **kwargs):
+        self.loaded_at_load = self.batches  # restored before Composer's AFTER_LOAD
+
+    def on_before_train_batch(self, args, state, control, **kwargs):
+        self.batches += 1
+
+    def state_dict(self):
+        return {"batches": self.batches}
+
+    def load_state_dict(self, state):
+        self.batches = state["batches"]
+
+
 def test_stateful_callbacks_come_back_before_train_begin(digits, tmp_path):
     args = make_args(tmp_path)
-    counter, memo = HFStyleCounter(), PyMarlinStyleMemo()
-    first = make_trainer(args, digits, callbacks=[counter, memo, StopAt(10)])
+    counter, memo, tally = HFStyleCounter(), PyMarlinStyleMemo(), ComposerStyleTally()
+    first = make_trainer(args, digits, callbacks=[counter, memo, tally, StopAt(10)])
     with pytest.raises(Interrupt):
         first.train()
-    counter2, memo2 = HFStyleCounter(), PyMarlinStyleMemo()
-    resumed = make_trainer(args, digits, callbacks=[counter2, memo2])
+    counter2, memo2, tally2 = HFStyleCounter(), PyMarlinStyleMemo(), ComposerStyleTally()
+    resumed = make_trainer(args, digits, callbacks=[counter2, memo2, tally2])
     resumed.train(resume_from_checkpoint=True)
     assert counter2.at_train_begin == 8  # saved at step 8
     assert counter2.steps == 30
     assert memo2.restored == 8 and len(memo2.losses) == 30
     assert memo2.losses[:8] == memo.losses[:8]
+    assert tally2.loaded_at_load == 8 and tally2.batches == 30
 
 
 def test_state_that_is_not_json_fails_the_save_with_a_clear_error(digits, tmp_path):

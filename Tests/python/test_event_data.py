@@ -137,12 +137,56 @@ def test_when_a_callback_raises_every_other_one_gets_on_exception_with_it_and_on
         def on_close(self, args, state, control, **kwargs):
             seen.append((self.name, "close"))
 
+        def on_post_close(self, args, state, control, **kwargs):
+            seen.append((self.name, "post_close"))
+
     trainer = _trainer(quiet_args(max_steps=5, save_strategy="no"), digits, silent,
                        [Watches("before"), Raises(), Watches("after")])
     with pytest.raises(Boom, match="at step 2"):
         trainer.train()
     assert seen == [("before", "exception", "Boom"), ("after", "exception", "Boom"),
-                    ("before", "close"), ("after", "close")]
+                    ("before", "close"), ("after", "close"),
+                    ("before", "post_close"), ("after", "post_close")]
+
+
+def test_run_event_is_the_one_dispatch_point(digits, quiet_args, silent):
+    """Composer's run_event: overriding it receives every event by name, and the default
+    calls the method of that name."""
+    names = []
+
+    class Everything(st.TrainerCallback):
+        def run_event(self, event, args, state, control, **kwargs):
+            names.append(event)
+            return super().run_event(event, args, state, control, **kwargs)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            names.append("handled step end")
+
+    _trainer(quiet_args(max_steps=2, save_strategy="no"), digits, silent, [Everything()]).train()
+    assert names[:4] == ["on_init_end", "on_train_begin", "on_epoch_begin", "on_step_begin"]
+    assert names[names.index("on_step_end") + 1] == "handled step end"
+    assert {"on_before_train_batch", "on_step_checkpoint", "on_epoch_checkpoint",
+            "on_close", "on_post_close"} <= set(names)
+    assert names[-1] == "on_post_close"
+
+
+def test_epoch_checkpoint_carries_the_epoch_s_evaluation(digits, quiet_args, silent):
+    """AllenNLP's epoch callback: after the epoch's evaluation, with its metrics."""
+    seen = []
+
+    class EpochEnd(st.TrainerCallback):
+        def on_epoch_checkpoint(self, args, state, control, metrics, **kwargs):
+            seen.append((round(state.epoch), metrics.get("eval_loss")))
+
+    args = quiet_args(num_train_epochs=2, eval_strategy="epoch", per_device_train_batch_size=64,
+                      save_strategy="no")
+    st.manual_seed(42)
+    model = nn.Sequential(nn.Linear(64, 10))
+    trainer = silent(st.Trainer(model, args, train_dataset=digits.train, eval_dataset=digits.test,
+                                callbacks=[EpochEnd()]))
+    trainer.train()
+    evaluations = [h["eval_loss"] for h in trainer.state.log_history if "eval_loss" in h]
+    assert seen == [(1, evaluations[0]), (2, evaluations[1])]
 
 
 def test_event_data_limits(digits, quiet_args, silent):

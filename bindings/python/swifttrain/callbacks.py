@@ -145,7 +145,8 @@ class TrainerCallback:
 
     A callback with state that should survive a resume defines, as HF's ``ExportableState``,
     ``state()`` returning ``{"args": {...}, "attributes": {...}}`` (the attributes are set
-    back on resume), or, as PyMarlin, ``get_state()`` and ``update_state(state)``. The state
+    back on resume), or, as PyMarlin, ``get_state()`` and ``update_state(state)``, or, as
+    Composer, ``state_dict()`` and ``load_state_dict(state)``. The state
     must be JSON-serialisable; it is saved in every checkpoint and restored before
     ``on_train_begin`` when training resumes.
     """

@@ -19,7 +19,7 @@ import os
 import signal
 import threading
 import warnings
-from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
@@ -388,27 +388,35 @@ class Trainer:
 
     # ---- stateful callbacks (saved in checkpoints) --------------------------------------
 
+    # Each seed's names for a callback's state: (save, restore); HF's ExportableState restores
+    # its "attributes" (restore None).
+    _STATE_METHODS = (("state_dict", "load_state_dict"),  # Composer
+                      ("get_state", "update_state"),      # PyMarlin
+                      ("state", None))                    # HF
+
+    @classmethod
+    def _state_methods(cls, callback: Any) -> Optional[Tuple[str, Optional[str]]]:
+        return next((pair for pair in cls._STATE_METHODS
+                     if callable(getattr(callback, pair[0], None))), None)
+
     def _stateful_callbacks(self) -> Dict[str, Any]:
         """The callbacks with state, by class name (``Name#2`` for a second instance).
         EarlyStoppingCallback's counter is kept by the library itself."""
         found: Dict[str, Any] = {}
         for callback in self.callback_handler.callbacks:
-            if isinstance(callback, EarlyStoppingCallback):
+            if isinstance(callback, EarlyStoppingCallback) or not self._state_methods(callback):
                 continue
-            if callable(getattr(callback, "state", None)) or callable(getattr(callback, "get_state", None)):
-                name = type(callback).__name__
-                key, n = name, 1
-                while key in found:
-                    n += 1
-                    key = f"{name}#{n}"
-                found[key] = callback
+            name = type(callback).__name__
+            key, n = name, 1
+            while key in found:
+                n += 1
+                key = f"{name}#{n}"
+            found[key] = callback
         return found
 
     def _save_callback_states(self) -> bytes:
-        states = {}
-        for key, callback in self._stateful_callbacks().items():
-            states[key] = callback.state() if callable(getattr(callback, "state", None)) \
-                else callback.get_state()
+        states = {key: getattr(callback, self._state_methods(callback)[0])()
+                  for key, callback in self._stateful_callbacks().items()}
         try:
             return json.dumps(states, sort_keys=True, allow_nan=True).encode()
         except TypeError as e:
@@ -420,8 +428,9 @@ class Trainer:
         for key, callback in self._stateful_callbacks().items():
             if key not in states:
                 continue
-            if callable(getattr(callback, "update_state", None)):  # PyMarlin
-                callback.update_state(states[key])
+            restore = self._state_methods(callback)[1]
+            if restore is not None:
+                getattr(callback, restore)(states[key])
             else:  # HF's ExportableState: {"args": ..., "attributes": ...}
                 for name, value in (states[key].get("attributes") or {}).items():
                     setattr(callback, name, value)
