@@ -3,12 +3,17 @@
  *     targets (st_event_data_set_loss); it equals label_smoothing_factor, which is checked;
  *   - gradient-norm logging: at PRE_OPTIMIZER_STEP the norm of every parameter's gradient is
  *     logged with st_trainer_log, every 100 steps;
- *   - AllenNLP's epoch files: at EVALUATE, metrics_epoch_<n>.json with the evaluation's metrics.
+ *   - AllenNLP's epoch files: at EPOCH_CHECKPOINT (after the epoch's evaluation),
+ *     metrics_epoch_<n>.json with the evaluation's metrics;
+ *   - a learning-rate finder (Smith's range test, as fastai's lr_find): at PRE_OPTIMIZER_STEP
+ *     (after the schedule has set this step's rate) the optimizer's learning rate is raised
+ *     geometrically through data->optimizer, at STEP_END the loss is recorded, and training
+ *     stops once the loss has blown up.
  *
  *     callbacks <data/digits> [output directory]
  *
  * Exits 0 when the smoothed run reaches 90% held-out accuracy and equals the built-in
- * smoothing. */
+ * smoothing, and the finder suggests a learning rate in a range that trains (1e-4 to 1e-1). */
 #include "digits_example.h"
 
 #include <math.h>
@@ -78,6 +83,7 @@ static int write_epoch_metrics(st_event_data *data, const st_trainer_state *stat
     const char *directory = user_data;
     char path[1024];
     int epoch = (int)ceil(state->epoch) - 1;
+    if (data->metrics == NULL) return 0; /* an epoch without an evaluation */
     snprintf(path, sizeof path, "%s/metrics_epoch_%d.json", directory, epoch);
     FILE *file = fopen(path, "w");
     if (file == NULL) {
@@ -93,6 +99,93 @@ static int write_epoch_metrics(st_event_data *data, const st_trainer_state *stat
     }
     fprintf(file, "\n}\n");
     return fclose(file) == 0 ? 0 : 1;
+}
+
+/* ---- a learning-rate finder --------------------------------------------------------------- */
+
+enum { FINDER_STEPS = 100 };
+
+typedef struct lr_finder {
+    double start, end;              /* the range, swept geometrically over FINDER_STEPS steps */
+    double rates[FINDER_STEPS], losses[FINDER_STEPS];
+    int recorded;
+    double best;                    /* the smoothed loss's minimum so far */
+    double smoothed;
+} lr_finder;
+
+static double finder_rate(const lr_finder *f, int64_t step) {
+    return f->start * pow(f->end / f->start, (double)step / (FINDER_STEPS - 1));
+}
+
+static int find_learning_rate(st_event_data *data, const st_trainer_state *state, st_trainer_control *control,
+                              void *user_data) {
+    lr_finder *f = user_data;
+    if (data->event == ST_EVENT_PRE_OPTIMIZER_STEP) { /* this step's rate, for every group */
+        size_t groups = 0;
+        if (failed(st_optim_num_param_groups(&groups, data->optimizer), "st_optim_num_param_groups")) return 1;
+        for (size_t g = 0; g < groups; g++) {
+            st_param_group_info info;
+            if (failed(st_optim_get_param_group(&info, data->optimizer, g), "st_optim_get_param_group")) return 1;
+            info.lr = finder_rate(f, state->global_step);
+            if (failed(st_optim_set_param_group(data->optimizer, g, &info), "st_optim_set_param_group")) return 1;
+        }
+        return 0;
+    }
+    /* STEP_END: the loss of the step just taken, smoothed as fastai does */
+    int i = f->recorded++;
+    f->smoothed = i == 0 ? state->loss : 0.9 * f->smoothed + 0.1 * state->loss;
+    f->rates[i] = finder_rate(f, state->global_step - 1);
+    f->losses[i] = f->smoothed;
+    if (i == 0 || f->smoothed < f->best) f->best = f->smoothed;
+    if (f->smoothed > 4 * f->best || !isfinite(f->smoothed) || f->recorded == FINDER_STEPS)
+        control->should_training_stop = true;
+    return 0;
+}
+
+/* The rate a tenth of the one at the smoothed loss's minimum (a common reading of the curve). */
+static double suggested_rate(const lr_finder *f) {
+    int at = 0;
+    for (int i = 1; i < f->recorded; i++)
+        if (f->losses[i] < f->losses[at]) at = i;
+    return f->rates[at] / 10;
+}
+
+static int run_finder(const char *output_dir, double *suggestion) {
+    st_module *layers[3] = {NULL, NULL, NULL}, *model = NULL;
+    st_dataset *train_set = NULL;
+    st_trainer *trainer = NULL;
+    st_training_args args;
+    lr_finder finder = {.start = 1e-6, .end = 10};
+    st_manual_seed(0);
+    int rc = failed(st_linear_create(&layers[0], NUM_FEATURES, 64, true), "st_linear_create") ||
+             failed(st_relu_create(&layers[1]), "st_relu_create") ||
+             failed(st_linear_create(&layers[2], 64, NUM_CLASSES, true), "st_linear_create") ||
+             failed(st_sequential_create(&model, layers, 3), "st_sequential_create") ||
+             failed(st_dataset_create(&train_set, train_data.features, train_data.count, NUM_FEATURES,
+                                      train_data.labels, ST_DATA_BORROW), "st_dataset_create") ||
+             failed(st_training_args_init(&args, ST_TRAINING_ARGS_VERSION), "st_training_args_init") ||
+             failed(st_training_args_set(&args, "max_steps", "100"), "max_steps") ||
+             failed(st_training_args_set(&args, "per_device_train_batch_size", "32"), "batch size") ||
+             failed(st_training_args_set(&args, "lr_scheduler_type", "constant"), "lr_scheduler_type") ||
+             failed(st_training_args_set(&args, "save_strategy", "no"), "save_strategy") ||
+             failed(st_training_args_set(&args, "nonfinite_grad_norm", "skip"), "nonfinite_grad_norm") ||
+             failed(st_training_args_set(&args, "output_dir", output_dir), "output_dir") ||
+             failed(st_trainer_create(&trainer, model, ST_LOSS_CROSS_ENTROPY, &args), "st_trainer_create") ||
+             failed(st_trainer_set_train_dataset(trainer, train_set), "set_train_dataset") ||
+             failed(st_trainer_add_event_callback(trainer, find_learning_rate, &finder,
+                                                  ST_EVENT_MASK(ST_EVENT_PRE_OPTIMIZER_STEP) | ST_EVENT_MASK(ST_EVENT_STEP_END), 0),
+                    "add the finder") ||
+             failed(st_trainer_train(NULL, trainer), "st_trainer_train");
+    if (rc == 0) {
+        *suggestion = suggested_rate(&finder);
+        printf("learning-rate finder: %d steps from %.0e, loss %.3f at its lowest; suggested rate %.2e\n",
+               finder.recorded, finder.start, finder.best, *suggestion);
+    }
+    st_trainer_free(trainer);
+    st_dataset_free(train_set);
+    st_module_free(model);
+    for (int i = 0; i < 3; i++) st_module_free(layers[i]);
+    return rc;
 }
 
 /* ---- a run -------------------------------------------------------------------------------- */
@@ -136,7 +229,7 @@ static int train(const char *output_dir, int by_callback, double *accuracy, floa
              failed(st_trainer_add_event_callback(trainer, log_gradient_norms, NULL,
                                                   ST_EVENT_MASK(ST_EVENT_PRE_OPTIMIZER_STEP), 0), "add norms") ||
              failed(st_trainer_add_event_callback(trainer, write_epoch_metrics, (void *)output_dir,
-                                                  ST_EVENT_MASK(ST_EVENT_EVALUATE), 0), "add epoch files");
+                                                  ST_EVENT_MASK(ST_EVENT_EPOCH_CHECKPOINT), 0), "add epoch files");
     rc = rc || failed(st_trainer_train(NULL, trainer), "st_trainer_train") ||
          failed(st_trainer_evaluate(&metrics, trainer, NULL), "st_trainer_evaluate") ||
          failed(st_metrics_get(accuracy, metrics, "eval_accuracy"), "eval_accuracy") ||
@@ -156,7 +249,7 @@ static int train(const char *output_dir, int by_callback, double *accuracy, floa
 
 int main(int argc, char **argv) {
     static float by_callback[64 * NUM_FEATURES], by_argument[64 * NUM_FEATURES];
-    double accuracy = 0, reference = 0, largest = 0;
+    double accuracy = 0, reference = 0, largest = 0, suggestion = 0;
     const char *output_dir = argc > 2 ? argv[2] : ".";
     if (argc < 2) {
         fprintf(stderr, "usage: %s <data/digits> [output directory]\n", argv[0]);
@@ -164,7 +257,7 @@ int main(int argc, char **argv) {
     }
     if (load_digits(&train_data, argv[1], "train.csv") || load_digits(&test_data, argv[1], "test.csv") ||
         train(output_dir, 1, &accuracy, by_callback, 64 * NUM_FEATURES) ||
-        train(output_dir, 0, &reference, by_argument, 64 * NUM_FEATURES))
+        train(output_dir, 0, &reference, by_argument, 64 * NUM_FEATURES) || run_finder(output_dir, &suggestion))
         return 1;
     for (int i = 0; i < 64 * NUM_FEATURES; i++) {
         double d = fabs((double)by_callback[i] - by_argument[i]);
@@ -172,5 +265,5 @@ int main(int argc, char **argv) {
     }
     printf("held-out accuracy %.4f with the smoothing callback, %.4f with label_smoothing_factor; "
            "largest weight difference %.2g; epoch files in %s\n", accuracy, reference, largest, output_dir);
-    return accuracy > 0.9 && largest < 1e-4 ? 0 : 1;
+    return accuracy > 0.9 && largest < 1e-4 && suggestion >= 1e-4 && suggestion <= 1e-1 ? 0 : 1;
 }

@@ -1713,7 +1713,10 @@ typedef struct st_event_data {
     st_event event;
     st_trainer *trainer;           /**< the trainer (for st_trainer_log) */
     st_module *model;
-    st_optim *optimizer;           /**< the optimizer of the training in progress; NULL outside it */
+    st_optim *optimizer;           /**< the optimizer of the training in progress; NULL outside it.
+                                        Its groups' lr may be changed at PRE_OPTIMIZER_STEP,
+                                        after the schedule set the step's rate
+                                        (st_optim_set_param_group) */
     st_lr_schedule *lr_scheduler;  /**< its schedule; NULL outside training and with
                                         reduce_lr_on_plateau */
     const st_metrics *metrics;     /**< LOG: the logged values; EVALUATE: the metrics;

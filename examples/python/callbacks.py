@@ -88,8 +88,8 @@ class GradientNormLogger(st.TrainerCallback):
 class EpochMetricsWriter(st.TrainerCallback):
     """AllenNLP's per-epoch metrics files: ``metrics_epoch_<n>.json`` with the epoch, the
     mean training loss of the epoch (``training_loss``) and the evaluation's metrics
-    (``validation_loss``, ``validation_accuracy``, ...), written when the epoch's evaluation
-    ends (``eval_strategy="epoch"``)."""
+    (``validation_loss``, ``validation_accuracy``, ...), written at ``on_epoch_checkpoint``:
+    after the epoch's evaluation (``eval_strategy="epoch"``), as AllenNLP's EpochCallback."""
 
     def __init__(self, directory) -> None:
         self.directory = Path(directory)
@@ -98,7 +98,9 @@ class EpochMetricsWriter(st.TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         self._losses.append(state.loss)
 
-    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+    def on_epoch_checkpoint(self, args, state, control, metrics, **kwargs):
+        if not metrics:  # an epoch without an evaluation
+            return
         epoch = math.ceil(state.epoch) - 1
         entry = {"epoch": epoch, "training_loss": float(np.mean(self._losses)) if self._losses else None}
         for name, value in metrics.items():
