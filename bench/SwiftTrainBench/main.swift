@@ -28,7 +28,10 @@ func now() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-func run(_ w: Workload) throws {
+/// Trains workload `w`; returns microseconds per step. `listening`: a no-op callback is added
+/// for those events (EVENTS below), counting how often it ran into `calls`.
+@discardableResult
+func run(_ w: Workload, listening: EventMask? = nil, calls: UnsafeMutablePointer<Int>? = nil, quiet: Bool = false) throws -> Double {
     manualSeed(0)
     var generator = Generator(seed: 0)
     let pool = 8 * w.batch  // 8 pre-made batches, as the peers use
@@ -58,15 +61,20 @@ func run(_ w: Workload) throws {
     trainer.addCallback(EventMask(.stepEnd)) { _, state, _, _ in
         if state.globalStep == w.warmup { start = now() }
     }
+    if let listening {
+        trainer.addCallback(listening) { _, _, _ in calls?.pointee += 1 }
+    }
     try trainer.train()
     let elapsed = now() - start
     let stepsPerSecond = Double(w.steps) / elapsed
     var flops = 0.0
     for i in 0..<(w.sizes.count - 1) { flops += 6 * Double(w.batch * w.sizes[i] * w.sizes[i + 1]) }
+    if quiet { return 1e6 / stepsPerSecond }
     print("RESULT framework=swifttrain workload=\(w.id) wname=\(w.name) steps=\(w.steps) "
         + "elapsed_s=\(elapsed) steps_per_s=\(stepsPerSecond) us_per_step=\(1e6 / stepsPerSecond) "
         + "gflops_6Bio=\(flops * stepsPerSecond * 1e-9) blas_core=\(BLAS.coreName) "
         + "final_loss=\(trainer.state.loss)")
+    return 1e6 / stepsPerSecond
 }
 
 let wanted = Set(CommandLine.arguments.dropFirst())
@@ -115,3 +123,26 @@ func adamUpdate() throws {
         + "three_pass_scalar_ns_per_param=\(scalar) speedup=\(scalar / fused)")
 }
 if wanted.contains("ADAM") { try adamUpdate() }
+
+// EVENTS: what events cost on W2 (the workload where overhead shows), in one run, medians
+// of 5 interleaved runs each: no extra callback; a callback on TRAIN_END only (every other
+// event fires with nobody listening, as in a run without callbacks: the step should cost
+// the same); a no-op Swift callback on every event (the dispatch cost per event).
+func eventCosts() throws {
+    let w2 = workloads[1]
+    var plain: [Double] = [], once: [Double] = [], every: [Double] = []
+    var calls = 0
+    for _ in 0..<5 {
+        plain.append(try run(w2, quiet: true))
+        once.append(try run(w2, listening: EventMask(.trainEnd), quiet: true))
+        calls = 0
+        every.append(try run(w2, listening: .all, calls: &calls, quiet: true))
+    }
+    func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+    let eventsPerStep = Double(calls) / Double(w2.warmup + w2.steps)
+    let perEvent = (median(every) - median(plain)) / eventsPerStep * 1000
+    print("RESULT framework=swifttrain workload=EVENTS base=W2 us_per_step_no_callback=\(median(plain)) "
+        + "us_per_step_train_end_only=\(median(once)) us_per_step_every_event=\(median(every)) "
+        + "events_per_step=\(eventsPerStep) ns_per_dispatched_event=\(perEvent)")
+}
+if wanted.contains("EVENTS") { try eventCosts() }
