@@ -18,6 +18,22 @@ int st_py_add_type(PyObject *module, PyType_Spec *spec, PyTypeObject **out)
     return PyModule_AddType(module, *out); /* adds its own reference */
 }
 
+PyObject *st_py_text(st_py_state *state, st_py_text_fn get, const void *arg, const char *errors)
+{
+    size_t length = 0;
+    int status = get(NULL, 0, &length, arg);
+    if (status != ST_OK && status != ST_ESHAPE)
+        return st_py_raise_status(state, status);
+    char *buffer = PyMem_Malloc(length + 1);
+    if (buffer == NULL)
+        return PyErr_NoMemory();
+    status = get(buffer, length + 1, &length, arg);
+    PyObject *text = status == ST_OK ? PyUnicode_DecodeUTF8(buffer, (Py_ssize_t)length, errors)
+                                     : st_py_raise_status(state, status);
+    PyMem_Free(buffer);
+    return text;
+}
+
 /* ---- runtime functions ------------------------------------------------------------ */
 
 /* An int argument; -1 with an exception set when it is not an int or out of range. */

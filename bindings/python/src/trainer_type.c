@@ -75,7 +75,7 @@ static int begin_run(st_py_trainer *self, const char *what)
     self->running = 1;
     self->running_thread = PyThread_get_thread_ident();
     self->training = strcmp(what, "train") == 0;
-    st_py_saved_error_clear(&self->interrupt);
+    Py_CLEAR(self->interrupt);
     self->stop_requested = 0;
     Py_CLEAR(self->snapshot);
     st_py_host_error_clear();
@@ -87,46 +87,51 @@ static int end_run(st_py_trainer *self, int status)
 {
     self->running = 0;
     self->training = 0;
-    if (self->stop_requested && !st_py_saved_error_is_set(&self->interrupt)) { /* by request_stop() */
+    if (self->stop_requested && self->interrupt == NULL) { /* by request_stop() */
         PyErr_SetNone(PyExc_KeyboardInterrupt);
-        st_py_saved_error_save(&self->interrupt);
+        st_py_error_save(&self->interrupt);
     }
     self->stop_requested = 0;
-    if (st_py_saved_error_is_set(&self->pending)) {
-        st_py_saved_error_clear(&self->interrupt);
+    if (self->pending != NULL) {
+        Py_CLEAR(self->interrupt);
         st_py_host_error_clear();
-        st_py_saved_error_restore(&self->pending);
+        st_py_error_restore(&self->pending);
         return -1;
     }
     if (status != ST_OK && st_py_host_error_restore()) { /* raised in a Python forward or dataset */
-        st_py_saved_error_clear(&self->interrupt);
+        Py_CLEAR(self->interrupt);
         return -1;
     }
-    if (st_py_saved_error_is_set(&self->interrupt) && status == ST_OK) { /* Ctrl-C: ended gracefully */
-        st_py_saved_error_restore(&self->interrupt);
+    if (self->interrupt != NULL && status == ST_OK) { /* Ctrl-C: ended gracefully */
+        st_py_error_restore(&self->interrupt);
         return -1;
     }
     if (status != ST_OK) { /* a failure (e.g. the stop's checkpoint could not be written) wins over
                               the Ctrl-C, which becomes its __context__ */
-        PyObject *type, *interrupt = NULL, *traceback, *error;
-        if (st_py_saved_error_is_set(&self->interrupt)) {
-            st_py_saved_error_restore(&self->interrupt);
-            PyErr_Fetch(&type, &interrupt, &traceback);
-            PyErr_NormalizeException(&type, &interrupt, &traceback);
-            Py_XDECREF(type);
-            Py_XDECREF(traceback);
-        }
+        PyObject *interrupt = self->interrupt;
+        self->interrupt = NULL;
         st_py_raise_status(state_of(self), status);
         if (interrupt != NULL) {
-            PyErr_Fetch(&type, &error, &traceback);
-            PyErr_NormalizeException(&type, &error, &traceback);
+            PyObject *error = PyErr_GetRaisedException();
             PyException_SetContext(error, interrupt); /* steals interrupt */
-            PyErr_Restore(type, error, traceback);
+            PyErr_SetRaisedException(error);
         }
         return -1;
     }
     return 0;
 }
+
+/* Runs `call` (an st_status expression) with the GIL released, between begin_run and
+ * end_run, and declares `int ok`: 1 if it succeeded, else 0 with an exception set. */
+#define RUN(ok, self, what, call)                                                          \
+    int ok = begin_run((self), (what)) == 0;                                               \
+    if (ok) {                                                                              \
+        int run_status;                                                                    \
+        Py_BEGIN_ALLOW_THREADS                                                             \
+        run_status = (call);                                                               \
+        Py_END_ALLOW_THREADS                                                               \
+        ok = end_run((self), run_status) == 0;                                             \
+    }
 
 /* The st_dataset of a Dataset argument; NULL with `*ok` 1 for None when allowed. */
 static int dataset_arg(st_py_trainer *self, PyObject *obj, int allow_none, const char *what,
@@ -165,17 +170,15 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     st_py_trainer *self = (st_py_trainer *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
+    self->model = Py_NewRef(model);
     status = st_trainer_create(&self->trainer, ((st_py_module *)model)->module, loss,
                                &((st_py_training_args *)training_args)->args);
-    if (status != ST_OK) {
-        Py_DECREF(self);
-        return st_py_raise_status(state, status);
-    }
-    self->model = Py_NewRef(model);
     /* Ctrl-C stops training even when no Python callback runs, and an evaluation or a
      * prediction between two batches. */
-    status = st_trainer_add_callback(self->trainer, st_py_interrupt_check, self,
-                                     ST_EVENT_MASK(ST_EVENT_STEP_END) | ST_EVENT_MASK(ST_EVENT_PREDICTION_STEP));
+    if (status == ST_OK)
+        status = st_trainer_add_callback(self->trainer, st_py_interrupt_check, self,
+                                         ST_EVENT_MASK(ST_EVENT_STEP_END)
+                                             | ST_EVENT_MASK(ST_EVENT_PREDICTION_STEP));
     if (status != ST_OK) {
         Py_DECREF(self);
         return st_py_raise_status(state, status);
@@ -183,23 +186,20 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     return (PyObject *)self;
 }
 
+/* The objects a trainer holds, in the order they are cleared (the model after what uses it). */
+#define TRAINER_OBJECTS(X)                                                                 \
+    X(train_dataset) X(eval_datasets) X(compute_metrics) X(compute_loss) X(computed)       \
+    X(state_save) X(state_load) X(state_bytes) X(snapshot) X(model) X(pending) X(interrupt)
+
 static int Trainer_traverse(st_py_trainer *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->model);
-    Py_VISIT(self->train_dataset);
-    Py_VISIT(self->eval_datasets);
-    Py_VISIT(self->compute_metrics);
-    Py_VISIT(self->compute_loss);
-    Py_VISIT(self->computed);
-    Py_VISIT(self->state_save);
-    Py_VISIT(self->state_load);
-    Py_VISIT(self->state_bytes);
-    Py_VISIT(self->snapshot);
+#define VISIT(field) Py_VISIT(self->field);
+    TRAINER_OBJECTS(VISIT)
+#undef VISIT
     for (Py_ssize_t i = 0; i < self->slot_count; i++)
         Py_VISIT(self->slots[i]->handler);
-    int rc = st_py_saved_error_traverse(&self->interrupt, visit, arg);
-    return rc != 0 ? rc : st_py_saved_error_traverse(&self->pending, visit, arg);
+    return 0;
 }
 
 static int Trainer_clear(st_py_trainer *self)
@@ -214,18 +214,9 @@ static int Trainer_clear(st_py_trainer *self)
     PyMem_Free(self->slots);
     self->slots = NULL;
     self->slot_count = self->slot_capacity = 0;
-    Py_CLEAR(self->train_dataset);
-    Py_CLEAR(self->eval_datasets);
-    Py_CLEAR(self->compute_metrics);
-    Py_CLEAR(self->compute_loss);
-    Py_CLEAR(self->computed);
-    Py_CLEAR(self->state_save);
-    Py_CLEAR(self->state_load);
-    Py_CLEAR(self->state_bytes);
-    Py_CLEAR(self->snapshot);
-    Py_CLEAR(self->model);
-    st_py_saved_error_clear(&self->pending);
-    st_py_saved_error_clear(&self->interrupt);
+#define CLEAR(field) Py_CLEAR(self->field);
+    TRAINER_OBJECTS(CLEAR)
+#undef CLEAR
     return 0;
 }
 
@@ -317,24 +308,27 @@ PyDoc_STRVAR(Trainer_set_compute_metrics_doc,
              "Sets (or with None removes) the function that adds metrics to every evaluation "
              "(st_trainer_set_compute_metrics); see trainer_callbacks.c for how it is called.");
 
-static PyObject *Trainer_set_compute_metrics(st_py_trainer *self, PyObject *function)
-{
-    if (check_idle(self, "set_compute_metrics") < 0)
-        return NULL;
-    if (function != Py_None && !PyCallable_Check(function)) {
-        PyErr_Format(PyExc_TypeError, "Trainer.set_compute_metrics: expected a callable or "
-                     "None, got %.100s", Py_TYPE(function)->tp_name);
-        return NULL;
+/* set_compute_metrics / set_compute_loss: the library calls st_py_<name>_trampoline (none
+ * for None), which calls self-><name>. */
+#define SET_FUNCTION_METHOD(name)                                                          \
+    static PyObject *Trainer_set_##name(st_py_trainer *self, PyObject *function)           \
+    {                                                                                      \
+        if (check_idle(self, "set_" #name) < 0)                                            \
+            return NULL;                                                                   \
+        if (function != Py_None && !PyCallable_Check(function))                            \
+            return PyErr_Format(PyExc_TypeError, "Trainer.set_" #name ": expected a "      \
+                                "callable or None, got %.100s", Py_TYPE(function)->tp_name); \
+        int none = function == Py_None;                                                    \
+        int status = st_trainer_set_##name(self->trainer,                                  \
+                                           none ? NULL : st_py_##name##_trampoline,        \
+                                           none ? NULL : self);                            \
+        if (status != ST_OK)                                                               \
+            return st_py_raise_status(state_of(self), status);                             \
+        Py_XSETREF(self->name, none ? NULL : Py_NewRef(function));                         \
+        Py_RETURN_NONE;                                                                    \
     }
-    int status = function == Py_None
-                     ? st_trainer_set_compute_metrics(self->trainer, NULL, NULL)
-                     : st_trainer_set_compute_metrics(self->trainer,
-                                                      st_py_compute_metrics_trampoline, self);
-    if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
-    Py_XSETREF(self->compute_metrics, function == Py_None ? NULL : Py_NewRef(function));
-    Py_RETURN_NONE;
-}
+SET_FUNCTION_METHOD(compute_metrics)
+SET_FUNCTION_METHOD(compute_loss)
 
 /* ---- callbacks ------------------------------------------------------------------------- */
 
@@ -464,10 +458,7 @@ static PyObject *Trainer_add_terminate_on_nan(st_py_trainer *self, PyObject *unu
     (void)unused;
     if (check_idle(self, "add_terminate_on_nan") < 0)
         return NULL;
-    int status = st_trainer_add_terminate_on_nan(self->trainer);
-    if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(state_of(self), st_trainer_add_terminate_on_nan(self->trainer));
 }
 
 PyDoc_STRVAR(Trainer_add_metrics_logger_doc,
@@ -481,10 +472,7 @@ static PyObject *Trainer_add_metrics_logger(st_py_trainer *self, PyObject *logge
     st_metrics_logger *handle = st_py_metrics_logger_handle(state_of(self), logger);
     if (handle == NULL || check_idle(self, "add_metrics_logger") < 0)
         return NULL;
-    int status = st_trainer_add_metrics_logger(self->trainer, handle);
-    if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(state_of(self), st_trainer_add_metrics_logger(self->trainer, handle));
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
@@ -516,7 +504,7 @@ static PyObject *Trainer_train(st_py_trainer *self, PyObject *args)
     Py_END_ALLOW_THREADS
     Py_XDECREF(path);
     PyObject *result = NULL;
-    if (resume != Py_None && status == ST_ENOTFOUND && !st_py_saved_error_is_set(&self->pending)) {
+    if (resume != Py_None && status == ST_ENOTFOUND && self->pending == NULL) {
         if (end_run(self, ST_OK) == 0) /* else a Ctrl-C saved meanwhile is raised instead */
             st_py_raise_resume_status(state_of(self), status);
     } else if (end_run(self, status) == 0) {
@@ -526,24 +514,12 @@ static PyObject *Trainer_train(st_py_trainer *self, PyObject *args)
     return result;
 }
 
-/* The text of a library call using the buffer protocol (size first, then the text). */
-static PyObject *text_from(st_py_trainer *self, const char *what,
-                           int (*get)(char *, size_t, size_t *, const st_trainer *))
+/* A text the library writes into a buffer (resumed_from, state_json). */
+static PyObject *text_of(st_py_trainer *self, const char *what, st_py_text_fn get)
 {
     if (check_readable(self, what) < 0)
         return NULL;
-    size_t length = 0;
-    int status = get(NULL, 0, &length, self->trainer);
-    if (status != ST_OK && status != ST_ESHAPE)
-        return st_py_raise_status(state_of(self), status);
-    char *buffer = PyMem_Malloc(length + 1);
-    if (buffer == NULL)
-        return PyErr_NoMemory();
-    status = get(buffer, length + 1, &length, self->trainer);
-    PyObject *text = status == ST_OK ? PyUnicode_DecodeUTF8(buffer, (Py_ssize_t)length, "replace")
-                                     : st_py_raise_status(state_of(self), status);
-    PyMem_Free(buffer);
-    return text;
+    return st_py_text(state_of(self), get, self->trainer, "replace");
 }
 
 PyDoc_STRVAR(Trainer_resumed_from_doc,
@@ -554,7 +530,7 @@ PyDoc_STRVAR(Trainer_resumed_from_doc,
 static PyObject *Trainer_resumed_from(st_py_trainer *self, PyObject *unused)
 {
     (void)unused;
-    return text_from(self, "resumed_from", st_trainer_resumed_from);
+    return text_of(self, "resumed_from", (st_py_text_fn)st_trainer_resumed_from);
 }
 
 PyDoc_STRVAR(Trainer_state_json_doc,
@@ -564,7 +540,7 @@ PyDoc_STRVAR(Trainer_state_json_doc,
 static PyObject *Trainer_state_json(st_py_trainer *self, PyObject *unused)
 {
     (void)unused;
-    return text_from(self, "state_json", st_trainer_state_json);
+    return text_of(self, "state_json", (st_py_text_fn)st_trainer_state_json);
 }
 
 PyDoc_STRVAR(Trainer_save_model_doc,
@@ -587,9 +563,7 @@ static PyObject *Trainer_save_model(st_py_trainer *self, PyObject *args)
     status = st_trainer_save_model(self->trainer, path ? PyBytes_AS_STRING(path) : NULL);
     Py_END_ALLOW_THREADS
     Py_XDECREF(path);
-    if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(state_of(self), status);
 }
 
 PyDoc_STRVAR(Trainer_set_callback_state_doc,
@@ -609,8 +583,8 @@ static PyObject *Trainer_set_callback_state(st_py_trainer *self, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "Trainer.set_callback_state: save and load must be callable");
         return NULL;
     }
-    int status = st_trainer_add_callback_state(self->trainer, "python_callbacks", st_py_state_save,
-                                               st_py_state_load, self);
+    int status = st_trainer_add_callback_state(self->trainer, "python_callbacks",
+                                               st_py_state_save, st_py_state_load, self);
     if (status != ST_OK)
         return st_py_raise_status(state_of(self), status);
     self->state_save = Py_NewRef(save);
@@ -631,15 +605,8 @@ PyDoc_STRVAR(Trainer_init_end_doc,
 static PyObject *Trainer_init_end(st_py_trainer *self, PyObject *unused)
 {
     (void)unused;
-    if (begin_run(self, "init_end") < 0)
-        return NULL;
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = st_trainer_init_end(self->trainer);
-    Py_END_ALLOW_THREADS
-    if (end_run(self, status) < 0)
-        return NULL;
-    Py_RETURN_NONE;
+    RUN(ok, self, "init_end", st_trainer_init_end(self->trainer));
+    return ok ? Py_NewRef(Py_None) : NULL;
 }
 
 static PyObject *Trainer_evaluate(st_py_trainer *self, PyObject *args)
@@ -649,15 +616,11 @@ static PyObject *Trainer_evaluate(st_py_trainer *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "|Os:evaluate", &dataset, &prefix))
         return NULL;
     st_dataset *handle = NULL;
-    if (dataset_arg(self, dataset, 1, "evaluate", &handle) < 0 || begin_run(self, "evaluate") < 0)
+    if (dataset_arg(self, dataset, 1, "evaluate", &handle) < 0)
         return NULL;
     st_metrics *metrics = NULL;
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = st_trainer_evaluate_prefixed(&metrics, self->trainer, handle, prefix);
-    Py_END_ALLOW_THREADS
-    PyObject *result = end_run(self, status) < 0 ? NULL
-                                                  : st_py_metrics_to_dict(state_of(self), metrics);
+    RUN(ok, self, "evaluate", st_trainer_evaluate_prefixed(&metrics, self->trainer, handle, prefix));
+    PyObject *result = ok ? st_py_metrics_to_dict(state_of(self), metrics) : NULL;
     st_metrics_free(metrics);
     return result;
 }
@@ -685,21 +648,12 @@ static PyObject *Trainer_predict(st_py_trainer *self, PyObject *args)
         PyBuffer_Release(&view);
         return NULL;
     }
-    if (begin_run(self, "predict") < 0) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
     st_metrics *metrics = NULL;
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = st_trainer_predict((float *)view.buf, (size_t)(view.len / 4), &metrics,
-                                self->trainer, handle);
-    Py_END_ALLOW_THREADS
+    RUN(ok, self, "predict", st_trainer_predict((float *)view.buf, (size_t)(view.len / 4),
+                                                &metrics, self->trainer, handle));
     PyBuffer_Release(&view);
-    PyObject *result = NULL;
-    if (end_run(self, status) == 0)
-        result = metrics != NULL ? st_py_metrics_to_dict(state_of(self), metrics)
-                                 : Py_NewRef(Py_None);
+    PyObject *result = !ok ? NULL
+        : metrics != NULL ? st_py_metrics_to_dict(state_of(self), metrics) : Py_NewRef(Py_None);
     st_metrics_free(metrics);
     return result;
 }
@@ -712,53 +666,26 @@ PyDoc_STRVAR(Trainer_predict_tensors_doc,
 static PyObject *Trainer_predict_tensors(st_py_trainer *self, PyObject *dataset)
 {
     st_dataset *handle = NULL;
-    if (dataset_arg(self, dataset, 0, "predict_tensors", &handle) < 0 ||
-        begin_run(self, "predict") < 0)
+    if (dataset_arg(self, dataset, 0, "predict_tensors", &handle) < 0)
         return NULL;
     st_tensor *predictions = NULL, *labels = NULL;
     st_metrics *metrics = NULL;
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = st_trainer_predict_tensors(&predictions, &labels, &metrics, self->trainer, handle);
-    Py_END_ALLOW_THREADS
-    if (end_run(self, status) < 0)
+    RUN(ok, self, "predict", st_trainer_predict_tensors(&predictions, &labels, &metrics,
+                                                        self->trainer, handle));
+    if (!ok)
         return NULL;
     st_py_state *state = state_of(self);
     PyObject *p = st_py_tensor_wrap(state, predictions, 0, NULL, 0);
     PyObject *l = labels != NULL ? st_py_tensor_wrap(state, labels, 0, NULL, 0) : Py_NewRef(Py_None);
     PyObject *m = metrics != NULL ? st_py_metrics_to_dict(state, metrics) : Py_NewRef(Py_None);
     st_metrics_free(metrics);
-    if (p == NULL || l == NULL || m == NULL) {
-        Py_XDECREF(p);
-        Py_XDECREF(l);
-        Py_XDECREF(m);
-        return NULL;
-    }
-    return Py_BuildValue("(NNN)", p, l, m);
+    return Py_BuildValue("(NNN)", p, l, m); /* NULL, releasing the others, if one is NULL */
 }
 
 PyDoc_STRVAR(Trainer_set_compute_loss_doc,
              "set_compute_loss($self, function, /)\n--\n\n"
              "Sets (or with None removes) function(outputs: dict, batch: dict, num_items) -> "
              "Tensor, the loss in place of the built-in one (st_trainer_set_compute_loss).");
-
-static PyObject *Trainer_set_compute_loss(st_py_trainer *self, PyObject *function)
-{
-    if (check_idle(self, "set_compute_loss") < 0)
-        return NULL;
-    if (function != Py_None && !PyCallable_Check(function)) {
-        PyErr_Format(PyExc_TypeError, "Trainer.set_compute_loss: expected a callable or None, "
-                     "got %.100s", Py_TYPE(function)->tp_name);
-        return NULL;
-    }
-    int status = function == Py_None
-                     ? st_trainer_set_compute_loss(self->trainer, NULL, NULL)
-                     : st_trainer_set_compute_loss(self->trainer, st_py_compute_loss_trampoline, self);
-    if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
-    Py_XSETREF(self->compute_loss, function == Py_None ? NULL : Py_NewRef(function));
-    Py_RETURN_NONE;
-}
 
 PyDoc_STRVAR(Trainer_builtin_loss_doc,
              "builtin_loss($self, logits, labels, /)\n--\n\n"
@@ -827,10 +754,7 @@ static PyObject *Trainer_get_state(st_py_trainer *self, PyObject *unused)
     (void)unused;
     if (check_readable(self, "get_state") < 0)
         return NULL;
-    st_trainer_state state = {0};
-    state.struct_size = sizeof state;
-    memset(&state, 0, sizeof state);
-    state.struct_size = (uint32_t)sizeof state;
+    st_trainer_state state = {.struct_size = (uint32_t)sizeof state};
     int status = st_trainer_get_state(&state, self->trainer);
     if (status != ST_OK)
         return st_py_raise_status(state_of(self), status);
@@ -843,21 +767,13 @@ PyDoc_STRVAR(Trainer_num_outputs_doc,
 
 static PyObject *Trainer_num_outputs(st_py_trainer *self, PyObject *dataset)
 {
-    if (check_readable(self, "num_outputs") < 0)
-        return NULL;
     st_dataset *handle = NULL;
-    if (dataset_arg(self, dataset, 0, "num_outputs", &handle) < 0)
-        return NULL;
-    if (begin_run(self, "num_outputs") < 0)
+    if (check_readable(self, "num_outputs") < 0 ||
+        dataset_arg(self, dataset, 0, "num_outputs", &handle) < 0)
         return NULL;
     int64_t count = 0;
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = st_trainer_num_outputs(&count, self->trainer, handle);
-    Py_END_ALLOW_THREADS
-    if (end_run(self, status) < 0)
-        return NULL;
-    return PyLong_FromLongLong(count);
+    RUN(ok, self, "num_outputs", st_trainer_num_outputs(&count, self->trainer, handle));
+    return ok ? PyLong_FromLongLong(count) : NULL;
 }
 
 PyDoc_STRVAR(Trainer_log_history_doc,
@@ -905,7 +821,6 @@ PyDoc_STRVAR(format_trainer_state_json_doc,
 
 static PyObject *format_trainer_state_json(PyObject *module, PyObject *arg)
 {
-    st_py_state *state = PyModule_GetState(module);
     if (!PyUnicode_Check(arg)) {
         PyErr_Format(PyExc_TypeError, "format_trainer_state_json: expected str, got %.100s",
                      Py_TYPE(arg)->tp_name);
@@ -919,18 +834,8 @@ static PyObject *format_trainer_state_json(PyObject *module, PyObject *arg)
         PyErr_SetString(PyExc_ValueError, "format_trainer_state_json: the text contains a NUL");
         return NULL;
     }
-    size_t length = 0;
-    int status = st_trainer_state_json_format(NULL, 0, &length, given);
-    if (status != ST_OK && status != ST_ESHAPE)
-        return st_py_raise_status(state, status);
-    char *buffer = PyMem_Malloc(length + 1);
-    if (buffer == NULL)
-        return PyErr_NoMemory();
-    status = st_trainer_state_json_format(buffer, length + 1, &length, given);
-    PyObject *text = status == ST_OK ? PyUnicode_DecodeUTF8(buffer, (Py_ssize_t)length, "strict")
-                                     : st_py_raise_status(state, status);
-    PyMem_Free(buffer);
-    return text;
+    return st_py_text(PyModule_GetState(module), (st_py_text_fn)st_trainer_state_json_format,
+                      given, "strict");
 }
 
 PyMethodDef st_py_trainer_functions[] = {
@@ -945,42 +850,36 @@ static PyObject *Trainer_get_running(st_py_trainer *self, void *closure)
     return PyBool_FromLong(self->running);
 }
 
+#define METHOD(name, flags) {#name, (PyCFunction)Trainer_##name, flags, Trainer_##name##_doc}
 static PyMethodDef Trainer_methods[] = {
-    {"set_train_dataset", (PyCFunction)Trainer_set_train_dataset, METH_O,
-     Trainer_set_train_dataset_doc},
-    {"set_eval_dataset", (PyCFunction)Trainer_set_eval_dataset, METH_O,
-     Trainer_set_eval_dataset_doc},
-    {"add_eval_dataset", (PyCFunction)Trainer_add_eval_dataset, METH_VARARGS,
-     Trainer_add_eval_dataset_doc},
-    {"set_compute_metrics", (PyCFunction)Trainer_set_compute_metrics, METH_O,
-     Trainer_set_compute_metrics_doc},
-    {"add_callback", (PyCFunction)Trainer_add_callback, METH_VARARGS, Trainer_add_callback_doc},
-    {"remove_callback", (PyCFunction)Trainer_remove_callback, METH_O,
-     Trainer_remove_callback_doc},
-    {"request_stop", (PyCFunction)Trainer_request_stop, METH_NOARGS, Trainer_request_stop_doc},
-    {"log", (PyCFunction)Trainer_log, METH_O, Trainer_log_doc},
-    {"init_end", (PyCFunction)Trainer_init_end, METH_NOARGS, Trainer_init_end_doc},
-    {"add_terminate_on_nan", (PyCFunction)Trainer_add_terminate_on_nan, METH_NOARGS,
-     Trainer_add_terminate_on_nan_doc},
-    {"add_metrics_logger", (PyCFunction)Trainer_add_metrics_logger, METH_O,
-     Trainer_add_metrics_logger_doc},
-    {"train", (PyCFunction)Trainer_train, METH_VARARGS, Trainer_train_doc},
-    {"resumed_from", (PyCFunction)Trainer_resumed_from, METH_NOARGS, Trainer_resumed_from_doc},
-    {"state_json", (PyCFunction)Trainer_state_json, METH_NOARGS, Trainer_state_json_doc},
-    {"save_model", (PyCFunction)Trainer_save_model, METH_VARARGS, Trainer_save_model_doc},
-    {"set_callback_state", (PyCFunction)Trainer_set_callback_state, METH_VARARGS,
-     Trainer_set_callback_state_doc},
-    {"evaluate", (PyCFunction)Trainer_evaluate, METH_VARARGS, Trainer_evaluate_doc},
-    {"predict", (PyCFunction)Trainer_predict, METH_VARARGS, Trainer_predict_doc},
-    {"get_state", (PyCFunction)Trainer_get_state, METH_NOARGS, Trainer_get_state_doc},
-    {"num_outputs", (PyCFunction)Trainer_num_outputs, METH_O, Trainer_num_outputs_doc},
-    {"predict_tensors", (PyCFunction)Trainer_predict_tensors, METH_O, Trainer_predict_tensors_doc},
-    {"set_compute_loss", (PyCFunction)Trainer_set_compute_loss, METH_O, Trainer_set_compute_loss_doc},
-    {"builtin_loss", (PyCFunction)Trainer_builtin_loss, METH_VARARGS, Trainer_builtin_loss_doc},
-    {"default_loss", (PyCFunction)Trainer_default_loss, METH_VARARGS, Trainer_default_loss_doc},
-    {"log_history", (PyCFunction)Trainer_log_history, METH_NOARGS, Trainer_log_history_doc},
+    METHOD(set_train_dataset, METH_O),
+    METHOD(set_eval_dataset, METH_O),
+    METHOD(add_eval_dataset, METH_VARARGS),
+    METHOD(set_compute_metrics, METH_O),
+    METHOD(add_callback, METH_VARARGS),
+    METHOD(remove_callback, METH_O),
+    METHOD(request_stop, METH_NOARGS),
+    METHOD(log, METH_O),
+    METHOD(init_end, METH_NOARGS),
+    METHOD(add_terminate_on_nan, METH_NOARGS),
+    METHOD(add_metrics_logger, METH_O),
+    METHOD(train, METH_VARARGS),
+    METHOD(resumed_from, METH_NOARGS),
+    METHOD(state_json, METH_NOARGS),
+    METHOD(save_model, METH_VARARGS),
+    METHOD(set_callback_state, METH_VARARGS),
+    METHOD(evaluate, METH_VARARGS),
+    METHOD(predict, METH_VARARGS),
+    METHOD(get_state, METH_NOARGS),
+    METHOD(num_outputs, METH_O),
+    METHOD(predict_tensors, METH_O),
+    METHOD(set_compute_loss, METH_O),
+    METHOD(builtin_loss, METH_VARARGS),
+    METHOD(default_loss, METH_VARARGS),
+    METHOD(log_history, METH_NOARGS),
     {NULL, NULL, 0, NULL},
 };
+#undef METHOD
 
 /* The st_trainer for native code (a PyCapsule named "swifttrain.st_trainer"), so a C
  * extension can add its own callbacks to a trainer Python created. */
@@ -1004,23 +903,11 @@ PyDoc_STRVAR(Trainer_doc,
              "An st_trainer for `model` (a Module) with the loss named `loss` "
              "(st_loss_from_name) and `args` (a TrainingArgs, copied).");
 
-static PyType_Slot Trainer_slots[] = {
-    {Py_tp_doc, (void *)Trainer_doc},
-    {Py_tp_new, (void *)Trainer_new},
-    {Py_tp_dealloc, (void *)Trainer_dealloc},
-    {Py_tp_traverse, (void *)Trainer_traverse},
-    {Py_tp_clear, (void *)Trainer_clear},
-    {Py_tp_methods, Trainer_methods},
-    {Py_tp_getset, Trainer_getset},
-    {0, NULL},
-};
-
-static PyType_Spec Trainer_spec = {
-    .name = "swifttrain._swifttrain.Trainer",
-    .basicsize = sizeof(st_py_trainer),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .slots = Trainer_slots,
-};
+ST_PY_TYPE_SPEC(Trainer, st_py_trainer, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+                {Py_tp_doc, (void *)Trainer_doc}, {Py_tp_new, (void *)Trainer_new},
+                {Py_tp_dealloc, (void *)Trainer_dealloc}, {Py_tp_traverse, (void *)Trainer_traverse},
+                {Py_tp_clear, (void *)Trainer_clear}, {Py_tp_methods, Trainer_methods},
+                {Py_tp_getset, Trainer_getset});
 
 int st_py_trainer_type_init(PyObject *module, st_py_state *state)
 {

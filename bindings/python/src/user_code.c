@@ -28,37 +28,31 @@
 
 /* ---- the exception a trampoline kept ----------------------------------------------------- */
 
-static _Thread_local st_py_saved_error host_error;
+static _Thread_local PyObject *host_error;
 
 int st_py_host_error_restore(void)
 {
-    if (!st_py_saved_error_is_set(&host_error))
+    if (host_error == NULL)
         return 0;
     const char *where = st_last_error_message();
-    st_py_saved_error_restore(&host_error);
-    if (where != NULL && where[0] != '\0') { /* exception.add_note(where) (Python 3.11+) */
-        PyObject *type, *value, *traceback;
-        PyErr_Fetch(&type, &value, &traceback);
-        PyErr_NormalizeException(&type, &value, &traceback);
-        PyObject *r = value != NULL && PyObject_HasAttrString(value, "add_note")
-                          ? PyObject_CallMethod(value, "add_note", "s", where)
-                          : NULL;
+    if (where != NULL && where[0] != '\0' && PyObject_HasAttrString(host_error, "add_note")) {
+        PyObject *r = PyObject_CallMethod(host_error, "add_note", "s", where); /* 3.11+ */
         Py_XDECREF(r);
         PyErr_Clear();
-        PyErr_Restore(type, value, traceback);
     }
+    st_py_error_restore(&host_error);
     return 1;
 }
 
 void st_py_host_error_clear(void)
 {
-    st_py_saved_error_clear(&host_error);
+    Py_CLEAR(host_error);
 }
 
 /* Keeps the current exception; returns what the trampoline returns. */
 static int keep_error(void)
 {
-    st_py_saved_error_save(&host_error);
+    st_py_error_save(&host_error);
     return 1;
 }
 
@@ -124,31 +118,26 @@ static PyObject *host_target(st_py_host *host, const char *what)
 
 /* ---- batches ----------------------------------------------------------------------------- */
 
-/* {name: Tensor} of a library batch. */
-PyObject *st_py_batch_to_dict(st_py_state *state, const st_batch *batch)
-{
-    PyObject *dict = PyDict_New();
-    if (dict == NULL)
-        return NULL;
-    size_t count = st_batch_count(batch);
-    for (size_t i = 0; i < count; i++) {
-        const char *name = NULL;
-        st_tensor *handle = NULL;
-        int status = st_batch_entry(&name, &handle, batch, i);
-        if (status != ST_OK) {
-            Py_DECREF(dict);
-            return st_py_raise_status(state, status);
-        }
-        PyObject *tensor = st_py_tensor_wrap(state, handle, 0, NULL, 0);
-        if (tensor == NULL || PyDict_SetItemString(dict, name, tensor) < 0) {
-            Py_XDECREF(tensor);
-            Py_DECREF(dict);
-            return NULL;
-        }
-        Py_DECREF(tensor);
+/* {name: Tensor} of a library batch (st_py_batch_to_dict) or outputs (st_py_outputs_to_dict). */
+#define ST_PY_ENTRIES_TO_DICT(function, Entries, count_fn, entry_fn)                      \
+    PyObject *function(st_py_state *state, const Entries *entries)                         \
+    {                                                                                      \
+        PyObject *dict = PyDict_New();                                                     \
+        size_t count = count_fn(entries);                                                  \
+        for (size_t i = 0; dict != NULL && i < count; i++) {                               \
+            const char *name = NULL;                                                       \
+            st_tensor *handle = NULL;                                                      \
+            int status = entry_fn(&name, &handle, entries, i);                             \
+            PyObject *tensor = status == ST_OK ? st_py_tensor_wrap(state, handle, 0, NULL, 0) \
+                                               : st_py_raise_status(state, status);        \
+            if (tensor == NULL || PyDict_SetItemString(dict, name, tensor) < 0)            \
+                Py_CLEAR(dict);                                                            \
+            Py_XDECREF(tensor);                                                            \
+        }                                                                                  \
+        return dict;                                                                       \
     }
-    return dict;
-}
+ST_PY_ENTRIES_TO_DICT(st_py_batch_to_dict, st_batch, st_batch_count, st_batch_entry)
+ST_PY_ENTRIES_TO_DICT(st_py_outputs_to_dict, st_outputs, st_outputs_count, st_outputs_entry)
 
 /* Iterates `pairs` (a sequence of (str, value) pairs), calling body(name, value). */
 static int for_each_pair(PyObject *pairs, const char *what,
