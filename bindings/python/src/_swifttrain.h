@@ -96,8 +96,6 @@ int st_py_add_type(PyObject *module, PyType_Spec *spec, PyTypeObject **out);
 /* ---- errors.c ---------------------------------------------------------------------- */
 
 int st_py_errors_init(PyObject *module, st_py_state *state);
-int st_py_errors_traverse(st_py_state *state, visitproc visit, void *arg);
-void st_py_errors_clear(st_py_state *state);
 
 /* Raises the exception for `status` with st_last_error_message() as its message. Returns
  * NULL so callers can `return st_py_raise_status(...)`. */

@@ -472,7 +472,8 @@ static PyObject *Trainer_add_metrics_logger(st_py_trainer *self, PyObject *logge
     st_metrics_logger *handle = st_py_metrics_logger_handle(state_of(self), logger);
     if (handle == NULL || check_idle(self, "add_metrics_logger") < 0)
         return NULL;
-    return st_py_none_or_raise(state_of(self), st_trainer_add_metrics_logger(self->trainer, handle));
+    return st_py_none_or_raise(state_of(self),
+                               st_trainer_add_metrics_logger(self->trainer, handle));
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
@@ -619,7 +620,8 @@ static PyObject *Trainer_evaluate(st_py_trainer *self, PyObject *args)
     if (dataset_arg(self, dataset, 1, "evaluate", &handle) < 0)
         return NULL;
     st_metrics *metrics = NULL;
-    RUN(ok, self, "evaluate", st_trainer_evaluate_prefixed(&metrics, self->trainer, handle, prefix));
+    RUN(ok, self, "evaluate",
+        st_trainer_evaluate_prefixed(&metrics, self->trainer, handle, prefix));
     PyObject *result = ok ? st_py_metrics_to_dict(state_of(self), metrics) : NULL;
     st_metrics_free(metrics);
     return result;
@@ -905,9 +907,9 @@ PyDoc_STRVAR(Trainer_doc,
 
 ST_PY_TYPE_SPEC(Trainer, st_py_trainer, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
                 {Py_tp_doc, (void *)Trainer_doc}, {Py_tp_new, (void *)Trainer_new},
-                {Py_tp_dealloc, (void *)Trainer_dealloc}, {Py_tp_traverse, (void *)Trainer_traverse},
-                {Py_tp_clear, (void *)Trainer_clear}, {Py_tp_methods, Trainer_methods},
-                {Py_tp_getset, Trainer_getset});
+                {Py_tp_dealloc, (void *)Trainer_dealloc},
+                {Py_tp_traverse, (void *)Trainer_traverse}, {Py_tp_clear, (void *)Trainer_clear},
+                {Py_tp_methods, Trainer_methods}, {Py_tp_getset, Trainer_getset});
 
 int st_py_trainer_type_init(PyObject *module, st_py_state *state)
 {
