@@ -19,18 +19,17 @@
  */
 #include "_swifttrain.h"
 
-/* ---- state checks -------------------------------------------------------------------- */
+/* A method's docstring: its signature (parameters after $self) and `text`. */
+#define DOC(name, params, text)                                                            \
+    PyDoc_STRVAR(Trainer_##name##_doc, #name "($self, " params ")\n--\n\n" text)
 
-static st_py_state *state_of(st_py_trainer *self)
-{
-    return st_py_state_of(Py_TYPE(self));
-}
+/* ---- state checks -------------------------------------------------------------------- */
 
 static int check_alive(st_py_trainer *self, const char *what)
 {
     if (self->trainer != NULL)
         return 0;
-    st_py_raise(state_of(self), ST_EMISUSE, "Trainer.%s: this trainer has been released",
+    st_py_raise(ST_PY_STATE(self), ST_EMISUSE, "Trainer.%s: this trainer has been released",
                 what);
     return -1;
 }
@@ -41,7 +40,7 @@ static int check_readable(st_py_trainer *self, const char *what)
     if (check_alive(self, what) < 0)
         return -1;
     if (self->running && self->running_thread != PyThread_get_thread_ident()) {
-        st_py_raise(state_of(self), ST_EMISUSE,
+        st_py_raise(ST_PY_STATE(self), ST_EMISUSE,
                     "Trainer.%s: the trainer is running in another thread; call it from a "
                     "callback or after train/evaluate/predict returns",
                     what);
@@ -56,7 +55,7 @@ static int check_idle(st_py_trainer *self, const char *what)
     if (check_alive(self, what) < 0)
         return -1;
     if (self->running) {
-        st_py_raise(state_of(self), ST_EMISUSE,
+        st_py_raise(ST_PY_STATE(self), ST_EMISUSE,
                     "Trainer.%s: not allowed while the trainer is running train, evaluate or "
                     "predict (%s); call it before or after",
                     what,
@@ -110,7 +109,7 @@ static int end_run(st_py_trainer *self, int status)
                               the Ctrl-C, which becomes its __context__ */
         PyObject *interrupt = self->interrupt;
         self->interrupt = NULL;
-        st_py_raise_status(state_of(self), status);
+        st_py_raise_status(ST_PY_STATE(self), status);
         if (interrupt != NULL) {
             PyObject *error = PyErr_GetRaisedException();
             PyException_SetContext(error, interrupt); /* steals interrupt */
@@ -137,7 +136,7 @@ static int end_run(st_py_trainer *self, int status)
 static int dataset_arg(st_py_trainer *self, PyObject *obj, int allow_none, const char *what,
                        st_dataset **out)
 {
-    st_py_state *state = state_of(self);
+    st_py_state *state = ST_PY_STATE(self);
     *out = NULL;
     if (obj == Py_None && allow_none)
         return 0;
@@ -231,9 +230,7 @@ static void Trainer_dealloc(st_py_trainer *self)
 
 /* ---- datasets -------------------------------------------------------------------------- */
 
-PyDoc_STRVAR(Trainer_set_train_dataset_doc,
-             "set_train_dataset($self, dataset, /)\n--\n\n"
-             "Sets the training dataset (st_trainer_set_train_dataset).");
+DOC(set_train_dataset, "dataset, /", "Sets the training dataset (st_trainer_set_train_dataset).");
 
 static PyObject *Trainer_set_train_dataset(st_py_trainer *self, PyObject *dataset)
 {
@@ -243,15 +240,13 @@ static PyObject *Trainer_set_train_dataset(st_py_trainer *self, PyObject *datase
         return NULL;
     int status = st_trainer_set_train_dataset(self->trainer, handle);
     if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
+        return st_py_raise_status(ST_PY_STATE(self), status);
     Py_XSETREF(self->train_dataset, Py_NewRef(dataset));
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Trainer_set_eval_dataset_doc,
-             "set_eval_dataset($self, dataset, /)\n--\n\n"
-             "Sets (or with None clears) the evaluation dataset "
-             "(st_trainer_set_eval_dataset).");
+DOC(set_eval_dataset, "dataset, /", "Sets (or with None clears) the evaluation dataset "
+    "(st_trainer_set_eval_dataset).");
 
 static PyObject *Trainer_set_eval_dataset(st_py_trainer *self, PyObject *dataset)
 {
@@ -267,16 +262,14 @@ static PyObject *Trainer_set_eval_dataset(st_py_trainer *self, PyObject *dataset
     int status = st_trainer_set_eval_dataset(self->trainer, handle);
     if (status != ST_OK) {
         Py_XDECREF(kept);
-        return st_py_raise_status(state_of(self), status);
+        return st_py_raise_status(ST_PY_STATE(self), status);
     }
     Py_XSETREF(self->eval_datasets, kept);
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Trainer_add_eval_dataset_doc,
-             "add_eval_dataset($self, name, dataset, /)\n--\n\n"
-             "Adds a named evaluation dataset; its metrics are eval_<name>_loss, ... "
-             "(st_trainer_add_eval_dataset).");
+DOC(add_eval_dataset, "name, dataset, /", "Adds a named evaluation dataset; its metrics are "
+    "eval_<name>_loss, ... (st_trainer_add_eval_dataset).");
 
 static PyObject *Trainer_add_eval_dataset(st_py_trainer *self, PyObject *args)
 {
@@ -298,15 +291,14 @@ static PyObject *Trainer_add_eval_dataset(st_py_trainer *self, PyObject *args)
         Py_ssize_t last = PyList_GET_SIZE(self->eval_datasets) - 1;
         if (PySequence_DelItem(self->eval_datasets, last) < 0)
             PyErr_Clear();
-        return st_py_raise_status(state_of(self), status);
+        return st_py_raise_status(ST_PY_STATE(self), status);
     }
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Trainer_set_compute_metrics_doc,
-             "set_compute_metrics($self, function, /)\n--\n\n"
-             "Sets (or with None removes) the function that adds metrics to every evaluation "
-             "(st_trainer_set_compute_metrics); see trainer_callbacks.c for how it is called.");
+DOC(set_compute_metrics, "function, /", "Sets (or with None removes) the function that adds "
+    "metrics to every evaluation (st_trainer_set_compute_metrics); see trainer_callbacks.c for "
+    "how it is called.");
 
 /* set_compute_metrics / set_compute_loss: the library calls st_py_<name>_trampoline (none
  * for None), which calls self-><name>. */
@@ -323,7 +315,7 @@ PyDoc_STRVAR(Trainer_set_compute_metrics_doc,
                                            none ? NULL : st_py_##name##_trampoline,        \
                                            none ? NULL : self);                            \
         if (status != ST_OK)                                                               \
-            return st_py_raise_status(state_of(self), status);                             \
+            return st_py_raise_status(ST_PY_STATE(self), status);                             \
         Py_XSETREF(self->name, none ? NULL : Py_NewRef(function));                         \
         Py_RETURN_NONE;                                                                    \
     }
@@ -332,11 +324,10 @@ SET_FUNCTION_METHOD(compute_loss)
 
 /* ---- callbacks ------------------------------------------------------------------------- */
 
-PyDoc_STRVAR(Trainer_add_callback_doc,
-             "add_callback($self, handler, event_mask, priority=0, /)\n--\n\n"
-             "Registers handler(event, state, control, event_data) for the events in event_mask "
-             "at `priority` (st_trainer_add_event_callback: one order with the library's and C "
-             "callbacks) and returns its index for remove_callback.");
+DOC(add_callback, "handler, event_mask, priority=0, /", "Registers handler(event, state, "
+    "control, event_data) for the events in event_mask at `priority` "
+    "(st_trainer_add_event_callback: one order with the library's and C callbacks) and returns "
+    "its index for remove_callback.");
 
 static PyObject *Trainer_add_callback(st_py_trainer *self, PyObject *args)
 {
@@ -377,15 +368,14 @@ static PyObject *Trainer_add_callback(st_py_trainer *self, PyObject *args)
     if (status != ST_OK) {
         Py_DECREF(slot->handler);
         PyMem_Free(slot);
-        return st_py_raise_status(state_of(self), status);
+        return st_py_raise_status(ST_PY_STATE(self), status);
     }
     self->slots[self->slot_count] = slot;
     return PyLong_FromSsize_t(self->slot_count++);
 }
 
-PyDoc_STRVAR(Trainer_remove_callback_doc,
-             "remove_callback($self, index, /)\n--\n\n"
-             "Stops calling the handler registered as `index` (st_trainer_remove_event_callback).");
+DOC(remove_callback, "index, /", "Stops calling the handler registered as `index` "
+    "(st_trainer_remove_event_callback).");
 
 static PyObject *Trainer_remove_callback(st_py_trainer *self, PyObject *index_obj)
 {
@@ -405,10 +395,9 @@ static PyObject *Trainer_remove_callback(st_py_trainer *self, PyObject *index_ob
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Trainer_log_doc,
-             "log($self, logs, /)\n--\n\n"
-             "Logs a dict of name -> number (st_trainer_log): appended to the log history with the "
-             "step, and LOG fires with them (after the current event when called from a callback).");
+DOC(log, "logs, /", "Logs a dict of name -> number (st_trainer_log): appended to the log history "
+    "with the step, and LOG fires with them (after the current event when called from a "
+    "callback).");
 
 static PyObject *Trainer_log(st_py_trainer *self, PyObject *logs)
 {
@@ -416,25 +405,22 @@ static PyObject *Trainer_log(st_py_trainer *self, PyObject *logs)
     PyObject *result = NULL;
     if (st_py_numbers_from_dict(&numbers, logs, "Trainer.log") < 0)
         return NULL;
-    if (check_readable(self, "log") == 0) {
-        if (self->running) { /* from a callback: LOG follows the event */
-            result = st_py_none_or_raise(state_of(self), st_trainer_log(self->trainer, numbers.names,
-                                                                        numbers.values, numbers.count));
-        } else if (begin_run(self, "log") == 0) { /* LOG now: a callback's exception comes out here */
-            int status = st_trainer_log(self->trainer, numbers.names, numbers.values, numbers.count);
-            result = end_run(self, status) < 0 ? NULL : Py_NewRef(Py_None);
-        }
+    /* From a callback, LOG follows the event; else it fires now, as a run of its own (a
+     * callback's exception comes out here). */
+    int from_callback = self->running;
+    if (check_readable(self, "log") == 0 && (from_callback || begin_run(self, "log") == 0)) {
+        int status = st_trainer_log(self->trainer, numbers.names, numbers.values, numbers.count);
+        result = from_callback ? st_py_none_or_raise(ST_PY_STATE(self), status)
+                 : end_run(self, status) < 0 ? NULL : Py_NewRef(Py_None);
     }
     st_py_numbers_free(&numbers);
     return result;
 }
 
-PyDoc_STRVAR(Trainer_request_stop_doc,
-             "request_stop($self, /)\n--\n\n"
-             "Ctrl-C during train(): asks the library to stop gracefully after the current "
-             "step and to save it (st_trainer_request_stop); train() then raises "
-             "KeyboardInterrupt. Returns False, asking nothing, outside train() or when a stop "
-             "was asked for already (a second Ctrl-C is to raise at once).");
+DOC(request_stop, "/", "Ctrl-C during train(): asks the library to stop gracefully after the "
+    "current step and to save it (st_trainer_request_stop); train() then raises "
+    "KeyboardInterrupt. Returns False, asking nothing, outside train() or when a stop was asked "
+    "for already (a second Ctrl-C is to raise at once).");
 
 static PyObject *Trainer_request_stop(st_py_trainer *self, PyObject *unused)
 {
@@ -444,45 +430,39 @@ static PyObject *Trainer_request_stop(st_py_trainer *self, PyObject *unused)
     self->stop_requested = 1;
     int status = st_trainer_request_stop(self->trainer, true);
     if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
+        return st_py_raise_status(ST_PY_STATE(self), status);
     Py_RETURN_TRUE;
 }
 
-PyDoc_STRVAR(Trainer_add_terminate_on_nan_doc,
-             "add_terminate_on_nan($self, /)\n--\n\n"
-             "Registers the library's TerminateOnNaN (st_trainer_add_terminate_on_nan); the C "
-             "API cannot unregister it.");
+DOC(add_terminate_on_nan, "/", "Registers the library's TerminateOnNaN "
+    "(st_trainer_add_terminate_on_nan); the C API cannot unregister it.");
 
 static PyObject *Trainer_add_terminate_on_nan(st_py_trainer *self, PyObject *unused)
 {
     (void)unused;
     if (check_idle(self, "add_terminate_on_nan") < 0)
         return NULL;
-    return st_py_none_or_raise(state_of(self), st_trainer_add_terminate_on_nan(self->trainer));
+    return st_py_none_or_raise(ST_PY_STATE(self), st_trainer_add_terminate_on_nan(self->trainer));
 }
 
-PyDoc_STRVAR(Trainer_add_metrics_logger_doc,
-             "add_metrics_logger($self, logger, /)\n--\n\n"
-             "Registers a MetricsLogger for the trainer's LOG events "
-             "(st_trainer_add_metrics_logger; the library keeps its own reference). The C API "
-             "cannot unregister it.");
+DOC(add_metrics_logger, "logger, /", "Registers a MetricsLogger for the trainer's LOG events "
+    "(st_trainer_add_metrics_logger; the library keeps its own reference). The C API cannot "
+    "unregister it.");
 
 static PyObject *Trainer_add_metrics_logger(st_py_trainer *self, PyObject *logger)
 {
-    st_metrics_logger *handle = st_py_metrics_logger_handle(state_of(self), logger);
+    st_metrics_logger *handle = st_py_metrics_logger_handle(ST_PY_STATE(self), logger);
     if (handle == NULL || check_idle(self, "add_metrics_logger") < 0)
         return NULL;
-    return st_py_none_or_raise(state_of(self),
+    return st_py_none_or_raise(ST_PY_STATE(self),
                                st_trainer_add_metrics_logger(self->trainer, handle));
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
 
-PyDoc_STRVAR(Trainer_train_doc,
-             "train($self, resume=None, /)\n--\n\n"
-             "Trains with the GIL released (st_trainer_train), or with `resume` True or a "
-             "checkpoint path continues a saved run (st_trainer_resume); returns the train "
-             "metrics. An exception raised by a callback is re-raised as is.");
+DOC(train, "resume=None, /", "Trains with the GIL released (st_trainer_train), or with `resume` "
+    "True or a checkpoint path continues a saved run (st_trainer_resume); returns the train "
+    "metrics. An exception raised by a callback is re-raised as is.");
 
 static PyObject *Trainer_train(st_py_trainer *self, PyObject *args)
 {
@@ -507,9 +487,9 @@ static PyObject *Trainer_train(st_py_trainer *self, PyObject *args)
     PyObject *result = NULL;
     if (resume != Py_None && status == ST_ENOTFOUND && self->pending == NULL) {
         if (end_run(self, ST_OK) == 0) /* else a Ctrl-C saved meanwhile is raised instead */
-            st_py_raise_resume_status(state_of(self), status);
+            st_py_raise_resume_status(ST_PY_STATE(self), status);
     } else if (end_run(self, status) == 0) {
-        result = st_py_metrics_to_dict(state_of(self), metrics);
+        result = st_py_metrics_to_dict(ST_PY_STATE(self), metrics);
     }
     st_metrics_free(metrics);
     return result;
@@ -520,13 +500,11 @@ static PyObject *text_of(st_py_trainer *self, const char *what, st_py_text_fn ge
 {
     if (check_readable(self, what) < 0)
         return NULL;
-    return st_py_text(state_of(self), get, self->trainer, "replace");
+    return st_py_text(ST_PY_STATE(self), get, self->trainer, "replace");
 }
 
-PyDoc_STRVAR(Trainer_resumed_from_doc,
-             "resumed_from($self, /)\n--\n\n"
-             "The checkpoint the last train() resumed from and the newer ones it passed over, "
-             "or '' (st_trainer_resumed_from).");
+DOC(resumed_from, "/", "The checkpoint the last train() resumed from and the newer ones it "
+    "passed over, or '' (st_trainer_resumed_from).");
 
 static PyObject *Trainer_resumed_from(st_py_trainer *self, PyObject *unused)
 {
@@ -534,9 +512,7 @@ static PyObject *Trainer_resumed_from(st_py_trainer *self, PyObject *unused)
     return text_of(self, "resumed_from", (st_py_text_fn)st_trainer_resumed_from);
 }
 
-PyDoc_STRVAR(Trainer_state_json_doc,
-             "state_json($self, /)\n--\n\n"
-             "The state as HF's trainer_state.json text (st_trainer_state_json).");
+DOC(state_json, "/", "The state as HF's trainer_state.json text (st_trainer_state_json).");
 
 static PyObject *Trainer_state_json(st_py_trainer *self, PyObject *unused)
 {
@@ -544,9 +520,8 @@ static PyObject *Trainer_state_json(st_py_trainer *self, PyObject *unused)
     return text_of(self, "state_json", (st_py_text_fn)st_trainer_state_json);
 }
 
-PyDoc_STRVAR(Trainer_save_model_doc,
-             "save_model($self, directory=None, /)\n--\n\n"
-             "Writes directory/model.safetensors (default output_dir; st_trainer_save_model).");
+DOC(save_model, "directory=None, /", "Writes directory/model.safetensors (default output_dir; "
+    "st_trainer_save_model).");
 
 static PyObject *Trainer_save_model(st_py_trainer *self, PyObject *args)
 {
@@ -564,14 +539,12 @@ static PyObject *Trainer_save_model(st_py_trainer *self, PyObject *args)
     status = st_trainer_save_model(self->trainer, path ? PyBytes_AS_STRING(path) : NULL);
     Py_END_ALLOW_THREADS
     Py_XDECREF(path);
-    return st_py_none_or_raise(state_of(self), status);
+    return st_py_none_or_raise(ST_PY_STATE(self), status);
 }
 
-PyDoc_STRVAR(Trainer_set_callback_state_doc,
-             "set_callback_state($self, save, load, /)\n--\n\n"
-             "Registers the Python callbacks' state as one callback state named "
-             "\"python_callbacks\": save() -> bytes goes into every checkpoint, load(bytes) gets "
-             "it back on resume (st_trainer_add_callback_state). Once per trainer.");
+DOC(set_callback_state, "save, load, /", "Registers the Python callbacks' state as one callback "
+    "state named \"python_callbacks\": save() -> bytes goes into every checkpoint, load(bytes) "
+    "gets it back on resume (st_trainer_add_callback_state). Once per trainer.");
 
 static PyObject *Trainer_set_callback_state(st_py_trainer *self, PyObject *args)
 {
@@ -587,21 +560,17 @@ static PyObject *Trainer_set_callback_state(st_py_trainer *self, PyObject *args)
     int status = st_trainer_add_callback_state(self->trainer, "python_callbacks",
                                                st_py_state_save, st_py_state_load, self);
     if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
+        return st_py_raise_status(ST_PY_STATE(self), status);
     self->state_save = Py_NewRef(save);
     self->state_load = Py_NewRef(load);
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Trainer_evaluate_doc,
-             "evaluate($self, dataset=None, metric_key_prefix='eval', /)\n--\n\n"
-             "Evaluates on `dataset` or on every evaluation dataset "
-             "(st_trainer_evaluate_prefixed); returns the metrics.");
+DOC(evaluate, "dataset=None, metric_key_prefix='eval', /", "Evaluates on `dataset` or on every "
+    "evaluation dataset (st_trainer_evaluate_prefixed); returns the metrics.");
 
-PyDoc_STRVAR(Trainer_init_end_doc,
-             "init_end($self, /)\n--\n\n"
-             "Fires INIT_END now (st_trainer_init_end), at the end of Trainer.__init__ as HF "
-             "does; re-raises what a callback raised.");
+DOC(init_end, "/", "Fires INIT_END now (st_trainer_init_end), at the end of Trainer.__init__ as "
+    "HF does; re-raises what a callback raised.");
 
 static PyObject *Trainer_init_end(st_py_trainer *self, PyObject *unused)
 {
@@ -622,16 +591,14 @@ static PyObject *Trainer_evaluate(st_py_trainer *self, PyObject *args)
     st_metrics *metrics = NULL;
     RUN(ok, self, "evaluate",
         st_trainer_evaluate_prefixed(&metrics, self->trainer, handle, prefix));
-    PyObject *result = ok ? st_py_metrics_to_dict(state_of(self), metrics) : NULL;
+    PyObject *result = ok ? st_py_metrics_to_dict(ST_PY_STATE(self), metrics) : NULL;
     st_metrics_free(metrics);
     return result;
 }
 
-PyDoc_STRVAR(Trainer_predict_doc,
-             "predict($self, dataset, out, /)\n--\n\n"
-             "Writes the model's outputs for every row of `dataset` into `out`, a writable "
-             "C-contiguous float32 buffer of num_samples * num_outputs items "
-             "(st_trainer_predict). Returns the test metrics, or None without labels.");
+DOC(predict, "dataset, out, /", "Writes the model's outputs for every row of `dataset` into "
+    "`out`, a writable C-contiguous float32 buffer of num_samples * num_outputs items "
+    "(st_trainer_predict). Returns the test metrics, or None without labels.");
 
 static PyObject *Trainer_predict(st_py_trainer *self, PyObject *args)
 {
@@ -645,7 +612,7 @@ static PyObject *Trainer_predict(st_py_trainer *self, PyObject *args)
     if (PyObject_GetBuffer(out, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
         return NULL;
     if (!st_py_buffer_is_float32(&view)) {
-        st_py_raise(state_of(self), ST_EINVAL, "Trainer.predict: out must be float32, got %s",
+        st_py_raise(ST_PY_STATE(self), ST_EINVAL, "Trainer.predict: out must be float32, got %s",
                     st_py_buffer_dtype_name(&view));
         PyBuffer_Release(&view);
         return NULL;
@@ -655,15 +622,13 @@ static PyObject *Trainer_predict(st_py_trainer *self, PyObject *args)
                                                 &metrics, self->trainer, handle));
     PyBuffer_Release(&view);
     PyObject *result = !ok ? NULL
-        : metrics != NULL ? st_py_metrics_to_dict(state_of(self), metrics) : Py_NewRef(Py_None);
+        : metrics != NULL ? st_py_metrics_to_dict(ST_PY_STATE(self), metrics) : Py_NewRef(Py_None);
     st_metrics_free(metrics);
     return result;
 }
 
-PyDoc_STRVAR(Trainer_predict_tensors_doc,
-             "predict_tensors($self, dataset, /)\n--\n\n"
-             "(predictions, labels or None, metrics or None) for outputs of any shape, padded "
-             "with -100 across batches (st_trainer_predict_tensors).");
+DOC(predict_tensors, "dataset, /", "(predictions, labels or None, metrics or None) for outputs "
+    "of any shape, padded with -100 across batches (st_trainer_predict_tensors).");
 
 static PyObject *Trainer_predict_tensors(st_py_trainer *self, PyObject *dataset)
 {
@@ -676,7 +641,7 @@ static PyObject *Trainer_predict_tensors(st_py_trainer *self, PyObject *dataset)
                                                         self->trainer, handle));
     if (!ok)
         return NULL;
-    st_py_state *state = state_of(self);
+    st_py_state *state = ST_PY_STATE(self);
     PyObject *p = st_py_tensor_wrap(state, predictions, 0, NULL, 0);
     PyObject *l = labels != NULL ? st_py_tensor_wrap(state, labels, 0, NULL, 0) : Py_NewRef(Py_None);
     PyObject *m = metrics != NULL ? st_py_metrics_to_dict(state, metrics) : Py_NewRef(Py_None);
@@ -684,20 +649,19 @@ static PyObject *Trainer_predict_tensors(st_py_trainer *self, PyObject *dataset)
     return Py_BuildValue("(NNN)", p, l, m); /* NULL, releasing the others, if one is NULL */
 }
 
-PyDoc_STRVAR(Trainer_set_compute_loss_doc,
-             "set_compute_loss($self, function, /)\n--\n\n"
-             "Sets (or with None removes) function(outputs: dict, batch: dict, num_items) -> "
-             "Tensor, the loss in place of the built-in one (st_trainer_set_compute_loss).");
+DOC(set_compute_loss, "function, /", "Sets (or with None removes) function(outputs: dict, batch: "
+    "dict, num_items) -> Tensor, the loss in place of the built-in one "
+    "(st_trainer_set_compute_loss).");
 
-PyDoc_STRVAR(Trainer_builtin_loss_doc,
-             "builtin_loss($self, logits, labels, /)\n--\n\n"
-             "The trainer's built-in loss of logits against labels (st_trainer_builtin_loss).");
+DOC(builtin_loss, "logits, labels, /", "The trainer's built-in loss of logits against labels "
+    "(st_trainer_builtin_loss).");
 
 static PyObject *Trainer_builtin_loss(st_py_trainer *self, PyObject *args)
 {
     PyObject *logits, *labels;
-    st_py_state *state = state_of(self);
-    if (!PyArg_ParseTuple(args, "OO:builtin_loss", &logits, &labels) || check_alive(self, "builtin_loss") < 0)
+    st_py_state *state = ST_PY_STATE(self);
+    if (!PyArg_ParseTuple(args, "OO:builtin_loss", &logits, &labels) ||
+        check_alive(self, "builtin_loss") < 0)
         return NULL;
     if (!st_py_is_tensor(state, logits) || !st_py_is_tensor(state, labels)) {
         PyErr_SetString(PyExc_TypeError, "Trainer.builtin_loss: logits and labels must be tensors");
@@ -708,15 +672,13 @@ static PyObject *Trainer_builtin_loss(st_py_trainer *self, PyObject *args)
     return ST_PY_RESULT(state, status, out, logits, labels);
 }
 
-PyDoc_STRVAR(Trainer_default_loss_doc,
-             "default_loss($self, outputs, inputs, /)\n--\n\n"
-             "HF's default compute_loss of a model's outputs on its inputs, both lists of (name, "
-             "Tensor) pairs (st_trainer_default_loss).");
+DOC(default_loss, "outputs, inputs, /", "HF's default compute_loss of a model's outputs on its "
+    "inputs, both lists of (name, Tensor) pairs (st_trainer_default_loss).");
 
 static PyObject *Trainer_default_loss(st_py_trainer *self, PyObject *args)
 {
     PyObject *outputs_items, *inputs_items, *result = NULL;
-    st_py_state *state = state_of(self);
+    st_py_state *state = ST_PY_STATE(self);
     if (!PyArg_ParseTuple(args, "OO:default_loss", &outputs_items, &inputs_items)
         || check_alive(self, "default_loss") < 0)
         return NULL;
@@ -747,9 +709,7 @@ static PyObject *Trainer_default_loss(st_py_trainer *self, PyObject *args)
 
 /* ---- reading -------------------------------------------------------------------------- */
 
-PyDoc_STRVAR(Trainer_get_state_doc,
-             "get_state($self, /)\n--\n\n"
-             "The trainer's current state (st_trainer_get_state) as a dict.");
+DOC(get_state, "/", "The trainer's current state (st_trainer_get_state) as a dict.");
 
 static PyObject *Trainer_get_state(st_py_trainer *self, PyObject *unused)
 {
@@ -759,13 +719,12 @@ static PyObject *Trainer_get_state(st_py_trainer *self, PyObject *unused)
     st_trainer_state state = {.struct_size = (uint32_t)sizeof state};
     int status = st_trainer_get_state(&state, self->trainer);
     if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
-    return st_py_trainer_state_to_dict(state_of(self), &state);
+        return st_py_raise_status(ST_PY_STATE(self), status);
+    return st_py_trainer_state_to_dict(ST_PY_STATE(self), &state);
 }
 
-PyDoc_STRVAR(Trainer_num_outputs_doc,
-             "num_outputs($self, dataset, /)\n--\n\n"
-             "Outputs the model produces per sample of `dataset` (st_trainer_num_outputs).");
+DOC(num_outputs, "dataset, /", "Outputs the model produces per sample of `dataset` "
+    "(st_trainer_num_outputs).");
 
 static PyObject *Trainer_num_outputs(st_py_trainer *self, PyObject *dataset)
 {
@@ -778,16 +737,14 @@ static PyObject *Trainer_num_outputs(st_py_trainer *self, PyObject *dataset)
     return ok ? PyLong_FromLongLong(count) : NULL;
 }
 
-PyDoc_STRVAR(Trainer_log_history_doc,
-             "log_history($self, /)\n--\n\n"
-             "Every log history entry as a dict (st_trainer_log_history_count / _entry).");
+DOC(log_history, "/", "Every log history entry as a dict (st_trainer_log_history_count / _entry).");
 
 static PyObject *Trainer_log_history(st_py_trainer *self, PyObject *unused)
 {
     (void)unused;
     if (check_readable(self, "log_history") < 0)
         return NULL;
-    st_py_state *state = state_of(self);
+    st_py_state *state = ST_PY_STATE(self);
     size_t count = 0;
     int status = st_trainer_log_history_count(&count, self->trainer);
     if (status != ST_OK)
