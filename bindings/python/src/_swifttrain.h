@@ -299,8 +299,6 @@ void st_py_event_data_end(PyObject *event_data);
 /* trainer_callbacks.c */
 int st_py_callback_trampoline(st_event_data *data, const st_trainer_state *state,
                               st_trainer_control *control, void *user_data);
-/* {name: Tensor} of a forward's outputs. */
-PyObject *st_py_outputs_to_dict(st_py_state *state, const st_outputs *outputs);
 int st_py_state_save(void *user_data, const void **data, size_t *size);
 int st_py_state_load(void *user_data, const void *data, size_t size);
 int st_py_interrupt_check(st_event event, const st_trainer_state *state,
@@ -326,8 +324,9 @@ PyObject *st_py_control_flag_names(void);
 /* ---- user_code.c: Python forwards and datasets inside the loop ----------------------- */
 
 extern PyMethodDef st_py_user_code_functions[];
-/* {name: Tensor} of a library batch, or NULL with an exception. */
+/* {name: Tensor} of a library batch or of a forward's outputs, or NULL with an exception. */
 PyObject *st_py_batch_to_dict(st_py_state *state, const st_batch *batch);
+PyObject *st_py_outputs_to_dict(st_py_state *state, const st_outputs *outputs);
 /* Raises the exception a forward or data trampoline kept on this thread, with a note of
  * where the library was; returns 1 if there was one, else 0. */
 int st_py_host_error_restore(void);

@@ -254,11 +254,9 @@ static PyObject *Trainer_set_eval_dataset(st_py_trainer *self, PyObject *dataset
     if (check_idle(self, "set_eval_dataset") < 0 ||
         dataset_arg(self, dataset, 1, "set_eval_dataset", &handle) < 0)
         return NULL;
-    PyObject *kept = dataset == Py_None ? NULL : PyList_New(0);
-    if (dataset != Py_None && (kept == NULL || PyList_Append(kept, dataset) < 0)) {
-        Py_XDECREF(kept);
+    PyObject *kept = dataset == Py_None ? NULL : Py_BuildValue("[O]", dataset);
+    if (dataset != Py_None && kept == NULL)
         return NULL;
-    }
     int status = st_trainer_set_eval_dataset(self->trainer, handle);
     if (status != ST_OK) {
         Py_XDECREF(kept);
@@ -315,7 +313,7 @@ DOC(set_compute_metrics, "function, /", "Sets (or with None removes) the functio
                                            none ? NULL : st_py_##name##_trampoline,        \
                                            none ? NULL : self);                            \
         if (status != ST_OK)                                                               \
-            return st_py_raise_status(ST_PY_STATE(self), status);                             \
+            return st_py_raise_status(ST_PY_STATE(self), status);                          \
         Py_XSETREF(self->name, none ? NULL : Py_NewRef(function));                         \
         Py_RETURN_NONE;                                                                    \
     }
