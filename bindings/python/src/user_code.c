@@ -305,11 +305,6 @@ static int next_trampoline(st_batch *batch, int64_t epoch, int64_t index, int64_
 
 /* ---- functions ----------------------------------------------------------------------------- */
 
-static st_py_state *module_state(PyObject *module)
-{
-    return (st_py_state *)PyModule_GetState(module);
-}
-
 PyDoc_STRVAR(custom_module_create_doc,
              "custom_module_create($module, type_name, target, /)\n--\n\n"
              "A module whose forward calls target(batch, training, num_items) -> [(name, "
@@ -322,17 +317,15 @@ static PyObject *custom_module_create(PyObject *module, PyObject *args)
     PyObject *target;
     if (!PyArg_ParseTuple(args, "sO:custom_module_create", &type_name, &target))
         return NULL;
-    st_py_state *state = module_state(module);
+    st_py_state *state = PyModule_GetState(module);
     st_py_host *host = host_new(state, target, 1);
     if (host == NULL)
         return NULL;
     st_module *handle = NULL;
     int status = st_module_create_custom(&handle, type_name, forward_trampoline, host, host_free);
-    if (status != ST_OK) {
+    if (status != ST_OK)
         host_free(host);
-        return st_py_raise_status(state, status);
-    }
-    return st_py_module_wrap(state, handle);
+    return st_py_module_result(state, status, handle);
 }
 
 static int module_arg(st_py_state *state, PyObject *obj, const char *what, st_module **out)
@@ -351,7 +344,7 @@ static PyObject *declare(PyObject *module, PyObject *args, int kind)
 {
     static const char *const names[] = {"module_add_parameter", "module_add_buffer",
                                         "module_add_child", "module_adopt"};
-    st_py_state *state = module_state(module);
+    st_py_state *state = PyModule_GetState(module);
     PyObject *owner, *value;
     const char *name = NULL;
     st_module *custom, *child;
@@ -383,9 +376,15 @@ static PyObject *module_add_buffer(PyObject *m, PyObject *a) { return declare(m,
 static PyObject *module_add_child(PyObject *m, PyObject *a) { return declare(m, a, 2); }
 static PyObject *module_adopt(PyObject *m, PyObject *a) { return declare(m, a, 3); }
 
-/* A Dataset object for a provider handle (no buffers of its own). */
-static PyObject *wrap_dataset(st_py_state *state, st_dataset *handle)
+/* A Dataset object for a new provider handle (no buffers of its own), or the exception for
+ * `status` (then the library did not take `host`). */
+static PyObject *dataset_result(st_py_state *state, int status, st_dataset *handle,
+                               st_py_host *host)
 {
+    if (status != ST_OK) {
+        host_free(host);
+        return st_py_raise_status(state, status);
+    }
     st_py_dataset *self = (st_py_dataset *)state->DatasetType->tp_alloc(state->DatasetType, 0);
     if (self == NULL) {
         st_dataset_free(handle);
@@ -406,7 +405,7 @@ static PyObject *indexed_dataset(PyObject *module, PyObject *args)
     PyObject *fetch;
     if (!PyArg_ParseTuple(args, "LO:indexed_dataset", &num_samples, &fetch))
         return NULL;
-    st_py_state *state = module_state(module);
+    st_py_state *state = PyModule_GetState(module);
     if (!PyCallable_Check(fetch)) {
         PyErr_SetString(PyExc_TypeError, "indexed_dataset: fetch must be callable");
         return NULL;
@@ -416,11 +415,7 @@ static PyObject *indexed_dataset(PyObject *module, PyObject *args)
         return NULL;
     st_dataset *handle = NULL;
     int status = st_dataset_create_indexed(&handle, num_samples, fetch_trampoline, host, host_free);
-    if (status != ST_OK) {
-        host_free(host);
-        return st_py_raise_status(state, status);
-    }
-    return wrap_dataset(state, handle);
+    return dataset_result(state, status, handle, host);
 }
 
 PyDoc_STRVAR(stream_dataset_doc,
@@ -430,7 +425,7 @@ PyDoc_STRVAR(stream_dataset_doc,
 
 static PyObject *stream_dataset(PyObject *module, PyObject *next)
 {
-    st_py_state *state = module_state(module);
+    st_py_state *state = PyModule_GetState(module);
     if (!PyCallable_Check(next)) {
         PyErr_SetString(PyExc_TypeError, "stream_dataset: next_batch must be callable");
         return NULL;
@@ -440,11 +435,7 @@ static PyObject *stream_dataset(PyObject *module, PyObject *next)
         return NULL;
     st_dataset *handle = NULL;
     int status = st_dataset_create_stream(&handle, next_trampoline, host, host_free);
-    if (status != ST_OK) {
-        host_free(host);
-        return st_py_raise_status(state, status);
-    }
-    return wrap_dataset(state, handle);
+    return dataset_result(state, status, handle, host);
 }
 
 PyMethodDef st_py_user_code_functions[] = {
