@@ -18,6 +18,22 @@ int st_py_add_type(PyObject *module, PyType_Spec *spec, PyTypeObject **out)
     return PyModule_AddType(module, *out); /* adds its own reference */
 }
 
+PyObject *st_py_text(st_py_state *state, st_py_text_fn get, const void *arg, const char *errors)
+{
+    size_t length = 0;
+    int status = get(NULL, 0, &length, arg);
+    if (status != ST_OK && status != ST_ESHAPE)
+        return st_py_raise_status(state, status);
+    char *buffer = PyMem_Malloc(length + 1);
+    if (buffer == NULL)
+        return PyErr_NoMemory();
+    status = get(buffer, length + 1, &length, arg);
+    PyObject *text = status == ST_OK ? PyUnicode_DecodeUTF8(buffer, (Py_ssize_t)length, errors)
+                                     : st_py_raise_status(state, status);
+    PyMem_Free(buffer);
+    return text;
+}
+
 /* ---- runtime functions ------------------------------------------------------------ */
 
 /* An int argument; -1 with an exception set when it is not an int or out of range. */
@@ -34,58 +50,27 @@ static int int_arg(PyObject *arg, const char *what, int *out)
     return 0;
 }
 
-PyDoc_STRVAR(version_string_doc,
-             "version_string($module, /)\n--\n\n"
-             "\"MAJOR.MINOR.PATCH\" of the loaded library (st_version_string).");
+/* name($module, /), returning `result`, with `doc` after the signature. */
+#define NOARGS_FUNCTION(name, doc, result)                                                 \
+    PyDoc_STRVAR(name##_doc, #name "($module, /)\n--\n\n" doc);                            \
+    static PyObject *name(PyObject *module, PyObject *unused)                              \
+    {                                                                                      \
+        (void)module, (void)unused;                                                        \
+        return result;                                                                     \
+    }
 
-static PyObject *version_string(PyObject *module, PyObject *unused)
-{
-    (void)module, (void)unused;
-    return PyUnicode_FromString(st_version_string());
-}
-
-PyDoc_STRVAR(version_number_doc,
-             "version_number($module, /)\n--\n\n"
-             "MAJOR * 10000 + MINOR * 100 + PATCH of the loaded library (st_version_number).");
-
-static PyObject *version_number(PyObject *module, PyObject *unused)
-{
-    (void)module, (void)unused;
-    return PyLong_FromLong(st_version_number());
-}
-
-PyDoc_STRVAR(blas_init_doc,
-             "blas_init($module, /)\n--\n\n"
-             "Loads OpenBLAS if it is not loaded yet (st_blas_init).");
-
-static PyObject *blas_init(PyObject *module, PyObject *unused)
-{
-    (void)unused;
-    int status = st_blas_init();
-    if (status != ST_OK)
-        return st_py_raise_status(PyModule_GetState(module), status);
-    Py_RETURN_NONE;
-}
-
-PyDoc_STRVAR(blas_corename_doc,
-             "blas_corename($module, /)\n--\n\n"
-             "The OpenBLAS core type in use, or \"unavailable\" (st_blas_corename).");
-
-static PyObject *blas_corename(PyObject *module, PyObject *unused)
-{
-    (void)module, (void)unused;
-    return PyUnicode_FromString(st_blas_corename());
-}
-
-PyDoc_STRVAR(blas_config_doc,
-             "blas_config($module, /)\n--\n\n"
-             "OpenBLAS's build configuration, or \"unavailable\" (st_blas_config).");
-
-static PyObject *blas_config(PyObject *module, PyObject *unused)
-{
-    (void)module, (void)unused;
-    return PyUnicode_FromString(st_blas_config());
-}
+NOARGS_FUNCTION(version_string, "\"MAJOR.MINOR.PATCH\" of the loaded library (st_version_string).",
+                PyUnicode_FromString(st_version_string()))
+NOARGS_FUNCTION(version_number,
+                "MAJOR * 10000 + MINOR * 100 + PATCH of the loaded library (st_version_number).",
+                PyLong_FromLong(st_version_number()))
+NOARGS_FUNCTION(blas_init, "Loads OpenBLAS if it is not loaded yet (st_blas_init).",
+                st_py_none_or_raise(PyModule_GetState(module), st_blas_init()))
+NOARGS_FUNCTION(blas_corename,
+                "The OpenBLAS core type in use, or \"unavailable\" (st_blas_corename).",
+                PyUnicode_FromString(st_blas_corename()))
+NOARGS_FUNCTION(blas_config, "OpenBLAS's build configuration, or \"unavailable\" (st_blas_config).",
+                PyUnicode_FromString(st_blas_config()))
 
 PyDoc_STRVAR(blas_set_num_threads_doc,
              "blas_set_num_threads($module, num_threads, /)\n--\n\n"
@@ -96,10 +81,7 @@ static PyObject *blas_set_num_threads(PyObject *module, PyObject *arg)
     int num_threads = 0;
     if (int_arg(arg, "blas_set_num_threads", &num_threads) < 0)
         return NULL;
-    int status = st_blas_set_num_threads(num_threads);
-    if (status != ST_OK)
-        return st_py_raise_status(PyModule_GetState(module), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(PyModule_GetState(module), st_blas_set_num_threads(num_threads));
 }
 
 PyDoc_STRVAR(manual_seed_doc,
@@ -134,9 +116,7 @@ static PyObject *event_name(PyObject *module, PyObject *arg)
     if (int_arg(arg, "event_name", &event) < 0)
         return NULL;
     const char *name = st_event_name(event);
-    if (name == NULL)
-        Py_RETURN_NONE;
-    return PyUnicode_FromString(name);
+    return name != NULL ? PyUnicode_FromString(name) : Py_NewRef(Py_None);
 }
 
 PyDoc_STRVAR(status_string_doc,
@@ -213,38 +193,30 @@ static int module_exec(PyObject *module)
     return 0;
 }
 
+/* Every object the module state holds. */
+#define STATE_OBJECTS(X)                                                                   \
+    X(TensorType) X(TensorClass) X(ModuleType) X(DatasetType) X(TrainingArgsType)         \
+    X(TrainerType) X(OptimType) X(LRScheduleType) X(PlateauType) X(MetricsLoggerType)     \
+    X(EventDataType) X(SwiftTrainError) X(InvalidArgumentError) X(ShapeError)              \
+    X(OutOfMemoryError) X(MisuseError) X(InternalError) X(TrainingAbortedError)            \
+    X(BlasError) X(NotFoundError) X(FileError) X(CorruptFileError)                         \
+    X(CheckpointNotFoundError) X(StateDictError)
+
 static int module_traverse(PyObject *module, visitproc visit, void *arg)
 {
     st_py_state *state = PyModule_GetState(module);
-    Py_VISIT(state->TensorType);
-    Py_VISIT(state->TensorClass);
-    Py_VISIT(state->ModuleType);
-    Py_VISIT(state->DatasetType);
-    Py_VISIT(state->TrainingArgsType);
-    Py_VISIT(state->TrainerType);
-    Py_VISIT(state->OptimType);
-    Py_VISIT(state->LRScheduleType);
-    Py_VISIT(state->PlateauType);
-    Py_VISIT(state->MetricsLoggerType);
-    Py_VISIT(state->EventDataType);
-    return st_py_errors_traverse(state, visit, arg);
+#define VISIT(field) Py_VISIT(state->field);
+    STATE_OBJECTS(VISIT)
+#undef VISIT
+    return 0;
 }
 
 static int module_clear(PyObject *module)
 {
     st_py_state *state = PyModule_GetState(module);
-    Py_CLEAR(state->TensorType);
-    Py_CLEAR(state->TensorClass);
-    Py_CLEAR(state->ModuleType);
-    Py_CLEAR(state->DatasetType);
-    Py_CLEAR(state->TrainingArgsType);
-    Py_CLEAR(state->TrainerType);
-    Py_CLEAR(state->OptimType);
-    Py_CLEAR(state->LRScheduleType);
-    Py_CLEAR(state->PlateauType);
-    Py_CLEAR(state->MetricsLoggerType);
-    Py_CLEAR(state->EventDataType);
-    st_py_errors_clear(state);
+#define CLEAR(field) Py_CLEAR(state->field);
+    STATE_OBJECTS(CLEAR)
+#undef CLEAR
     return 0;
 }
 

@@ -31,6 +31,25 @@ static inline PyObject *Py_NewRef(PyObject *obj)
     return obj;
 }
 #endif
+#if PY_VERSION_HEX < 0x030C0000 /* Python 3.12's API for exceptions kept and raised again */
+static inline PyObject *PyErr_GetRaisedException(void)
+{
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (traceback != NULL)
+        PyException_SetTraceback(value, traceback);
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    return value;
+}
+static inline void PyErr_SetRaisedException(PyObject *exception) /* steals `exception` */
+{
+    if (exception != NULL)
+        PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exception)), exception,
+                      PyException_GetTraceback(exception));
+}
+#endif
 
 /* ---- per-module state -------------------------------------------------------------- */
 
@@ -77,8 +96,6 @@ int st_py_add_type(PyObject *module, PyType_Spec *spec, PyTypeObject **out);
 /* ---- errors.c ---------------------------------------------------------------------- */
 
 int st_py_errors_init(PyObject *module, st_py_state *state);
-int st_py_errors_traverse(st_py_state *state, visitproc visit, void *arg);
-void st_py_errors_clear(st_py_state *state);
 
 /* Raises the exception for `status` with st_last_error_message() as its message. Returns
  * NULL so callers can `return st_py_raise_status(...)`. */
@@ -241,15 +258,6 @@ typedef struct st_py_callback_slot {
     PyObject *handler;            /* NULL once removed: the event then costs one branch */
 } st_py_callback_slot;
 
-/* An exception raised inside a callback, kept until the C call returns. */
-typedef struct st_py_saved_error {
-#if PY_VERSION_HEX >= 0x030C0000
-    PyObject *exception;
-#else
-    PyObject *type, *value, *traceback;
-#endif
-} st_py_saved_error;
-
 typedef struct st_py_trainer {
     PyObject_HEAD
     st_trainer *trainer;
@@ -264,8 +272,8 @@ typedef struct st_py_trainer {
     int running;                     /* inside train / evaluate / predict */
     unsigned long running_thread;    /* the thread that runs it */
     int training;                    /* the run is train(): Ctrl-C stops it gracefully */
-    st_py_saved_error pending;       /* what a callback raised, re-raised after the call */
-    st_py_saved_error interrupt;     /* a Ctrl-C during train(), raised after it ends */
+    PyObject *pending;               /* what a callback raised, re-raised after the call */
+    PyObject *interrupt;             /* a Ctrl-C during train(), raised after it ends */
     int stop_requested;              /* Ctrl-C asked the core to stop this train() */
     PyObject *state_save;            /* callables of the Python callbacks' state, or NULL */
     PyObject *state_load;
@@ -291,8 +299,6 @@ void st_py_event_data_end(PyObject *event_data);
 /* trainer_callbacks.c */
 int st_py_callback_trampoline(st_event_data *data, const st_trainer_state *state,
                               st_trainer_control *control, void *user_data);
-/* {name: Tensor} of a forward's outputs. */
-PyObject *st_py_outputs_to_dict(st_py_state *state, const st_outputs *outputs);
 int st_py_state_save(void *user_data, const void **data, size_t *size);
 int st_py_state_load(void *user_data, const void *data, size_t size);
 int st_py_interrupt_check(st_event event, const st_trainer_state *state,
@@ -301,19 +307,26 @@ int st_py_compute_metrics_trampoline(st_metric_value *out, size_t capacity, size
                                      const st_eval_prediction *prediction, void *user_data);
 int st_py_compute_loss_trampoline(st_tensor **loss, const st_outputs *outputs, const st_batch *batch,
                                   void *user_data);
-int st_py_saved_error_is_set(const st_py_saved_error *saved);
-void st_py_saved_error_save(st_py_saved_error *saved);    /* moves the current exception */
-void st_py_saved_error_restore(st_py_saved_error *saved); /* raises it again, unchanged */
-void st_py_saved_error_clear(st_py_saved_error *saved);
-int st_py_saved_error_traverse(st_py_saved_error *saved, visitproc visit, void *arg);
+/* Moves the current exception into *saved (dropping what it held). */
+static inline void st_py_error_save(PyObject **saved)
+{
+    Py_XSETREF(*saved, PyErr_GetRaisedException());
+}
+/* Raises *saved again, unchanged, and empties it. */
+static inline void st_py_error_restore(PyObject **saved)
+{
+    PyErr_SetRaisedException(*saved);
+    *saved = NULL;
+}
 /* The names of st_trainer_control's flags, in the order the handlers receive them. */
 PyObject *st_py_control_flag_names(void);
 
 /* ---- user_code.c: Python forwards and datasets inside the loop ----------------------- */
 
 extern PyMethodDef st_py_user_code_functions[];
-/* {name: Tensor} of a library batch, or NULL with an exception. */
+/* {name: Tensor} of a library batch or of a forward's outputs, or NULL with an exception. */
 PyObject *st_py_batch_to_dict(st_py_state *state, const st_batch *batch);
+PyObject *st_py_outputs_to_dict(st_py_state *state, const st_outputs *outputs);
 /* Raises the exception a forward or data trampoline kept on this thread, with a note of
  * where the library was; returns 1 if there was one, else 0. */
 int st_py_host_error_restore(void);
@@ -428,6 +441,11 @@ PyObject *st_py_call(PyObject *module, PyObject *args, const char *name, const c
 
 /* A new module handle (module_type.c): raises for `status`, else wraps `handle`. */
 PyObject *st_py_module_result(st_py_state *state, int status, st_module *handle);
+
+/* The text a library function writes with the buffer protocol (`get(buffer, capacity,
+ * &length, arg)`: the length first, then the text), decoded from UTF-8 with `errors`. */
+typedef int (*st_py_text_fn)(char *buffer, size_t capacity, size_t *length, const void *arg);
+PyObject *st_py_text(st_py_state *state, st_py_text_fn get, const void *arg, const char *errors);
 
 /* The handle of an optional tensor (from st_py_optional_tensor_arg), or NULL. */
 static inline st_tensor *st_py_handle_or_null(PyObject *tensor)

@@ -14,23 +14,73 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-/* The exception class for a status: the single place that maps codes to classes. */
+/* ---- the hierarchy ------------------------------------------------------------------- */
+
+/* The hierarchy, built when the module is executed: each class derives from a class of the
+ * table before it (`parent`, a slot of the state; none for SwiftTrainError, which derives
+ * from Exception) and from up to two built-ins. `status`: the st_status it is raised for (0:
+ * none of its own; the first class with a status is the one raised). */
+#define DEF(name, parent, status)                                                          \
+    offsetof(st_py_state, name), #name, offsetof(st_py_state, parent), status
+static const struct exception_def {
+    size_t slot;
+    const char *name;
+    size_t parent;
+    int status;
+    PyObject **builtins[2];
+    const char *doc;
+} exception_defs[] = {
+    {DEF(SwiftTrainError, SwiftTrainError, 0), {&PyExc_Exception},
+     "Base class of every error swifttrain reports; .status is the st_status code."},
+    {DEF(InvalidArgumentError, SwiftTrainError, ST_EINVAL), {&PyExc_ValueError},
+     "An argument is invalid (ST_EINVAL): a bad hyper-parameter, an unknown name, a label out "
+     "of range."},
+    {DEF(ShapeError, SwiftTrainError, ST_ESHAPE), {&PyExc_ValueError, &PyExc_RuntimeError},
+     "Sizes or shapes do not fit together (ST_ESHAPE). Both a ValueError and, as PyTorch "
+     "raises for shapes, a RuntimeError."},
+    {DEF(OutOfMemoryError, SwiftTrainError, ST_ENOMEM), {&PyExc_MemoryError},
+     "Memory could not be allocated (ST_ENOMEM)."},
+    {DEF(MisuseError, SwiftTrainError, ST_EMISUSE), {&PyExc_RuntimeError},
+     "The call is not allowed in the object's current state (ST_EMISUSE), e.g. training "
+     "without a training dataset."},
+    {DEF(InternalError, SwiftTrainError, ST_ERROR), {&PyExc_RuntimeError},
+     "An internal error of the library (ST_ERROR)."},
+    {DEF(TrainingAbortedError, SwiftTrainError, ST_EUSER), {&PyExc_RuntimeError},
+     "A callback stopped training by failing (ST_EUSER). An exception raised by a Python "
+     "callback is re-raised itself instead."},
+    {DEF(BlasError, SwiftTrainError, ST_EBLAS), {&PyExc_RuntimeError},
+     "OpenBLAS could not be loaded (ST_EBLAS); install libopenblas0."},
+    {DEF(NotFoundError, SwiftTrainError, ST_ENOTFOUND), {&PyExc_KeyError},
+     "A named item does not exist (ST_ENOTFOUND)."},
+    {DEF(FileError, SwiftTrainError, ST_EIO), {&PyExc_OSError},
+     "A file could not be opened, read or written (ST_EIO); an OSError."},
+    {DEF(CheckpointNotFoundError, NotFoundError, 0), {&PyExc_ValueError},
+     "No checkpoint to resume from (ST_ENOTFOUND from a resume): a NotFoundError and, as HF "
+     "raises, a ValueError."},
+    {DEF(CorruptFileError, SwiftTrainError, ST_ECORRUPT), {&PyExc_ValueError},
+     "A file's contents are damaged or not in the expected format: a checkpoint that does not "
+     "match its manifest, a malformed safetensors file (ST_ECORRUPT); a ValueError."},
+    {DEF(StateDictError, SwiftTrainError, 0), {&PyExc_RuntimeError},
+     "load_state_dict failed: missing, unexpected or mis-shaped keys, named in the message (a "
+     "RuntimeError, as in torch)."},
+};
+#define EXCEPTION_COUNT (sizeof exception_defs / sizeof exception_defs[0])
+
+static PyObject **state_slot(st_py_state *state, size_t offset)
+{
+    return (PyObject **)((char *)state + offset);
+}
+
+/* The exception class for a status: the first with it, else SwiftTrainError. */
 static PyObject *exception_for_status(st_py_state *state, int status)
 {
-    switch (status) {
-    case ST_EINVAL: return state->InvalidArgumentError;
-    case ST_ESHAPE: return state->ShapeError;
-    case ST_ENOMEM: return state->OutOfMemoryError;
-    case ST_EMISUSE: return state->MisuseError;
-    case ST_ERROR: return state->InternalError;
-    case ST_EUSER: return state->TrainingAbortedError;
-    case ST_EBLAS: return state->BlasError;
-    case ST_ENOTFOUND: return state->NotFoundError;
-    case ST_EIO: return state->FileError;
-    case ST_ECORRUPT: return state->CorruptFileError;
-    default: return state->SwiftTrainError;
-    }
+    for (size_t i = 0; i < EXCEPTION_COUNT; i++)
+        if (exception_defs[i].status == status)
+            return *state_slot(state, exception_defs[i].slot);
+    return state->SwiftTrainError;
 }
+
+/* ---- raising and building ------------------------------------------------------------ */
 
 static PyObject *raise_as(PyObject *cls, int status, PyObject *message)
 {
@@ -95,66 +145,14 @@ PyObject *st_py_raise(st_py_state *state, int status, const char *format, ...)
     return NULL;
 }
 
-/* ---- the hierarchy, built when the module is executed -------------------------------- */
-
-/* The hierarchy: each class derives from a class of the table before it (`parent`, a slot
- * of the state; none for SwiftTrainError, which derives from Exception) and from up to two
- * built-ins. */
-#define SLOT(name) offsetof(st_py_state, name)
-static const struct exception_def {
-    size_t slot;
-    const char *name;
-    size_t parent;
-    PyObject **builtins[2];
-    const char *doc;
-} exception_defs[] = {
-    {SLOT(SwiftTrainError), "SwiftTrainError", 0, {&PyExc_Exception},
-     "Base class of every error swifttrain reports; .status is the st_status code."},
-    {SLOT(InvalidArgumentError), "InvalidArgumentError", SLOT(SwiftTrainError),
-     {&PyExc_ValueError},
-     "An argument is invalid (ST_EINVAL): a bad hyper-parameter, an unknown name, a label out "
-     "of range."},
-    {SLOT(ShapeError), "ShapeError", SLOT(SwiftTrainError),
-     {&PyExc_ValueError, &PyExc_RuntimeError},
-     "Sizes or shapes do not fit together (ST_ESHAPE). Both a ValueError and, as PyTorch "
-     "raises for shapes, a RuntimeError."},
-    {SLOT(OutOfMemoryError), "OutOfMemoryError", SLOT(SwiftTrainError), {&PyExc_MemoryError},
-     "Memory could not be allocated (ST_ENOMEM)."},
-    {SLOT(MisuseError), "MisuseError", SLOT(SwiftTrainError), {&PyExc_RuntimeError},
-     "The call is not allowed in the object's current state (ST_EMISUSE), e.g. training "
-     "without a training dataset."},
-    {SLOT(InternalError), "InternalError", SLOT(SwiftTrainError), {&PyExc_RuntimeError},
-     "An internal error of the library (ST_ERROR)."},
-    {SLOT(TrainingAbortedError), "TrainingAbortedError", SLOT(SwiftTrainError),
-     {&PyExc_RuntimeError},
-     "A callback stopped training by failing (ST_EUSER). An exception raised by a Python "
-     "callback is re-raised itself instead."},
-    {SLOT(BlasError), "BlasError", SLOT(SwiftTrainError), {&PyExc_RuntimeError},
-     "OpenBLAS could not be loaded (ST_EBLAS); install libopenblas0."},
-    {SLOT(NotFoundError), "NotFoundError", SLOT(SwiftTrainError), {&PyExc_KeyError},
-     "A named item does not exist (ST_ENOTFOUND)."},
-    {SLOT(FileError), "FileError", SLOT(SwiftTrainError), {&PyExc_OSError},
-     "A file could not be opened, read or written (ST_EIO); an OSError."},
-    {SLOT(CheckpointNotFoundError), "CheckpointNotFoundError", SLOT(NotFoundError),
-     {&PyExc_ValueError},
-     "No checkpoint to resume from (ST_ENOTFOUND from a resume): a NotFoundError and, as HF "
-     "raises, a ValueError."},
-    {SLOT(CorruptFileError), "CorruptFileError", SLOT(SwiftTrainError), {&PyExc_ValueError},
-     "A file's contents are damaged or not in the expected format: a checkpoint that does not "
-     "match its manifest, a malformed safetensors file (ST_ECORRUPT); a ValueError."},
-    {SLOT(StateDictError), "StateDictError", SLOT(SwiftTrainError), {&PyExc_RuntimeError},
-     "load_state_dict failed: missing, unexpected or mis-shaped keys, named in the message (a "
-     "RuntimeError, as in torch)."},
-};
-
 int st_py_errors_init(PyObject *module, st_py_state *state)
 {
-    for (size_t i = 0; i < sizeof exception_defs / sizeof exception_defs[0]; i++) {
+    for (size_t i = 0; i < EXCEPTION_COUNT; i++) {
         const struct exception_def *def = &exception_defs[i];
         PyObject *bases[3];
         Py_ssize_t count = 0;
         if (i > 0)
-            bases[count++] = *(PyObject **)((char *)state + def->parent);
+            bases[count++] = *state_slot(state, def->parent);
         for (size_t b = 0; b < 2 && def->builtins[b] != NULL; b++)
             bases[count++] = *def->builtins[b];
         PyObject *tuple = PyTuple_New(count);
@@ -164,7 +162,7 @@ int st_py_errors_init(PyObject *module, st_py_state *state)
             PyTuple_SET_ITEM(tuple, b, Py_NewRef(bases[b]));
         char qualified[96];
         PyOS_snprintf(qualified, sizeof qualified, "swifttrain.%s", def->name);
-        PyObject **slot = (PyObject **)((char *)state + def->slot);
+        PyObject **slot = state_slot(state, def->slot);
         *slot = PyErr_NewExceptionWithDoc(qualified, def->doc, tuple, NULL);
         Py_DECREF(tuple);
         if (*slot == NULL)
@@ -176,24 +174,4 @@ int st_py_errors_init(PyObject *module, st_py_state *state)
         }
     }
     return 0;
-}
-
-#define ST_PY_FOR_EACH_EXCEPTION(X)                                                         \
-    X(SwiftTrainError) X(InvalidArgumentError) X(ShapeError) X(OutOfMemoryError)           \
-    X(MisuseError) X(InternalError) X(TrainingAbortedError) X(BlasError) X(NotFoundError)   \
-    X(FileError) X(CorruptFileError) X(CheckpointNotFoundError) X(StateDictError)
-
-int st_py_errors_traverse(st_py_state *state, visitproc visit, void *arg)
-{
-#define VISIT(name) Py_VISIT(state->name);
-    ST_PY_FOR_EACH_EXCEPTION(VISIT)
-#undef VISIT
-    return 0;
-}
-
-void st_py_errors_clear(st_py_state *state)
-{
-#define CLEAR(name) Py_CLEAR(state->name);
-    ST_PY_FOR_EACH_EXCEPTION(CLEAR)
-#undef CLEAR
 }

@@ -28,42 +28,34 @@ static st_event_data *live(st_py_event_data *self)
     return self->data;
 }
 
-static PyObject *EventData_get_event(st_py_event_data *self, void *closure)
-{
-    (void)closure;
-    st_event_data *d = live(self);
-    return d == NULL ? NULL : PyUnicode_FromString(st_event_name((int)d->event));
-}
+/* The getters, told apart by their closure. */
+enum { GET_EVENT, GET_BATCH, GET_OUTPUTS, GET_LOSS, GET_ERROR };
 
-static PyObject *EventData_get_batch(st_py_event_data *self, void *closure)
+static PyObject *EventData_get(st_py_event_data *self, void *closure)
 {
-    (void)closure;
     st_event_data *d = live(self);
     if (d == NULL)
         return NULL;
-    return d->batch == NULL ? Py_NewRef(Py_None) : st_py_batch_to_dict(ST_PY_STATE(self), d->batch);
-}
-
-static PyObject *EventData_get_outputs(st_py_event_data *self, void *closure)
-{
-    (void)closure;
-    st_event_data *d = live(self);
-    if (d == NULL)
-        return NULL;
-    return d->outputs == NULL ? Py_NewRef(Py_None) : st_py_outputs_to_dict(ST_PY_STATE(self), d->outputs);
-}
-
-static PyObject *EventData_get_loss(st_py_event_data *self, void *closure)
-{
-    (void)closure;
-    st_event_data *d = live(self);
-    if (d == NULL)
-        return NULL;
-    if (d->loss == NULL)
-        Py_RETURN_NONE;
-    st_tensor *copy = NULL; /* a new handle to the same float32 tensor (graph kept), owned by the result */
-    int status = st_tensor_to(&copy, d->loss, ST_FLOAT32);
-    return st_py_tensor_result(ST_PY_STATE(self), status, copy, NULL, 0);
+    st_py_state *state = ST_PY_STATE(self);
+    switch ((int)(intptr_t)closure) {
+    case GET_EVENT:
+        return PyUnicode_FromString(st_event_name((int)d->event));
+    case GET_BATCH:
+        return d->batch == NULL ? Py_NewRef(Py_None) : st_py_batch_to_dict(state, d->batch);
+    case GET_OUTPUTS:
+        return d->outputs == NULL ? Py_NewRef(Py_None) : st_py_outputs_to_dict(state, d->outputs);
+    case GET_LOSS: {
+        if (d->loss == NULL)
+            Py_RETURN_NONE;
+        st_tensor *copy = NULL; /* a new handle to the same float32 tensor (graph kept) */
+        int status = st_tensor_to(&copy, d->loss, ST_FLOAT32);
+        return st_py_tensor_result(state, status, copy, NULL, 0);
+    }
+    default: /* GET_ERROR */
+        if (self->error != NULL)
+            return Py_NewRef(self->error);
+        return d->error == NULL ? Py_NewRef(Py_None) : PyUnicode_FromString(d->error);
+    }
 }
 
 static int EventData_set_loss(st_py_event_data *self, PyObject *value, void *closure)
@@ -80,17 +72,6 @@ static int EventData_set_loss(st_py_event_data *self, PyObject *value, void *clo
     }
     int status = st_event_data_set_loss(d, st_py_handle(value));
     return status == ST_OK ? 0 : (st_py_raise_status(state, status), -1);
-}
-
-static PyObject *EventData_get_error(st_py_event_data *self, void *closure)
-{
-    (void)closure;
-    st_event_data *d = live(self);
-    if (d == NULL)
-        return NULL;
-    if (self->error != NULL)
-        return Py_NewRef(self->error);
-    return d->error == NULL ? Py_NewRef(Py_None) : PyUnicode_FromString(d->error);
 }
 
 static PyObject *set_entry(st_py_event_data *self, PyObject *args, const char *what, int batch)
@@ -129,29 +110,12 @@ static PyObject *EventData_log(st_py_event_data *self, PyObject *values)
     st_event_data *d = live(self);
     if (d == NULL)
         return NULL;
-    if (!PyDict_Check(values))
-        return PyErr_Format(PyExc_TypeError, "EventData.log: expected a dict of name -> number, got %.100s",
-                            Py_TYPE(values)->tp_name);
-    Py_ssize_t count = PyDict_Size(values), i = 0, position = 0;
-    const char **names = PyMem_Calloc((size_t)count + 1, sizeof(char *));
-    double *numbers = PyMem_Calloc((size_t)count + 1, sizeof(double));
-    PyObject *key, *value, *result = NULL;
-    if (names == NULL || numbers == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    while (PyDict_Next(values, &position, &key, &value)) {
-        names[i] = PyUnicode_AsUTF8(key);
-        numbers[i] = PyFloat_AsDouble(value);
-        if (names[i] == NULL || (numbers[i] == -1.0 && PyErr_Occurred()))
-            goto done;
-        i++;
-    }
-    result = st_py_none_or_raise(ST_PY_STATE(self), st_trainer_log(d->trainer, names, numbers, (size_t)count));
-done:
-    PyMem_Free(names);
-    PyMem_Free(numbers);
-    return result;
+    st_py_numbers numbers;
+    if (st_py_numbers_from_dict(&numbers, values, "EventData.log") < 0)
+        return NULL;
+    int status = st_trainer_log(d->trainer, numbers.names, numbers.values, numbers.count);
+    st_py_numbers_free(&numbers);
+    return st_py_none_or_raise(ST_PY_STATE(self), status);
 }
 
 static void EventData_dealloc(st_py_event_data *self)
@@ -163,12 +127,17 @@ static void EventData_dealloc(st_py_event_data *self)
 }
 
 static PyGetSetDef EventData_getset[] = {
-    {"event", (getter)EventData_get_event, NULL, "The event's HF name (\"on_after_loss\").", NULL},
-    {"batch", (getter)EventData_get_batch, NULL, "The batch as {name: Tensor}, or None.", NULL},
-    {"outputs", (getter)EventData_get_outputs, NULL, "The model's outputs as {name: Tensor}, or None.", NULL},
-    {"loss", (getter)EventData_get_loss, (setter)EventData_set_loss,
-     "The loss (a Tensor) from on_after_loss; assignable there and at on_before_backward.", NULL},
-    {"error", (getter)EventData_get_error, NULL, "on_exception: the exception that ends the run.", NULL},
+    {"event", (getter)EventData_get, NULL, "The event's HF name (\"on_after_loss\").",
+     (void *)GET_EVENT},
+    {"batch", (getter)EventData_get, NULL, "The batch as {name: Tensor}, or None.",
+     (void *)GET_BATCH},
+    {"outputs", (getter)EventData_get, NULL, "The model's outputs as {name: Tensor}, or None.",
+     (void *)GET_OUTPUTS},
+    {"loss", (getter)EventData_get, (setter)EventData_set_loss,
+     "The loss (a Tensor) from on_after_loss; assignable there and at on_before_backward.",
+     (void *)GET_LOSS},
+    {"error", (getter)EventData_get, NULL, "on_exception: the exception that ends the run.",
+     (void *)GET_ERROR},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

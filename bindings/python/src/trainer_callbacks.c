@@ -64,64 +64,6 @@ static int control_from_object(st_trainer_control *control, PyObject *obj)
     return 0;
 }
 
-/* ---- saved exceptions ---------------------------------------------------------------- */
-
-int st_py_saved_error_is_set(const st_py_saved_error *saved)
-{
-#if PY_VERSION_HEX >= 0x030C0000
-    return saved->exception != NULL;
-#else
-    return saved->type != NULL;
-#endif
-}
-
-void st_py_saved_error_save(st_py_saved_error *saved)
-{
-    st_py_saved_error_clear(saved);
-#if PY_VERSION_HEX >= 0x030C0000
-    saved->exception = PyErr_GetRaisedException();
-#else
-    PyErr_Fetch(&saved->type, &saved->value, &saved->traceback);
-    PyErr_NormalizeException(&saved->type, &saved->value, &saved->traceback);
-    if (saved->traceback != NULL)
-        PyException_SetTraceback(saved->value, saved->traceback);
-#endif
-}
-
-void st_py_saved_error_restore(st_py_saved_error *saved)
-{
-#if PY_VERSION_HEX >= 0x030C0000
-    PyErr_SetRaisedException(saved->exception);
-    saved->exception = NULL;
-#else
-    PyErr_Restore(saved->type, saved->value, saved->traceback);
-    saved->type = saved->value = saved->traceback = NULL;
-#endif
-}
-
-void st_py_saved_error_clear(st_py_saved_error *saved)
-{
-#if PY_VERSION_HEX >= 0x030C0000
-    Py_CLEAR(saved->exception);
-#else
-    Py_CLEAR(saved->type);
-    Py_CLEAR(saved->value);
-    Py_CLEAR(saved->traceback);
-#endif
-}
-
-int st_py_saved_error_traverse(st_py_saved_error *saved, visitproc visit, void *arg)
-{
-#if PY_VERSION_HEX >= 0x030C0000
-    Py_VISIT(saved->exception);
-#else
-    Py_VISIT(saved->type);
-    Py_VISIT(saved->value);
-    Py_VISIT(saved->traceback);
-#endif
-    return 0;
-}
-
 /* After Python raised during a callback: returns what the callback returns. The first
  * KeyboardInterrupt (Ctrl-C) during train() is the core's graceful stop
  * (st_trainer_request_stop: the step finishes and is saved, TRAIN_END runs), and train()
@@ -130,26 +72,16 @@ static int stop_on_error(st_py_trainer *self, st_trainer_control *control)
 {
     if (self->training && control != NULL && !self->stop_requested &&
         PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
-        st_py_saved_error_save(&self->interrupt);
+        st_py_error_save(&self->interrupt);
         self->stop_requested = 1;
         st_trainer_request_stop(self->trainer, true);
         return 0;
     }
-    st_py_saved_error_save(&self->pending);
+    st_py_error_save(&self->pending);
     return 1;
 }
 
 /* ---- the callbacks ------------------------------------------------------------------- */
-
-/* The exception a Python callback raised, kept to be re-raised (borrowed), or NULL. */
-static PyObject *pending_exception(st_py_trainer *self)
-{
-#if PY_VERSION_HEX >= 0x030C0000
-    return self->pending.exception;
-#else
-    return self->pending.value;
-#endif
-}
 
 static int call_handler(st_py_trainer *self, PyObject *handler, st_event_data *data,
                         const st_trainer_state *state, st_trainer_control *control)
@@ -158,26 +90,23 @@ static int call_handler(st_py_trainer *self, PyObject *handler, st_event_data *d
     if (self->snapshot != NULL && state->event_serial != 0 && state->event_serial == self->snapshot_serial) {
         state_dict = Py_NewRef(self->snapshot); /* another callback of the same event */
     } else {
-        state_dict = st_py_trainer_state_to_dict(st_py_state_of(Py_TYPE(self)), state);
+        state_dict = st_py_trainer_state_to_dict(ST_PY_STATE(self), state);
         if (state_dict == NULL)
             return -1;
         Py_XSETREF(self->snapshot, Py_NewRef(state_dict));
         self->snapshot_serial = state->event_serial;
     }
     PyObject *flags = control_to_tuple(control);
-    if (flags == NULL) {
-        Py_DECREF(state_dict);
-        return -1;
-    }
-    PyObject *event_data = st_py_event_data_new(st_py_state_of(Py_TYPE(self)), data,
-                                                data->event == ST_EVENT_EXCEPTION ? pending_exception(self) : NULL);
+    PyObject *event_data = flags == NULL ? NULL
+        : st_py_event_data_new(ST_PY_STATE(self), data,
+                               data->event == ST_EVENT_EXCEPTION ? self->pending : NULL);
     PyObject *result = event_data == NULL ? NULL
-                       : PyObject_CallFunction(handler, "iOOO", (int)data->event, state_dict, flags, event_data);
+        : PyObject_CallFunction(handler, "iOOO", (int)data->event, state_dict, flags, event_data);
     if (event_data != NULL)
         st_py_event_data_end(event_data);
     Py_XDECREF(event_data);
+    Py_XDECREF(flags);
     Py_DECREF(state_dict);
-    Py_DECREF(flags);
     if (result == NULL)
         return -1;
     int rc = control_from_object(control, result);
@@ -204,8 +133,8 @@ int st_py_callback_trampoline(st_event_data *data, const st_trainer_state *state
                    || data->event == ST_EVENT_POST_CLOSE;
     /* an error raised in teardown is reported, not raised, when the run already failed (the
      * first error wins); a CLOSE callback failing a successful run is raised */
-    int failed = data->event == ST_EVENT_EXCEPTION || data->error != NULL || st_py_saved_error_is_set(&self->pending);
-    if (st_py_saved_error_is_set(&self->pending) && !teardown) {
+    int failed = data->event == ST_EVENT_EXCEPTION || data->error != NULL || self->pending != NULL;
+    if (self->pending != NULL && !teardown) {
         rc = 1; /* already stopping: run no more Python */
     } else if (slot->handler != NULL) {
         PyObject *handler = Py_NewRef(slot->handler); /* it may remove itself */
@@ -228,7 +157,7 @@ int st_py_state_save(void *user_data, const void **data, size_t *size)
     st_py_trainer *self = (st_py_trainer *)user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
     int rc = 1;
-    if (!st_py_saved_error_is_set(&self->pending) && self->state_save != NULL) {
+    if (self->pending == NULL && self->state_save != NULL) {
         PyObject *bytes = PyObject_CallNoArgs(self->state_save);
         if (bytes != NULL && !PyBytes_Check(bytes)) {
             PyErr_Format(PyExc_TypeError, "the callbacks' state must be bytes, got %.100s",
@@ -253,13 +182,10 @@ int st_py_state_load(void *user_data, const void *data, size_t size)
     st_py_trainer *self = (st_py_trainer *)user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
     int rc = 1;
-    if (!st_py_saved_error_is_set(&self->pending) && self->state_load != NULL) {
+    if (self->pending == NULL && self->state_load != NULL) {
         PyObject *result = PyObject_CallFunction(self->state_load, "y#", (const char *)data,
                                                  (Py_ssize_t)size);
-        if (result == NULL)
-            rc = stop_on_error(self, NULL);
-        else
-            rc = 0;
+        rc = result == NULL ? stop_on_error(self, NULL) : 0;
         Py_XDECREF(result);
     }
     PyGILState_Release(gil);
@@ -273,7 +199,7 @@ int st_py_interrupt_check(st_event event, const st_trainer_state *state,
     st_py_trainer *self = (st_py_trainer *)user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
     int rc = 0;
-    if (st_py_saved_error_is_set(&self->pending))
+    if (self->pending != NULL)
         rc = 1;
     else if (PyErr_CheckSignals() < 0) /* Python's signal handlers run here, between steps */
         rc = stop_on_error(self, control);
@@ -291,7 +217,6 @@ static PyObject *bytes_or_none(const void *data, int64_t count, size_t item_size
                                      (Py_ssize_t)count * (Py_ssize_t)item_size);
 }
 
-/* Calls the callable and fills `out` from its list of (name, value); -1 with an exception. */
 /* A tuple of `ndim` dimensions, or None for NULL. */
 static PyObject *shape_tuple(const int64_t *shape, size_t ndim)
 {
@@ -318,6 +243,7 @@ static int64_t product(const int64_t *shape, size_t ndim, int64_t fallback)
     return n;
 }
 
+/* Calls the callable and fills `out` from its list of (name, value); -1 with an exception. */
 static int call_compute_metrics(st_py_trainer *self, st_metric_value *out, size_t capacity,
                                 size_t *out_count, const st_eval_prediction *p)
 {
@@ -378,7 +304,7 @@ int st_py_compute_metrics_trampoline(st_metric_value *out, size_t capacity, size
     st_py_trainer *self = (st_py_trainer *)user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
     int rc = 0;
-    if (st_py_saved_error_is_set(&self->pending)) {
+    if (self->pending != NULL) {
         rc = 1;
     } else if (self->compute_metrics == NULL) {
         *out_count = 0;
@@ -395,31 +321,14 @@ int st_py_compute_metrics_trampoline(st_metric_value *out, size_t capacity, size
 
 /* ---- compute_loss ---------------------------------------------------------------------- */
 
-PyObject *st_py_outputs_to_dict(st_py_state *state, const st_outputs *outputs)
-{
-    PyObject *dict = PyDict_New();
-    size_t count = st_outputs_count(outputs);
-    for (size_t i = 0; dict != NULL && i < count; i++) {
-        const char *name = NULL;
-        st_tensor *handle = NULL;
-        int status = st_outputs_entry(&name, &handle, outputs, i);
-        PyObject *tensor = status == ST_OK ? st_py_tensor_wrap(state, handle, 0, NULL, 0)
-                                           : st_py_raise_status(state, status);
-        if (tensor == NULL || PyDict_SetItemString(dict, name, tensor) < 0)
-            Py_CLEAR(dict);
-        Py_XDECREF(tensor);
-    }
-    return dict;
-}
-
 int st_py_compute_loss_trampoline(st_tensor **loss, const st_outputs *outputs, const st_batch *batch,
                                   void *user_data)
 {
     st_py_trainer *self = (st_py_trainer *)user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
-    st_py_state *state = st_py_state_of(Py_TYPE(self));
+    st_py_state *state = ST_PY_STATE(self);
     int rc = 0;
-    if (st_py_saved_error_is_set(&self->pending)) {
+    if (self->pending != NULL) {
         rc = 1;
     } else if (self->compute_loss == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "compute_loss was removed during training");

@@ -19,18 +19,17 @@
  */
 #include "_swifttrain.h"
 
-/* ---- state checks -------------------------------------------------------------------- */
+/* A method's docstring: its signature (parameters after $self) and `text`. */
+#define DOC(name, params, text)                                                            \
+    PyDoc_STRVAR(Trainer_##name##_doc, #name "($self, " params ")\n--\n\n" text)
 
-static st_py_state *state_of(st_py_trainer *self)
-{
-    return st_py_state_of(Py_TYPE(self));
-}
+/* ---- state checks -------------------------------------------------------------------- */
 
 static int check_alive(st_py_trainer *self, const char *what)
 {
     if (self->trainer != NULL)
         return 0;
-    st_py_raise(state_of(self), ST_EMISUSE, "Trainer.%s: this trainer has been released",
+    st_py_raise(ST_PY_STATE(self), ST_EMISUSE, "Trainer.%s: this trainer has been released",
                 what);
     return -1;
 }
@@ -41,7 +40,7 @@ static int check_readable(st_py_trainer *self, const char *what)
     if (check_alive(self, what) < 0)
         return -1;
     if (self->running && self->running_thread != PyThread_get_thread_ident()) {
-        st_py_raise(state_of(self), ST_EMISUSE,
+        st_py_raise(ST_PY_STATE(self), ST_EMISUSE,
                     "Trainer.%s: the trainer is running in another thread; call it from a "
                     "callback or after train/evaluate/predict returns",
                     what);
@@ -56,7 +55,7 @@ static int check_idle(st_py_trainer *self, const char *what)
     if (check_alive(self, what) < 0)
         return -1;
     if (self->running) {
-        st_py_raise(state_of(self), ST_EMISUSE,
+        st_py_raise(ST_PY_STATE(self), ST_EMISUSE,
                     "Trainer.%s: not allowed while the trainer is running train, evaluate or "
                     "predict (%s); call it before or after",
                     what,
@@ -75,7 +74,7 @@ static int begin_run(st_py_trainer *self, const char *what)
     self->running = 1;
     self->running_thread = PyThread_get_thread_ident();
     self->training = strcmp(what, "train") == 0;
-    st_py_saved_error_clear(&self->interrupt);
+    Py_CLEAR(self->interrupt);
     self->stop_requested = 0;
     Py_CLEAR(self->snapshot);
     st_py_host_error_clear();
@@ -87,52 +86,57 @@ static int end_run(st_py_trainer *self, int status)
 {
     self->running = 0;
     self->training = 0;
-    if (self->stop_requested && !st_py_saved_error_is_set(&self->interrupt)) { /* by request_stop() */
+    if (self->stop_requested && self->interrupt == NULL) { /* by request_stop() */
         PyErr_SetNone(PyExc_KeyboardInterrupt);
-        st_py_saved_error_save(&self->interrupt);
+        st_py_error_save(&self->interrupt);
     }
     self->stop_requested = 0;
-    if (st_py_saved_error_is_set(&self->pending)) {
-        st_py_saved_error_clear(&self->interrupt);
+    if (self->pending != NULL) {
+        Py_CLEAR(self->interrupt);
         st_py_host_error_clear();
-        st_py_saved_error_restore(&self->pending);
+        st_py_error_restore(&self->pending);
         return -1;
     }
     if (status != ST_OK && st_py_host_error_restore()) { /* raised in a Python forward or dataset */
-        st_py_saved_error_clear(&self->interrupt);
+        Py_CLEAR(self->interrupt);
         return -1;
     }
-    if (st_py_saved_error_is_set(&self->interrupt) && status == ST_OK) { /* Ctrl-C: ended gracefully */
-        st_py_saved_error_restore(&self->interrupt);
+    if (self->interrupt != NULL && status == ST_OK) { /* Ctrl-C: ended gracefully */
+        st_py_error_restore(&self->interrupt);
         return -1;
     }
     if (status != ST_OK) { /* a failure (e.g. the stop's checkpoint could not be written) wins over
                               the Ctrl-C, which becomes its __context__ */
-        PyObject *type, *interrupt = NULL, *traceback, *error;
-        if (st_py_saved_error_is_set(&self->interrupt)) {
-            st_py_saved_error_restore(&self->interrupt);
-            PyErr_Fetch(&type, &interrupt, &traceback);
-            PyErr_NormalizeException(&type, &interrupt, &traceback);
-            Py_XDECREF(type);
-            Py_XDECREF(traceback);
-        }
-        st_py_raise_status(state_of(self), status);
+        PyObject *interrupt = self->interrupt;
+        self->interrupt = NULL;
+        st_py_raise_status(ST_PY_STATE(self), status);
         if (interrupt != NULL) {
-            PyErr_Fetch(&type, &error, &traceback);
-            PyErr_NormalizeException(&type, &error, &traceback);
+            PyObject *error = PyErr_GetRaisedException();
             PyException_SetContext(error, interrupt); /* steals interrupt */
-            PyErr_Restore(type, error, traceback);
+            PyErr_SetRaisedException(error);
         }
         return -1;
     }
     return 0;
 }
 
+/* Runs `call` (an st_status expression) with the GIL released, between begin_run and
+ * end_run, and declares `int ok`: 1 if it succeeded, else 0 with an exception set. */
+#define RUN(ok, self, what, call)                                                          \
+    int ok = begin_run((self), (what)) == 0;                                               \
+    if (ok) {                                                                              \
+        int run_status;                                                                    \
+        Py_BEGIN_ALLOW_THREADS                                                             \
+        run_status = (call);                                                               \
+        Py_END_ALLOW_THREADS                                                               \
+        ok = end_run((self), run_status) == 0;                                             \
+    }
+
 /* The st_dataset of a Dataset argument; NULL with `*ok` 1 for None when allowed. */
 static int dataset_arg(st_py_trainer *self, PyObject *obj, int allow_none, const char *what,
                        st_dataset **out)
 {
-    st_py_state *state = state_of(self);
+    st_py_state *state = ST_PY_STATE(self);
     *out = NULL;
     if (obj == Py_None && allow_none)
         return 0;
@@ -165,17 +169,15 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     st_py_trainer *self = (st_py_trainer *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
+    self->model = Py_NewRef(model);
     status = st_trainer_create(&self->trainer, ((st_py_module *)model)->module, loss,
                                &((st_py_training_args *)training_args)->args);
-    if (status != ST_OK) {
-        Py_DECREF(self);
-        return st_py_raise_status(state, status);
-    }
-    self->model = Py_NewRef(model);
     /* Ctrl-C stops training even when no Python callback runs, and an evaluation or a
      * prediction between two batches. */
-    status = st_trainer_add_callback(self->trainer, st_py_interrupt_check, self,
-                                     ST_EVENT_MASK(ST_EVENT_STEP_END) | ST_EVENT_MASK(ST_EVENT_PREDICTION_STEP));
+    if (status == ST_OK)
+        status = st_trainer_add_callback(self->trainer, st_py_interrupt_check, self,
+                                         ST_EVENT_MASK(ST_EVENT_STEP_END)
+                                             | ST_EVENT_MASK(ST_EVENT_PREDICTION_STEP));
     if (status != ST_OK) {
         Py_DECREF(self);
         return st_py_raise_status(state, status);
@@ -183,23 +185,20 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     return (PyObject *)self;
 }
 
+/* The objects a trainer holds, in the order they are cleared (the model after what uses it). */
+#define TRAINER_OBJECTS(X)                                                                 \
+    X(train_dataset) X(eval_datasets) X(compute_metrics) X(compute_loss) X(computed)       \
+    X(state_save) X(state_load) X(state_bytes) X(snapshot) X(model) X(pending) X(interrupt)
+
 static int Trainer_traverse(st_py_trainer *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->model);
-    Py_VISIT(self->train_dataset);
-    Py_VISIT(self->eval_datasets);
-    Py_VISIT(self->compute_metrics);
-    Py_VISIT(self->compute_loss);
-    Py_VISIT(self->computed);
-    Py_VISIT(self->state_save);
-    Py_VISIT(self->state_load);
-    Py_VISIT(self->state_bytes);
-    Py_VISIT(self->snapshot);
+#define VISIT(field) Py_VISIT(self->field);
+    TRAINER_OBJECTS(VISIT)
+#undef VISIT
     for (Py_ssize_t i = 0; i < self->slot_count; i++)
         Py_VISIT(self->slots[i]->handler);
-    int rc = st_py_saved_error_traverse(&self->interrupt, visit, arg);
-    return rc != 0 ? rc : st_py_saved_error_traverse(&self->pending, visit, arg);
+    return 0;
 }
 
 static int Trainer_clear(st_py_trainer *self)
@@ -214,18 +213,9 @@ static int Trainer_clear(st_py_trainer *self)
     PyMem_Free(self->slots);
     self->slots = NULL;
     self->slot_count = self->slot_capacity = 0;
-    Py_CLEAR(self->train_dataset);
-    Py_CLEAR(self->eval_datasets);
-    Py_CLEAR(self->compute_metrics);
-    Py_CLEAR(self->compute_loss);
-    Py_CLEAR(self->computed);
-    Py_CLEAR(self->state_save);
-    Py_CLEAR(self->state_load);
-    Py_CLEAR(self->state_bytes);
-    Py_CLEAR(self->snapshot);
-    Py_CLEAR(self->model);
-    st_py_saved_error_clear(&self->pending);
-    st_py_saved_error_clear(&self->interrupt);
+#define CLEAR(field) Py_CLEAR(self->field);
+    TRAINER_OBJECTS(CLEAR)
+#undef CLEAR
     return 0;
 }
 
@@ -240,9 +230,7 @@ static void Trainer_dealloc(st_py_trainer *self)
 
 /* ---- datasets -------------------------------------------------------------------------- */
 
-PyDoc_STRVAR(Trainer_set_train_dataset_doc,
-             "set_train_dataset($self, dataset, /)\n--\n\n"
-             "Sets the training dataset (st_trainer_set_train_dataset).");
+DOC(set_train_dataset, "dataset, /", "Sets the training dataset (st_trainer_set_train_dataset).");
 
 static PyObject *Trainer_set_train_dataset(st_py_trainer *self, PyObject *dataset)
 {
@@ -252,15 +240,13 @@ static PyObject *Trainer_set_train_dataset(st_py_trainer *self, PyObject *datase
         return NULL;
     int status = st_trainer_set_train_dataset(self->trainer, handle);
     if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
+        return st_py_raise_status(ST_PY_STATE(self), status);
     Py_XSETREF(self->train_dataset, Py_NewRef(dataset));
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Trainer_set_eval_dataset_doc,
-             "set_eval_dataset($self, dataset, /)\n--\n\n"
-             "Sets (or with None clears) the evaluation dataset "
-             "(st_trainer_set_eval_dataset).");
+DOC(set_eval_dataset, "dataset, /", "Sets (or with None clears) the evaluation dataset "
+    "(st_trainer_set_eval_dataset).");
 
 static PyObject *Trainer_set_eval_dataset(st_py_trainer *self, PyObject *dataset)
 {
@@ -268,24 +254,20 @@ static PyObject *Trainer_set_eval_dataset(st_py_trainer *self, PyObject *dataset
     if (check_idle(self, "set_eval_dataset") < 0 ||
         dataset_arg(self, dataset, 1, "set_eval_dataset", &handle) < 0)
         return NULL;
-    PyObject *kept = dataset == Py_None ? NULL : PyList_New(0);
-    if (dataset != Py_None && (kept == NULL || PyList_Append(kept, dataset) < 0)) {
-        Py_XDECREF(kept);
+    PyObject *kept = dataset == Py_None ? NULL : Py_BuildValue("[O]", dataset);
+    if (dataset != Py_None && kept == NULL)
         return NULL;
-    }
     int status = st_trainer_set_eval_dataset(self->trainer, handle);
     if (status != ST_OK) {
         Py_XDECREF(kept);
-        return st_py_raise_status(state_of(self), status);
+        return st_py_raise_status(ST_PY_STATE(self), status);
     }
     Py_XSETREF(self->eval_datasets, kept);
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Trainer_add_eval_dataset_doc,
-             "add_eval_dataset($self, name, dataset, /)\n--\n\n"
-             "Adds a named evaluation dataset; its metrics are eval_<name>_loss, ... "
-             "(st_trainer_add_eval_dataset).");
+DOC(add_eval_dataset, "name, dataset, /", "Adds a named evaluation dataset; its metrics are "
+    "eval_<name>_loss, ... (st_trainer_add_eval_dataset).");
 
 static PyObject *Trainer_add_eval_dataset(st_py_trainer *self, PyObject *args)
 {
@@ -307,42 +289,43 @@ static PyObject *Trainer_add_eval_dataset(st_py_trainer *self, PyObject *args)
         Py_ssize_t last = PyList_GET_SIZE(self->eval_datasets) - 1;
         if (PySequence_DelItem(self->eval_datasets, last) < 0)
             PyErr_Clear();
-        return st_py_raise_status(state_of(self), status);
+        return st_py_raise_status(ST_PY_STATE(self), status);
     }
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Trainer_set_compute_metrics_doc,
-             "set_compute_metrics($self, function, /)\n--\n\n"
-             "Sets (or with None removes) the function that adds metrics to every evaluation "
-             "(st_trainer_set_compute_metrics); see trainer_callbacks.c for how it is called.");
+DOC(set_compute_metrics, "function, /", "Sets (or with None removes) the function that adds "
+    "metrics to every evaluation (st_trainer_set_compute_metrics); see trainer_callbacks.c for "
+    "how it is called.");
 
-static PyObject *Trainer_set_compute_metrics(st_py_trainer *self, PyObject *function)
-{
-    if (check_idle(self, "set_compute_metrics") < 0)
-        return NULL;
-    if (function != Py_None && !PyCallable_Check(function)) {
-        PyErr_Format(PyExc_TypeError, "Trainer.set_compute_metrics: expected a callable or "
-                     "None, got %.100s", Py_TYPE(function)->tp_name);
-        return NULL;
+/* set_compute_metrics / set_compute_loss: the library calls st_py_<name>_trampoline (none
+ * for None), which calls self-><name>. */
+#define SET_FUNCTION_METHOD(name)                                                          \
+    static PyObject *Trainer_set_##name(st_py_trainer *self, PyObject *function)           \
+    {                                                                                      \
+        if (check_idle(self, "set_" #name) < 0)                                            \
+            return NULL;                                                                   \
+        if (function != Py_None && !PyCallable_Check(function))                            \
+            return PyErr_Format(PyExc_TypeError, "Trainer.set_" #name ": expected a "      \
+                                "callable or None, got %.100s", Py_TYPE(function)->tp_name); \
+        int none = function == Py_None;                                                    \
+        int status = st_trainer_set_##name(self->trainer,                                  \
+                                           none ? NULL : st_py_##name##_trampoline,        \
+                                           none ? NULL : self);                            \
+        if (status != ST_OK)                                                               \
+            return st_py_raise_status(ST_PY_STATE(self), status);                          \
+        Py_XSETREF(self->name, none ? NULL : Py_NewRef(function));                         \
+        Py_RETURN_NONE;                                                                    \
     }
-    int status = function == Py_None
-                     ? st_trainer_set_compute_metrics(self->trainer, NULL, NULL)
-                     : st_trainer_set_compute_metrics(self->trainer,
-                                                      st_py_compute_metrics_trampoline, self);
-    if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
-    Py_XSETREF(self->compute_metrics, function == Py_None ? NULL : Py_NewRef(function));
-    Py_RETURN_NONE;
-}
+SET_FUNCTION_METHOD(compute_metrics)
+SET_FUNCTION_METHOD(compute_loss)
 
 /* ---- callbacks ------------------------------------------------------------------------- */
 
-PyDoc_STRVAR(Trainer_add_callback_doc,
-             "add_callback($self, handler, event_mask, priority=0, /)\n--\n\n"
-             "Registers handler(event, state, control, event_data) for the events in event_mask "
-             "at `priority` (st_trainer_add_event_callback: one order with the library's and C "
-             "callbacks) and returns its index for remove_callback.");
+DOC(add_callback, "handler, event_mask, priority=0, /", "Registers handler(event, state, "
+    "control, event_data) for the events in event_mask at `priority` "
+    "(st_trainer_add_event_callback: one order with the library's and C callbacks) and returns "
+    "its index for remove_callback.");
 
 static PyObject *Trainer_add_callback(st_py_trainer *self, PyObject *args)
 {
@@ -383,15 +366,14 @@ static PyObject *Trainer_add_callback(st_py_trainer *self, PyObject *args)
     if (status != ST_OK) {
         Py_DECREF(slot->handler);
         PyMem_Free(slot);
-        return st_py_raise_status(state_of(self), status);
+        return st_py_raise_status(ST_PY_STATE(self), status);
     }
     self->slots[self->slot_count] = slot;
     return PyLong_FromSsize_t(self->slot_count++);
 }
 
-PyDoc_STRVAR(Trainer_remove_callback_doc,
-             "remove_callback($self, index, /)\n--\n\n"
-             "Stops calling the handler registered as `index` (st_trainer_remove_event_callback).");
+DOC(remove_callback, "index, /", "Stops calling the handler registered as `index` "
+    "(st_trainer_remove_event_callback).");
 
 static PyObject *Trainer_remove_callback(st_py_trainer *self, PyObject *index_obj)
 {
@@ -411,10 +393,9 @@ static PyObject *Trainer_remove_callback(st_py_trainer *self, PyObject *index_ob
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Trainer_log_doc,
-             "log($self, logs, /)\n--\n\n"
-             "Logs a dict of name -> number (st_trainer_log): appended to the log history with the "
-             "step, and LOG fires with them (after the current event when called from a callback).");
+DOC(log, "logs, /", "Logs a dict of name -> number (st_trainer_log): appended to the log history "
+    "with the step, and LOG fires with them (after the current event when called from a "
+    "callback).");
 
 static PyObject *Trainer_log(st_py_trainer *self, PyObject *logs)
 {
@@ -422,25 +403,22 @@ static PyObject *Trainer_log(st_py_trainer *self, PyObject *logs)
     PyObject *result = NULL;
     if (st_py_numbers_from_dict(&numbers, logs, "Trainer.log") < 0)
         return NULL;
-    if (check_readable(self, "log") == 0) {
-        if (self->running) { /* from a callback: LOG follows the event */
-            result = st_py_none_or_raise(state_of(self), st_trainer_log(self->trainer, numbers.names,
-                                                                        numbers.values, numbers.count));
-        } else if (begin_run(self, "log") == 0) { /* LOG now: a callback's exception comes out here */
-            int status = st_trainer_log(self->trainer, numbers.names, numbers.values, numbers.count);
-            result = end_run(self, status) < 0 ? NULL : Py_NewRef(Py_None);
-        }
+    /* From a callback, LOG follows the event; else it fires now, as a run of its own (a
+     * callback's exception comes out here). */
+    int from_callback = self->running;
+    if (check_readable(self, "log") == 0 && (from_callback || begin_run(self, "log") == 0)) {
+        int status = st_trainer_log(self->trainer, numbers.names, numbers.values, numbers.count);
+        result = from_callback ? st_py_none_or_raise(ST_PY_STATE(self), status)
+                 : end_run(self, status) < 0 ? NULL : Py_NewRef(Py_None);
     }
     st_py_numbers_free(&numbers);
     return result;
 }
 
-PyDoc_STRVAR(Trainer_request_stop_doc,
-             "request_stop($self, /)\n--\n\n"
-             "Ctrl-C during train(): asks the library to stop gracefully after the current "
-             "step and to save it (st_trainer_request_stop); train() then raises "
-             "KeyboardInterrupt. Returns False, asking nothing, outside train() or when a stop "
-             "was asked for already (a second Ctrl-C is to raise at once).");
+DOC(request_stop, "/", "Ctrl-C during train(): asks the library to stop gracefully after the "
+    "current step and to save it (st_trainer_request_stop); train() then raises "
+    "KeyboardInterrupt. Returns False, asking nothing, outside train() or when a stop was asked "
+    "for already (a second Ctrl-C is to raise at once).");
 
 static PyObject *Trainer_request_stop(st_py_trainer *self, PyObject *unused)
 {
@@ -450,50 +428,39 @@ static PyObject *Trainer_request_stop(st_py_trainer *self, PyObject *unused)
     self->stop_requested = 1;
     int status = st_trainer_request_stop(self->trainer, true);
     if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
+        return st_py_raise_status(ST_PY_STATE(self), status);
     Py_RETURN_TRUE;
 }
 
-PyDoc_STRVAR(Trainer_add_terminate_on_nan_doc,
-             "add_terminate_on_nan($self, /)\n--\n\n"
-             "Registers the library's TerminateOnNaN (st_trainer_add_terminate_on_nan); the C "
-             "API cannot unregister it.");
+DOC(add_terminate_on_nan, "/", "Registers the library's TerminateOnNaN "
+    "(st_trainer_add_terminate_on_nan); the C API cannot unregister it.");
 
 static PyObject *Trainer_add_terminate_on_nan(st_py_trainer *self, PyObject *unused)
 {
     (void)unused;
     if (check_idle(self, "add_terminate_on_nan") < 0)
         return NULL;
-    int status = st_trainer_add_terminate_on_nan(self->trainer);
-    if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(ST_PY_STATE(self), st_trainer_add_terminate_on_nan(self->trainer));
 }
 
-PyDoc_STRVAR(Trainer_add_metrics_logger_doc,
-             "add_metrics_logger($self, logger, /)\n--\n\n"
-             "Registers a MetricsLogger for the trainer's LOG events "
-             "(st_trainer_add_metrics_logger; the library keeps its own reference). The C API "
-             "cannot unregister it.");
+DOC(add_metrics_logger, "logger, /", "Registers a MetricsLogger for the trainer's LOG events "
+    "(st_trainer_add_metrics_logger; the library keeps its own reference). The C API cannot "
+    "unregister it.");
 
 static PyObject *Trainer_add_metrics_logger(st_py_trainer *self, PyObject *logger)
 {
-    st_metrics_logger *handle = st_py_metrics_logger_handle(state_of(self), logger);
+    st_metrics_logger *handle = st_py_metrics_logger_handle(ST_PY_STATE(self), logger);
     if (handle == NULL || check_idle(self, "add_metrics_logger") < 0)
         return NULL;
-    int status = st_trainer_add_metrics_logger(self->trainer, handle);
-    if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(ST_PY_STATE(self),
+                               st_trainer_add_metrics_logger(self->trainer, handle));
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
 
-PyDoc_STRVAR(Trainer_train_doc,
-             "train($self, resume=None, /)\n--\n\n"
-             "Trains with the GIL released (st_trainer_train), or with `resume` True or a "
-             "checkpoint path continues a saved run (st_trainer_resume); returns the train "
-             "metrics. An exception raised by a callback is re-raised as is.");
+DOC(train, "resume=None, /", "Trains with the GIL released (st_trainer_train), or with `resume` "
+    "True or a checkpoint path continues a saved run (st_trainer_resume); returns the train "
+    "metrics. An exception raised by a callback is re-raised as is.");
 
 static PyObject *Trainer_train(st_py_trainer *self, PyObject *args)
 {
@@ -516,60 +483,43 @@ static PyObject *Trainer_train(st_py_trainer *self, PyObject *args)
     Py_END_ALLOW_THREADS
     Py_XDECREF(path);
     PyObject *result = NULL;
-    if (resume != Py_None && status == ST_ENOTFOUND && !st_py_saved_error_is_set(&self->pending)) {
+    if (resume != Py_None && status == ST_ENOTFOUND && self->pending == NULL) {
         if (end_run(self, ST_OK) == 0) /* else a Ctrl-C saved meanwhile is raised instead */
-            st_py_raise_resume_status(state_of(self), status);
+            st_py_raise_resume_status(ST_PY_STATE(self), status);
     } else if (end_run(self, status) == 0) {
-        result = st_py_metrics_to_dict(state_of(self), metrics);
+        result = st_py_metrics_to_dict(ST_PY_STATE(self), metrics);
     }
     st_metrics_free(metrics);
     return result;
 }
 
-/* The text of a library call using the buffer protocol (size first, then the text). */
-static PyObject *text_from(st_py_trainer *self, const char *what,
-                           int (*get)(char *, size_t, size_t *, const st_trainer *))
+/* A text the library writes into a buffer (resumed_from, state_json). */
+static PyObject *text_of(st_py_trainer *self, const char *what, st_py_text_fn get)
 {
     if (check_readable(self, what) < 0)
         return NULL;
-    size_t length = 0;
-    int status = get(NULL, 0, &length, self->trainer);
-    if (status != ST_OK && status != ST_ESHAPE)
-        return st_py_raise_status(state_of(self), status);
-    char *buffer = PyMem_Malloc(length + 1);
-    if (buffer == NULL)
-        return PyErr_NoMemory();
-    status = get(buffer, length + 1, &length, self->trainer);
-    PyObject *text = status == ST_OK ? PyUnicode_DecodeUTF8(buffer, (Py_ssize_t)length, "replace")
-                                     : st_py_raise_status(state_of(self), status);
-    PyMem_Free(buffer);
-    return text;
+    return st_py_text(ST_PY_STATE(self), get, self->trainer, "replace");
 }
 
-PyDoc_STRVAR(Trainer_resumed_from_doc,
-             "resumed_from($self, /)\n--\n\n"
-             "The checkpoint the last train() resumed from and the newer ones it passed over, "
-             "or '' (st_trainer_resumed_from).");
+DOC(resumed_from, "/", "The checkpoint the last train() resumed from and the newer ones it "
+    "passed over, or '' (st_trainer_resumed_from).");
 
 static PyObject *Trainer_resumed_from(st_py_trainer *self, PyObject *unused)
 {
     (void)unused;
-    return text_from(self, "resumed_from", st_trainer_resumed_from);
+    return text_of(self, "resumed_from", (st_py_text_fn)st_trainer_resumed_from);
 }
 
-PyDoc_STRVAR(Trainer_state_json_doc,
-             "state_json($self, /)\n--\n\n"
-             "The state as HF's trainer_state.json text (st_trainer_state_json).");
+DOC(state_json, "/", "The state as HF's trainer_state.json text (st_trainer_state_json).");
 
 static PyObject *Trainer_state_json(st_py_trainer *self, PyObject *unused)
 {
     (void)unused;
-    return text_from(self, "state_json", st_trainer_state_json);
+    return text_of(self, "state_json", (st_py_text_fn)st_trainer_state_json);
 }
 
-PyDoc_STRVAR(Trainer_save_model_doc,
-             "save_model($self, directory=None, /)\n--\n\n"
-             "Writes directory/model.safetensors (default output_dir; st_trainer_save_model).");
+DOC(save_model, "directory=None, /", "Writes directory/model.safetensors (default output_dir; "
+    "st_trainer_save_model).");
 
 static PyObject *Trainer_save_model(st_py_trainer *self, PyObject *args)
 {
@@ -587,16 +537,12 @@ static PyObject *Trainer_save_model(st_py_trainer *self, PyObject *args)
     status = st_trainer_save_model(self->trainer, path ? PyBytes_AS_STRING(path) : NULL);
     Py_END_ALLOW_THREADS
     Py_XDECREF(path);
-    if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(ST_PY_STATE(self), status);
 }
 
-PyDoc_STRVAR(Trainer_set_callback_state_doc,
-             "set_callback_state($self, save, load, /)\n--\n\n"
-             "Registers the Python callbacks' state as one callback state named "
-             "\"python_callbacks\": save() -> bytes goes into every checkpoint, load(bytes) gets "
-             "it back on resume (st_trainer_add_callback_state). Once per trainer.");
+DOC(set_callback_state, "save, load, /", "Registers the Python callbacks' state as one callback "
+    "state named \"python_callbacks\": save() -> bytes goes into every checkpoint, load(bytes) "
+    "gets it back on resume (st_trainer_add_callback_state). Once per trainer.");
 
 static PyObject *Trainer_set_callback_state(st_py_trainer *self, PyObject *args)
 {
@@ -609,37 +555,26 @@ static PyObject *Trainer_set_callback_state(st_py_trainer *self, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "Trainer.set_callback_state: save and load must be callable");
         return NULL;
     }
-    int status = st_trainer_add_callback_state(self->trainer, "python_callbacks", st_py_state_save,
-                                               st_py_state_load, self);
+    int status = st_trainer_add_callback_state(self->trainer, "python_callbacks",
+                                               st_py_state_save, st_py_state_load, self);
     if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
+        return st_py_raise_status(ST_PY_STATE(self), status);
     self->state_save = Py_NewRef(save);
     self->state_load = Py_NewRef(load);
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(Trainer_evaluate_doc,
-             "evaluate($self, dataset=None, metric_key_prefix='eval', /)\n--\n\n"
-             "Evaluates on `dataset` or on every evaluation dataset "
-             "(st_trainer_evaluate_prefixed); returns the metrics.");
+DOC(evaluate, "dataset=None, metric_key_prefix='eval', /", "Evaluates on `dataset` or on every "
+    "evaluation dataset (st_trainer_evaluate_prefixed); returns the metrics.");
 
-PyDoc_STRVAR(Trainer_init_end_doc,
-             "init_end($self, /)\n--\n\n"
-             "Fires INIT_END now (st_trainer_init_end), at the end of Trainer.__init__ as HF "
-             "does; re-raises what a callback raised.");
+DOC(init_end, "/", "Fires INIT_END now (st_trainer_init_end), at the end of Trainer.__init__ as "
+    "HF does; re-raises what a callback raised.");
 
 static PyObject *Trainer_init_end(st_py_trainer *self, PyObject *unused)
 {
     (void)unused;
-    if (begin_run(self, "init_end") < 0)
-        return NULL;
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = st_trainer_init_end(self->trainer);
-    Py_END_ALLOW_THREADS
-    if (end_run(self, status) < 0)
-        return NULL;
-    Py_RETURN_NONE;
+    RUN(ok, self, "init_end", st_trainer_init_end(self->trainer));
+    return ok ? Py_NewRef(Py_None) : NULL;
 }
 
 static PyObject *Trainer_evaluate(st_py_trainer *self, PyObject *args)
@@ -649,24 +584,19 @@ static PyObject *Trainer_evaluate(st_py_trainer *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "|Os:evaluate", &dataset, &prefix))
         return NULL;
     st_dataset *handle = NULL;
-    if (dataset_arg(self, dataset, 1, "evaluate", &handle) < 0 || begin_run(self, "evaluate") < 0)
+    if (dataset_arg(self, dataset, 1, "evaluate", &handle) < 0)
         return NULL;
     st_metrics *metrics = NULL;
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = st_trainer_evaluate_prefixed(&metrics, self->trainer, handle, prefix);
-    Py_END_ALLOW_THREADS
-    PyObject *result = end_run(self, status) < 0 ? NULL
-                                                  : st_py_metrics_to_dict(state_of(self), metrics);
+    RUN(ok, self, "evaluate",
+        st_trainer_evaluate_prefixed(&metrics, self->trainer, handle, prefix));
+    PyObject *result = ok ? st_py_metrics_to_dict(ST_PY_STATE(self), metrics) : NULL;
     st_metrics_free(metrics);
     return result;
 }
 
-PyDoc_STRVAR(Trainer_predict_doc,
-             "predict($self, dataset, out, /)\n--\n\n"
-             "Writes the model's outputs for every row of `dataset` into `out`, a writable "
-             "C-contiguous float32 buffer of num_samples * num_outputs items "
-             "(st_trainer_predict). Returns the test metrics, or None without labels.");
+DOC(predict, "dataset, out, /", "Writes the model's outputs for every row of `dataset` into "
+    "`out`, a writable C-contiguous float32 buffer of num_samples * num_outputs items "
+    "(st_trainer_predict). Returns the test metrics, or None without labels.");
 
 static PyObject *Trainer_predict(st_py_trainer *self, PyObject *args)
 {
@@ -680,95 +610,56 @@ static PyObject *Trainer_predict(st_py_trainer *self, PyObject *args)
     if (PyObject_GetBuffer(out, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
         return NULL;
     if (!st_py_buffer_is_float32(&view)) {
-        st_py_raise(state_of(self), ST_EINVAL, "Trainer.predict: out must be float32, got %s",
+        st_py_raise(ST_PY_STATE(self), ST_EINVAL, "Trainer.predict: out must be float32, got %s",
                     st_py_buffer_dtype_name(&view));
         PyBuffer_Release(&view);
         return NULL;
     }
-    if (begin_run(self, "predict") < 0) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
     st_metrics *metrics = NULL;
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = st_trainer_predict((float *)view.buf, (size_t)(view.len / 4), &metrics,
-                                self->trainer, handle);
-    Py_END_ALLOW_THREADS
+    RUN(ok, self, "predict", st_trainer_predict((float *)view.buf, (size_t)(view.len / 4),
+                                                &metrics, self->trainer, handle));
     PyBuffer_Release(&view);
-    PyObject *result = NULL;
-    if (end_run(self, status) == 0)
-        result = metrics != NULL ? st_py_metrics_to_dict(state_of(self), metrics)
-                                 : Py_NewRef(Py_None);
+    PyObject *result = !ok ? NULL
+        : metrics != NULL ? st_py_metrics_to_dict(ST_PY_STATE(self), metrics) : Py_NewRef(Py_None);
     st_metrics_free(metrics);
     return result;
 }
 
-PyDoc_STRVAR(Trainer_predict_tensors_doc,
-             "predict_tensors($self, dataset, /)\n--\n\n"
-             "(predictions, labels or None, metrics or None) for outputs of any shape, padded "
-             "with -100 across batches (st_trainer_predict_tensors).");
+DOC(predict_tensors, "dataset, /", "(predictions, labels or None, metrics or None) for outputs "
+    "of any shape, padded with -100 across batches (st_trainer_predict_tensors).");
 
 static PyObject *Trainer_predict_tensors(st_py_trainer *self, PyObject *dataset)
 {
     st_dataset *handle = NULL;
-    if (dataset_arg(self, dataset, 0, "predict_tensors", &handle) < 0 ||
-        begin_run(self, "predict") < 0)
+    if (dataset_arg(self, dataset, 0, "predict_tensors", &handle) < 0)
         return NULL;
     st_tensor *predictions = NULL, *labels = NULL;
     st_metrics *metrics = NULL;
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = st_trainer_predict_tensors(&predictions, &labels, &metrics, self->trainer, handle);
-    Py_END_ALLOW_THREADS
-    if (end_run(self, status) < 0)
+    RUN(ok, self, "predict", st_trainer_predict_tensors(&predictions, &labels, &metrics,
+                                                        self->trainer, handle));
+    if (!ok)
         return NULL;
-    st_py_state *state = state_of(self);
+    st_py_state *state = ST_PY_STATE(self);
     PyObject *p = st_py_tensor_wrap(state, predictions, 0, NULL, 0);
     PyObject *l = labels != NULL ? st_py_tensor_wrap(state, labels, 0, NULL, 0) : Py_NewRef(Py_None);
     PyObject *m = metrics != NULL ? st_py_metrics_to_dict(state, metrics) : Py_NewRef(Py_None);
     st_metrics_free(metrics);
-    if (p == NULL || l == NULL || m == NULL) {
-        Py_XDECREF(p);
-        Py_XDECREF(l);
-        Py_XDECREF(m);
-        return NULL;
-    }
-    return Py_BuildValue("(NNN)", p, l, m);
+    return Py_BuildValue("(NNN)", p, l, m); /* NULL, releasing the others, if one is NULL */
 }
 
-PyDoc_STRVAR(Trainer_set_compute_loss_doc,
-             "set_compute_loss($self, function, /)\n--\n\n"
-             "Sets (or with None removes) function(outputs: dict, batch: dict, num_items) -> "
-             "Tensor, the loss in place of the built-in one (st_trainer_set_compute_loss).");
+DOC(set_compute_loss, "function, /", "Sets (or with None removes) function(outputs: dict, batch: "
+    "dict, num_items) -> Tensor, the loss in place of the built-in one "
+    "(st_trainer_set_compute_loss).");
 
-static PyObject *Trainer_set_compute_loss(st_py_trainer *self, PyObject *function)
-{
-    if (check_idle(self, "set_compute_loss") < 0)
-        return NULL;
-    if (function != Py_None && !PyCallable_Check(function)) {
-        PyErr_Format(PyExc_TypeError, "Trainer.set_compute_loss: expected a callable or None, "
-                     "got %.100s", Py_TYPE(function)->tp_name);
-        return NULL;
-    }
-    int status = function == Py_None
-                     ? st_trainer_set_compute_loss(self->trainer, NULL, NULL)
-                     : st_trainer_set_compute_loss(self->trainer, st_py_compute_loss_trampoline, self);
-    if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
-    Py_XSETREF(self->compute_loss, function == Py_None ? NULL : Py_NewRef(function));
-    Py_RETURN_NONE;
-}
-
-PyDoc_STRVAR(Trainer_builtin_loss_doc,
-             "builtin_loss($self, logits, labels, /)\n--\n\n"
-             "The trainer's built-in loss of logits against labels (st_trainer_builtin_loss).");
+DOC(builtin_loss, "logits, labels, /", "The trainer's built-in loss of logits against labels "
+    "(st_trainer_builtin_loss).");
 
 static PyObject *Trainer_builtin_loss(st_py_trainer *self, PyObject *args)
 {
     PyObject *logits, *labels;
-    st_py_state *state = state_of(self);
-    if (!PyArg_ParseTuple(args, "OO:builtin_loss", &logits, &labels) || check_alive(self, "builtin_loss") < 0)
+    st_py_state *state = ST_PY_STATE(self);
+    if (!PyArg_ParseTuple(args, "OO:builtin_loss", &logits, &labels) ||
+        check_alive(self, "builtin_loss") < 0)
         return NULL;
     if (!st_py_is_tensor(state, logits) || !st_py_is_tensor(state, labels)) {
         PyErr_SetString(PyExc_TypeError, "Trainer.builtin_loss: logits and labels must be tensors");
@@ -779,15 +670,13 @@ static PyObject *Trainer_builtin_loss(st_py_trainer *self, PyObject *args)
     return ST_PY_RESULT(state, status, out, logits, labels);
 }
 
-PyDoc_STRVAR(Trainer_default_loss_doc,
-             "default_loss($self, outputs, inputs, /)\n--\n\n"
-             "HF's default compute_loss of a model's outputs on its inputs, both lists of (name, "
-             "Tensor) pairs (st_trainer_default_loss).");
+DOC(default_loss, "outputs, inputs, /", "HF's default compute_loss of a model's outputs on its "
+    "inputs, both lists of (name, Tensor) pairs (st_trainer_default_loss).");
 
 static PyObject *Trainer_default_loss(st_py_trainer *self, PyObject *args)
 {
     PyObject *outputs_items, *inputs_items, *result = NULL;
-    st_py_state *state = state_of(self);
+    st_py_state *state = ST_PY_STATE(self);
     if (!PyArg_ParseTuple(args, "OO:default_loss", &outputs_items, &inputs_items)
         || check_alive(self, "default_loss") < 0)
         return NULL;
@@ -818,58 +707,42 @@ static PyObject *Trainer_default_loss(st_py_trainer *self, PyObject *args)
 
 /* ---- reading -------------------------------------------------------------------------- */
 
-PyDoc_STRVAR(Trainer_get_state_doc,
-             "get_state($self, /)\n--\n\n"
-             "The trainer's current state (st_trainer_get_state) as a dict.");
+DOC(get_state, "/", "The trainer's current state (st_trainer_get_state) as a dict.");
 
 static PyObject *Trainer_get_state(st_py_trainer *self, PyObject *unused)
 {
     (void)unused;
     if (check_readable(self, "get_state") < 0)
         return NULL;
-    st_trainer_state state = {0};
-    state.struct_size = sizeof state;
-    memset(&state, 0, sizeof state);
-    state.struct_size = (uint32_t)sizeof state;
+    st_trainer_state state = {.struct_size = (uint32_t)sizeof state};
     int status = st_trainer_get_state(&state, self->trainer);
     if (status != ST_OK)
-        return st_py_raise_status(state_of(self), status);
-    return st_py_trainer_state_to_dict(state_of(self), &state);
+        return st_py_raise_status(ST_PY_STATE(self), status);
+    return st_py_trainer_state_to_dict(ST_PY_STATE(self), &state);
 }
 
-PyDoc_STRVAR(Trainer_num_outputs_doc,
-             "num_outputs($self, dataset, /)\n--\n\n"
-             "Outputs the model produces per sample of `dataset` (st_trainer_num_outputs).");
+DOC(num_outputs, "dataset, /", "Outputs the model produces per sample of `dataset` "
+    "(st_trainer_num_outputs).");
 
 static PyObject *Trainer_num_outputs(st_py_trainer *self, PyObject *dataset)
 {
-    if (check_readable(self, "num_outputs") < 0)
-        return NULL;
     st_dataset *handle = NULL;
-    if (dataset_arg(self, dataset, 0, "num_outputs", &handle) < 0)
-        return NULL;
-    if (begin_run(self, "num_outputs") < 0)
+    if (check_readable(self, "num_outputs") < 0 ||
+        dataset_arg(self, dataset, 0, "num_outputs", &handle) < 0)
         return NULL;
     int64_t count = 0;
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = st_trainer_num_outputs(&count, self->trainer, handle);
-    Py_END_ALLOW_THREADS
-    if (end_run(self, status) < 0)
-        return NULL;
-    return PyLong_FromLongLong(count);
+    RUN(ok, self, "num_outputs", st_trainer_num_outputs(&count, self->trainer, handle));
+    return ok ? PyLong_FromLongLong(count) : NULL;
 }
 
-PyDoc_STRVAR(Trainer_log_history_doc,
-             "log_history($self, /)\n--\n\n"
-             "Every log history entry as a dict (st_trainer_log_history_count / _entry).");
+DOC(log_history, "/", "Every log history entry as a dict (st_trainer_log_history_count / _entry).");
 
 static PyObject *Trainer_log_history(st_py_trainer *self, PyObject *unused)
 {
     (void)unused;
     if (check_readable(self, "log_history") < 0)
         return NULL;
-    st_py_state *state = state_of(self);
+    st_py_state *state = ST_PY_STATE(self);
     size_t count = 0;
     int status = st_trainer_log_history_count(&count, self->trainer);
     if (status != ST_OK)
@@ -905,7 +778,6 @@ PyDoc_STRVAR(format_trainer_state_json_doc,
 
 static PyObject *format_trainer_state_json(PyObject *module, PyObject *arg)
 {
-    st_py_state *state = PyModule_GetState(module);
     if (!PyUnicode_Check(arg)) {
         PyErr_Format(PyExc_TypeError, "format_trainer_state_json: expected str, got %.100s",
                      Py_TYPE(arg)->tp_name);
@@ -919,18 +791,8 @@ static PyObject *format_trainer_state_json(PyObject *module, PyObject *arg)
         PyErr_SetString(PyExc_ValueError, "format_trainer_state_json: the text contains a NUL");
         return NULL;
     }
-    size_t length = 0;
-    int status = st_trainer_state_json_format(NULL, 0, &length, given);
-    if (status != ST_OK && status != ST_ESHAPE)
-        return st_py_raise_status(state, status);
-    char *buffer = PyMem_Malloc(length + 1);
-    if (buffer == NULL)
-        return PyErr_NoMemory();
-    status = st_trainer_state_json_format(buffer, length + 1, &length, given);
-    PyObject *text = status == ST_OK ? PyUnicode_DecodeUTF8(buffer, (Py_ssize_t)length, "strict")
-                                     : st_py_raise_status(state, status);
-    PyMem_Free(buffer);
-    return text;
+    return st_py_text(PyModule_GetState(module), (st_py_text_fn)st_trainer_state_json_format,
+                      given, "strict");
 }
 
 PyMethodDef st_py_trainer_functions[] = {
@@ -945,42 +807,36 @@ static PyObject *Trainer_get_running(st_py_trainer *self, void *closure)
     return PyBool_FromLong(self->running);
 }
 
+#define METHOD(name, flags) {#name, (PyCFunction)Trainer_##name, flags, Trainer_##name##_doc}
 static PyMethodDef Trainer_methods[] = {
-    {"set_train_dataset", (PyCFunction)Trainer_set_train_dataset, METH_O,
-     Trainer_set_train_dataset_doc},
-    {"set_eval_dataset", (PyCFunction)Trainer_set_eval_dataset, METH_O,
-     Trainer_set_eval_dataset_doc},
-    {"add_eval_dataset", (PyCFunction)Trainer_add_eval_dataset, METH_VARARGS,
-     Trainer_add_eval_dataset_doc},
-    {"set_compute_metrics", (PyCFunction)Trainer_set_compute_metrics, METH_O,
-     Trainer_set_compute_metrics_doc},
-    {"add_callback", (PyCFunction)Trainer_add_callback, METH_VARARGS, Trainer_add_callback_doc},
-    {"remove_callback", (PyCFunction)Trainer_remove_callback, METH_O,
-     Trainer_remove_callback_doc},
-    {"request_stop", (PyCFunction)Trainer_request_stop, METH_NOARGS, Trainer_request_stop_doc},
-    {"log", (PyCFunction)Trainer_log, METH_O, Trainer_log_doc},
-    {"init_end", (PyCFunction)Trainer_init_end, METH_NOARGS, Trainer_init_end_doc},
-    {"add_terminate_on_nan", (PyCFunction)Trainer_add_terminate_on_nan, METH_NOARGS,
-     Trainer_add_terminate_on_nan_doc},
-    {"add_metrics_logger", (PyCFunction)Trainer_add_metrics_logger, METH_O,
-     Trainer_add_metrics_logger_doc},
-    {"train", (PyCFunction)Trainer_train, METH_VARARGS, Trainer_train_doc},
-    {"resumed_from", (PyCFunction)Trainer_resumed_from, METH_NOARGS, Trainer_resumed_from_doc},
-    {"state_json", (PyCFunction)Trainer_state_json, METH_NOARGS, Trainer_state_json_doc},
-    {"save_model", (PyCFunction)Trainer_save_model, METH_VARARGS, Trainer_save_model_doc},
-    {"set_callback_state", (PyCFunction)Trainer_set_callback_state, METH_VARARGS,
-     Trainer_set_callback_state_doc},
-    {"evaluate", (PyCFunction)Trainer_evaluate, METH_VARARGS, Trainer_evaluate_doc},
-    {"predict", (PyCFunction)Trainer_predict, METH_VARARGS, Trainer_predict_doc},
-    {"get_state", (PyCFunction)Trainer_get_state, METH_NOARGS, Trainer_get_state_doc},
-    {"num_outputs", (PyCFunction)Trainer_num_outputs, METH_O, Trainer_num_outputs_doc},
-    {"predict_tensors", (PyCFunction)Trainer_predict_tensors, METH_O, Trainer_predict_tensors_doc},
-    {"set_compute_loss", (PyCFunction)Trainer_set_compute_loss, METH_O, Trainer_set_compute_loss_doc},
-    {"builtin_loss", (PyCFunction)Trainer_builtin_loss, METH_VARARGS, Trainer_builtin_loss_doc},
-    {"default_loss", (PyCFunction)Trainer_default_loss, METH_VARARGS, Trainer_default_loss_doc},
-    {"log_history", (PyCFunction)Trainer_log_history, METH_NOARGS, Trainer_log_history_doc},
+    METHOD(set_train_dataset, METH_O),
+    METHOD(set_eval_dataset, METH_O),
+    METHOD(add_eval_dataset, METH_VARARGS),
+    METHOD(set_compute_metrics, METH_O),
+    METHOD(add_callback, METH_VARARGS),
+    METHOD(remove_callback, METH_O),
+    METHOD(request_stop, METH_NOARGS),
+    METHOD(log, METH_O),
+    METHOD(init_end, METH_NOARGS),
+    METHOD(add_terminate_on_nan, METH_NOARGS),
+    METHOD(add_metrics_logger, METH_O),
+    METHOD(train, METH_VARARGS),
+    METHOD(resumed_from, METH_NOARGS),
+    METHOD(state_json, METH_NOARGS),
+    METHOD(save_model, METH_VARARGS),
+    METHOD(set_callback_state, METH_VARARGS),
+    METHOD(evaluate, METH_VARARGS),
+    METHOD(predict, METH_VARARGS),
+    METHOD(get_state, METH_NOARGS),
+    METHOD(num_outputs, METH_O),
+    METHOD(predict_tensors, METH_O),
+    METHOD(set_compute_loss, METH_O),
+    METHOD(builtin_loss, METH_VARARGS),
+    METHOD(default_loss, METH_VARARGS),
+    METHOD(log_history, METH_NOARGS),
     {NULL, NULL, 0, NULL},
 };
+#undef METHOD
 
 /* The st_trainer for native code (a PyCapsule named "swifttrain.st_trainer"), so a C
  * extension can add its own callbacks to a trainer Python created. */
@@ -1004,23 +860,11 @@ PyDoc_STRVAR(Trainer_doc,
              "An st_trainer for `model` (a Module) with the loss named `loss` "
              "(st_loss_from_name) and `args` (a TrainingArgs, copied).");
 
-static PyType_Slot Trainer_slots[] = {
-    {Py_tp_doc, (void *)Trainer_doc},
-    {Py_tp_new, (void *)Trainer_new},
-    {Py_tp_dealloc, (void *)Trainer_dealloc},
-    {Py_tp_traverse, (void *)Trainer_traverse},
-    {Py_tp_clear, (void *)Trainer_clear},
-    {Py_tp_methods, Trainer_methods},
-    {Py_tp_getset, Trainer_getset},
-    {0, NULL},
-};
-
-static PyType_Spec Trainer_spec = {
-    .name = "swifttrain._swifttrain.Trainer",
-    .basicsize = sizeof(st_py_trainer),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .slots = Trainer_slots,
-};
+ST_PY_TYPE_SPEC(Trainer, st_py_trainer, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+                {Py_tp_doc, (void *)Trainer_doc}, {Py_tp_new, (void *)Trainer_new},
+                {Py_tp_dealloc, (void *)Trainer_dealloc},
+                {Py_tp_traverse, (void *)Trainer_traverse}, {Py_tp_clear, (void *)Trainer_clear},
+                {Py_tp_methods, Trainer_methods}, {Py_tp_getset, Trainer_getset});
 
 int st_py_trainer_type_init(PyObject *module, st_py_state *state)
 {

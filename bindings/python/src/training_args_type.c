@@ -45,10 +45,7 @@ static PyObject *TrainingArgs_set(st_py_training_args *self, PyObject *args)
     const char *name = NULL, *value = NULL;
     if (!PyArg_ParseTuple(args, "ss:set", &name, &value))
         return NULL;
-    int status = st_training_args_set(&self->args, name, value);
-    if (status != ST_OK)
-        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(ST_PY_STATE(self), st_training_args_set(&self->args, name, value));
 }
 
 PyDoc_STRVAR(TrainingArgs_validate_doc,
@@ -59,10 +56,7 @@ PyDoc_STRVAR(TrainingArgs_validate_doc,
 static PyObject *TrainingArgs_validate(st_py_training_args *self, PyObject *unused)
 {
     (void)unused;
-    int status = st_training_args_validate(&self->args);
-    if (status != ST_OK)
-        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
-    Py_RETURN_NONE;
+    return st_py_none_or_raise(ST_PY_STATE(self), st_training_args_validate(&self->args));
 }
 
 PyDoc_STRVAR(TrainingArgs_update_doc,
@@ -88,12 +82,8 @@ static PyObject *TrainingArgs_update(st_py_training_args *self, PyObject *values
             goto done;
         i++;
     }
-    int status = st_training_args_update(&self->args, names, texts, (size_t)count);
-    if (status != ST_OK) {
-        st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
-        goto done;
-    }
-    result = Py_NewRef(Py_None);
+    result = st_py_none_or_raise(ST_PY_STATE(self),
+                                 st_training_args_update(&self->args, names, texts, (size_t)count));
 done:
     PyMem_Free(names);
     PyMem_Free(texts);
@@ -108,24 +98,12 @@ PyDoc_STRVAR(TrainingArgs_as_dict_doc,
 static PyObject *TrainingArgs_as_dict(st_py_training_args *self, PyObject *unused)
 {
     (void)unused;
-    size_t length = 0;
-    int status = st_training_args_json(NULL, 0, &length, &self->args);
-    if (status != ST_OK && status != ST_ESHAPE)
-        return st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
-    char *text = PyMem_Malloc(length + 1);
-    if (text == NULL)
-        return PyErr_NoMemory();
-    status = st_training_args_json(text, length + 1, &length, &self->args);
-    PyObject *result = NULL;
-    if (status != ST_OK) {
-        st_py_raise_status(st_py_state_of(Py_TYPE(self)), status);
-    } else {
-        PyObject *json = PyImport_ImportModule("json");
-        if (json != NULL)
-            result = PyObject_CallMethod(json, "loads", "s#", text, (Py_ssize_t)length);
-        Py_XDECREF(json);
-    }
-    PyMem_Free(text);
+    PyObject *text = st_py_text(ST_PY_STATE(self), (st_py_text_fn)st_training_args_json,
+                                &self->args, "strict");
+    PyObject *json = text != NULL ? PyImport_ImportModule("json") : NULL;
+    PyObject *result = json != NULL ? PyObject_CallMethod(json, "loads", "O", text) : NULL;
+    Py_XDECREF(json);
+    Py_XDECREF(text);
     return result;
 }
 
@@ -141,20 +119,10 @@ PyDoc_STRVAR(TrainingArgs_doc,
              "TrainingArgs()\n--\n\n"
              "An st_training_args filled with the library's defaults.");
 
-static PyType_Slot TrainingArgs_slots[] = {
-    {Py_tp_doc, (void *)TrainingArgs_doc},
-    {Py_tp_new, (void *)TrainingArgs_new},
-    {Py_tp_dealloc, (void *)TrainingArgs_dealloc},
-    {Py_tp_methods, TrainingArgs_methods},
-    {0, NULL},
-};
-
-static PyType_Spec TrainingArgs_spec = {
-    .name = "swifttrain._swifttrain.TrainingArgs",
-    .basicsize = sizeof(st_py_training_args),
-    .flags = Py_TPFLAGS_DEFAULT,
-    .slots = TrainingArgs_slots,
-};
+ST_PY_TYPE_SPEC(TrainingArgs, st_py_training_args, Py_TPFLAGS_DEFAULT,
+                {Py_tp_doc, (void *)TrainingArgs_doc}, {Py_tp_new, (void *)TrainingArgs_new},
+                {Py_tp_dealloc, (void *)TrainingArgs_dealloc},
+                {Py_tp_methods, TrainingArgs_methods});
 
 int st_py_training_args_type_init(PyObject *module, st_py_state *state)
 {

@@ -28,37 +28,31 @@
 
 /* ---- the exception a trampoline kept ----------------------------------------------------- */
 
-static _Thread_local st_py_saved_error host_error;
+static _Thread_local PyObject *host_error;
 
 int st_py_host_error_restore(void)
 {
-    if (!st_py_saved_error_is_set(&host_error))
+    if (host_error == NULL)
         return 0;
     const char *where = st_last_error_message();
-    st_py_saved_error_restore(&host_error);
-    if (where != NULL && where[0] != '\0') { /* exception.add_note(where) (Python 3.11+) */
-        PyObject *type, *value, *traceback;
-        PyErr_Fetch(&type, &value, &traceback);
-        PyErr_NormalizeException(&type, &value, &traceback);
-        PyObject *r = value != NULL && PyObject_HasAttrString(value, "add_note")
-                          ? PyObject_CallMethod(value, "add_note", "s", where)
-                          : NULL;
+    if (where != NULL && where[0] != '\0' && PyObject_HasAttrString(host_error, "add_note")) {
+        PyObject *r = PyObject_CallMethod(host_error, "add_note", "s", where); /* 3.11+ */
         Py_XDECREF(r);
         PyErr_Clear();
-        PyErr_Restore(type, value, traceback);
     }
+    st_py_error_restore(&host_error);
     return 1;
 }
 
 void st_py_host_error_clear(void)
 {
-    st_py_saved_error_clear(&host_error);
+    Py_CLEAR(host_error);
 }
 
 /* Keeps the current exception; returns what the trampoline returns. */
 static int keep_error(void)
 {
-    st_py_saved_error_save(&host_error);
+    st_py_error_save(&host_error);
     return 1;
 }
 
@@ -124,31 +118,26 @@ static PyObject *host_target(st_py_host *host, const char *what)
 
 /* ---- batches ----------------------------------------------------------------------------- */
 
-/* {name: Tensor} of a library batch. */
-PyObject *st_py_batch_to_dict(st_py_state *state, const st_batch *batch)
-{
-    PyObject *dict = PyDict_New();
-    if (dict == NULL)
-        return NULL;
-    size_t count = st_batch_count(batch);
-    for (size_t i = 0; i < count; i++) {
-        const char *name = NULL;
-        st_tensor *handle = NULL;
-        int status = st_batch_entry(&name, &handle, batch, i);
-        if (status != ST_OK) {
-            Py_DECREF(dict);
-            return st_py_raise_status(state, status);
-        }
-        PyObject *tensor = st_py_tensor_wrap(state, handle, 0, NULL, 0);
-        if (tensor == NULL || PyDict_SetItemString(dict, name, tensor) < 0) {
-            Py_XDECREF(tensor);
-            Py_DECREF(dict);
-            return NULL;
-        }
-        Py_DECREF(tensor);
+/* {name: Tensor} of a library batch (st_py_batch_to_dict) or outputs (st_py_outputs_to_dict). */
+#define ST_PY_ENTRIES_TO_DICT(function, Entries, count_fn, entry_fn)                      \
+    PyObject *function(st_py_state *state, const Entries *entries)                         \
+    {                                                                                      \
+        PyObject *dict = PyDict_New();                                                     \
+        size_t count = count_fn(entries);                                                  \
+        for (size_t i = 0; dict != NULL && i < count; i++) {                               \
+            const char *name = NULL;                                                       \
+            st_tensor *handle = NULL;                                                      \
+            int status = entry_fn(&name, &handle, entries, i);                             \
+            PyObject *tensor = status == ST_OK ? st_py_tensor_wrap(state, handle, 0, NULL, 0) \
+                                               : st_py_raise_status(state, status);        \
+            if (tensor == NULL || PyDict_SetItemString(dict, name, tensor) < 0)            \
+                Py_CLEAR(dict);                                                            \
+            Py_XDECREF(tensor);                                                            \
+        }                                                                                  \
+        return dict;                                                                       \
     }
-    return dict;
-}
+ST_PY_ENTRIES_TO_DICT(st_py_batch_to_dict, st_batch, st_batch_count, st_batch_entry)
+ST_PY_ENTRIES_TO_DICT(st_py_outputs_to_dict, st_outputs, st_outputs_count, st_outputs_entry)
 
 /* Iterates `pairs` (a sequence of (str, value) pairs), calling body(name, value). */
 static int for_each_pair(PyObject *pairs, const char *what,
@@ -316,11 +305,6 @@ static int next_trampoline(st_batch *batch, int64_t epoch, int64_t index, int64_
 
 /* ---- functions ----------------------------------------------------------------------------- */
 
-static st_py_state *module_state(PyObject *module)
-{
-    return (st_py_state *)PyModule_GetState(module);
-}
-
 PyDoc_STRVAR(custom_module_create_doc,
              "custom_module_create($module, type_name, target, /)\n--\n\n"
              "A module whose forward calls target(batch, training, num_items) -> [(name, "
@@ -333,17 +317,15 @@ static PyObject *custom_module_create(PyObject *module, PyObject *args)
     PyObject *target;
     if (!PyArg_ParseTuple(args, "sO:custom_module_create", &type_name, &target))
         return NULL;
-    st_py_state *state = module_state(module);
+    st_py_state *state = PyModule_GetState(module);
     st_py_host *host = host_new(state, target, 1);
     if (host == NULL)
         return NULL;
     st_module *handle = NULL;
     int status = st_module_create_custom(&handle, type_name, forward_trampoline, host, host_free);
-    if (status != ST_OK) {
+    if (status != ST_OK)
         host_free(host);
-        return st_py_raise_status(state, status);
-    }
-    return st_py_module_wrap(state, handle);
+    return st_py_module_result(state, status, handle);
 }
 
 static int module_arg(st_py_state *state, PyObject *obj, const char *what, st_module **out)
@@ -362,7 +344,7 @@ static PyObject *declare(PyObject *module, PyObject *args, int kind)
 {
     static const char *const names[] = {"module_add_parameter", "module_add_buffer",
                                         "module_add_child", "module_adopt"};
-    st_py_state *state = module_state(module);
+    st_py_state *state = PyModule_GetState(module);
     PyObject *owner, *value;
     const char *name = NULL;
     st_module *custom, *child;
@@ -394,9 +376,15 @@ static PyObject *module_add_buffer(PyObject *m, PyObject *a) { return declare(m,
 static PyObject *module_add_child(PyObject *m, PyObject *a) { return declare(m, a, 2); }
 static PyObject *module_adopt(PyObject *m, PyObject *a) { return declare(m, a, 3); }
 
-/* A Dataset object for a provider handle (no buffers of its own). */
-static PyObject *wrap_dataset(st_py_state *state, st_dataset *handle)
+/* A Dataset object for a new provider handle (no buffers of its own), or the exception for
+ * `status` (then the library did not take `host`). */
+static PyObject *dataset_result(st_py_state *state, int status, st_dataset *handle,
+                               st_py_host *host)
 {
+    if (status != ST_OK) {
+        host_free(host);
+        return st_py_raise_status(state, status);
+    }
     st_py_dataset *self = (st_py_dataset *)state->DatasetType->tp_alloc(state->DatasetType, 0);
     if (self == NULL) {
         st_dataset_free(handle);
@@ -417,7 +405,7 @@ static PyObject *indexed_dataset(PyObject *module, PyObject *args)
     PyObject *fetch;
     if (!PyArg_ParseTuple(args, "LO:indexed_dataset", &num_samples, &fetch))
         return NULL;
-    st_py_state *state = module_state(module);
+    st_py_state *state = PyModule_GetState(module);
     if (!PyCallable_Check(fetch)) {
         PyErr_SetString(PyExc_TypeError, "indexed_dataset: fetch must be callable");
         return NULL;
@@ -427,11 +415,7 @@ static PyObject *indexed_dataset(PyObject *module, PyObject *args)
         return NULL;
     st_dataset *handle = NULL;
     int status = st_dataset_create_indexed(&handle, num_samples, fetch_trampoline, host, host_free);
-    if (status != ST_OK) {
-        host_free(host);
-        return st_py_raise_status(state, status);
-    }
-    return wrap_dataset(state, handle);
+    return dataset_result(state, status, handle, host);
 }
 
 PyDoc_STRVAR(stream_dataset_doc,
@@ -441,7 +425,7 @@ PyDoc_STRVAR(stream_dataset_doc,
 
 static PyObject *stream_dataset(PyObject *module, PyObject *next)
 {
-    st_py_state *state = module_state(module);
+    st_py_state *state = PyModule_GetState(module);
     if (!PyCallable_Check(next)) {
         PyErr_SetString(PyExc_TypeError, "stream_dataset: next_batch must be callable");
         return NULL;
@@ -451,11 +435,7 @@ static PyObject *stream_dataset(PyObject *module, PyObject *next)
         return NULL;
     st_dataset *handle = NULL;
     int status = st_dataset_create_stream(&handle, next_trampoline, host, host_free);
-    if (status != ST_OK) {
-        host_free(host);
-        return st_py_raise_status(state, status);
-    }
-    return wrap_dataset(state, handle);
+    return dataset_result(state, status, handle, host);
 }
 
 PyMethodDef st_py_user_code_functions[] = {
