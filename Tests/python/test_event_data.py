@@ -381,3 +381,35 @@ def test_log_from_another_thread_during_training_is_refused(digits, quiet_args, 
     worker.start()
     trainer.train()
     assert len(errors) == 1 and "another thread" in str(errors[0])
+
+
+def test_the_optimizer_s_groups_are_there_and_a_learning_rate_set_before_the_step_is_used(
+        digits, quiet_args, silent):
+    """HF's optimizer= keyword: param_groups as torch's; lr 0 set at on_pre_optimizer_step
+    for every step leaves the weights as they were; outside training there is none."""
+    seen = []
+
+    class Freeze(st.TrainerCallback):
+        def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+            groups = optimizer.param_groups
+            seen.append([round(g["lr"], 12) for g in groups])
+            for group in groups:
+                group["lr"] = 0.0
+            assert [g["lr"] for g in optimizer.param_groups] == [0.0] * len(groups)
+
+        def on_evaluate_begin(self, args, state, control, optimizer=None, **kwargs):
+            with pytest.raises(RuntimeError, match="during training only"):
+                optimizer.param_groups
+
+    trainer = _trainer(_sgd(quiet_args, 0.1), digits, silent, [Freeze()])
+    before = _weights(trainer)
+    trainer.train()
+    trainer.evaluate(digits.test)
+    assert len(seen) == 12 and seen[0] == [0.1, 0.1]  # two groups (HF's: no decay for biases)
+    for a, b in zip(before, _weights(trainer)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(KeyError, match="cannot be set"):
+        class SetNumParams(st.TrainerCallback):
+            def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+                optimizer.param_groups[0]["num_params"] = 3
+        _trainer(_sgd(quiet_args, 0.1), digits, silent, [SetNumParams()]).train()

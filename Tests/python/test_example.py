@@ -71,6 +71,8 @@ def test_callbacks_example(tmp_path):
     import json
     first = json.loads((tmp_path / "out" / "metrics" / "metrics_epoch_0.json").read_text())
     assert first["epoch"] == 0 and "training_loss" in first and "validation_accuracy" in first
+    match = re.search(r"learning-rate finder: suggested rate ([0-9.e+-]+)", result.stdout)
+    assert match and 1e-4 <= float(match.group(1)) <= 1e-1, result.stdout
 
 
 def _load_callbacks():

@@ -7,6 +7,9 @@
  *     data.set_output(name, tensor) # at on_after_forward / on_before_loss (st_outputs_set)
  *     data.error                    # on_exception: the exception that ends the run
  *     data.log({"name": value})     # st_trainer_log: into the log history, on_log after the event
+ *     data.param_groups             # the optimizer's groups as dicts (st_optim_get_param_group),
+ *                                   # or None outside training
+ *     data.set_param_group(i, lr, weight_decay, momentum)   # st_optim_set_param_group
  *
  * Valid only during the callback it was given to: the library owns what it points at. The
  * conversions happen on access, so a callback that does not look costs nothing. Which
@@ -29,7 +32,29 @@ static st_event_data *live(st_py_event_data *self)
 }
 
 /* The getters, told apart by their closure. */
-enum { GET_EVENT, GET_BATCH, GET_OUTPUTS, GET_LOSS, GET_ERROR };
+enum { GET_EVENT, GET_BATCH, GET_OUTPUTS, GET_LOSS, GET_ERROR, GET_PARAM_GROUPS };
+
+static PyObject *param_groups(st_py_state *state, const st_optim *optim)
+{
+    size_t count = 0;
+    int status = st_optim_num_param_groups(&count, optim);
+    if (status != ST_OK)
+        return st_py_raise_status(state, status);
+    PyObject *list = PyList_New((Py_ssize_t)count);
+    for (size_t i = 0; list != NULL && i < count; i++) {
+        st_param_group_info info;
+        status = st_optim_get_param_group(&info, optim, i);
+        PyObject *group = status != ST_OK ? st_py_raise_status(state, status)
+            : Py_BuildValue("{s:d,s:d,s:d,s:d,s:n}", "lr", info.lr, "initial_lr", info.initial_lr,
+                            "weight_decay", info.weight_decay, "momentum", info.momentum,
+                            "num_params", (Py_ssize_t)info.num_params);
+        if (group == NULL)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, (Py_ssize_t)i, group);
+    }
+    return list;
+}
 
 static PyObject *EventData_get(st_py_event_data *self, void *closure)
 {
@@ -51,6 +76,8 @@ static PyObject *EventData_get(st_py_event_data *self, void *closure)
         int status = st_tensor_to(&copy, d->loss, ST_FLOAT32);
         return st_py_tensor_result(state, status, copy, NULL, 0);
     }
+    case GET_PARAM_GROUPS:
+        return d->optimizer == NULL ? Py_NewRef(Py_None) : param_groups(state, d->optimizer);
     default: /* GET_ERROR */
         if (self->error != NULL)
             return Py_NewRef(self->error);
@@ -118,6 +145,25 @@ static PyObject *EventData_log(st_py_event_data *self, PyObject *values)
     return st_py_none_or_raise(ST_PY_STATE(self), status);
 }
 
+static PyObject *EventData_set_param_group(st_py_event_data *self, PyObject *args)
+{
+    Py_ssize_t index;
+    st_param_group_info info = {0};
+    if (!PyArg_ParseTuple(args, "nddd:set_param_group", &index, &info.lr, &info.weight_decay,
+                          &info.momentum))
+        return NULL;
+    st_event_data *d = live(self);
+    if (d == NULL)
+        return NULL;
+    if (d->optimizer == NULL)
+        return PyErr_Format(PyExc_RuntimeError, "EventData.set_param_group: there is no optimizer "
+                            "at %s (only during training)", st_event_name((int)d->event));
+    if (index < 0)
+        return PyErr_Format(PyExc_IndexError, "EventData.set_param_group: group %zd", index);
+    return st_py_none_or_raise(ST_PY_STATE(self),
+                               st_optim_set_param_group(d->optimizer, (size_t)index, &info));
+}
+
 static void EventData_dealloc(st_py_event_data *self)
 {
     PyTypeObject *type = Py_TYPE(self);
@@ -138,6 +184,9 @@ static PyGetSetDef EventData_getset[] = {
      (void *)GET_LOSS},
     {"error", (getter)EventData_get, NULL, "on_exception: the exception that ends the run.",
      (void *)GET_ERROR},
+    {"param_groups", (getter)EventData_get, NULL,
+     "The optimizer's parameter groups as dicts (lr, initial_lr, weight_decay, momentum, "
+     "num_params), or None outside training.", (void *)GET_PARAM_GROUPS},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -146,6 +195,9 @@ static PyMethodDef EventData_methods[] = {
      "set_batch(name, tensor): replaces a batch entry (at on_after_dataloader / on_before_forward)."},
     {"set_output", (PyCFunction)EventData_set_output, METH_VARARGS,
      "set_output(name, tensor): replaces an output (at on_after_forward / on_before_loss)."},
+    {"set_param_group", (PyCFunction)EventData_set_param_group, METH_VARARGS,
+     "set_param_group(index, lr, weight_decay, momentum): changes an optimizer group "
+     "(st_optim_set_param_group); the lr of a step may be changed at on_pre_optimizer_step."},
     {"log", (PyCFunction)EventData_log, METH_O,
      "log({name: number}): logs values as Trainer.log does (st_trainer_log): they reach the log "
      "history and every on_log after this event."},

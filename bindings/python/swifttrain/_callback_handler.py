@@ -72,6 +72,45 @@ class _Batches:
         return f"<{self._count} batches>"
 
 
+class _ParamGroup(dict):
+    """One optimizer group as torch's dict (``lr``, ``weight_decay``, ``momentum``,
+    ``initial_lr``, ``num_params``); setting ``lr``, ``weight_decay`` or ``momentum`` changes
+    the library's group (``st_optim_set_param_group``)."""
+
+    _SETTABLE = ("lr", "weight_decay", "momentum")
+
+    def __init__(self, event_data: Any, index: int, values: Dict[str, Any]) -> None:
+        super().__init__(values)
+        self._event_data, self._index = event_data, index
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self._SETTABLE:
+            raise KeyError(f"param_groups[{self._index}][{key!r}] cannot be set; "
+                           f"the library's groups take {', '.join(self._SETTABLE)}")
+        super().__setitem__(key, float(value))
+        self._event_data.set_param_group(self._index, self["lr"], self["weight_decay"],
+                                         self["momentum"])
+
+
+class _EventOptimizer:
+    """HF's ``optimizer=`` keyword: the optimizer of the training in progress, valid during
+    the callback. ``param_groups`` is a list of dicts, as torch's; a learning rate set at
+    ``on_pre_optimizer_step`` (after the schedule set the step's rate) is the step's."""
+
+    __slots__ = ("_event_data",)
+
+    def __init__(self, event_data: Any) -> None:
+        self._event_data = event_data
+
+    @property
+    def param_groups(self) -> List[_ParamGroup]:
+        groups = self._event_data.param_groups
+        if groups is None:
+            raise RuntimeError("the optimizer is there during training only (not in evaluate, "
+                               "predict or on_init_end)")
+        return [_ParamGroup(self._event_data, i, group) for i, group in enumerate(groups)]
+
+
 class _EventHandler:
     """Called by the extension for one callback's events:
     ``handler(event, state, control_flags, event_data) -> TrainerControl``."""
@@ -91,7 +130,8 @@ class _EventHandler:
         control = trainer.control
         for flag, value in zip(_C.CONTROL_FLAGS, flags):
             setattr(control, flag, value)
-        kwargs: Dict[str, Any] = {"model": trainer.model, "event_data": event_data}
+        kwargs: Dict[str, Any] = {"model": trainer.model, "event_data": event_data,
+                                  "optimizer": _EventOptimizer(event_data)}
         if name in _VALUES_KEYWORD:
             kwargs[_VALUES_KEYWORD[name]] = dict(state["metrics"] or {})
         elif name == "on_prediction_step":  # HF passes the loader; its len() is what is used

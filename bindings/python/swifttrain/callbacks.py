@@ -133,8 +133,9 @@ class TrainerControl:
 class TrainerCallback:
     """Base class of callbacks: every event method is a no-op; override the ones you need.
 
-    Every method is called as ``on_x(args, state, control, **kwargs)`` with ``model=...``
-    in kwargs, plus ``logs=...`` for ``on_log`` and ``metrics=...`` for ``on_evaluate`` and
+    Every method is called as ``on_x(args, state, control, **kwargs)`` with ``model=...``,
+    ``event_data=...`` and, as HF, ``optimizer=...`` (its ``param_groups`` during training;
+    a group's ``lr`` set at ``on_pre_optimizer_step`` is the step's) in kwargs, plus ``logs=...`` for ``on_log`` and ``metrics=...`` for ``on_evaluate`` and
     ``on_predict``. Return the ``control`` (or a new ``TrainerControl``) to change the
     flags, or ``None`` to leave them. Only the events a callback overrides are registered
     with the library, so the others cost nothing.
