@@ -1969,6 +1969,17 @@ st_status st_trainer_default_loss(st_tensor **out, st_trainer *trainer,
 SWIFTTRAIN_API
 st_status st_trainer_num_outputs(int64_t *out, st_trainer *trainer, st_dataset *dataset);
 
+/** AllenNLP's result of the last training (GradientDescentTrainer.train's metrics, its
+ *  metrics.json), read from the log history: "epoch" (the last, from 0),
+ *  "training_duration" ("H:MM:SS.ffffff"), "training_loss" (the mean of the losses logged in
+ *  the last epoch), "validation_<metric>" (the last evaluation's, "eval_" renamed),
+ *  "best_epoch" and "best_validation_<metric>" (the evaluation at best_global_step, else the
+ *  lowest eval_loss); entries without data are left out. Keys sorted, two-space indent. The
+ *  buffer protocol of st_trainer_state_json. */
+SWIFTTRAIN_API
+st_status st_trainer_allennlp_metrics_json(char *buffer, size_t capacity, size_t *length,
+                                           st_trainer *trainer);
+
 /** The trainer's state as HF's trainer_state.json (TrainerState.save_to_json layout: every
  *  field of HF's TrainerState, keys sorted, two-space indent). Writes the text and a NUL into
  *  `buffer` when `capacity` is enough; *length always receives the text's length (without

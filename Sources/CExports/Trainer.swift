@@ -324,6 +324,15 @@ public func st_trainer_state_json(_ buffer: UnsafeMutablePointer<CChar>?, _ capa
 }
 
 @c @implementation
+public func st_trainer_allennlp_metrics_json(_ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
+                                            _ length: UnsafeMutablePointer<Int>?, _ handle: OpaquePointer?) -> st_status {
+    status {
+        let fn = "st_trainer_allennlp_metrics_json"
+        try giveText(Array((try trainer(handle, fn).state.allenNLPMetrics().serialized() + "\n").utf8), buffer, capacity, length, fn)
+    }
+}
+
+@c @implementation
 public func st_trainer_state_json_format(_ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
                                          _ length: UnsafeMutablePointer<Int>?, _ state: UnsafePointer<CChar>?) -> st_status {
     status {

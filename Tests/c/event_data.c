@@ -306,6 +306,53 @@ static void test_lent_memory_is_released_once_when_unused(void) {
     CHECK_ERROR(st_tensor_create_lent(&t, values, shape, 2, ST_FLOAT32, NULL, NULL), ST_EINVAL, "release");
 }
 
+/* ---- evaluation: outputs replaced at EVALUATE_AFTER_FORWARD; AllenNLP's result ------------- */
+
+static int zero_the_logits(st_event_data *data, const st_trainer_state *state, st_trainer_control *control,
+                           void *user_data) {
+    (void)state, (void)control;
+    int *calls = user_data;
+    st_tensor *logits = NULL, *zeros = NULL;
+    int64_t shape[2];
+    int rc = st_outputs_get(&logits, data->outputs, "logits") != ST_OK ||
+             st_tensor_shape(shape, 2, logits) != ST_OK || st_tensor_zeros(&zeros, shape, 2, ST_FLOAT32) != ST_OK ||
+             st_outputs_set(data->outputs, "logits", zeros) != ST_OK;
+    st_tensor_free(zeros);
+    st_tensor_free(logits);
+    (*calls)++;
+    return rc;
+}
+
+static void test_evaluation_outputs_replaced_and_allennlp_result(void) {
+    run r;
+    int calls = 0;
+    st_metrics *metrics = NULL;
+    double loss = 0;
+    char text[4096], small[8];
+    size_t length = 0, needed = 0;
+    if (!run_create(&r, "0.1")) goto done;
+    REQUIRE_OK(st_trainer_train(NULL, r.trainer));
+    REQUIRE_OK(st_trainer_add_event_callback(r.trainer, zero_the_logits, &calls,
+                                             ST_EVENT_MASK(ST_EVENT_EVALUATE_AFTER_FORWARD), 0));
+    REQUIRE_OK(st_trainer_evaluate(&metrics, r.trainer, r.data));
+    /* zero logits over 3 classes: the cross entropy of a uniform guess */
+    if (CHECK_OK(st_metrics_get(&loss, metrics, "eval_loss")))
+        CHECK(calls > 0 && loss > 1.0986 && loss < 1.0987,
+              "%d calls, eval_loss %.6f of zeroed logits (ln 3 expected)", calls, loss);
+    /* AllenNLP's result: the size first, then the text */
+    CHECK_ERROR(st_trainer_allennlp_metrics_json(NULL, 0, &needed, r.trainer), ST_ESHAPE, "needs");
+    CHECK_ERROR(st_trainer_allennlp_metrics_json(small, sizeof small, &length, r.trainer), ST_ESHAPE, "needs");
+    CHECK(needed > 0 && length == needed, "the size, %zu, is given with ST_ESHAPE (%zu)", needed, length);
+    if (CHECK_OK(st_trainer_allennlp_metrics_json(text, sizeof text, &length, r.trainer)))
+        CHECK(length == needed && strstr(text, "\"best_epoch\": 1") /* 6 steps of 4 per epoch */ && strstr(text, "\"validation_loss\"") &&
+              strstr(text, "\"training_duration\": \"0:00:") && strstr(text, "\"epoch\": 1"),
+              "AllenNLP's result: %s", text);
+    CHECK_ERROR(st_trainer_allennlp_metrics_json(text, sizeof text, &length, NULL), ST_EINVAL, "NULL");
+done:
+    st_metrics_free(metrics);
+    run_free(&r);
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"loss_times_two_is_lr_times_two", test_loss_times_two_is_lr_times_two},
@@ -316,6 +363,7 @@ int main(int argc, char **argv) {
         {"exception_carries_the_error", test_exception_carries_the_error},
         {"init_end_fires_once_when_asked", test_init_end_fires_once_when_asked},
         {"lent_memory_is_released_once_when_unused", test_lent_memory_is_released_once_when_unused},
+        {"evaluation_outputs_replaced_and_allennlp_result", test_evaluation_outputs_replaced_and_allennlp_result},
     };
     return run_test_cases(cases, COUNT(cases), argc, argv);
 }

@@ -413,3 +413,20 @@ def test_the_optimizer_s_groups_are_there_and_a_learning_rate_set_before_the_ste
             def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
                 optimizer.param_groups[0]["num_params"] = 3
         _trainer(_sgd(quiet_args, 0.1), digits, silent, [SetNumParams()]).train()
+
+
+def test_allennlp_result_of_train(digits, quiet_args, silent):
+    args = quiet_args(num_train_epochs=2, eval_strategy="epoch", per_device_train_batch_size=64,
+                      save_strategy="no", logging_steps=5)
+    st.manual_seed(42)
+    trainer = silent(st.Trainer(nn.Sequential(nn.Linear(64, 10)), args, train_dataset=digits.train,
+                                eval_dataset=digits.test))
+    trainer.train()
+    result = trainer.allennlp_metrics()
+    losses = [h["eval_loss"] for h in trainer.state.log_history if "eval_loss" in h]
+    assert result["epoch"] == 1
+    assert result["validation_loss"] == losses[-1]
+    assert result["best_epoch"] == int(np.argmin(losses))
+    assert result["best_validation_loss"] == min(losses)
+    assert result["training_duration"].startswith("0:00:")
+    assert "validation_runtime" not in result and "training_loss" in result

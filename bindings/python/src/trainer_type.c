@@ -518,6 +518,15 @@ static PyObject *Trainer_state_json(st_py_trainer *self, PyObject *unused)
     return text_of(self, "state_json", (st_py_text_fn)st_trainer_state_json);
 }
 
+DOC(allennlp_metrics_json, "/", "AllenNLP's result of the last training as JSON text "
+    "(st_trainer_allennlp_metrics_json).");
+
+static PyObject *Trainer_allennlp_metrics_json(st_py_trainer *self, PyObject *unused)
+{
+    (void)unused;
+    return text_of(self, "allennlp_metrics_json", (st_py_text_fn)st_trainer_allennlp_metrics_json);
+}
+
 DOC(save_model, "directory=None, /", "Writes directory/model.safetensors (default output_dir; "
     "st_trainer_save_model).");
 
@@ -823,6 +832,7 @@ static PyMethodDef Trainer_methods[] = {
     METHOD(train, METH_VARARGS),
     METHOD(resumed_from, METH_NOARGS),
     METHOD(state_json, METH_NOARGS),
+    METHOD(allennlp_metrics_json, METH_NOARGS),
     METHOD(save_model, METH_VARARGS),
     METHOD(set_callback_state, METH_VARARGS),
     METHOD(evaluate, METH_VARARGS),

@@ -435,6 +435,13 @@ class Trainer:
                 for name, value in (states[key].get("attributes") or {}).items():
                     setattr(callback, name, value)
 
+    def allennlp_metrics(self) -> Dict[str, Any]:
+        """AllenNLP's result of the last ``train()`` (what its ``Trainer.train`` returns and
+        writes as metrics.json): ``epoch``, ``training_duration``, ``training_loss``,
+        ``validation_*`` (the last evaluation), ``best_epoch`` and ``best_validation_*``,
+        read from the log history by the library."""
+        return json.loads(self._core.allennlp_metrics_json())
+
     def evaluate(self, eval_dataset: Any = None, *,
                  metric_key_prefix: str = "eval") -> Dict[str, float]:
         """Evaluates on ``eval_dataset`` or on the trainer's evaluation dataset(s), as HF does.
