@@ -191,6 +191,15 @@ static int write_epoch_metrics(st_event_data *data, const st_trainer_state *stat
     return fclose(file) == 0 ? 0 : 1;
 }
 
+/* The digits MLP, 64-64-10, from the seed 0: its layers and the Sequential holding them. */
+static int create_mlp(st_module *layers[3], st_module **model) {
+    st_manual_seed(0);
+    return failed(st_linear_create(&layers[0], NUM_FEATURES, 64, true), "st_linear_create") ||
+           failed(st_relu_create(&layers[1]), "st_relu_create") ||
+           failed(st_linear_create(&layers[2], 64, NUM_CLASSES, true), "st_linear_create") ||
+           failed(st_sequential_create(model, layers, 3), "st_sequential_create");
+}
+
 /* ---- a learning-rate finder --------------------------------------------------------------- */
 
 enum { FINDER_STEPS = 100 };
@@ -246,11 +255,7 @@ static int run_finder(const char *output_dir, double *suggestion) {
     st_trainer *trainer = NULL;
     st_training_args args;
     lr_finder finder = {.start = 1e-6, .end = 10};
-    st_manual_seed(0);
-    int rc = failed(st_linear_create(&layers[0], NUM_FEATURES, 64, true), "st_linear_create") ||
-             failed(st_relu_create(&layers[1]), "st_relu_create") ||
-             failed(st_linear_create(&layers[2], 64, NUM_CLASSES, true), "st_linear_create") ||
-             failed(st_sequential_create(&model, layers, 3), "st_sequential_create") ||
+    int rc = create_mlp(layers, &model) ||
              failed(st_dataset_create(&train_set, train_data.features, train_data.count, NUM_FEATURES,
                                       train_data.labels, ST_DATA_BORROW), "st_dataset_create") ||
              failed(st_training_args_init(&args, ST_TRAINING_ARGS_VERSION), "st_training_args_init") ||
@@ -296,11 +301,7 @@ static int train(const char *output_dir, int by_callback, double *accuracy, floa
     st_tensor *first = NULL;
     const char *first_name = NULL;
     st_training_args args;
-    st_manual_seed(0);
-    int rc = failed(st_linear_create(&layers[0], NUM_FEATURES, 64, true), "st_linear_create") ||
-             failed(st_relu_create(&layers[1]), "st_relu_create") ||
-             failed(st_linear_create(&layers[2], 64, NUM_CLASSES, true), "st_linear_create") ||
-             failed(st_sequential_create(&model, layers, 3), "st_sequential_create") ||
+    int rc = create_mlp(layers, &model) ||
              failed(st_dataset_create(&train_set, train_data.features, train_data.count, NUM_FEATURES,
                                       train_data.labels, ST_DATA_BORROW), "st_dataset_create") ||
              failed(st_dataset_create(&test_set, test_data.features, test_data.count, NUM_FEATURES,
