@@ -144,7 +144,7 @@ public func st_batch_set(_ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?,
         let box = try Handle.get(handle, as: BatchBox.self, fn, "batch")
         guard box.writable else {
             throw SwiftTrainError(.misuse, "\(fn): this batch is read-only here (a callback may change the batch at "
-                + "AFTER_DATALOADER and BEFORE_FORWARD, a data provider its own)")
+                + "AFTER_DATALOADER, BEFORE_FORWARD, EVALUATE_BEFORE_FORWARD and PREDICT_BEFORE_FORWARD, a data provider its own)")
         }
         let n = String(cString: try required(key, fn, "name"))
         try box.batch.set(n, try tensor(t, fn, "tensor"))

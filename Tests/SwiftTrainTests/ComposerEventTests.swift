@@ -106,4 +106,32 @@ final class ComposerEventTests: XCTestCase {
         XCTAssertEqual(failingSeen(), ["on_train_begin", "on_exception", "on_close", "on_post_close"])
         XCTAssertTrue(postCloseError)
     }
+
+    /// A batch replaced in prediction must keep its number of samples (the predictions go
+    /// into a buffer sized for the dataset); after a failed evaluation no batch, outputs or
+    /// loss stay in the event data, and a training step's are back after its evaluation.
+    func testReplacedEvaluationBatchesKeepTheirSizeAndNothingStaysAfterwards() throws {
+        let t = try Flow.trainer { $0.maxSteps = 2; $0.evalStrategy = .steps; $0.evalSteps = 2 }
+        t.evalDataset = try Digits.dataset("test")
+        var stepBatchAfterEvaluation = false, evaluationSawTheStepsLoss = false
+        t.addCallback([EventMask(.evaluateBatchBegin), EventMask(.stepCheckpoint)]) { data, state, _ in
+            if data.event == .evaluateBatchBegin { evaluationSawTheStepsLoss = evaluationSawTheStepsLoss || data.loss != nil }
+            if data.event == .stepCheckpoint && state.globalStep == 2 { stepBatchAfterEvaluation = data.batch != nil }
+        }
+        try t.train()
+        XCTAssertFalse(evaluationSawTheStepsLoss)
+        XCTAssertTrue(stepBatchAfterEvaluation)
+        let id = t.addCallback(EventMask(.predictBeforeForward)) { data, _, _ in
+            let batch = try XCTUnwrap(data.batch)
+            var doubled = Batch()
+            doubled.append("input", try cat([batch["input"]!, batch["input"]!], dim: 0))
+            data.batch = doubled
+        }
+        XCTAssertThrowsError(try t.predict(try Digits.dataset("test"))) {
+            XCTAssertTrue("\($0)".contains("keep its number of samples"), "\($0)")
+        }
+        XCTAssertNil(t.eventData.batch)
+        XCTAssertNil(t.eventData.outputs)
+        XCTAssertTrue(t.removeCallback(id))
+    }
 }

@@ -430,3 +430,31 @@ def test_allennlp_result_of_train(digits, quiet_args, silent):
     assert result["best_validation_loss"] == min(losses)
     assert result["training_duration"].startswith("0:00:")
     assert "validation_runtime" not in result and "training_loss" in result
+
+
+def test_a_refused_group_value_leaves_the_group_as_it_was(digits, quiet_args, silent):
+    seen = []
+
+    class Negative(st.TrainerCallback):
+        def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+            group = optimizer.param_groups[0]
+            with pytest.raises(ValueError):
+                group["lr"] = -1.0
+            seen.append(group["lr"])
+            group.update(lr=0.05)
+            seen.append(optimizer.param_groups[0]["lr"])
+
+    _trainer(_sgd(quiet_args, 0.1), digits, silent, [Negative()]).train()
+    assert seen[:2] == [0.1, 0.05]
+
+
+def test_a_prediction_batch_must_keep_its_number_of_samples(digits, quiet_args, silent):
+    class Doubles(st.TrainerCallback):
+        def on_predict_before_forward(self, args, state, control, event_data=None, **kwargs):
+            x = event_data.batch["input"]
+            event_data.set_batch("input", st.cat([x, x], 0))
+
+    trainer = _trainer(_sgd(quiet_args, 0.1), digits, silent, [Doubles()])
+    X, _ = digits.test
+    with pytest.raises(ValueError, match="keep its number of samples"):
+        trainer.predict(X)

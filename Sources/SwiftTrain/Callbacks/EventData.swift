@@ -6,8 +6,11 @@
 /// - `batch`: at AFTER_DATALOADER (the batch just fetched) and BEFORE_FORWARD (the
 ///   micro-batch about to be forwarded); the replacement is used as it is. One replaced at
 ///   AFTER_DATALOADER counts in the step's number of examples and label items (the loss's
-///   normalisation); one replaced at BEFORE_FORWARD is normalised by the original counts;
-/// - `outputs`: at AFTER_FORWARD and BEFORE_LOSS, before the loss is computed from them;
+///   normalisation); one replaced at BEFORE_FORWARD is normalised by the original counts.
+///   In evaluation and prediction, at EVALUATE_BEFORE_FORWARD / PREDICT_BEFORE_FORWARD,
+///   keeping its number of samples;
+/// - `outputs`: at AFTER_FORWARD and BEFORE_LOSS, before the loss is computed from them, and
+///   at EVALUATE_AFTER_FORWARD / PREDICT_AFTER_FORWARD, before metrics and predictions are;
 /// - `loss`: at AFTER_LOSS and BEFORE_BACKWARD; it must be a float32 scalar, and it is what
 ///   is backpropagated and logged;
 /// - gradients: at AFTER_BACKWARD and PRE_OPTIMIZER_STEP, in place (`model.parameters[i].grad`).
@@ -28,9 +31,11 @@ public final class EventData {
     public internal(set) var optimizer: Optimizer?
     public internal(set) var lrSchedule: LRSchedule?
     /// The batch being used: during a step, from AFTER_DATALOADER to STEP_END (the last
-    /// micro-batch); during evaluation and prediction, at PREDICTION_STEP.
+    /// micro-batch); during evaluation and prediction, from each batch's BATCH_BEGIN to its
+    /// PREDICTION_STEP.
     public var batch: Batch?
-    /// The model's outputs of `batch`, from AFTER_FORWARD (and at PREDICTION_STEP).
+    /// The model's outputs of `batch`, from AFTER_FORWARD (EVALUATE_ / PREDICT_AFTER_FORWARD
+    /// in evaluation and prediction).
     public var outputs: ModelOutput?
     /// The loss of `batch`, from AFTER_LOSS.
     public var loss: Tensor?

@@ -203,13 +203,22 @@ extension Trainer {
         var predictions = Concatenation(), labels = Concatenation()
         let collecting = collect || (prefix != nil && computeMetrics != nil)
         let resolver = losses
+        // Each batch's events see that batch and its outputs, no loss; what a training step
+        // had (an evaluation at its end) is back afterwards, also after a failure.
+        let step = (eventData.batch, eventData.outputs, eventData.loss)
+        defer { (eventData.batch, eventData.outputs, eventData.loss) = step }
         try inEvaluationMode {
             while var batch = try loader.batch(batches) {
                 var out: ModelOutput
-                // (a callback may replace the batch before the forward and the outputs after it)
-                eventData.batch = batch
+                // (a callback may replace the batch before the forward, keeping its size, and
+                // the outputs after it)
+                (eventData.batch, eventData.outputs, eventData.loss) = (batch, nil, nil)
                 try fire(batchBegin)
                 try fire(beforeForward)
+                if let replaced = eventData.batch, replaced.size != batch.size {
+                    throw SwiftTrainError.shape("evaluation batch \(batches): a callback replaced the batch of \(batch.size) "
+                        + "samples with one of \(replaced.size) at \(beforeForward.hfName); keep its number of samples")
+                }
                 batch = eventData.batch ?? batch
                 do { out = try model.forward(batch: batch) } catch var error as SwiftTrainError {
                     error.message = "evaluation batch \(batches): \(error.message)"
@@ -234,7 +243,6 @@ extension Trainer {
                 batches += 1
                 (eventData.batch, eventData.outputs) = (batch, out)
                 try fire(.predictionStep)
-                (eventData.batch, eventData.outputs) = (nil, nil)
                 guard prefix != nil else { continue }
                 do {
                     if let (sum, items) = try resolver.evaluationLoss(out, batch) { lossSum += sum; lossItems += items }

@@ -26,6 +26,8 @@ extension Trainer {
         }
         // outside the do: a CLOSE that throws is not followed by EXCEPTION and CLOSE again
         do { try fire(.close) } catch {
+            eventData.error = error  // (the first error is the one the run reports)
+            defer { eventData.error = nil }
             try? fire(.postClose)
             throw error
         }
@@ -103,24 +105,24 @@ extension Trainer {
         // HF: "seed: random seed that will be set at the beginning of training" (dropout and
         // other draws from the default generator); a resume restores the generator instead.
         manualSeed(UInt64(bitPattern: Int64(args.seed)))
+        (eventData.optimizer, eventData.lrSchedule) = (updater.optimizer, updater.schedule)
+        defer { (eventData.optimizer, eventData.lrSchedule) = (nil, nil); eventData.clearStep() }
         if let resumeFrom {
-            do {
-                try fire(.beforeLoad)
-                try resume(run, from: resumeFrom, numSamples: dataset.count ?? -1)
-                try fire(.afterLoad)
-            } catch {
+            // (a callback failing at BEFORE_LOAD or AFTER_LOAD fails the run as at any event;
+            // only a refused checkpoint is undone)
+            try fire(.beforeLoad)
+            do { try resume(run, from: resumeFrom, numSamples: dataset.count ?? -1) } catch {
                 (state, control, movingAverage, lastResumedFrom) = (before.state, before.control, before.average, before.resumedFrom)
                 DefaultGenerator.withGenerator { $0 = before.generator }
                 throw error
             }
+            try fire(.afterLoad)
         }
         lastResumedFrom = run.resumedFrom
         model.train()
         afterEvaluation = { [unowned self] metrics in try run.observe(metrics, trainer: self) }
         defer { afterEvaluation = nil }
 
-        (eventData.optimizer, eventData.lrSchedule) = (updater.optimizer, updater.schedule)
-        defer { (eventData.optimizer, eventData.lrSchedule) = (nil, nil); eventData.clearStep() }
         try fire(.trainBegin)
         // (not when resuming: the run being continued already did it)
         if args.evalOnStart, resumeFrom == nil, !evalDatasets.isEmpty { try evaluateAll() }

@@ -3,8 +3,10 @@
  *
  *     data.batch, data.outputs      # {name: Tensor}, or None
  *     data.loss                     # Tensor or None; assignable at on_after_loss / on_before_backward
- *     data.set_batch(name, tensor)  # at on_after_dataloader / on_before_forward (st_batch_set)
- *     data.set_output(name, tensor) # at on_after_forward / on_before_loss (st_outputs_set)
+ *     data.set_batch(name, tensor)  # at on_after_dataloader / on_before_forward and the
+ *                                   # evaluate / predict before_forward (st_batch_set)
+ *     data.set_output(name, tensor) # at on_after_forward / on_before_loss and the evaluate /
+ *                                   # predict after_forward (st_outputs_set)
  *     data.error                    # on_exception: the exception that ends the run
  *     data.log({"name": value})     # st_trainer_log: into the log history, on_log after the event
  *     data.param_groups             # the optimizer's groups as dicts (st_optim_get_param_group),
@@ -192,9 +194,11 @@ static PyGetSetDef EventData_getset[] = {
 
 static PyMethodDef EventData_methods[] = {
     {"set_batch", (PyCFunction)EventData_set_batch, METH_VARARGS,
-     "set_batch(name, tensor): replaces a batch entry (at on_after_dataloader / on_before_forward)."},
+     "set_batch(name, tensor): replaces a batch entry (at on_after_dataloader, on_before_forward, "
+     "on_evaluate_before_forward, on_predict_before_forward)."},
     {"set_output", (PyCFunction)EventData_set_output, METH_VARARGS,
-     "set_output(name, tensor): replaces an output (at on_after_forward / on_before_loss)."},
+     "set_output(name, tensor): replaces an output (at on_after_forward, on_before_loss, "
+     "on_evaluate_after_forward, on_predict_after_forward)."},
     {"set_param_group", (PyCFunction)EventData_set_param_group, METH_VARARGS,
      "set_param_group(index, lr, weight_decay, momentum): changes an optimizer group "
      "(st_optim_set_param_group); the lr of a step may be changed at on_pre_optimizer_step."},

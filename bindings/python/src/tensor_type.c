@@ -306,9 +306,12 @@ static int parse_args(st_py_state *state, PyObject *args, const char *name, cons
         return -1;
     }
     for (Py_ssize_t i = 0; i < count; i++) {
+        /* "name: parameter" for messages, formatted only where a converter may need it (not
+         * for a tensor that is one: the common case costs no formatting) */
         size_t length = strcspn(params, ",");
-        char what[96];
-        snprintf(what, sizeof what, "%s: %.*s", name, (int)length, params);
+        char what[96] = "";
+        if (!((kinds[i] == 't' || kinds[i] == 'T') && st_py_is_tensor(state, PyTuple_GET_ITEM(args, i))))
+            snprintf(what, sizeof what, "%s: %.*s", name, (int)length, params);
         params += params[length] == ',' ? length + 2 : length;
         PyObject *obj = PyTuple_GET_ITEM(args, i);
         st_py_arg *arg = &a[i];

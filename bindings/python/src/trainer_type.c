@@ -684,33 +684,35 @@ DOC(default_loss, "outputs, inputs, /", "HF's default compute_loss of a model's 
 
 static PyObject *Trainer_default_loss(st_py_trainer *self, PyObject *args)
 {
-    PyObject *outputs_items, *inputs_items, *result = NULL;
+    PyObject *given[2], *lists[2] = {NULL, NULL}, *result = NULL, **sources = NULL;
+    st_named_tensors *named[2] = {NULL, NULL};
     st_py_state *state = ST_PY_STATE(self);
-    if (!PyArg_ParseTuple(args, "OO:default_loss", &outputs_items, &inputs_items)
+    if (!PyArg_ParseTuple(args, "OO:default_loss", &given[0], &given[1])
         || check_alive(self, "default_loss") < 0)
         return NULL;
-    st_named_tensors *outputs = st_py_named_tensors_from_items(state, outputs_items,
-                                                               "Trainer.default_loss");
-    st_named_tensors *inputs = outputs == NULL ? NULL
-        : st_py_named_tensors_from_items(state, inputs_items, "Trainer.default_loss");
-    if (inputs != NULL) { /* the result keeps the borrowed memory of what it was computed from */
-        st_tensor *out = NULL;
-        int status = st_trainer_default_loss(&out, self->trainer, outputs, inputs);
-        PyObject *sources[2 * 8] = {NULL};
-        size_t count = 0;
-        PyObject *lists[2] = {outputs_items, inputs_items};
-        for (int l = 0; l < 2; l++) {
-            Py_ssize_t n = PySequence_Size(lists[l]);
-            for (Py_ssize_t i = 0; i < n && i < 8; i++) {
-                PyObject *pair = PySequence_GetItem(lists[l], i); /* checked by _from_items */
-                sources[count++] = PyTuple_GET_ITEM(pair, 1);     /* alive in the caller's list */
-                Py_DECREF(pair);
-            }
-        }
-        result = st_py_tensor_result(state, status, out, sources, count);
+    for (int l = 0; l < 2; l++) { /* (a list each, so the pairs stay alive while read) */
+        lists[l] = PySequence_Fast(given[l], "Trainer.default_loss: expected (name, Tensor) pairs");
+        if (lists[l] == NULL ||
+            (named[l] = st_py_named_tensors_from_items(state, lists[l], "Trainer.default_loss")) == NULL)
+            goto done;
     }
-    st_named_tensors_free(inputs);
-    st_named_tensors_free(outputs);
+    /* the result keeps the borrowed memory of every tensor it may have been computed from */
+    Py_ssize_t n0 = PySequence_Fast_GET_SIZE(lists[0]), n1 = PySequence_Fast_GET_SIZE(lists[1]);
+    if ((sources = PyMem_Calloc((size_t)(n0 + n1) + 1, sizeof *sources)) == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n0 + n1; i++)
+        sources[i] = PyTuple_GET_ITEM(PySequence_Fast_GET_ITEM(lists[i < n0 ? 0 : 1], i < n0 ? i : i - n0), 1);
+    st_tensor *out = NULL;
+    int status = st_trainer_default_loss(&out, self->trainer, named[0], named[1]);
+    result = st_py_tensor_result(state, status, out, sources, (size_t)(n0 + n1));
+done:
+    PyMem_Free(sources);
+    for (int l = 0; l < 2; l++) {
+        st_named_tensors_free(named[l]);
+        Py_XDECREF(lists[l]);
+    }
     return result;
 }
 

@@ -87,9 +87,20 @@ class _ParamGroup(dict):
         if key not in self._SETTABLE:
             raise KeyError(f"param_groups[{self._index}][{key!r}] cannot be set; "
                            f"the library's groups take {', '.join(self._SETTABLE)}")
-        super().__setitem__(key, float(value))
-        self._event_data.set_param_group(self._index, self["lr"], self["weight_decay"],
-                                         self["momentum"])
+        values = {name: self[name] for name in self._SETTABLE}
+        values[key] = float(value)
+        self._event_data.set_param_group(self._index, values["lr"], values["weight_decay"],
+                                         values["momentum"])  # the library first: it may refuse
+        super().__setitem__(key, values[key])
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
 
 
 class _EventOptimizer:
