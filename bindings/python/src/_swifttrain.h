@@ -30,6 +30,11 @@ static inline PyObject *Py_NewRef(PyObject *obj)
     Py_INCREF(obj);
     return obj;
 }
+static inline PyObject *Py_XNewRef(PyObject *obj)
+{
+    Py_XINCREF(obj);
+    return obj;
+}
 #endif
 #if PY_VERSION_HEX < 0x030C0000 /* Python 3.12's API for exceptions kept and raised again */
 static inline PyObject *PyErr_GetRaisedException(void)
