@@ -1598,6 +1598,12 @@ typedef enum st_event {
 SWIFTTRAIN_API
 const char *st_event_name(int event);
 
+/** Whether `event` is a teardown event (EXCEPTION, CLOSE, POST_CLOSE): every callback of such
+ *  an event runs even when one fails, and the first failure is what the run returns. false
+ *  for other events and for a value that is not an event. */
+SWIFTTRAIN_API
+bool st_event_is_teardown(int event);
+
 /** What a callback sees. Valid only during the callback; copy what you need. */
 typedef struct st_trainer_state {
     uint32_t struct_size;        /**< sizeof(st_trainer_state) in the library */

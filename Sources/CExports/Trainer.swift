@@ -15,6 +15,11 @@ let eventNames: [StaticString] = [
 ]
 
 @c @implementation
+public func st_event_is_teardown(_ event: Int32) -> Bool {
+    TrainerEvent(rawValue: event)?.isTeardown ?? false
+}
+
+@c @implementation
 public func st_event_name(_ event: Int32) -> UnsafePointer<CChar>? {
     guard let e = TrainerEvent(rawValue: event) else { return nil }
     return cString(eventNames[Int(e.rawValue)])

@@ -449,8 +449,13 @@ static void test_event_names_out_of_range(void) {
     int e;
     for (e = 0; e < ST_EVENT_COUNT; e++)
         CHECK(st_event_name(e) != NULL, "st_event_name(%d) is NULL", e);
-    for (i = 0; i < COUNT(events); i++)
+    for (i = 0; i < COUNT(events); i++) {
         CHECK(st_event_name(events[i]) == NULL, "st_event_name(%d) is not NULL", events[i]);
+        CHECK(!st_event_is_teardown(events[i]), "st_event_is_teardown(%d) for no event", events[i]);
+    }
+    for (e = 0; e < ST_EVENT_COUNT; e++)
+        CHECK(st_event_is_teardown(e) == (e == ST_EVENT_EXCEPTION || e == ST_EVENT_CLOSE || e == ST_EVENT_POST_CLOSE),
+              "st_event_is_teardown(%s)", st_event_name(e));
 }
 
 static void test_callback_aborts_every_event(void) {

@@ -458,3 +458,17 @@ def test_a_prediction_batch_must_keep_its_number_of_samples(digits, quiet_args, 
     X, _ = digits.test
     with pytest.raises(ValueError, match="keep its number of samples"):
         trainer.predict(X)
+
+
+def test_the_lr_scheduler_keyword_gives_the_rates_and_the_schedule(digits, quiet_args, silent):
+    seen = []
+
+    class Watch(st.TrainerCallback):
+        def on_step_begin(self, args, state, control, lr_scheduler=None, **kwargs):
+            seen.append((lr_scheduler.get_last_lr()[0], lr_scheduler.factor(state.global_step)))
+
+    args = quiet_args(max_steps=10, learning_rate=0.1, lr_scheduler_type="linear",
+                      per_device_train_batch_size=32, save_strategy="no")
+    _trainer(args, digits, silent, [Watch()]).train()
+    assert [round(f, 6) for _, f in seen] == [round(1 - s / 10, 6) for s in range(10)]
+    assert [round(lr, 6) for lr, _ in seen] == [round(0.1 * (1 - s / 10), 6) for s in range(10)]

@@ -102,7 +102,7 @@ extension Trainer {
         }
         // Teardown reaches every callback: one that throws at EXCEPTION or CLOSE does not
         // keep the others from running (the first error is rethrown after all have run).
-        let teardown = event == .exception || event == .close || event == .postClose
+        let teardown = event.isTeardown
         var firstError: (any Error)?
         for callback in callbacks where callback.events.contains(event) {
             var c = control

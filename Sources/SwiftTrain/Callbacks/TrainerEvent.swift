@@ -121,6 +121,10 @@ public enum TrainerEvent: Int32, Sendable, CaseIterable {
         }
     }
 
+    /// EXCEPTION, CLOSE and POST_CLOSE: every callback of these runs even when one fails
+    /// (the first error is reported after all have run).
+    public var isTeardown: Bool { self == .exception || self == .close || self == .postClose }
+
     var bit: UInt64 { 1 << UInt64(rawValue) }
 }
 

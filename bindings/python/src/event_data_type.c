@@ -12,6 +12,8 @@
  *     data.param_groups             # the optimizer's groups as dicts (st_optim_get_param_group),
  *                                   # or None outside training
  *     data.set_param_group(i, lr, weight_decay, momentum)   # st_optim_set_param_group
+ *     data.lr_factor(step)          # the schedule's factor at `step` (st_lr_schedule_factor),
+ *                                   # or None without a schedule
  *
  * Valid only during the callback it was given to: the library owns what it points at. The
  * conversions happen on access, so a callback that does not look costs nothing. Which
@@ -166,6 +168,21 @@ static PyObject *EventData_set_param_group(st_py_event_data *self, PyObject *arg
                                st_optim_set_param_group(d->optimizer, (size_t)index, &info));
 }
 
+static PyObject *EventData_lr_factor(st_py_event_data *self, PyObject *arg)
+{
+    long long step = PyLong_AsLongLong(arg);
+    if (step == -1 && PyErr_Occurred())
+        return NULL;
+    st_event_data *d = live(self);
+    if (d == NULL)
+        return NULL;
+    if (d->lr_scheduler == NULL)
+        Py_RETURN_NONE;
+    double factor = 0;
+    int status = st_lr_schedule_factor(&factor, d->lr_scheduler, (int64_t)step);
+    return status == ST_OK ? PyFloat_FromDouble(factor) : st_py_raise_status(ST_PY_STATE(self), status);
+}
+
 static void EventData_dealloc(st_py_event_data *self)
 {
     PyTypeObject *type = Py_TYPE(self);
@@ -202,6 +219,9 @@ static PyMethodDef EventData_methods[] = {
     {"set_param_group", (PyCFunction)EventData_set_param_group, METH_VARARGS,
      "set_param_group(index, lr, weight_decay, momentum): changes an optimizer group "
      "(st_optim_set_param_group); the lr of a step may be changed at on_pre_optimizer_step."},
+    {"lr_factor", (PyCFunction)EventData_lr_factor, METH_O,
+     "lr_factor(step): the learning-rate schedule's factor at `step` (st_lr_schedule_factor), "
+     "or None when there is no schedule (outside training, reduce_lr_on_plateau)."},
     {"log", (PyCFunction)EventData_log, METH_O,
      "log({name: number}): logs values as Trainer.log does (st_trainer_log): they reach the log "
      "history and every on_log after this event."},

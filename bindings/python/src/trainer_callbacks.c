@@ -129,8 +129,7 @@ int st_py_callback_trampoline(st_event_data *data, const st_trainer_state *state
     /* Once a Python callback raised, no more Python runs, but for the teardown that every
      * callback gets (on_exception with the exception, on_close, on_post_close): what those raise is
      * reported as unraisable, the first exception being the one train() raises. */
-    int teardown = data->event == ST_EVENT_EXCEPTION || data->event == ST_EVENT_CLOSE
-                   || data->event == ST_EVENT_POST_CLOSE;
+    int teardown = st_event_is_teardown((int)data->event);
     /* an error raised in teardown is reported, not raised, when the run already failed (the
      * first error wins); a CLOSE callback failing a successful run is raised */
     int failed = data->event == ST_EVENT_EXCEPTION || data->error != NULL || self->pending != NULL;

@@ -122,6 +122,24 @@ class _EventOptimizer:
         return [_ParamGroup(self._event_data, i, group) for i, group in enumerate(groups)]
 
 
+class _EventScheduler:
+    """HF's ``lr_scheduler=`` keyword: the learning-rate schedule of the training in
+    progress, valid during the callback. ``get_last_lr()`` gives each group's current rate
+    (torch's); ``factor(step)`` the schedule's multiplier of the base rate at ``step``
+    (None with ``reduce_lr_on_plateau``, whose factor depends on the evaluations)."""
+
+    __slots__ = ("_event_data",)
+
+    def __init__(self, event_data: Any) -> None:
+        self._event_data = event_data
+
+    def get_last_lr(self) -> List[float]:
+        return [group["lr"] for group in _EventOptimizer(self._event_data).param_groups]
+
+    def factor(self, step: int) -> Optional[float]:
+        return self._event_data.lr_factor(step)
+
+
 class _EventHandler:
     """Called by the extension for one callback's events:
     ``handler(event, state, control_flags, event_data) -> TrainerControl``."""
@@ -142,7 +160,8 @@ class _EventHandler:
         for flag, value in zip(_C.CONTROL_FLAGS, flags):
             setattr(control, flag, value)
         kwargs: Dict[str, Any] = {"model": trainer.model, "event_data": event_data,
-                                  "optimizer": _EventOptimizer(event_data)}
+                                  "optimizer": _EventOptimizer(event_data),
+                                  "lr_scheduler": _EventScheduler(event_data)}
         if name in _VALUES_KEYWORD:
             kwargs[_VALUES_KEYWORD[name]] = dict(state["metrics"] or {})
         elif name == "on_prediction_step":  # HF passes the loader; its len() is what is used

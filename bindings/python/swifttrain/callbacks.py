@@ -135,7 +135,8 @@ class TrainerCallback:
 
     Every method is called as ``on_x(args, state, control, **kwargs)`` with ``model=...``,
     ``event_data=...`` and, as HF, ``optimizer=...`` (its ``param_groups`` during training;
-    a group's ``lr`` set at ``on_pre_optimizer_step`` is the step's) in kwargs, plus ``logs=...`` for ``on_log`` and ``metrics=...`` for ``on_evaluate`` and
+    a group's ``lr`` set at ``on_pre_optimizer_step`` is the step's) and ``lr_scheduler=...``
+    (``get_last_lr()``, ``factor(step)``) in kwargs, plus ``logs=...`` for ``on_log`` and ``metrics=...`` for ``on_evaluate`` and
     ``on_predict``. Return the ``control`` (or a new ``TrainerControl``) to change the
     flags, or ``None`` to leave them. Only the events a callback overrides are registered
     with the library, so the others cost nothing.
