@@ -858,8 +858,10 @@ st_status st_transformer_encoder_layer_create(st_module **out,
  *  (BatchNorm1d / 2d and F.batch_norm), "dropout", "gelu", "leaky_relu", "softplus",
  *  "multihead_attention", "transformer_encoder_layer", "scaled_dot_product_attention",
  *  "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
- *  "binary_cross_entropy_with_logits", "kl_div", and torch.optim.lr_scheduler's "step_lr"
- *  (StepLR) and "reduce_lr_on_plateau" (ReduceLROnPlateau). Writes the argument names
+ *  "binary_cross_entropy_with_logits", "kl_div", torch.optim.lr_scheduler's "step_lr"
+ *  (StepLR) and "reduce_lr_on_plateau" (ReduceLROnPlateau), and Tensor methods':
+ *  "tensor_flatten" (Tensor.flatten), "var", "std" and "reduce" (keepdim of sum, mean, max,
+ *  min, argmax). Writes the argument names
  *  (torch's: "eps", "elementwise_affine", ...) into names[0..count), their defaults into
  *  values[0..count) and the number of arguments into *count. Values are numbers: booleans
  *  0 or 1, integers exact, enums their value ("activation" an st_activation, "reduction" an

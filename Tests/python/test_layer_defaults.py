@@ -279,13 +279,18 @@ def test_schedulers_built_without_arguments_have_the_librarys_defaults():
 
 
 def test_tensor_method_defaults_are_the_librarys():
-    """Tensor.flatten's dims and var / std's correction come from the library's table
-    (tensor_flatten, var, std), like the layers' and functionals' defaults."""
+    """Tensor.flatten's dims, var / std's correction and the reductions' keepdim come from
+    the library's table (tensor_flatten, var, std, reduce), like the layers' and
+    functionals' defaults."""
     flatten = inspect.signature(st.Tensor.flatten).parameters
     table = _C.layer_defaults("tensor_flatten")
     assert (flatten["start_dim"].default, flatten["end_dim"].default) == \
         (table["start_dim"], table["end_dim"]) == (0, -1)
-    assert _C.layer_defaults("var") == _C.layer_defaults("std") == {"correction": 1}
+    assert _C.layer_defaults("var") == _C.layer_defaults("std") == {"correction": 1, "keepdim": 0}
+    # keepdim of every reduction is the library's too
+    assert _C.layer_defaults("reduce") == {"keepdim": 0}
+    for name in ("sum", "mean", "argmax", "max", "min", "var", "std"):
+        assert inspect.signature(getattr(st.Tensor, name)).parameters["keepdim"].default is False
     x = st.tensor([[1.0, 2.0, 4.0], [3.0, 5.0, 9.0]])
     for name in ("var", "std"):
         method = getattr(x, name)

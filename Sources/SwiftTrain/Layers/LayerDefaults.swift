@@ -32,7 +32,9 @@ public enum LayerDefaults {
     public struct Flatten: Sendable, Equatable { public var startDim: Int, endDim: Int }
     /// Tensor.var / torch.var and Tensor.std / torch.std (torch's `unbiased` is a
     /// correction of 1 when true, 0 when false)
-    public struct Moment: Sendable, Equatable { public var correction: Int }
+    public struct Moment: Sendable, Equatable { public var correction: Int, keepdim: Bool }
+    /// Tensor.sum / mean / max / min / argmax and their torch functions
+    public struct Reduce: Sendable, Equatable { public var keepdim: Bool }
     /// nn.LayerNorm and F.layer_norm
     public struct LayerNorm: Sendable, Equatable {
         public var eps: Float
@@ -93,8 +95,9 @@ public enum LayerDefaults {
     public static let avgPool2d = AvgPool2d(padding: 0, ceilMode: false, countIncludePad: true)
     public static let flatten = Flatten(startDim: 1, endDim: -1)
     public static let tensorFlatten = Flatten(startDim: 0, endDim: -1)
-    public static let variance = Moment(correction: 1)
-    public static let std = Moment(correction: 1)
+    public static let variance = Moment(correction: 1, keepdim: false)
+    public static let std = Moment(correction: 1, keepdim: false)
+    public static let reduce = Reduce(keepdim: false)
     public static let layerNorm = LayerNorm(eps: 1e-5, elementwiseAffine: true, bias: true)
     public static let batchNorm = BatchNorm(eps: 1e-5, momentum: 0.1, affine: true, trackRunningStats: true, training: false)
     public static let dropout = Dropout(p: 0.5, training: true)
@@ -121,6 +124,7 @@ public enum LayerDefaults {
     public static let all: [(name: String, defaults: any Sendable)] = [
         ("linear", linear), ("conv2d", conv2d), ("max_pool2d", maxPool2d), ("avg_pool2d", avgPool2d),
         ("flatten", flatten), ("tensor_flatten", tensorFlatten), ("var", variance), ("std", std),
+        ("reduce", reduce),
         ("layer_norm", layerNorm), ("batch_norm", batchNorm), ("dropout", dropout),
         ("gelu", gelu), ("leaky_relu", leakyRelu), ("softplus", softplus), ("multihead_attention", multiheadAttention),
         ("transformer_encoder_layer", transformerEncoderLayer), ("scaled_dot_product_attention", scaledDotProductAttention),

@@ -24,7 +24,7 @@ extension Tensor {
     }
 
     /// Sum over `dims` (all when nil), keeping them as size 1 when `keepdim`.
-    public func sum(dims: [Int]? = nil, keepdim: Bool = false) throws -> Tensor {
+    public func sum(dims: [Int]? = nil, keepdim: Bool = LayerDefaults.reduce.keepdim) throws -> Tensor {
         try requireFloat("sum")
         let reduced = try normalizedDims(dims ?? Array(0..<rank), "sum")
         var kept = shape
@@ -36,14 +36,14 @@ extension Tensor {
     }
 
     /// Mean over `dims` (all when nil).
-    public func mean(dims: [Int]? = nil, keepdim: Bool = false) throws -> Tensor {
+    public func mean(dims: [Int]? = nil, keepdim: Bool = LayerDefaults.reduce.keepdim) throws -> Tensor {
         let reduced = try normalizedDims(dims ?? Array(0..<rank), "mean")
         let n = reduced.reduce(1) { $0 * (rank == 0 ? 1 : shape[$1]) }
         return try sum(dims: dims, keepdim: keepdim) * (1 / Float(Swift.max(n, 0)))
     }
 
     /// Variance over `dims` with `correction` (1: unbiased, as torch.var's default).
-    public func variance(dims: [Int]? = nil, correction: Int = LayerDefaults.variance.correction, keepdim: Bool = false) throws -> Tensor {
+    public func variance(dims: [Int]? = nil, correction: Int = LayerDefaults.variance.correction, keepdim: Bool = LayerDefaults.variance.keepdim) throws -> Tensor {
         let reduced = try normalizedDims(dims ?? Array(0..<rank), "var")
         let n = reduced.reduce(1) { $0 * (rank == 0 ? 1 : shape[$1]) }
         let centered = try self - (try mean(dims: dims, keepdim: true))
@@ -52,17 +52,17 @@ extension Tensor {
     }
 
     /// Standard deviation: sqrt(variance).
-    public func std(dims: [Int]? = nil, correction: Int = LayerDefaults.std.correction, keepdim: Bool = false) throws -> Tensor {
+    public func std(dims: [Int]? = nil, correction: Int = LayerDefaults.std.correction, keepdim: Bool = LayerDefaults.std.keepdim) throws -> Tensor {
         try variance(dims: dims, correction: correction, keepdim: keepdim).sqrt()
     }
 
     /// Largest value along `dim` and its index (the first among ties), like torch.max(x, dim).
-    public func max(dim: Int, keepdim: Bool = false) throws -> (values: Tensor, indices: Tensor) {
+    public func max(dim: Int, keepdim: Bool = LayerDefaults.reduce.keepdim) throws -> (values: Tensor, indices: Tensor) {
         try extreme(dim: dim, keepdim: keepdim, largest: true)
     }
 
     /// Smallest value along `dim` and its index.
-    public func min(dim: Int, keepdim: Bool = false) throws -> (values: Tensor, indices: Tensor) {
+    public func min(dim: Int, keepdim: Bool = LayerDefaults.reduce.keepdim) throws -> (values: Tensor, indices: Tensor) {
         try extreme(dim: dim, keepdim: keepdim, largest: false)
     }
 
@@ -73,7 +73,7 @@ extension Tensor {
     public func min() throws -> Tensor { try extremeAll(largest: false) }
 
     /// Index of the largest value along `dim` (int64), or of the whole flattened tensor.
-    public func argmax(dim: Int? = nil, keepdim: Bool = false) throws -> Tensor {
+    public func argmax(dim: Int? = nil, keepdim: Bool = LayerDefaults.reduce.keepdim) throws -> Tensor {
         guard let dim else {
             let flat = try reshapedView([count])
             return try withNoGrad { try flat.extreme(dim: 0, keepdim: false, largest: true).indices }

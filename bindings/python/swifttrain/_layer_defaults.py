@@ -54,8 +54,9 @@ MAX_POOL2D = library_defaults("max_pool2d", padding=int, dilation=int, ceil_mode
 AVG_POOL2D = library_defaults("avg_pool2d", padding=int, ceil_mode=bool, count_include_pad=bool)
 FLATTEN = library_defaults("flatten", start_dim=int, end_dim=int)
 TENSOR_FLATTEN = library_defaults("tensor_flatten", start_dim=int, end_dim=int)  # Tensor.flatten
-VAR = library_defaults("var", correction=int)  # Tensor.var
-STD = library_defaults("std", correction=int)  # Tensor.std
+VAR = library_defaults("var", correction=int, keepdim=bool)  # Tensor.var
+STD = library_defaults("std", correction=int, keepdim=bool)  # Tensor.std
+REDUCE = library_defaults("reduce", keepdim=bool)  # Tensor.sum, mean, max, min, argmax
 LAYER_NORM = library_defaults("layer_norm", elementwise_affine=bool, bias=bool)
 BATCH_NORM = library_defaults("batch_norm", affine=bool, track_running_stats=bool, training=bool)
 DROPOUT = library_defaults("dropout", training=bool)

@@ -553,14 +553,15 @@ class Tensor(_C.Tensor):
 
     # ---- reductions ----
 
-    def sum(self, dim: Any = None, keepdim: builtins.bool = False) -> "Tensor":
+    def sum(self, dim: Any = None, keepdim: builtins.bool = _D.REDUCE.keepdim) -> "Tensor":
         """The sum over ``dim`` (an int or a tuple; None: every dimension)."""
         return _C.sum(self, dim, keepdim)
 
-    def mean(self, dim: Any = None, keepdim: builtins.bool = False) -> "Tensor":
+    def mean(self, dim: Any = None, keepdim: builtins.bool = _D.REDUCE.keepdim) -> "Tensor":
         return _C.mean(self, dim, keepdim)
 
-    def argmax(self, dim: Optional[int] = None, keepdim: builtins.bool = False) -> "Tensor":
+    def argmax(self, dim: Optional[int] = None,
+               keepdim: builtins.bool = _D.REDUCE.keepdim) -> "Tensor":
         return _C.argmax(self, dim, keepdim)
 
     # ---- shapes ----
@@ -702,7 +703,7 @@ Tensor.__neg__, Tensor.__abs__ = Tensor.neg, Tensor.abs
 
 def _moment(function, defaults, what: str):
     def moment(self: Tensor, dim: Any = None, unbiased: Any = None,
-               keepdim: builtins.bool = False, *, correction: Any = None) -> Tensor:
+               keepdim: builtins.bool = defaults.keepdim, *, correction: Any = None) -> Tensor:
         if correction is None:
             correction = (defaults.correction if unbiased is None
                           else int(builtins.bool(unbiased)))
@@ -713,7 +714,7 @@ def _moment(function, defaults, what: str):
 
 
 def _extreme(reduce, reduce_dim, elementwise, result, doc: Optional[str] = None):
-    def extreme(self: Tensor, dim: Any = None, keepdim: builtins.bool = False) -> Any:
+    def extreme(self: Tensor, dim: Any = None, keepdim: builtins.bool = _D.REDUCE.keepdim) -> Any:
         if isinstance(dim, _C.Tensor):
             return self._binary(dim, elementwise)
         if dim is None:
