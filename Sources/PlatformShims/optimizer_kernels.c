@@ -43,3 +43,30 @@ void stx_adam_update(float *restrict p, const float *restrict g, float *restrict
         }
     }
 }
+
+/* The sum of squares of x[0..n), for gradient norms: 16 float partial sums (vector lanes, in
+ * a fixed order, so every CPU gives the same bits) added in double. The serial loop it
+ * replaces waited on one addition per element. */
+KERNEL
+double stx_sum_squares(const float *restrict x, size_t n)
+{
+    float lanes[16] = {0};
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int l = 0; l < 16; l++)
+            lanes[l] += x[j + l] * x[j + l];
+    double total = 0;
+    for (int l = 0; l < 16; l++)
+        total += lanes[l];
+    for (; j < n; j++)
+        total += (double)x[j] * x[j];
+    return total;
+}
+
+/* x[0..n) *= c (gradient clipping). */
+KERNEL
+void stx_scale(float *restrict x, size_t n, float c)
+{
+    for (size_t j = 0; j < n; j++)
+        x[j] *= c;
+}

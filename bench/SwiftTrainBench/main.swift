@@ -28,10 +28,76 @@ func now() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
+/// The GEMM-only ceiling of a step of `w`: the median time of the step's GEMMs (per layer the
+/// forward X W^T, the weight gradient dY^T X, and but for the first layer the input gradient
+/// dY W), through the same sgemm the library calls, in this process.
+func gemmCeiling(_ w: Workload) throws -> (stepsPerSecond: Double, gflops: Double) {
+    try BLAS.load()
+    var shapes: [(ta: Bool, tb: Bool, m: Int, n: Int, k: Int)] = []
+    for i in 0..<(w.sizes.count - 1) {
+        let (k, n, b) = (w.sizes[i], w.sizes[i + 1], w.batch)
+        shapes.append((false, true, b, n, k))       // Y = X W^T
+        shapes.append((true, false, n, k, b))       // dW = dY^T X
+        if i > 0 { shapes.append((false, false, b, k, n)) }  // dX = dY W
+    }
+    let largest = shapes.map { Swift.max($0.m * $0.k, $0.k * $0.n, $0.m * $0.n) }.max()!
+    var a = [Float](repeating: 0.01, count: largest), bb = [Float](repeating: 0.02, count: largest)
+    var c = [Float](repeating: 0, count: largest)
+    func step() {
+        a.withUnsafeBufferPointer { a in bb.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
+            for s in shapes {
+                BLAS.sgemm(transposeA: s.ta, transposeB: s.tb, m: s.m, n: s.n, k: s.k,
+                           a: a.baseAddress!, lda: s.ta ? s.m : s.k, b: b.baseAddress!, ldb: s.tb ? s.k : s.n,
+                           beta: 0, c: c.baseAddress!, ldc: s.n)
+            }
+        } } }
+    }
+    for _ in 0..<5 { step() }
+    let repeats = Swift.max(5, Swift.min(w.steps, 400))
+    var samples: [Double] = []
+    for _ in 0..<5 {
+        let start = now()
+        for _ in 0..<repeats { step() }
+        samples.append((now() - start) / Double(repeats))
+    }
+    let t = samples.sorted()[2]
+    let flops = shapes.reduce(0.0) { $0 + 2 * Double($1.m * $1.n * $1.k) }
+    return (1 / t, flops / t * 1e-9)
+}
+
+/// Where a step's time goes, from the trainer's own events: data (the dataloader events),
+/// forward, loss, backward, clip + schedule (AFTER_BACKWARD to PRE_OPTIMIZER_STEP), the
+/// optimizer update, and the rest (step bookkeeping, callbacks, logging), in µs per step.
+final class PhaseClock {
+    var totals: [String: Double] = [:]
+    private var mark: [TrainerEvent: Double] = [:]
+    private let pairs: [(String, TrainerEvent, TrainerEvent)] = [
+        ("data", .beforeDataloader, .afterDataloader), ("forward", .beforeForward, .afterForward),
+        ("loss", .beforeLoss, .afterLoss), ("backward", .beforeBackward, .afterBackward),
+        ("clip_schedule", .afterBackward, .preOptimizerStep), ("optimizer", .preOptimizerStep, .optimizerStep),
+    ]
+    var counting = false
+
+    func attach(to trainer: Trainer) {
+        var mask: EventMask = []
+        for (_, a, b) in pairs { mask.insert(EventMask(a)); mask.insert(EventMask(b)) }
+        trainer.addCallback(mask) { [unowned self] data, _, _ in
+            let t = now()
+            guard counting else { return }
+            for (name, a, b) in pairs where b == data.event {
+                if let start = mark[a] { totals[name, default: 0] += t - start }
+            }
+            mark[data.event] = t
+        }
+    }
+}
+
 /// Trains workload `w`; returns microseconds per step. `listening`: a no-op callback is added
-/// for those events (EVENTS below), counting how often it ran into `calls`.
+/// for those events (EVENTS below), counting how often it ran into `calls`. `phases`: timed
+/// by their events (PHASES below).
 @discardableResult
-func run(_ w: Workload, listening: EventMask? = nil, calls: UnsafeMutablePointer<Int>? = nil, quiet: Bool = false) throws -> Double {
+func run(_ w: Workload, listening: EventMask? = nil, calls: UnsafeMutablePointer<Int>? = nil, quiet: Bool = false,
+         phases: PhaseClock? = nil) throws -> Double {
     manualSeed(0)
     var generator = Generator(seed: 0)
     let pool = 8 * w.batch  // 8 pre-made batches, as the peers use
@@ -59,8 +125,9 @@ func run(_ w: Workload, listening: EventMask? = nil, calls: UnsafeMutablePointer
     trainer.trainDataset = try Dataset(features: x, numFeatures: inputs, labels: y)
     var start = 0.0
     trainer.addCallback(EventMask(.stepEnd)) { _, state, _, _ in
-        if state.globalStep == w.warmup { start = now() }
+        if state.globalStep == w.warmup { start = now(); phases?.counting = true }
     }
+    phases?.attach(to: trainer)
     if let listening {
         trainer.addCallback(listening) { _, _, _ in calls?.pointee += 1 }
     }
@@ -146,3 +213,25 @@ func eventCosts() throws {
         + "events_per_step=\(eventsPerStep) ns_per_dispatched_event=\(perEvent)")
 }
 if wanted.contains("EVENTS") { try eventCosts() }
+
+// PHASES: per workload, the GEMM-only ceiling (its GEMMs alone, same process) and where a
+// step's time goes, timed by the trainer's events (their dispatch, ~0.3 µs each, is in
+// the numbers: about 4 µs per step, which matters on W2 only).
+func phaseReport() throws {
+    for w in workloads {
+        let ceiling = try gemmCeiling(w)
+        let clock = PhaseClock()
+        let usPerStep = try run(w, quiet: true, phases: clock)
+        var line = "RESULT framework=swifttrain workload=PHASES_\(w.id) us_per_step=\(usPerStep) "
+            + "steps_per_s=\(1e6 / usPerStep) gemm_ceiling_steps_per_s=\(ceiling.stepsPerSecond) "
+            + "gemm_ceiling_gflops=\(ceiling.gflops) of_ceiling=\(1e6 / usPerStep / ceiling.stepsPerSecond)"
+        var accounted = 0.0
+        for name in ["data", "forward", "loss", "backward", "clip_schedule", "optimizer"] {
+            let us = (clock.totals[name] ?? 0) / Double(w.steps) * 1e6
+            accounted += us
+            line += " \(name)_us=\(us)"
+        }
+        print(line + " other_us=\(usPerStep - accounted) gemm_only_us=\(1e6 / ceiling.stepsPerSecond)")
+    }
+}
+if wanted.contains("PHASES") { try phaseReport() }

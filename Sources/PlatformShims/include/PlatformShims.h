@@ -65,6 +65,11 @@ typedef struct stx_adam_coefficients {
 void stx_adam_update(float *p, const float *g, float *m, float *v, float *v_max, size_t n,
                      const stx_adam_coefficients *k);
 
+/* The sum of squares of x[0..n) (in double; the same bits on every CPU). */
+double stx_sum_squares(const float *x, size_t n);
+/* x[0..n) *= c. */
+void stx_scale(float *x, size_t n, float c);
+
 /* ---- the stop board (stop_board.c): lock-free stop requests, safe in signal handlers ---- */
 
 /** Claims a slot for handle `id`; its index, or -1 when all 4096 are taken. */

@@ -33,7 +33,7 @@ public enum BLAS {
     /// Row-major `C = alpha * op(A) * op(B) + beta * C` with op(X) = X or X^T.
     /// A is [m, k] after op, B is [k, n] after op, C is [m, n]. Callers guarantee `load()`.
     @inline(__always)
-    static func sgemm(
+    public static func sgemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,

@@ -1,3 +1,4 @@
+import PlatformShims
 /// One optimizer update from a window of batches (HF's inner loop with gradient
 /// accumulation): forward and backward over every micro-batch, the loss normalised by the
 /// window's true number of examples (so a ragged window gives the update one big batch of
@@ -109,9 +110,7 @@ func gradientNorm(_ parameters: [Tensor]) -> Double {
     var sum = 0.0
     for p in parameters {
         guard let g = p.gradStorage?.base else { continue }
-        var s: Float = 0
-        for j in 0..<p.count { s += g[j] * g[j] }
-        sum += Double(s)
+        sum += stx_sum_squares(g, p.count)
     }
     return sum.squareRoot()
 }
