@@ -1162,7 +1162,7 @@ typedef enum st_loss {
                                      ("batchmean"). */
 } st_loss;
 
-#define ST_TRAINING_ARGS_VERSION 5
+#define ST_TRAINING_ARGS_VERSION 6
 
 /** Training configuration. Always fill it with st_training_args_init() first, then change
  *  fields directly or by name with st_training_args_set(). Values are checked when the
@@ -1244,6 +1244,12 @@ typedef struct st_training_args {
     double label_smoothing_factor;        /**< 0: label smoothing of ST_LOSS_CROSS_ENTROPY (HF) */
     char label_names[ST_OPTIONS_CAPACITY];/**< "labels": the batch entries that are labels,
                                                comma-separated (HF's label_names) */
+    /* version 6 */
+    char report_to[ST_OPTIONS_CAPACITY];  /**< "none": or "tensorboard" (event files under
+                                               logging_dir, a scalar per logged value) or
+                                               "all"; HF's report_to, comma-separated */
+    char logging_dir[ST_PATH_CAPACITY];   /**< "": output_dir/runs/<Mon>DD_HH-MM-SS_<host>,
+                                               HF's default, fixed when training starts */
 } st_training_args;
 
 /** Fills `args` with the defaults above. `version` must be ST_TRAINING_ARGS_VERSION. */

@@ -30,9 +30,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     echo "bootstrap: creating $VENV"
     python3 -m venv "$VENV"
 fi
-# safetensors (HF's reader, a test-only dependency) checks that our files are readable by it.
-if ! "$VENV/bin/python" -c "import numpy, pytest, scikit_build_core, safetensors" >/dev/null 2>&1; then
-    echo "bootstrap: installing numpy, pytest, scikit-build-core, safetensors into $VENV"
+# safetensors (HF's reader) and tensorboard (its event reader), test-only dependencies, check
+# that our files are readable by them.
+if ! "$VENV/bin/python" -c "import numpy, pytest, scikit_build_core, safetensors, tensorboard" >/dev/null 2>&1; then
+    echo "bootstrap: installing numpy, pytest, scikit-build-core, safetensors, tensorboard into $VENV"
     "$VENV/bin/pip" install -q --upgrade pip
-    "$VENV/bin/pip" install -q numpy pytest "scikit-build-core>=0.10" safetensors
+    "$VENV/bin/pip" install -q numpy pytest "scikit-build-core>=0.10" safetensors tensorboard
 fi

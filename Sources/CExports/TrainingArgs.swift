@@ -73,6 +73,8 @@ extension TrainingArguments {
         ignoreDataSkip = c.ignore_data_skip
         labelSmoothingFactor = c.label_smoothing_factor
         try set("label_names", try readOption(&copy.label_names, "label_names"))
+        try set("report_to", try readOption(&copy.report_to, "report_to"))
+        loggingDir = try readOption(&copy.logging_dir, "logging_dir")
     }
 
     /// These arguments as a C struct; throws when an option string does not fit its field.
@@ -128,6 +130,8 @@ extension TrainingArguments {
         c.ignore_data_skip = ignoreDataSkip
         c.label_smoothing_factor = labelSmoothingFactor
         try writeOption(labelNames.joined(separator: ","), into: &c.label_names, "label_names")
+        try writeOption(reportTo.joined(separator: ","), into: &c.report_to, "report_to")
+        try writeOption(loggingDir, into: &c.logging_dir, "logging_dir", capacity: "ST_PATH_CAPACITY")
         return c
     }
 }

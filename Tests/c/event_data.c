@@ -9,11 +9,15 @@
  *   - the limits: the loss only at AFTER_LOSS / BEFORE_BACKWARD and only a float32 scalar,
  *     the batch read-only elsewhere; the EXCEPTION event carries the error's message.
  * The problem is check.h's small one: Linear(4, 3) on 8 rows, batches of 2. */
+#define _DEFAULT_SOURCE /* mkdtemp */
 #include "check.h"
 #include "swifttrain.h"
 
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NUM_WEIGHTS (SMALL_FEATURES * SMALL_CLASSES + SMALL_CLASSES)
 
@@ -353,6 +357,58 @@ done:
     run_free(&r);
 }
 
+/* ---- report_to tensorboard: an event file under logging_dir ---------------------------------- */
+
+static void test_report_to_tensorboard_writes_an_event_file(void) {
+    st_module *model = NULL;
+    st_dataset *data = NULL;
+    st_trainer *trainer = NULL;
+    st_training_args args;
+    char dir[] = "/tmp/swifttrain-tb-XXXXXX", path[512] = "";
+    unsigned char header[12];
+    if (!CHECK(mkdtemp(dir) != NULL, "mkdtemp")) return;
+    st_manual_seed(5);
+    REQUIRE_OK(st_linear_create(&model, SMALL_FEATURES, SMALL_CLASSES, true));
+    REQUIRE_OK(st_dataset_create(&data, small_features, SMALL_ROWS, SMALL_FEATURES, small_labels, ST_DATA_COPY));
+    REQUIRE_OK(st_training_args_init(&args, ST_TRAINING_ARGS_VERSION));
+    REQUIRE(strcmp(args.report_to, "none") == 0 && args.logging_dir[0] == '\0', "defaults: report_to none, no logging_dir");
+    REQUIRE_OK(st_training_args_set(&args, "max_steps", "4"));
+    REQUIRE_OK(st_training_args_set(&args, "logging_steps", "1"));
+    REQUIRE_OK(st_training_args_set(&args, "save_strategy", "no"));
+    REQUIRE_OK(st_training_args_set(&args, "report_to", "tensorboard"));
+    REQUIRE_OK(st_training_args_set(&args, "logging_dir", dir));
+    REQUIRE_OK(st_training_args_set(&args, "report_to", "wandb"));
+    CHECK_ERROR(st_training_args_validate(&args), ST_EINVAL, "report_to");
+    REQUIRE_OK(st_training_args_set(&args, "report_to", "tensorboard"));
+    REQUIRE_OK(st_trainer_create(&trainer, model, ST_LOSS_CROSS_ENTROPY, &args));
+    REQUIRE_OK(st_trainer_set_train_dataset(trainer, data));
+    REQUIRE_OK(st_trainer_train(NULL, trainer));
+    DIR *listing = opendir(dir);
+    struct dirent *entry;
+    int files = 0;
+    while (listing != NULL && (entry = readdir(listing)) != NULL)
+        if (strncmp(entry->d_name, "events.out.tfevents.", 20) == 0) {
+            files++;
+            snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+        }
+    if (listing != NULL) closedir(listing);
+    CHECK(files == 1, "%d event files in %s", files, dir);
+    FILE *file = files == 1 ? fopen(path, "rb") : NULL;
+    /* the first record: its 8-byte length, then the file_version event ("brain.Event:2") */
+    if (CHECK(file != NULL && fread(header, 1, sizeof header, file) == sizeof header, "read %s", path)) {
+        uint64_t length = 0;
+        for (int i = 7; i >= 0; i--) length = length << 8 | header[i];
+        CHECK(length > 13 && length < 64, "first record of %llu bytes", (unsigned long long)length);
+    }
+    if (file != NULL) fclose(file);
+    if (path[0] != '\0') remove(path);
+done:
+    rmdir(dir);
+    st_trainer_free(trainer);
+    st_dataset_free(data);
+    st_module_free(model);
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"loss_times_two_is_lr_times_two", test_loss_times_two_is_lr_times_two},
@@ -364,6 +420,7 @@ int main(int argc, char **argv) {
         {"init_end_fires_once_when_asked", test_init_end_fires_once_when_asked},
         {"lent_memory_is_released_once_when_unused", test_lent_memory_is_released_once_when_unused},
         {"evaluation_outputs_replaced_and_allennlp_result", test_evaluation_outputs_replaced_and_allennlp_result},
+        {"report_to_tensorboard_writes_an_event_file", test_report_to_tensorboard_writes_an_event_file},
     };
     return run_test_cases(cases, COUNT(cases), argc, argv);
 }

@@ -65,6 +65,9 @@ extension TrainingArguments {
             copy.labelNames = value == "None" ? ["labels"] : value.split(separator: ",", omittingEmptySubsequences: false)
                 .map { String(String($0).trimmingSpaces) }
         case "label_smoothing_factor": copy.labelSmoothingFactor = try Self.double(name, value)
+        case "report_to":  // "tensorboard", "none", "all" or "tensorboard,..."
+            copy.reportTo = value == "None" ? ["none"] : value.split(separator: ",").map { String(String($0).trimmingSpaces) }
+        case "logging_dir": copy.loggingDir = value == "None" ? "" : value
         default:
             throw SwiftTrainError.invalid(
                 "unknown training argument '\(name)'; known: \(Self.argumentNames.joined(separator: ", "))")
@@ -83,7 +86,7 @@ extension TrainingArguments {
         "metric_for_best_model", "greater_is_better", "load_best_model_at_end", "early_stopping_patience",
         "early_stopping_threshold", "patience", "validation_metric", "output_dir", "save_strategy", "save_steps",
         "save_total_limit", "save_only_model", "seed", "data_seed", "dataloader_drop_last", "dataloader_shuffle",
-        "ignore_data_skip", "label_names", "label_smoothing_factor",
+        "ignore_data_skip", "label_names", "label_smoothing_factor", "report_to", "logging_dir",
     ]
 
     // The names of the enum arguments' values, as users write them (HF's spellings; several
@@ -144,6 +147,7 @@ extension TrainingArguments {
             ("seed", .int(seed)), ("data_seed", .int(dataSeed)), ("dataloader_drop_last", .bool(dataloaderDropLast)),
             ("dataloader_shuffle", .bool(dataloaderShuffle)), ("ignore_data_skip", .bool(ignoreDataSkip)),
             ("label_names", .string(labelNames.joined(separator: ","))), ("label_smoothing_factor", .double(labelSmoothingFactor)),
+            ("report_to", .string(reportTo.joined(separator: ","))), ("logging_dir", .string(loggingDir)),
         ])
     }
 

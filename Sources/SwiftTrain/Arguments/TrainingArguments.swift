@@ -105,6 +105,18 @@ public struct TrainingArguments: Sendable, Equatable {
     public var labelNames = ["labels"]
     /// HF: label smoothing of the built-in cross_entropy loss, in [0, 1).
     public var labelSmoothingFactor = 0.0
+    /// HF: where logged values go besides the log history: "none", "tensorboard" (event files
+    /// under `loggingDir`), or "all" (every integration the library has: TensorBoard).
+    public var reportTo = ["none"]
+    /// HF: the TensorBoard directory; empty: output_dir/runs/<Mon>DD_HH-MM-SS_<host> (HF's
+    /// default), fixed when training starts.
+    public var loggingDir = ""
+
+    /// The names `reportTo` accepts.
+    public static let reportTargets = ["none", "all", "tensorboard"]
+
+    /// Whether TensorBoard event files are written.
+    public var reportsToTensorBoard: Bool { reportTo.contains("tensorboard") || reportTo.contains("all") }
 
     public init() {}
 
@@ -157,6 +169,10 @@ public struct TrainingArguments: Sendable, Equatable {
         try check(!labelNames.isEmpty && labelNames.allSatisfy { !$0.isEmpty && !$0.contains(",") }
                     && Set(labelNames).count == labelNames.count,
                   "label_names", labelNames, "distinct non-empty names without commas")
+        try check(!reportTo.isEmpty && reportTo.allSatisfy(Self.reportTargets.contains)
+                    && (reportTo.count == 1 || !reportTo.contains("none")),
+                  "report_to", reportTo.joined(separator: ","),
+                  "one or more of \(Self.reportTargets.joined(separator: ", ")) ('none' alone)")
         _ = try OptionList(optimArgs, "optim_args")
         _ = try OptionList(lrSchedulerKwargs, "lr_scheduler_kwargs")
         _ = try OptionList(momentumSchedulerKwargs, "momentum_scheduler_kwargs")

@@ -123,6 +123,11 @@ extension Trainer {
         afterEvaluation = { [unowned self] metrics in try run.observe(metrics, trainer: self) }
         defer { afterEvaluation = nil }
 
+        // report_to tensorboard: the event file of this run, written at every LOG after the
+        // other callbacks (as the metrics logger)
+        let tensorBoard = try args.reportsToTensorBoard ? TensorBoardWriter(directory: args.resolvedLoggingDir()) : nil
+        let tensorBoardCallback = tensorBoard.map { addCallback(EventMask(.log), priority: Int.max, $0.callback) }
+        defer { if let tensorBoardCallback { removeCallback(tensorBoardCallback) } }
         try fire(.trainBegin)
         // (not when resuming: the run being continued already did it)
         if args.evalOnStart, resumeFrom == nil, !evalDatasets.isEmpty { try evaluateAll() }

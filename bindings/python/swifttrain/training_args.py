@@ -86,6 +86,9 @@ class TrainingArguments:
       ``"best"``). As HF, checkpoints are written by default: every ``save_steps`` steps
       and at the last step, into ``output_dir/checkpoint-<step>/``; ``save_strategy="no"``
       turns them off. ``save_total_limit`` keeps that many, never deleting the best one.
+    * ``report_to="tensorboard"`` (or ``"all"``) writes TensorBoard event files, written by
+      the library (no TensorFlow or PyTorch needed): a scalar for every logged value, under
+      ``logging_dir`` (HF's default ``output_dir/runs/<date>_<host>``).
 
     Every default is the library's (HF's), shown in the signature.
 
@@ -150,7 +153,8 @@ class TrainingArguments:
     disable_tqdm: Optional[bool] = field(default=None, metadata=_PYTHON_ONLY)
     optim: str = _default("optim")
     optim_args: Optional[str] = None
-    report_to: Union[None, str, List[str]] = field(default="none", metadata=_PYTHON_ONLY)
+    report_to: Union[str, List[str]] = _default("report_to")
+    logging_dir: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.output_dir is None:
@@ -161,11 +165,6 @@ class TrainingArguments:
         if not self.save_safetensors:
             raise ValueError("TrainingArguments.save_safetensors=False: swifttrain writes safetensors "
                              "only (never pickles); leave it True")
-        reports = [self.report_to] if isinstance(self.report_to, str) else (self.report_to or [])
-        unknown = [name for name in reports if name not in ("none", "all")]
-        if unknown:
-            raise ValueError(f"TrainingArguments.report_to={self.report_to!r}: swifttrain has "
-                             f"no reporting integrations; use report_to='none'")
         self.to_core()
 
     def to_core(self) -> _C.TrainingArgs:
