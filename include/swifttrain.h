@@ -1518,6 +1518,19 @@ st_status st_safetensors_save(const char *path, const st_safetensors_entry *entr
                               const char *const *metadata, size_t metadata_count);
 
 /* ======================================================================================
+ * The command line
+ * ====================================================================================== */
+
+/** The `swifttrain` command line (`train CONFIG -s DIR [--recover] [-o OVERRIDES]`,
+ *  `describe CONFIG`; `--help` lists them), run with `argv[1..argc)` (argv[0] is the program
+ *  name): the installed `swifttrain` program is `return st_cli_main(argc, argv);`. Writes to
+ *  stdout and stderr and returns a sysexits code: 0 done, 64 bad usage, 65 a bad config (the
+ *  message names the key path), 66 a config that cannot be read, 70 training failed, 73 a
+ *  directory that cannot be used, 74 an I/O error. docs/configs.md describes the config. */
+SWIFTTRAIN_API
+int st_cli_main(int argc, const char *const *argv);
+
+/* ======================================================================================
  * Trainer, events and callbacks
  * ====================================================================================== */
 

@@ -1,0 +1,171 @@
+/// The `swifttrain` command line, one implementation for every face (the C library exports it
+/// as `st_cli_main`; the installed `swifttrain` program and Python's console script call it):
+///
+///     swifttrain train CONFIG -s DIR [--recover] [-o OVERRIDES]
+///     swifttrain describe CONFIG [-o OVERRIDES]
+///
+/// Exit codes follow sysexits: 0 done, 64 bad usage, 65 a bad config (the message names the
+/// key path), 66 a file that cannot be read, 70 training failed, 73 a directory that cannot be
+/// used, 74 an I/O error.
+public enum CommandLineTool {
+    public static let usage = """
+        usage: swifttrain <command> [options]
+
+        commands:
+          train CONFIG -s DIR [--recover] [-o OVERRIDES]
+              Trains the experiment CONFIG describes (JSON; see docs/configs.md) and writes
+              DIR/config.json (the config with every default), checkpoints, DIR/model.safetensors
+              and DIR/metrics.json (AllenNLP's result). DIR must be new or empty unless
+              --recover, which continues the run saved there from its last checkpoint.
+              -o takes a JSON object merged into the config ('{"trainer": {"max_steps": 10}}').
+          describe CONFIG [-o OVERRIDES]
+              Prints the config with every default, the model and its parameter count.
+
+        Run 'swifttrain <command> --help' for one command.
+        """
+
+    public enum Exit: Int32 { case ok = 0, usage = 64, dataError = 65, noInput = 66, software = 70, cantCreate = 73, io = 74 }
+
+    /// Runs `arguments` (without the program name); `out` and `err` receive whole lines.
+    public static func run(_ arguments: [String], out: @escaping (String) -> Void, err: @escaping (String) -> Void) -> Int32 {
+        guard let command = arguments.first else {
+            err(usage)
+            return Exit.usage.rawValue
+        }
+        if command == "--help" || command == "-h" || command == "help" {
+            out(usage)
+            return Exit.ok.rawValue
+        }
+        let rest = Array(arguments.dropFirst())
+        do {
+            switch command {
+            case "train": return try train(rest, out: out, err: err).rawValue
+            case "describe": return try describe(rest, out: out, err: err).rawValue
+            default:
+                err("swifttrain: unknown command '\(command)'; the commands are train and describe\n\n" + usage)
+                return Exit.usage.rawValue
+            }
+        } catch let error as DirectoryError {
+            err("swifttrain \(command): \(error.message)")
+            return Exit.cantCreate.rawValue
+        } catch let error as UsageError {
+            err("swifttrain \(command): \(error.message)\n\n" + usage)
+            return Exit.usage.rawValue
+        } catch let error as SwiftTrainError {
+            err("swifttrain \(command): \(error.message)")
+            switch error.code {
+            case .invalidArgument, .shapeMismatch: return (error.message.hasPrefix("config") || error.message.hasPrefix("overrides")
+                                                   ? Exit.dataError : Exit.software).rawValue
+            case .io: return Exit.io.rawValue
+            case .notFound: return Exit.noInput.rawValue
+            default: return Exit.software.rawValue
+            }
+        } catch {
+            err("swifttrain \(command): \(error)")
+            return Exit.software.rawValue
+        }
+    }
+
+    struct UsageError: Error { let message: String }
+    struct DirectoryError: Error { let message: String }
+
+    /// The parsed options of a command: positional arguments and the flags it knows.
+    private struct Options {
+        var positional: [String] = []
+        var values: [String: String] = [:]
+        var flags: Set<String> = []
+
+        init(_ arguments: [String], values known: [String: String], flags knownFlags: Set<String>) throws {
+            var i = 0
+            while i < arguments.count {
+                let a = arguments[i]
+                if let name = known[a] {
+                    guard i + 1 < arguments.count else { throw UsageError(message: "\(a) needs a value") }
+                    values[name] = arguments[i + 1]
+                    i += 2
+                    continue
+                }
+                if knownFlags.contains(a) { flags.insert(a) } else if a.hasPrefix("-") {
+                    throw UsageError(message: "unknown option '\(a)'")
+                } else {
+                    positional.append(a)
+                }
+                i += 1
+            }
+        }
+    }
+
+    private static func readConfig(_ path: String) throws -> String {
+        do { return String(decoding: try Files.read(path), as: UTF8.self) } catch let error as SwiftTrainError {
+            throw SwiftTrainError(.notFound, "cannot read the config '\(path)': \(error.message)")
+        }
+    }
+
+    static func train(_ arguments: [String], out: @escaping (String) -> Void, err: @escaping (String) -> Void) throws -> Exit {
+        if arguments.contains("--help") || arguments.contains("-h") {
+            out("usage: swifttrain train CONFIG -s DIR [--recover] [-o OVERRIDES]")
+            return .ok
+        }
+        let options = try Options(arguments, values: ["-s": "dir", "--serialization-dir": "dir", "-o": "overrides",
+                                                      "--overrides": "overrides"], flags: ["--recover", "-r"])
+        guard options.positional.count == 1 else { throw UsageError(message: "train takes one CONFIG file") }
+        guard let dir = options.values["dir"] else { throw UsageError(message: "train needs -s DIR, the serialization directory") }
+        let recover = options.flags.contains("--recover") || options.flags.contains("-r")
+        let text = try readConfig(options.positional[0])
+        if Files.isDirectory(dir) {
+            let existing = try Files.list(dir)
+            if !existing.isEmpty && !recover {
+                throw DirectoryError(message: "the serialization directory '\(dir)' already exists and is not empty; "
+                    + "use --recover to continue the run saved there, or another directory")
+            }
+        } else if recover {
+            throw SwiftTrainError(.notFound, "--recover: '\(dir)' does not exist; there is no run to continue")
+        }
+        let experiment = try Experiment(text: text, overrides: options.values["overrides"], outputDir: dir)
+        try Files.makeDirectories(dir)
+        try Files.writeAtomically(Array((experiment.resolvedConfig.serialized() + "\n").utf8), to: Files.join(dir, "config.json"))
+        let trainer = experiment.trainer
+        trainer.addCallback(EventMask(.log)) { _, state, _, metrics in
+            guard let metrics else { return }
+            out("step \(state.globalStep): " + metrics.filter { $0.name != "step" }.map { "\($0.name)=\(format($0.value))" }.joined(separator: " "))
+        }
+        let metrics: Metrics
+        do { metrics = try trainer.train(resumeFrom: recover ? .latest : nil) } catch var error as SwiftTrainError {
+            if error.code == .invalidArgument || error.code == .shapeMismatch { error.message = "training failed: " + error.message }
+            throw error
+        }
+        try trainer.saveModel(dir)
+        let result = trainer.state.allenNLPMetrics()
+        try Files.writeAtomically(Array((result.serialized() + "\n").utf8), to: Files.join(dir, "metrics.json"))
+        var summary = "trained \(trainer.state.globalStep) steps in \(format(metrics["train_runtime"] ?? 0)) s"
+        if let loss = metrics["train_loss"] { summary += ", train_loss \(format(loss))" }
+        if let best = result.objectValue?.first(where: { $0.0 == "best_validation_loss" })?.1.doubleValue {
+            summary += ", best validation_loss \(format(best))"
+        }
+        out(summary + "; wrote \(Files.join(dir, "model.safetensors")) and \(Files.join(dir, "metrics.json"))")
+        return .ok
+    }
+
+    static func describe(_ arguments: [String], out: @escaping (String) -> Void, err: @escaping (String) -> Void) throws -> Exit {
+        if arguments.contains("--help") || arguments.contains("-h") {
+            out("usage: swifttrain describe CONFIG [-o OVERRIDES]")
+            return .ok
+        }
+        let options = try Options(arguments, values: ["-o": "overrides", "--overrides": "overrides"], flags: [])
+        guard options.positional.count == 1 else { throw UsageError(message: "describe takes one CONFIG file") }
+        let experiment = try Experiment(text: try readConfig(options.positional[0]), overrides: options.values["overrides"])
+        out(experiment.resolvedConfig.serialized())
+        out("model:\n\(experiment.model.description)")
+        out("parameters: \(experiment.model.parameterCount)")
+        return .ok
+    }
+
+    private static func format(_ d: Double) -> String {
+        let magnitude = Swift.abs(d)
+        if (d == d.rounded() || magnitude >= 1000) && magnitude < 1e15 { return String(Int(d.rounded())) }
+        // 4 significant digits, as HF's progress lines
+        var scale = 1.0, digits = 0
+        while magnitude * scale < 1000 && digits < 12 { scale *= 10; digits += 1 }
+        return String((d * scale).rounded() / scale)
+    }
+}

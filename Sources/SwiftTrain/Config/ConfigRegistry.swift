@@ -1,0 +1,96 @@
+import Synchronization
+
+/// Components of a config by their `"type"` (AllenNLP's Registrable): layers and data
+/// sources. The built-in types are torch's names in snake case; register more from Swift with
+/// `registerLayer` / `registerData` (a builder reads its keys from the object and returns the
+/// component; unknown keys are refused after it ran).
+public enum ConfigRegistry {
+    /// Builds a layer from its config object (the "type" key already read).
+    public typealias LayerBuilder = @Sendable (inout ConfigObject) throws -> Module
+    /// Builds a data source from its config object.
+    public typealias DataBuilder = @Sendable (inout ConfigObject) throws -> DataSource
+
+    private struct Tables: ~Copyable {
+        var layers: [(String, LayerBuilder, [String])] = ConfigRegistry.builtInLayers
+        var data: [(String, DataBuilder, [String])] = [("csv", ConfigRegistry.csv, CSVData.keys)]
+    }
+    private static let tables = Mutex(Tables())
+
+    /// Adds (or replaces) a layer type; `keys` are the keys its builder reads.
+    public static func registerLayer(_ type: String, keys: [String], _ build: @escaping LayerBuilder) {
+        tables.withLock { t in
+            t.layers.removeAll { $0.0 == type }
+            t.layers.append((type, build, keys))
+        }
+    }
+
+    /// Adds (or replaces) a data type.
+    public static func registerData(_ type: String, keys: [String], _ build: @escaping DataBuilder) {
+        tables.withLock { t in
+            t.data.removeAll { $0.0 == type }
+            t.data.append((type, build, keys))
+        }
+    }
+
+    public static var layerTypes: [String] { tables.withLock { $0.layers.map(\.0) } }
+    public static var dataTypes: [String] { tables.withLock { $0.data.map(\.0) } }
+
+    /// The layer `value` describes ({"type": "linear", ...}) at `path`.
+    public static func layer(_ value: JSONValue, path: String) throws -> Module {
+        let entries = tables.withLock { $0.layers.map { ($0.0, $0.1, $0.2) } }
+        return try build(value, path: path, entries, what: "layer")
+    }
+
+    /// The data source `value` describes at `path`.
+    public static func data(_ value: JSONValue, path: String) throws -> DataSource {
+        let entries = tables.withLock { $0.data.map { ($0.0, $0.1, $0.2) } }
+        return try build(value, path: path, entries, what: "data")
+    }
+
+    private static func build<T>(_ value: JSONValue, path: String, _ entries: [(String, @Sendable (inout ConfigObject) throws -> T, [String])],
+                                 what: String) throws -> T {
+        var object = try ConfigObject(value, path: path)
+        let type = try object.string("type")
+        guard let (_, builder, keys) = entries.first(where: { $0.0 == type }) else {
+            throw ConfigObject.error(object.path("type"), "unknown \(what) type \"\(type)\"; known: \(entries.map(\.0).joined(separator: ", "))")
+        }
+        let built = try builder(&object)
+        try object.finish(accepted: ["type"] + keys)
+        return built
+    }
+
+    // MARK: - Built-in layers (torch's names and arguments)
+
+    private static let builtInLayers: [(String, LayerBuilder, [String])] = [
+        ("sequential", { o in
+            let layers = try o.array("layers")
+            return try Sequential(try layers.enumerated().map { try ConfigRegistry.layer($1, path: o.path("layers") + "[\($0)]") })
+        }, ["layers"]),
+        ("linear", { o in
+            try Linear(try o.int("in_features"), try o.int("out_features"), bias: try o.bool("bias", LayerDefaults.linear.bias))
+        }, ["in_features", "out_features", "bias"]),
+        ("conv2d", { o in
+            let d = LayerDefaults.conv2d
+            return try Conv2d(try o.int("in_channels"), try o.int("out_channels"), kernelSize: try o.pair("kernel_size"),
+                              stride: try o.pair("stride", (d.stride, d.stride)), padding: try o.pair("padding", (d.padding, d.padding)),
+                              bias: try o.bool("bias", d.bias))
+        }, ["in_channels", "out_channels", "kernel_size", "stride", "padding", "bias"]),
+        ("max_pool2d", { o in
+            let kernel = try o.pair("kernel_size")
+            return MaxPool2d(kernelSize: kernel, stride: try o.pair("stride", kernel))
+        }, ["kernel_size", "stride"]),
+        ("flatten", { o in
+            Flatten(startDim: try o.int("start_dim", LayerDefaults.flatten.startDim), endDim: try o.int("end_dim", LayerDefaults.flatten.endDim))
+        }, ["start_dim", "end_dim"]),
+        ("dropout", { o in try Dropout(p: Float(try o.double("p", Double(LayerDefaults.dropout.p)))) }, ["p"]),
+        ("relu", { _ in ReLU() }, []),
+        ("gelu", { o in try GELU(approximate: try o.string("approximate", LayerDefaults.gelu.approximateTanh ? "tanh" : "none")) }, ["approximate"]),
+        ("tanh", { _ in Tanh() }, []),
+        ("sigmoid", { _ in Sigmoid() }, []),
+        ("silu", { _ in SiLU() }, []),
+    ]
+
+    // MARK: - Built-in data
+
+    private static let csv: DataBuilder = { o in try CSVData.read(&o) }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The swifttrain command line (tools/swifttrain.c -> st_cli_main), run as a user runs it:
+#   cli_test.sh SWIFTTRAIN_PROGRAM SOURCE_DIR CASE
+# Cases: train (the digits MLP config reaches its accuracy), recover (a run continued from its
+# last checkpoint ends with the same weights as one never interrupted), describe, errors (bad
+# configs and usage give the sysexits code and name the key path).
+set -uo pipefail
+program="$1"; root="$2"; case="$3"
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+cd "$root"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_exit() {  # expect_exit CODE NEEDLE -- ARGS...: runs, checks the exit code and stderr
+    local code="$1" needle="$2"; shift 3
+    "$program" "$@" >"$work/out" 2>"$work/err"; local got=$?
+    [ "$got" = "$code" ] || fail "swifttrain $* exited $got, expected $code: $(cat "$work/err")"
+    grep -qF -- "$needle" "$work/err" || fail "swifttrain $*: stderr lacks '$needle': $(cat "$work/err")"
+}
+number() { sed -n "s/.*\"$1\": \([0-9.e-]*\).*/\1/p" "$2" | head -1; }
+
+case "$case" in
+train)
+    "$program" train examples/configs/digits_mlp.json -s "$work/run" >"$work/out" || fail "train: $(cat "$work/out")"
+    for f in config.json metrics.json model.safetensors checkpoint-900; do [ -e "$work/run/$f" ] || fail "no $f"; done
+    accuracy="$(number best_validation_accuracy "$work/run/metrics.json")"
+    awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.93) }' || fail "best validation accuracy $accuracy < 0.93"
+    grep -q '"learning_rate": 0.003' "$work/run/config.json" || fail "config.json lacks the resolved arguments"
+    # the directory is not reused without --recover
+    expect_exit 73 "already exists" -- train examples/configs/digits_mlp.json -s "$work/run"
+    "$program" train examples/configs/digits_cnn.json -s "$work/cnn" >"$work/out" || fail "cnn: $(cat "$work/out")"
+    accuracy="$(number validation_accuracy "$work/cnn/metrics.json")"
+    awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.9) }' || fail "CNN validation accuracy $accuracy < 0.9"
+    ;;
+recover)
+    "$program" train examples/configs/digits_mlp.json -s "$work/whole" >/dev/null || fail "whole run"
+    "$program" train examples/configs/digits_mlp.json -s "$work/cut" >/dev/null || fail "second run"
+    # as if the run had been stopped after its checkpoint of step 495 was written
+    rm -rf "$work/cut/checkpoint-900" "$work/cut/model.safetensors" "$work/cut/metrics.json"
+    "$program" train examples/configs/digits_mlp.json -s "$work/cut" --recover >"$work/out" || fail "recover: $(cat "$work/out")"
+    cmp -s "$work/whole/model.safetensors" "$work/cut/model.safetensors" || fail "the recovered run's weights differ"
+    expect_exit 66 "does not exist" -- train examples/configs/digits_mlp.json -s "$work/none" --recover
+    ;;
+describe)
+    "$program" describe examples/configs/digits_mlp.json >"$work/out" || fail "describe"
+    grep -q "parameters: 4810" "$work/out" || fail "describe: no parameter count: $(cat "$work/out")"
+    grep -q '"adam_beta1": 0.9' "$work/out" || fail "describe: no resolved defaults"
+    grep -q "Linear" "$work/out" || fail "describe: no model summary"
+    "$program" --help >/dev/null || fail "--help"
+    ;;
+errors)
+    expect_exit 64 "unknown command" -- fly
+    expect_exit 64 "needs -s DIR" -- train examples/configs/digits_mlp.json
+    expect_exit 66 "cannot read the config" -- describe "$work/missing.json"
+    expect_exit 65 "model.layers[2].out_features: expected an integer" -- describe examples/configs/digits_mlp.json \
+        -o '{"model": {"layers": [{"type": "linear", "in_features": 64, "out_features": 64}, {"type": "relu"}, {"type": "linear", "in_features": 64, "out_features": "ten"}]}}'
+    expect_exit 65 'model.layers[1].type: unknown layer type "relux"' -- describe examples/configs/digits_mlp.json \
+        -o '{"model": {"layers": [{"type": "linear", "in_features": 64, "out_features": 10}, {"type": "relux"}]}}'
+    expect_exit 65 "trainer.learning_rat: unknown training argument" -- describe examples/configs/digits_mlp.json \
+        -o '{"trainer": {"learning_rat": 0.1}}'
+    expect_exit 65 "train_data.shuffle: unknown key; accepted here: type, path" -- describe examples/configs/digits_mlp.json \
+        -o '{"train_data": {"shuffle": true}}'
+    expect_exit 65 "extra: unknown key" -- describe examples/configs/digits_mlp.json -o '{"extra": 1}'
+    ;;
+*) fail "unknown case $case" ;;
+esac
+echo "ok: $case"
