@@ -132,6 +132,38 @@ static PyObject *status_string(PyObject *module, PyObject *arg)
     return PyUnicode_FromString(st_status_string(status));
 }
 
+PyDoc_STRVAR(cli_main_doc,
+             "cli_main($module, argv, /)\n--\n\n"
+             "Runs the swifttrain command line (st_cli_main) with argv (argv[0] the program name) and "
+             "returns its exit code; the GIL is released while it runs.");
+
+static PyObject *cli_main(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    PyObject *items = PySequence_Fast(arg, "cli_main: argv must be a list of str");
+    if (items == NULL)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(items);
+    const char **argv = PyMem_Calloc((size_t)count + 1, sizeof *argv);
+    PyObject *result = NULL;
+    if (argv == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < count; i++)
+        if ((argv[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(items, i))) == NULL)
+            goto done;
+    int code;
+    Py_BEGIN_ALLOW_THREADS
+    code = st_cli_main((int)count, argv);
+    Py_END_ALLOW_THREADS
+    result = PyLong_FromLong(code);
+done:
+    PyMem_Free(argv);
+    Py_DECREF(items);
+    return result;
+}
+
 static PyMethodDef runtime_functions[] = {
     {"version_string", version_string, METH_NOARGS, version_string_doc},
     {"version_number", version_number, METH_NOARGS, version_number_doc},
@@ -142,6 +174,7 @@ static PyMethodDef runtime_functions[] = {
     {"manual_seed", manual_seed, METH_O, manual_seed_doc},
     {"event_name", event_name, METH_O, event_name_doc},
     {"status_string", status_string, METH_O, status_string_doc},
+    {"cli_main", cli_main, METH_O, cli_main_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,0 +1,35 @@
+"""The ``swifttrain`` command installed by pip: the library's command line (st_cli_main)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "examples" / "configs" / "digits_mlp.json"
+PROGRAM = Path(sys.executable).parent / "swifttrain"
+
+
+def run(*args):
+    return subprocess.run([str(PROGRAM), *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_the_console_script_trains_a_config(tmp_path):
+    assert PROGRAM.exists(), "pip install puts swifttrain beside the interpreter"
+    out = run("train", str(CONFIG), "-s", str(tmp_path / "run"),
+              "-o", '{"trainer": {"num_train_epochs": 3, "save_strategy": "no"}}')
+    assert out.returncode == 0, out.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["epoch"] == 2 and metrics["best_validation_accuracy"] > 0.85
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["trainer"]["num_train_epochs"] == 3 and config["trainer"]["adam_beta1"] == 0.9
+
+
+def test_errors_name_the_key_path_and_exit_with_sysexits_codes(tmp_path):
+    out = run("describe", str(CONFIG), "-o", '{"trainer": {"learning_rate": "fast"}}')
+    assert out.returncode == 65 and "trainer.learning_rate" in out.stderr
+    assert run("describe", str(tmp_path / "missing.json")).returncode == 66
+    assert run("launch").returncode == 64
+    out = run("describe", str(CONFIG))
+    assert out.returncode == 0 and "parameters: 4810" in out.stdout
