@@ -1684,6 +1684,16 @@ SWIFTTRAIN_API
 st_status st_trainer_create(st_trainer **out, st_module *model, st_loss loss,
                             const st_training_args *args);
 
+/** A trainer for the experiment the JSON text `config` describes (docs/configs.md: the model,
+ *  the data, the loss and the training arguments, built in the core as the command line
+ *  builds them), with `overrides` (a JSON object merged in key by key, or NULL). The trainer
+ *  owns its model and datasets: train it with st_trainer_train, free it with
+ *  st_trainer_free. ST_EINVAL for a bad config, the message naming the key path
+ *  ("config: model.layers[2].out_features: expected an integer, ..."). *out is NULL on
+ *  failure. */
+SWIFTTRAIN_API
+st_status st_trainer_create_from_config(st_trainer **out, const char *config, const char *overrides);
+
 /** Sets the training dataset (the trainer keeps its own reference). */
 SWIFTTRAIN_API
 st_status st_trainer_set_train_dataset(st_trainer *trainer, st_dataset *dataset);

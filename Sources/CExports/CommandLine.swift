@@ -26,3 +26,17 @@ public func st_cli_main(_ argc: Int32, _ argv: UnsafePointer<UnsafePointer<CChar
     }
     return CommandLineTool.run(arguments, out: { put($0, 1) }, err: { put($0, 2) })
 }
+
+@c @implementation
+public func st_trainer_create_from_config(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ config: UnsafePointer<CChar>?,
+                                          _ overrides: UnsafePointer<CChar>?) -> st_status {
+    status {
+        out?.pointee = nil
+        let fn = "st_trainer_create_from_config"
+        let text = String(cString: try required(config, fn, "config"))
+        let experiment = try Experiment(text: text, overrides: overrides.map { String(cString: $0) })
+        let t = experiment.trainer  // (it holds the model and the datasets)
+        try Handle.output(out, fn) { t }
+        StopBoard.register(t, handle: out!.pointee!)
+    }
+}

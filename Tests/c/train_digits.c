@@ -803,6 +803,32 @@ done:
     st_module_free(model);
 }
 
+/* st_trainer_create_from_config: the experiment of a JSON config, trained from C. */
+static void test_trainer_from_config(void) {
+    static const char config[] =
+        "{\"model\": {\"type\": \"sequential\", \"layers\": ["
+        "   {\"type\": \"linear\", \"in_features\": 64, \"out_features\": 32}, {\"type\": \"relu\"},"
+        "   {\"type\": \"linear\", \"in_features\": 32, \"out_features\": 10}]},"
+        " \"train_data\": {\"type\": \"csv\", \"path\": \"" DIGITS_DIR "/train.csv\", \"feature_scale\": 0.0625},"
+        " \"validation_data\": {\"type\": \"csv\", \"path\": \"" DIGITS_DIR "/test.csv\", \"feature_scale\": 0.0625},"
+        " \"trainer\": {\"num_train_epochs\": 10, \"learning_rate\": 0.003, \"per_device_train_batch_size\": 32,"
+        "              \"save_strategy\": \"no\", \"logging_strategy\": \"no\"}}";
+    st_trainer *trainer = NULL, *bad = (st_trainer *)&trainer;
+    st_metrics *metrics = NULL;
+    double accuracy = 0;
+    if (CHECK_OK(st_trainer_create_from_config(&trainer, config, "{\"trainer\": {\"seed\": 7}}")) &&
+        CHECK_OK(st_trainer_train(NULL, trainer)) && CHECK_OK(st_trainer_evaluate(&metrics, trainer, NULL)) &&
+        CHECK_OK(st_metrics_get(&accuracy, metrics, "eval_accuracy")))
+        CHECK(accuracy > 0.9, "a config's MLP reaches %.4f held-out accuracy", accuracy);
+    CHECK_ERROR(st_trainer_create_from_config(&bad, config, "{\"model\": {\"layers\": [{\"type\": \"linar\"}]}}"),
+                ST_EINVAL, "model.layers[0].type: unknown layer type \"linar\"");
+    CHECK(bad == NULL, "a failed st_trainer_create_from_config sets *out to NULL");
+    CHECK_ERROR(st_trainer_create_from_config(&bad, "{not json", NULL), ST_EINVAL, "not valid JSON");
+    CHECK_ERROR(st_trainer_create_from_config(&bad, NULL, NULL), ST_EINVAL, "NULL");
+    st_metrics_free(metrics);
+    st_trainer_free(trainer);
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"version_and_blas", test_version_and_blas},
@@ -814,6 +840,7 @@ int main(int argc, char **argv) {
         {"compute_metrics", test_compute_metrics},
         {"builtin_callbacks", test_builtin_callbacks},
         {"golden_events", test_golden_events},
+        {"trainer_from_config", test_trainer_from_config},
         {"control_requests", test_control_requests},
         {"full_run", test_full_run},
     };
