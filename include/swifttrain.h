@@ -1526,7 +1526,9 @@ st_status st_safetensors_save(const char *path, const st_safetensors_entry *entr
  *  name): the installed `swifttrain` program is `return st_cli_main(argc, argv);`. Writes to
  *  stdout and stderr and returns a sysexits code: 0 done, 64 bad usage, 65 a bad config (the
  *  message names the key path), 66 a config that cannot be read, 70 training failed, 73 a
- *  directory that cannot be used, 74 an I/O error. docs/configs.md describes the config. */
+ *  directory that cannot be used, 74 an I/O error, 130 stopped by Ctrl-C (`train` installs a
+ *  SIGINT handler while it runs: the step ends and is saved, `--recover` continues; a second
+ *  Ctrl-C acts as before). docs/configs.md describes the config. */
 SWIFTTRAIN_API
 int st_cli_main(int argc, const char *const *argv);
 

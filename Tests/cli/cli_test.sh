@@ -2,8 +2,9 @@
 # The swifttrain command line (tools/swifttrain.c -> st_cli_main), run as a user runs it:
 #   cli_test.sh SWIFTTRAIN_PROGRAM SOURCE_DIR CASE
 # Cases: train (the digits MLP config reaches its accuracy), recover (a run continued from its
-# last checkpoint ends with the same weights as one never interrupted), describe, errors (bad
-# configs and usage give the sysexits code and name the key path).
+# last checkpoint ends with the same weights as one never interrupted), interrupt (Ctrl-C saves
+# the step, exits 130, and --recover goes on from it), describe, errors (bad configs and usage
+# give the sysexits code and name the key path).
 set -uo pipefail
 program="$1"; root="$2"; case="$3"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
@@ -59,6 +60,26 @@ errors)
     expect_exit 65 "train_data.shuffle: unknown key; accepted here: type, path" -- describe examples/configs/digits_mlp.json \
         -o '{"train_data": {"shuffle": true}}'
     expect_exit 65 "extra: unknown key" -- describe examples/configs/digits_mlp.json -o '{"extra": 1}'
+    ;;
+interrupt)
+    # Ctrl-C: the step is saved, the exit code is 130, and --recover continues from that step
+    long='{"trainer": {"num_train_epochs": 3000}}'
+    "$program" train examples/configs/digits_mlp.json -s "$work/run" -o "$long" >"$work/out" 2>&1 &
+    pid=$!
+    sleep 2
+    kill -INT "$pid"
+    wait "$pid"; code=$?
+    [ "$code" = 130 ] || fail "Ctrl-C: exit $code, expected 130: $(tail -3 "$work/out")"
+    first="$(sed -n 's/^interrupted at step \([0-9]*\);.*--recover$/\1/p' "$work/out")"
+    [ -n "$first" ] && [ -d "$work/run/checkpoint-$first" ] || fail "no checkpoint of the interrupted step: $(tail -3 "$work/out")"
+    "$program" train examples/configs/digits_mlp.json -s "$work/run" -o "$long" --recover >"$work/out2" 2>&1 &
+    pid=$!
+    sleep 2
+    kill -INT "$pid"
+    wait "$pid"; code=$?
+    [ "$code" = 130 ] || fail "Ctrl-C after --recover: exit $code: $(tail -3 "$work/out2")"
+    second="$(sed -n 's/^interrupted at step \([0-9]*\);.*$/\1/p' "$work/out2")"
+    [ -n "$second" ] && [ "$second" -gt "$first" ] || fail "--recover did not continue from step $first (stopped at '$second')"
     ;;
 *) fail "unknown case $case" ;;
 esac

@@ -70,6 +70,12 @@ double stx_sum_squares(const float *x, size_t n);
 /* x[0..n) *= c. */
 void stx_scale(float *x, size_t n, float c);
 
+/* Ctrl-C for the command line (interrupt.c): install a SIGINT handler that sets a flag (and
+ * restores the previous action, so a second Ctrl-C acts as before); restore; read the flag. */
+int stx_interrupt_install(void);
+void stx_interrupt_restore(void);
+int stx_interrupted(void);
+
 /* ---- the stop board (stop_board.c): lock-free stop requests, safe in signal handlers ---- */
 
 /** Claims a slot for handle `id`; its index, or -1 when all 4096 are taken. */

@@ -1,3 +1,5 @@
+import PlatformShims
+
 /// The `swifttrain` command line, one implementation for every face (the C library exports it
 /// as `st_cli_main`; the installed `swifttrain` program and Python's console script call it):
 ///
@@ -6,7 +8,8 @@
 ///
 /// Exit codes follow sysexits: 0 done, 64 bad usage, 65 a bad config (the message names the
 /// key path), 66 a file that cannot be read, 70 training failed, 73 a directory that cannot be
-/// used, 74 an I/O error.
+/// used, 74 an I/O error, 130 stopped by Ctrl-C (after saving the step: continue with
+/// --recover).
 public enum CommandLineTool {
     public static let usage = """
         usage: swifttrain <command> [options]
@@ -24,7 +27,11 @@ public enum CommandLineTool {
         Run 'swifttrain <command> --help' for one command.
         """
 
-    public enum Exit: Int32 { case ok = 0, usage = 64, dataError = 65, noInput = 66, software = 70, cantCreate = 73, io = 74 }
+    public enum Exit: Int32 {
+        case ok = 0, usage = 64, dataError = 65, noInput = 66, software = 70, cantCreate = 73, io = 74
+        /// Stopped by Ctrl-C after saving (128 + SIGINT, as a shell reports it).
+        case interrupted = 130
+    }
 
     /// Runs `arguments` (without the program name); `out` and `err` receive whole lines.
     public static func run(_ arguments: [String], out: @escaping (String) -> Void, err: @escaping (String) -> Void) -> Int32 {
@@ -125,6 +132,13 @@ public enum CommandLineTool {
         try Files.makeDirectories(dir)
         try Files.writeAtomically(Array((experiment.resolvedConfig.serialized() + "\n").utf8), to: Files.join(dir, "config.json"))
         let trainer = experiment.trainer
+        // Ctrl-C: the step ends, is saved (as the trainer's request_stop does), and the run can
+        // be continued with --recover; a second Ctrl-C ends the process at once
+        stx_interrupt_install()
+        defer { stx_interrupt_restore() }
+        trainer.addCallback([EventMask(.stepEnd), EventMask(.epochEnd)]) { [unowned trainer] _, _, _, _ in
+            if stx_interrupted() != 0 && !trainer.stopRequested { trainer.requestStop(save: true) }
+        }
         trainer.addCallback(EventMask(.log)) { _, state, _, metrics in
             guard let metrics else { return }
             out("step \(state.globalStep): " + metrics.filter { $0.name != "step" }.map { "\($0.name)=\(format($0.value))" }.joined(separator: " "))
@@ -133,6 +147,11 @@ public enum CommandLineTool {
         do { metrics = try trainer.train(resumeFrom: recover ? .latest : nil) } catch var error as SwiftTrainError {
             if error.code == .invalidArgument || error.code == .shapeMismatch { error.message = "training failed: " + error.message }
             throw error
+        }
+        if stx_interrupted() != 0 {
+            out("interrupted at step \(trainer.state.globalStep); continue with: swifttrain train "
+                + "\(options.positional[0]) -s \(dir) --recover")
+            return .interrupted
         }
         try trainer.saveModel(dir)
         let result = trainer.state.allenNLPMetrics()
