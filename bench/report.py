@@ -29,6 +29,21 @@ PEER_ENV = {"JAX_PLATFORMS": "cpu", "OMP_NUM_THREADS": "2",
             "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=2"}
 
 
+def allocation_counter():
+    """bench/alloc_count.c built into a temporary directory (for LD_PRELOAD), or None without
+    a C compiler."""
+    import shutil
+    import tempfile
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        print("no C compiler: allocations per step left out", file=sys.stderr)
+        return None
+    out = Path(tempfile.mkdtemp()) / "alloc_count.so"
+    subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(out), str(ROOT / "bench" / "alloc_count.c"),
+                    "-ldl"], check=True)
+    return out
+
+
 def results(command, env=None):
     """The key=value pairs of every RESULT line a command prints."""
     out = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})})
@@ -65,10 +80,12 @@ def main():
     if not BENCH.exists():
         sys.exit(f"{BENCH} is missing: swift build -c release --product swifttrain-bench")
     peers = peers_available(options.peer_python)
+    counter = allocation_counter()
+    phase_env = {"LD_PRELOAD": str(counter)} if counter else None
     samples = {}  # (framework, workload) -> [steps/s]
     phases = {w: [] for w in WORKLOADS}
     for run in range(options.runs):  # interleaved: every framework once per run
-        for entry in results([BENCH, "PHASES"]):
+        for entry in results([BENCH, "PHASES"], env=phase_env):
             phases[entry["workload"].split("_")[1]].append(entry)
         for w in WORKLOADS:
             for entry in results([BENCH, w]):
@@ -79,7 +96,7 @@ def main():
                     samples.setdefault((entry["framework"], w), []).append(float(entry["steps_per_s"]))
     medians = {f"{f}/{w}": statistics.median(v) for (f, w), v in samples.items()}
     phase_medians = {w: {key: statistics.median(float(e[key]) for e in entries)
-                         for key in entries[0] if key.endswith(("_us", "_per_s", "ceiling", "gflops"))
+                         for key in entries[0] if key.endswith(("_us", "_per_s", "ceiling", "gflops", "_per_step"))
                          or key in ("us_per_step", "of_ceiling")}
                      for w, entries in phases.items() if entries}
     report = {"cpu": cpu_name(), "cores": os.cpu_count(), "runs": options.runs,
@@ -102,12 +119,15 @@ def main():
         print(f"| {w} | " + " | ".join(cells) + f" | {ceiling:.4g} | {ratio} |"
               + "".join(f" {r} |" for r in peer_ratios))
     names = ["data", "forward", "loss", "backward", "clip_schedule", "optimizer", "other", "gemm_only"]
-    print("\nWhere a swifttrain step goes (µs per step, timed by the trainer's events):\n")
-    print("| workload | step | " + " | ".join(names) + " |")
-    print("|---" * (len(names) + 2) + "|")
+    print("\nWhere a swifttrain step goes (µs per step, timed by the trainer's events; heap "
+          "allocations per step counted by bench/alloc_count.c):\n")
+    print("| workload | step | " + " | ".join(names) + " | allocations |")
+    print("|---" * (len(names) + 3) + "|")
     for w, values in phase_medians.items():
+        allocations = values.get("allocations_per_step")
         print(f"| {w} | {values['us_per_step']:.0f} | "
-              + " | ".join(f"{values[n + '_us']:.0f}" for n in names) + " |")
+              + " | ".join(f"{values[n + '_us']:.0f}" for n in names)
+              + (f" | {allocations:.0f} |" if allocations is not None else " | - |"))
     print(f"\n(written to {options.json})")
 
 

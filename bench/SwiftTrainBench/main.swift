@@ -70,6 +70,13 @@ func gemmCeiling(_ w: Workload) throws -> (stepsPerSecond: Double, gflops: Doubl
 /// optimizer update, and the rest (step bookkeeping, callbacks, logging), in µs per step.
 final class PhaseClock {
     var totals: [String: Double] = [:]
+    /// Heap allocations counted by bench/alloc_count.c when it is preloaded (nil otherwise).
+    static let allocationCount: (@convention(c) () -> UInt64)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "alloc_count_get") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) () -> UInt64).self)
+    }()
+    var allocationsAtStart: UInt64 = 0
+    var allocations: UInt64 = 0
     private var mark: [TrainerEvent: Double] = [:]
     private let pairs: [(String, TrainerEvent, TrainerEvent)] = [
         ("data", .beforeDataloader, .afterDataloader), ("forward", .beforeForward, .afterForward),
@@ -125,7 +132,11 @@ func run(_ w: Workload, listening: EventMask? = nil, calls: UnsafeMutablePointer
     trainer.trainDataset = try Dataset(features: x, numFeatures: inputs, labels: y)
     var start = 0.0
     trainer.addCallback(EventMask(.stepEnd)) { _, state, _, _ in
-        if state.globalStep == w.warmup { start = now(); phases?.counting = true }
+        if state.globalStep == w.warmup {
+            start = now()
+            phases?.counting = true
+            phases?.allocationsAtStart = PhaseClock.allocationCount?() ?? 0
+        }
     }
     phases?.attach(to: trainer)
     if let listening {
@@ -133,6 +144,7 @@ func run(_ w: Workload, listening: EventMask? = nil, calls: UnsafeMutablePointer
     }
     try trainer.train()
     let elapsed = now() - start
+    if let phases, let count = PhaseClock.allocationCount { phases.allocations = count() - phases.allocationsAtStart }
     let stepsPerSecond = Double(w.steps) / elapsed
     var flops = 0.0
     for i in 0..<(w.sizes.count - 1) { flops += 6 * Double(w.batch * w.sizes[i] * w.sizes[i + 1]) }
@@ -231,7 +243,11 @@ func phaseReport() throws {
             accounted += us
             line += " \(name)_us=\(us)"
         }
-        print(line + " other_us=\(usPerStep - accounted) gemm_only_us=\(1e6 / ceiling.stepsPerSecond)")
+        line += " other_us=\(usPerStep - accounted) gemm_only_us=\(1e6 / ceiling.stepsPerSecond)"
+        if PhaseClock.allocationCount != nil {  // (the end-of-training work counts too: a few per run)
+            line += " allocations_per_step=\(Double(clock.allocations) / Double(w.steps))"
+        }
+        print(line)
     }
 }
 if wanted.contains("PHASES") { try phaseReport() }
