@@ -1522,7 +1522,7 @@ st_status st_safetensors_save(const char *path, const st_safetensors_entry *entr
  * ====================================================================================== */
 
 /** The `swifttrain` command line (`train CONFIG -s DIR [--recover] [-o OVERRIDES]`,
- *  `describe CONFIG`; `--help` lists them), run with `argv[1..argc)` (argv[0] is the program
+ *  `describe CONFIG`, `evaluate DIR DATA`, `predict DIR DATA -o FILE`; `--help` lists them), run with `argv[1..argc)` (argv[0] is the program
  *  name): the installed `swifttrain` program is `return st_cli_main(argc, argv);`. Writes to
  *  stdout and stderr and returns a sysexits code: 0 done, 64 bad usage, 65 a bad config (the
  *  message names the key path), 66 a config that cannot be read, 70 training failed, 73 a

@@ -27,6 +27,20 @@ train)
     grep -q '"learning_rate": 0.003' "$work/run/config.json" || fail "config.json lacks the resolved arguments"
     # the directory is not reused without --recover
     expect_exit 73 "already exists" -- train examples/configs/digits_mlp.json -s "$work/run"
+    # evaluate and predict with the saved model: the last validation's accuracy, and predictions
+    # that score the same against the labels
+    "$program" evaluate "$work/run" data/digits/test.csv --output-file "$work/eval.json" >/dev/null || fail "evaluate"
+    evaluated="$(number eval_accuracy "$work/eval.json")"
+    last="$(number validation_accuracy "$work/run/metrics.json")"
+    [ "$evaluated" = "$last" ] || fail "evaluate gives accuracy $evaluated, the run's last validation $last"
+    "$program" predict "$work/run" data/digits/test.csv -o "$work/pred.csv" >/dev/null || fail "predict"
+    rows="$(($(wc -l < "$work/pred.csv") - 1))"
+    [ "$rows" = "$(wc -l < data/digits/test.csv)" ] || fail "predict wrote $rows rows"
+    scored="$(paste -d, <(tail -n +2 "$work/pred.csv" | awk -F, '{print $NF}') <(awk -F, '{print $NF}' data/digits/test.csv) \
+              | awk -F, '{ n++; if ($1 == $2) ok++ } END { printf "%.6f", ok / n }')"
+    awk -v a="$scored" -v b="$evaluated" 'BEGIN { exit !(a - b < 1e-6 && b - a < 1e-6) }' \
+        || fail "predictions score $scored, evaluate said $evaluated"
+    expect_exit 66 "not a finished run" -- evaluate "$work/none" data/digits/test.csv
     "$program" train examples/configs/digits_cnn.json -s "$work/cnn" >"$work/out" || fail "cnn: $(cat "$work/out")"
     accuracy="$(number validation_accuracy "$work/cnn/metrics.json")"
     awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.9) }' || fail "CNN validation accuracy $accuracy < 0.9"

@@ -23,6 +23,13 @@ public enum CommandLineTool {
               -o takes a JSON object merged into the config ('{"trainer": {"max_steps": 10}}').
           describe CONFIG [-o OVERRIDES]
               Prints the config with every default, the model and its parameter count.
+          evaluate DIR DATA [--output-file FILE]
+              Evaluates the model a finished `train` left in DIR on DATA and prints the metrics
+              as JSON. DATA is a CSV file read as the run's train_data was (same columns,
+              scale and shape), or a data config ('{"type": "csv", "path": ...}').
+          predict DIR DATA -o FILE
+              Writes the model's outputs for every row of DATA to FILE (CSV: output_0, ...,
+              and the predicted class for a classifier).
 
         Run 'swifttrain <command> --help' for one command.
         """
@@ -48,8 +55,10 @@ public enum CommandLineTool {
             switch command {
             case "train": return try train(rest, out: out, err: err).rawValue
             case "describe": return try describe(rest, out: out, err: err).rawValue
+            case "evaluate": return try evaluate(rest, out: out).rawValue
+            case "predict": return try predict(rest, out: out).rawValue
             default:
-                err("swifttrain: unknown command '\(command)'; the commands are train and describe\n\n" + usage)
+                err("swifttrain: unknown command '\(command)'; the commands are train, describe, evaluate and predict\n\n" + usage)
                 return Exit.usage.rawValue
             }
         } catch let error as DirectoryError {
@@ -176,6 +185,74 @@ public enum CommandLineTool {
         out(experiment.resolvedConfig.serialized())
         out("model:\n\(experiment.model.description)")
         out("parameters: \(experiment.model.parameterCount)")
+        return .ok
+    }
+
+    /// The experiment of a finished run in `dir` (its config.json) with the weights it saved.
+    static func finishedRun(_ dir: String) throws -> Experiment {
+        let config = Files.join(dir, "config.json"), weights = Files.join(dir, "model.safetensors")
+        guard Files.exists(config), Files.exists(weights) else {
+            throw SwiftTrainError(.notFound, "'\(dir)' is not a finished run: it needs config.json and model.safetensors, "
+                + "which swifttrain train writes")
+        }
+        let experiment = try Experiment(text: try readConfig(config), outputDir: dir)
+        try experiment.model.loadSafetensors(weights)
+        return experiment
+    }
+
+    /// DATA: a data config (JSON text), or a CSV path read as the run's train_data.
+    static func dataset(_ spec: String, like experiment: Experiment) throws -> DataSource {
+        if spec.hasPrefix("{") {
+            let value: JSONValue
+            do { value = try JSONValue.parse(spec) } catch let error as SwiftTrainError {
+                throw SwiftTrainError.invalid("config: DATA: not valid JSON: \(error.message)")
+            }
+            return try ConfigRegistry.data(value, path: "DATA")
+        }
+        let train = experiment.config.objectValue?.first { $0.0 == "train_data" }?.1 ?? .object([])
+        guard train.objectValue?.first(where: { $0.0 == "type" })?.1.stringValue == "csv" else {
+            throw SwiftTrainError.invalid("config: DATA: the run's train_data is not a CSV; give a data config ('{\"type\": ...}')")
+        }
+        guard Files.exists(spec) else { throw SwiftTrainError(.notFound, "cannot read the data '\(spec)'") }
+        return try ConfigRegistry.data(Experiment.merge(train, .object([("path", .string(spec))])), path: "DATA")
+    }
+
+    static func evaluate(_ arguments: [String], out: @escaping (String) -> Void) throws -> Exit {
+        if arguments.contains("--help") || arguments.contains("-h") {
+            out("usage: swifttrain evaluate DIR DATA [--output-file FILE]")
+            return .ok
+        }
+        let options = try Options(arguments, values: ["--output-file": "file"], flags: [])
+        guard options.positional.count == 2 else { throw UsageError(message: "evaluate takes DIR and DATA") }
+        let experiment = try finishedRun(options.positional[0])
+        let metrics = try experiment.trainer.evaluate(try dataset(options.positional[1], like: experiment))
+        let text = JSONValue.object(metrics.map { ($0.name, .double($0.value)) }).serialized()
+        if let file = options.values["file"] { try Files.writeAtomically(Array((text + "\n").utf8), to: file) }
+        out(text)
+        return .ok
+    }
+
+    static func predict(_ arguments: [String], out: @escaping (String) -> Void) throws -> Exit {
+        if arguments.contains("--help") || arguments.contains("-h") {
+            out("usage: swifttrain predict DIR DATA -o FILE")
+            return .ok
+        }
+        let options = try Options(arguments, values: ["-o": "file", "--output-file": "file"], flags: [])
+        guard options.positional.count == 2 else { throw UsageError(message: "predict takes DIR and DATA") }
+        guard let file = options.values["file"] else { throw UsageError(message: "predict needs -o FILE") }
+        let experiment = try finishedRun(options.positional[0])
+        let (prediction, _) = try experiment.trainer.predictionOutput(try dataset(options.positional[1], like: experiment))
+        let width = prediction.numOutputs
+        let classifier = [LossKind.crossEntropy, .nll].contains(experiment.trainer.loss) && prediction.predictionShape.count == 2
+        var text = (0..<width).map { "output_\($0)" }.joined(separator: ",") + (classifier ? ",prediction" : "") + "\n"
+        for row in 0..<prediction.numSamples {
+            let values = prediction.predictions[(row * width)..<((row + 1) * width)]
+            text += values.map { "\($0)" }.joined(separator: ",")
+            if classifier { text += ",\(values.indices.max { values[$0] < values[$1] }! - row * width)" }
+            text += "\n"
+        }
+        try Files.writeAtomically(Array(text.utf8), to: file)
+        out("wrote \(prediction.numSamples) predictions to \(file)")
         return .ok
     }
 
