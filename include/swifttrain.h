@@ -1696,6 +1696,16 @@ st_status st_trainer_create(st_trainer **out, st_module *model, st_loss loss,
 SWIFTTRAIN_API
 st_status st_trainer_create_from_config(st_trainer **out, const char *config, const char *overrides);
 
+/** The pieces of a config's experiment, for a binding that builds its own trainer around
+ *  them (Python's Trainer.from_config): *model, *train_data and *validation_data (NULL when
+ *  the config has none) receive new handles the caller frees, *args the training arguments
+ *  (every field resolved), *loss the loss. Errors as st_trainer_create_from_config; the
+ *  out-parameters are NULL (handles) on failure. */
+SWIFTTRAIN_API
+st_status st_config_build(st_module **model, st_dataset **train_data, st_dataset **validation_data,
+                          st_training_args *args, st_loss *loss, const char *config,
+                          const char *overrides);
+
 /** Sets the training dataset (the trainer keeps its own reference). */
 SWIFTTRAIN_API
 st_status st_trainer_set_train_dataset(st_trainer *trainer, st_dataset *dataset);

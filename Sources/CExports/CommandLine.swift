@@ -40,3 +40,25 @@ public func st_trainer_create_from_config(_ out: UnsafeMutablePointer<OpaquePoin
         StopBoard.register(t, handle: out!.pointee!)
     }
 }
+
+@c @implementation
+public func st_config_build(_ model: UnsafeMutablePointer<OpaquePointer?>?, _ trainData: UnsafeMutablePointer<OpaquePointer?>?,
+                            _ validationData: UnsafeMutablePointer<OpaquePointer?>?, _ args: UnsafeMutablePointer<st_training_args>?,
+                            _ loss: UnsafeMutablePointer<st_loss>?, _ config: UnsafePointer<CChar>?,
+                            _ overrides: UnsafePointer<CChar>?) -> st_status {
+    status {
+        let fn = "st_config_build"
+        for out in [model, trainData, validationData] { out?.pointee = nil }
+        let (m, t, v) = (try required(model, fn, "model"), try required(trainData, fn, "train_data"),
+                         try required(validationData, fn, "validation_data"))
+        let a = try required(args, fn, "args"), l = try required(loss, fn, "loss")
+        let experiment = try Experiment(text: String(cString: try required(config, fn, "config")),
+                                        overrides: overrides.map { String(cString: $0) })
+        let cArgs = try experiment.trainer.args.cStruct()
+        m.pointee = Handle.make(experiment.model)
+        t.pointee = Handle.make(experiment.trainDataset as AnyObject)
+        v.pointee = experiment.validationDataset.map { Handle.make($0 as AnyObject) }
+        a.pointee = cArgs
+        l.pointee = st_loss(rawValue: UInt32(bitPattern: experiment.trainer.loss.rawValue))
+    }
+}

@@ -33,3 +33,18 @@ def test_errors_name_the_key_path_and_exit_with_sysexits_codes(tmp_path):
     assert run("launch").returncode == 64
     out = run("describe", str(CONFIG))
     assert out.returncode == 0 and "parameters: 4810" in out.stdout
+
+
+def test_trainer_from_config_builds_what_the_command_line_builds(silent, tmp_path, monkeypatch):
+    import swifttrain as st
+    monkeypatch.chdir(ROOT)  # the config's data paths start at the working directory
+    trainer = silent(st.Trainer.from_config(CONFIG, overrides={"trainer": {
+        "num_train_epochs": 12, "save_strategy": "no", "output_dir": str(tmp_path)}}))
+    assert isinstance(trainer.model, st.nn.Module)
+    assert list(trainer.model.state_dict())[:2] == ["0.weight", "0.bias"]
+    assert trainer.args.learning_rate == 0.003 and trainer.args.num_train_epochs == 12
+    trainer.train()
+    assert trainer.evaluate()["eval_accuracy"] > 0.9
+    import pytest
+    with pytest.raises(ValueError, match=r"model\.layers\[0\]\.type: unknown layer type"):
+        st.Trainer.from_config(CONFIG, overrides={"model": {"layers": [{"type": "linar"}]}})

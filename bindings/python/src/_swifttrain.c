@@ -164,6 +164,56 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(config_build_doc,
+             "config_build($module, config, overrides, /)\n--\n\n"
+             "The pieces of a JSON config's experiment (st_config_build): (Module, Dataset, Dataset or "
+             "None, TrainingArgs, loss code).");
+
+static PyObject *config_build(PyObject *module, PyObject *args)
+{
+    st_py_state *state = PyModule_GetState(module);
+    const char *config = NULL, *overrides = NULL;
+    if (!PyArg_ParseTuple(args, "sz:config_build", &config, &overrides))
+        return NULL;
+    st_module *model = NULL;
+    st_dataset *train = NULL, *validation = NULL;
+    st_loss loss;
+    st_py_training_args *core = (st_py_training_args *)state->TrainingArgsType->tp_alloc(state->TrainingArgsType, 0);
+    if (core == NULL)
+        return NULL;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = st_config_build(&model, &train, &validation, &core->args, &loss, config, overrides);
+    Py_END_ALLOW_THREADS
+    if (status != ST_OK) {
+        Py_DECREF(core);
+        return st_py_raise_status(state, status);
+    }
+    PyObject *datasets[2] = {NULL, NULL};
+    st_dataset *handles[2] = {train, validation};
+    for (int i = 0; i < 2; i++) {
+        if (handles[i] == NULL)
+            continue;
+        st_py_dataset *d = (st_py_dataset *)state->DatasetType->tp_alloc(state->DatasetType, 0);
+        if (d == NULL) {
+            st_dataset_free(handles[i]);
+        } else {
+            d->dataset = handles[i];
+        }
+        datasets[i] = (PyObject *)d;
+    }
+    PyObject *wrapped = st_py_module_wrap(state, model);
+    PyObject *result = NULL;
+    if (wrapped != NULL && datasets[0] != NULL && (validation == NULL || datasets[1] != NULL))
+        result = Py_BuildValue("(OOOOi)", wrapped, datasets[0], datasets[1] ? datasets[1] : Py_None,
+                               (PyObject *)core, (int)loss);
+    Py_XDECREF(wrapped);
+    Py_XDECREF(datasets[0]);
+    Py_XDECREF(datasets[1]);
+    Py_DECREF(core);
+    return result;
+}
+
 static PyMethodDef runtime_functions[] = {
     {"version_string", version_string, METH_NOARGS, version_string_doc},
     {"version_number", version_number, METH_NOARGS, version_number_doc},
@@ -175,6 +225,7 @@ static PyMethodDef runtime_functions[] = {
     {"event_name", event_name, METH_O, event_name_doc},
     {"status_string", status_string, METH_O, status_string_doc},
     {"cli_main", cli_main, METH_O, cli_main_doc},
+    {"config_build", config_build, METH_VARARGS, config_build_doc},
     {NULL, NULL, 0, NULL},
 };
 

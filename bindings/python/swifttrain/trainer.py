@@ -435,6 +435,31 @@ class Trainer:
                 for name, value in (states[key].get("attributes") or {}).items():
                     setattr(callback, name, value)
 
+    @classmethod
+    def from_config(cls, config: Union[str, "os.PathLike[str]", Mapping[str, Any]],
+                    overrides: Union[None, str, Mapping[str, Any]] = None, **kwargs: Any) -> "Trainer":
+        """A trainer for the experiment a JSON config describes (docs/configs.md), built by the
+        library as ``swifttrain train`` builds it: ``config`` is a file's path, JSON text or a
+        dict; ``overrides`` a dict (or JSON text) merged in key by key. The model is an
+        ``nn.Module`` over the library's; the config's training arguments become
+        ``trainer.args``. Other keywords (``callbacks``, ``compute_metrics``, ...) go to the
+        constructor."""
+        if isinstance(config, Mapping):
+            text = json.dumps(config)
+        elif isinstance(config, str) and config.lstrip().startswith("{"):
+            text = config
+        else:
+            with open(os.fspath(config), encoding="utf-8") as f:
+                text = f.read()
+        patch = overrides if overrides is None or isinstance(overrides, str) else json.dumps(overrides)
+        handle, train, validation, core_args, loss_code = _C.config_build(text, patch)
+        fields = {f.name for f in dataclasses.fields(TrainingArguments)}
+        args = TrainingArguments(**{name: value for name, value in core_args.as_dict().items()
+                                    if name in fields})
+        loss = next(name for name, code in _C.enum_names("loss").items() if code == loss_code)
+        return cls(nn.Module(handle), args, train_dataset=train, eval_dataset=validation, loss=loss,
+                   **kwargs)
+
     def allennlp_metrics(self) -> Dict[str, Any]:
         """AllenNLP's result of the last ``train()`` (what its ``Trainer.train`` returns and
         writes as metrics.json): ``epoch``, ``training_duration``, ``training_loss``,
