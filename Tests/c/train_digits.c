@@ -825,6 +825,28 @@ static void test_trainer_from_config(void) {
     CHECK(bad == NULL, "a failed st_trainer_create_from_config sets *out to NULL");
     CHECK_ERROR(st_trainer_create_from_config(&bad, "{not json", NULL), ST_EINVAL, "not valid JSON");
     CHECK_ERROR(st_trainer_create_from_config(&bad, NULL, NULL), ST_EINVAL, "NULL");
+    /* the pieces, for a host that builds its own trainer */
+    {
+        st_module *model = NULL;
+        st_dataset *train = NULL, *validation = NULL;
+        st_training_args args;
+        st_loss loss = ST_LOSS_MSE;
+        int64_t rows = 0;
+        if (CHECK_OK(st_config_build(&model, &train, &validation, &args, &loss, config, NULL))) {
+            CHECK(model != NULL && train != NULL && validation != NULL, "a model and two datasets");
+            CHECK(args.learning_rate == 0.003 && args.num_train_epochs == 10 && loss == ST_LOSS_CROSS_ENTROPY,
+                  "the config's arguments (lr %g, epochs %g) and loss %d", args.learning_rate, args.num_train_epochs,
+                  (int)loss);
+            CHECK(st_dataset_num_samples(&rows, validation) == ST_OK && rows == 359, "validation rows %lld",
+                  (long long)rows);
+        }
+        st_module_free(model);
+        st_dataset_free(train);
+        st_dataset_free(validation);
+        model = (st_module *)&rows;
+        CHECK_ERROR(st_config_build(&model, &train, &validation, &args, &loss, "{}", NULL), ST_EINVAL, "model: is required");
+        CHECK(model == NULL, "a failed st_config_build leaves NULL handles");
+    }
     st_metrics_free(metrics);
     st_trainer_free(trainer);
 }
