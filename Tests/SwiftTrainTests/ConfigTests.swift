@@ -45,10 +45,30 @@ final class ConfigTests: XCTestCase {
             (#"{"loss": "hinge"}"#, "loss: unknown loss \"hinge\""),
             (#"{"model": {"type": "sequential", "layers": [{"type": "relu", "inplace": true}]}}"#,
              "model.layers[0].inplace: unknown key"),
+            // a layer's own checks, at its path; sizes a host could not allocate are refused
+            (#"{"model": {"layers": [{"type": "linear", "in_features": 0, "out_features": 3}]}}"#, "config: model.layers[0]:"),
+            (#"{"model": {"layers": [{"type": "linear", "in_features": 4611686018427387904, "out_features": 3}]}}"#,
+             "at most 2^28 weights"),
+            (#"{"model": {"layers": [{"type": "conv2d", "in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": 4611686018427387904}]}}"#,
+             "padding in [0, 4096]"),
+            (#"{"model": {"layers": [{"type": "dropout", "p": 2}]}}"#, "config: model.layers[0]:"),
         ]
         for (override, message) in cases {
             XCTAssertThrowsError(try Experiment(text: mlp, overrides: override), override) {
                 XCTAssertTrue("\($0)".contains(message), "\(override): \($0)")
+            }
+        }
+    }
+
+    /// Labels that are not class indices (fractions, infinities, beyond Int64) are refused, not
+    /// trapped on.
+    func testCSVLabelsThatAreNotClassIndicesAreRefused() throws {
+        let dir = try CheckpointResumeTests.temporaryDirectory()
+        for label in ["inf", "1e19", "2.5", "-1", "nan"] {
+            let path = dir + "/bad.csv"
+            try "1,2,3\n4,5,\(label)\n".write(toFile: path, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try Experiment(text: mlp, overrides: #"{"train_data": {"path": "\#(path)"}}"#), label) {
+                XCTAssertTrue("\($0)".contains("config: train_data.path"), "\(label): \($0)")
             }
         }
     }

@@ -48,7 +48,7 @@ train)
 recover)
     "$program" train examples/configs/digits_mlp.json -s "$work/whole" >/dev/null || fail "whole run"
     "$program" train examples/configs/digits_mlp.json -s "$work/cut" >/dev/null || fail "second run"
-    # as if the run had been stopped after its checkpoint of step 495 was written
+    # as if the run had been stopped after its checkpoint of step 495 (epoch 11) was written
     rm -rf "$work/cut/checkpoint-900" "$work/cut/model.safetensors" "$work/cut/metrics.json"
     "$program" train examples/configs/digits_mlp.json -s "$work/cut" --recover >"$work/out" || fail "recover: $(cat "$work/out")"
     cmp -s "$work/whole/model.safetensors" "$work/cut/model.safetensors" || fail "the recovered run's weights differ"
@@ -78,17 +78,22 @@ errors)
 interrupt)
     # Ctrl-C: the step is saved, the exit code is 130, and --recover continues from that step
     long='{"trainer": {"num_train_epochs": 3000}}'
-    "$program" train examples/configs/digits_mlp.json -s "$work/run" -o "$long" >"$work/out" 2>&1 &
+    # (a background job of a non-interactive shell ignores SIGINT, which the program keeps:
+    # run it with SIGINT at its default, under a timeout, and interrupt it once it trains)
+    wait_for_step() { for _ in $(seq 200); do grep -q '^step ' "$1" 2>/dev/null && return 0; sleep 0.1; done; fail "no step in $1"; }
+    (trap - INT; exec timeout 120 "$program" train examples/configs/digits_mlp.json -s "$work/run" -o "$long") >"$work/out" 2>&1 &
     pid=$!
-    sleep 2
+    wait_for_step "$work/out"
     kill -INT "$pid"
     wait "$pid"; code=$?
     [ "$code" = 130 ] || fail "Ctrl-C: exit $code, expected 130: $(tail -3 "$work/out")"
     first="$(sed -n 's/^interrupted at step \([0-9]*\);.*--recover$/\1/p' "$work/out")"
     [ -n "$first" ] && [ -d "$work/run/checkpoint-$first" ] || fail "no checkpoint of the interrupted step: $(tail -3 "$work/out")"
-    "$program" train examples/configs/digits_mlp.json -s "$work/run" -o "$long" --recover >"$work/out2" 2>&1 &
+    (trap - INT; exec timeout 120 "$program" train examples/configs/digits_mlp.json -s "$work/run" -o "$long" --recover) \
+        >"$work/out2" 2>&1 &
     pid=$!
-    sleep 2
+    sleep 0.5  # (the resumed run logs its first epoch again past the restored step)
+    wait_for_step "$work/out2"
     kill -INT "$pid"
     wait "$pid"; code=$?
     [ "$code" = 130 ] || fail "Ctrl-C after --recover: exit $code: $(tail -3 "$work/out2")"

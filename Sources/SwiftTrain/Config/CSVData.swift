@@ -44,7 +44,7 @@ enum CSVData {
                 throw ConfigObject.error(o.path("label_column"), "\(labelColumn) is not a column of \(path) (it has \(columns))")
             }
             for (i, field) in fields.enumerated() {
-                guard let value = Double(field.trimmingCharacters(" ")) else {
+                guard let value = Double(field.trimmingCharacters(" ")), value.isFinite else {
                     throw ConfigObject.error(o.path("path"), "\(path) line \(number + 1), column \(i + 1): \"\(field)\" is not a number")
                 }
                 if i != label {
@@ -52,11 +52,11 @@ enum CSVData {
                 } else if task == "regression" {
                     targets.append(Float(value))
                 } else {
-                    guard value == value.rounded(), value >= 0 else {
+                    guard value.isFinite, let label = Int64(exactly: value), label >= 0 else {
                         throw ConfigObject.error(o.path("path"), "\(path) line \(number + 1): the label \(field) is not a class index "
                             + "(a whole number >= 0); use \"task\": \"regression\" for float targets")
                     }
-                    labels.append(Int64(value))
+                    labels.append(label)
                 }
             }
             row += 1

@@ -145,8 +145,12 @@ public enum CommandLineTool {
         // be continued with --recover; a second Ctrl-C ends the process at once
         stx_interrupt_install()
         defer { stx_interrupt_restore() }
+        var stoppedByInterrupt = false
         trainer.addCallback([EventMask(.stepEnd), EventMask(.epochEnd)]) { [unowned trainer] _, _, _, _ in
-            if stx_interrupted() != 0 && !trainer.stopRequested { trainer.requestStop(save: true) }
+            if stx_interrupted() != 0 && !stoppedByInterrupt {
+                stoppedByInterrupt = true
+                trainer.requestStop(save: true)
+            }
         }
         trainer.addCallback(EventMask(.log)) { _, state, _, metrics in
             guard let metrics else { return }
@@ -157,7 +161,7 @@ public enum CommandLineTool {
             if error.code == .invalidArgument || error.code == .shapeMismatch { error.message = "training failed: " + error.message }
             throw error
         }
-        if stx_interrupted() != 0 {
+        if stoppedByInterrupt {
             out("interrupted at step \(trainer.state.globalStep); continue with: swifttrain train "
                 + "\(options.positional[0]) -s \(dir) --recover")
             return .interrupted

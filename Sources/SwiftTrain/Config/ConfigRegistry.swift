@@ -54,7 +54,10 @@ public enum ConfigRegistry {
         guard let (_, builder, keys) = entries.first(where: { $0.0 == type }) else {
             throw ConfigObject.error(object.path("type"), "unknown \(what) type \"\(type)\"; known: \(entries.map(\.0).joined(separator: ", "))")
         }
-        let built = try builder(&object)
+        let built: T
+        do { built = try builder(&object) } catch let error as SwiftTrainError where !error.message.hasPrefix("config:") {
+            throw ConfigObject.error(object.path, error.message)  // a component's own check, at its key path
+        }
         try object.finish(accepted: ["type"] + keys)
         return built
     }
@@ -67,17 +70,26 @@ public enum ConfigRegistry {
             return try Sequential(try layers.enumerated().map { try ConfigRegistry.layer($1, path: o.path("layers") + "[\($0)]") })
         }, ["layers"]),
         ("linear", { o in
-            try Linear(try o.int("in_features"), try o.int("out_features"), bias: try o.bool("bias", LayerDefaults.linear.bias))
+            let (i, n) = (try o.int("in_features"), try o.int("out_features"))
+            try ConfigRegistry.checkSize(o.path, [i, n])
+            return try Linear(i, n, bias: try o.bool("bias", LayerDefaults.linear.bias))
         }, ["in_features", "out_features", "bias"]),
         ("conv2d", { o in
             let d = LayerDefaults.conv2d
-            return try Conv2d(try o.int("in_channels"), try o.int("out_channels"), kernelSize: try o.pair("kernel_size"),
-                              stride: try o.pair("stride", (d.stride, d.stride)), padding: try o.pair("padding", (d.padding, d.padding)),
-                              bias: try o.bool("bias", d.bias))
+            let (i, n, k) = (try o.int("in_channels"), try o.int("out_channels"), try o.pair("kernel_size"))
+            let (stride, padding) = (try o.pair("stride", (d.stride, d.stride)), try o.pair("padding", (d.padding, d.padding)))
+            try ConfigRegistry.checkSize(o.path, [i, n, k.0, k.1])
+            guard [stride.0, stride.1].allSatisfy({ (1...4096).contains($0) }), [padding.0, padding.1].allSatisfy({ (0...4096).contains($0) }) else {
+                throw ConfigObject.error(o.path, "stride must be in [1, 4096] and padding in [0, 4096], got \(stride) and \(padding)")
+            }
+            return try Conv2d(i, n, kernelSize: k, stride: stride, padding: padding, bias: try o.bool("bias", d.bias))
         }, ["in_channels", "out_channels", "kernel_size", "stride", "padding", "bias"]),
         ("max_pool2d", { o in
-            let kernel = try o.pair("kernel_size")
-            return MaxPool2d(kernelSize: kernel, stride: try o.pair("stride", kernel))
+            let kernel = try o.pair("kernel_size"), stride = try o.pair("stride", kernel)
+            guard [kernel.0, kernel.1, stride.0, stride.1].allSatisfy({ (1...4096).contains($0) }) else {
+                throw ConfigObject.error(o.path, "kernel_size and stride must be in [1, 4096], got \(kernel) and \(stride)")
+            }
+            return MaxPool2d(kernelSize: kernel, stride: stride)
         }, ["kernel_size", "stride"]),
         ("flatten", { o in
             Flatten(startDim: try o.int("start_dim", LayerDefaults.flatten.startDim), endDim: try o.int("end_dim", LayerDefaults.flatten.endDim))
@@ -89,6 +101,15 @@ public enum ConfigRegistry {
         ("sigmoid", { _ in Sigmoid() }, []),
         ("silu", { _ in SiLU() }, []),
     ]
+
+    /// A layer of a config holds at most 2^28 weights (1 GiB): a config is input, and a typo
+    /// should not make the host allocate without bound.
+    static func checkSize(_ path: String, _ dims: [Int]) throws {
+        guard dims.allSatisfy({ (1...(1 << 28)).contains($0) }),
+              dims.reduce(1.0, { $0 * Double($1) }) <= Double(1 << 28) else {
+            throw ConfigObject.error(path, "sizes \(dims) must be positive with at most 2^28 weights in the layer")
+        }
+    }
 
     // MARK: - Built-in data
 

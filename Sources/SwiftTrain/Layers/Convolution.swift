@@ -13,6 +13,12 @@ public final class Conv2d: Module {
                 groups: Int = LayerDefaults.conv2d.groups, bias: Bool = LayerDefaults.conv2d.bias) throws {
         try Init.positive(inChannels, outChannels, kernelSize.0, kernelSize.1, groups,
                           names: ["in_channels", "out_channels", "kernel height", "kernel width", "groups"], in: "Conv2d")
+        let limit = 1 << 20  // beyond any image; keeps the output-size arithmetic in range
+        guard [stride.0, stride.1, dilation.0, dilation.1].allSatisfy({ (1...limit).contains($0) }),
+              [padding.0, padding.1].allSatisfy({ (0...limit).contains($0) }) else {
+            throw SwiftTrainError.invalid("Conv2d: stride and dilation must be in [1, 2^20] and padding in [0, 2^20], got "
+                + "stride \(stride), padding \(padding), dilation \(dilation)")
+        }
         guard inChannels % groups == 0, outChannels % groups == 0 else {
             throw SwiftTrainError.invalid("Conv2d: in_channels \(inChannels) and out_channels \(outChannels) must be divisible by groups \(groups)")
         }

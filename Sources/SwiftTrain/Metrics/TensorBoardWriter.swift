@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -15,6 +17,7 @@ import Darwin
 public final class TensorBoardWriter {
     public let path: String
     private var file: UnsafeMutablePointer<FILE>?
+    private static let files = Atomic<Int>(0)
 
     /// Creates `directory` (and its parents) and a new event file in it; throws `.io` naming
     /// the path when it cannot.
@@ -23,8 +26,10 @@ public final class TensorBoardWriter {
         try Files.makeDirectories(directory)
         var seconds = timespec()
         clock_gettime(CLOCK_REALTIME, &seconds)
-        path = Files.join(directory, "events.out.tfevents.\(seconds.tv_sec).\(Self.hostName())")
-        guard let f = fopen(path, "wb") else { throw Files.failure("TensorBoard: cannot create", path) }
+        // (the process id and a counter, as TensorFlow's writer: runs in one directory never share a file)
+        let number = Self.files.add(1, ordering: .relaxed).newValue
+        path = Files.join(directory, "events.out.tfevents.\(seconds.tv_sec).\(Self.hostName()).\(getpid()).\(number)")
+        guard let f = fopen(path, "wbx") else { throw Files.failure("TensorBoard: cannot create", path) }
         file = f
         var event = Self.eventHeader(wallTime: Self.wallTime(), step: 0)
         Self.field(3, string: "brain.Event:2", into: &event)

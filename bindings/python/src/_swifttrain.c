@@ -140,10 +140,10 @@ PyDoc_STRVAR(cli_main_doc,
 static PyObject *cli_main(PyObject *module, PyObject *arg)
 {
     (void)module;
-    PyObject *items = PySequence_Fast(arg, "cli_main: argv must be a list of str");
+    PyObject *items = PySequence_Tuple(arg); /* a copy: no other thread changes it meanwhile */
     if (items == NULL)
         return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(items);
+    Py_ssize_t count = PyTuple_GET_SIZE(items);
     const char **argv = PyMem_Calloc((size_t)count + 1, sizeof *argv);
     PyObject *result = NULL;
     if (argv == NULL) {
@@ -151,7 +151,7 @@ static PyObject *cli_main(PyObject *module, PyObject *arg)
         goto done;
     }
     for (Py_ssize_t i = 0; i < count; i++)
-        if ((argv[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(items, i))) == NULL)
+        if ((argv[i] = PyUnicode_AsUTF8(PyTuple_GET_ITEM(items, i))) == NULL)
             goto done;
     int code;
     Py_BEGIN_ALLOW_THREADS
