@@ -39,8 +39,16 @@ public final class Conv2d: Module {
 
     public func forward(_ input: Tensor) throws -> Tensor { try input.conv2d(weight: weight, bias: bias, options: options) }
     public var ownParameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
+    /// torch's repr: stride always; padding, dilation, groups and bias when not the default.
     public var description: String {
-        "Conv2d(\(weight.shape[1] * options.groups), \(weight.shape[0]), kernel_size=(\(weight.shape[2]), \(weight.shape[3])))"
+        func pair(_ p: (Int, Int)) -> String { "(\(p.0), \(p.1))" }
+        var text = "Conv2d(\(weight.shape[1] * options.groups), \(weight.shape[0]), kernel_size=(\(weight.shape[2]), "
+            + "\(weight.shape[3])), stride=\(pair(options.stride))"
+        if options.padding != (0, 0) { text += ", padding=\(pair(options.padding))" }
+        if options.dilation != (1, 1) { text += ", dilation=\(pair(options.dilation))" }
+        if options.groups != 1 { text += ", groups=\(options.groups)" }
+        if bias == nil { text += ", bias=False" }
+        return text + ")"
     }
 }
 
@@ -66,7 +74,7 @@ public final class MaxPool2d: Module {
     }
     public var ownParameters: [(String, Tensor)] { [] }
     public var description: String {
-        "MaxPool2d(kernel_size=\(kernel), stride=\(stride), padding=\(padding), dilation=\(dilation), ceil_mode=\(ceilMode))"
+        "MaxPool2d(kernel_size=\(kernel), stride=\(stride), padding=\(padding), dilation=\(dilation), ceil_mode=\(ceilMode ? "True" : "False"))"
     }
 }
 
