@@ -79,9 +79,10 @@ interrupt)
     # Ctrl-C: the step is saved, the exit code is 130, and --recover continues from that step
     long='{"trainer": {"num_train_epochs": 3000}}'
     # (a background job of a non-interactive shell ignores SIGINT, which the program keeps:
-    # run it with SIGINT at its default, under a timeout, and interrupt it once it trains)
+    # run it with SIGINT at its default, under a timeout, and interrupt it once it trains;
+    # --foreground: timeout passes the signal to the program once, not also to its group)
     wait_for_step() { for _ in $(seq 200); do grep -q '^step ' "$1" 2>/dev/null && return 0; sleep 0.1; done; fail "no step in $1"; }
-    (trap - INT; exec timeout 120 "$program" train examples/configs/digits_mlp.json -s "$work/run" -o "$long") >"$work/out" 2>&1 &
+    (trap - INT; exec timeout --foreground 120 "$program" train examples/configs/digits_mlp.json -s "$work/run" -o "$long") >"$work/out" 2>&1 &
     pid=$!
     wait_for_step "$work/out"
     kill -INT "$pid"
@@ -89,7 +90,7 @@ interrupt)
     [ "$code" = 130 ] || fail "Ctrl-C: exit $code, expected 130: $(tail -3 "$work/out")"
     first="$(sed -n 's/^interrupted at step \([0-9]*\);.*--recover$/\1/p' "$work/out")"
     [ -n "$first" ] && [ -d "$work/run/checkpoint-$first" ] || fail "no checkpoint of the interrupted step: $(tail -3 "$work/out")"
-    (trap - INT; exec timeout 120 "$program" train examples/configs/digits_mlp.json -s "$work/run" -o "$long" --recover) \
+    (trap - INT; exec timeout --foreground 120 "$program" train examples/configs/digits_mlp.json -s "$work/run" -o "$long" --recover) \
         >"$work/out2" 2>&1 &
     pid=$!
     sleep 0.5  # (the resumed run logs its first epoch again past the restored step)

@@ -221,7 +221,7 @@ def test_native_callbacks_added_through_the_capsule_run_in_one_order_with_python
                                 ctypes.c_void_p)
     add = library.st_trainer_add_event_callback
     add.restype = ctypes.c_int
-    add.argtypes = [ctypes.c_void_p, event_fn, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int]
+    add.argtypes = [ctypes.c_void_p, event_fn, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int]
     sequence = []
 
     def native(name):
@@ -249,6 +249,48 @@ def test_native_callbacks_added_through_the_capsule_run_in_one_order_with_python
     assert add(pointer, last, None, mask, 5) == 0
     trainer.train()
     assert sequence == ["native -1", "python 0", "python 2", "native 5"]
+
+
+def test_a_raising_python_callback_lets_native_callbacks_see_the_teardown(digits, quiet_args, silent):
+    """When a Python callback raises, a C callback on the same trainer still gets EXCEPTION
+    (with the error's message), CLOSE and POST_CLOSE; the Python exception comes out."""
+    import ctypes
+    from pathlib import Path
+
+    from swifttrain._callback_handler import EVENT_NAMES
+
+    library = ctypes.CDLL(str(Path(st.__file__).parent / "libswifttrain.so.0"))
+    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+    get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    event_fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                ctypes.c_void_p)
+    add = library.st_trainer_add_event_callback
+    add.restype = ctypes.c_int
+    add.argtypes = [ctypes.c_void_p, event_fn, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int]
+    name_of = library.st_event_name
+    name_of.restype, name_of.argtypes = ctypes.c_char_p, [ctypes.c_int]
+    seen = []
+
+    def native(data, state, control, user_data):
+        event = ctypes.cast(data, ctypes.POINTER(ctypes.c_uint32))[1]  # after struct_size
+        seen.append(name_of(event).decode())
+        return 0
+
+    class Boom(Exception):
+        pass
+
+    class Raises(st.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            raise Boom("from Python")
+
+    trainer = _trainer(quiet_args(max_steps=3, save_strategy="no"), digits, silent, [Raises()])
+    pointer = get_pointer(trainer.c_trainer, b"swifttrain.st_trainer")
+    mask = sum(1 << EVENT_NAMES.index(name) for name in ("on_exception", "on_close", "on_post_close"))
+    callback = event_fn(native)  # kept alive during training
+    assert add(pointer, callback, None, mask, 0) == 0
+    with pytest.raises(Boom, match="from Python"):
+        trainer.train()
+    assert seen == ["on_exception", "on_close", "on_post_close"]
 
 
 def test_on_init_end_comes_from_the_library_at_the_end_of_init(digits, quiet_args, silent):
