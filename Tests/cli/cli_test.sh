@@ -44,6 +44,12 @@ train)
     "$program" train examples/configs/digits_cnn.json -s "$work/cnn" >"$work/out" || fail "cnn: $(cat "$work/out")"
     accuracy="$(number validation_accuracy "$work/cnn/metrics.json")"
     awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.9) }' || fail "CNN validation accuracy $accuracy < 0.9"
+    # a regression from a CSV: the digit's value as a float target (mse loss, r2 reported)
+    "$program" train examples/configs/digits_regression.json -s "$work/reg" >"$work/out" || fail "regression: $(cat "$work/out")"
+    r2="$(number validation_r2 "$work/reg/metrics.json")"
+    awk -v a="$r2" 'BEGIN { exit !(a >= 0.6) }' || fail "regression validation r2 $r2 < 0.6"
+    "$program" predict "$work/reg" data/digits/test.csv -o "$work/reg.csv" >/dev/null || fail "regression predict"
+    [ "$(head -1 "$work/reg.csv")" = "output_0" ] || fail "a regression's predictions are its outputs: $(head -1 "$work/reg.csv")"
     ;;
 recover)
     "$program" train examples/configs/digits_mlp.json -s "$work/whole" >/dev/null || fail "whole run"
