@@ -206,11 +206,9 @@ def test_event_data_limits(digits, quiet_args, silent):
         kept["data"].loss
 
 
-def test_native_callbacks_added_through_the_capsule_run_in_one_order_with_python_ones(
-        digits, quiet_args, silent):
-    """A C extension can add callbacks to a trainer Python made (Trainer.c_trainer); they run
-    in the one priority order with the Python callbacks. The native callbacks here are
-    function pointers made with ctypes and registered through the C API."""
+def _native_api():
+    """What a C extension uses, through ctypes: the library, PyCapsule_GetPointer, the
+    st_event_callback_fn type and st_trainer_add_event_callback."""
     import ctypes
     from pathlib import Path
 
@@ -222,6 +220,15 @@ def test_native_callbacks_added_through_the_capsule_run_in_one_order_with_python
     add = library.st_trainer_add_event_callback
     add.restype = ctypes.c_int
     add.argtypes = [ctypes.c_void_p, event_fn, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int]
+    return library, get_pointer, event_fn, add
+
+
+def test_native_callbacks_added_through_the_capsule_run_in_one_order_with_python_ones(
+        digits, quiet_args, silent):
+    """A C extension can add callbacks to a trainer Python made (Trainer.c_trainer); they run
+    in the one priority order with the Python callbacks. The native callbacks here are
+    function pointers made with ctypes and registered through the C API."""
+    library, get_pointer, event_fn, add = _native_api()
     sequence = []
 
     def native(name):
@@ -255,18 +262,10 @@ def test_a_raising_python_callback_lets_native_callbacks_see_the_teardown(digits
     """When a Python callback raises, a C callback on the same trainer still gets EXCEPTION
     (with the error's message), CLOSE and POST_CLOSE; the Python exception comes out."""
     import ctypes
-    from pathlib import Path
 
     from swifttrain._callback_handler import EVENT_NAMES
 
-    library = ctypes.CDLL(str(Path(st.__file__).parent / "libswifttrain.so.0"))
-    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-    get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
-    event_fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                                ctypes.c_void_p)
-    add = library.st_trainer_add_event_callback
-    add.restype = ctypes.c_int
-    add.argtypes = [ctypes.c_void_p, event_fn, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int]
+    library, get_pointer, event_fn, add = _native_api()
     name_of = library.st_event_name
     name_of.restype, name_of.argtypes = ctypes.c_char_p, [ctypes.c_int]
     seen = []

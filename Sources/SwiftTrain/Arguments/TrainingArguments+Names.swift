@@ -180,9 +180,11 @@ extension TrainingArguments {
     }
 }
 
-extension String {
-    var trimmingSpaces: Substring {
-        let s = self.drop { $0 == " " }
-        return s.dropLast(s.count - (s.lastIndex { $0 != " " }.map { s.distance(from: s.startIndex, to: $0) + 1 } ?? 0))
+extension StringProtocol {
+    /// Without its leading and trailing spaces (option values, CSV fields).
+    var trimmingSpaces: SubSequence {
+        let start = firstIndex { $0 != " " } ?? endIndex
+        let end = lastIndex { $0 != " " }.map { index(after: $0) } ?? start
+        return self[start..<end]
     }
 }

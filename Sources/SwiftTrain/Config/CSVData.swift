@@ -44,7 +44,7 @@ enum CSVData {
                 throw ConfigObject.error(o.path("label_column"), "\(labelColumn) is not a column of \(path) (it has \(columns))")
             }
             for (i, field) in fields.enumerated() {
-                guard let value = Double(field.trimmingCharacters(" ")), value.isFinite else {
+                guard let value = Double(field.trimmingSpaces), value.isFinite else {
                     throw ConfigObject.error(o.path("path"), "\(path) line \(number + 1), column \(i + 1): \"\(field)\" is not a number")
                 }
                 if i != label {
@@ -78,14 +78,5 @@ enum CSVData {
             }
         }
         return dataset
-    }
-}
-
-private extension Substring {
-    func trimmingCharacters(_ c: Character) -> Substring {
-        var s = self
-        while s.first == c { s = s.dropFirst() }
-        while s.last == c { s = s.dropLast() }
-        return s
     }
 }
