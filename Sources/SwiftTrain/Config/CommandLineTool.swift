@@ -51,6 +51,10 @@ public enum CommandLineTool {
             return Exit.ok.rawValue
         }
         let rest = Array(arguments.dropFirst())
+        if let use = commandUsage[command], rest.contains("--help") || rest.contains("-h") {
+            out("usage: swifttrain \(command) \(use)")
+            return Exit.ok.rawValue
+        }
         do {
             switch command {
             case "train": return try train(rest, out: out, err: err).rawValue
@@ -81,6 +85,12 @@ public enum CommandLineTool {
             return Exit.software.rawValue
         }
     }
+
+    /// Each command's arguments, for `<command> --help`.
+    static let commandUsage = [
+        "train": "CONFIG -s DIR [--recover] [-o OVERRIDES]", "describe": "CONFIG [-o OVERRIDES]",
+        "evaluate": "DIR DATA [--output-file FILE]", "predict": "DIR DATA -o FILE",
+    ]
 
     struct UsageError: Error { let message: String }
     struct DirectoryError: Error { let message: String }
@@ -118,10 +128,6 @@ public enum CommandLineTool {
     }
 
     static func train(_ arguments: [String], out: @escaping (String) -> Void, err: @escaping (String) -> Void) throws -> Exit {
-        if arguments.contains("--help") || arguments.contains("-h") {
-            out("usage: swifttrain train CONFIG -s DIR [--recover] [-o OVERRIDES]")
-            return .ok
-        }
         let options = try Options(arguments, values: ["-s": "dir", "--serialization-dir": "dir", "-o": "overrides",
                                                       "--overrides": "overrides"], flags: ["--recover", "-r"])
         guard options.positional.count == 1 else { throw UsageError(message: "train takes one CONFIG file") }
@@ -179,10 +185,6 @@ public enum CommandLineTool {
     }
 
     static func describe(_ arguments: [String], out: @escaping (String) -> Void, err: @escaping (String) -> Void) throws -> Exit {
-        if arguments.contains("--help") || arguments.contains("-h") {
-            out("usage: swifttrain describe CONFIG [-o OVERRIDES]")
-            return .ok
-        }
         let options = try Options(arguments, values: ["-o": "overrides", "--overrides": "overrides"], flags: [])
         guard options.positional.count == 1 else { throw UsageError(message: "describe takes one CONFIG file") }
         let experiment = try Experiment(text: try readConfig(options.positional[0]), overrides: options.values["overrides"])
@@ -222,10 +224,6 @@ public enum CommandLineTool {
     }
 
     static func evaluate(_ arguments: [String], out: @escaping (String) -> Void) throws -> Exit {
-        if arguments.contains("--help") || arguments.contains("-h") {
-            out("usage: swifttrain evaluate DIR DATA [--output-file FILE]")
-            return .ok
-        }
         let options = try Options(arguments, values: ["--output-file": "file"], flags: [])
         guard options.positional.count == 2 else { throw UsageError(message: "evaluate takes DIR and DATA") }
         let experiment = try finishedRun(options.positional[0])
@@ -237,10 +235,6 @@ public enum CommandLineTool {
     }
 
     static func predict(_ arguments: [String], out: @escaping (String) -> Void) throws -> Exit {
-        if arguments.contains("--help") || arguments.contains("-h") {
-            out("usage: swifttrain predict DIR DATA -o FILE")
-            return .ok
-        }
         let options = try Options(arguments, values: ["-o": "file", "--output-file": "file"], flags: [])
         guard options.positional.count == 2 else { throw UsageError(message: "predict takes DIR and DATA") }
         guard let file = options.values["file"] else { throw UsageError(message: "predict needs -o FILE") }
