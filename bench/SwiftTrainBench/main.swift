@@ -5,6 +5,7 @@
 //
 // Prints one "RESULT ..." line per workload, in the format of the peer scripts.
 import SwiftTrain
+@_spi(Profiling) import SwiftTrain
 import Glibc
 
 struct Workload {
@@ -65,9 +66,12 @@ func gemmCeiling(_ w: Workload) throws -> (stepsPerSecond: Double, gflops: Doubl
     return (1 / t, flops / t * 1e-9)
 }
 
-/// Where a step's time goes, from the trainer's own events: data (the dataloader events),
-/// forward, loss, backward, clip + schedule (AFTER_BACKWARD to PRE_OPTIMIZER_STEP), the
-/// optimizer update, and the rest (step bookkeeping, callbacks, logging), in µs per step.
+/// Where a step's time goes, in µs per step: data, forward, loss and backward as the planned
+/// step records them (Trainer.stepProfile; the trainer runs these models through it, and a
+/// callback on the events inside the forward and backward passes would send it down the
+/// general path), clip + schedule (the end of the last backward pass to PRE_OPTIMIZER_STEP),
+/// the optimizer update (PRE_OPTIMIZER_STEP to OPTIMIZER_STEP), and the rest (step
+/// bookkeeping, callbacks).
 final class PhaseClock {
     var totals: [String: Double] = [:]
     /// Heap allocations counted by bench/alloc_count.c when it is preloaded (nil otherwise).
@@ -77,24 +81,36 @@ final class PhaseClock {
     }()
     var allocationsAtStart: UInt64 = 0
     var allocations: UInt64 = 0
-    private var mark: [TrainerEvent: Double] = [:]
-    private let pairs: [(String, TrainerEvent, TrainerEvent)] = [
-        ("data", .beforeDataloader, .afterDataloader), ("forward", .beforeForward, .afterForward),
-        ("loss", .beforeLoss, .afterLoss), ("backward", .beforeBackward, .afterBackward),
-        ("clip_schedule", .afterBackward, .preOptimizerStep), ("optimizer", .preOptimizerStep, .optimizerStep),
-    ]
-    var counting = false
+    let profile = StepProfile()
+    private var optimizerStart = 0.0
+    var counting = false {
+        didSet {  // the profile's sums start with the counted steps
+            if counting { (profileAtStart, stepsAtStart) = (phases, profile.steps) }
+        }
+    }
+    private var profileAtStart: [Double] = [0, 0, 0, 0], stepsAtStart = 0
+    private var phases: [Double] { [profile.data, profile.forward, profile.loss, profile.backward] }
+    /// Planned steps among the counted ones.
+    var plannedSteps: Int { profile.steps - stepsAtStart }
 
     func attach(to trainer: Trainer) {
-        var mask: EventMask = []
-        for (_, a, b) in pairs { mask.insert(EventMask(a)); mask.insert(EventMask(b)) }
-        trainer.addCallback(mask) { [unowned self] data, _, _ in
-            let t = now()
+        trainer.stepProfile = profile
+        trainer.addCallback([EventMask(.preOptimizerStep), EventMask(.optimizerStep)]) { [unowned self] data, _, _ in
+            let t = StepProfile.now()
             guard counting else { return }
-            for (name, a, b) in pairs where b == data.event {
-                if let start = mark[a] { totals[name, default: 0] += t - start }
+            if data.event == .preOptimizerStep {
+                totals["clip_schedule", default: 0] += t - profile.lastBackwardEnd
+                optimizerStart = t
+            } else {
+                totals["optimizer", default: 0] += t - optimizerStart
             }
-            mark[data.event] = t
+        }
+    }
+
+    /// Adds the profile's phases since counting began.
+    func finish() {
+        for (name, (now, start)) in zip(["data", "forward", "loss", "backward"], zip(phases, profileAtStart)) {
+            totals[name] = now - start
         }
     }
 }
@@ -145,6 +161,7 @@ func run(_ w: Workload, listening: EventMask? = nil, calls: UnsafeMutablePointer
     try trainer.train()
     let elapsed = now() - start
     if let phases, let count = PhaseClock.allocationCount { phases.allocations = count() - phases.allocationsAtStart }
+    phases?.finish()
     let stepsPerSecond = Double(w.steps) / elapsed
     var flops = 0.0
     for i in 0..<(w.sizes.count - 1) { flops += 6 * Double(w.batch * w.sizes[i] * w.sizes[i + 1]) }
@@ -244,6 +261,7 @@ func phaseReport() throws {
             line += " \(name)_us=\(us)"
         }
         line += " other_us=\(usPerStep - accounted) gemm_only_us=\(1e6 / ceiling.stepsPerSecond)"
+            + " planned_steps=\(clock.plannedSteps)"
         if PhaseClock.allocationCount != nil {  // (the end-of-training work counts too: a few per run)
             line += " allocations_per_step=\(Double(clock.allocations) / Double(w.steps))"
         }

@@ -33,12 +33,38 @@ public final class EventData {
     /// The batch being used: during a step, from AFTER_DATALOADER to STEP_END (the last
     /// micro-batch); during evaluation and prediction, from each batch's BATCH_BEGIN to its
     /// PREDICTION_STEP.
-    public var batch: Batch?
+    public var batch: Batch? {
+        get { materializePlanned(); return storedBatch }
+        set { materializePlanned(); storedBatch = newValue }
+    }
     /// The model's outputs of `batch`, from AFTER_FORWARD (EVALUATE_ / PREDICT_AFTER_FORWARD
     /// in evaluation and prediction).
-    public var outputs: ModelOutput?
+    public var outputs: ModelOutput? {
+        get { materializePlanned(); return storedOutputs }
+        set { materializePlanned(); storedOutputs = newValue }
+    }
     /// The loss of `batch`, from AFTER_LOSS.
-    public var loss: Tensor?
+    public var loss: Tensor? {
+        get { materializePlanned(); return storedLoss }
+        set { materializePlanned(); storedLoss = newValue }
+    }
+    private var storedBatch: Batch?, storedOutputs: ModelOutput?, storedLoss: Tensor?
+    /// A planned step's last piece, whose batch, outputs and loss are made (as tensors over
+    /// the plan's buffers) only when a callback reads them: a step nobody looks at allocates
+    /// nothing.
+    private var planned: PlannedStep?
+
+    /// The step's data is the planned step's last piece.
+    func setPlanned(_ plan: PlannedStep) {
+        (storedBatch, storedOutputs, storedLoss) = (nil, nil, nil)
+        planned = plan
+    }
+
+    private func materializePlanned() {
+        guard let plan = planned else { return }
+        planned = nil
+        (storedBatch, storedOutputs, storedLoss) = plan.lastPiece()
+    }
     /// EXCEPTION: the error that stops the run.
     public internal(set) var error: (any Error)?
 
@@ -46,9 +72,8 @@ public final class EventData {
 
     /// Forgets the step's batch, outputs and loss (so their memory is not held).
     func clearStep() {
-        batch = nil
-        outputs = nil
-        loss = nil
+        planned = nil
+        (storedBatch, storedOutputs, storedLoss) = (nil, nil, nil)
     }
 
     /// The loss a callback left, checked: a float32 scalar.

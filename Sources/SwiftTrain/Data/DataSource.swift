@@ -75,8 +75,21 @@ struct DataLoader {
         self.epoch = epoch
         guard shuffle, let n = numSamples, n <= Self.maxSamples else { return }
         var generator = Generator(seed: seed, stream: UInt64(epoch))
-        order = generator.permutation(n)
+        var reused = order ?? []  // (the last epoch's memory)
+        order = nil
+        generator.permutation(n, into: &reused)
+        order = reused
     }
+
+    /// The positions in the epoch's order of map-style batch `index`'s samples (`sample(at:)`
+    /// gives each sample): what `batch(_:)` collates, for code that gathers rows itself.
+    func positions(ofBatch index: Int) -> Range<Int> {
+        let start = index * batchSize
+        return start..<Swift.min(start + batchSize, numSamples ?? 0)
+    }
+
+    /// The sample at `position` of the current epoch's order (map-style sources).
+    @inline(__always) func sample(at position: Int) -> Int { order?[position] ?? position }
 
     /// Batch `index` of the current epoch, or nil past its end. Errors name the epoch and the
     /// batch.

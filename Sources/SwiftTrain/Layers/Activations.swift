@@ -3,9 +3,13 @@ public class Activation: Module {
     public var isTraining = true
     let name: String
     private let function: (Tensor) throws -> Tensor
+    /// The same function on raw buffers, for the planned training step (PlannedStep); nil for
+    /// activations that are not element-wise (softmax).
+    let pointwise: (any PointwiseActivation)?
 
-    init(_ name: String, _ function: @escaping (Tensor) throws -> Tensor) {
+    init(_ name: String, pointwise: (any PointwiseActivation)? = nil, _ function: @escaping (Tensor) throws -> Tensor) {
         self.name = name
+        self.pointwise = pointwise
         self.function = function
     }
 
@@ -14,14 +18,24 @@ public class Activation: Module {
     public var description: String { name }
 }
 
-public final class ReLU: Activation { public init() { super.init("ReLU()") { try $0.relu() } } }
-public final class SiLU: Activation { public init() { super.init("SiLU()") { try $0.silu() } } }
-public final class Tanh: Activation { public init() { super.init("Tanh()") { try $0.tanh() } } }
-public final class Sigmoid: Activation { public init() { super.init("Sigmoid()") { try $0.sigmoid() } } }
+public final class ReLU: Activation {
+    public init() { super.init("ReLU()", pointwise: Pointwise(ReLUFunction())) { try $0.relu() } }
+}
+public final class SiLU: Activation {
+    public init() { super.init("SiLU()", pointwise: Pointwise(SiLUFunction())) { try $0.silu() } }
+}
+public final class Tanh: Activation {
+    public init() { super.init("Tanh()", pointwise: Pointwise(TanhFunction())) { try $0.tanh() } }
+}
+public final class Sigmoid: Activation {
+    public init() { super.init("Sigmoid()", pointwise: Pointwise(SigmoidFunction())) { try $0.sigmoid() } }
+}
 
 public final class LeakyReLU: Activation {
     public init(negativeSlope: Float = LayerDefaults.leakyRelu.negativeSlope) {
-        super.init("LeakyReLU(negative_slope=\(negativeSlope))") { try $0.leakyRelu(negativeSlope: negativeSlope) }
+        super.init("LeakyReLU(negative_slope=\(negativeSlope))", pointwise: Pointwise(LeakyReLUFunction(slope: negativeSlope))) {
+            try $0.leakyRelu(negativeSlope: negativeSlope)
+        }
     }
 }
 
@@ -32,13 +46,18 @@ public final class GELU: Activation {
             throw SwiftTrainError.invalid("GELU: approximate must be 'none' or 'tanh', got '\(approximate)'")
         }
         let tanh = approximate == "tanh"
-        super.init("GELU(approximate='\(approximate)')") { try $0.gelu(approximateTanh: tanh) }
+        super.init("GELU(approximate='\(approximate)')", pointwise: Pointwise(GELUFunction(tanhApproximation: tanh))) {
+            try $0.gelu(approximateTanh: tanh)
+        }
     }
 }
 
 public final class Softplus: Activation {
     public init(beta: Float = LayerDefaults.softplus.beta, threshold: Float = LayerDefaults.softplus.threshold) {
-        super.init("Softplus(beta=\(beta), threshold=\(threshold))") { try $0.softplus(beta: beta, threshold: threshold) }
+        super.init("Softplus(beta=\(beta), threshold=\(threshold))",
+                   pointwise: Pointwise(SoftplusFunction(beta: beta, threshold: threshold))) {
+            try $0.softplus(beta: beta, threshold: threshold)
+        }
     }
 }
 

@@ -139,8 +139,11 @@ public func crossEntropy(_ input: Tensor, target: Tensor, weight: Tensor? = nil,
 enum NLL {
     /// Checks targets: each in [0, classes) or equal to ignoreIndex.
     static func check(_ t: Tensor, classes: Int, ignoreIndex: Int, op: String) throws {
-        let ix = t.int64Data
-        for i in 0..<t.count where ix[i] != Int64(ignoreIndex) && (ix[i] < 0 || ix[i] >= classes) {
+        try check(t.int64Data, count: t.count, classes: classes, ignoreIndex: ignoreIndex, op: op)
+    }
+
+    static func check(_ ix: UnsafePointer<Int64>, count: Int, classes: Int, ignoreIndex: Int, op: String) throws {
+        for i in 0..<count where ix[i] != Int64(ignoreIndex) && (ix[i] < 0 || ix[i] >= classes) {
             throw SwiftTrainError.invalid("\(op): target \(ix[i]) at position \(i) is outside [0, \(classes)) "
                 + "(and is not ignore_index \(ignoreIndex))")
         }

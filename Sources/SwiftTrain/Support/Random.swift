@@ -80,13 +80,20 @@ public struct Generator: Sendable {
 
     /// A uniformly random permutation of 0..<count (Fisher-Yates).
     public mutating func permutation(_ count: Int) -> [Int] {
-        var p = Array(0..<count)
+        var p: [Int] = []
+        permutation(count, into: &p)
+        return p
+    }
+
+    /// The same permutation, written into `p` (whose memory is reused when it has room).
+    public mutating func permutation(_ count: Int, into p: inout [Int]) {
+        p.removeAll(keepingCapacity: true)
+        p.append(contentsOf: 0..<count)
         var i = count - 1
         while i > 0 {
             p.swapAt(i, nextInt(below: i + 1))
             i -= 1
         }
-        return p
     }
 }
 

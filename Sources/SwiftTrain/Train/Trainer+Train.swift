@@ -93,6 +93,7 @@ extension Trainer {
         movingAverage = updater.average
 
         state = TrainerState()
+        plannedSteps = 0
         state.maxSteps = maxSteps
         state.numTrainEpochs = numEpochs
         state.trainBatchSize = args.perDeviceTrainBatchSize
@@ -167,23 +168,35 @@ extension Trainer {
                 control.shouldEvaluate = false
                 control.shouldSave = false
                 try fire(.stepBegin)
-                while window.count < accumulation {
+                // The planned step gathers its batches itself, when no callback is to see them.
+                let plan = run.plan.flatMap { listened & PlannedStep.blockingEvents == 0 && $0.trainsAnything ? $0 : nil }
+                let first = next - window.count
+                while next - first < accumulation {
                     if let n = loader.batchesPerEpoch, next >= n { break }
                     try fire(.beforeDataloader)
-                    guard let batch = try loader.batch(next) else { exhausted = true; break }
-                    window.append(try fetched(batch))
+                    if plan == nil {
+                        guard let batch = try loader.batch(next) else { exhausted = true; break }
+                        window.append(try fetched(batch))
+                    }
                     next += 1
                 }
-                let examples = window.reduce(0) { $0 + $1.size }
+                let examples = plan == nil ? window.reduce(0) { $0 + $1.size }
+                    : (first..<next).reduce(0) { $0 + loader.positions(ofBatch: $1).count }
                 try fire(.beforeTrainBatch)
                 let result: UpdateStep.Result
                 do {
-                    result = try updater.run(window: window, step: state.globalStep, data: eventData, fire: { try self.fire($0) },
-                                             microStep: { self.state.microStep += 1 })
+                    if let plan {
+                        plannedSteps += 1
+                        plan.profile = stepProfile
+                        result = try updater.run(plan: plan, batches: first..<next, loader: loader, step: state.globalStep,
+                                                 data: eventData, fire: { try self.fire($0) }, microStep: { self.state.microStep += 1 })
+                    } else {
+                        result = try updater.run(window: window, step: state.globalStep, data: eventData,
+                                                 fire: { try self.fire($0) }, microStep: { self.state.microStep += 1 })
+                    }
                 } catch var error as SwiftTrainError {
-                    let first = next - window.count
                     if !error.message.hasPrefix("epoch ") {
-                        error.message = "epoch \(epoch), batch \(window.count == 1 ? "\(first)" : "\(first)-\(next - 1)") "
+                        error.message = "epoch \(epoch), batch \(next - first == 1 ? "\(first)" : "\(first)-\(next - 1)") "
                             + "(step \(state.globalStep + 1)): \(error.message)"
                     }
                     throw error

@@ -38,6 +38,10 @@ public final class Trainer {
     /// Events some callback subscribed to, plus the ones the built-in flow needs.
     var listened: UInt64 = TrainerEvent.stepEnd.bit | TrainerEvent.epochEnd.bit
     var initEndFired = false
+    /// The optimizer steps of the last train() that ran through the planned step (PlannedStep).
+    public internal(set) var plannedSteps = 0
+    /// Records where planned steps spend their time while set (bench/).
+    @_spi(Profiling) public var stepProfile: StepProfile?
     /// Numbers the events this trainer dispatched, from 1: every callback of one event sees
     /// the same number, so a face can build its view of the state once per event.
     public internal(set) var eventSerial: UInt64 = 0

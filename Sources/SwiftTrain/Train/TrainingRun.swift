@@ -4,6 +4,8 @@
 /// it, so a resumed run continues exactly as the uninterrupted one.
 final class TrainingRun {
     let updater: UpdateStep
+    /// The planned forward and backward, when the model, loss and data allow one.
+    let plan: PlannedStep?
     var plateau: ReduceLROnPlateau?
     let momentumSchedule: MomentumSchedule?
     let baseMomenta: [Double]
@@ -26,6 +28,7 @@ final class TrainingRun {
     init(trainer: Trainer, maxSteps: Int, updatesPerEpoch: Int) throws {
         let args = trainer.args
         updater = try trainer.makeUpdateStep(maxSteps: maxSteps)
+        plan = trainer.trainDataset.flatMap { PlannedStep.make(model: trainer.model, losses: trainer.losses, dataset: $0, args: args) }
         plateau = args.lrSchedulerType == .reduceLROnPlateau ? try ReduceLROnPlateau.make(kwargs: args.lrSchedulerKwargs) : nil
         momentumSchedule = args.momentumSchedulerType == .invertedTriangular
             ? try MomentumSchedule.make(kwargs: args.momentumSchedulerKwargs) : nil

@@ -77,6 +77,21 @@ final class UpdateStep {
             microStep()
             if i < pieces.count - 1 { try fire(.substepEnd) }
         }
+        return try finish(loss: total, step: step, fire: fire)
+    }
+
+    /// The same update from the window of batches `batches` of the loader's epoch, through
+    /// the planned forward and backward (no callback listens to the events in between).
+    func run(plan: PlannedStep, batches: Range<Int>, loader: DataLoader, step: Int, data: EventData,
+             fire: (TrainerEvent) throws -> Void, microStep: () -> Void) throws -> Result {
+        let loss = try plan.run(batches: batches, loader: loader, microStep: microStep)
+        data.setPlanned(plan)
+        return try finish(loss: loss, step: step, fire: fire)
+    }
+
+    /// After the backward passes: clipping, the non-finite policy, the schedule, the optimizer
+    /// step and the moving average.
+    private func finish(loss total: Double, step: Int, fire: (TrainerEvent) throws -> Void) throws -> Result {
         if args.maxGradValue > 0 {
             let v = Float(args.maxGradValue)
             for p in parameters {
