@@ -115,6 +115,21 @@ final class PhaseClock {
     }
 }
 
+/// A line of /proc/self/status in MiB ("VmRSS", "VmHWM": the peak), 0 where it cannot be read.
+func statusMiB(_ key: String) -> Double {
+    guard let f = fopen("/proc/self/status", "r") else { return 0 }
+    defer { fclose(f) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, 256, f) != nil {
+        let text = String(cString: line)
+        if text.hasPrefix(key + ":") {
+            let kb = text.split(separator: " ").compactMap { Double($0) }.first ?? 0
+            return kb / 1024
+        }
+    }
+    return 0
+}
+
 /// Trains workload `w`; returns microseconds per step. `listening`: a no-op callback is added
 /// for those events (EVENTS below), counting how often it ran into `calls`. `phases`: timed
 /// by their events (PHASES below).
@@ -128,6 +143,7 @@ func run(_ w: Workload, listening: EventMask? = nil, calls: UnsafeMutablePointer
     var x = [Float](repeating: 0, count: pool * inputs)
     for i in x.indices { x[i] = generator.uniform(-1.7, 1.7) }
     let y = (0..<pool).map { _ in Int64(generator.nextInt(below: classes)) }
+    let rssBefore = statusMiB("VmRSS")  // (the data, and the dataset's copy of it below, are not counted)
     var layers: [Module] = []
     for i in 0..<(w.sizes.count - 1) {
         layers.append(try Linear(w.sizes[i], w.sizes[i + 1]))
@@ -166,10 +182,21 @@ func run(_ w: Workload, listening: EventMask? = nil, calls: UnsafeMutablePointer
     var flops = 0.0
     for i in 0..<(w.sizes.count - 1) { flops += 6 * Double(w.batch * w.sizes[i] * w.sizes[i + 1]) }
     if quiet { return 1e6 / stepsPerSecond }
+    // Memory: the peak RSS above what the process held before training, against what
+    // training needs: weights, gradients and the optimizer's state (AdamW 2 floats per
+    // weight, SGD with momentum 1), plus one batch of activations (every layer's input and
+    // output) and their gradients.
+    let parameters = trainer.model.parameterCount
+    let slots = w.optimizer == .sgd ? (w.momentum > 0 ? 1 : 0) : 2
+    let activations = w.batch * (w.sizes.reduce(0, +) + w.sizes.dropFirst().reduce(0, +) - w.sizes.last!)
+    let neededMiB = Double(parameters * (2 + slots) + 2 * activations) * 4 / 1048576
+    let trainingMiB = statusMiB("VmHWM") - rssBefore
     print("RESULT framework=swifttrain workload=\(w.id) wname=\(w.name) steps=\(w.steps) "
         + "elapsed_s=\(elapsed) steps_per_s=\(stepsPerSecond) us_per_step=\(1e6 / stepsPerSecond) "
         + "gflops_6Bio=\(flops * stepsPerSecond * 1e-9) blas_core=\(BLAS.coreName) "
-        + "final_loss=\(trainer.state.loss)")
+        + "final_loss=\(trainer.state.loss) peak_rss_mib=\(statusMiB("VmHWM")) rss_before_training_mib=\(rssBefore) "
+        + "training_rss_mib=\(trainingMiB) needed_mib=\(neededMiB) rss_over_needed=\(trainingMiB / neededMiB) "
+        + "planned_steps=\(trainer.plannedSteps)")
     return 1e6 / stepsPerSecond
 }
 
