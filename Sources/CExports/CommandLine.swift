@@ -24,7 +24,7 @@ public func st_cli_main(_ argc: Int32, _ argv: UnsafePointer<UnsafePointer<CChar
         guard let a = argv[i] else { break }
         arguments.append(String(cString: a))
     }
-    return CommandLineTool.run(arguments, out: { put($0, 1) }, err: { put($0, 2) })
+    return CommandLineTool.run(arguments, out: { put($0, 1) }, err: { put($0, 2) }, progress: 2)
 }
 
 @c @implementation

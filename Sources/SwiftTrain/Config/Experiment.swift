@@ -13,6 +13,8 @@
 ///
 /// "trainer" holds training arguments by their HF names (and AllenNLP's aliases the library
 /// knows: "patience", "validation_metric"); a number, bool, string or list of strings each.
+/// Its "disable_tqdm" (HF's name, default false) is not a training argument of the core, which
+/// prints nothing unasked: it tells a front end (the command line) not to show its progress bar.
 public final class Experiment {
     public static let keys = ["model", "train_data", "validation_data", "loss", "trainer"]
 
@@ -21,6 +23,8 @@ public final class Experiment {
     public let trainDataset: DataSource
     public let validationDataset: DataSource?
     public let trainer: Trainer
+    /// The config's trainer.disable_tqdm: the command line shows no progress bar.
+    public let disableTqdm: Bool
 
     /// Builds everything `config` describes; `outputDir`, when given, replaces the trainer's
     /// output_dir. Errors name the key path.
@@ -33,7 +37,9 @@ public final class Experiment {
         guard let loss = LossKind.names.first(where: { $0.0 == lossName })?.1 else {
             throw ConfigObject.error("loss", "unknown loss \"\(lossName)\"; known: \(LossKind.names.map(\.0).joined(separator: ", "))")
         }
-        var args = try Self.trainingArguments(top.value("trainer"))
+        let parsed = try Self.trainingArguments(top.value("trainer"))
+        var args = parsed.0
+        disableTqdm = parsed.disableTqdm
         if let outputDir { args.outputDir = outputDir }
         try args.validate()
         try top.finish(accepted: Self.keys)
@@ -60,13 +66,15 @@ public final class Experiment {
         try self.init(config: config, outputDir: outputDir)
     }
 
-    /// The training arguments of the "trainer" object, each set by name and checked.
-    static func trainingArguments(_ value: JSONValue?) throws -> TrainingArguments {
+    /// The training arguments of the "trainer" object, each set by name and checked, and its
+    /// disable_tqdm.
+    static func trainingArguments(_ value: JSONValue?) throws -> (TrainingArguments, disableTqdm: Bool) {
         var args = TrainingArguments()
-        guard let value else { return args }
-        let object = try ConfigObject(value, path: "trainer")
-        guard let entries = value.objectValue else { return args }
-        for (name, v) in entries {
+        guard let value else { return (args, false) }
+        var object = try ConfigObject(value, path: "trainer")
+        let disableTqdm = try object.bool("disable_tqdm", false)
+        guard let entries = value.objectValue else { return (args, disableTqdm) }
+        for (name, v) in entries where name != "disable_tqdm" {
             let text: String
             switch v {
             case let .string(s): text = s
@@ -85,7 +93,7 @@ public final class Experiment {
         do { try args.validate() } catch let error as SwiftTrainError {
             throw ConfigObject.error("trainer", error.message)
         }
-        return args
+        return (args, disableTqdm)
     }
 
     /// `patch` merged into `base`: objects key by key (recursively), anything else replaced.
@@ -105,7 +113,11 @@ public final class Experiment {
     /// as `describe` prints it.
     public var resolvedConfig: JSONValue {
         var entries = config.objectValue ?? []
-        let args = trainer.args.json
+        var args = trainer.args.json
+        if case var .object(fields) = args {
+            fields.append(("disable_tqdm", .bool(disableTqdm)))
+            args = .object(fields)
+        }
         if let i = entries.firstIndex(where: { $0.0 == "trainer" }) { entries[i].1 = args } else { entries.append(("trainer", args)) }
         return .object(entries)
     }
