@@ -12,7 +12,11 @@ public enum ConfigRegistry {
 
     private struct Tables: ~Copyable {
         var layers: [(String, LayerBuilder, [String])] = ConfigRegistry.builtInLayers
-        var data: [(String, DataBuilder, [String])] = [("csv", ConfigRegistry.csv, CSVData.keys)]
+        var data: [(String, DataBuilder, [String])] = [
+            ("csv", { o in try CSVData.read(&o) }, CSVData.keys), ("npy", { o in try ArrayData.npy(&o) }, ArrayData.npyKeys),
+            ("npz", { o in try ArrayData.npz(&o) }, ArrayData.archiveKeys),
+            ("safetensors", { o in try ArrayData.safetensors(&o) }, ArrayData.archiveKeys),
+        ]
     }
     private static let tables = Mutex(Tables())
 
@@ -110,8 +114,4 @@ public enum ConfigRegistry {
             throw ConfigObject.error(path, "sizes \(dims) must be positive with at most 2^28 weights in the layer")
         }
     }
-
-    // MARK: - Built-in data
-
-    private static let csv: DataBuilder = { o in try CSVData.read(&o) }
 }
