@@ -89,6 +89,12 @@ errors)
     expect_exit 65 "train_data.shuffle: unknown key; accepted here: type, path" -- describe examples/configs/digits_mlp.json \
         -o '{"train_data": {"shuffle": true}}'
     expect_exit 65 "extra: unknown key" -- describe examples/configs/digits_mlp.json -o '{"extra": 1}'
+    expect_exit 65 'optimizer.betas[1]: expected a number' -- describe examples/configs/digits_mlp.json \
+        -o '{"optimizer": {"type": "adamw", "betas": [0.9, "x"]}}'
+    expect_exit 65 'optimizer.lr: sets learning_rate, which trainer.learning_rate sets too' -- \
+        describe examples/configs/digits_mlp.json -o '{"optimizer": {"type": "adamw", "lr": 0.01}}'
+    expect_exit 65 'callbacks[0].type: unknown callback type "tqdm"; known: early_stopping' -- \
+        describe examples/configs/digits_mlp.json -o '{"callbacks": [{"type": "tqdm"}]}'
     ;;
 interrupt)
     # Ctrl-C: the step is saved, the exit code is 130, and --recover continues from that step

@@ -1,5 +1,6 @@
 """Config data from NumPy's .npy / .npz files (docs/configs.md), written here with NumPy, and
-the example config examples/configs/digits_npz.json trained from them."""
+the example config examples/configs/digits_npz.json trained from them; the optimizer and
+callbacks objects through Trainer.from_config."""
 
 import json
 import subprocess
@@ -81,3 +82,18 @@ def test_npy_files_and_their_errors(tmp_path, silent):
         "train_data": {"labels": "value.npy", "task": "regression"}}))
     regression.train()
     assert regression.evaluate(regression.train_dataset)["eval_r2"] > 0.3
+
+
+def test_optimizer_and_callbacks_objects_through_from_config(tmp_path, silent):
+    import swifttrain as st
+    make_digits_npz(tmp_path / "digits.npz")
+    trainer = silent(st.Trainer.from_config(EXAMPLE, overrides={
+        "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True},
+        "learning_rate_scheduler": {"type": "cosine", "warmup_steps": 10},
+        "callbacks": [{"type": "early_stopping", "early_stopping_patience": 3}],
+        "trainer": {"learning_rate": None}}))
+    args = trainer.args
+    assert (args.optim, args.learning_rate, args.optim_args) == ("sgd", 0.05, "nesterov=true")
+    assert (args.lr_scheduler_type, args.warmup_steps, args.early_stopping_patience) == ("cosine", 10, 3)
+    with pytest.raises(ValueError, match=r"callbacks\[0\]: .*add it to your trainer yourself"):
+        st.Trainer.from_config(EXAMPLE, overrides={"callbacks": [{"type": "metrics_logger"}]})

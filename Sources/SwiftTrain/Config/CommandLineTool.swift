@@ -163,7 +163,7 @@ public enum CommandLineTool {
                 trainer.requestStop(save: true)
             }
         }
-        let bar = try progress.flatMap { experiment.disableTqdm ? nil : try ProgressBar(fd: $0) }
+        let bar = try progress.flatMap { experiment.disableTqdm || experiment.hasProgressBar ? nil : try ProgressBar(fd: $0) }
         if let bar { trainer.addCallback(ProgressBar.events, priority: ProgressBar.priority, bar.callback) }
         trainer.addCallback(EventMask(.log)) { _, state, _, metrics in
             guard let metrics else { return }
@@ -210,7 +210,7 @@ public enum CommandLineTool {
             throw SwiftTrainError(.notFound, "'\(dir)' is not a finished run: it needs config.json and model.safetensors, "
                 + "which swifttrain train writes")
         }
-        let experiment = try Experiment(text: try readConfig(config), outputDir: dir)
+        let experiment = try Experiment(text: try readConfig(config), outputDir: dir, callbacks: false)
         try experiment.model.loadSafetensors(weights)
         return experiment
     }
