@@ -43,11 +43,12 @@ final class ConfigObjectsTests: XCTestCase {
                     #"config: optimizer.betas[1]: expected a number, got a string ("high")"#)
         assertError(#"{"optimizer": {"type": "adamw", "betas": [0.9]}}"#, "config: optimizer.betas: expected [beta1, beta2]")
         assertError(#"{"optimizer": {"type": "adamx"}}"#, #"config: optimizer.type: unknown optimizer "adamx"; known: adamw"#)
-        assertError(#"{"optimizer": {"type": "adam", "nesterov": true}}"#, "config: optimizer.nesterov: ")
+        assertError(#"{"optimizer": {"type": "adam", "nesterov": true}}"#, "config: optimizer.nesterov: optim_args: unknown key(s) nesterov")
+        assertError(#"{"optimizer": {"type": "sgd", "nesterov": "yes"}}"#, "config: optimizer.nesterov: ")
         assertError(#"{"optimizer": {"type": "sgd", "lr": 0.1}, "trainer": {"learning_rate": 0.2}}"#,
                     "config: optimizer.lr: sets learning_rate, which trainer.learning_rate sets too; keep one of them")
         assertError(#"{"optimizer": {"type": "sgd", "lr": -1}}"#, "config: optimizer.lr: learning_rate must be")
-        assertError(#"{"learning_rate_scheduler": {"type": "cosine", "gamma": 0.5}}"#, "config: learning_rate_scheduler.gamma: ")
+        assertError(#"{"learning_rate_scheduler": {"type": "cosine", "gamma": 0.5}}"#, "config: learning_rate_scheduler.gamma: lr_scheduler_kwargs: unknown key(s) gamma")
         assertError(#"{"learning_rate_scheduler": {"type": "cosinus"}}"#,
                     #"config: learning_rate_scheduler.type: unknown schedule "cosinus"; known: linear"#)
         assertError(#"{"learning_rate_scheduler": {"type": "linear", "warmup_steps": 3}, "trainer": {"warmup_steps": 4}}"#,

@@ -8,8 +8,8 @@
 /// `adam_beta2`, "weight_decay", "momentum" `sgd_momentum`; any other key ("eps", "amsgrad",
 /// "nesterov", ...) goes to `optim_args`. learning_rate_scheduler: "type" is `lr_scheduler_type`,
 /// "warmup_steps" and "warmup_ratio" as named; other keys go to `lr_scheduler_kwargs`. Every key
-/// is checked against what the optimizer or schedule reads, when the config is built; a key
-/// also set in "trainer" is an error naming both paths.
+/// is checked against what the optimizer or schedule reads (its name and the value's type) when
+/// the config is built; a key also set in "trainer" is an error naming both paths.
 enum OptimizerConfig {
     /// The training arguments (name, value text) `optimizer` and `learning_rate_scheduler` set,
     /// each with the key path it came from.
@@ -40,9 +40,9 @@ enum OptimizerConfig {
                 do {
                     _ = try Optimizer.make(kind, groups: [group], beta1: 0.9, beta2: 0.999, epsilon: 1e-8, sgdMomentum: 0,
                                            optimArgs: "\(key)=\(text)")
-                } catch let error as SwiftTrainError {
+                } catch let error as SwiftTrainError where isAboutTheKey(error) {
                     throw ConfigObject.error(o.path(key), error.message)
-                }
+                } catch {}  // a rule between values (nesterov needs momentum): checked when training starts
             }
             if !extra.isEmpty { out.append(("optim_args", extra.map { "\($0)=\($1)" }.joined(separator: ","), "optimizer")) }
         }
@@ -65,9 +65,9 @@ enum OptimizerConfig {
                     } else {
                         _ = try LRSchedule.make(kind, warmup: 0, total: 100, kwargs: "\(key)=\(text)", initialLR: 1)
                     }
-                } catch let error as SwiftTrainError {
+                } catch let error as SwiftTrainError where isAboutTheKey(error) {
                     throw ConfigObject.error(o.path(key), error.message)
-                }
+                } catch {}  // a rule between values (nesterov needs momentum): checked when training starts
             }
             if !extra.isEmpty {
                 out.append(("lr_scheduler_kwargs", extra.map { "\($0)=\($1)" }.joined(separator: ","), "learning_rate_scheduler"))
@@ -87,6 +87,12 @@ enum OptimizerConfig {
             default: throw ConfigObject.error(o.path(key), "expected a number, a bool or a string, got \(ConfigObject.kind(v))")
             }
         }.compactMap { $0 }
+    }
+
+    /// An unknown key or a value that does not parse, as OptionList reports them (a probe of
+    /// one key alone cannot judge the rules between several values).
+    private static func isAboutTheKey(_ error: SwiftTrainError) -> Bool {
+        ["unknown key", "is not a number", "is not true or false", "is not an integer"].contains { error.message.contains($0) }
     }
 
     private static func number(_ v: JSONValue, _ path: String) throws -> String {
