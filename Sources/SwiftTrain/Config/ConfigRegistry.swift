@@ -122,6 +122,8 @@ public enum ConfigRegistry {
         ("tanh", { _ in Tanh() }, []),
         ("sigmoid", { _ in Sigmoid() }, []),
         ("silu", { _ in SiLU() }, []),
+        ("embedding", { o in try SequenceLayers.embedding(&o) }, SequenceLayers.embeddingKeys),
+        ("transformer_encoder_layer", { o in try SequenceLayers.transformerEncoderLayer(&o) }, SequenceLayers.transformerKeys),
     ]
 
     /// A layer of a config holds at most 2^28 weights (1 GiB): a config is input, and a typo
