@@ -2099,6 +2099,17 @@ st_status st_trainer_add_metrics_logger(st_trainer *trainer, st_metrics_logger *
 SWIFTTRAIN_API
 st_status st_trainer_add_terminate_on_nan(st_trainer *trainer);
 
+/** Registers the library's progress bar (HF's ProgressCallback, tqdm's look), writing to the
+ *  file descriptor `fd` (2 for stderr). On a terminal: a bar redrawn in place at most every
+ *  0.1 s with the rate, the ETA and the current loss, never wider than the terminal, and an
+ *  evaluation bar over it during each evaluation. Otherwise (a file, a pipe): plain lines, one
+ *  per tenth of training and one per evaluation, without carriage returns. A final line when
+ *  training ends. The library prints nothing unless you add it (`swifttrain train` does,
+ *  unless the config's trainer sets "disable_tqdm": true). ST_EINVAL when `fd` is not an
+ *  open file descriptor. */
+SWIFTTRAIN_API
+st_status st_trainer_add_progress_bar(st_trainer *trainer, int fd);
+
 /** Releases the caller's reference. NULL is a harmless no-op. Must not be called from a
  *  callback of the same trainer. */
 SWIFTTRAIN_API

@@ -59,3 +59,17 @@ public func st_trainer_add_terminate_on_nan(_ handle: OpaquePointer?) -> st_stat
         t.addCallback(TerminateOnNaN.events, TerminateOnNaN.callback)
     }
 }
+
+@c @implementation
+public func st_trainer_add_progress_bar(_ handle: OpaquePointer?, _ fd: Int32) -> st_status {
+    status {
+        let fn = "st_trainer_add_progress_bar"
+        let t = try trainer(handle, fn)
+        let bar: ProgressBar
+        do { bar = try ProgressBar(fd: fd) } catch var error as SwiftTrainError {
+            error.message = "\(fn): " + error.message
+            throw error
+        }
+        t.addCallback(ProgressBar.events, priority: ProgressBar.priority, bar.callback)
+    }
+}

@@ -24,7 +24,7 @@ public func st_cli_main(_ argc: Int32, _ argv: UnsafePointer<UnsafePointer<CChar
         guard let a = argv[i] else { break }
         arguments.append(String(cString: a))
     }
-    return CommandLineTool.run(arguments, out: { put($0, 1) }, err: { put($0, 2) })
+    return CommandLineTool.run(arguments, out: { put($0, 1) }, err: { put($0, 2) }, progress: 2)
 }
 
 @c @implementation
@@ -53,7 +53,12 @@ public func st_config_build(_ model: UnsafeMutablePointer<OpaquePointer?>?, _ tr
                          try required(validationData, fn, "validation_data"))
         let a = try required(args, fn, "args"), l = try required(loss, fn, "loss")
         let experiment = try Experiment(text: String(cString: try required(config, fn, "config")),
-                                        overrides: overrides.map { String(cString: $0) })
+                                        overrides: overrides.map { String(cString: $0) }, callbacks: false)
+        if let path = experiment.registeredCallbacks.first {
+            throw SwiftTrainError(.invalidArgument, "config: \(path): \(fn) gives the model, the data, the arguments and the loss, not "
+                + "callbacks that register on a trainer; add it to your trainer yourself (Python: Trainer(callbacks=[...])), "
+                + "or use st_trainer_create_from_config")
+        }
         let cArgs = try experiment.trainer.args.cStruct()
         m.pointee = Handle.make(experiment.model)
         t.pointee = Handle.make(experiment.trainDataset as AnyObject)

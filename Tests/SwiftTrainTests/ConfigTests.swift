@@ -60,6 +60,23 @@ final class ConfigTests: XCTestCase {
         }
     }
 
+    func testSequenceLayersTakeTokenIdsAsFloatFeatures() throws {
+        let e = try Experiment(text: mlp, overrides: """
+            {"model": {"type": "sequential", "layers": [{"type": "embedding", "num_embeddings": 17, "embedding_dim": 8},
+             {"type": "transformer_encoder_layer", "d_model": 8, "nhead": 2, "dim_feedforward": 16, "batch_first": true},
+             {"type": "flatten"}, {"type": "linear", "in_features": 512, "out_features": 10}]}}
+            """)
+        XCTAssertTrue(e.model.description.contains("Embedding(17, 8)"), e.model.description)
+        // the digits' pixels (0-16, scaled back to whole numbers) as 64 tokens
+        let tokens = try Experiment(text: e.config.serialized(), overrides: #"{"train_data": {"feature_scale": 1}}"#)
+        try tokens.trainer.train()
+        XCTAssertEqual(tokens.trainer.state.globalStep, 30)
+        XCTAssertThrowsError(try e.trainer.train()) { XCTAssertTrue("\($0)".contains("is not a token id"), "\($0)") }
+        XCTAssertThrowsError(try Experiment(text: mlp, overrides: #"{"model": {"type": "embedding", "num_embeddings": 0, "embedding_dim": 3}}"#)) {
+            XCTAssertTrue("\($0)".contains("config: model:"), "\($0)")
+        }
+    }
+
     /// Labels that are not class indices (fractions, infinities, beyond Int64) are refused, not
     /// trapped on.
     func testCSVLabelsThatAreNotClassIndicesAreRefused() throws {

@@ -7,7 +7,7 @@
  * 95% needs about 60-100 epochs. The run takes well under a second.
  *
  * Also: named evaluation datasets, compute_metrics, and the built-in callbacks (metrics
- * logger, TerminateOnNaN).
+ * logger, TerminateOnNaN, the progress bar).
  *
  * DIGITS_DIR (a compile definition) is the directory holding train.csv and test.csv. */
 #define _POSIX_C_SOURCE 200809L /* mkstemp, close */
@@ -851,6 +851,32 @@ static void test_trainer_from_config(void) {
     st_trainer_free(trainer);
 }
 
+/* st_trainer_add_progress_bar on a file: plain lines (no carriage return), a final one. */
+static void test_progress_bar(void) {
+    static const char config[] =
+        "{\"model\": {\"type\": \"linear\", \"in_features\": 64, \"out_features\": 10},"
+        " \"train_data\": {\"type\": \"csv\", \"path\": \"" DIGITS_DIR "/train.csv\", \"feature_scale\": 0.0625},"
+        " \"trainer\": {\"max_steps\": 20, \"save_strategy\": \"no\", \"logging_strategy\": \"no\"}}";
+    char path[] = "progress_XXXXXX", text[4096] = {0};
+    int fd = mkstemp(path);
+    st_trainer *trainer = NULL;
+    if (!CHECK(fd >= 0, "mkstemp")) return;
+    if (CHECK_OK(st_trainer_create_from_config(&trainer, config, NULL)) &&
+        CHECK_OK(st_trainer_add_progress_bar(trainer, fd)) && CHECK_OK(st_trainer_train(NULL, trainer))) {
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        if (f) fclose(f);
+        CHECK(n > 0 && strchr(text, '\r') == NULL, "plain lines without carriage returns: %s", text);
+        CHECK(strstr(text, "train  10% 2/20 [") != NULL && strstr(text, "\ntrain 100% 20/20 [") != NULL,
+              "a line per tenth of training and a final one: %s", text);
+    }
+    CHECK_ERROR(st_trainer_add_progress_bar(trainer, -1), ST_EINVAL, "not an open file descriptor");
+    CHECK_ERROR(st_trainer_add_progress_bar(NULL, 2), ST_EINVAL, "trainer");
+    close(fd);
+    remove(path);
+    st_trainer_free(trainer);
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"version_and_blas", test_version_and_blas},
@@ -863,6 +889,7 @@ int main(int argc, char **argv) {
         {"builtin_callbacks", test_builtin_callbacks},
         {"golden_events", test_golden_events},
         {"trainer_from_config", test_trainer_from_config},
+        {"progress_bar", test_progress_bar},
         {"control_requests", test_control_requests},
         {"full_run", test_full_run},
     };

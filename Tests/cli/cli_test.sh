@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The swifttrain command line (tools/swifttrain.c -> st_cli_main), run as a user runs it:
 #   cli_test.sh SWIFTTRAIN_PROGRAM SOURCE_DIR CASE
-# Cases: train (the digits MLP config reaches its accuracy), recover (a run continued from its
+# Cases: train (the digits MLP config reaches its accuracy; the progress bar's plain lines), recover (a run continued from its
 # last checkpoint ends with the same weights as one never interrupted), interrupt (Ctrl-C saves
 # the step, exits 130, and --recover goes on from it), describe, errors (bad configs and usage
 # give the sysexits code and name the key path).
@@ -20,7 +20,14 @@ number() { sed -n "s/.*\"$1\": \([0-9.e-]*\).*/\1/p" "$2" | head -1; }
 
 case "$case" in
 train)
-    "$program" train examples/configs/digits_mlp.json -s "$work/run" >"$work/out" || fail "train: $(cat "$work/out")"
+    "$program" train examples/configs/digits_mlp.json -s "$work/run" >"$work/out" 2>"$work/err" || fail "train: $(cat "$work/err")"
+    # the progress bar on stderr, not a terminal: plain lines (a tenth of the 900 steps each,
+    # an evaluation per epoch, a final line), no carriage return
+    grep -q $'\r' "$work/err" && fail "carriage returns in a file: $(head -3 "$work/err")"
+    [ "$(grep -c '^train .*/900 \[.*it/s, loss=' "$work/err")" = 10 ] || fail "not 10 training lines: $(cat "$work/err")"
+    [ "$(grep -c '^eval 100% 45/45 \[' "$work/err")" = 20 ] || fail "not 20 evaluation lines: $(cat "$work/err")"
+    tail -1 "$work/err" | grep -q '^train 100% 900/900 \[' || fail "no final line: $(tail -1 "$work/err")"
+    grep -q '^step 900: eval_loss=' "$work/out" || fail "the logs are on stdout: $(tail -3 "$work/out")"
     for f in config.json metrics.json model.safetensors checkpoint-900; do [ -e "$work/run/$f" ] || fail "no $f"; done
     accuracy="$(number best_validation_accuracy "$work/run/metrics.json")"
     awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.93) }' || fail "best validation accuracy $accuracy < 0.93"
@@ -45,7 +52,9 @@ train)
     accuracy="$(number validation_accuracy "$work/cnn/metrics.json")"
     awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.9) }' || fail "CNN validation accuracy $accuracy < 0.9"
     # a regression from a CSV: the digit's value as a float target (mse loss, r2 reported)
-    "$program" train examples/configs/digits_regression.json -s "$work/reg" >"$work/out" || fail "regression: $(cat "$work/out")"
+    "$program" train examples/configs/digits_regression.json -s "$work/reg" -o '{"trainer": {"disable_tqdm": true}}' \
+        >"$work/out" 2>"$work/err" || fail "regression: $(cat "$work/err")"
+    [ -s "$work/err" ] && fail "disable_tqdm: true still shows progress: $(head -3 "$work/err")"
     r2="$(number validation_r2 "$work/reg/metrics.json")"
     awk -v a="$r2" 'BEGIN { exit !(a >= 0.6) }' || fail "regression validation r2 $r2 < 0.6"
     "$program" predict "$work/reg" data/digits/test.csv -o "$work/reg.csv" >/dev/null || fail "regression predict"
@@ -80,6 +89,12 @@ errors)
     expect_exit 65 "train_data.shuffle: unknown key; accepted here: type, path" -- describe examples/configs/digits_mlp.json \
         -o '{"train_data": {"shuffle": true}}'
     expect_exit 65 "extra: unknown key" -- describe examples/configs/digits_mlp.json -o '{"extra": 1}'
+    expect_exit 65 'optimizer.betas[1]: expected a number' -- describe examples/configs/digits_mlp.json \
+        -o '{"optimizer": {"type": "adamw", "betas": [0.9, "x"]}}'
+    expect_exit 65 'optimizer.lr: sets learning_rate, which trainer.learning_rate sets too' -- \
+        describe examples/configs/digits_mlp.json -o '{"optimizer": {"type": "adamw", "lr": 0.01}}'
+    expect_exit 65 'callbacks[0].type: unknown callback type "tqdm"; known: early_stopping' -- \
+        describe examples/configs/digits_mlp.json -o '{"callbacks": [{"type": "tqdm"}]}'
     ;;
 interrupt)
     # Ctrl-C: the step is saved, the exit code is 130, and --recover continues from that step

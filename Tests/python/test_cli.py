@@ -48,3 +48,44 @@ def test_trainer_from_config_builds_what_the_command_line_builds(silent, tmp_pat
     import pytest
     with pytest.raises(ValueError, match=r"model\.layers\[0\]\.type: unknown layer type"):
         st.Trainer.from_config(CONFIG, overrides={"model": {"layers": [{"type": "linar"}]}})
+
+
+def test_the_progress_bar_fits_a_narrow_terminal_and_never_wraps(tmp_path):
+    """On a terminal (a pty 40 columns wide, stdout and stderr both on it), the core's bar is
+    redrawn in place with \\r, every drawing at most 39 characters, the log lines above it."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 40, 0, 0))
+    process = subprocess.Popen([str(PROGRAM), "train", str(CONFIG), "-s", str(tmp_path / "run"), "-o",
+                                '{"trainer": {"num_train_epochs": 2, "save_strategy": "no"}}'],
+                               cwd=ROOT, stdin=subprocess.DEVNULL, stdout=child, stderr=child)
+    os.close(child)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the program ended and closed the pty
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(main)
+    assert process.wait(timeout=300) == 0, output.decode(errors="replace")
+    text = output.decode().replace("\x1b[K", "")
+    drawings = [part for line in text.split("\n") for part in line.split("\r")
+                if part.startswith(("train ", "eval "))]
+    assert any("|" in d and "it/s" in d for d in drawings), text  # a bar was drawn
+    assert all(len(d) <= 39 for d in drawings), [d for d in drawings if len(d) > 39]
+    assert "\rtrain 100%" in text and "step 90: eval_loss=" in text
+
+
+def test_disable_tqdm_of_a_config_reaches_the_python_trainer(silent, monkeypatch):
+    import swifttrain as st
+    monkeypatch.chdir(ROOT)
+    assert st.Trainer.from_config(CONFIG).args.disable_tqdm is False
+    quiet = st.Trainer.from_config(CONFIG, overrides={"trainer": {"disable_tqdm": True}})
+    assert quiet.args.disable_tqdm is True

@@ -21,6 +21,7 @@ public enum CommandLineTool {
               and DIR/metrics.json (AllenNLP's result). DIR must be new or empty unless
               --recover, which continues the run saved there from its last checkpoint.
               -o takes a JSON object merged into the config ('{"trainer": {"max_steps": 10}}').
+              Shows a progress bar on stderr unless the config's trainer sets "disable_tqdm": true.
           describe CONFIG [-o OVERRIDES]
               Prints the config with every default, the model and its parameter count.
           evaluate DIR DATA [--output-file FILE]
@@ -41,7 +42,10 @@ public enum CommandLineTool {
     }
 
     /// Runs `arguments` (without the program name); `out` and `err` receive whole lines.
-    public static func run(_ arguments: [String], out: @escaping (String) -> Void, err: @escaping (String) -> Void) -> Int32 {
+    /// `progress`: the file descriptor `train` draws its progress bar on (the program's stderr;
+    /// nil: none), unless the config's trainer sets disable_tqdm.
+    public static func run(_ arguments: [String], out: @escaping (String) -> Void, err: @escaping (String) -> Void,
+                           progress: Int32? = nil) -> Int32 {
         guard let command = arguments.first else {
             err(usage)
             return Exit.usage.rawValue
@@ -57,7 +61,7 @@ public enum CommandLineTool {
         }
         do {
             switch command {
-            case "train": return try train(rest, out: out, err: err).rawValue
+            case "train": return try train(rest, out: out, err: err, progress: progress).rawValue
             case "describe": return try describe(rest, out: out, err: err).rawValue
             case "evaluate": return try evaluate(rest, out: out).rawValue
             case "predict": return try predict(rest, out: out).rawValue
@@ -127,7 +131,8 @@ public enum CommandLineTool {
         }
     }
 
-    static func train(_ arguments: [String], out: @escaping (String) -> Void, err: @escaping (String) -> Void) throws -> Exit {
+    static func train(_ arguments: [String], out: @escaping (String) -> Void, err: @escaping (String) -> Void,
+                      progress: Int32? = nil) throws -> Exit {
         let options = try Options(arguments, values: ["-s": "dir", "--serialization-dir": "dir", "-o": "overrides",
                                                       "--overrides": "overrides"], flags: ["--recover", "-r"])
         guard options.positional.count == 1 else { throw UsageError(message: "train takes one CONFIG file") }
@@ -158,9 +163,13 @@ public enum CommandLineTool {
                 trainer.requestStop(save: true)
             }
         }
+        let bar = try progress.flatMap { experiment.disableTqdm || experiment.hasProgressBar ? nil : try ProgressBar(fd: $0) }
+        if let bar { trainer.addCallback(ProgressBar.events, priority: ProgressBar.priority, bar.callback) }
         trainer.addCallback(EventMask(.log)) { _, state, _, metrics in
             guard let metrics else { return }
-            out("step \(state.globalStep): " + metrics.filter { $0.name != "step" }.map { "\($0.name)=\(format($0.value))" }.joined(separator: " "))
+            let line = "step \(state.globalStep): " + metrics.filter { $0.name != "step" }.map { "\($0.name)=\(format($0.value))" }
+                .joined(separator: " ")
+            if let bar { bar.printAbove { out(line) } } else { out(line) }
         }
         let metrics: Metrics
         do { metrics = try trainer.train(resumeFrom: recover ? .latest : nil) } catch var error as SwiftTrainError {
@@ -201,7 +210,7 @@ public enum CommandLineTool {
             throw SwiftTrainError(.notFound, "'\(dir)' is not a finished run: it needs config.json and model.safetensors, "
                 + "which swifttrain train writes")
         }
-        let experiment = try Experiment(text: try readConfig(config), outputDir: dir)
+        let experiment = try Experiment(text: try readConfig(config), outputDir: dir, callbacks: false)
         try experiment.model.loadSafetensors(weights)
         return experiment
     }

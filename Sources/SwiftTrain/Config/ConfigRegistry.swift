@@ -9,10 +9,17 @@ public enum ConfigRegistry {
     public typealias LayerBuilder = @Sendable (inout ConfigObject) throws -> Module
     /// Builds a data source from its config object.
     public typealias DataBuilder = @Sendable (inout ConfigObject) throws -> DataSource
+    /// Builds a callback of "callbacks" (the training arguments it sets, what it registers).
+    public typealias CallbackBuilder = @Sendable (inout ConfigObject) throws -> ConfigCallback
 
     private struct Tables: ~Copyable {
         var layers: [(String, LayerBuilder, [String])] = ConfigRegistry.builtInLayers
-        var data: [(String, DataBuilder, [String])] = [("csv", ConfigRegistry.csv, CSVData.keys)]
+        var data: [(String, DataBuilder, [String])] = [
+            ("csv", { o in try CSVData.read(&o) }, CSVData.keys), ("npy", { o in try ArrayData.npy(&o) }, ArrayData.npyKeys),
+            ("npz", { o in try ArrayData.npz(&o) }, ArrayData.archiveKeys),
+            ("safetensors", { o in try ArrayData.safetensors(&o) }, ArrayData.archiveKeys),
+        ]
+        var callbacks: [(String, CallbackBuilder, [String])] = BuiltInConfigCallbacks.all
     }
     private static let tables = Mutex(Tables())
 
@@ -32,8 +39,23 @@ public enum ConfigRegistry {
         }
     }
 
+    /// Adds (or replaces) a callback type of "callbacks".
+    public static func registerCallback(_ type: String, keys: [String], _ build: @escaping CallbackBuilder) {
+        tables.withLock { t in
+            t.callbacks.removeAll { $0.0 == type }
+            t.callbacks.append((type, build, keys))
+        }
+    }
+
     public static var layerTypes: [String] { tables.withLock { $0.layers.map(\.0) } }
     public static var dataTypes: [String] { tables.withLock { $0.data.map(\.0) } }
+    public static var callbackTypes: [String] { tables.withLock { $0.callbacks.map(\.0) } }
+
+    /// The callback `value` describes ({"type": "early_stopping", ...}) at `path`.
+    public static func callback(_ value: JSONValue, path: String) throws -> ConfigCallback {
+        let entries = tables.withLock { $0.callbacks.map { ($0.0, $0.1, $0.2) } }
+        return try build(value, path: path, entries, what: "callback")
+    }
 
     /// The layer `value` describes ({"type": "linear", ...}) at `path`.
     public static func layer(_ value: JSONValue, path: String) throws -> Module {
@@ -100,6 +122,8 @@ public enum ConfigRegistry {
         ("tanh", { _ in Tanh() }, []),
         ("sigmoid", { _ in Sigmoid() }, []),
         ("silu", { _ in SiLU() }, []),
+        ("embedding", { o in try SequenceLayers.embedding(&o) }, SequenceLayers.embeddingKeys),
+        ("transformer_encoder_layer", { o in try SequenceLayers.transformerEncoderLayer(&o) }, SequenceLayers.transformerKeys),
     ]
 
     /// A layer of a config holds at most 2^28 weights (1 GiB): a config is input, and a typo
@@ -110,8 +134,4 @@ public enum ConfigRegistry {
             throw ConfigObject.error(path, "sizes \(dims) must be positive with at most 2^28 weights in the layer")
         }
     }
-
-    // MARK: - Built-in data
-
-    private static let csv: DataBuilder = { o in try CSVData.read(&o) }
 }

@@ -13,18 +13,31 @@
 ///
 /// "trainer" holds training arguments by their HF names (and AllenNLP's aliases the library
 /// knows: "patience", "validation_metric"); a number, bool, string or list of strings each.
+/// Its "disable_tqdm" (HF's name, default false) is not a training argument of the core, which
+/// prints nothing unasked: it tells a front end (the command line) not to show its progress bar.
 public final class Experiment {
-    public static let keys = ["model", "train_data", "validation_data", "loss", "trainer"]
+    public static let keys = ["model", "train_data", "validation_data", "loss", "optimizer", "learning_rate_scheduler",
+                              "callbacks", "trainer"]
 
     public let config: JSONValue
     public let model: Module
     public let trainDataset: DataSource
     public let validationDataset: DataSource?
     public let trainer: Trainer
+    /// The config's trainer.disable_tqdm: the command line shows no progress bar.
+    public let disableTqdm: Bool
+    /// The key paths of the config's callbacks that registered a callback on the trainer
+    /// (the others set training arguments), and whether one is the progress bar.
+    public let registeredCallbacks: [String]
+    public let hasProgressBar: Bool
+    /// The training arguments the optimizer, schedule and callbacks objects set (left out of
+    /// resolvedConfig's "trainer", so that it reads back the same).
+    let objectArguments: Set<String>
 
     /// Builds everything `config` describes; `outputDir`, when given, replaces the trainer's
-    /// output_dir. Errors name the key path.
-    public init(config: JSONValue, outputDir: String? = nil) throws {
+    /// output_dir; `callbacks` false leaves the callbacks that register on the trainer out (a
+    /// finished run evaluated again). Errors name the key path.
+    public init(config: JSONValue, outputDir: String? = nil, callbacks: Bool = true) throws {
         var top = try ConfigObject(config, path: "")
         model = try ConfigRegistry.layer(try top.required("model"), path: "model")
         trainDataset = try ConfigRegistry.data(try top.required("train_data"), path: "train_data")
@@ -33,7 +46,27 @@ public final class Experiment {
         guard let loss = LossKind.names.first(where: { $0.0 == lossName })?.1 else {
             throw ConfigObject.error("loss", "unknown loss \"\(lossName)\"; known: \(LossKind.names.map(\.0).joined(separator: ", "))")
         }
-        var args = try Self.trainingArguments(top.value("trainer"))
+        var settings = try OptimizerConfig.arguments(optimizer: top.value("optimizer"), scheduler: top.value("learning_rate_scheduler"))
+        var installs: [(Trainer) throws -> Void] = [], registered: [String] = [], progress = false
+        if let list = top.value("callbacks") {
+            guard let items = list.arrayValue else {
+                throw ConfigObject.error("callbacks", "expected a list of callbacks ([{\"type\": ...}]), got \(ConfigObject.kind(list))")
+            }
+            for (i, item) in items.enumerated() {
+                let path = "callbacks[\(i)]"
+                let callback = try ConfigRegistry.callback(item, path: path)
+                settings += callback.arguments.map { ($0.name, $0.value, path) }
+                if let install = callback.install {
+                    installs.append(install)
+                    registered.append(path)
+                    progress = progress || item.objectValue?.first { $0.0 == "type" }?.1.stringValue == "progress_bar"
+                }
+            }
+        }
+        let parsed = try Self.trainingArguments(top.value("trainer"), settings: settings)
+        var args = parsed.0
+        disableTqdm = parsed.disableTqdm
+        (registeredCallbacks, hasProgressBar, objectArguments) = (registered, progress, Set(settings.map(\.name)))
         if let outputDir { args.outputDir = outputDir }
         try args.validate()
         try top.finish(accepted: Self.keys)
@@ -41,11 +74,12 @@ public final class Experiment {
         trainer.trainDataset = trainDataset
         trainer.evalDataset = validationDataset
         self.config = config
+        if callbacks { for install in installs { try install(trainer) } }
     }
 
     /// Parses `text` (JSON) and applies `overrides` (a JSON object merged in key by key, as
     /// AllenNLP's -o), then builds.
-    public convenience init(text: String, overrides: String? = nil, outputDir: String? = nil) throws {
+    public convenience init(text: String, overrides: String? = nil, outputDir: String? = nil, callbacks: Bool = true) throws {
         var config: JSONValue
         do { config = try JSONValue.parse(text) } catch let error as SwiftTrainError {
             throw SwiftTrainError.invalid("config: not valid JSON: \(error.message)")
@@ -57,16 +91,37 @@ public final class Experiment {
             }
             config = Self.merge(config, patch)
         }
-        try self.init(config: config, outputDir: outputDir)
+        try self.init(config: config, outputDir: outputDir, callbacks: callbacks)
     }
 
-    /// The training arguments of the "trainer" object, each set by name and checked.
-    static func trainingArguments(_ value: JSONValue?) throws -> TrainingArguments {
+    /// Names the "trainer" object may give an argument by, besides its own.
+    static let aliases = ["early_stopping_patience": ["patience"], "metric_for_best_model": ["validation_metric"],
+                          "eval_strategy": ["evaluation_strategy"]]
+
+    /// The training arguments of the "trainer" object, each set by name and checked, then
+    /// `settings` (from the optimizer, schedule and callbacks objects, each with its key path:
+    /// one set twice is an error naming both paths), and the trainer's disable_tqdm.
+    static func trainingArguments(_ value: JSONValue?, settings: [(name: String, value: String, path: String)] = [])
+        throws -> (TrainingArguments, disableTqdm: Bool) {
         var args = TrainingArguments()
-        guard let value else { return args }
-        let object = try ConfigObject(value, path: "trainer")
-        guard let entries = value.objectValue else { return args }
-        for (name, v) in entries {
+        var object = try ConfigObject(value ?? .object([]), path: "trainer")
+        let disableTqdm = try object.bool("disable_tqdm", false)
+        let entries = value?.objectValue ?? []
+        var seen: [String: String] = [:]
+        for setting in settings {
+            let names = [setting.name] + (aliases[setting.name] ?? [])
+            if let given = entries.first(where: { names.contains($0.0) && !$0.1.isNull })?.0 {
+                throw ConfigObject.error(setting.path, "sets \(setting.name), which trainer.\(given) sets too; keep one of them")
+            }
+            if let other = seen[setting.name], other != setting.path {
+                throw ConfigObject.error(setting.path, "sets \(setting.name), which \(other) sets too; keep one of them")
+            }
+            seen[setting.name] = setting.path
+            do { try args.set(setting.name, setting.value) } catch let error as SwiftTrainError {
+                throw ConfigObject.error(setting.path, error.message)
+            }
+        }
+        for (name, v) in entries where name != "disable_tqdm" && !(v.isNull && seen[name] != nil) {
             let text: String
             switch v {
             case let .string(s): text = s
@@ -83,9 +138,11 @@ public final class Experiment {
             }
         }
         do { try args.validate() } catch let error as SwiftTrainError {
-            throw ConfigObject.error("trainer", error.message)
+            // at the object's path when one of them set the argument ("learning_rate must be ...")
+            let name = error.message.prefix { $0 != " " && $0 != ":" }
+            throw ConfigObject.error(seen[String(name)] ?? "trainer", error.message)
         }
-        return args
+        return (args, disableTqdm)
     }
 
     /// `patch` merged into `base`: objects key by key (recursively), anything else replaced.
@@ -105,7 +162,12 @@ public final class Experiment {
     /// as `describe` prints it.
     public var resolvedConfig: JSONValue {
         var entries = config.objectValue ?? []
-        let args = trainer.args.json
+        var args = trainer.args.json
+        if case var .object(fields) = args {
+            fields.removeAll { objectArguments.contains($0.0) }
+            fields.append(("disable_tqdm", .bool(disableTqdm)))
+            args = .object(fields)
+        }
         if let i = entries.firstIndex(where: { $0.0 == "trainer" }) { entries[i].1 = args } else { entries.append(("trainer", args)) }
         return .object(entries)
     }

@@ -455,10 +455,23 @@ class Trainer:
         handle, train, validation, core_args, loss_code = _C.config_build(text, patch)
         fields = {f.name for f in dataclasses.fields(TrainingArguments)}
         args = TrainingArguments(**{name: value for name, value in core_args.as_dict().items()
-                                    if name in fields})
+                                    if name in fields},
+                                 disable_tqdm=cls._config_disable_tqdm(text, patch))
         loss = next(name for name, code in _C.enum_names("loss").items() if code == loss_code)
         return cls(nn.Module(handle), args, train_dataset=train, eval_dataset=validation, loss=loss,
                    **kwargs)
+
+    @staticmethod
+    def _config_disable_tqdm(text: str, patch: Optional[str]) -> bool:
+        """The config's trainer.disable_tqdm (the library checked it is a bool; an override
+        wins, as the library merges them): not a training argument of the library, which
+        prints nothing unasked, but this trainer's progress bar's switch, as HF's."""
+        value = False
+        for source in (text, patch):
+            trainer = json.loads(source).get("trainer") if source else None
+            if isinstance(trainer, dict) and "disable_tqdm" in trainer:
+                value = trainer["disable_tqdm"]
+        return bool(value)
 
     def allennlp_metrics(self) -> Dict[str, Any]:
         """AllenNLP's result of the last ``train()`` (what its ``Trainer.train`` returns and
