@@ -1,0 +1,127 @@
+"""What the Python front end adds (issue 13: "the Python face adds nothing"): the workloads of
+shared/bench/WORKLOADS.md through swifttrain.Trainer next to the Swift front end
+(swifttrain-bench), and the cost of a Python callback per delivered event.
+
+    python bench/python_trainer.py [W1 W2 W3] [--repeats 3]
+
+Run with an interpreter that has the package installed, after
+`swift build -c release --product swifttrain-bench`. Steps per second of the Python
+`Trainer` are measured as the difference between a run of warm-up + timed steps and a run of
+the warm-up steps alone (set-up costs cancel), with its default callbacks (the printer of
+disable_tqdm=True logs nothing here: logging_strategy "no"), interleaved with the Swift front
+end's runs, medians of the repeats. Events: W2 with no Python callback, with a no-op Python
+callback on on_step_end only, and on the step's events (on_step_begin, on_pre_optimizer_step,
+on_optimizer_step, on_step_end, none of which sends the step off the planned path); µs per
+delivered event = (every - none) / events. Prints RESULT lines and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+
+import numpy as np  # noqa: E402
+
+import swifttrain as st  # noqa: E402
+from swifttrain import nn  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / ".build" / "release" / "swifttrain-bench"
+WORKLOADS = {
+    "W1": dict(sizes=[784, 256, 256, 10], batch=128, optim="adamw_torch", lr=1e-3, wd=0.0,
+               momentum=0.0, warmup=20, steps=200),
+    "W2": dict(sizes=[32, 64, 64, 4], batch=32, optim="sgd", lr=1e-2, wd=0.0, momentum=0.9,
+               warmup=100, steps=2000),
+    "W3": dict(sizes=[1024, 2048, 2048, 10], batch=256, optim="adamw_torch", lr=1e-3, wd=1e-2,
+               momentum=0.0, warmup=10, steps=50),
+}
+STEP_EVENTS = ("on_step_begin", "on_pre_optimizer_step", "on_optimizer_step", "on_step_end")
+
+
+def mlp(sizes):
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def data_for(w):
+    rng = np.random.default_rng(0)
+    n = 8 * w["batch"]  # 8 pre-made batches, as the peers use
+    return (rng.uniform(-1.7, 1.7, size=(n, w["sizes"][0])).astype(np.float32),
+            rng.integers(0, w["sizes"][-1], size=n, dtype=np.int64))
+
+
+def seconds(w, data, steps, events=()):
+    """Seconds of a Python Trainer run of `steps` steps, with a no-op callback on `events`."""
+    st.manual_seed(0)
+    args = st.TrainingArguments(max_steps=steps, per_device_train_batch_size=w["batch"],
+                                optim=w["optim"], learning_rate=w["lr"], weight_decay=w["wd"],
+                                sgd_momentum=w["momentum"], save_strategy="no",
+                                logging_strategy="no", disable_tqdm=True, max_grad_norm=0.0,
+                                lr_scheduler_type="constant", report_to="none")
+    callbacks = []
+    if events:
+        def noop(self, args, state, control, **kwargs):
+            return None
+        callbacks.append(type("NoOp", (st.TrainerCallback,), {e: noop for e in events})())
+    trainer = st.Trainer(mlp(w["sizes"]), args, train_dataset=data, callbacks=callbacks)
+    trainer.remove_callback(st.PrinterCallback)
+    start = time.perf_counter()
+    trainer.train()
+    return time.perf_counter() - start
+
+
+def rate(w, data, events=()):
+    timed = seconds(w, data, w["warmup"] + w["steps"], events)
+    warm = seconds(w, data, w["warmup"], events)
+    return w["steps"] / max(timed - warm, 1e-9)
+
+
+def swift_rate(wid):
+    out = subprocess.run([str(BENCH), wid], capture_output=True, text=True, check=True).stdout
+    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    return float(dict(item.split("=", 1) for item in line.split()[1:])["steps_per_s"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("workloads", nargs="*", default=list(WORKLOADS))
+    parser.add_argument("--repeats", type=int, default=3)
+    options = parser.parse_args()
+    if not BENCH.exists():
+        raise SystemExit(f"{BENCH} is missing: swift build -c release --product swifttrain-bench")
+    print(f"# OpenBLAS kernels: {st.blas_corename()}; threads: {os.environ['OPENBLAS_NUM_THREADS']}")
+    for wid in options.workloads:
+        w = WORKLOADS[wid]
+        data = data_for(w)
+        python, swift = [], []
+        for _ in range(options.repeats):  # interleaved
+            python.append(rate(w, data))
+            swift.append(swift_rate(wid))
+        p, s = statistics.median(python), statistics.median(swift)
+        print(f"RESULT framework=swifttrain-python workload={wid} steps_per_s={p:.1f} "
+              f"swift_steps_per_s={s:.1f} python_over_swift={p / s:.3f}")
+    w = WORKLOADS["W2"]
+    data = data_for(w)
+    runs = {"none": [], "step_end": [], "every": []}
+    for _ in range(options.repeats):
+        runs["none"].append(1e6 / rate(w, data))
+        runs["step_end"].append(1e6 / rate(w, data, ("on_step_end",)))
+        runs["every"].append(1e6 / rate(w, data, STEP_EVENTS))
+    us = {k: statistics.median(v) for k, v in runs.items()}
+    print(f"RESULT framework=swifttrain-python workload=EVENTS base=W2 us_per_step_no_callback="
+          f"{us['none']:.2f} us_per_step_step_end={us['step_end']:.2f} us_per_step_4_events="
+          f"{us['every']:.2f} us_per_delivered_event={(us['every'] - us['none']) / len(STEP_EVENTS):.3f}")
+
+
+if __name__ == "__main__":
+    main()
