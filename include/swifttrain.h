@@ -1162,7 +1162,7 @@ typedef enum st_loss {
                                      ("batchmean"). */
 } st_loss;
 
-#define ST_TRAINING_ARGS_VERSION 6
+#define ST_TRAINING_ARGS_VERSION 7
 
 /** Training configuration. Always fill it with st_training_args_init() first, then change
  *  fields directly or by name with st_training_args_set(). Values are checked when the
@@ -1250,6 +1250,12 @@ typedef struct st_training_args {
                                                "all"; HF's report_to, comma-separated */
     char logging_dir[ST_PATH_CAPACITY];   /**< "": output_dir/runs/<Mon>DD_HH-MM-SS_<host>,
                                                HF's default, fixed when training starts */
+    /* version 7 */
+    char ddp_backend[ST_OPTIONS_CAPACITY];/**< "": data-parallel training over MPI when an MPI
+                                               launcher started several processes (mpirun
+                                               -np N), else alone; "mpi": over MPI (an error
+                                               without Open MPI); "none": alone (HF's
+                                               ddp_backend; docs/distributed.md) */
 } st_training_args;
 
 /** Fills `args` with the defaults above. `version` must be ST_TRAINING_ARGS_VERSION. */
@@ -1661,6 +1667,12 @@ typedef struct st_trainer_state {
     uint64_t event_serial;       /**< numbers the events this trainer fired, from 1: every
                                       callback of one event sees the same number (to do
                                       per-event work once); 0 from st_trainer_get_state */
+    int64_t world_size;          /**< the processes training together: 1 alone, N under
+                                      `mpirun -np N` (data parallel, ddp_backend) */
+    int64_t process_index;       /**< this process's index among them (MPI rank), from 0 */
+    bool is_world_process_zero;  /**< process_index == 0: the process that logs and writes
+                                      files (HF's is_world_process_zero) */
+    bool is_local_process_zero;  /**< the first process on its machine */
 } st_trainer_state;
 
 /** What a callback may change. Flags set by a callback are acted on after all callbacks of

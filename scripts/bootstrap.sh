@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing swifttrain needs, when it is missing:
-#   - Debian packages: libopenblas-dev, cmake, pkg-config (with sudo when not root);
+#   - Debian packages: libopenblas-dev, cmake, pkg-config, openmpi-bin (with sudo when not root);
 #   - a Python virtual environment in .venv with numpy, pytest and scikit-build-core.
 # The Swift toolchain itself must already be installed (swift.org/install).
 # Sourced by scripts/train_digits.sh and scripts/test.sh; safe to run repeatedly.
@@ -17,6 +17,8 @@ missing=()
 dpkg -s libopenblas-dev >/dev/null 2>&1 || missing+=(libopenblas-dev)
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+# Open MPI: data-parallel training loads it at run time; the tests run mpirun.
+command -v mpirun >/dev/null 2>&1 || missing+=(openmpi-bin)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "bootstrap: installing ${missing[*]}"

@@ -47,6 +47,10 @@ extension st_trainer_state {
         skipped_steps = Int64(s.skippedSteps)
         eval_batches = Int64(s.evalBatches)
         save_steps = Int64(s.saveSteps)
+        world_size = Int64(s.worldSize)
+        process_index = Int64(s.processIndex)
+        is_world_process_zero = s.isWorldProcessZero
+        is_local_process_zero = s.isLocalProcessZero
         best_model_checkpoint = nil  // set by the caller, who keeps the text alive
     }
 }

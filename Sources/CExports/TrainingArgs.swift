@@ -75,6 +75,7 @@ extension TrainingArguments {
         try set("label_names", try readOption(&copy.label_names, "label_names"))
         try set("report_to", try readOption(&copy.report_to, "report_to"))
         loggingDir = try readOption(&copy.logging_dir, "logging_dir")
+        try set("ddp_backend", try readOption(&copy.ddp_backend, "ddp_backend"))
     }
 
     /// These arguments as a C struct; throws when an option string does not fit its field.
@@ -132,6 +133,7 @@ extension TrainingArguments {
         try writeOption(labelNames.joined(separator: ","), into: &c.label_names, "label_names")
         try writeOption(reportTo.joined(separator: ","), into: &c.report_to, "report_to")
         try writeOption(loggingDir, into: &c.logging_dir, "logging_dir", capacity: "ST_PATH_CAPACITY")
+        try writeOption(ddpBackend, into: &c.ddp_backend, "ddp_backend")
         return c
     }
 }

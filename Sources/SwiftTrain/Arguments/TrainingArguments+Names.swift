@@ -68,6 +68,7 @@ extension TrainingArguments {
         case "report_to":  // "tensorboard", "none", "all" or "tensorboard,..."
             copy.reportTo = value == "None" ? ["none"] : value.split(separator: ",").map { String(String($0).trimmingSpaces) }
         case "logging_dir": copy.loggingDir = value == "None" ? "" : value
+        case "ddp_backend": copy.ddpBackend = value == "None" ? "" : value
         default:
             throw SwiftTrainError.invalid(
                 "unknown training argument '\(name)'; known: \(Self.argumentNames.joined(separator: ", "))")
@@ -148,6 +149,7 @@ extension TrainingArguments {
             ("dataloader_shuffle", .bool(dataloaderShuffle)), ("ignore_data_skip", .bool(ignoreDataSkip)),
             ("label_names", .string(labelNames.joined(separator: ","))), ("label_smoothing_factor", .double(labelSmoothingFactor)),
             ("report_to", .string(reportTo.joined(separator: ","))), ("logging_dir", .string(loggingDir)),
+            ("ddp_backend", ddpBackend.isEmpty ? .null : .string(ddpBackend)),
         ])
     }
 

@@ -112,6 +112,14 @@ public struct TrainingArguments: Sendable, Equatable {
     /// default), fixed when training starts.
     public var loggingDir = ""
 
+    /// HF's ddp_backend: how processes started together train together (data parallel, one
+    /// model copy per process, gradients averaged every step). "" (the default): over MPI when
+    /// an MPI launcher started more than one process (`mpirun -np N`), else alone; "mpi": over
+    /// MPI (an error when Open MPI cannot be loaded); "none": alone, whatever the launcher.
+    public var ddpBackend = ""
+    /// The values `ddpBackend` accepts.
+    public static let ddpBackends = ["", "mpi", "none"]
+
     /// The names `reportTo` accepts.
     public static let reportTargets = ["none", "all", "tensorboard"]
 
@@ -173,6 +181,8 @@ public struct TrainingArguments: Sendable, Equatable {
                     && (reportTo.count == 1 || !reportTo.contains("none")),
                   "report_to", reportTo.joined(separator: ","),
                   "one or more of \(Self.reportTargets.joined(separator: ", ")) ('none' alone)")
+        try check(Self.ddpBackends.contains(ddpBackend), "ddp_backend", ddpBackend,
+                  "'mpi' or 'none' (or empty: MPI when started by an MPI launcher)")
         _ = try OptionList(optimArgs, "optim_args")
         _ = try OptionList(lrSchedulerKwargs, "lr_scheduler_kwargs")
         _ = try OptionList(momentumSchedulerKwargs, "momentum_scheduler_kwargs")

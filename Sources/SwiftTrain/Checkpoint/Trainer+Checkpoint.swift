@@ -39,6 +39,7 @@ extension Trainer {
         if state.bestMetric != nil && state.bestGlobalStep == state.globalStep {
             state.bestModelCheckpoint = Files.join(args.outputDir, name)
         }
+        guard state.isWorldProcessZero else { return }  // (data-parallel: the first process writes)
         do {
             var writer = try CheckpointDirectory.Writer(outputDir: args.outputDir, name: name)
             do {
@@ -324,7 +325,9 @@ extension Trainer {
     /// Writes the model's weights to `directory`/model.safetensors (HF's save_model), with
     /// the names of `state_dict()`; `directory` defaults to output_dir. The file appears
     /// whole or not at all.
+    /// In data-parallel training, only the first process writes (HF's should_save).
     public func saveModel(_ directory: String? = nil) throws {
+        guard state.isWorldProcessZero else { return }
         let dir = directory ?? args.outputDir
         try Files.makeDirectories(dir)
         try model.saveSafetensors(Files.join(dir, "model.safetensors"))

@@ -38,6 +38,10 @@ struct DataLoader {
     let seed: UInt64
     let dropLast: Bool
     let labelNames: [String]
+    /// Data-parallel training: this process's index and the number of processes. Each
+    /// global batch is `batchSize * worldSize` samples of the epoch's order (one order for all
+    /// processes), and this process takes its `rank`-th slice of `batchSize` of them.
+    let rank: Int, worldSize: Int
     /// The samples of a map-style source; nil for an iterable one.
     let numSamples: Int?
     /// The epoch's shuffled order; nil in order (nothing is allocated for it).
@@ -46,8 +50,11 @@ struct DataLoader {
     /// The most samples a map-style source may have (as an in-memory Dataset).
     static let maxSamples = 1 << 28
 
-    init(source: DataSource, batchSize: Int, shuffle: Bool, seed: UInt64, dropLast: Bool, labelNames: [String] = ["labels"]) {
+    init(source: DataSource, batchSize: Int, shuffle: Bool, seed: UInt64, dropLast: Bool, labelNames: [String] = ["labels"],
+         rank: Int = 0, worldSize: Int = 1) {
         self.source = source
+        self.rank = rank
+        self.worldSize = worldSize
         self.batchSize = batchSize
         self.shuffle = shuffle
         self.seed = seed
@@ -68,7 +75,8 @@ struct DataLoader {
     /// nil for an iterable source.
     var batchesPerEpoch: Int? {
         guard let n = numSamples else { return nil }
-        return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize
+        let global = batchSize * worldSize
+        return dropLast ? n / global : (n + global - 1) / global
     }
 
     mutating func setEpoch(_ epoch: Int) {
@@ -84,8 +92,9 @@ struct DataLoader {
     /// The positions in the epoch's order of map-style batch `index`'s samples (`sample(at:)`
     /// gives each sample): what `batch(_:)` collates, for code that gathers rows itself.
     func positions(ofBatch index: Int) -> Range<Int> {
-        let start = index * batchSize
-        return start..<Swift.min(start + batchSize, numSamples ?? 0)
+        let n = numSamples ?? 0
+        let start = Swift.min((index * worldSize + rank) * batchSize, n)
+        return start..<Swift.min(start + batchSize, n)
     }
 
     /// The sample at `position` of the current epoch's order (map-style sources).
@@ -96,10 +105,15 @@ struct DataLoader {
     func batch(_ index: Int) throws -> Batch? {
         do {
             var batch: Batch
-            if let n = numSamples {
+            if numSamples != nil {
                 guard index < batchesPerEpoch! else { return nil }
-                let start = index * batchSize, end = Swift.min(start + batchSize, n)
-                batch = try source.batch(indices: order?[start..<end] ?? Array(start..<end)[...])
+                let positions = positions(ofBatch: index)
+                if positions.isEmpty {  // this process's share of a short last global batch
+                    var empty = Batch()
+                    empty.labelNames = labelNames
+                    return empty
+                }
+                batch = try source.batch(indices: order?[positions] ?? Array(positions)[...])
             } else {
                 guard let b = try source.batch(epoch: epoch, index: index, batchSize: batchSize) else { return nil }
                 batch = b

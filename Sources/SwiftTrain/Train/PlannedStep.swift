@@ -110,14 +110,12 @@ final class PlannedStep {
     /// Forward and backward over the pieces of the window of batches `batches` of the
     /// loader's current epoch, as UpdateStep.run does for the general path; returns the
     /// window's loss (the sum of the pieces' shares).
-    func run(batches: Range<Int>, loader: DataLoader, microStep: () -> Void) throws -> Double {
+    /// `windowItems`: the label items of the whole window when it is shared among processes
+    /// (data-parallel training: each piece's loss is then its sum over the window's items).
+    func run(batches: Range<Int>, loader: DataLoader, windowItems: Int? = nil, microStep: () -> Void) throws -> Double {
         let micro = maxRows
-        var items = 0, pieces = 0
-        for b in batches {
-            let positions = loader.positions(ofBatch: b)
-            for p in positions where labels[loader.sample(at: p)] != -100 { items += 1 }
-            pieces += (positions.count + micro - 1) / micro
-        }
+        var (items, pieces) = counts(batches: batches, loader: loader)
+        if let windowItems { (items, pieces) = (windowItems, Int.max) }
         var total = 0.0
         for b in batches {
             let positions = loader.positions(ofBatch: b)
@@ -156,6 +154,17 @@ final class PlannedStep {
         let t = monotonicSeconds()
         profile[keyPath: phase] += t - clock
         clock = t
+    }
+
+    /// The window's label items (not -100) and pieces (micro-batches) on this process.
+    func counts(batches: Range<Int>, loader: DataLoader) -> (items: Int, pieces: Int) {
+        var items = 0, pieces = 0
+        for b in batches {
+            let positions = loader.positions(ofBatch: b)
+            for p in positions where labels[loader.sample(at: p)] != -100 { items += 1 }
+            pieces += (positions.count + maxRows - 1) / maxRows
+        }
+        return (items, pieces)
     }
 
     /// The last piece's batch, outputs (the logits) and loss as the general path has them at

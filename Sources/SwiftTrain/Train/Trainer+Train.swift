@@ -14,7 +14,14 @@ extension Trainer {
         let metrics: Metrics
         do {
             metrics = try runTraining(resumeFrom: resumeFrom)
-        } catch {
+        } catch var error {
+            if let group = processGroup {  // the launcher ends the other processes (see ProcessGroup)
+                group.markFailed()
+                if var e = error as? SwiftTrainError, !e.message.hasPrefix("rank ") {
+                    e.message = "rank \(group.rank) of \(group.size): " + e.message
+                    error = e
+                }
+            }
             // The exception and close events run; errors they raise are not allowed to hide
             // the original one, which surfaces from train().
             eventData.error = error
@@ -57,8 +64,12 @@ extension Trainer {
             }
         }
 
+        let group = try ProcessGroup.resolve(backend: args.ddpBackend)
+        processGroup = group
+        if let group { try group.checkSameRun(self, dataset: dataset) }
         var loader = DataLoader(source: dataset, batchSize: args.perDeviceTrainBatchSize, shuffle: args.dataloaderShuffle,
-                                seed: args.resolvedDataSeed, dropLast: args.dataloaderDropLast, labelNames: args.labelNames)
+                                seed: args.resolvedDataSeed, dropLast: args.dataloaderDropLast, labelNames: args.labelNames,
+                                rank: group?.rank ?? 0, worldSize: group?.size ?? 1)
         let accumulation = args.gradientAccumulationSteps
         let maxSteps: Int, numEpochs: Int, updatesPerEpoch: Int?
         if let batchesPerEpoch = loader.batchesPerEpoch {
@@ -85,6 +96,7 @@ extension Trainer {
         }
         let run = try TrainingRun(trainer: self, maxSteps: maxSteps, updatesPerEpoch: updatesPerEpoch ?? -1)
         let updater = run.updater
+        updater.group = group
         let parameterCount = model.parameterCount
         // What a refused resume must leave as it was.
         let before = (state: state, control: control, average: movingAverage, generator: DefaultGenerator.withGenerator { $0 },
@@ -94,6 +106,10 @@ extension Trainer {
 
         state = TrainerState()
         plannedSteps = 0
+        if let group {
+            (state.worldSize, state.processIndex) = (group.size, group.rank)
+            (state.isWorldProcessZero, state.isLocalProcessZero) = (group.rank == 0, group.localRank == 0)
+        }
         state.maxSteps = maxSteps
         state.numTrainEpochs = numEpochs
         state.trainBatchSize = args.perDeviceTrainBatchSize
@@ -126,7 +142,8 @@ extension Trainer {
 
         // report_to tensorboard: the event file of this run, written at every LOG after the
         // other callbacks (as the metrics logger)
-        let tensorBoard = try args.reportsToTensorBoard ? TensorBoardWriter(directory: args.resolvedLoggingDir()) : nil
+        let tensorBoard = try args.reportsToTensorBoard && state.isWorldProcessZero
+            ? TensorBoardWriter(directory: args.resolvedLoggingDir()) : nil
         let tensorBoardCallback = tensorBoard.map { addCallback(EventMask(.log), priority: Int.max, $0.callback) }
         defer { if let tensorBoardCallback { removeCallback(tensorBoardCallback) } }
         try fire(.trainBegin)
@@ -180,8 +197,6 @@ extension Trainer {
                     }
                     next += 1
                 }
-                let examples = plan == nil ? window.reduce(0) { $0 + $1.size }
-                    : (first..<next).reduce(0) { $0 + loader.positions(ofBatch: $1).count }
                 try fire(.beforeTrainBatch)
                 let result: UpdateStep.Result
                 do {
@@ -211,8 +226,8 @@ extension Trainer {
                     state.learningRate = updater.optimizer.paramGroups[0].learningRate
                 }
                 run.log.add(result.loss)
-                run.samplesSeen += examples
-                state.totalFlos += 6 * Double(parameterCount) * Double(examples)
+                run.samplesSeen += result.examples
+                state.totalFlos += 6 * Double(parameterCount) * Double(result.examples)
                 update += 1
                 (run.epochIndex, run.updateInEpoch) = (epoch, update)
 

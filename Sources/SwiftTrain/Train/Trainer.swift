@@ -40,6 +40,8 @@ public final class Trainer {
     var initEndFired = false
     /// The optimizer steps of the last train() that ran through the planned step (PlannedStep).
     public internal(set) var plannedSteps = 0
+    /// The processes of the last train() in data-parallel training; nil alone.
+    public internal(set) var processGroup: ProcessGroup?
     /// Records where planned steps spend their time while set (bench/).
     @_spi(Profiling) public var stepProfile: StepProfile?
     /// Numbers the events this trainer dispatched, from 1: every callback of one event sees

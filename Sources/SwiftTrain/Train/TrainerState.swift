@@ -23,7 +23,12 @@ public struct TrainerState: Sendable {
     public var bestMetric: Double? = nil
     public var bestGlobalStep: Int? = nil
     public var bestModelCheckpoint: String? = nil
-    /// Always true: swifttrain trains in one process.
+    /// The processes training together (1 alone; `mpirun -np N` with data-parallel
+    /// training, ProcessGroup) and this one's index among them, from 0.
+    public var worldSize = 1
+    public var processIndex = 0
+    /// Whether this is the first process on its machine / of all (HF's; only the first of all
+    /// logs, shows progress and writes files).
     public var isLocalProcessZero = true
     public var isWorldProcessZero = true
     /// Optimizer steps skipped because the gradient norm was not finite

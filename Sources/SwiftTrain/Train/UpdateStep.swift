@@ -13,6 +13,8 @@ final class UpdateStep {
     /// nil with reduce_lr_on_plateau, which changes the rates after evaluations instead.
     let schedule: LRSchedule?
     let average: MovingAverage?
+    /// The processes training together (data parallel), nil alone.
+    var group: ProcessGroup?
 
     init(model: Module, losses: LossResolver, args: TrainingArguments, optimizer: Optimizer, schedule: LRSchedule?,
          average: MovingAverage?) {
@@ -31,6 +33,8 @@ final class UpdateStep {
         /// Global gradient norm before clipping (NaN when neither clipping nor a check asked for it).
         var gradNorm: Double
         var skipped: Bool
+        /// The window's samples (of every process, in data-parallel training).
+        var examples = 0
     }
 
     /// Sets every group's learning rate for optimizer step `step` (0-based).
@@ -49,10 +53,15 @@ final class UpdateStep {
     /// may replace (see EventData).
     func run(window: [Batch], step: Int, data: EventData, fire: (TrainerEvent) throws -> Void,
              microStep: () -> Void) throws -> Result {
-        let examples = window.reduce(0) { $0 + $1.size }
-        let items = window.reduce(0) { $0 + losses.items(in: $1) }
+        var examples = window.reduce(0) { $0 + $1.size }
+        var items = window.reduce(0) { $0 + losses.items(in: $1) }
+        if let group {  // the window across the processes: every piece is normalised by its totals
+            var counts = [Double(examples), Double(items)]
+            try group.sum(&counts)
+            (examples, items) = (Int(counts[0]), Int(counts[1]))
+        }
         let micro = args.maxMicroBatchSize > 0 ? args.maxMicroBatchSize : Int.max
-        let pieces = try window.flatMap { try $0.split(maxSize: micro) }
+        let pieces = try window.flatMap { try $0.split(maxSize: micro) }.filter { $0.size > 0 }
         var total = 0.0
         for (i, var piece) in pieces.enumerated() {
             piece.numItemsInBatch = items
@@ -66,7 +75,7 @@ final class UpdateStep {
             try fire(.afterForward)
             try fire(.beforeLoss)
             let computed = try losses.loss(data.outputs ?? output, piece, examples: examples, items: items,
-                                           whole: pieces.count == 1)
+                                           whole: pieces.count == 1 && group == nil)
             data.loss = computed
             try fire(.afterLoss)
             try fire(.beforeBackward)
@@ -77,21 +86,33 @@ final class UpdateStep {
             microStep()
             if i < pieces.count - 1 { try fire(.substepEnd) }
         }
-        return try finish(loss: total, step: step, fire: fire)
+        var result = try finish(loss: total, step: step, fire: fire)
+        result.examples = examples
+        return result
     }
 
     /// The same update from the window of batches `batches` of the loader's epoch, through
     /// the planned forward and backward (no callback listens to the events in between).
     func run(plan: PlannedStep, batches: Range<Int>, loader: DataLoader, step: Int, data: EventData,
              fire: (TrainerEvent) throws -> Void, microStep: () -> Void) throws -> Result {
-        let loss = try plan.run(batches: batches, loader: loader, microStep: microStep)
+        var windowItems: Int?
+        var examples = batches.reduce(0) { $0 + loader.positions(ofBatch: $1).count }
+        if let group {
+            var counts = [Double(plan.counts(batches: batches, loader: loader).items), Double(examples)]
+            try group.sum(&counts)
+            (windowItems, examples) = (Int(counts[0]), Int(counts[1]))
+        }
+        let loss = try plan.run(batches: batches, loader: loader, windowItems: windowItems, microStep: microStep)
         data.setPlanned(plan)
-        return try finish(loss: loss, step: step, fire: fire)
+        var result = try finish(loss: loss, step: step, fire: fire)
+        result.examples = examples
+        return result
     }
 
     /// After the backward passes: clipping, the non-finite policy, the schedule, the optimizer
     /// step and the moving average.
-    private func finish(loss total: Double, step: Int, fire: (TrainerEvent) throws -> Void) throws -> Result {
+    private func finish(loss: Double, step: Int, fire: (TrainerEvent) throws -> Void) throws -> Result {
+        let total = try group.map { try sumAcross($0, loss: loss) } ?? loss
         if args.maxGradValue > 0 {
             let v = Float(args.maxGradValue)
             for p in parameters {
@@ -117,6 +138,25 @@ final class UpdateStep {
         for p in parameters { p.zeroGrad() }
         average?.update()
         return Result(loss: total, gradNorm: args.maxGradNorm > 0 ? norm : .nan, skipped: false)
+    }
+}
+
+extension UpdateStep {
+    /// Data-parallel training: sums every gradient and the loss across the processes (each
+    /// process's are its share of the window's, already divided by the window's items), so
+    /// every process holds the gradient of the whole window and takes the same step. A
+    /// parameter without a gradient here (a process whose share of the window was empty)
+    /// adds zeros.
+    func sumAcross(_ group: ProcessGroup, loss: Double) throws -> Double {
+        // the loss, and for each parameter how many processes have a gradient for it (one
+        // no process has stays without one, and the optimizer skips it, as alone)
+        var values = [loss] + parameters.map { $0.gradStorage == nil ? 0.0 : 1.0 }
+        try group.sum(&values)
+        for (p, having) in zip(parameters, values.dropFirst()) where having > 0 {
+            if p.gradStorage == nil { p.gradStorage = Storage(zeros: p.count) }
+            try group.sum(p.gradStorage!.base, count: p.count)
+        }
+        return values[0]
     }
 }
 

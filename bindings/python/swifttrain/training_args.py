@@ -89,6 +89,10 @@ class TrainingArguments:
     * ``report_to="tensorboard"`` (or ``"all"``) writes TensorBoard event files, written by
       the library (no TensorFlow or PyTorch needed): a scalar for every logged value, under
       ``logging_dir`` (HF's default ``output_dir/runs/<date>_<host>``).
+    * ``ddp_backend`` (HF's): data-parallel training across processes. Left ``None``, a
+      script started with ``mpirun -np N`` (N > 1) trains over MPI, each process on its
+      share of every batch; ``"mpi"`` asks for it, ``"none"`` trains alone
+      (docs/distributed.md).
 
     Every default is the library's (HF's), shown in the signature.
 
@@ -155,6 +159,7 @@ class TrainingArguments:
     optim_args: Optional[str] = None
     report_to: Union[str, List[str]] = _default("report_to")
     logging_dir: Optional[str] = None
+    ddp_backend: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.output_dir is None:

@@ -1,0 +1,29 @@
+/* Open MPI, loaded at run time (mpi_loader.c): the library never links MPI, so it works where
+ * MPI is absent, and loads libmpi.so.40 only when a run asks for data-parallel training. */
+#ifndef SWIFTTRAIN_MPI_SHIMS_H
+#define SWIFTTRAIN_MPI_SHIMS_H
+
+#include <stddef.h>
+
+/** Loads Open MPI and initialises it (unless the process already did, e.g. mpi4py), once;
+ *  thread-safe. 0 on success with the world's rank and size, -1 with stx_mpi_error(). */
+int stx_mpi_init(int *rank, int *size);
+/** Why stx_mpi_init failed. */
+const char *stx_mpi_error(void);
+/** Whether the process was started by an MPI launcher with more than one process
+ *  (OMPI_COMM_WORLD_SIZE, PMIX_SIZE or PMI_SIZE > 1); reads the environment only. */
+int stx_mpi_launched(void);
+/** In-place reductions over MPI_COMM_WORLD; 0 or an MPI error code. */
+int stx_mpi_allreduce_sum_float(float *values, size_t count);
+int stx_mpi_allreduce_sum_double(double *values, size_t count);
+int stx_mpi_allreduce_max_double(double *values, size_t count);
+int stx_mpi_allreduce_min_double(double *values, size_t count);
+/** Broadcasts `bytes` from rank `root`. 0 or an MPI error code. */
+int stx_mpi_broadcast(void *bytes, size_t count, int root);
+/** Waits for every rank. 0 or an MPI error code. */
+int stx_mpi_barrier(void);
+/** A training on this process failed: at exit, MPI is not finalised (a finalise would wait
+ *  for the ranks still in a collective; without it the launcher ends the job). */
+void stx_mpi_mark_failed(void);
+
+#endif

@@ -1,0 +1,101 @@
+import PlatformShims
+import Synchronization
+import Glibc
+
+/// The processes that train one model together, data parallel, over MPI (Open MPI, loaded
+/// at run time: PlatformShims/mpi_loader.c): every process holds the whole model, trains on
+/// its shard of each batch, and the gradients are summed across processes before every
+/// update, so every process takes the same step. One group per process (MPI's world).
+public final class ProcessGroup: Sendable {
+    /// This process's index (MPI rank), from 0.
+    public let rank: Int
+    /// The number of processes (MPI world size).
+    public let size: Int
+
+    /// This process's index among those on its machine (Open MPI's local rank).
+    public let localRank: Int
+
+    private init(rank: Int, size: Int) {
+        self.rank = rank
+        self.size = size
+        localRank = getenv("OMPI_COMM_WORLD_LOCAL_RANK").flatMap { Int(String(cString: $0)) } ?? rank
+    }
+
+    /// The group `ddp_backend` asks for: nil to train alone ("none"; or "" when no MPI
+    /// launcher started several processes); MPI's world otherwise ("mpi", or "" under
+    /// `mpirun -np N` with N > 1). A world of one process trains alone.
+    static func resolve(backend: String) throws -> ProcessGroup? {
+        switch backend {
+        case "none": return nil
+        case "mpi": break
+        default: guard stx_mpi_launched() != 0 else { return nil }
+        }
+        if let world = world.withLock({ $0 }) { return world.size > 1 ? world : nil }
+        var rank: Int32 = 0, size: Int32 = 0
+        guard stx_mpi_init(&rank, &size) == 0 else {
+            throw SwiftTrainError(.failure, "ddp_backend \"mpi\": " + String(cString: stx_mpi_error()))
+        }
+        let group = ProcessGroup(rank: Int(rank), size: Int(size))
+        world.withLock { $0 = group }
+        return group.size > 1 ? group : nil
+    }
+
+    private static let world = Mutex<ProcessGroup?>(nil)
+
+    /// Sums `count` floats at `values` across the processes, in place.
+    func sum(_ values: UnsafeMutablePointer<Float>, count: Int) throws {
+        try check(stx_mpi_allreduce_sum_float(values, count), "summing gradients")
+    }
+
+    /// Sums (or takes the largest or smallest of) each value across the processes.
+    func sum(_ values: inout [Double]) throws {
+        try check(values.withUnsafeMutableBufferPointer { stx_mpi_allreduce_sum_double($0.baseAddress, $0.count) }, "a sum")
+    }
+
+    func max(_ values: inout [Double]) throws {
+        try check(values.withUnsafeMutableBufferPointer { stx_mpi_allreduce_max_double($0.baseAddress, $0.count) }, "a maximum")
+    }
+
+    func min(_ values: inout [Double]) throws {
+        try check(values.withUnsafeMutableBufferPointer { stx_mpi_allreduce_min_double($0.baseAddress, $0.count) }, "a minimum")
+    }
+
+    /// Waits for every process.
+    func barrier() throws { try check(stx_mpi_barrier(), "a barrier") }
+
+    /// This process's training failed: MPI is not finalised at exit, so the launcher ends
+    /// the processes still waiting for it.
+    func markFailed() { stx_mpi_mark_failed() }
+
+    /// Throws, on every process, when the processes do not train the same run: a different
+    /// model size, dataset length or training arguments (their JSON's FNV-1a hash; the
+    /// directories, output_dir and logging_dir, may differ between machines).
+    func checkSameRun(_ trainer: Trainer, dataset: DataSource) throws {
+        guard dataset.count != nil else {
+            throw SwiftTrainError.invalid("data-parallel training (\(size) processes) needs a map-style dataset, which "
+                + "the processes share out; this one is iterable (it has no length)")
+        }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var args = trainer.args
+        (args.outputDir, args.loggingDir) = ("", "")
+        for byte in args.json.serialized(indent: 0).utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let what = ["the model's parameter count", "the training dataset's length", "the training arguments"]
+        let values = [Double(trainer.model.parameterCount), Double(dataset.count!), Double(hash >> 32),
+                      Double(hash & 0xffff_ffff)]
+        var (low, high) = (values, values)
+        try min(&low)
+        try max(&high)
+        for i in values.indices where low[i] != high[i] {
+            let name = what[Swift.min(i, what.count - 1)]
+            throw SwiftTrainError.invalid("the \(size) processes do not train the same run: \(name) differs between them"
+                + (i < 2 ? " (from \(Int(low[i])) to \(Int(high[i])); this process, rank \(rank), has \(Int(values[i])))" : "")
+                + "; start every process with the same model, data and arguments")
+        }
+    }
+
+    private func check(_ rc: Int32, _ what: String) throws {
+        guard rc == 0 else {
+            throw SwiftTrainError(.failure, "rank \(rank) of \(size): MPI failed (error \(rc)) in \(what)")
+        }
+    }
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Data-parallel training over Open MPI (docs/distributed.md), run as a user runs it:
+#   mpi_test.sh DATA_PARALLEL_PROGRAM CASE
+# Cases: same_weights (2 processes with batch 16 each end with the weights of one process
+# with batch 32, and both processes hold the same weights; only process 0 writes files),
+# resume (a 2-process run stopped at step 8 and resumed ends as one never stopped),
+# failure (a process whose callback fails ends the whole job within 30 s, naming the rank),
+# mismatch (processes with different models refuse to start, saying what differs).
+set -uo pipefail
+program="$1"; case="$2"
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# CI runs as root: Open MPI refuses that without these; 2 processes on 2 cores need no more.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+command -v mpirun >/dev/null || fail "mpirun not found: install Open MPI (Debian: apt-get install openmpi-bin)"
+mpi() { mpirun --oversubscribe -np 2 "$@"; }
+# compare A B TOLERANCE: the weights of two result files agree to TOLERANCE (relative, with a
+# floor of 1e-3 in magnitude); prints the largest difference.
+compare() {
+    python3 - "$1" "$2" "$3" <<'PY' || fail "weights differ: $1 vs $2"
+import sys
+a, b = (open(p).read().split("\n")[1:] for p in sys.argv[1:3])
+a, b = [float(x) for x in a if x], [float(x) for x in b if x]
+assert len(a) == len(b) and a, (len(a), len(b))
+worst = max(abs(x - y) / max(abs(x), abs(y), 1e-3) for x, y in zip(a, b))
+print(f"{sys.argv[1]} vs {sys.argv[2]}: {len(a)} weights, largest relative difference {worst:.3g}")
+sys.exit(0 if worst <= float(sys.argv[3]) else 1)
+PY
+}
+
+case "$case" in
+same_weights)
+    mkdir -p "$work/one" "$work/two"
+    "$program" "$work/one" "$work/out-one" 32 12 >"$work/log" 2>&1 || fail "one process: $(cat "$work/log")"
+    mpi "$program" "$work/two" "$work/out-two-%r" 16 12 >"$work/log" 2>&1 || fail "two processes: $(cat "$work/log")"
+    head -1 "$work/two/weights-0.txt" | grep -q "world_size 2 process_index 0 global_step 12" \
+        || fail "process 0: $(head -1 "$work/two/weights-0.txt")"
+    head -1 "$work/two/weights-1.txt" | grep -q "world_size 2 process_index 1 global_step 12" \
+        || fail "process 1: $(head -1 "$work/two/weights-1.txt")"
+    cmp -s <(tail -n +2 "$work/two/weights-0.txt") <(tail -n +2 "$work/two/weights-1.txt") \
+        || fail "the two processes hold different weights"
+    compare "$work/two/weights-0.txt" "$work/one/weights-0.txt" 1e-4
+    # the loss each process reports is the whole batch's, as the single process's
+    compare <(head -1 "$work/two/weights-0.txt" | awk '{print "loss"; print $8}') \
+            <(head -1 "$work/one/weights-0.txt" | awk '{print "loss"; print $8}') 1e-4
+    ls "$work/out-two-0" | grep -q "checkpoint-12" || fail "process 0 wrote no checkpoint: $(ls -R "$work")"
+    [ ! -e "$work/out-two-1" ] || fail "process 1 wrote files: $(ls -R "$work/out-two-1")"
+    ;;
+resume)
+    mkdir -p "$work/whole" "$work/cut"
+    mpi "$program" "$work/whole" "$work/out-whole" 16 12 >"$work/log" 2>&1 || fail "whole run: $(cat "$work/log")"
+    mpi "$program" "$work/cut" "$work/out-cut" 16 12 stop-at 8 >"$work/log" 2>&1 || fail "first part: $(cat "$work/log")"
+    head -1 "$work/cut/weights-0.txt" | grep -q "global_step 8" || fail "did not stop at 8: $(head -1 "$work/cut/weights-0.txt")"
+    mpi "$program" "$work/cut" "$work/out-cut" 16 12 resume >"$work/log" 2>&1 || fail "resumed part: $(cat "$work/log")"
+    compare "$work/cut/weights-0.txt" "$work/whole/weights-0.txt" 0
+    compare "$work/cut/weights-1.txt" "$work/whole/weights-1.txt" 0
+    ;;
+failure)
+    start=$(date +%s)
+    timeout 120 mpirun --oversubscribe -np 2 "$program" "$work" "$work/out" 16 40 fail-rank 1 >"$work/log" 2>&1
+    code=$?; elapsed=$(( $(date +%s) - start ))
+    [ "$code" != 0 ] || fail "the job succeeded though process 1 failed: $(cat "$work/log")"
+    [ "$code" != 124 ] || fail "the job hung (killed by timeout after 120 s): $(cat "$work/log")"
+    [ "$elapsed" -le 30 ] || fail "the job took $elapsed s to stop (more than 30)"
+    grep -q "rank 1 of 2" "$work/log" || fail "no error names the failing rank: $(cat "$work/log")"
+    echo "the job stopped in $elapsed s (exit $code)"
+    ;;
+mismatch)
+    timeout 120 mpirun --oversubscribe -np 1 "$program" "$work" "$work/out" 16 4 hidden 32 : \
+        -np 1 "$program" "$work" "$work/out" 16 4 hidden 16 >"$work/log" 2>&1
+    [ $? != 0 ] || fail "processes with different models trained: $(cat "$work/log")"
+    grep -q "do not train the same run: the model's parameter count differs" "$work/log" \
+        || fail "the error does not say what differs: $(cat "$work/log")"
+    ;;
+*) fail "unknown case $case" ;;
+esac
+echo "PASS $case"
