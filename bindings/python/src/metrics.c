@@ -47,7 +47,7 @@ PyObject *st_py_trainer_state_to_dict(st_py_state *state, const st_trainer_state
 {
     /* The library says how large its st_trainer_state is; every field read here must be
      * inside it. */
-    if (s->struct_size < offsetof(st_trainer_state, best_model_checkpoint) + sizeof(s->best_model_checkpoint))
+    if (s->struct_size < offsetof(st_trainer_state, is_local_process_zero) + sizeof(s->is_local_process_zero))
         return st_py_raise(state, ST_ERROR,
                            "libswifttrain passed a st_trainer_state of %u bytes; this binding "
                            "needs %zu. Reinstall swifttrain so the extension and the library "
@@ -75,6 +75,10 @@ PyObject *st_py_trainer_state_to_dict(st_py_state *state, const st_trainer_state
         set_item(dict, "skipped_steps", PyLong_FromLongLong(s->skipped_steps)) < 0 ||
         set_item(dict, "eval_batches", PyLong_FromLongLong(s->eval_batches)) < 0 ||
         set_item(dict, "save_steps", PyLong_FromLongLong(s->save_steps)) < 0 ||
+        set_item(dict, "world_size", PyLong_FromLongLong(s->world_size)) < 0 ||
+        set_item(dict, "process_index", PyLong_FromLongLong(s->process_index)) < 0 ||
+        set_item(dict, "is_world_process_zero", PyBool_FromLong(s->is_world_process_zero)) < 0 ||
+        set_item(dict, "is_local_process_zero", PyBool_FromLong(s->is_local_process_zero)) < 0 ||
         set_item(dict, "best_model_checkpoint",
                  s->best_model_checkpoint != NULL ? PyUnicode_DecodeFSDefault(s->best_model_checkpoint)
                                                   : Py_NewRef(Py_None)) < 0 ||

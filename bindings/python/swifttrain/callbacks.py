@@ -35,10 +35,15 @@ class TrainerState:
     ``logging_steps``, ``eval_steps``, and, as swifttrain additions, ``loss`` (of the last
     step), ``learning_rate`` (of the next step) and ``grad_norm`` (of the last step, before
     clipping), ``micro_step``, ``skipped_steps``; ``best_metric`` and ``best_global_step``
-    too. ``log_history`` is read from the library each time it is accessed. The fields about
-    distributed training and hyper-parameter search keep HF's defaults: swifttrain does
-    neither.
+    too. ``log_history`` is read from the library each time it is accessed. In
+    data-parallel training (``mpirun -np N``, docs/distributed.md) ``is_world_process_zero``
+    and ``is_local_process_zero`` are HF's, and the additions ``world_size`` and
+    ``process_index`` say how many processes train and which one this is (HF has them on
+    its ``TrainingArguments``). The fields about hyper-parameter search keep HF's defaults.
     """
+
+    world_size = 1
+    process_index = 0
 
     # Given by the library at every event besides HF's fields (None in a state made here).
     _ADDITIONS = ("loss", "learning_rate", "grad_norm", "micro_step", "skipped_steps")

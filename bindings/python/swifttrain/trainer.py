@@ -378,11 +378,22 @@ class Trainer:
                          f"Trainer after building the model (swifttrain differs from HF here, "
                          f"which reads the model again in train())")
 
+    def is_world_process_zero(self) -> bool:
+        """Whether this process is the first of those training together (always True alone;
+        in data-parallel training under ``mpirun``, only process 0 logs and writes files),
+        as HF's."""
+        return bool(self.state.is_world_process_zero)
+
+    def is_local_process_zero(self) -> bool:
+        """Whether this process is the first on its machine, as HF's."""
+        return bool(self.state.is_local_process_zero)
+
     def save_model(self, output_dir: Optional[str] = None) -> None:
         """Writes the model's weights to ``output_dir/model.safetensors`` (default
         ``args.output_dir``) with the names of ``model.state_dict()``, as HF's
         ``save_model``; ``safetensors.torch.load_file`` and
-        :func:`swifttrain.safetensors.load_file` read it."""
+        :func:`swifttrain.safetensors.load_file` read it. In data-parallel training only
+        process 0 writes."""
         self._check_structure()
         self._core.save_model(None if output_dir is None else os.fspath(output_dir))
 
