@@ -139,7 +139,11 @@ public enum CommandLineTool {
         guard let dir = options.values["dir"] else { throw UsageError(message: "train needs -s DIR, the serialization directory") }
         let recover = options.flags.contains("--recover") || options.flags.contains("-r")
         let text = try readConfig(options.positional[0])
-        if Files.isDirectory(dir) {
+        // Under mpirun (data-parallel training) process 0 owns the directory: the others
+        // neither check nor write it.
+        let first = ProcessGroup.launcherRank == 0
+        if !first {
+        } else if Files.isDirectory(dir) {
             let existing = try Files.list(dir)
             if !existing.isEmpty && !recover {
                 throw DirectoryError(message: "the serialization directory '\(dir)' already exists and is not empty; "
@@ -149,8 +153,10 @@ public enum CommandLineTool {
             throw SwiftTrainError(.notFound, "--recover: '\(dir)' does not exist; there is no run to continue")
         }
         let experiment = try Experiment(text: text, overrides: options.values["overrides"], outputDir: dir)
-        try Files.makeDirectories(dir)
-        try Files.writeAtomically(Array((experiment.resolvedConfig.serialized() + "\n").utf8), to: Files.join(dir, "config.json"))
+        if first {
+            try Files.makeDirectories(dir)
+            try Files.writeAtomically(Array((experiment.resolvedConfig.serialized() + "\n").utf8), to: Files.join(dir, "config.json"))
+        }
         let trainer = experiment.trainer
         // Ctrl-C: the step ends, is saved (as the trainer's request_stop does), and the run can
         // be continued with --recover; a second Ctrl-C ends the process at once
@@ -166,7 +172,7 @@ public enum CommandLineTool {
         let bar = try progress.flatMap { experiment.disableTqdm || experiment.hasProgressBar ? nil : try ProgressBar(fd: $0) }
         if let bar { trainer.addCallback(ProgressBar.events, priority: ProgressBar.priority, bar.callback) }
         trainer.addCallback(EventMask(.log)) { _, state, _, metrics in
-            guard let metrics else { return }
+            guard let metrics, state.isWorldProcessZero else { return }
             let line = "step \(state.globalStep): " + metrics.filter { $0.name != "step" }.map { "\($0.name)=\(format($0.value))" }
                 .joined(separator: " ")
             if let bar { bar.printAbove { out(line) } } else { out(line) }
@@ -177,11 +183,14 @@ public enum CommandLineTool {
             throw error
         }
         if stoppedByInterrupt {
-            out("interrupted at step \(trainer.state.globalStep); continue with: swifttrain train "
-                + "\(options.positional[0]) -s \(dir) --recover")
+            if trainer.state.isWorldProcessZero {
+                out("interrupted at step \(trainer.state.globalStep); continue with: swifttrain train "
+                    + "\(options.positional[0]) -s \(dir) --recover")
+            }
             return .interrupted
         }
         try trainer.saveModel(dir)
+        guard trainer.state.isWorldProcessZero else { return .ok }
         let result = trainer.state.allenNLPMetrics()
         try Files.writeAtomically(Array((result.serialized() + "\n").utf8), to: Files.join(dir, "metrics.json"))
         var summary = "trained \(trainer.state.globalStep) steps in \(format(metrics["train_runtime"] ?? 0)) s"

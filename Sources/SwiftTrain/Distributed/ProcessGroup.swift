@@ -12,6 +12,15 @@ public final class ProcessGroup: Sendable {
     /// The number of processes (MPI world size).
     public let size: Int
 
+    /// This process's rank as the MPI launcher set it in the environment (0 when none did),
+    /// known before MPI is loaded.
+    public static var launcherRank: Int {
+        for name in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"] {
+            if let value = getenv(name).flatMap({ Int(String(cString: $0)) }) { return value }
+        }
+        return 0
+    }
+
     /// This process's index among those on its machine (Open MPI's local rank).
     public let localRank: Int
 

@@ -136,6 +136,7 @@ public final class ProgressBar {
     }
 
     func handle(_ event: TrainerEvent, _ state: TrainerState) {
+        guard state.isWorldProcessZero else { return }  // (data-parallel: process 0 shows progress)
         let now = monotonicSeconds()
         switch event {
         case .trainBegin:
