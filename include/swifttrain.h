@@ -131,6 +131,12 @@ const char *st_status_string(int status);
 SWIFTTRAIN_API
 const char *st_last_error_message(void);
 
+/** Sets this thread's last error message: code of yours that the library calls (a config
+ *  factory, a forward, a callback) explains its failure with it before returning non-zero; the
+ *  library passes it on in its own message. NULL sets an empty message. */
+SWIFTTRAIN_API
+void st_set_last_error_message(const char *message);
+
 /* ======================================================================================
  * Version and runtime
  * ====================================================================================== */
@@ -985,6 +991,11 @@ st_status st_module_add_child(st_module *module, const char *name, st_module *ch
  *  declaring anything else, once. */
 SWIFTTRAIN_API
 st_status st_module_adopt(st_module *custom, st_module *module);
+/** A second handle to the same module in *out (its parameters are shared, not copied), freed
+ *  with st_module_free on its own: for handing a module to an owner that frees what it gets
+ *  (st_config_model_fn) while keeping one's own. */
+SWIFTTRAIN_API
+st_status st_module_share(st_module **out, st_module *module);
 /** Runs a module on a batch of named tensors, as the trainer does: *out receives the
  *  "logits" output as a new handle and, when out_loss is not NULL, *out_loss the "loss"
  *  output or NULL. A built-in module takes the batch's one input (labels aside). */
@@ -1702,7 +1713,8 @@ st_status st_trainer_create(st_trainer **out, st_module *model, st_loss loss,
  *  the data, the loss and the training arguments, built in the core as the command line
  *  builds them), with `overrides` (a JSON object merged in key by key, or NULL). The trainer
  *  owns its model and datasets: train it with st_trainer_train, free it with
- *  st_trainer_free. ST_EINVAL for a bad config, the message naming the key path
+ *  st_trainer_free. The config's callbacks are registered on it (after the handle exists:
+ *  a callback factory gets it). ST_EINVAL for a bad config, the message naming the key path
  *  ("config: model.layers[2].out_features: expected an integer, ..."). *out is NULL on
  *  failure. */
 SWIFTTRAIN_API
@@ -1711,12 +1723,66 @@ st_status st_trainer_create_from_config(st_trainer **out, const char *config, co
 /** The pieces of a config's experiment, for a binding that builds its own trainer around
  *  them (Python's Trainer.from_config): *model, *train_data and *validation_data (NULL when
  *  the config has none) receive new handles the caller frees, *args the training arguments
- *  (every field resolved), *loss the loss. Errors as st_trainer_create_from_config; the
- *  out-parameters are NULL (handles) on failure. */
+ *  (every field resolved, those the callbacks set included), *loss the loss. The callbacks
+ *  that register on a trainer are left to st_config_add_callbacks, once the trainer exists.
+ *  Errors as st_trainer_create_from_config; the out-parameters are NULL (handles) on
+ *  failure. */
 SWIFTTRAIN_API
 st_status st_config_build(st_module **model, st_dataset **train_data, st_dataset **validation_data,
                           st_training_args *args, st_loss *loss, const char *config,
                           const char *overrides);
+
+/** Adds the callbacks of the config `config` (with `overrides`) that register on a trainer
+ *  (metrics_logger, progress_bar, terminate_on_nan and the types registered with
+ *  st_config_register_callback) to `trainer`, one built around st_config_build's pieces (which
+ *  leave them out; the training arguments the other callbacks set are in its args). Errors
+ *  name the entry's key path ("config: callbacks[1]: ..."); the callbacks added before a
+ *  failing one stay. */
+SWIFTTRAIN_API
+st_status st_config_add_callbacks(st_trainer *trainer, const char *config, const char *overrides);
+
+/** Builds a model (a layer) type of configs: *out receives a new module handle, which passes
+ *  to the library (it keeps its own reference and frees the handle; st_module_share gives one
+ *  of a module you keep). `args_json` is the config object's arguments as a JSON object (every
+ *  key but "type"; the factory checks them). Return ST_OK, or an error status after
+ *  st_set_last_error_message: the config's error names the key path and your message
+ *  ("config: model.layers[1]: the factory of \"my_block\" failed (ST_EINVAL: ...): ..."). */
+typedef st_status (*st_config_model_fn)(st_module **out, const char *args_json, void *user_data);
+
+/** Adds the callbacks of one entry of a config's "callbacks" to `trainer`
+ *  (st_trainer_add_callback, st_trainer_add_event_callback, ...), from the entry's arguments
+ *  (`args_json`, every key but "type"). `trainer` is the handle of the trainer being built
+ *  (st_trainer_create_from_config's, the caller's of st_config_add_callbacks; for a trainer
+ *  `swifttrain train` built, a handle that stops being live when that trainer is gone). Errors
+ *  as st_config_model_fn's. */
+typedef st_status (*st_config_callback_fn)(st_trainer *trainer, const char *args_json, void *user_data);
+
+/** Registers a model (layer) type of configs, usable wherever a layer is ("model", "layers"
+ *  of a sequential): AllenNLP's Registrable, from C. One process-wide registry (thread-safe):
+ *  st_trainer_create_from_config, st_config_build, Python's Trainer.from_config and
+ *  st_cli_main called in this process see the type (the installed `swifttrain` program, a
+ *  process of its own, sees only the built-in ones). ST_EINVAL naming the type when `type`
+ *  is empty, a built-in type's ("linear", ...) or registered already (unregister it first).
+ *  `user_data` stays the caller's: keep it valid until the type is unregistered and no config
+ *  is being built with it on another thread. */
+SWIFTTRAIN_API
+st_status st_config_register_model(const char *type, st_config_model_fn make, void *user_data);
+
+/** Registers a callback type of configs' "callbacks" entries, as st_config_register_model
+ *  (built-in callback types: early_stopping, metrics_logger, progress_bar, terminate_on_nan,
+ *  tensorboard). */
+SWIFTTRAIN_API
+st_status st_config_register_callback(const char *type, st_config_callback_fn make, void *user_data);
+
+/** Removes a model type registered with st_config_register_model: ST_ENOTFOUND when there is
+ *  none (the message lists those registered), ST_EINVAL for a built-in type. */
+SWIFTTRAIN_API
+st_status st_config_unregister_model(const char *type);
+
+/** Removes a callback type registered with st_config_register_callback, as
+ *  st_config_unregister_model. */
+SWIFTTRAIN_API
+st_status st_config_unregister_callback(const char *type);
 
 /** Sets the training dataset (the trainer keeps its own reference). */
 SWIFTTRAIN_API

@@ -34,10 +34,17 @@ public func st_trainer_create_from_config(_ out: UnsafeMutablePointer<OpaquePoin
         out?.pointee = nil
         let fn = "st_trainer_create_from_config"
         let text = String(cString: try required(config, fn, "config"))
-        let experiment = try Experiment(text: text, overrides: overrides.map { String(cString: $0) })
+        let experiment = try Experiment(text: text, overrides: overrides.map { String(cString: $0) }, callbacks: false)
         let t = experiment.trainer  // (it holds the model and the datasets)
         try Handle.output(out, fn) { t }
-        StopBoard.register(t, handle: out!.pointee!)
+        let handle = out!.pointee!
+        StopBoard.register(t, handle: handle)
+        do { try experiment.installCallbacks() } catch {  // (after the handle: C factories get it)
+            StopBoard.unregister(handle)
+            Handle.release(handle)
+            out!.pointee = nil
+            throw error
+        }
     }
 }
 
@@ -52,13 +59,9 @@ public func st_config_build(_ model: UnsafeMutablePointer<OpaquePointer?>?, _ tr
         let (m, t, v) = (try required(model, fn, "model"), try required(trainData, fn, "train_data"),
                          try required(validationData, fn, "validation_data"))
         let a = try required(args, fn, "args"), l = try required(loss, fn, "loss")
+        // (the callbacks that register on a trainer are st_config_add_callbacks')
         let experiment = try Experiment(text: String(cString: try required(config, fn, "config")),
                                         overrides: overrides.map { String(cString: $0) }, callbacks: false)
-        if let path = experiment.registeredCallbacks.first {
-            throw SwiftTrainError(.invalidArgument, "config: \(path): \(fn) gives the model, the data, the arguments and the loss, not "
-                + "callbacks that register on a trainer; add it to your trainer yourself (Python: Trainer(callbacks=[...])), "
-                + "or use st_trainer_create_from_config")
-        }
         let cArgs = try experiment.trainer.args.cStruct()
         m.pointee = Handle.make(experiment.model)
         t.pointee = Handle.make(experiment.trainDataset as AnyObject)

@@ -6,7 +6,13 @@ import Synchronization
 /// others hold their own references. Numbers are never reused, so a handle used after it was
 /// freed is recognised and reported (ST_EMISUSE) instead of crashing the host.
 enum Handle {
-    private struct Entry: @unchecked Sendable { let object: AnyObject }
+    private struct Entry: @unchecked Sendable {
+        let strong: AnyObject?
+        weak var weak: AnyObject?  // (a handle that does not keep its object: makeWeak)
+        init(object: AnyObject) { strong = object }
+        init(weak object: AnyObject) { (strong, weak) = (nil, object) }
+        var object: AnyObject? { strong ?? weak }
+    }
     private struct Table: ~Copyable {
         var objects: [UInt: Entry] = [:]
         var last: UInt = 0x1000
@@ -22,6 +28,26 @@ enum Handle {
         return OpaquePointer(bitPattern: id)!
     }
 
+    /// A handle to `object` that does not keep it alive (for an object the library owns and
+    /// lends to a host's code, such as a trainer the command line built): once the object is
+    /// gone the handle is reported as not live. Entries of objects gone are dropped here.
+    static func makeWeak(_ object: AnyObject) -> OpaquePointer {
+        let id = table.withLock { t -> UInt in
+            for (key, entry) in t.objects where entry.strong == nil && entry.weak == nil { t.objects[key] = nil }
+            t.last += 16
+            t.objects[t.last] = Entry(weak: object)
+            return t.last
+        }
+        return OpaquePointer(bitPattern: id)!
+    }
+
+    /// A live handle to `object` (the first made), or nil.
+    static func existing(_ object: AnyObject) -> OpaquePointer? {
+        table.withLock { t in
+            t.objects.filter { $0.value.object === object }.keys.min().map { OpaquePointer(bitPattern: $0)! }
+        }
+    }
+
     static func release(_ handle: OpaquePointer?) {
         guard let handle else { return }
         // The object is released after the lock is dropped: its deinit may free others.
@@ -32,10 +58,10 @@ enum Handle {
     /// The object behind `handle`, checked to be a `T`.
     static func get<T>(_ handle: OpaquePointer?, as type: T.Type, _ function: String, _ argument: String) throws -> T {
         guard let handle else { throw nullArgument(function, argument) }
-        guard let entry = table.withLock({ $0.objects[UInt(bitPattern: handle)] }) else {
+        guard let entry = table.withLock({ $0.objects[UInt(bitPattern: handle)]?.object }) else {
             throw SwiftTrainError(.misuse, "\(function): \(argument) is not a live swifttrain handle (already freed, or never created)")
         }
-        guard let typed = entry.object as? T else {
+        guard let typed = entry as? T else {
             throw SwiftTrainError(.invalidArgument, "\(function): \(argument) is not a \(typeName(T.self)) handle")
         }
         return typed

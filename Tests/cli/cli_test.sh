@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The swifttrain command line (tools/swifttrain.c -> st_cli_main), run as a user runs it:
-#   cli_test.sh SWIFTTRAIN_PROGRAM SOURCE_DIR CASE
+#   cli_test.sh SWIFTTRAIN_PROGRAM SOURCE_DIR CASE [NPZ_WRITER]
 # Cases: train (the digits MLP config reaches its accuracy; the progress bar's plain lines), recover (a run continued from its
-# last checkpoint ends with the same weights as one never interrupted), interrupt (Ctrl-C saves
+# last checkpoint ends with the same weights and metrics logs as one never interrupted), interrupt (Ctrl-C saves
 # the step, exits 130, and --recover goes on from it), describe, errors (bad configs and usage
-# give the sysexits code and name the key path).
+# give the sysexits code and name the key path), npz_examples (digits_npz and sequence_classifier on the
+# .npz files NPZ_WRITER, the C test program example_configs, writes: `NPZ_WRITER --write-npz DIR`).
 set -uo pipefail
-program="$1"; root="$2"; case="$3"
+program="$1"; root="$2"; case="$3"; npz_writer="${4:-}"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 cd "$root"
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -61,13 +62,36 @@ train)
     [ "$(head -1 "$work/reg.csv")" = "output_0" ] || fail "a regression's predictions are its outputs: $(head -1 "$work/reg.csv")"
     ;;
 recover)
-    "$program" train examples/configs/digits_mlp.json -s "$work/whole" >/dev/null || fail "whole run"
-    "$program" train examples/configs/digits_mlp.json -s "$work/cut" >/dev/null || fail "second run"
+    # with metrics loggers (JSON lines and CSV), whose files the recovered run continues
+    loggers='{"callbacks": [{"type": "metrics_logger"}, {"type": "metrics_logger", "path": "logs/m.csv"}]}'
+    "$program" train examples/configs/digits_mlp.json -s "$work/whole" -o "$loggers" >/dev/null || fail "whole run"
+    "$program" train examples/configs/digits_mlp.json -s "$work/cut" -o "$loggers" >/dev/null || fail "second run"
     # as if the run had been stopped after its checkpoint of step 495 (epoch 11) was written
+    # (its logs have the rows up to step 900 then, which the recovered run logs again)
     rm -rf "$work/cut/checkpoint-900" "$work/cut/model.safetensors" "$work/cut/metrics.json"
-    "$program" train examples/configs/digits_mlp.json -s "$work/cut" --recover >"$work/out" || fail "recover: $(cat "$work/out")"
+    "$program" train examples/configs/digits_mlp.json -s "$work/cut" -o "$loggers" --recover >"$work/out" \
+        || fail "recover: $(cat "$work/out")"
     cmp -s "$work/whole/model.safetensors" "$work/cut/model.safetensors" || fail "the recovered run's weights differ"
+    # the logs of the recovered run are those of the whole one (no row lost, none twice), timings aside
+    untimed() { sed -E 's/"[a-z_]*(runtime|per_second)": [^,}]*(, )?//g' "$1"; }
+    [ "$(grep -c '"step": 495, "loss"' "$work/cut/metrics.jsonl")" = 1 ] || fail "the recovered log: $(cat "$work/cut/metrics.jsonl")"
+    diff <(untimed "$work/whole/metrics.jsonl") <(untimed "$work/cut/metrics.jsonl") >"$work/diff" \
+        || fail "the recovered run's metrics.jsonl differs from the whole run's: $(head -20 "$work/diff")"
+    diff <(cut -d, -f1-11 "$work/whole/logs/m.csv") <(cut -d, -f1-11 "$work/cut/logs/m.csv") >"$work/diff" \
+        || fail "the recovered run's m.csv differs from the whole run's: $(head -20 "$work/diff")"
     expect_exit 66 "does not exist" -- train examples/configs/digits_mlp.json -s "$work/none" --recover
+    ;;
+npz_examples)
+    # the examples read their .npz from the working directory
+    mkdir -p "$work/npz" && "$npz_writer" --write-npz "$work/npz" || fail "cannot write the .npz files"
+    (cd "$work/npz" && "$program" train "$root/examples/configs/digits_npz.json" -s digits >"$work/out" 2>&1) \
+        || fail "digits_npz: $(cat "$work/out")"
+    accuracy="$(number best_validation_accuracy "$work/npz/digits/metrics.json")"
+    awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.93) }' || fail "digits_npz validation accuracy $accuracy < 0.93"
+    (cd "$work/npz" && "$program" train "$root/examples/configs/sequence_classifier.json" -s sequences >"$work/out" 2>&1) \
+        || fail "sequence_classifier: $(cat "$work/out")"
+    accuracy="$(number best_validation_accuracy "$work/npz/sequences/metrics.json")"
+    awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.95) }' || fail "sequence_classifier validation accuracy $accuracy < 0.95"
     ;;
 describe)
     "$program" describe examples/configs/digits_mlp.json >"$work/out" || fail "describe"

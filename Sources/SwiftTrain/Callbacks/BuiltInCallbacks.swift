@@ -45,11 +45,69 @@ public final class MetricsLogger {
     private var headerWritten = false
 
     /// Creates (truncates) the file; throws `.io` naming it when it cannot be opened.
-    public init(path: String, format: Format) throws {
+    /// `resumingAt`: a run resumed from the checkpoint of that step continues the file
+    /// instead: the entries logged up to that step are kept and those past it dropped, as the
+    /// resumed run logs them again (TensorBoard's purge_step), and new entries are appended.
+    public init(path: String, format: Format, resumingAt step: Int? = nil) throws {
         guard !path.isEmpty else { throw SwiftTrainError.invalid("MetricsLogger: the path is empty") }
         self.path = path
         self.format = format
-        file = try Self.open(path, "w")
+        if let step, Files.exists(path) {
+            let text = String(decoding: try Files.read(path), as: UTF8.self)
+            let kept = try keep(text, upTo: step)
+            try Files.writeAtomically(Array(kept.utf8), to: path)
+            file = try Self.open(path, "a")
+        } else {
+            file = try Self.open(path, "w")
+        }
+    }
+
+    /// The lines of `text` (this logger's format) logged at `step` or before, and for CSV the
+    /// columns and rows it continues from.
+    private func keep(_ text: String, upTo step: Int) throws -> String {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        switch format {
+        case .jsonl:  // {"step": N, ...}: lines this logger did not write are kept
+            lines.removeAll { line in
+                guard line.hasPrefix("{\"step\": ") else { return false }
+                let digits = line.dropFirst(9).prefix { $0.isNumber || $0 == "-" }
+                return Int(digits).map { $0 > step } ?? false
+            }
+        case .csv:  // a header ("step" first), then rows whose first field is the step
+            guard let header = lines.first else { return "" }
+            let names = Self.csvFields(header)
+            guard names.first == "step" else {
+                throw SwiftTrainError.invalid("MetricsLogger: '\(path)' does not start with a \"step\" column, so the run "
+                    + "cannot continue it; move it away or give another path")
+            }
+            lines = [header] + lines.dropFirst().filter { Int(Self.csvFields($0).first ?? "").map { $0 <= step } ?? true }
+            columns = names
+            rows = lines.dropFirst().map { line in
+                Dictionary(zip(names, Self.csvFields(line)).filter { !$0.1.isEmpty }, uniquingKeysWith: { a, _ in a })
+            }
+            headerWritten = true
+        }
+        return lines.map { $0 + "\n" }.joined()
+    }
+
+    /// The fields of one CSV line as csvField writes them (quoted when they hold , " or a line break).
+    private static func csvFields(_ line: String) -> [String] {
+        var fields: [String] = [], field = "", quoted = false, previous: Character = " "
+        for c in line {
+            if quoted {
+                if c == "\"" { quoted = false } else { field.append(c) }
+            } else if c == "\"" {
+                if previous == "\"" { field.append("\"") }  // "" inside quotes
+                quoted = true
+            } else if c == "," {
+                fields.append(field)
+                field = ""
+            } else {
+                field.append(c)
+            }
+            previous = c
+        }
+        return fields + [field]
     }
 
     deinit { if let file { fclose(file) } }

@@ -17,6 +17,7 @@ public struct ConfigCallback {
 ///   "early_stopping_threshold" (default 0), with the trainer's metric_for_best_model;
 /// - "metrics_logger": "path" (relative to the output directory; default "metrics.jsonl") and
 ///   "format" ("jsonl" or "csv"; default from the path's extension), opened at the first log;
+///   a resumed run (--recover) keeps the entries up to its checkpoint's step and appends;
 /// - "progress_bar": the core's bar on stderr;
 /// - "terminate_on_nan": Keras' TerminateOnNaN;
 /// - "tensorboard": report_to tensorboard, "log_dir" (default HF's output_dir/runs/...).
@@ -35,14 +36,19 @@ enum BuiltInConfigCallbacks {
             }
             guard !path.isEmpty else { throw ConfigObject.error(o.path("path"), "is empty") }
             return ConfigCallback { trainer in
-                var logger: MetricsLogger?
-                trainer.addCallback(MetricsLogger.events, priority: MetricsLogger.priority) { [unowned trainer] event, state, control, metrics in
+                var logger: MetricsLogger?, resumedAt: Int?
+                let events = MetricsLogger.events.union(EventMask(.trainBegin))
+                trainer.addCallback(events, priority: MetricsLogger.priority) { [unowned trainer] event, state, control, metrics in
+                    if event == .trainBegin {  // a resumed run (--recover) continues the file past its step
+                        if logger == nil, state.globalStep > 0 { resumedAt = state.globalStep }
+                        return
+                    }
                     if logger == nil {  // at the first log, with its directory
                         let file = path.hasPrefix("/") ? path : Files.join(trainer.args.outputDir, path)
                         if let slash = file.lastIndex(of: "/"), slash != file.startIndex {
                             try Files.makeDirectories(String(file[..<slash]))
                         }
-                        logger = try MetricsLogger(path: file, format: format)
+                        logger = try MetricsLogger(path: file, format: format, resumingAt: resumedAt)
                     }
                     try logger!.callback(event, state, &control, metrics)
                 }

@@ -79,6 +79,13 @@ public struct ConfigObject {
         return a
     }
 
+    /// The object without its "type", every key marked as read: the arguments of a type a host
+    /// registered (C, Python), whose factory checks them itself.
+    public mutating func arguments() -> JSONValue {
+        for key in keys { _ = value(key) }
+        return .object(entries.filter { $0.0 != "type" })
+    }
+
     /// Refuses the keys no one read, listing the ones `accepted` (the reader's).
     public func finish(accepted: [String]) throws {
         for key in keys where !used.contains(key) {

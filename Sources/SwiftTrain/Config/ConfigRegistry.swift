@@ -3,7 +3,9 @@ import Synchronization
 /// Components of a config by their `"type"` (AllenNLP's Registrable): layers and data
 /// sources. The built-in types are torch's names in snake case; register more from Swift with
 /// `registerLayer` / `registerData` (a builder reads its keys from the object and returns the
-/// component; unknown keys are refused after it ran).
+/// component; unknown keys are refused after it ran). A host (C, Python) adds layer and
+/// callback types with `registerHostLayer` / `registerHostCallback`: one process-wide registry,
+/// behind a lock, whose built-in types cannot be replaced.
 public enum ConfigRegistry {
     /// Builds a layer from its config object (the "type" key already read).
     public typealias LayerBuilder = @Sendable (inout ConfigObject) throws -> Module
@@ -20,7 +22,10 @@ public enum ConfigRegistry {
             ("safetensors", { o in try ArrayData.safetensors(&o) }, ArrayData.archiveKeys),
         ]
         var callbacks: [(String, CallbackBuilder, [String])] = BuiltInConfigCallbacks.all
+        /// The types a host registered (registerHostLayer, registerHostCallback).
+        var hostLayers: Set<String> = [], hostCallbacks: Set<String> = []
     }
+    static let builtInLayerTypes = Set(builtInLayers.map(\.0)), builtInCallbackTypes = Set(BuiltInConfigCallbacks.all.map(\.0))
     private static let tables = Mutex(Tables())
 
     /// Adds (or replaces) a layer type; `keys` are the keys its builder reads.
@@ -44,6 +49,77 @@ public enum ConfigRegistry {
         tables.withLock { t in
             t.callbacks.removeAll { $0.0 == type }
             t.callbacks.append((type, build, keys))
+        }
+    }
+
+    /// Builds a host's layer from the JSON text of its config object's arguments (every key
+    /// but "type"); an error is reported at the object's key path.
+    public typealias HostLayerFactory = @Sendable (String) throws -> Module
+    /// Registers a host's callbacks on the trainer from the JSON text of the entry's arguments.
+    public typealias HostCallbackFactory = @Sendable (String, Trainer) throws -> Void
+
+    /// Adds a layer (model) type of a host. Refused, naming the type, when the name is empty, a
+    /// built-in type's or registered already (unregister it first).
+    public static func registerHostLayer(_ type: String, _ make: @escaping HostLayerFactory) throws {
+        try tables.withLock { t in
+            try checkNew(type, what: "model", builtIn: builtInLayerTypes, taken: t.layers.map(\.0))
+            t.layers.append((type, { o in try make(o.arguments().serialized(indent: 0)) }, []))
+            t.hostLayers.insert(type)
+        }
+    }
+
+    /// Adds a callback type of a host (an entry of "callbacks"), refused as registerHostLayer's.
+    public static func registerHostCallback(_ type: String, _ install: @escaping HostCallbackFactory) throws {
+        try tables.withLock { t in
+            try checkNew(type, what: "callback", builtIn: builtInCallbackTypes, taken: t.callbacks.map(\.0))
+            t.callbacks.append((type, { o in
+                let arguments = o.arguments().serialized(indent: 0)
+                return ConfigCallback { trainer in try install(arguments, trainer) }
+            }, []))
+            t.hostCallbacks.insert(type)
+        }
+    }
+
+    /// Removes a layer type a host registered: `.notFound` when there is none, `.invalidArgument`
+    /// for a built-in type or one registered from Swift.
+    public static func unregisterHostLayer(_ type: String) throws {
+        try tables.withLock { t in
+            try checkHost(type, what: "model", builtIn: builtInLayerTypes, host: t.hostLayers, all: t.layers.map(\.0))
+            t.layers.removeAll { $0.0 == type }
+            t.hostLayers.remove(type)
+        }
+    }
+
+    /// Removes a callback type a host registered, as unregisterHostLayer.
+    public static func unregisterHostCallback(_ type: String) throws {
+        try tables.withLock { t in
+            try checkHost(type, what: "callback", builtIn: builtInCallbackTypes, host: t.hostCallbacks,
+                          all: t.callbacks.map(\.0))
+            t.callbacks.removeAll { $0.0 == type }
+            t.hostCallbacks.remove(type)
+        }
+    }
+
+    private static func checkNew(_ type: String, what: String, builtIn: Set<String>, taken: [String]) throws {
+        guard !type.isEmpty else { throw SwiftTrainError.invalid("the \(what) type's name is empty") }
+        guard !builtIn.contains(type) else {
+            throw SwiftTrainError.invalid("\"\(type)\" is a built-in \(what) type, which cannot be replaced; choose another name")
+        }
+        guard !taken.contains(type) else {
+            throw SwiftTrainError.invalid("the \(what) type \"\(type)\" is registered already; unregister it first")
+        }
+    }
+
+    private static func checkHost(_ type: String, what: String, builtIn: Set<String>, host: Set<String>,
+                                  all: [String]) throws {
+        guard !builtIn.contains(type) else {
+            throw SwiftTrainError.invalid("\"\(type)\" is a built-in \(what) type, which cannot be removed")
+        }
+        guard host.contains(type) else {
+            throw all.contains(type)
+                ? SwiftTrainError.invalid("the \(what) type \"\(type)\" was registered from Swift, not from C or Python")
+                : SwiftTrainError(.notFound, "no \(what) type \"\(type)\" is registered; registered from C or Python: "
+                    + (host.isEmpty ? "none" : host.sorted().joined(separator: ", ")))
         }
     }
 

@@ -47,26 +47,15 @@ public final class Experiment {
             throw ConfigObject.error("loss", "unknown loss \"\(lossName)\"; known: \(LossKind.names.map(\.0).joined(separator: ", "))")
         }
         var settings = try OptimizerConfig.arguments(optimizer: top.value("optimizer"), scheduler: top.value("learning_rate_scheduler"))
-        var installs: [(Trainer) throws -> Void] = [], registered: [String] = [], progress = false
-        if let list = top.value("callbacks") {
-            guard let items = list.arrayValue else {
-                throw ConfigObject.error("callbacks", "expected a list of callbacks ([{\"type\": ...}]), got \(ConfigObject.kind(list))")
-            }
-            for (i, item) in items.enumerated() {
-                let path = "callbacks[\(i)]"
-                let callback = try ConfigRegistry.callback(item, path: path)
-                settings += callback.arguments.map { ($0.name, $0.value, path) }
-                if let install = callback.install {
-                    installs.append(install)
-                    registered.append(path)
-                    progress = progress || item.objectValue?.first { $0.0 == "type" }?.1.stringValue == "progress_bar"
-                }
-            }
-        }
+        let callbackList = try Self.callbacks(top.value("callbacks"))
+        for (path, callback, _) in callbackList { settings += callback.arguments.map { ($0.name, $0.value, path) } }
+        let registering = callbackList.filter { $0.1.install != nil }
         let parsed = try Self.trainingArguments(top.value("trainer"), settings: settings)
         var args = parsed.0
         disableTqdm = parsed.disableTqdm
-        (registeredCallbacks, hasProgressBar, objectArguments) = (registered, progress, Set(settings.map(\.name)))
+        (registeredCallbacks, hasProgressBar, objectArguments) = (registering.map(\.0), registering.contains { $0.2 == "progress_bar" },
+                                                                  Set(settings.map(\.name)))
+        installs = registering.map { ($0.0, $0.1.install!) }
         if let outputDir { args.outputDir = outputDir }
         try args.validate()
         try top.finish(accepted: Self.keys)
@@ -74,12 +63,51 @@ public final class Experiment {
         trainer.trainDataset = trainDataset
         trainer.evalDataset = validationDataset
         self.config = config
-        if callbacks { for install in installs { try install(trainer) } }
+        if callbacks { try installCallbacks() }
     }
 
-    /// Parses `text` (JSON) and applies `overrides` (a JSON object merged in key by key, as
-    /// AllenNLP's -o), then builds.
-    public convenience init(text: String, overrides: String? = nil, outputDir: String? = nil, callbacks: Bool = true) throws {
+    /// The callbacks of the config that register on the trainer, not yet installed.
+    private var installs: [(path: String, install: (Trainer) throws -> Void)]
+
+    /// Registers the config's callbacks on the trainer (once): what `callbacks: true` does, for
+    /// a host that first needs the trainer (a C handle for the callbacks a C factory adds).
+    public func installCallbacks() throws {
+        let pending = installs
+        installs = []
+        try Self.install(pending, on: trainer)
+    }
+
+    /// The entries of "callbacks" with their key paths and types.
+    static func callbacks(_ list: JSONValue?) throws -> [(String, ConfigCallback, String)] {
+        guard let list else { return [] }
+        guard let items = list.arrayValue else {
+            throw ConfigObject.error("callbacks", "expected a list of callbacks ([{\"type\": ...}]), got \(ConfigObject.kind(list))")
+        }
+        return try items.enumerated().map { i, item in
+            let path = "callbacks[\(i)]"
+            return (path, try ConfigRegistry.callback(item, path: path), item.objectValue?.first { $0.0 == "type" }?.1.stringValue ?? "")
+        }
+    }
+
+    private static func install(_ installs: [(path: String, install: (Trainer) throws -> Void)], on trainer: Trainer) throws {
+        for (path, install) in installs {
+            do { try install(trainer) } catch let error as SwiftTrainError where !error.message.hasPrefix("config:") {
+                throw ConfigObject.error(path, error.message)  // (a factory's own failure, at its key path)
+            }
+        }
+    }
+
+    /// Registers the callbacks of the config `text` (with `overrides`) that register on a
+    /// trainer on `trainer`, one built from the config's pieces (st_config_build): the
+    /// training arguments callbacks set are the pieces' already.
+    public static func addCallbacks(text: String, overrides: String? = nil, to trainer: Trainer) throws {
+        let config = try parse(text: text, overrides: overrides)
+        let list = try callbacks(config.objectValue?.last { $0.0 == "callbacks" }.flatMap { $0.1.isNull ? nil : $0.1 })
+        try install(list.compactMap { entry in entry.1.install.map { (entry.0, $0) } }, on: trainer)
+    }
+
+    /// `text` (JSON) with `overrides` (a JSON object merged in key by key, as AllenNLP's -o).
+    static func parse(text: String, overrides: String?) throws -> JSONValue {
         var config: JSONValue
         do { config = try JSONValue.parse(text) } catch let error as SwiftTrainError {
             throw SwiftTrainError.invalid("config: not valid JSON: \(error.message)")
@@ -91,7 +119,13 @@ public final class Experiment {
             }
             config = Self.merge(config, patch)
         }
-        try self.init(config: config, outputDir: outputDir, callbacks: callbacks)
+        return config
+    }
+
+    /// Parses `text` (JSON) and applies `overrides` (a JSON object merged in key by key, as
+    /// AllenNLP's -o), then builds.
+    public convenience init(text: String, overrides: String? = nil, outputDir: String? = nil, callbacks: Bool = true) throws {
+        try self.init(config: try Self.parse(text: text, overrides: overrides), outputDir: outputDir, callbacks: callbacks)
     }
 
     /// Names the "trainer" object may give an argument by, besides its own.

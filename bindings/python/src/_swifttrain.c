@@ -182,12 +182,13 @@ static PyObject *config_build(PyObject *module, PyObject *args)
     if (core == NULL)
         return NULL;
     int status;
+    st_py_config_forget_exception();
     Py_BEGIN_ALLOW_THREADS
     status = st_config_build(&model, &train, &validation, &core->args, &loss, config, overrides);
     Py_END_ALLOW_THREADS
     if (status != ST_OK) {
         Py_DECREF(core);
-        return st_py_raise_status(state, status);
+        return st_py_raise_config_status(state, status); /* (a Python model factory's exception as the cause) */
     }
     PyObject *datasets[2] = {NULL, NULL};
     st_dataset *handles[2] = {train, validation};
@@ -266,6 +267,7 @@ static int module_exec(PyObject *module)
         PyModule_AddFunctions(module, st_py_enum_name_functions) < 0 ||
         PyModule_AddFunctions(module, st_py_user_code_functions) < 0 ||
         PyModule_AddFunctions(module, st_py_trainer_functions) < 0 ||
+        PyModule_AddFunctions(module, st_py_config_registry_functions) < 0 ||
         PyModule_AddIntConstant(module, "EVENT_COUNT", ST_EVENT_COUNT) < 0 ||
         PyModule_AddIntConstant(module, "HEADER_VERSION_NUMBER", SWIFTTRAIN_VERSION_NUMBER) < 0)
         return -1;

@@ -227,6 +227,15 @@ PyObject *st_py_named_tensors_to_list(st_py_state *state, st_named_tensors *name
 st_named_tensors *st_py_named_tensors_from_items(st_py_state *state, PyObject *items,
                                                  const char *what);
 
+/* ---- config_registry.c: config types registered from Python -------------------------- */
+
+extern PyMethodDef st_py_config_registry_functions[];
+/* st_py_raise_status for a config's call, with the exception a Python factory raised (if
+ * any) as the __cause__. Returns NULL. */
+PyObject *st_py_raise_config_status(st_py_state *state, int status);
+/* Forgets a factory's exception left by a call that did not raise it (before a config call). */
+void st_py_config_forget_exception(void);
+
 /* ---- layers.c: the layer constructors ------------------------------------------------ */
 
 extern PyMethodDef st_py_layer_functions[];

@@ -62,6 +62,7 @@ from .data_collator import DataCollatorWithPadding, default_data_collator
 from ._model_call import ModelOutput
 from .model_interfaces import ComposerModel, ModuleInterface
 from .optimization import SchedulerType, get_scheduler
+from .registry import register_callback, register_model, unregister_callback, unregister_model
 from .trainer import EvalPrediction, PredictionOutput, Trainer, TrainOutput
 from .training_args import TrainingArguments
 

@@ -453,7 +453,8 @@ class Trainer:
         library as ``swifttrain train`` builds it: ``config`` is a file's path, JSON text or a
         dict; ``overrides`` a dict (or JSON text) merged in key by key. The model is an
         ``nn.Module`` over the library's; the config's training arguments become
-        ``trainer.args``. Other keywords (``callbacks``, ``compute_metrics``, ...) go to the
+        ``trainer.args``; its callbacks are added after ``callbacks`` (the types registered
+        with :func:`swifttrain.register_callback` among them). Other keywords (``callbacks``, ``compute_metrics``, ...) go to the
         constructor."""
         if isinstance(config, Mapping):
             text = json.dumps(config)
@@ -469,20 +470,30 @@ class Trainer:
                                     if name in fields},
                                  disable_tqdm=cls._config_disable_tqdm(text, patch))
         loss = next(name for name, code in _C.enum_names("loss").items() if code == loss_code)
-        return cls(nn.Module(handle), args, train_dataset=train, eval_dataset=validation, loss=loss,
-                   **kwargs)
+        trainer = cls(nn.Module(handle), args, train_dataset=train, eval_dataset=validation, loss=loss,
+                      **kwargs)
+        # the config's callbacks that register on a trainer (metrics_logger, progress_bar,
+        # terminate_on_nan, types registered from C or Python: those go to add_callback)
+        _C.config_add_callbacks(trainer._core, text, patch, trainer.add_callback)
+        return trainer
 
     @staticmethod
     def _config_disable_tqdm(text: str, patch: Optional[str]) -> bool:
         """The config's trainer.disable_tqdm (the library checked it is a bool; an override
         wins, as the library merges them): not a training argument of the library, which
         prints nothing unasked, but this trainer's progress bar's switch, as HF's."""
-        value = False
+        value, callbacks = False, None
         for source in (text, patch):
-            trainer = json.loads(source).get("trainer") if source else None
+            config = json.loads(source) if source else None
+            trainer = config.get("trainer") if isinstance(config, dict) else None
             if isinstance(trainer, dict) and "disable_tqdm" in trainer:
                 value = trainer["disable_tqdm"]
-        return bool(value)
+            if isinstance(config, dict) and "callbacks" in config:
+                callbacks = config["callbacks"]
+        # a progress_bar callback is the library's bar: this trainer then shows none of its own
+        bar = isinstance(callbacks, list) and any(isinstance(c, dict) and c.get("type") == "progress_bar"
+                                                  for c in callbacks)
+        return bool(value) or bar
 
     def allennlp_metrics(self) -> Dict[str, Any]:
         """AllenNLP's result of the last ``train()`` (what its ``Trainer.train`` returns and
