@@ -48,11 +48,20 @@ public final class MetricsLogger {
     /// `resumingAt`: a run resumed from the checkpoint of that step continues the file
     /// instead: the entries logged up to that step are kept and those past it dropped, as the
     /// resumed run logs them again (TensorBoard's purge_step), and new entries are appended.
+    /// Under an MPI launcher, only process 0 creates the file (in data-parallel training only
+    /// it logs); another process opens it at its first entry, if it ever logs one.
     public init(path: String, format: Format, resumingAt step: Int? = nil) throws {
         guard !path.isEmpty else { throw SwiftTrainError.invalid("MetricsLogger: the path is empty") }
         self.path = path
         self.format = format
-        if let step, Files.exists(path) {
+        resumingAt = step
+        if ProcessGroup.launcherRank == 0 { try openFile() }
+    }
+
+    private let resumingAt: Int?
+
+    private func openFile() throws {
+        if let step = resumingAt, Files.exists(path) {
             let text = String(decoding: try Files.read(path), as: UTF8.self)
             let kept = try keep(text, upTo: step)
             try Files.writeAtomically(Array(kept.utf8), to: path)
@@ -114,6 +123,7 @@ public final class MetricsLogger {
 
     /// Appends one entry (the metrics of a LOG event at `step`).
     public func write(_ metrics: Metrics, step: Int) throws {
+        if file == nil && !headerWritten { try openFile() }
         switch format {
         case .jsonl:
             var line = "{\"step\": \(step)"
@@ -145,7 +155,7 @@ public final class MetricsLogger {
     /// The callback to register (see the type's documentation).
     public var callback: TrainerCallback {
         { [self] _, state, _, metrics in
-            if let metrics { try write(metrics, step: state.globalStep) }
+            if let metrics, state.isWorldProcessZero { try write(metrics, step: state.globalStep) }
         }
     }
 
