@@ -33,23 +33,30 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/* The loop being run. Written by the caller before the ticket that announces it. */
+/* The loop being run. Written by the caller before the ticket that announces it, read by a
+ * worker only after it joined the loop (see `state`). */
 static struct {
     void (*fn)(void *ctx, size_t begin, size_t end);
     void *ctx;
     size_t n, grain, chunks;
 } job;
 
-/* (generation << 16) | the number of workers taking part: worker i works on the loop iff
- * i < that number. One word, so a worker reads both at once. */
+/* The generation of the latest loop: workers wait for it to change. */
 static _Atomic uint64_t ticket;
+/* (generation << 32) | CLOSED | the workers inside the loop. A worker joins by incrementing
+ * it while the generation is its ticket's and CLOSED is not set; the caller sets CLOSED once
+ * every chunk is taken and then waits only for the workers inside. A worker that was asleep,
+ * or not scheduled, is never waited for: the caller runs the chunks it did not take. */
+static _Atomic uint64_t state;
+#define CLOSED ((uint64_t)1 << 31)
+#define INSIDE ((uint64_t)0x7fffffff)
 static _Atomic size_t next_chunk;
-static _Atomic int pending;          /* workers of this loop that have not finished */
+static _Atomic int participants;    /* worker i may join iff i < this (the thread count) */
 static atomic_flag busy = ATOMIC_FLAG_INIT;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;    /* a new ticket */
-static pthread_cond_t done = PTHREAD_COND_INITIALIZER;    /* pending reached 0 */
+static pthread_cond_t done = PTHREAD_COND_INITIALIZER;    /* the last worker left a closed loop */
 static _Atomic int sleepers;        /* workers asleep on `wake` */
 static int caller_waiting;          /* under lock */
 
@@ -65,6 +72,15 @@ static void run_chunks(void) {
         if (k >= job.chunks) return;
         size_t begin = k * job.grain, end = begin + job.grain < job.n ? begin + job.grain : job.n;
         job.fn(job.ctx, begin, end);
+    }
+}
+
+/* Joins loop `generation` unless it is closed or over; whether it did. */
+static int join(uint64_t generation) {
+    uint64_t s = atomic_load(&state);
+    for (;;) {
+        if ((s >> 32) != (generation & 0xffffffffu) || (s & CLOSED)) return 0;
+        if (atomic_compare_exchange_weak(&state, &s, s + 1)) return 1;
     }
 }
 
@@ -87,9 +103,10 @@ static void *worker_main(void *arg) {
             pthread_mutex_unlock(&lock);
         }
         seen = now;
-        if (index >= (int)(now & 0xffff)) continue;
+        if (index >= atomic_load_explicit(&participants, memory_order_relaxed) || !join(now)) continue;
         run_chunks();
-        if (atomic_fetch_sub_explicit(&pending, 1, memory_order_acq_rel) == 1) {
+        uint64_t left = atomic_fetch_sub(&state, 1) - 1;
+        if ((left & CLOSED) && (left & INSIDE) == 0) {
             pthread_mutex_lock(&lock);
             if (caller_waiting) pthread_cond_signal(&done);
             pthread_mutex_unlock(&lock);
@@ -191,30 +208,34 @@ void stx_parallel_for(size_t n, size_t grain, void (*fn)(void *ctx, size_t begin
         fn(ctx, 0, n);
         return;
     }
+    atomic_store_explicit(&participants, workers, memory_order_relaxed);
     job.fn = fn;
     job.ctx = ctx;
     job.n = n;
     job.grain = grain;
     job.chunks = chunks;
     atomic_store_explicit(&next_chunk, 0, memory_order_relaxed);
-    atomic_store_explicit(&pending, workers, memory_order_relaxed);
-    uint64_t generation = (atomic_load_explicit(&ticket, memory_order_relaxed) >> 16) + 1;
-    atomic_store(&ticket, (generation << 16) | (uint64_t)workers); /* seq_cst: see sleepers */
+    uint64_t generation = atomic_load_explicit(&ticket, memory_order_relaxed) + 1;
+    atomic_store(&state, (generation & 0xffffffffu) << 32);
+    atomic_store(&ticket, generation); /* seq_cst: see sleepers */
     if (atomic_load(&sleepers) > 0) {
         pthread_mutex_lock(&lock);
         pthread_cond_broadcast(&wake);
         pthread_mutex_unlock(&lock);
     }
     run_chunks();
-    for (int i = 0; atomic_load_explicit(&pending, memory_order_acquire) != 0 && i < SPIN_ROUNDS; i++)
-        cpu_relax();
-    if (atomic_load_explicit(&pending, memory_order_acquire) != 0) {
-        pthread_mutex_lock(&lock);
-        caller_waiting = 1;
-        while (atomic_load(&pending) != 0)
-            pthread_cond_wait(&done, &lock);
-        caller_waiting = 0;
-        pthread_mutex_unlock(&lock);
+    /* every chunk is taken: close the loop, wait for the workers inside */
+    if (atomic_fetch_or(&state, CLOSED) & INSIDE) {
+        for (int i = 0; (atomic_load_explicit(&state, memory_order_acquire) & INSIDE) && i < SPIN_ROUNDS; i++)
+            cpu_relax();
+        if (atomic_load(&state) & INSIDE) {
+            pthread_mutex_lock(&lock);
+            caller_waiting = 1;
+            while (atomic_load(&state) & INSIDE)
+                pthread_cond_wait(&done, &lock);
+            caller_waiting = 0;
+            pthread_mutex_unlock(&lock);
+        }
     }
     atomic_flag_clear_explicit(&busy, memory_order_release);
 }
