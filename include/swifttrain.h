@@ -169,9 +169,31 @@ const char *st_blas_corename(void);
 SWIFTTRAIN_API
 const char *st_blas_config(void);
 
-/** Sets the number of threads OpenBLAS uses (>= 1). */
+/** The older name of st_set_num_threads (it sets OpenBLAS's threads and the library's own
+ *  together). Unlike it, loads OpenBLAS first and gives ST_EBLAS, changing nothing, when
+ *  OpenBLAS cannot be loaded. */
 SWIFTTRAIN_API
 st_status st_blas_set_num_threads(int num_threads);
+
+/** Sets how many threads the library computes with (like torch.set_num_threads): OpenBLAS's
+ *  threads and the library's worker pool for element-wise work (optimizer updates, gradient
+ *  norms), the calling thread included. Process-wide; safe from any thread (a computation
+ *  already running keeps the count it started with).
+ *
+ *  Until it is called, the count is SWIFTTRAIN_NUM_THREADS, else OPENBLAS_NUM_THREADS, else
+ *  OMP_NUM_THREADS (read once, when first needed; a value that is not a number in
+ *  [1, ST_MAX_NUM_THREADS] is ignored), else the number of CPUs the process may run on
+ *  (sched_getaffinity).
+ *  @return ST_OK, or ST_EINVAL (nothing changes) unless 1 <= num_threads <= ST_MAX_NUM_THREADS. */
+SWIFTTRAIN_API
+st_status st_set_num_threads(int num_threads);
+
+/** The thread count in use (like torch.get_num_threads): see st_set_num_threads. Never fails. */
+SWIFTTRAIN_API
+int st_get_num_threads(void);
+
+/** The largest count st_set_num_threads accepts. */
+#define ST_MAX_NUM_THREADS 1024
 
 /** Seeds the generator used to initialise new modules' parameters (like torch.manual_seed).
  *  Modules created after this call with the same seed and the same sequence of creations

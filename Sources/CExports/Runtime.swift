@@ -37,6 +37,16 @@ public func st_blas_set_num_threads(_ numThreads: Int32) -> st_status {
 }
 
 @c @implementation
+public func st_set_num_threads(_ numThreads: Int32) -> st_status {
+    status { try Threads.setCount(Int(numThreads)) }
+}
+
+@c @implementation
+public func st_get_num_threads() -> Int32 {
+    Int32(Threads.count)
+}
+
+@c @implementation
 public func st_manual_seed(_ seed: UInt64) {
     manualSeed(seed)
 }

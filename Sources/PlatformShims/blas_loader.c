@@ -33,6 +33,7 @@ static sgemm_fn p_sgemm;
 static string_fn p_corename;
 static string_fn p_config;
 static set_threads_fn p_set_threads;
+static void apply_num_threads(int at_load);
 
 /* The OpenBLAS core type this CPU can run fastest, or NULL to let OpenBLAS decide. */
 static const char *coretype_for_this_cpu(void) {
@@ -83,6 +84,7 @@ static void load_openblas(void) {
                  "libopenblas0-pthread");
         return;
     }
+    apply_num_threads(1);
     load_status = 0;
 }
 
@@ -113,8 +115,20 @@ const char *stx_blas_chosen_coretype(void) {
     return chosen_coretype;
 }
 
-void stx_blas_set_num_threads(int n) {
-    if (stx_blas_load() == 0 && p_set_threads) p_set_threads(n);
+/* Gives OpenBLAS the library's thread count, if it is loaded (loading does it too; the lock
+ * keeps a count set during loading from being lost). */
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static int threads_applied;
+
+static void apply_num_threads(int at_load) {
+    pthread_mutex_lock(&threads_lock);
+    if (at_load) threads_applied = 1;
+    if (threads_applied && p_set_threads) p_set_threads(stx_num_threads());
+    pthread_mutex_unlock(&threads_lock);
+}
+
+void stx_blas_apply_num_threads(void) {
+    apply_num_threads(0);
 }
 
 void stx_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,

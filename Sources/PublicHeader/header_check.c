@@ -27,3 +27,6 @@ HEADER_CHECK_SIZED(st_optim_options);
 HEADER_CHECK_SIZED(st_plateau_state);
 HEADER_CHECK_SIZED(st_trainer_state);
 HEADER_CHECK_SIZED(st_eval_prediction);
+
+/* The largest thread count is the core's (Sources/PlatformShims: STX_MAX_THREADS). */
+_Static_assert(ST_MAX_NUM_THREADS == 1024, "ST_MAX_NUM_THREADS must match STX_MAX_THREADS");

@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 # Functions that return an int that is not a status.
-NON_STATUS_INT = {"st_version_number", "st_cli_main"}  # a number; a process exit code
+NON_STATUS_INT = {"st_version_number", "st_cli_main", "st_get_num_threads"}  # numbers; an exit code
 
 # A declaration: optional SWIFTTRAIN_API (on its own line or the same one), a return type, an
 # st_ name and an opening parenthesis, starting in column 0. typedefs and #defines are not.

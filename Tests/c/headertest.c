@@ -26,6 +26,7 @@ HEADERTEST_STATIC_ASSERT(ST_OK == 0 && ST_EINVAL == -2 && ST_ENOTFOUND == -8, st
 HEADERTEST_STATIC_ASSERT(ST_EVENT_COUNT == ST_EVENT_POST_CLOSE + 1, event_count);
 HEADERTEST_STATIC_ASSERT(ST_EVENT_MASK(ST_EVENT_LOG) == 16u, event_mask);
 HEADERTEST_STATIC_ASSERT(ST_TRAINING_ARGS_VERSION == 7, training_args_version);
+HEADERTEST_STATIC_ASSERT(ST_MAX_NUM_THREADS == 1024, max_num_threads);
 
 /* The callback type can be formed from an ordinary function. */
 static int headertest_callback(st_event event, const st_trainer_state *state,

@@ -296,3 +296,53 @@ func phaseReport() throws {
     }
 }
 if wanted.contains("PHASES") { try phaseReport() }
+
+// OPTIM: each optimizer's update alone on W3's parameters (6.3 M in its six tensors), in ns
+// per parameter, with one thread and with all of them (the library's default count), and the
+// gradient norm. Medians of 5 runs of 10 steps, interleaved.
+func optimizerUpdates() throws {
+    let shapes = [[2048, 1024], [2048], [2048, 2048], [2048], [10, 2048], [10]]
+    let parameters = shapes.map { Tensor.zeros($0, requiresGrad: true) }
+    for p in parameters { try (try p * 1).sum().backward() }  // gradients of ones
+    let count = parameters.reduce(0) { $0 + $1.count }
+    let all = Threads.count
+    let kinds: [(String, ([Tensor]) throws -> Optimizer)] = [
+        ("SGD", { try SGD($0, lr: 1e-3) }),
+        ("SGD_momentum", { try SGD($0, lr: 1e-3, momentum: 0.9, weightDecay: 1e-4) }),
+        ("SGD_nesterov", { try SGD($0, lr: 1e-3, momentum: 0.9, nesterov: true) }),
+        ("RMSprop", { try RMSprop($0, lr: 1e-3) }),
+        ("RMSprop_centered_momentum", { try RMSprop($0, lr: 1e-3, momentum: 0.9, centered: true) }),
+        ("Adagrad", { try Adagrad($0, lr: 1e-3) }),
+        ("Adadelta", { try Adadelta($0) }),
+        ("Lion", { try Lion($0, lr: 1e-4, weightDecay: 1e-2) }),
+        ("Adam", { try Adam($0, lr: 1e-3) }),
+        ("AdamW", { try Adam.adamW($0, lr: 1e-3, weightDecay: 1e-2) }),
+        ("AdamW_amsgrad", { try Adam.adamW($0, lr: 1e-3, amsgrad: true) }),
+    ]
+    func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+    func time(_ threads: Int, _ body: () -> Void) throws -> Double {
+        try Threads.setCount(threads)
+        body()
+        let start = now()
+        for _ in 0..<10 { body() }
+        return (now() - start) / Double(10 * count) * 1e9
+    }
+    func report(_ name: String, _ body: () -> Void) throws {
+        var one: [Double] = [], many: [Double] = []
+        for _ in 0..<5 {
+            one.append(try time(1, body))
+            many.append(try time(all, body))
+        }
+        print("RESULT framework=swifttrain workload=OPTIM optimizer=\(name) parameters=\(count) "
+            + "ns_per_param_1_thread=\(median(one)) ns_per_param_\(all)_threads=\(median(many)) "
+            + "speedup=\(median(one) / median(many))")
+    }
+    for (name, make) in kinds {
+        let optimizer = try make(parameters)
+        try report(name) { optimizer.step() }
+    }
+    var norm = 0.0
+    try report("grad_norm") { norm += clipGradNorm(parameters, maxNorm: .infinity) }  // the norm alone
+    try Threads.setCount(all)
+}
+if wanted.contains("OPTIM") { try optimizerUpdates() }

@@ -1,4 +1,5 @@
 import Glibc
+import PlatformShims
 
 /// torch.optim.Adadelta (Zeiler 2012).
 public final class Adadelta: Optimizer {
@@ -22,16 +23,14 @@ public final class Adadelta: Optimizer {
 
     override func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ n: Int, _ state: ParameterState,
                          _ group: ParameterGroup) {
-        let lr = Float(group.learningRate), wd = Float(group.weightDecay)
-        let r = Float(rho), w = Float(1 - rho), eps = Float(epsilon)
-        let sq = state.buffers[0]!.base, acc = state.buffers[1]!.base
-        for j in 0..<n {
-            let gj = g[j] + wd * p[j]
-            sq[j] = sq[j] * r + w * gj * gj
-            let std = (sq[j] + eps).squareRoot()
-            let delta = (acc[j] + eps).squareRoot() / std * gj
-            acc[j] = acc[j] * r + w * delta * delta
-            p[j] -= lr * delta
-        }
+        var k = stx_adadelta_coefficients()
+        k.lr = Float(group.learningRate)
+        k.weight_decay = Float(group.weightDecay)
+        k.rho = Float(rho)
+        k.w = Float(1 - rho)
+        k.eps = Float(epsilon)
+        // one fused pass (PlatformShims/optimizer_kernels.c): g += wd p; sq = sq rho + (1-rho) g g;
+        // delta = sqrt(acc + eps) / sqrt(sq + eps) g; acc = acc rho + (1-rho) delta^2; p -= lr delta
+        stx_adadelta_update(p, g, state.buffers[0]!.base, state.buffers[1]!.base, n, &k)
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import PlatformShims
 
 /// torch.optim.Adagrad (Duchi et al. 2011).
 public final class Adagrad: Optimizer {
@@ -32,13 +33,12 @@ public final class Adagrad: Optimizer {
 
     override func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ n: Int, _ state: ParameterState,
                          _ group: ParameterGroup) {
-        let wd = Float(group.weightDecay), eps = Float(epsilon)
-        let clr = Float(group.learningRate / (1 + Double(state.step - 1) * lrDecay))
-        let sum = state.buffers[0]!.base
-        for j in 0..<n {
-            let gj = g[j] + wd * p[j]
-            sum[j] += gj * gj
-            p[j] -= clr * (gj / (sum[j].squareRoot() + eps))
-        }
+        var k = stx_adagrad_coefficients()
+        k.clr = Float(group.learningRate / (1 + Double(state.step - 1) * lrDecay))
+        k.weight_decay = Float(group.weightDecay)
+        k.eps = Float(epsilon)
+        // one fused pass (PlatformShims/optimizer_kernels.c):
+        // g += wd p; sum += g g; p -= clr (g / (sqrt(sum) + eps))
+        stx_adagrad_update(p, g, state.buffers[0]!.base, n, &k)
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import PlatformShims
 
 /// Lion (Chen et al. 2023, https://arxiv.org/abs/2302.06675): p *= 1 - lr wd;
 /// p -= lr sign(b1 m + (1 - b1) g); m = b2 m + (1 - b2) g. Group momentum is beta1.
@@ -26,14 +27,15 @@ public final class Lion: Optimizer {
 
     override func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ n: Int, _ state: ParameterState,
                          _ group: ParameterGroup) {
-        let lr = Float(group.learningRate), b1 = Float(group.momentum), b2 = Float(beta2)
-        let decay = Float(1 - group.learningRate * group.weightDecay)
-        let m = state.buffers[0]!.base
-        for j in 0..<n {
-            if decay != 1 { p[j] *= decay }
-            let c = b1 * m[j] + (1 - b1) * g[j]
-            p[j] -= lr * (c > 0 ? 1 : (c < 0 ? -1 : 0))
-            m[j] = b2 * m[j] + (1 - b2) * g[j]
-        }
+        var k = stx_lion_coefficients()
+        k.lr = Float(group.learningRate)
+        k.decay = Float(1 - group.learningRate * group.weightDecay)
+        k.b1 = Float(group.momentum)
+        k.w1 = 1 - k.b1  // in float, as the loop this replaced did
+        k.b2 = Float(beta2)
+        k.w2 = 1 - k.b2
+        // one fused pass (PlatformShims/optimizer_kernels.c):
+        // p *= decay; p -= lr sign(b1 m + (1-b1) g); m = b2 m + (1-b2) g
+        stx_lion_update(p, g, state.buffers[0]!.base, n, &k)
     }
 }

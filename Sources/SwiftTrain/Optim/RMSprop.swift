@@ -1,4 +1,5 @@
 import Glibc
+import PlatformShims
 
 /// torch.optim.RMSprop (Hinton's lecture 6e; centered as Graves 2013).
 public final class RMSprop: Optimizer {
@@ -34,26 +35,17 @@ public final class RMSprop: Optimizer {
 
     override func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ n: Int, _ state: ParameterState,
                          _ group: ParameterGroup) {
-        let lr = Float(group.learningRate), wd = Float(group.weightDecay), mu = Float(group.momentum)
-        let a = Float(alpha), w = Float(1 - alpha), eps = Float(epsilon)
-        let sq = state.buffers[0]!.base, buf = state.buffers[1]?.base, avgG = state.buffers[2]?.base
-        for j in 0..<n {
-            let gj = g[j] + wd * p[j]
-            sq[j] = sq[j] * a + w * gj * gj
-            var avg: Float
-            if let avgG {
-                avgG[j] += w * (gj - avgG[j])
-                avg = (sq[j] - avgG[j] * avgG[j]).squareRoot()
-            } else {
-                avg = sq[j].squareRoot()
-            }
-            avg += eps
-            if let buf, mu > 0 {
-                buf[j] = buf[j] * mu + gj / avg
-                p[j] -= lr * buf[j]
-            } else {
-                p[j] -= lr * (gj / avg)
-            }
-        }
+        var k = stx_rmsprop_coefficients()
+        k.lr = Float(group.learningRate)
+        k.weight_decay = Float(group.weightDecay)
+        k.momentum = Float(group.momentum)
+        k.alpha = Float(alpha)
+        k.w = Float(1 - alpha)
+        k.eps = Float(epsilon)
+        // one fused pass (PlatformShims/optimizer_kernels.c): g += wd p; sq = sq a + (1-a) g g;
+        // centered: avg_g += (1-a)(g - avg_g), avg = sqrt(sq - avg_g^2) + eps, else sqrt(sq) + eps;
+        // momentum: buf = buf mu + g / avg, p -= lr buf; else p -= lr (g / avg)
+        let buf = k.momentum > 0 ? state.buffers[1]?.base : nil
+        stx_rmsprop_update(p, g, state.buffers[0]!.base, buf, state.buffers[2]?.base, n, &k)
     }
 }

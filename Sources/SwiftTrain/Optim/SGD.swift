@@ -1,4 +1,5 @@
 import Glibc
+import PlatformShims
 
 /// torch.optim.SGD: d = g + wd p; buf = momentum buf + (1 - dampening) d (buf = d on the
 /// first step); d = nesterov ? d + momentum buf : buf; p -= lr d.
@@ -33,18 +34,15 @@ public final class SGD: Optimizer {
 
     override func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ n: Int, _ state: ParameterState,
                          _ group: ParameterGroup) {
-        let lr = Float(group.learningRate), wd = Float(group.weightDecay), mu = Float(group.momentum)
-        // d = g + wd p is computed per element: the gradient itself is left as it was (PyTorch).
-        guard mu != 0 else {
-            for j in 0..<n { p[j] -= lr * (g[j] + wd * p[j]) }
-            return
-        }
-        let b = state.buffers[0]!.base
-        let keep = Float(1 - dampening), first = state.fresh[0]
-        for j in 0..<n {
-            let d = g[j] + wd * p[j]
-            b[j] = first ? d : mu * b[j] + keep * d
-            p[j] -= lr * (nesterov ? d + mu * b[j] : b[j])
-        }
+        var k = stx_sgd_coefficients()
+        k.lr = Float(group.learningRate)
+        k.weight_decay = Float(group.weightDecay)
+        k.momentum = Float(group.momentum)
+        k.keep = Float(1 - dampening)
+        k.first = state.fresh[0] ? 1 : 0
+        k.nesterov = nesterov ? 1 : 0
+        // one fused pass (PlatformShims/optimizer_kernels.c): d = g + wd p per element (the
+        // gradient itself is left as it was, as in PyTorch); without momentum p -= lr d
+        stx_sgd_update(p, g, k.momentum != 0 ? state.buffers[0]?.base : nil, n, &k)
     }
 }

@@ -23,11 +23,15 @@ public enum BLAS {
         return s.isEmpty ? nil : s
     }
 
-    /// Sets OpenBLAS's thread count.
+    /// The older name of `Threads.setCount`, which sets OpenBLAS's threads and the pool's
+    /// together; unlike it, throws `.blasUnavailable` (changing nothing) when OpenBLAS cannot
+    /// be loaded.
     public static func setNumThreads(_ n: Int) throws {
-        guard n >= 1, n <= 4096 else { throw SwiftTrainError.invalid("num_threads must be >= 1, got \(n)") }
+        guard n >= 1, n <= Threads.maxCount else {
+            throw SwiftTrainError.invalid("num_threads must be between 1 and \(Threads.maxCount), got \(n)")
+        }
         try load()
-        stx_blas_set_num_threads(Int32(n))
+        try Threads.setCount(n)
     }
 
     /// Row-major `C = alpha * op(A) * op(B) + beta * C` with op(X) = X or X^T.

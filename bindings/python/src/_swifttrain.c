@@ -84,6 +84,21 @@ static PyObject *blas_set_num_threads(PyObject *module, PyObject *arg)
     return st_py_none_or_raise(PyModule_GetState(module), st_blas_set_num_threads(num_threads));
 }
 
+PyDoc_STRVAR(set_num_threads_doc,
+             "set_num_threads($module, num_threads, /)\n--\n\n"
+             "Sets the library's thread count, OpenBLAS's and the worker pool's (st_set_num_threads).");
+
+static PyObject *set_num_threads(PyObject *module, PyObject *arg)
+{
+    int num_threads = 0;
+    if (int_arg(arg, "set_num_threads", &num_threads) < 0)
+        return NULL;
+    return st_py_none_or_raise(PyModule_GetState(module), st_set_num_threads(num_threads));
+}
+
+NOARGS_FUNCTION(get_num_threads, "The library's thread count (st_get_num_threads).",
+                PyLong_FromLong(st_get_num_threads()))
+
 PyDoc_STRVAR(manual_seed_doc,
              "manual_seed($module, seed, /)\n--\n\n"
              "Seeds the generator that initialises new modules' parameters (st_manual_seed).");
@@ -222,6 +237,8 @@ static PyMethodDef runtime_functions[] = {
     {"blas_corename", blas_corename, METH_NOARGS, blas_corename_doc},
     {"blas_config", blas_config, METH_NOARGS, blas_config_doc},
     {"blas_set_num_threads", blas_set_num_threads, METH_O, blas_set_num_threads_doc},
+    {"set_num_threads", set_num_threads, METH_O, set_num_threads_doc},
+    {"get_num_threads", get_num_threads, METH_NOARGS, get_num_threads_doc},
     {"manual_seed", manual_seed, METH_O, manual_seed_doc},
     {"event_name", event_name, METH_O, event_name_doc},
     {"status_string", status_string, METH_O, status_string_doc},

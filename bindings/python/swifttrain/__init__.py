@@ -25,6 +25,8 @@ this package translates. Every error it reports derives from :class:`SwiftTrainE
 :class:`ShapeError` is also a ``RuntimeError``, as PyTorch raises for shapes.
 """
 
+import operator
+
 from . import _swifttrain as _C
 from ._swifttrain import (
     BlasError,
@@ -84,10 +86,29 @@ def blas_corename() -> str:
     return _C.blas_corename()
 
 
+def set_num_threads(num_threads: int) -> None:
+    """Sets how many threads the library computes with, like ``torch.set_num_threads``:
+    OpenBLAS's threads and the library's own pool for element-wise work (optimizer updates,
+    gradient norms), the calling thread included. Process-wide.
+
+    Until it is called the count is ``SWIFTTRAIN_NUM_THREADS``, else ``OPENBLAS_NUM_THREADS``,
+    else ``OMP_NUM_THREADS``, else the CPUs this process may run on. Raises
+    :class:`InvalidArgumentError` (a ``ValueError``) for a count outside the accepted range,
+    ``OverflowError`` for an int beyond a C int, ``TypeError`` for a non-integer."""
+    _C.set_num_threads(operator.index(num_threads))
+
+
+def get_num_threads() -> int:
+    """The library's thread count (see :func:`set_num_threads`), like
+    ``torch.get_num_threads``."""
+    return _C.get_num_threads()
+
+
 __all__ = [
     "Trainer", "TrainingArguments", "TrainerCallback", "TrainerState", "TrainerControl",
     "ProgressCallback", "PrinterCallback", "EarlyStoppingCallback", "TerminateOnNaNCallback", "MetricsLoggerCallback", "TrainOutput", "PredictionOutput", "EvalPrediction", "nn",
-    "functional", "optim", "get_scheduler", "SchedulerType", "manual_seed", "blas_corename", "__version__",
+    "functional", "optim", "get_scheduler", "SchedulerType", "manual_seed", "blas_corename",
+    "set_num_threads", "get_num_threads", "__version__",
     "SwiftTrainError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError",
     "MisuseError", "InternalError", "TrainingAbortedError", "BlasError", "NotFoundError", "FileError",
     "CorruptFileError", "CheckpointNotFoundError", "StateDictError", "safetensors",
