@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Data-parallel training over Open MPI (docs/distributed.md), run as a user runs it:
-#   mpi_test.sh DATA_PARALLEL_PROGRAM CASE
+#   mpi_test.sh DATA_PARALLEL_PROGRAM CASE [SWIFTTRAIN_PROGRAM SOURCE_DIR]
 # Cases: same_weights (2 processes with batch 16 each end with the weights of one process
 # with batch 32, and both processes hold the same weights; only process 0 writes files),
 # resume (a 2-process run stopped at step 8 and resumed ends as one never stopped),
 # failure (a process whose callback fails ends the whole job within 30 s, naming the rank),
-# mismatch (processes with different models refuse to start, saying what differs).
+# mismatch (processes with different models refuse to start, saying what differs), cli (the
+# command line under mpirun: one set of output files and lines, from process 0).
 set -uo pipefail
-program="$1"; case="$2"
+program="$1"; case="$2"; cli="${3:-}"; root="${4:-}"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # CI runs as root: Open MPI refuses that without these; 2 processes on 2 cores need no more.
@@ -71,6 +72,17 @@ mismatch)
     [ $? != 0 ] || fail "processes with different models trained: $(cat "$work/log")"
     grep -q "do not train the same run: the model's parameter count differs" "$work/log" \
         || fail "the error does not say what differs: $(cat "$work/log")"
+    ;;
+cli)
+    cd "$root"
+    mpi -x OPENBLAS_NUM_THREADS=1 "$cli" train examples/configs/digits_mlp.json -s "$work/run" \
+        -o '{"trainer": {"per_device_train_batch_size": 16, "num_train_epochs": 4, "disable_tqdm": true}}' \
+        >"$work/out" 2>"$work/err" || fail "swifttrain train under mpirun: $(cat "$work/err")"
+    [ "$(grep -c '^trained 180 steps' "$work/out")" = 1 ] || fail "expected one summary of 180 steps: $(cat "$work/out")"
+    [ "$(grep -c '^step 45: loss=' "$work/out")" = 1 ] || fail "expected each log line once: $(cat "$work/out")"
+    for f in config.json metrics.json model.safetensors checkpoint-180; do
+        [ -e "$work/run/$f" ] || fail "no $f in the serialization directory: $(ls "$work/run")"
+    done
     ;;
 *) fail "unknown case $case" ;;
 esac
