@@ -20,6 +20,7 @@ import numbers
 import os
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
+from . import _swifttrain as _C
 from ._progress_bar import ProgressBar
 
 __all__ = ["TrainerState", "TrainerControl", "TrainerCallback", "ProgressCallback",
@@ -27,7 +28,7 @@ __all__ = ["TrainerState", "TrainerControl", "TrainerCallback", "ProgressCallbac
            "MetricsLoggerCallback"]
 
 
-class TrainerState:
+class TrainerState(_C.TrainerStateBase):
     """The trainer's state as callbacks see it; one step is one optimizer update.
 
     The numbers come from the library at every event: ``epoch`` (fractional),
@@ -38,12 +39,15 @@ class TrainerState:
     too. ``log_history`` is read from the library each time it is accessed. The fields about
     distributed training and hyper-parameter search keep HF's defaults: swifttrain does
     neither.
+
+    The trainer's state is one object, updated at every event as HF's is: a callback that
+    keeps it sees the values of the latest event (``copy.deepcopy(state)`` keeps a snapshot).
+    The library's fields live in the C base class, made into Python values when read; a
+    value assigned to one lasts until the next event.
     """
 
     # Given by the library at every event besides HF's fields (None in a state made here).
     _ADDITIONS = ("loss", "learning_rate", "grad_norm", "micro_step", "skipped_steps")
-    # Per-event values of the library's state dict that are not state fields.
-    _EVENT_ONLY = ("metrics", "eval_batches", "best_model_checkpoint")
 
     def __init__(self, **fields: Any) -> None:
         """HF's fields (``epoch=``, ``global_step=``, ...) with the library's values of a
@@ -72,12 +76,17 @@ class TrainerState:
         return [{key: int(value) if key == "step" else value for key, value in entry.items()}
                 for entry in self._read_log_history()]
 
-    def _update(self, values: Dict[str, Any]) -> None:
+    def __getstate__(self) -> Dict[str, Any]:
+        """For copy and pickle: the attributes and the library's fields (the C base's)."""
+        values = dict(self.__dict__)
+        for name, field in vars(_C.TrainerStateBase).items():
+            if type(field).__name__ == "getset_descriptor" and hasattr(self, name):
+                values[name] = getattr(self, name)
+        return values
+
+    def __setstate__(self, values: Dict[str, Any]) -> None:
         for name, value in values.items():
-            if name not in self._EVENT_ONLY:
-                setattr(self, name, value)
-        if values.get("best_model_checkpoint") is not None:  # given during callbacks only
-            self.best_model_checkpoint = values["best_model_checkpoint"]
+            setattr(self, name, value)
 
     def save_to_json(self, json_path: Union[str, "os.PathLike[str]"]) -> None:
         """Writes the state as HF's ``TrainerState.save_to_json`` does (a checkpoint's

@@ -221,9 +221,8 @@ class Trainer:
         self._given = {"train": None, "eval": None, "metrics": None}  # what the library has
         self._sync_with_library()
         self.state = TrainerState()
-        self._event_state: Optional[Dict[str, Any]] = None  # the state dict last applied to it
         self.state._read_log_history = self._core.log_history
-        self.state._update(self._core.get_state())
+        self._core.update_state(self.state)
         self.control = TrainerControl()
         #: After train(): the checkpoint it resumed from (and any newer ones it passed over
         #: as damaged), or None when it started fresh.
@@ -352,7 +351,7 @@ class Trainer:
         finally:
             if handled:
                 signal.signal(signal.SIGINT, previous)
-            self.state._update(self._core.get_state())
+            self._core.update_state(self.state)
             self.state.best_model_checkpoint = self._best_model_checkpoint()
         resumed = self._core.resumed_from()
         self.resumed_from_checkpoint = resumed or None
