@@ -12,7 +12,10 @@ disable_tqdm=True logs nothing here: logging_strategy "no"), interleaved with th
 end's runs, medians of the repeats. Events: W2 with no Python callback, with a no-op Python
 callback on on_step_end only, and on the step's events (on_step_begin, on_pre_optimizer_step,
 on_optimizer_step, on_step_end, none of which sends the step off the planned path); µs per
-delivered event = (every - none) / events. Prints RESULT lines and the ratios.
+delivered event = (every - none) / events, from wall time and from the CPU time of the thread
+that trains (time.thread_time: the library trains in the calling thread, so this counts the
+work of the step and of the events but not the time other processes of a shared machine take
+the core away). Prints RESULT lines and the ratios, and the spread (min-max) of the repeats.
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ def data_for(w):
 
 
 def seconds(w, data, steps, events=()):
-    """Seconds of a Python Trainer run of `steps` steps, with a no-op callback on `events`."""
+    """(wall, thread CPU) seconds of a Python Trainer run of `steps` steps, with a no-op
+    callback on `events`."""
     st.manual_seed(0)
     args = st.TrainingArguments(max_steps=steps, per_device_train_batch_size=w["batch"],
                                 optim=w["optim"], learning_rate=w["lr"], weight_decay=w["wd"],
@@ -75,15 +79,20 @@ def seconds(w, data, steps, events=()):
         callbacks.append(type("NoOp", (st.TrainerCallback,), {e: noop for e in events})())
     trainer = st.Trainer(mlp(w["sizes"]), args, train_dataset=data, callbacks=callbacks)
     trainer.remove_callback(st.PrinterCallback)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.thread_time()
     trainer.train()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.thread_time() - cpu
 
 
-def rate(w, data, events=()):
+def rate(w, data, events=(), cpu=False):
+    """Steps per second (of wall time, or with `cpu` of the training thread's CPU time)."""
     timed = seconds(w, data, w["warmup"] + w["steps"], events)
     warm = seconds(w, data, w["warmup"], events)
-    return w["steps"] / max(timed - warm, 1e-9)
+    return w["steps"] / max(timed[cpu] - warm[cpu], 1e-9)
+
+
+def spread(values):
+    return f"{min(values):.2f}-{max(values):.2f}"
 
 
 def swift_rate(wid):
@@ -110,17 +119,23 @@ def main() -> None:
         p, s = statistics.median(python), statistics.median(swift)
         print(f"RESULT framework=swifttrain-python workload={wid} steps_per_s={p:.1f} "
               f"swift_steps_per_s={s:.1f} python_over_swift={p / s:.3f}")
+        print(f"# {wid} spread of {options.repeats}: python {spread(python)} swift {spread(swift)} steps/s")
     w = WORKLOADS["W2"]
     data = data_for(w)
-    runs = {"none": [], "step_end": [], "every": []}
-    for _ in range(options.repeats):
-        runs["none"].append(1e6 / rate(w, data))
-        runs["step_end"].append(1e6 / rate(w, data, ("on_step_end",)))
-        runs["every"].append(1e6 / rate(w, data, STEP_EVENTS))
-    us = {k: statistics.median(v) for k, v in runs.items()}
-    print(f"RESULT framework=swifttrain-python workload=EVENTS base=W2 us_per_step_no_callback="
-          f"{us['none']:.2f} us_per_step_step_end={us['step_end']:.2f} us_per_step_4_events="
-          f"{us['every']:.2f} us_per_delivered_event={(us['every'] - us['none']) / len(STEP_EVENTS):.3f}")
+    for clock, cpu in (("wall", False), ("thread_cpu", True)):
+        runs = {"none": [], "step_end": [], "every": []}
+        for _ in range(options.repeats):
+            runs["none"].append(1e6 / rate(w, data, (), cpu))
+            runs["step_end"].append(1e6 / rate(w, data, ("on_step_end",), cpu))
+            runs["every"].append(1e6 / rate(w, data, STEP_EVENTS, cpu))
+        us = {k: statistics.median(v) for k, v in runs.items()}
+        per_event = [(e - n) / len(STEP_EVENTS) for e, n in zip(runs["every"], runs["none"])]
+        print(f"RESULT framework=swifttrain-python workload=EVENTS base=W2 clock={clock} "
+              f"us_per_step_no_callback={us['none']:.2f} us_per_step_step_end={us['step_end']:.2f} "
+              f"us_per_step_4_events={us['every']:.2f} "
+              f"us_per_delivered_event={(us['every'] - us['none']) / len(STEP_EVENTS):.3f}")
+        print(f"# spread of {options.repeats} ({clock}): no callback {spread(runs['none'])}, "
+              f"4 events {spread(runs['every'])} µs/step; per event, run by run: {spread(per_event)} µs")
 
 
 if __name__ == "__main__":

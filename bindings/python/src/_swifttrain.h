@@ -308,6 +308,8 @@ typedef struct st_py_trainer {
     PyObject *event_optimizer;       /* over it, reused from event to event while no callback */
     PyObject *event_scheduler;       /* keeps one */
     Py_ssize_t event_data_refs;      /* the EventData's references when nobody else has one */
+    PyObject *synced_control;        /* the control object whose flags are synced_flags (as */
+    st_trainer_control synced_flags; /* last written or read back), or NULL */
 } st_py_trainer;
 
 int st_py_trainer_type_init(PyObject *module, st_py_state *state);

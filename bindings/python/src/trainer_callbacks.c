@@ -13,7 +13,8 @@
  * once per event by copying the C struct (its fields become objects when read), and the
  * EventData with its optimizer= / lr_scheduler= objects is given to the next event again
  * while no callback kept a reference to it. The control's should_* flags are set from the
- * st_trainer_control before the call and copied back after it; a callback that returns a
+ * st_trainer_control before the call (unless it has them already: read back after the last
+ * callback and unchanged by the library since) and copied back after it; a callback that returns a
  * control object replaces the trainer's. If the callback raised, or Ctrl-C is pending
  * (PyErr_CheckSignals), the exception is kept on the trainer object and the trampoline
  * returns non-zero, which makes the library stop at once (ST_EUSER). When the library call
@@ -30,6 +31,8 @@
  * callable keeps can point into memory the library frees.
  */
 #include "_swifttrain.h"
+
+#include <string.h>
 
 /* st_trainer_control's flags in struct order. */
 #define ST_PY_CONTROL_FLAGS(X)                                                             \
@@ -213,7 +216,11 @@ static int call_callback(st_py_trainer *self, PyObject *trainer, PyObject *callb
         Py_XSETREF(self->snapshot, Py_NewRef(st));
         self->snapshot_serial = s->event_serial;
     }
-    if (begin_event(self, s) < 0 || control_to_object(ctl, control, state) < 0)
+    /* the flags are written unless the object has them already (read back from it after the
+     * last callback, and unchanged by the library since) */
+    if (begin_event(self, s) < 0 ||
+        ((ctl != self->synced_control || memcmp(control, &self->synced_flags, sizeof *control) != 0) &&
+         control_to_object(ctl, control, state) < 0))
         goto done;
     if (PyTuple_GET_SIZE(kwnames) == 5 && (extra = extra_keyword(self, PyTuple_GET_ITEM(kwnames, 4))) == NULL)
         goto done;
@@ -239,8 +246,12 @@ static int call_callback(st_py_trainer *self, PyObject *trainer, PyObject *callb
     PyObject *method = run_event ? NAME(state, NAME_RUN_EVENT) : PyTuple_GET_ITEM(state->EventNames, event);
     result = PyObject_VectorcallMethod(method, stack + 1, positional | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
     st_py_event_data_end(self->event_data);
-    if (result != NULL && take_control(state, trainer, callback, event, result, &ctl) == 0)
-        rc = control_from_object(control, ctl, state);
+    Py_CLEAR(self->synced_control);
+    if (result != NULL && take_control(state, trainer, callback, event, result, &ctl) == 0 &&
+        (rc = control_from_object(control, ctl, state)) == 0) {
+        self->synced_control = Py_NewRef(ctl);
+        self->synced_flags = *control;
+    }
 done:
     Py_XDECREF(result);
     Py_XDECREF(extra);

@@ -81,6 +81,7 @@ static int begin_run(st_py_trainer *self, const char *what)
     self->stop_requested = 0;
     Py_CLEAR(self->snapshot);
     self->event_serial = 0;
+    Py_CLEAR(self->synced_control); /* Python may have changed the control since the last run */
     st_py_host_error_clear();
     return 0;
 }
@@ -193,7 +194,7 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 #define TRAINER_OBJECTS(X)                                                                 \
     X(train_dataset) X(eval_datasets) X(compute_metrics) X(compute_loss) X(computed)       \
     X(state_save) X(state_load) X(state_bytes) X(snapshot) X(event_metrics) X(event_optimizer) \
-    X(event_scheduler) X(event_data) X(owner) X(model) X(pending) X(interrupt)
+    X(event_scheduler) X(event_data) X(synced_control) X(owner) X(model) X(pending) X(interrupt)
 
 static int Trainer_traverse(st_py_trainer *self, visitproc visit, void *arg)
 {

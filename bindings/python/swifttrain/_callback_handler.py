@@ -179,6 +179,19 @@ class CallbackHandler:
                                                    run_event)
         self._entries.append((instance, registration))
 
+    def prepare_run(self, args: Any) -> None:
+        """Before train / evaluate / predict: a callback's ``_idle_events(args)``, the events
+        its methods have nothing to do at in that run, are skipped by the library's trampoline
+        without taking the GIL (``ProgressCallback`` with no bar to draw), so the default
+        callbacks cost no step anything."""
+        for callback, registration in self._entries:
+            idle = getattr(callback, "_idle_events", None)
+            if registration is not None and idle is not None:
+                mask = 0
+                for name in idle(args):
+                    mask |= 1 << EVENT_NAMES.index(name)
+                self._core.set_callback_muted(registration, mask)
+
     def pop_callback(self, callback: Union[type, Any]) -> Optional[Any]:
         for index, (instance, registration) in enumerate(self._entries):
             if (isinstance(instance, callback) if isinstance(callback, type)

@@ -335,6 +335,18 @@ class ProgressCallback(TrainerCallback):
     def _output(self):
         return self._stream if self._stream is not None else sys.stdout
 
+    def _idle_events(self, args) -> Tuple[str, ...]:
+        """The events whose method has nothing to do in the coming run: with no bar to draw
+        (``disable_tqdm``, or the output is not a terminal), ``on_step_end`` and
+        ``on_prediction_step``. The trainer skips them without running Python (a subclass's
+        own methods always run)."""
+        own = ("on_train_begin", "on_step_end", "on_prediction_step", "_output")
+        if any(getattr(type(self), name) is not getattr(ProgressCallback, name) for name in own):
+            return ()
+        if not args.disable_tqdm and ProgressBar.is_terminal(self._output()):
+            return ()
+        return ("on_step_end", "on_prediction_step")
+
     def on_train_begin(self, args, state, control, **kwargs):
         self.training_bar = None
         if args.disable_tqdm or not state.is_world_process_zero:
