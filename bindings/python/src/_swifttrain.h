@@ -12,7 +12,8 @@
  * and shape functions), functional.c (linear algebra, neural-network functions, losses),
  * module_type.c (st_module and its methods), layers.c (the layer constructors),
  * dataset_type.c (st_dataset over Py_buffer), training_args_type.c (st_training_args),
- * trainer_type.c (st_trainer), trainer_callbacks.c (the callback trampoline), optim_type.c
+ * trainer_type.c (st_trainer), trainer_callbacks.c (the callback trampoline),
+ * trainer_state_type.c (TrainerState's library fields), optim_type.c
  * (st_optim), schedule_type.c (st_lr_schedule, st_plateau), enum_names.c (the header's enums
  * by name: st_enum_from_name, st_enum_names).
  */

@@ -218,9 +218,9 @@ static int call_callback(st_py_trainer *self, PyObject *trainer, PyObject *callb
     }
     /* the flags are written unless the object has them already (read back from it after the
      * last callback, and unchanged by the library since) */
-    if (begin_event(self, s) < 0 ||
-        ((ctl != self->synced_control || memcmp(control, &self->synced_flags, sizeof *control) != 0) &&
-         control_to_object(ctl, control, state) < 0))
+    int synced = ctl == self->synced_control && memcmp(control, &self->synced_flags, sizeof *control) == 0;
+    Py_CLEAR(self->synced_control);
+    if (begin_event(self, s) < 0 || (!synced && control_to_object(ctl, control, state) < 0))
         goto done;
     if (PyTuple_GET_SIZE(kwnames) == 5 && (extra = extra_keyword(self, PyTuple_GET_ITEM(kwnames, 4))) == NULL)
         goto done;
@@ -246,7 +246,6 @@ static int call_callback(st_py_trainer *self, PyObject *trainer, PyObject *callb
     PyObject *method = run_event ? NAME(state, NAME_RUN_EVENT) : PyTuple_GET_ITEM(state->EventNames, event);
     result = PyObject_VectorcallMethod(method, stack + 1, positional | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
     st_py_event_data_end(self->event_data);
-    Py_CLEAR(self->synced_control);
     if (result != NULL && take_control(state, trainer, callback, event, result, &ctl) == 0 &&
         (rc = control_from_object(control, ctl, state)) == 0) {
         self->synced_control = Py_NewRef(ctl);
@@ -271,12 +270,20 @@ static int call_handler(st_py_trainer *self, PyObject *callback, int run_event, 
                         "without set_callback_owner and set_callback_protocol; use swifttrain.Trainer");
         return -1;
     }
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *trainer = NULL;
+    if (PyWeakref_GetRef(self->owner, &trainer) < 0)
+        return -1;
+    if (trainer == NULL) /* cannot happen while the trainer runs; be safe anyway */
+        return 0;
+#else
     PyObject *trainer = PyWeakref_GetObject(self->owner); /* borrowed */
     if (trainer == NULL)
         return -1;
     if (trainer == Py_None) /* cannot happen while the trainer runs; be safe anyway */
         return 0;
     Py_INCREF(trainer);
+#endif
     int rc = call_callback(self, trainer, callback, run_event, data, s, control);
     Py_DECREF(trainer);
     return rc;
