@@ -171,3 +171,15 @@ def test_a_subclass_s_own_step_method_always_runs(digits, mlp, quiet_args, silen
     trainer.add_callback(Counting(stream=io.StringIO()))
     trainer.train()
     assert steps == [1, 2, 3]
+
+
+def test_a_trainer_state_of_another_type_is_refused_with_what_to_use(digits, mlp, quiet_args, silent):
+    class Step(st.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            pass
+
+    trainer = silent(st.Trainer(mlp, _args(quiet_args, max_steps=2), train_dataset=digits.train,
+                                callbacks=[Step]))
+    trainer.state = {"global_step": 0}
+    with pytest.raises(TypeError, match="state must be a swifttrain.TrainerState, got dict"):
+        trainer.train()
