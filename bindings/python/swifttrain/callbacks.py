@@ -92,7 +92,6 @@ class TrainerState(_C.TrainerStateBase):
         """Writes the state as HF's ``TrainerState.save_to_json`` does (a checkpoint's
         ``trainer_state.json`` has the same layout): the library writes the text from this
         state's values (st_trainer_state_json_format)."""
-        from . import _swifttrain as _C
         data = {name: getattr(self, name, None) for name in _hf_defaults()}
         data["log_history"] = self.log_history
         text = _C.format_trainer_state_json(json.dumps(data))
@@ -120,7 +119,6 @@ class TrainerState(_C.TrainerStateBase):
 def _hf_defaults() -> Dict[str, Any]:
     """HF's TrainerState fields, the keys of trainer_state.json, with the values of a state
     before training, as the library's writer has them (what it writes for an empty state)."""
-    from . import _swifttrain as _C
     return json.loads(_C.format_trainer_state_json("{}"))
 
 
@@ -447,7 +445,6 @@ class MetricsLoggerCallback(_LibraryCallback):
     The file is created (truncated) when the callback is."""
 
     def __init__(self, path: Union[str, "os.PathLike[str]"], format: str = "jsonl") -> None:
-        from . import _swifttrain as _C
         formats = _C.enum_names("metrics_format")  # st_metrics_format, by the library's names
         if format not in formats:
             raise ValueError(f"MetricsLoggerCallback: format={format!r}; use "
