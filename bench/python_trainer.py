@@ -11,8 +11,14 @@ the warm-up steps alone (set-up costs cancel), with its default callbacks (the p
 disable_tqdm=True logs nothing here: logging_strategy "no"), interleaved with the Swift front
 end's runs, medians of the repeats. Events: W2 with no Python callback, with a no-op Python
 callback on on_step_end only, and on the step's events (on_step_begin, on_pre_optimizer_step,
-on_optimizer_step, on_step_end, none of which sends the step off the planned path); µs per
-delivered event = (every - none) / events. Prints RESULT lines and the ratios.
+on_optimizer_step, on_step_end, none of which sends the step off the planned path), and the
+same callback muted (registered, so the library delivers the events to the extension's C
+trampoline, which returns before taking the GIL: the library's share); µs per delivered event
+= (every - none) / events, split into the library's (muted - none) and Python's (every -
+muted), from wall time and from the CPU time of the thread
+that trains (time.thread_time: the library trains in the calling thread, so this counts the
+work of the step and of the events but not the time other processes of a shared machine take
+the core away). Prints RESULT lines and the ratios, and the spread (min-max) of the repeats.
 """
 
 from __future__ import annotations
@@ -60,8 +66,9 @@ def data_for(w):
             rng.integers(0, w["sizes"][-1], size=n, dtype=np.int64))
 
 
-def seconds(w, data, steps, events=()):
-    """Seconds of a Python Trainer run of `steps` steps, with a no-op callback on `events`."""
+def seconds(w, data, steps, events=(), muted=False):
+    """(wall, thread CPU) seconds of a Python Trainer run of `steps` steps, with a no-op
+    callback on `events` (`muted`: one whose events are all idle, so no Python runs)."""
     st.manual_seed(0)
     args = st.TrainingArguments(max_steps=steps, per_device_train_batch_size=w["batch"],
                                 optim=w["optim"], learning_rate=w["lr"], weight_decay=w["wd"],
@@ -72,18 +79,30 @@ def seconds(w, data, steps, events=()):
     if events:
         def noop(self, args, state, control, **kwargs):
             return None
-        callbacks.append(type("NoOp", (st.TrainerCallback,), {e: noop for e in events})())
+        methods = {e: noop for e in events}
+        if muted:  # the protocol ProgressCallback uses when it has no bar to draw
+            methods["_idle_events"] = lambda self, args: tuple(events)
+        callbacks.append(type("NoOp", (st.TrainerCallback,), methods)())
     trainer = st.Trainer(mlp(w["sizes"]), args, train_dataset=data, callbacks=callbacks)
     trainer.remove_callback(st.PrinterCallback)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.thread_time()
     trainer.train()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.thread_time() - cpu
 
 
-def rate(w, data, events=()):
-    timed = seconds(w, data, w["warmup"] + w["steps"], events)
-    warm = seconds(w, data, w["warmup"], events)
-    return w["steps"] / max(timed - warm, 1e-9)
+def rates(w, data, events=(), muted=False):
+    """Steps per second of wall time and of the training thread's CPU time."""
+    timed = seconds(w, data, w["warmup"] + w["steps"], events, muted)
+    warm = seconds(w, data, w["warmup"], events, muted)
+    return tuple(w["steps"] / max(t - s, 1e-9) for t, s in zip(timed, warm))
+
+
+def rate(w, data):
+    return rates(w, data)[0]
+
+
+def spread(values):
+    return f"{min(values):.2f}-{max(values):.2f}"
 
 
 def swift_rate(wid):
@@ -96,6 +115,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("workloads", nargs="*", default=list(WORKLOADS))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--event-steps", type=int, default=10000,
+                        help="timed W2 steps of each EVENTS run (more: less noise)")
     options = parser.parse_args()
     if not BENCH.exists():
         raise SystemExit(f"{BENCH} is missing: swift build -c release --product swifttrain-bench")
@@ -110,17 +131,30 @@ def main() -> None:
         p, s = statistics.median(python), statistics.median(swift)
         print(f"RESULT framework=swifttrain-python workload={wid} steps_per_s={p:.1f} "
               f"swift_steps_per_s={s:.1f} python_over_swift={p / s:.3f}")
-    w = WORKLOADS["W2"]
+        print(f"# {wid} spread of {options.repeats}: python {spread(python)} swift {spread(swift)} steps/s")
+    w = dict(WORKLOADS["W2"], steps=options.event_steps)
     data = data_for(w)
-    runs = {"none": [], "step_end": [], "every": []}
-    for _ in range(options.repeats):
-        runs["none"].append(1e6 / rate(w, data))
-        runs["step_end"].append(1e6 / rate(w, data, ("on_step_end",)))
-        runs["every"].append(1e6 / rate(w, data, STEP_EVENTS))
-    us = {k: statistics.median(v) for k, v in runs.items()}
-    print(f"RESULT framework=swifttrain-python workload=EVENTS base=W2 us_per_step_no_callback="
-          f"{us['none']:.2f} us_per_step_step_end={us['step_end']:.2f} us_per_step_4_events="
-          f"{us['every']:.2f} us_per_delivered_event={(us['every'] - us['none']) / len(STEP_EVENTS):.3f}")
+    n = len(STEP_EVENTS)
+    variants = {"none": ((), False), "step_end": (("on_step_end",), False),
+                "muted": (STEP_EVENTS, True), "every": (STEP_EVENTS, False)}
+    clocks = {"wall": {k: [] for k in variants}, "thread_cpu": {k: [] for k in variants}}
+    for _ in range(options.repeats):  # interleaved
+        for name, (events, muted) in variants.items():
+            wall, cpu = rates(w, data, events, muted)
+            clocks["wall"][name].append(1e6 / wall)
+            clocks["thread_cpu"][name].append(1e6 / cpu)
+    for clock, runs in clocks.items():
+        us = {k: statistics.median(v) for k, v in runs.items()}
+        per_event = [(e - z) / n for e, z in zip(runs["every"], runs["none"])]
+        print(f"RESULT framework=swifttrain-python workload=EVENTS base=W2 clock={clock} "
+              f"us_per_step_no_callback={us['none']:.2f} us_per_step_step_end={us['step_end']:.2f} "
+              f"us_per_step_4_muted={us['muted']:.2f} us_per_step_4_events={us['every']:.2f} "
+              f"us_per_delivered_event={(us['every'] - us['none']) / n:.3f} "
+              f"library_us_per_event={(us['muted'] - us['none']) / n:.3f} "
+              f"python_us_per_event={(us['every'] - us['muted']) / n:.3f}")
+        print(f"# spread of {options.repeats} ({clock}): no callback {spread(runs['none'])}, "
+              f"muted {spread(runs['muted'])}, 4 events {spread(runs['every'])} µs/step; "
+              f"per delivered event, run by run: {spread(per_event)} µs")
 
 
 if __name__ == "__main__":

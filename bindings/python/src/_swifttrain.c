@@ -272,6 +272,7 @@ static int module_exec(PyObject *module)
         st_py_trainer_type_init(module, state) < 0 ||
         st_py_metrics_logger_type_init(module, state) < 0 ||
         st_py_event_data_type_init(module, state) < 0 ||
+        st_py_trainer_state_type_init(module, state) < 0 || st_py_callback_names_init(state) < 0 ||
         st_py_optim_type_init(module, state) < 0 ||
         st_py_schedule_types_init(module, state) < 0 ||
         PyModule_AddFunctions(module, st_py_module_functions) < 0 ||
@@ -285,6 +286,7 @@ static int module_exec(PyObject *module)
         PyModule_AddFunctions(module, st_py_user_code_functions) < 0 ||
         PyModule_AddFunctions(module, st_py_trainer_functions) < 0 ||
         PyModule_AddFunctions(module, st_py_config_registry_functions) < 0 ||
+        PyModule_AddFunctions(module, st_py_callback_functions) < 0 ||
         PyModule_AddIntConstant(module, "EVENT_COUNT", ST_EVENT_COUNT) < 0 ||
         PyModule_AddIntConstant(module, "HEADER_VERSION_NUMBER", SWIFTTRAIN_VERSION_NUMBER) < 0)
         return -1;
@@ -303,7 +305,9 @@ static int module_exec(PyObject *module)
     X(EventDataType) X(SwiftTrainError) X(InvalidArgumentError) X(ShapeError)              \
     X(OutOfMemoryError) X(MisuseError) X(InternalError) X(TrainingAbortedError)            \
     X(BlasError) X(NotFoundError) X(FileError) X(CorruptFileError)                         \
-    X(CheckpointNotFoundError) X(StateDictError)
+    X(CheckpointNotFoundError) X(StateDictError) X(TrainerStateBaseType) X(CallbackNames)   \
+    X(EventNames) X(EventKwnames) X(ControlClass) X(OptimizerClass) X(SchedulerClass)      \
+    X(BatchesClass)
 
 static int module_traverse(PyObject *module, visitproc visit, void *arg)
 {

@@ -12,7 +12,8 @@
  * and shape functions), functional.c (linear algebra, neural-network functions, losses),
  * module_type.c (st_module and its methods), layers.c (the layer constructors),
  * dataset_type.c (st_dataset over Py_buffer), training_args_type.c (st_training_args),
- * trainer_type.c (st_trainer), trainer_callbacks.c (the callback trampoline), optim_type.c
+ * trainer_type.c (st_trainer), trainer_callbacks.c (the callback trampoline),
+ * trainer_state_type.c (TrainerState's library fields), optim_type.c
  * (st_optim), schedule_type.c (st_lr_schedule, st_plateau), enum_names.c (the header's enums
  * by name: st_enum_from_name, st_enum_names).
  */
@@ -86,6 +87,16 @@ typedef struct st_py_state {
     PyTypeObject *PlateauType;
     PyTypeObject *MetricsLoggerType;
     PyTypeObject *EventDataType;
+    PyTypeObject *TrainerStateBaseType;
+    /* Python callbacks (trainer_callbacks.c): names made once, and what the package gives
+     * once (set_callback_protocol). */
+    PyObject *CallbackNames;  /* interned: args, state, control, model, run_event, the flags */
+    PyObject *EventNames;     /* interned: each event's HF method name, by event number */
+    PyObject *EventKwnames;   /* each event's keyword names (model, event_data, ...) */
+    PyObject *ControlClass;   /* TrainerControl: what a callback may return */
+    PyObject *OptimizerClass; /* called with the EventData: the optimizer= keyword */
+    PyObject *SchedulerClass; /* likewise: lr_scheduler= */
+    PyObject *BatchesClass;   /* called with the batch count: eval_dataloader= */
 } st_py_state;
 
 /* The state of the module that defined `type` (the extension's types are final, so an
@@ -269,7 +280,10 @@ int st_py_training_args_type_init(PyObject *module, st_py_state *state);
  * address (the callback's user_data) never moves; freed after the st_trainer. */
 typedef struct st_py_callback_slot {
     struct st_py_trainer *owner;  /* borrowed: the owner frees the slot */
-    PyObject *handler;            /* NULL once removed: the event then costs one branch */
+    PyObject *handler;            /* the callback object; NULL once removed: the event then
+                                     costs one branch */
+    int run_event;                /* call handler.run_event(name, ...) instead of handler.<name> */
+    uint64_t muted;               /* events it is registered for but skipped in this run */
 } st_py_callback_slot;
 
 typedef struct st_py_trainer {
@@ -292,9 +306,20 @@ typedef struct st_py_trainer {
     PyObject *state_save;            /* callables of the Python callbacks' state, or NULL */
     PyObject *state_load;
     PyObject *state_bytes;           /* the last bytes state_save gave, read by the library */
-    PyObject *snapshot;              /* the state dict of the event in progress, shared by
-                                        every Python callback of it */
-    uint64_t snapshot_serial;        /* its st_trainer_state.event_serial */
+    /* Python callbacks (trainer_callbacks.c) */
+    PyObject *owner;                 /* weak reference to the Python Trainer (its args, state,
+                                        control and model), or NULL */
+    PyObject *snapshot;              /* the TrainerState last refreshed, and the event it was */
+    uint64_t snapshot_serial;        /* refreshed for (st_trainer_state.event_serial) */
+    uint64_t event_serial;           /* the event the next two are of */
+    PyObject *event_metrics;         /* its metrics as a dict, or NULL */
+    int64_t event_batches;           /* its eval_batches */
+    PyObject *event_data;            /* the EventData and the optimizer= / lr_scheduler= objects */
+    PyObject *event_optimizer;       /* over it, reused from event to event while no callback */
+    PyObject *event_scheduler;       /* keeps one */
+    Py_ssize_t event_data_refs;      /* the EventData's references when nobody else has one */
+    PyObject *synced_control;        /* the control object whose flags are synced_flags (as */
+    st_trainer_control synced_flags; /* last written or read back), or NULL */
 } st_py_trainer;
 
 int st_py_trainer_type_init(PyObject *module, st_py_state *state);
@@ -309,6 +334,13 @@ int st_py_event_data_type_init(PyObject *module, st_py_state *state);
 PyObject *st_py_event_data_new(st_py_state *state, st_event_data *data, PyObject *error);
 /* Marks it as past its callback (its data may no longer be read). */
 void st_py_event_data_end(PyObject *event_data);
+/* Makes an ended one current again, over `data` (and `error`): for reuse by the next event. */
+void st_py_event_data_begin(PyObject *event_data, st_event_data *data, PyObject *error);
+
+/* trainer_state_type.c: TrainerStateBase, the library's fields of a TrainerState */
+int st_py_trainer_state_type_init(PyObject *module, st_py_state *state);
+/* Gives `state_obj` (a TrainerStateBase) the values of `s`; 0, or -1 with an exception. */
+int st_py_trainer_state_refresh(st_py_state *state, PyObject *state_obj, const st_trainer_state *s);
 
 /* trainer_callbacks.c */
 int st_py_callback_trampoline(st_event_data *data, const st_trainer_state *state,
@@ -332,8 +364,11 @@ static inline void st_py_error_restore(PyObject **saved)
     PyErr_SetRaisedException(*saved);
     *saved = NULL;
 }
-/* The names of st_trainer_control's flags, in the order the handlers receive them. */
+/* The names of st_trainer_control's flags, in struct order. */
 PyObject *st_py_control_flag_names(void);
+/* Makes the module state's CallbackNames and EventNames; 0, or -1 with an exception. */
+int st_py_callback_names_init(st_py_state *state);
+extern PyMethodDef st_py_callback_functions[];  /* set_callback_protocol */
 
 /* ---- user_code.c: Python forwards and datasets inside the loop ----------------------- */
 

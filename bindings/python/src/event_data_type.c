@@ -15,7 +15,8 @@
  *     data.lr_factor(step)          # the schedule's factor at `step` (st_lr_schedule_factor),
  *                                   # or None without a schedule
  *
- * Valid only during the callback it was given to: the library owns what it points at. The
+ * Valid only during the callback it was given to: the library owns what it points at (the
+ * trainer gives the same object to the next event while no callback kept it). The
  * conversions happen on access, so a callback that does not look costs nothing. Which
  * changes are allowed where is the library's rule (st_event_data); this type only translates.
  */
@@ -246,6 +247,13 @@ PyObject *st_py_event_data_new(st_py_state *state, st_event_data *data, PyObject
 void st_py_event_data_end(PyObject *obj)
 {
     ((st_py_event_data *)obj)->data = NULL;
+}
+
+void st_py_event_data_begin(PyObject *obj, st_event_data *data, PyObject *error)
+{
+    st_py_event_data *self = (st_py_event_data *)obj;
+    self->data = data;
+    Py_XSETREF(self->error, Py_XNewRef(error));
 }
 
 int st_py_event_data_type_init(PyObject *module, st_py_state *state)

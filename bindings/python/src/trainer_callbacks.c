@@ -1,18 +1,26 @@
 /*
  * trainer_callbacks.c - the C callbacks that call into Python during training.
  *
- * The trainer runs with the GIL released. For each event a Python handler registered for,
- * the trampoline takes the GIL, calls
+ * The trainer runs with the GIL released. For each event a Python callback registered for,
+ * the trampoline takes the GIL and calls the callback's method as HF's CallbackHandler does:
  *
- *     handler(event: int, state: dict, control: tuple[bool, ...]) -> control object or None
+ *     callback.on_<event>(args, state, control, model=..., event_data=..., optimizer=...,
+ *                         lr_scheduler=..., [logs= | metrics= | eval_dataloader=])
  *
- * and copies the five should_* attributes of the returned control object back into the
- * st_trainer_control. If the handler raised, or Ctrl-C is pending (PyErr_CheckSignals), the
- * exception is kept on the trainer object and the trampoline returns non-zero, which makes
- * the library stop at once (ST_EUSER). When the library call returns, the trainer re-raises
- * that same exception object, traceback included. Ctrl-C during train() is gentler, as
- * users expect: the step finishes, TRAIN_END runs, then train() raises KeyboardInterrupt
- * (stop_on_error).
+ * (or callback.run_event("on_<event>", args, state, ...) when it overrides run_event), with
+ * args, state, control and model read from the Python Trainer. Nothing is made per event that
+ * can be kept: the method and keyword names are interned once, the TrainerState is refreshed
+ * once per event by copying the C struct (its fields become objects when read), and the
+ * EventData with its optimizer= / lr_scheduler= objects is given to the next event again
+ * while no callback kept a reference to it. The control's should_* flags are set from the
+ * st_trainer_control before the call (unless it has them already: read back after the last
+ * callback and unchanged by the library since) and copied back after it; a callback that returns a
+ * control object replaces the trainer's. If the callback raised, or Ctrl-C is pending
+ * (PyErr_CheckSignals), the exception is kept on the trainer object and the trampoline
+ * returns non-zero, which makes the library stop at once (ST_EUSER). When the library call
+ * returns, the trainer re-raises that same exception object, traceback included. Ctrl-C during
+ * train() is gentler, as users expect: the step finishes, TRAIN_END runs, then train() raises
+ * KeyboardInterrupt (stop_on_error).
  *
  * compute_metrics works the same way: the trampoline calls
  *
@@ -24,7 +32,9 @@
  */
 #include "_swifttrain.h"
 
-/* st_trainer_control's flags in struct order: the tuple handlers receive. */
+#include <string.h>
+
+/* st_trainer_control's flags in struct order. */
 #define ST_PY_CONTROL_FLAGS(X)                                                             \
     X(should_training_stop) X(should_epoch_stop) X(should_save) X(should_evaluate)         \
     X(should_log)
@@ -36,22 +46,52 @@ PyObject *st_py_control_flag_names(void)
 #undef NAME
 }
 
-static PyObject *control_to_tuple(const st_trainer_control *control)
+/* The interned names of state->CallbackNames, by index. */
+enum { NAME_ARGS, NAME_STATE, NAME_CONTROL, NAME_MODEL, NAME_RUN_EVENT, NAME_FLAGS };
+#define NAME(state, i) PyTuple_GET_ITEM((state)->CallbackNames, (i))
+
+int st_py_callback_names_init(st_py_state *state)
 {
-#define FLAG(flag) PyBool_FromLong(control->flag),
-    return Py_BuildValue("(NNNNN)", ST_PY_CONTROL_FLAGS(FLAG) NULL);
-#undef FLAG
+#define FLAG_NAME(flag) #flag,
+    static const char *const names[] = {"args", "state", "control", "model", "run_event",
+                                        ST_PY_CONTROL_FLAGS(FLAG_NAME)};
+#undef FLAG_NAME
+    Py_ssize_t count = (Py_ssize_t)(sizeof names / sizeof *names);
+    if ((state->CallbackNames = PyTuple_New(count)) == NULL ||
+        (state->EventNames = PyTuple_New(ST_EVENT_COUNT)) == NULL)
+        return -1;
+    for (Py_ssize_t i = 0; i < count + ST_EVENT_COUNT; i++) {
+        PyObject *name = PyUnicode_InternFromString(i < count ? names[i] : st_event_name((int)(i - count)));
+        if (name == NULL)
+            return -1;
+        if (i < count)
+            PyTuple_SET_ITEM(state->CallbackNames, i, name);
+        else
+            PyTuple_SET_ITEM(state->EventNames, i - count, name);
+    }
+    return 0;
 }
 
-/* Reads the flags from `obj` (any object with the should_* attributes; None keeps them). */
-static int control_from_object(st_trainer_control *control, PyObject *obj)
+/* Sets the control object's flags from `control`. */
+static int control_to_object(PyObject *obj, const st_trainer_control *control, st_py_state *state)
 {
-    if (obj == Py_None)
-        return 0;
+    int i = NAME_FLAGS;
+#define WRITE(flag)                                                                        \
+    if (PyObject_SetAttr(obj, NAME(state, i++), control->flag ? Py_True : Py_False) < 0)   \
+        return -1;
+    ST_PY_CONTROL_FLAGS(WRITE)
+#undef WRITE
+    return 0;
+}
+
+/* Reads the flags from `obj` (any object with the should_* attributes). */
+static int control_from_object(st_trainer_control *control, PyObject *obj, st_py_state *state)
+{
     st_trainer_control updated = *control;
+    int i = NAME_FLAGS;
 #define READ(flag)                                                                         \
     {                                                                                      \
-        PyObject *value = PyObject_GetAttrString(obj, #flag);                              \
+        PyObject *value = PyObject_GetAttr(obj, NAME(state, i++));                         \
         int truth = value != NULL ? PyObject_IsTrue(value) : -1;                           \
         Py_XDECREF(value);                                                                 \
         if (truth < 0)                                                                     \
@@ -83,34 +123,169 @@ static int stop_on_error(st_py_trainer *self, st_trainer_control *control)
 
 /* ---- the callbacks ------------------------------------------------------------------- */
 
-static int call_handler(st_py_trainer *self, PyObject *handler, st_event_data *data,
-                        const st_trainer_state *state, st_trainer_control *control)
+/* Once per event: the values its keywords are made of (the metrics dict, the batch count). */
+static int begin_event(st_py_trainer *self, const st_trainer_state *s)
 {
-    PyObject *state_dict;
-    if (self->snapshot != NULL && state->event_serial != 0 && state->event_serial == self->snapshot_serial) {
-        state_dict = Py_NewRef(self->snapshot); /* another callback of the same event */
-    } else {
-        state_dict = st_py_trainer_state_to_dict(ST_PY_STATE(self), state);
-        if (state_dict == NULL)
-            return -1;
-        Py_XSETREF(self->snapshot, Py_NewRef(state_dict));
-        self->snapshot_serial = state->event_serial;
-    }
-    PyObject *flags = control_to_tuple(control);
-    PyObject *event_data = flags == NULL ? NULL
-        : st_py_event_data_new(ST_PY_STATE(self), data,
-                               data->event == ST_EVENT_EXCEPTION ? self->pending : NULL);
-    PyObject *result = event_data == NULL ? NULL
-        : PyObject_CallFunction(handler, "iOOO", (int)data->event, state_dict, flags, event_data);
-    if (event_data != NULL)
-        st_py_event_data_end(event_data);
-    Py_XDECREF(event_data);
-    Py_XDECREF(flags);
-    Py_DECREF(state_dict);
-    if (result == NULL)
+    if (s->event_serial != 0 && s->event_serial == self->event_serial)
+        return 0;
+    Py_CLEAR(self->event_metrics);
+    if (s->metrics != NULL &&
+        (self->event_metrics = st_py_metrics_to_dict(ST_PY_STATE(self), s->metrics)) == NULL)
         return -1;
-    int rc = control_from_object(control, result);
-    Py_DECREF(result);
+    self->event_batches = s->eval_batches;
+    self->event_serial = s->event_serial;
+    return 0;
+}
+
+/* The EventData of this event and the optimizer= / lr_scheduler= objects over it: the last
+ * event's while no callback kept any of them (the EventData has only the references it had
+ * when they were made), else new ones; what a callback kept stays past its event. */
+static int event_objects(st_py_trainer *self, st_event_data *data, PyObject *error)
+{
+    st_py_state *state = ST_PY_STATE(self);
+    if (self->event_data != NULL && Py_REFCNT(self->event_data) == self->event_data_refs &&
+        Py_REFCNT(self->event_optimizer) == 1 && Py_REFCNT(self->event_scheduler) == 1) {
+        st_py_event_data_begin(self->event_data, data, error);
+        return 0;
+    }
+    Py_CLEAR(self->event_optimizer);
+    Py_CLEAR(self->event_scheduler);
+    Py_CLEAR(self->event_data);
+    if ((self->event_data = st_py_event_data_new(state, data, error)) == NULL ||
+        (self->event_optimizer = PyObject_CallOneArg(state->OptimizerClass, self->event_data)) == NULL ||
+        (self->event_scheduler = PyObject_CallOneArg(state->SchedulerClass, self->event_data)) == NULL) {
+        if (self->event_data != NULL)
+            st_py_event_data_end(self->event_data);
+        Py_CLEAR(self->event_optimizer);
+        Py_CLEAR(self->event_data);
+        return -1;
+    }
+    self->event_data_refs = Py_REFCNT(self->event_data);
+    return 0;
+}
+
+/* The value of an event's fifth keyword (logs= / metrics= / eval_dataloader=): a copy of the
+ * event's metrics, or the evaluation's batches. */
+static PyObject *extra_keyword(st_py_trainer *self, PyObject *name)
+{
+    st_py_state *state = ST_PY_STATE(self);
+    if (PyUnicode_CompareWithASCIIString(name, "eval_dataloader") == 0) {
+        PyObject *count = PyLong_FromLongLong(self->event_batches);
+        PyObject *batches = count == NULL ? NULL : PyObject_CallOneArg(state->BatchesClass, count);
+        Py_XDECREF(count);
+        return batches;
+    }
+    return self->event_metrics != NULL ? PyDict_Copy(self->event_metrics) : PyDict_New();
+}
+
+/* Replaces the trainer's control with what the callback returned, when it returned one. */
+static int take_control(st_py_state *state, PyObject *trainer, PyObject *callback, int event,
+                        PyObject *result, PyObject **control)
+{
+    if (result == Py_None)
+        return 0;
+    int is_control = PyObject_IsInstance(result, state->ControlClass);
+    if (is_control == 0)
+        PyErr_Format(PyExc_TypeError, "%.100s.%U returned %R; return the control object (a "
+                     "swifttrain.TrainerControl) or None", Py_TYPE(callback)->tp_name,
+                     PyTuple_GET_ITEM(state->EventNames, event), result);
+    if (is_control <= 0 || PyObject_SetAttr(trainer, NAME(state, NAME_CONTROL), result) < 0)
+        return -1;
+    Py_SETREF(*control, Py_NewRef(result));
+    return 0;
+}
+
+/* Calls `callback` for the event with the Python Trainer `trainer`'s objects. */
+static int call_callback(st_py_trainer *self, PyObject *trainer, PyObject *callback, int run_event,
+                         st_event_data *data, const st_trainer_state *s, st_trainer_control *control)
+{
+    st_py_state *state = ST_PY_STATE(self);
+    int event = (int)data->event;
+    PyObject *kwnames = PyTuple_GET_ITEM(state->EventKwnames, event);
+    PyObject *args = NULL, *st = NULL, *ctl = NULL, *model = NULL, *extra = NULL, *result = NULL;
+    int rc = -1;
+    if ((args = PyObject_GetAttr(trainer, NAME(state, NAME_ARGS))) == NULL ||
+        (st = PyObject_GetAttr(trainer, NAME(state, NAME_STATE))) == NULL ||
+        (ctl = PyObject_GetAttr(trainer, NAME(state, NAME_CONTROL))) == NULL ||
+        (model = PyObject_GetAttr(trainer, NAME(state, NAME_MODEL))) == NULL)
+        goto done;
+    /* the first callback of the event (or a state object assigned since) refreshes the state */
+    if (st != self->snapshot || s->event_serial == 0 || s->event_serial != self->snapshot_serial) {
+        if (st_py_trainer_state_refresh(state, st, s) < 0)
+            goto done;
+        Py_XSETREF(self->snapshot, Py_NewRef(st));
+        self->snapshot_serial = s->event_serial;
+    }
+    /* the flags are written unless the object has them already (read back from it after the
+     * last callback, and unchanged by the library since) */
+    int synced = ctl == self->synced_control && memcmp(control, &self->synced_flags, sizeof *control) == 0;
+    Py_CLEAR(self->synced_control);
+    if (begin_event(self, s) < 0 || (!synced && control_to_object(ctl, control, state) < 0))
+        goto done;
+    if (PyTuple_GET_SIZE(kwnames) == 5 && (extra = extra_keyword(self, PyTuple_GET_ITEM(kwnames, 4))) == NULL)
+        goto done;
+    if (event_objects(self, data, event == ST_EVENT_EXCEPTION ? self->pending : NULL) < 0)
+        goto done;
+    /* stack[0] is the method call's to use; then the callback, the event's name for run_event,
+     * args, state, control, and the keywords' values in kwnames' order */
+    PyObject *stack[11];
+    size_t n = 1;
+    stack[n++] = callback;
+    if (run_event)
+        stack[n++] = PyTuple_GET_ITEM(state->EventNames, event);
+    stack[n++] = args;
+    stack[n++] = st;
+    stack[n++] = ctl;
+    size_t positional = n - 1;
+    stack[n++] = model;
+    stack[n++] = self->event_data;
+    stack[n++] = self->event_optimizer;
+    stack[n++] = self->event_scheduler;
+    if (extra != NULL)
+        stack[n++] = extra;
+    PyObject *method = run_event ? NAME(state, NAME_RUN_EVENT) : PyTuple_GET_ITEM(state->EventNames, event);
+    result = PyObject_VectorcallMethod(method, stack + 1, positional | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
+    st_py_event_data_end(self->event_data);
+    if (result != NULL && take_control(state, trainer, callback, event, result, &ctl) == 0 &&
+        (rc = control_from_object(control, ctl, state)) == 0) {
+        self->synced_control = Py_NewRef(ctl);
+        self->synced_flags = *control;
+    }
+done:
+    Py_XDECREF(result);
+    Py_XDECREF(extra);
+    Py_XDECREF(model);
+    Py_XDECREF(ctl);
+    Py_XDECREF(st);
+    Py_XDECREF(args);
+    return rc;
+}
+
+static int call_handler(st_py_trainer *self, PyObject *callback, int run_event, st_event_data *data,
+                        const st_trainer_state *s, st_trainer_control *control)
+{
+    st_py_state *state = ST_PY_STATE(self);
+    if (state->EventKwnames == NULL || self->owner == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "a Python callback was registered on a _swifttrain.Trainer "
+                        "without set_callback_owner and set_callback_protocol; use swifttrain.Trainer");
+        return -1;
+    }
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *trainer = NULL;
+    if (PyWeakref_GetRef(self->owner, &trainer) < 0)
+        return -1;
+    if (trainer == NULL) /* cannot happen while the trainer runs; be safe anyway */
+        return 0;
+#else
+    PyObject *trainer = PyWeakref_GetObject(self->owner); /* borrowed */
+    if (trainer == NULL)
+        return -1;
+    if (trainer == Py_None) /* cannot happen while the trainer runs; be safe anyway */
+        return 0;
+    Py_INCREF(trainer);
+#endif
+    int rc = call_callback(self, trainer, callback, run_event, data, s, control);
+    Py_DECREF(trainer);
     return rc;
 }
 
@@ -118,10 +293,10 @@ int st_py_callback_trampoline(st_event_data *data, const st_trainer_state *state
                               st_trainer_control *control, void *user_data)
 {
     st_py_callback_slot *slot = (st_py_callback_slot *)user_data;
-    /* A removed handler costs this branch only. The pointer is written under the GIL by
-     * the thread that runs the trainer (the trainer refuses changes from other threads
-     * while it runs), so reading it here without the GIL is safe. */
-    if (slot->handler == NULL)
+    /* A removed or muted callback costs this branch only. The fields are written under the
+     * GIL by the thread that runs the trainer (the trainer refuses changes from other threads
+     * while it runs), so reading them here without the GIL is safe. */
+    if (slot->handler == NULL || (data->event < 64 && ((slot->muted >> data->event) & 1)))
         return 0;
     PyGILState_STATE gil = PyGILState_Ensure();
     st_py_trainer *self = slot->owner;
@@ -137,7 +312,8 @@ int st_py_callback_trampoline(st_event_data *data, const st_trainer_state *state
         rc = 1; /* already stopping: run no more Python */
     } else if (slot->handler != NULL) {
         PyObject *handler = Py_NewRef(slot->handler); /* it may remove itself */
-        if (call_handler(self, handler, data, state, control) < 0 || PyErr_CheckSignals() < 0) {
+        if (call_handler(self, handler, slot->run_event, data, state, control) < 0 ||
+            PyErr_CheckSignals() < 0) {
             if (teardown && failed) /* the run's own error (Python's or the library's) stays the one raised */
                 PyErr_WriteUnraisable(handler);
             else
@@ -148,6 +324,57 @@ int st_py_callback_trampoline(st_event_data *data, const st_trainer_state *state
     PyGILState_Release(gil);
     return rc;
 }
+
+/* ---- what the package gives once ------------------------------------------------------- */
+
+PyDoc_STRVAR(set_callback_protocol_doc,
+             "set_callback_protocol(control_class, optimizer_class, scheduler_class, batches_class, "
+             "kwnames, /)\n--\n\n"
+             "How Python callbacks are called: what they may return (control_class), the classes "
+             "of the optimizer= and lr_scheduler= objects (called with the EventData) and of "
+             "eval_dataloader= (called with the batch count), and each event's keyword names: a "
+             "tuple of EVENT_COUNT tuples, each ('model', 'event_data', 'optimizer', "
+             "'lr_scheduler') and maybe one more ('logs', 'metrics' or 'eval_dataloader').");
+
+static PyObject *set_callback_protocol(PyObject *module, PyObject *args)
+{
+    static const char *const base[] = {"model", "event_data", "optimizer", "lr_scheduler"};
+    PyObject *control, *optimizer, *scheduler, *batches, *kwnames;
+    if (!PyArg_ParseTuple(args, "OOOOO!:set_callback_protocol", &control, &optimizer, &scheduler,
+                          &batches, &PyTuple_Type, &kwnames))
+        return NULL;
+    if (!PyType_Check(control) || !PyCallable_Check(optimizer) || !PyCallable_Check(scheduler) ||
+        !PyCallable_Check(batches))
+        return PyErr_Format(PyExc_TypeError, "set_callback_protocol: expected a class and three callables");
+    if (PyTuple_GET_SIZE(kwnames) != ST_EVENT_COUNT)
+        return PyErr_Format(PyExc_ValueError, "set_callback_protocol: kwnames has %zd entries, "
+                            "expected one per event (%d)", PyTuple_GET_SIZE(kwnames), ST_EVENT_COUNT);
+    for (Py_ssize_t e = 0; e < ST_EVENT_COUNT; e++) {
+        PyObject *names = PyTuple_GET_ITEM(kwnames, e);
+        Py_ssize_t count = PyTuple_Check(names) ? PyTuple_GET_SIZE(names) : 0;
+        int ok = count == 4 || count == 5;
+        for (Py_ssize_t i = 0; ok && i < count; i++) {
+            PyObject *name = PyTuple_GET_ITEM(names, i);
+            ok = PyUnicode_Check(name) && (i == 4 || PyUnicode_CompareWithASCIIString(name, base[i]) == 0);
+        }
+        if (!ok)
+            return PyErr_Format(PyExc_ValueError, "set_callback_protocol: kwnames[%zd] = %R; expected "
+                                "('model', 'event_data', 'optimizer', 'lr_scheduler') and at most one "
+                                "more name", e, names);
+    }
+    st_py_state *state = PyModule_GetState(module);
+    Py_XSETREF(state->ControlClass, Py_NewRef(control));
+    Py_XSETREF(state->OptimizerClass, Py_NewRef(optimizer));
+    Py_XSETREF(state->SchedulerClass, Py_NewRef(scheduler));
+    Py_XSETREF(state->BatchesClass, Py_NewRef(batches));
+    Py_XSETREF(state->EventKwnames, Py_NewRef(kwnames));
+    Py_RETURN_NONE;
+}
+
+PyMethodDef st_py_callback_functions[] = {
+    {"set_callback_protocol", set_callback_protocol, METH_VARARGS, set_callback_protocol_doc},
+    {NULL, NULL, 0, NULL},
+};
 
 /* ---- callback state (st_trainer_add_callback_state) ----------------------------------- */
 

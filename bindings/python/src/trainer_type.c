@@ -3,7 +3,10 @@
  *
  *     t = Trainer(model, loss, args)        # Module, loss name, TrainingArgs
  *     t.set_train_dataset(ds); t.set_eval_dataset(ds or None); t.add_eval_dataset(name, ds)
- *     i = t.add_callback(handler, event_mask); t.remove_callback(i); t.set_compute_metrics(fn or None)
+ *     t.set_callback_owner(trainer)    # the Python Trainer whose args, state, control, model
+ *                                      # callbacks get (held weakly)
+ *     i = t.add_callback(callback, event_mask, priority, run_event); t.remove_callback(i)
+ *     t.set_callback_muted(i, event_mask); t.update_state(state); t.set_compute_metrics(fn or None)
  *     t.add_terminate_on_nan(); t.add_metrics_logger(MetricsLogger)   # the library's built-ins
  *     t.train(resume=None|True|path) -> dict; t.resumed_from() -> str; t.save_model(dir=None)
  *     t.set_callback_state(save, load); t.evaluate(ds=None, prefix='eval') -> dict; t.predict(ds, out) -> dict or None
@@ -77,6 +80,8 @@ static int begin_run(st_py_trainer *self, const char *what)
     Py_CLEAR(self->interrupt);
     self->stop_requested = 0;
     Py_CLEAR(self->snapshot);
+    self->event_serial = 0;
+    Py_CLEAR(self->synced_control); /* Python may have changed the control since the last run */
     st_py_host_error_clear();
     return 0;
 }
@@ -188,7 +193,8 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 /* The objects a trainer holds, in the order they are cleared (the model after what uses it). */
 #define TRAINER_OBJECTS(X)                                                                 \
     X(train_dataset) X(eval_datasets) X(compute_metrics) X(compute_loss) X(computed)       \
-    X(state_save) X(state_load) X(state_bytes) X(snapshot) X(model) X(pending) X(interrupt)
+    X(state_save) X(state_load) X(state_bytes) X(snapshot) X(event_metrics) X(event_optimizer) \
+    X(event_scheduler) X(event_data) X(synced_control) X(owner) X(model) X(pending) X(interrupt)
 
 static int Trainer_traverse(st_py_trainer *self, visitproc visit, void *arg)
 {
@@ -322,32 +328,51 @@ SET_FUNCTION_METHOD(compute_loss)
 
 /* ---- callbacks ------------------------------------------------------------------------- */
 
-DOC(add_callback, "handler, event_mask, priority=0, /", "Registers handler(event, state, "
-    "control, event_data) for the events in event_mask at `priority` "
-    "(st_trainer_add_event_callback: one order with the library's and C callbacks) and returns "
-    "its index for remove_callback.");
+DOC(set_callback_owner, "trainer, /", "The Python Trainer (held weakly) whose args, state, "
+    "control and model the callbacks get (trainer_callbacks.c).");
+
+static PyObject *Trainer_set_callback_owner(st_py_trainer *self, PyObject *trainer)
+{
+    if (check_idle(self, "set_callback_owner") < 0)
+        return NULL;
+    PyObject *ref = PyWeakref_NewRef(trainer, NULL);
+    if (ref == NULL)
+        return NULL;
+    Py_XSETREF(self->owner, ref);
+    Py_RETURN_NONE;
+}
+
+/* An event mask argument: 0, or -1 with a ValueError naming `what`. */
+static int mask_arg(PyObject *obj, const char *what, uint64_t *out)
+{
+    unsigned long long mask = PyLong_Check(obj) ? PyLong_AsUnsignedLongLong(obj) : (unsigned long long)-1;
+    if (mask == (unsigned long long)-1 && (!PyLong_Check(obj) || PyErr_Occurred())) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "Trainer.%s: event_mask must be an int in [0, 2**64 - 1], got %R",
+                     what, obj);
+        return -1;
+    }
+    *out = (uint64_t)mask;
+    return 0;
+}
+
+DOC(add_callback, "callback, event_mask, priority=0, run_event=False, /", "Registers `callback` "
+    "for the events in event_mask at `priority` (st_trainer_add_event_callback: one order with "
+    "the library's and C callbacks): callback.on_<event>(args, state, control, **kwargs), or "
+    "callback.run_event(name, args, state, control, **kwargs) with run_event (see "
+    "trainer_callbacks.c). Returns its index for remove_callback and set_callback_muted.");
 
 static PyObject *Trainer_add_callback(st_py_trainer *self, PyObject *args)
 {
     PyObject *handler = NULL, *mask_obj = NULL;
-    int priority = 0;
-    if (!PyArg_ParseTuple(args, "OO!|i:add_callback", &handler, &PyLong_Type, &mask_obj, &priority))
+    int priority = 0, run_event = 0;
+    if (!PyArg_ParseTuple(args, "OO|ip:add_callback", &handler, &mask_obj, &priority, &run_event))
         return NULL;
     if (check_idle(self, "add_callback") < 0)
         return NULL;
-    if (!PyCallable_Check(handler)) {
-        PyErr_Format(PyExc_TypeError, "Trainer.add_callback: handler must be callable, got %.100s",
-                     Py_TYPE(handler)->tp_name);
+    uint64_t mask = 0;
+    if (mask_arg(mask_obj, "add_callback", &mask) < 0)
         return NULL;
-    }
-    unsigned long long mask = PyLong_AsUnsignedLongLong(mask_obj);
-    if (mask == (unsigned long long)-1 && PyErr_Occurred()) {
-        PyErr_Clear();
-        PyErr_Format(PyExc_ValueError,
-                     "Trainer.add_callback: event_mask must be in [0, 2**64 - 1], got %R",
-                     mask_obj);
-        return NULL;
-    }
     if (self->slot_count == self->slot_capacity) {
         Py_ssize_t capacity = self->slot_capacity ? 2 * self->slot_capacity : 4;
         st_py_callback_slot **slots = PyMem_Realloc(self->slots, sizeof(*slots) * capacity);
@@ -361,6 +386,8 @@ static PyObject *Trainer_add_callback(st_py_trainer *self, PyObject *args)
         return PyErr_NoMemory();
     slot->owner = self;
     slot->handler = Py_NewRef(handler);
+    slot->run_event = run_event;
+    slot->muted = 0;
     int status = st_trainer_add_event_callback(self->trainer, st_py_callback_trampoline, slot,
                                                (uint64_t)mask, priority);
     if (status != ST_OK) {
@@ -390,6 +417,24 @@ static PyObject *Trainer_remove_callback(st_py_trainer *self, PyObject *index_ob
     if (self->slots[index]->handler != NULL) /* the library stops calling it too */
         (void)st_trainer_remove_event_callback(self->trainer, st_py_callback_trampoline, self->slots[index]);
     Py_CLEAR(self->slots[index]->handler);
+    Py_RETURN_NONE;
+}
+
+DOC(set_callback_muted, "index, event_mask, /", "Skips the callback registered as `index` at "
+    "the events of event_mask (its registration stays, and so does its place in the order): "
+    "for a callback that knows it has nothing to do at them in the coming runs.");
+
+static PyObject *Trainer_set_callback_muted(st_py_trainer *self, PyObject *args)
+{
+    Py_ssize_t index;
+    PyObject *mask_obj;
+    uint64_t mask = 0;
+    if (!PyArg_ParseTuple(args, "nO:set_callback_muted", &index, &mask_obj) ||
+        check_idle(self, "set_callback_muted") < 0 || mask_arg(mask_obj, "set_callback_muted", &mask) < 0)
+        return NULL;
+    if (index < 0 || index >= self->slot_count)
+        return PyErr_Format(PyExc_IndexError, "Trainer.set_callback_muted: no callback %zd", index);
+    self->slots[index]->muted = mask;
     Py_RETURN_NONE;
 }
 
@@ -732,6 +777,22 @@ static PyObject *Trainer_get_state(st_py_trainer *self, PyObject *unused)
     return st_py_trainer_state_to_dict(ST_PY_STATE(self), &state);
 }
 
+DOC(update_state, "state, /", "Gives `state` (a TrainerState) the trainer's current values "
+    "(st_trainer_get_state), as an event does.");
+
+static PyObject *Trainer_update_state(st_py_trainer *self, PyObject *state_obj)
+{
+    if (check_readable(self, "update_state") < 0)
+        return NULL;
+    st_trainer_state state = {.struct_size = (uint32_t)sizeof state};
+    int status = st_trainer_get_state(&state, self->trainer);
+    if (status != ST_OK)
+        return st_py_raise_status(ST_PY_STATE(self), status);
+    if (st_py_trainer_state_refresh(ST_PY_STATE(self), state_obj, &state) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 DOC(num_outputs, "dataset, /", "Outputs the model produces per sample of `dataset` "
     "(st_trainer_num_outputs).");
 
@@ -824,7 +885,10 @@ static PyMethodDef Trainer_methods[] = {
     METHOD(set_eval_dataset, METH_O),
     METHOD(add_eval_dataset, METH_VARARGS),
     METHOD(set_compute_metrics, METH_O),
+    METHOD(set_callback_owner, METH_O),
     METHOD(add_callback, METH_VARARGS),
+    METHOD(set_callback_muted, METH_VARARGS),
+    METHOD(update_state, METH_O),
     METHOD(remove_callback, METH_O),
     METHOD(request_stop, METH_NOARGS),
     METHOD(log, METH_O),

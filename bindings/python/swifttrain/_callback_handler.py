@@ -7,12 +7,16 @@ applies its rules (flags acted on after all callbacks of an event, a sticky
 ``should_training_stop``) to Python callbacks exactly as to C ones. A callback the library
 runs itself (``TerminateOnNaNCallback``, ``MetricsLoggerCallback``) registers the library's
 own instead; the library cannot unregister it, so it cannot be removed.
+
+The extension calls each method itself (trainer_callbacks.c), as HF's CallbackHandler does:
+``callback.on_x(trainer.args, trainer.state, trainer.control, model=..., event_data=...,
+optimizer=..., lr_scheduler=...)`` plus the keyword of ``_VALUES_KEYWORD``, with no Python
+in between; ``set_callback_protocol`` below tells it the classes and keyword names.
 """
 
 from __future__ import annotations
 
 import logging
-import weakref
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from . import _swifttrain as _C
@@ -49,13 +53,6 @@ def event_mask(callback: Any) -> int:
         if overrides(callback, name):
             mask |= 1 << event
     return mask
-
-
-def _check_control(callback: Any, name: str, result: Any) -> TrainerControl:
-    if not isinstance(result, TrainerControl):
-        raise TypeError(f"{type(callback).__name__}.{name} returned {result!r}; return the "
-                        f"control object (a swifttrain.TrainerControl) or None")
-    return result
 
 
 class _Batches:
@@ -140,46 +137,22 @@ class _EventScheduler:
         return self._event_data.lr_factor(step)
 
 
-class _EventHandler:
-    """Called by the extension for one callback's events:
-    ``handler(event, state, control_flags, event_data) -> TrainerControl``."""
-
-    def __init__(self, trainer: "Trainer", callback: Any) -> None:
-        self._trainer = weakref.ref(trainer)  # the trainer holds us: no reference cycle
-        self.callback = callback
-
-    def __call__(self, event: int, state: Dict[str, Any], flags: Tuple[bool, ...], event_data: Any):
-        trainer = self._trainer()
-        if trainer is None:  # cannot happen while the trainer runs; be safe anyway
-            return None
-        name = EVENT_NAMES[event]
-        if trainer._event_state is not state:  # the first callback of this event
-            trainer._event_state = state
-            trainer.state._update(state)
-        control = trainer.control
-        for flag, value in zip(_C.CONTROL_FLAGS, flags):
-            setattr(control, flag, value)
-        kwargs: Dict[str, Any] = {"model": trainer.model, "event_data": event_data,
-                                  "optimizer": _EventOptimizer(event_data),
-                                  "lr_scheduler": _EventScheduler(event_data)}
-        if name in _VALUES_KEYWORD:
-            kwargs[_VALUES_KEYWORD[name]] = dict(state["metrics"] or {})
-        elif name == "on_prediction_step":  # HF passes the loader; its len() is what is used
-            kwargs["eval_dataloader"] = _Batches(state["eval_batches"])
-        result = self.callback.run_event(name, trainer.args, trainer.state, control, **kwargs) \
-            if hasattr(self.callback, "run_event") \
-            else getattr(self.callback, name)(trainer.args, trainer.state, control, **kwargs)
-        if result is not None:
-            trainer.control = _check_control(self.callback, name, result)
-        return trainer.control
+# The keywords every event passes, in the order the extension gives their values; then the
+# event's own (_VALUES_KEYWORD, or HF's eval_dataloader at on_prediction_step).
+_KEYWORDS = ("model", "event_data", "optimizer", "lr_scheduler")
+_C.set_callback_protocol(
+    TrainerControl, _EventOptimizer, _EventScheduler, _Batches,
+    tuple(_KEYWORDS + ((_VALUES_KEYWORD[name],) if name in _VALUES_KEYWORD
+                       else ("eval_dataloader",) if name == "on_prediction_step" else ())
+          for name in EVENT_NAMES))
 
 
 class CallbackHandler:
     """The trainer's callbacks, in order, and their registrations with the library."""
 
     def __init__(self, trainer: "Trainer", core: _C.Trainer) -> None:
-        self._trainer = weakref.ref(trainer)
         self._core = core
+        core.set_callback_owner(trainer)  # its args, state, control and model, at every event
         self._entries: List[Tuple[Any, Optional[int]]] = []  # (callback, registration)
 
     @property
@@ -201,9 +174,23 @@ class CallbackHandler:
         mask = event_mask(instance)  # a subclass's own methods run as any callback's
         registration = None
         if mask:
-            handler = _EventHandler(self._trainer(), instance)
-            registration = self._core.add_callback(handler, mask, int(getattr(instance, "priority", 0)))
+            run_event = overrides(instance, "run_event")  # else TrainerCallback's: the method itself
+            registration = self._core.add_callback(instance, mask, int(getattr(instance, "priority", 0)),
+                                                   run_event)
         self._entries.append((instance, registration))
+
+    def prepare_run(self, args: Any) -> None:
+        """Before train / evaluate / predict: a callback's ``_idle_events(args)``, the events
+        its methods have nothing to do at in that run, are skipped by the library's trampoline
+        without taking the GIL (``ProgressCallback`` with no bar to draw), so the default
+        callbacks cost no step anything."""
+        for callback, registration in self._entries:
+            idle = getattr(callback, "_idle_events", None)
+            if registration is not None and idle is not None:
+                mask = 0
+                for name in idle(args):
+                    mask |= 1 << EVENT_NAMES.index(name)
+                self._core.set_callback_muted(registration, mask)
 
     def pop_callback(self, callback: Union[type, Any]) -> Optional[Any]:
         for index, (instance, registration) in enumerate(self._entries):

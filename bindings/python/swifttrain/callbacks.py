@@ -20,6 +20,7 @@ import numbers
 import os
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
+from . import _swifttrain as _C
 from ._progress_bar import ProgressBar
 
 __all__ = ["TrainerState", "TrainerControl", "TrainerCallback", "ProgressCallback",
@@ -27,7 +28,7 @@ __all__ = ["TrainerState", "TrainerControl", "TrainerCallback", "ProgressCallbac
            "MetricsLoggerCallback"]
 
 
-class TrainerState:
+class TrainerState(_C.TrainerStateBase):
     """The trainer's state as callbacks see it; one step is one optimizer update.
 
     The numbers come from the library at every event: ``epoch`` (fractional),
@@ -40,15 +41,15 @@ class TrainerState:
     and ``is_local_process_zero`` are HF's, and the additions ``world_size`` and
     ``process_index`` say how many processes train and which one this is (HF has them on
     its ``TrainingArguments``). The fields about hyper-parameter search keep HF's defaults.
-    """
 
-    world_size = 1
-    process_index = 0
+    The trainer's state is one object, updated at every event as HF's is: a callback that
+    keeps it sees the values of the latest event (``copy.deepcopy(state)`` keeps a snapshot).
+    The library's fields live in the C base class, made into Python values when read; a
+    value assigned to one lasts until the next event.
+    """
 
     # Given by the library at every event besides HF's fields (None in a state made here).
     _ADDITIONS = ("loss", "learning_rate", "grad_norm", "micro_step", "skipped_steps")
-    # Per-event values of the library's state dict that are not state fields.
-    _EVENT_ONLY = ("metrics", "eval_batches", "best_model_checkpoint")
 
     def __init__(self, **fields: Any) -> None:
         """HF's fields (``epoch=``, ``global_step=``, ...) with the library's values of a
@@ -66,6 +67,7 @@ class TrainerState:
                 setattr(self, name, copy.deepcopy(value))
         for name in self._ADDITIONS:
             setattr(self, name, None)
+        self.world_size, self.process_index = 1, 0  # (alone, until a trainer's state says)
         self._read_log_history: Optional[Callable[[], List[Dict[str, float]]]] = \
             (lambda: history) if history else None
 
@@ -77,18 +79,22 @@ class TrainerState:
         return [{key: int(value) if key == "step" else value for key, value in entry.items()}
                 for entry in self._read_log_history()]
 
-    def _update(self, values: Dict[str, Any]) -> None:
+    def __getstate__(self) -> Dict[str, Any]:
+        """For copy and pickle: the attributes and the library's fields (the C base's)."""
+        values = dict(self.__dict__)
+        for name, field in vars(_C.TrainerStateBase).items():
+            if type(field).__name__ == "getset_descriptor" and hasattr(self, name):
+                values[name] = getattr(self, name)
+        return values
+
+    def __setstate__(self, values: Dict[str, Any]) -> None:
         for name, value in values.items():
-            if name not in self._EVENT_ONLY:
-                setattr(self, name, value)
-        if values.get("best_model_checkpoint") is not None:  # given during callbacks only
-            self.best_model_checkpoint = values["best_model_checkpoint"]
+            setattr(self, name, value)
 
     def save_to_json(self, json_path: Union[str, "os.PathLike[str]"]) -> None:
         """Writes the state as HF's ``TrainerState.save_to_json`` does (a checkpoint's
         ``trainer_state.json`` has the same layout): the library writes the text from this
         state's values (st_trainer_state_json_format)."""
-        from . import _swifttrain as _C
         data = {name: getattr(self, name, None) for name in _hf_defaults()}
         data["log_history"] = self.log_history
         text = _C.format_trainer_state_json(json.dumps(data))
@@ -116,7 +122,6 @@ class TrainerState:
 def _hf_defaults() -> Dict[str, Any]:
     """HF's TrainerState fields, the keys of trainer_state.json, with the values of a state
     before training, as the library's writer has them (what it writes for an empty state)."""
-    from . import _swifttrain as _C
     return json.loads(_C.format_trainer_state_json("{}"))
 
 
@@ -331,6 +336,18 @@ class ProgressCallback(TrainerCallback):
     def _output(self):
         return self._stream if self._stream is not None else sys.stdout
 
+    def _idle_events(self, args) -> Tuple[str, ...]:
+        """The events whose method has nothing to do in the coming run: with no bar to draw
+        (``disable_tqdm``, or the output is not a terminal), ``on_step_end`` and
+        ``on_prediction_step``. The trainer skips them without running Python (a subclass's
+        own methods always run)."""
+        own = ("on_train_begin", "on_step_end", "on_prediction_step", "_output")
+        if any(getattr(type(self), name) is not getattr(ProgressCallback, name) for name in own):
+            return ()
+        if not args.disable_tqdm and ProgressBar.is_terminal(self._output()):
+            return ()
+        return ("on_step_end", "on_prediction_step")
+
     def on_train_begin(self, args, state, control, **kwargs):
         self.training_bar = None
         if args.disable_tqdm or not state.is_world_process_zero:
@@ -431,7 +448,6 @@ class MetricsLoggerCallback(_LibraryCallback):
     The file is created (truncated) when the callback is."""
 
     def __init__(self, path: Union[str, "os.PathLike[str]"], format: str = "jsonl") -> None:
-        from . import _swifttrain as _C
         formats = _C.enum_names("metrics_format")  # st_metrics_format, by the library's names
         if format not in formats:
             raise ValueError(f"MetricsLoggerCallback: format={format!r}; use "

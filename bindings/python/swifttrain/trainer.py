@@ -221,9 +221,8 @@ class Trainer:
         self._given = {"train": None, "eval": None, "metrics": None}  # what the library has
         self._sync_with_library()
         self.state = TrainerState()
-        self._event_state: Optional[Dict[str, Any]] = None  # the state dict last applied to it
         self.state._read_log_history = self._core.log_history
-        self.state._update(self._core.get_state())
+        self._core.update_state(self.state)
         self.control = TrainerControl()
         #: After train(): the checkpoint it resumed from (and any newer ones it passed over
         #: as damaged), or None when it started fresh.
@@ -279,6 +278,12 @@ class Trainer:
                              f"TrainingArguments(early_stopping_patience=...)")
 
     # ---- running -----------------------------------------------------------------------
+
+    def _prepare_run(self) -> None:
+        """Before train / evaluate / predict: the library gets what changed, and which
+        callback events have nothing to do in this run (no Python runs for them)."""
+        self._sync_with_library()
+        self.callback_handler.prepare_run(self.args)
 
     def _sync_with_library(self) -> None:
         """Hands the library the current train/eval datasets and compute_metrics (they may
@@ -337,7 +342,7 @@ class Trainer:
         checkpoint was saved: the losses and final weights equal an uninterrupted run's.
         A damaged checkpoint raises :class:`swifttrain.CorruptFileError` naming the file; a
         missing one :class:`swifttrain.CheckpointNotFoundError`, a ``ValueError`` as in HF."""
-        self._sync_with_library()
+        self._prepare_run()
         if resume_from_checkpoint is False:
             resume_from_checkpoint = None
         if resume_from_checkpoint is not None and resume_from_checkpoint is not True:
@@ -352,7 +357,7 @@ class Trainer:
         finally:
             if handled:
                 signal.signal(signal.SIGINT, previous)
-            self.state._update(self._core.get_state())
+            self._core.update_state(self.state)
             self.state.best_model_checkpoint = self._best_model_checkpoint()
         resumed = self._core.resumed_from()
         self.resumed_from_checkpoint = resumed or None
@@ -510,7 +515,7 @@ class Trainer:
         evaluation datasets (evaluated alone, metrics ``<metric_key_prefix>_loss``, ... as HF). Returns ``eval_loss``; ``eval_accuracy``, ``eval_f1_macro``, ...
         (classification) or ``eval_mse``, ``eval_r2``, ... (regression); ``eval_runtime``,
         ... Fires ``on_evaluate_begin``, ``on_log`` and ``on_evaluate`` per dataset."""
-        self._sync_with_library()
+        self._prepare_run()
         if isinstance(eval_dataset, str):
             if not isinstance(self.eval_dataset, dict) or eval_dataset not in self.eval_dataset:
                 names = list(self.eval_dataset) if isinstance(self.eval_dataset, dict) else []
@@ -536,7 +541,7 @@ class Trainer:
         model of your own, concatenated over the batches and padded with -100 where batches
         differ in length, as HF); ``metrics`` has ``test_loss`` and ``test_accuracy``, ...
         when labels were given, else it is empty."""
-        self._sync_with_library()
+        self._prepare_run()
         dataset = self._as_dataset(test_dataset, "test_dataset", features_only_ok=True)
         if not is_array_data(test_dataset):
             predictions, labels, metrics = self._core.predict_tensors(dataset)
