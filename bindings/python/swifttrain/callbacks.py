@@ -67,7 +67,8 @@ class TrainerState(_C.TrainerStateBase):
                 setattr(self, name, copy.deepcopy(value))
         for name in self._ADDITIONS:
             setattr(self, name, None)
-        self.world_size, self.process_index = 1, 0  # (alone, until a trainer's state says)
+        self.world_size = 1  # (alone, until a trainer's state says otherwise)
+        self.process_index = 0
         self._read_log_history: Optional[Callable[[], List[Dict[str, float]]]] = \
             (lambda: history) if history else None
 
