@@ -5,9 +5,9 @@ public class Activation: Module {
     private let function: (Tensor) throws -> Tensor
     /// The same function on raw buffers, for the planned training step (PlannedStep); nil for
     /// activations that are not element-wise (softmax).
-    let pointwise: (any PointwiseActivation)?
+    let pointwise: PointwiseActivation?
 
-    init(_ name: String, pointwise: (any PointwiseActivation)? = nil, _ function: @escaping (Tensor) throws -> Tensor) {
+    init(_ name: String, pointwise: PointwiseActivation? = nil, _ function: @escaping (Tensor) throws -> Tensor) {
         self.name = name
         self.pointwise = pointwise
         self.function = function
@@ -19,21 +19,21 @@ public class Activation: Module {
 }
 
 public final class ReLU: Activation {
-    public init() { super.init("ReLU()", pointwise: Pointwise(ReLUFunction())) { try $0.relu() } }
+    public init() { super.init("ReLU()", pointwise: PointwiseActivation(ReLUFunction())) { try $0.relu() } }
 }
 public final class SiLU: Activation {
-    public init() { super.init("SiLU()", pointwise: Pointwise(SiLUFunction())) { try $0.silu() } }
+    public init() { super.init("SiLU()", pointwise: PointwiseActivation(SiLUFunction())) { try $0.silu() } }
 }
 public final class Tanh: Activation {
-    public init() { super.init("Tanh()", pointwise: Pointwise(TanhFunction())) { try $0.tanh() } }
+    public init() { super.init("Tanh()", pointwise: PointwiseActivation(TanhFunction())) { try $0.tanh() } }
 }
 public final class Sigmoid: Activation {
-    public init() { super.init("Sigmoid()", pointwise: Pointwise(SigmoidFunction())) { try $0.sigmoid() } }
+    public init() { super.init("Sigmoid()", pointwise: PointwiseActivation(SigmoidFunction())) { try $0.sigmoid() } }
 }
 
 public final class LeakyReLU: Activation {
     public init(negativeSlope: Float = LayerDefaults.leakyRelu.negativeSlope) {
-        super.init("LeakyReLU(negative_slope=\(negativeSlope))", pointwise: Pointwise(LeakyReLUFunction(slope: negativeSlope))) {
+        super.init("LeakyReLU(negative_slope=\(negativeSlope))", pointwise: PointwiseActivation(LeakyReLUFunction(slope: negativeSlope))) {
             try $0.leakyRelu(negativeSlope: negativeSlope)
         }
     }
@@ -46,7 +46,7 @@ public final class GELU: Activation {
             throw SwiftTrainError.invalid("GELU: approximate must be 'none' or 'tanh', got '\(approximate)'")
         }
         let tanh = approximate == "tanh"
-        super.init("GELU(approximate='\(approximate)')", pointwise: Pointwise(GELUFunction(tanhApproximation: tanh))) {
+        super.init("GELU(approximate='\(approximate)')", pointwise: PointwiseActivation(GELUFunction(tanhApproximation: tanh))) {
             try $0.gelu(approximateTanh: tanh)
         }
     }
@@ -55,7 +55,7 @@ public final class GELU: Activation {
 public final class Softplus: Activation {
     public init(beta: Float = LayerDefaults.softplus.beta, threshold: Float = LayerDefaults.softplus.threshold) {
         super.init("Softplus(beta=\(beta), threshold=\(threshold))",
-                   pointwise: Pointwise(SoftplusFunction(beta: beta, threshold: threshold))) {
+                   pointwise: PointwiseActivation(SoftplusFunction(beta: beta, threshold: threshold))) {
             try $0.softplus(beta: beta, threshold: threshold)
         }
     }

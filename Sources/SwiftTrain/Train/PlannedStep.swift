@@ -18,7 +18,7 @@ import Glibc
 final class PlannedStep {
     enum Layer {
         case linear(Linear)
-        case activation(any PointwiseActivation)
+        case activation(PointwiseActivation)
     }
 
     /// Events inside the forward and backward passes, where a callback may replace the batch,
@@ -257,7 +257,7 @@ final class PlannedStep {
             let passDown = i > firstTrained
             switch layers[i] {
             case let .activation(f):
-                if passDown { f.backward(g, x: x, y: outputs[i].base, into: gradients[i - 1].base, rows * inWidth) }
+                if passDown { f.backward(g, x, outputs[i].base, gradients[i - 1].base, rows * inWidth) }
             case let .linear(l):
                 let (inF, outF) = (l.inFeatures, l.outFeatures)
                 if passDown {  // dX [rows, in] = G [rows, out] W [out, in]
