@@ -119,7 +119,8 @@ def main():
         print(f"| {w} | " + " | ".join(cells) + f" | {ceiling:.4g} | {ratio} |"
               + "".join(f" {r} |" for r in peer_ratios))
     names = ["data", "forward", "loss", "backward", "clip_schedule", "optimizer", "other", "gemm_only"]
-    print("\nWhere a swifttrain step goes (µs per step, timed by the trainer's events; heap "
+    print("\nWhere a swifttrain step goes (µs per step: data, forward, loss and backward from the "
+          "planned step's profile, clipping and the optimizer between two events; heap "
           "allocations per step counted by bench/alloc_count.c):\n")
     print("| workload | step | " + " | ".join(names) + " | allocations |")
     print("|---" * (len(names) + 3) + "|")

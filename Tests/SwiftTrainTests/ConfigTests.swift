@@ -27,6 +27,22 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(resolved.first { $0.0 == "adam_beta1" }?.1.doubleValue, 0.9)
     }
 
+    /// {"type": "digits"} reads the shipped CSV files by name, the same data as the "csv" type
+    /// with the digits' scale; a wrong split or key is named.
+    func testTheShippedDigitsByName() throws {
+        let byName = try config("""
+            {"model": {"type": "sequential", "layers": [{"type": "linear", "in_features": 64, "out_features": 10}]},
+             "train_data": {"type": "digits", "split": "test", "directory": "\(ConfigTests.root)/data/digits"}}
+            """)
+        let byPath = try config(mlp.replacingOccurrences(of: "train.csv", with: "test.csv"))
+        let (a, b) = (try XCTUnwrap(byName.trainer.trainDataset as? Dataset), try XCTUnwrap(byPath.trainer.trainDataset as? Dataset))
+        XCTAssertEqual(a.numSamples, 359)
+        XCTAssertEqual(try a.batch(indices: [0, 1, 358]).tensors.map(\.values), try b.batch(indices: [0, 1, 358]).tensors.map(\.values))
+        XCTAssertThrowsError(try config(#"{"model": {"type": "linear", "in_features": 64, "out_features": 10}, "train_data": {"type": "digits", "split": "valid"}}"#)) {
+            XCTAssertTrue("\($0)".contains("train_data.split: expected \"train\" or \"test\""), "\($0)")
+        }
+    }
+
     func testOverridesMergeKeyByKey() throws {
         let e = try Experiment(text: mlp, overrides: #"{"trainer": {"max_steps": 5}}"#)
         XCTAssertEqual(e.trainer.args.maxSteps, 5)

@@ -9,6 +9,24 @@
 enum CSVData {
     static let keys = ["path", "label_column", "task", "feature_scale", "header", "sample_shape"]
 
+    /// The handwritten digits the repository ships ({"type": "digits", "split": "train"}):
+    /// `directory`/`split`.csv (default data/digits, from the working directory), 64 pixels
+    /// scaled to [0, 1] and the digit; "sample_shape" as for "csv" ([1, 8, 8] for a CNN).
+    static let digitsKeys = ["split", "directory", "sample_shape"]
+
+    static func digits(_ o: inout ConfigObject) throws -> DataSource {
+        let split = try o.string("split")
+        guard split == "train" || split == "test" else {
+            throw ConfigObject.error(o.path("split"), "expected \"train\" or \"test\", got \"\(split)\"")
+        }
+        let directory = try o.string("directory", "data/digits")
+        var csv: [(String, JSONValue)] = [("path", .string(Files.join(directory, split + ".csv"))),
+                                          ("feature_scale", .double(1.0 / 16))]
+        if let shape = o.value("sample_shape") { csv.append(("sample_shape", shape)) }
+        var object = try ConfigObject(.object(csv), path: o.path)
+        return try read(&object)
+    }
+
     static func read(_ o: inout ConfigObject) throws -> DataSource {
         let path = try o.string("path")
         let labelColumn = try o.int("label_column", -1)

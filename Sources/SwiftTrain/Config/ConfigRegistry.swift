@@ -17,7 +17,8 @@ public enum ConfigRegistry {
     private struct Tables: ~Copyable {
         var layers: [(String, LayerBuilder, [String])] = ConfigRegistry.builtInLayers
         var data: [(String, DataBuilder, [String])] = [
-            ("csv", { o in try CSVData.read(&o) }, CSVData.keys), ("npy", { o in try ArrayData.npy(&o) }, ArrayData.npyKeys),
+            ("csv", { o in try CSVData.read(&o) }, CSVData.keys), ("digits", { o in try CSVData.digits(&o) }, CSVData.digitsKeys),
+            ("npy", { o in try ArrayData.npy(&o) }, ArrayData.npyKeys),
             ("npz", { o in try ArrayData.npz(&o) }, ArrayData.archiveKeys),
             ("safetensors", { o in try ArrayData.safetensors(&o) }, ArrayData.archiveKeys),
         ]
