@@ -13,6 +13,9 @@ work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # CI runs as root: Open MPI refuses that without these; 2 processes on 2 cores need no more.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Containers often forbid the cross-memory attach that Open MPI's shared-memory transport uses
+# for large messages; copying through the shared segment works everywhere.
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 command -v mpirun >/dev/null || fail "mpirun not found: install Open MPI (Debian: apt-get install openmpi-bin)"
 mpi() { mpirun --oversubscribe -np 2 "$@"; }
 # compare A B TOLERANCE: the weights of two result files agree to TOLERANCE (relative, with a

@@ -17,7 +17,9 @@ import pytest
 
 EXAMPLE = Path(__file__).resolve().parent.parent.parent / "examples" / "python" / "train_distributed.py"
 # CI runs as root, which Open MPI refuses without these.
-ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+# (and containers may forbid the cross-memory attach of its shared-memory transport)
+ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+       "OMPI_MCA_btl_vader_single_copy_mechanism": "none"}
 
 
 def mpirun(*args, timeout=300):
