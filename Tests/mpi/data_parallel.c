@@ -8,11 +8,13 @@
  * OUTPUT_DIR ("%r" in it: the MPI rank, so each process can have its own; "resume": continues
  * from its newest checkpoint; "stop-at S": stops after step S), and writes its final
  * weights as text into RESULTS/weights-<process_index>.txt with world_size and
- * process_index from the trainer's state. "fail-rank R": process R's callback fails at step
+ * process_index from the trainer's state, the last loss and the evaluation's loss and accuracy
+ * on the held-out digits. "fail-rank R": process R's callback fails at step
  * 3. Exit code 0 when training succeeded. DIGITS_DIR is a compile definition. */
 #include "digits_data.h"
 #include "swifttrain.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +42,9 @@ static int ok(st_status status, const char *what) {
 int main(int argc, char **argv) {
     static digits_data train, test;
     st_module *layers[3] = {NULL, NULL, NULL}, *model = NULL;
-    st_dataset *data = NULL;
+    st_dataset *data = NULL, *eval = NULL;
+    st_metrics *metrics = NULL;
+    double eval_loss = NAN, eval_accuracy = NAN;
     st_training_args args;
     st_trainer *trainer = NULL;
     st_trainer_state state;
@@ -75,6 +79,8 @@ int main(int argc, char **argv) {
         !ok(st_sequential_create(&model, layers, 3), "sequential") ||
         !ok(st_dataset_create(&data, train.features, train.num_samples, DIGITS_NUM_FEATURES, train.labels,
                               ST_DATA_BORROW), "dataset") ||
+        !ok(st_dataset_create(&eval, test.features, test.num_samples, DIGITS_NUM_FEATURES, test.labels,
+                              ST_DATA_BORROW), "eval dataset") ||
         !ok(st_training_args_init(&args, ST_TRAINING_ARGS_VERSION), "args"))
         goto done;
     args.per_device_train_batch_size = atoi(argv[3]);
@@ -91,6 +97,11 @@ int main(int argc, char **argv) {
         goto done;
     if (!ok(resume ? st_trainer_resume(NULL, trainer, NULL) : st_trainer_train(NULL, trainer), "train"))
         goto done;
+    /* evaluated by every process, each on its share of the set, the sums added up */
+    if (!ok(st_trainer_evaluate(&metrics, trainer, eval), "evaluate") ||
+        !ok(st_metrics_get(&eval_loss, metrics, "eval_loss"), "eval_loss") ||
+        !ok(st_metrics_get(&eval_accuracy, metrics, "eval_accuracy"), "eval_accuracy"))
+        goto done;
     memset(&state, 0, sizeof state);
     state.struct_size = sizeof state;
     if (!ok(st_trainer_get_state(&state, trainer), "state")) goto done;
@@ -99,8 +110,9 @@ int main(int argc, char **argv) {
         perror(path);
         goto done;
     }
-    fprintf(out, "world_size %lld process_index %lld global_step %lld loss %.9g\n", (long long)state.world_size,
-            (long long)state.process_index, (long long)state.global_step, state.loss);
+    fprintf(out, "world_size %lld process_index %lld global_step %lld loss %.9g eval_loss %.9g eval_accuracy %.9g\n",
+            (long long)state.world_size, (long long)state.process_index, (long long)state.global_step, state.loss,
+            eval_loss, eval_accuracy);
     if (!ok(st_module_state_dict(&weights, model), "state dict")) goto done;
     count = st_named_tensors_count(weights);
     for (i = 0; i < count; i++) {
@@ -119,6 +131,8 @@ int main(int argc, char **argv) {
     code = 0;
 done:
     if (out) fclose(out);
+    st_metrics_free(metrics);
+    st_dataset_free(eval);
     st_named_tensors_free(weights);
     st_trainer_free(trainer);
     st_dataset_free(data);

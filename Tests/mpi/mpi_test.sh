@@ -47,6 +47,12 @@ same_weights)
     # the loss each process reports is the whole batch's, as the single process's
     compare <(head -1 "$work/two/weights-0.txt" | awk '{print "loss"; print $8}') \
             <(head -1 "$work/one/weights-0.txt" | awk '{print "loss"; print $8}') 1e-4
+    # the evaluation, each process on half of the held-out set, the sums added up: the
+    # metrics of one process evaluating the whole set (the same on both processes)
+    compare <(head -1 "$work/two/weights-0.txt" | awk '{print "eval"; print $10; print $12}') \
+            <(head -1 "$work/one/weights-0.txt" | awk '{print "eval"; print $10; print $12}') 1e-4
+    cmp -s <(head -1 "$work/two/weights-0.txt" | cut -d' ' -f9-) <(head -1 "$work/two/weights-1.txt" | cut -d' ' -f9-) \
+        || fail "the processes' metrics differ: $(head -1 "$work/two/weights-0.txt") / $(head -1 "$work/two/weights-1.txt")"
     ls "$work/out-two-0" | grep -q "checkpoint-12" || fail "process 0 wrote no checkpoint: $(ls -R "$work")"
     [ ! -e "$work/out-two-1" ] || fail "process 1 wrote files: $(ls -R "$work/out-two-1")"
     ;;

@@ -18,6 +18,18 @@ public struct ClassificationMetrics: Sendable {
         actualCounts = truePositives
     }
 
+    /// Every count, as numbers to add up across processes (data-parallel evaluation, each
+    /// process on its share of the set); `sums = added` takes the totals back.
+    var sums: [Double] {
+        get { (truePositives + predictedCounts + actualCounts + [topKHits, count]).map(Double.init) }
+        set {
+            let n = newValue.map { Int($0) }
+            (truePositives, predictedCounts) = (Array(n[0..<classes]), Array(n[classes..<(2 * classes)]))
+            actualCounts = Array(n[(2 * classes)..<(3 * classes)])
+            (topKHits, count) = (n[3 * classes], n[3 * classes + 1])
+        }
+    }
+
     /// Adds `rows` rows of logits [rows, classes] with their labels. Rows whose label is not
     /// a class (HF's -100 for padding and ignored tokens) are skipped.
     public mutating func add(logits: UnsafePointer<Float>, rows: Int, labels: UnsafePointer<Int64>) {
@@ -74,6 +86,17 @@ public struct RegressionMetrics: Sendable {
         sumTarget = Array(repeating: 0, count: width)
         sumTargetSquared = Array(repeating: 0, count: width)
         sumSquaredError = Array(repeating: 0, count: width)
+    }
+
+    /// The sums, to add up across processes (as ClassificationMetrics.sums).
+    var sums: [Double] {
+        get { sumTarget + sumTargetSquared + sumSquaredError + [sumAbsoluteError, Double(count)] }
+        set {
+            sumTarget = Array(newValue[0..<width])
+            sumTargetSquared = Array(newValue[width..<(2 * width)])
+            sumSquaredError = Array(newValue[(2 * width)..<(3 * width)])
+            (sumAbsoluteError, count) = (newValue[3 * width], Int(newValue[3 * width + 1]))
+        }
     }
 
     /// Adds `rows` rows of predictions and targets, both [rows, width].

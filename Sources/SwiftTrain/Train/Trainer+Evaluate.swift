@@ -100,11 +100,15 @@ extension Trainer {
     }
 
     func evaluateAndReport(_ dataset: DataSource, prefix: String) throws -> Metrics {
-        let loader = inferenceLoader(dataset)
+        // Data-parallel training: each process evaluates its share of a map-style set and the
+        // sums are added up (not with compute_metrics, which needs every prediction: then
+        // every process evaluates the whole set, with the same result).
+        let group = dataset.count != nil && computeMetrics == nil ? processGroup : nil
+        let loader = inferenceLoader(dataset, group: group)
         state.evalBatches = loader.batchesPerEpoch ?? 0
         defer { state.evalBatches = 0 }
         try fire(.evaluateBegin)
-        var metrics = try runInference(loader, prefix: prefix).metrics!
+        var metrics = try runInference(loader, prefix: prefix, group: group).metrics!
         metrics["epoch"] = state.epoch
         try record(metrics)
         try fire(.evaluate, metrics: metrics)
@@ -193,7 +197,7 @@ extension Trainer {
     /// the model returned no loss (an iterable dataset read for prediction).
     func runInference(_ loader: DataLoader, prefix: String?, output: (UnsafeMutablePointer<Float>, width: Int)? = nil,
                       collect: Bool = false, metricsOnlyWithLabels: Bool = false,
-                      predicting: Bool = false) throws -> (metrics: Metrics?, prediction: EvalPrediction?) {
+                      predicting: Bool = false, group: ProcessGroup? = nil) throws -> (metrics: Metrics?, prediction: EvalPrediction?) {
         let (batchBegin, beforeForward, afterForward): (TrainerEvent, TrainerEvent, TrainerEvent) = predicting
             ? (.predictBatchBegin, .predictBeforeForward, .predictAfterForward)
             : (.evaluateBatchBegin, .evaluateBeforeForward, .evaluateAfterForward)
@@ -209,6 +213,7 @@ extension Trainer {
         defer { (eventData.batch, eventData.outputs, eventData.loss) = step }
         try inEvaluationMode {
             while var batch = try loader.batch(batches) {
+                if batch.size == 0 { batches += 1; continue }  // (this process's empty share of a last batch)
                 var out: ModelOutput
                 // (a callback may replace the batch before the forward, keeping its size, and
                 // the outputs after it)
@@ -260,6 +265,18 @@ extension Trainer {
                     if regression!.width == width { regression!.add(predictions: logits.data, targets: l.data, rows: batch.size) }
                 }
             }
+        }
+        if let group {  // the processes' sums added up, the metrics computed from the totals
+            var shapes = [Double(classification?.classes ?? 0), Double(regression?.width ?? 0)]
+            try group.max(&shapes)
+            if classification == nil && shapes[0] > 0 { classification = ClassificationMetrics(classes: Int(shapes[0]), topK: 5) }
+            if regression == nil && shapes[1] > 0 { regression = RegressionMetrics(width: Int(shapes[1])) }
+            var totals = [lossSum, Double(lossItems), Double(row)] + (classification?.sums ?? []) + (regression?.sums ?? [])
+            try group.sum(&totals)
+            (lossSum, lossItems, row) = (totals[0], Int(totals[1]), Int(totals[2]))
+            var rest = totals.dropFirst(3)
+            if let c = classification?.sums.count { classification!.sums = Array(rest.prefix(c)); rest = rest.dropFirst(c) }
+            if regression != nil { regression!.sums = Array(rest) }
         }
         guard batches > 0 else {
             throw SwiftTrainError.invalid("the dataset yielded no batch to \(prefix == "test" || prefix == nil ? "predict" : "evaluate") "
@@ -316,9 +333,9 @@ extension Trainer {
     }
 
     /// The batches of an evaluation or prediction: in order, per_device_eval_batch_size each.
-    func inferenceLoader(_ dataset: DataSource) -> DataLoader {
+    func inferenceLoader(_ dataset: DataSource, group: ProcessGroup? = nil) -> DataLoader {
         DataLoader(source: dataset, batchSize: args.perDeviceEvalBatchSize, shuffle: false, seed: 0, dropLast: false,
-                   labelNames: args.labelNames)
+                   labelNames: args.labelNames, rank: group?.rank ?? 0, worldSize: group?.size ?? 1)
     }
 
     /// Runs `body` without autograd and with every module in evaluation mode, then restores
