@@ -15,6 +15,13 @@ final class UpdateStep {
     let average: MovingAverage?
     /// The processes training together (data parallel), nil alone.
     var group: ProcessGroup?
+    /// Data-parallel training of a small model: its gradients packed into one buffer, summed
+    /// in one message (made on first use, reused).
+    var bucket: Storage?
+    /// Models with at most this many parameters (4 MB of float32) sum their gradients in one
+    /// message: per-message latency dominates there (docs/distributed.md); larger ones are
+    /// summed tensor by tensor in place, without the copies.
+    static let bucketLimit = 1 << 20
 
     init(model: Module, losses: LossResolver, args: TrainingArguments, optimizer: Optimizer, schedule: LRSchedule?,
          average: MovingAverage?) {
@@ -143,8 +150,8 @@ final class UpdateStep {
 
 extension UpdateStep {
     /// Data-parallel training: sums every gradient and the loss across the processes (each
-    /// process's are its share of the window's, already divided by the window's items), so
-    /// every process holds the gradient of the whole window and takes the same step. A
+    /// process's are its share of the window's, already divided by the window's items), in one
+    /// message for a small model (`bucketLimit`), so every process holds the gradient of the whole window and takes the same step. A
     /// parameter without a gradient here (a process whose share of the window was empty)
     /// adds zeros.
     func sumAcross(_ group: ProcessGroup, loss: Double) throws -> Double {
@@ -152,9 +159,18 @@ extension UpdateStep {
         // no process has stays without one, and the optimizer skips it, as alone)
         var values = [loss] + parameters.map { $0.gradStorage == nil ? 0.0 : 1.0 }
         try group.sum(&values)
-        for (p, having) in zip(parameters, values.dropFirst()) where having > 0 {
-            if p.gradStorage == nil { p.gradStorage = Storage(zeros: p.count) }
-            try group.sum(p.gradStorage!.base, count: p.count)
+        let summed = zip(parameters, values.dropFirst()).filter { $0.1 > 0 }.map(\.0)
+        for p in summed where p.gradStorage == nil { p.gradStorage = Storage(zeros: p.count) }
+        let total = summed.reduce(0) { $0 + $1.count }
+        if total <= Self.bucketLimit {
+            if bucket == nil || bucket!.byteCount < total * 4 { bucket = Storage(count: total) }
+            var offset = 0
+            for p in summed { (bucket!.base + offset).update(from: p.gradStorage!.base, count: p.count); offset += p.count }
+            try group.sum(bucket!.base, count: total)
+            offset = 0
+            for p in summed { p.gradStorage!.base.update(from: bucket!.base + offset, count: p.count); offset += p.count }
+        } else {
+            for p in summed { try group.sum(p.gradStorage!.base, count: p.count) }
         }
         return values[0]
     }
