@@ -28,6 +28,7 @@ static int (*p_comm_size)(handle, int *);
 static int (*p_allreduce)(const void *, void *, int, handle, handle, handle);
 static int (*p_bcast)(void *, int, handle, int, handle);
 static int (*p_barrier)(handle);
+static int (*p_abort)(handle, int);
 static handle comm_world, type_float, type_double, type_byte, op_sum, op_max, op_min;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -35,10 +36,18 @@ static int status = -1, world_rank, world_size;
 static int initialised_here, failed;
 static char error[512] = "";
 
-static void finalize_at_exit(void) {
+/* At exit: MPI_Finalize when this library started MPI and nothing failed. After a failure,
+ * no finalize (it would wait for the processes still in a collective): the launcher sees a
+ * process end without it and ends the job; and when the host started MPI (mpi4py, a C host),
+ * whose own finalize would wait the same way, MPI_Abort ends the job at once. */
+static void at_exit(void) {
     int done = 0;
-    if (failed || !p_finalized || p_finalized(&done) != 0 || done) return;
-    p_finalize();
+    if (!p_finalized || p_finalized(&done) != 0 || done) return;
+    if (failed) {
+        if (!initialised_here && p_abort) p_abort(comm_world, 1);
+        return;
+    }
+    if (initialised_here) p_finalize();
 }
 
 static void load(void) {
@@ -59,7 +68,8 @@ static void load(void) {
         !SYMBOL(*(void **)&p_init_thread, "MPI_Init_thread") || !SYMBOL(*(void **)&p_finalize, "MPI_Finalize") ||
         !SYMBOL(*(void **)&p_comm_rank, "MPI_Comm_rank") || !SYMBOL(*(void **)&p_comm_size, "MPI_Comm_size") ||
         !SYMBOL(*(void **)&p_allreduce, "MPI_Allreduce") || !SYMBOL(*(void **)&p_bcast, "MPI_Bcast") ||
-        !SYMBOL(*(void **)&p_barrier, "MPI_Barrier") || !SYMBOL(comm_world, "ompi_mpi_comm_world") ||
+        !SYMBOL(*(void **)&p_barrier, "MPI_Barrier") || !SYMBOL(*(void **)&p_abort, "MPI_Abort") ||
+        !SYMBOL(comm_world, "ompi_mpi_comm_world") ||
         !SYMBOL(type_float, "ompi_mpi_float") || !SYMBOL(type_double, "ompi_mpi_double") ||
         !SYMBOL(type_byte, "ompi_mpi_byte") || !SYMBOL(op_sum, "ompi_mpi_op_sum") ||
         !SYMBOL(op_max, "ompi_mpi_op_max") || !SYMBOL(op_min, "ompi_mpi_op_min")) {
@@ -80,8 +90,8 @@ static void load(void) {
             return;
         }
         initialised_here = 1;
-        atexit(finalize_at_exit);
     }
+    atexit(at_exit);
     if (p_comm_rank(comm_world, &world_rank) != 0 || p_comm_size(comm_world, &world_size) != 0) {
         snprintf(error, sizeof error, "MPI_Comm_rank / MPI_Comm_size failed");
         return;
@@ -100,12 +110,10 @@ int stx_mpi_init(int *rank, int *size) {
 const char *stx_mpi_error(void) { return error; }
 
 int stx_mpi_launched(void) {
-    const char *names[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        const char *value = getenv(names[i]);
-        if (value && atoi(value) > 1) return 1;
-    }
-    return 0;
+    /* Open MPI's mpirun only: other launchers (srun, MPICH's) also start independent jobs,
+     * which ddp_backend "mpi" turns into one */
+    const char *value = getenv("OMPI_COMM_WORLD_SIZE");
+    return value && atoi(value) > 1;
 }
 
 /* Reduces in chunks of at most INT_MAX elements (MPI counts are int). */

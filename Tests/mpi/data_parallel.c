@@ -2,6 +2,7 @@
  * alone:
  *
  *     data_parallel RESULTS OUTPUT_DIR BATCH STEPS [resume] [stop-at S] [fail-rank R] [hidden H]
+ *                   [accumulate A] [micro M] [general]
  *
  * trains Linear(64,H)-ReLU-Linear(H,10) (H 32 by default) from st_manual_seed(0) on the
  * digits with AdamW and per-device batch BATCH for STEPS steps, checkpoints every 4 steps into
@@ -10,7 +11,9 @@
  * weights as text into RESULTS/weights-<process_index>.txt with world_size and
  * process_index from the trainer's state, the last loss and the evaluation's loss and accuracy
  * on the held-out digits. "fail-rank R": process R's callback fails at step
- * 3. Exit code 0 when training succeeded. DIGITS_DIR is a compile definition. */
+ * 3. "accumulate A" / "micro M": gradient_accumulation_steps / max_micro_batch_size; "general":
+ * a callback on AFTER_BACKWARD (the general path instead of the planned step). Exit code 0
+ * when training succeeded. DIGITS_DIR is a compile definition. */
 #include "digits_data.h"
 #include "swifttrain.h"
 
@@ -50,7 +53,7 @@ int main(int argc, char **argv) {
     st_trainer_state state;
     st_named_tensors *weights = NULL;
     size_t count = 0, i;
-    int hidden = 32, resume = 0, code = 1, a;
+    int hidden = 32, resume = 0, code = 1, a, accumulate = 1, micro = 0, general = 0;
     char path[4096], output_dir[4096];
     const char *rank = getenv("OMPI_COMM_WORLD_RANK"), *mark;
     FILE *out = NULL;
@@ -63,6 +66,9 @@ int main(int argc, char **argv) {
         if (strcmp(argv[a], "resume") == 0) resume = 1;
         else if (strcmp(argv[a], "fail-rank") == 0 && a + 1 < argc) fail_rank = atoi(argv[++a]);
         else if (strcmp(argv[a], "stop-at") == 0 && a + 1 < argc) stop_at = atoi(argv[++a]);
+        else if (strcmp(argv[a], "accumulate") == 0 && a + 1 < argc) accumulate = atoi(argv[++a]);
+        else if (strcmp(argv[a], "micro") == 0 && a + 1 < argc) micro = atoi(argv[++a]);
+        else if (strcmp(argv[a], "general") == 0) general = 1;
         else if (strcmp(argv[a], "hidden") == 0 && a + 1 < argc) hidden = atoi(argv[++a]);
     }
     mark = strstr(argv[2], "%r");
@@ -86,6 +92,8 @@ int main(int argc, char **argv) {
     args.per_device_train_batch_size = atoi(argv[3]);
     args.max_steps = atoi(argv[4]);
     args.learning_rate = 3e-3;
+    args.gradient_accumulation_steps = accumulate;
+    args.max_micro_batch_size = micro;
     args.logging_steps = 1;
     args.save_steps = 4;
     if (!ok(st_training_args_set(&args, "optim", "adamw_torch"), "optim") ||
@@ -93,7 +101,9 @@ int main(int argc, char **argv) {
         !ok(st_training_args_set(&args, "output_dir", output_dir), "output_dir") ||
         !ok(st_trainer_create(&trainer, model, ST_LOSS_CROSS_ENTROPY, &args), "trainer") ||
         !ok(st_trainer_set_train_dataset(trainer, data), "train dataset") ||
-        !ok(st_trainer_add_callback(trainer, on_step_end, NULL, ST_EVENT_MASK(ST_EVENT_STEP_END)), "callback"))
+        !ok(st_trainer_add_callback(trainer, on_step_end, NULL, ST_EVENT_MASK(ST_EVENT_STEP_END)), "callback") ||
+        (general && !ok(st_trainer_add_callback(trainer, on_step_end, NULL, ST_EVENT_MASK(ST_EVENT_AFTER_BACKWARD)),
+                        "after_backward callback")))
         goto done;
     if (!ok(resume ? st_trainer_resume(NULL, trainer, NULL) : st_trainer_train(NULL, trainer), "train"))
         goto done;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Data-parallel training over Open MPI (docs/distributed.md), run as a user runs it:
 #   mpi_test.sh DATA_PARALLEL_PROGRAM CASE [SWIFTTRAIN_PROGRAM SOURCE_DIR]
-# Cases: same_weights (2 processes with batch 16 each end with the weights of one process
+# Cases: uneven (a process whose share of a batch is empty; accumulation, micro-batches and
+# the general path), same_weights (2 processes with batch 16 each end with the weights of one process
 # with batch 32, and both processes hold the same weights; only process 0 writes files),
 # resume (a 2-process run stopped at step 8 and resumed ends as one never stopped),
 # failure (a process whose callback fails ends the whole job within 30 s, naming the rank),
@@ -55,6 +56,19 @@ same_weights)
         || fail "the processes' metrics differ: $(head -1 "$work/two/weights-0.txt") / $(head -1 "$work/two/weights-1.txt")"
     ls "$work/out-two-0" | grep -q "checkpoint-12" || fail "process 0 wrote no checkpoint: $(ls -R "$work")"
     [ ! -e "$work/out-two-1" ] || fail "process 1 wrote files: $(ls -R "$work/out-two-1")"
+    ;;
+uneven)
+    # batch 100 x 2 on 1438 samples: the 8th global batch of each epoch has 38 samples, all
+    # process 0's (process 1's share is empty); 10 steps cross the epoch's end. Then gradient
+    # accumulation with micro-batches, on the general path (a callback on AFTER_BACKWARD).
+    mkdir -p "$work/one" "$work/two" "$work/acc-one" "$work/acc-two"
+    "$program" "$work/one" "$work/o1" 200 10 >"$work/log" 2>&1 || fail "one process: $(cat "$work/log")"
+    mpi "$program" "$work/two" "$work/o2" 100 10 >"$work/log" 2>&1 || fail "two processes: $(cat "$work/log")"
+    compare "$work/two/weights-0.txt" "$work/one/weights-0.txt" 1e-4
+    cmp -s <(tail -n +2 "$work/two/weights-0.txt") <(tail -n +2 "$work/two/weights-1.txt") || fail "processes differ"
+    "$program" "$work/acc-one" "$work/o3" 32 10 accumulate 2 micro 8 general >"$work/log" 2>&1 || fail "one: $(cat "$work/log")"
+    mpi "$program" "$work/acc-two" "$work/o4" 16 10 accumulate 2 micro 8 general >"$work/log" 2>&1 || fail "two: $(cat "$work/log")"
+    compare "$work/acc-two/weights-0.txt" "$work/acc-one/weights-0.txt" 1e-4
     ;;
 resume)
     mkdir -p "$work/whole" "$work/cut"

@@ -10,8 +10,8 @@
 int stx_mpi_init(int *rank, int *size);
 /** Why stx_mpi_init failed. */
 const char *stx_mpi_error(void);
-/** Whether the process was started by an MPI launcher with more than one process
- *  (OMPI_COMM_WORLD_SIZE, PMIX_SIZE or PMI_SIZE > 1); reads the environment only. */
+/** Whether Open MPI's mpirun started this process among more than one
+ *  (OMPI_COMM_WORLD_SIZE > 1); reads the environment only. */
 int stx_mpi_launched(void);
 /** In-place reductions over MPI_COMM_WORLD; 0 or an MPI error code. */
 int stx_mpi_allreduce_sum_float(float *values, size_t count);

@@ -149,7 +149,9 @@ extension Trainer {
     /// SAVE), and after each epoch's end.
     @discardableResult
     func applyStopRequest() -> Bool {
-        let request = stopRequest.exchange(0, ordering: .relaxed)
+        // (data-parallel: the request the processes agreed on at the step's end, agreeOnControl)
+        let request = processGroup == nil ? stopRequest.exchange(0, ordering: .relaxed) : agreedStopRequest
+        agreedStopRequest = 0
         guard request != 0 else { return false }
         control.shouldTrainingStop = true
         if request == 2 && args.saveStrategy != .no { control.shouldSave = true }

@@ -21,6 +21,22 @@ public final class ProcessGroup: Sendable {
         return 0
     }
 
+    /// This process's rank and the number of processes, as the launcher's environment tells
+    /// them for `ddp_backend` (nil when the process will train alone); read before MPI is loaded.
+    static func launcherWorld(backend: String) -> (rank: Int, size: Int)? {
+        func number(_ names: [String]) -> Int? {
+            names.lazy.compactMap { getenv($0).flatMap { Int(String(cString: $0)) } }.first
+        }
+        let sizes = backend == "mpi" ? ["OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"] : ["OMPI_COMM_WORLD_SIZE"]
+        guard backend != "none", let size = number(sizes), size > 1 else { return nil }
+        return (launcherRank, size)
+    }
+
+    /// This process's index among those on its machine, from the launcher's environment.
+    static var launcherLocalRank: Int {
+        getenv("OMPI_COMM_WORLD_LOCAL_RANK").flatMap { Int(String(cString: $0)) } ?? launcherRank
+    }
+
     /// This process's index among those on its machine (Open MPI's local rank).
     public let localRank: Int
 
@@ -69,6 +85,37 @@ public final class ProcessGroup: Sendable {
         try check(values.withUnsafeMutableBufferPointer { stx_mpi_allreduce_min_double($0.baseAddress, $0.count) }, "a minimum")
     }
 
+    /// Makes every process hold process 0's values of these tensors (float32 or not: their
+    /// bytes), as DistributedDataParallel does with the model when training starts.
+    func broadcastFromFirst(_ tensors: [Tensor]) throws {
+        for t in tensors {
+            try check(stx_mpi_broadcast(t.storage.raw, t.count * t.dtype.size, 0), "sharing process 0's weights")
+        }
+    }
+
+    /// The decisions callbacks and stop requests make on each process, agreed: a flag set on
+    /// any process is set on all (they must stop, evaluate and save at the same step, or the
+    /// others would wait for them in a collective).
+    func agree(on control: inout TrainerControl, stopRequest: inout Int) throws {
+        var flags = [control.shouldTrainingStop, control.shouldEpochStop, control.shouldEvaluate, control.shouldSave,
+                     control.shouldLog].map { $0 ? 1.0 : 0 } + [Double(stopRequest)]
+        try max(&flags)
+        (control.shouldTrainingStop, control.shouldEpochStop) = (flags[0] > 0, flags[1] > 0)
+        (control.shouldEvaluate, control.shouldSave, control.shouldLog) = (flags[2] > 0, flags[3] > 0, flags[4] > 0)
+        stopRequest = Int(flags[5])
+    }
+
+    /// Throws on every process unless they all have the same `value` (named `what`).
+    func checkSame(_ value: Int, _ what: String, hint: String) throws {
+        var (low, high) = ([Double(value)], [Double(value)])
+        try min(&low)
+        try max(&high)
+        guard low[0] == high[0] else {
+            throw SwiftTrainError.invalid("the \(size) processes disagree on \(what) (from \(Int(low[0])) to \(Int(high[0])); "
+                + "this process, rank \(rank), has \(value)); \(hint)")
+        }
+    }
+
     /// Waits for every process.
     func barrier() throws { try check(stx_mpi_barrier(), "a barrier") }
 
@@ -88,9 +135,10 @@ public final class ProcessGroup: Sendable {
         var args = trainer.args
         (args.outputDir, args.loggingDir) = ("", "")
         for byte in args.json.serialized(indent: 0).utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let what = ["the model's parameter count", "the training dataset's length", "the training arguments"]
-        let values = [Double(trainer.model.parameterCount), Double(dataset.count!), Double(hash >> 32),
-                      Double(hash & 0xffff_ffff)]
+        let what = ["the model's parameter count", "the training dataset's length", "whether compute_metrics is set",
+                    "the training arguments"]
+        let values = [Double(trainer.model.parameterCount), Double(dataset.count!), trainer.computeMetrics == nil ? 0 : 1,
+                      Double(hash >> 32), Double(hash & 0xffff_ffff)]
         var (low, high) = (values, values)
         try min(&low)
         try max(&high)

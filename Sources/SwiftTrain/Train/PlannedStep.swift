@@ -115,6 +115,7 @@ final class PlannedStep {
     func run(batches: Range<Int>, loader: DataLoader, windowItems: Int? = nil, microStep: () -> Void) throws -> Double {
         let micro = maxRows
         var (items, pieces) = counts(batches: batches, loader: loader)
+        lastRows = 0  // (a process whose share of the window is empty shows an empty batch)
         if let windowItems { (items, pieces) = (windowItems, Int.max) }
         var total = 0.0
         for b in batches {

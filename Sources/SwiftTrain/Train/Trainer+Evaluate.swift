@@ -39,6 +39,13 @@ extension Trainer {
     /// dataset): loss, the built-in metrics, runtime, samples and steps per second, and
     /// epoch. Fires `.evaluateBegin`, `.log` and `.evaluate` per dataset.
     public func evaluate(_ dataset: DataSource? = nil, metricKeyPrefix: String = "eval") throws -> Metrics {
+        do { return try evaluateAlone(dataset, metricKeyPrefix: metricKeyPrefix) } catch {
+            processGroup?.markFailed()  // (the others wait in its collectives: see ProcessGroup)
+            throw error
+        }
+    }
+
+    private func evaluateAlone(_ dataset: DataSource?, metricKeyPrefix: String) throws -> Metrics {
         try enter("evaluate")
         defer { running = false }
         try fireInitEndOnce()

@@ -66,7 +66,11 @@ extension Trainer {
 
         let group = try ProcessGroup.resolve(backend: args.ddpBackend)
         processGroup = group
-        if let group { try group.checkSameRun(self, dataset: dataset) }
+        if let group {
+            try group.checkSameRun(self, dataset: dataset)
+            // every process starts from process 0's weights, as DistributedDataParallel does
+            try group.broadcastFromFirst(model.stateDict().map(\.1))
+        }
         var loader = DataLoader(source: dataset, batchSize: args.perDeviceTrainBatchSize, shuffle: args.dataloaderShuffle,
                                 seed: args.resolvedDataSeed, dropLast: args.dataloaderDropLast, labelNames: args.labelNames,
                                 rank: group?.rank ?? 0, worldSize: group?.size ?? 1)
@@ -136,6 +140,10 @@ extension Trainer {
             try fire(.afterLoad)
         }
         lastResumedFrom = run.resumedFrom
+        if let group, resumeFrom != nil {  // every process resumed from the same checkpoint
+            try group.checkSame(state.globalStep, "the step they resume from",
+                                hint: "give every process the same output_dir (a shared file system across machines)")
+        }
         model.train()
         afterEvaluation = { [unowned self] metrics in try run.observe(metrics, trainer: self) }
         defer { afterEvaluation = nil }
@@ -235,6 +243,7 @@ extension Trainer {
                 try maybeLogSaveEvaluate(run)
                 try fire(.stepCheckpoint)
                 eventData.clearStep()
+                try agreeOnControl(stopOnly: true)
                 if control.shouldTrainingStop || control.shouldEpochStop { break }
                 if exhausted { break }
             }
@@ -251,6 +260,7 @@ extension Trainer {
             try fire(.epochEnd)
             let evaluation = try maybeLogSaveEvaluate(run)
             try fire(.epochCheckpoint, metrics: evaluation)
+            try agreeOnControl(stopOnly: true)
             if control.shouldTrainingStop { break }
             epoch += 1
         }
@@ -281,6 +291,7 @@ extension Trainer {
     /// Returns the evaluation's metrics when there was one.
     @discardableResult
     func maybeLogSaveEvaluate(_ run: TrainingRun) throws -> Metrics? {
+        try agreeOnControl()
         if control.shouldLog {
             control.shouldLog = false
             var logs = Metrics()
@@ -311,6 +322,22 @@ extension Trainer {
             if saving { control.shouldSave = false } else { try save(run) }
         }
         return evaluation
+    }
+
+    /// Data-parallel training: the processes agree on the step's flags and stop requests (set
+    /// on any process, they are set on all), so they log, evaluate, save and stop at the same
+    /// steps. A request that comes later waits for the next step's agreement.
+    func agreeOnControl(stopOnly: Bool = false) throws {
+        guard let group = processGroup else { return }
+        var request = stopOnly ? 0 : stopRequest.exchange(0, ordering: .relaxed)
+        var agreed = control
+        try group.agree(on: &agreed, stopRequest: &request)
+        if stopOnly {
+            (control.shouldTrainingStop, control.shouldEpochStop) = (agreed.shouldTrainingStop, agreed.shouldEpochStop)
+        } else {
+            control = agreed
+            agreedStopRequest = Swift.max(agreedStopRequest, request)
+        }
     }
 
     private func save(_ run: TrainingRun) throws {

@@ -42,6 +42,8 @@ public final class Trainer {
     public internal(set) var plannedSteps = 0
     /// The processes of the last train() in data-parallel training; nil alone.
     public internal(set) var processGroup: ProcessGroup?
+    /// Data-parallel training: the stop request the processes agreed on (agreeOnControl).
+    var agreedStopRequest = 0
     /// Records where planned steps spend their time while set (bench/).
     @_spi(Profiling) public var stepProfile: StepProfile?
     /// Numbers the events this trainer dispatched, from 1: every callback of one event sees
@@ -92,6 +94,12 @@ public final class Trainer {
         self.model = model
         self.loss = loss
         self.args = args
+        // Under mpirun the process knows its place before training (HF reads it from the
+        // launcher's environment too): only process 0 logs and writes in evaluate or predict.
+        if let (rank, size) = ProcessGroup.launcherWorld(backend: args.ddpBackend) {
+            (state.worldSize, state.processIndex, state.isWorldProcessZero) = (size, rank, rank == 0)
+            state.isLocalProcessZero = ProcessGroup.launcherLocalRank == 0
+        }
     }
 
     /// Appends to the log history (with "step") and fires `.log`.
