@@ -2,15 +2,7 @@
  * split across the pool's threads for large tensors. Same conventions as
  * optimizer_kernels.c: target_clones, no FMA contraction, the same bits on every CPU and for
  * every thread count. */
-#include "PlatformShims.h"
-
-#pragma clang fp contract(off)
-
-#if defined(__x86_64__) && defined(__clang__)
-#define KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define KERNEL
-#endif
+#include "kernels.h"
 
 /* The sum of squares of x[0..n) for n <= STX_KERNEL_GRAIN: 16 float partial sums (vector
  * lanes, in a fixed order, so every CPU gives the same bits) added in double. */

@@ -5,15 +5,7 @@
  * load time by the CPU (target_clones). The arithmetic is written in the order of the PyTorch
  * formulas the tests check (and of the Swift loops these replaced), with contraction into FMA
  * turned off, so every CPU gives the same bits. */
-#include "PlatformShims.h"
-
-#pragma clang fp contract(off)
-
-#if defined(__x86_64__) && defined(__clang__)
-#define KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define KERNEL
-#endif
+#include "kernels.h"
 #define INLINE static inline __attribute__((always_inline))
 
 /* ---- Adam / AdamW ---- */
