@@ -27,7 +27,6 @@ static int (*p_comm_rank)(handle, int *);
 static int (*p_comm_size)(handle, int *);
 static int (*p_allreduce)(const void *, void *, int, handle, handle, handle);
 static int (*p_bcast)(void *, int, handle, int, handle);
-static int (*p_barrier)(handle);
 static int (*p_abort)(handle, int);
 static handle comm_world, type_float, type_double, type_byte, op_sum, op_max, op_min;
 
@@ -68,7 +67,7 @@ static void load(void) {
         !SYMBOL(*(void **)&p_init_thread, "MPI_Init_thread") || !SYMBOL(*(void **)&p_finalize, "MPI_Finalize") ||
         !SYMBOL(*(void **)&p_comm_rank, "MPI_Comm_rank") || !SYMBOL(*(void **)&p_comm_size, "MPI_Comm_size") ||
         !SYMBOL(*(void **)&p_allreduce, "MPI_Allreduce") || !SYMBOL(*(void **)&p_bcast, "MPI_Bcast") ||
-        !SYMBOL(*(void **)&p_barrier, "MPI_Barrier") || !SYMBOL(*(void **)&p_abort, "MPI_Abort") ||
+        !SYMBOL(*(void **)&p_abort, "MPI_Abort") ||
         !SYMBOL(comm_world, "ompi_mpi_comm_world") ||
         !SYMBOL(type_float, "ompi_mpi_float") || !SYMBOL(type_double, "ompi_mpi_double") ||
         !SYMBOL(type_byte, "ompi_mpi_byte") || !SYMBOL(op_sum, "ompi_mpi_op_sum") ||
@@ -156,6 +155,5 @@ int stx_mpi_broadcast(void *bytes, size_t count, int root) {
     return 0;
 }
 
-int stx_mpi_barrier(void) { return status != 0 ? -1 : p_barrier(comm_world); }
 
 void stx_mpi_mark_failed(void) { failed = 1; }

@@ -20,8 +20,6 @@ int stx_mpi_allreduce_max_double(double *values, size_t count);
 int stx_mpi_allreduce_min_double(double *values, size_t count);
 /** Broadcasts `bytes` from rank `root`. 0 or an MPI error code. */
 int stx_mpi_broadcast(void *bytes, size_t count, int root);
-/** Waits for every rank. 0 or an MPI error code. */
-int stx_mpi_barrier(void);
 /** A training on this process failed: at exit, MPI is not finalised (a finalise would wait
  *  for the ranks still in a collective; without it the launcher ends the job). */
 void stx_mpi_mark_failed(void);

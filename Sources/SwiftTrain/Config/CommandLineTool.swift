@@ -142,14 +142,13 @@ public enum CommandLineTool {
         // Under mpirun (data-parallel training) process 0 owns the directory: the others
         // neither check nor write it.
         let first = ProcessGroup.launcherRank == 0
-        if !first {
-        } else if Files.isDirectory(dir) {
+        if first && Files.isDirectory(dir) {
             let existing = try Files.list(dir)
             if !existing.isEmpty && !recover {
                 throw DirectoryError(message: "the serialization directory '\(dir)' already exists and is not empty; "
                     + "use --recover to continue the run saved there, or another directory")
             }
-        } else if recover {
+        } else if first && recover {
             throw SwiftTrainError(.notFound, "--recover: '\(dir)' does not exist; there is no run to continue")
         }
         let experiment = try Experiment(text: text, overrides: options.values["overrides"], outputDir: dir)

@@ -14,28 +14,18 @@ public final class ProcessGroup: Sendable {
 
     /// This process's rank as the MPI launcher set it in the environment (0 when none did),
     /// known before MPI is loaded.
-    public static var launcherRank: Int {
-        for name in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"] {
-            if let value = getenv(name).flatMap({ Int(String(cString: $0)) }) { return value }
-        }
-        return 0
-    }
+    public static var launcherRank: Int { environment(["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"]) ?? 0 }
 
     /// This process's rank and the number of processes, as the launcher's environment tells
     /// them for `ddp_backend` (nil when the process will train alone); read before MPI is loaded.
     static func launcherWorld(backend: String) -> (rank: Int, size: Int)? {
-        func number(_ names: [String]) -> Int? {
-            names.lazy.compactMap { getenv($0).flatMap { Int(String(cString: $0)) } }.first
-        }
         let sizes = backend == "mpi" ? ["OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"] : ["OMPI_COMM_WORLD_SIZE"]
-        guard backend != "none", let size = number(sizes), size > 1 else { return nil }
+        guard backend != "none", let size = environment(sizes), size > 1 else { return nil }
         return (launcherRank, size)
     }
 
     /// This process's index among those on its machine, from the launcher's environment.
-    static var launcherLocalRank: Int {
-        getenv("OMPI_COMM_WORLD_LOCAL_RANK").flatMap { Int(String(cString: $0)) } ?? launcherRank
-    }
+    static var launcherLocalRank: Int { environment(["OMPI_COMM_WORLD_LOCAL_RANK"]) ?? launcherRank }
 
     /// This process's index among those on its machine (Open MPI's local rank).
     public let localRank: Int
@@ -43,7 +33,12 @@ public final class ProcessGroup: Sendable {
     private init(rank: Int, size: Int) {
         self.rank = rank
         self.size = size
-        localRank = getenv("OMPI_COMM_WORLD_LOCAL_RANK").flatMap { Int(String(cString: $0)) } ?? rank
+        localRank = Self.environment(["OMPI_COMM_WORLD_LOCAL_RANK"]) ?? rank
+    }
+
+    /// The first of these environment variables that holds an integer.
+    private static func environment(_ names: [String]) -> Int? {
+        names.lazy.compactMap { getenv($0).flatMap { Int(String(cString: $0)) } }.first
     }
 
     /// The group `ddp_backend` asks for: nil to train alone ("none"; or "" when no MPI
@@ -107,17 +102,20 @@ public final class ProcessGroup: Sendable {
 
     /// Throws on every process unless they all have the same `value` (named `what`).
     func checkSame(_ value: Int, _ what: String, hint: String) throws {
-        var (low, high) = ([Double(value)], [Double(value)])
-        try min(&low)
-        try max(&high)
+        let (low, high) = try spread([Double(value)])
         guard low[0] == high[0] else {
             throw SwiftTrainError.invalid("the \(size) processes disagree on \(what) (from \(Int(low[0])) to \(Int(high[0])); "
                 + "this process, rank \(rank), has \(value)); \(hint)")
         }
     }
 
-    /// Waits for every process.
-    func barrier() throws { try check(stx_mpi_barrier(), "a barrier") }
+    /// The smallest and the largest of each value across the processes.
+    private func spread(_ values: [Double]) throws -> (low: [Double], high: [Double]) {
+        var (low, high) = (values, values)
+        try min(&low)
+        try max(&high)
+        return (low, high)
+    }
 
     /// This process's training failed: MPI is not finalised at exit, so the launcher ends
     /// the processes still waiting for it.
@@ -139,9 +137,7 @@ public final class ProcessGroup: Sendable {
                     "the training arguments"]
         let values = [Double(trainer.model.parameterCount), Double(dataset.count!), trainer.computeMetrics == nil ? 0 : 1,
                       Double(hash >> 32), Double(hash & 0xffff_ffff)]
-        var (low, high) = (values, values)
-        try min(&low)
-        try max(&high)
+        let (low, high) = try spread(values)
         for i in values.indices where low[i] != high[i] {
             let name = what[Swift.min(i, what.count - 1)]
             throw SwiftTrainError.invalid("the \(size) processes do not train the same run: \(name) differs between them"
