@@ -35,28 +35,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
 import numpy as np  # noqa: E402
 
 import swifttrain as st  # noqa: E402
-from swifttrain import nn  # noqa: E402
+# the workloads and the layer-built MLP, as python_forward.py has them (one table for both)
+from python_forward import WORKLOADS, builtin_mlp as mlp  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".build" / "release" / "swifttrain-bench"
-WORKLOADS = {
-    "W1": dict(sizes=[784, 256, 256, 10], batch=128, optim="adamw_torch", lr=1e-3, wd=0.0,
-               momentum=0.0, warmup=20, steps=200),
-    "W2": dict(sizes=[32, 64, 64, 4], batch=32, optim="sgd", lr=1e-2, wd=0.0, momentum=0.9,
-               warmup=100, steps=2000),
-    "W3": dict(sizes=[1024, 2048, 2048, 10], batch=256, optim="adamw_torch", lr=1e-3, wd=1e-2,
-               momentum=0.0, warmup=10, steps=50),
-}
 STEP_EVENTS = ("on_step_begin", "on_pre_optimizer_step", "on_optimizer_step", "on_step_end")
-
-
-def mlp(sizes):
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
 
 
 def data_for(w):

@@ -121,7 +121,7 @@ func statusMiB(_ key: String) -> Double {
     defer { fclose(f) }
     var line = [CChar](repeating: 0, count: 256)
     while fgets(&line, 256, f) != nil {
-        let text = String(cString: line)
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if text.hasPrefix(key + ":") {
             let kb = text.split(separator: " ").compactMap { Double($0) }.first ?? 0
             return kb / 1024
