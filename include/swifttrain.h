@@ -1195,7 +1195,7 @@ typedef enum st_loss {
                                      ("batchmean"). */
 } st_loss;
 
-#define ST_TRAINING_ARGS_VERSION 7
+#define ST_TRAINING_ARGS_VERSION 8
 
 /** Training configuration. Always fill it with st_training_args_init() first, then change
  *  fields directly or by name with st_training_args_set(). Values are checked when the
@@ -1289,6 +1289,14 @@ typedef struct st_training_args {
                                                -np N), else alone; "mpi": over MPI (an error
                                                without Open MPI); "none": alone (HF's
                                                ddp_backend; docs/distributed.md) */
+    /* version 8 */
+    double ddp_timeout;                   /**< 1800: seconds a collective may make no progress
+                                               before the job is ended (MPI_Abort, naming the
+                                               rank): a hung process would keep the others
+                                               waiting forever (HF's ddp_timeout); 0: never */
+    double ddp_bucket_cap_mb;             /**< 0 (HF's None): 4; gradients of at most this many
+                                               MB are summed in one message after the backward
+                                               pass, larger ones per parameter during it */
 } st_training_args;
 
 /** Fills `args` with the defaults above. `version` must be ST_TRAINING_ARGS_VERSION. */

@@ -76,6 +76,8 @@ extension TrainingArguments {
         try set("report_to", try readOption(&copy.report_to, "report_to"))
         loggingDir = try readOption(&copy.logging_dir, "logging_dir")
         try set("ddp_backend", try readOption(&copy.ddp_backend, "ddp_backend"))
+        ddpTimeout = c.ddp_timeout
+        ddpBucketCapMB = c.ddp_bucket_cap_mb
     }
 
     /// These arguments as a C struct; throws when an option string does not fit its field.
@@ -134,6 +136,8 @@ extension TrainingArguments {
         try writeOption(reportTo.joined(separator: ","), into: &c.report_to, "report_to")
         try writeOption(loggingDir, into: &c.logging_dir, "logging_dir", capacity: "ST_PATH_CAPACITY")
         try writeOption(ddpBackend, into: &c.ddp_backend, "ddp_backend")
+        c.ddp_timeout = ddpTimeout
+        c.ddp_bucket_cap_mb = ddpBucketCapMB
         return c
     }
 }

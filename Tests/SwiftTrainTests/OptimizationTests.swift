@@ -107,6 +107,15 @@ final class OptimizationTests: XCTestCase {
         var args = TrainingArguments.noSaving
         XCTAssertTrue(message { try args.set("optim", "adamax") }.contains("unknown value 'adamax'"))
         XCTAssertTrue(message { try args.set("lr_scheduler_type", "cosine_annealing") }.contains("cosine_with_restarts"))
+        var ddp = TrainingArguments.noSaving
+        try ddp.set("ddp_timeout", "-1")
+        XCTAssertTrue(message { try ddp.validate() }.contains("ddp_timeout must be a number of seconds >= 0"))
+        try ddp.set("ddp_timeout", "None")
+        try ddp.set("ddp_bucket_cap_mb", "25")
+        XCTAssertEqual(ddp.ddpTimeout, 1800)
+        XCTAssertEqual(ddp.ddpBucketFloats, 25 << 18)  // 25 MB of float32
+        try ddp.set("ddp_bucket_cap_mb", "None")
+        XCTAssertEqual(ddp.ddpBucketFloats, 1 << 20)  // HF's None: 4 MB
         args.warmupSteps = 500
         args.maxSteps = 100
         XCTAssertTrue(message { _ = try args.resolvedWarmup(total: 100) }.contains("not shorter than the 100 training steps"))

@@ -2,7 +2,7 @@
  * alone:
  *
  *     data_parallel RESULTS OUTPUT_DIR BATCH STEPS [resume] [stop-at S] [fail-rank R] [hidden H]
- *                   [accumulate A] [micro M] [general]
+ *                   [accumulate A] [micro M] [general] [bucket-cap MB] [hang-rank R] [timeout S]
  *
  * trains Linear(64,H)-ReLU-Linear(H,10) (H 32 by default) from st_manual_seed(0) on the
  * digits with AdamW and per-device batch BATCH for STEPS steps, checkpoints every 4 steps into
@@ -12,8 +12,10 @@
  * process_index from the trainer's state, the last loss and the evaluation's loss and accuracy
  * on the held-out digits. "fail-rank R": process R's callback fails at step
  * 3. "accumulate A" / "micro M": gradient_accumulation_steps / max_micro_batch_size; "general":
- * a callback on AFTER_BACKWARD (the general path instead of the planned step). Exit code 0
- * when training succeeded. DIGITS_DIR is a compile definition. */
+ * a callback on AFTER_BACKWARD (the general path instead of the planned step). "bucket-cap MB":
+ * ddp_bucket_cap_mb (below the model's 0.01 MB: each gradient summed during the backward pass).
+ * "hang-rank R": process R's callback sleeps for 10 minutes at step 5 (a hung process);
+ * "timeout S": ddp_timeout. Exit code 0 when training succeeded. DIGITS_DIR is a compile definition. */
 #include "digits_data.h"
 #include "swifttrain.h"
 
@@ -21,8 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static int fail_rank = -1, stop_at = -1;
+static int fail_rank = -1, stop_at = -1, hang_rank = -1;
 
 static int on_step_end(st_event event, const st_trainer_state *state, st_trainer_control *control,
                        void *user_data) {
@@ -32,6 +35,10 @@ static int on_step_end(st_event event, const st_trainer_state *state, st_trainer
     if (state->process_index == fail_rank && state->global_step == 3) {
         fprintf(stderr, "process %lld: failing on purpose at step 3\n", (long long)state->process_index);
         return 1;
+    }
+    if (state->process_index == hang_rank && state->global_step == 5) {
+        fprintf(stderr, "process %lld: hanging on purpose at step 5\n", (long long)state->process_index);
+        sleep(600);
     }
     return 0;
 }
@@ -54,6 +61,7 @@ int main(int argc, char **argv) {
     st_named_tensors *weights = NULL;
     size_t count = 0, i;
     int hidden = 32, resume = 0, code = 1, a, accumulate = 1, micro = 0, general = 0;
+    double bucket_cap = 0, timeout = -1;
     char path[4096], output_dir[4096];
     const char *rank = getenv("OMPI_COMM_WORLD_RANK"), *mark;
     FILE *out = NULL;
@@ -70,6 +78,13 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[a], "micro") == 0 && a + 1 < argc) micro = atoi(argv[++a]);
         else if (strcmp(argv[a], "general") == 0) general = 1;
         else if (strcmp(argv[a], "hidden") == 0 && a + 1 < argc) hidden = atoi(argv[++a]);
+        else if (strcmp(argv[a], "bucket-cap") == 0 && a + 1 < argc) bucket_cap = atof(argv[++a]);
+        else if (strcmp(argv[a], "hang-rank") == 0 && a + 1 < argc) hang_rank = atoi(argv[++a]);
+        else if (strcmp(argv[a], "timeout") == 0 && a + 1 < argc) timeout = atof(argv[++a]);
+        else {
+            fprintf(stderr, "unknown option %s\n", argv[a]);
+            return 2;
+        }
     }
     mark = strstr(argv[2], "%r");
     if (mark)
@@ -96,6 +111,8 @@ int main(int argc, char **argv) {
     args.max_micro_batch_size = micro;
     args.logging_steps = 1;
     args.save_steps = 4;
+    args.ddp_bucket_cap_mb = bucket_cap;
+    if (timeout >= 0) args.ddp_timeout = timeout;
     if (!ok(st_training_args_set(&args, "optim", "adamw_torch"), "optim") ||
         !ok(st_training_args_set(&args, "save_strategy", "steps"), "save_strategy") ||
         !ok(st_training_args_set(&args, "output_dir", output_dir), "output_dir") ||

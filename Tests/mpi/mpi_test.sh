@@ -7,7 +7,9 @@
 # resume (a 2-process run stopped at step 8 and resumed ends as one never stopped),
 # failure (a process whose callback fails ends the whole job within 30 s, naming the rank),
 # mismatch (processes with different models refuse to start, saying what differs), cli (the
-# command line under mpirun: one set of output files and lines, from process 0).
+# command line under mpirun: one set of output files and lines, from process 0), overlap (a
+# model above ddp_bucket_cap_mb sums each gradient during the backward pass: the same weights),
+# hang (a process that stops responding ends the job after ddp_timeout, naming the rank).
 set -uo pipefail
 program="$1"; case="$2"; cli="${3:-}"; root="${4:-}"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
@@ -87,6 +89,32 @@ failure)
     [ "$code" != 124 ] || fail "the job hung (killed by timeout after 120 s): $(cat "$work/log")"
     [ "$elapsed" -le 30 ] || fail "the job took $elapsed s to stop (more than 30)"
     grep -q "rank 1 of 2" "$work/log" || fail "no error names the failing rank: $(cat "$work/log")"
+    echo "the job stopped in $elapsed s (exit $code)"
+    ;;
+overlap)
+    # ddp_bucket_cap_mb 0.001 (the model has 0.01 MB of gradients): each gradient is summed
+    # on the communication thread as the planned backward pass makes it; with the uneven last
+    # batch (an empty share) and with accumulation
+    mkdir -p "$work/one" "$work/two" "$work/acc-one" "$work/acc-two"
+    "$program" "$work/one" "$work/o1" 200 10 >"$work/log" 2>&1 || fail "one process: $(cat "$work/log")"
+    mpi "$program" "$work/two" "$work/o2" 100 10 bucket-cap 0.001 >"$work/log" 2>&1 || fail "two processes: $(cat "$work/log")"
+    compare "$work/two/weights-0.txt" "$work/one/weights-0.txt" 1e-4
+    cmp -s <(tail -n +2 "$work/two/weights-0.txt") <(tail -n +2 "$work/two/weights-1.txt") || fail "processes differ"
+    "$program" "$work/acc-one" "$work/o3" 32 10 accumulate 2 micro 8 >"$work/log" 2>&1 || fail "one: $(cat "$work/log")"
+    mpi "$program" "$work/acc-two" "$work/o4" 16 10 accumulate 2 micro 8 bucket-cap 0.001 >"$work/log" 2>&1 \
+        || fail "two: $(cat "$work/log")"
+    compare "$work/acc-two/weights-0.txt" "$work/acc-one/weights-0.txt" 1e-4
+    ;;
+hang)
+    start=$(date +%s)
+    timeout 120 mpirun --oversubscribe -np 2 "$program" "$work" "$work/out" 16 40 hang-rank 1 timeout 3 >"$work/log" 2>&1
+    code=$?; elapsed=$(( $(date +%s) - start ))
+    [ "$code" != 0 ] || fail "the job succeeded though process 1 hung: $(cat "$work/log")"
+    [ "$code" != 124 ] || fail "the job hung (killed by timeout after 120 s): $(cat "$work/log")"
+    [ "$elapsed" -le 30 ] || fail "the job took $elapsed s to stop (more than 30)"
+    grep -q "rank 0 of 2: .* made no progress for [0-9]* s (ddp_timeout)" "$work/log" \
+        || fail "no error names the waiting rank and ddp_timeout: $(cat "$work/log")"
+    ls "$work/out" | grep -q "checkpoint-" || fail "no checkpoint was left: $(ls -R "$work")"
     echo "the job stopped in $elapsed s (exit $code)"
     ;;
 mismatch)

@@ -38,6 +38,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--out", default="runs/distributed")
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
+    parser.add_argument("--bucket-cap-mb", type=float, default=None,
+                        help="ddp_bucket_cap_mb: gradients above it are summed during the backward pass")
     options = parser.parse_args()
 
     st.manual_seed(0)
@@ -46,7 +48,7 @@ def main() -> None:
                                 max_steps=options.steps, learning_rate=3e-3, lr_scheduler_type="constant",
                                 save_strategy="steps",
                                 save_steps=10, logging_steps=10, eval_strategy="steps", eval_steps=20,
-                                disable_tqdm=True)
+                                disable_tqdm=True, ddp_bucket_cap_mb=options.bucket_cap_mb)
     trainer = st.Trainer(model, args, train_dataset=load("train"), eval_dataset=load("test"))
     trainer.train(resume_from_checkpoint=True if options.resume else None)
     metrics = trainer.evaluate()

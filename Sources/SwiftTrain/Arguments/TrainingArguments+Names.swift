@@ -69,6 +69,8 @@ extension TrainingArguments {
             copy.reportTo = value == "None" ? ["none"] : value.split(separator: ",").map { String(String($0).trimmingSpaces) }
         case "logging_dir": copy.loggingDir = value == "None" ? "" : value
         case "ddp_backend": copy.ddpBackend = value == "None" ? "" : value
+        case "ddp_timeout": copy.ddpTimeout = value == "None" ? 1800 : try Self.double(name, value)
+        case "ddp_bucket_cap_mb": copy.ddpBucketCapMB = value == "None" ? 0 : try Self.double(name, value)
         default:
             throw SwiftTrainError.invalid(
                 "unknown training argument '\(name)'; known: \(Self.argumentNames.joined(separator: ", "))")
@@ -88,6 +90,7 @@ extension TrainingArguments {
         "early_stopping_threshold", "patience", "validation_metric", "output_dir", "save_strategy", "save_steps",
         "save_total_limit", "save_only_model", "seed", "data_seed", "dataloader_drop_last", "dataloader_shuffle",
         "ignore_data_skip", "label_names", "label_smoothing_factor", "report_to", "logging_dir",
+        "ddp_backend", "ddp_timeout", "ddp_bucket_cap_mb",
     ]
 
     // The names of the enum arguments' values, as users write them (HF's spellings; several
@@ -150,6 +153,8 @@ extension TrainingArguments {
             ("label_names", .string(labelNames.joined(separator: ","))), ("label_smoothing_factor", .double(labelSmoothingFactor)),
             ("report_to", .string(reportTo.joined(separator: ","))), ("logging_dir", .string(loggingDir)),
             ("ddp_backend", ddpBackend.isEmpty ? .null : .string(ddpBackend)),
+            ("ddp_timeout", ddpTimeout.rounded() == ddpTimeout && ddpTimeout < 9e15 ? .int(Int(ddpTimeout)) : .double(ddpTimeout)),
+            ("ddp_bucket_cap_mb", ddpBucketCapMB > 0 ? .double(ddpBucketCapMB) : .null),
         ])
     }
 

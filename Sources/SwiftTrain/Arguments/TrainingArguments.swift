@@ -119,6 +119,17 @@ public struct TrainingArguments: Sendable, Equatable {
     public var ddpBackend = ""
     /// The values `ddpBackend` accepts.
     public static let ddpBackends = ["", "mpi", "none"]
+    /// HF's ddp_timeout: seconds a collective may go without progress before the job is ended
+    /// (MPI_Abort, naming the rank): a process that hangs would otherwise keep the others
+    /// waiting forever. 0: wait forever (an addition).
+    public var ddpTimeout = 1800.0
+    /// HF's ddp_bucket_cap_mb: a model whose gradients take at most this many megabytes (2^20
+    /// bytes) sums them in one message after the backward pass; a larger one sums each
+    /// parameter's gradient as soon as the backward pass has made it, overlapping the rest of
+    /// the pass. 0 (HF's None): 4 MB (torch's default is 25; docs/distributed.md).
+    public var ddpBucketCapMB = 0.0
+    /// The gradient floats summed in one message at most (ddp_bucket_cap_mb).
+    public var ddpBucketFloats: Int { Int((ddpBucketCapMB > 0 ? ddpBucketCapMB : 4) * 1_048_576 / 4) }
 
     /// The names `reportTo` accepts.
     public static let reportTargets = ["none", "all", "tensorboard"]
@@ -183,6 +194,9 @@ public struct TrainingArguments: Sendable, Equatable {
                   "one or more of \(Self.reportTargets.joined(separator: ", ")) ('none' alone)")
         try check(Self.ddpBackends.contains(ddpBackend), "ddp_backend", ddpBackend,
                   "'mpi' or 'none' (or empty: MPI when started by an MPI launcher)")
+        try check(ddpTimeout.isFinite && ddpTimeout >= 0, "ddp_timeout", ddpTimeout, "a number of seconds >= 0 (0: wait forever)")
+        try check(ddpBucketCapMB.isFinite && ddpBucketCapMB >= 0 && ddpBucketCapMB < 1e9, "ddp_bucket_cap_mb", ddpBucketCapMB,
+                  "a number of megabytes > 0 (or None / 0: 4)")
         _ = try OptionList(optimArgs, "optim_args")
         _ = try OptionList(lrSchedulerKwargs, "lr_scheduler_kwargs")
         _ = try OptionList(momentumSchedulerKwargs, "momentum_scheduler_kwargs")

@@ -30,9 +30,18 @@ public final class ProcessGroup: Sendable {
     /// This process's index among those on its machine (Open MPI's local rank).
     public let localRank: Int
 
-    private init(rank: Int, size: Int) {
+    /// Whether gradient sums started during the backward pass overlap it (a communication
+    /// thread runs them: MPI's thread level is MPI_THREAD_SERIALIZED or more).
+    public let overlaps: Bool
+
+    /// A collective that makes no progress for `seconds` (0: never) ends the job, naming this
+    /// rank and the collective (HF's ddp_timeout).
+    func setTimeout(_ seconds: Double) { stx_mpi_set_timeout(seconds) }
+
+    private init(rank: Int, size: Int, overlaps: Bool) {
         self.rank = rank
         self.size = size
+        self.overlaps = overlaps
         localRank = Self.environment(["OMPI_COMM_WORLD_LOCAL_RANK"]) ?? rank
     }
 
@@ -55,7 +64,7 @@ public final class ProcessGroup: Sendable {
         guard stx_mpi_init(&rank, &size) == 0 else {
             throw SwiftTrainError(.failure, "ddp_backend \"mpi\": " + String(cString: stx_mpi_error()))
         }
-        let group = ProcessGroup(rank: Int(rank), size: Int(size))
+        let group = ProcessGroup(rank: Int(rank), size: Int(size), overlaps: stx_mpi_overlaps() != 0)
         world.withLock { $0 = group }
         return group.size > 1 ? group : nil
     }
@@ -65,6 +74,13 @@ public final class ProcessGroup: Sendable {
     /// Sums `count` floats at `values` across the processes, in place.
     func sum(_ values: UnsafeMutablePointer<Float>, count: Int) throws {
         try check(stx_mpi_allreduce_sum_float(values, count), "summing gradients")
+    }
+
+    /// Starts summing `count` floats at `values` across the processes, in place, on the
+    /// communication thread; they must stay untouched until the next collective, which waits
+    /// for them (PlatformShims/mpi_loader.c).
+    func startSum(_ values: UnsafeMutablePointer<Float>, count: Int) throws {
+        try check(stx_mpi_sum_float_start(values, count), "summing gradients")
     }
 
     /// Sums (or takes the largest or smallest of) each value across the processes.

@@ -102,6 +102,14 @@ final class PlannedStep {
                            labelName: args.labelNames.first ?? "labels")
     }
 
+    /// The trained parameters in the order `run` hands them to `ready`.
+    var parametersInBackwardOrder: [Tensor] {
+        layers.reversed().flatMap { layer -> [Tensor] in
+            guard case let .linear(l) = layer else { return [] }
+            return [l.weight, l.bias].compactMap { $0 }.filter(\.requiresGrad)
+        }
+    }
+
     /// Whether any parameter will get a gradient (else the general path reports the error).
     var trainsAnything: Bool {
         layers.contains { if case let .linear(l) = $0 { l.weight.requiresGrad || l.bias?.requiresGrad == true } else { false } }
@@ -112,11 +120,15 @@ final class PlannedStep {
     /// window's loss (the sum of the pieces' shares).
     /// `windowItems`: the label items of the whole window when it is shared among processes
     /// (data-parallel training: each piece's loss is then its sum over the window's items).
-    func run(batches: Range<Int>, loader: DataLoader, windowItems: Int? = nil, microStep: () -> Void) throws -> Double {
+    /// `ready`: called with each parameter as the last piece's backward pass has made its
+    /// gradient, the last layer's first (data-parallel training starts summing it then).
+    func run(batches: Range<Int>, loader: DataLoader, windowItems: Int? = nil, ready: ((Tensor) -> Void)? = nil,
+             microStep: () -> Void) throws -> Double {
         let micro = maxRows
         var (items, pieces) = counts(batches: batches, loader: loader)
         lastRows = 0  // (a process whose share of the window is empty shows an empty batch)
         if let windowItems { (items, pieces) = (windowItems, Int.max) }
+        let lastBatch = batches.last { !loader.positions(ofBatch: $0).isEmpty }
         var total = 0.0
         for b in batches {
             let positions = loader.positions(ofBatch: b)
@@ -133,7 +145,7 @@ final class PlannedStep {
                 (lastRows, lastItems, lastLoss) = (rows, items, Float(share))
                 total += share
                 lap(&clock, \.loss)
-                backward(rows: rows)
+                backward(rows: rows, ready: b == lastBatch && end == positions.upperBound ? ready : nil)
                 lap(&clock, \.backward)
                 microStep()
                 start = end
@@ -242,7 +254,7 @@ final class PlannedStep {
         return value
     }
 
-    private func backward(rows: Int) {
+    private func backward(rows: Int, ready: ((Tensor) -> Void)?) {
         // A layer passes a gradient down when a layer below it trains.
         var firstTrained = layers.count
         for (i, layer) in layers.enumerated() {
@@ -277,6 +289,10 @@ final class PlannedStep {
                         let row = g + r * outF
                         for c in 0..<outF { db[c] += row[c] }
                     }
+                }
+                if let ready {
+                    if l.weight.requiresGrad { ready(l.weight) }
+                    if let bias = l.bias, bias.requiresGrad { ready(bias) }
                 }
             }
         }

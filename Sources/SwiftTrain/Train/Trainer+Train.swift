@@ -67,6 +67,7 @@ extension Trainer {
         let group = try ProcessGroup.resolve(backend: args.ddpBackend)
         processGroup = group
         if let group {
+            group.setTimeout(args.ddpTimeout)
             try group.checkSameRun(self, dataset: dataset)
             // every process starts from process 0's weights, as DistributedDataParallel does
             try group.broadcastFromFirst(model.stateDict().map(\.1))

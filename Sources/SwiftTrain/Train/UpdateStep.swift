@@ -18,10 +18,11 @@ final class UpdateStep {
     /// Data-parallel training of a small model: its gradients packed into one buffer, summed
     /// in one message (made on first use, reused).
     var bucket: Storage?
-    /// Models with at most this many parameters (4 MB of float32) sum their gradients in one
-    /// message: per-message latency dominates there (docs/distributed.md); larger ones are
-    /// summed tensor by tensor in place, without the copies.
-    static let bucketLimit = 1 << 20
+    /// Models with at most this many parameters (ddp_bucket_cap_mb, 4 MB of float32 by
+    /// default) sum their gradients in one message: per-message latency dominates there
+    /// (docs/distributed.md); larger ones sum tensor by tensor in place, without the copies,
+    /// each as soon as the planned backward pass has made it.
+    var bucketLimit: Int { args.ddpBucketFloats }
 
     init(model: Module, losses: LossResolver, args: TrainingArguments, optimizer: Optimizer, schedule: LRSchedule?,
          average: MovingAverage?) {
@@ -63,8 +64,9 @@ final class UpdateStep {
         var examples = window.reduce(0) { $0 + $1.size }
         var items = window.reduce(0) { $0 + losses.items(in: $1) }
         if let group {  // the window across the processes: every piece is normalised by its totals
-            var counts = [Double(examples), Double(items)]
+            var counts = [Double(examples), Double(items), 0]
             try group.sum(&counts)
+            try Self.checkSamePath(counts[2], group)
             (examples, items) = (Int(counts[0]), Int(counts[1]))
         }
         let micro = args.maxMicroBatchSize > 0 ? args.maxMicroBatchSize : Int.max
@@ -104,22 +106,49 @@ final class UpdateStep {
              fire: (TrainerEvent) throws -> Void, microStep: () -> Void) throws -> Result {
         var windowItems: Int?
         var examples = batches.reduce(0) { $0 + loader.positions(ofBatch: $1).count }
+        // a large model's gradients are summed as the backward pass makes them (in one order
+        // on every process: a process whose share is empty sends zeros after its empty pass)
+        var started: [ObjectIdentifier: Bool]?
         if let group {
-            var counts = [Double(plan.counts(batches: batches, loader: loader).items), Double(examples)]
+            var counts = [Double(examples), Double(plan.counts(batches: batches, loader: loader).items), 1]
             try group.sum(&counts)
-            (windowItems, examples) = (Int(counts[0]), Int(counts[1]))
+            try Self.checkSamePath(counts[2], group)
+            (examples, windowItems) = (Int(counts[0]), Int(counts[1]))
+            if parameters.reduce(0, { $0 + $1.count }) > bucketLimit { started = [:] }
         }
-        let loss = try plan.run(batches: batches, loader: loader, windowItems: windowItems, microStep: microStep)
+        var failure: Error?
+        let ready: ((Tensor) -> Void)? = started == nil ? nil : { p in
+            guard failure == nil, let group = self.group else { return }
+            started![ObjectIdentifier(p)] = true
+            do { try group.startSum(p.gradStorage!.base, count: p.count) } catch { failure = error }
+        }
+        let loss = try plan.run(batches: batches, loader: loader, windowItems: windowItems, ready: ready,
+                                microStep: microStep)
+        if started != nil {
+            for p in plan.parametersInBackwardOrder where started![ObjectIdentifier(p)] == nil {
+                if p.gradStorage == nil { p.gradStorage = Storage(zeros: p.count) }
+                ready!(p)
+            }
+            if let failure { throw failure }
+        }
         data.setPlanned(plan)
-        var result = try finish(loss: loss, step: step, fire: fire)
+        var result = try finish(loss: loss, step: step, fire: fire, gradientsStarted: started != nil)
         result.examples = examples
         return result
     }
 
     /// After the backward passes: clipping, the non-finite policy, the schedule, the optimizer
     /// step and the moving average.
-    private func finish(loss: Double, step: Int, fire: (TrainerEvent) throws -> Void) throws -> Result {
-        let total = try group.map { try sumAcross($0, loss: loss) } ?? loss
+    private func finish(loss: Double, step: Int, fire: (TrainerEvent) throws -> Void,
+                        gradientsStarted: Bool = false) throws -> Result {
+        let total: Double
+        if let group, gradientsStarted {  // the loss, once the gradient sums are done
+            var values = [loss]
+            try group.sum(&values)
+            total = values[0]
+        } else {
+            total = try group.map { try sumAcross($0, loss: loss) } ?? loss
+        }
         if args.maxGradValue > 0 {
             let v = Float(args.maxGradValue)
             for p in parameters {
@@ -149,6 +178,16 @@ final class UpdateStep {
 }
 
 extension UpdateStep {
+    /// Throws on every process unless all took the same path this step (`planned`: how many
+    /// took the planned one): the two send different messages.
+    static func checkSamePath(_ planned: Double, _ group: ProcessGroup) throws {
+        guard planned == 0 || Int(planned) == group.size else {
+            throw SwiftTrainError.invalid("the \(group.size) processes train this step differently: \(Int(planned)) "
+                + "through the planned step, the others through the general one (a callback on a forward or backward "
+                + "event, or a model, that only some processes have); give every process the same callbacks")
+        }
+    }
+
     /// Data-parallel training: sums every gradient and the loss across the processes (each
     /// process's are its share of the window's, already divided by the window's items), in one
     /// message for a small model (`bucketLimit`), so every process holds the gradient of the whole window and takes the same step. A
@@ -162,7 +201,7 @@ extension UpdateStep {
         let summed = zip(parameters, values.dropFirst()).filter { $0.1 > 0 }.map(\.0)
         for p in summed where p.gradStorage == nil { p.gradStorage = Storage(zeros: p.count) }
         let total = summed.reduce(0) { $0 + $1.count }
-        if total <= Self.bucketLimit {
+        if total <= bucketLimit {
             if bucket == nil || bucket!.byteCount < total * 4 { bucket = Storage(count: total) }
             var offset = 0
             for p in summed { (bucket!.base + offset).update(from: p.gradStorage!.base, count: p.count); offset += p.count }

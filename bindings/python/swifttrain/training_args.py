@@ -92,7 +92,10 @@ class TrainingArguments:
     * ``ddp_backend`` (HF's): data-parallel training across processes. Left ``None``, a
       script started with ``mpirun -np N`` (N > 1) trains over MPI, each process on its
       share of every batch; ``"mpi"`` asks for it, ``"none"`` trains alone
-      (docs/distributed.md).
+      (docs/distributed.md). ``ddp_timeout`` (seconds, HF's 1800) ends the job when a
+      collective makes no progress that long (a hung process); ``ddp_bucket_cap_mb``
+      (``None``: 4) is the gradient size summed in one message after the backward pass,
+      a larger model sums each gradient during it.
 
     Every default is the library's (HF's), shown in the signature.
 
@@ -160,6 +163,8 @@ class TrainingArguments:
     report_to: Union[str, List[str]] = _default("report_to")
     logging_dir: Optional[str] = None
     ddp_backend: Optional[str] = None
+    ddp_timeout: int = _default("ddp_timeout")
+    ddp_bucket_cap_mb: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.output_dir is None:
