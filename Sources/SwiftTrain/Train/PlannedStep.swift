@@ -273,10 +273,8 @@ final class PlannedStep {
                 if passDown { f.backward(g, x, outputs[i].base, gradients[i - 1].base, rows * inWidth) }
             case let .linear(l):
                 let (inF, outF) = (l.inFeatures, l.outFeatures)
-                if passDown {  // dX [rows, in] = G [rows, out] W [out, in]
-                    BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: inF, k: outF, a: g, lda: outF,
-                               b: l.weight.data, ldb: inF, beta: 0, c: gradients[i - 1].base, ldc: inF)
-                }
+                // the parameters' gradients first: data-parallel training sums them (`ready`)
+                // while dX is computed
                 if l.weight.requiresGrad {  // dW [out, in] = G^T [out, rows] X [rows, in]
                     let (dw, beta) = gradient(of: l.weight, &weightGradients[i])
                     BLAS.sgemm(transposeA: true, transposeB: false, m: outF, n: inF, k: rows, a: g, lda: outF,
@@ -293,6 +291,10 @@ final class PlannedStep {
                 if let ready {
                     if l.weight.requiresGrad { ready(l.weight) }
                     if let bias = l.bias, bias.requiresGrad { ready(bias) }
+                }
+                if passDown {  // dX [rows, in] = G [rows, out] W [out, in]
+                    BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: inF, k: outF, a: g, lda: outF,
+                               b: l.weight.data, ldb: inF, beta: 0, c: gradients[i - 1].base, ldc: inF)
                 }
             }
         }
