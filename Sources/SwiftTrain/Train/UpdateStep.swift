@@ -106,33 +106,19 @@ final class UpdateStep {
              fire: (TrainerEvent) throws -> Void, microStep: () -> Void) throws -> Result {
         var windowItems: Int?
         var examples = batches.reduce(0) { $0 + loader.positions(ofBatch: $1).count }
-        // a large model's gradients are summed as the backward pass makes them (in one order
-        // on every process: a process whose share is empty sends zeros after its empty pass)
-        var started: [ObjectIdentifier: Bool]?
+        var overlapped = false
         if let group {
             var counts = [Double(examples), Double(plan.counts(batches: batches, loader: loader).items), 1]
             try group.sum(&counts)
             try Self.checkSamePath(counts[2], group)
             (examples, windowItems) = (Int(counts[0]), Int(counts[1]))
-            if parameters.reduce(0, { $0 + $1.count }) > bucketLimit { started = [:] }
+            overlapped = parameters.reduce(0, { $0 + $1.count }) > bucketLimit
         }
-        var failure: Error?
-        let ready: ((Tensor) -> Void)? = started == nil ? nil : { p in
-            guard failure == nil, let group = self.group else { return }
-            started![ObjectIdentifier(p)] = true
-            do { try group.startSum(p.gradStorage!.base, count: p.count) } catch { failure = error }
-        }
-        let loss = try plan.run(batches: batches, loader: loader, windowItems: windowItems, ready: ready,
-                                microStep: microStep)
-        if started != nil {
-            for p in plan.parametersInBackwardOrder where started![ObjectIdentifier(p)] == nil {
-                if p.gradStorage == nil { p.gradStorage = Storage(zeros: p.count) }
-                ready!(p)
-            }
-            if let failure { throw failure }
-        }
+        let loss = overlapped
+            ? try runSumming(plan: plan, batches: batches, loader: loader, windowItems: windowItems, microStep: microStep)
+            : try plan.run(batches: batches, loader: loader, windowItems: windowItems, microStep: microStep)
         data.setPlanned(plan)
-        var result = try finish(loss: loss, step: step, fire: fire, gradientsStarted: started != nil)
+        var result = try finish(loss: loss, step: step, fire: fire, gradientsStarted: overlapped)
         result.examples = examples
         return result
     }
@@ -178,6 +164,28 @@ final class UpdateStep {
 }
 
 extension UpdateStep {
+    /// The planned passes of a model larger than the bucket, data parallel: each gradient is
+    /// summed on the communication thread as soon as the backward pass has made it, in one
+    /// order on every process (a process whose share is empty sends zeros after its empty pass).
+    private func runSumming(plan: PlannedStep, batches: Range<Int>, loader: DataLoader, windowItems: Int?,
+                            microStep: () -> Void) throws -> Double {
+        guard let group else { return 0 }
+        var started = Set<ObjectIdentifier>(), failure: Error?
+        let start = { (p: Tensor) in
+            guard failure == nil else { return }
+            started.insert(ObjectIdentifier(p))
+            do { try group.startSum(p.gradStorage!.base, count: p.count) } catch { failure = error }
+        }
+        let loss = try plan.run(batches: batches, loader: loader, windowItems: windowItems, ready: start,
+                                microStep: microStep)
+        for p in plan.parametersInBackwardOrder where !started.contains(ObjectIdentifier(p)) {
+            if p.gradStorage == nil { p.gradStorage = Storage(zeros: p.count) }
+            start(p)
+        }
+        if let failure { throw failure }
+        return loss
+    }
+
     /// Throws on every process unless all took the same path this step (`planned`: how many
     /// took the planned one): the two send different messages.
     static func checkSamePath(_ planned: Double, _ group: ProcessGroup) throws {
