@@ -1195,7 +1195,7 @@ typedef enum st_loss {
                                      ("batchmean"). */
 } st_loss;
 
-#define ST_TRAINING_ARGS_VERSION 7
+#define ST_TRAINING_ARGS_VERSION 8
 
 /** Training configuration. Always fill it with st_training_args_init() first, then change
  *  fields directly or by name with st_training_args_set(). Values are checked when the
@@ -1289,6 +1289,12 @@ typedef struct st_training_args {
                                                -np N), else alone; "mpi": over MPI (an error
                                                without Open MPI); "none": alone (HF's
                                                ddp_backend; docs/distributed.md) */
+    /* version 8 */
+    char other_fields[ST_PATH_CAPACITY]; /**< "{}": HF's other fields (run_name, do_train,
+                                               dataloader_num_workers, ...) set to a value
+                                               other than HF's default, as a JSON object; set
+                                               them with st_training_args_set (what each one
+                                               does: st_training_args_fields) */
 } st_training_args;
 
 /** Fills `args` with the defaults above. `version` must be ST_TRAINING_ARGS_VERSION. */
@@ -1296,9 +1302,12 @@ SWIFTTRAIN_API
 st_status st_training_args_init(st_training_args *args, unsigned int version);
 
 /** Sets one field by its HuggingFace name from a string, e.g. ("learning_rate", "1e-3"),
- *  ("optim", "adamw_torch"), ("eval_strategy", "epoch"), ("logging_first_step", "true").
- *  Unknown names and unparsable values give ST_EINVAL naming the argument; `args` is left
- *  unchanged then. */
+ *  ("optim", "adamw_torch"), ("eval_strategy", "epoch"), ("logging_first_step", "true"),
+ *  ("run_name", "baseline"); "None" for HF's None, lists and dicts as JSON text. Every field of
+ *  HF's TrainingArguments is a name (st_training_args_fields): one swifttrain cannot honour is
+ *  accepted at HF's default only ("fp16", "false"), another value gives ST_EINVAL saying why
+ *  and what to do. Unknown names ("did you mean 'learning_rate'?") and unparsable values give
+ *  ST_EINVAL naming the argument; `args` is left unchanged then. */
 SWIFTTRAIN_API
 st_status st_training_args_set(st_training_args *args, const char *name, const char *value);
 
@@ -1315,13 +1324,25 @@ SWIFTTRAIN_API
 st_status st_training_args_update(st_training_args *args, const char *const *names,
                                   const char *const *values, size_t count);
 
-/** `args` as training_args.json holds them in a checkpoint: a JSON object of every field by
- *  its HF name, enums by name (e.g. "optim": "adamw_torch"), option strings as text; from
- *  fresh st_training_args_init values it gives the library's defaults. Same buffer protocol
- *  as st_trainer_state_json; ST_EINVAL for invalid args. */
+/** `args` as a JSON object of every field by its HF name (HF's fields in HF's order, then
+ *  swifttrain's additions), as HF's to_dict writes them: enums by name (e.g. "optim":
+ *  "adamw_torch_fused"), None as null, lists and dicts as JSON. A checkpoint splits it into
+ *  training_args.json (what transformers.TrainingArguments loads) and swifttrain_args.json.
+ *  From fresh st_training_args_init values it gives the library's defaults. Same buffer
+ *  protocol as st_trainer_state_json; ST_EINVAL for invalid args. */
 SWIFTTRAIN_API
 st_status st_training_args_json(char *buffer, size_t capacity, size_t *length,
                                 const st_training_args *args);
+
+/** Every training argument st_training_args_set takes, as a JSON list in the order of
+ *  st_training_args_json, each {"name", "category", "kind", "optional", "default", "note",
+ *  "hf"}: category "honoured", "no_effect" (accepted and kept, changes nothing on a CPU) or
+ *  "refused" (accepted at HF's default only; `note` says why and what to do); kind "bool",
+ *  "int", "float", "number" (int or float), "str", "list" or "dict"; default HF's (the
+ *  library's for an addition); hf false for swifttrain's additions. Same buffer protocol as
+ *  st_trainer_state_json. */
+SWIFTTRAIN_API
+st_status st_training_args_fields(char *buffer, size_t capacity, size_t *length);
 
 /** Parses a loss name: "cross_entropy", "mse", "nll", "l1", "smooth_l1", "huber",
  *  "bce_with_logits" or "kl_div". */

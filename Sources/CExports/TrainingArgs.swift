@@ -76,6 +76,18 @@ extension TrainingArguments {
         try set("report_to", try readOption(&copy.report_to, "report_to"))
         loggingDir = try readOption(&copy.logging_dir, "logging_dir")
         try set("ddp_backend", try readOption(&copy.ddp_backend, "ddp_backend"))
+        let other = try readOption(&copy.other_fields, "other_fields")
+        guard let fields = (try? JSONValue.parse(other.isEmpty ? "{}" : other))?.objectValue else {
+            throw SwiftTrainError(.invalidArgument, "st_training_args.other_fields is not a JSON object; "
+                + "fill the struct with st_training_args_init and set these fields with st_training_args_set")
+        }
+        for (name, value) in fields {
+            guard Self.fieldsByName[name]?.isKept == true else {
+                throw SwiftTrainError(.invalidArgument, "st_training_args.other_fields: '\(name)' is not one of HF's "
+                    + "other fields; set it with st_training_args_set")
+            }
+            try set(name, json: value)
+        }
     }
 
     /// These arguments as a C struct; throws when an option string does not fit its field.
@@ -134,6 +146,8 @@ extension TrainingArguments {
         try writeOption(reportTo.joined(separator: ","), into: &c.report_to, "report_to")
         try writeOption(loggingDir, into: &c.logging_dir, "logging_dir", capacity: "ST_PATH_CAPACITY")
         try writeOption(ddpBackend, into: &c.ddp_backend, "ddp_backend")
+        let other = JSONValue.object(keptFields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        try writeOption(other.serialized(indent: 0), into: &c.other_fields, "other_fields", capacity: "ST_PATH_CAPACITY")
         return c
     }
 }

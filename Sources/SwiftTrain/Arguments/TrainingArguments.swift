@@ -120,6 +120,11 @@ public struct TrainingArguments: Sendable, Equatable {
     /// The values `ddpBackend` accepts.
     public static let ddpBackends = ["", "mpi", "none"]
 
+    /// HF's fields without a property of their own (run_name, do_train, dataloader_num_workers,
+    /// ...; `ArgumentField.isKept`) that were set to a value other than HF's default, by name:
+    /// kept so training_args.json holds them. Set them with `set(name, value)`; read with `kept(name)`.
+    public var keptFields: [String: JSONValue] = [:]
+
     /// The names `reportTo` accepts.
     public static let reportTargets = ["none", "all", "tensorboard"]
 
