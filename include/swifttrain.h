@@ -1121,11 +1121,12 @@ void st_metrics_free(st_metrics *metrics);
  * Training arguments (HuggingFace TrainingArguments names and defaults)
  * ====================================================================================== */
 
-/** Optimizers, with PyTorch's update rules; HF names in st_training_args_set: "adamw" (also
- *  "adamw_torch", "adamw_torch_fused"), "adam", "sgd", "adagrad", "rmsprop", "adadelta",
- *  "lion" (also "lion_32bit"). Options HF passes through optim_args ("momentum=0.9,
- *  nesterov=true", "amsgrad=true", "alpha=0.9,centered=true", "lr_decay=0.01", "rho=0.95")
- *  go in st_training_args.optim_args. */
+/** Optimizers, with PyTorch's update rules; names in st_training_args_set: HF's
+ *  "adamw_torch_fused" (HF's default; training_args.json's name for AdamW), "adamw_torch",
+ *  "sgd", "adagrad", "rmsprop", "lion_32bit", swifttrain's "adam" and "adadelta" (HF has
+ *  neither), and the aliases "adamw" and "lion". Options HF passes through optim_args
+ *  ("momentum=0.9,nesterov=true", "amsgrad=true", "alpha=0.9,centered=true", "lr_decay=0.01",
+ *  "rho=0.95") go in st_training_args.optim_args. */
 typedef enum st_optimizer {
     ST_OPTIM_ADAMW = 0,     /**< AdamW: decoupled weight decay, betas adam_beta1/2 */
     ST_OPTIM_SGD = 1,       /**< SGD: momentum (sgd_momentum or optim_args), dampening, nesterov */

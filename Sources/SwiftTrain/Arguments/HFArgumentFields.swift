@@ -128,7 +128,7 @@ extension TrainingArguments {
         .kept("log_level_replica", .noEffect, .str, .string("warning"),
               "processes other than the first log nothing"),
         .kept("disable_tqdm", .honoured, .bool, .null, "no progress bar (None: False)", optional: true),
-        .own("report_to", .str, .string("none"),
+        .own("report_to", .list, .string("none"),
              "none, tensorboard, or all (every integration swifttrain has: TensorBoard)", optional: true),
         .kept("run_name", .honoured, .str, .null,
               "kept for scripts (HF passes it to wandb and similar integrations, which swifttrain lacks)",

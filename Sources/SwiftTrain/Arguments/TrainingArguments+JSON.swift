@@ -29,7 +29,7 @@ extension TrainingArguments {
             "greater_is_better": greaterIsBetter.map { .bool($0) } ?? .null, "ignore_data_skip": .bool(ignoreDataSkip),
             "seed": .int(seed), "data_seed": dataSeed < 0 ? .null : .int(dataSeed),
             "dataloader_drop_last": .bool(dataloaderDropLast),
-            "label_names": labelNames == ["labels"] ? .null : .array(labelNames.map { .string($0) }),
+            "label_names": .array(labelNames.map { .string($0) }),  // HF's None resolved
             "train_sampling_strategy": .string(dataloaderShuffle ? "random" : "sequential"),
             "ddp_backend": optional(ddpBackend),
             // additions

@@ -23,14 +23,18 @@ extension TrainingArguments {
         if field.name == "include_num_input_tokens_seen", let flag = try? Self.bool(field.name, text) {
             value = .string(flag ? "all" : "no")  // HF's bool spelling
         }
-        if case let .string(s) = value, let allowed = Self.keptChoices[field.name], !allowed.contains(s) {
-            throw SwiftTrainError.invalid("\(field.name): unknown value '\(s)'; choose one of: \(allowed.joined(separator: ", "))")
-        }
         if field.category == .refused && value != field.defaultValue {
             throw SwiftTrainError.invalid("\(field.name)=\(text): \(field.note)")
         }
-        keptFields[field.name] = value == field.defaultValue ? nil : value
+        if case let .string(s) = value, let allowed = Self.keptChoices[field.name], !allowed.contains(s) {
+            throw SwiftTrainError.invalid("\(field.name): unknown value '\(s)'; choose one of: \(allowed.joined(separator: ", "))")
+        }
+        let resolved = Self.resolvedDefaults[field.name].map { $0 == value } ?? false
+        keptFields[field.name] = value == field.defaultValue || resolved ? nil : value
     }
+
+    /// Values that mean the default (HF resolves the default None to them when made).
+    static let resolvedDefaults: [String: JSONValue] = ["disable_tqdm": .bool(false)]
 
     /// A list of names from "a,b" or a JSON list of strings.
     static func stringList(_ name: String, _ text: String) throws -> [String] {
