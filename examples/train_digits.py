@@ -51,7 +51,7 @@ def main() -> int:
     model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
     args = st.TrainingArguments(output_dir=options.output_dir, num_train_epochs=options.epochs,
                                 per_device_train_batch_size=32,
-                                learning_rate=options.learning_rate, optim="adamw",
+                                learning_rate=options.learning_rate, optim="adamw_torch",
                                 seed=options.seed, logging_strategy="epoch",
                                 eval_strategy="epoch", save_strategy="epoch",
                                 save_total_limit=2)

@@ -1121,11 +1121,12 @@ void st_metrics_free(st_metrics *metrics);
  * Training arguments (HuggingFace TrainingArguments names and defaults)
  * ====================================================================================== */
 
-/** Optimizers, with PyTorch's update rules; HF names in st_training_args_set: "adamw" (also
- *  "adamw_torch", "adamw_torch_fused"), "adam", "sgd", "adagrad", "rmsprop", "adadelta",
- *  "lion" (also "lion_32bit"). Options HF passes through optim_args ("momentum=0.9,
- *  nesterov=true", "amsgrad=true", "alpha=0.9,centered=true", "lr_decay=0.01", "rho=0.95")
- *  go in st_training_args.optim_args. */
+/** Optimizers, with PyTorch's update rules; names in st_training_args_set: HF's
+ *  "adamw_torch_fused" (HF's default; training_args.json's name for AdamW), "adamw_torch",
+ *  "sgd", "adagrad", "rmsprop", "lion_32bit", swifttrain's "adam" and "adadelta" (HF has
+ *  neither), and the aliases "adamw" and "lion". Options HF passes through optim_args
+ *  ("momentum=0.9,nesterov=true", "amsgrad=true", "alpha=0.9,centered=true", "lr_decay=0.01",
+ *  "rho=0.95") go in st_training_args.optim_args. */
 typedef enum st_optimizer {
     ST_OPTIM_ADAMW = 0,     /**< AdamW: decoupled weight decay, betas adam_beta1/2 */
     ST_OPTIM_SGD = 1,       /**< SGD: momentum (sgd_momentum or optim_args), dampening, nesterov */
@@ -1297,6 +1298,11 @@ typedef struct st_training_args {
     double ddp_bucket_cap_mb;             /**< 0 (HF's None): 4; gradients of at most this many
                                                MB are summed in one message after the backward
                                                pass, larger ones per parameter during it */
+    char other_fields[ST_PATH_CAPACITY]; /**< "{}": HF's other fields (run_name, do_train,
+                                               dataloader_num_workers, ...) set to a value
+                                               other than HF's default, as a JSON object; set
+                                               them with st_training_args_set (what each one
+                                               does: st_training_args_fields) */
 } st_training_args;
 
 /** Fills `args` with the defaults above. `version` must be ST_TRAINING_ARGS_VERSION. */
@@ -1304,9 +1310,12 @@ SWIFTTRAIN_API
 st_status st_training_args_init(st_training_args *args, unsigned int version);
 
 /** Sets one field by its HuggingFace name from a string, e.g. ("learning_rate", "1e-3"),
- *  ("optim", "adamw_torch"), ("eval_strategy", "epoch"), ("logging_first_step", "true").
- *  Unknown names and unparsable values give ST_EINVAL naming the argument; `args` is left
- *  unchanged then. */
+ *  ("optim", "adamw_torch"), ("eval_strategy", "epoch"), ("logging_first_step", "true"),
+ *  ("run_name", "baseline"); "None" for HF's None, lists and dicts as JSON text. Every field of
+ *  HF's TrainingArguments is a name (st_training_args_fields): one swifttrain cannot honour is
+ *  accepted at HF's default only ("fp16", "false"), another value gives ST_EINVAL saying why
+ *  and what to do. Unknown names ("did you mean 'learning_rate'?") and unparsable values give
+ *  ST_EINVAL naming the argument; `args` is left unchanged then. */
 SWIFTTRAIN_API
 st_status st_training_args_set(st_training_args *args, const char *name, const char *value);
 
@@ -1323,13 +1332,25 @@ SWIFTTRAIN_API
 st_status st_training_args_update(st_training_args *args, const char *const *names,
                                   const char *const *values, size_t count);
 
-/** `args` as training_args.json holds them in a checkpoint: a JSON object of every field by
- *  its HF name, enums by name (e.g. "optim": "adamw_torch"), option strings as text; from
- *  fresh st_training_args_init values it gives the library's defaults. Same buffer protocol
- *  as st_trainer_state_json; ST_EINVAL for invalid args. */
+/** `args` as a JSON object of every field by its HF name (HF's fields in HF's order, then
+ *  swifttrain's additions), as HF's to_dict writes them: enums by name (e.g. "optim":
+ *  "adamw_torch_fused"), None as null, lists and dicts as JSON. A checkpoint splits it into
+ *  training_args.json (what transformers.TrainingArguments loads) and swifttrain_args.json.
+ *  From fresh st_training_args_init values it gives the library's defaults. Same buffer
+ *  protocol as st_trainer_state_json; ST_EINVAL for invalid args. */
 SWIFTTRAIN_API
 st_status st_training_args_json(char *buffer, size_t capacity, size_t *length,
                                 const st_training_args *args);
+
+/** Every training argument st_training_args_set takes, as a JSON list in the order of
+ *  st_training_args_json, each {"name", "category", "kind", "optional", "default", "note",
+ *  "hf"}: category "honoured", "no_effect" (accepted and kept, changes nothing on a CPU) or
+ *  "refused" (accepted at HF's default only; `note` says why and what to do); kind "bool",
+ *  "int", "float", "number" (int or float), "str", "list" or "dict"; default HF's (the
+ *  library's for an addition); hf false for swifttrain's additions. Same buffer protocol as
+ *  st_trainer_state_json. */
+SWIFTTRAIN_API
+st_status st_training_args_fields(char *buffer, size_t capacity, size_t *length);
 
 /** Parses a loss name: "cross_entropy", "mse", "nll", "l1", "smooth_l1", "huber",
  *  "bce_with_logits" or "kl_div". */

@@ -78,6 +78,18 @@ extension TrainingArguments {
         try set("ddp_backend", try readOption(&copy.ddp_backend, "ddp_backend"))
         ddpTimeout = c.ddp_timeout
         ddpBucketCapMB = c.ddp_bucket_cap_mb
+        let other = try readOption(&copy.other_fields, "other_fields")
+        guard let fields = (try? JSONValue.parse(other.isEmpty ? "{}" : other))?.objectValue else {
+            throw SwiftTrainError(.invalidArgument, "st_training_args.other_fields is not a JSON object; "
+                + "fill the struct with st_training_args_init and set these fields with st_training_args_set")
+        }
+        for (name, value) in fields {
+            guard Self.fieldsByName[name]?.isKept == true else {
+                throw SwiftTrainError(.invalidArgument, "st_training_args.other_fields: '\(name)' is not one of HF's "
+                    + "other fields; set it with st_training_args_set")
+            }
+            try set(name, json: value)
+        }
     }
 
     /// These arguments as a C struct; throws when an option string does not fit its field.
@@ -138,6 +150,8 @@ extension TrainingArguments {
         try writeOption(ddpBackend, into: &c.ddp_backend, "ddp_backend")
         c.ddp_timeout = ddpTimeout
         c.ddp_bucket_cap_mb = ddpBucketCapMB
+        let other = JSONValue.object(keptFields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        try writeOption(other.serialized(indent: 0), into: &c.other_fields, "other_fields", capacity: "ST_PATH_CAPACITY")
         return c
     }
 }

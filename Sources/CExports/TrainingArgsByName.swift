@@ -34,3 +34,16 @@ public func st_training_args_json(_ buffer: UnsafeMutablePointer<CChar>?, _ capa
         try giveText(Array(a.json.serialized().utf8), buffer, capacity, length, fn)
     }
 }
+
+@c @implementation
+public func st_training_args_fields(_ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
+                                    _ length: UnsafeMutablePointer<Int>?) -> st_status {
+    status {
+        let fields = TrainingArguments.fields.map { f -> JSONValue in
+            .object([("name", .string(f.name)), ("category", .string(f.category.rawValue)), ("kind", .string(f.kind.rawValue)),
+                     ("optional", .bool(f.optional)), ("default", f.defaultValue), ("note", .string(f.note)),
+                     ("hf", .bool(f.isHF))])
+        }
+        try giveText(Array(JSONValue.array(fields).serialized().utf8), buffer, capacity, length, "st_training_args_fields")
+    }
+}

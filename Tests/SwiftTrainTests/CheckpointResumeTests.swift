@@ -136,6 +136,10 @@ final class CheckpointResumeTests: XCTestCase {
         var args = Self.baseArgs(dir)
         args.emaDecay = 0.9
         args.loadBestModelAtEnd = true
+        for (name, value) in [("run_name", "baseline"), ("do_train", "true"), ("dataloader_num_workers", "4"),
+                              ("optim", "adam"), ("train_sampling_strategy", "sequential")] {
+            try args.set(name, value)  // kept, and values HF has no name for, round-trip too
+        }
         let trainer = try Self.trainer(args)
         var count = 0
         try trainer.addCallbackState(CallbackState(name: "Counter", save: { Array("{\"count\": \(count)}".utf8) }, load: { _ in }))
@@ -149,7 +153,7 @@ final class CheckpointResumeTests: XCTestCase {
         let names = Set(try FileManager.default.contentsOfDirectory(atPath: checkpoints[2].path))
         XCTAssertEqual(names, ["model.safetensors", "optimizer.safetensors", "optimizer.json", "scheduler.json", "ema.safetensors",
                                "best_model.safetensors", "rng_state.json", "progress.json", "callback_states.safetensors",
-                               "trainer_state.json", "training_args.json", "manifest.json"])
+                               "trainer_state.json", "training_args.json", "swifttrain_args.json", "manifest.json"])
         let contents = try CheckpointDirectory.open(checkpoints[2].path)
         XCTAssertEqual(try contents.safetensors("model.safetensors").entries.map(\.name).sorted(),
                        trainer.model.stateDict().map(\.name).sorted())
@@ -158,19 +162,10 @@ final class CheckpointResumeTests: XCTestCase {
         let blob = try contents.safetensors("callback_states.safetensors")
         XCTAssertEqual(String(decoding: blob.bytes[blob.entry("Counter")!.offset...].prefix(blob.entry("Counter")!.byteCount), as: UTF8.self),
                        "{\"count\": 12}")
-        // training_args.json reads back into the same arguments.
+        // training_args.json (HF's fields) and swifttrain_args.json read back into the same arguments.
         var read = TrainingArguments()
-        for (name, value) in try contents.json("training_args.json").objectValue! {
-            let text: String
-            switch value {
-            case let .string(s): text = s
-            case let .bool(b): text = b ? "true" : "false"
-            case let .int(i): text = String(i)
-            case let .double(d): text = "\(d)"
-            case .null: text = "None"
-            default: XCTFail("unexpected value for \(name)"); continue
-            }
-            try read.set(name, text)
+        for file in ["training_args.json", "swifttrain_args.json"] {
+            for (name, value) in try contents.json(file).objectValue! { try read.set(name, json: value) }
         }
         XCTAssertEqual(read, args)
     }
@@ -245,7 +240,7 @@ final class CheckpointResumeTests: XCTestCase {
         try Self.trainer(args).train()
         let last = try XCTUnwrap(CheckpointDirectory.list(dir).last)
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: last.path)),
-                       ["model.safetensors", "trainer_state.json", "training_args.json", "manifest.json"])
+                       ["model.safetensors", "trainer_state.json", "training_args.json", "swifttrain_args.json", "manifest.json"])
         let resumed = try Self.trainer(args)
         XCTAssertThrowsError(try resumed.train(resumeFrom: .checkpoint(last.path))) {
             XCTAssertTrue(($0 as? SwiftTrainError)?.message.contains("save_only_model") ?? false, "\($0)")

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* An args struct with one bad field: st_training_args_validate() and st_trainer_create() must
@@ -306,7 +307,8 @@ static void test_training_args_set_extreme_strings(void) {
     static const char *int_names[] = {"max_steps", "per_device_train_batch_size",
                                       "per_device_eval_batch_size", "gradient_accumulation_steps",
                                       "max_micro_batch_size", "logging_steps", "eval_steps",
-                                      "seed", "data_seed"};
+                                      "seed", "data_seed", "dataloader_num_workers",
+                                      "ddp_timeout"};
     static const char *double_names[] = {"num_train_epochs", "learning_rate", "warmup_steps",
                                          "warmup_ratio", "ema_decay", "max_grad_norm",
                                          "adam_epsilon"};
@@ -329,6 +331,54 @@ done:
     return;
 }
 
+/* Every field of HF's TrainingArguments is a name: kept ones round-trip through the JSON,
+ * refused ones are accepted at HF's default only and say why otherwise, a misspelt name gets
+ * the nearest one, and a damaged other_fields is refused naming it. */
+static void test_hf_fields(void) {
+    st_training_args args, before;
+    char json[16384];
+    size_t length = 0;
+    REQUIRE_OK(st_training_args_init(&args, ST_TRAINING_ARGS_VERSION));
+    CHECK(strcmp(args.other_fields, "{}") == 0, "fresh other_fields is \"%s\"", args.other_fields);
+    CHECK_OK(st_training_args_set(&args, "fp16", "False"));
+    CHECK_OK(st_training_args_set(&args, "run_name", "baseline"));
+    CHECK_OK(st_training_args_set(&args, "dataloader_num_workers", "4"));
+    CHECK_OK(st_training_args_validate(&args));
+    before = args;
+    CHECK_ERROR(st_training_args_set(&args, "fp16", "true"), ST_EINVAL, "float32 on the CPU; remove it");
+    CHECK_ERROR(st_training_args_set(&args, "learnin_rate", "1e-3"), ST_EINVAL,
+                "did you mean 'learning_rate'?");
+    CHECK_ERROR(st_training_args_set(&args, "dataloader_num_workers", "four"), ST_EINVAL,
+                "dataloader_num_workers");
+    CHECK(memcmp(&args, &before, sizeof args) == 0, "a failed set changed args");
+    if (CHECK_OK(st_training_args_json(json, sizeof json, &length, &args))) {
+        CHECK(strstr(json, "\"run_name\": \"baseline\"") != NULL, "run_name not in %s", json);
+        CHECK(strstr(json, "\"dataloader_num_workers\": 4") != NULL, "workers not in %s", json);
+        CHECK(strstr(json, "\"fp16\": false") != NULL, "fp16 not in %s", json);
+    }
+    CHECK_ERROR(st_training_args_fields(NULL, 0, NULL), ST_EINVAL, "length");
+    CHECK_ERROR(st_training_args_fields(NULL, 0, &length), ST_ESHAPE, "needs");
+    CHECK(length > 1000, "st_training_args_fields wants %zu bytes", length);
+    {
+        char *fields = malloc(length + 1), *name, *start;
+        if (CHECK(fields != NULL, "malloc") && CHECK_OK(st_training_args_fields(fields, length + 1, &length)) &&
+            CHECK((name = strstr(fields, "\"name\": \"fp16\"")) != NULL, "no fp16 in the fields")) {
+            for (start = name; start > fields && *start != '{'; start--) {}
+            *name = 0;  /* fp16's entry before its name: its category (keys are sorted) */
+            CHECK(strstr(start, "\"category\": \"refused\"") != NULL, "fp16 is not refused: %s", start);
+        }
+        free(fields);
+    }
+    strcpy(args.other_fields, "not json");
+    CHECK_ERROR(st_training_args_validate(&args), ST_EINVAL, "other_fields");
+    strcpy(args.other_fields, "{\"learning_rate\": 1}");
+    CHECK_ERROR(st_training_args_validate(&args), ST_EINVAL, "other_fields");
+    strcpy(args.other_fields, "{\"fp16\": true}");
+    CHECK_ERROR(st_training_args_validate(&args), ST_EINVAL, "fp16");
+done:
+    return;
+}
+
 int main(int argc, char **argv) {
     /* ctest registers one test per entry (Tests/c/CMakeLists.txt reads this table). */
     static const test_case cases[] = {
@@ -339,6 +389,7 @@ int main(int argc, char **argv) {
         {"nonsense_hyperparameters", test_nonsense_hyperparameters},
         {"training_args_extreme_fields", test_training_args_extreme_fields},
         {"training_args_set_extreme_strings", test_training_args_set_extreme_strings},
+        {"hf_fields", test_hf_fields},
     };
     if (argc == 2) fail_if_hung(60);
     return run_test_cases(cases, COUNT(cases), argc, argv);

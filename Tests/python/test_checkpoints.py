@@ -428,7 +428,7 @@ def test_damaged_checkpoints_are_refused_or_passed_over_with_a_warning(digits, t
 def test_save_only_model_checkpoints_cannot_resume(digits, tmp_path):
     make_trainer(make_args(tmp_path, num_train_epochs=1, save_only_model=True), digits).train()
     assert sorted(p.name for p in (tmp_path / "checkpoint-10").iterdir()) == [
-        "manifest.json", "model.safetensors", "trainer_state.json", "training_args.json"]
+        "manifest.json", "model.safetensors", "swifttrain_args.json", "trainer_state.json", "training_args.json"]
     with pytest.raises(st.InvalidArgumentError, match="save_only_model"):
         make_trainer(make_args(tmp_path), digits).train(resume_from_checkpoint=True)
 

@@ -341,7 +341,7 @@ def test_new_training_arguments_defaults_and_translation():
             args.optim_args, args.max_micro_batch_size, args.max_grad_value,
             args.nonfinite_grad_norm, args.ema_decay, args.momentum_scheduler_type,
             args.momentum_scheduler_kwargs, args.metric_for_best_model) == (
-        1, 0.0, {}, None, 0, 0.0, "error", 0.0, "none", {}, None)
+        1, 0.0, None, None, 0, 0.0, "error", 0.0, "none", None, None)  # HF's None
     core = st.TrainingArguments(
         warmup_steps=0.1, lr_scheduler_type="cosine_with_restarts",
         lr_scheduler_kwargs={"num_cycles": 2, "extra": None, "flag": True},
@@ -351,8 +351,8 @@ def test_new_training_arguments_defaults_and_translation():
         nonfinite_grad_norm="skip", metric_for_best_model="eval_accuracy",
         ema_decay=0.999).to_core().as_dict()
     assert core["warmup_steps"] == 0.1 and core["gradient_accumulation_steps"] == 4
-    assert core["lr_scheduler_kwargs"] == "num_cycles=2,extra=None,flag=true"
-    assert core["momentum_scheduler_kwargs"] == "cool_down=2,warm_up=3"
+    assert core["lr_scheduler_kwargs"] == {"num_cycles": 2, "extra": None, "flag": True}  # as HF's dict
+    assert core["momentum_scheduler_kwargs"] == {"cool_down": 2, "warm_up": 3}
     assert core["optim_args"] == "momentum=0.9,nesterov=true"
     assert core["metric_for_best_model"] == "eval_accuracy" and core["ema_decay"] == 0.999
     assert (core["nonfinite_grad_norm"], core["momentum_scheduler_type"]) == ("skip", "inverted_triangular")

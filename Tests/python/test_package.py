@@ -77,7 +77,7 @@ def test_training_arguments_have_hf_defaults():
         "warmup_steps": 0, "logging_strategy": "steps", "logging_steps": 500,
         "logging_first_step": False, "eval_strategy": "no", "eval_steps": None, "seed": 42,
         "data_seed": None, "per_device_train_batch_size": 8, "per_device_eval_batch_size": 8,
-        "dataloader_drop_last": False, "optim": "adamw_torch", "report_to": "none",
+        "dataloader_drop_last": False, "optim": "adamw_torch_fused", "report_to": "none",
         "disable_tqdm": False,
     }
     assert {name: getattr(args, name) for name in expected} == expected
@@ -125,7 +125,7 @@ def test_signature_defaults_come_from_the_library():
         if f.name in library and f.default is not None and f.default is not dataclasses.MISSING:
             assert value == library[f.name], f.name
             assert type(value) is type(library[f.name]) or f.name.endswith("_steps"), f.name
-    assert args.output_dir == library["output_dir"] and args.optim == "adamw_torch"
+    assert args.output_dir == library["output_dir"] and args.optim == "adamw_torch_fused"
 
 
 def test_arguments_are_set_in_one_validated_call_that_changes_nothing_on_error():

@@ -14,7 +14,7 @@ extension TrainingArguments {
         case "gradient_accumulation_steps": copy.gradientAccumulationSteps = try Self.int(name, value)
         case "max_micro_batch_size": copy.maxMicroBatchSize = try Self.int(name, value)
         case "optim": copy.optim = try Self.choice(name, value, Self.optimizerNames)
-        case "optim_args": copy.optimArgs = value
+        case "optim_args": copy.optimArgs = value == "None" ? "" : value
         case "learning_rate": copy.learningRate = try Self.double(name, value)
         case "weight_decay": copy.weightDecay = try Self.double(name, value)
         case "adam_beta1": copy.adamBeta1 = try Self.double(name, value)
@@ -25,13 +25,13 @@ extension TrainingArguments {
         case "max_grad_value": copy.maxGradValue = try Self.double(name, value)
         case "nonfinite_grad_norm": copy.nonFiniteGradNorm = try Self.choice(name, value, Self.nonFiniteGradNormNames)
         case "lr_scheduler_type": copy.lrSchedulerType = try Self.choice(name, value, Self.schedulerNames)
-        case "lr_scheduler_kwargs": copy.lrSchedulerKwargs = value
+        case "lr_scheduler_kwargs": copy.lrSchedulerKwargs = try Self.optionsText(name, value)
         case "warmup_steps": copy.warmupSteps = try Self.double(name, value)
         case "warmup_ratio": copy.warmupRatio = try Self.double(name, value)
         case "ema_decay": copy.emaDecay = try Self.double(name, value)
         case "momentum_scheduler_type":
             copy.momentumSchedulerType = try Self.choice(name, value, Self.momentumSchedulerNames)
-        case "momentum_scheduler_kwargs": copy.momentumSchedulerKwargs = value
+        case "momentum_scheduler_kwargs": copy.momentumSchedulerKwargs = try Self.optionsText(name, value)
         case "logging_strategy": copy.loggingStrategy = try Self.choice(name, value, Self.strategyNames)
         case "logging_steps": copy.loggingSteps = try Self.double(name, value)
         case "logging_first_step": copy.loggingFirstStep = try Self.bool(name, value)
@@ -51,57 +51,57 @@ extension TrainingArguments {
             }
             copy.metricForBestModel = String(value.dropFirst())
             copy.greaterIsBetter = sign == "+"
-        case "output_dir": copy.outputDir = value
+        case "output_dir": copy.outputDir = value == "None" ? "trainer_output" : value
         case "save_strategy": copy.saveStrategy = try Self.choice(name, value, Self.saveStrategyNames)
         case "save_steps": copy.saveSteps = try Self.double(name, value)
         case "save_total_limit": copy.saveTotalLimit = value == "None" ? 0 : try Self.int(name, value)
         case "save_only_model": copy.saveOnlyModel = try Self.bool(name, value)
         case "seed": copy.seed = try Self.int(name, value)
-        case "data_seed": copy.dataSeed = try Self.int(name, value)
+        case "data_seed": copy.dataSeed = value == "None" ? -1 : try Self.int(name, value)
         case "dataloader_drop_last": copy.dataloaderDropLast = try Self.bool(name, value)
         case "dataloader_shuffle": copy.dataloaderShuffle = try Self.bool(name, value)
         case "ignore_data_skip": copy.ignoreDataSkip = try Self.bool(name, value)
-        case "label_names":  // "labels" or "start_positions,end_positions"
-            copy.labelNames = value == "None" ? ["labels"] : value.split(separator: ",", omittingEmptySubsequences: false)
-                .map { String(String($0).trimmingSpaces) }
+        case "label_names":  // "labels", "start_positions,end_positions" or a JSON list
+            copy.labelNames = value == "None" ? ["labels"] : try Self.stringList(name, value)
         case "label_smoothing_factor": copy.labelSmoothingFactor = try Self.double(name, value)
-        case "report_to":  // "tensorboard", "none", "all" or "tensorboard,..."
-            copy.reportTo = value == "None" ? ["none"] : value.split(separator: ",").map { String(String($0).trimmingSpaces) }
+        case "report_to":  // "tensorboard", "none", "all", "tensorboard,..." or a JSON list
+            copy.reportTo = value == "None" ? ["none"] : try Self.stringList(name, value).filter { !$0.isEmpty }
         case "logging_dir": copy.loggingDir = value == "None" ? "" : value
         case "ddp_backend": copy.ddpBackend = value == "None" ? "" : value
         case "ddp_timeout": copy.ddpTimeout = value == "None" ? 1800 : try Self.double(name, value)
         case "ddp_bucket_cap_mb": copy.ddpBucketCapMB = value == "None" ? 0 : try Self.double(name, value)
+        case "train_sampling_strategy":  // HF: "random" or "sequential"; ours: dataloader_shuffle
+            guard value == "random" || value == "sequential" else {
+                throw SwiftTrainError.invalid("train_sampling_strategy: '\(value)' is not supported; use \"random\" "
+                    + "or \"sequential\" (the training set in order every epoch)")
+            }
+            copy.dataloaderShuffle = value == "random"
         default:
-            throw SwiftTrainError.invalid(
-                "unknown training argument '\(name)'; known: \(Self.argumentNames.joined(separator: ", "))")
+            guard let field = Self.fieldsByName[name], field.isKept else { throw Self.unknownArgument(name) }
+            try copy.setKept(field, value)
         }
         self = copy
     }
-
-    /// Every name `set` accepts.
-    public static let argumentNames = [
-        "num_train_epochs", "max_steps", "per_device_train_batch_size", "per_device_eval_batch_size",
-        "gradient_accumulation_steps", "max_micro_batch_size", "optim", "optim_args", "learning_rate", "weight_decay",
-        "adam_beta1", "adam_beta2", "adam_epsilon", "sgd_momentum", "max_grad_norm", "max_grad_value",
-        "nonfinite_grad_norm", "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps", "warmup_ratio", "ema_decay",
-        "momentum_scheduler_type", "momentum_scheduler_kwargs", "logging_strategy", "logging_steps",
-        "logging_first_step", "logging_nan_inf_filter", "eval_strategy", "eval_steps", "eval_delay", "eval_on_start",
-        "metric_for_best_model", "greater_is_better", "load_best_model_at_end", "early_stopping_patience",
-        "early_stopping_threshold", "patience", "validation_metric", "output_dir", "save_strategy", "save_steps",
-        "save_total_limit", "save_only_model", "seed", "data_seed", "dataloader_drop_last", "dataloader_shuffle",
-        "ignore_data_skip", "label_names", "label_smoothing_factor", "report_to", "logging_dir",
-        "ddp_backend", "ddp_timeout", "ddp_bucket_cap_mb",
-    ]
 
     // The names of the enum arguments' values, as users write them (HF's spellings; several
     // names may mean one value). `set`, `json`, the C API's st_enum_from_name / st_enum_names
     // and through them the Python package all read these tables; nothing else lists the names.
 
-    /// `optim`: HF's optimizer names (aliases such as "adamw_torch" after the main name).
+    /// `optim`: HF's optimizer names and swifttrain's (aliases such as "adamw_torch" after the
+    /// main name); training_args.json spells each as `savedOptimizerNames` does.
     public static let optimizerNames: [(String, OptimizerKind)] = [
         ("adamw", .adamw), ("adamw_torch", .adamw), ("adamw_torch_fused", .adamw), ("adam", .adam), ("sgd", .sgd),
         ("adagrad", .adagrad), ("rmsprop", .rmsprop), ("adadelta", .adadelta), ("lion", .lion), ("lion_32bit", .lion),
     ]
+    /// The name training_args.json gives an optimizer: HF's (HF's default "adamw_torch_fused" for
+    /// AdamW), or swifttrain's for the ones HF lacks (Adam, Adadelta).
+    public static func savedOptimizerName(_ kind: OptimizerKind) -> String {
+        switch kind {
+        case .adamw: return "adamw_torch_fused"
+        case .lion: return "lion_32bit"
+        default: return optimizerNames.first { $0.1 == kind }!.0
+        }
+    }
     /// `lr_scheduler_type`: HF's get_scheduler names, plus PyTorch's "step" and "exponential".
     public static let schedulerNames: [(String, SchedulerKind)] = [
         ("linear", .linear), ("constant", .constant), ("constant_with_warmup", .constantWithWarmup), ("cosine", .cosine),
@@ -120,65 +120,27 @@ extension TrainingArguments {
         ("none", .none), ("inverted_triangular", .invertedTriangular),
     ]
 
-    /// The arguments by their HF names, as training_args.json holds them (in place of HF's
-    /// pickled training_args.bin); `set(name, value)` reads each value's text back. AdamW is
-    /// spelt "adamw_torch", HF's default name for it.
-    public var json: JSONValue {
-        func name<T: Equatable>(_ value: T, _ table: [(String, T)]) -> JSONValue { .string(table.first { $0.1 == value }!.0) }
-        let optimName: JSONValue = optim == .adamw ? .string("adamw_torch") : name(optim, Self.optimizerNames)
-        return .object([
-            ("num_train_epochs", .double(numTrainEpochs)), ("max_steps", .int(maxSteps)),
-            ("per_device_train_batch_size", .int(perDeviceTrainBatchSize)), ("per_device_eval_batch_size", .int(perDeviceEvalBatchSize)),
-            ("gradient_accumulation_steps", .int(gradientAccumulationSteps)), ("max_micro_batch_size", .int(maxMicroBatchSize)),
-            ("optim", optimName), ("optim_args", .string(optimArgs)),
-            ("learning_rate", .double(learningRate)), ("weight_decay", .double(weightDecay)),
-            ("adam_beta1", .double(adamBeta1)), ("adam_beta2", .double(adamBeta2)), ("adam_epsilon", .double(adamEpsilon)),
-            ("sgd_momentum", .double(sgdMomentum)), ("max_grad_norm", .double(maxGradNorm)), ("max_grad_value", .double(maxGradValue)),
-            ("nonfinite_grad_norm", name(nonFiniteGradNorm, Self.nonFiniteGradNormNames)),
-            ("lr_scheduler_type", name(lrSchedulerType, Self.schedulerNames)), ("lr_scheduler_kwargs", .string(lrSchedulerKwargs)),
-            ("warmup_steps", .double(warmupSteps)), ("warmup_ratio", .double(warmupRatio)), ("ema_decay", .double(emaDecay)),
-            ("momentum_scheduler_type", name(momentumSchedulerType, Self.momentumSchedulerNames)),
-            ("momentum_scheduler_kwargs", .string(momentumSchedulerKwargs)),
-            ("logging_strategy", name(loggingStrategy, Self.strategyNames)), ("logging_steps", .double(loggingSteps)),
-            ("logging_first_step", .bool(loggingFirstStep)), ("logging_nan_inf_filter", .bool(loggingNanInfFilter)),
-            ("eval_strategy", name(evalStrategy, Self.strategyNames)), ("eval_steps", .double(evalSteps)),
-            ("eval_delay", .double(evalDelay)), ("eval_on_start", .bool(evalOnStart)),
-            ("metric_for_best_model", .string(metricForBestModel)), ("greater_is_better", greaterIsBetter.map { .bool($0) } ?? .null),
-            ("load_best_model_at_end", .bool(loadBestModelAtEnd)), ("early_stopping_patience", .int(earlyStoppingPatience)),
-            ("early_stopping_threshold", .double(earlyStoppingThreshold)), ("output_dir", .string(outputDir)),
-            ("save_strategy", name(saveStrategy, Self.saveStrategyNames)), ("save_steps", .double(saveSteps)),
-            ("save_total_limit", .int(saveTotalLimit)), ("save_only_model", .bool(saveOnlyModel)),
-            ("seed", .int(seed)), ("data_seed", .int(dataSeed)), ("dataloader_drop_last", .bool(dataloaderDropLast)),
-            ("dataloader_shuffle", .bool(dataloaderShuffle)), ("ignore_data_skip", .bool(ignoreDataSkip)),
-            ("label_names", .string(labelNames.joined(separator: ","))), ("label_smoothing_factor", .double(labelSmoothingFactor)),
-            ("report_to", .string(reportTo.joined(separator: ","))), ("logging_dir", .string(loggingDir)),
-            ("ddp_backend", ddpBackend.isEmpty ? .null : .string(ddpBackend)),
-            ("ddp_timeout", ddpTimeout.rounded() == ddpTimeout && ddpTimeout < 9e15 ? .int(Int(ddpTimeout)) : .double(ddpTimeout)),
-            ("ddp_bucket_cap_mb", ddpBucketCapMB > 0 ? .double(ddpBucketCapMB) : .null),
-        ])
-    }
-
     private static func choice<T>(_ name: String, _ value: String, _ table: [(String, T)]) throws -> T {
         if let hit = table.first(where: { $0.0 == value }) { return hit.1 }
         throw SwiftTrainError.invalid(
             "\(name): unknown value '\(value)'; choose one of: \(table.map(\.0).joined(separator: ", "))")
     }
 
-    private static func double(_ name: String, _ value: String) throws -> Double {
+    static func double(_ name: String, _ value: String) throws -> Double {
         guard let v = Double(value.trimmingSpaces) else {
             throw SwiftTrainError.invalid("\(name): '\(value)' is not a number")
         }
         return v
     }
 
-    private static func int(_ name: String, _ value: String) throws -> Int {
+    static func int(_ name: String, _ value: String) throws -> Int {
         let t = value.trimmingSpaces
         if let v = Int(t) { return v }
         if let d = Double(t), d.rounded() == d, abs(d) < 9e15 { return Int(d) }  // "3.0"
         throw SwiftTrainError.invalid("\(name): '\(value)' is not an integer")
     }
 
-    private static func bool(_ name: String, _ value: String) throws -> Bool {
+    static func bool(_ name: String, _ value: String) throws -> Bool {
         switch value.trimmingSpaces.lowercased() {
         case "true", "1", "yes": return true
         case "false", "0", "no": return false

@@ -131,6 +131,11 @@ public struct TrainingArguments: Sendable, Equatable {
     /// The gradient floats summed in one message at most (ddp_bucket_cap_mb).
     public var ddpBucketFloats: Int { Int((ddpBucketCapMB > 0 ? ddpBucketCapMB : 4) * 1_048_576 / 4) }
 
+    /// HF's fields without a property of their own (run_name, do_train, dataloader_num_workers,
+    /// ...; `ArgumentField.isKept`) that were set to a value other than HF's default, by name:
+    /// kept so training_args.json holds them. Set them with `set(name, value)`; read with `kept(name)`.
+    public var keptFields: [String: JSONValue] = [:]
+
     /// The names `reportTo` accepts.
     public static let reportTargets = ["none", "all", "tensorboard"]
 

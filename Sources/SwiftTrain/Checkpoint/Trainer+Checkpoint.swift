@@ -46,7 +46,8 @@ extension Trainer {
                 try writer.add("model.safetensors", Safetensors.serialize(tensors: model.stateDict(), metadata: [("format", "pt")]))
                 if !args.saveOnlyModel { try addResumeFiles(run, to: &writer) }
                 try writer.add("trainer_state.json", Array(state.hfJSON(statefulCallbacks: statefulCallbacksJSON(run)).utf8))
-                try writer.add("training_args.json", json: args.json)
+                try writer.add("training_args.json", json: args.hfJSON)
+                try writer.add("swifttrain_args.json", json: args.additionsJSON)
             } catch {
                 writer.abandon()
                 throw error

@@ -198,7 +198,7 @@ public final class Experiment {
         var entries = config.objectValue ?? []
         var args = trainer.args.json
         if case var .object(fields) = args {
-            fields.removeAll { objectArguments.contains($0.0) }
+            fields.removeAll { objectArguments.contains($0.0) || $0.0 == "disable_tqdm" }
             fields.append(("disable_tqdm", .bool(disableTqdm)))
             args = .object(fields)
         }

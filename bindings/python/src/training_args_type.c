@@ -5,7 +5,8 @@
  *     args.set("learning_rate", "0.001")     # st_training_args_set: HF name, string value
  *     args.validate()                        # st_training_args_validate
  *     args.update({"learning_rate": "0.001", "optim": "sgd"})  # all at once, validated
- *     args.as_dict()                         # training_args.json's fields (enums by name)
+ *     args.as_dict()                         # every field by HF name (st_training_args_json)
+ *     TrainingArgs.fields()                  # the table of arguments (st_training_args_fields)
  *
  * The library parses and checks every value; this type only carries strings to it.
  */
@@ -92,14 +93,12 @@ done:
 
 PyDoc_STRVAR(TrainingArgs_as_dict_doc,
              "as_dict($self, /)\n--\n\n"
-             "Every field by its HF name, as the library writes training_args.json "
-             "(st_training_args_json): enums by name, option strings as str.");
+             "Every field by its HF name (st_training_args_json): enums by name, None as None, "
+             "lists and dicts as HF holds them.");
 
-static PyObject *TrainingArgs_as_dict(st_py_training_args *self, PyObject *unused)
+/* json.loads(text), stealing the reference to `text`. */
+static PyObject *json_loads(PyObject *text)
 {
-    (void)unused;
-    PyObject *text = st_py_text(ST_PY_STATE(self), (st_py_text_fn)st_training_args_json,
-                                &self->args, "strict");
     PyObject *json = text != NULL ? PyImport_ImportModule("json") : NULL;
     PyObject *result = json != NULL ? PyObject_CallMethod(json, "loads", "O", text) : NULL;
     Py_XDECREF(json);
@@ -107,11 +106,36 @@ static PyObject *TrainingArgs_as_dict(st_py_training_args *self, PyObject *unuse
     return result;
 }
 
+static PyObject *TrainingArgs_as_dict(st_py_training_args *self, PyObject *unused)
+{
+    (void)unused;
+    return json_loads(
+        st_py_text(ST_PY_STATE(self), (st_py_text_fn)st_training_args_json, &self->args, "strict"));
+}
+
+PyDoc_STRVAR(TrainingArgs_fields_doc,
+             "fields($type, /)\n--\n\n"
+             "Every training argument as a list of dicts (st_training_args_fields): name, category "
+             "(honoured, no_effect, refused), kind, optional, default, note, hf.");
+
+static int fields_text(char *buffer, size_t capacity, size_t *length, const void *unused)
+{
+    (void)unused;
+    return st_training_args_fields(buffer, capacity, length);
+}
+
+static PyObject *TrainingArgs_fields(PyTypeObject *type, PyObject *unused)
+{
+    (void)unused;
+    return json_loads(st_py_text(st_py_state_of(type), fields_text, NULL, "strict"));
+}
+
 static PyMethodDef TrainingArgs_methods[] = {
     {"set", (PyCFunction)TrainingArgs_set, METH_VARARGS, TrainingArgs_set_doc},
     {"validate", (PyCFunction)TrainingArgs_validate, METH_NOARGS, TrainingArgs_validate_doc},
     {"update", (PyCFunction)TrainingArgs_update, METH_O, TrainingArgs_update_doc},
     {"as_dict", (PyCFunction)TrainingArgs_as_dict, METH_NOARGS, TrainingArgs_as_dict_doc},
+    {"fields", (PyCFunction)TrainingArgs_fields, METH_CLASS | METH_NOARGS, TrainingArgs_fields_doc},
     {NULL, NULL, 0, NULL},
 };
 

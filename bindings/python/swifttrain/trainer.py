@@ -193,7 +193,7 @@ class Trainer:
             core_args = args.to_core()  # the library checks every value first
         _C.manual_seed(args.seed & (2**64 - 1))  # the int64 seed's bits, as st_manual_seed's
         overridden = compute_loss is not None or type(self).compute_loss is not Trainer.compute_loss
-        self._label_names = core_args.as_dict()["label_names"].split(",")  # the library's default
+        self._label_names = list(core_args.as_dict()["label_names"])  # the library's default
         if model._handle is not None and not overridden:
             self._model_call: Optional[ModelCall] = None  # the whole model runs in the library
             library_model = model._handle
@@ -472,7 +472,7 @@ class Trainer:
         handle, train, validation, core_args, loss_code = _C.config_build(text, patch)
         fields = {f.name for f in dataclasses.fields(TrainingArguments)}
         args = TrainingArguments(**{name: value for name, value in core_args.as_dict().items()
-                                    if name in fields},
+                                    if name in fields and name != "disable_tqdm"},
                                  disable_tqdm=cls._config_disable_tqdm(text, patch))
         loss = next(name for name, code in _C.enum_names("loss").items() if code == loss_code)
         trainer = cls(nn.Module(handle), args, train_dataset=train, eval_dataset=validation, loss=loss,
