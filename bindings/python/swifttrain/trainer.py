@@ -440,13 +440,14 @@ class Trainer(TrainerResults, TrainerOptimizers, TrainerSurface):
             return
         if self._creates_optimizers == {"create_optimizer"}:
             self.create_optimizer()
-            return
-        if self.args.max_steps <= 0:
+        elif self.args.max_steps <= 0:
             raise NotImplementedError(
                 f"{type(self).__name__} overrides {' and '.join(sorted(self._creates_optimizers))}, "
                 f"which HF calls with the run's number of steps; swifttrain knows it before training "
                 f"only from max_steps: set TrainingArguments(max_steps=...)")
-        self.create_optimizer_and_scheduler(num_training_steps=self.args.max_steps)
+        else:
+            self.create_optimizer_and_scheduler(num_training_steps=self.args.max_steps)
+        self._set_optimizers((self.optimizer, self.lr_scheduler))  # what the overrides made
 
     def _best_model_checkpoint(self) -> Optional[str]:
         """HF's state.best_model_checkpoint, from the library's trainer_state.json."""
