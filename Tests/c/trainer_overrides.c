@@ -31,6 +31,21 @@ static st_trainer *trainer_with(small_problem *p, const char *const *pairs, size
     return NULL;
 }
 
+#define MAX_ENTRIES 32
+
+/* The entries of `metrics`, then (name, value), into names[MAX_ENTRIES] / values[MAX_ENTRIES];
+ * returns their number, or 0 when they do not fit or cannot be read. */
+static size_t with_entry(const char **names, double *values, const st_metrics *metrics, const char *name,
+                         double value) {
+    size_t count = st_metrics_count(metrics);
+    if (count + 1 > MAX_ENTRIES) return 0;
+    for (size_t i = 0; i < count; i++)
+        if (st_metrics_entry(&names[i], &values[i], metrics, i) != ST_OK) return 0;
+    names[count] = name;
+    values[count] = value;
+    return count + 1;
+}
+
 typedef struct log_calls {
     st_trainer *trainer;
     int calls, with_loss;
@@ -43,14 +58,10 @@ static int log_function(const st_metrics *logs, void *user_data) {
     seen->calls++;
     if (st_metrics_get(&value, logs, "loss") == ST_OK) seen->with_loss++;
     if (st_metrics_get(&value, logs, "train_runtime") == ST_OK) return 0;  /* not recorded */
-    size_t count = st_metrics_count(logs);
-    const char *names[16];
-    double values[16];
-    for (size_t i = 0; i < count && i < 15; i++)
-        if (st_metrics_entry(&names[i], &values[i], logs, i) != ST_OK) return 1;
-    names[count] = "extra";
-    values[count] = 1;
-    return st_trainer_log(seen->trainer, names, values, count + 1) == ST_OK ? 0 : 1;
+    const char *names[MAX_ENTRIES];
+    double values[MAX_ENTRIES];
+    size_t count = with_entry(names, values, logs, "extra", 1);
+    return count > 0 && st_trainer_log(seen->trainer, names, values, count) == ST_OK ? 0 : 1;
 }
 
 static void test_log_function_gets_every_log(void) {
@@ -93,14 +104,10 @@ static int evaluate_function(st_metrics **out, void *user_data) {
     evaluate_calls *seen = user_data;
     st_metrics *metrics = NULL;
     if (st_trainer_evaluate(&metrics, seen->trainer, NULL) != ST_OK) return 1;
-    size_t count = st_metrics_count(metrics);
-    const char *names[32];
-    double values[32];
-    for (size_t i = 0; i < count && i < 31; i++)
-        if (st_metrics_entry(&names[i], &values[i], metrics, i) != ST_OK) return 1;
-    names[count] = "eval_custom";
-    values[count] = ++seen->calls;
-    int status = st_metrics_create(out, names, values, count + 1);
+    const char *names[MAX_ENTRIES];
+    double values[MAX_ENTRIES];
+    size_t count = with_entry(names, values, metrics, "eval_custom", ++seen->calls);
+    int status = count > 0 ? st_metrics_create(out, names, values, count) : ST_EINVAL;
     st_metrics_free(metrics);
     return status == ST_OK ? 0 : 1;
 }

@@ -99,7 +99,7 @@ class TrainerOptimizers:
             kind, options = self._core.optimizer_options()
             decay: List[Any] = []
             rest: List[Any] = []
-            for name, parameter in (model or self.model).named_parameters():
+            for name, parameter in (model if model is not None else self.model).named_parameters():
                 if parameter.requires_grad:
                     (decay if self._core.parameter_decays(name) else rest).append(parameter)
             groups = [{"params": params, "weight_decay": wd}
