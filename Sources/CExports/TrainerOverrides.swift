@@ -83,7 +83,9 @@ public func st_trainer_optimizer_options(_ outKind: UnsafeMutablePointer<st_opti
         var options = optimOptions(try t.optimizerOptions())
         options.struct_size = UInt32(min(size, MemoryLayout<st_optim_options>.size))
         let byteCount = Int(options.struct_size)
-        withUnsafeBytes(of: &options) { UnsafeMutableRawPointer(destination).copyMemory(from: $0.baseAddress!, byteCount: byteCount) }
+        withUnsafeBytes(of: &options) { bytes in
+            UnsafeMutableRawPointer(destination).copyMemory(from: bytes.baseAddress!, byteCount: byteCount)
+        }
         kind.pointee = st_optimizer(rawValue: UInt32(bitPattern: t.args.optim.rawValue))
     }
 }

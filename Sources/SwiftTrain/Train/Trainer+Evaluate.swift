@@ -51,7 +51,8 @@ extension Trainer {
         }
         if inEvaluateFunction {  // an evaluateFunction's own evaluation, during training
             if let dataset { try check(dataset, role: "evaluation dataset", needsTargets: true) }
-            return try dataset.map { try evaluateAndReport($0, prefix: metricKeyPrefix) } ?? evaluateAll(prefix: metricKeyPrefix)
+            return try dataset.map { try evaluateAndReport($0, prefix: metricKeyPrefix) }
+                ?? evaluateAll(prefix: metricKeyPrefix)
         }
         try enter("evaluate")
         defer { running = false }

@@ -352,7 +352,8 @@ extension Trainer {
     /// optimizer and schedule the arguments name, and the moving average if asked for.
     func makeUpdateStep(maxSteps: Int) throws -> UpdateStep {
         let optimizer = try givenOptimizer ?? makeOptimizer()
-        let schedule = try givenSchedule ?? (args.lrSchedulerType == .reduceLROnPlateau ? nil : makeSchedule(total: maxSteps))
+        let schedule = try givenSchedule
+            ?? (args.lrSchedulerType == .reduceLROnPlateau ? nil : makeSchedule(total: maxSteps))
         let average = args.emaDecay > 0 ? MovingAverage(parameters: model.parameters, decay: args.emaDecay) : nil
         return UpdateStep(model: model, losses: losses, args: args, optimizer: optimizer, schedule: schedule, average: average)
     }
