@@ -4,14 +4,23 @@ methods with HF's files, and the methods refused with why."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import swifttrain as st
 from swifttrain import nn, optim
+
+# HF's Trainer's public names and signatures (tools/make_hf_trainer_fixture.py)
+HF = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "hf_trainer" / "methods.json").read_text())
+# HF's names swifttrain has not (docs/hf-trainer.md): a class attribute HF's loss scaling reads
+ABSENT = {"loss_is_scaled_for_ga"}
+# HF constructor parameters not accepted (docs/hf-trainer.md)
+NOT_ACCEPTED = {"processing_class", "model_init", "optimizer_cls_and_kwargs", "preprocess_logits_for_metrics"}
 
 
 def _args(tmp_path, **overrides):
@@ -247,3 +256,25 @@ def test_refused_methods_say_why(tmp_path):
         trainer.get_learning_rates()
     with pytest.raises(ValueError, match="ignore_keys names 'logits'"):
         trainer.evaluate(ignore_keys=["logits"])
+
+
+def test_every_public_name_of_hfs_trainer_is_there_with_hfs_parameters():
+    missing = sorted(name for name in HF["names"] if name not in ABSENT and not hasattr(st.Trainer, name))
+    assert missing == []
+    checked = 0
+    for name, entry in HF["names"].items():
+        if entry["kind"] != "method" or name in ABSENT:
+            continue
+        parameters = list(inspect.signature(getattr(st.Trainer, name)).parameters)
+        if parameters[:1] == ["self"]:
+            parameters = parameters[1:]
+        if parameters == ["args", "kwargs"]:  # refused: NotImplementedError whatever is given
+            continue
+        hf = [p for p in entry["parameters"] if not p.startswith("_") and p not in ("kwargs", "trial",
+                                                                                    "ignore_keys_for_eval")]
+        assert parameters[:len(hf)] == hf, name
+        checked += 1
+    assert checked >= 30
+    constructor = list(inspect.signature(st.Trainer).parameters)
+    assert constructor[:5] == HF["constructor"][:5]  # model, args, data_collator, train/eval_dataset
+    assert set(HF["constructor"]) - set(constructor) == NOT_ACCEPTED

@@ -48,6 +48,7 @@ class TrainerSurface:
     args: Any
     model: Any
     optimizer: Any
+    state: Any
     _core: Any
 
     def num_examples(self, dataloader: Any) -> int:
@@ -96,6 +97,15 @@ class TrainerSurface:
     def autocast_smart_context_manager(self, cache_enabled: Optional[bool] = True) -> Any:
         """HF's: no autocast on swifttrain's float32 CPU trainer, so it does nothing."""
         return contextlib.nullcontext()
+
+    def get_total_train_batch_size(self, args: Any) -> int:
+        """HF's: the samples of one optimizer step across every process: the batch size
+        times the accumulation steps times the processes training together."""
+        return args.per_device_train_batch_size * args.gradient_accumulation_steps * self.state.world_size
+
+    def end(self) -> None:
+        """HF's: finishes the trackers and the distributed process group. Does nothing here:
+        swifttrain's loggers write as they go, and its data-parallel processes finish at exit."""
 
     def get_cp_size(self) -> int:
         """HF's context-parallel size: 1 (swifttrain parallelises data only)."""

@@ -125,6 +125,14 @@ _NOT_OVERRIDABLE = {
 }
 
 
+def _check_ignore_keys(ignore_keys: Optional[List[str]], what: str) -> None:
+    """HF's ignore_keys: outputs other than the loss and the logits are always left out of
+    the predictions here, so any of them may be named, but not the logits."""
+    if ignore_keys is not None and "logits" in ignore_keys:
+        raise ValueError(f"{what}: ignore_keys names 'logits', which swifttrain's {what} needs (its "
+                         f"predictions and metrics are the logits'); leave it out")
+
+
 def _overridden(cls: type) -> set:
     """The names of _OVERRIDABLE that ``cls`` (a Trainer subclass) defines anew: checked
     once, at construction, so a trainer without overrides pays nothing per step."""
@@ -603,9 +611,7 @@ class Trainer(TrainerResults, TrainerOptimizers, TrainerSurface):
         always left out of the predictions, so it may name any of them but ``"logits"``.
         A subclass's override is what training calls for its evaluations; its
         ``super().evaluate()`` evaluates at once, inside the run."""
-        if ignore_keys is not None and "logits" in ignore_keys:
-            raise ValueError("evaluate: ignore_keys names 'logits', which swifttrain's evaluation "
-                             "needs (its predictions and metrics are the logits'); leave it out")
+        _check_ignore_keys(ignore_keys, "evaluate")
         if not self._core.running:  # (else a subclass's evaluate during training)
             self._prepare_run()
         if isinstance(eval_dataset, str):
@@ -626,13 +632,20 @@ class Trainer(TrainerResults, TrainerOptimizers, TrainerSurface):
             return self._core.evaluate(None, metric_key_prefix)
         return self._core.evaluate(self._as_dataset(eval_dataset, "eval_dataset"), metric_key_prefix)
 
-    def predict(self, test_dataset: Any) -> PredictionOutput:
+    def predict(self, test_dataset: Any, ignore_keys: Optional[List[str]] = None,
+                metric_key_prefix: str = "test") -> PredictionOutput:
         """Runs the model on ``test_dataset``: ``X`` alone, an ``(X, y)`` tuple, or a dataset.
         Returns ``PredictionOutput(predictions, label_ids, metrics)``: ``predictions`` is a
         float32 array of the logits (``[n, num_outputs]`` for a classifier; any shape for a
         model of your own, concatenated over the batches and padded with -100 where batches
         differ in length, as HF); ``metrics`` has ``test_loss`` and ``test_accuracy``, ...
-        when labels were given, else it is empty."""
+        when labels were given, else it is empty. ``ignore_keys`` as :meth:`evaluate`'s;
+        ``metric_key_prefix`` is HF's parameter, and only its default ``"test"`` is supported."""
+        _check_ignore_keys(ignore_keys, "predict")
+        if metric_key_prefix != "test":
+            raise ValueError(f"predict: metric_key_prefix {metric_key_prefix!r} is not supported: the "
+                             f"library names prediction metrics test_loss, test_accuracy, ...; rename "
+                             f"the returned metrics yourself")
         self._prepare_run()
         dataset = self._as_dataset(test_dataset, "test_dataset", features_only_ok=True)
         if not is_array_data(test_dataset):
