@@ -2039,6 +2039,21 @@ SWIFTTRAIN_API
 st_status st_trainer_set_optimizer(st_trainer *trainer, st_optim *optimizer,
                                    st_lr_schedule *schedule);
 
+/** HF's create_optimizer_and_scheduler(num_training_steps), as training calls it: sets
+ *  *optimizer and *schedule (either may stay NULL: made from the arguments) for a run of
+ *  `num_training_steps` optimizer steps, before it starts (and before a resume loads the
+ *  checkpoint into the optimizer). The handles are lent: they must stay valid until the
+ *  function returns; the trainer keeps its own references, as st_trainer_set_optimizer does,
+ *  and checks them as it does. Return 0, or non-zero to abort the run (ST_EUSER). */
+typedef int (*st_optimizer_fn)(st_optim **optimizer, st_lr_schedule **schedule,
+                               int64_t num_training_steps, void *user_data);
+
+/** Sets (or with NULL removes) the optimizer function, called at the start of every
+ *  training. ST_EMISUSE while the trainer runs. */
+SWIFTTRAIN_API
+st_status st_trainer_set_optimizer_function(st_trainer *trainer, st_optimizer_fn create,
+                                            void *user_data);
+
 /** The optimizer the trainer's arguments describe (HF's create_optimizer): its kind and its
  *  optimizer-wide hyper-parameters (optim, learning_rate, weight_decay, adam_beta1, ...,
  *  optim_args over the kind's defaults). Set out->struct_size = sizeof(st_optim_options)

@@ -1,8 +1,8 @@
 import PublicHeader
 import SwiftTrain
 
-// HF's overridable Trainer.log and Trainer.evaluate, and optimizers=(optimizer, scheduler),
-// for bindings (Trainer+Overrides.swift in the core).
+// HF's overridable Trainer.log, Trainer.evaluate and create_optimizer_and_scheduler, and
+// optimizers=(optimizer, scheduler), for bindings (Trainer+Overrides.swift in the core).
 
 @c @implementation
 public func st_trainer_set_log_function(_ handle: OpaquePointer?, _ function: st_log_fn?,
@@ -63,6 +63,27 @@ public func st_trainer_set_optimizer(_ handle: OpaquePointer?, _ optimizer: Opaq
         let o = try optimizer.map { try Handle.get($0, as: Optimizer.self, fn, "optimizer") }
         let s = try schedule.map { try Handle.get($0, as: ScheduleBox.self, fn, "schedule").schedule }
         try t.setOptimizer(o, schedule: s)
+    }
+}
+
+@c @implementation
+public func st_trainer_set_optimizer_function(_ handle: OpaquePointer?, _ function: st_optimizer_fn?,
+                                             _ userData: UnsafeMutableRawPointer?) -> st_status {
+    status {
+        let fn = "st_trainer_set_optimizer_function"
+        let t = try trainer(handle, fn)
+        try checkIdle(t, fn)
+        guard let function else {
+            t.optimizerFunction = nil
+            return
+        }
+        t.optimizerFunction = { steps in
+            var optimizer: OpaquePointer?, schedule: OpaquePointer?
+            let what = "the optimizer function"
+            try callHost(what) { function(&optimizer, &schedule, Int64(steps), userData) }
+            return (try optimizer.map { try Handle.get($0, as: Optimizer.self, what, "optimizer") },
+                    try schedule.map { try Handle.get($0, as: ScheduleBox.self, what, "schedule").schedule })
+        }
     }
 }
 

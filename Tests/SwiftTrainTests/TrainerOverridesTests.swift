@@ -66,6 +66,21 @@ final class TrainerOverridesTests: XCTestCase {
         XCTAssertNil(given.parameterDecays("nope"))
     }
 
+    func testTheOptimizerFunctionGetsTheRunsStepsWhenTrainingStarts() throws {
+        let configure: (inout TrainingArguments) -> Void = { $0.maxSteps = -1; $0.numTrainEpochs = 1 }
+        let own = try trainer(configure)
+        try own.train()
+        let given = try trainer(configure)
+        var steps: [Int] = []
+        given.optimizerFunction = { total in
+            steps.append(total)
+            return (try given.makeOptimizer(), try given.makeSchedule(total: total))
+        }
+        try given.train()
+        XCTAssertEqual(steps, [180])  // ceil(1438 / 8), the batch of noSaving
+        XCTAssertEqual(own.model.parameters.map(\.values), given.model.parameters.map(\.values))
+    }
+
     func testAForeignOptimizerOrAPlateauScheduleIsRefused() throws {
         let t = try trainer { $0.lrSchedulerType = .reduceLROnPlateau }
         let other = try Digits.mlp()

@@ -211,6 +211,59 @@ done:
     small_problem_free(&b);
 }
 
+typedef struct optimizer_calls {
+    st_optim *optim;
+    st_lr_schedule *schedule;
+    int64_t steps;
+} optimizer_calls;
+
+static int optimizer_function(st_optim **optimizer, st_lr_schedule **schedule, int64_t steps, void *user_data) {
+    optimizer_calls *made = user_data;
+    made->steps = steps;
+    *optimizer = made->optim;
+    *schedule = made->schedule;
+    return 0;
+}
+
+static void test_optimizer_function_gets_the_runs_steps(void) {
+    static const char *const pairs[] = {"optim", "sgd", "learning_rate", "0.5", "lr_scheduler_type", "linear",
+                                        "save_strategy", "no"};
+    small_problem a, b;
+    st_trainer *own = NULL, *given = NULL;
+    optimizer_calls made = {NULL, NULL, 0};
+    float expected[15], got[15];
+    st_manual_seed(4);
+    if (!small_problem_create(&a) || (own = trainer_with(&a, pairs, COUNT(pairs))) == NULL) goto done;
+    st_manual_seed(4);
+    if (!small_problem_create(&b) || (given = trainer_with(&b, pairs, COUNT(pairs))) == NULL) goto done;
+    st_named_tensors *params = NULL;
+    st_tensor *tensors[2] = {NULL, NULL};
+    const char *name = NULL;
+    st_optimizer kind;
+    st_optim_options options = {.struct_size = sizeof options};
+    REQUIRE_OK(st_trainer_optimizer_options(&kind, &options, given));
+    REQUIRE_OK(st_module_named_parameters(&params, b.model));
+    REQUIRE_OK(st_named_tensors_entry(&name, &tensors[0], params, 0));
+    REQUIRE_OK(st_named_tensors_entry(&name, &tensors[1], params, 1));
+    REQUIRE_OK(st_optim_create(&made.optim, kind, tensors, 2, &options));
+    st_tensor_free(tensors[0]);
+    st_tensor_free(tensors[1]);
+    st_named_tensors_free(params);
+    REQUIRE_OK(st_trainer_create_schedule(&made.schedule, given, 4));
+    REQUIRE_OK(st_trainer_set_optimizer_function(given, optimizer_function, &made));
+    if (run_and_read(own, a.model, expected) && run_and_read(given, b.model, got)) {
+        CHECK(made.steps == 4, "the function got %lld steps: 8 rows in batches of 2", (long long)made.steps);
+        CHECK(memcmp(expected, got, sizeof got) == 0, "what it gave trains as the trainer's own");
+    }
+done:
+    st_optim_free(made.optim);
+    st_lr_schedule_free(made.schedule);
+    st_trainer_free(own);
+    st_trainer_free(given);
+    small_problem_free(&a);
+    small_problem_free(&b);
+}
+
 static void test_refusals(void) {
     small_problem p, other;
     static const char *const plateau[] = {"lr_scheduler_type", "reduce_lr_on_plateau"};
@@ -260,6 +313,7 @@ int main(int argc, char **argv) {
         {"evaluate_function_runs_evaluations_in_training", test_evaluate_function_runs_evaluations_in_training},
         {"evaluate_function_without_metrics_fails", test_evaluate_function_without_metrics_fails},
         {"given_optimizer_trains_as_the_trainers_own", test_given_optimizer_trains_as_the_trainers_own},
+        {"optimizer_function_gets_the_runs_steps", test_optimizer_function_gets_the_runs_steps},
         {"refusals", test_refusals},
     };
     return run_test_cases(cases, COUNT(cases), argc, argv);

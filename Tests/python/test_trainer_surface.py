@@ -179,6 +179,25 @@ def test_a_create_optimizer_override_is_called_by_train(digits, tmp_path):
     assert trainer.get_learning_rates() == [0.0, 0.1]
 
 
+def test_create_scheduler_overrides_get_the_runs_steps_when_training_starts(digits, tmp_path):
+    seen = []
+
+    class Halving(st.Trainer):
+        def create_scheduler(self, num_training_steps, optimizer=None):
+            seen.append(num_training_steps)
+            if self.lr_scheduler is None:
+                self.lr_scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=0.5)
+            return self.lr_scheduler
+
+    trainer = Halving(_model(), _args(tmp_path, max_steps=-1, num_train_epochs=1, learning_rate=0.1,
+                                      logging_steps=10), train_dataset=digits.train)
+    trainer.train()
+    assert seen == [45]  # ceil(1438 / 32) steps: HF's max_steps, known when training starts
+    rates = [entry["learning_rate"] for entry in trainer.state.log_history if "learning_rate" in entry]
+    assert rates == pytest.approx([0.05, 0.025, 0.0125, 0.00625])  # after steps 10, 20, 30, 40
+    assert type(trainer.optimizer) is optim.AdamW and trainer.lr_scheduler.last_epoch == 45
+
+
 def test_optimizers_refused_with_what_to_do(digits, tmp_path):
     model, other = _model(), _model(2)
     with pytest.raises(ValueError, match="not a parameter of the trainer's model"):

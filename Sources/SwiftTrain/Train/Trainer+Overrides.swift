@@ -1,7 +1,8 @@
 // HF's overridable Trainer methods, for a binding whose subclass overrides them: the trainer
-// calls logFunction for every log it emits and evaluateFunction for every evaluation during
-// training, and trains with the optimizer and schedule it is given (HF's
-// optimizers=(optimizer, scheduler)). Unset, nothing changes and nothing costs a step.
+// calls logFunction for every log it emits, evaluateFunction for every evaluation during
+// training and optimizerFunction when training starts, and trains with the optimizer and
+// schedule it is given (HF's optimizers=(optimizer, scheduler)). Unset, nothing changes and
+// nothing costs a step.
 extension Trainer {
     /// Every log the trainer emits (the training loss every logging_steps, each evaluation's
     /// metrics, train()'s summary): to logFunction when set (which records what it wants
@@ -37,6 +38,12 @@ extension Trainer {
         guard !running else {
             throw SwiftTrainError.misuse("the optimizer cannot change while the trainer runs; set it before train()")
         }
+        try checkGiven(optimizer, schedule: schedule)
+        (givenOptimizer, givenSchedule) = (optimizer, schedule)
+    }
+
+    /// Throws, saying why, when training cannot use `optimizer` and `schedule`.
+    func checkGiven(_ optimizer: Optimizer?, schedule: LRSchedule?) throws {
         if let optimizer {
             let own = Set(model.parameters.map(ObjectIdentifier.init))
             for (g, group) in optimizer.paramGroups.enumerated() {
@@ -50,7 +57,6 @@ extension Trainer {
             throw SwiftTrainError.invalid("a learning-rate schedule was given with lr_scheduler_type reduce_lr_on_plateau, "
                 + "which sets the rates from the evaluations; give one or the other")
         }
-        (givenOptimizer, givenSchedule) = (optimizer, schedule)
     }
 
     /// The optimizer the arguments describe (HF's create_optimizer): optim over two groups,

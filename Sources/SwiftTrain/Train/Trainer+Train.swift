@@ -351,6 +351,11 @@ extension Trainer {
     /// HF's setup: biases and normalisation weights in a group without weight decay, the
     /// optimizer and schedule the arguments name, and the moving average if asked for.
     func makeUpdateStep(maxSteps: Int) throws -> UpdateStep {
+        if let optimizerFunction {
+            let (optimizer, schedule) = try optimizerFunction(maxSteps)
+            try checkGiven(optimizer, schedule: schedule)
+            (givenOptimizer, givenSchedule) = (optimizer, schedule)
+        }
         let optimizer = try givenOptimizer ?? makeOptimizer()
         let schedule = try givenSchedule
             ?? (args.lrSchedulerType == .reduceLROnPlateau ? nil : makeSchedule(total: maxSteps))

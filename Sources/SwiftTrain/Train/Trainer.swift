@@ -79,6 +79,10 @@ public final class Trainer {
     /// from the arguments (nil: made from them). See setOptimizer.
     public internal(set) var givenOptimizer: Optimizer?
     public internal(set) var givenSchedule: LRSchedule?
+    /// HF's create_optimizer_and_scheduler(num_training_steps): when set, train() calls it
+    /// with the run's number of optimizer steps before training and trains with what it
+    /// returns, as with setOptimizer (nil: made from the arguments).
+    public var optimizerFunction: ((Int) throws -> (Optimizer?, LRSchedule?))?
     /// The checkpoint the last train() resumed from, and any newer ones it passed over as
     /// damaged (nil when it started fresh).
     public internal(set) var lastResumedFrom: String?

@@ -297,6 +297,8 @@ typedef struct st_py_trainer {
     PyObject *log_function;    /* callable or NULL: a subclass's log (trainer_callbacks.c) */
     PyObject *evaluate_function; /* callable or NULL: a subclass's evaluate */
     int in_evaluate_function;  /* evaluate() from inside it runs at once, nested */
+    PyObject *optimizer_function; /* callable or NULL: a subclass's create_optimizer... */
+    PyObject *optimizers_lent;    /* its last result, whose handles the library was lent */
     PyObject *computed;        /* its last result: the metric names the library reads */
     st_py_callback_slot **slots;
     Py_ssize_t slot_count, slot_capacity;
@@ -366,6 +368,8 @@ int st_py_compute_loss_trampoline(st_tensor **loss, const st_outputs *outputs, c
                                   void *user_data);
 int st_py_log_function_trampoline(const st_metrics *logs, void *user_data);
 int st_py_evaluate_function_trampoline(st_metrics **out, void *user_data);
+int st_py_optimizer_function_trampoline(st_optim **optimizer, st_lr_schedule **schedule,
+                                        int64_t num_training_steps, void *user_data);
 /* Moves the current exception into *saved (dropping what it held). */
 static inline void st_py_error_save(PyObject **saved)
 {

@@ -650,3 +650,30 @@ int st_py_evaluate_function_trampoline(st_metrics **out, void *user_data)
     PyGILState_Release(gil);
     return rc;
 }
+
+int st_py_optimizer_function_trampoline(st_optim **optimizer, st_lr_schedule **schedule,
+                                        int64_t num_training_steps, void *user_data)
+{
+    st_py_trainer *self = (st_py_trainer *)user_data;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    st_py_state *state = ST_PY_STATE(self);
+    int rc = 1;
+    if (self->pending == NULL) {
+        PyObject *steps = PyLong_FromLongLong((long long)num_training_steps);
+        PyObject *result = steps != NULL
+            ? call_override(self, self->optimizer_function, "create_optimizer_and_scheduler", steps) : NULL;
+        PyObject *o = NULL, *s = NULL;
+        if (result != NULL && !PyArg_ParseTuple(result, "OO;the optimizer function returns (Optim or None, "
+                                                "LRSchedule or None)", &o, &s))
+            Py_CLEAR(result);
+        if (result != NULL && o != Py_None && (*optimizer = st_py_optim_handle(state, o)) == NULL)
+            Py_CLEAR(result);
+        if (result != NULL && s != Py_None && (*schedule = st_py_lr_schedule_handle(state, s)) == NULL)
+            Py_CLEAR(result);
+        Py_XSETREF(self->optimizers_lent, result); /* (the lent handles stay valid) */
+        rc = result != NULL ? 0 : stop_on_error(self, NULL);
+        Py_XDECREF(steps);
+    }
+    PyGILState_Release(gil);
+    return rc;
+}

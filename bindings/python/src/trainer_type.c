@@ -205,7 +205,7 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 /* The objects a trainer holds, in the order they are cleared (the model after what uses it). */
 #define TRAINER_OBJECTS(X)                                                                 \
     X(train_dataset) X(eval_datasets) X(compute_metrics) X(compute_loss) X(computed)       \
-    X(log_function) X(evaluate_function)                                                   \
+    X(log_function) X(evaluate_function) X(optimizer_function) X(optimizers_lent)          \
     X(state_save) X(state_load) X(state_bytes) X(snapshot) X(event_metrics) X(event_optimizer) \
     X(event_scheduler) X(event_data) X(synced_control) X(owner) X(model) X(pending) X(interrupt)
 
@@ -340,6 +340,7 @@ SET_FUNCTION_METHOD(compute_metrics)
 SET_FUNCTION_METHOD(compute_loss)
 SET_FUNCTION_METHOD(log_function)
 SET_FUNCTION_METHOD(evaluate_function)
+SET_FUNCTION_METHOD(optimizer_function)
 
 DOC(set_log_function, "function, /", "Sets (or with None removes) function(logs: dict), called "
     "with every log the library emits in place of recording it; Trainer.log from inside it records "
@@ -347,6 +348,10 @@ DOC(set_log_function, "function, /", "Sets (or with None removes) function(logs:
 DOC(set_evaluate_function, "function, /", "Sets (or with None removes) function() -> dict, called "
     "for every evaluation during training; Trainer.evaluate from inside it evaluates at once "
     "(st_trainer_set_evaluate_function).");
+
+DOC(set_optimizer_function, "function, /", "Sets (or with None removes) function(num_training_steps) "
+    "-> (Optim or None, LRSchedule or None), called when training starts "
+    "(st_trainer_set_optimizer_function).");
 
 /* ---- optimizer ------------------------------------------------------------------------- */
 
@@ -1019,6 +1024,7 @@ static PyMethodDef Trainer_methods[] = {
     METHOD(log_history, METH_NOARGS),
     METHOD(set_log_function, METH_O),
     METHOD(set_evaluate_function, METH_O),
+    METHOD(set_optimizer_function, METH_O),
     METHOD(set_optimizer, METH_VARARGS),
     METHOD(optimizer_options, METH_NOARGS),
     METHOD(parameter_decays, METH_O),

@@ -79,9 +79,21 @@ class TrainerOptimizers:
         self._hand_optimizers()
 
     def _hand_optimizers(self) -> None:
-        """Gives the library the optimizer and schedule it is to train with (None: its own)."""
-        self._core.set_optimizer(None if self.optimizer is None else self.optimizer._core,
-                                 library_schedule(self.lr_scheduler))
+        """Gives the library the optimizer and schedule it is to train with (None: its own);
+        while it runs (create_* called by _optimizers_for_library), they are returned instead."""
+        if not self._core.running:
+            self._core.set_optimizer(*self._library_optimizers())
+
+    def _library_optimizers(self) -> Any:
+        return (None if self.optimizer is None else self.optimizer._core,
+                library_schedule(self.lr_scheduler))
+
+    def _optimizers_for_library(self, num_training_steps: int) -> Any:
+        """Called by the library when training starts, for a subclass that overrides
+        create_optimizer, create_scheduler or create_optimizer_and_scheduler (HF calls
+        create_optimizer_and_scheduler(num_training_steps=max_steps) there too)."""
+        self.create_optimizer_and_scheduler(num_training_steps=num_training_steps)
+        return self._library_optimizers()
 
     def _after_training(self) -> None:
         """The scheduler counts the steps the library took, as if stepped once per step."""

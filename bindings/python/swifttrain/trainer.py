@@ -187,7 +187,7 @@ class Trainer(TrainerResults, TrainerOptimizers, TrainerSurface):
     As in HF, a subclass may override ``compute_loss``, ``log`` and ``evaluate``: the library
     calls the override (``log`` for every log it emits, ``evaluate`` for every evaluation
     during training, ``compute_loss`` per micro-batch), and ``create_optimizer`` /
-    ``create_scheduler``, called by ``train()``. Overriding ``training_step`` or
+    ``create_scheduler``, called when training starts. Overriding ``training_step`` or
     ``prediction_step`` raises NotImplementedError at construction: the library runs those
     loops itself (docs/hf-trainer.md). Without an override nothing of this costs a step.
 
@@ -268,10 +268,11 @@ class Trainer(TrainerResults, TrainerOptimizers, TrainerSurface):
             self._core.set_log_function(self._log_from_library)
         if "evaluate" in overridden_methods:  # ... and for every evaluation during training
             self._core.set_evaluate_function(self._evaluate_from_library)
-        self._creates_optimizers = overridden_methods & {"create_optimizer", "create_scheduler",
-                                                         "create_optimizer_and_scheduler"}
         self.optimizer = self.lr_scheduler = None
         self._set_optimizers(optimizers)
+        if overridden_methods & {"create_optimizer", "create_scheduler", "create_optimizer_and_scheduler"}:
+            # ... and create_optimizer_and_scheduler(max_steps) when training starts
+            self._core.set_optimizer_function(self._optimizers_for_library)
         self.data_collator = data_collator
         self.train_dataset = train_dataset
         self.eval_dataset = eval_dataset
@@ -427,7 +428,6 @@ class Trainer(TrainerResults, TrainerOptimizers, TrainerSurface):
                    and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
         previous = signal.signal(signal.SIGINT, _sigint_after_the_step(self._core)) if handled else None
         try:
-            self._create_overridden_optimizers()
             metrics = self._core.train(resume_from_checkpoint)
         finally:
             if handled:
@@ -440,22 +440,6 @@ class Trainer(TrainerResults, TrainerOptimizers, TrainerSurface):
         if "passed over" in resumed:
             warnings.warn(f"resumed from {resumed}", RuntimeWarning, stacklevel=2)
         return TrainOutput(self.state.global_step, metrics["train_loss"], metrics)
-
-    def _create_overridden_optimizers(self) -> None:
-        """HF's train() calls create_optimizer_and_scheduler(max_steps): here when a subclass
-        overrides one of them (otherwise the library makes them, at no cost)."""
-        if not self._creates_optimizers:
-            return
-        if self._creates_optimizers == {"create_optimizer"}:
-            self.create_optimizer()
-        elif self.args.max_steps <= 0:
-            raise NotImplementedError(
-                f"{type(self).__name__} overrides {' and '.join(sorted(self._creates_optimizers))}, "
-                f"which HF calls with the run's number of steps; swifttrain knows it before training "
-                f"only from max_steps: set TrainingArguments(max_steps=...)")
-        else:
-            self.create_optimizer_and_scheduler(num_training_steps=self.args.max_steps)
-        self._set_optimizers((self.optimizer, self.lr_scheduler))  # what the overrides made
 
     def _best_model_checkpoint(self) -> Optional[str]:
         """HF's state.best_model_checkpoint, from the library's trainer_state.json."""
