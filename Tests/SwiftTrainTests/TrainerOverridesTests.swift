@@ -77,7 +77,7 @@ final class TrainerOverridesTests: XCTestCase {
             return (try given.makeOptimizer(), try given.makeSchedule(total: total))
         }
         try given.train()
-        XCTAssertEqual(steps, [180])  // ceil(1438 / 8), the batch of noSaving
+        XCTAssertEqual(steps, [180])  // ceil(1438 / 8): HF's default batch of 8
         XCTAssertEqual(own.model.parameters.map(\.values), given.model.parameters.map(\.values))
     }
 
