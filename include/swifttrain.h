@@ -2025,10 +2025,91 @@ SWIFTTRAIN_API
 st_status st_trainer_set_compute_loss(st_trainer *trainer, st_loss_fn compute_loss,
                                       void *user_data);
 
+/* ---- HF's overridable Trainer methods ----------------------------------------------------
+ * For bindings whose users subclass HF's Trainer (Python's Trainer sets them when a subclass
+ * overrides log or evaluate, or optimizers= is given). None set: nothing changes. */
+
+/** HF's Trainer.log: receives every log the trainer emits (the training loss every
+ *  logging_steps, each evaluation's metrics, train's summary) in place of the log history.
+ *  It records what it wants with st_trainer_log(), which from inside it records at once (HF's
+ *  super().log(logs)); a log it does not pass on is not recorded. `logs` is valid during the
+ *  call. Return 0, or non-zero to abort the run (ST_EUSER). */
+typedef int (*st_log_fn)(const st_metrics *logs, void *user_data);
+
+/** Sets (or with NULL removes) the log function. ST_EMISUSE while the trainer runs. */
+SWIFTTRAIN_API
+st_status st_trainer_set_log_function(st_trainer *trainer, st_log_fn log, void *user_data);
+
+/** HF's Trainer.evaluate as training calls it: *out receives the evaluation's metrics, new
+ *  (st_trainer_evaluate's, or st_metrics_create's); the library frees them. From inside it,
+ *  st_trainer_evaluate / st_trainer_evaluate_prefixed evaluate at once (without the
+ *  standalone events). The metrics it returns drive metric_for_best_model, early stopping and
+ *  reduce_lr_on_plateau. Return 0, or non-zero to abort the run (ST_EUSER). */
+typedef int (*st_evaluate_fn)(st_metrics **out, void *user_data);
+
+/** Sets (or with NULL removes) the evaluate function. ST_EMISUSE while the trainer runs. */
+SWIFTTRAIN_API
+st_status st_trainer_set_evaluate_function(st_trainer *trainer, st_evaluate_fn evaluate,
+                                           void *user_data);
+
+/** New metrics from `count` names (non-empty, distinct) and values; free with
+ *  st_metrics_free(). */
+SWIFTTRAIN_API
+st_status st_metrics_create(st_metrics **out, const char *const *names, const double *values,
+                            size_t count);
+
+/** HF's optimizers=(optimizer, scheduler): training uses `optimizer` (every parameter of it a
+ *  parameter of the trainer's model; a subset is fine) and sets each group's lr to its initial
+ *  lr times `schedule`'s factor of the step. NULL for either: made from the arguments at each
+ *  train, as without this call. The trainer holds references to both; a given optimizer keeps
+ *  its state from one train to the next (as HF's) and checkpoints save and restore it.
+ *  ST_EINVAL for a tensor not of the model, or a schedule with reduce_lr_on_plateau. */
+SWIFTTRAIN_API
+st_status st_trainer_set_optimizer(st_trainer *trainer, st_optim *optimizer,
+                                   st_lr_schedule *schedule);
+
+/** HF's create_optimizer_and_scheduler(num_training_steps), as training calls it: sets
+ *  *optimizer and *schedule (either may stay NULL: made from the arguments) for a run of
+ *  `num_training_steps` optimizer steps, before it starts (and before a resume loads the
+ *  checkpoint into the optimizer). The handles are lent: they must stay valid until the
+ *  function returns; the trainer keeps its own references, as st_trainer_set_optimizer does,
+ *  and checks them as it does. Return 0, or non-zero to abort the run (ST_EUSER). */
+typedef int (*st_optimizer_fn)(st_optim **optimizer, st_lr_schedule **schedule,
+                               int64_t num_training_steps, void *user_data);
+
+/** Sets (or with NULL removes) the optimizer function, called at the start of every
+ *  training. ST_EMISUSE while the trainer runs. */
+SWIFTTRAIN_API
+st_status st_trainer_set_optimizer_function(st_trainer *trainer, st_optimizer_fn create,
+                                            void *user_data);
+
+/** The optimizer the trainer's arguments describe (HF's create_optimizer): its kind and its
+ *  optimizer-wide hyper-parameters (optim, learning_rate, weight_decay, adam_beta1, ...,
+ *  optim_args over the kind's defaults). Set out->struct_size = sizeof(st_optim_options)
+ *  first. The trainer's groups: the parameters that decay (st_trainer_parameter_decays) with
+ *  weight_decay, the others with 0. */
+SWIFTTRAIN_API
+st_status st_trainer_optimizer_options(st_optimizer *out_kind, st_optim_options *out,
+                                       const st_trainer *trainer);
+
+/** Whether the model's parameter `name` (a state-dict name) gets weight decay in the
+ *  trainer's optimizer: not biases, not normalisation layers' (HF's
+ *  get_decay_parameter_names). ST_ENOTFOUND when the model has no such parameter. */
+SWIFTTRAIN_API
+st_status st_trainer_parameter_decays(bool *out, const st_trainer *trainer, const char *name);
+
+/** The learning-rate schedule the trainer's arguments describe for `num_training_steps`
+ *  optimizer steps (HF's create_scheduler: lr_scheduler_type, its warmup and kwargs); free
+ *  with st_lr_schedule_free(). ST_EINVAL for reduce_lr_on_plateau, no function of the step. */
+SWIFTTRAIN_API
+st_status st_trainer_create_schedule(st_lr_schedule **out, const st_trainer *trainer,
+                                     int64_t num_training_steps);
+
 /** Trains. On success, if out_metrics is not NULL, *out_metrics receives the final train
  *  metrics (train_loss, train_runtime, train_samples_per_second, train_steps_per_second,
  *  epoch); free it with st_metrics_free(). A trainer can train again: it continues from its
- *  current weights with a fresh optimizer and schedule. */
+ *  current weights with a fresh optimizer and schedule (unless st_trainer_set_optimizer gave
+ *  them). */
 SWIFTTRAIN_API
 st_status st_trainer_train(st_metrics **out_metrics, st_trainer *trainer);
 

@@ -157,19 +157,24 @@ public func st_trainer_log(_ handle: OpaquePointer?, _ names: UnsafePointer<Unsa
     status {
         let fn = "st_trainer_log"
         let t = try trainer(handle, fn)
-        var m = Metrics()
-        if count > 0 {
-            let names = try required(names, fn, "names"), values = try required(values, fn, "values")
-            for i in 0..<count {
-                let name = String(cString: try required(names[i], fn, "names[\(i)]"))
-                guard !name.isEmpty, m[name] == nil else {
-                    throw SwiftTrainError(.invalidArgument, "\(fn): names[\(i)] is empty or repeated ('\(name)')")
-                }
-                m[name] = values[i]
-            }
-        }
-        try t.log(m)
+        try t.log(try metricsArgument(names, values, count, fn))
     }
+}
+
+/// Metrics from the C arrays of their names and values (st_trainer_log, st_metrics_create).
+func metricsArgument(_ names: UnsafePointer<UnsafePointer<CChar>?>?, _ values: UnsafePointer<Double>?, _ count: Int,
+                     _ fn: String) throws -> Metrics {
+    var m = Metrics()
+    guard count > 0 else { return m }
+    let names = try required(names, fn, "names"), values = try required(values, fn, "values")
+    for i in 0..<count {
+        let name = String(cString: try required(names[i], fn, "names[\(i)]"))
+        guard !name.isEmpty, m[name] == nil else {
+            throw SwiftTrainError(.invalidArgument, "\(fn): names[\(i)] is empty or repeated ('\(name)')")
+        }
+        m[name] = values[i]
+    }
+    return m
 }
 
 @c @implementation

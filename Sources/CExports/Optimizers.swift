@@ -24,12 +24,25 @@ public func st_optim_options_init_sized(_ options: UnsafeMutablePointer<st_optim
     }
 }
 
-private func optimDefaults(_ k: TrainingArguments.OptimizerKind) -> st_optim_options {
-    let d = OptimizerDefaults.of(k)
-    return st_optim_options(struct_size: librarySize(st_optim_options.self), lr: d.lr, weight_decay: d.weightDecay,
-                            momentum: d.momentum, beta2: d.beta2, eps: d.eps, dampening: d.dampening, nesterov: d.nesterov,
-                            amsgrad: d.amsgrad, centered: d.centered, alpha: d.alpha, lr_decay: d.lrDecay,
-                            initial_accumulator_value: d.initialAccumulatorValue, rho: d.rho)
+func optimDefaults(_ k: TrainingArguments.OptimizerKind) -> st_optim_options {
+    optimOptions(OptimizerDefaults.of(k))
+}
+
+/// The C struct of optimizer hyper-parameters.
+func optimOptions(_ d: OptimizerDefaults) -> st_optim_options {
+    st_optim_options(struct_size: librarySize(st_optim_options.self), lr: d.lr, weight_decay: d.weightDecay,
+                     momentum: d.momentum, beta2: d.beta2, eps: d.eps, dampening: d.dampening, nesterov: d.nesterov,
+                     amsgrad: d.amsgrad, centered: d.centered, alpha: d.alpha, lr_decay: d.lrDecay,
+                     initial_accumulator_value: d.initialAccumulatorValue, rho: d.rho)
+}
+
+/// The core's hyper-parameters from the C struct.
+private func optimizerDefaults(_ o: st_optim_options, _ kind: TrainingArguments.OptimizerKind) -> OptimizerDefaults {
+    var d = OptimizerDefaults.of(kind)
+    (d.lr, d.weightDecay, d.momentum, d.beta2, d.eps) = (o.lr, o.weight_decay, o.momentum, o.beta2, o.eps)
+    (d.dampening, d.nesterov, d.amsgrad, d.centered, d.alpha) = (o.dampening, o.nesterov, o.amsgrad, o.centered, o.alpha)
+    (d.lrDecay, d.initialAccumulatorValue, d.rho) = (o.lr_decay, o.initial_accumulator_value, o.rho)
+    return d
 }
 
 @c @implementation
@@ -45,17 +58,7 @@ public func st_optim_create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ kind
                               initName: "st_optim_options_init")
         let tensors = try tensorList(params, count, fn)
         let group = [ParameterGroup(tensors, learningRate: o.lr, weightDecay: o.weight_decay, momentum: o.momentum)]
-        let optimizer: Optimizer
-        switch k {
-        case .sgd: optimizer = try SGD(group, dampening: o.dampening, nesterov: o.nesterov)
-        case .adam, .adamw:
-            optimizer = try Adam(group, beta2: o.beta2, epsilon: o.eps, amsgrad: o.amsgrad, decoupledWeightDecay: k == .adamw)
-        case .rmsprop: optimizer = try RMSprop(group, alpha: o.alpha, epsilon: o.eps, centered: o.centered)
-        case .adagrad:
-            optimizer = try Adagrad(group, lrDecay: o.lr_decay, initialAccumulatorValue: o.initial_accumulator_value, epsilon: o.eps)
-        case .adadelta: optimizer = try Adadelta(group, rho: o.rho, epsilon: o.eps)
-        case .lion: optimizer = try Lion(group, beta2: o.beta2)
-        }
+        let optimizer = try Optimizer.make(k, groups: group, options: optimizerDefaults(o, k))
         try Handle.output(out, fn) { optimizer }
     }
 }

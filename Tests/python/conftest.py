@@ -48,6 +48,13 @@ def mlp():
 
 
 @pytest.fixture
+def builtin_bar(monkeypatch):
+    """ProgressCallback's built-in bar, as without tqdm (which the tests' environment may have)."""
+    from swifttrain import _progress_bar
+    monkeypatch.setattr(_progress_bar, "_tqdm", None)
+
+
+@pytest.fixture
 def quiet_args():
     """``TrainingArguments`` with no progress output by default."""
     def make(**kwargs):

@@ -367,7 +367,7 @@ def test_progress_prints_plain_lines_when_not_a_terminal(small_data, small_model
     assert not any("\r" in line or "%|" in line for line in lines)
 
 
-def test_progress_draws_a_bar_on_a_terminal(small_data, small_model, quiet_args, silent):
+def test_progress_draws_a_bar_on_a_terminal(small_data, small_model, quiet_args, silent, builtin_bar):
     class Terminal(io.StringIO):
         def isatty(self):
             return True
@@ -383,7 +383,8 @@ def test_progress_draws_a_bar_on_a_terminal(small_data, small_model, quiet_args,
     assert "\r\x1b[K{'loss'" in text  # logs are printed above the bar
 
 
-def test_progress_draws_an_eval_bar_over_the_training_bar(digits, mlp, quiet_args, silent):
+def test_progress_draws_an_eval_bar_over_the_training_bar(digits, mlp, quiet_args, silent,
+                                                           builtin_bar):
     class Terminal(io.StringIO):
         def isatty(self):
             return True

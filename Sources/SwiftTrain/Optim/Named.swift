@@ -2,38 +2,70 @@
 /// from TrainingArguments (`optim`, `optim_args`, `lr_scheduler_type`,
 /// `lr_scheduler_kwargs`). One place serves the Trainer, the C API and the Python face.
 extension Optimizer {
-    /// The optimizer `kind` over `groups` (their momentum is set here from the arguments).
-    public static func make(_ kind: TrainingArguments.OptimizerKind, groups: [ParameterGroup], beta1: Double, beta2: Double,
-                            epsilon: Double, sgdMomentum: Double, optimArgs: String) throws -> Optimizer {
-        var options = try OptionList(optimArgs, "optim_args")
-        func withMomentum(_ m: Double) -> [ParameterGroup] {
-            groups.map { var g = $0; g.momentum = m; return g }
-        }
-        // Keys optim_args does not give take the kind's defaults; beta1, beta2, Adam's eps and
-        // the momentum come from the arguments (HF's adam_beta1, ..., sgd_momentum).
-        let d = OptimizerDefaults.of(kind)
-        let optimizer: Optimizer
+    /// The hyper-parameters of the optimizer HF's Trainer makes from its arguments: the kind's
+    /// defaults, then `learningRate` and `weightDecay`, beta1 (the momentum of Adam, AdamW and
+    /// Lion), beta2, Adam's eps and SGD / RMSprop's momentum from the arguments (HF's
+    /// adam_beta1, ..., sgd_momentum), and what `optimArgs` gives (HF's optim_args).
+    public static func options(_ kind: TrainingArguments.OptimizerKind, learningRate: Double, weightDecay: Double,
+                               beta1: Double, beta2: Double, epsilon: Double, sgdMomentum: Double,
+                               optimArgs: String) throws -> OptimizerDefaults {
+        var list = try OptionList(optimArgs, "optim_args")
+        var o = OptimizerDefaults.of(kind)
+        (o.lr, o.weightDecay) = (learningRate, weightDecay)
         switch kind {
         case .adamw, .adam:
-            optimizer = try Adam(withMomentum(beta1), beta2: beta2, epsilon: try options.double("eps", epsilon),
-                                 amsgrad: try options.bool("amsgrad", d.amsgrad), decoupledWeightDecay: kind == .adamw)
+            (o.momentum, o.beta2) = (beta1, beta2)
+            o.eps = try list.double("eps", epsilon)
+            o.amsgrad = try list.bool("amsgrad", o.amsgrad)
         case .sgd:
-            optimizer = try SGD(withMomentum(try options.double("momentum", sgdMomentum)),
-                                dampening: try options.double("dampening", d.dampening), nesterov: try options.bool("nesterov", d.nesterov))
+            o.momentum = try list.double("momentum", sgdMomentum)
+            o.dampening = try list.double("dampening", o.dampening)
+            o.nesterov = try list.bool("nesterov", o.nesterov)
         case .rmsprop:
-            optimizer = try RMSprop(withMomentum(try options.double("momentum", sgdMomentum)), alpha: try options.double("alpha", d.alpha),
-                                    epsilon: try options.double("eps", d.eps), centered: try options.bool("centered", d.centered))
+            o.momentum = try list.double("momentum", sgdMomentum)
+            o.alpha = try list.double("alpha", o.alpha)
+            o.eps = try list.double("eps", o.eps)
+            o.centered = try list.bool("centered", o.centered)
         case .adagrad:
-            optimizer = try Adagrad(groups, lrDecay: try options.double("lr_decay", d.lrDecay),
-                                    initialAccumulatorValue: try options.double("initial_accumulator_value", d.initialAccumulatorValue),
-                                    epsilon: try options.double("eps", d.eps))
+            o.lrDecay = try list.double("lr_decay", o.lrDecay)
+            o.initialAccumulatorValue = try list.double("initial_accumulator_value", o.initialAccumulatorValue)
+            o.eps = try list.double("eps", o.eps)
         case .adadelta:
-            optimizer = try Adadelta(groups, rho: try options.double("rho", d.rho), epsilon: try options.double("eps", d.eps))
+            o.rho = try list.double("rho", o.rho)
+            o.eps = try list.double("eps", o.eps)
         case .lion:
-            optimizer = try Lion(withMomentum(beta1), beta2: beta2)
+            (o.momentum, o.beta2) = (beta1, beta2)
         }
-        try options.finish("optim \(kind)")
-        return optimizer
+        try list.finish("optim \(kind)")
+        return o
+    }
+
+    /// The optimizer `kind` over `groups` (their momentum is set here from the arguments), as
+    /// HF's Trainer makes it: `options(...)` then `make(_:groups:options:)`.
+    public static func make(_ kind: TrainingArguments.OptimizerKind, groups: [ParameterGroup], beta1: Double, beta2: Double,
+                            epsilon: Double, sgdMomentum: Double, optimArgs: String) throws -> Optimizer {
+        let first = groups.first
+        let o = try options(kind, learningRate: first?.learningRate ?? 0, weightDecay: first?.weightDecay ?? 0, beta1: beta1,
+                            beta2: beta2, epsilon: epsilon, sgdMomentum: sgdMomentum, optimArgs: optimArgs)
+        return try make(kind, groups: groups, options: o)
+    }
+
+    /// The optimizer `kind` over `groups` with the optimizer-wide hyper-parameters of
+    /// `options`; every group's momentum (beta1) is set to `options.momentum` (its lr and
+    /// weight decay are the group's own).
+    public static func make(_ kind: TrainingArguments.OptimizerKind, groups: [ParameterGroup],
+                            options o: OptimizerDefaults) throws -> Optimizer {
+        let g = groups.map { var g = $0; g.momentum = o.momentum; return g }
+        switch kind {
+        case .sgd: return try SGD(g, dampening: o.dampening, nesterov: o.nesterov)
+        case .adam, .adamw:
+            return try Adam(g, beta2: o.beta2, epsilon: o.eps, amsgrad: o.amsgrad, decoupledWeightDecay: kind == .adamw)
+        case .rmsprop: return try RMSprop(g, alpha: o.alpha, epsilon: o.eps, centered: o.centered)
+        case .adagrad:
+            return try Adagrad(g, lrDecay: o.lrDecay, initialAccumulatorValue: o.initialAccumulatorValue, epsilon: o.eps)
+        case .adadelta: return try Adadelta(g, rho: o.rho, epsilon: o.eps)
+        case .lion: return try Lion(g, beta2: o.beta2)
+        }
     }
 }
 

@@ -46,12 +46,17 @@ extension Trainer {
     }
 
     private func evaluateAlone(_ dataset: DataSource?, metricKeyPrefix: String) throws -> Metrics {
-        try enter("evaluate")
-        defer { running = false }
-        try fireInitEndOnce()
         guard !metricKeyPrefix.isEmpty else {
             throw SwiftTrainError.invalid("evaluate: metric_key_prefix is empty; use e.g. \"eval\"")
         }
+        if inEvaluateFunction {  // an evaluateFunction's own evaluation, during training
+            if let dataset { try check(dataset, role: "evaluation dataset", needsTargets: true) }
+            return try dataset.map { try evaluateAndReport($0, prefix: metricKeyPrefix) }
+                ?? evaluateAll(prefix: metricKeyPrefix)
+        }
+        try enter("evaluate")
+        defer { running = false }
+        try fireInitEndOnce()
         if let dataset {
             try check(dataset, role: "evaluation dataset", needsTargets: true)
         } else {
@@ -117,7 +122,7 @@ extension Trainer {
         try fire(.evaluateBegin)
         var metrics = try runInference(loader, prefix: prefix, group: group).metrics!
         metrics["epoch"] = state.epoch
-        try record(metrics)
+        try emit(metrics)
         try fire(.evaluate, metrics: metrics)
         return metrics
     }

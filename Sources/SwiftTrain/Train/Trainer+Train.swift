@@ -56,8 +56,10 @@ extension Trainer {
         if args.evalStrategy != .no || args.evalOnStart {  // datasets never evaluated are not checked
             let evalMetrics = try checkEvalDatasets()
             let followed = args.bestModelMetric ?? (args.lrSchedulerType == .reduceLROnPlateau ? "eval_loss" : nil)
-            // (compute_metrics may add names; then a missing one is found at the first evaluation)
-            if let followed, !evalDatasets.isEmpty, computeMetrics == nil, !evalMetrics.contains(followed) {
+            // (compute_metrics and an evaluateFunction may add names; then a missing one is found
+            // at the first evaluation)
+            if let followed, !evalDatasets.isEmpty, computeMetrics == nil, evaluateFunction == nil,
+               !evalMetrics.contains(followed) {
                 let what = args.bestModelMetric != nil ? "metric_for_best_model" : "reduce_lr_on_plateau"
                 throw SwiftTrainError.invalid("\(what) follows '\(followed)', which evaluation does not produce; set "
                     + "metric_for_best_model to one of: \(evalMetrics.filter { !$0.hasSuffix("_per_second") && !$0.hasSuffix("_runtime") }.joined(separator: ", "))")
@@ -157,7 +159,7 @@ extension Trainer {
         defer { if let tensorBoardCallback { removeCallback(tensorBoardCallback) } }
         try fire(.trainBegin)
         // (not when resuming: the run being continued already did it)
-        if args.evalOnStart, resumeFrom == nil, !evalDatasets.isEmpty { try evaluateAll() }
+        if args.evalOnStart, resumeFrom == nil, !evalDatasets.isEmpty { try evaluateInTraining() }
         let (startEpoch, startUpdate) = (run.epochIndex, run.updateInEpoch)
         var epoch = startEpoch
         // An early stop restored from a checkpoint saved at the end of its epoch: nothing is left.
@@ -274,7 +276,7 @@ extension Trainer {
         metrics["train_steps_per_second"] = Double(state.globalStep) / max(runtime, 1e-9)
         metrics["train_loss"] = state.globalStep > 0 ? run.log.total / Double(state.globalStep) : .nan
         metrics["epoch"] = state.epoch
-        try record(metrics)
+        try emit(metrics)
         try fire(.trainEnd)
         return metrics
     }
@@ -302,7 +304,7 @@ extension Trainer {
             logs["epoch"] = state.epoch
             run.log.sinceLog = 0
             run.log.stepsSinceLog = 0
-            try record(logs)
+            try emit(logs)
         }
         var evaluation: Metrics?
         if control.shouldEvaluate {
@@ -311,7 +313,7 @@ extension Trainer {
                 throw SwiftTrainError.misuse("a callback requested evaluation but there is no evaluation dataset")
             }
             if args.evalStrategy == .no && !args.evalOnStart { try checkEvalDatasets() }  // not checked before training
-            evaluation = try evaluateAll()
+            evaluation = try evaluateInTraining()
         }
         // A stop request (requestStop) that came during this step or its STEP_END, LOG or
         // EVALUATE callbacks stops training here, after the step's checkpoint.
@@ -350,17 +352,14 @@ extension Trainer {
     /// HF's setup: biases and normalisation weights in a group without weight decay, the
     /// optimizer and schedule the arguments name, and the moving average if asked for.
     func makeUpdateStep(maxSteps: Int) throws -> UpdateStep {
-        let named = model.namedParameters
-        let groups = [
-            ParameterGroup(named.filter(\.decays).map(\.tensor), learningRate: args.learningRate, weightDecay: args.weightDecay),
-            ParameterGroup(named.filter { !$0.decays }.map(\.tensor), learningRate: args.learningRate, weightDecay: 0),
-        ].filter { !$0.parameters.isEmpty }
-        let optimizer = try Optimizer.make(args.optim, groups: groups, beta1: args.adamBeta1, beta2: args.adamBeta2,
-                                           epsilon: args.adamEpsilon, sgdMomentum: args.sgdMomentum, optimArgs: args.optimArgs)
-        let warmup = try args.resolvedWarmup(total: maxSteps)
-        let schedule = args.lrSchedulerType == .reduceLROnPlateau ? nil
-            : try LRSchedule.make(args.lrSchedulerType, warmup: warmup, total: maxSteps, kwargs: args.lrSchedulerKwargs,
-                                  initialLR: args.learningRate)
+        if let optimizerFunction {
+            let (optimizer, schedule) = try optimizerFunction(maxSteps)
+            try checkGiven(optimizer, schedule: schedule)
+            (givenOptimizer, givenSchedule) = (optimizer, schedule)
+        }
+        let optimizer = try givenOptimizer ?? makeOptimizer()
+        let schedule = try givenSchedule
+            ?? (args.lrSchedulerType == .reduceLROnPlateau ? nil : makeSchedule(total: maxSteps))
         let average = args.emaDecay > 0 ? MovingAverage(parameters: model.parameters, decay: args.emaDecay) : nil
         return UpdateStep(model: model, losses: losses, args: args, optimizer: optimizer, schedule: schedule, average: average)
     }

@@ -67,6 +67,22 @@ public final class Trainer {
     var afterEvaluation: ((Metrics) throws -> Void)?
     /// State that callbacks save in checkpoints and get back on resume, by name.
     var callbackStates: [CallbackState] = []
+    /// HF's overridable Trainer.log (Trainer+Overrides.swift): when set, every log the trainer
+    /// emits goes to it instead of the log history; it records what it wants with `log(_:)`.
+    public var logFunction: ((Metrics) throws -> Void)?
+    /// HF's overridable Trainer.evaluate (Trainer+Overrides.swift): when set, the evaluations
+    /// during training call it; it evaluates with `evaluate(_:metricKeyPrefix:)` (or not) and
+    /// returns the metrics that best-model tracking and early stopping then see.
+    public var evaluateFunction: (() throws -> Metrics)?
+    var inLogFunction = false, inEvaluateFunction = false
+    /// HF's optimizers=(optimizer, scheduler): what train() uses instead of making its own
+    /// from the arguments (nil: made from them). See setOptimizer.
+    public internal(set) var givenOptimizer: Optimizer?
+    public internal(set) var givenSchedule: LRSchedule?
+    /// HF's create_optimizer_and_scheduler(num_training_steps): when set, train() calls it
+    /// with the run's number of optimizer steps before training and trains with what it
+    /// returns, as with setOptimizer (nil: made from the arguments).
+    public var optimizerFunction: ((Int) throws -> (Optimizer?, LRSchedule?))?
     /// The checkpoint the last train() resumed from, and any newer ones it passed over as
     /// damaged (nil when it started fresh).
     public internal(set) var lastResumedFrom: String?

@@ -294,6 +294,11 @@ typedef struct st_py_trainer {
     PyObject *eval_datasets;  /* list of the evaluation st_py_datasets, or NULL */
     PyObject *compute_metrics; /* callable or NULL (trainer_callbacks.c) */
     PyObject *compute_loss;    /* callable or NULL (trainer_callbacks.c) */
+    PyObject *log_function;    /* callable or NULL: a subclass's log (trainer_callbacks.c) */
+    PyObject *evaluate_function; /* callable or NULL: a subclass's evaluate */
+    int in_evaluate_function;  /* evaluate() from inside it runs at once, nested */
+    PyObject *optimizer_function; /* callable or NULL: a subclass's create_optimizer... */
+    PyObject *optimizers_lent;    /* its last result, whose handles the library was lent */
     PyObject *computed;        /* its last result: the metric names the library reads */
     st_py_callback_slot **slots;
     Py_ssize_t slot_count, slot_capacity;
@@ -328,6 +333,14 @@ int st_py_metrics_logger_type_init(PyObject *module, st_py_state *state);
 /* The st_metrics_logger of a MetricsLogger object (borrowed), or NULL with TypeError. */
 st_metrics_logger *st_py_metrics_logger_handle(st_py_state *state, PyObject *obj);
 
+/* optim_type.c / schedule_type.c: the handle of an Optim / LRSchedule object (borrowed), or
+ * NULL with TypeError; an LRSchedule over `schedule` (taken over; freed on failure); an
+ * st_optim_options as optim_options_init's dict. */
+st_optim *st_py_optim_handle(st_py_state *state, PyObject *obj);
+st_lr_schedule *st_py_lr_schedule_handle(st_py_state *state, PyObject *obj);
+PyObject *st_py_lr_schedule_wrap(st_py_state *state, st_lr_schedule *schedule);
+PyObject *st_py_optim_options_to_dict(const st_optim_options *options);
+
 /* event_data_type.c: EventData, a callback's view of st_event_data */
 int st_py_event_data_type_init(PyObject *module, st_py_state *state);
 /* A new EventData over `data` (and the Python exception `error`, may be NULL). */
@@ -353,6 +366,10 @@ int st_py_compute_metrics_trampoline(st_metric_value *out, size_t capacity, size
                                      const st_eval_prediction *prediction, void *user_data);
 int st_py_compute_loss_trampoline(st_tensor **loss, const st_outputs *outputs, const st_batch *batch,
                                   void *user_data);
+int st_py_log_function_trampoline(const st_metrics *logs, void *user_data);
+int st_py_evaluate_function_trampoline(st_metrics **out, void *user_data);
+int st_py_optimizer_function_trampoline(st_optim **optimizer, st_lr_schedule **schedule,
+                                        int64_t num_training_steps, void *user_data);
 /* Moves the current exception into *saved (dropping what it held). */
 static inline void st_py_error_save(PyObject **saved)
 {

@@ -294,6 +294,21 @@ ST_PY_TYPE_SPEC(Optim, st_py_optim, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
                 {Py_tp_clear, (void *)Optim_clear},
                 {Py_tp_methods, Optim_methods});
 
+st_optim *st_py_optim_handle(st_py_state *state, PyObject *obj)
+{
+    if (!Py_IS_TYPE(obj, state->OptimType)) {
+        PyErr_Format(PyExc_TypeError, "expected a _swifttrain.Optim, got %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    return ((st_py_optim *)obj)->optim;
+}
+
+PyObject *st_py_optim_options_to_dict(const st_optim_options *options)
+{
+    return options_to_dict(options);
+}
+
 int st_py_optim_type_init(PyObject *module, st_py_state *state)
 {
     return st_py_add_type(module, &Optim_spec, &state->OptimType);

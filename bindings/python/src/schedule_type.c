@@ -43,6 +43,21 @@ static PyObject *LRSchedule_new(PyTypeObject *type, PyObject *args, PyObject *kw
     return LRSchedule_wrap(type, schedule);
 }
 
+st_lr_schedule *st_py_lr_schedule_handle(st_py_state *state, PyObject *obj)
+{
+    if (!Py_IS_TYPE(obj, state->LRScheduleType)) {
+        PyErr_Format(PyExc_TypeError, "expected a _swifttrain.LRSchedule, got %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    return ((st_py_lr_schedule *)obj)->schedule;
+}
+
+PyObject *st_py_lr_schedule_wrap(st_py_state *state, st_lr_schedule *schedule)
+{
+    return LRSchedule_wrap(state->LRScheduleType, schedule);
+}
+
 PyDoc_STRVAR(LRSchedule_factor_doc,
              "factor($self, step, /)\n--\n\n"
              "The factor for optimizer step `step` (0-based) (st_lr_schedule_factor).");

@@ -590,3 +590,90 @@ int st_py_compute_loss_trampoline(st_tensor **loss, const st_outputs *outputs, c
     PyGILState_Release(gil);
     return rc;
 }
+
+/* ---- a subclass's log and evaluate ------------------------------------------------------ */
+
+/* Calls self-><field>(*args) with the GIL for a trampoline; NULL (and the run stopping)
+ * when it raised or was removed. */
+static PyObject *call_override(st_py_trainer *self, PyObject *function, const char *name,
+                               PyObject *arg)
+{
+    if (function == NULL) {
+        PyErr_Format(PyExc_RuntimeError, "%s was removed during training", name);
+        return NULL;
+    }
+    Py_INCREF(function);
+    PyObject *result = arg != NULL ? PyObject_CallOneArg(function, arg) : PyObject_CallNoArgs(function);
+    Py_DECREF(function);
+    if (result != NULL && PyErr_CheckSignals() < 0)
+        Py_CLEAR(result);
+    return result;
+}
+
+int st_py_log_function_trampoline(const st_metrics *logs, void *user_data)
+{
+    st_py_trainer *self = (st_py_trainer *)user_data;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    int rc = 1;
+    if (self->pending == NULL) {
+        PyObject *dict = st_py_metrics_to_dict(ST_PY_STATE(self), logs);
+        PyObject *result = dict != NULL ? call_override(self, self->log_function, "log", dict) : NULL;
+        rc = result != NULL ? 0 : stop_on_error(self, NULL);
+        Py_XDECREF(result);
+        Py_XDECREF(dict);
+    }
+    PyGILState_Release(gil);
+    return rc;
+}
+
+int st_py_evaluate_function_trampoline(st_metrics **out, void *user_data)
+{
+    st_py_trainer *self = (st_py_trainer *)user_data;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    int rc = 1;
+    if (self->pending == NULL) {
+        int outer = self->in_evaluate_function;
+        self->in_evaluate_function = 1;
+        PyObject *result = call_override(self, self->evaluate_function, "evaluate", NULL);
+        self->in_evaluate_function = outer;
+        st_py_numbers numbers;
+        int status = ST_OK;
+        if (result != NULL && st_py_numbers_from_dict(&numbers, result, "evaluate's result") == 0) {
+            status = st_metrics_create(out, numbers.names, numbers.values, numbers.count);
+            st_py_numbers_free(&numbers);
+            rc = status == ST_OK ? 0 : (st_py_raise_status(ST_PY_STATE(self), status), stop_on_error(self, NULL));
+        } else {
+            rc = stop_on_error(self, NULL);
+        }
+        Py_XDECREF(result);
+    }
+    PyGILState_Release(gil);
+    return rc;
+}
+
+int st_py_optimizer_function_trampoline(st_optim **optimizer, st_lr_schedule **schedule,
+                                        int64_t num_training_steps, void *user_data)
+{
+    st_py_trainer *self = (st_py_trainer *)user_data;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    st_py_state *state = ST_PY_STATE(self);
+    int rc = 1;
+    if (self->pending == NULL) {
+        PyObject *steps = PyLong_FromLongLong((long long)num_training_steps);
+        PyObject *result = steps != NULL
+            ? call_override(self, self->optimizer_function, "create_optimizer_and_scheduler", steps) : NULL;
+        PyObject *o = NULL, *s = NULL;
+        if (result != NULL && !PyArg_ParseTuple(result, "OO;the optimizer function returns (Optim or None, "
+                                                "LRSchedule or None)", &o, &s))
+            Py_CLEAR(result);
+        if (result != NULL && o != Py_None && (*optimizer = st_py_optim_handle(state, o)) == NULL)
+            Py_CLEAR(result);
+        if (result != NULL && s != Py_None && (*schedule = st_py_lr_schedule_handle(state, s)) == NULL)
+            Py_CLEAR(result);
+        Py_XSETREF(self->optimizers_lent, result); /* (the lent handles stay valid) */
+        rc = result != NULL ? 0 : stop_on_error(self, NULL);
+        Py_XDECREF(steps);
+    }
+    PyGILState_Release(gil);
+    return rc;
+}

@@ -125,6 +125,18 @@ static int end_run(st_py_trainer *self, int status)
     return 0;
 }
 
+/* A failure of a call nested in a run (from a subclass's log or evaluate): what a callback or
+ * a Python forward raised comes out here unchanged, so the override may catch it (uncaught,
+ * it stops the run as before). Returns NULL. */
+static PyObject *raise_nested(st_py_trainer *self, int status)
+{
+    if (self->pending != NULL)
+        st_py_error_restore(&self->pending);
+    else if (!st_py_host_error_restore())
+        st_py_raise_status(ST_PY_STATE(self), status);
+    return NULL;
+}
+
 /* Runs `call` (an st_status expression) with the GIL released, between begin_run and
  * end_run, and declares `int ok`: 1 if it succeeded, else 0 with an exception set. */
 #define RUN(ok, self, what, call)                                                          \
@@ -193,6 +205,7 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 /* The objects a trainer holds, in the order they are cleared (the model after what uses it). */
 #define TRAINER_OBJECTS(X)                                                                 \
     X(train_dataset) X(eval_datasets) X(compute_metrics) X(compute_loss) X(computed)       \
+    X(log_function) X(evaluate_function) X(optimizer_function) X(optimizers_lent)          \
     X(state_save) X(state_load) X(state_bytes) X(snapshot) X(event_metrics) X(event_optimizer) \
     X(event_scheduler) X(event_data) X(synced_control) X(owner) X(model) X(pending) X(interrupt)
 
@@ -325,6 +338,93 @@ DOC(set_compute_metrics, "function, /", "Sets (or with None removes) the functio
     }
 SET_FUNCTION_METHOD(compute_metrics)
 SET_FUNCTION_METHOD(compute_loss)
+SET_FUNCTION_METHOD(log_function)
+SET_FUNCTION_METHOD(evaluate_function)
+SET_FUNCTION_METHOD(optimizer_function)
+
+DOC(set_log_function, "function, /", "Sets (or with None removes) function(logs: dict), called "
+    "with every log the library emits in place of recording it; Trainer.log from inside it records "
+    "at once (st_trainer_set_log_function).");
+DOC(set_evaluate_function, "function, /", "Sets (or with None removes) function() -> dict, called "
+    "for every evaluation during training; Trainer.evaluate from inside it evaluates at once "
+    "(st_trainer_set_evaluate_function).");
+
+DOC(set_optimizer_function, "function, /", "Sets (or with None removes) function(num_training_steps) "
+    "-> (Optim or None, LRSchedule or None), called when training starts "
+    "(st_trainer_set_optimizer_function).");
+
+/* ---- optimizer ------------------------------------------------------------------------- */
+
+DOC(set_optimizer, "optim, schedule, /", "The Optim (or None) and LRSchedule (or None) training "
+    "uses instead of those it makes from the arguments (st_trainer_set_optimizer).");
+
+static PyObject *Trainer_set_optimizer(st_py_trainer *self, PyObject *args)
+{
+    PyObject *optim, *schedule;
+    st_py_state *state = ST_PY_STATE(self);
+    if (!PyArg_ParseTuple(args, "OO:set_optimizer", &optim, &schedule) ||
+        check_idle(self, "set_optimizer") < 0)
+        return NULL;
+    st_optim *o = optim == Py_None ? NULL : st_py_optim_handle(state, optim);
+    if (o == NULL && optim != Py_None)
+        return NULL;
+    st_lr_schedule *s = schedule == Py_None ? NULL : st_py_lr_schedule_handle(state, schedule);
+    if (s == NULL && schedule != Py_None)
+        return NULL;
+    return st_py_none_or_raise(state, st_trainer_set_optimizer(self->trainer, o, s));
+}
+
+DOC(optimizer_options, "/", "(kind, options): the st_optimizer and the st_optim_options fields "
+    "(a dict) of the optimizer the arguments describe (st_trainer_optimizer_options).");
+
+static PyObject *Trainer_optimizer_options(st_py_trainer *self, PyObject *unused)
+{
+    (void)unused;
+    if (check_alive(self, "optimizer_options") < 0)
+        return NULL;
+    st_optimizer kind;
+    st_optim_options options = {.struct_size = sizeof options};
+    int status = st_trainer_optimizer_options(&kind, &options, self->trainer);
+    if (status != ST_OK)
+        return st_py_raise_status(ST_PY_STATE(self), status);
+    PyObject *dict = st_py_optim_options_to_dict(&options);
+    return dict == NULL ? NULL : Py_BuildValue("(iN)", (int)kind, dict);
+}
+
+DOC(parameter_decays, "name, /", "Whether the model's parameter `name` gets weight decay in the "
+    "optimizer the arguments describe (st_trainer_parameter_decays).");
+
+static PyObject *Trainer_parameter_decays(st_py_trainer *self, PyObject *name)
+{
+    const char *text = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+    if (text == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "Trainer.parameter_decays: name must be a str");
+        return NULL;
+    }
+    if (check_alive(self, "parameter_decays") < 0)
+        return NULL;
+    bool decays = false;
+    int status = st_trainer_parameter_decays(&decays, self->trainer, text);
+    if (status != ST_OK)
+        return st_py_raise_status(ST_PY_STATE(self), status);
+    return PyBool_FromLong(decays);
+}
+
+DOC(create_schedule, "num_training_steps, /", "The LRSchedule the arguments describe for "
+    "`num_training_steps` steps (st_trainer_create_schedule).");
+
+static PyObject *Trainer_create_schedule(st_py_trainer *self, PyObject *steps)
+{
+    long long total = PyLong_AsLongLong(steps);
+    if ((total == -1 && PyErr_Occurred()) || check_alive(self, "create_schedule") < 0)
+        return NULL;
+    st_lr_schedule *schedule = NULL;
+    int status = st_trainer_create_schedule(&schedule, self->trainer, (int64_t)total);
+    if (status != ST_OK)
+        return st_py_raise_status(ST_PY_STATE(self), status);
+    return st_py_lr_schedule_wrap(ST_PY_STATE(self), schedule);
+}
 
 /* ---- callbacks ------------------------------------------------------------------------- */
 
@@ -453,7 +553,7 @@ static PyObject *Trainer_log(st_py_trainer *self, PyObject *logs)
     int from_callback = self->running;
     if (check_readable(self, "log") == 0 && (from_callback || begin_run(self, "log") == 0)) {
         int status = st_trainer_log(self->trainer, numbers.names, numbers.values, numbers.count);
-        result = from_callback ? st_py_none_or_raise(ST_PY_STATE(self), status)
+        result = from_callback ? (status == ST_OK ? Py_NewRef(Py_None) : raise_nested(self, status))
                  : end_run(self, status) < 0 ? NULL : Py_NewRef(Py_None);
     }
     st_py_numbers_free(&numbers);
@@ -641,6 +741,18 @@ static PyObject *Trainer_evaluate(st_py_trainer *self, PyObject *args)
     if (dataset_arg(self, dataset, 1, "evaluate", &handle) < 0)
         return NULL;
     st_metrics *metrics = NULL;
+    if (self->in_evaluate_function && self->running_thread == PyThread_get_thread_ident()) {
+        /* a subclass's evaluate during training: evaluates at once, inside the run */
+        int status;
+        Py_BEGIN_ALLOW_THREADS
+        status = st_trainer_evaluate_prefixed(&metrics, self->trainer, handle, prefix);
+        Py_END_ALLOW_THREADS
+        if (status != ST_OK)
+            return raise_nested(self, status);
+        PyObject *result = st_py_metrics_to_dict(ST_PY_STATE(self), metrics);
+        st_metrics_free(metrics);
+        return result;
+    }
     RUN(ok, self, "evaluate",
         st_trainer_evaluate_prefixed(&metrics, self->trainer, handle, prefix));
     PyObject *result = ok ? st_py_metrics_to_dict(ST_PY_STATE(self), metrics) : NULL;
@@ -910,6 +1022,13 @@ static PyMethodDef Trainer_methods[] = {
     METHOD(builtin_loss, METH_VARARGS),
     METHOD(default_loss, METH_VARARGS),
     METHOD(log_history, METH_NOARGS),
+    METHOD(set_log_function, METH_O),
+    METHOD(set_evaluate_function, METH_O),
+    METHOD(set_optimizer_function, METH_O),
+    METHOD(set_optimizer, METH_VARARGS),
+    METHOD(optimizer_options, METH_NOARGS),
+    METHOD(parameter_decays, METH_O),
+    METHOD(create_schedule, METH_O),
     {NULL, NULL, 0, NULL},
 };
 #undef METHOD

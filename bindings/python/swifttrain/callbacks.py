@@ -21,7 +21,7 @@ import os
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from . import _swifttrain as _C
-from ._progress_bar import ProgressBar
+from ._progress_bar import bars_shown, make_bar
 
 __all__ = ["TrainerState", "TrainerControl", "TrainerCallback", "ProgressCallback",
            "PrinterCallback", "EarlyStoppingCallback", "TerminateOnNaNCallback",
@@ -324,14 +324,15 @@ def _format_logs(logs: Dict[str, float]) -> str:
 
 
 class ProgressCallback(TrainerCallback):
-    """Shows training progress: on a terminal, a progress bar with the logs printed above
-    it; otherwise (a file, a pipe, a captured test) one plain line per log. Shows nothing
-    when ``args.disable_tqdm`` is set."""
+    """Shows training progress: on a terminal or in a notebook, a progress bar with the logs
+    printed above it (tqdm's ``tqdm.auto`` bars when tqdm is installed, else a built-in bar
+    cut to the terminal's width); otherwise (a file, a pipe, a captured test) one plain line
+    per log. Shows nothing when ``args.disable_tqdm`` is set."""
 
     def __init__(self, max_str_len: int = 100, stream=None) -> None:
         self.max_str_len = max_str_len
-        self.training_bar: Optional[ProgressBar] = None
-        self.prediction_bar: Optional[ProgressBar] = None
+        self.training_bar: Optional[Any] = None
+        self.prediction_bar: Optional[Any] = None
         self._stream = stream
 
     def _output(self):
@@ -345,7 +346,7 @@ class ProgressCallback(TrainerCallback):
         own = ("on_train_begin", "on_step_end", "on_prediction_step", "_output")
         if any(getattr(type(self), name) is not getattr(ProgressCallback, name) for name in own):
             return ()
-        if not args.disable_tqdm and ProgressBar.is_terminal(self._output()):
+        if not args.disable_tqdm and bars_shown(self._output()):
             return ()
         return ("on_step_end", "on_prediction_step")
 
@@ -354,8 +355,8 @@ class ProgressCallback(TrainerCallback):
         if args.disable_tqdm or not state.is_world_process_zero:
             return
         stream = self._output()
-        if ProgressBar.is_terminal(stream):
-            self.training_bar = ProgressBar(total=state.max_steps, stream=stream, desc="train")
+        if bars_shown(stream):
+            self.training_bar = make_bar(state.max_steps, stream, "train")
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.training_bar is not None:
@@ -372,10 +373,9 @@ class ProgressCallback(TrainerCallback):
             return
         if self.prediction_bar is None:
             stream = self._output()
-            if not ProgressBar.is_terminal(stream):
+            if not bars_shown(stream):
                 return
-            self.prediction_bar = ProgressBar(total=len(eval_dataloader), stream=stream,
-                                              desc="eval")
+            self.prediction_bar = make_bar(len(eval_dataloader), stream, "eval")
         self.prediction_bar.update(self.prediction_bar.n + 1)
 
     def _close_prediction_bar(self) -> None:
@@ -396,8 +396,9 @@ class ProgressCallback(TrainerCallback):
         if args.disable_tqdm or not state.is_world_process_zero or logs is None:
             return
         text = _format_logs(logs)
-        if self.training_bar is not None:
-            self.training_bar.write(text)
+        bar = self.prediction_bar or self.training_bar  # the line goes above the bar drawn last
+        if bar is not None:
+            bar.write(text)
         else:
             print(text, file=self._output(), flush=True)
 

@@ -28,6 +28,10 @@ from . import nn
 from ._callback_handler import CallbackHandler
 from ._data import as_dataset, is_array_data, labels_of
 from ._model_call import ModelCall, ModelOutput
+from ._tensor import no_grad
+from ._trainer_optim import TrainerOptimizers
+from ._trainer_results import TrainerResults
+from ._trainer_surface import TrainerSurface
 from .callbacks import (EarlyStoppingCallback, PrinterCallback, ProgressCallback,
                         TrainerControl, TrainerState)
 from .training_args import TrainingArguments
@@ -105,7 +109,37 @@ def _compute_metrics_adapter(function: Callable[[EvalPrediction], Mapping[str, f
     return call
 
 
-class Trainer:
+# HF's methods a subclass may override, which the library then calls (see Trainer).
+_OVERRIDABLE = ("compute_loss", "training_step", "log", "evaluate", "prediction_step",
+                "create_optimizer", "create_scheduler", "create_optimizer_and_scheduler")
+
+_NOT_OVERRIDABLE = {
+    "training_step": "overriding Trainer.training_step is not supported: swifttrain's training loop "
+                     "(forward, loss, backward, step) runs in the library, which calls no training_step; "
+                     "override compute_loss (called per micro-batch) or use a callback's "
+                     "on_before_backward / on_after_backward / on_pre_optimizer_step instead",
+    "prediction_step": "overriding Trainer.prediction_step is not supported: swifttrain's evaluation "
+                       "loop runs in the library, which calls no prediction_step; override "
+                       "compute_loss (called per evaluation batch too), pass compute_metrics, or "
+                       "use a callback's on_prediction_step instead",
+}
+
+
+def _check_ignore_keys(ignore_keys: Optional[List[str]], what: str) -> None:
+    """HF's ignore_keys: outputs other than the loss and the logits are always left out of
+    the predictions here, so any of them may be named, but not the logits."""
+    if ignore_keys is not None and "logits" in ignore_keys:
+        raise ValueError(f"{what}: ignore_keys names 'logits', which swifttrain's {what} needs (its "
+                         f"predictions and metrics are the logits'); leave it out")
+
+
+def _overridden(cls: type) -> set:
+    """The names of _OVERRIDABLE that ``cls`` (a Trainer subclass) defines anew: checked
+    once, at construction, so a trainer without overrides pays nothing per step."""
+    return {name for name in _OVERRIDABLE if getattr(cls, name) is not getattr(Trainer, name)}
+
+
+class Trainer(TrainerResults, TrainerOptimizers, TrainerSurface):
     """Trains a :mod:`swifttrain.nn` model.
 
     Args:
@@ -145,6 +179,17 @@ class Trainer:
         callbacks: :class:`TrainerCallback` classes or instances, run in order before the
             default :class:`ProgressCallback` (:class:`PrinterCallback` when
             ``args.disable_tqdm``).
+        optimizers: HF's ``(optimizer, scheduler)``: a :mod:`swifttrain.optim` optimizer over
+            the model's parameters and a schedule made for it by :func:`get_scheduler`
+            (``StepLR``, ``ExponentialLR``), either None; training uses them instead of those
+            the arguments describe (see :meth:`create_optimizer`).
+
+    As in HF, a subclass may override ``compute_loss``, ``log`` and ``evaluate``: the library
+    calls the override (``log`` for every log it emits, ``evaluate`` for every evaluation
+    during training, ``compute_loss`` per micro-batch), and ``create_optimizer`` /
+    ``create_scheduler``, called when training starts. Overriding ``training_step`` or
+    ``prediction_step`` raises NotImplementedError at construction: the library runs those
+    loops itself (docs/hf-trainer.md). Without an override nothing of this costs a step.
 
     As in HF, creating a trainer calls ``manual_seed(args.seed)``; it affects modules
     created afterwards, not ``model``.
@@ -157,6 +202,7 @@ class Trainer:
                  compute_metrics: Optional[Callable[[EvalPrediction], Mapping[str, float]]] = None,
                  compute_loss: Optional[Callable[..., Any]] = None,
                  compute_loss_func: Optional[Callable[..., Any]] = None,
+                 optimizers: Tuple[Any, Any] = (None, None),
                  ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"Trainer: model must be a swifttrain.nn.Module (e.g. "
@@ -168,6 +214,10 @@ class Trainer:
                                 f"return_outputs=False, num_items_in_batch=None), got "
                                 f"{type(compute_loss).__name__}")
             self.compute_loss = compute_loss  # type: ignore[method-assign]
+        overridden_methods = _overridden(type(self))
+        for name in ("training_step", "prediction_step"):
+            if name in overridden_methods:
+                raise NotImplementedError(_NOT_OVERRIDABLE[name])
         if compute_loss_func is not None and not callable(compute_loss_func):
             raise TypeError(f"compute_loss_func must be a function (outputs, labels, "
                             f"num_items_in_batch), got {type(compute_loss_func).__name__}")
@@ -214,6 +264,15 @@ class Trainer:
         self.compute_loss_func = compute_loss_func
         if compute_loss_func is not None:
             self._core.set_compute_loss(self._compute_loss_func_adapter)
+        if "log" in overridden_methods:  # the library calls the override for every log
+            self._core.set_log_function(self._log_from_library)
+        if "evaluate" in overridden_methods:  # ... and for every evaluation during training
+            self._core.set_evaluate_function(self._evaluate_from_library)
+        self.optimizer = self.lr_scheduler = None
+        self._set_optimizers(optimizers)
+        if overridden_methods & {"create_optimizer", "create_scheduler", "create_optimizer_and_scheduler"}:
+            # ... and create_optimizer_and_scheduler(max_steps) when training starts
+            self._core.set_optimizer_function(self._optimizers_for_library)
         self.data_collator = data_collator
         self.train_dataset = train_dataset
         self.eval_dataset = eval_dataset
@@ -244,11 +303,27 @@ class Trainer:
         Trainer lives; a callback must not outlive the data it points at."""
         return self._core.capsule
 
-    def log(self, logs: Mapping[str, float]) -> None:
+    def log(self, logs: Mapping[str, float], start_time: Optional[float] = None) -> None:
         """Logs values (HF's ``Trainer.log``): as HF, the current ``epoch`` is added; they
         are appended to ``state.log_history`` with the current step, and every callback's
-        ``on_log`` gets them (after the current event when called from a callback)."""
+        ``on_log`` gets them (after the current event when called from a callback). A
+        subclass's override receives every log the trainer emits (the training loss, each
+        evaluation's metrics, train's summary); what it passes to ``super().log`` is
+        recorded. ``start_time`` is accepted as HF's and unused: the library adds the
+        runtimes itself."""
         self._core.log(dict(logs))
+
+    def _log_from_library(self, logs: Dict[str, float]) -> None:
+        self._core.update_state(self.state)
+        self.log(logs)
+
+    def _evaluate_from_library(self) -> Dict[str, float]:
+        self._core.update_state(self.state)
+        metrics = self.evaluate()
+        if not isinstance(metrics, Mapping):
+            raise TypeError(f"{type(self).__name__}.evaluate must return a dict of metric name -> "
+                            f"number, got {type(metrics).__name__}")
+        return dict(metrics)
 
     # ---- callbacks -------------------------------------------------------------------
 
@@ -359,6 +434,7 @@ class Trainer:
                 signal.signal(signal.SIGINT, previous)
             self._core.update_state(self.state)
             self.state.best_model_checkpoint = self._best_model_checkpoint()
+            self._after_training()
         resumed = self._core.resumed_from()
         self.resumed_from_checkpoint = resumed or None
         if "passed over" in resumed:
@@ -507,15 +583,21 @@ class Trainer:
         read from the log history by the library."""
         return json.loads(self._core.allennlp_metrics_json())
 
-    def evaluate(self, eval_dataset: Any = None, *,
+    def evaluate(self, eval_dataset: Any = None, ignore_keys: Optional[List[str]] = None,
                  metric_key_prefix: str = "eval") -> Dict[str, float]:
         """Evaluates on ``eval_dataset`` or on the trainer's evaluation dataset(s), as HF does.
         ``eval_dataset`` is an ``(X, y)`` tuple, a dict of them (each evaluated with metrics
         ``<metric_key_prefix>_<name>_loss``, ...), or the name of one of the trainer's named
         evaluation datasets (evaluated alone, metrics ``<metric_key_prefix>_loss``, ... as HF). Returns ``eval_loss``; ``eval_accuracy``, ``eval_f1_macro``, ...
         (classification) or ``eval_mse``, ``eval_r2``, ... (regression); ``eval_runtime``,
-        ... Fires ``on_evaluate_begin``, ``on_log`` and ``on_evaluate`` per dataset."""
-        self._prepare_run()
+        ... Fires ``on_evaluate_begin``, ``on_log`` and ``on_evaluate`` per dataset.
+        ``ignore_keys`` (HF's): the model's outputs other than the loss and the logits are
+        always left out of the predictions, so it may name any of them but ``"logits"``.
+        A subclass's override is what training calls for its evaluations; its
+        ``super().evaluate()`` evaluates at once, inside the run."""
+        _check_ignore_keys(ignore_keys, "evaluate")
+        if not self._core.running:  # (else a subclass's evaluate during training)
+            self._prepare_run()
         if isinstance(eval_dataset, str):
             if not isinstance(self.eval_dataset, dict) or eval_dataset not in self.eval_dataset:
                 names = list(self.eval_dataset) if isinstance(self.eval_dataset, dict) else []
@@ -534,13 +616,20 @@ class Trainer:
             return self._core.evaluate(None, metric_key_prefix)
         return self._core.evaluate(self._as_dataset(eval_dataset, "eval_dataset"), metric_key_prefix)
 
-    def predict(self, test_dataset: Any) -> PredictionOutput:
+    def predict(self, test_dataset: Any, ignore_keys: Optional[List[str]] = None,
+                metric_key_prefix: str = "test") -> PredictionOutput:
         """Runs the model on ``test_dataset``: ``X`` alone, an ``(X, y)`` tuple, or a dataset.
         Returns ``PredictionOutput(predictions, label_ids, metrics)``: ``predictions`` is a
         float32 array of the logits (``[n, num_outputs]`` for a classifier; any shape for a
         model of your own, concatenated over the batches and padded with -100 where batches
         differ in length, as HF); ``metrics`` has ``test_loss`` and ``test_accuracy``, ...
-        when labels were given, else it is empty."""
+        when labels were given, else it is empty. ``ignore_keys`` as :meth:`evaluate`'s;
+        ``metric_key_prefix`` is HF's parameter, and only its default ``"test"`` is supported."""
+        _check_ignore_keys(ignore_keys, "predict")
+        if metric_key_prefix != "test":
+            raise ValueError(f"predict: metric_key_prefix {metric_key_prefix!r} is not supported: the "
+                             f"library names prediction metrics test_loss, test_accuracy, ...; rename "
+                             f"the returned metrics yourself")
         self._prepare_run()
         dataset = self._as_dataset(test_dataset, "test_dataset", features_only_ok=True)
         if not is_array_data(test_dataset):
@@ -577,6 +666,40 @@ class Trainer:
         outputs = call.run_model(inputs)
         loss = self._core.default_loss(list(outputs.items()), list(inputs.items()))
         return (loss, outputs) if return_outputs else loss
+
+    def training_step(self, model: nn.Module, inputs: Dict[str, Any],
+                      num_items_in_batch: Optional[int] = None) -> Any:
+        """HF's ``training_step`` on one batch, for calling directly: ``compute_loss`` in
+        training mode, divided by ``gradient_accumulation_steps`` when ``num_items_in_batch``
+        is None (as HF), backpropagated into the parameters' ``.grad``; returns the loss,
+        detached. ``train()`` does not call it (the library runs the loop), and a subclass
+        may not override it."""
+        model.train()
+        loss = self.compute_loss(model, inputs, num_items_in_batch=num_items_in_batch)
+        if num_items_in_batch is None and self.args.gradient_accumulation_steps > 1:
+            loss = loss / self.args.gradient_accumulation_steps
+        loss.backward()
+        return loss.detach()
+
+    def prediction_step(self, model: nn.Module, inputs: Dict[str, Any], prediction_loss_only: bool,
+                        ignore_keys: Optional[List[str]] = None) -> Tuple[Any, Any, Any]:
+        """HF's ``prediction_step`` on one batch, for calling directly: ``(loss, logits,
+        labels)`` in evaluation mode without autograd (loss None without labels; logits and
+        labels None with ``prediction_loss_only``). ``evaluate()`` does not call it (the
+        library runs the loop), and a subclass may not override it."""
+        labels = next((inputs[name] for name in self._label_names if name in inputs), None)
+        model.eval()
+        with no_grad():
+            if labels is not None:
+                loss, outputs = self.compute_loss(model, inputs, return_outputs=True)
+                loss = loss.detach()
+            else:
+                call = ModelCall(model, None, self.args.remove_unused_columns)
+                loss, outputs = None, call.run_model(inputs)
+        if prediction_loss_only:
+            return loss, None, None
+        logits = outputs["logits"] if "logits" in outputs and "logits" not in (ignore_keys or ()) else None
+        return loss, logits, labels
 
     def _compute_loss_func_adapter(self, outputs: Dict[str, Any], batch: Dict[str, Any],
                                    num_items: int) -> Any:
