@@ -521,14 +521,14 @@ SWIFTTRAIN_API
 st_status st_argmax(st_tensor **out, const st_tensor *a, int64_t dim, bool keepdim);
 /** The `k` largest values along `dim` (the smallest unless `largest`) of a float32 or int64
  *  tensor and their int64 indices (torch.topk): two new handles, in order, ties by index, NaN
- *  as the largest. `sorted` false gives the same order. ST_EINVAL for k outside 0..size. */
+ *  as the largest. `sorted` false gives the same order. ST_ESHAPE for k outside 0..size. */
 SWIFTTRAIN_API
 st_status st_topk(st_tensor **out_values, st_tensor **out_indices, const st_tensor *a, int64_t k,
                   int64_t dim, bool largest, bool sorted);
 /** Scales the gradients of parameters[0..count) together so that their total `norm_type`
  *  norm (2, any p > 0, or INFINITY) is at most `max_norm`, as
  *  torch.nn.utils.clip_grad_norm_; the norm before clipping into *out_norm. Tensors without
- *  a gradient are skipped. With `error_if_nonfinite`, a NaN or infinite norm is ST_EINVAL
+ *  a gradient are skipped. With `error_if_nonfinite`, a NaN or infinite norm is ST_EMISUSE
  *  and nothing changes. */
 SWIFTTRAIN_API
 st_status st_clip_grad_norm(double *out_norm, st_tensor *const *parameters, size_t count,

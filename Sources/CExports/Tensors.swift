@@ -287,7 +287,7 @@ private func backward(_ t: OpaquePointer?, _ gradient: OpaquePointer?, retainGra
 
 @c @implementation
 public func st_tensor_check_writable(_ t: OpaquePointer?) -> st_status {
-    status { try tensor(t, "st_tensor_check_writable", "tensor").checkWritable("st_tensor_check_writable") }
+    status { try tensor(t, "st_tensor_check_writable", "tensor").checkWritable() }
 }
 
 @c @implementation

@@ -12,7 +12,7 @@ extension Tensor {
         let d = try normalizedDim(dim, "topk")
         let (outer, n, inner) = split(at: d)
         guard k >= 0, k <= n else {
-            throw SwiftTrainError.invalid("topk: k (\(k)) is out of range for dimension \(dim) of size \(n) (shape \(shape))")
+            throw SwiftTrainError.shape("topk: k (\(k)) is out of range for dimension \(dim) of size \(n) (shape \(shape))")
         }
         var outShape = shape
         if rank > 0 { outShape[d] = k }

@@ -19,8 +19,8 @@ public func clipGradNorm(_ parameters: [Tensor], maxNorm: Double) -> Double {
 
 /// torch.nn.utils.clip_grad_norm_ with its options: the total `normType`-norm of all gradients
 /// (2 as above; any p > 0, or infinity for the largest magnitude), every gradient scaled by
-/// min(1, maxNorm / (norm + 1e-6)). Throws when the norm is NaN or infinite and
-/// `errorIfNonfinite` (nothing is changed then). Returns the norm before clipping.
+/// min(1, maxNorm / (norm + 1e-6)). Throws (misuse: the gradients' state) when the norm is
+/// NaN or infinite and `errorIfNonfinite` (nothing is changed then). Returns the norm before clipping.
 @discardableResult
 public func clipGradNorm(_ parameters: [Tensor], maxNorm: Double, normType: Double,
                          errorIfNonfinite: Bool = false) throws -> Double {
@@ -40,7 +40,7 @@ public func clipGradNorm(_ parameters: [Tensor], maxNorm: Double, normType: Doub
         norm = Glibc.pow(sum, 1 / normType)
     }
     if errorIfNonfinite && !norm.isFinite {
-        throw SwiftTrainError.invalid(
+        throw SwiftTrainError.misuse(
             "clip_grad_norm_: the total norm of order \(normType) of the gradients is \(norm), so it cannot be clipped; "
                 + "pass error_if_nonfinite=False to clip anyway (the gradients become NaN)")
     }

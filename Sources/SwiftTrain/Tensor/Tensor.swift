@@ -257,10 +257,10 @@ public final class Tensor {
     /// Throws unless writing into this tensor's memory changes everything PyTorch's would:
     /// a copy standing for a view (`copiedView`) is refused, as the write would not reach the
     /// original.
-    public func checkWritable(_ what: String = "write") throws {
+    public func checkWritable(_ what: String? = nil) throws {
         guard let copied = storage.copiedView else { return }
         throw SwiftTrainError.misuse(
-            "\(what): this tensor is a copy of \(copied), not a view (swifttrain's views are contiguous: "
+            (what.map { "\($0): " } ?? "") + "this tensor is a copy of \(copied), not a view (swifttrain's views are contiguous: "
                 + "reshapes and slices of leading dimensions), so writing into it would not change the original as "
                 + "PyTorch's view would; write into the original by index (t[:, 1] = value), or clone() this copy "
                 + "to change it alone")
