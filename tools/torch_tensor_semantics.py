@@ -6,8 +6,9 @@ to run the same snippets through swifttrain and compare.
     /tmp/peers/bin/python tools/torch_tensor_semantics.py
 
 Each snippet is Python code over `lib` (torch, or swifttrain at test time) and `np`, and sets
-`result`. Results are made plain (tensors as values, dtype name and shape; an exception as the
-built-in class a user would catch), so the fixture needs neither library to be read.
+`result`. Results are made plain by tools/tensor_semantics_form.py (tensors as values, dtype name
+and shape; an exception as the built-in class a user would catch), so the fixture needs neither
+library to be read.
 
 Where swifttrain differs from torch on purpose, the case carries `swifttrain`: the result it
 gives instead, and `why` (the rule documented in docs/tensors.md); every other case must give
@@ -15,12 +16,13 @@ torch's result. The output is deterministic (rerun -> identical file).
 """
 
 import json
-import math
 import os
 import sys
 
 import numpy as np
 import torch
+
+from tensor_semantics_form import run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, "Tests", "fixtures", "torch_tensor_semantics.json")
@@ -309,50 +311,14 @@ result = lib.nn.utils.clip_grad_norm_([a], 1.0, error_if_nonfinite=True)
 ]
 
 
-def plain(value):
-    """A JSON-able form: tensors and arrays as {"values", "dtype", "shape"} (NaN as "nan")."""
-    if isinstance(value, torch.Tensor):
-        return {"values": _numbers(value.detach().numpy().tolist()), "dtype": str(value.dtype).split(".")[-1],
-                "shape": list(value.shape)}
-    if isinstance(value, np.ndarray):
-        return {"values": _numbers(value.tolist()), "dtype": str(value.dtype), "shape": list(value.shape)}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, float):
-        return _numbers(value)
-    return value
-
-
-def _numbers(value):
-    if isinstance(value, list):
-        return [_numbers(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
-
-
-def error_class(error):
-    """The built-in class a user catches: the first of these the exception is."""
-    for cls in (TypeError, IndexError, RuntimeError, ValueError):
-        if isinstance(error, cls):
-            return cls.__name__
-    return type(error).__name__
-
-
-def run(code, lib):
-    scope = {"lib": lib, "np": np}
-    try:
-        exec(code, scope)  # noqa: S102 - the snippets above
-    except Exception as error:  # noqa: BLE001 - recorded as the class a user catches
-        return {"raises": error_class(error)}
-    return plain(scope["result"])
-
-
 def main():
     torch.manual_seed(0)
     cases = []
     for name, code, differs, why in CASES:
-        case = {"name": name, "code": code.strip() + "\n", "torch": run(code, torch)}
+        result = run(code, torch)
+        if isinstance(result, dict):
+            result.pop("message", None)  # torch's wording is not compared
+        case = {"name": name, "code": code.strip() + "\n", "torch": result}
         if differs is not None:
             case["swifttrain"], case["why"] = differs, why
         cases.append(case)

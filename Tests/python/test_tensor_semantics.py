@@ -4,8 +4,8 @@ result, or, where swifttrain differs on purpose, the result the fixture names wi
 (docs/tensors.md). Torch is not needed here."""
 
 import json
-import math
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -13,47 +13,13 @@ import pytest
 
 import swifttrain as st
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "..", "fixtures", "torch_tensor_semantics.json")
+REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path.insert(0, os.path.join(REPO, "tools"))
+from tensor_semantics_form import run as run_with  # noqa: E402 - the fixture's own form
+
+FIXTURE = os.path.join(REPO, "Tests", "fixtures", "torch_tensor_semantics.json")
 with open(FIXTURE) as f:
     CASES = json.load(f)["cases"]
-
-
-def plain(value):
-    """The fixture's form of a result (see tools/torch_tensor_semantics.py)."""
-    if isinstance(value, st.Tensor):
-        array = np.asarray(value.detach())
-        return {"values": numbers(array.tolist()), "dtype": value.dtype.name, "shape": list(value.shape)}
-    if isinstance(value, np.ndarray):
-        return {"values": numbers(value.tolist()), "dtype": str(value.dtype), "shape": list(value.shape)}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, float):
-        return numbers(value)
-    return value
-
-
-def numbers(value):
-    if isinstance(value, list):
-        return [numbers(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
-
-
-def error_class(error):
-    for cls in (TypeError, IndexError, RuntimeError, ValueError):
-        if isinstance(error, cls):
-            return cls.__name__
-    return type(error).__name__
-
-
-def run(code):
-    scope = {"lib": st, "np": np}
-    try:
-        exec(code, scope)  # noqa: S102 - the fixture's snippets
-    except Exception as error:  # noqa: BLE001 - compared as the class a user catches
-        return {"raises": error_class(error), "message": str(error)}
-    return plain(scope["result"])
 
 
 def same(got, expected, where="result"):
@@ -86,7 +52,7 @@ def same(got, expected, where="result"):
 def test_snippet_gives_torchs_result_or_the_documented_difference(case):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        got = run(case["code"])
+        got = run_with(case["code"], st)
     same(got, case.get("swifttrain", case["torch"]))
 
 
@@ -98,7 +64,7 @@ def test_every_documented_difference_is_an_error_with_a_way_out():
     hints = {"RuntimeError": "clone()", "TypeError": "swifttrain."}
     for case in differing:
         assert "raises" in case["swifttrain"] and case["why"], case["name"]
-        got = run(case["code"])
+        got = run_with(case["code"], st)
         if case["name"] in ("double", "int"):
             assert ".float()" in got["message"] or ".long()" in got["message"], got
         else:
