@@ -78,6 +78,8 @@ final class TensorViewTests: XCTestCase {
         let (column, rows) = try Tensor(shape: [3], int64Values: [4, 9, 1]).topk(1, dim: 0)
         XCTAssertEqual(column.int64Values, [9])
         XCTAssertEqual(rows.int64Values, [1])
+        let big = try Tensor(shape: [2], int64Values: [1 << 53, (1 << 53) + 1]).topk(1)  // not rounded to Double
+        XCTAssertEqual(big.indices.int64Values, [1])
     }
 
     func testClipGradNormAndValue() throws {

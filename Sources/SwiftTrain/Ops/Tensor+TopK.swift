@@ -18,26 +18,28 @@ extension Tensor {
         if rank > 0 { outShape[d] = k }
         let values = Tensor(uninitialized: outShape, dtype: dtype), indices = Tensor(uninitialized: outShape, dtype: .int64)
         var offsets = [Int](repeating: 0, count: outer * k * inner)
-        var row = [(value: Double, index: Int)](repeating: (0, 0), count: n)
-        // NaN first among the largest (as PyTorch), last among the smallest; ties by index.
-        func before(_ a: (value: Double, index: Int), _ b: (value: Double, index: Int)) -> Bool {
-            if a.value.isNaN || b.value.isNaN {
-                return a.value.isNaN && b.value.isNaN ? a.index < b.index : (a.value.isNaN == largest)
-            }
-            if a.value != b.value { return largest ? a.value > b.value : a.value < b.value }
-            return a.index < b.index
-        }
+        var row = [Int](repeating: 0, count: n)
         for o in 0..<outer {
             for i in 0..<inner {
-                for j in 0..<n {
-                    let at = (o * n + j) * inner + i
-                    row[j] = (dtype == .float32 ? Double(data[at]) : Double(int64Data[at]), j)
+                let base = o * n * inner + i
+                for j in 0..<n { row[j] = j }
+                // Ties by index; NaN first among the largest (as PyTorch), last among the smallest.
+                if dtype == .float32 {
+                    row.sort { a, b in
+                        let x = data[base + a * inner], y = data[base + b * inner]
+                        if x.isNaN || y.isNaN { return x.isNaN && y.isNaN ? a < b : x.isNaN == largest }
+                        return x != y ? (largest ? x > y : x < y) : a < b
+                    }
+                } else {
+                    row.sort { a, b in
+                        let x = int64Data[base + a * inner], y = int64Data[base + b * inner]
+                        return x != y ? (largest ? x > y : x < y) : a < b
+                    }
                 }
-                row.sort(by: before)
                 for j in 0..<k {
                     let dst = (o * k + j) * inner + i
-                    offsets[dst] = (o * n + row[j].index) * inner + i
-                    indices.int64Data[dst] = Int64(row[j].index)
+                    offsets[dst] = base + row[j] * inner
+                    indices.int64Data[dst] = Int64(row[j])
                 }
             }
         }
