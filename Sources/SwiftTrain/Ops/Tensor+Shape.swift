@@ -368,6 +368,10 @@ struct SliceSpec {
     func copy(from input: Tensor, into out: Tensor) {
         let size = input.dtype.size, s = input.storage.raw, d = out.storage.raw
         forEachRow(input: input, outShape: out.shape) { row, src, inner, stride in
+            if stride == 1 {  // a run of consecutive elements: one copy
+                (d + row * size).copyMemory(from: s + src * size, byteCount: inner * size)
+                return
+            }
             for j in 0..<inner { (d + (row + j) * size).copyMemory(from: s + (src + j * stride) * size, byteCount: size) }
         }
     }
