@@ -324,9 +324,17 @@ st_status st_tensor_copy_to(void *out, size_t out_bytes, const st_tensor *tensor
 
 /** The tensor's contiguous memory (numel elements of its dtype), valid while the tensor
  *  lives; writing to it changes the tensor (do not write while a graph that read it is
- *  still to be backpropagated). */
+ *  still to be backpropagated). Check st_tensor_check_writable before writing. */
 SWIFTTRAIN_API
 st_status st_tensor_data(void **out, st_tensor *tensor);
+
+/** ST_OK when writing into the tensor's memory changes everything PyTorch's write would.
+ *  ST_EMISUSE, with a message naming what it is a copy of, for a copy that stands where
+ *  PyTorch returns a view (a strided slice, a transpose, an expansion: st_slice, st_select,
+ *  st_permute, st_transpose, st_expand and their views), whose writes would not reach the
+ *  original. Slices of one contiguous block and reshapes are views and writable. */
+SWIFTTRAIN_API
+st_status st_tensor_check_writable(const st_tensor *tensor);
 
 /** The value of a one-element tensor, as a double. */
 SWIFTTRAIN_API
@@ -354,6 +362,11 @@ st_status st_tensor_zero_grad(st_tensor *tensor);
  *  require gradients or its graph was already released. */
 SWIFTTRAIN_API
 st_status st_tensor_backward(st_tensor *tensor, const st_tensor *gradient);
+/** As st_tensor_backward; with `retain_graph` the graph is kept for another backward pass
+ *  (torch's retain_graph=True), else released. */
+SWIFTTRAIN_API
+st_status st_tensor_backward_retain(st_tensor *tensor, const st_tensor *gradient,
+                                    bool retain_graph);
 
 /** A copy converted to `dtype` (float to int64 truncates toward zero; to bool tests != 0);
  *  a new handle to the same tensor when it already has that type. No gradient flows through
@@ -506,8 +519,27 @@ st_status st_min(st_tensor **out, const st_tensor *a);
 /** Index of the largest value along `dim` (int64); dim ST_NO_INDEX: of the flattened tensor. */
 SWIFTTRAIN_API
 st_status st_argmax(st_tensor **out, const st_tensor *a, int64_t dim, bool keepdim);
+/** The `k` largest values along `dim` (the smallest unless `largest`) of a float32 or int64
+ *  tensor and their int64 indices (torch.topk): two new handles, in order, ties by index, NaN
+ *  as the largest. `sorted` false gives the same order. ST_ESHAPE for k outside 0..size. */
+SWIFTTRAIN_API
+st_status st_topk(st_tensor **out_values, st_tensor **out_indices, const st_tensor *a, int64_t k,
+                  int64_t dim, bool largest, bool sorted);
+/** Scales the gradients of parameters[0..count) together so that their total `norm_type`
+ *  norm (2, any p > 0, or INFINITY) is at most `max_norm`, as
+ *  torch.nn.utils.clip_grad_norm_; the norm before clipping into *out_norm. Tensors without
+ *  a gradient are skipped. With `error_if_nonfinite`, a NaN or infinite norm is ST_EMISUSE
+ *  and nothing changes. */
+SWIFTTRAIN_API
+st_status st_clip_grad_norm(double *out_norm, st_tensor *const *parameters, size_t count,
+                            double max_norm, double norm_type, bool error_if_nonfinite);
+/** Limits every gradient element of parameters[0..count) to [-clip_value, clip_value]
+ *  (torch.nn.utils.clip_grad_value_). ST_EINVAL for a negative clip_value. */
+SWIFTTRAIN_API
+st_status st_clip_grad_value(st_tensor *const *parameters, size_t count, double clip_value);
 
-/* ---- shape operations: reshape-like ones share memory, the others copy ---- */
+/* ---- shape operations: reshape-like ones and slices of one contiguous block share memory,
+ *      the others copy (see st_tensor_check_writable) ---- */
 
 /** One dimension may be -1. */
 SWIFTTRAIN_API
@@ -540,11 +572,13 @@ st_status st_cat(st_tensor **out, st_tensor *const *tensors, size_t count, int64
 SWIFTTRAIN_API
 st_status st_stack(st_tensor **out, st_tensor *const *tensors, size_t count, int64_t dim);
 /** Elements start, start + step, ... before end along `dim` (Python slice rules: negative
- *  values count from the end, out-of-range bounds are clipped; INT64_MAX for "to the end"). */
+ *  values count from the end, out-of-range bounds are clipped; INT64_MAX for "to the end").
+ *  A view sharing memory when they are one contiguous block (every dimension before `dim` has
+ *  size 1 or the slice takes all of `dim`, and step 1 or one element); else a copy. */
 SWIFTTRAIN_API
 st_status st_slice(st_tensor **out, const st_tensor *a, int64_t dim, int64_t start, int64_t end,
                    int64_t step);
-/** Element `index` along `dim`, the dimension removed. */
+/** Element `index` along `dim`, the dimension removed (a view or a copy, as st_slice). */
 SWIFTTRAIN_API
 st_status st_select(st_tensor **out, const st_tensor *a, int64_t dim, int64_t index);
 /** Splits along `dim` into pieces of `size` (the last may be smaller). Writes the new

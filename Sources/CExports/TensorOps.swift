@@ -229,6 +229,21 @@ public func st_max_dim(_ outValues: UnsafeMutablePointer<OpaquePointer?>?, _ out
 }
 
 @c @implementation
+public func st_topk(_ outValues: UnsafeMutablePointer<OpaquePointer?>?, _ outIndices: UnsafeMutablePointer<OpaquePointer?>?,
+                    _ a: OpaquePointer?, _ k: Int64, _ dim: Int64, _ largest: Bool, _ sorted: Bool) -> st_status {
+    status {
+        let fn = "st_topk"
+        let values = try required(outValues, fn, "out_values"), indices = try required(outIndices, fn, "out_indices")
+        values.pointee = nil
+        indices.pointee = nil
+        guard k >= 0, k <= Int64(Int32.max) else { throw SwiftTrainError(.invalidArgument, "st_topk: k must be between 0 and 2^31, got \(k)") }
+        let r = try tensor(a, fn, "a").topk(Int(k), dim: Int(dim), largest: largest, sorted: sorted)
+        values.pointee = Handle.make(r.values)
+        indices.pointee = Handle.make(r.indices)
+    }
+}
+
+@c @implementation
 public func st_min_dim(_ outValues: UnsafeMutablePointer<OpaquePointer?>?, _ outIndices: UnsafeMutablePointer<OpaquePointer?>?,
                    _ a: OpaquePointer?, _ dim: Int64, _ keepdim: Bool) -> st_status {
     status {

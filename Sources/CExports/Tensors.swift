@@ -266,14 +266,28 @@ public func st_tensor_zero_grad(_ t: OpaquePointer?) -> st_status {
 
 @c @implementation
 public func st_tensor_backward(_ t: OpaquePointer?, _ gradient: OpaquePointer?) -> st_status {
+    backward(t, gradient, retainGraph: false, "st_tensor_backward")
+}
+
+@c @implementation
+public func st_tensor_backward_retain(_ t: OpaquePointer?, _ gradient: OpaquePointer?, _ retainGraph: Bool) -> st_status {
+    backward(t, gradient, retainGraph: retainGraph, "st_tensor_backward_retain")
+}
+
+private func backward(_ t: OpaquePointer?, _ gradient: OpaquePointer?, retainGraph: Bool, _ fn: String) -> st_status {
     status {
-        let x = try tensor(t, "st_tensor_backward", "tensor")
-        if let g = try optionalTensor(gradient, "st_tensor_backward", "gradient") {
-            try x.backward(gradient: g)
+        let x = try tensor(t, fn, "tensor")
+        if let g = try optionalTensor(gradient, fn, "gradient") {
+            try x.backward(gradient: g, retainGraph: retainGraph)
         } else {
-            try x.backward()
+            try x.backward(retainGraph: retainGraph)
         }
     }
+}
+
+@c @implementation
+public func st_tensor_check_writable(_ t: OpaquePointer?) -> st_status {
+    status { try tensor(t, "st_tensor_check_writable", "tensor").checkWritable() }
 }
 
 @c @implementation

@@ -40,7 +40,7 @@ final class GradCheckTests: XCTestCase {
                     }
                     return total!
                 }
-                checked += try check(name, inputs, objective)
+                checked += try gradCheck(name, inputs, objective)
                 cases += 1
             }
         }
@@ -53,35 +53,38 @@ final class GradCheckTests: XCTestCase {
         let x = try Tensor.normal([4, 3, 2], generator: &g), w = try Tensor.normal([3], generator: &g), b = try Tensor.normal([3], generator: &g)
         for t in [x, w, b] { t.requiresGrad = true }
         let upstream = try Tensor.normal([4, 3, 2], generator: &g)
-        _ = try check("batch_norm (training)", [x, w, b]) {
+        _ = try gradCheck("batch_norm (training)", [x, w, b]) {
             try (try x.batchNorm(runningMean: nil, runningVar: nil, weight: w, bias: b, training: true) * upstream).sum()
         }
     }
 
-    /// Compares analytic and numeric gradients of `objective` for up to 24 elements of each
-    /// input that requires gradients. Returns the number of elements checked.
-    private func check(_ name: String, _ inputs: [Tensor], _ objective: () throws -> Tensor) throws -> Int {
-        for t in inputs { t.zeroGrad() }
-        try objective().backward()
-        var checked = 0
-        for (k, t) in inputs.enumerated() where t.requiresGrad {
-            let analytic = t.grad?.values ?? [Float](repeating: 0, count: t.count)
-            let stride = max(1, t.count / 24)
-            for i in Swift.stride(from: 0, to: t.count, by: stride) {
-                let saved = t.data[i], h: Float = 1e-2
-                func value(at x: Float) throws -> Double {
-                    t.data[i] = x
-                    defer { t.data[i] = saved }
-                    return Double(try withNoGrad { try objective() }.item())
-                }
-                let (up, mid, down) = (try value(at: saved + h), try value(at: saved), try value(at: saved - h))
-                let a = Double(analytic[i])
-                let candidates = [(up - down) / Double(2 * h), (up - mid) / Double(h), (mid - down) / Double(h)]
-                let ok = candidates.contains { abs(a - $0) <= 2e-2 * (1 + abs($0)) } || (a.isNaN && candidates[0].isNaN)
-                XCTAssertTrue(ok, "\(name): input \(k) element \(i): analytic \(a), numeric \(candidates[0])")
-                checked += 1
+}
+
+/// Compares analytic and numeric gradients of `objective` for up to 24 elements of each
+/// input that requires gradients (the tolerance of GradCheckTests). Returns the number of
+/// elements checked.
+@discardableResult
+func gradCheck(_ name: String, _ inputs: [Tensor], _ objective: () throws -> Tensor) throws -> Int {
+    for t in inputs { t.zeroGrad() }
+    try objective().backward()
+    var checked = 0
+    for (k, t) in inputs.enumerated() where t.requiresGrad {
+        let analytic = t.grad?.values ?? [Float](repeating: 0, count: t.count)
+        let stride = max(1, t.count / 24)
+        for i in Swift.stride(from: 0, to: t.count, by: stride) {
+            let saved = t.data[i], h: Float = 1e-2
+            func value(at x: Float) throws -> Double {
+                t.data[i] = x
+                defer { t.data[i] = saved }
+                return Double(try withNoGrad { try objective() }.item())
             }
+            let (up, mid, down) = (try value(at: saved + h), try value(at: saved), try value(at: saved - h))
+            let a = Double(analytic[i])
+            let candidates = [(up - down) / Double(2 * h), (up - mid) / Double(h), (mid - down) / Double(h)]
+            let ok = candidates.contains { abs(a - $0) <= 2e-2 * (1 + abs($0)) } || (a.isNaN && candidates[0].isNaN)
+            XCTAssertTrue(ok, "\(name): input \(k) element \(i): analytic \(a), numeric \(candidates[0])")
+            checked += 1
         }
-        return checked
     }
+    return checked
 }

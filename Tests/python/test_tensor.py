@@ -22,9 +22,8 @@ import swifttrain.functional as F
     ([True, False], st.bool, (2,)),
     (2.5, st.float32, ()),
     (7, st.int64, ()),
-    (np.arange(6, dtype=np.float64).reshape(2, 3), st.float32, (2, 3)),  # float64 -> float32
-    (np.arange(4, dtype=np.int32), st.int64, (4,)),
     (np.zeros((2, 1, 3), dtype=np.float32), st.float32, (2, 1, 3)),
+    (np.arange(4, dtype=np.int64), st.int64, (4,)),
 ])
 def test_tensor_types_follow_torch(data, dtype, shape):
     t = st.tensor(data)
@@ -63,20 +62,37 @@ def test_creation_functions():
 
 # ---- shared memory -----------------------------------------------------------------------
 
-def test_tensor_of_float32_array_shares_memory():
+@pytest.mark.parametrize("array, name", [
+    (np.arange(6, dtype=np.float64).reshape(2, 3), "float32"),
+    (np.arange(4, dtype=np.int32), "int64"),
+    (np.arange(4, dtype=np.uint8), "int64"),
+    (np.ones(2, dtype=np.float16), "float32"),
+])
+def test_other_array_types_need_an_explicit_dtype(array, name):
+    for make in (st.tensor, st.as_tensor):
+        with pytest.raises(TypeError, match=f"{array.dtype}.*dtype=swifttrain.{name}"):
+            make(array)
+    t = st.tensor(array, dtype=getattr(st, name))
+    assert t.dtype.name == name
+    np.testing.assert_array_equal(np.asarray(t), array.astype(name))
+    assert st.as_tensor(array, dtype=name).dtype.name == name
+
+
+def test_tensor_copies_and_from_numpy_and_as_tensor_share():
     array = np.arange(6, dtype=np.float32).reshape(2, 3)
-    t = st.tensor(array)
+    copied, shared, as_tensor = st.tensor(array), st.from_numpy(array), st.as_tensor(array)
     array[0, 0] = 42.0
-    assert t[0, 0].item() == 42.0
-    np.asarray(t)[1, 2] = -1.0
-    assert array[1, 2] == -1.0
-    assert st.from_numpy(array)._shares_buffer and t._shares_buffer
+    assert copied[0, 0].item() == 0.0 and not copied._shares_buffer
+    assert shared[0, 0].item() == 42.0 and as_tensor[0, 0].item() == 42.0
+    np.asarray(shared)[1, 2] = -1.0
+    assert array[1, 2] == -1.0 and as_tensor[1, 2].item() == -1.0
+    assert shared._shares_buffer and as_tensor._shares_buffer
 
 
 def test_tensor_keeps_the_array_alive():
     array = np.arange(4, dtype=np.float32)
     ref = weakref.ref(array)
-    t = st.tensor(array)
+    t = st.from_numpy(array)
     view = t.reshape(2, 2)  # a view reading the same memory
     del array, t
     gc.collect()
@@ -89,7 +105,7 @@ def test_tensor_keeps_the_array_alive():
 
 def test_converted_inputs_are_copied():
     doubles = np.ones(3)
-    t = st.tensor(doubles)
+    t = st.as_tensor(doubles, dtype=st.float32)
     doubles[0] = 5
     assert t.tolist() == [1.0, 1.0, 1.0] and not t._shares_buffer
     strided = np.arange(8, dtype=np.float32)[::2]

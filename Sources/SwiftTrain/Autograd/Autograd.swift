@@ -61,18 +61,20 @@ extension Tensor {
 
     /// Computes the gradient of this scalar with respect to every tensor it was computed
     /// from that requires gradients, and adds it to their `grad` (torch.Tensor.backward).
-    /// The graph is released afterwards: intermediate results no longer hold their inputs.
-    public func backward() throws {
+    /// The graph is released afterwards (intermediate results no longer hold their inputs)
+    /// unless `retainGraph`, which keeps it for another backward pass (torch's retain_graph).
+    public func backward(retainGraph: Bool = false) throws {
         guard count == 1 else {
             throw SwiftTrainError.shape(
                 "backward(): only a scalar (one element) can start backward, got shape \(shape); reduce it (sum, mean) "
                     + "or pass a gradient with backward(gradient:)")
         }
-        try backward(gradient: try Tensor.full(shape, 1))
+        try backward(gradient: try Tensor.full(shape, 1), retainGraph: retainGraph)
     }
 
-    /// Backpropagates `gradient` (d(loss)/d(self), same shape as self).
-    public func backward(gradient: Tensor) throws {
+    /// Backpropagates `gradient` (d(loss)/d(self), same shape as self); `retainGraph` as in
+    /// `backward(retainGraph:)`.
+    public func backward(gradient: Tensor, retainGraph: Bool = false) throws {
         guard requiresGrad else {
             throw SwiftTrainError.misuse(
                 "backward(): this tensor does not require gradients (no input requires them, it was computed under "
@@ -94,7 +96,7 @@ extension Tensor {
             if t.graphReleased {
                 throw SwiftTrainError.misuse(
                     "backward(): the graph through a \(t.shape) intermediate result was already released by an earlier "
-                        + "backward pass; recompute the forward pass (retain_graph is not supported)")
+                        + "backward pass; recompute the forward pass, or pass retain_graph=True to the first backward")
             }
             stack.append((t, true))
             t.gradFn?.forEachInput { input in
@@ -105,9 +107,11 @@ extension Tensor {
         for t in order.reversed() {
             guard let node = t.gradFn else { continue }
             if let g = t.gradStorage { node.backward(g.base, output: t) }
-            t.gradFn = nil       // release the graph
             t.gradStorage = nil  // intermediate gradients are not kept (as in PyTorch)
-            t.graphReleased = true
+            if !retainGraph {
+                t.gradFn = nil   // release the graph
+                t.graphReleased = true
+            }
         }
     }
 }

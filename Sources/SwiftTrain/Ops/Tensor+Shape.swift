@@ -1,5 +1,7 @@
-/// Shape operations. Reshapes are views (shared memory); everything else copies into a new
-/// contiguous tensor.
+/// Shape operations. Reshapes, and slices that are one contiguous block of their input, are
+/// views (shared memory); everything else copies into a new contiguous tensor. A copy that
+/// stands where PyTorch returns a view is marked (`Storage.copiedView`), so that writing into
+/// it is refused instead of silently missing the original.
 extension Tensor {
     /// The same values with another shape (one dimension may be -1), sharing memory
     /// (torch.reshape / view).
@@ -82,6 +84,7 @@ extension Tensor {
         let outShape = perm.map { shape[$0] }
         let out = Tensor(uninitialized: outShape, dtype: dtype)
         permuteCopy(from: storage.raw, shape: shape, perm: perm, into: out.storage.raw, elementSize: dtype.size)
+        out.storage.copiedView = "a permutation \(perm) of a tensor of shape \(shape)"
         record(out, self) { PermuteNode(input: self, perm: perm) }
         return out
     }
@@ -109,12 +112,16 @@ extension Tensor {
         let out = Tensor(uninitialized: target)
         try requireFloat("expand")
         broadcastCopy(data, shape, into: out.data, target)
+        out.storage.copiedView = "an expansion to \(target) of a tensor of shape \(shape)"
         record(out, self) { BroadcastNode(input: self) }
         return out
     }
 
     /// Elements start..<end by step along `dim` (Python slicing semantics for the bounds:
-    /// negative values count from the end, out-of-range bounds are clipped).
+    /// negative values count from the end, out-of-range bounds are clipped). A view sharing
+    /// memory when the elements are one contiguous block (every dimension before `dim` has
+    /// size 1, or the slice takes all of `dim`, and step 1 or one element); else a copy marked
+    /// as standing for PyTorch's strided view.
     public func slice(dim: Int, start: Int? = nil, end: Int? = nil, step: Int = 1) throws -> Tensor {
         let d = try normalizedDim(dim, "slice")
         guard step > 0 else { throw SwiftTrainError.invalid("slice: step must be positive, got \(step)") }
@@ -128,9 +135,19 @@ extension Tensor {
         let length = e > s ? (e - s + step - 1) / step : 0
         var outShape = shape
         outShape[d] = length
-        let out = Tensor(uninitialized: outShape, dtype: dtype)
         let spec = SliceSpec(dim: d, start: s, step: step)
-        spec.copy(from: self, into: out)
+        let inner = shape[(d + 1)...].reduce(1, *), outCount = outShape.reduce(1, *)
+        let block = (step == 1 || length <= 1) && (shape[..<d].allSatisfy { $0 == 1 } || length == n)
+        let out: Tensor
+        if block || outCount == 0 {
+            let offset = outCount == 0 ? 0 : s * inner * dtype.size
+            out = Tensor(shape: outShape, dtype: dtype,
+                         storage: Storage(viewOf: storage, offset: offset, byteCount: outCount * dtype.size))
+        } else {
+            out = Tensor(uninitialized: outShape, dtype: dtype)
+            spec.copy(from: self, into: out)
+            out.storage.copiedView = "elements \(s)..<\(e) step \(step) of dimension \(d) of a tensor of shape \(shape)"
+        }
         record(out, self) { SliceNode(input: self, spec: spec) }
         return out
     }
@@ -351,6 +368,10 @@ struct SliceSpec {
     func copy(from input: Tensor, into out: Tensor) {
         let size = input.dtype.size, s = input.storage.raw, d = out.storage.raw
         forEachRow(input: input, outShape: out.shape) { row, src, inner, stride in
+            if stride == 1 {  // a run of consecutive elements: one copy
+                (d + row * size).copyMemory(from: s + src * size, byteCount: inner * size)
+                return
+            }
             for j in 0..<inner { (d + (row + j) * size).copyMemory(from: s + (src + j * stride) * size, byteCount: size) }
         }
     }

@@ -9,6 +9,11 @@ final class Storage {
     /// nil for pooled memory, which goes back to the pool.
     private let lender: AnyObject?
     private let isLent: Bool
+    /// Set on the memory of a copy that stands where PyTorch returns a view the contiguous
+    /// storage cannot represent (a strided slice, a transpose, an expansion): what it is a
+    /// copy of. Writing into such a tensor would not reach the original, so writes through
+    /// the C API's and Python's in-place paths are refused (`Tensor.checkWritable`).
+    var copiedView: String?
 
     /// Uninitialised memory for `count` elements of `dtype`.
     init(count: Int, dtype: DType = .float32) {
@@ -25,6 +30,13 @@ final class Storage {
         self.byteCount = byteCount
         self.lender = lender
         self.isLent = true
+    }
+
+    /// `byteCount` bytes of `parent` from byte `offset` on, used in place (a view); keeps
+    /// `parent` alive and carries its `copiedView`.
+    convenience init(viewOf parent: Storage, offset: Int, byteCount: Int) {
+        self.init(lent: parent.raw + offset, byteCount: byteCount, lender: parent)
+        copiedView = parent.copiedView
     }
 
     /// Memory for `count` elements of `dtype`, all zero.

@@ -5,8 +5,9 @@ import PlatformShims
 ///
 /// A tensor computed from tensors that require gradients records how (`gradFn`), so
 /// `backward()` on a scalar result adds to `grad` of every leaf that requires gradients.
-/// Gradients accumulate until `zeroGrad()`. Storage is always contiguous: reshaping shares
-/// memory (a view), other shape operations copy.
+/// Gradients accumulate until `zeroGrad()`. Storage is always contiguous: reshaping and
+/// slices that are one contiguous block share memory (views); other shape operations copy,
+/// and such a copy refuses writes (`checkWritable`) where PyTorch's view would write through.
 public final class Tensor {
     /// The size of each dimension, outermost first. [] for a scalar.
     public let shape: [Int]
@@ -248,6 +249,22 @@ public final class Tensor {
 
     /// Whether this tensor was computed by an operation (false for leaves).
     public var isLeaf: Bool { gradFn == nil && !graphReleased }
+
+    /// What this tensor is a copy of when it stands where PyTorch returns a view (a strided
+    /// slice, a transpose, an expansion); nil for tensors that own their values or are views.
+    public var copiedView: String? { storage.copiedView }
+
+    /// Throws unless writing into this tensor's memory changes everything PyTorch's would:
+    /// a copy standing for a view (`copiedView`) is refused, as the write would not reach the
+    /// original.
+    public func checkWritable(_ what: String? = nil) throws {
+        guard let copied = storage.copiedView else { return }
+        throw SwiftTrainError.misuse(
+            (what.map { "\($0): " } ?? "") + "this tensor is a copy of \(copied), not a view (swifttrain's views are contiguous: "
+                + "reshapes and slices of leading dimensions), so writing into it would not change the original as "
+                + "PyTorch's view would; write into the original by index (t[:, 1] = value), or clone() this copy "
+                + "to change it alone")
+    }
 
     /// Throws unless this is a float32 tensor, naming the operation.
     func requireFloat(_ op: String) throws {

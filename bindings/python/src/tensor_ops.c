@@ -81,6 +81,8 @@ UNARY(max)
 UNARY(min)
 CALL(argmax, "Tnp", "input, dim, keepdim", "dim None: of the flattened tensor ",
      st_argmax(out, a[0].tensor, a[1].i, a[2].i))
+CALL(topk, "TLLpp", "input, k, dim, largest, sorted", "(values, indices) ",
+     st_topk(&out[0], &out[1], a[0].tensor, a[1].i, a[2].i, a[3].i, a[4].i))
 
 /* ---- shape functions ------------------------------------------------------------------ */
 
@@ -175,6 +177,53 @@ ST_PY_OP(pieces, split, "OLL", "input, size, dim",
          "Pieces of `size` along dim, the last may be smaller ")
 ST_PY_OP(pieces, chunk, "OLL", "input, chunks, dim", "")
 
+/* clip_grad_norm / clip_grad_value: (sequence of tensors, numbers...). */
+PyDoc_STRVAR(clip_grad_norm_doc,
+             "clip_grad_norm(parameters, max_norm, norm_type, error_if_nonfinite)\n--\n\n"
+             "Scales the gradients together to a total norm of at most max_norm; returns the "
+             "norm before clipping (st_clip_grad_norm).");
+
+static PyObject *py_clip_grad_norm(PyObject *module, PyObject *args)
+{
+    st_py_state *state = PyModule_GetState(module);
+    PyObject *list = NULL, *sequence = NULL;
+    double max_norm = 0, norm_type = 0, norm = 0;
+    int error_if_nonfinite = 0;
+    st_tensor **handles = NULL;
+    size_t count = 0;
+    if (!PyArg_ParseTuple(args, "Oddp:clip_grad_norm", &list, &max_norm, &norm_type,
+                          &error_if_nonfinite) ||
+        st_py_tensor_handles(state, list, "clip_grad_norm: parameters", &handles, &count,
+                             &sequence) < 0)
+        return NULL;
+    int status = st_clip_grad_norm(&norm, handles, count, max_norm, norm_type,
+                                   error_if_nonfinite != 0);
+    PyMem_Free(handles);
+    Py_DECREF(sequence);
+    return status == ST_OK ? PyFloat_FromDouble(norm) : st_py_raise_status(state, status);
+}
+
+PyDoc_STRVAR(clip_grad_value_doc,
+             "clip_grad_value(parameters, clip_value)\n--\n\n"
+             "Limits every gradient element to [-clip_value, clip_value] (st_clip_grad_value).");
+
+static PyObject *py_clip_grad_value(PyObject *module, PyObject *args)
+{
+    st_py_state *state = PyModule_GetState(module);
+    PyObject *list = NULL, *sequence = NULL;
+    double clip_value = 0;
+    st_tensor **handles = NULL;
+    size_t count = 0;
+    if (!PyArg_ParseTuple(args, "Od:clip_grad_value", &list, &clip_value) ||
+        st_py_tensor_handles(state, list, "clip_grad_value: parameters", &handles, &count,
+                             &sequence) < 0)
+        return NULL;
+    int status = st_clip_grad_value(handles, count, clip_value);
+    PyMem_Free(handles);
+    Py_DECREF(sequence);
+    return st_py_none_or_raise(state, status);
+}
+
 #define ENTRY(name) {#name, (PyCFunction)py_##name, METH_VARARGS, name##_doc}
 
 PyMethodDef st_py_tensor_op_functions[] = {
@@ -187,6 +236,6 @@ PyMethodDef st_py_tensor_op_functions[] = {
     ENTRY(max_dim), ENTRY(min_dim), ENTRY(argmax), ENTRY(reshape), ENTRY(permute),
     ENTRY(expand), ENTRY(flatten), ENTRY(transpose), ENTRY(squeeze), ENTRY(cat), ENTRY(stack),
     ENTRY(slice), ENTRY(select), ENTRY(split), ENTRY(chunk), ENTRY(gather),
-    ENTRY(index_select),
+    ENTRY(index_select), ENTRY(topk), ENTRY(clip_grad_norm), ENTRY(clip_grad_value),
     {NULL, NULL, 0, NULL},
 };

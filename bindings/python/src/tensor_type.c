@@ -550,22 +550,44 @@ static PyObject *Tensor_item(st_py_tensor *self, PyObject *unused)
 }
 
 PyDoc_STRVAR(Tensor_backward_doc,
-             "backward($self, /, gradient=None)\n--\n\n"
+             "backward($self, /, gradient=None, retain_graph=False)\n--\n\n"
              "Backpropagates from this tensor, adding to the .grad of every leaf that "
-             "requires gradients (st_tensor_backward). `gradient` (same shape) is "
-             "d(loss)/d(self); None for a one-element tensor.");
+             "requires gradients (st_tensor_backward_retain). `gradient` (same shape) is "
+             "d(loss)/d(self); None for a one-element tensor. `retain_graph` keeps the graph "
+             "for another backward.");
 
 static PyObject *Tensor_backward(st_py_tensor *self, PyObject *args, PyObject *kwargs)
 {
-    static char *keywords[] = {"gradient", NULL};
+    static char *keywords[] = {"gradient", "retain_graph", NULL};
     PyObject *gradient_obj = Py_None, *gradient = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:backward", keywords, &gradient_obj))
+    int retain_graph = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|Op:backward", keywords, &gradient_obj,
+                                     &retain_graph))
         return NULL;
     st_py_state *state = st_py_tensor_state((PyObject *)self);
     if (st_py_optional_tensor_arg(state, gradient_obj, "backward: gradient", &gradient) < 0)
         return NULL;
-    return st_py_none_or_raise(state, st_tensor_backward(self->tensor,
-                                                         st_py_handle_or_null(gradient)));
+    return st_py_none_or_raise(state, st_tensor_backward_retain(self->tensor,
+                                                                st_py_handle_or_null(gradient),
+                                                                retain_graph != 0));
+}
+
+PyDoc_STRVAR(Tensor_check_writable_doc,
+             "_check_writable($self, /)\n--\n\n"
+             "Raises MisuseError (a RuntimeError) for a copy that stands where PyTorch returns a "
+             "view, whose writes would not reach the original (st_tensor_check_writable).");
+
+static PyObject *Tensor_check_writable(st_py_tensor *self, PyObject *unused)
+{
+    (void)unused;
+    return st_py_none_or_raise(st_py_tensor_state((PyObject *)self),
+                               st_tensor_check_writable(self->tensor));
+}
+
+static PyObject *Tensor_get_writable(st_py_tensor *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(st_tensor_check_writable(self->tensor) == ST_OK);
 }
 
 PyDoc_STRVAR(Tensor_detach_doc,
@@ -609,6 +631,13 @@ static int Tensor_getbuffer(st_py_tensor *self, Py_buffer *view, int flags)
         st_py_raise_status(st_py_tensor_state((PyObject *)self), status);
         return -1;
     }
+    /* A copy standing for PyTorch's view exports read-only memory: a write would miss the
+     * original (st_tensor_check_writable says why). */
+    int readonly = st_tensor_check_writable(self->tensor) != ST_OK;
+    if (readonly && (flags & PyBUF_WRITABLE) == PyBUF_WRITABLE) {
+        PyErr_Format(PyExc_BufferError, "%s", st_last_error_message());
+        return -1;
+    }
     Py_ssize_t itemsize = (Py_ssize_t)item_size(self->dtype), len = itemsize;
     for (int i = 0; i < self->ndim; i++)
         len *= self->buffer_shape[i];
@@ -616,7 +645,7 @@ static int Tensor_getbuffer(st_py_tensor *self, Py_buffer *view, int flags)
     view->buf = data != NULL ? data : (void *)self->buffer_shape; /* empty: any address */
     view->obj = Py_NewRef((PyObject *)self);
     view->len = len;
-    view->readonly = 0;
+    view->readonly = readonly;
     view->itemsize = itemsize;
     view->format = (flags & PyBUF_FORMAT) ? (char *)formats[self->dtype] : NULL;
     view->ndim = self->ndim;
@@ -634,6 +663,8 @@ static PyMethodDef Tensor_methods[] = {
      Tensor_backward_doc},
     {"detach", (PyCFunction)Tensor_detach, METH_NOARGS, Tensor_detach_doc},
     {"zero_grad", (PyCFunction)Tensor_zero_grad, METH_NOARGS, Tensor_zero_grad_doc},
+    {"_check_writable", (PyCFunction)Tensor_check_writable, METH_NOARGS,
+     Tensor_check_writable_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -648,6 +679,9 @@ static PyGetSetDef Tensor_getset[] = {
      "False for the result of an operation that recorded autograd, True otherwise.", NULL},
     {"_shares_buffer", (getter)Tensor_get_shares_buffer, NULL,
      "Whether the tensor reads a caller's buffer in place (ST_DATA_BORROW).", NULL},
+    {"_writable", (getter)Tensor_get_writable, NULL,
+     "False for a copy standing where PyTorch returns a view (st_tensor_check_writable).",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

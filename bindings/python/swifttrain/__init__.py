@@ -46,6 +46,7 @@ from ._swifttrain import (
 from . import _tensor
 from ._tensor import *  # noqa: F401,F403 - Tensor, tensor, zeros, no_grad, float32, ...
 from ._tensor import Tensor, max_return as _max_return  # noqa: F401
+from ._einsum import einsum
 from . import functional
 from . import nn
 from . import optim
@@ -112,4 +113,5 @@ __all__ = [
     "SwiftTrainError", "InvalidArgumentError", "ShapeError", "OutOfMemoryError",
     "MisuseError", "InternalError", "TrainingAbortedError", "BlasError", "NotFoundError", "FileError",
     "CorruptFileError", "CheckpointNotFoundError", "StateDictError", "safetensors",
+    "einsum",
 ] + _tensor.__all__

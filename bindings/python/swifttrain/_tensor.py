@@ -11,10 +11,17 @@ The C type ``_swifttrain.Tensor`` holds the handle, the buffer protocol and auto
 entry points; this class adds PyTorch's method names and operators. Every number is
 computed by the library: this file only picks the library function and shapes arguments.
 
-Memory: ``st.tensor(array)`` and ``st.from_numpy(array)`` share the memory of a
-C-contiguous, writable float32 / int64 / bool numpy array (as ``torch.from_numpy`` does):
-writing to one changes the other, and the tensor keeps the array alive. Any other input is
-converted and copied. ``numpy.asarray(t)`` and ``t.numpy()`` never copy either.
+Memory, as torch: ``st.tensor(data)`` always copies; ``st.from_numpy(array)`` and
+``st.as_tensor(array)`` share the memory of a C-contiguous, writable float32 / int64 / bool
+numpy array (writing to one changes the other, and the tensor keeps the array alive).
+``numpy.asarray(t)`` and ``t.numpy()`` never copy. Basic indexing (ints, slices, None,
+``...``) returns a view when the result is one contiguous block of the tensor (``t[1]``,
+``t[1:3]``, ``t[0][1:]``); a strided result (``t[:, 1]``, ``t[::2]``, ``t.T``) is a copy
+that refuses writes, since torch's view would write through to ``t``.
+
+Types: a numpy array (or buffer) of another type than float32, int64 or bool (float64,
+float16, int32, uint8, ...) is refused unless ``dtype=`` says what to convert it to; Python
+numbers and lists follow torch.tensor (floats float32, ints int64, bools bool).
 """
 
 from __future__ import annotations
@@ -88,8 +95,8 @@ def _as_dtype(value: Any) -> dtype:
 
 
 def _inferred_dtype(array: np.ndarray) -> dtype:
-    """torch.tensor's choice for an array: floats -> float32 (the only float type here),
-    integers -> int64, bool -> bool."""
+    """torch.tensor's choice for the values of Python numbers and lists: floats -> float32
+    (torch's default float type), integers -> int64, bool -> bool."""
     kind = array.dtype.kind
     if kind == "f":
         return float32
@@ -99,6 +106,23 @@ def _inferred_dtype(array: np.ndarray) -> dtype:
         return bool
     raise TypeError(f"can't convert an array of type {array.dtype} to a tensor; the "
                     f"supported types are float32, int64 and bool")
+
+
+def _typed_dtype(array: np.ndarray, what: str) -> dtype:
+    """The type of a numpy array's tensor: its own when swifttrain has it, else an error
+    naming the explicit conversion (torch would keep float64, float16, int32, ...; swifttrain
+    computes in float32 and int64 only, and converts only when told)."""
+    for candidate in _DTYPES:
+        if array.dtype == candidate._numpy:
+            return candidate
+    if array.dtype.kind not in "fiub":
+        _inferred_dtype(array)  # raises the TypeError
+    suggestion = "float32" if array.dtype.kind == "f" else "int64" if array.dtype.kind in "iu" \
+        else "bool"
+    raise TypeError(f"{what}: an array of type {array.dtype} has no swifttrain type (tensors are "
+                    f"float32, int64 or bool; torch would keep {array.dtype}). Convert it "
+                    f"explicitly: {what}(x, dtype=swifttrain.{suggestion}) or "
+                    f"x.astype(numpy.{suggestion})")
 
 
 # ---- grad mode -------------------------------------------------------------------------------
@@ -171,6 +195,7 @@ _COMPARISONS = _C.enum_names("comparison")  # st_comparison, by the library's na
 
 max_return = collections.namedtuple("max", ["values", "indices"])
 min_return = collections.namedtuple("min", ["values", "indices"])
+topk_return = collections.namedtuple("topk", ["values", "indices"])
 
 
 def _shape_args(shape: Tuple[Any, ...], what: str) -> Tuple[int, ...]:
@@ -203,13 +228,15 @@ def _scalar(value: Any, like: "Tensor") -> "Tensor":
 
 
 def _operand(value: Any, like: "Tensor") -> Any:
-    """``value`` as a Tensor for a binary operation with ``like``, or NotImplemented."""
+    """``value`` as a Tensor for a binary operation with ``like``, or NotImplemented. A numpy
+    array operand is taken as numbers are (floats of any width as float32, integers as
+    int64): the tensor's side decides the type, as with a Python float."""
     if isinstance(value, _C.Tensor):
         return value
     if _is_number(value):
         return _scalar(value, like)
     if isinstance(value, np.ndarray):
-        return tensor(value)
+        return tensor(value, dtype=_inferred_dtype(value))
     return NotImplemented
 
 
@@ -270,11 +297,15 @@ class Tensor(_C.Tensor):
         return self.dtype.itemsize
 
     def is_contiguous(self) -> builtins.bool:
-        return True
+        """False for a copy standing where torch returns a non-contiguous view (a strided
+        slice, a transpose, an expansion), True otherwise (the memory itself is always
+        contiguous)."""
+        return self._writable
 
     def contiguous(self) -> "Tensor":
-        """The tensor itself: tensors are always contiguous."""
-        return self
+        """The tensor itself, or for such a copy a writable copy of it (as torch's
+        ``contiguous()`` copies a non-contiguous view); it stays in the graph."""
+        return self if self._writable else self.clone()
 
     # ---- conversion ----
 
@@ -308,6 +339,24 @@ class Tensor(_C.Tensor):
     def long(self) -> "Tensor":
         return self.to(int64)
 
+    def bool(self) -> "Tensor":
+        return self.to(bool)
+
+    def double(self) -> "Tensor":
+        """Refused: swifttrain has no float64 (its floats are float32; use ``.float()``)."""
+        raise TypeError("double(): swifttrain has no float64 tensors; its float type is float32 "
+                        "(use .float(), and compare with a tolerance for float32)")
+
+    def half(self) -> "Tensor":
+        """Refused: swifttrain has no float16 (use ``.float()``)."""
+        raise TypeError("half(): swifttrain has no float16 tensors; its float type is float32 "
+                        "(use .float())")
+
+    def int(self) -> "Tensor":
+        """Refused: swifttrain has no int32 (its integers are int64; use ``.long()``)."""
+        raise TypeError("int(): swifttrain has no int32 tensors; its integer type is int64 "
+                        "(use .long())")
+
     def cpu(self) -> "Tensor":
         return self
 
@@ -323,13 +372,14 @@ class Tensor(_C.Tensor):
                  create_graph: builtins.bool = False) -> None:
         """Backpropagates from this tensor into the ``.grad`` of every leaf that requires
         gradients (they accumulate). ``gradient`` is d(loss)/d(self); it may be omitted
-        for a one-element tensor. The graph is released afterwards."""
+        for a one-element tensor. The graph is released afterwards unless
+        ``retain_graph=True``."""
         if create_graph:
             raise NotImplementedError("backward(create_graph=True): higher-order gradients "
                                       "are not supported")
         if gradient is not None and not isinstance(gradient, _C.Tensor):
-            gradient = tensor(gradient)
-        _C.Tensor.backward(self, gradient)
+            gradient = tensor(gradient, dtype=float32)
+        _C.Tensor.backward(self, gradient, builtins.bool(retain_graph))
 
     def requires_grad_(self, requires_grad: builtins.bool = True) -> "Tensor":
         self.requires_grad = requires_grad
@@ -396,7 +446,7 @@ class Tensor(_C.Tensor):
         entries = index if isinstance(index, tuple) else (index,)
         if builtins.sum(entry is Ellipsis for entry in entries) > 1:
             raise IndexError("an index can only have a single ellipsis ('...')")
-        if any(entry is Ellipsis for entry in entries):
+        if builtins.any(entry is Ellipsis for entry in entries):
             at = [i for i, e in enumerate(entries) if e is Ellipsis][0]
             used = builtins.sum(e is not None and e is not Ellipsis for e in entries)
             entries = (entries[:at] + (slice(None),) * builtins.max(self.ndim - used, 0)
@@ -431,8 +481,10 @@ class Tensor(_C.Tensor):
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """Writes values in place (a copy into the tensor's memory, no arithmetic); not
-        allowed on a tensor that requires grad while autograd records."""
+        allowed on a tensor that requires grad while autograd records, nor on a copy that
+        stands for torch's strided view (the write would not reach the original)."""
         _forbid_in_place_on_graph(self, "__setitem__")
+        self._check_writable()
         target = np.asarray(self)
         if isinstance(index, _C.Tensor):
             index = np.asarray(index)
@@ -479,6 +531,7 @@ class Tensor(_C.Tensor):
             raise RuntimeError(f"{what}: the result of shape {list(result.shape)} "
                                f"({result.dtype.name}) cannot be written in place into a "
                                f"tensor of shape {list(self.shape)} ({self.dtype.name})")
+        self._check_writable()
         np.copyto(np.asarray(self), np.asarray(result))
         return self
 
@@ -502,11 +555,13 @@ class Tensor(_C.Tensor):
     def copy_(self, source: Any) -> "Tensor":
         """Copies ``source``'s values (broadcast) into this tensor."""
         _forbid_in_place_on_graph(self, "copy_")
+        self._check_writable()
         np.copyto(np.asarray(self), np.asarray(source), casting="same_kind")
         return self
 
     def fill_(self, value: Any) -> "Tensor":
         _forbid_in_place_on_graph(self, "fill_")
+        self._check_writable()
         np.asarray(self).fill(value)
         return self
 
@@ -563,6 +618,29 @@ class Tensor(_C.Tensor):
     def argmax(self, dim: Optional[int] = None,
                keepdim: builtins.bool = _D.REDUCE.keepdim) -> "Tensor":
         return _C.argmax(self, dim, keepdim)
+
+    def _count(self, dim: Any, keepdim: builtins.bool, comparison: str) -> "Tensor":
+        """How many elements compare with 0 by ``comparison`` ("eq", "ne"), over ``dim``."""
+        flags = _C.compare(self, _COMPARISONS[comparison], _scalar(False, self))
+        return _C.sum(_C.to_dtype(flags, float32._code), dim, keepdim)
+
+    def all(self, dim: Any = None, keepdim: builtins.bool = _D.REDUCE.keepdim) -> "Tensor":
+        """Whether every element is non-zero (over ``dim``): a bool tensor, as torch."""
+        return _C.compare(self._count(dim, keepdim, "eq"), _COMPARISONS["eq"],
+                          _scalar(0.0, self))
+
+    def any(self, dim: Any = None, keepdim: builtins.bool = _D.REDUCE.keepdim) -> "Tensor":
+        """Whether any element is non-zero (over ``dim``): a bool tensor, as torch."""
+        return _C.compare(self._count(dim, keepdim, "ne"), _COMPARISONS["gt"],
+                          _scalar(0.0, self))
+
+    def topk(self, k: int, dim: int = -1, largest: builtins.bool = True,
+             sorted: builtins.bool = True) -> Any:  # noqa: A002 - torch's name
+        """The ``k`` largest (``largest=False``: smallest) values along ``dim`` and their
+        indices, a ``(values, indices)`` named tuple as torch.topk; in order, ties by index,
+        NaN as the largest. Gradients flow to the chosen values."""
+        return topk_return(*_C.topk(self, operator.index(k), operator.index(dim), largest,
+                                    sorted))
 
     # ---- shapes ----
 
@@ -772,28 +850,35 @@ def _finish(t: Tensor, requires_grad: builtins.bool) -> Tensor:
     return t
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
-    """A tensor from a numpy array, a buffer, (nested) lists or a number.
-
-    Types follow torch.tensor, with float32 as the only float: floats (float64 too) become
-    float32, integers int64, bools bool; ``dtype`` overrides. A C-contiguous, writable
-    numpy array that already has the tensor's type is **shared, not copied** (like
-    ``torch.from_numpy``): changing one changes the other, and the tensor keeps the array
-    alive. Everything else is copied.
-    """
-    if isinstance(data, _C.Tensor):
-        source, caller_owned = np.array(data), False  # a copy, as torch.tensor(tensor)
+def _source(data: Any, dtype_: Any, what: str) -> Tuple[np.ndarray, dtype, builtins.bool]:
+    """(values as an array, the tensor's type, whether the caller's memory could be shared):
+    a tensor's or a typed array's own type, torch.tensor's inference for numbers and lists,
+    or ``dtype_`` when given."""
+    if isinstance(data, (_C.Tensor, np.generic)):  # numpy scalars carry their type too
+        source, typed = np.asarray(data), True
     elif isinstance(data, np.ndarray) or (not isinstance(data, (list, tuple)) and
                                           not _is_number(data) and _has_buffer(data)):
-        source, caller_owned = np.asarray(data), True
+        source, typed = np.asarray(data), True
     else:
-        source, caller_owned = np.asarray(data), False
-    target = _inferred_dtype(source) if dtype is None else _as_dtype(dtype)
-    if (caller_owned and source.dtype == target._numpy and source.flags.c_contiguous
-            and source.flags.writeable):
-        return _finish(_C.tensor_from_buffer(source, borrow=True), requires_grad)
+        source, typed = np.asarray(data), False
     if source.dtype.kind not in "fiub":
         _inferred_dtype(source)  # raises the TypeError
+    if dtype_ is not None:
+        return source, _as_dtype(dtype_), typed
+    return source, (_typed_dtype(source, what) if typed else _inferred_dtype(source)), typed
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+    """A new tensor holding a **copy** of ``data`` (a numpy array, a buffer, a tensor,
+    (nested) lists or a number), as ``torch.tensor``: changing one never changes the other.
+
+    Python numbers and lists follow torch.tensor: floats become float32, ints int64, bools
+    bool. An array keeps its type when it is float32, int64 or bool; another type (float64,
+    float16, int32, uint8, ...) is refused with a ``TypeError`` unless ``dtype`` names the
+    conversion (``tensor(x, dtype=swifttrain.float32)``). :func:`as_tensor` and
+    :func:`from_numpy` share an array's memory instead.
+    """
+    source, target, _ = _source(data, dtype, "tensor")
     converted = np.array(source, dtype=target._numpy, order="C", copy=True)
     return _finish(_C.tensor_from_buffer(converted, borrow=False), requires_grad)
 
@@ -806,7 +891,18 @@ def _has_buffer(obj: Any) -> builtins.bool:
     return True
 
 
-as_tensor = tensor
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """``data`` as a tensor, sharing its memory where it can, as ``torch.as_tensor``: a tensor
+    of the asked type is returned itself, and a C-contiguous, writable numpy array of the
+    tensor's type is used in place (as :func:`from_numpy`). Anything else is copied as
+    :func:`tensor` does (with the same rule for types)."""
+    if isinstance(data, _C.Tensor) and (dtype is None or _as_dtype(dtype) is data.dtype):
+        return data
+    source, target, typed = _source(data, dtype, "as_tensor")
+    if (typed and not isinstance(data, _C.Tensor) and source.dtype == target._numpy
+            and source.flags.c_contiguous and source.flags.writeable):
+        return _C.tensor_from_buffer(source, borrow=True)
+    return tensor(source, dtype=target)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -817,7 +913,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if array.dtype not in (np.float32, np.int64, np.bool_):
         raise TypeError(f"can't convert np.ndarray of type {array.dtype}; the supported "
                         f"types are float32, int64 and bool (convert with "
-                        f"array.astype(numpy.float32))")
+                        f"array.astype(numpy.float32), which copies: swifttrain.tensor(array, "
+                        f"dtype=swifttrain.float32) does the same)")
     if not array.flags.c_contiguous:
         raise ValueError("array is not C-contiguous; use numpy.ascontiguousarray(array)")
     if not array.flags.writeable:
@@ -860,7 +957,7 @@ def arange(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None,
     if end is None:
         start, end = 0, start
     if dtype is None:
-        whole = all(isinstance(v, (numbers.Integral, np.integer)) for v in (start, end, step))
+        whole = builtins.all(isinstance(v, (numbers.Integral, np.integer)) for v in (start, end, step))
         dtype = int64 if whole else float32
     kind = _as_dtype(dtype)
     return _finish(_C.arange(builtins.float(start), builtins.float(end), builtins.float(step),
@@ -1007,6 +1104,7 @@ _METHOD_FUNCTIONS = [
     "clip", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "sum", "mean", "var", "std",
     "max", "min", "argmax", "flatten", "squeeze", "unsqueeze", "transpose", "chunk",
     "gather", "index_select", "numel", "eq", "ne", "lt", "le", "gt", "ge", "t", "mm",
+    "all", "any", "topk",
 ]
 for _name in _METHOD_FUNCTIONS:
     globals()[_name] = _function_of(_name)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import numbers
+import sys
 from typing import Any, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -30,6 +31,11 @@ import numpy as np
 from . import _swifttrain as _C
 from . import _layer_defaults as _D
 from ._tensor import Tensor, tensor
+from . import _nn_utils as utils
+
+# `import swifttrain.nn.utils` and `from swifttrain.nn.utils import clip_grad_norm_` work as
+# torch's, though this module is not a package.
+sys.modules[__name__ + ".utils"] = utils
 
 __all__ = [
     "Module", "Parameter", "ModuleList", "ModuleDict", "Linear", "ReLU", "Sequential", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten",
@@ -51,6 +57,13 @@ def _pair(value: Any) -> Tuple[int, int]:
         return (int(value), int(value))
     first, second = value
     return (int(first), int(second))
+
+
+def _state_value(value: Any) -> Tensor:
+    """A state-dict value given as an array or list: floats of any width as float32 (as torch's
+    load_state_dict copies into a float32 parameter), else the type tensor() gives it."""
+    array = np.asarray(value)
+    return tensor(array, dtype=np.float32 if array.dtype.kind == "f" else None)
 
 
 def _state_dict_error(message: str) -> Exception:
@@ -340,7 +353,7 @@ class Module:
         With ``strict``, missing and unexpected names are errors; mismatched shapes always
         are. Raises :class:`swifttrain.StateDictError` (a ``RuntimeError``) naming every
         offending key; nothing is changed then. Returns ``(missing_keys, unexpected_keys)``."""
-        items = [(name, value if isinstance(value, _C.Tensor) else tensor(value))
+        items = [(name, value if isinstance(value, _C.Tensor) else _state_value(value))
                  for name, value in state_dict.items()]
         own = self.state_dict()
         given = [name for name, _ in items]
