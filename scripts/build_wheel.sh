@@ -36,7 +36,7 @@ echo "build_wheel: auditwheel repair"
 repaired=("$RAW"/repaired/swifttrain-*manylinux_2_*_x86_64.whl)
 wheel="$OUT/$(basename "${repaired[0]}")"
 debug="${wheel%.whl}.debug"
-rm -rf "$debug" "$OUT"/swifttrain-*.whl
+rm -rf "$OUT"/swifttrain-*.debug "$OUT"/swifttrain-*.whl
 mv "${repaired[0]}" "$wheel"
 mv "$RAW/debug" "$debug"
 
