@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: Swift (swift test), C and CMake (ctest: header checks, the C
 # digits trainer, bad-input cases, the shared-library checks, the find_package consumer),
-# and Python (pytest against the pip-installed package). Installs what is missing first.
+# Python (pytest against the built wheel, installed) and the wheel in a fresh environment.
+# Installs what is missing first.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/bootstrap.sh"
@@ -19,9 +20,12 @@ cmake --build "$ROOT/build/cmake" -j "$JOBS"
 ctest --test-dir "$ROOT/build/cmake" --output-on-failure -j "$JOBS"
 
 echo "== Python tests"
-"$VENV/bin/pip" install -q --no-build-isolation "$ROOT"
+# The wheel to publish (manylinux, stripped, checked: docs/packaging.md), installed and tested.
+"$ROOT/scripts/build_wheel.sh" "$ROOT/build/dist"
+wheel=("$ROOT"/build/dist/swifttrain-*manylinux*.whl)
+"$VENV/bin/python" -m pip install -q --force-reinstall --no-deps "${wheel[0]}"
 # Run from outside the source tree so the installed package, not the sources, is tested.
 (cd "$ROOT/build" && "$VENV/bin/python" -m pytest -q "$ROOT/Tests/python")
 
-echo "== Python package without a Swift toolchain"
-"$ROOT/scripts/check_without_toolchain.sh" "$VENV/bin/python"
+echo "== The wheel in a fresh environment, without a Swift toolchain or OpenBLAS"
+"$ROOT/scripts/check_wheel.sh" "${wheel[0]}" "$VENV/bin/python"

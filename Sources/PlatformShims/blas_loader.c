@@ -4,8 +4,17 @@
  * not know recent CPUs and falls back to "Prescott" kernels, about 5x slower than the
  * SkylakeX kernels the CPU can run. A library linked against OpenBLAS cannot fix that after
  * the fact, so swifttrain does not link it: on first use it picks the core type from CPUID
- * (unless the user set OPENBLAS_CORETYPE), sets the variable, dlopen()s libopenblas.so.0,
- * and restores the environment as it found it. */
+ * (unless the user set OPENBLAS_CORETYPE), sets the variable, dlopen()s OpenBLAS, and
+ * restores the environment as it found it.
+ *
+ * Which OpenBLAS: the file SWIFTTRAIN_OPENBLAS names when it is set (and then only that one),
+ * else the system's libopenblas.so.0 (Debian, Ubuntu, Arch), libopenblasp.so.0 (Fedora's
+ * pthreads build) or libopenblas.so, else the scipy-openblas32 wheel's copy when that Python
+ * package is installed beside this library (site-packages/swifttrain/libswifttrain.so.0 and
+ * site-packages/scipy_openblas32/lib/). The system's comes first: on a machine whose CPUs
+ * are shared, the wheel's OpenBLAS 0.3.34 ran W1 several times slower with 2 threads
+ * (docs/packaging.md). Builds that prefix their symbols (the wheel's "scipy_cblas_sgemm")
+ * are recognised by their cblas_sgemm's name. */
 #define _GNU_SOURCE
 #include "PlatformShims.h"
 
@@ -27,7 +36,8 @@ typedef void (*set_threads_fn)(int);
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static int load_status = -1;
-static char load_error[512] = "";
+static char load_error[1024] = "";
+static char symbol_prefix[16] = "";
 static char chosen_coretype[32] = "";
 static sgemm_fn p_sgemm;
 static string_fn p_corename;
@@ -55,6 +65,58 @@ static const char *coretype_for_this_cpu(void) {
     return NULL;
 }
 
+/* What to do when no OpenBLAS loads, for every common way of installing it. */
+#define INSTALL_HINT                                                                           \
+    "install OpenBLAS: Debian/Ubuntu: apt-get install libopenblas0-pthread; Fedora/RHEL: "    \
+    "dnf install openblas-threads; Alpine: apk add openblas; Arch: pacman -S openblas; "      \
+    "conda: conda install -c conda-forge libopenblas (then set SWIFTTRAIN_OPENBLAS="          \
+    "$CONDA_PREFIX/lib/libopenblas.so.0); without root: pip install scipy-openblas32 (found "  \
+    "beside the swifttrain package), or set SWIFTTRAIN_OPENBLAS to any OpenBLAS library file"
+
+/* `name` with the library's symbol prefix (see symbol_prefix). */
+static void *openblas_symbol(void *handle, const char *name) {
+    char full[96];
+    snprintf(full, sizeof full, "%s%s", symbol_prefix, name);
+    return dlsym(handle, full);
+}
+
+/* dlopen()s the library SWIFTTRAIN_OPENBLAS names, else the first system name that loads,
+ * else the scipy-openblas32 wheel's beside this library; NULL with load_error set when none
+ * does. */
+static void *open_openblas(void) {
+    const char *wanted = getenv("SWIFTTRAIN_OPENBLAS");
+    if (wanted && *wanted) {
+        void *handle = dlopen(wanted, RTLD_NOW | RTLD_LOCAL);
+        if (!handle) {
+            const char *why = dlerror();
+            snprintf(load_error, sizeof load_error,
+                     "could not load the OpenBLAS that SWIFTTRAIN_OPENBLAS names (%s): %s; point "
+                     "it at an OpenBLAS library file, or unset it to use the system's",
+                     wanted, why ? why : "not found");
+        }
+        return handle;
+    }
+    const char *names[] = {"libopenblas.so.0", "libopenblasp.so.0", "libopenblas.so"};
+    char why[320] = "libopenblas.so.0 not found"; /* what the first, usual name gave */
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        void *handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        if (handle) return handle;
+        const char *error = dlerror();
+        if (i == 0 && error) snprintf(why, sizeof why, "%s", error);
+    }
+    Dl_info self;
+    char wheel[4096];
+    if (dladdr((void *)stx_blas_load, &self) && self.dli_fname && strrchr(self.dli_fname, '/')) {
+        int directory = (int)(strrchr(self.dli_fname, '/') - self.dli_fname);
+        snprintf(wheel, sizeof wheel, "%.*s/../scipy_openblas32/lib/libscipy_openblas.so",
+                 directory, self.dli_fname);
+        void *handle = dlopen(wheel, RTLD_NOW | RTLD_LOCAL);
+        if (handle) return handle;
+    }
+    snprintf(load_error, sizeof load_error, "could not load OpenBLAS (%s); " INSTALL_HINT, why);
+    return NULL;
+}
+
 static void load_openblas(void) {
     const char *user = getenv("OPENBLAS_CORETYPE");
     const char *choice = (user && *user) ? NULL : coretype_for_this_cpu();
@@ -62,28 +124,22 @@ static void load_openblas(void) {
         snprintf(chosen_coretype, sizeof chosen_coretype, "%s", choice);
         setenv("OPENBLAS_CORETYPE", choice, 1);
     }
-    const char *names[] = {"libopenblas.so.0", "libopenblas.so"};
-    void *handle = NULL;
-    for (size_t i = 0; i < sizeof names / sizeof names[0] && !handle; i++)
-        handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    void *handle = open_openblas();
     if (choice) unsetenv("OPENBLAS_CORETYPE");
-    if (!handle) {
-        const char *why = dlerror();
-        snprintf(load_error, sizeof load_error,
-                 "could not load OpenBLAS (libopenblas.so.0): %s; install it, e.g. "
-                 "'apt-get install libopenblas0-pthread'", why ? why : "not found");
-        return;
+    if (!handle) return;
+    const char *prefixes[] = {"", "scipy_"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0] && !p_sgemm; i++) {
+        snprintf(symbol_prefix, sizeof symbol_prefix, "%s", prefixes[i]);
+        p_sgemm = (sgemm_fn)openblas_symbol(handle, "cblas_sgemm");
     }
-    p_sgemm = (sgemm_fn)dlsym(handle, "cblas_sgemm");
-    p_corename = (string_fn)dlsym(handle, "openblas_get_corename");
-    p_config = (string_fn)dlsym(handle, "openblas_get_config");
-    p_set_threads = (set_threads_fn)dlsym(handle, "openblas_set_num_threads");
     if (!p_sgemm) {
         snprintf(load_error, sizeof load_error,
-                 "the loaded libopenblas.so.0 has no cblas_sgemm; install Debian's "
-                 "libopenblas0-pthread");
+                 "the loaded OpenBLAS has no cblas_sgemm (nor scipy_cblas_sgemm); " INSTALL_HINT);
         return;
     }
+    p_corename = (string_fn)openblas_symbol(handle, "openblas_get_corename");
+    p_config = (string_fn)openblas_symbol(handle, "openblas_get_config");
+    p_set_threads = (set_threads_fn)openblas_symbol(handle, "openblas_set_num_threads");
     apply_num_threads(1);
     load_status = 0;
 }

@@ -43,6 +43,14 @@ from ._swifttrain import (
     SwiftTrainError,
     TrainingAbortedError,
 )
+
+# OpenBLAS is loaded at run time (the library picks its kernels first), so a machine without it
+# fails here, with what to install, instead of at the first matrix product.
+try:
+    _C.blas_init()
+except BlasError as _error:
+    raise ImportError(f"swifttrain cannot be used without OpenBLAS: {_error}") from None
+
 from . import _tensor
 from ._tensor import *  # noqa: F401,F403 - Tensor, tensor, zeros, no_grad, float32, ...
 from ._tensor import Tensor, max_return as _max_return  # noqa: F401
