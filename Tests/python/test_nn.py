@@ -231,3 +231,13 @@ def test_small_cnn_on_digit_images(digits, quiet_args, silent):
     predictions = trainer.predict(held_out).predictions
     np.testing.assert_allclose(np.asarray(logits), predictions, rtol=1e-4, atol=1e-4)
     assert float(np.mean(predictions.argmax(1) == yv)) == pytest.approx(accuracy)
+
+
+def test_state_dict_values_are_detached_and_share_memory_as_torchs():
+    model = nn.Sequential(nn.Linear(2, 2))
+    state = model.state_dict()
+    assert not any(v.requires_grad for v in state.values())
+    arrays = {k: v.numpy() for k, v in state.items()}  # torch users write this
+    assert set(arrays) == {"0.weight", "0.bias"}
+    state["0.bias"].fill_(5)
+    np.testing.assert_array_equal(model[0].bias.detach().numpy(), [5, 5])

@@ -175,3 +175,13 @@ def test_the_documentation_table_is_the_librarys():
     tool = Path(__file__).resolve().parents[2] / "tools" / "training_arguments_doc.py"
     result = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_hf_v4_and_allennlp_names_set_the_fields_they_stand_for():
+    args = st.TrainingArguments(output_dir="unused", evaluation_strategy="epoch", patience=2)
+    assert (args.eval_strategy, args.early_stopping_patience) == ("epoch", 2)
+    args = st.TrainingArguments(output_dir="unused", eval_strategy="epoch", validation_metric="+accuracy")
+    assert (args.metric_for_best_model, args.greater_is_better) == ("accuracy", True)
+    with pytest.raises(ValueError, match="evaluation_strategy: unknown value 'bogus'"):
+        st.TrainingArguments(output_dir="unused", evaluation_strategy="bogus")
+

@@ -3,6 +3,7 @@ their own loss, datasets of any kind with a data collator."""
 
 from __future__ import annotations
 
+import math
 import numpy as np
 import pytest
 
@@ -136,6 +137,25 @@ def test_compute_loss_as_a_callable_and_as_a_subclass_override(digits):
     assert seen[-1] == 32  # HF's num_items_in_batch: the labels of the step
     for model in (as_callable, as_override, as_func):
         _assert_same(_weights(reference), _weights(model), atol=1e-6)
+
+
+def test_compute_loss_is_asked_for_the_loss_alone_in_training_as_in_hf(digits):
+    # HF's training_step calls compute_loss(..., return_outputs=False) and takes a bare loss;
+    # its prediction_step asks for (loss, outputs)
+    asked = []
+
+    class LossOnly(st.Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            asked.append((model.training, return_outputs))
+            loss = F.cross_entropy(model(inputs["input"]), inputs["labels"])
+            return (loss, {"logits": model(inputs["input"])}) if return_outputs else loss
+
+    trainer = LossOnly(_sequential(), _args(), train_dataset=digits.train, eval_dataset=digits.test)
+    trainer.train()
+    assert (True, False) in asked and (True, True) not in asked
+    asked.clear()
+    assert math.isfinite(trainer.evaluate()["eval_loss"])
+    assert asked and all(flag for _, flag in asked)
 
 
 def test_super_compute_loss_is_the_builtin_loss(digits):

@@ -156,11 +156,16 @@ class ModelCall:
                 self.after_forward()
                 return pairs
             return list(self.run_model(batch).items())
-        result = self.compute_loss(model, batch, return_outputs=True,
+        # as HF: training_step asks for the loss alone, prediction_step for (loss, outputs)
+        result = self.compute_loss(model, batch, return_outputs=not training,
                                    num_items_in_batch=num_items or None)
-        if not (isinstance(result, tuple) and len(result) == 2):
-            raise TypeError("compute_loss(..., return_outputs=True) must return (loss, outputs)")
-        loss, outputs = result
+        if training and not isinstance(result, tuple):
+            loss, outputs = result, None
+        elif isinstance(result, tuple) and len(result) == 2:
+            loss, outputs = result
+        else:
+            raise TypeError(f"compute_loss(..., return_outputs={not training}) must return "
+                            + ("the loss or " if training else "") + "(loss, outputs)")
         self.after_forward()
         if not isinstance(loss, _C.Tensor):
             raise TypeError(f"compute_loss returned {type(loss).__name__} as the loss; return a "

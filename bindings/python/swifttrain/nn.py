@@ -340,13 +340,14 @@ class Module:
     def state_dict(self, prefix: str = "") -> "collections.OrderedDict[str, Tensor]":
         """Parameters and persistent buffers by name, as torch's ``state_dict()``: per module,
         its parameters, its buffers, then its children's. The tensors share memory with the
-        module."""
+        module and are detached, as torch's (``v.numpy()`` and in-place writes work)."""
         if self._handle is not None:
-            return collections.OrderedDict((prefix + name, value)
+            return collections.OrderedDict((prefix + name, value.detach())
                                            for name, value in self._handle.state_dict())
         own = list(self._parameters.items()) + [(name, b) for name, b in self._buffers.items()
                                                 if name not in self._non_persistent]
-        return collections.OrderedDict(self._named("state_dict", own, prefix, True))
+        return collections.OrderedDict((name, value.detach()) for name, value
+                                       in self._named("state_dict", own, prefix, True))
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
         """Copies values (tensors or numpy arrays) into the parameters and buffers by name.

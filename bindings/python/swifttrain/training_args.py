@@ -201,14 +201,22 @@ _dataclass_init = TrainingArguments.__init__
 
 @functools.wraps(_dataclass_init)
 def _init(self, *args: Any, **kwargs: Any) -> None:
-    for name in kwargs:
-        if name not in _FIELD_NAMES:  # the library names the nearest argument
-            try:
-                _C.TrainingArgs().set(name, "")
-            except ValueError as error:
-                if "unknown training argument" in str(error):
-                    raise TypeError(f"TrainingArguments: {error}") from None
-            raise TypeError(f"TrainingArguments.__init__() got an unexpected keyword argument '{name}'")
+    for name in [n for n in kwargs if n not in _FIELD_NAMES]:
+        # another name the library takes (HF v4's evaluation_strategy, AllenNLP's patience and
+        # validation_metric) sets the fields it sets there; else the library names the nearest
+        core = _C.TrainingArgs()
+        try:
+            core.set(name, _as_text(name, kwargs[name]))
+        except (ValueError, TypeError) as error:
+            if "unknown training argument" in str(error):
+                raise TypeError(f"TrainingArguments: {error}") from None
+            if isinstance(error, ValueError):
+                raise
+            raise TypeError(f"TrainingArguments.__init__() got an unexpected keyword argument '{name}'") from None
+        del kwargs[name]
+        for field_name, value in core.as_dict().items():
+            if value != _LIBRARY.get(field_name) and field_name in _FIELD_NAMES:
+                kwargs.setdefault(field_name, value)
     _dataclass_init(self, *args, **kwargs)
 
 
