@@ -241,3 +241,14 @@ def test_state_dict_values_are_detached_and_share_memory_as_torchs():
     assert set(arrays) == {"0.weight", "0.bias"}
     state["0.bias"].fill_(5)
     np.testing.assert_array_equal(model[0].bias.detach().numpy(), [5, 5])
+
+
+def test_replacing_a_builtin_layers_parameter_is_refused_not_ignored():
+    # torch's forward would use the new tensor; a built-in layer's lives in the library
+    lin = nn.Linear(3, 2)
+    with pytest.raises(TypeError, match="Linear.weight lives in the library.*copy_"):
+        lin.weight = nn.Parameter(st.ones(2, 3))
+    with st.no_grad():
+        lin.weight.copy_(st.ones(2, 3))
+        lin.bias.fill_(0)
+    np.testing.assert_allclose(lin(st.ones(1, 3)).detach().numpy(), [[3, 3]])

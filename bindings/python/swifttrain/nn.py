@@ -192,6 +192,16 @@ class Module:
 
     def __setattr__(self, name: str, value: Any) -> None:
         parameters = self.__dict__.get("_parameters")
+        handle = self.__dict__.get("_handle")
+        if handle is not None and isinstance(value, _C.Tensor) and any(
+                key == name for key, _ in handle.state_dict()):
+            # a built-in layer's forward reads its own tensors in the library: a new tensor
+            # set here would be trained by nobody and read by nothing (torch would use it)
+            raise TypeError(
+                f"{type(self).__name__}.{name} lives in the library and cannot be replaced by another "
+                f"tensor (swifttrain differs from torch here; weight tying is not supported): copy the "
+                f"values instead, 'with swifttrain.no_grad(): module.{name}.copy_(value)', or write a "
+                f"Module subclass whose forward uses your Parameter")
         if isinstance(value, Parameter):
             self._register("_parameters", name, value)
             return
