@@ -54,8 +54,11 @@ let package = Package(
 
         // MARK: - Implementation details
         /// -fno-math-errno lets the optimizer kernels use vector square roots (sqrt is correctly
-        /// rounded either way: the same bits).
-        .target(name: "PlatformShims", cSettings: [.unsafeFlags(["-fno-math-errno"])]),
+        /// rounded either way: the same bits). -gdwarf-4: Swift's clang writes DWARF 5 by default,
+        /// whose string and address forms (strx1, addrx) valgrind 3.19 (Debian 12) cannot read: it
+        /// then gives up on the library's whole debug info ("possibly corrupted debuginfo"). The
+        /// Swift code's debug info is DWARF 4 already.
+        .target(name: "PlatformShims", cSettings: [.unsafeFlags(["-fno-math-errno", "-gdwarf-4"])]),
 
         // MARK: - Examples and benchmarks
         .executableTarget(name: "train-digits", dependencies: ["SwiftTrain"], path: "examples/swift/TrainDigits"),
