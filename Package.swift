@@ -5,16 +5,19 @@ import PackageDescription
 // libswifttrain.so self-contained: the Swift runtime linked statically, only st_* symbols
 // exported, a soname. Off for `swift test`, which links XCTest and Foundation dynamically.
 let selfContained = Context.environment["SWIFTTRAIN_STATIC"] == "1"
+// SWIFTTRAIN_SANITIZE=1 (CMake's SWIFTTRAIN_SANITIZE, with `swift build --sanitize=address`):
+// the sanitizer runtime's symbols stay undefined in the library; the program that loads it
+// links the runtime (docs/abi.md, Tests/fuzz/README.md).
+let sanitized = Context.environment["SWIFTTRAIN_SANITIZE"] == "1"
 let selfContainedLinking: [LinkerSetting] = selfContained ? [
     .unsafeFlags([
         "-static-stdlib", "-use-ld=lld",
         "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/CExports/exports.map",
         "-Xlinker", "-soname=libswifttrain.so.0",
-        "-Xlinker", "--no-undefined",
         // never unloaded: a thread-exit destructor of the library (the graph-release queue's
         // pthread key) must not outlive its code after a dlclose
         "-Xlinker", "-z", "-Xlinker", "nodelete",
-    ]),
+    ] + (sanitized ? [] : ["-Xlinker", "--no-undefined"])),
 ] : []
 
 let package = Package(
