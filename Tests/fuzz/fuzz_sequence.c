@@ -5,8 +5,8 @@
  * its operands (slots of live handles and argument values). Handles are tracked per slot, so
  * no call gets a freed handle except the one operation that checks the documented case: a
  * freed tensor gives ST_EMISUSE. Every status is checked (fuzz_status); at the end everything
- * still held is freed, in slot order. Sizes stay small (at most 4 per dimension, 8 rows,
- * 2 training steps) so an execution takes milliseconds. */
+ * still held is freed, in slot order. Sizes stay small (at most 4 per dimension when created,
+ * 4096 elements kept, 8 rows, few training steps) so an execution takes milliseconds. */
 #include "fuzz_common.h"
 
 #include <stdio.h>
@@ -43,10 +43,17 @@ typedef struct world {
 /* A slot's handle, NULL when the slot is empty. */
 #define PICK(w, array) ((array)[fuzz_below(&(w)->in, sizeof(array) / sizeof((array)[0]))])
 
-/* Stores a new handle in a slot, freeing what was there. */
+/* Stores a new handle in a slot, freeing what was there. A tensor of more than 4096 elements is
+ * freed instead: cat, stack and broadcasting grow tensors step after step, and 48 steps of
+ * doubling make executions of seconds that test nothing new. */
 static void keep_tensor(world *w, st_tensor *t) {
     st_tensor **slot = &PICK(w, w->tensors);
+    int64_t numel = 0;
     if (t == NULL) return;
+    if (FUZZ(st_tensor_numel(&numel, t)) != ST_OK || numel > 4096) {
+        st_tensor_free(t);
+        return;
+    }
     st_tensor_free(*slot);
     *slot = t;
 }

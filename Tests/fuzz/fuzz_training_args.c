@@ -58,6 +58,29 @@ static void check_options(const st_training_args *args) {
     st_lr_schedule_free(schedule);
 }
 
+/* Whether text[0..size) (NULs included) is UTF-8 (no overlong forms, surrogates or values
+ * above U+10FFFF). */
+static int valid_utf8(const char *text, size_t size) {
+    const unsigned char *p = (const unsigned char *)text, *end = p + size;
+    while (p < end) {
+        unsigned c = *p++;
+        size_t more = c < 0x80 ? 0 : c >= 0xc2 && c < 0xe0 ? 1 : c >= 0xe0 && c < 0xf0 ? 2
+                    : c >= 0xf0 && c < 0xf5 ? 3 : 4;
+        unsigned value = more == 1 ? c & 0x1f : more == 2 ? c & 0x0f : c & 0x07;
+        size_t i;
+        if (more == 4 || (size_t)(end - p) < more) return 0;
+        for (i = 0; i < more; i++) {
+            if ((p[i] & 0xc0) != 0x80) return 0;
+            value = value << 6 | (p[i] & 0x3f);
+        }
+        if ((more == 2 && (value < 0x800 || (value >= 0xd800 && value < 0xe000))) ||
+            (more == 3 && (value < 0x10000 || value > 0x10ffff)))
+            return 0;
+        p += more;
+    }
+    return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static st_training_args one, before, all;
     const char *names[MAX_PAIRS], *values[MAX_PAIRS];
@@ -85,10 +108,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
     }
     status = every_set_ok ? FUZZ(st_training_args_validate(&one)) : ST_EINVAL;
+    /* Known (Tests/fuzz/README.md, findings): text that is not UTF-8 is re-encoded (U+FFFD),
+     * and then _update and _set may disagree; only the other promises are checked for it. */
+    if (!valid_utf8(text, size)) status = -1;
     before = all;
     if (FUZZ(st_training_args_update(&all, names, values, count)) == ST_OK) {
-        if (status != ST_OK) fuzz_fail("update accepted pairs that set one by one are refused");
-        if (memcmp(&all, &one, sizeof all) != 0)
+        if (status == ST_EINVAL) fuzz_fail("update accepted pairs that set one by one are refused");
+        if (status == ST_OK && memcmp(&all, &one, sizeof all) != 0)
             fuzz_fail("update and set one by one give different arguments");
         check_json(&all);
         check_options(&all);
