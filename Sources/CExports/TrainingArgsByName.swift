@@ -18,6 +18,8 @@ public func st_training_args_update(_ args: UnsafeMutablePointer<st_training_arg
                 let name = String(cString: try required(names[i], fn, "names[\(i)]"))
                 let value = String(cString: try required(values[i], fn, "values[\(i)] (\(name))"))
                 try updated.set(name, value)
+                _ = try updated.cStruct()  // each value checked as st_training_args_set does, not
+                                           // only the last of a name given twice
             }
         }
         try updated.validate()
