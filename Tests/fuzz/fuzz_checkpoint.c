@@ -19,9 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static char checkpoint_dir[4096];
 
 static st_trainer *trainer_for_resume(void) {

@@ -64,4 +64,17 @@ void fuzz_write_file(const char *path, const void *data, size_t size);
  *  directory. Called by every target's LLVMFuzzerInitialize. */
 void fuzz_init_library(void);
 
+/* libFuzzer's entry points, which each target defines. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/** Defines LLVMFuzzerInitialize for a target with nothing to set up but the library. */
+#define FUZZ_INITIALIZE_LIBRARY_ONLY                          \
+    int LLVMFuzzerInitialize(int *argc, char ***argv) {       \
+        (void)argc;                                           \
+        (void)argv;                                           \
+        fuzz_init_library();                                  \
+        return 0;                                             \
+    }
+
 #endif

@@ -20,9 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static const char small_config[] =
     "{\"model\": {\"type\": \"sequential\", \"layers\": [{\"type\": \"linear\", \"in_features\": 64,"
     " \"out_features\": 8}, {\"type\": \"relu\"}, {\"type\": \"linear\", \"in_features\": 8,"
