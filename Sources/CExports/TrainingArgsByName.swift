@@ -22,8 +22,12 @@ public func st_training_args_update(_ args: UnsafeMutablePointer<st_training_arg
                                            // only the last of a name given twice
             }
         }
-        try updated.validate()
-        c.pointee = try updated.cStruct()  // only once every value was accepted
+        // Validated as the struct reads back (st_training_args_validate's view), so that _update
+        // agrees with _set and _validate one by one (a value such as report_to " None" is
+        // normalised on the way); stored only once every value was accepted.
+        let result = try updated.cStruct()
+        try TrainingArguments(result).validate()
+        c.pointee = result
     }
 }
 

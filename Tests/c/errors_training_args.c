@@ -331,7 +331,8 @@ done:
 
 /* st_training_args_update checks every value as st_training_args_set does, also one that a
  * later pair of the same name replaces (found by Tests/fuzz/fuzz_training_args: a 300-byte
- * label_names followed by a short one was accepted). */
+ * label_names followed by a short one was accepted), and validates what it stores as
+ * st_training_args_validate does (the fuzzer again: report_to "   None"). */
 static void test_update_checks_every_value(void) {
     static char long_value[301];
     st_training_args args, before;
@@ -342,6 +343,12 @@ static void test_update_checks_every_value(void) {
     CHECK_ERROR(st_training_args_set(&args, "label_names", long_value), ST_EINVAL, "label_names");
     CHECK_ERROR(st_training_args_update(&args, names, values, 2), ST_EINVAL, "label_names");
     CHECK(memcmp(&args, &before, sizeof args) == 0, "a refused update changed the arguments");
+    /* A value _set normalises validates alike through _update (report_to "   None"). */
+    names[0] = "report_to";
+    values[0] = "   None";
+    CHECK_OK(st_training_args_set(&before, "report_to", "   None"));
+    CHECK_OK(st_training_args_validate(&before));
+    CHECK_OK(st_training_args_update(&args, names, values, 1));
 done:
     return;
 }
