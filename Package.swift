@@ -5,16 +5,19 @@ import PackageDescription
 // libswifttrain.so self-contained: the Swift runtime linked statically, only st_* symbols
 // exported, a soname. Off for `swift test`, which links XCTest and Foundation dynamically.
 let selfContained = Context.environment["SWIFTTRAIN_STATIC"] == "1"
+// SWIFTTRAIN_SANITIZE=1 (CMake's SWIFTTRAIN_SANITIZE, with `swift build --sanitize=address`):
+// the sanitizer runtime's symbols stay undefined in the library; the program that loads it
+// links the runtime (docs/abi.md, Tests/fuzz/README.md).
+let sanitized = Context.environment["SWIFTTRAIN_SANITIZE"] == "1"
 let selfContainedLinking: [LinkerSetting] = selfContained ? [
     .unsafeFlags([
         "-static-stdlib", "-use-ld=lld",
         "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/CExports/exports.map",
         "-Xlinker", "-soname=libswifttrain.so.0",
-        "-Xlinker", "--no-undefined",
         // never unloaded: a thread-exit destructor of the library (the graph-release queue's
         // pthread key) must not outlive its code after a dlclose
         "-Xlinker", "-z", "-Xlinker", "nodelete",
-    ]),
+    ] + (sanitized ? [] : ["-Xlinker", "--no-undefined"])),
 ] : []
 
 let package = Package(
@@ -54,8 +57,11 @@ let package = Package(
 
         // MARK: - Implementation details
         /// -fno-math-errno lets the optimizer kernels use vector square roots (sqrt is correctly
-        /// rounded either way: the same bits).
-        .target(name: "PlatformShims", cSettings: [.unsafeFlags(["-fno-math-errno"])]),
+        /// rounded either way: the same bits). -gdwarf-4: Swift's clang writes DWARF 5 by default,
+        /// whose string and address forms (strx1, addrx) valgrind 3.19 (Debian 12) cannot read: it
+        /// then gives up on the library's whole debug info ("possibly corrupted debuginfo"). The
+        /// Swift code's debug info is DWARF 4 already.
+        .target(name: "PlatformShims", cSettings: [.unsafeFlags(["-fno-math-errno", "-gdwarf-4"])]),
 
         // MARK: - Examples and benchmarks
         .executableTarget(name: "train-digits", dependencies: ["SwiftTrain"], path: "examples/swift/TrainDigits"),

@@ -22,12 +22,25 @@ set(_swifttrain_swiftpm_output "${SWIFTTRAIN_SWIFTPM_SCRATCH}/release/libswifttr
 set(SWIFTTRAIN_LIBRARY_FILE "${PROJECT_BINARY_DIR}/lib/${SWIFTTRAIN_SONAME}")
 set(SWIFTTRAIN_LINK_FILE "${PROJECT_BINARY_DIR}/lib/libswifttrain.so")
 
+# With SWIFTTRAIN_SANITIZE (cmake/swifttrainSanitize.cmake): AddressSanitizer, and coverage
+# instrumentation for libFuzzer, in the Swift and C code of the library.
+set(_swifttrain_swiftpm_sanitize SWIFTTRAIN_SANITIZE=0)
+set(_swifttrain_swiftpm_sanitize_flags "")
+if(SWIFTTRAIN_SANITIZE)
+    set(_swifttrain_swiftpm_sanitize SWIFTTRAIN_SANITIZE=1)
+    set(_swifttrain_swiftpm_sanitize_flags --sanitize=address
+        -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp
+        -Xcc -fsanitize-coverage=inline-8bit-counters,pc-table,trace-cmp)
+endif()
+
 # CC/CXX are unset because SwiftPM compiles its C targets with $CC when it is set, and fails
 # with gcc (scikit-build-core sets CC=gcc). SWIFTTRAIN_STATIC=1 makes Package.swift link the
 # Swift runtime statically, export only st_* and set the soname.
 add_custom_target(swifttrain_swiftpm ALL
     COMMAND "${CMAKE_COMMAND}" -E env --unset=CC --unset=CXX SWIFTTRAIN_STATIC=1
+            ${_swifttrain_swiftpm_sanitize}
             "${SWIFTTRAIN_SWIFT_EXECUTABLE}" build -c release --product swifttrain
+            ${_swifttrain_swiftpm_sanitize_flags}
             --package-path "${PROJECT_SOURCE_DIR}"
             --scratch-path "${SWIFTTRAIN_SWIFTPM_SCRATCH}"
     # copy_if_different leaves the file's time alone when SwiftPM changed nothing, so

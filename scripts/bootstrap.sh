@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing swifttrain needs, when it is missing:
-#   - Debian packages: libopenblas-dev, cmake, pkg-config, openmpi-bin (with sudo when not root);
+#   - Debian packages: libopenblas-dev, cmake, pkg-config, openmpi-bin, valgrind (with sudo
+#     when not root); the sanitizer and fuzzing build uses the Swift toolchain's own clang;
 #   - a Python virtual environment in .venv with numpy, pytest and scikit-build-core.
 # The Swift toolchain itself must already be installed (swift.org/install).
 # Sourced by scripts/train_digits.sh and scripts/test.sh; safe to run repeatedly.
@@ -20,6 +21,8 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 # Open MPI: data-parallel training loads it at run time; the tests run mpirun.
 command -v mpirun >/dev/null 2>&1 || missing+=(openmpi-bin)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
+# valgrind: the C tests' memcheck run (c.valgrind.checkpoints, Tests/fuzz/README.md).
+command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "bootstrap: installing ${missing[*]}"
     sudo=""

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: Swift (swift test), C and CMake (ctest: header checks, the C
-# digits trainer, bad-input cases, the shared-library checks, the find_package consumer),
-# Python (pytest against the built wheel, installed) and the wheel in a fresh environment.
-# Installs what is missing first.
+# digits trainer, bad-input cases, the shared-library checks, the find_package consumer, a
+# valgrind run), the C tests again under AddressSanitizer + UBSan with the fuzz targets
+# (build/asan), Python (pytest against the built wheel, installed) and the wheel in a fresh
+# environment. Installs what is missing first.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/bootstrap.sh"
@@ -18,6 +19,15 @@ echo "== C and CMake tests"
 cmake -S "$ROOT" -B "$ROOT/build/cmake" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$ROOT/build/cmake" -j "$JOBS"
 ctest --test-dir "$ROOT/build/cmake" --output-on-failure -j "$JOBS"
+
+echo "== C tests under AddressSanitizer and UBSan, and the fuzz targets (Tests/fuzz/README.md)"
+# The toolchain's clang: its sanitizer runtimes are the ones swiftc instruments the library for.
+TOOLCHAIN_BIN="$(dirname "$(readlink -f "$(command -v swift)")")"
+cmake -S "$ROOT" -B "$ROOT/build/asan" -DCMAKE_BUILD_TYPE=Debug -DSWIFTTRAIN_SANITIZE=ON \
+    -DCMAKE_C_COMPILER="$TOOLCHAIN_BIN/clang" -DCMAKE_CXX_COMPILER="$TOOLCHAIN_BIN/clang++" \
+    -DSWIFTTRAIN_INSTALL=OFF -DSWIFTTRAIN_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$ROOT/build/asan" -j "$JOBS"
+ctest --test-dir "$ROOT/build/asan" --output-on-failure -j "$JOBS" -L '^(c|fuzz)$'
 
 echo "== Python tests"
 # The wheel to publish (manylinux, stripped, checked: docs/packaging.md), installed and tested.

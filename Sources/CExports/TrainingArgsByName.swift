@@ -18,10 +18,16 @@ public func st_training_args_update(_ args: UnsafeMutablePointer<st_training_arg
                 let name = String(cString: try required(names[i], fn, "names[\(i)]"))
                 let value = String(cString: try required(values[i], fn, "values[\(i)] (\(name))"))
                 try updated.set(name, value)
+                _ = try updated.cStruct()  // each value checked as st_training_args_set does, not
+                                           // only the last of a name given twice
             }
         }
-        try updated.validate()
-        c.pointee = try updated.cStruct()  // only once every value was accepted
+        // Validated as the struct reads back (st_training_args_validate's view), so that _update
+        // agrees with _set and _validate one by one (a value such as report_to " None" is
+        // normalised on the way); stored only once every value was accepted.
+        let result = try updated.cStruct()
+        try TrainingArguments(result).validate()
+        c.pointee = result
     }
 }
 

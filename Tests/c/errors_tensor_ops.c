@@ -647,6 +647,34 @@ done:
     free_tracked();
 }
 
+/* Operations that read a dimension's size, on a 0-dimensional tensor (found by
+ * Tests/fuzz/fuzz_sequence: st_slice trapped with "Index out of range"): ST_EINVAL saying so,
+ * as PyTorch refuses them. Reductions and softmax still take dim 0 / -1 for a scalar. */
+static void test_scalar_dimension_ops(void) {
+    const int64_t zero = 0;
+    st_tensor *s = NULL, *index = NULL, *index0 = NULL, *out = NULL, *values = NULL;
+    st_tensor *pieces[4] = {NULL};
+    st_tensor *pair[2];
+    size_t n = 0;
+    REQUIRE_OK(st_tensor_full(&s, NULL, 0, 2.0f));
+    track(s);
+    index = int64s(&zero, 1);
+    REQUIRE_OK(st_tensor_create(&index0, &zero, NULL, 0, ST_INT64, ST_DATA_COPY));
+    track(index0);
+    pair[0] = s, pair[1] = s;
+    CHECK_ERROR(st_slice(&out, s, 0, 0, 1, 1), ST_EINVAL, "0-dimensional");
+    CHECK_ERROR(st_select(&out, s, -1, 0), ST_EINVAL, "0-dimensional");
+    CHECK_ERROR(st_split(pieces, 4, &n, s, 1, 0), ST_EINVAL, "0-dimensional");
+    CHECK_ERROR(st_chunk(pieces, 4, &n, s, 1, 0), ST_EINVAL, "0-dimensional");
+    CHECK_ERROR(st_index_select(&out, s, 0, index), ST_EINVAL, "0-dimensional");
+    CHECK_ERROR(st_gather(&out, s, 0, index0), ST_EINVAL, "0-dimensional");
+    CHECK_ERROR(st_cat(&out, pair, 2, 0), ST_EINVAL, "0-dimensional");
+    if (CHECK_OK(st_softmax(&out, s, 0))) track(out);
+    if (CHECK_OK(st_max_dim(&out, &values, s, -1, false))) track(out), track(values);
+done:
+    free_tracked();
+}
+
 /* Extreme indices in int64 index tensors and ignore_index values. */
 static void test_extreme_index_values(void) {
     const int64_t bad[2] = {INT64_MIN, INT64_MAX}, all_min[2] = {INT64_MIN, INT64_MIN};
@@ -806,6 +834,7 @@ int main(int argc, char **argv) {
         {"add_scalar_int64_huge", test_add_scalar_int64_huge},
         {"mul_scalar_int64_infinity", test_mul_scalar_int64_infinity},
         {"extreme_dims_and_indices", test_extreme_dims_and_indices},
+        {"scalar_dimension_ops", test_scalar_dimension_ops},
         {"extreme_index_values", test_extreme_index_values},
         {"non_finite_float_arguments", test_non_finite_float_arguments},
         {"pool_and_conv_option_extremes", test_pool_and_conv_option_extremes},

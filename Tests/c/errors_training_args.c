@@ -379,6 +379,30 @@ done:
     return;
 }
 
+/* st_training_args_update checks every value as st_training_args_set does, also one that a
+ * later pair of the same name replaces (found by Tests/fuzz/fuzz_training_args: a 300-byte
+ * label_names followed by a short one was accepted), and validates what it stores as
+ * st_training_args_validate does (the fuzzer again: report_to "   None"). */
+static void test_update_checks_every_value(void) {
+    static char long_value[301];
+    st_training_args args, before;
+    const char *names[2] = {"label_names", "label_names"}, *values[2] = {long_value, "y"};
+    memset(long_value, 'a', 300);
+    REQUIRE_OK(st_training_args_init(&args, ST_TRAINING_ARGS_VERSION));
+    before = args;
+    CHECK_ERROR(st_training_args_set(&args, "label_names", long_value), ST_EINVAL, "label_names");
+    CHECK_ERROR(st_training_args_update(&args, names, values, 2), ST_EINVAL, "label_names");
+    CHECK(memcmp(&args, &before, sizeof args) == 0, "a refused update changed the arguments");
+    /* A value _set normalises validates alike through _update (report_to "   None"). */
+    names[0] = "report_to";
+    values[0] = "   None";
+    CHECK_OK(st_training_args_set(&before, "report_to", "   None"));
+    CHECK_OK(st_training_args_validate(&before));
+    CHECK_OK(st_training_args_update(&args, names, values, 1));
+done:
+    return;
+}
+
 int main(int argc, char **argv) {
     /* ctest registers one test per entry (Tests/c/CMakeLists.txt reads this table). */
     static const test_case cases[] = {
@@ -390,6 +414,7 @@ int main(int argc, char **argv) {
         {"training_args_extreme_fields", test_training_args_extreme_fields},
         {"training_args_set_extreme_strings", test_training_args_set_extreme_strings},
         {"hf_fields", test_hf_fields},
+        {"update_checks_every_value", test_update_checks_every_value},
     };
     if (argc == 2) fail_if_hung(60);
     return run_test_cases(cases, COUNT(cases), argc, argv);

@@ -513,7 +513,8 @@ static void test_event_serial(void) {
                    "event %zu (%s%s) has serial %llu, not more than the previous event's %llu", i,
                    st_event_name(first.events[i]),
                    i == first_run ? ", the second training's first" : "",
-                   (unsigned long long)first.values[i], (unsigned long long)first.values[i - 1]))
+                   (unsigned long long)first.values[i],
+                   (unsigned long long)first.values[i ? i - 1 : 0]))
             break;
     }
     memset(&state, 0xff, sizeof state);

@@ -17,6 +17,16 @@ extension Tensor {
 
     func normalizedDim(_ dim: Int, _ op: String) throws -> Int { try normalizedDims([dim], op)[0] }
 
+    /// normalizedDim for an operation that reads the dimension's size: a 0-dimensional tensor has
+    /// none (PyTorch: "cannot be applied to a 0-dim tensor"), where normalizedDim lets dim 0 and
+    /// -1 stand for it, as reductions do.
+    func normalizedSizedDim(_ dim: Int, _ op: String) throws -> Int {
+        guard rank > 0 else {
+            throw SwiftTrainError.invalid("\(op): a 0-dimensional tensor (a scalar) has no dimension \(dim) to index; reshape it to [1] first")
+        }
+        return try normalizedDim(dim, op)
+    }
+
     /// (product of dims before d, size of d, product of dims after d).
     func split(at d: Int) -> (outer: Int, n: Int, inner: Int) {
         guard rank > 0 else { return (1, 1, 1) }

@@ -123,7 +123,7 @@ extension Tensor {
     /// size 1, or the slice takes all of `dim`, and step 1 or one element); else a copy marked
     /// as standing for PyTorch's strided view.
     public func slice(dim: Int, start: Int? = nil, end: Int? = nil, step: Int = 1) throws -> Tensor {
-        let d = try normalizedDim(dim, "slice")
+        let d = try normalizedSizedDim(dim, "slice")
         guard step > 0 else { throw SwiftTrainError.invalid("slice: step must be positive, got \(step)") }
         let n = shape[d]
         func clip(_ v: Int?, _ fallback: Int) -> Int {
@@ -154,7 +154,7 @@ extension Tensor {
 
     /// One element along `dim`, the dimension removed (x[i] in Python).
     public func select(dim: Int, index: Int) throws -> Tensor {
-        let d = try normalizedDim(dim, "select")
+        let d = try normalizedSizedDim(dim, "select")
         guard index >= -shape[d], index < shape[d] else {
             throw SwiftTrainError.invalid("select: index \(index) is out of range for dimension \(dim) of size \(shape[d])")
         }
@@ -167,14 +167,14 @@ extension Tensor {
 
     /// Splits into pieces of `size` along `dim` (the last may be smaller), like torch.split.
     public func split(size: Int, dim: Int = 0) throws -> [Tensor] {
-        let d = try normalizedDim(dim, "split")
+        let d = try normalizedSizedDim(dim, "split")
         guard size > 0 else { throw SwiftTrainError.invalid("split: split_size must be positive, got \(size)") }
         return try stride(from: 0, to: Swift.max(shape[d], 1), by: size).map { try slice(dim: d, start: $0, end: $0 + size) }
     }
 
     /// Splits into pieces of the given sizes along `dim`; they must add up to its size.
     public func split(sizes: [Int], dim: Int = 0) throws -> [Tensor] {
-        let d = try normalizedDim(dim, "split")
+        let d = try normalizedSizedDim(dim, "split")
         guard sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == shape[d] else {
             throw SwiftTrainError.invalid("split: sizes \(sizes) must add up to \(shape[d]), the size of dimension \(dim)")
         }
@@ -188,14 +188,14 @@ extension Tensor {
     /// Splits into `chunks` pieces along `dim`, like torch.chunk.
     public func chunk(_ chunks: Int, dim: Int = 0) throws -> [Tensor] {
         guard chunks > 0 else { throw SwiftTrainError.invalid("chunk: chunks must be positive, got \(chunks)") }
-        let d = try normalizedDim(dim, "chunk")
+        let d = try normalizedSizedDim(dim, "chunk")
         let n = shape[d]
         return try split(size: Swift.max(1, n / chunks + (n % chunks == 0 ? 0 : 1)), dim: d)
     }
 
     /// Values along `dim` at `index` (same rank; torch.gather).
     public func gather(dim: Int, index: Tensor) throws -> Tensor {
-        let d = try normalizedDim(dim, "gather")
+        let d = try normalizedSizedDim(dim, "gather")
         guard index.dtype == .int64 else { throw SwiftTrainError(.invalidArgument, "gather: index must be int64, got \(index.dtype)") }
         guard index.rank == rank else {
             throw SwiftTrainError.shape("gather: index shape \(index.shape) must have as many dimensions as input shape \(shape)")
@@ -212,7 +212,7 @@ extension Tensor {
 
     /// Entries along `dim` at the positions of a 1-D int64 `index` (torch.index_select).
     public func indexSelect(dim: Int, index: Tensor) throws -> Tensor {
-        let d = try normalizedDim(dim, "index_select")
+        let d = try normalizedSizedDim(dim, "index_select")
         guard index.dtype == .int64, index.rank <= 1 else {
             throw SwiftTrainError(.invalidArgument, "index_select: index must be a 1-D int64 tensor, got \(index.dtype) \(index.shape)")
         }
@@ -249,7 +249,7 @@ extension Tensor {
 /// Concatenates tensors along `dim` (torch.cat). All other dimensions must match.
 public func cat(_ tensors: [Tensor], dim: Int = 0) throws -> Tensor {
     guard let first = tensors.first else { throw SwiftTrainError.invalid("cat: needs at least one tensor") }
-    let d = try first.normalizedDim(dim, "cat")
+    let d = try first.normalizedSizedDim(dim, "cat")
     for t in tensors {
         guard t.dtype == first.dtype else {
             throw SwiftTrainError(.invalidArgument, "cat: tensors must have one dtype, got \(first.dtype) and \(t.dtype)")
