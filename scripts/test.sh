@@ -27,7 +27,8 @@ cmake -S "$ROOT" -B "$ROOT/build/asan" -DCMAKE_BUILD_TYPE=Debug -DSWIFTTRAIN_SAN
     -DCMAKE_C_COMPILER="$TOOLCHAIN_BIN/clang" -DCMAKE_CXX_COMPILER="$TOOLCHAIN_BIN/clang++" \
     -DSWIFTTRAIN_INSTALL=OFF -DSWIFTTRAIN_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build "$ROOT/build/asan" -j "$JOBS"
-ctest --test-dir "$ROOT/build/asan" --output-on-failure -j "$JOBS" -L '^(c|fuzz)$'
+LSAN_OPTIONS="suppressions=$ROOT/Tests/c/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
+    ctest --test-dir "$ROOT/build/asan" --output-on-failure -j "$JOBS" -L '^(c|fuzz)$'
 
 echo "== Python tests"
 # The wheel to publish (manylinux, stripped, checked: docs/packaging.md), installed and tested.
